@@ -1,0 +1,13 @@
+noinst_LIBRARIES += common/libcommon.a
+common_libcommon_a_SOURCES = \
+	common/clock.h \
+	common/event_loop.cc common/event_loop.h \
+	common/logging.cc common/logging.h \
+	common/result.h \
+	common/status.cc common/status.h \
+	common/unique_fd.h
+
+# Store pieces (sqlite, commit queue, schema) live in common/store.mk.
+include common/store.mk
+# RPC transport pieces live in common/rpc.mk.
+include common/rpc.mk

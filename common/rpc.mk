@@ -1,0 +1,1 @@
+# owned by the RPC transport work; sources added as they land

@@ -1,0 +1,110 @@
+// RAII over the SQLite C API.  Only store adapters include this header.
+//
+// Db::Open applies the durability settings in one place: WAL journal,
+// synchronous=FULL (every COMMIT is fsynced before it returns),
+// foreign_keys=ON and a busy timeout, so that the daemon and the
+// nfsdcltrack-compatible helper can share one file safely.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace nfsrec::sqlite {
+
+using Blob = std::vector<uint8_t>;
+
+// Converts an SQLite result code to a Status (SQLITE_BUSY -> Busy,
+// SQLITE_CORRUPT/NOTADB -> Corruption, SQLITE_FULL/IOERR -> IOError, ...),
+// with the database's error message and the context.
+Status SqliteError(sqlite3* db, int rc, std::string_view context);
+
+class Statement;
+
+class Db {
+ public:
+  struct Options {
+    int busy_timeout_ms = 10000;
+    bool create_if_missing = true;
+  };
+  // Opens (creating if allowed) the database at path with the settings above.
+  static Result<std::unique_ptr<Db>> Open(const std::string& path, const Options& options);
+  static Result<std::unique_ptr<Db>> Open(const std::string& path) { return Open(path, Options()); }
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  // Runs one or more SQL statements that take no parameters and return no rows.
+  Status Exec(std::string_view sql);
+  // Compiles a statement; prepare once and Reset() between uses.
+  Result<Statement> Prepare(std::string_view sql);
+
+  int64_t LastInsertRowId() const;
+  int Changes() const;
+  sqlite3* handle() const { return db_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  Db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  sqlite3* db_;
+  std::string path_;
+};
+
+class Statement {
+ public:
+  Statement() = default;
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&& other) noexcept;
+
+  // Parameter indexes start at 1, as in SQLite.
+  Status BindInt(int index, int64_t value);
+  Status BindText(int index, std::string_view value);
+  Status BindBlob(int index, const void* data, size_t len);
+  Status BindBlob(int index, const Blob& value) { return BindBlob(index, value.data(), value.size()); }
+  Status BindNull(int index);
+
+  // true: a row is available; false: done.  Errors as Status.
+  Result<bool> Step();
+  // Steps to completion, expecting no rows.
+  Status Run();
+  // Resets for re-execution and clears bindings.
+  void Reset();
+
+  int64_t ColumnInt(int col) const;
+  std::string ColumnText(int col) const;
+  Blob ColumnBlob(int col) const;
+  bool ColumnIsNull(int col) const;
+
+ private:
+  friend class Db;
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// BEGIN IMMEDIATE on construction via Begin(); ROLLBACK in the destructor
+// unless Commit() succeeded.
+class Transaction {
+ public:
+  static Result<std::unique_ptr<Transaction>> Begin(Db& db);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  Status Commit();
+
+ private:
+  explicit Transaction(Db& db) : db_(db) {}
+  Db& db_;
+  bool done_ = false;
+};
+
+}  // namespace nfsrec::sqlite

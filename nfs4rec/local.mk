@@ -1,0 +1,1 @@
+# NFSv4 client tracking (cld pipe, epochs, nfsdcltrack helper).

@@ -1,0 +1,34 @@
+// NSM monitor records: the value types shared by the service, the store port
+// and the codecs.  A record is what lockd asked for in one SM_MON; its key is
+// (mon_name, my_name, my_prog, my_vers, my_proc), because the kernel and
+// NFS-Ganesha differ in my_vers and a host may run both.
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <string>
+
+namespace nfsrec::statd {
+
+inline constexpr size_t kCookieSize = 16;
+using Cookie = std::array<uint8_t, kCookieSize>;
+
+struct MonitorKey {
+  std::string mon_name;  // exactly as received (bytes)
+  std::string my_name;   // as received, whitespace mapped to '_'
+  int32_t my_prog = 0;
+  int32_t my_vers = 0;
+  int32_t my_proc = 0;
+  auto operator<=>(const MonitorKey&) const = default;
+};
+
+struct MonitorRecord {
+  MonitorKey key;
+  Cookie priv{};               // lockd's cookie, verbatim
+  std::string canonical_name;  // resolved at SM_MON; mon_name if unresolvable
+  int32_t peer_state = 0;      // last NSM state seen from this peer (0 = none yet)
+  bool operator==(const MonitorRecord&) const = default;
+};
+
+}  // namespace nfsrec::statd

@@ -1,0 +1,42 @@
+// NsmStore: the persistence port of the NSM service.
+//
+// Implementations: SqliteNsmStore (statd/sqlite_nsm_store.h), group-committed
+// into the shared database; MemNsmStore (tests/support/mem_nsm_store.h).
+// A future distributed backend implements the same port.
+//
+// Contract for every mutating call: `done(status)` runs later on the loop
+// thread, after the change is durable (status OK) or has failed (no part of
+// the call applied).  Never inline inside the call.  The Load* calls are for
+// start-up and run synchronously.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "statd/monitor.h"
+
+namespace nfsrec::statd {
+
+class NsmStore {
+ public:
+  using Done = std::function<void(Status)>;
+  virtual ~NsmStore() = default;
+
+  virtual Result<std::vector<MonitorRecord>> LoadMonitors() = 0;
+  // The stored local NSM state number; 0 if none has ever been stored.
+  virtual Result<int32_t> LoadLocalState() = 0;
+
+  // Inserts, or replaces the record with the same key.
+  virtual void PutMonitor(const MonitorRecord& record, Done done) = 0;
+  // Deletes the records with these keys; absent keys are not an error.
+  virtual void DeleteMonitors(const std::vector<MonitorKey>& keys, Done done) = 0;
+  // Records the latest state seen from peers, per monitor record.
+  virtual void SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
+                             Done done) = 0;
+  virtual void SetLocalState(int32_t state, Done done) = 0;
+};
+
+}  // namespace nfsrec::statd
