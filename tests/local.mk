@@ -1,1 +1,7 @@
-# Shared test support and system tests.
+# Shared test support (fakes, netns+rpcbind runner, lockd emulator).
+include tests/support/support.mk
+include tests/support/store_fakes.mk
+# System tests against real rpcbind/rpcinfo/rpc.statd in private namespaces.
+include tests/system/system.mk
+# Real-kernel acceptance (qemu).
+include tests/realkernel/realkernel.mk

@@ -1,0 +1,1 @@
+# SqliteNsmStore sources and tests; added as they land

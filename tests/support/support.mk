@@ -1,0 +1,1 @@
+# RPC support: lockd emulator, test RPC client, netns runner
