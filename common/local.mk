@@ -1,9 +1,14 @@
 noinst_LIBRARIES += common/libcommon.a
 common_libcommon_a_SOURCES = \
 	common/clock.h \
+	common/daemonize.cc common/daemonize.h \
+	common/daemon_config.cc common/daemon_config.h \
 	common/event_loop.cc common/event_loop.h \
 	common/logging.cc common/logging.h \
+	common/pidfile.cc common/pidfile.h \
+	common/resolver.cc common/resolver.h \
 	common/result.h \
+	common/udp_rpc_client.cc common/udp_rpc_client.h \
 	common/status.cc common/status.h \
 	common/unique_fd.h
 

@@ -1,7 +1,35 @@
 noinst_LIBRARIES += statd/libstatd.a
 statd_libstatd_a_SOURCES = \
+	statd/kernel_nsm.cc statd/kernel_nsm.h \
+	statd/lockd_callbacks.h \
 	statd/monitor.h \
+	statd/notify_engine.cc statd/notify_engine.h \
+	statd/nsm_codec.cc statd/nsm_codec.h \
+	statd/nsm_program.cc statd/nsm_program.h \
+	statd/nsm_service.cc statd/nsm_service.h \
 	statd/nsm_store.h
 
 # SQLite adapter of NsmStore (owned by the store work).
 include statd/store.mk
+
+check_PROGRAMS += statd/nsm_codec_test
+TESTS += statd/nsm_codec_test
+statd_nsm_codec_test_SOURCES = statd/nsm_codec_test.cc
+statd_nsm_codec_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+statd_nsm_codec_test_LDADD = statd/libstatd.a common/libcommon.a rpcgen/librpcxdr.a \
+	$(GTEST_LIBS) $(SYS_LIBS)
+
+check_PROGRAMS += statd/nsm_service_test
+TESTS += statd/nsm_service_test
+statd_nsm_service_test_SOURCES = statd/nsm_service_test.cc tests/support/fake_resolver.h tests/support/mem_nsm_store.cc
+statd_nsm_service_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+statd_nsm_service_test_LDADD = statd/libstatd.a common/libcommon.a \
+	rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)
+
+check_PROGRAMS += statd/notify_engine_test
+TESTS += statd/notify_engine_test
+statd_notify_engine_test_SOURCES = statd/notify_engine_test.cc tests/support/fake_resolver.h \
+	tests/support/fake_scheduler.h
+statd_notify_engine_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+statd_notify_engine_test_LDADD = statd/libstatd.a common/libcommon.a rpcgen/librpcxdr.a \
+	$(GTEST_LIBS) $(SYS_LIBS)

@@ -1,1 +1,14 @@
-# SqliteNsmStore sources and tests; added as they land
+# SqliteNsmStore: the NsmStore port over the shared database.
+statd_libstatd_a_SOURCES += \
+	statd/sqlite_nsm_store.cc statd/sqlite_nsm_store.h
+
+check_PROGRAMS += statd/sqlite_nsm_store_test
+TESTS += statd/sqlite_nsm_store_test
+statd_sqlite_nsm_store_test_SOURCES = \
+	statd/nsm_store_contract_test.cc \
+	statd/sqlite_nsm_store_test.cc \
+	tests/support/nsm_store_testutil.h \
+	tests/support/store_testutil.h
+statd_sqlite_nsm_store_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+statd_sqlite_nsm_store_test_LDADD = tests/support/libstorefakes.a statd/libstatd.a \
+	common/libcommon.a $(GTEST_LIBS) $(SYS_LIBS)

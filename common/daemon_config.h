@@ -1,0 +1,67 @@
+// The daemon's configuration, from the command line (rpc.statd-compatible
+// options plus nfsrecd's own), immutable once parsed.
+//
+// Options:                                   rpc.statd equivalent
+//   -F, --foreground                         same
+//   -d, --no-syslog      log to stderr, debug on (only with -F; else syslog)
+//   -p, --port PORT      fixed NSM listener port (all transports)
+//   -o, --outgoing-port PORT  source port for SM_NOTIFY
+//   -P, --state-directory-path DIR   base dir; the database is DIR/nfsrecd.sqlite
+//   -n, --name NAME      our name in SM_NOTIFY
+//   -L, --no-notify      no boot notification (also RPC_STATD_NO_NOTIFY>0)
+//   -H, --ha-callout PROG
+//   -T, --nlm-port, -U, --nlm-udp-port PORT   (written to /proc/sys/fs/nfs)
+//   --pidfile PATH       default /run/rpc.statd.pid, where mount.nfs looks
+//   --proc-root DIR      prefix for every /proc path (tests)
+//   --cld-pipe PATH      the nfsd/cld rpc_pipefs pipe
+//   --no-nfs4            do not serve NFSv4 client tracking
+//   --no-end-grace-early never end the NFSv4 grace period early
+//   --dump-config        print the effective configuration and exit
+//   -h, --help; -v, -V, --version
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace nfsrec {
+
+struct DaemonConfig {
+  bool foreground = false;
+  bool log_stderr = false;
+  bool debug = false;
+  uint16_t port = 0;
+  uint16_t outgoing_port = 0;
+  std::string state_dir = "/var/lib/nfs";
+  std::string my_name;
+  bool no_notify = false;
+  std::string ha_callout;
+  uint16_t nlm_tcp_port = 0;
+  uint16_t nlm_udp_port = 0;
+  std::string pidfile = "/run/rpc.statd.pid";
+  std::string proc_root;
+  std::string cld_pipe = "/var/lib/nfs/rpc_pipefs/nfsd/cld";
+  bool nfs4 = true;
+  bool end_grace_early = true;
+
+  std::string DbPath() const { return state_dir + "/nfsrecd.sqlite"; }
+  // One "key = value" line per setting.
+  std::string Dump() const;
+};
+
+struct CommandLine {
+  enum class Action { kRun, kHelp, kVersion, kDumpConfig };
+  Action action = Action::kRun;
+  DaemonConfig config;
+};
+
+// Parses argv.  `env_no_notify` is the value of RPC_STATD_NO_NOTIFY (or
+// empty).  InvalidArgument carries a message fit for the user.
+Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
+                                     const std::string& env_no_notify);
+
+std::string Usage(const std::string& program);
+
+}  // namespace nfsrec

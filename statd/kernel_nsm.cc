@@ -1,0 +1,29 @@
+#include "statd/kernel_nsm.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "common/unique_fd.h"
+
+namespace nfsrec::statd {
+
+Status WriteExistingFile(const std::string& path, const std::string& data) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return PosixError("open " + path, errno);
+  ssize_t n = ::write(fd.get(), data.data(), data.size());
+  if (n < 0) return PosixError("write " + path, errno);
+  if (static_cast<size_t>(n) != data.size()) return Status::IOError("short write to " + path);
+  return Status::Ok();
+}
+
+Status ProcKernelNsm::PublishLocalState(int32_t state) {
+  // Decimal ASCII without a newline, as the sysctl expects.
+  return WriteExistingFile(LocalStatePath(), std::to_string(state));
+}
+
+Status ProcKernelNsm::EndLockdGrace() { return WriteExistingFile(EndGracePath(), "Y"); }
+
+}  // namespace nfsrec::statd

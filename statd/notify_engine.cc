@@ -1,0 +1,350 @@
+#include "statd/notify_engine.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "statd/nsm_codec.h"
+
+namespace nfsrec::statd {
+
+struct NotifyEngine::CallbackJob {
+  CallbackRequest request;
+  TimePoint deadline;
+  Duration backoff;
+  int rounds = 0;
+  Scheduler::TimerId timer = 0;
+  rpc::UdpRpcClient::CallId call = 0;
+  uint64_t generation = 0;  // bumps when a newer request replaces this one
+};
+
+struct NotifyEngine::PeerJob {
+  uint64_t id = 0;
+  Peer peer;
+  int32_t state = 0;
+  PeerDone on_done;
+  TimePoint started;
+  Duration backoff;
+  std::vector<std::string> addresses;
+  size_t address_index = 0;
+  size_t name_index = 0;  // which of names() is being sent
+  Scheduler::TimerId timer = 0;
+  rpc::UdpRpcClient::CallId call = 0;
+
+  std::vector<std::string> names() const {
+    std::vector<std::string> out{peer.notify_name};
+    auto dot = peer.notify_name.find('.');
+    std::string addr_check;
+    if (dot != std::string::npos && dot > 0 && !IsNumericAddress(peer.notify_name, &addr_check)) {
+      out.push_back(peer.notify_name.substr(0, dot));
+    }
+    return out;
+  }
+};
+
+NotifyEngine::NotifyEngine(rpc::UdpRpcClient& callback_client, rpc::UdpRpcClient& notify_client,
+                           Resolver& resolver, Scheduler& scheduler, Logger& log, Options options)
+    : callback_client_(callback_client),
+      notify_client_(notify_client),
+      resolver_(resolver),
+      scheduler_(scheduler),
+      log_(log),
+      options_(std::move(options)) {}
+
+NotifyEngine::~NotifyEngine() {
+  *alive_ = false;
+  for (auto& [key, job] : callbacks_) {
+    scheduler_.Cancel(job->timer);
+    callback_client_.Cancel(job->call);
+  }
+  for (auto& [id, job] : active_) {
+    scheduler_.Cancel(job->timer);
+    notify_client_.Cancel(job->call);
+  }
+}
+
+// ---- Lockd callbacks -------------------------------------------------------
+
+void NotifyEngine::Enqueue(const CallbackRequest& request) {
+  auto it = callbacks_.find(request.key);
+  if (it != callbacks_.end()) {
+    // Only the newest state matters to lockd; restart the job with it.
+    CallbackJob& old = *it->second;
+    scheduler_.Cancel(old.timer);
+    callback_client_.Cancel(old.call);
+    callbacks_.erase(it);
+  }
+  auto job = std::make_unique<CallbackJob>();
+  job->request = request;
+  job->deadline = scheduler_.Now() + options_.callback_window;
+  job->backoff = options_.callback_first_timeout;
+  callbacks_[request.key] = std::move(job);
+  CallbackLookup(request.key);
+}
+
+void NotifyEngine::CallbackLookup(const MonitorKey& key) {
+  auto it = callbacks_.find(key);
+  if (it == callbacks_.end()) return;
+  CallbackJob& job = *it->second;
+  ++job.rounds;
+  Result<rpc::Endpoint> lockd = rpc::Endpoint::FromNumeric(options_.lockd_address, 0);
+  if (!lockd.ok()) return CallbackRetry(key, lockd.status().ToString());
+  rpc::RetryPolicy policy{job.backoff, job.backoff, 2, Duration::zero()};
+  std::weak_ptr<bool> alive = alive_;
+  rpc::GetUdpPort(callback_client_, lockd.value(), static_cast<uint32_t>(key.my_prog),
+                  static_cast<uint32_t>(key.my_vers), policy,
+                  [this, alive, key](Result<uint16_t> port) {
+                    if (alive.expired()) return;
+                    if (!port.ok()) return CallbackRetry(key, "rpcbind: " + port.status().ToString());
+                    if (port.value() == 0) {
+                      return CallbackRetry(key, StrCat("service ", key.my_prog, " version ",
+                                                       key.my_vers, " not registered on localhost"));
+                    }
+                    CallbackSend(key, port.value());
+                  });
+}
+
+void NotifyEngine::CallbackSend(const MonitorKey& key, uint16_t port) {
+  auto it = callbacks_.find(key);
+  if (it == callbacks_.end()) return;
+  CallbackJob& job = *it->second;
+  Result<Bytes> args =
+      EncodeStatus(CallbackArgs{job.request.mon_name, job.request.new_state, job.request.priv});
+  if (!args.ok()) {
+    log_.Error(StrCat("Cannot encode callback for ", Printable(key.mon_name), ": ",
+                      args.status().ToString()));
+    ++stats_.callbacks_failed;
+    callbacks_.erase(it);
+    return;
+  }
+  Result<rpc::Endpoint> dest = rpc::Endpoint::FromNumeric(options_.lockd_address, port);
+  rpc::RetryPolicy policy{job.backoff, options_.callback_max_timeout, 3, Duration::zero()};
+  std::weak_ptr<bool> alive = alive_;
+  job.call = callback_client_.Call(
+      dest.value(), static_cast<uint32_t>(key.my_prog), static_cast<uint32_t>(key.my_vers),
+      static_cast<uint32_t>(key.my_proc), std::move(args.value()), policy,
+      [this, alive, key](Result<Bytes> r) {
+        if (alive.expired()) return;
+        if (!r.ok()) return CallbackRetry(key, r.status().ToString());
+        auto cur = callbacks_.find(key);
+        if (cur == callbacks_.end()) return;
+        log_.Notice(StrCat("Callback to ", key.my_prog, "/", key.my_vers, " (for ",
+                           Printable(key.mon_name), ", state ", cur->second->request.new_state,
+                           ") succeeded"));
+        ++stats_.callbacks_ok;
+        callbacks_.erase(cur);
+      });
+}
+
+void NotifyEngine::CallbackRetry(const MonitorKey& key, const std::string& why) {
+  auto it = callbacks_.find(key);
+  if (it == callbacks_.end()) return;
+  CallbackJob& job = *it->second;
+  job.call = 0;
+  if (scheduler_.Now() + job.backoff >= job.deadline) {
+    log_.Error(StrCat("Can't callback ", key.my_prog, "/", key.my_vers, " for ",
+                      Printable(key.mon_name), " (", why, "), giving up"));
+    ++stats_.callbacks_failed;
+    callbacks_.erase(it);
+    return;
+  }
+  log_.Debug(StrCat("Callback for ", Printable(key.mon_name), " failed (", why, "); retrying in ",
+                    std::chrono::duration_cast<std::chrono::milliseconds>(job.backoff).count(),
+                    " ms"));
+  std::weak_ptr<bool> alive = alive_;
+  job.timer = scheduler_.RunAfter(job.backoff, [this, alive, key] {
+    if (alive.expired()) return;
+    auto cur = callbacks_.find(key);
+    if (cur != callbacks_.end()) cur->second->timer = 0;
+    CallbackLookup(key);
+  });
+  job.backoff = std::min(job.backoff * 2, options_.callback_max_timeout);
+}
+
+// ---- Boot notification -----------------------------------------------------
+
+void NotifyEngine::NotifyPeers(std::vector<Peer> peers, int32_t state, PeerDone on_peer) {
+  for (Peer& p : peers) {
+    bool running = false;
+    for (const auto& [id, job] : active_) running = running || job->peer.key == p.key;
+    for (const auto& job : queued_) running = running || job->peer.key == p.key;
+    if (running) continue;
+    auto job = std::make_unique<PeerJob>();
+    job->id = next_peer_id_++;
+    job->peer = std::move(p);
+    job->state = state;
+    job->on_done = on_peer;
+    queued_.push_back(std::move(job));
+  }
+  StartQueuedPeers();
+}
+
+void NotifyEngine::StartQueuedPeers() {
+  // The window of each peer starts when it is taken up, so a long queue
+  // behind the parallelism limit does not eat into later peers' windows.
+  size_t next = 0;
+  std::vector<uint64_t> started;
+  while (active_.size() < options_.max_parallel && next < queued_.size()) {
+    std::unique_ptr<PeerJob> job = std::move(queued_[next++]);
+    job->started = scheduler_.Now();
+    job->backoff = options_.notify_first_timeout;
+    uint64_t id = job->id;
+    active_[id] = std::move(job);
+    started.push_back(id);
+  }
+  queued_.erase(queued_.begin(), queued_.begin() + static_cast<long>(next));
+  for (uint64_t id : started) PeerResolve(id);
+}
+
+Duration NotifyEngine::GrowAfterCall(Duration backoff) const {
+  // The client doubled the timeout on each of its transmissions; carry on
+  // from where it stopped.
+  for (int i = 0; i < options_.sends_per_address; ++i) backoff *= 2;
+  return std::min(backoff, options_.notify_max_timeout);
+}
+
+bool NotifyEngine::PeerExpired(const PeerJob& job) const {
+  return options_.notify_window > Duration::zero() &&
+         scheduler_.Now() >= job.started + options_.notify_window;
+}
+
+rpc::RetryPolicy NotifyEngine::PeerPolicy(const PeerJob& job) const {
+  rpc::RetryPolicy p;
+  p.first_timeout = job.backoff;
+  p.max_timeout = options_.notify_max_timeout;
+  p.max_sends = options_.sends_per_address;
+  if (options_.notify_window > Duration::zero()) {
+    p.deadline = std::max(Duration::zero(), job.started + options_.notify_window - scheduler_.Now());
+    if (p.deadline == Duration::zero()) p.deadline = std::chrono::milliseconds(1);
+  }
+  return p;
+}
+
+void NotifyEngine::PeerResolve(uint64_t id) {
+  auto it = active_.find(id);
+  if (it == active_.end()) return;
+  std::weak_ptr<bool> alive = alive_;
+  resolver_.Resolve(it->second->peer.host, [this, alive, id](Result<HostInfo> r) {
+    if (alive.expired()) return;
+    auto cur = active_.find(id);
+    if (cur == active_.end()) return;
+    PeerJob& job = *cur->second;
+    if (!r.ok() || r.value().addresses.empty()) {
+      return PeerRetry(id,
+                       StrCat("DNS resolution of ", Printable(job.peer.host), " failed; retrying later",
+                              r.ok() ? "" : " (" + r.status().ToString() + ")"),
+                       &NotifyEngine::PeerResolve, job.backoff);
+    }
+    job.addresses = r.value().addresses;
+    job.address_index = 0;
+    PeerGetPort(id);
+  });
+}
+
+void NotifyEngine::PeerGetPort(uint64_t id) {
+  auto it = active_.find(id);
+  if (it == active_.end()) return;
+  PeerJob& job = *it->second;
+  if (PeerExpired(job)) return PeerFinish(id, false);
+  const std::string& addr = job.addresses[job.address_index % job.addresses.size()];
+  Result<rpc::Endpoint> ep = rpc::Endpoint::FromNumeric(addr, 0);
+  if (!ep.ok()) return PeerRetry(id, ep.status().ToString(), &NotifyEngine::PeerResolve, job.backoff);
+  std::weak_ptr<bool> alive = alive_;
+  rpc::GetUdpPort(notify_client_, ep.value(), kNsmProgram, kNsmVersion, PeerPolicy(job),
+                  [this, alive, id](Result<uint16_t> port) {
+                    if (alive.expired()) return;
+                    auto cur = active_.find(id);
+                    if (cur == active_.end()) return;
+                    PeerJob& j = *cur->second;
+                    j.call = 0;
+                    if (!port.ok()) {
+                      ++j.address_index;  // try the next address, if any
+                      j.backoff = GrowAfterCall(j.backoff);
+                      return PeerRetry(id, "rpcbind: " + port.status().ToString(),
+                                       &NotifyEngine::PeerGetPort, Duration::zero());
+                    }
+                    if (port.value() == 0) {
+                      return PeerRetry(id, StrCat("No statd on host ", Printable(j.peer.host)),
+                                       &NotifyEngine::PeerGetPort, options_.no_statd_delay);
+                    }
+                    PeerSend(id, port.value());
+                  });
+}
+
+void NotifyEngine::PeerSend(uint64_t id, uint16_t port) {
+  auto it = active_.find(id);
+  if (it == active_.end()) return;
+  PeerJob& job = *it->second;
+  if (PeerExpired(job)) return PeerFinish(id, false);
+  std::vector<std::string> names = job.names();
+  Result<Bytes> args = EncodeStatChge(NotifyArgs{names[job.name_index], job.state});
+  if (!args.ok()) {
+    log_.Error(StrCat("Cannot notify ", Printable(job.peer.host), ": ", args.status().ToString()));
+    return PeerFinish(id, false);
+  }
+  const std::string& addr = job.addresses[job.address_index % job.addresses.size()];
+  rpc::Endpoint dest = rpc::Endpoint::FromNumeric(addr, port).value();
+  std::weak_ptr<bool> alive = alive_;
+  job.call = notify_client_.Call(
+      dest, kNsmProgram, kNsmVersion, static_cast<uint32_t>(NsmProc::kNotify),
+      std::move(args.value()), PeerPolicy(job), [this, alive, id, port](Result<Bytes> r) {
+        if (alive.expired()) return;
+        auto cur = active_.find(id);
+        if (cur == active_.end()) return;
+        PeerJob& j = *cur->second;
+        j.call = 0;
+        if (!r.ok()) {
+          // The port may be stale (statd restarted): look it up again, on
+          // the next address.
+          ++j.address_index;
+          j.backoff = GrowAfterCall(j.backoff);
+          return PeerRetry(id, "SM_NOTIFY: " + r.status().ToString(), &NotifyEngine::PeerGetPort,
+                           Duration::zero());
+        }
+        if (++j.name_index < j.names().size()) return PeerSend(id, port);
+        log_.Notice(StrCat("Host ", Printable(j.peer.host), " notified successfully"));
+        PeerFinish(id, true);
+      });
+}
+
+void NotifyEngine::PeerRetry(uint64_t id, const std::string& why,
+                             void (NotifyEngine::*step)(uint64_t), Duration delay) {
+  auto it = active_.find(id);
+  if (it == active_.end()) return;
+  PeerJob& job = *it->second;
+  log_.Debug(StrCat("Notify ", Printable(job.peer.host), ": ", why));
+  if (delay > Duration::zero()) {
+    // Waiting (DNS failure, no statd) follows the same doubling schedule.
+    job.backoff = std::min(job.backoff * 2, options_.notify_max_timeout);
+  }
+  if (options_.notify_window > Duration::zero() &&
+      scheduler_.Now() + delay >= job.started + options_.notify_window) {
+    log_.Warning(StrCat("Unable to notify ", Printable(job.peer.host), ", giving up (", why, ")"));
+    return PeerFinish(id, false);
+  }
+  std::weak_ptr<bool> alive = alive_;
+  job.timer = scheduler_.RunAfter(delay, [this, alive, id, step] {
+    if (alive.expired()) return;
+    auto cur = active_.find(id);
+    if (cur == active_.end()) return;
+    cur->second->timer = 0;
+    (this->*step)(id);
+  });
+}
+
+void NotifyEngine::PeerFinish(uint64_t id, bool answered) {
+  auto it = active_.find(id);
+  if (it == active_.end()) return;
+  std::unique_ptr<PeerJob> job = std::move(it->second);
+  active_.erase(it);
+  scheduler_.Cancel(job->timer);
+  notify_client_.Cancel(job->call);
+  if (answered) {
+    ++stats_.peers_notified;
+  } else {
+    ++stats_.peers_failed;
+  }
+  if (job->on_done) job->on_done(job->peer, answered);
+  StartQueuedPeers();
+}
+
+}  // namespace nfsrec::statd

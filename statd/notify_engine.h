@@ -1,0 +1,127 @@
+// NotifyEngine: the one owner of outgoing NSM traffic.
+//
+//  - Lockd callbacks (LockdCallbacks::Enqueue): after a peer's SM_NOTIFY, call
+//    my_prog/my_vers/my_proc on 127.0.0.1 with struct status{mon_name stored
+//    at SM_MON, new state, cookie}, found through the local rpcbind, sent
+//    from the privileged loopback socket that the kernel insists on.
+//  - Boot notification (NotifyPeers): SM_NOTIFY(our name, our state) to every
+//    peer through the peer's rpcbind, all peers in parallel (bounded), each
+//    on its own schedule so that an unreachable peer never delays another.
+//
+// Retry schedules (rpc.statd and sm-notify numbers, and where we differ):
+//  - Callbacks: rpc.statd makes 5 transmissions 5 s apart and gives up after
+//    ~25 s, so a lockd that is briefly busy or restarting never learns that
+//    a peer rebooted.  We resend after 1 s, doubling to 30 s, and keep trying
+//    for Options::callback_window (10 min); each failed round re-asks
+//    rpcbind, since lockd may have restarted on a new port.  A newer
+//    notification for the same monitor replaces an older one in flight.
+//  - SM_NOTIFY: as sm-notify: 2 s, doubling to 120 s, inside a window (-m,
+//    default 15 min; 0 = forever).  The timeout of each rpcbind or SM_NOTIFY
+//    transmission is the current backoff; after 4 unanswered transmissions
+//    the next address of the peer is tried and its port looked up again.
+//    "No statd on host" (port 0) waits 120 s.  A name that does not resolve
+//    is retried on the same schedule.  When the name we announce contains a
+//    '.', a second SM_NOTIFY with the part before the first dot follows, as
+//    sm-notify does, because peers may have recorded either form.
+//
+// Loop thread only.  Timers come from the Scheduler, so tests run it on a
+// FakeScheduler with fake datagram ports.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/logging.h"
+#include "common/resolver.h"
+#include "common/udp_rpc_client.h"
+#include "statd/lockd_callbacks.h"
+#include "statd/monitor.h"
+
+namespace nfsrec::statd {
+
+class NotifyEngine final : public LockdCallbacks {
+ public:
+  struct Options {
+    Duration callback_first_timeout = std::chrono::seconds(1);
+    Duration callback_max_timeout = std::chrono::seconds(30);
+    Duration callback_window = std::chrono::minutes(10);
+    Duration notify_first_timeout = std::chrono::seconds(2);
+    Duration notify_max_timeout = std::chrono::seconds(120);
+    Duration notify_window = std::chrono::minutes(15);  // zero: no limit
+    Duration no_statd_delay = std::chrono::seconds(120);
+    int sends_per_address = 4;
+    size_t max_parallel = 256;  // peers in progress at once
+    std::string lockd_address = "127.0.0.1";
+  };
+
+  struct Peer {
+    MonitorKey key;           // the notify-list record this is for
+    std::string host;         // name or address to resolve and send to
+    std::string notify_name;  // SM_NOTIFY mon_name: our own name
+  };
+  // Called once per peer: true when it answered, false when we gave up.
+  using PeerDone = std::function<void(const Peer& peer, bool answered)>;
+
+  struct Stats {
+    uint64_t callbacks_ok = 0;
+    uint64_t callbacks_failed = 0;
+    uint64_t peers_notified = 0;
+    uint64_t peers_failed = 0;
+  };
+
+  NotifyEngine(rpc::UdpRpcClient& callback_client, rpc::UdpRpcClient& notify_client,
+               Resolver& resolver, Scheduler& scheduler, Logger& log, Options options);
+  ~NotifyEngine() override;
+  NotifyEngine(const NotifyEngine&) = delete;
+  NotifyEngine& operator=(const NotifyEngine&) = delete;
+
+  void Enqueue(const CallbackRequest& request) override;
+
+  // Starts notifying peers of `state`; may be called again while a run is
+  // in progress (SIGUSR1): peers already in progress are not duplicated.
+  void NotifyPeers(std::vector<Peer> peers, int32_t state, PeerDone on_peer);
+
+  size_t callbacks_in_progress() const { return callbacks_.size(); }
+  size_t peers_in_progress() const { return active_.size() + queued_.size(); }
+  const Stats& stats() const { return stats_; }
+
+ private:
+  struct CallbackJob;
+  struct PeerJob;
+
+  void CallbackLookup(const MonitorKey& key);
+  void CallbackSend(const MonitorKey& key, uint16_t port);
+  void CallbackRetry(const MonitorKey& key, const std::string& why);
+
+  void StartQueuedPeers();
+  void PeerResolve(uint64_t id);
+  void PeerGetPort(uint64_t id);
+  void PeerSend(uint64_t id, uint16_t port);
+  void PeerRetry(uint64_t id, const std::string& why, void (NotifyEngine::*step)(uint64_t),
+                 Duration delay);
+  void PeerFinish(uint64_t id, bool answered);
+  bool PeerExpired(const PeerJob& job) const;
+  Duration GrowAfterCall(Duration backoff) const;
+  rpc::RetryPolicy PeerPolicy(const PeerJob& job) const;
+
+  rpc::UdpRpcClient& callback_client_;
+  rpc::UdpRpcClient& notify_client_;
+  Resolver& resolver_;
+  Scheduler& scheduler_;
+  Logger& log_;
+  Options options_;
+  Stats stats_;
+  std::map<MonitorKey, std::unique_ptr<CallbackJob>> callbacks_;
+  uint64_t next_peer_id_ = 1;
+  std::map<uint64_t, std::unique_ptr<PeerJob>> active_;
+  std::vector<std::unique_ptr<PeerJob>> queued_;
+  // Liveness token for callbacks that may outlive the engine.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace nfsrec::statd

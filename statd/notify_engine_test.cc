@@ -1,0 +1,326 @@
+#include "statd/notify_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/rpc_message.h"
+#include "statd/nsm_codec.h"
+#include "tests/support/fake_resolver.h"
+#include "tests/support/fake_scheduler.h"
+
+namespace nfsrec::statd {
+namespace {
+
+using namespace std::chrono_literals;
+using rpc::Bytes;
+using rpc::Endpoint;
+
+// A simulated network of hosts.  Each host may run rpcbind (answering
+// PMAP_GETPORT from a table) and programs (answering calls).  Datagrams to
+// a host that is down vanish.  Replies arrive after `latency`.
+class FakeNet final : public rpc::DatagramPort {
+ public:
+  struct Host {
+    bool up = true;
+    std::map<std::pair<uint32_t, uint32_t>, uint16_t> ports;  // (prog, vers) -> port
+  };
+  struct Sent {
+    TimePoint at;
+    std::string to;  // address only
+    uint16_t port;
+    uint32_t prog, vers, proc;
+    Bytes args;
+  };
+
+  explicit FakeNet(FakeScheduler& s) : sched_(s) {}
+
+  Status SendTo(const Endpoint& to, std::span<const uint8_t> data) override {
+    Result<rpc::CallHeader> call = rpc::DecodeCall(data);
+    EXPECT_TRUE(call.ok());
+    std::string addr = to.ToString();
+    addr = addr.substr(0, addr.rfind(':'));
+    if (!addr.empty() && addr.front() == '[') addr = addr.substr(1, addr.size() - 2);
+    sent.push_back(Sent{sched_.Now(), addr, to.port(), call->prog, call->vers, call->proc,
+                        Bytes(call->args.begin(), call->args.end())});
+    auto h = hosts.find(addr);
+    if (h == hosts.end() || !h->second.up) return Status::Ok();
+    Bytes results;
+    if (to.port() == rpc::kRpcbindPort && call->prog == rpc::kRpcbindProgram) {
+      rpc::XdrReader r(call->args);
+      uint32_t prog = 0, vers = 0;
+      r.GetUint32(&prog);
+      r.GetUint32(&vers);
+      auto p = h->second.ports.find({prog, vers});
+      rpc::XdrWriter w;
+      w.PutUint32(p == h->second.ports.end() ? 0 : p->second);
+      results = std::move(w).Take();
+    } else {
+      bool listening = false;
+      for (const auto& [pv, port] : h->second.ports) listening = listening || port == to.port();
+      if (!listening) return Status::Ok();
+      delivered.push_back(sent.back());
+    }
+    Bytes reply = rpc::EncodeAcceptedReply(call->xid, rpc::AcceptStat::kSuccess, results);
+    Endpoint from = to;
+    sched_.RunAfter(latency, [this, from, reply] {
+      if (receiver_) receiver_(from, reply);
+    });
+    return Status::Ok();
+  }
+  void SetReceiver(Receiver r) override { receiver_ = std::move(r); }
+
+  std::vector<Sent> SentTo(const std::string& addr) const {
+    std::vector<Sent> out;
+    for (const auto& s : sent) {
+      if (s.to == addr) out.push_back(s);
+    }
+    return out;
+  }
+
+  std::map<std::string, Host> hosts;
+  std::vector<Sent> sent;
+  std::vector<Sent> delivered;  // calls that reached a program (not rpcbind)
+  Duration latency = 1ms;
+
+ private:
+  FakeScheduler& sched_;
+  Receiver receiver_;
+};
+
+Cookie MakeCookie(uint8_t seed) {
+  Cookie c;
+  for (size_t i = 0; i < c.size(); ++i) c[i] = static_cast<uint8_t>(seed + i);
+  return c;
+}
+
+class NotifyEngineTest : public ::testing::Test {
+ protected:
+  NotifyEngineTest()
+      : local_net_(sched_),
+        remote_net_(sched_),
+        resolver_(&sched_),
+        local_(local_net_, sched_, log_),
+        remote_(remote_net_, sched_, log_) {}
+
+  void Build(NotifyEngine::Options options = {}) {
+    engine_ = std::make_unique<NotifyEngine>(local_, remote_, resolver_, sched_, log_, options);
+  }
+
+  void AddPeer(const std::string& name, const std::string& addr, bool up = true,
+               bool statd = true) {
+    resolver_.Add(name, HostInfo{name, {addr}});
+    FakeNet::Host h;
+    h.up = up;
+    if (statd) h.ports[{kNsmProgram, kNsmVersion}] = 1011;
+    remote_net_.hosts[addr] = h;
+  }
+
+  NotifyEngine::Peer PeerFor(const std::string& name, const std::string& my_name = "server") {
+    return NotifyEngine::Peer{MonitorKey{name, my_name, 100021, 3, 16}, name, my_name};
+  }
+
+  FakeScheduler sched_;
+  CapturingLogger log_;
+  FakeNet local_net_;
+  FakeNet remote_net_;
+  FakeResolver resolver_;
+  rpc::UdpRpcClient local_;
+  rpc::UdpRpcClient remote_;
+  std::unique_ptr<NotifyEngine> engine_;
+  std::map<std::string, bool> done_;
+  NotifyEngine::PeerDone Record() {
+    return [this](const NotifyEngine::Peer& p, bool ok) { done_[p.host] = ok; };
+  }
+};
+
+TEST_F(NotifyEngineTest, NotifiesReachablePeerWithOurNameAndState) {
+  Build();
+  AddPeer("client2", "10.0.0.2");
+  engine_->NotifyPeers({PeerFor("client2", "server")}, 7, Record());
+  sched_.Advance(1s);
+  ASSERT_EQ(done_.count("client2"), 1u);
+  EXPECT_TRUE(done_["client2"]);
+  ASSERT_EQ(remote_net_.delivered.size(), 1u);
+  const auto& d = remote_net_.delivered[0];
+  EXPECT_EQ(d.prog, kNsmProgram);
+  EXPECT_EQ(d.proc, static_cast<uint32_t>(NsmProc::kNotify));
+  EXPECT_EQ(d.port, 1011);
+  NotifyArgs args = DecodeStatChge(d.args).value();
+  EXPECT_EQ(args.mon_name, "server");
+  EXPECT_EQ(args.state, 7);
+  // Port lookup went to the peer's rpcbind first.
+  EXPECT_EQ(remote_net_.sent.front().port, rpc::kRpcbindPort);
+}
+
+TEST_F(NotifyEngineTest, QualifiedNameIsFollowedByShortName) {
+  Build();
+  AddPeer("client2", "10.0.0.2");
+  engine_->NotifyPeers({PeerFor("client2", "server.example.org")}, 9, Record());
+  sched_.Advance(1s);
+  ASSERT_EQ(remote_net_.delivered.size(), 2u);
+  EXPECT_EQ(DecodeStatChge(remote_net_.delivered[0].args)->mon_name, "server.example.org");
+  EXPECT_EQ(DecodeStatChge(remote_net_.delivered[1].args)->mon_name, "server");
+  EXPECT_TRUE(done_["client2"]);
+}
+
+TEST_F(NotifyEngineTest, BackoffDoublesFromTwoSecondsToTwoMinutesWithinWindow) {
+  Build();
+  AddPeer("dead", "10.0.0.66", /*up=*/false);
+  engine_->NotifyPeers({PeerFor("dead")}, 7, Record());
+  sched_.Advance(20min);
+  ASSERT_EQ(done_.count("dead"), 1u);
+  EXPECT_FALSE(done_["dead"]);
+  std::vector<FakeNet::Sent> s = remote_net_.SentTo("10.0.0.66");
+  ASSERT_GE(s.size(), 10u);
+  std::vector<int64_t> gaps;
+  for (size_t i = 1; i < s.size(); ++i) {
+    gaps.push_back(std::chrono::duration_cast<std::chrono::seconds>(s[i].at - s[i - 1].at).count());
+  }
+  // 2, 4, 8, 16, 32, 64, 120, 120, ...
+  EXPECT_EQ(gaps[0], 2);
+  EXPECT_EQ(gaps[1], 4);
+  EXPECT_EQ(gaps[2], 8);
+  EXPECT_EQ(gaps[3], 16);
+  EXPECT_EQ(gaps[4], 32);
+  EXPECT_EQ(gaps[5], 64);
+  for (size_t i = 6; i < gaps.size(); ++i) EXPECT_LE(gaps[i], 120) << i;
+  EXPECT_EQ(gaps[6], 120);
+  // Nothing after the 15-minute window.
+  EXPECT_LE(s.back().at - s.front().at, 15min);
+  EXPECT_TRUE(log_.Contains("Unable to notify dead, giving up"));
+}
+
+TEST_F(NotifyEngineTest, ZeroWindowRetriesForever) {
+  NotifyEngine::Options o;
+  o.notify_window = Duration::zero();
+  Build(o);
+  AddPeer("dead", "10.0.0.66", false);
+  engine_->NotifyPeers({PeerFor("dead")}, 7, Record());
+  sched_.Advance(2h);
+  EXPECT_EQ(done_.count("dead"), 0u);
+  EXPECT_EQ(engine_->peers_in_progress(), 1u);
+  // Then the peer comes back and is notified.
+  remote_net_.hosts["10.0.0.66"].up = true;
+  sched_.Advance(3min);
+  EXPECT_TRUE(done_["dead"]);
+}
+
+TEST_F(NotifyEngineTest, UnreachablePeersDoNotDelayReachableOnes) {
+  Build();
+  for (int i = 0; i < 10; ++i) AddPeer(StrCat("dead", i), StrCat("10.0.1.", i), false);
+  resolver_.Add("nxdomain-later", HostInfo{});  // resolves to no address
+  for (int i = 0; i < 10; ++i) AddPeer(StrCat("live", i), StrCat("10.0.2.", i));
+  std::vector<NotifyEngine::Peer> peers;
+  for (int i = 0; i < 10; ++i) peers.push_back(PeerFor(StrCat("dead", i)));
+  peers.push_back(PeerFor("no-such-name"));
+  for (int i = 0; i < 10; ++i) peers.push_back(PeerFor(StrCat("live", i)));
+  engine_->NotifyPeers(peers, 5, Record());
+  sched_.Advance(100ms);
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(done_[StrCat("live", i)]) << i;
+  EXPECT_EQ(done_.count("dead0"), 0u);
+  sched_.Advance(16min);
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(done_[StrCat("dead", i)]);
+  EXPECT_FALSE(done_["no-such-name"]);
+  EXPECT_TRUE(log_.Contains("DNS resolution of no-such-name failed; retrying later"));
+}
+
+TEST_F(NotifyEngineTest, ParallelismIsBounded) {
+  NotifyEngine::Options o;
+  o.max_parallel = 3;
+  Build(o);
+  std::vector<NotifyEngine::Peer> peers;
+  for (int i = 0; i < 7; ++i) {
+    AddPeer(StrCat("p", i), StrCat("10.0.3.", i), false);
+    peers.push_back(PeerFor(StrCat("p", i)));
+  }
+  engine_->NotifyPeers(peers, 5, Record());
+  sched_.Advance(1s);
+  std::set<std::string> contacted;
+  for (const auto& s : remote_net_.sent) contacted.insert(s.to);
+  EXPECT_EQ(contacted.size(), 3u);
+  EXPECT_EQ(engine_->peers_in_progress(), 7u);
+  // As the first three give up, the next ones start with full windows.
+  sched_.Advance(16min);
+  contacted.clear();
+  for (const auto& s : remote_net_.sent) contacted.insert(s.to);
+  EXPECT_EQ(contacted.size(), 6u);
+  sched_.Advance(16min);
+  EXPECT_EQ(done_.size(), 6u);  // the seventh started last, at ~30 min
+  sched_.Advance(16min);
+  EXPECT_EQ(done_.size(), 7u);
+  EXPECT_EQ(engine_->peers_in_progress(), 0u);
+}
+
+TEST_F(NotifyEngineTest, NoStatdWaitsTwoMinutes) {
+  Build();
+  AddPeer("nostatd", "10.0.0.7", true, /*statd=*/false);
+  engine_->NotifyPeers({PeerFor("nostatd")}, 5, Record());
+  sched_.Advance(1s);
+  EXPECT_EQ(remote_net_.SentTo("10.0.0.7").size(), 1u);
+  sched_.Advance(118s);
+  EXPECT_EQ(remote_net_.SentTo("10.0.0.7").size(), 1u);
+  remote_net_.hosts["10.0.0.7"].ports[{kNsmProgram, kNsmVersion}] = 1011;
+  sched_.Advance(2s);
+  EXPECT_TRUE(done_["nostatd"]);
+}
+
+TEST_F(NotifyEngineTest, CallbackGoesToLockdWithStoredNameStateAndCookie) {
+  Build();
+  FakeNet::Host lockd;
+  lockd.ports[{100021, 3}] = 4045;
+  local_net_.hosts["127.0.0.1"] = lockd;
+  CallbackRequest r{MonitorKey{"10.0.0.2", "server", 100021, 3, 16}, "10.0.0.2", 7,
+                    MakeCookie(3)};
+  engine_->Enqueue(r);
+  sched_.Advance(1s);
+  ASSERT_EQ(local_net_.delivered.size(), 1u);
+  const auto& d = local_net_.delivered[0];
+  EXPECT_EQ(d.port, 4045);
+  EXPECT_EQ(d.prog, 100021u);
+  EXPECT_EQ(d.vers, 3u);
+  EXPECT_EQ(d.proc, 16u);
+  CallbackArgs args = DecodeStatus(d.args).value();
+  EXPECT_EQ(args.mon_name, "10.0.0.2");
+  EXPECT_EQ(args.state, 7);
+  EXPECT_EQ(args.priv, MakeCookie(3));
+  EXPECT_EQ(engine_->stats().callbacks_ok, 1u);
+  EXPECT_EQ(engine_->callbacks_in_progress(), 0u);
+}
+
+TEST_F(NotifyEngineTest, CallbackRetriesUntilLockdRegistersThenGivesUpAfterWindow) {
+  Build();
+  local_net_.hosts["127.0.0.1"] = FakeNet::Host{};  // rpcbind up, lockd not registered
+  engine_->Enqueue(CallbackRequest{MonitorKey{"a", "server", 100021, 3, 16}, "a", 3, {}});
+  sched_.Advance(40s);
+  EXPECT_EQ(engine_->callbacks_in_progress(), 1u);
+  EXPECT_GE(local_net_.sent.size(), 4u);
+  local_net_.hosts["127.0.0.1"].ports[{100021, 3}] = 4045;
+  sched_.Advance(31s);
+  EXPECT_EQ(engine_->stats().callbacks_ok, 1u);
+
+  engine_->Enqueue(CallbackRequest{MonitorKey{"b", "server", 100021, 4, 16}, "b", 3, {}});
+  sched_.Advance(11min);
+  EXPECT_EQ(engine_->stats().callbacks_failed, 1u);
+  EXPECT_TRUE(log_.Contains("giving up"));
+}
+
+TEST_F(NotifyEngineTest, NewerCallbackReplacesOlder) {
+  Build();
+  local_net_.hosts["127.0.0.1"] = FakeNet::Host{};
+  MonitorKey k{"a", "server", 100021, 3, 16};
+  engine_->Enqueue(CallbackRequest{k, "a", 3, {}});
+  sched_.Advance(3s);
+  engine_->Enqueue(CallbackRequest{k, "a", 5, {}});
+  EXPECT_EQ(engine_->callbacks_in_progress(), 1u);
+  local_net_.hosts["127.0.0.1"].ports[{100021, 3}] = 4045;
+  sched_.Advance(5s);
+  ASSERT_EQ(local_net_.delivered.size(), 1u);
+  EXPECT_EQ(DecodeStatus(local_net_.delivered[0].args)->state, 5);
+}
+
+}  // namespace
+}  // namespace nfsrec::statd

@@ -1,0 +1,83 @@
+#include "statd/nsm_program.h"
+
+#include <memory>
+#include <utility>
+
+namespace nfsrec::statd {
+
+Caller CallerOf(const rpc::CallContext& ctx) {
+  return Caller{ctx.IsLoopback(), ctx.FromPrivilegedPort(), ctx.PeerAddress()};
+}
+
+namespace {
+
+// Responder is move-only; std::function needs copyable callables.
+using SharedResponder = std::shared_ptr<rpc::Responder>;
+SharedResponder Share(rpc::Responder r) { return std::make_shared<rpc::Responder>(std::move(r)); }
+
+void Garbage(Logger& log, const rpc::CallContext& ctx, const char* proc, const Status& st,
+             rpc::Responder& r) {
+  log.Debug(StrCat(proc, " from ", ctx.PeerAddress(), ": ", st.ToString()));
+  r.GarbageArgs();
+}
+
+}  // namespace
+
+std::map<uint32_t, rpc::Handler> NsmHandlers(NsmService& service, Logger& log,
+                                             std::function<void()> on_simu_crash) {
+  std::map<uint32_t, rpc::Handler> h;
+  h[static_cast<uint32_t>(NsmProc::kNull)] = [](const rpc::CallContext&, ByteSpan,
+                                                rpc::Responder r) { r.ReplyVoid(); };
+
+  h[static_cast<uint32_t>(NsmProc::kStat)] = [&service, &log](const rpc::CallContext& ctx,
+                                                              ByteSpan args, rpc::Responder r) {
+    Result<std::string> name = DecodeSmName(args);
+    if (!name.ok()) return Garbage(log, ctx, "SM_STAT", name.status(), r);
+    service.Stat(CallerOf(ctx), name.value(),
+                 [r = Share(std::move(r))](StatRes res) { r->Reply(EncodeSmStatRes(res)); });
+  };
+
+  h[static_cast<uint32_t>(NsmProc::kMon)] = [&service, &log](const rpc::CallContext& ctx,
+                                                             ByteSpan args, rpc::Responder r) {
+    Result<MonArgs> mon = DecodeMon(args);
+    if (!mon.ok()) return Garbage(log, ctx, "SM_MON", mon.status(), r);
+    service.Mon(CallerOf(ctx), std::move(mon.value()),
+                [r = Share(std::move(r))](StatRes res) { r->Reply(EncodeSmStatRes(res)); });
+  };
+
+  h[static_cast<uint32_t>(NsmProc::kUnmon)] = [&service, &log](const rpc::CallContext& ctx,
+                                                               ByteSpan args, rpc::Responder r) {
+    Result<MonitorKey> id = DecodeMonId(args);
+    if (!id.ok()) return Garbage(log, ctx, "SM_UNMON", id.status(), r);
+    service.Unmon(CallerOf(ctx), std::move(id.value()),
+                  [r = Share(std::move(r))](int32_t state) { r->Reply(EncodeSmStat(state)); });
+  };
+
+  h[static_cast<uint32_t>(NsmProc::kUnmonAll)] = [&service, &log](const rpc::CallContext& ctx,
+                                                                  ByteSpan args,
+                                                                  rpc::Responder r) {
+    Result<MyId> id = DecodeMyId(args);
+    if (!id.ok()) return Garbage(log, ctx, "SM_UNMON_ALL", id.status(), r);
+    service.UnmonAll(CallerOf(ctx), std::move(id.value()),
+                     [r = Share(std::move(r))](int32_t state) { r->Reply(EncodeSmStat(state)); });
+  };
+
+  h[static_cast<uint32_t>(NsmProc::kSimuCrash)] =
+      [&service, on_simu_crash = std::move(on_simu_crash)](const rpc::CallContext& ctx, ByteSpan,
+                                                           rpc::Responder r) {
+        bool allowed = service.SimuCrashAllowed(CallerOf(ctx));
+        r.ReplyVoid();
+        if (allowed && on_simu_crash) on_simu_crash();
+      };
+
+  h[static_cast<uint32_t>(NsmProc::kNotify)] = [&service, &log](const rpc::CallContext& ctx,
+                                                                ByteSpan args, rpc::Responder r) {
+    Result<NotifyArgs> n = DecodeStatChge(args);
+    if (!n.ok()) return Garbage(log, ctx, "SM_NOTIFY", n.status(), r);
+    service.Notify(CallerOf(ctx), std::move(n.value()),
+                   [r = Share(std::move(r))] { r->ReplyVoid(); });
+  };
+  return h;
+}
+
+}  // namespace nfsrec::statd

@@ -1,0 +1,106 @@
+// NsmService: the NSM procedures (SM_STAT ... SM_NOTIFY) as deterministic
+// logic over ports: NsmStore, Resolver, KernelNsm, LockdCallbacks.
+//
+// Loop thread only.  Every handler answers through its callback exactly
+// once, possibly later (after DNS and after the store made the change
+// durable).  The in-memory monitor list mirrors what has been submitted to
+// the store; a failed write puts the previous entry back.
+//
+// Who may call (decided here, documented in docs/nsm.md):
+//  - SM_MON, SM_UNMON, SM_UNMON_ALL: callers on loopback.  We accept all of
+//    127.0.0.0/8, ::1 and v4-mapped 127/8, like the kernel's own check for
+//    NSM callbacks, not only 127.0.0.1 as rpc.statd does: every such address
+//    is local to this host (or to this network namespace), so widening the
+//    set grants nothing to a remote caller, and it lets lockd in a netns or a
+//    user-space NLM on ::1 reach us.
+//  - SM_SIMU_CRASH: loopback and a privileged source port.
+//  - SM_STAT, SM_NOTIFY: anyone.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/logging.h"
+#include "common/resolver.h"
+#include "statd/kernel_nsm.h"
+#include "statd/lockd_callbacks.h"
+#include "statd/monitor.h"
+#include "statd/nsm_codec.h"
+#include "statd/nsm_store.h"
+
+namespace nfsrec::statd {
+
+struct Caller {
+  bool loopback = false;
+  bool privileged_port = false;
+  std::string address;  // numeric presentation form, for logs and matching
+};
+
+class NsmService {
+ public:
+  using StatReply = std::function<void(StatRes)>;
+  using StateReply = std::function<void(int32_t)>;
+  using VoidReply = std::function<void()>;
+
+  NsmService(NsmStore& store, Resolver& resolver, KernelNsm& kernel, LockdCallbacks& callbacks,
+             Logger& log);
+  NsmService(const NsmService&) = delete;
+  NsmService& operator=(const NsmService&) = delete;
+
+  // Loads the monitor list and the local state.  A store holding no state
+  // (fresh install) starts at 3, as rpc.statd does; `legacy_state` (from an
+  // existing rpc.statd state file, 0 if none) is adopted instead when it is
+  // larger, so peers never see our number go backwards.  An even number is
+  // made odd.  Any change is committed before done(OK); then the state is
+  // published to the kernel.
+  void Start(int32_t legacy_state, std::function<void(Status)> done);
+
+  void Stat(const Caller& caller, const std::string& mon_name, StatReply reply);
+  void Mon(const Caller& caller, MonArgs args, StatReply reply);
+  void Unmon(const Caller& caller, MonitorKey id, StateReply reply);
+  void UnmonAll(const Caller& caller, MyId id, StateReply reply);
+  // Returns true if the caller may simulate a crash (the reboot itself is
+  // run by whoever owns notification).
+  bool SimuCrashAllowed(const Caller& caller);
+  void Notify(const Caller& caller, NotifyArgs args, VoidReply reply);
+
+  int32_t local_state() const { return local_state_; }
+  // Sets a new local state durably, then publishes it (boot notification).
+  void SetLocalState(int32_t state, std::function<void(Status)> done);
+  size_t monitor_count() const { return monitors_.size(); }
+  std::vector<MonitorRecord> Monitors() const;
+
+ private:
+  struct Entry {
+    MonitorRecord record;
+    uint64_t generation = 0;  // bumped on every submitted change
+  };
+
+  void FinishMon(MonArgs args, std::string canonical, StatReply reply);
+  void NotifyMatched(const NotifyArgs& args, const std::vector<std::string>& names,
+                     const std::vector<std::string>& addresses, VoidReply reply);
+  void PublishState();
+  std::map<MonitorKey, Entry>::iterator FindLoose(const MonitorKey& key);
+
+  NsmStore& store_;
+  Resolver& resolver_;
+  KernelNsm& kernel_;
+  LockdCallbacks& callbacks_;
+  Logger& log_;
+  int32_t local_state_ = 0;
+  uint64_t next_generation_ = 1;
+  std::map<MonitorKey, Entry> monitors_;
+};
+
+// Validation helpers, exposed for tests.
+// mon_name must be non-empty, free of NUL and '/', and must not start with '.'.
+bool AcceptableMonName(const std::string& name);
+// Maps space, tab, CR and LF to '_' (rpc.statd does the same to my_name).
+std::string SanitizeMyName(std::string name);
+// ASCII case-insensitive equality (host names).
+bool EqualsIgnoreCase(const std::string& a, const std::string& b);
+
+}  // namespace nfsrec::statd

@@ -1,0 +1,361 @@
+#include "statd/nsm_service.h"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/support/fake_resolver.h"
+#include "tests/support/mem_nsm_store.h"
+
+namespace nfsrec::statd {
+namespace {
+
+class FakeKernel final : public KernelNsm {
+ public:
+  Status PublishLocalState(int32_t state) override {
+    published.push_back(state);
+    return Status::Ok();
+  }
+  Status EndLockdGrace() override {
+    ++end_grace;
+    return Status::Ok();
+  }
+  std::vector<int32_t> published;
+  int end_grace = 0;
+};
+
+class RecordingCallbacks final : public LockdCallbacks {
+ public:
+  void Enqueue(const CallbackRequest& r) override { requests.push_back(r); }
+  std::vector<CallbackRequest> requests;
+};
+
+Cookie MakeCookie(uint8_t seed) {
+  Cookie c;
+  for (size_t i = 0; i < c.size(); ++i) c[i] = static_cast<uint8_t>(seed + i);
+  return c;
+}
+
+const Caller kLockd{true, true, "127.0.0.1"};
+const Caller kRemote{false, false, "10.0.0.9"};
+
+MonArgs KernelMon(const std::string& mon_name, uint8_t seed = 1) {
+  return MonArgs{MonitorKey{mon_name, "server", 100021, 3, 16}, MakeCookie(seed)};
+}
+
+class NsmServiceTest : public ::testing::Test {
+ protected:
+  NsmServiceTest() : service_(store_, resolver_, kernel_, callbacks_, log_) {
+    resolver_.Add("10.0.0.2", HostInfo{"client2", {"10.0.0.2"}});
+    resolver_.Add("client2", HostInfo{"client2.example", {"10.0.0.2"}});
+    resolver_.Add("127.0.0.1", HostInfo{"localhost", {"127.0.0.1"}});
+  }
+
+  void Start(int32_t legacy = 0) {
+    std::optional<Status> st;
+    service_.Start(legacy, [&](Status s) { st = s; });
+    store_.Flush();
+    ASSERT_TRUE(st.has_value());
+    ASSERT_TRUE(st->ok()) << st->ToString();
+  }
+
+  // Runs DNS and commits until nothing is pending.
+  void Settle() {
+    while (resolver_.Flush() + store_.Flush() > 0) {
+    }
+  }
+
+  std::optional<StatRes> Mon(const Caller& c, MonArgs args) {
+    std::optional<StatRes> res;
+    service_.Mon(c, std::move(args), [&](StatRes r) { res = r; });
+    Settle();
+    return res;
+  }
+
+  MemNsmStore store_;
+  FakeResolver resolver_;
+  FakeKernel kernel_;
+  RecordingCallbacks callbacks_;
+  CapturingLogger log_;
+  NsmService service_;
+};
+
+TEST_F(NsmServiceTest, FreshStateIsThreeAndPublished) {
+  Start();
+  EXPECT_EQ(service_.local_state(), 3);
+  EXPECT_EQ(store_.local_state(), 3);
+  EXPECT_EQ(kernel_.published, std::vector<int32_t>{3});
+  EXPECT_TRUE(log_.Contains("Local NSM state number: 3"));
+}
+
+TEST_F(NsmServiceTest, StoredEvenStateBecomesOddAndLegacyLargerWins) {
+  store_.SeedLocalState(10);
+  Start();
+  EXPECT_EQ(service_.local_state(), 11);
+  EXPECT_EQ(store_.local_state(), 11);
+}
+
+TEST_F(NsmServiceTest, LegacyStateAdoptedWhenLarger) {
+  store_.SeedLocalState(5);
+  Start(41);
+  EXPECT_EQ(service_.local_state(), 41);
+  EXPECT_EQ(store_.local_state(), 41);
+}
+
+TEST_F(NsmServiceTest, StoredOddStateIsNotRewritten) {
+  store_.SeedLocalState(7);
+  Start();
+  EXPECT_EQ(service_.local_state(), 7);
+  EXPECT_EQ(store_.local_state_writes(), 0);
+}
+
+TEST_F(NsmServiceTest, MonRepliesOnlyAfterCommit) {
+  Start();
+  std::optional<StatRes> res;
+  service_.Mon(kLockd, KernelMon("10.0.0.2"), [&](StatRes r) { res = r; });
+  resolver_.Flush();
+  EXPECT_FALSE(res.has_value()) << "replied before the record was durable";
+  EXPECT_EQ(store_.pending(), 1u);
+  store_.Flush();
+  ASSERT_TRUE(res.has_value());
+  EXPECT_TRUE(res->success);
+  EXPECT_EQ(res->state, 3);
+  const MonitorRecord* rec = store_.Find(KernelMon("10.0.0.2").id);
+  ASSERT_NE(rec, nullptr);
+  EXPECT_EQ(rec->priv, MakeCookie(1));
+  EXPECT_EQ(rec->canonical_name, "client2");
+  EXPECT_TRUE(log_.Contains("MONITORING 10.0.0.2 for server"));
+}
+
+TEST_F(NsmServiceTest, MonChecksApplyInOrder) {
+  Start();
+  // 1. non-local caller, even with otherwise bad arguments: rejected as non-local.
+  MonArgs bad = KernelMon("/etc/passwd");
+  bad.id.my_prog = 1;
+  auto r = Mon(kRemote, bad);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->success);
+  EXPECT_EQ(r->state, -1);
+  EXPECT_TRUE(log_.Contains("SM_MON call from non-local host 10.0.0.9"));
+  // 2. wrong callback program or procedure.
+  r = Mon(kLockd, bad);
+  EXPECT_FALSE(r->success);
+  EXPECT_TRUE(log_.Contains("Attempt to register callback to 1/16"));
+  MonArgs proc = KernelMon("10.0.0.2");
+  proc.id.my_proc = 17;
+  EXPECT_FALSE(Mon(kLockd, proc)->success);
+  MonArgs v4 = KernelMon("10.0.0.2");
+  v4.id.my_proc = 24;
+  v4.id.my_vers = 4;
+  EXPECT_TRUE(Mon(kLockd, v4)->success);
+  // 3. names.
+  for (const std::string& name : std::vector<std::string>{"/etc/passwd", "a/b", ".hidden", "",
+                                                          std::string("a\0b", 3)}) {
+    EXPECT_FALSE(Mon(kLockd, KernelMon(name))->success) << Printable(name);
+  }
+  EXPECT_TRUE(log_.Contains("POSSIBLE SPOOF/ATTACK ATTEMPT!"));
+  EXPECT_EQ(store_.puts(), 1);  // only the v4 one
+  EXPECT_EQ(resolver_.lookups(), 1);
+}
+
+TEST_F(NsmServiceTest, WhitespaceInMyNameBecomesUnderscore) {
+  Start();
+  MonArgs a = KernelMon("10.0.0.2");
+  a.id.my_name = "my host\tname\r\n";
+  EXPECT_TRUE(Mon(kLockd, a)->success);
+  MonitorKey k = a.id;
+  k.my_name = "my_host_name__";
+  EXPECT_NE(store_.Find(k), nullptr);
+}
+
+TEST_F(NsmServiceTest, DuplicateSameCookieIsNoOpNewCookieUpdates) {
+  Start();
+  ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.2", 1))->success);
+  int puts = store_.puts();
+  int lookups = resolver_.lookups();
+  EXPECT_TRUE(Mon(kLockd, KernelMon("10.0.0.2", 1))->success);
+  EXPECT_EQ(store_.puts(), puts);
+  EXPECT_EQ(resolver_.lookups(), lookups);
+  EXPECT_TRUE(Mon(kLockd, KernelMon("10.0.0.2", 9))->success);
+  EXPECT_EQ(store_.puts(), puts + 1);
+  EXPECT_EQ(store_.Find(KernelMon("10.0.0.2").id)->priv, MakeCookie(9));
+  EXPECT_EQ(service_.monitor_count(), 1u);
+}
+
+TEST_F(NsmServiceTest, DuplicateWhileFirstInFlightWaitsForCommit) {
+  Start();
+  std::vector<StatRes> replies;
+  service_.Mon(kLockd, KernelMon("10.0.0.2"), [&](StatRes r) { replies.push_back(r); });
+  resolver_.Flush();
+  service_.Mon(kLockd, KernelMon("10.0.0.2"), [&](StatRes r) { replies.push_back(r); });
+  EXPECT_TRUE(replies.empty());
+  store_.Flush();
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_TRUE(replies[0].success && replies[1].success);
+}
+
+TEST_F(NsmServiceTest, StoreFailureFailsMonAndForgetsRecord) {
+  Start();
+  store_.FailNext(Status::IOError("disk full"));
+  auto r = Mon(kLockd, KernelMon("10.0.0.2"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->success);
+  EXPECT_EQ(service_.monitor_count(), 0u);
+  EXPECT_TRUE(log_.Contains("disk full"));
+  // A retry succeeds.
+  EXPECT_TRUE(Mon(kLockd, KernelMon("10.0.0.2"))->success);
+}
+
+TEST_F(NsmServiceTest, UnresolvableNameIsStillMonitored) {
+  Start();
+  auto r = Mon(kLockd, KernelMon("no-such-host"));
+  EXPECT_TRUE(r->success);
+  EXPECT_EQ(store_.Find(KernelMon("no-such-host").id)->canonical_name, "no-such-host");
+  EXPECT_TRUE(log_.Contains("No canonical hostname found for no-such-host"));
+}
+
+TEST_F(NsmServiceTest, UnmonAndUnmonAll) {
+  Start();
+  ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.2"))->success);
+  ASSERT_TRUE(Mon(kLockd, KernelMon("client2", 2))->success);
+  MonArgs other = KernelMon("10.0.0.3", 3);
+  other.id.my_name = "other";
+  resolver_.Add("10.0.0.3", HostInfo{"10.0.0.3", {"10.0.0.3"}});
+  ASSERT_TRUE(Mon(kLockd, other)->success);
+  EXPECT_EQ(store_.monitors().size(), 3u);
+
+  // Remote callers change nothing.
+  std::optional<int32_t> st;
+  service_.Unmon(kRemote, KernelMon("10.0.0.2").id, [&](int32_t s) { st = s; });
+  Settle();
+  EXPECT_EQ(st, -1);
+  service_.UnmonAll(kRemote, MyId{"server", 100021, 3, 16}, [&](int32_t s) { st = s; });
+  Settle();
+  EXPECT_EQ(st, -1);
+  EXPECT_EQ(store_.monitors().size(), 3u);
+
+  // UNMON replies after the delete commits; names match case-insensitively.
+  st.reset();
+  MonitorKey k = KernelMon("10.0.0.2").id;
+  k.my_name = "SERVER";
+  service_.Unmon(kLockd, k, [&](int32_t s) { st = s; });
+  EXPECT_FALSE(st.has_value());
+  store_.Flush();
+  EXPECT_EQ(st, 3);
+  EXPECT_EQ(store_.Find(KernelMon("10.0.0.2").id), nullptr);
+  EXPECT_TRUE(log_.Contains("UNMONITORING 10.0.0.2 for server"));
+
+  // Unknown record: answered, logged, nothing changes.
+  service_.Unmon(kLockd, KernelMon("10.9.9.9").id, [&](int32_t s) { st = s; });
+  EXPECT_TRUE(log_.Contains("Received erroneous SM_UNMON request"));
+
+  service_.UnmonAll(kLockd, MyId{"server", 100021, 3, 16}, [&](int32_t s) { st = s; });
+  Settle();
+  ASSERT_EQ(store_.monitors().size(), 1u);
+  EXPECT_EQ(store_.monitors().begin()->first.my_name, "other");
+}
+
+TEST_F(NsmServiceTest, SimuCrashNeedsLoopbackAndPrivilegedPort) {
+  Start();
+  EXPECT_FALSE(service_.SimuCrashAllowed(kRemote));
+  EXPECT_FALSE(service_.SimuCrashAllowed(Caller{true, false, "127.0.0.1"}));
+  EXPECT_TRUE(log_.Contains("SM_SIMU_CRASH call from unprivileged port"));
+  EXPECT_TRUE(service_.SimuCrashAllowed(kLockd));
+}
+
+TEST_F(NsmServiceTest, NotifyMatchesByNameOrAddressAndPersistsBeforeCallback) {
+  Start();
+  ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.2", 1))->success);
+  MonArgs unrelated = KernelMon("10.0.0.3", 5);
+  resolver_.Add("10.0.0.3", HostInfo{"other", {"10.0.0.3"}});
+  ASSERT_TRUE(Mon(kLockd, unrelated)->success);
+
+  bool replied = false;
+  // The peer names itself "client2" and sends from 10.0.0.2.
+  service_.Notify(Caller{false, false, "10.0.0.2"}, NotifyArgs{"client2", 7},
+                  [&] { replied = true; });
+  resolver_.Flush();
+  EXPECT_FALSE(replied);
+  EXPECT_TRUE(callbacks_.requests.empty()) << "callback queued before the state was durable";
+  store_.Flush();
+  EXPECT_TRUE(replied);
+  ASSERT_EQ(callbacks_.requests.size(), 1u);
+  EXPECT_EQ(callbacks_.requests[0].mon_name, "10.0.0.2");  // as stored at SM_MON
+  EXPECT_EQ(callbacks_.requests[0].new_state, 7);
+  EXPECT_EQ(callbacks_.requests[0].priv, MakeCookie(1));
+  EXPECT_EQ(store_.Find(KernelMon("10.0.0.2").id)->peer_state, 7);
+  EXPECT_EQ(store_.Find(unrelated.id)->peer_state, 0);
+
+  // The same state again (a retransmitted notify) is suppressed.
+  replied = false;
+  service_.Notify(Caller{false, false, "10.0.0.2"}, NotifyArgs{"client2", 7},
+                  [&] { replied = true; });
+  Settle();
+  EXPECT_TRUE(replied);
+  EXPECT_EQ(callbacks_.requests.size(), 1u);
+
+  // A new state from another address, matched by canonical name only.
+  service_.Notify(Caller{false, false, "192.0.2.1"}, NotifyArgs{"client2", 9}, [] {});
+  Settle();
+  ASSERT_EQ(callbacks_.requests.size(), 2u);
+  EXPECT_EQ(callbacks_.requests[1].new_state, 9);
+}
+
+TEST_F(NsmServiceTest, NotifyStoreFailureDoesNotReplySoPeerRetries) {
+  Start();
+  ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.2"))->success);
+  store_.FailNext(Status::IOError("sync failed"));
+  bool replied = false;
+  service_.Notify(Caller{false, false, "10.0.0.2"}, NotifyArgs{"client2", 7},
+                  [&] { replied = true; });
+  Settle();
+  EXPECT_FALSE(replied);
+  EXPECT_TRUE(callbacks_.requests.empty());
+  service_.Notify(Caller{false, false, "10.0.0.2"}, NotifyArgs{"client2", 7},
+                  [&] { replied = true; });
+  Settle();
+  EXPECT_TRUE(replied);
+  EXPECT_EQ(callbacks_.requests.size(), 1u);
+}
+
+TEST_F(NsmServiceTest, NotifyWhileNotMonitoring) {
+  Start();
+  bool replied = false;
+  service_.Notify(Caller{false, false, "10.0.0.2"}, NotifyArgs{"x", 3}, [&] { replied = true; });
+  EXPECT_TRUE(replied);
+  EXPECT_TRUE(log_.Contains("while not monitoring any hosts"));
+}
+
+TEST_F(NsmServiceTest, FormatCharactersAreLoggedLiterally) {
+  Start();
+  EXPECT_FALSE(Mon(kLockd, KernelMon("%n%s/%x"))->success);
+  EXPECT_TRUE(log_.Contains("%n%s/%x"));
+}
+
+TEST_F(NsmServiceTest, StatResolvesAndReportsLocalState) {
+  Start();
+  std::optional<StatRes> r;
+  service_.Stat(kRemote, "client2", [&](StatRes s) { r = s; });
+  Settle();
+  EXPECT_EQ(r, (StatRes{true, 3}));
+  service_.Stat(kRemote, "nope", [&](StatRes s) { r = s; });
+  Settle();
+  EXPECT_EQ(r, (StatRes{false, 3}));
+}
+
+TEST_F(NsmServiceTest, RestartKeepsMonitors) {
+  Start();
+  ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.2"))->success);
+  NsmService again(store_, resolver_, kernel_, callbacks_, log_);
+  std::optional<Status> st;
+  again.Start(0, [&](Status s) { st = s; });
+  store_.Flush();
+  ASSERT_TRUE(st && st->ok());
+  EXPECT_EQ(again.monitor_count(), 1u);
+  EXPECT_EQ(again.local_state(), 3);
+}
+
+}  // namespace
+}  // namespace nfsrec::statd

@@ -1,0 +1,269 @@
+// The NsmStore contract, run against SqliteNsmStore and MemNsmStore, so the
+// fake that service tests use behaves like the real store.  Also the
+// MemNsmStore test controls (manual Flush, FailNext, DropPending).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/commit_queue.h"
+#include "statd/sqlite_nsm_store.h"
+#include "tests/support/mem_nsm_store.h"
+#include "tests/support/nsm_store_testutil.h"
+#include "tests/support/store_testutil.h"
+
+namespace nfsrec::statd {
+namespace {
+
+using sqlite::TempDir;
+
+class SqliteHarness {
+ public:
+  void Init() {
+    ASSERT_TRUE(dir_.ok());
+    auto loop = EventLoop::Create();
+    ASSERT_TRUE(loop.ok());
+    loop_ = std::move(loop).value();
+    auto db = sqlite::Db::Open(dir_.File("nfsrecd.sqlite"));
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    queue_ = std::make_unique<CommitQueue>(std::move(db).value(), *loop_);
+    auto store = SqliteNsmStore::Open(*queue_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+  }
+  NsmStore& store() { return *store_; }
+  EventLoop& loop() { return *loop_; }
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<CommitQueue> queue_;
+  std::unique_ptr<SqliteNsmStore> store_;
+};
+
+class MemHarness {
+ public:
+  void Init() {
+    auto loop = EventLoop::Create();
+    ASSERT_TRUE(loop.ok());
+    loop_ = std::move(loop).value();
+    store_ = std::make_unique<MemNsmStore>(loop_.get());
+  }
+  NsmStore& store() { return *store_; }
+  EventLoop& loop() { return *loop_; }
+
+ private:
+  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<MemNsmStore> store_;
+};
+
+template <typename Harness>
+class NsmStoreContractTest : public ::testing::Test {
+ protected:
+  void SetUp() override { h_.Init(); }
+
+  NsmStore& store() { return h_.store(); }
+  Status Put(const MonitorRecord& r) {
+    return RunAndWait(h_.loop(), [&](NsmStore::Done d) { store().PutMonitor(r, std::move(d)); });
+  }
+  Status Delete(const std::vector<MonitorKey>& keys) {
+    return RunAndWait(h_.loop(),
+                      [&](NsmStore::Done d) { store().DeleteMonitors(keys, std::move(d)); });
+  }
+  Status SetPeers(const std::vector<std::pair<MonitorKey, int32_t>>& states) {
+    return RunAndWait(h_.loop(),
+                      [&](NsmStore::Done d) { store().SetPeerStates(states, std::move(d)); });
+  }
+  Status SetLocal(int32_t state) {
+    return RunAndWait(h_.loop(),
+                      [&](NsmStore::Done d) { store().SetLocalState(state, std::move(d)); });
+  }
+  std::vector<MonitorRecord> Load() {
+    auto r = store().LoadMonitors();
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return {};
+    std::vector<MonitorRecord> v = std::move(r).value();
+    std::sort(v.begin(), v.end(),
+              [](const MonitorRecord& a, const MonitorRecord& b) { return a.key < b.key; });
+    return v;
+  }
+
+  Harness h_;
+};
+
+using Harnesses = ::testing::Types<SqliteHarness, MemHarness>;
+TYPED_TEST_SUITE(NsmStoreContractTest, Harnesses);
+
+TYPED_TEST(NsmStoreContractTest, StartsEmpty) {
+  EXPECT_TRUE(this->Load().empty());
+  auto state = this->store().LoadLocalState();
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(*state, 0);
+}
+
+TYPED_TEST(NsmStoreContractTest, PutThenLoad) {
+  MonitorRecord a = SampleRecord(1);
+  MonitorRecord b = SampleRecord(2);
+  b.peer_state = 7;
+  ASSERT_OK(this->Put(a));
+  ASSERT_OK(this->Put(b));
+  EXPECT_EQ(this->Load(), (std::vector<MonitorRecord>{a, b}));
+}
+
+TYPED_TEST(NsmStoreContractTest, PutReplacesTheRecordWithTheSameKey) {
+  MonitorRecord a = SampleRecord(1);
+  ASSERT_OK(this->Put(a));
+  MonitorRecord changed = a;
+  changed.priv.fill(0xee);
+  changed.canonical_name = "elsewhere.example";
+  changed.peer_state = 9;
+  ASSERT_OK(this->Put(changed));
+  EXPECT_EQ(this->Load(), (std::vector<MonitorRecord>{changed}));
+}
+
+TYPED_TEST(NsmStoreContractTest, KeyIsTheWholeMyId) {
+  MonitorRecord kernel = SampleRecord(1);
+  MonitorRecord ganesha = kernel;
+  ganesha.key.my_vers = 4;
+  MonitorRecord other_proc = kernel;
+  other_proc.key.my_proc = 24;
+  MonitorRecord other_name = kernel;
+  other_name.key.my_name = "second.example";
+  for (const auto& r : {kernel, ganesha, other_proc, other_name}) ASSERT_OK(this->Put(r));
+  EXPECT_EQ(this->Load().size(), 4u);
+}
+
+TYPED_TEST(NsmStoreContractTest, NamesAreBytes) {
+  MonitorRecord r = SampleRecord(1);
+  r.key.mon_name = std::string("a\0b\xff\x01 \n", 7);
+  r.key.my_name = std::string(1024, '\xc3');
+  r.canonical_name = std::string("\0", 1);
+  MonitorRecord prefix = r;
+  prefix.key.mon_name = "a";  // equal up to the NUL: must stay a distinct key
+  ASSERT_OK(this->Put(r));
+  ASSERT_OK(this->Put(prefix));
+  std::vector<MonitorRecord> loaded = this->Load();
+  ASSERT_EQ(loaded.size(), 2u);
+  EXPECT_EQ(loaded[0], prefix);
+  EXPECT_EQ(loaded[1], r);
+}
+
+TYPED_TEST(NsmStoreContractTest, DeleteRemovesOnlyTheGivenKeys) {
+  for (int i = 1; i <= 3; ++i) ASSERT_OK(this->Put(SampleRecord(i)));
+  MonitorKey absent = SampleRecord(99).key;
+  ASSERT_OK(this->Delete({SampleRecord(1).key, SampleRecord(3).key, absent}));
+  EXPECT_EQ(this->Load(), (std::vector<MonitorRecord>{SampleRecord(2)}));
+  ASSERT_OK(this->Delete({}));
+  ASSERT_OK(this->Delete({absent}));
+  EXPECT_EQ(this->Load().size(), 1u);
+}
+
+TYPED_TEST(NsmStoreContractTest, PeerStatesUpdateExistingRecordsOnly) {
+  for (int i = 1; i <= 3; ++i) ASSERT_OK(this->Put(SampleRecord(i)));
+  ASSERT_OK(this->SetPeers({{SampleRecord(1).key, 5}, {SampleRecord(3).key, -7},
+                            {SampleRecord(42).key, 11}}));
+  std::vector<MonitorRecord> loaded = this->Load();
+  ASSERT_EQ(loaded.size(), 3u);
+  EXPECT_EQ(loaded[0].peer_state, 5);
+  EXPECT_EQ(loaded[1].peer_state, 0);
+  EXPECT_EQ(loaded[2].peer_state, -7);
+  EXPECT_EQ(loaded[0].priv, SampleRecord(1).priv);
+}
+
+TYPED_TEST(NsmStoreContractTest, LocalStateIsStored) {
+  ASSERT_OK(this->SetLocal(3));
+  EXPECT_EQ(*this->store().LoadLocalState(), 3);
+  ASSERT_OK(this->SetLocal(INT32_MAX));
+  EXPECT_EQ(*this->store().LoadLocalState(), INT32_MAX);
+}
+
+// --- MemNsmStore's own controls ---
+
+TEST(MemNsmStoreTest, WithoutLoopNothingCommitsBeforeFlush) {
+  MemNsmStore store;
+  bool done = false;
+  store.PutMonitor(SampleRecord(1), [&](Status st) {
+    EXPECT_OK(st);
+    done = true;
+  });
+  EXPECT_FALSE(done);
+  EXPECT_EQ(store.pending(), 1u);
+  EXPECT_TRUE(store.monitors().empty());
+  EXPECT_EQ(store.writes(), 0);
+  EXPECT_EQ(store.Flush(), 1u);
+  EXPECT_TRUE(done);
+  ASSERT_NE(store.Find(SampleRecord(1).key), nullptr);
+  EXPECT_EQ(store.writes(), 1);
+  EXPECT_EQ(store.puts(), 1);
+}
+
+TEST(MemNsmStoreTest, FlushCommitsCallsMadeByCompletions) {
+  MemNsmStore store;
+  int order = 0;
+  store.SetLocalState(3, [&](Status) {
+    EXPECT_EQ(order++, 0);
+    store.PutMonitor(SampleRecord(1), [&](Status) { EXPECT_EQ(order++, 1); });
+  });
+  EXPECT_EQ(store.Flush(), 2u);
+  EXPECT_EQ(order, 2);
+  EXPECT_EQ(store.local_state(), 3);
+  EXPECT_EQ(store.local_state_writes(), 1);
+}
+
+TEST(MemNsmStoreTest, FailNextFailsOneCallAndAppliesNothing) {
+  MemNsmStore store;
+  store.Seed(SampleRecord(1));
+  store.FailNext(Status::IOError("disk gone"));
+  std::optional<Status> first, second;
+  store.DeleteMonitors({SampleRecord(1).key}, [&](Status st) { first = st; });
+  store.PutMonitor(SampleRecord(2), [&](Status st) { second = st; });
+  store.Flush();
+  ASSERT_TRUE(first && second);
+  EXPECT_TRUE(first->IsIOError());
+  EXPECT_EQ(first->message(), "disk gone");
+  EXPECT_OK(*second);
+  EXPECT_NE(store.Find(SampleRecord(1).key), nullptr);
+  EXPECT_EQ(store.failed_writes(), 1);
+  EXPECT_EQ(store.writes(), 1);
+  EXPECT_EQ(store.deletes(), 0);
+
+  store.FailNextLoad(Status::Corruption("bad"));
+  EXPECT_TRUE(store.LoadMonitors().status().IsCorruption());
+  EXPECT_TRUE(store.LoadMonitors().ok());
+}
+
+TEST(MemNsmStoreTest, DropPendingModelsACrashBeforeCommit) {
+  MemNsmStore store;
+  bool done = false;
+  store.SetLocalState(5, [&](Status) { done = true; });
+  store.DropPending();
+  EXPECT_EQ(store.Flush(), 0u);
+  EXPECT_FALSE(done);
+  EXPECT_EQ(store.local_state(), 0);
+}
+
+TEST(MemNsmStoreTest, WithLoopCompletionsArePosted) {
+  auto loop = EventLoop::Create();
+  ASSERT_TRUE(loop.ok());
+  MemNsmStore store(loop->get());
+  ASSERT_OK(RunAndWait(**loop, [&](NsmStore::Done d) { store.PutMonitor(SampleRecord(4), d); }));
+  EXPECT_EQ(store.puts(), 1);
+  EXPECT_EQ(store.pending(), 0u);
+}
+
+TEST(MemNsmStoreTest, PostedCommitAfterDestructionIsIgnored) {
+  auto loop = EventLoop::Create();
+  ASSERT_TRUE(loop.ok());
+  bool done = false;
+  {
+    MemNsmStore store(loop->get());
+    store.PutMonitor(SampleRecord(1), [&](Status) { done = true; });
+  }
+  (*loop)->RunUntil([] { return false; }, std::chrono::milliseconds(30));
+  EXPECT_FALSE(done);
+}
+
+}  // namespace
+}  // namespace nfsrec::statd

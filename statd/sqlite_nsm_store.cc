@@ -1,0 +1,289 @@
+// SqliteNsmStore and the "nsm" component's schema.
+//
+// Schema, version 1 (component "nsm" in schema_versions, see common/schema.h):
+//
+//   nsm_state
+//     id           INTEGER PRIMARY KEY, CHECK (id = 1)
+//     local_state  INTEGER NOT NULL, within int32
+//   One row at most: the local NSM state number (reference §1.4).  No row
+//   means "never stored" and loads as 0; the service then initialises it.
+//   A table rather than a PRAGMA user_version so that it commits in the same
+//   group as other NSM writes and leaves user_version to nobody.
+//
+//   monitors
+//     id              INTEGER PRIMARY KEY   surrogate, stable for a key
+//     mon_name        BLOB NOT NULL         SM_MON mon_name, bytes as received
+//     my_name         BLOB NOT NULL         my_id.my_name, whitespace mapped to '_'
+//     my_prog         INTEGER NOT NULL      my_id.my_prog (int32)
+//     my_vers         INTEGER NOT NULL      my_id.my_vers (int32)
+//     my_proc         INTEGER NOT NULL      my_id.my_proc (int32)
+//     priv            BLOB NOT NULL         lockd's cookie, exactly 16 bytes
+//     canonical_name  BLOB NOT NULL         resolved name (mon_name if unresolvable)
+//     peer_state      INTEGER NOT NULL      last NSM state seen from the peer, 0 = none
+//     created         INTEGER NOT NULL      Unix seconds when this key was first stored
+//     updated         INTEGER NOT NULL      Unix seconds of the latest PutMonitor
+//     UNIQUE (mon_name, my_name, my_prog, my_vers, my_proc)
+//   One row per SM_MON key (statd/monitor.h): the kernel and NFS-Ganesha
+//   differ in my_vers and one host may run both, so the whole my_id is part
+//   of the key.
+//
+// Why these choices:
+//  - Names are BLOBs, with CHECK (typeof(x) = 'blob'): a BLOB is stored and
+//    compared byte for byte (memcmp), never re-encoded or cut at a NUL, so
+//    any name lockd sends (high bytes, NULs, 1024 bytes) round-trips exactly
+//    and keys compare exactly.  TEXT would be subject to UTF-8 assumptions.
+//  - priv is CHECKed to 16 bytes on write, and LoadMonitors still rejects
+//    any other length (and any wrong column type) as Corruption, because the
+//    file may have been edited by hand or damaged: lockd finds its host by
+//    the cookie alone, so a wrong cookie must not be loaded silently.
+//  - PutMonitor is an UPSERT (INSERT ... ON CONFLICT DO UPDATE), not
+//    INSERT OR REPLACE: REPLACE deletes and re-inserts, which would change
+//    `id` and `created` and fire ON DELETE actions in tables that refer to
+//    the monitor.  Thus `id` is stable for as long as the key is monitored,
+//    and later tables may reference monitors(id).
+//  - `updated` lets boot notification try recently used peers first, as
+//    sm-notify does with the mtime of sm/ files.
+//
+// Extending the schema: append a Migration (to_version 2, 3, ...) to
+// Migrations(); never edit a shipped one.  The notify work's version 2 adds
+// its notify-list table(s) there.  A notify-list row stands alone (boot
+// notification moves monitors into it in one transaction: INSERT ... SELECT
+// FROM monitors, then DELETE FROM monitors), while per-record progress of
+// lockd callbacks can reference monitors(id) ON DELETE CASCADE
+// (foreign_keys is ON on every connection).
+#include "statd/sqlite_nsm_store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "common/sqlite.h"
+
+namespace nfsrec::statd {
+namespace {
+
+using sqlite::Db;
+using sqlite::Statement;
+
+Status CreateV1(Db& db) {
+  return db.Exec(
+      "CREATE TABLE nsm_state ("
+      " id INTEGER PRIMARY KEY CHECK (id = 1),"
+      " local_state INTEGER NOT NULL"
+      "  CHECK (local_state BETWEEN -2147483648 AND 2147483647));"
+      "CREATE TABLE monitors ("
+      " id INTEGER PRIMARY KEY,"
+      " mon_name BLOB NOT NULL CHECK (typeof(mon_name) = 'blob'),"
+      " my_name BLOB NOT NULL CHECK (typeof(my_name) = 'blob'),"
+      " my_prog INTEGER NOT NULL,"
+      " my_vers INTEGER NOT NULL,"
+      " my_proc INTEGER NOT NULL,"
+      " priv BLOB NOT NULL CHECK (typeof(priv) = 'blob' AND length(priv) = 16),"
+      " canonical_name BLOB NOT NULL CHECK (typeof(canonical_name) = 'blob'),"
+      " peer_state INTEGER NOT NULL DEFAULT 0,"
+      " created INTEGER NOT NULL,"
+      " updated INTEGER NOT NULL,"
+      " UNIQUE (mon_name, my_name, my_prog, my_vers, my_proc));");
+}
+
+int64_t NowUnixSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Binds the five key columns to parameters first..first+4.
+Status BindKey(Statement& stmt, int first, const MonitorKey& key) {
+  NFSREC_RETURN_IF_ERROR(stmt.BindBlob(first, key.mon_name.data(), key.mon_name.size()));
+  NFSREC_RETURN_IF_ERROR(stmt.BindBlob(first + 1, key.my_name.data(), key.my_name.size()));
+  NFSREC_RETURN_IF_ERROR(stmt.BindInt(first + 2, key.my_prog));
+  NFSREC_RETURN_IF_ERROR(stmt.BindInt(first + 3, key.my_vers));
+  return stmt.BindInt(first + 4, key.my_proc);
+}
+
+constexpr std::string_view kKeyMatch =
+    "mon_name = ?1 AND my_name = ?2 AND my_prog = ?3 AND my_vers = ?4 AND my_proc = ?5";
+
+Result<std::string> BlobColumn(const Statement& stmt, int col, const char* name) {
+  if (stmt.ColumnType(col) != SQLITE_BLOB) {
+    return Status::Corruption(std::string("monitors.") + name + " is not a BLOB");
+  }
+  sqlite::Blob b = stmt.ColumnBlob(col);
+  return std::string(b.begin(), b.end());
+}
+
+Result<int32_t> Int32Column(const Statement& stmt, int col, const char* name) {
+  int64_t v = stmt.ColumnInt(col);
+  if (stmt.ColumnType(col) != SQLITE_INTEGER || v < INT32_MIN || v > INT32_MAX) {
+    return Status::Corruption(std::string(name) + " is not a 32-bit integer");
+  }
+  return static_cast<int32_t>(v);
+}
+
+// Reads one monitors row selected as in LoadMonitors.
+Result<MonitorRecord> ReadMonitor(const Statement& stmt) {
+  MonitorRecord r;
+  Result<std::string> mon_name = BlobColumn(stmt, 0, "mon_name");
+  if (!mon_name.ok()) return mon_name.status();
+  Result<std::string> my_name = BlobColumn(stmt, 1, "my_name");
+  if (!my_name.ok()) return my_name.status();
+  Result<int32_t> my_prog = Int32Column(stmt, 2, "monitors.my_prog");
+  if (!my_prog.ok()) return my_prog.status();
+  Result<int32_t> my_vers = Int32Column(stmt, 3, "monitors.my_vers");
+  if (!my_vers.ok()) return my_vers.status();
+  Result<int32_t> my_proc = Int32Column(stmt, 4, "monitors.my_proc");
+  if (!my_proc.ok()) return my_proc.status();
+  if (stmt.ColumnType(5) != SQLITE_BLOB) return Status::Corruption("monitors.priv is not a BLOB");
+  sqlite::Blob priv = stmt.ColumnBlob(5);
+  if (priv.size() != kCookieSize) {
+    return Status::Corruption("monitors.priv is " + std::to_string(priv.size()) +
+                              " bytes, not " + std::to_string(kCookieSize));
+  }
+  Result<std::string> canonical = BlobColumn(stmt, 6, "canonical_name");
+  if (!canonical.ok()) return canonical.status();
+  Result<int32_t> peer_state = Int32Column(stmt, 7, "monitors.peer_state");
+  if (!peer_state.ok()) return peer_state.status();
+
+  r.key.mon_name = std::move(mon_name).value();
+  r.key.my_name = std::move(my_name).value();
+  r.key.my_prog = *my_prog;
+  r.key.my_vers = *my_vers;
+  r.key.my_proc = *my_proc;
+  std::copy(priv.begin(), priv.end(), r.priv.begin());
+  r.canonical_name = std::move(canonical).value();
+  r.peer_state = *peer_state;
+  return r;
+}
+
+}  // namespace
+
+const std::vector<Migration>& SqliteNsmStore::Migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, CreateV1},
+  };
+  return kMigrations;
+}
+
+Result<std::unique_ptr<SqliteNsmStore>> SqliteNsmStore::Open(CommitQueue& queue) {
+  Status st = queue.RunSync(
+      [](Db& db) { return ApplyMigrations(db, kComponent, Migrations()); });
+  if (!st.ok()) return st;
+  return std::unique_ptr<SqliteNsmStore>(new SqliteNsmStore(queue));
+}
+
+Result<std::vector<MonitorRecord>> SqliteNsmStore::LoadMonitors() {
+  std::vector<MonitorRecord> records;
+  Status st = queue_.RunSync([&records](Db& db) -> Status {
+    Result<Statement*> stmt = db.Cached(
+        "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state"
+        " FROM monitors ORDER BY id");
+    if (!stmt.ok()) return stmt.status();
+    for (;;) {
+      Result<bool> row = (*stmt)->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      Result<MonitorRecord> r = ReadMonitor(**stmt);
+      if (!r.ok()) {
+        (*stmt)->Reset();
+        return r.status();
+      }
+      records.push_back(std::move(r).value());
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st.WithContext("load monitors");
+  return records;
+}
+
+Result<int32_t> SqliteNsmStore::LoadLocalState() {
+  int32_t state = 0;
+  Status st = queue_.RunSync([&state](Db& db) -> Status {
+    Result<Statement*> stmt = db.Cached("SELECT local_state FROM nsm_state WHERE id = 1");
+    if (!stmt.ok()) return stmt.status();
+    Result<bool> row = (*stmt)->Step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      Result<int32_t> v = Int32Column(**stmt, 0, "nsm_state.local_state");
+      (*stmt)->Reset();
+      if (!v.ok()) return v.status();
+      state = *v;
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st.WithContext("load local state");
+  return state;
+}
+
+void SqliteNsmStore::PutMonitor(const MonitorRecord& record, Done done) {
+  queue_.Submit(
+      [record, now = NowUnixSeconds()](Db& db) -> Status {
+        Result<Statement*> stmt = db.Cached(
+            "INSERT INTO monitors (mon_name, my_name, my_prog, my_vers, my_proc,"
+            " priv, canonical_name, peer_state, created, updated)"
+            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
+            " ON CONFLICT (mon_name, my_name, my_prog, my_vers, my_proc) DO UPDATE SET"
+            " priv = excluded.priv, canonical_name = excluded.canonical_name,"
+            " peer_state = excluded.peer_state, updated = excluded.updated");
+        if (!stmt.ok()) return stmt.status();
+        Statement& s = **stmt;
+        NFSREC_RETURN_IF_ERROR(BindKey(s, 1, record.key));
+        NFSREC_RETURN_IF_ERROR(s.BindBlob(6, record.priv.data(), record.priv.size()));
+        NFSREC_RETURN_IF_ERROR(
+            s.BindBlob(7, record.canonical_name.data(), record.canonical_name.size()));
+        NFSREC_RETURN_IF_ERROR(s.BindInt(8, record.peer_state));
+        NFSREC_RETURN_IF_ERROR(s.BindInt(9, now));
+        return s.Run();
+      },
+      std::move(done));
+}
+
+void SqliteNsmStore::DeleteMonitors(const std::vector<MonitorKey>& keys, Done done) {
+  queue_.Submit(
+      [keys](Db& db) -> Status {
+        Result<Statement*> stmt =
+            db.Cached(std::string("DELETE FROM monitors WHERE ").append(kKeyMatch));
+        if (!stmt.ok()) return stmt.status();
+        for (const MonitorKey& key : keys) {
+          (*stmt)->Reset();
+          NFSREC_RETURN_IF_ERROR(BindKey(**stmt, 1, key));
+          NFSREC_RETURN_IF_ERROR((*stmt)->Run());
+        }
+        return Status::Ok();
+      },
+      std::move(done));
+}
+
+void SqliteNsmStore::SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
+                                   Done done) {
+  queue_.Submit(
+      [states](Db& db) -> Status {
+        Result<Statement*> stmt = db.Cached(
+            std::string("UPDATE monitors SET peer_state = ?6 WHERE ").append(kKeyMatch));
+        if (!stmt.ok()) return stmt.status();
+        for (const auto& [key, state] : states) {
+          (*stmt)->Reset();
+          NFSREC_RETURN_IF_ERROR(BindKey(**stmt, 1, key));
+          NFSREC_RETURN_IF_ERROR((*stmt)->BindInt(6, state));
+          NFSREC_RETURN_IF_ERROR((*stmt)->Run());
+        }
+        return Status::Ok();
+      },
+      std::move(done));
+}
+
+void SqliteNsmStore::SetLocalState(int32_t state, Done done) {
+  queue_.Submit(
+      [state](Db& db) -> Status {
+        Result<Statement*> stmt = db.Cached(
+            "INSERT INTO nsm_state (id, local_state) VALUES (1, ?1)"
+            " ON CONFLICT (id) DO UPDATE SET local_state = excluded.local_state");
+        if (!stmt.ok()) return stmt.status();
+        NFSREC_RETURN_IF_ERROR((*stmt)->BindInt(1, state));
+        return (*stmt)->Run();
+      },
+      std::move(done));
+}
+
+}  // namespace nfsrec::statd

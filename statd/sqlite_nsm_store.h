@@ -1,0 +1,56 @@
+// SqliteNsmStore: the NsmStore port over the shared SQLite database.
+//
+// Every mutating call becomes one unit of the CommitQueue, so it commits in a
+// group with whatever else is queued and its `done` runs on the loop thread
+// after the COMMIT.  The schema is documented in sqlite_nsm_store.cc.
+//
+// Threading: the public methods are called on the loop thread.  All SQL runs
+// on the commit thread (the Load* calls through CommitQueue::RunSync, which
+// blocks the caller: start-up only).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "common/commit_queue.h"
+#include "common/schema.h"
+#include "statd/nsm_store.h"
+
+namespace nfsrec::statd {
+
+class SqliteNsmStore final : public NsmStore {
+ public:
+  // Name of this component's row in schema_versions.
+  static constexpr const char* kComponent = "nsm";
+
+  // Brings the "nsm" tables to the newest version (queue.RunSync).  The queue
+  // must outlive the store.  Errors: those of ApplyMigrations (Corruption for
+  // a database written by a newer version).
+  static Result<std::unique_ptr<SqliteNsmStore>> Open(CommitQueue& queue);
+
+  // The ordered migrations of the "nsm" component (exposed for tests).
+  static const std::vector<Migration>& Migrations();
+
+  ~SqliteNsmStore() override = default;
+  SqliteNsmStore(const SqliteNsmStore&) = delete;
+  SqliteNsmStore& operator=(const SqliteNsmStore&) = delete;
+
+  // Corruption if a stored row cannot be a MonitorRecord (wrong types, a
+  // cookie that is not 16 bytes, a number outside int32).
+  Result<std::vector<MonitorRecord>> LoadMonitors() override;
+  Result<int32_t> LoadLocalState() override;
+
+  void PutMonitor(const MonitorRecord& record, Done done) override;
+  void DeleteMonitors(const std::vector<MonitorKey>& keys, Done done) override;
+  // Keys without a stored record are skipped: the record may have been
+  // removed by SM_UNMON while the notification was in flight.
+  void SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
+                     Done done) override;
+  void SetLocalState(int32_t state, Done done) override;
+
+ private:
+  explicit SqliteNsmStore(CommitQueue& queue) : queue_(queue) {}
+  CommitQueue& queue_;
+};
+
+}  // namespace nfsrec::statd

@@ -1,0 +1,382 @@
+// SqliteNsmStore beyond the shared contract: reopening, exact bytes on disk,
+// migrations, corruption checks, and I/O fault injection.
+#include "statd/sqlite_nsm_store.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/commit_queue.h"
+#include "tests/support/fault_vfs.h"
+#include "tests/support/nsm_store_testutil.h"
+#include "tests/support/store_testutil.h"
+
+namespace nfsrec::statd {
+namespace {
+
+using sqlite::Db;
+using sqlite::FaultVfs;
+using sqlite::TempDir;
+using namespace std::chrono_literals;
+
+std::vector<MonitorRecord> Sorted(std::vector<MonitorRecord> v) {
+  std::sort(v.begin(), v.end(),
+            [](const MonitorRecord& a, const MonitorRecord& b) { return a.key < b.key; });
+  return v;
+}
+
+class SqliteNsmStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(dir_.ok());
+    auto loop = EventLoop::Create();
+    ASSERT_TRUE(loop.ok());
+    loop_ = std::move(loop).value();
+  }
+
+  std::string path() const { return dir_.File("nfsrecd.sqlite"); }
+
+  // Opens queue and store; returns the Open status.
+  Status OpenStore(const Db::Options& options = Db::Options()) {
+    store_.reset();
+    queue_.reset();
+    auto db = Db::Open(path(), options);
+    if (!db.ok()) return db.status();
+    queue_ = std::make_unique<CommitQueue>(std::move(db).value(), *loop_);
+    auto store = SqliteNsmStore::Open(*queue_);
+    if (!store.ok()) return store.status();
+    store_ = std::move(store).value();
+    return Status::Ok();
+  }
+  void Close() {
+    store_.reset();
+    queue_.reset();
+  }
+  // A second connection, for looking at the file directly.
+  std::unique_ptr<Db> Peek() {
+    auto db = Db::Open(path());
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    return db.ok() ? std::move(db).value() : nullptr;
+  }
+
+  Status Put(const MonitorRecord& r) {
+    return RunAndWait(*loop_, [&](NsmStore::Done d) { store_->PutMonitor(r, std::move(d)); });
+  }
+  Status SetLocal(int32_t s) {
+    return RunAndWait(*loop_, [&](NsmStore::Done d) { store_->SetLocalState(s, std::move(d)); });
+  }
+  std::vector<MonitorRecord> Load() {
+    auto r = store_->LoadMonitors();
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? Sorted(std::move(r).value()) : std::vector<MonitorRecord>{};
+  }
+
+  TempDir dir_;
+  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<CommitQueue> queue_;
+  std::unique_ptr<SqliteNsmStore> store_;
+};
+
+TEST_F(SqliteNsmStoreTest, MigratesAnEmptyDatabase) {
+  ASSERT_OK(OpenStore());
+  auto db = Peek();
+  ASSERT_NE(db, nullptr);
+  auto version = SchemaVersion(*db, SqliteNsmStore::kComponent);
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, static_cast<int>(SqliteNsmStore::Migrations().size()));
+  EXPECT_EQ(*version, 1);
+
+  auto cols = db->Prepare("SELECT name, type, pk FROM pragma_table_info('monitors') ORDER BY cid");
+  ASSERT_TRUE(cols.ok());
+  std::vector<std::string> names;
+  for (;;) {
+    auto row = cols->Step();
+    ASSERT_TRUE(row.ok());
+    if (!*row) break;
+    names.push_back(cols->ColumnText(0) + ":" + cols->ColumnText(1));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "id:INTEGER", "mon_name:BLOB", "my_name:BLOB", "my_prog:INTEGER",
+                       "my_vers:INTEGER", "my_proc:INTEGER", "priv:BLOB", "canonical_name:BLOB",
+                       "peer_state:INTEGER", "created:INTEGER", "updated:INTEGER"}));
+  EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM nsm_state"), 0);
+}
+
+TEST_F(SqliteNsmStoreTest, OpenTwiceIsIdempotent) {
+  ASSERT_OK(OpenStore());
+  ASSERT_OK(Put(SampleRecord(1)));
+  ASSERT_OK(OpenStore());
+  ASSERT_OK(OpenStore());
+  EXPECT_EQ(Load(), (std::vector<MonitorRecord>{SampleRecord(1)}));
+}
+
+TEST_F(SqliteNsmStoreTest, ReopenKeepsEverything) {
+  ASSERT_OK(OpenStore());
+  std::vector<MonitorRecord> want;
+  for (int i = 0; i < 10; ++i) {
+    MonitorRecord r = SampleRecord(i);
+    r.key.my_vers = 3 + i % 2;
+    want.push_back(r);
+    ASSERT_OK(Put(r));
+  }
+  ASSERT_OK(RunAndWait(*loop_, [&](NsmStore::Done d) {
+    store_->SetPeerStates({{want[2].key, 41}, {want[5].key, 43}}, std::move(d));
+  }));
+  want[2].peer_state = 41;
+  want[5].peer_state = 43;
+  ASSERT_OK(RunAndWait(*loop_, [&](NsmStore::Done d) {
+    store_->DeleteMonitors({want[9].key}, std::move(d));
+  }));
+  want.pop_back();
+  ASSERT_OK(SetLocal(7));
+  Close();
+
+  ASSERT_OK(OpenStore());
+  EXPECT_EQ(Load(), Sorted(want));
+  EXPECT_EQ(*store_->LoadLocalState(), 7);
+}
+
+TEST_F(SqliteNsmStoreTest, BinaryAndMaximumLengthNamesRoundTripThroughReopen) {
+  ASSERT_OK(OpenStore());
+  std::string all_bytes;
+  for (int i = 0; i < 1024; ++i) all_bytes.push_back(static_cast<char>(i % 256));
+  std::vector<MonitorRecord> want;
+  MonitorRecord a = SampleRecord(1);
+  a.key.mon_name = all_bytes;  // 1024 bytes, every byte value incl. NUL
+  a.key.my_name = std::string(1024, '\xff');
+  a.canonical_name = all_bytes;
+  MonitorRecord b = SampleRecord(2);
+  b.key.mon_name = std::string("\0\0", 2);
+  b.key.my_name = "";
+  b.canonical_name = "";
+  MonitorRecord c = SampleRecord(3);
+  c.key.mon_name = std::string("\0", 1);  // differs from b only in length
+  c.key.my_name = "";
+  for (const auto& r : {a, b, c}) ASSERT_OK(Put(r));
+  Close();
+
+  ASSERT_OK(OpenStore());
+  EXPECT_EQ(Load(), Sorted({a, b, c}));
+
+  // On disk they are BLOBs of the exact length.
+  auto db = Peek();
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM monitors WHERE typeof(mon_name) = 'blob'"
+                          " AND typeof(my_name) = 'blob' AND typeof(canonical_name) = 'blob'"),
+            3);
+  EXPECT_EQ(*db->QueryInt("SELECT max(length(mon_name)) FROM monitors"), 1024);
+}
+
+TEST_F(SqliteNsmStoreTest, PutKeepsRowIdentityAndCreationTime) {
+  ASSERT_OK(OpenStore());
+  MonitorRecord r = SampleRecord(1);
+  ASSERT_OK(Put(r));
+  auto db = Peek();
+  ASSERT_NE(db, nullptr);
+  const int64_t id = *db->QueryInt("SELECT id FROM monitors");
+  ASSERT_OK(db->Exec("UPDATE monitors SET created = 1, updated = 1"));
+  r.priv.fill(1);
+  ASSERT_OK(Put(r));
+  EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM monitors"), 1);
+  EXPECT_EQ(*db->QueryInt("SELECT id FROM monitors"), id);
+  EXPECT_EQ(*db->QueryInt("SELECT created FROM monitors"), 1);
+  EXPECT_GT(*db->QueryInt("SELECT updated FROM monitors"), 1);
+}
+
+TEST_F(SqliteNsmStoreTest, NewerSchemaIsRefused) {
+  ASSERT_OK(OpenStore());
+  ASSERT_OK(Put(SampleRecord(1)));
+  Close();
+  {
+    auto db = Peek();
+    ASSERT_NE(db, nullptr);
+    ASSERT_OK(db->Exec("UPDATE schema_versions SET version = 9 WHERE component = 'nsm'"));
+  }
+  Status st = OpenStore();
+  ASSERT_TRUE(st.IsCorruption()) << st.ToString();
+  EXPECT_NE(st.message().find("version 9"), std::string::npos) << st.message();
+  EXPECT_EQ(store_, nullptr);
+  auto db = Peek();
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM monitors"), 1);  // untouched
+}
+
+TEST_F(SqliteNsmStoreTest, WrongCookieLengthIsCorruption) {
+  ASSERT_OK(OpenStore());
+  ASSERT_OK(Put(SampleRecord(1)));
+  ASSERT_OK(Put(SampleRecord(2)));
+  {
+    auto db = Peek();
+    ASSERT_NE(db, nullptr);
+    // The CHECK constraint stops this through the store; a damaged or
+    // hand-edited file gets past it.
+    EXPECT_FALSE(db->Exec("UPDATE monitors SET priv = zeroblob(15) WHERE id = 2").ok());
+    ASSERT_OK(db->Exec("PRAGMA ignore_check_constraints = ON;"
+                       "UPDATE monitors SET priv = zeroblob(15) WHERE id = 2"));
+  }
+  auto loaded = store_->LoadMonitors();
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_TRUE(loaded.status().IsCorruption()) << loaded.status().ToString();
+  EXPECT_NE(loaded.status().message().find("priv is 15 bytes"), std::string::npos)
+      << loaded.status().message();
+}
+
+TEST_F(SqliteNsmStoreTest, WrongColumnTypesAreCorruption) {
+  ASSERT_OK(OpenStore());
+  ASSERT_OK(Put(SampleRecord(1)));
+  auto db = Peek();
+  ASSERT_NE(db, nullptr);
+  ASSERT_OK(db->Exec("PRAGMA ignore_check_constraints = ON;"
+                     "UPDATE monitors SET mon_name = 'text'"));
+  EXPECT_TRUE(store_->LoadMonitors().status().IsCorruption());
+  ASSERT_OK(db->Exec("UPDATE monitors SET mon_name = x'41', my_vers = 4294967296"));
+  EXPECT_TRUE(store_->LoadMonitors().status().IsCorruption());
+  ASSERT_OK(db->Exec("UPDATE monitors SET my_vers = 3"));
+  EXPECT_TRUE(store_->LoadMonitors().ok());
+  ASSERT_OK(db->Exec("INSERT INTO nsm_state VALUES (1, 5)"));
+  EXPECT_EQ(*store_->LoadLocalState(), 5);
+  ASSERT_OK(db->Exec("UPDATE nsm_state SET local_state = 'x'"));
+  EXPECT_TRUE(store_->LoadLocalState().status().IsCorruption());
+}
+
+TEST_F(SqliteNsmStoreTest, ConcurrentPutsShareCommits) {
+  ASSERT_OK(OpenStore());
+  const CommitQueue::Stats before = queue_->stats();
+  constexpr int kPuts = 64;
+  int done = 0;
+  for (int i = 0; i < kPuts; ++i) {
+    store_->PutMonitor(SampleRecord(i), [&done](Status st) {
+      EXPECT_OK(st);
+      ++done;
+    });
+  }
+  ASSERT_TRUE(loop_->RunUntil([&] { return done == kPuts; }, 30s));
+  const CommitQueue::Stats after = queue_->stats();
+  EXPECT_EQ(after.units - before.units, static_cast<uint64_t>(kPuts));
+  EXPECT_LT(after.transactions - before.transactions, static_cast<uint64_t>(kPuts));
+  EXPECT_EQ(Load().size(), static_cast<size_t>(kPuts));
+}
+
+// The Nth write or fsync under a PutMonitor + SetLocalState fails, for
+// N = 1, 2, ... until they no longer reach N operations.  Each time the
+// error is clean, the database reopens intact with everything committed
+// before, every change reported OK is there, and a change reported failed
+// is either entirely there or entirely absent.
+class SqliteNsmStoreFaultTest : public SqliteNsmStoreTest,
+                                public ::testing::WithParamInterface<FaultVfs::Op> {};
+
+TEST_P(SqliteNsmStoreFaultTest, NthOperationFails) {
+  constexpr int kBaseline = 12;
+  constexpr int kMaxN = 100;
+  auto vfs = FaultVfs::Create("nfsrec-nsm-fault");
+  ASSERT_TRUE(vfs.ok()) << vfs.status().ToString();
+  Db::Options faulty;
+  faulty.vfs = (*vfs)->name();
+  // ORDER: declared after vfs, so the connection closes before the VFS
+  // is unregistered even when an assertion returns early.
+  struct Closer {
+    std::function<void()> close;
+    ~Closer() { close(); }
+  } closer{[this] { Close(); }};
+
+  std::vector<MonitorRecord> baseline;
+  for (int i = 0; i < kBaseline; ++i) baseline.push_back(SampleRecord(i));
+  MonitorRecord added = SampleRecord(500);
+  added.key.mon_name = std::string(1024, 'n');
+  MonitorRecord replaced = baseline[3];
+  replaced.priv.fill(0x5a);
+  replaced.canonical_name = "moved.example";
+
+  int failing_runs = 0;
+  int n = 1;
+  for (; n <= kMaxN; ++n) {
+    SCOPED_TRACE("n=" + std::to_string(n));
+    ::unlink(path().c_str());
+    ::unlink((path() + "-wal").c_str());
+    ::unlink((path() + "-shm").c_str());
+    ASSERT_OK(OpenStore(faulty));
+    for (const auto& r : baseline) ASSERT_OK(Put(r));
+    ASSERT_OK(SetLocal(3));
+
+    (*vfs)->Arm(GetParam(), n, /*persistent=*/false);
+    std::optional<Status> put_added, put_replaced, set_state;
+    store_->PutMonitor(added, [&](Status st) { put_added = st; });
+    store_->PutMonitor(replaced, [&](Status st) { put_replaced = st; });
+    store_->SetLocalState(5, [&](Status st) { set_state = st; });
+    ASSERT_TRUE(loop_->RunUntil([&] { return put_added && put_replaced && set_state; }, 30s));
+    const int injected = (*vfs)->injected();
+    Close();
+    (*vfs)->Disarm();
+
+    for (const auto* st : {&put_added, &put_replaced, &set_state}) {
+      if (!(*st)->ok()) {
+        EXPECT_TRUE((*st)->IsIOError()) << (*st)->ToString();
+      }
+    }
+
+    ASSERT_OK(OpenStore());  // default VFS
+    {
+      auto db = Peek();
+      ASSERT_NE(db, nullptr);
+      auto check = db->Prepare("PRAGMA integrity_check");
+      ASSERT_TRUE(check.ok());
+      auto row = check->Step();
+      ASSERT_TRUE(row.ok() && *row);
+      EXPECT_EQ(check->ColumnText(0), "ok");
+    }
+    std::vector<MonitorRecord> loaded = Load();
+    auto find = [&](const MonitorKey& k) -> const MonitorRecord* {
+      for (const auto& r : loaded) {
+        if (r.key == k) return &r;
+      }
+      return nullptr;
+    };
+    for (const auto& r : baseline) {
+      const MonitorRecord* got = find(r.key);
+      ASSERT_NE(got, nullptr) << "baseline record lost";
+      if (r.key != replaced.key) {
+        EXPECT_EQ(*got, r);
+      }
+    }
+    const MonitorRecord* got_added = find(added.key);
+    if (put_added->ok()) {
+      ASSERT_NE(got_added, nullptr) << "acknowledged put lost";
+    }
+    if (got_added != nullptr) {
+      EXPECT_EQ(*got_added, added);
+    }
+    const MonitorRecord* got_replaced = find(replaced.key);
+    if (put_replaced->ok()) {
+      EXPECT_EQ(*got_replaced, replaced) << "acknowledged replace lost";
+    } else {
+      EXPECT_TRUE(*got_replaced == replaced || *got_replaced == baseline[3]);
+    }
+    const int32_t state = *store_->LoadLocalState();
+    if (set_state->ok()) {
+      EXPECT_EQ(state, 5);
+    } else {
+      EXPECT_TRUE(state == 3 || state == 5) << state;
+    }
+    Close();
+
+    if (injected == 0) break;
+    ++failing_runs;
+  }
+  EXPECT_GT(failing_runs, 0);
+  EXPECT_LE(n, kMaxN);
+  RecordProperty("failing_runs", failing_runs);
+}
+
+INSTANTIATE_TEST_SUITE_P(Faults, SqliteNsmStoreFaultTest,
+                         ::testing::Values(FaultVfs::Op::kWrite, FaultVfs::Op::kSync),
+                         [](const ::testing::TestParamInfo<FaultVfs::Op>& param_info) {
+                           return std::string(param_info.param == FaultVfs::Op::kWrite ? "Write"
+                                                                                       : "Sync");
+                         });
+
+}  // namespace
+}  // namespace nfsrec::statd

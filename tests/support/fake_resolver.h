@@ -1,0 +1,57 @@
+// FakeResolver: answers from a table; callbacks wait until Flush(), so tests
+// control when DNS "completes" -- or, when built with a Scheduler, complete
+// on that scheduler's next Advance().  Unknown names fail with NotFound.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "common/clock.h"
+#include "common/resolver.h"
+
+namespace nfsrec {
+
+class FakeResolver final : public Resolver {
+ public:
+  FakeResolver() = default;
+  explicit FakeResolver(Scheduler* scheduler) : scheduler_(scheduler) {}
+
+  void Add(const std::string& name, HostInfo info) { table_[name] = std::move(info); }
+
+  void Resolve(const std::string& name, Callback cb) override {
+    ++lookups_;
+    pending_.emplace_back(name, std::move(cb));
+    if (scheduler_ != nullptr) scheduler_->RunAfter(Duration::zero(), [this] { Flush(); });
+  }
+  void Remove(const std::string& name) { table_.erase(name); }
+
+  // Completes every queued lookup (and any queued while doing so).
+  size_t Flush() {
+    size_t n = 0;
+    while (!pending_.empty()) {
+      auto [name, cb] = std::move(pending_.front());
+      pending_.pop_front();
+      auto it = table_.find(name);
+      if (it != table_.end()) {
+        cb(it->second);
+      } else {
+        cb(Status::NotFound("no such host: " + name));
+      }
+      ++n;
+    }
+    return n;
+  }
+  size_t pending() const { return pending_.size(); }
+  int lookups() const { return lookups_; }
+
+ private:
+  Scheduler* scheduler_ = nullptr;
+  std::map<std::string, HostInfo> table_;
+  std::deque<std::pair<std::string, Callback>> pending_;
+  int lookups_ = 0;
+};
+
+}  // namespace nfsrec
