@@ -11,7 +11,18 @@
 //
 // Loop-thread contract: Submit() and the destructor are called on the loop
 // thread; `done` always runs on the loop thread (via EventLoop::Post), never
-// inline inside Submit().
+// inline inside Submit().  `work` runs on the commit thread and must touch
+// nothing but the Db it is given (and data it owns).
+//
+// Failure semantics within a group:
+//  - a unit whose work fails is rolled back to its savepoint; its done gets
+//    that Status, the others are unaffected;
+//  - if the group's transaction is lost (BEGIN or COMMIT fails, or an I/O
+//    error makes SQLite roll the whole transaction back), every unit of the
+//    group that had not already failed on its own gets that error;
+//  - after a failed COMMIT the changes may still have reached the disk (an
+//    fsync error cannot tell), so an error means "not known to be durable":
+//    callers retry idempotent writes, they never assume "absent".
 #pragma once
 
 #include <condition_variable>
@@ -21,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "common/event_loop.h"
 #include "common/sqlite.h"
@@ -60,8 +72,11 @@ class CommitQueue {
   struct Unit {
     Work work;
     Done done;
+    bool sync = false;  // RunSync: own transaction, done runs on the commit thread
   };
   void ThreadMain();
+  void RunGroup(std::vector<Unit>& group);
+  void RunSyncUnit(Unit& unit);
 
   std::unique_ptr<sqlite::Db> db_;
   EventLoop& loop_;

@@ -50,14 +50,23 @@ void EventLoop::RunOnce() { event_base_loop(base_, EVLOOP_NONBLOCK); }
 
 bool EventLoop::RunUntil(const std::function<bool()>& pred, Duration timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  // A private timer wakes each pass at least every 10 ms to re-check pred and
+  // the deadline.  (event_base_loopexit would leave a pending exit behind
+  // that ends a later Run() early.)
+  event* tick = evtimer_new(
+      base_, [](evutil_socket_t, short, void*) noexcept {}, nullptr);
+  bool ok = true;
   while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    // Wake at least every 10 ms to re-check pred and the deadline.
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ok = false;
+      break;
+    }
     timeval tv{0, 10000};
-    event_base_loopexit(base_, &tv);
+    evtimer_add(tick, &tv);
     event_base_loop(base_, EVLOOP_ONCE);
   }
-  return true;
+  event_free(tick);
+  return ok;
 }
 
 void EventLoop::Stop() { event_base_loopbreak(base_); }
@@ -111,6 +120,8 @@ struct LoopScheduler::Timer {
   event* ev;
   std::function<void()> fn;
 };
+
+LoopScheduler::LoopScheduler(EventLoop& loop) : loop_(loop) {}
 
 LoopScheduler::~LoopScheduler() {
   for (auto& [id, t] : timers_) event_free(t->ev);

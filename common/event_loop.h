@@ -91,7 +91,7 @@ class SignalWatcher {
 // Scheduler on an EventLoop's clock (CLOCK_MONOTONIC).
 class LoopScheduler final : public Scheduler {
  public:
-  explicit LoopScheduler(EventLoop& loop) : loop_(loop) {}
+  explicit LoopScheduler(EventLoop& loop);
   ~LoopScheduler() override;
   LoopScheduler(const LoopScheduler&) = delete;
   LoopScheduler& operator=(const LoopScheduler&) = delete;

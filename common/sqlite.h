@@ -4,11 +4,18 @@
 // synchronous=FULL (every COMMIT is fsynced before it returns),
 // foreign_keys=ON and a busy timeout, so that the daemon and the
 // nfsdcltrack-compatible helper can share one file safely.
+//
+// Threading: a connection is opened with SQLITE_OPEN_FULLMUTEX, so handing
+// it from the thread that opened it to the commit thread is safe.  Still,
+// use each Db (and its Statements) from one thread at a time: the error
+// message that Status carries is per connection.
 #pragma once
 
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,8 +39,15 @@ class Db {
   struct Options {
     int busy_timeout_ms = 10000;
     bool create_if_missing = true;
+    // Name of a registered sqlite3_vfs; empty selects the default.  Tests use
+    // it to route I/O through tests/support/fault_vfs.h.
+    std::string vfs;
   };
   // Opens (creating if allowed) the database at path with the settings above.
+  // A missing file is created with mode 0600 (SQLite gives the -wal and -shm
+  // files the same mode) and its directory is fsynced.  A symlink at path is
+  // refused.  Errors: NotFound if the file is missing and create_if_missing
+  // is false; Corruption if the file is not a database; IOError otherwise.
   static Result<std::unique_ptr<Db>> Open(const std::string& path, const Options& options);
   static Result<std::unique_ptr<Db>> Open(const std::string& path) { return Open(path, Options()); }
   ~Db();
@@ -44,6 +58,16 @@ class Db {
   Status Exec(std::string_view sql);
   // Compiles a statement; prepare once and Reset() between uses.
   Result<Statement> Prepare(std::string_view sql);
+  // Returns a statement compiled once per connection and cached by its SQL
+  // text, already Reset() with bindings cleared.  The pointer stays valid for
+  // the life of the Db.  Do not use the same SQL text twice at once.
+  Result<Statement*> Cached(std::string_view sql);
+
+  // Runs one SELECT that yields a single integer (e.g. a PRAGMA); NotFound if
+  // it yields no row.
+  Result<int64_t> QueryInt(std::string_view sql);
+  // true while a transaction (or savepoint) is open on this connection.
+  bool InTransaction() const;
 
   int64_t LastInsertRowId() const;
   int Changes() const;
@@ -54,6 +78,8 @@ class Db {
   Db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   sqlite3* db_;
   std::string path_;
+  // Finalized before the connection closes (declared after db_).
+  std::map<std::string, std::unique_ptr<Statement>, std::less<>> cache_;
 };
 
 class Statement {
@@ -83,6 +109,10 @@ class Statement {
   std::string ColumnText(int col) const;
   Blob ColumnBlob(int col) const;
   bool ColumnIsNull(int col) const;
+  // The SQLite storage class of a column in the current row (SQLITE_BLOB, ...).
+  int ColumnType(int col) const;
+
+  bool valid() const { return stmt_ != nullptr; }
 
  private:
   friend class Db;
@@ -103,6 +133,25 @@ class Transaction {
 
  private:
   explicit Transaction(Db& db) : db_(db) {}
+  Db& db_;
+  bool done_ = false;
+};
+
+// A nested unit inside an open transaction: SAVEPOINT on Begin(); Release()
+// keeps its changes as part of the enclosing transaction; the destructor
+// rolls back to the savepoint (undoing only this unit) unless Release()
+// succeeded.  Outside a transaction a SAVEPOINT would start a deferred one,
+// so Begin() refuses (InvalidArgument): use Transaction there.
+class Savepoint {
+ public:
+  static Result<std::unique_ptr<Savepoint>> Begin(Db& db);
+  ~Savepoint();
+  Savepoint(const Savepoint&) = delete;
+  Savepoint& operator=(const Savepoint&) = delete;
+  Status Release();
+
+ private:
+  explicit Savepoint(Db& db) : db_(db) {}
   Db& db_;
   bool done_ = false;
 };

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <string>
 
+#include "common/logging.h"
 #include "common/unique_fd.h"
 
 namespace nfsrec::statd {
@@ -25,5 +26,17 @@ Status ProcKernelNsm::PublishLocalState(int32_t state) {
 }
 
 Status ProcKernelNsm::EndLockdGrace() { return WriteExistingFile(EndGracePath(), "Y"); }
+
+Status ProcKernelNsm::SetNlmPort(const std::string& proto, uint16_t port) {
+  return WriteExistingFile(root_ + "/proc/sys/fs/nfs/nlm_" + proto + "port", std::to_string(port));
+}
+
+void WriteNlmPorts(KernelNsm& kernel, uint16_t tcp_port, uint16_t udp_port, Logger& log) {
+  for (auto [proto, port] : {std::pair<const char*, uint16_t>{"tcp", tcp_port}, {"udp", udp_port}}) {
+    if (port == 0) continue;
+    Status st = kernel.SetNlmPort(proto, port);
+    if (!st.ok()) log.Warning(StrCat("Cannot set lockd ", proto, " port: ", st.ToString()));
+  }
+}
 
 }  // namespace nfsrec::statd

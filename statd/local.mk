@@ -1,10 +1,13 @@
 noinst_LIBRARIES += statd/libstatd.a
 statd_libstatd_a_SOURCES = \
+	statd/boot_notifier.cc statd/boot_notifier.h \
 	statd/kernel_nsm.cc statd/kernel_nsm.h \
+	statd/legacy_state.cc statd/legacy_state.h \
 	statd/lockd_callbacks.h \
 	statd/monitor.h \
 	statd/notify_engine.cc statd/notify_engine.h \
 	statd/nsm_codec.cc statd/nsm_codec.h \
+	statd/notify_main.cc statd/notify_main.h \
 	statd/nsm_program.cc statd/nsm_program.h \
 	statd/nsm_service.cc statd/nsm_service.h \
 	statd/nsm_store.h
@@ -21,9 +24,9 @@ statd_nsm_codec_test_LDADD = statd/libstatd.a common/libcommon.a rpcgen/librpcxd
 
 check_PROGRAMS += statd/nsm_service_test
 TESTS += statd/nsm_service_test
-statd_nsm_service_test_SOURCES = statd/nsm_service_test.cc tests/support/fake_resolver.h tests/support/mem_nsm_store.cc
+statd_nsm_service_test_SOURCES = statd/nsm_service_test.cc tests/support/fake_resolver.h
 statd_nsm_service_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-statd_nsm_service_test_LDADD = statd/libstatd.a common/libcommon.a \
+statd_nsm_service_test_LDADD = tests/support/libstorefakes.a statd/libstatd.a common/libcommon.a \
 	rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)
 
 check_PROGRAMS += statd/notify_engine_test
@@ -33,3 +36,18 @@ statd_notify_engine_test_SOURCES = statd/notify_engine_test.cc tests/support/fak
 statd_notify_engine_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 statd_notify_engine_test_LDADD = statd/libstatd.a common/libcommon.a rpcgen/librpcxdr.a \
 	$(GTEST_LIBS) $(SYS_LIBS)
+
+# The daemon (and, through argv[0] or --sm-notify, the sm-notify command).
+sbin_PROGRAMS += nfsrecd
+nfsrecd_SOURCES = statd/main.cc
+nfsrecd_LDADD = statd/libstatd.a nfs4rec/libnfs4rec.a common/libcommon.a rpcgen/librpcxdr.a \
+	$(SYS_LIBS)
+if STATIC_DAEMON
+nfsrecd_LDFLAGS = $(AM_LDFLAGS) -static
+endif
+
+# sm-notify-compatible command: a link to the daemon binary.
+install-exec-hook:
+	cd $(DESTDIR)$(sbindir) && rm -f nfsrec-notify && $(LN_S) nfsrecd nfsrec-notify
+uninstall-hook:
+	rm -f $(DESTDIR)$(sbindir)/nfsrec-notify

@@ -49,6 +49,16 @@ void NsmService::Start(int32_t legacy_state, std::function<void(Status)> done) {
   if (!loaded.ok()) return done(loaded.status().WithContext("loading monitor list"));
   Result<int32_t> stored = store_.LoadLocalState();
   if (!stored.ok()) return done(stored.status().WithContext("loading NSM state"));
+  Result<std::vector<MonitorRecord>> notify = store_.LoadNotifyList();
+  if (!notify.ok()) return done(notify.status().WithContext("loading notify list"));
+  Result<std::string> boot_id = store_.LoadBootId();
+  if (!boot_id.ok()) return done(boot_id.status().WithContext("loading boot id"));
+  boot_id_ = boot_id.value();
+  notify_list_.clear();
+  for (MonitorRecord& rec : notify.value()) {
+    MonitorKey key = rec.key;
+    notify_list_.emplace(std::move(key), std::move(rec));
+  }
 
   monitors_.clear();
   for (MonitorRecord& rec : loaded.value()) {
@@ -95,6 +105,57 @@ void NsmService::SetLocalState(int32_t state, std::function<void(Status)> done) 
       PublishState();
     }
     done(st);
+  });
+}
+
+void NsmService::PrepareReboot(const std::string& boot_id, bool force, bool bump_state,
+                               std::function<void(Result<RebootPlan>)> done) {
+  auto values = [](const std::map<MonitorKey, MonitorRecord>& m) {
+    std::vector<MonitorRecord> out;
+    out.reserve(m.size());
+    for (const auto& [k, r] : m) out.push_back(r);
+    return out;
+  };
+  bool new_boot = force || boot_id.empty() || boot_id != boot_id_;
+  if (!new_boot) {
+    return done(RebootPlan{false, local_state_, values(notify_list_)});
+  }
+  std::map<MonitorKey, MonitorRecord> peers = notify_list_;
+  for (const auto& [key, e] : monitors_) peers.insert_or_assign(key, e.record);
+  // The state changes only if somebody is to hear about it (sm-notify).
+  int32_t state = peers.empty() || !bump_state ? local_state_ : local_state_ + 2;
+
+  // The in-memory list empties now, in submission order with the store, so
+  // an SM_MON that arrives before the commit lands in the new list.
+  std::map<MonitorKey, Entry> old_monitors = std::move(monitors_);
+  monitors_.clear();
+  store_.PrepareReboot(
+      true, state, boot_id,
+      [this, state, boot_id, peers = std::move(peers), old_monitors = std::move(old_monitors),
+       values, done = std::move(done)](Status st) mutable {
+        if (!st.ok()) {
+          for (auto& [key, e] : old_monitors) monitors_.try_emplace(key, std::move(e));
+          return done(st.WithContext("preparing boot notification"));
+        }
+        notify_list_ = std::move(peers);
+        boot_id_ = boot_id;
+        if (state != local_state_) {
+          log_.Notice(StrCat("NSM state number changed to ", state));
+        }
+        local_state_ = state;
+        PublishState();
+        done(RebootPlan{true, state, values(notify_list_)});
+      });
+}
+
+void NsmService::PeerNotified(const MonitorKey& key) {
+  if (notify_list_.erase(key) == 0) return;
+  store_.DeleteNotified({key}, [this, key](Status st) {
+    if (!st.ok()) {
+      // The row stays, so the peer is notified again next boot: harmless.
+      log_.Warning(StrCat("Failed to drop ", Printable(key.mon_name),
+                          " from the notify list: ", st.ToString()));
+    }
   });
 }
 

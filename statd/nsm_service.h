@@ -67,6 +67,23 @@ class NsmService {
   bool SimuCrashAllowed(const Caller& caller);
   void Notify(const Caller& caller, NotifyArgs args, VoidReply reply);
 
+  // --- Boot notification (used by BootNotifier) ---
+  struct RebootPlan {
+    bool new_boot = false;
+    int32_t state = 0;
+    std::vector<MonitorRecord> peers;  // the notify list to work through
+  };
+  // A new boot (boot_id differs from the stored one, or force): moves the
+  // monitor list to the notify list and, if any peer is to be notified,
+  // bumps the state by 2, all in one durable step, then publishes the state.
+  // Otherwise it changes nothing and returns the current notify list.
+  // With bump_state false (sm-notify -n) the state is left as it is.
+  void PrepareReboot(const std::string& boot_id, bool force, bool bump_state,
+                     std::function<void(Result<RebootPlan>)> done);
+  // A peer acknowledged our SM_NOTIFY: drop it from the notify list.
+  void PeerNotified(const MonitorKey& key);
+  size_t notify_count() const { return notify_list_.size(); }
+
   int32_t local_state() const { return local_state_; }
   // Sets a new local state durably, then publishes it (boot notification).
   void SetLocalState(int32_t state, std::function<void(Status)> done);
@@ -93,6 +110,8 @@ class NsmService {
   int32_t local_state_ = 0;
   uint64_t next_generation_ = 1;
   std::map<MonitorKey, Entry> monitors_;
+  std::map<MonitorKey, MonitorRecord> notify_list_;
+  std::string boot_id_;
 };
 
 // Validation helpers, exposed for tests.

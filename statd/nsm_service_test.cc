@@ -22,6 +22,7 @@ class FakeKernel final : public KernelNsm {
     ++end_grace;
     return Status::Ok();
   }
+  Status SetNlmPort(const std::string&, uint16_t) override { return Status::Ok(); }
   std::vector<int32_t> published;
   int end_grace = 0;
 };

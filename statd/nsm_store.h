@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -37,6 +38,20 @@ class NsmStore {
   virtual void SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                              Done done) = 0;
   virtual void SetLocalState(int32_t state, Done done) = 0;
+
+  // --- Boot notification (statd/boot_notifier.h) ---
+  // The notify list: peers to tell that we rebooted (sm-notify's sm.bak).
+  virtual Result<std::vector<MonitorRecord>> LoadNotifyList() = 0;
+  // The kernel boot id stored by the last PrepareReboot; "" if none.
+  virtual Result<std::string> LoadBootId() = 0;
+  // One transaction: if move_monitors, every monitor record moves to the
+  // notify list (replacing a notify record with the same key) and the
+  // monitor list becomes empty; the local state becomes `state`; the boot
+  // id is stored.
+  virtual void PrepareReboot(bool move_monitors, int32_t state, const std::string& boot_id,
+                             Done done) = 0;
+  // Removes peers that acknowledged our SM_NOTIFY; absent keys are fine.
+  virtual void DeleteNotified(const std::vector<MonitorKey>& keys, Done done) = 0;
 };
 
 }  // namespace nfsrec::statd

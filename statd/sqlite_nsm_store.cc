@@ -44,9 +44,22 @@
 //  - `updated` lets boot notification try recently used peers first, as
 //    sm-notify does with the mtime of sm/ files.
 //
-// Extending the schema: append a Migration (to_version 2, 3, ...) to
-// Migrations(); never edit a shipped one.  The notify work's version 2 adds
-// its notify-list table(s) there.  A notify-list row stands alone (boot
+// Schema, version 2 (boot notification):
+//
+//   notify_list
+//     the same columns and UNIQUE key as monitors.  The peers to tell that we
+//     rebooted (sm-notify's sm.bak/): boot notification moves every monitors
+//     row here in one transaction (INSERT ... SELECT, then DELETE FROM
+//     monitors); a row is deleted when its peer acknowledges our SM_NOTIFY,
+//     and a peer that never answers keeps its row for the next boot.
+//   nsm_boot
+//     id INTEGER PRIMARY KEY CHECK (id = 1), boot_id TEXT NOT NULL
+//   The kernel boot id (/proc/sys/kernel/random/boot_id) of the boot whose
+//   notification has been prepared; a daemon restart within that boot sees
+//   the same id and neither moves the monitors again nor bumps the state.
+//
+// Extending the schema: append a Migration (to_version 3, ...) to
+// Migrations(); never edit a shipped one.  A notify-list row stands alone (boot
 // notification moves monitors into it in one transaction: INSERT ... SELECT
 // FROM monitors, then DELETE FROM monitors), while per-record progress of
 // lockd callbacks can reference monitors(id) ON DELETE CASCADE
@@ -86,6 +99,26 @@ Status CreateV1(Db& db) {
       " created INTEGER NOT NULL,"
       " updated INTEGER NOT NULL,"
       " UNIQUE (mon_name, my_name, my_prog, my_vers, my_proc));");
+}
+
+Status CreateV2(Db& db) {
+  return db.Exec(
+      "CREATE TABLE notify_list ("
+      " id INTEGER PRIMARY KEY,"
+      " mon_name BLOB NOT NULL CHECK (typeof(mon_name) = 'blob'),"
+      " my_name BLOB NOT NULL CHECK (typeof(my_name) = 'blob'),"
+      " my_prog INTEGER NOT NULL,"
+      " my_vers INTEGER NOT NULL,"
+      " my_proc INTEGER NOT NULL,"
+      " priv BLOB NOT NULL CHECK (typeof(priv) = 'blob' AND length(priv) = 16),"
+      " canonical_name BLOB NOT NULL CHECK (typeof(canonical_name) = 'blob'),"
+      " peer_state INTEGER NOT NULL DEFAULT 0,"
+      " created INTEGER NOT NULL,"
+      " updated INTEGER NOT NULL,"
+      " UNIQUE (mon_name, my_name, my_prog, my_vers, my_proc));"
+      "CREATE TABLE nsm_boot ("
+      " id INTEGER PRIMARY KEY CHECK (id = 1),"
+      " boot_id TEXT NOT NULL);");
 }
 
 int64_t NowUnixSeconds() {
@@ -162,6 +195,7 @@ Result<MonitorRecord> ReadMonitor(const Statement& stmt) {
 const std::vector<Migration>& SqliteNsmStore::Migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, CreateV1},
+      {2, CreateV2},
   };
   return kMigrations;
 }
@@ -173,12 +207,11 @@ Result<std::unique_ptr<SqliteNsmStore>> SqliteNsmStore::Open(CommitQueue& queue)
   return std::unique_ptr<SqliteNsmStore>(new SqliteNsmStore(queue));
 }
 
-Result<std::vector<MonitorRecord>> SqliteNsmStore::LoadMonitors() {
+Result<std::vector<MonitorRecord>> SqliteNsmStore::LoadRecords(const char* select_sql,
+                                                                const char* what) {
   std::vector<MonitorRecord> records;
-  Status st = queue_.RunSync([&records](Db& db) -> Status {
-    Result<Statement*> stmt = db.Cached(
-        "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state"
-        " FROM monitors ORDER BY id");
+  Status st = queue_.RunSync([&records, select_sql](Db& db) -> Status {
+    Result<Statement*> stmt = db.Cached(select_sql);
     if (!stmt.ok()) return stmt.status();
     for (;;) {
       Result<bool> row = (*stmt)->Step();
@@ -193,8 +226,91 @@ Result<std::vector<MonitorRecord>> SqliteNsmStore::LoadMonitors() {
     }
     return Status::Ok();
   });
-  if (!st.ok()) return st.WithContext("load monitors");
+  if (!st.ok()) return st.WithContext(what);
   return records;
+}
+
+Result<std::vector<MonitorRecord>> SqliteNsmStore::LoadMonitors() {
+  return LoadRecords(
+      "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state"
+      " FROM monitors ORDER BY id",
+      "load monitors");
+}
+
+Result<std::vector<MonitorRecord>> SqliteNsmStore::LoadNotifyList() {
+  // Most recently used peers first, as sm-notify orders by file mtime.
+  return LoadRecords(
+      "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state"
+      " FROM notify_list ORDER BY updated DESC, id",
+      "load notify list");
+}
+
+Result<std::string> SqliteNsmStore::LoadBootId() {
+  std::string boot_id;
+  Status st = queue_.RunSync([&boot_id](Db& db) -> Status {
+    Result<Statement*> stmt = db.Cached("SELECT boot_id FROM nsm_boot WHERE id = 1");
+    if (!stmt.ok()) return stmt.status();
+    Result<bool> row = (*stmt)->Step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      boot_id = (*stmt)->ColumnText(0);
+      (*stmt)->Reset();
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st.WithContext("load boot id");
+  return boot_id;
+}
+
+void SqliteNsmStore::PrepareReboot(bool move_monitors, int32_t state, const std::string& boot_id,
+                                   Done done) {
+  queue_.Submit(
+      [move_monitors, state, boot_id](Db& db) -> Status {
+        if (move_monitors) {
+          Result<Statement*> move = db.Cached(
+              "INSERT INTO notify_list (mon_name, my_name, my_prog, my_vers, my_proc, priv,"
+              " canonical_name, peer_state, created, updated)"
+              " SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name,"
+              " peer_state, created, updated FROM monitors WHERE true"
+              " ON CONFLICT (mon_name, my_name, my_prog, my_vers, my_proc) DO UPDATE SET"
+              " priv = excluded.priv, canonical_name = excluded.canonical_name,"
+              " peer_state = excluded.peer_state, updated = excluded.updated");
+          if (!move.ok()) return move.status();
+          NFSREC_RETURN_IF_ERROR((*move)->Run());
+          Result<Statement*> clear = db.Cached("DELETE FROM monitors");
+          if (!clear.ok()) return clear.status();
+          NFSREC_RETURN_IF_ERROR((*clear)->Run());
+        }
+        Result<Statement*> set_state = db.Cached(
+            "INSERT INTO nsm_state (id, local_state) VALUES (1, ?1)"
+            " ON CONFLICT (id) DO UPDATE SET local_state = excluded.local_state");
+        if (!set_state.ok()) return set_state.status();
+        NFSREC_RETURN_IF_ERROR((*set_state)->BindInt(1, state));
+        NFSREC_RETURN_IF_ERROR((*set_state)->Run());
+        Result<Statement*> set_boot = db.Cached(
+            "INSERT INTO nsm_boot (id, boot_id) VALUES (1, ?1)"
+            " ON CONFLICT (id) DO UPDATE SET boot_id = excluded.boot_id");
+        if (!set_boot.ok()) return set_boot.status();
+        NFSREC_RETURN_IF_ERROR((*set_boot)->BindText(1, boot_id));
+        return (*set_boot)->Run();
+      },
+      std::move(done));
+}
+
+void SqliteNsmStore::DeleteNotified(const std::vector<MonitorKey>& keys, Done done) {
+  queue_.Submit(
+      [keys](Db& db) -> Status {
+        Result<Statement*> stmt =
+            db.Cached(std::string("DELETE FROM notify_list WHERE ").append(kKeyMatch));
+        if (!stmt.ok()) return stmt.status();
+        for (const MonitorKey& key : keys) {
+          (*stmt)->Reset();
+          NFSREC_RETURN_IF_ERROR(BindKey(**stmt, 1, key));
+          NFSREC_RETURN_IF_ERROR((*stmt)->Run());
+        }
+        return Status::Ok();
+      },
+      std::move(done));
 }
 
 Result<int32_t> SqliteNsmStore::LoadLocalState() {

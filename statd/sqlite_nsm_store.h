@@ -47,9 +47,15 @@ class SqliteNsmStore final : public NsmStore {
   void SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                      Done done) override;
   void SetLocalState(int32_t state, Done done) override;
+  Result<std::vector<MonitorRecord>> LoadNotifyList() override;
+  Result<std::string> LoadBootId() override;
+  void PrepareReboot(bool move_monitors, int32_t state, const std::string& boot_id,
+                     Done done) override;
+  void DeleteNotified(const std::vector<MonitorKey>& keys, Done done) override;
 
  private:
   explicit SqliteNsmStore(CommitQueue& queue) : queue_(queue) {}
+  Result<std::vector<MonitorRecord>> LoadRecords(const char* select_sql, const char* what);
   CommitQueue& queue_;
 };
 

@@ -1,0 +1,90 @@
+#include "statd/boot_notifier.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "common/unique_fd.h"
+
+namespace nfsrec::statd {
+
+std::string ReadBootId(const std::string& proc_root) {
+  std::string path = proc_root + "/proc/sys/kernel/random/boot_id";
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return "";
+  char buf[128];
+  ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+  if (n <= 0) return "";
+  std::string id(buf, static_cast<size_t>(n));
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  return id;
+}
+
+BootNotifier::BootNotifier(NsmService& service, NotifyEngine& engine, KernelNsm& kernel,
+                           Logger& log, Options options)
+    : service_(service),
+      engine_(engine),
+      kernel_(kernel),
+      log_(log),
+      options_(std::move(options)) {}
+
+void BootNotifier::Run(const std::string& boot_id, bool force,
+                       std::function<void(Result<Summary>)> started,
+                       std::function<void(size_t, size_t)> finished) {
+  if (finished) finished_ = std::move(finished);
+  service_.PrepareReboot(
+      boot_id, force, options_.bump_state,
+      [this, started = std::move(started)](Result<NsmService::RebootPlan> plan) {
+        if (!plan.ok()) return started(plan.status());
+        Summary summary{plan->new_boot, plan->state, plan->peers.size()};
+        if (plan->peers.empty()) {
+          log_.Notice("No hosts to notify");
+          if (plan->new_boot && options_.lift_grace) {
+            Status st = kernel_.EndLockdGrace();
+            if (!st.ok() && !st.IsNotFound()) {
+              log_.Warning(StrCat("Cannot end lockd grace period: ", st.ToString()));
+            }
+          }
+          started(summary);
+          if (outstanding_ == 0 && finished_) finished_(answered_, failed_);
+          return;
+        }
+        log_.Notice(StrCat("Notifying ", plan->peers.size(), " host(s) of NSM state ",
+                           plan->state));
+        NotifyAll(plan->peers, plan->state);
+        started(summary);
+      });
+}
+
+void BootNotifier::NotifyAll(const std::vector<MonitorRecord>& records, int32_t state) {
+  std::vector<NotifyEngine::Peer> peers;
+  peers.reserve(records.size());
+  for (const MonitorRecord& r : records) {
+    NotifyEngine::Peer p;
+    p.key = r.key;
+    // lockd records peers by address by default; an address needs no DNS at
+    // boot, when name service may not be up yet.
+    std::string ignored;
+    p.host = IsNumericAddress(r.key.mon_name, &ignored) || r.canonical_name.empty()
+                 ? r.key.mon_name
+                 : r.canonical_name;
+    p.notify_name = options_.my_name.empty() ? r.key.my_name : options_.my_name;
+    peers.push_back(std::move(p));
+  }
+  size_t before = engine_.peers_in_progress();
+  engine_.NotifyPeers(std::move(peers), state, [this](const NotifyEngine::Peer& p, bool ok) {
+    if (ok) {
+      ++answered_;
+      service_.PeerNotified(p.key);
+    } else {
+      ++failed_;
+    }
+    if (outstanding_ > 0) --outstanding_;
+    if (outstanding_ == 0 && finished_) finished_(answered_, failed_);
+  });
+  outstanding_ += engine_.peers_in_progress() - before;
+}
+
+}  // namespace nfsrec::statd

@@ -1,0 +1,74 @@
+// BootNotifier: tells every peer that monitored us that we rebooted
+// (sm-notify's job), in the daemon and in the sm-notify-compatible command.
+//
+// Sequence (each step durable before the next):
+//  1. Decide whether this is a new boot: the kernel's boot id differs from
+//     the one stored at the last notification (or `force`).  A daemon that
+//     restarts within one boot therefore neither re-notifies nor bumps the
+//     state; it only resumes peers still on the notify list.
+//  2. On a new boot, in ONE transaction: move the monitor list into the
+//     notify list, bump the state by 2 if any peer is to be notified, and
+//     store the boot id.  A crash after this commit resumes at step 4 with
+//     the bumped state; it never bumps twice or notifies with an old state.
+//  3. Publish the state to the kernel; with nobody to notify, end lockd's
+//     grace period (nothing can be reclaimed from us).
+//  4. Notify every peer in parallel; a peer that answers is deleted from the
+//     notify list, a peer that never answers stays for the next boot.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "common/logging.h"
+#include "statd/kernel_nsm.h"
+#include "statd/notify_engine.h"
+#include "statd/nsm_service.h"
+
+namespace nfsrec::statd {
+
+class BootNotifier {
+ public:
+  struct Options {
+    std::string my_name;      // -n / -v: announce this name instead of each record's my_name
+    bool lift_grace = true;   // write Y to nlm_end_grace when nobody is to be notified
+    bool bump_state = true;   // false: sm-notify -n
+  };
+  struct Summary {
+    bool new_boot = false;
+    int32_t state = 0;
+    size_t peers = 0;
+  };
+
+  BootNotifier(NsmService& service, NotifyEngine& engine, KernelNsm& kernel, Logger& log,
+               Options options);
+  BootNotifier(const BootNotifier&) = delete;
+  BootNotifier& operator=(const BootNotifier&) = delete;
+
+  // Steps 1-3, then starts step 4.  `started` runs once notifications are
+  // under way (or failed to start); `finished` (optional) when every peer
+  // answered or was given up.
+  void Run(const std::string& boot_id, bool force, std::function<void(Result<Summary>)> started,
+           std::function<void(size_t answered, size_t failed)> finished = nullptr);
+
+  size_t in_progress() const { return outstanding_; }
+
+ private:
+  void NotifyAll(const std::vector<MonitorRecord>& peers, int32_t state);
+
+  NsmService& service_;
+  NotifyEngine& engine_;
+  KernelNsm& kernel_;
+  Logger& log_;
+  Options options_;
+  size_t outstanding_ = 0;
+  size_t answered_ = 0;
+  size_t failed_ = 0;
+  std::function<void(size_t, size_t)> finished_;
+};
+
+// The kernel's boot id (proc_root + /proc/sys/kernel/random/boot_id), or ""
+// if it cannot be read.
+std::string ReadBootId(const std::string& proc_root);
+
+}  // namespace nfsrec::statd

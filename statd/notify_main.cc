@@ -1,0 +1,228 @@
+#include "statd/notify_main.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/commit_queue.h"
+#include "common/daemonize.h"
+#include "common/event_loop.h"
+#include "common/logging.h"
+#include "common/resolver.h"
+#include "common/sqlite.h"
+#include "common/udp_rpc_client.h"
+#include "common/unique_fd.h"
+#include "config.h"
+#include "statd/boot_notifier.h"
+#include "statd/kernel_nsm.h"
+#include "statd/legacy_state.h"
+#include "statd/notify_engine.h"
+#include "statd/nsm_service.h"
+#include "statd/sqlite_nsm_store.h"
+
+namespace nfsrec::statd {
+namespace {
+
+constexpr const char* kDefaultStateDir = "/var/lib/nfs";
+constexpr const char* kDefaultGuard = "/run/sm-notify.pid";
+
+struct NotifyOptions {
+  bool debug = false;
+  bool force = false;
+  int minutes = 15;
+  bool update_state = true;
+  uint16_t port = 0;
+  std::string name;
+  std::string state_dir = kDefaultStateDir;
+  std::string proc_root;
+  std::string guard = kDefaultGuard;
+};
+
+void Usage(const std::string& prog) {
+  std::fprintf(stderr,
+               "Usage: %s -notify [-dfn] [-m max-retry-minutes] [-p srcport] "
+               "[-P /path/to/state/directory] [-v my_host_name]\n",
+               prog.c_str());
+}
+
+std::optional<NotifyOptions> Parse(const std::vector<std::string>& args) {
+  NotifyOptions o;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string* out) {
+      if (a.size() > 2 && a[1] != '-') {
+        *out = a.substr(2);
+        return true;
+      }
+      if (i + 1 >= args.size()) return false;
+      *out = args[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "-d") {
+      o.debug = true;
+    } else if (a == "-f") {
+      o.force = true;
+    } else if (a == "-n") {
+      o.update_state = false;
+    } else if (a.rfind("-m", 0) == 0) {
+      if (!value(&v) || v.find_first_not_of("0123456789") != std::string::npos || v.empty()) {
+        return std::nullopt;
+      }
+      o.minutes = std::atoi(v.c_str());
+    } else if (a.rfind("-p", 0) == 0) {
+      if (!value(&v)) return std::nullopt;
+      int p = std::atoi(v.c_str());
+      if (p < 1 || p > 65535) return std::nullopt;
+      o.port = static_cast<uint16_t>(p);
+    } else if (a.rfind("-v", 0) == 0) {
+      if (!value(&o.name)) return std::nullopt;
+    } else if (a.rfind("-P", 0) == 0) {
+      if (!value(&o.state_dir)) return std::nullopt;
+    } else if (a == "--proc-root" && i + 1 < args.size()) {
+      o.proc_root = args[++i];
+    } else if (a == "--guard-file" && i + 1 < args.size()) {
+      o.guard = args[++i];
+    } else {
+      return std::nullopt;
+    }
+  }
+  return o;
+}
+
+// True if we may proceed: the guard did not exist (and now does).
+bool TakeGuard(const std::string& path, Logger& log) {
+  UniqueFd fd(::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
+  if (!fd) {
+    if (errno == EEXIST) return false;
+    log.Warning(StrCat("Cannot create ", path, ": ", std::strerror(errno)));
+    return true;
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  ssize_t ignored = ::write(fd.get(), pid.data(), pid.size());
+  (void)ignored;
+  return true;
+}
+
+}  // namespace
+
+int NotifyMain(const std::vector<std::string>& args) {
+  std::string prog = args.empty() ? "sm-notify" : args[0];
+  std::optional<NotifyOptions> o = Parse(args);
+  if (!o) {
+    Usage(prog);
+    return 1;
+  }
+  std::unique_ptr<Logger> log;
+  if (o->debug) {
+    log = std::make_unique<StderrLogger>("sm-notify", true);
+  } else {
+    log = std::make_unique<SyslogLogger>("sm-notify", false);
+  }
+  log->Notice(StrCat("Version ", PACKAGE_VERSION, " starting"));
+
+  if (o->state_dir == kDefaultStateDir && !TakeGuard(o->guard, *log) && !o->force &&
+      o->update_state) {
+    log->Notice("Already notifying clients; Exiting!");
+    return 0;
+  }
+
+  // ORDER: detach before any thread exists (fork keeps only the caller's
+  // thread); the parent still exits only after the state is bumped and
+  // published, when the child reports, as sm-notify's does.
+  ReadinessPipe ready;
+  if (!o->debug) {
+    Result<ReadinessPipe> r = Daemonize();
+    if (!r.ok()) {
+      log->Error(StrCat("Cannot detach: ", r.status().ToString()));
+      return 1;
+    }
+    ready = std::move(r.value());
+  }
+
+  Result<std::unique_ptr<EventLoop>> loop_r = EventLoop::Create();
+  if (!loop_r.ok()) return 1;
+  EventLoop& loop = *loop_r.value();
+  LoopScheduler scheduler(loop);
+  Result<std::unique_ptr<sqlite::Db>> db = sqlite::Db::Open(o->state_dir + "/nfsrecd.sqlite");
+  if (!db.ok()) {
+    log->Error(StrCat("Cannot open database: ", db.status().ToString()));
+    return 1;
+  }
+  CommitQueue queue(std::move(db.value()), loop);
+  Result<std::unique_ptr<SqliteNsmStore>> store = SqliteNsmStore::Open(queue);
+  if (!store.ok()) {
+    log->Error(StrCat("Database: ", store.status().ToString()));
+    return 1;
+  }
+  ThreadResolver resolver(loop, scheduler);
+  ProcKernelNsm kernel(o->proc_root);
+
+  rpc::UdpSocketPort::Options cb_opts;
+  cb_opts.bind_address = "127.0.0.1";
+  cb_opts.reserved_port = true;
+  auto cb_sock = rpc::UdpSocketPort::Open(loop, cb_opts);
+  rpc::UdpSocketPort::Options out_opts;
+  out_opts.family = AF_INET6;
+  out_opts.bind_address = "";
+  out_opts.port = o->port;
+  out_opts.reserved_port = o->port == 0;
+  auto out_sock = rpc::UdpSocketPort::Open(loop, out_opts);
+  if (!out_sock.ok()) {
+    out_opts.family = AF_INET;
+    out_sock = rpc::UdpSocketPort::Open(loop, out_opts);
+  }
+  if (!cb_sock.ok() || !out_sock.ok()) {
+    log->Error(StrCat("Cannot create sockets: ",
+                      (cb_sock.ok() ? out_sock.status() : cb_sock.status()).ToString()));
+    return 1;
+  }
+  rpc::UdpRpcClient callback_client(*cb_sock.value(), scheduler, *log);
+  rpc::UdpRpcClient notify_client(*out_sock.value(), scheduler, *log);
+  NotifyEngine::Options eopts;
+  eopts.notify_window = std::chrono::minutes(o->minutes);
+  NotifyEngine engine(callback_client, notify_client, resolver, scheduler, *log, eopts);
+  NsmService service(*store.value(), resolver, kernel, engine, *log);
+
+  std::optional<Status> started;
+  service.Start(ReadLegacyState(o->state_dir), [&](Status s) { started = s; });
+  if (!loop.RunUntil([&] { return started.has_value(); }, std::chrono::minutes(5)) ||
+      !started->ok()) {
+    log->Error(StrCat("Start-up: ", started.value_or(Status::TimedOut("store")).ToString()));
+    return 1;
+  }
+
+  BootNotifier notifier(service, engine, kernel, *log,
+                        BootNotifier::Options{o->name, true, o->update_state});
+  std::optional<Result<BootNotifier::Summary>> summary;
+  std::optional<std::pair<size_t, size_t>> result;
+  // sm-notify is the boot notification itself: always a new boot for it.
+  notifier.Run(
+      ReadBootId(o->proc_root), /*force=*/true,
+      [&](Result<BootNotifier::Summary> s) { summary = std::move(s); },
+      [&](size_t ok, size_t failed) {
+        result = {ok, failed};
+        loop.Stop();
+      });
+  if (!loop.RunUntil([&] { return summary.has_value(); }, std::chrono::minutes(5))) return 1;
+  if (!summary->ok()) {
+    log->Error(StrCat("Notification: ", summary->status().ToString()));
+    ready.Report(1);
+    return 1;
+  }
+  if (!o->debug) log->Notice("Backgrounding to notify hosts...");
+  ready.Report(0);
+  if (result.has_value()) return result->second == 0 ? 0 : 1;
+  Status ran = loop.Run();
+  if (!ran.ok() || !result.has_value()) return 1;
+  return result->second == 0 ? 0 : 1;
+}
+
+}  // namespace nfsrec::statd
