@@ -51,6 +51,10 @@ fail() {
 }
 
 finish() {
+  # Under ASan/UBSan builds a report in any daemon log fails the test.
+  if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T"/*.log 2>/dev/null; then
+    fail "sanitizer report in the daemon log"
+  fi
   if [ "$FAILED" != 0 ]; then
     dump_logs
     exit 1
@@ -87,6 +91,7 @@ stop_daemon() {
   wait "$DPID"
   local rc=$?
   DPID=
+  [ "$rc" = 0 ] || fail "daemon exited with status $rc after SIGTERM"
   return $rc
 }
 
