@@ -1,6 +1,7 @@
 noinst_LIBRARIES += statd/libstatd.a
 statd_libstatd_a_SOURCES = \
 	statd/boot_notifier.cc statd/boot_notifier.h \
+	statd/ha_callout.cc statd/ha_callout.h \
 	statd/kernel_nsm.cc statd/kernel_nsm.h \
 	statd/legacy_state.cc statd/legacy_state.h \
 	statd/lockd_callbacks.h \
@@ -51,3 +52,10 @@ install-exec-hook:
 	cd $(DESTDIR)$(sbindir) && rm -f nfsrec-notify && $(LN_S) nfsrecd nfsrec-notify
 uninstall-hook:
 	rm -f $(DESTDIR)$(sbindir)/nfsrec-notify
+
+check_PROGRAMS += statd/ha_callout_test
+TESTS += statd/ha_callout_test
+statd_ha_callout_test_SOURCES = statd/ha_callout_test.cc
+statd_ha_callout_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+statd_ha_callout_test_LDADD = statd/libstatd.a common/libcommon.a rpcgen/librpcxdr.a \
+	$(GTEST_LIBS) $(SYS_LIBS)

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 
 #include "statd/monitor.h"
 
@@ -15,6 +17,9 @@ struct CallbackRequest {
   std::string mon_name;  // the mon_name stored at SM_MON (not the notifier's)
   int32_t new_state = 0;
   Cookie priv{};
+  // Called once: true when lockd acknowledged the callback, false when the
+  // engine gave up or a newer request for the same record replaced this one.
+  std::function<void(bool delivered)> done;
 };
 
 class LockdCallbacks {

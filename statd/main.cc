@@ -31,6 +31,7 @@
 #include "config.h"
 #include "nfs4rec/tracking_daemon.h"
 #include "statd/boot_notifier.h"
+#include "statd/ha_callout.h"
 #include "statd/kernel_nsm.h"
 #include "statd/legacy_state.h"
 #include "statd/notify_engine.h"
@@ -142,6 +143,12 @@ int RunDaemon(const DaemonConfig& config) {
   statd::NotifyEngine engine(callback_client, notify_client, resolver, scheduler, *log, {});
 
   statd::NsmService service(*store.value(), resolver, kernel, engine, *log);
+  std::unique_ptr<statd::HaCallout> ha;
+  if (!config.ha_callout.empty()) {
+    ha = std::make_unique<statd::HaCallout>(loop, scheduler, *log,
+                                            statd::HaCallout::Options{config.ha_callout});
+    service.SetHaEvents(ha.get());
+  }
   std::optional<Status> started;
   service.Start(statd::ReadLegacyState(config.state_dir), [&](Status s) { started = s; });
   if (!AwaitStartup(loop, [&] { return started.has_value(); }) || !started->ok()) {

@@ -28,6 +28,9 @@ struct MonitorRecord {
   Cookie priv{};               // lockd's cookie, verbatim
   std::string canonical_name;  // resolved at SM_MON; mon_name if unresolvable
   int32_t peer_state = 0;      // last NSM state seen from this peer (0 = none yet)
+  // Last peer state that lockd acknowledged a callback for.  A record whose
+  // peer_state differs owes lockd a callback, also across a daemon restart.
+  int32_t lockd_state = 0;
   bool operator==(const MonitorRecord&) const = default;
 };
 

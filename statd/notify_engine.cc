@@ -71,7 +71,9 @@ void NotifyEngine::Enqueue(const CallbackRequest& request) {
     CallbackJob& old = *it->second;
     scheduler_.Cancel(old.timer);
     callback_client_.Cancel(old.call);
+    auto replaced = std::move(old.request.done);
     callbacks_.erase(it);
+    if (replaced) replaced(false);
   }
   auto job = std::make_unique<CallbackJob>();
   job->request = request;
@@ -112,9 +114,7 @@ void NotifyEngine::CallbackSend(const MonitorKey& key, uint16_t port) {
   if (!args.ok()) {
     log_.Error(StrCat("Cannot encode callback for ", Printable(key.mon_name), ": ",
                       args.status().ToString()));
-    ++stats_.callbacks_failed;
-    callbacks_.erase(it);
-    return;
+    return CallbackFinished(key, false);
   }
   Result<rpc::Endpoint> dest = rpc::Endpoint::FromNumeric(options_.lockd_address, port);
   rpc::RetryPolicy policy{job.backoff, options_.callback_max_timeout, 3, Duration::zero()};
@@ -130,8 +130,7 @@ void NotifyEngine::CallbackSend(const MonitorKey& key, uint16_t port) {
         log_.Notice(StrCat("Callback to ", key.my_prog, "/", key.my_vers, " (for ",
                            Printable(key.mon_name), ", state ", cur->second->request.new_state,
                            ") succeeded"));
-        ++stats_.callbacks_ok;
-        callbacks_.erase(cur);
+        CallbackFinished(key, true);
       });
 }
 
@@ -143,9 +142,7 @@ void NotifyEngine::CallbackRetry(const MonitorKey& key, const std::string& why) 
   if (scheduler_.Now() + job.backoff >= job.deadline) {
     log_.Error(StrCat("Can't callback ", key.my_prog, "/", key.my_vers, " for ",
                       Printable(key.mon_name), " (", why, "), giving up"));
-    ++stats_.callbacks_failed;
-    callbacks_.erase(it);
-    return;
+    return CallbackFinished(key, false);
   }
   log_.Debug(StrCat("Callback for ", Printable(key.mon_name), " failed (", why, "); retrying in ",
                     std::chrono::duration_cast<std::chrono::milliseconds>(job.backoff).count(),
@@ -158,6 +155,15 @@ void NotifyEngine::CallbackRetry(const MonitorKey& key, const std::string& why) 
     CallbackLookup(key);
   });
   job.backoff = std::min(job.backoff * 2, options_.callback_max_timeout);
+}
+
+void NotifyEngine::CallbackFinished(const MonitorKey& key, bool delivered) {
+  auto it = callbacks_.find(key);
+  if (it == callbacks_.end()) return;
+  ++(delivered ? stats_.callbacks_ok : stats_.callbacks_failed);
+  auto done = std::move(it->second->request.done);
+  callbacks_.erase(it);
+  if (done) done(delivered);
 }
 
 // ---- Boot notification -----------------------------------------------------

@@ -97,6 +97,8 @@ class NotifyEngine final : public LockdCallbacks {
   void CallbackLookup(const MonitorKey& key);
   void CallbackSend(const MonitorKey& key, uint16_t port);
   void CallbackRetry(const MonitorKey& key, const std::string& why);
+  // Counts, forgets the job, then tells its requester.
+  void CallbackFinished(const MonitorKey& key, bool delivered);
 
   void StartQueuedPeers();
   void PeerResolve(uint64_t id);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -274,7 +275,7 @@ TEST_F(NotifyEngineTest, CallbackGoesToLockdWithStoredNameStateAndCookie) {
   lockd.ports[{100021, 3}] = 4045;
   local_net_.hosts["127.0.0.1"] = lockd;
   CallbackRequest r{MonitorKey{"10.0.0.2", "server", 100021, 3, 16}, "10.0.0.2", 7,
-                    MakeCookie(3)};
+                    MakeCookie(3), nullptr};
   engine_->Enqueue(r);
   sched_.Advance(1s);
   ASSERT_EQ(local_net_.delivered.size(), 1u);
@@ -294,7 +295,7 @@ TEST_F(NotifyEngineTest, CallbackGoesToLockdWithStoredNameStateAndCookie) {
 TEST_F(NotifyEngineTest, CallbackRetriesUntilLockdRegistersThenGivesUpAfterWindow) {
   Build();
   local_net_.hosts["127.0.0.1"] = FakeNet::Host{};  // rpcbind up, lockd not registered
-  engine_->Enqueue(CallbackRequest{MonitorKey{"a", "server", 100021, 3, 16}, "a", 3, {}});
+  engine_->Enqueue(CallbackRequest{MonitorKey{"a", "server", 100021, 3, 16}, "a", 3, {}, nullptr});
   sched_.Advance(40s);
   EXPECT_EQ(engine_->callbacks_in_progress(), 1u);
   EXPECT_GE(local_net_.sent.size(), 4u);
@@ -302,7 +303,7 @@ TEST_F(NotifyEngineTest, CallbackRetriesUntilLockdRegistersThenGivesUpAfterWindo
   sched_.Advance(31s);
   EXPECT_EQ(engine_->stats().callbacks_ok, 1u);
 
-  engine_->Enqueue(CallbackRequest{MonitorKey{"b", "server", 100021, 4, 16}, "b", 3, {}});
+  engine_->Enqueue(CallbackRequest{MonitorKey{"b", "server", 100021, 4, 16}, "b", 3, {}, nullptr});
   sched_.Advance(11min);
   EXPECT_EQ(engine_->stats().callbacks_failed, 1u);
   EXPECT_TRUE(log_.Contains("giving up"));
@@ -312,14 +313,16 @@ TEST_F(NotifyEngineTest, NewerCallbackReplacesOlder) {
   Build();
   local_net_.hosts["127.0.0.1"] = FakeNet::Host{};
   MonitorKey k{"a", "server", 100021, 3, 16};
-  engine_->Enqueue(CallbackRequest{k, "a", 3, {}});
+  std::optional<bool> first_done;
+  engine_->Enqueue(CallbackRequest{k, "a", 3, {}, [&](bool ok) { first_done = ok; }});
   sched_.Advance(3s);
-  engine_->Enqueue(CallbackRequest{k, "a", 5, {}});
+  engine_->Enqueue(CallbackRequest{k, "a", 5, {}, nullptr});
   EXPECT_EQ(engine_->callbacks_in_progress(), 1u);
   local_net_.hosts["127.0.0.1"].ports[{100021, 3}] = 4045;
   sched_.Advance(5s);
   ASSERT_EQ(local_net_.delivered.size(), 1u);
   EXPECT_EQ(DecodeStatus(local_net_.delivered[0].args)->state, 5);
+  EXPECT_EQ(first_done, false) << "the replaced request must be told";
 }
 
 }  // namespace

@@ -80,6 +80,14 @@ void NsmService::Start(int32_t legacy_state, std::function<void(Status)> done) {
     log_.Notice(StrCat("Local NSM state number: ", state));
     log_.Info(StrCat("Loaded ", monitors_.size(), " monitor record(s)"));
     PublishState();
+    // Callbacks that lockd never acknowledged before the restart.
+    for (const auto& [key, e] : monitors_) {
+      if (e.record.peer_state != 0 && e.record.peer_state != e.record.lockd_state) {
+        log_.Info(StrCat("Resending the callback for ", Describe(key), ", state ",
+                         e.record.peer_state));
+        OwedCallback(e.record);
+      }
+    }
     done(Status::Ok());
   };
   if (state != stored.value()) {
@@ -87,6 +95,24 @@ void NsmService::Start(int32_t legacy_state, std::function<void(Status)> done) {
   } else {
     finish(Status::Ok());
   }
+}
+
+void NsmService::OwedCallback(const MonitorRecord& rec) {
+  CallbackRequest r{rec.key, rec.key.mon_name, rec.peer_state, rec.priv, nullptr};
+  r.done = [this, key = rec.key, state = rec.peer_state](bool delivered) {
+    if (!delivered) return;
+    auto it = monitors_.find(key);
+    if (it == monitors_.end()) return;  // unmonitored meanwhile
+    it->second.record.lockd_state = state;
+    store_.SetLockdStates({{key, state}}, [this, key](Status st) {
+      if (!st.ok()) {
+        // Harmless: the callback is sent again after a restart.
+        log_.Warning(StrCat("Failed to record callback delivery for ", Describe(key), ": ",
+                            st.ToString()));
+      }
+    });
+  };
+  callbacks_.Enqueue(r);
 }
 
 void NsmService::PublishState() {
@@ -270,6 +296,7 @@ void NsmService::FinishMon(MonArgs args, std::string canonical, StatReply reply)
     }
     if (still_ours) cur->second.generation = 0;  // durable, nothing newer pending
     log_.Notice(StrCat("MONITORING ", Describe(key)));
+    if (ha_ != nullptr) ha_->AddClient(key.mon_name, key.my_name);
     reply(StatRes{true, local_state_});
   });
 }
@@ -312,6 +339,7 @@ void NsmService::Unmon(const Caller& caller, MonitorKey id, StateReply reply) {
       monitors_.try_emplace(key, previous);  // still on disk, so still monitored
     } else {
       log_.Notice(StrCat("UNMONITORING ", Describe(key)));
+      if (ha_ != nullptr) ha_->DelClient(key.mon_name, key.my_name);
     }
     reply(local_state_);
   });
@@ -344,7 +372,10 @@ void NsmService::UnmonAll(const Caller& caller, MyId id, StateReply reply) {
                         " monitor(s): ", st.ToString()));
       for (size_t i = 0; i < keys.size(); ++i) monitors_.try_emplace(keys[i], removed[i]);
     } else {
-      for (const MonitorKey& k : keys) log_.Notice(StrCat("UNMONITORING ", Describe(k)));
+      for (const MonitorKey& k : keys) {
+        log_.Notice(StrCat("UNMONITORING ", Describe(k)));
+        if (ha_ != nullptr) ha_->DelClient(k.mon_name, k.my_name);
+      }
     }
     reply(local_state_);
   });
@@ -391,6 +422,8 @@ bool AddressIn(const std::string& s, const std::vector<std::string>& addresses) 
 void NsmService::Notify(const Caller& caller, NotifyArgs args, VoidReply reply) {
   log_.Debug(StrCat("Received SM_NOTIFY from ", caller.address, " for ",
                     Printable(args.mon_name), ", state ", args.state));
+  // Cluster software hears of every notification, matched or not.
+  if (ha_ != nullptr) ha_->SmNotify(args.mon_name, caller.address, args.state);
   if (monitors_.empty()) {
     log_.Notice(StrCat("SM_NOTIFY from ", caller.address, " while not monitoring any hosts"));
     return reply();
@@ -417,7 +450,7 @@ void NsmService::NotifyMatched(const NotifyArgs& args, const std::vector<std::st
                                const std::vector<std::string>& addresses, VoidReply reply) {
   std::vector<std::pair<MonitorKey, int32_t>> updates;
   std::vector<std::pair<MonitorKey, int32_t>> previous;
-  std::vector<CallbackRequest> requests;
+  std::vector<MonitorRecord> owed;
   for (auto& [key, entry] : monitors_) {
     const MonitorRecord& rec = entry.record;
     bool match = false;
@@ -436,13 +469,13 @@ void NsmService::NotifyMatched(const NotifyArgs& args, const std::vector<std::st
     previous.emplace_back(key, rec.peer_state);
     updates.emplace_back(key, args.state);
     entry.record.peer_state = args.state;
-    requests.push_back(CallbackRequest{key, rec.key.mon_name, args.state, rec.priv});
+    owed.push_back(entry.record);
   }
   if (updates.empty()) {
     log_.Debug(StrCat("SM_NOTIFY for ", Printable(args.mon_name), ": no monitor to call back"));
     return reply();
   }
-  store_.SetPeerStates(updates, [this, previous, requests = std::move(requests),
+  store_.SetPeerStates(updates, [this, previous, owed = std::move(owed),
                                  reply = std::move(reply)](Status st) {
     if (!st.ok()) {
       // Not recorded: undo, and do not answer, so the peer retransmits.
@@ -453,7 +486,7 @@ void NsmService::NotifyMatched(const NotifyArgs& args, const std::vector<std::st
       }
       return;
     }
-    for (const CallbackRequest& r : requests) callbacks_.Enqueue(r);
+    for (const MonitorRecord& r : owed) OwedCallback(r);
     reply();
   });
 }

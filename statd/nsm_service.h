@@ -25,6 +25,7 @@
 
 #include "common/logging.h"
 #include "common/resolver.h"
+#include "statd/ha_callout.h"
 #include "statd/kernel_nsm.h"
 #include "statd/lockd_callbacks.h"
 #include "statd/monitor.h"
@@ -49,6 +50,10 @@ class NsmService {
              Logger& log);
   NsmService(const NsmService&) = delete;
   NsmService& operator=(const NsmService&) = delete;
+
+  // Optional (-H): told about every durable monitor change and every
+  // SM_NOTIFY.  Must outlive the service.
+  void SetHaEvents(HaEvents* ha) { ha_ = ha; }
 
   // Loads the monitor list and the local state.  A store holding no state
   // (fresh install) starts at 3, as rpc.statd does; `legacy_state` (from an
@@ -100,6 +105,9 @@ class NsmService {
   void NotifyMatched(const NotifyArgs& args, const std::vector<std::string>& names,
                      const std::vector<std::string>& addresses, VoidReply reply);
   void PublishState();
+  // Queues the callback lockd is owed for rec.peer_state; on lockd's
+  // acknowledgement, records it durably.
+  void OwedCallback(const MonitorRecord& rec);
   std::map<MonitorKey, Entry>::iterator FindLoose(const MonitorKey& key);
 
   NsmStore& store_;
@@ -107,6 +115,7 @@ class NsmService {
   KernelNsm& kernel_;
   LockdCallbacks& callbacks_;
   Logger& log_;
+  HaEvents* ha_ = nullptr;
   int32_t local_state_ = 0;
   uint64_t next_generation_ = 1;
   std::map<MonitorKey, Entry> monitors_;

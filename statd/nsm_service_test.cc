@@ -33,6 +33,20 @@ class RecordingCallbacks final : public LockdCallbacks {
   std::vector<CallbackRequest> requests;
 };
 
+class RecordingHa final : public HaEvents {
+ public:
+  void AddClient(const std::string& m, const std::string& my) override {
+    events.push_back("add-client " + m + " " + my);
+  }
+  void DelClient(const std::string& m, const std::string& my) override {
+    events.push_back("del-client " + m + " " + my);
+  }
+  void SmNotify(const std::string& m, const std::string& ip, int32_t st) override {
+    events.push_back("sm-notify " + m + " " + ip + " " + std::to_string(st));
+  }
+  std::vector<std::string> events;
+};
+
 Cookie MakeCookie(uint8_t seed) {
   Cookie c;
   for (size_t i = 0; i < c.size(); ++i) c[i] = static_cast<uint8_t>(seed + i);
@@ -344,6 +358,107 @@ TEST_F(NsmServiceTest, StatResolvesAndReportsLocalState) {
   service_.Stat(kRemote, "nope", [&](StatRes s) { r = s; });
   Settle();
   EXPECT_EQ(r, (StatRes{false, 3}));
+}
+
+TEST_F(NsmServiceTest, UnacknowledgedCallbacksAreResentAfterRestart) {
+  Start();
+  ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.2", 1))->success);
+  service_.Notify(Caller{false, false, "10.0.0.2"}, NotifyArgs{"client2", 7}, [] {});
+  Settle();
+  ASSERT_EQ(callbacks_.requests.size(), 1u);
+  // lockd never acknowledged it; the daemon restarts.
+  NsmService again(store_, resolver_, kernel_, callbacks_, log_);
+  std::optional<Status> st;
+  again.Start(0, [&](Status s) { st = s; });
+  store_.Flush();
+  ASSERT_TRUE(st && st->ok());
+  ASSERT_EQ(callbacks_.requests.size(), 2u);
+  EXPECT_EQ(callbacks_.requests[1].new_state, 7);
+  EXPECT_EQ(callbacks_.requests[1].priv, MakeCookie(1));
+  // Acknowledged this time: recorded, and not resent after another restart.
+  callbacks_.requests[1].done(true);
+  store_.Flush();
+  EXPECT_EQ(store_.Find(KernelMon("10.0.0.2").id)->lockd_state, 7);
+  NsmService third(store_, resolver_, kernel_, callbacks_, log_);
+  third.Start(0, [&](Status s) { st = s; });
+  store_.Flush();
+  EXPECT_EQ(callbacks_.requests.size(), 2u);
+}
+
+TEST_F(NsmServiceTest, HaEventsFollowDurableChanges) {
+  RecordingHa ha;
+  service_.SetHaEvents(&ha);
+  Start();
+  std::optional<StatRes> res;
+  service_.Mon(kLockd, KernelMon("10.0.0.2"), [&](StatRes r) { res = r; });
+  resolver_.Flush();
+  EXPECT_TRUE(ha.events.empty()) << "callout before the record was durable";
+  store_.Flush();
+  ASSERT_TRUE(res && res->success);
+  EXPECT_TRUE(Mon(kLockd, KernelMon("10.0.0.2"))->success);  // duplicate: no callout
+  service_.Notify(Caller{false, false, "10.0.0.2"}, NotifyArgs{"client2", 5}, [] {});
+  Settle();
+  service_.Unmon(kLockd, KernelMon("10.0.0.2").id, [](int32_t) {});
+  Settle();
+  EXPECT_EQ(ha.events, (std::vector<std::string>{"add-client 10.0.0.2 server",
+                                                  "sm-notify client2 10.0.0.2 5",
+                                                  "del-client 10.0.0.2 server"}));
+}
+
+TEST_F(NsmServiceTest, RebootMovesMonitorsAndBumpsStateOnce) {
+  Start();
+  ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.2"))->success);
+  std::optional<Result<NsmService::RebootPlan>> plan;
+  service_.PrepareReboot("boot-1", false, true, [&](Result<NsmService::RebootPlan> p) {
+    plan = std::move(p);
+  });
+  EXPECT_EQ(service_.monitor_count(), 0u);  // emptied at once
+  EXPECT_FALSE(plan.has_value()) << "plan before the commit";
+  store_.Flush();
+  ASSERT_TRUE(plan && plan->ok());
+  EXPECT_TRUE((*plan)->new_boot);
+  EXPECT_EQ((*plan)->state, 5);
+  EXPECT_EQ((*plan)->peers.size(), 1u);
+  EXPECT_EQ(store_.local_state(), 5);
+  EXPECT_EQ(store_.notify_list().size(), 1u);
+  EXPECT_TRUE(store_.monitors().empty());
+  EXPECT_EQ(kernel_.published.back(), 5);
+  // The same boot again: no bump, the notify list is returned as it is.
+  plan.reset();
+  service_.PrepareReboot("boot-1", false, true, [&](Result<NsmService::RebootPlan> p) {
+    plan = std::move(p);
+  });
+  ASSERT_TRUE(plan && plan->ok());
+  EXPECT_FALSE((*plan)->new_boot);
+  EXPECT_EQ((*plan)->state, 5);
+  EXPECT_EQ((*plan)->peers.size(), 1u);
+  service_.PeerNotified(KernelMon("10.0.0.2").id);
+  store_.Flush();
+  EXPECT_TRUE(store_.notify_list().empty());
+  // A new boot with nobody to notify keeps the state.
+  plan.reset();
+  service_.PrepareReboot("boot-2", false, true, [&](Result<NsmService::RebootPlan> p) {
+    plan = std::move(p);
+  });
+  store_.Flush();
+  ASSERT_TRUE(plan && plan->ok());
+  EXPECT_EQ((*plan)->state, 5);
+  EXPECT_TRUE((*plan)->peers.empty());
+}
+
+TEST_F(NsmServiceTest, RebootStoreFailureRestoresMonitors) {
+  Start();
+  ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.2"))->success);
+  store_.FailNext(Status::IOError("disk gone"));
+  std::optional<Result<NsmService::RebootPlan>> plan;
+  service_.PrepareReboot("boot-1", false, true, [&](Result<NsmService::RebootPlan> p) {
+    plan = std::move(p);
+  });
+  store_.Flush();
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_FALSE(plan->ok());
+  EXPECT_EQ(service_.monitor_count(), 1u);
+  EXPECT_EQ(service_.local_state(), 3);
 }
 
 TEST_F(NsmServiceTest, RestartKeepsMonitors) {

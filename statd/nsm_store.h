@@ -38,6 +38,9 @@ class NsmStore {
   virtual void SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                              Done done) = 0;
   virtual void SetLocalState(int32_t state, Done done) = 0;
+  // Records that lockd acknowledged the callback for `state`.
+  virtual void SetLockdStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
+                              Done done) = 0;
 
   // --- Boot notification (statd/boot_notifier.h) ---
   // The notify list: peers to tell that we rebooted (sm-notify's sm.bak).

@@ -80,6 +80,24 @@ class NsmStoreContractTest : public ::testing::Test {
     return RunAndWait(h_.loop(),
                       [&](NsmStore::Done d) { store().SetLocalState(state, std::move(d)); });
   }
+  Status PrepareReboot(bool move, int32_t state, const std::string& boot_id) {
+    return RunAndWait(h_.loop(), [&](NsmStore::Done d) {
+      store().PrepareReboot(move, state, boot_id, std::move(d));
+    });
+  }
+  Status DeleteNotified(const std::vector<MonitorKey>& keys) {
+    return RunAndWait(h_.loop(),
+                      [&](NsmStore::Done d) { store().DeleteNotified(keys, std::move(d)); });
+  }
+  std::vector<MonitorRecord> LoadNotify() {
+    auto r = store().LoadNotifyList();
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return {};
+    std::vector<MonitorRecord> v = std::move(r).value();
+    std::sort(v.begin(), v.end(),
+              [](const MonitorRecord& a, const MonitorRecord& b) { return a.key < b.key; });
+    return v;
+  }
   std::vector<MonitorRecord> Load() {
     auto r = store().LoadMonitors();
     EXPECT_TRUE(r.ok()) << r.status().ToString();
@@ -177,6 +195,59 @@ TYPED_TEST(NsmStoreContractTest, LocalStateIsStored) {
   EXPECT_EQ(*this->store().LoadLocalState(), 3);
   ASSERT_OK(this->SetLocal(INT32_MAX));
   EXPECT_EQ(*this->store().LoadLocalState(), INT32_MAX);
+}
+
+TYPED_TEST(NsmStoreContractTest, NotifyListAndBootIdStartEmpty) {
+  EXPECT_TRUE(this->LoadNotify().empty());
+  auto boot_id = this->store().LoadBootId();
+  ASSERT_TRUE(boot_id.ok());
+  EXPECT_EQ(*boot_id, "");
+}
+
+TYPED_TEST(NsmStoreContractTest, PrepareRebootMovesMonitorsToTheNotifyList) {
+  MonitorRecord a = SampleRecord(1);
+  MonitorRecord b = SampleRecord(2);
+  b.key.mon_name = std::string("\0b", 2);
+  b.peer_state = 9;
+  ASSERT_OK(this->Put(a));
+  ASSERT_OK(this->Put(b));
+  ASSERT_OK(this->PrepareReboot(true, 5, "boot-1"));
+  EXPECT_TRUE(this->Load().empty());
+  std::vector<MonitorRecord> want = {a, b};
+  std::sort(want.begin(), want.end(),
+            [](const MonitorRecord& x, const MonitorRecord& y) { return x.key < y.key; });
+  EXPECT_EQ(this->LoadNotify(), want);
+  EXPECT_EQ(*this->store().LoadLocalState(), 5);
+  EXPECT_EQ(*this->store().LoadBootId(), "boot-1");
+
+  // A second reboot before the peer answered: the newer record replaces
+  // the one with the same key, the others stay.
+  MonitorRecord a2 = a;
+  a2.priv.fill(0x77);
+  ASSERT_OK(this->Put(a2));
+  ASSERT_OK(this->PrepareReboot(true, 7, "boot-2"));
+  std::vector<MonitorRecord> notify = this->LoadNotify();
+  ASSERT_EQ(notify.size(), 2u);
+  EXPECT_TRUE(std::find(notify.begin(), notify.end(), a2) != notify.end());
+  EXPECT_TRUE(std::find(notify.begin(), notify.end(), b) != notify.end());
+  EXPECT_EQ(*this->store().LoadBootId(), "boot-2");
+}
+
+TYPED_TEST(NsmStoreContractTest, PrepareRebootWithoutMoveKeepsMonitors) {
+  ASSERT_OK(this->Put(SampleRecord(1)));
+  ASSERT_OK(this->PrepareReboot(false, 3, "boot-x"));
+  EXPECT_EQ(this->Load(), (std::vector<MonitorRecord>{SampleRecord(1)}));
+  EXPECT_TRUE(this->LoadNotify().empty());
+  EXPECT_EQ(*this->store().LoadLocalState(), 3);
+  EXPECT_EQ(*this->store().LoadBootId(), "boot-x");
+}
+
+TYPED_TEST(NsmStoreContractTest, DeleteNotifiedRemovesOnlyThoseKeys) {
+  for (int i = 1; i <= 3; ++i) ASSERT_OK(this->Put(SampleRecord(i)));
+  ASSERT_OK(this->PrepareReboot(true, 5, "b"));
+  ASSERT_OK(this->DeleteNotified({SampleRecord(2).key, SampleRecord(42).key}));
+  EXPECT_EQ(this->LoadNotify(), (std::vector<MonitorRecord>{SampleRecord(1), SampleRecord(3)}));
+  EXPECT_TRUE(this->Load().empty());
 }
 
 // --- MemNsmStore's own controls ---

@@ -58,7 +58,15 @@
 //   notification has been prepared; a daemon restart within that boot sees
 //   the same id and neither moves the monitors again nor bumps the state.
 //
-// Extending the schema: append a Migration (to_version 3, ...) to
+// Schema, version 3 (lockd callbacks survive a restart):
+//
+//   monitors.lockd_state, notify_list.lockd_state
+//     INTEGER NOT NULL DEFAULT 0: the peer state whose callback lockd
+//     acknowledged.  peer_state != lockd_state means a callback is still
+//     owed; the daemon re-sends it after a restart.  Existing rows get
+//     lockd_state = peer_state (nothing is known to be owed).
+//
+// Extending the schema: append a Migration (to_version 4, ...) to
 // Migrations(); never edit a shipped one.  A notify-list row stands alone (boot
 // notification moves monitors into it in one transaction: INSERT ... SELECT
 // FROM monitors, then DELETE FROM monitors), while per-record progress of
@@ -121,6 +129,14 @@ Status CreateV2(Db& db) {
       " boot_id TEXT NOT NULL);");
 }
 
+Status CreateV3(Db& db) {
+  return db.Exec(
+      "ALTER TABLE monitors ADD COLUMN lockd_state INTEGER NOT NULL DEFAULT 0;"
+      "UPDATE monitors SET lockd_state = peer_state;"
+      "ALTER TABLE notify_list ADD COLUMN lockd_state INTEGER NOT NULL DEFAULT 0;"
+      "UPDATE notify_list SET lockd_state = peer_state;");
+}
+
 int64_t NowUnixSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -178,6 +194,8 @@ Result<MonitorRecord> ReadMonitor(const Statement& stmt) {
   if (!canonical.ok()) return canonical.status();
   Result<int32_t> peer_state = Int32Column(stmt, 7, "monitors.peer_state");
   if (!peer_state.ok()) return peer_state.status();
+  Result<int32_t> lockd_state = Int32Column(stmt, 8, "monitors.lockd_state");
+  if (!lockd_state.ok()) return lockd_state.status();
 
   r.key.mon_name = std::move(mon_name).value();
   r.key.my_name = std::move(my_name).value();
@@ -187,6 +205,7 @@ Result<MonitorRecord> ReadMonitor(const Statement& stmt) {
   std::copy(priv.begin(), priv.end(), r.priv.begin());
   r.canonical_name = std::move(canonical).value();
   r.peer_state = *peer_state;
+  r.lockd_state = *lockd_state;
   return r;
 }
 
@@ -196,6 +215,7 @@ const std::vector<Migration>& SqliteNsmStore::Migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, CreateV1},
       {2, CreateV2},
+      {3, CreateV3},
   };
   return kMigrations;
 }
@@ -232,16 +252,16 @@ Result<std::vector<MonitorRecord>> SqliteNsmStore::LoadRecords(const char* selec
 
 Result<std::vector<MonitorRecord>> SqliteNsmStore::LoadMonitors() {
   return LoadRecords(
-      "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state"
-      " FROM monitors ORDER BY id",
+      "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state,"
+      " lockd_state FROM monitors ORDER BY id",
       "load monitors");
 }
 
 Result<std::vector<MonitorRecord>> SqliteNsmStore::LoadNotifyList() {
   // Most recently used peers first, as sm-notify orders by file mtime.
   return LoadRecords(
-      "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state"
-      " FROM notify_list ORDER BY updated DESC, id",
+      "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state,"
+      " lockd_state FROM notify_list ORDER BY updated DESC, id",
       "load notify list");
 }
 
@@ -269,12 +289,13 @@ void SqliteNsmStore::PrepareReboot(bool move_monitors, int32_t state, const std:
         if (move_monitors) {
           Result<Statement*> move = db.Cached(
               "INSERT INTO notify_list (mon_name, my_name, my_prog, my_vers, my_proc, priv,"
-              " canonical_name, peer_state, created, updated)"
+              " canonical_name, peer_state, created, updated, lockd_state)"
               " SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name,"
-              " peer_state, created, updated FROM monitors WHERE true"
+              " peer_state, created, updated, lockd_state FROM monitors WHERE true"
               " ON CONFLICT (mon_name, my_name, my_prog, my_vers, my_proc) DO UPDATE SET"
               " priv = excluded.priv, canonical_name = excluded.canonical_name,"
-              " peer_state = excluded.peer_state, updated = excluded.updated");
+              " peer_state = excluded.peer_state, updated = excluded.updated,"
+              " lockd_state = excluded.lockd_state");
           if (!move.ok()) return move.status();
           NFSREC_RETURN_IF_ERROR((*move)->Run());
           Result<Statement*> clear = db.Cached("DELETE FROM monitors");
@@ -337,11 +358,12 @@ void SqliteNsmStore::PutMonitor(const MonitorRecord& record, Done done) {
       [record, now = NowUnixSeconds()](Db& db) -> Status {
         Result<Statement*> stmt = db.Cached(
             "INSERT INTO monitors (mon_name, my_name, my_prog, my_vers, my_proc,"
-            " priv, canonical_name, peer_state, created, updated)"
-            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
+            " priv, canonical_name, peer_state, created, updated, lockd_state)"
+            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)"
             " ON CONFLICT (mon_name, my_name, my_prog, my_vers, my_proc) DO UPDATE SET"
             " priv = excluded.priv, canonical_name = excluded.canonical_name,"
-            " peer_state = excluded.peer_state, updated = excluded.updated");
+            " peer_state = excluded.peer_state, updated = excluded.updated,"
+            " lockd_state = excluded.lockd_state");
         if (!stmt.ok()) return stmt.status();
         Statement& s = **stmt;
         NFSREC_RETURN_IF_ERROR(BindKey(s, 1, record.key));
@@ -350,6 +372,7 @@ void SqliteNsmStore::PutMonitor(const MonitorRecord& record, Done done) {
             s.BindBlob(7, record.canonical_name.data(), record.canonical_name.size()));
         NFSREC_RETURN_IF_ERROR(s.BindInt(8, record.peer_state));
         NFSREC_RETURN_IF_ERROR(s.BindInt(9, now));
+        NFSREC_RETURN_IF_ERROR(s.BindInt(10, record.lockd_state));
         return s.Run();
       },
       std::move(done));
@@ -377,6 +400,24 @@ void SqliteNsmStore::SetPeerStates(const std::vector<std::pair<MonitorKey, int32
       [states](Db& db) -> Status {
         Result<Statement*> stmt = db.Cached(
             std::string("UPDATE monitors SET peer_state = ?6 WHERE ").append(kKeyMatch));
+        if (!stmt.ok()) return stmt.status();
+        for (const auto& [key, state] : states) {
+          (*stmt)->Reset();
+          NFSREC_RETURN_IF_ERROR(BindKey(**stmt, 1, key));
+          NFSREC_RETURN_IF_ERROR((*stmt)->BindInt(6, state));
+          NFSREC_RETURN_IF_ERROR((*stmt)->Run());
+        }
+        return Status::Ok();
+      },
+      std::move(done));
+}
+
+void SqliteNsmStore::SetLockdStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
+                                    Done done) {
+  queue_.Submit(
+      [states](Db& db) -> Status {
+        Result<Statement*> stmt = db.Cached(
+            std::string("UPDATE monitors SET lockd_state = ?6 WHERE ").append(kKeyMatch));
         if (!stmt.ok()) return stmt.status();
         for (const auto& [key, state] : states) {
           (*stmt)->Reset();

@@ -66,6 +66,21 @@ class SqliteNsmStoreTest : public ::testing::Test {
   Status Put(const MonitorRecord& r) {
     return RunAndWait(*loop_, [&](NsmStore::Done d) { store_->PutMonitor(r, std::move(d)); });
   }
+  // Submits every put at once (they share commits) and waits for all.
+  Status PutAll(const std::vector<MonitorRecord>& records) {
+    size_t done = 0;
+    Status first_error;
+    for (const auto& r : records) {
+      store_->PutMonitor(r, [&](Status st) {
+        if (!st.ok() && first_error.ok()) first_error = st;
+        ++done;
+      });
+    }
+    if (!loop_->RunUntil([&] { return done == records.size(); }, 30s)) {
+      return Status::TimedOut("puts did not complete");
+    }
+    return first_error;
+  }
   Status SetLocal(int32_t s) {
     return RunAndWait(*loop_, [&](NsmStore::Done d) { store_->SetLocalState(s, std::move(d)); });
   }
@@ -88,7 +103,14 @@ TEST_F(SqliteNsmStoreTest, MigratesAnEmptyDatabase) {
   auto version = SchemaVersion(*db, SqliteNsmStore::kComponent);
   ASSERT_TRUE(version.ok());
   EXPECT_EQ(*version, static_cast<int>(SqliteNsmStore::Migrations().size()));
-  EXPECT_EQ(*version, 1);
+  for (const char* table : {"monitors", "nsm_state", "notify_list", "nsm_boot"}) {
+    auto n = db->Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1");
+    ASSERT_TRUE(n.ok());
+    ASSERT_OK(n->BindText(1, table));
+    auto row = n->Step();
+    ASSERT_TRUE(row.ok() && *row);
+    EXPECT_EQ(n->ColumnInt(0), 1) << table;
+  }
 
   auto cols = db->Prepare("SELECT name, type, pk FROM pragma_table_info('monitors') ORDER BY cid");
   ASSERT_TRUE(cols.ok());
@@ -102,8 +124,41 @@ TEST_F(SqliteNsmStoreTest, MigratesAnEmptyDatabase) {
   EXPECT_EQ(names, (std::vector<std::string>{
                        "id:INTEGER", "mon_name:BLOB", "my_name:BLOB", "my_prog:INTEGER",
                        "my_vers:INTEGER", "my_proc:INTEGER", "priv:BLOB", "canonical_name:BLOB",
-                       "peer_state:INTEGER", "created:INTEGER", "updated:INTEGER"}));
+                       "peer_state:INTEGER", "created:INTEGER", "updated:INTEGER",
+                       "lockd_state:INTEGER"}));
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM nsm_state"), 0);
+}
+
+TEST_F(SqliteNsmStoreTest, UpgradesEachVersionKeepingData) {
+  const std::vector<Migration>& all = SqliteNsmStore::Migrations();
+  for (size_t from = 1; from < all.size(); ++from) {
+    SCOPED_TRACE("from version " + std::to_string(from));
+    Close();
+    ::unlink(path().c_str());
+    ::unlink((path() + "-wal").c_str());
+    ::unlink((path() + "-shm").c_str());
+    {
+      // A database as an older nfsrecd left it, with a monitor and a state.
+      auto db = Db::Open(path());
+      ASSERT_TRUE(db.ok());
+      std::vector<Migration> old(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(from));
+      ASSERT_OK(ApplyMigrations(**db, SqliteNsmStore::kComponent, old));
+      ASSERT_OK((*db)->Exec(
+          "INSERT INTO monitors (mon_name, my_name, my_prog, my_vers, my_proc, priv,"
+          " canonical_name, peer_state, created, updated)"
+          " VALUES (x'6f6c64', x'6d65', 100021, 3, 16, zeroblob(16), x'6f6c64', 0, 1, 1);"
+          "INSERT INTO nsm_state VALUES (1, 9)"));
+    }
+    ASSERT_OK(OpenStore());
+    auto db = Peek();
+    ASSERT_NE(db, nullptr);
+    EXPECT_EQ(*SchemaVersion(*db, SqliteNsmStore::kComponent), static_cast<int>(all.size()));
+    std::vector<MonitorRecord> loaded = Load();
+    ASSERT_EQ(loaded.size(), 1u);
+    EXPECT_EQ(loaded[0].key.mon_name, "old");
+    EXPECT_EQ(loaded[0].key.my_name, "me");
+    EXPECT_EQ(*store_->LoadLocalState(), 9);
+  }
 }
 
 TEST_F(SqliteNsmStoreTest, OpenTwiceIsIdempotent) {
@@ -299,7 +354,7 @@ TEST_P(SqliteNsmStoreFaultTest, NthOperationFails) {
     ::unlink((path() + "-wal").c_str());
     ::unlink((path() + "-shm").c_str());
     ASSERT_OK(OpenStore(faulty));
-    for (const auto& r : baseline) ASSERT_OK(Put(r));
+    ASSERT_OK(PutAll(baseline));
     ASSERT_OK(SetLocal(3));
 
     (*vfs)->Arm(GetParam(), n, /*persistent=*/false);
@@ -360,6 +415,76 @@ TEST_P(SqliteNsmStoreFaultTest, NthOperationFails) {
       EXPECT_EQ(state, 5);
     } else {
       EXPECT_TRUE(state == 3 || state == 5) << state;
+    }
+    Close();
+
+    if (injected == 0) break;
+    ++failing_runs;
+  }
+  EXPECT_GT(failing_runs, 0);
+  EXPECT_LE(n, kMaxN);
+  RecordProperty("failing_runs", failing_runs);
+}
+
+// Boot notification's move of the monitor list is all or nothing under I/O
+// faults: afterwards either the old state (monitors, state 3, no boot id) or
+// the new one (notify list, state 5, boot id) is on disk, never a mix.
+TEST_P(SqliteNsmStoreFaultTest, PrepareRebootIsAllOrNothing) {
+  constexpr int kRecords = 30;
+  constexpr int kMaxN = 100;
+  auto vfs = FaultVfs::Create("nfsrec-nsm-fault-reboot");
+  ASSERT_TRUE(vfs.ok()) << vfs.status().ToString();
+  Db::Options faulty;
+  faulty.vfs = (*vfs)->name();
+  struct Closer {
+    std::function<void()> close;
+    ~Closer() { close(); }
+  } closer{[this] { Close(); }};
+
+  std::vector<MonitorRecord> records;
+  for (int i = 0; i < kRecords; ++i) {
+    MonitorRecord r = SampleRecord(i);
+    r.key.mon_name.append(200, 'x');  // spread over several pages
+    records.push_back(r);
+  }
+  records = Sorted(records);
+
+  int failing_runs = 0;
+  int n = 1;
+  for (; n <= kMaxN; ++n) {
+    SCOPED_TRACE("n=" + std::to_string(n));
+    Close();
+    ::unlink(path().c_str());
+    ::unlink((path() + "-wal").c_str());
+    ::unlink((path() + "-shm").c_str());
+    ASSERT_OK(OpenStore(faulty));
+    ASSERT_OK(PutAll(records));
+    ASSERT_OK(SetLocal(3));
+
+    (*vfs)->Arm(GetParam(), n, /*persistent=*/false);
+    Status st = RunAndWait(*loop_, [&](NsmStore::Done d) {
+      store_->PrepareReboot(true, 5, "boot-b", std::move(d));
+    });
+    const int injected = (*vfs)->injected();
+    Close();
+    (*vfs)->Disarm();
+    if (!st.ok()) {
+      EXPECT_TRUE(st.IsIOError()) << st.ToString();
+    }
+
+    ASSERT_OK(OpenStore());
+    std::vector<MonitorRecord> monitors = Load();
+    auto notify = store_->LoadNotifyList();
+    ASSERT_TRUE(notify.ok()) << notify.status().ToString();
+    std::vector<MonitorRecord> notified = Sorted(std::move(notify).value());
+    const int32_t state = *store_->LoadLocalState();
+    const std::string boot_id = *store_->LoadBootId();
+    const bool moved = monitors.empty() && notified == records && state == 5 && boot_id == "boot-b";
+    const bool untouched = monitors == records && notified.empty() && state == 3 && boot_id.empty();
+    EXPECT_TRUE(moved || untouched) << "monitors " << monitors.size() << ", notify "
+                                    << notified.size() << ", state " << state;
+    if (st.ok()) {
+      EXPECT_TRUE(moved) << "acknowledged move lost";
     }
     Close();
 

@@ -56,6 +56,18 @@ void MemNsmStore::SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>
       std::move(done));
 }
 
+void MemNsmStore::SetLockdStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
+                                 Done done) {
+  Enqueue(
+      [this, states] {
+        for (const auto& [key, state] : states) {
+          auto it = monitors_.find(key);
+          if (it != monitors_.end()) it->second.lockd_state = state;
+        }
+      },
+      std::move(done));
+}
+
 void MemNsmStore::SetLocalState(int32_t state, Done done) {
   Enqueue(
       [this, state] {

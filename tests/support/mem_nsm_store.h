@@ -45,6 +45,8 @@ class MemNsmStore final : public NsmStore {
   void SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                      Done done) override;
   void SetLocalState(int32_t state, Done done) override;
+  void SetLockdStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
+                      Done done) override;
   Result<std::vector<MonitorRecord>> LoadNotifyList() override;
   Result<std::string> LoadBootId() override;
   void PrepareReboot(bool move_monitors, int32_t state, const std::string& boot_id,

@@ -13,6 +13,8 @@ SYSTEM_TESTS = \
 	tests/system/030-remote-caller.sh \
 	tests/system/040-restart.sh \
 	tests/system/050-bad-input.sh \
-	tests/system/060-already-running.sh
+	tests/system/060-already-running.sh \
+	tests/system/070-notify-callback.sh \
+	tests/system/080-boot-notify.sh
 TESTS += $(SYSTEM_TESTS)
 EXTRA_DIST += $(SYSTEM_TESTS) tests/system/lib.sh
