@@ -35,8 +35,7 @@ Status CommitQueue::RunSync(const Work& work) {
   std::future<Status> result = promise.get_future();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(
-        Unit{work, [&promise](Status st) { promise.set_value(std::move(st)); }, true});
+    queue_.push_back(Unit{work, [&promise](Status st) { promise.set_value(std::move(st)); }, true});
   }
   cv_.notify_one();
   return result.get();
@@ -130,8 +129,8 @@ void CommitQueue::RunGroup(std::vector<Unit>& group) {
         if (!db_->InTransaction()) {
           // SQLite rolled the whole transaction back (I/O error, disk full,
           // ...) or the unit ended it: nothing of this group survives.
-          group_error = failed_alone[i] ? results[i]
-                                        : Status::IOError("transaction ended inside a unit");
+          group_error =
+              failed_alone[i] ? results[i] : Status::IOError("transaction ended inside a unit");
           break;
         }
       }

@@ -1,7 +1,5 @@
 #include "common/commit_queue.h"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <optional>
@@ -10,6 +8,7 @@
 #include <vector>
 
 #include "tests/support/store_testutil.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec {
 namespace {

@@ -21,8 +21,7 @@
 //              AUTH_ERROR (1):    auth_stat
 //
 // All decoders are bounds-checked and never read past the buffer.  Nothing
-// here allocates beyond the returned vectors, and nothing touches sockets.
-// Thread-compatible (no shared state).
+// here touches sockets.  Thread-compatible (no shared state).
 #pragma once
 
 #include <cstddef>

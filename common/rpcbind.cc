@@ -44,7 +44,10 @@ Result<NetconfigPtr> GetNetconfig(const std::string& netid) {
 // (it does when it cannot reach rpcbind at all).
 std::string CreateErrorText() {
   if (rpc_createerr.cf_stat == RPC_SUCCESS) return "refused by rpcbind";
-  return clnt_sperrno(rpc_createerr.cf_stat);
+  // "local rpcbind: RPC: Remote system error - Connection refused"
+  std::string text = clnt_spcreateerror("local rpcbind");
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
 }
 
 uint32_t RandomXid() {

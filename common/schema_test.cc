@@ -1,11 +1,10 @@
 #include "common/schema.h"
 
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
 
 #include "tests/support/store_testutil.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec {
 namespace {
@@ -147,7 +146,8 @@ TEST_F(SchemaTest, InsideATransactionUsesSavepoints) {
 
 TEST_F(SchemaTest, ComponentsAreIndependent) {
   ASSERT_OK(ApplyMigrations(*db_, "nsm", Counting(2)));
-  ASSERT_OK(ApplyMigrations(*db_, "cld", {{1, [](Db& db) { return db.Exec("CREATE TABLE c1 (x)"); }}}));
+  ASSERT_OK(
+      ApplyMigrations(*db_, "cld", {{1, [](Db& db) { return db.Exec("CREATE TABLE c1 (x)"); }}}));
   EXPECT_EQ(Version("nsm"), 2);
   EXPECT_EQ(Version("cld"), 1);
   EXPECT_EQ(Version("other"), 0);

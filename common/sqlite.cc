@@ -108,7 +108,8 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const Options& opt
     if (::lstat(path.c_str(), &st) != 0) {
       int err = errno;
       if (err != ENOENT) return PosixError("stat " + path, err);
-      if (!options.create_if_missing) return Status::NotFound("database " + path + " does not exist");
+      if (!options.create_if_missing)
+        return Status::NotFound("database " + path + " does not exist");
       NFSREC_RETURN_IF_ERROR(PrecreateFile(path));
     } else if (S_ISLNK(st.st_mode)) {
       return Status::PermissionDenied("database " + path + " is a symbolic link");
@@ -183,7 +184,8 @@ Result<Statement*> Db::Cached(std::string_view sql) {
   if (it == cache_.end()) {
     Result<Statement> stmt = Prepare(sql);
     if (!stmt.ok()) return stmt.status();
-    it = cache_.emplace(std::string(sql), std::make_unique<Statement>(std::move(stmt).value())).first;
+    it = cache_.emplace(std::string(sql), std::make_unique<Statement>(std::move(stmt).value()))
+             .first;
   } else {
     it->second->Reset();
   }

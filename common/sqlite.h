@@ -11,8 +11,6 @@
 // message that Status carries is per connection.
 #pragma once
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -22,6 +20,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include <sqlite3.h>
 
 namespace nfsrec::sqlite {
 
@@ -95,7 +94,9 @@ class Statement {
   Status BindInt(int index, int64_t value);
   Status BindText(int index, std::string_view value);
   Status BindBlob(int index, const void* data, size_t len);
-  Status BindBlob(int index, const Blob& value) { return BindBlob(index, value.data(), value.size()); }
+  Status BindBlob(int index, const Blob& value) {
+    return BindBlob(index, value.data(), value.size());
+  }
   Status BindNull(int index);
 
   // true: a row is available; false: done.  Errors as Status.

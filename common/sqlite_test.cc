@@ -1,6 +1,5 @@
 #include "common/sqlite.h"
 
-#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +7,7 @@
 #include <string>
 
 #include "tests/support/store_testutil.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::sqlite {
 namespace {
@@ -241,7 +241,8 @@ TEST_F(SqliteTest, ErrorsNameTheCauseAndMapToCodes) {
   EXPECT_TRUE(SqliteError(nullptr, SQLITE_IOERR_FSYNC, "x").IsIOError());
   EXPECT_TRUE(SqliteError(nullptr, SQLITE_BUSY, "x").IsBusy());
   EXPECT_TRUE(SqliteError(nullptr, SQLITE_READONLY, "x").IsPermissionDenied());
-  EXPECT_EQ(SqliteError(nullptr, SQLITE_FULL, "commit").message(), "commit: database or disk is full");
+  EXPECT_EQ(SqliteError(nullptr, SQLITE_FULL, "commit").message(),
+            "commit: database or disk is full");
 }
 
 TEST_F(SqliteTest, StepErrorLeavesStatementReusable) {

@@ -3,8 +3,6 @@
 // the Nth operation.  Each time: every done gets a clean error (or OK), the
 // database reopens intact, everything committed before is there, and every
 // unit reported OK is there.
-#include <gtest/gtest.h>
-
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +10,7 @@
 #include "common/commit_queue.h"
 #include "tests/support/fault_vfs.h"
 #include "tests/support/store_testutil.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec {
 namespace {
@@ -64,7 +63,8 @@ int RunOnce(FaultVfs& vfs, const FaultCase& fc, int n) {
     if (!db.ok()) return 0;
     EXPECT_OK((*db)->Exec("PRAGMA wal_autocheckpoint=" + std::to_string(kCheckpointPages)));
     CommitQueue queue(std::move(db).value(), **loop);
-    EXPECT_OK(queue.RunSync([](Db& d) { return d.Exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)"); }));
+    EXPECT_OK(queue.RunSync(
+        [](Db& d) { return d.Exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)"); }));
     int baseline_done = 0;
     for (int i = 0; i < kBaseline; ++i) {
       queue.Submit(Insert(i), [&baseline_done](Status st) {
@@ -140,15 +140,16 @@ TEST_P(StoreFaultTest, NthOperationFails) {
   EXPECT_LE(n, kMaxN) << "the write never completed without a fault";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Faults, StoreFaultTest,
-    ::testing::Values(FaultCase{FaultVfs::Op::kWrite, false}, FaultCase{FaultVfs::Op::kWrite, true},
-                      FaultCase{FaultVfs::Op::kSync, false}, FaultCase{FaultVfs::Op::kSync, true}),
-    [](const ::testing::TestParamInfo<FaultCase>& param_info) {
-      const FaultCase& fc = param_info.param;
-      return std::string(fc.op == FaultVfs::Op::kWrite ? "Write" : "Sync") +
-             (fc.persistent ? "Persistent" : "Once");
-    });
+INSTANTIATE_TEST_SUITE_P(Faults, StoreFaultTest,
+                         ::testing::Values(FaultCase{FaultVfs::Op::kWrite, false},
+                                           FaultCase{FaultVfs::Op::kWrite, true},
+                                           FaultCase{FaultVfs::Op::kSync, false},
+                                           FaultCase{FaultVfs::Op::kSync, true}),
+                         [](const ::testing::TestParamInfo<FaultCase>& param_info) {
+                           const FaultCase& fc = param_info.param;
+                           return std::string(fc.op == FaultVfs::Op::kWrite ? "Write" : "Sync") +
+                                  (fc.persistent ? "Persistent" : "Once");
+                         });
 
 // After a transient fault the same connection keeps working: one bad write
 // must not fail every later request until a restart.
@@ -164,7 +165,8 @@ TEST(StoreFaultRecoveryTest, QueueWorksAgainAfterATransientFault) {
     auto db = Db::Open(dir.File("r.sqlite"), options);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     CommitQueue queue(std::move(db).value(), **loop);
-    ASSERT_OK(queue.RunSync([](Db& d) { return d.Exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)"); }));
+    ASSERT_OK(queue.RunSync(
+        [](Db& d) { return d.Exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)"); }));
 
     (*vfs)->Arm(op, 1, false);
     std::optional<Status> failed;

@@ -1,1 +1,47 @@
 # NFSv4 client tracking (cld pipe, epochs, nfsdcltrack helper).
+noinst_LIBRARIES += nfs4rec/libnfs4rec.a
+nfs4rec_libnfs4rec_a_SOURCES = \
+	nfs4rec/cld_codec.cc nfs4rec/cld_codec.h \
+	nfs4rec/cld_pipe.cc nfs4rec/cld_pipe.h \
+	nfs4rec/client_sql.cc nfs4rec/client_sql.h \
+	nfs4rec/cltrack.cc nfs4rec/cltrack.h \
+	nfs4rec/client_store.h \
+	nfs4rec/grace.cc nfs4rec/grace.h \
+	nfs4rec/sqlite_client_store.cc nfs4rec/sqlite_client_store.h \
+	nfs4rec/tracking_daemon.cc nfs4rec/tracking_daemon.h \
+	nfs4rec/tracking_options.h \
+	nfs4rec/tracking_service.cc nfs4rec/tracking_service.h
+
+# nfsdcltrack-compatible usermode helper.
+sbin_PROGRAMS += nfsrec-cltrack
+nfsrec_cltrack_SOURCES = nfs4rec/cltrack_main.cc
+nfsrec_cltrack_LDADD = nfs4rec/libnfs4rec.a common/libcommon.a $(SYS_LIBS)
+dist_man_MANS += man/nfsrec-cltrack.8
+EXTRA_DIST += docs/nfs4rec.md
+
+# Test support (the in-memory ClientStore) is compiled into the tests that use it.
+NFS4REC_MEM_STORE = nfs4rec/mem_client_store.cc nfs4rec/mem_client_store.h
+NFS4REC_TEST_LIBS = nfs4rec/libnfs4rec.a common/libcommon.a
+NFS4REC_TESTS = \
+	nfs4rec/cld_codec_test \
+	nfs4rec/tracking_service_test \
+	nfs4rec/sqlite_client_store_test \
+	nfs4rec/cltrack_test
+check_PROGRAMS += $(NFS4REC_TESTS)
+TESTS += $(NFS4REC_TESTS)
+
+nfs4rec_cld_codec_test_SOURCES = nfs4rec/cld_codec_test.cc
+nfs4rec_cld_codec_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+nfs4rec_cld_codec_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+
+nfs4rec_tracking_service_test_SOURCES = nfs4rec/tracking_service_test.cc $(NFS4REC_MEM_STORE)
+nfs4rec_tracking_service_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+nfs4rec_tracking_service_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+
+nfs4rec_sqlite_client_store_test_SOURCES = nfs4rec/sqlite_client_store_test.cc
+nfs4rec_sqlite_client_store_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+nfs4rec_sqlite_client_store_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+
+nfs4rec_cltrack_test_SOURCES = nfs4rec/cltrack_test.cc
+nfs4rec_cltrack_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+nfs4rec_cltrack_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)

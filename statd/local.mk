@@ -41,10 +41,13 @@ statd_notify_engine_test_LDADD = statd/libstatd.a common/libcommon.a rpcgen/libr
 # The daemon (and, through argv[0] or --sm-notify, the sm-notify command).
 sbin_PROGRAMS += nfsrecd
 nfsrecd_SOURCES = statd/main.cc
+# DAEMON_LIBS (configure.ac) is $(SYS_LIBS), or with --enable-static-daemon
+# the same libraries linked statically except libc and libtirpc: libtirpc.a
+# needs libgssapi_krb5, which Debian 12 ships without a static archive.
 nfsrecd_LDADD = statd/libstatd.a nfs4rec/libnfs4rec.a common/libcommon.a rpcgen/librpcxdr.a \
-	$(SYS_LIBS)
+	@DAEMON_LIBS@
 if STATIC_DAEMON
-nfsrecd_LDFLAGS = $(AM_LDFLAGS) -static
+nfsrecd_LDFLAGS = $(AM_LDFLAGS) -static-libstdc++ -static-libgcc
 endif
 
 # sm-notify-compatible command: a link to the daemon binary.

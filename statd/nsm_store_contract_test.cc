@@ -1,8 +1,6 @@
 // The NsmStore contract, run against SqliteNsmStore and MemNsmStore, so the
 // fake that service tests use behaves like the real store.  Also the
 // MemNsmStore test controls (manual Flush, FailNext, DropPending).
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <memory>
 #include <string>
@@ -13,6 +11,7 @@
 #include "tests/support/mem_nsm_store.h"
 #include "tests/support/nsm_store_testutil.h"
 #include "tests/support/store_testutil.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::statd {
 namespace {
@@ -180,8 +179,8 @@ TYPED_TEST(NsmStoreContractTest, DeleteRemovesOnlyTheGivenKeys) {
 
 TYPED_TEST(NsmStoreContractTest, PeerStatesUpdateExistingRecordsOnly) {
   for (int i = 1; i <= 3; ++i) ASSERT_OK(this->Put(SampleRecord(i)));
-  ASSERT_OK(this->SetPeers({{SampleRecord(1).key, 5}, {SampleRecord(3).key, -7},
-                            {SampleRecord(42).key, 11}}));
+  ASSERT_OK(this->SetPeers(
+      {{SampleRecord(1).key, 5}, {SampleRecord(3).key, -7}, {SampleRecord(42).key, 11}}));
   std::vector<MonitorRecord> loaded = this->Load();
   ASSERT_EQ(loaded.size(), 3u);
   EXPECT_EQ(loaded[0].peer_state, 5);

@@ -187,8 +187,8 @@ Result<MonitorRecord> ReadMonitor(const Statement& stmt) {
   if (stmt.ColumnType(5) != SQLITE_BLOB) return Status::Corruption("monitors.priv is not a BLOB");
   sqlite::Blob priv = stmt.ColumnBlob(5);
   if (priv.size() != kCookieSize) {
-    return Status::Corruption("monitors.priv is " + std::to_string(priv.size()) +
-                              " bytes, not " + std::to_string(kCookieSize));
+    return Status::Corruption("monitors.priv is " + std::to_string(priv.size()) + " bytes, not " +
+                              std::to_string(kCookieSize));
   }
   Result<std::string> canonical = BlobColumn(stmt, 6, "canonical_name");
   if (!canonical.ok()) return canonical.status();
@@ -221,14 +221,13 @@ const std::vector<Migration>& SqliteNsmStore::Migrations() {
 }
 
 Result<std::unique_ptr<SqliteNsmStore>> SqliteNsmStore::Open(CommitQueue& queue) {
-  Status st = queue.RunSync(
-      [](Db& db) { return ApplyMigrations(db, kComponent, Migrations()); });
+  Status st = queue.RunSync([](Db& db) { return ApplyMigrations(db, kComponent, Migrations()); });
   if (!st.ok()) return st;
   return std::unique_ptr<SqliteNsmStore>(new SqliteNsmStore(queue));
 }
 
 Result<std::vector<MonitorRecord>> SqliteNsmStore::LoadRecords(const char* select_sql,
-                                                                const char* what) {
+                                                               const char* what) {
   std::vector<MonitorRecord> records;
   Status st = queue_.RunSync([&records, select_sql](Db& db) -> Status {
     Result<Statement*> stmt = db.Cached(select_sql);
@@ -398,8 +397,8 @@ void SqliteNsmStore::SetPeerStates(const std::vector<std::pair<MonitorKey, int32
                                    Done done) {
   queue_.Submit(
       [states](Db& db) -> Status {
-        Result<Statement*> stmt = db.Cached(
-            std::string("UPDATE monitors SET peer_state = ?6 WHERE ").append(kKeyMatch));
+        Result<Statement*> stmt =
+            db.Cached(std::string("UPDATE monitors SET peer_state = ?6 WHERE ").append(kKeyMatch));
         if (!stmt.ok()) return stmt.status();
         for (const auto& [key, state] : states) {
           (*stmt)->Reset();
@@ -416,8 +415,8 @@ void SqliteNsmStore::SetLockdStates(const std::vector<std::pair<MonitorKey, int3
                                     Done done) {
   queue_.Submit(
       [states](Db& db) -> Status {
-        Result<Statement*> stmt = db.Cached(
-            std::string("UPDATE monitors SET lockd_state = ?6 WHERE ").append(kKeyMatch));
+        Result<Statement*> stmt =
+            db.Cached(std::string("UPDATE monitors SET lockd_state = ?6 WHERE ").append(kKeyMatch));
         if (!stmt.ok()) return stmt.status();
         for (const auto& [key, state] : states) {
           (*stmt)->Reset();

@@ -44,8 +44,7 @@ class SqliteNsmStore final : public NsmStore {
   void DeleteMonitors(const std::vector<MonitorKey>& keys, Done done) override;
   // Keys without a stored record are skipped: the record may have been
   // removed by SM_UNMON while the notification was in flight.
-  void SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
-                     Done done) override;
+  void SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states, Done done) override;
   void SetLocalState(int32_t state, Done done) override;
   void SetLockdStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                       Done done) override;

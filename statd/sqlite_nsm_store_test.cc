@@ -2,8 +2,6 @@
 // migrations, corruption checks, and I/O fault injection.
 #include "statd/sqlite_nsm_store.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <functional>
 #include <optional>
@@ -14,6 +12,7 @@
 #include "tests/support/fault_vfs.h"
 #include "tests/support/nsm_store_testutil.h"
 #include "tests/support/store_testutil.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::statd {
 namespace {
@@ -121,11 +120,11 @@ TEST_F(SqliteNsmStoreTest, MigratesAnEmptyDatabase) {
     if (!*row) break;
     names.push_back(cols->ColumnText(0) + ":" + cols->ColumnText(1));
   }
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       "id:INTEGER", "mon_name:BLOB", "my_name:BLOB", "my_prog:INTEGER",
-                       "my_vers:INTEGER", "my_proc:INTEGER", "priv:BLOB", "canonical_name:BLOB",
-                       "peer_state:INTEGER", "created:INTEGER", "updated:INTEGER",
-                       "lockd_state:INTEGER"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{
+                "id:INTEGER", "mon_name:BLOB", "my_name:BLOB", "my_prog:INTEGER", "my_vers:INTEGER",
+                "my_proc:INTEGER", "priv:BLOB", "canonical_name:BLOB", "peer_state:INTEGER",
+                "created:INTEGER", "updated:INTEGER", "lockd_state:INTEGER"}));
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM nsm_state"), 0);
 }
 
@@ -183,9 +182,8 @@ TEST_F(SqliteNsmStoreTest, ReopenKeepsEverything) {
   }));
   want[2].peer_state = 41;
   want[5].peer_state = 43;
-  ASSERT_OK(RunAndWait(*loop_, [&](NsmStore::Done d) {
-    store_->DeleteMonitors({want[9].key}, std::move(d));
-  }));
+  ASSERT_OK(RunAndWait(
+      *loop_, [&](NsmStore::Done d) { store_->DeleteMonitors({want[9].key}, std::move(d)); }));
   want.pop_back();
   ASSERT_OK(SetLocal(7));
   Close();
@@ -270,8 +268,9 @@ TEST_F(SqliteNsmStoreTest, WrongCookieLengthIsCorruption) {
     // The CHECK constraint stops this through the store; a damaged or
     // hand-edited file gets past it.
     EXPECT_FALSE(db->Exec("UPDATE monitors SET priv = zeroblob(15) WHERE id = 2").ok());
-    ASSERT_OK(db->Exec("PRAGMA ignore_check_constraints = ON;"
-                       "UPDATE monitors SET priv = zeroblob(15) WHERE id = 2"));
+    ASSERT_OK(
+        db->Exec("PRAGMA ignore_check_constraints = ON;"
+                 "UPDATE monitors SET priv = zeroblob(15) WHERE id = 2"));
   }
   auto loaded = store_->LoadMonitors();
   ASSERT_FALSE(loaded.ok());
@@ -285,8 +284,9 @@ TEST_F(SqliteNsmStoreTest, WrongColumnTypesAreCorruption) {
   ASSERT_OK(Put(SampleRecord(1)));
   auto db = Peek();
   ASSERT_NE(db, nullptr);
-  ASSERT_OK(db->Exec("PRAGMA ignore_check_constraints = ON;"
-                     "UPDATE monitors SET mon_name = 'text'"));
+  ASSERT_OK(
+      db->Exec("PRAGMA ignore_check_constraints = ON;"
+               "UPDATE monitors SET mon_name = 'text'"));
   EXPECT_TRUE(store_->LoadMonitors().status().IsCorruption());
   ASSERT_OK(db->Exec("UPDATE monitors SET mon_name = x'41', my_vers = 4294967296"));
   EXPECT_TRUE(store_->LoadMonitors().status().IsCorruption());
@@ -462,9 +462,8 @@ TEST_P(SqliteNsmStoreFaultTest, PrepareRebootIsAllOrNothing) {
     ASSERT_OK(SetLocal(3));
 
     (*vfs)->Arm(GetParam(), n, /*persistent=*/false);
-    Status st = RunAndWait(*loop_, [&](NsmStore::Done d) {
-      store_->PrepareReboot(true, 5, "boot-b", std::move(d));
-    });
+    Status st = RunAndWait(
+        *loop_, [&](NsmStore::Done d) { store_->PrepareReboot(true, 5, "boot-b", std::move(d)); });
     const int injected = (*vfs)->injected();
     Close();
     (*vfs)->Disarm();
@@ -481,8 +480,8 @@ TEST_P(SqliteNsmStoreFaultTest, PrepareRebootIsAllOrNothing) {
     const std::string boot_id = *store_->LoadBootId();
     const bool moved = monitors.empty() && notified == records && state == 5 && boot_id == "boot-b";
     const bool untouched = monitors == records && notified.empty() && state == 3 && boot_id.empty();
-    EXPECT_TRUE(moved || untouched) << "monitors " << monitors.size() << ", notify "
-                                    << notified.size() << ", state " << state;
+    EXPECT_TRUE(moved || untouched)
+        << "monitors " << monitors.size() << ", notify " << notified.size() << ", state " << state;
     if (st.ok()) {
       EXPECT_TRUE(moved) << "acknowledged move lost";
     }

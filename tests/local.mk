@@ -5,3 +5,4 @@ include tests/support/store_fakes.mk
 include tests/system/system.mk
 # Real-kernel acceptance (qemu).
 include tests/realkernel/realkernel.mk
+include tests/cld_emulator/cld_emulator.mk

@@ -42,8 +42,7 @@ class MemNsmStore final : public NsmStore {
   Result<int32_t> LoadLocalState() override;
   void PutMonitor(const MonitorRecord& record, Done done) override;
   void DeleteMonitors(const std::vector<MonitorKey>& keys, Done done) override;
-  void SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
-                     Done done) override;
+  void SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states, Done done) override;
   void SetLocalState(int32_t state, Done done) override;
   void SetLockdStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                       Done done) override;

@@ -1,0 +1,197 @@
+// cld-bench: throughput of NFSv4 client tracking.
+//
+//   cld-bench store [--records N] [--depth D]...   direct SqliteClientStore
+//   cld-bench daemon [--records N] [--threads T]   cld-testd behind the FUSE
+//                                                  kernel emulator (root)
+//
+// "store": durable PutClient/s with D completions outstanding (1 = one at
+// a time, each waiting for its own fsync), then StartGrace over N records.
+// "daemon": T emulated nfsd threads send Create upcalls (each answered only
+// after its commit), then N records are uploaded by GraceStart on a reboot.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/commit_queue.h"
+#include "common/event_loop.h"
+#include "common/sqlite.h"
+#include "nfs4rec/client_sql.h"
+#include "nfs4rec/sqlite_client_store.h"
+#include "tests/cld_emulator/harness.h"
+#include "tests/cld_emulator/kernel_emulator.h"
+
+namespace {
+
+using namespace nfsrec;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+std::string Id(int i) { return "Linux NFSv4.2 bench-client-" + std::to_string(i); }
+
+// Writes n records straight into the current epoch, in one transaction.
+Status Populate(const std::string& path, int n) {
+  auto db = sqlite::Db::Open(path);
+  if (!db.ok()) return db.status();
+  NFSREC_RETURN_IF_ERROR(ApplyMigrations(**db, nfs4rec::client_sql::kComponent,
+                                         nfs4rec::client_sql::Migrations()));
+  auto txn = sqlite::Transaction::Begin(**db);
+  if (!txn.ok()) return txn.status();
+  auto e = nfs4rec::client_sql::ReadEpochs(**db);
+  if (!e.ok()) return e.status();
+  for (int i = 0; i < n; ++i) {
+    nfs4rec::ClientRecord r;
+    r.id = Id(i);
+    if (i % 2 == 0) r.princhash = std::string(32, 'p');
+    NFSREC_RETURN_IF_ERROR(nfs4rec::client_sql::PutClient(**db, e->current, r));
+  }
+  return (*txn)->Commit();
+}
+
+int StoreBench(int records, const std::vector<int>& depths) {
+  cldemu::TempDir tmp;
+  auto loop = std::move(EventLoop::Create()).value();
+  auto db = sqlite::Db::Open(tmp.path() + "/nfsrecd.sqlite");
+  if (!db.ok()) return 1;
+  CommitQueue queue(std::move(db).value(), *loop);
+  auto store = std::move(nfs4rec::SqliteClientStore::Open(queue)).value();
+  int id = 0;
+  for (int depth : depths) {
+    const int total = depth == 1 ? 500 : 20000;
+    int submitted = 0, done = 0;
+    std::function<void()> submit;
+    submit = [&] {
+      while (submitted < total && submitted - done < depth) {
+        nfs4rec::ClientRecord r;
+        r.id = Id(id++);
+        ++submitted;
+        store->PutClient(r, [&](Status st) {
+          if (!st.ok()) std::fprintf(stderr, "put: %s\n", st.ToString().c_str());
+          ++done;
+          submit();
+        });
+      }
+    };
+    auto before = queue.stats();
+    auto t0 = Clock::now();
+    submit();
+    loop->RunUntil([&] { return done == total; }, 600s);
+    auto t1 = Clock::now();
+    auto after = queue.stats();
+    std::printf("store: %d durable creates, %d outstanding: %.0f creates/s (%.3f ms each), "
+                "%llu commits\n",
+                total, depth, total / Seconds(t0, t1), 1000 * Seconds(t0, t1) / total,
+                static_cast<unsigned long long>(after.transactions - before.transactions));
+  }
+  // GraceStart over `records` rows: the epoch switch plus reading them back.
+  store.reset();
+  if (!Populate(tmp.path() + "/nfsrecd.sqlite", records).ok()) return 1;
+  store = std::move(nfs4rec::SqliteClientStore::Open(queue)).value();
+  size_t got = 0;
+  bool finished = false;
+  auto t0 = Clock::now();
+  store->StartGrace([&](Result<nfs4rec::GraceStartResult> r) {
+    if (r.ok()) got = r->reclaimable.size();
+    finished = true;
+  });
+  loop->RunUntil([&] { return finished; }, 600s);
+  std::printf("store: StartGrace over %zu records: %.3f s\n", got, Seconds(t0, Clock::now()));
+  return 0;
+}
+
+int DaemonBench(int records, const std::vector<int>& threads) {
+  cldemu::TempDir tmp;
+  std::string mnt = tmp.path() + "/mnt";
+  mkdir(mnt.c_str(), 0755);
+  cldemu::EmulatorOptions o;
+  o.mountpoint = mnt;
+  auto k = cldemu::KernelEmulator::Mount(o);
+  if (!k.ok()) {
+    std::fprintf(stderr, "cld-bench: %s\n", k.status().ToString().c_str());
+    return 77;
+  }
+  std::string db = tmp.path() + "/nfsrecd.sqlite";
+  std::string log = tmp.path() + "/daemon.log";
+  auto start_daemon = [&] {
+    return std::move(cldemu::ChildProcess::Spawn(
+                         {cldemu::BuildDir() + "/cld-testd", "--pipe", (*k)->pipe_path(),
+                          "--db", db, "--proc-root", (*k)->proc_root()},
+                         log))
+        .value();
+  };
+  auto daemon = start_daemon();
+  if (!(*k)->StartNfsd().status.ok()) {
+    std::fprintf(stderr, "boot failed:\n%s", cldemu::ReadFile(log).c_str());
+    return 1;
+  }
+  std::atomic<int> next{0};
+  for (int t : threads) {
+    const int total = t == 1 ? 500 : 10000;
+    const int base = next;
+    std::atomic<int> i{0};
+    auto t0 = Clock::now();
+    std::vector<std::thread> ts;
+    for (int j = 0; j < t; ++j) {
+      ts.emplace_back([&] {
+        for (int n = i++; n < total; n = i++) (*k)->Create(Id(base + n));
+      });
+    }
+    for (auto& th : ts) th.join();
+    next += total;
+    auto t1 = Clock::now();
+    std::printf("daemon: %d Create upcalls from %d nfsd threads: %.0f creates/s (%.3f ms each)\n",
+                total, t, total / Seconds(t0, t1), 1000 * Seconds(t0, t1) / total);
+  }
+  (*k)->StopNfsd();
+  daemon->Stop(SIGTERM, 10000);
+  Status pst = Populate(db, records);
+  if (!pst.ok()) {
+    std::fprintf(stderr, "populate: %s\n", pst.ToString().c_str());
+    return 1;
+  }
+  daemon = start_daemon();
+  std::this_thread::sleep_for(500ms);  // let it load and start watching
+  auto t0 = Clock::now();
+  cldemu::BootResult b = (*k)->StartNfsd();
+  auto t1 = Clock::now();
+  std::printf("daemon: nfsd start with GraceStart upload of %zu records (v%d, 1067-byte "
+              "downcalls through FUSE): %.3f s\n",
+              b.uploaded, b.version, Seconds(t0, t1));
+  daemon->Stop(SIGTERM, 10000);
+  (*k)->StopNfsd();
+  // The daemon's own measurement, from GraceStart read to final downcall.
+  std::string l = cldemu::ReadFile(log);
+  size_t at = l.rfind("cld: GraceStart xid");
+  if (at != std::string::npos) {
+    std::printf("daemon log: %s", l.substr(at, l.find('\n', at) - at + 1).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: cld-bench store|daemon [--records N]\n");
+    return 2;
+  }
+  std::string mode = argv[1];
+  int records = 100000;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--records") == 0) records = std::atoi(argv[i + 1]);
+  }
+  if (mode == "store") return StoreBench(records, {1, 16, 256});
+  if (mode == "daemon") return DaemonBench(records, {1, 16, 64});
+  return 2;
+}

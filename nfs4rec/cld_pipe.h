@@ -1,0 +1,108 @@
+// CldPipe: the rpc_pipefs pipe nfsd/cld, held open and re-opened.
+//
+// knfsd waits only about one second for somebody to hold nfsd/cld open when
+// it starts, so the pipe is opened as early as possible and kept open.  The
+// directory chain is watched with inotify: when nfsd (or an rpc_pipefs
+// remount) removes and re-creates the pipe, the new one is opened at once.
+// Because inotify does not see a filesystem being mounted over a watched
+// directory, a one-second re-check runs while no pipe is open.
+//
+// Reading: the 8-byte header first, then the rest of the message by the
+// header's version (rpc_pipefs hands out one message per read and keeps the
+// unread part of a message for the next read).  A message whose version is
+// unknown is drained with one large read and passed on as is; the decoder
+// reports it.  Replies go out as one write() each, never assuming that
+// answers are expected in upcall order.
+//
+// Each opened pipe instance (device and inode) gets a generation number.  A
+// reply names the generation its upcall came from and is dropped if that
+// instance is gone: a new nfsd instance numbers its xids from 0 again, so a
+// late reply could otherwise answer somebody else's upcall.
+//
+// Loop thread only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/event_loop.h"
+#include "common/logging.h"
+#include "common/unique_fd.h"
+
+namespace nfsrec::nfs4rec {
+
+class CldPipe {
+ public:
+  // One whole message as read; `generation` names the pipe instance.
+  using OnMessage = std::function<void(std::span<const uint8_t> message, uint64_t generation)>;
+
+  struct Stats {
+    uint64_t opens = 0;
+    uint64_t messages = 0;
+    uint64_t writes = 0;
+    uint64_t write_errors = 0;
+    uint64_t stale_replies = 0;
+  };
+
+  // paths: the pipe paths to try, in order.
+  static Result<std::unique_ptr<CldPipe>> Create(EventLoop& loop, Scheduler& scheduler,
+                                                 Logger& log, std::vector<std::string> paths,
+                                                 OnMessage on_message);
+  ~CldPipe();
+  CldPipe(const CldPipe&) = delete;
+  CldPipe& operator=(const CldPipe&) = delete;
+
+  // Sets up the watches and tries to open the pipe.  Never blocks; a missing
+  // pipe is not an error (it is opened when it appears).
+  Status Start();
+  // Stops reading upcalls (replies can still be written).
+  void PauseReading();
+
+  // Writes one whole downcall.  Unavailable if that pipe instance is gone;
+  // InvalidArgument if the kernel refused it (wrong size or unknown xid).
+  Status Send(uint64_t generation, std::span<const uint8_t> message);
+
+  bool is_open() const { return fd_.valid(); }
+  const std::string& open_path() const { return open_path_; }
+  uint64_t generation() const { return generation_; }
+  const Stats& stats() const { return stats_; }
+
+ private:
+  CldPipe(EventLoop& loop, Scheduler& scheduler, Logger& log, std::vector<std::string> paths,
+          OnMessage on_message, UniqueFd inotify_fd);
+  void Rearm();
+  bool TryOpen();
+  void Close(const std::string& why);
+  void OnReadable();
+  void OnInotify();
+  void ScheduleRecheck(Duration delay);
+
+  EventLoop& loop_;
+  Scheduler& scheduler_;
+  Logger& log_;
+  std::vector<std::string> paths_;
+  OnMessage on_message_;
+  UniqueFd inotify_fd_;
+  std::unique_ptr<IoWatcher> inotify_watcher_;
+  std::map<int, std::string> watches_;  // wd -> watched directory
+  UniqueFd fd_;
+  std::unique_ptr<IoWatcher> fd_watcher_;
+  std::string open_path_;
+  dev_t open_dev_ = 0;
+  ino_t open_ino_ = 0;
+  uint64_t generation_ = 0;
+  bool reading_ = true;
+  Scheduler::TimerId recheck_timer_ = 0;
+  Stats stats_;
+  std::vector<uint8_t> buf_;
+};
+
+}  // namespace nfsrec::nfs4rec

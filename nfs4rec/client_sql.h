@@ -1,0 +1,59 @@
+// The "cld" component of the shared SQLite database: schema and statements.
+// Shared by SqliteClientStore (inside group-commit units) and by the
+// nfsdcltrack-compatible helper (inside its own BEGIN IMMEDIATE
+// transactions), so the SQL exists once.
+//
+// Schema (component "cld", version 1):
+//
+//   CREATE TABLE cld_grace (
+//     id       INTEGER PRIMARY KEY CHECK (id = 1),   -- exactly one row
+//     current  INTEGER NOT NULL,                     -- epoch receiving Creates
+//     recovery INTEGER NOT NULL);                    -- 0 = not in grace
+//   INSERT INTO cld_grace VALUES (1, 1, 0);
+//
+//   CREATE TABLE cld_clients (
+//     epoch       INTEGER NOT NULL,   -- cld_grace.current or .recovery
+//     id          BLOB NOT NULL,      -- raw client owner, 1..1024 bytes
+//     princhash   BLOB,               -- 32-byte SHA-256 or NULL
+//     has_session INTEGER,            -- 1/0 from the helper; NULL = unknown
+//     time        INTEGER NOT NULL,   -- unix seconds of the last write
+//     PRIMARY KEY (epoch, id)) WITHOUT ROWID;
+//
+// Epochs are rows, not tables: GraceStart is an UPDATE of cld_grace, not a
+// CREATE TABLE, and GraceDone one DELETE.  Every function below expects to
+// run inside a transaction (or savepoint) and reads the epochs itself.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/schema.h"
+#include "common/sqlite.h"
+#include "nfs4rec/client_store.h"
+
+namespace nfsrec::nfs4rec::client_sql {
+
+inline constexpr char kComponent[] = "cld";
+
+const std::vector<Migration>& Migrations();
+
+Result<Epochs> ReadEpochs(sqlite::Db& db);
+Result<std::vector<ClientRecord>> ReadClients(sqlite::Db& db, uint64_t epoch);
+Result<bool> HasClient(sqlite::Db& db, uint64_t epoch, const std::string& id);
+
+Result<GraceStartResult> StartGrace(sqlite::Db& db);
+Status PutClient(sqlite::Db& db, uint64_t epoch, const ClientRecord& record);
+Status RemoveClient(sqlite::Db& db, uint64_t epoch, const std::string& id);
+// Looks id up in current, then recovery; with copy_to_current a recovery
+// record is copied into current (keeping its princhash).
+Result<ReclaimOutcome> Reclaim(sqlite::Db& db, const Epochs& epochs, const std::string& id,
+                               bool copy_to_current);
+Result<EndGraceResult> EndGrace(sqlite::Db& db);
+
+// nfsdcltrack's "reclaims complete" test in epoch terms: in grace, every
+// recovery record has a current record with has_session = 1, and every
+// current record has has_session = 1.
+Result<bool> AllReclaimedWithSessions(sqlite::Db& db, const Epochs& epochs);
+
+}  // namespace nfsrec::nfs4rec::client_sql

@@ -1,0 +1,100 @@
+// ClientStore: the persistence port of NFSv4 client tracking.
+//
+// The store keeps client records in reboot epochs, as nfsdcld does:
+//   current   the epoch that receives Create (and loses records on Remove);
+//   recovery  the epoch whose clients may reclaim, non-zero only during grace.
+// GraceStart turns current into recovery and opens a new, empty current
+// epoch.  A GraceStart that finds a recovery epoch still open (the server
+// rebooted again during grace) keeps that recovery epoch and empties only
+// current, so clients that had not reclaimed yet keep their right to
+// (pynfs REBT3).  GraceDone drops every epoch but current.
+//
+// Implementations: SqliteClientStore (nfs4rec/sqlite_client_store.h), group
+// committed into the shared database; MemClientStore
+// (nfs4rec/mem_client_store.h) for tests.
+//
+// Contract for every mutating call: `done` runs later on the loop thread,
+// after the change is durable (OK) or has failed (no part of it applied).
+// Never inline inside the call.  Each call reads the epochs inside its own
+// transaction, so a concurrent writer (the nfsdcltrack-compatible helper)
+// cannot make it act on a stale epoch.  The Load* calls are for start-up and
+// run synchronously.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace nfsrec::nfs4rec {
+
+struct ClientRecord {
+  std::string id;         // raw long-form client owner (cld cn_id), 1..1024 bytes
+  std::string princhash;  // SHA-256 of the client's principal: empty or 32 bytes
+  // true for NFSv4.1+ clients (they have a session).  The cld pipe does not
+  // say; only the nfsdcltrack-compatible helper learns it from the kernel.
+  std::optional<bool> has_session;
+  int64_t time = 0;  // unix seconds of the last write; set by the store
+  bool operator==(const ClientRecord&) const = default;
+};
+
+struct Epochs {
+  uint64_t current = 1;
+  uint64_t recovery = 0;  // 0: not in grace
+  bool in_grace() const { return recovery != 0; }
+  bool operator==(const Epochs&) const = default;
+};
+
+struct GraceStartResult {
+  Epochs epochs;                          // after the switch
+  bool kept_recovery = false;             // true: started during grace (REBT3)
+  std::vector<ClientRecord> reclaimable;  // the recovery epoch, as stored
+};
+
+// Outcome of a reclaim check (the v0 kernel's Check, the helper's check).
+enum class ReclaimOutcome {
+  kNotFound,        // no record in the recovery epoch (nor in current)
+  kAlreadyCurrent,  // the client already has a record in the current epoch
+  kReclaimed,       // found in recovery; copied into current if asked to
+};
+
+struct CheckResult {
+  ReclaimOutcome outcome = ReclaimOutcome::kNotFound;
+  bool started_grace = false;  // no grace was open, so the call opened one
+  Epochs epochs;
+};
+
+struct EndGraceResult {
+  Epochs epochs;
+  bool was_in_grace = false;
+  uint64_t dropped = 0;  // records removed with the recovery epoch
+};
+
+class ClientStore {
+ public:
+  using Done = std::function<void(Status)>;
+  virtual ~ClientStore() = default;
+
+  virtual Result<Epochs> LoadEpochs() = 0;
+  virtual Result<std::vector<ClientRecord>> LoadClients(uint64_t epoch) = 0;
+
+  // Opens a grace period (see the header comment) and returns the recovery
+  // epoch's records, read in the same transaction.
+  virtual void StartGrace(std::function<void(Result<GraceStartResult>)> done) = 0;
+  // Inserts the record into the current epoch, replacing one with the same id.
+  virtual void PutClient(const ClientRecord& record, Done done) = 0;
+  // Deletes the id from the current epoch; an absent id is not an error.
+  virtual void RemoveClient(const std::string& id, Done done) = 0;
+  // The v0 Check: opens a grace period first if none is open (old kernels
+  // send no GraceStart), then looks the id up; a client found only in the
+  // recovery epoch is copied into current.
+  virtual void CheckReclaim(const std::string& id,
+                            std::function<void(Result<CheckResult>)> done) = 0;
+  // Ends the grace period: drops every epoch but current.  Idempotent.
+  virtual void EndGrace(std::function<void(Result<EndGraceResult>)> done) = 0;
+};
+
+}  // namespace nfsrec::nfs4rec

@@ -1,0 +1,126 @@
+#include "nfs4rec/tracking_daemon.h"
+
+#include <utility>
+#include <vector>
+
+#include "nfs4rec/sqlite_client_store.h"
+
+namespace nfsrec::nfs4rec {
+
+Result<std::unique_ptr<TrackingDaemon>> TrackingDaemon::Create(EventLoop& loop, Logger& log,
+                                                               CommitQueue& queue,
+                                                               const TrackingOptions& options) {
+  Result<std::unique_ptr<SqliteClientStore>> store = SqliteClientStore::Open(queue);
+  if (!store.ok()) return store.status();
+  return CreateWithStore(loop, log, std::move(store).value(), options);
+}
+
+Result<std::unique_ptr<TrackingDaemon>> TrackingDaemon::CreateWithStore(
+    EventLoop& loop, Logger& log, std::unique_ptr<ClientStore> store,
+    const TrackingOptions& options) {
+  std::unique_ptr<TrackingDaemon> d(new TrackingDaemon(loop, log, std::move(store), options));
+  NFSREC_RETURN_IF_ERROR(d->Init());
+  return d;
+}
+
+TrackingDaemon::TrackingDaemon(EventLoop& loop, Logger& log, std::unique_ptr<ClientStore> store,
+                               const TrackingOptions& options)
+    : loop_(loop),
+      log_(log),
+      options_(options),
+      scheduler_(loop),
+      store_(std::move(store)),
+      grace_(loop, options.proc_root) {}
+
+TrackingDaemon::~TrackingDaemon() {
+  // ORDER: stop the pipe first so no new upcall reaches a half-destroyed service.
+  pipe_.reset();
+  service_.reset();
+}
+
+Status TrackingDaemon::Init() {
+  TrackingServiceOptions so;
+  so.end_grace_early = options_.end_grace_early;
+  service_ = std::make_unique<TrackingService>(*store_, grace_, scheduler_, log_, so);
+  NFSREC_RETURN_IF_ERROR(service_->Init().WithContext("cld store"));
+  std::vector<std::string> paths{options_.pipe_path};
+  if (options_.pipe_path == kDefaultCldPipePath) paths.emplace_back(kAlternateCldPipePath);
+  Result<std::unique_ptr<CldPipe>> pipe = CldPipe::Create(
+      loop_, scheduler_, log_, std::move(paths),
+      [this](std::span<const uint8_t> bytes, uint64_t gen) { OnMessage(bytes, gen); });
+  if (!pipe.ok()) return pipe.status();
+  pipe_ = std::move(pipe).value();
+  return Status::Ok();
+}
+
+Status TrackingDaemon::Start() { return pipe_->Start(); }
+
+void TrackingDaemon::OnMessage(std::span<const uint8_t> bytes, uint64_t generation) {
+  Result<CldMessage> up = DecodeCldUpcall(bytes);
+  if (!up.ok()) {
+    ++bad_upcalls_;
+    Result<CldHeader> h = DecodeCldHeader(bytes);
+    if (!h.ok()) {
+      log_.Error(StrCat("cld: unreadable upcall of ", bytes.size(), " bytes: ",
+                        up.status().ToString()));
+      return;
+    }
+    // Answer in a size the kernel accepts: the header's version if we know
+    // it, else the last version the kernel used.
+    const bool known = CldMessageSize(h->version).ok();
+    CldMessage reply;
+    reply.version = known ? h->version : last_version_;
+    reply.command = h->command;
+    reply.xid = h->xid;
+    reply.status = known ? kCldEInval : kCldEOpNotSupp;
+    log_.Error(StrCat("cld: bad upcall xid ", h->xid, " (version ", int{h->version}, ", ",
+                      CldCommandName(h->command), ", ", bytes.size(), " bytes): ",
+                      up.status().ToString(), "; answering ", reply.status));
+    SendReply(generation, reply);
+    return;
+  }
+  last_version_ = up->version;
+  service_->Handle(*up, [this, generation](const CldMessage& r) { SendReply(generation, r); });
+}
+
+void TrackingDaemon::SendReply(uint64_t generation, const CldMessage& reply) {
+  Result<std::vector<uint8_t>> bytes = EncodeCldDowncall(reply);
+  if (!bytes.ok()) {
+    // Never put a malformed or wrongly sized downcall on the pipe.
+    log_.Error(StrCat("cld: not sending reply xid ", reply.xid, ": ", bytes.status().ToString()));
+  } else {
+    Status st = pipe_->Send(generation, *bytes);
+    if (!st.ok()) {
+      ++dropped_replies_;
+      log_.Warning(StrCat("cld: reply ", CldCommandName(reply.command), " xid ", reply.xid,
+                          " not delivered: ", st.ToString()));
+    }
+  }
+  CheckDrained();
+}
+
+void TrackingDaemon::Drain(std::function<void()> done) {
+  drained_ = std::move(done);
+  pipe_->PauseReading();
+  // Run `done` from the loop, never inline.
+  scheduler_.RunAfter(Duration::zero(), [this] { CheckDrained(); });
+}
+
+void TrackingDaemon::CheckDrained() {
+  if (!drained_ || service_->in_flight() != 0) return;
+  auto done = std::move(drained_);
+  drained_ = nullptr;
+  done();
+}
+
+std::string TrackingDaemon::StatusReport() const {
+  const CldPipe::Stats& ps = pipe_->stats();
+  std::string pipe = pipe_->is_open() ? StrCat("open ", pipe_->open_path())
+                                      : StrCat("waiting for ", options_.pipe_path);
+  return StrCat("cld: pipe ", pipe, " (opens ", ps.opens, ", upcalls ", ps.messages,
+                ", replies ", ps.writes, ", write errors ", ps.write_errors, ", bad upcalls ",
+                bad_upcalls_, ", undelivered ", dropped_replies_, ", kernel msg v",
+                int{last_version_}, "); ", service_->StatusReport());
+}
+
+}  // namespace nfsrec::nfs4rec

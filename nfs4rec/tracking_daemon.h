@@ -1,0 +1,73 @@
+// TrackingDaemon: NFSv4 client tracking as one unit for the daemon's main.
+//
+// Wires CldPipe (the kernel's nfsd/cld pipe) -> cld_codec -> TrackingService
+// over a SqliteClientStore in the shared database and ProcGraceControl.
+//
+// Loop thread only.  Destroy it before the CommitQueue and the EventLoop.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/commit_queue.h"
+#include "common/event_loop.h"
+#include "common/logging.h"
+#include "nfs4rec/cld_pipe.h"
+#include "nfs4rec/client_store.h"
+#include "nfs4rec/grace.h"
+#include "nfs4rec/tracking_options.h"
+#include "nfs4rec/tracking_service.h"
+
+namespace nfsrec::nfs4rec {
+
+class TrackingDaemon {
+ public:
+  // Opens the "cld" schema in the queue's database and loads the epochs.
+  static Result<std::unique_ptr<TrackingDaemon>> Create(EventLoop& loop, Logger& log,
+                                                        CommitQueue& queue,
+                                                        const TrackingOptions& options);
+  // Same with any ClientStore (tests).
+  static Result<std::unique_ptr<TrackingDaemon>> CreateWithStore(
+      EventLoop& loop, Logger& log, std::unique_ptr<ClientStore> store,
+      const TrackingOptions& options);
+  ~TrackingDaemon();
+  TrackingDaemon(const TrackingDaemon&) = delete;
+  TrackingDaemon& operator=(const TrackingDaemon&) = delete;
+
+  // Opens (or starts waiting for) the pipe.  Never blocks.
+  Status Start();
+  // For an orderly exit: stops reading upcalls and runs `done` on the loop
+  // thread once every upcall already read has been answered.  An upcall
+  // read but never answered would keep an nfsd thread waiting for ever.
+  void Drain(std::function<void()> done);
+
+  // One line for the logs.
+  std::string StatusReport() const;
+
+  const TrackingService& service() const { return *service_; }
+  const CldPipe& pipe() const { return *pipe_; }
+
+ private:
+  TrackingDaemon(EventLoop& loop, Logger& log, std::unique_ptr<ClientStore> store,
+                 const TrackingOptions& options);
+  Status Init();
+  void OnMessage(std::span<const uint8_t> bytes, uint64_t generation);
+  void SendReply(uint64_t generation, const CldMessage& reply);
+  void CheckDrained();
+
+  EventLoop& loop_;
+  Logger& log_;
+  TrackingOptions options_;
+  LoopScheduler scheduler_;
+  std::unique_ptr<ClientStore> store_;
+  ProcGraceControl grace_;
+  std::unique_ptr<TrackingService> service_;
+  std::unique_ptr<CldPipe> pipe_;
+  uint8_t last_version_ = kCldVersion1;
+  std::function<void()> drained_;
+  uint64_t bad_upcalls_ = 0;
+  uint64_t dropped_replies_ = 0;
+};
+
+}  // namespace nfsrec::nfs4rec

@@ -1,0 +1,22 @@
+// Options of the NFSv4 client-tracking part of the daemon.
+#pragma once
+
+#include <string>
+
+namespace nfsrec::nfs4rec {
+
+inline constexpr char kDefaultCldPipePath[] = "/var/lib/nfs/rpc_pipefs/nfsd/cld";
+// Tried as well when pipe_path is the default: Debian and Red Hat may mount
+// rpc_pipefs here instead.
+inline constexpr char kAlternateCldPipePath[] = "/run/rpc_pipefs/nfsd/cld";
+
+struct TrackingOptions {
+  std::string pipe_path = kDefaultCldPipePath;
+  // Root under which proc/fs/nfsd/v4_end_grace is found; "" means "/".
+  std::string proc_root;
+  // End grace as soon as every uploaded client has re-created its record
+  // (see docs/nfs4rec.md, "Ending grace early").
+  bool end_grace_early = true;
+};
+
+}  // namespace nfsrec::nfs4rec

@@ -1,0 +1,314 @@
+#include "nfs4rec/tracking_service.h"
+
+#include <chrono>
+#include <utility>
+#include <vector>
+
+namespace nfsrec::nfs4rec {
+
+int16_t ToCldStatus(const Status& st) { return st.ok() ? 0 : kCldERemoteIo; }
+
+struct TrackingService::Upload {
+  uint64_t seq = 0;
+  CldMessage request;
+  Reply reply;
+  std::vector<ClientRecord> records;
+  size_t next = 0;
+  uint64_t sent = 0;
+  uint64_t skipped = 0;
+  TimePoint started;
+};
+
+namespace {
+
+CldMessage ReplyTo(const CldMessage& up, int16_t status) {
+  CldMessage r;
+  r.version = up.version;
+  r.command = up.command;
+  r.xid = up.xid;
+  r.status = status;
+  return r;
+}
+
+std::string NameForLog(const std::string& id) {
+  constexpr size_t kMax = 64;
+  std::string p = Printable(id.substr(0, kMax));
+  if (id.size() > kMax) p += "...";
+  return p;
+}
+
+}  // namespace
+
+template <typename F>
+auto TrackingService::Guard(F fn) {
+  return [alive = std::weak_ptr<int>(alive_), fn = std::move(fn)](auto&&... args) mutable {
+    if (alive.expired()) return;
+    fn(std::forward<decltype(args)>(args)...);
+  };
+}
+
+TrackingService::TrackingService(ClientStore& store, GraceControl& grace, Scheduler& scheduler,
+                                 Logger& log, TrackingServiceOptions options)
+    : store_(store), grace_(grace), scheduler_(scheduler), log_(log), options_(options) {
+  if (options_.upload_batch == 0) options_.upload_batch = 1;
+}
+
+TrackingService::~TrackingService() = default;
+
+Status TrackingService::Init() {
+  Result<Epochs> e = store_.LoadEpochs();
+  if (!e.ok()) return e.status();
+  epochs_ = *e;
+  awaiting_.clear();
+  uploaded_ = 0;
+  if (epochs_.in_grace()) {
+    Result<std::vector<ClientRecord>> rec = store_.LoadClients(epochs_.recovery);
+    if (!rec.ok()) return rec.status();
+    Result<std::vector<ClientRecord>> cur = store_.LoadClients(epochs_.current);
+    if (!cur.ok()) return cur.status();
+    for (const ClientRecord& r : *rec) {
+      if (RecordProblem(r).empty()) awaiting_.insert(r.id);
+    }
+    uploaded_ = awaiting_.size();
+    for (const ClientRecord& r : *cur) awaiting_.erase(r.id);
+    log_.Info(StrCat("cld: grace period open (recovery epoch ", epochs_.recovery, ", current ",
+                     epochs_.current, "): ", awaiting_.size(), " of ", uploaded_,
+                     " clients have not reclaimed yet"));
+  }
+  return Status::Ok();
+}
+
+void TrackingService::Finish(const CldMessage& up, const Reply& reply, int16_t status) {
+  // ORDER: count the upcall as answered before replying, so that whoever
+  // watches in_flight() from inside the reply sees the final count.
+  if (in_flight_ > 0) --in_flight_;
+  reply(ReplyTo(up, status));
+}
+
+void TrackingService::Handle(const CldMessage& up, Reply reply) {
+  ++stats_.upcalls;
+  ++in_flight_;
+  if (log_.DebugEnabled()) {
+    log_.Debug(StrCat("cld: upcall ", CldCommandName(up.command), " v", int{up.version}, " xid ",
+                      up.xid, up.name.empty() ? "" : " id ", NameForLog(up.name)));
+  }
+  switch (static_cast<CldCommand>(up.command)) {
+    case CldCommand::kGetVersion: {
+      CldMessage r = ReplyTo(up, 0);
+      r.max_version = kCldMaxVersion;
+      --in_flight_;
+      reply(r);
+      return;
+    }
+    case CldCommand::kGraceStart: return HandleGraceStart(up, std::move(reply));
+    case CldCommand::kCreate: return HandleCreate(up, std::move(reply));
+    case CldCommand::kRemove: return HandleRemove(up, std::move(reply));
+    case CldCommand::kCheck: return HandleCheck(up, std::move(reply));
+    case CldCommand::kGraceDone: return HandleGraceDone(up, std::move(reply));
+  }
+  ++stats_.unsupported;
+  log_.Warning(StrCat("cld: unsupported upcall command ", int{up.command}, " (xid ", up.xid,
+                      "); answering -EOPNOTSUPP"));
+  Finish(up, reply, kCldEOpNotSupp);
+}
+
+std::string TrackingService::RecordProblem(const ClientRecord& r) {
+  if (r.id.empty()) return "empty name";
+  if (r.id.size() > kCldNameMax) return StrCat("name of ", r.id.size(), " bytes");
+  if (!r.princhash.empty() && r.princhash.size() != kCldPrincHashSize) {
+    return StrCat("princhash of ", r.princhash.size(), " bytes");
+  }
+  return "";
+}
+
+void TrackingService::HandleGraceStart(const CldMessage& up, Reply reply) {
+  ++stats_.grace_starts;
+  auto job = std::make_shared<Upload>();
+  job->seq = ++upload_seq_;
+  job->request = up;
+  job->reply = std::move(reply);
+  job->started = scheduler_.Now();
+  store_.StartGrace(Guard([this, job](Result<GraceStartResult> r) {
+    if (!r.ok()) {
+      ++stats_.store_errors;
+      log_.Error(StrCat("cld: GraceStart failed in the store: ", r.status().ToString()));
+      Finish(job->request, job->reply, ToCldStatus(r.status()));
+      return;
+    }
+    epochs_ = r->epochs;
+    job->records = std::move(r->reclaimable);
+    awaiting_.clear();
+    for (const ClientRecord& rec : job->records) {
+      if (RecordProblem(rec).empty()) awaiting_.insert(rec.id);
+    }
+    uploaded_ = awaiting_.size();
+    end_grace_requested_ = false;
+    log_.Info(StrCat("cld: GraceStart: ",
+                     r->kept_recovery ? "grace still open from the previous start, keeping"
+                                      : "new",
+                     " recovery epoch ", epochs_.recovery, ", current epoch ", epochs_.current,
+                     "; uploading ", job->records.size(), " records"));
+    ContinueUpload(job);
+  }));
+}
+
+void TrackingService::ContinueUpload(const std::shared_ptr<Upload>& job) {
+  if (job->seq != upload_seq_) {
+    // A newer GraceStart came from a new nfsd instance; this one's kernel
+    // side is gone, so there is nobody to finish it for.
+    log_.Warning(StrCat("cld: abandoning the upload for GraceStart xid ", job->request.xid,
+                        " after ", job->sent, " records: a newer GraceStart arrived"));
+    if (in_flight_ > 0) --in_flight_;
+    return;
+  }
+  const bool v2 = job->request.version >= kCldVersion2;
+  size_t budget = options_.upload_batch;
+  while (job->next < job->records.size() && budget > 0) {
+    const ClientRecord& rec = job->records[job->next++];
+    std::string problem = RecordProblem(rec);
+    if (!problem.empty()) {
+      ++job->skipped;
+      ++stats_.records_skipped;
+      log_.Warning(StrCat("cld: not uploading stored record of epoch ", epochs_.recovery, " (",
+                          problem, ", id ", NameForLog(rec.id), "): the database holds a "
+                          "value the kernel cannot take"));
+      continue;
+    }
+    CldMessage m = ReplyTo(job->request, kCldEInProgress);
+    m.name = rec.id;
+    if (v2) m.princhash = rec.princhash;
+    job->reply(m);
+    ++job->sent;
+    ++stats_.records_uploaded;
+    --budget;
+  }
+  if (job->next < job->records.size()) {
+    scheduler_.RunAfter(Duration::zero(), Guard([this, job] { ContinueUpload(job); }));
+    return;
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(scheduler_.Now() - job->started);
+  log_.Info(StrCat("cld: GraceStart xid ", job->request.xid, ": uploaded ", job->sent,
+                   " records", job->skipped ? StrCat(", skipped ", job->skipped) : "", " in ",
+                   ms.count(), " ms"));
+  Finish(job->request, job->reply, 0);
+}
+
+void TrackingService::HandleCreate(const CldMessage& up, Reply reply) {
+  ++stats_.creates;
+  if (up.name.empty()) {
+    log_.Warning(StrCat("cld: Create xid ", up.xid, " with an empty name; answering -EINVAL"));
+    return Finish(up, reply, kCldEInval);
+  }
+  ClientRecord rec;
+  rec.id = up.name;
+  rec.princhash = up.princhash;
+  store_.PutClient(rec, Guard([this, up, reply = std::move(reply)](Status st) {
+    if (!st.ok()) {
+      ++stats_.store_errors;
+      log_.Error(StrCat("cld: cannot store client ", NameForLog(up.name), ": ", st.ToString()));
+    } else {
+      OnCreated(up.name);
+    }
+    Finish(up, reply, ToCldStatus(st));
+  }));
+}
+
+// Ending grace early is safe once every client that the kernel may let
+// reclaim has finished reclaiming:
+//  - only clients we uploaded at GraceStart can reclaim at all (knfsd checks
+//    reclaims against that upload and answers NFS4ERR_RECLAIM_BAD otherwise);
+//  - during grace the kernel sends Create for such a client only at its
+//    RECLAIM_COMPLETE (v4.1+), after which it may not reclaim any more.  A
+//    v4.0 client's reclaim (OPEN with CLAIM_PREVIOUS) sends no Create, and a
+//    non-reclaim OPEN is refused during grace, so a v4.0 client never empties
+//    the set and the full grace period runs for it.
+// So when the set of uploaded clients without a fresh Create is empty, no
+// reclaim can still be pending, and grace only delays new state.
+void TrackingService::OnCreated(const std::string& id) {
+  if (!epochs_.in_grace() || awaiting_.erase(id) == 0 || !awaiting_.empty()) return;
+  if (!options_.end_grace_early || end_grace_requested_ || uploaded_ == 0) return;
+  end_grace_requested_ = true;
+  ++stats_.early_ends;
+  log_.Notice(StrCat("cld: all ", uploaded_, " uploaded clients have re-created their records;"
+                     " ending the grace period early"));
+  grace_.EndGrace(Guard([this](Status st) {
+    if (st.ok()) {
+      log_.Info("cld: the kernel ended the grace period");
+    } else {
+      log_.Warning(StrCat("cld: could not end the grace period early: ", st.ToString()));
+    }
+  }));
+}
+
+void TrackingService::HandleRemove(const CldMessage& up, Reply reply) {
+  ++stats_.removes;
+  if (up.name.empty()) {
+    log_.Warning(StrCat("cld: Remove xid ", up.xid, " with an empty name; answering -EINVAL"));
+    return Finish(up, reply, kCldEInval);
+  }
+  store_.RemoveClient(up.name, Guard([this, up, reply = std::move(reply)](Status st) {
+    if (!st.ok()) {
+      ++stats_.store_errors;
+      log_.Error(StrCat("cld: cannot remove client ", NameForLog(up.name), ": ", st.ToString()));
+    }
+    Finish(up, reply, ToCldStatus(st));
+  }));
+}
+
+void TrackingService::HandleCheck(const CldMessage& up, Reply reply) {
+  ++stats_.checks;
+  if (up.name.empty()) return Finish(up, reply, kCldEAcces);
+  store_.CheckReclaim(up.name, Guard([this, up, reply = std::move(reply)](Result<CheckResult> r) {
+    if (!r.ok()) {
+      ++stats_.store_errors;
+      log_.Error(StrCat("cld: Check of ", NameForLog(up.name), " failed: ", r.status().ToString()));
+      return Finish(up, reply, kCldEAcces);
+    }
+    if (r->started_grace) {
+      log_.Info(StrCat("cld: Check outside grace (kernel without GraceStart): opened recovery"
+                       " epoch ", r->epochs.recovery));
+    }
+    epochs_ = r->epochs;
+    bool allowed = r->outcome != ReclaimOutcome::kNotFound;
+    Finish(up, reply, allowed ? 0 : kCldEAcces);
+  }));
+}
+
+void TrackingService::HandleGraceDone(const CldMessage& up, Reply reply) {
+  ++stats_.grace_dones;
+  store_.EndGrace(Guard([this, up, reply = std::move(reply)](Result<EndGraceResult> r) {
+    if (!r.ok()) {
+      ++stats_.store_errors;
+      log_.Error(StrCat("cld: GraceDone failed in the store: ", r.status().ToString()));
+      return Finish(up, reply, ToCldStatus(r.status()));
+    }
+    if (r->was_in_grace) {
+      log_.Info(StrCat("cld: GraceDone: grace over; dropped ", r->dropped,
+                       " records that were not reclaimed; ", awaiting_.size(), " of ", uploaded_,
+                       " uploaded clients had not re-created theirs"));
+    } else {
+      log_.Info("cld: GraceDone outside grace; nothing to do");
+    }
+    epochs_ = r->epochs;
+    awaiting_.clear();
+    uploaded_ = 0;
+    end_grace_requested_ = false;
+    Finish(up, reply, 0);
+  }));
+}
+
+std::string TrackingService::StatusReport() const {
+  std::string grace =
+      epochs_.in_grace()
+          ? StrCat("in grace (recovery epoch ", epochs_.recovery, "), ", awaiting_.size(), " of ",
+                   uploaded_, " uploaded clients yet to reclaim")
+          : std::string("not in grace");
+  return StrCat("current epoch ", epochs_.current, ", ", grace, "; upcalls ", stats_.upcalls,
+                " (create ", stats_.creates, ", remove ", stats_.removes, ", check ",
+                stats_.checks, ", gracestart ", stats_.grace_starts, ", gracedone ",
+                stats_.grace_dones, ", unsupported ", stats_.unsupported, "), in flight ",
+                in_flight_, ", store errors ", stats_.store_errors, ", records uploaded ",
+                stats_.records_uploaded, ", skipped ", stats_.records_skipped);
+}
+
+}  // namespace nfsrec::nfs4rec

@@ -1,0 +1,125 @@
+// TrackingService: the knfsd client-tracking commands, as deterministic logic
+// over the ClientStore and GraceControl ports.  No pipes, files or sockets:
+// upcalls come in as decoded CldMessages and answers go out through a Reply
+// callback, which the caller encodes and writes.
+//
+// Command semantics (kernel-ganesha-cluster.md §A.5):
+//   GetVersion  -> status 0, cm_version = 2.
+//   GraceStart  -> open a grace period in the store (current becomes
+//                  recovery; during grace the recovery epoch is kept and only
+//                  current is emptied), then one -EINPROGRESS downcall per
+//                  valid record of the recovery epoch (name, plus princhash
+//                  in v2), then status 0.  Records whose name is empty or
+//                  over 1024 bytes, or whose princhash is neither 0 nor 32
+//                  bytes, are skipped with a log line and never sent.
+//   Create      -> store the record in the current epoch; answered only after
+//                  the store reports it durable.
+//   Remove      -> delete it from the current epoch.
+//   Check (v0)  -> 0 if the client may reclaim (copied into current), else
+//                  -EACCES; opens a grace period first if none is open.
+//   GraceDone   -> drop the recovery epoch; 0 also when no grace is open.
+//   other       -> -EOPNOTSUPP.
+// Store failures answer -EREMOTEIO, as nfsdcld does.
+//
+// Early end of grace: see TrackingService::OnCreated and docs/nfs4rec.md.
+//
+// Loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "common/clock.h"
+#include "common/logging.h"
+#include "nfs4rec/cld_codec.h"
+#include "nfs4rec/client_store.h"
+#include "nfs4rec/grace.h"
+
+namespace nfsrec::nfs4rec {
+
+struct TrackingServiceOptions {
+  bool end_grace_early = true;
+  // GraceStart records sent per loop turn, so a large upload does not hold
+  // the loop (shared with the NSM service) for its whole duration.
+  size_t upload_batch = 512;
+};
+
+// Maps a store outcome to a cld status: OK -> 0, anything else -> -EREMOTEIO.
+int16_t ToCldStatus(const Status& st);
+
+class TrackingService {
+ public:
+  // Called once per downcall to send, in order; for GraceStart many times.
+  using Reply = std::function<void(const CldMessage&)>;
+
+  struct Stats {
+    uint64_t upcalls = 0;
+    uint64_t creates = 0;
+    uint64_t removes = 0;
+    uint64_t checks = 0;
+    uint64_t grace_starts = 0;
+    uint64_t grace_dones = 0;
+    uint64_t unsupported = 0;
+    uint64_t store_errors = 0;
+    uint64_t records_uploaded = 0;
+    uint64_t records_skipped = 0;
+    uint64_t early_ends = 0;
+  };
+
+  TrackingService(ClientStore& store, GraceControl& grace, Scheduler& scheduler, Logger& log,
+                  TrackingServiceOptions options);
+  ~TrackingService();
+  TrackingService(const TrackingService&) = delete;
+  TrackingService& operator=(const TrackingService&) = delete;
+
+  // Loads the epochs and, if a grace period is open (the daemon restarted
+  // during grace: the kernel sends no second GraceStart), which uploaded
+  // clients have not re-created their record yet.
+  Status Init();
+
+  void Handle(const CldMessage& upcall, Reply reply);
+
+  // Upcalls read but not finally answered yet.
+  size_t in_flight() const { return in_flight_; }
+  const Stats& stats() const { return stats_; }
+  const Epochs& epochs() const { return epochs_; }
+  // Uploaded clients that have not re-created their record in this grace.
+  size_t awaiting_reclaim() const { return awaiting_.size(); }
+  std::string StatusReport() const;
+
+ private:
+  struct Upload;
+
+  void HandleGraceStart(const CldMessage& up, Reply reply);
+  void ContinueUpload(const std::shared_ptr<Upload>& job);
+  void HandleCreate(const CldMessage& up, Reply reply);
+  void HandleRemove(const CldMessage& up, Reply reply);
+  void HandleCheck(const CldMessage& up, Reply reply);
+  void HandleGraceDone(const CldMessage& up, Reply reply);
+  void OnCreated(const std::string& id);
+  // Why a record may not be uploaded; empty if it may.
+  static std::string RecordProblem(const ClientRecord& r);
+  void Finish(const CldMessage& up, const Reply& reply, int16_t status);
+  // Wraps a completion so it does nothing once the service is gone.
+  template <typename F>
+  auto Guard(F fn);
+
+  ClientStore& store_;
+  GraceControl& grace_;
+  Scheduler& scheduler_;
+  Logger& log_;
+  TrackingServiceOptions options_;
+  Epochs epochs_;
+  std::set<std::string> awaiting_;  // uploaded, not yet re-created
+  size_t uploaded_ = 0;
+  bool end_grace_requested_ = false;
+  uint64_t upload_seq_ = 0;  // the newest GraceStart; older uploads stop
+  size_t in_flight_ = 0;
+  Stats stats_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+};
+
+}  // namespace nfsrec::nfs4rec

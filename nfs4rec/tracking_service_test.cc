@@ -1,0 +1,325 @@
+#include "nfs4rec/tracking_service.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <vector>
+
+#include "nfs4rec/mem_client_store.h"
+
+namespace nfsrec::nfs4rec {
+namespace {
+
+class ManualScheduler final : public Scheduler {
+ public:
+  TimePoint Now() const override { return now_; }
+  TimerId RunAfter(Duration delay, std::function<void()> fn) override {
+    TimerId id = next_++;
+    timers_.emplace(id, std::make_pair(now_ + delay, std::move(fn)));
+    return id;
+  }
+  void Cancel(TimerId id) override { timers_.erase(id); }
+  // Runs due timers (and ones they add) until none is left.
+  void RunAll() {
+    while (!timers_.empty()) {
+      auto it = timers_.begin();
+      auto fn = std::move(it->second.second);
+      timers_.erase(it);
+      fn();
+    }
+  }
+
+ private:
+  TimePoint now_{};
+  TimerId next_ = 1;
+  std::map<TimerId, std::pair<TimePoint, std::function<void()>>> timers_;
+};
+
+class FakeGrace final : public GraceControl {
+ public:
+  void EndGrace(std::function<void(Status)> done) override {
+    ++calls;
+    done_ = std::move(done);
+  }
+  int calls = 0;
+  std::function<void(Status)> done_;
+};
+
+const std::string kHash(32, 'h');
+
+class TrackingServiceTest : public ::testing::Test {
+ protected:
+  void MakeService(TrackingServiceOptions opts = {}) {
+    service_ = std::make_unique<TrackingService>(store_, grace_, sched_, log_, opts);
+    ASSERT_TRUE(service_->Init().ok());
+  }
+  CldMessage Up(CldCommand cmd, std::string name = "", uint8_t version = 2) {
+    CldMessage m;
+    m.version = version;
+    m.command = static_cast<uint8_t>(cmd);
+    m.xid = next_xid_++;
+    m.name = std::move(name);
+    return m;
+  }
+  // Sends an upcall and settles the store and the scheduler.
+  std::vector<CldMessage> Call(const CldMessage& up) {
+    std::vector<CldMessage> out;
+    service_->Handle(up, [&out](const CldMessage& r) { out.push_back(r); });
+    for (int i = 0; i < 100 && (store_.pending() > 0); ++i) {
+      store_.RunPending();
+      sched_.RunAll();
+    }
+    sched_.RunAll();
+    return out;
+  }
+  int16_t Status1(const CldMessage& up) {
+    auto r = Call(up);
+    EXPECT_EQ(r.size(), 1u);
+    EXPECT_EQ(r.back().xid, up.xid);
+    EXPECT_EQ(r.back().command, up.command);
+    EXPECT_EQ(r.back().version, up.version);
+    return r.back().status;
+  }
+  void Create(const std::string& name, const std::string& hash = "") {
+    CldMessage m = Up(CldCommand::kCreate, name);
+    m.princhash = hash;
+    EXPECT_EQ(Status1(m), 0);
+  }
+
+  MemClientStore store_;
+  FakeGrace grace_;
+  ManualScheduler sched_;
+  CapturingLogger log_;
+  std::unique_ptr<TrackingService> service_;
+  uint32_t next_xid_ = 1;
+};
+
+TEST_F(TrackingServiceTest, GetVersionAnswersTwo) {
+  MakeService();
+  auto r = Call(Up(CldCommand::kGetVersion, "", 1));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 0);
+  EXPECT_EQ(r[0].max_version, 2);
+  EXPECT_EQ(r[0].version, 1);  // sized like the request
+}
+
+TEST_F(TrackingServiceTest, FreshGraceStartUploadsNothing) {
+  MakeService();
+  auto r = Call(Up(CldCommand::kGraceStart));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 0);
+  EXPECT_EQ(store_.epochs(), (Epochs{2, 1}));
+  EXPECT_EQ(service_->in_flight(), 0u);
+}
+
+TEST_F(TrackingServiceTest, CreateIsAnsweredOnlyAfterTheStoreCompletes) {
+  MakeService();
+  std::vector<CldMessage> out;
+  CldMessage up = Up(CldCommand::kCreate, "c1");
+  service_->Handle(up, [&out](const CldMessage& r) { out.push_back(r); });
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(service_->in_flight(), 1u);
+  store_.RunPending();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].status, 0);
+  EXPECT_TRUE(store_.Has(1, "c1"));
+  EXPECT_EQ(service_->in_flight(), 0u);
+}
+
+TEST_F(TrackingServiceTest, StoreFailureAnswersRemoteIo) {
+  MakeService();
+  store_.FailNext(Status::IOError("disk"));
+  EXPECT_EQ(Status1(Up(CldCommand::kCreate, "c1")), kCldERemoteIo);
+  EXPECT_FALSE(store_.Has(1, "c1"));
+}
+
+TEST_F(TrackingServiceTest, RebootUploadsRecordsWithPrincHashThenFinalStatus) {
+  MakeService();
+  Create("a", kHash);
+  Create("b");
+  Create("gone");
+  EXPECT_EQ(Status1(Up(CldCommand::kRemove, "gone")), 0);
+  auto r = Call(Up(CldCommand::kGraceStart));
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].status, kCldEInProgress);
+  EXPECT_EQ(r[0].name, "a");
+  EXPECT_EQ(r[0].princhash, kHash);
+  EXPECT_EQ(r[1].name, "b");
+  EXPECT_EQ(r[1].princhash, "");
+  EXPECT_EQ(r[2].status, 0);
+  EXPECT_TRUE(r[2].name.empty());
+  for (const auto& m : r) EXPECT_EQ(m.xid, r[0].xid);
+}
+
+TEST_F(TrackingServiceTest, V1UploadCarriesNoPrincHash) {
+  MakeService();
+  Create("a", kHash);
+  auto r = Call(Up(CldCommand::kGraceStart, "", 1));
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].name, "a");
+  EXPECT_TRUE(r[0].princhash.empty());
+  EXPECT_EQ(r[0].version, 1);
+}
+
+TEST_F(TrackingServiceTest, CorruptRecordsAreSkippedWithALogLine) {
+  store_.Insert(1, ClientRecord{"", "", {}, 0});
+  store_.Insert(1, ClientRecord{std::string(1025, 'x'), "", {}, 0});
+  store_.Insert(1, ClientRecord{"badhash", "short", {}, 0});
+  store_.Insert(1, ClientRecord{"good", "", {}, 0});
+  MakeService();
+  auto r = Call(Up(CldCommand::kGraceStart));
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].name, "good");
+  EXPECT_EQ(r[1].status, 0);
+  EXPECT_EQ(service_->stats().records_skipped, 3u);
+  EXPECT_TRUE(log_.Contains("empty name"));
+  EXPECT_TRUE(log_.Contains("name of 1025 bytes"));
+  EXPECT_TRUE(log_.Contains("princhash of 5 bytes"));
+}
+
+TEST_F(TrackingServiceTest, LargeUploadIsBatchedAcrossLoopTurns) {
+  for (int i = 0; i < 1000; ++i) store_.Insert(1, ClientRecord{"c" + std::to_string(i), "", {}, 0});
+  TrackingServiceOptions opts;
+  opts.upload_batch = 100;
+  MakeService(opts);
+  std::vector<CldMessage> out;
+  service_->Handle(Up(CldCommand::kGraceStart), [&out](const CldMessage& r) { out.push_back(r); });
+  store_.RunPending();
+  EXPECT_EQ(out.size(), 100u);  // first batch only; the rest waits for the loop
+  sched_.RunAll();
+  ASSERT_EQ(out.size(), 1001u);
+  EXPECT_EQ(out.back().status, 0);
+}
+
+TEST_F(TrackingServiceTest, SecondRebootDuringGraceKeepsUnreclaimedClients) {
+  MakeService();
+  Create("a");
+  Create("b");
+  Call(Up(CldCommand::kGraceStart));  // reboot 1: recovery={a,b}
+  Create("a");                        // a reclaims
+  Create("new");                      // a new client during grace
+  EXPECT_EQ(store_.epochs(), (Epochs{2, 1}));
+  auto r = Call(Up(CldCommand::kGraceStart));  // reboot 2 during grace
+  EXPECT_EQ(store_.epochs(), (Epochs{2, 1}));
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].name, "a");
+  EXPECT_EQ(r[1].name, "b");  // b never reclaimed and is still allowed to
+  EXPECT_EQ(store_.Count(2), 0u);
+}
+
+TEST_F(TrackingServiceTest, GraceDoneDropsUnreclaimedAndIsIdempotent) {
+  MakeService();
+  Create("a");
+  Create("b");
+  Call(Up(CldCommand::kGraceStart));
+  Create("a");
+  EXPECT_EQ(Status1(Up(CldCommand::kGraceDone)), 0);
+  EXPECT_EQ(store_.epochs(), (Epochs{2, 0}));
+  EXPECT_TRUE(store_.Has(2, "a"));
+  EXPECT_EQ(store_.Count(1), 0u);
+  EXPECT_EQ(Status1(Up(CldCommand::kGraceDone)), 0);  // second one: no-op
+  EXPECT_TRUE(store_.Has(2, "a"));
+  auto r = Call(Up(CldCommand::kGraceStart));
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].name, "a");
+}
+
+TEST_F(TrackingServiceTest, EndsGraceEarlyWhenEveryUploadedClientRecreated) {
+  MakeService();
+  Create("a");
+  Create("b");
+  Call(Up(CldCommand::kGraceStart));
+  Create("a");
+  Create("stranger");  // not uploaded: does not count
+  EXPECT_EQ(grace_.calls, 0);
+  EXPECT_EQ(service_->awaiting_reclaim(), 1u);
+  Create("b");
+  EXPECT_EQ(grace_.calls, 1);
+  Create("b");  // a repeat does not ask again
+  EXPECT_EQ(grace_.calls, 1);
+  ASSERT_TRUE(grace_.done_);
+  grace_.done_(Status::Ok());
+  EXPECT_TRUE(log_.Contains("ending the grace period early"));
+}
+
+TEST_F(TrackingServiceTest, NoEarlyEndWhenDisabledOrUploadEmpty) {
+  TrackingServiceOptions opts;
+  opts.end_grace_early = false;
+  MakeService(opts);
+  Create("a");
+  Call(Up(CldCommand::kGraceStart));
+  Create("a");
+  EXPECT_EQ(grace_.calls, 0);
+  service_.reset();
+  MakeService();
+  Call(Up(CldCommand::kGraceDone));
+  Call(Up(CldCommand::kGraceStart));  // empty upload: kernel skips grace itself
+  Create("x");
+  EXPECT_EQ(grace_.calls, 0);
+}
+
+TEST_F(TrackingServiceTest, RestartDuringGraceRemembersWhoIsMissing) {
+  store_.SetEpochs(Epochs{5, 4});
+  store_.Insert(4, ClientRecord{"a", "", {}, 0});
+  store_.Insert(4, ClientRecord{"b", "", {}, 0});
+  store_.Insert(5, ClientRecord{"a", "", {}, 0});
+  MakeService();
+  EXPECT_EQ(service_->awaiting_reclaim(), 1u);
+  Create("b");
+  EXPECT_EQ(grace_.calls, 1);
+}
+
+TEST_F(TrackingServiceTest, CheckV0OpensGraceAndReclaims) {
+  MakeService();
+  Create("a");
+  EXPECT_EQ(Status1(Up(CldCommand::kCheck, "a", 1)), 0);
+  EXPECT_EQ(store_.epochs(), (Epochs{2, 1}));
+  EXPECT_TRUE(store_.Has(2, "a"));
+  EXPECT_EQ(Status1(Up(CldCommand::kCheck, "nobody", 1)), kCldEAcces);
+  EXPECT_EQ(Status1(Up(CldCommand::kCheck, "a", 1)), 0);
+}
+
+TEST_F(TrackingServiceTest, UnknownCommandAndEmptyNames) {
+  MakeService();
+  CldMessage m = Up(CldCommand::kCreate);
+  m.command = 9;
+  EXPECT_EQ(Status1(m), kCldEOpNotSupp);
+  EXPECT_TRUE(log_.Contains("unsupported upcall command 9"));
+  EXPECT_EQ(Status1(Up(CldCommand::kCreate, "")), kCldEInval);
+  EXPECT_EQ(Status1(Up(CldCommand::kRemove, "")), kCldEInval);
+  EXPECT_EQ(store_.mutations(), 0u);
+}
+
+TEST_F(TrackingServiceTest, ConcurrentCreatesAnswerEachXidOnce) {
+  MakeService();
+  std::map<uint32_t, int> answers;
+  std::vector<uint32_t> order;
+  for (int i = 0; i < 50; ++i) {
+    service_->Handle(Up(CldCommand::kCreate, "c" + std::to_string(i)),
+                     [&](const CldMessage& r) {
+                       answers[r.xid]++;
+                       order.push_back(r.xid);
+                     });
+  }
+  service_->Handle(Up(CldCommand::kGetVersion), [&](const CldMessage& r) {
+    answers[r.xid]++;
+    order.push_back(r.xid);
+  });
+  ASSERT_EQ(order.size(), 1u);  // GetVersion overtakes the pending Creates
+  EXPECT_EQ(order[0], 51u);
+  store_.RunPending();
+  EXPECT_EQ(answers.size(), 51u);
+  for (auto& [xid, n] : answers) EXPECT_EQ(n, 1) << xid;
+}
+
+TEST_F(TrackingServiceTest, CompletionsAfterDestructionAreDropped) {
+  MakeService();
+  int replies = 0;
+  service_->Handle(Up(CldCommand::kCreate, "a"), [&](const CldMessage&) { ++replies; });
+  service_.reset();
+  store_.RunPending();
+  EXPECT_EQ(replies, 0);
+}
+
+}  // namespace
+}  // namespace nfsrec::nfs4rec

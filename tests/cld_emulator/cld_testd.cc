@@ -1,0 +1,94 @@
+// cld-testd: the NFSv4 client tracker alone on an event loop, for the
+// emulator scenarios and benchmarks (the real daemon's main.cc also serves
+// NSM).  Usage:
+//   cld-testd --pipe PATH --db FILE [--proc-root DIR] [--no-early-end] [-d]
+// It dies with its parent, so a crashed test leaves no daemon behind.
+// SIGTERM/SIGINT: stop reading upcalls, answer the ones already read, exit 0.
+// SIGUSR1: log a status line.
+#include <getopt.h>
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "common/commit_queue.h"
+#include "common/event_loop.h"
+#include "common/logging.h"
+#include "common/sqlite.h"
+#include "nfs4rec/tracking_daemon.h"
+
+namespace {
+
+int Run(int argc, char** argv) {
+  using namespace nfsrec;
+  nfs4rec::TrackingOptions opts;
+  std::string db_path;
+  bool debug = false;
+  static const option kLong[] = {{"pipe", required_argument, nullptr, 'p'},
+                                 {"db", required_argument, nullptr, 'b'},
+                                 {"proc-root", required_argument, nullptr, 'r'},
+                                 {"no-early-end", no_argument, nullptr, 'n'},
+                                 {"debug", no_argument, nullptr, 'd'},
+                                 {nullptr, 0, nullptr, 0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "p:b:r:nd", kLong, nullptr)) != -1) {
+    switch (c) {
+      case 'p': opts.pipe_path = optarg; break;
+      case 'b': db_path = optarg; break;
+      case 'r': opts.proc_root = optarg; break;
+      case 'n': opts.end_grace_early = false; break;
+      case 'd': debug = true; break;
+      default:
+        std::fprintf(stderr, "usage: cld-testd --pipe PATH --db FILE [--proc-root DIR] "
+                             "[--no-early-end] [-d]\n");
+        return 2;
+    }
+  }
+  if (db_path.empty()) {
+    std::fprintf(stderr, "cld-testd: --db is required\n");
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  StderrLogger log("cld-testd", debug);
+  auto loop = EventLoop::Create();
+  if (!loop.ok()) {
+    log.Error(loop.status().ToString());
+    return 1;
+  }
+  auto db = sqlite::Db::Open(db_path);
+  if (!db.ok()) {
+    log.Error(StrCat("open ", db_path, ": ", db.status().ToString()));
+    return 1;
+  }
+  auto queue = std::make_unique<CommitQueue>(std::move(db).value(), **loop);
+  auto daemon = nfs4rec::TrackingDaemon::Create(**loop, log, *queue, opts);
+  if (!daemon.ok()) {
+    log.Error(daemon.status().ToString());
+    return 1;
+  }
+  Status st = (*daemon)->Start();
+  if (!st.ok()) {
+    log.Error(st.ToString());
+    return 1;
+  }
+  bool stopping = false;
+  auto stop = [&] {
+    if (stopping) return;
+    stopping = true;
+    (*daemon)->Drain([&] { (*loop)->Stop(); });
+  };
+  SignalWatcher term(**loop, SIGTERM, stop);
+  SignalWatcher intr(**loop, SIGINT, stop);
+  SignalWatcher usr1(**loop, SIGUSR1, [&] { log.Info((*daemon)->StatusReport()); });
+  st = (*loop)->Run();
+  log.Info((*daemon)->StatusReport());
+  daemon->reset();
+  return st.ok() ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return Run(argc, argv); }

@@ -1,0 +1,384 @@
+# Scenarios of the real-kernel VM, sourced by vm-init.sh (see there for the helpers).
+# scenario_<name> runs after the first server start; dashes in <name> become underscores.
+# Each scenario reports through check (must pass), gapcheck (a known gap, see vm-init.sh),
+# logcheck (daemon log lines, per mode) and info (observations that decide nothing).
+
+# v4 / v40: one client (NFSv4.2 or 4.0), lock, server reboot, reclaim.
+scenario_v4() {
+    v=${V4VERS:-4.2}
+    log "=== v4 scenario (loopback, one client, vers=$v)"
+    mkdir -p /mnt/v4
+    check "mount nfs4 127.0.0.1:/export vers=$v" mount.nfs4 127.0.0.1:/export /mnt/v4 -o vers=$v
+    echo hello > /mnt/v4/f
+    T=$(up); hold /mnt/v4/f flock-v$v.log
+    check "v4 lock granted" wait_grep LOCKED "$OUT/flock-v$v.log" 40
+    info "v4 lock took $(elapsed "$T")s"
+    dump_nfsd_clients > "$OUT/v$v-clients-before.txt"
+    check "server has the lock state (/proc/fs/nfsd/clients/*/states)" v4_lock_held "NFSv$v nfsvm" f
+    logcheck "cld daemon logged Create" "$CLD_LOG" "$PAT_CLD_CREATE"
+    server_reboot
+    poke /mnt/v4     # BADSESSION / STALE_CLIENTID -> reclaim
+    check "lock reclaimed after server reboot" wait_until 40 v4_lock_held "NFSv$v nfsvm" f
+    info "v4 lock reclaimed on the server $(elapsed "$NFSD_T")s after nfsd started"
+    dump_nfsd_clients > "$OUT/v$v-clients-after.txt"
+    logcheck "cld daemon: GraceStart sent the old client record" "$CLD_LOG" "$PAT_CLD_SENT" since-start
+    # grace ends early for v4.1+ (all clients sent RECLAIM_COMPLETE), after the full grace for v4.0
+    check "grace ended" wait_until $((2 * LEASE + 10)) grace_ended
+    info "grace over $(elapsed "$NFSD_T")s after nfsd started"
+    logcheck "cld daemon logged GraceDone" "$CLD_LOG" "$PAT_CLD_GRACEDONE" since-start
+    kernel_lines
+    unhold $HOLDER
+    umnt /mnt/v4
+}
+scenario_v40() { V4VERS=4.0 scenario_v4; }
+
+# Negative control: the daemon's stable storage is lost across the reboot. The kernel must then
+# refuse the reclaim and the client loses its lock; a harness that passes this is blind.
+scenario_v4_lostdb() {
+    log "=== v4-lostdb scenario (negative control)"
+    mkdir -p /mnt/v4
+    mount.nfs4 127.0.0.1:/export /mnt/v4 -o vers=4.2
+    echo hello > /mnt/v4/f
+    hold /mnt/v4/f flock-v4n.log
+    check "v4 lock granted" wait_grep LOCKED "$OUT/flock-v4n.log" 40
+    server_reboot wipe
+    poke /mnt/v4
+    sleep 5
+    dump_nfsd_clients > "$OUT/v4n-clients-after.txt"
+    check "lock NOT reclaimed when the state dir was lost" not v4_lock_held nfsvm f
+    check "client logged the loss (NFS: 127.0.0.1: lost 1 locks)" dmesg_since_has "$REBOOT_T" 'NFS: 127.0.0.1: lost'
+    kernel_lines
+    unhold $HOLDER
+    umnt /mnt/v4
+}
+
+# v3: lockd asks the NSM daemon to monitor the peer.
+scenario_v3() {
+    log "=== v3 scenario (loopback): lockd -> SM_MON"
+    mkdir -p /mnt/v3
+    check "mount nfs v3 127.0.0.1:/export" mount.nfs 127.0.0.1:/export /mnt/v3 -o vers=3
+    echo hello > /mnt/v3/h
+    T=$(up); hold /mnt/v3/h flock-v3.log
+    check "v3 lock granted" wait_grep LOCKED "$OUT/flock-v3.log" 40
+    check "kernel lockd monitored the peer (no 'cannot monitor')" sh -c '! dmesg | grep -q "cannot monitor"'
+    check "server holds the NLM lock" nlm_lock_held h
+    logcheck "NSM daemon received SM_MON" "$NSM_LOG" "$PAT_NSM_MON"
+    if [ "$MODE" = nfs-utils ]; then
+        ls -la /var/lib/nfs/sm > "$OUT/sm-dir.txt"
+        check "statd wrote a monitor record in /var/lib/nfs/sm" sh -c '[ -n "$(ls /var/lib/nfs/sm)" ]'
+    fi
+    unhold $HOLDER
+    umnt /mnt/v3
+    kernel_lines
+}
+
+# Two client hosts; the server reboots; client2 reclaims v4 and NLM locks (SM_NOTIFY from the
+# notify command, client2's NSM daemon calls its lockd back); the other client is refused.
+scenario_2host() {
+    log "=== 2host scenario: client2 in its own netns, server reboot, reclaim + conflicts"
+    make_client_ns
+    check "client2: mount v4 10.0.0.1:/export" c2 mount.nfs4 10.0.0.1:/export /mnt/c2v4 -o vers=4.2
+    check "client2: mount v3 10.0.0.1:/export" c2 mount.nfs 10.0.0.1:/export /mnt/c2v3 -o vers=3
+    c2 sh -c 'echo a > /mnt/c2v4/a4; echo b > /mnt/c2v3/b3'
+    hold /mnt/c2v4/a4 c2-flock-v4.log nsenter -t $C1 -n -m -u
+    H4=$HOLDER
+    hold /mnt/c2v3/b3 c2-flock-v3.log nsenter -t $C1 -n -m -u
+    H3=$HOLDER
+    check "client2 v4 lock granted" wait_grep LOCKED "$OUT/c2-flock-v4.log" 40
+    check "client2 v3 lock granted" wait_grep LOCKED "$OUT/c2-flock-v3.log" 40
+    check "server holds client2's NLM lock" nlm_lock_held b3
+    check "server lockd monitored client2 (no 'cannot monitor')" sh -c '! dmesg | grep -q "cannot monitor"'
+    logcheck "server NSM daemon got SM_MON for client2" "$NSM_LOG" "${PAT_NSM_MON:+$PAT_NSM_MON 10\.0\.0\.2}"
+    logcheck "client2 NSM daemon got SM_MON for the server" "$C2_LOG" "${PAT_NSM_MON:+$PAT_NSM_MON 10\.0\.0\.1}"
+    [ "$MODE" = nfs-utils ] && ls -la /var/lib/nfs/sm > "$OUT/2host-sm-dir.txt"
+    cat /proc/locks > "$OUT/2host-locks-before.txt"
+    [ "${NLM_DEBUG:-0}" = 1 ] && echo 32767 > /proc/sys/sunrpc/nlm_debug
+    server_reboot
+    check "server lost client2's NLM lock at the reboot" not nlm_lock_held b3
+    c2_poke /mnt/c2v4 &
+    # the other client (init ns, "nfsvm") asks for conflicting locks while client2 reclaims
+    mkdir -p /mnt/o4 /mnt/o3
+    mount.nfs4 127.0.0.1:/export /mnt/o4 -o vers=4.2
+    sleep 2
+    T=$(up)
+    check "other client: conflicting v4 flock -n denied by the server" denied /mnt/o4/a4
+    info "other client's v4 flock -n answered after $(elapsed "$T")s (NFS4ERR_GRACE is retried by the client)"
+    check "client2 v4 lock reclaimed on the server" wait_until 40 v4_lock_held client2 a4
+    check "client2's NLM lock reclaimed (back on the server)" wait_until 20 nlm_lock_held b3
+    logcheck "notify command sent SM_NOTIFY to client2" "$NOTIFY_LOG" "$PAT_NOTIFY_SENT" since-start
+    logcheck "client2 NSM daemon received SM_NOTIFY" "$C2_LOG" "$PAT_NSM_NOTIFY_RX"
+    sleep 1
+    cat /proc/locks > "$OUT/2host-locks-after.txt"
+    echo 0 > /proc/sys/sunrpc/nlm_debug
+    mount.nfs 127.0.0.1:/export /mnt/o3 -o vers=3
+    T=$(up)
+    check "other client: conflicting v3 flock -n denied (client2 reclaimed its NLM lock)" denied /mnt/o3/b3
+    info "other client's v3 flock -n answered after $(elapsed "$T")s"
+    kernel_lines
+    unhold $H4; unhold $H3
+    check "after client2 unlocks, the other client's v4 lock succeeds" flock -n -x /mnt/o4/a4 true
+    check "after client2 unlocks, the other client's v3 lock succeeds" flock -n -x /mnt/o3/b3 true
+    umnt /mnt/o4; umnt /mnt/o3
+    c2 umount /mnt/c2v4; c2 umount /mnt/c2v3
+}
+
+# Issue 5: a mixed set of NFSv4.0, 4.1 and 4.2 clients reclaims after one reboot. The v4.0
+# client sends no RECLAIM_COMPLETE, so grace must run to its end.
+scenario_mixed() {
+    log "=== mixed scenario: v4.0 + v4.2 (nfsvm) and v4.1 (client2)"
+    make_client_ns
+    mkdir -p /mnt/m40 /mnt/m42
+    check "mount v4.0" mount.nfs4 127.0.0.1:/export /mnt/m40 -o vers=4.0
+    check "mount v4.2" mount.nfs4 127.0.0.1:/export /mnt/m42 -o vers=4.2
+    check "client2: mount v4.1" c2 mount.nfs4 10.0.0.1:/export /mnt/c2v41 -o vers=4.1
+    echo a > /mnt/m40/x40; echo b > /mnt/m42/x42; echo c > /mnt/m42/x41
+    hold /mnt/m40/x40 m-40.log; H40=$HOLDER
+    hold /mnt/m42/x42 m-42.log; H42=$HOLDER
+    hold /mnt/c2v41/x41 m-41.log nsenter -t $C1 -n -m -u; H41=$HOLDER
+    check "v4.0 lock granted" wait_grep LOCKED "$OUT/m-40.log" 40
+    check "v4.2 lock granted" wait_grep LOCKED "$OUT/m-42.log" 40
+    check "client2 v4.1 lock granted" wait_grep LOCKED "$OUT/m-41.log" 40
+    dump_nfsd_clients > "$OUT/mixed-clients-before.txt"
+    server_reboot
+    poke /mnt/m40; poke /mnt/m42; c2_poke /mnt/c2v41 &
+    check "v4.0 lock reclaimed" wait_until 40 v4_lock_held "NFSv4.0 nfsvm" x40
+    check "v4.2 lock reclaimed" wait_until 20 v4_lock_held "NFSv4.2 nfsvm" x42
+    check "client2 v4.1 lock reclaimed" wait_until 20 v4_lock_held "NFSv4.1 client2" x41
+    info "all reclaimed $(elapsed "$NFSD_T")s after nfsd started"
+    dump_nfsd_clients > "$OUT/mixed-clients-after.txt"
+    check "client2: conflicting lock on the v4.0 client's file denied" c2 sh -c '! timeout 60 flock -n -x /mnt/c2v41/x40 true'
+    check "nfsvm (v4.2): conflicting lock on client2's file denied" denied /mnt/m42/x41
+    check "grace ended" wait_until $((2 * LEASE + 10)) grace_ended
+    info "grace over $(elapsed "$NFSD_T")s after nfsd started"
+    if dmesg_since_has "$REBOOT_T" 'all clients done reclaiming'; then info "kernel ended grace early"
+    else info "kernel ran the full grace (a v4.0 client sends no RECLAIM_COMPLETE)"; fi
+    logcheck "cld daemon logged GraceDone" "$CLD_LOG" "$PAT_CLD_GRACEDONE" since-start
+    kernel_lines
+    unhold $H40; unhold $H42; unhold $H41
+    umnt /mnt/m40; umnt /mnt/m42; c2 umount /mnt/c2v41
+}
+
+# Issue 5: a second reboot during grace, before every client has reclaimed. nfsvm reclaims in
+# the first grace, client2 (cut off) does not; after the second reboot both must reclaim.
+scenario_reboot_in_grace() {
+    log "=== reboot-in-grace scenario (grace ${GRACE}s)"
+    make_client_ns
+    mkdir -p /mnt/v4
+    check "mount v4.2" mount.nfs4 127.0.0.1:/export /mnt/v4 -o vers=4.2
+    check "client2: mount v4.2" c2 mount.nfs4 10.0.0.1:/export /mnt/c2v4 -o vers=4.2
+    echo a > /mnt/v4/g1; echo b > /mnt/v4/g2
+    hold /mnt/v4/g1 g1.log; H1=$HOLDER
+    hold /mnt/c2v4/g2 g2.log nsenter -t $C1 -n -m -u; H2=$HOLDER
+    check "nfsvm lock granted" wait_grep LOCKED "$OUT/g1.log" 40
+    check "client2 lock granted" wait_grep LOCKED "$OUT/g2.log" 40
+    cut_client2
+    server_reboot
+    poke /mnt/v4
+    check "nfsvm reclaimed in the first grace" wait_until 20 v4_lock_held "nfsvm" g1
+    check "client2 (cut off) has not reclaimed" not v4_lock_held client2 g2
+    check "first grace still in force" grace_on
+    log "second reboot during grace"
+    server_reboot
+    kernel_lines
+    check "kernel started a grace period after the second reboot (records were uploaded)" \
+        dmesg_since_has "$REBOOT_T" 'starting [0-9]+-second grace period'
+    uncut_client2
+    poke /mnt/v4; c2_poke /mnt/c2v4 &
+    check "nfsvm reclaimed again after the second reboot" wait_until 30 v4_lock_held "nfsvm" g1
+    check "client2 reclaimed after the second reboot" wait_until 30 v4_lock_held client2 g2
+    info "both reclaimed $(elapsed "$NFSD_T")s after nfsd started again"
+    check "nfsvm: conflicting lock on client2's file denied" denied /mnt/v4/g2
+    check "grace ended" wait_until $((2 * GRACE + 10)) grace_ended
+    info "grace over $(elapsed "$NFSD_T")s after nfsd started again"
+    kernel_lines
+    unhold $H1; unhold $H2
+    umnt /mnt/v4; c2 umount /mnt/c2v4
+}
+
+# Issue 5: the daemons restart while nfsd runs. The pipe is reopened; an upcall made while no
+# daemon holds the pipe waits there and is answered by the next daemon; every client recorded
+# before, between and after the restarts reclaims after a reboot.
+scenario_daemon_restart() {
+    log "=== daemon-restart scenario"
+    make_client_ns
+    mkdir -p /mnt/v4 /mnt/r40 /mnt/v3
+    check "mount v4.2" mount.nfs4 127.0.0.1:/export /mnt/v4 -o vers=4.2
+    echo a > /mnt/v4/r1; echo b > /mnt/v4/r2; echo c > /mnt/v4/r3; echo d > /mnt/v4/r4
+    hold /mnt/v4/r1 r1.log; H1=$HOLDER
+    check "nfsvm v4.2 lock granted" wait_grep LOCKED "$OUT/r1.log" 40
+    log "orderly restart (SIGTERM) of the daemons while nfsd runs"
+    restart_daemons TERM
+    check "NSM service answers after the restart" wait_until 10 nsm_answers
+    check "client2: mount v4.2 after the restart" c2 mount.nfs4 10.0.0.1:/export /mnt/c2v4 -o vers=4.2
+    hold /mnt/c2v4/r2 r2.log nsenter -t $C1 -n -m -u; H2=$HOLDER
+    check "client2 lock granted" wait_grep LOCKED "$OUT/r2.log" 40
+    logcheck "restarted cld daemon answered client2's Create" "$CLD_LOG" "$PAT_CLD_CREATE" since-start
+    log "daemons killed (SIGKILL); a new v4.0 client opens a file while no daemon holds the pipe"
+    stop_daemons KILL
+    T=$(up)
+    setsid sh -c 'mount.nfs4 127.0.0.1:/export /mnt/r40 -o vers=4.0 &&
+        exec flock -x /mnt/r40/r3 -c "echo LOCKED; exec sleep 1000"' > "$OUT/r3.log" 2>&1 &
+    H3=$!
+    sleep 4
+    if grep -q LOCKED "$OUT/r3.log"; then info "v4.0 lock granted while no daemon ran"
+    else info "v4.0 open/lock waits while no daemon holds the cld pipe"; fi
+    start_daemons
+    check "v4.0 lock granted once the daemon is back" wait_grep LOCKED "$OUT/r3.log" 40
+    info "v4.0 lock took $(elapsed "$T")s (daemon restarted after 4 s)"
+    logcheck "new cld daemon answered the waiting Create" "$CLD_LOG" "$PAT_CLD_CREATE" since-start
+    if [ -n "$PAT_CLD_CREATE" ]; then
+        info "Create lines in the log since the last start: $(log_since_start "$CLD_LOG" | grep -cE "$PAT_CLD_CREATE")"
+    fi
+    check "NSM service answers after the crash restart" wait_until 10 nsm_answers
+    check "mount v3" mount.nfs 127.0.0.1:/export /mnt/v3 -o vers=3
+    hold /mnt/v3/r4 r4.log; H4=$HOLDER
+    check "v3 lock granted (SM_MON answered by the restarted NSM daemon)" wait_grep LOCKED "$OUT/r4.log" 40
+    unhold $H4; umnt /mnt/v3
+    dump_nfsd_clients > "$OUT/restart-clients-before.txt"
+    server_reboot
+    poke /mnt/v4; poke /mnt/r40; c2_poke /mnt/c2v4 &
+    check "nfsvm v4.2 (recorded before the restarts) reclaimed" wait_until 40 v4_lock_held "NFSv4.2 nfsvm" r1
+    check "client2 (recorded after the orderly restart) reclaimed" wait_until 30 v4_lock_held client2 r2
+    check "v4.0 client (Create answered after the crash restart) reclaimed" wait_until 30 v4_lock_held "NFSv4.0 nfsvm" r3
+    dump_nfsd_clients > "$OUT/restart-clients-after.txt"
+    kernel_lines
+    unhold $H1; unhold $H2; unhold $H3
+    umnt /mnt/v4; umnt /mnt/r40; c2 umount /mnt/c2v4
+}
+
+# Issue 5: nfsd started before the daemons (vm-init.sh started them after nfsd here). Shows what
+# the kernel does: it falls back from cld, so nothing is recorded and a reclaim fails later.
+# The systemd units must order the daemon before nfs-server to prevent it.
+scenario_nfsd_first() {
+    log "=== nfsd-first scenario: nfsd started, daemons 2 s later"
+    info "kernel tracking line at the first start: '${TRACKING:-none}'"
+    sleep 2
+    start_daemons
+    check "NSM service answers" wait_until 10 nsm_answers
+    check "kernel did not use the cld daemon (it was not there when nfsd started)" not tracking_is_cld
+    mkdir -p /mnt/v4
+    check "mount v4.2" mount.nfs4 127.0.0.1:/export /mnt/v4 -o vers=4.2
+    echo a > /mnt/v4/n1
+    hold /mnt/v4/n1 n1.log
+    check "lock granted" wait_grep LOCKED "$OUT/n1.log" 40
+    if [ -n "$PAT_CLD_CREATE" ]; then
+        if grep -qE "$PAT_CLD_CREATE" "$CLD_LOG"; then info "the daemon got a Create"; else info "the daemon got no Create"; fi
+    fi
+    server_reboot
+    info "kernel tracking line after a reboot in the right order: '$TRACKING'"
+    poke /mnt/v4
+    sleep 8
+    check "lock NOT reclaimed (the client was never recorded)" not v4_lock_held nfsvm n1
+    check "client logged the loss (NFS: 127.0.0.1: lost 1 locks)" wait_until 20 dmesg_since_has "$REBOOT_T" 'NFS: 127.0.0.1: lost'
+    kernel_lines
+    unhold $HOLDER
+    umnt /mnt/v4
+}
+
+# Issue 5: early end of grace. It ends when every uploaded client has reclaimed, never earlier.
+scenario_early_grace() {
+    log "=== early-grace scenario (grace ${GRACE}s)"
+    make_client_ns
+    mkdir -p /mnt/v4
+    check "mount v4.2" mount.nfs4 127.0.0.1:/export /mnt/v4 -o vers=4.2
+    check "client2: mount v4.2" c2 mount.nfs4 10.0.0.1:/export /mnt/c2v4 -o vers=4.2
+    echo a > /mnt/v4/e1; echo b > /mnt/v4/e2
+    hold /mnt/v4/e1 e1.log; H1=$HOLDER
+    hold /mnt/c2v4/e2 e2.log nsenter -t $C1 -n -m -u; H2=$HOLDER
+    check "nfsvm lock granted" wait_grep LOCKED "$OUT/e1.log" 40
+    check "client2 lock granted" wait_grep LOCKED "$OUT/e2.log" 40
+    cut_client2
+    server_reboot
+    poke /mnt/v4
+    check "nfsvm reclaimed" wait_until 20 v4_lock_held nfsvm e1
+    sleep 4
+    check "grace still in force while client2 (recorded) has not reclaimed" grace_on
+    check "kernel did not log an early end yet" not dmesg_since_has "$REBOOT_T" 'all clients done reclaiming'
+    uncut_client2
+    c2_poke /mnt/c2v4 &
+    check "client2 reclaimed" wait_until 30 v4_lock_held client2 e2
+    check "grace ended once both had reclaimed" wait_until 10 grace_ended
+    E=$(elapsed "$REBOOT_T")
+    info "grace over ${E}s after nfsd started (grace period ${GRACE}s)"
+    check "grace ended early, before the ${GRACE}s period" awk -v e="$E" -v g="$GRACE" 'BEGIN{exit !(e < g)}'
+    check "kernel logged the early end" dmesg_since_has "$REBOOT_T" 'all clients done reclaiming'
+    logcheck "cld daemon logged GraceDone" "$CLD_LOG" "$PAT_CLD_GRACEDONE" since-start
+    kernel_lines
+    unhold $H1; unhold $H2
+    umnt /mnt/v4; c2 umount /mnt/c2v4
+}
+
+# Issue 5: a client that was never recorded cannot reclaim. The state dir is saved while only
+# the v4.0 client nfsvm is recorded; client2 then locks; the reboot rolls the state dir back.
+scenario_unrecorded() {
+    log "=== unrecorded scenario"
+    make_client_ns
+    mkdir -p /mnt/u40
+    check "mount v4.0" mount.nfs4 127.0.0.1:/export /mnt/u40 -o vers=4.0
+    echo a > /mnt/u40/u1; echo b > /mnt/u40/u2
+    hold /mnt/u40/u1 u1.log; H1=$HOLDER
+    check "v4.0 lock granted (its Create was answered)" wait_grep LOCKED "$OUT/u1.log" 40
+    stop_daemons KILL; state_save; start_daemons
+    log "state dir saved (daemons stopped for the copy and restarted)"
+    check "client2: mount v4.2" c2 mount.nfs4 10.0.0.1:/export /mnt/c2v4 -o vers=4.2
+    hold /mnt/c2v4/u2 u2.log nsenter -t $C1 -n -m -u; H2=$HOLDER
+    check "client2 lock granted" wait_grep LOCKED "$OUT/u2.log" 40
+    server_reboot restore
+    trace_ops_start
+    poke /mnt/u40; c2_poke /mnt/c2v4 &
+    check "recorded v4.0 client reclaimed" wait_until 40 v4_lock_held "NFSv4.0 nfsvm" u1
+    check "client2 logged the loss (NFS: 10.0.0.1: lost 1 locks)" wait_until $((2 * LEASE + 20)) dmesg_since_has "$REBOOT_T" 'NFS: 10.0.0.1: lost'
+    trace_ops_stop "$OUT/unrecorded-ops-trace.txt"
+    check "client2 did not reclaim" not v4_lock_held client2 u2
+    # 10034 = NFS4ERR_RECLAIM_BAD, 10033 = NO_GRACE, 10013 = GRACE
+    grep -oE '(OPEN|LOCK|RECLAIM_COMPLETE) status=-?[0-9]+' "$OUT/unrecorded-ops-trace.txt" | sort | uniq -c |
+        while read -r l; do info "server answered (count op status): $l"; done
+    check "server refused a reclaim with NFS4ERR_RECLAIM_BAD or NO_GRACE" grep -qE 'OPEN status=(10034|10033)' "$OUT/unrecorded-ops-trace.txt"
+    check "grace ended" wait_until $((2 * LEASE + 10)) grace_ended
+    check "nfsvm can now lock client2's file (server holds no lock for it)" flock -n -x /mnt/u40/u2 true
+    kernel_lines
+    unhold $H1; unhold $H2
+    umnt /mnt/u40; c2 umount /mnt/c2v4
+}
+
+# The v4.0 client reclaimed its lock, or the kernel made it give up.
+d1_settled() { v4_lock_held "NFSv4.0 nfsvm" d1 || dmesg_since_has "$REBOOT_T" 'NFS: 127.0.0.1: lost'; }
+
+# Issue 6: a v4.0 client survives a second reboot. It reclaims after the first (OPEN
+# CLAIM_PREVIOUS, so no Create upcall); grace ends; the server reboots again; it must reclaim
+# again, and client2's conflicting lock must be refused. nfs-utils fails this (expected).
+scenario_v40_reboot2() {
+    log "=== v40-reboot2 scenario (issue 6)"
+    make_client_ns
+    mkdir -p /mnt/v40
+    check "mount v4.0" mount.nfs4 127.0.0.1:/export /mnt/v40 -o vers=4.0
+    check "client2: mount v4.2" c2 mount.nfs4 10.0.0.1:/export /mnt/c2v4 -o vers=4.2
+    echo a > /mnt/v40/d1
+    hold /mnt/v40/d1 d1.log
+    check "v4.0 lock granted" wait_grep LOCKED "$OUT/d1.log" 40
+    server_reboot
+    poke /mnt/v40; c2_poke /mnt/c2v4 &
+    check "v4.0 lock reclaimed after the first reboot" wait_until 40 v4_lock_held "NFSv4.0 nfsvm" d1
+    check "grace ended after the first reboot" wait_until $((2 * LEASE + 10)) grace_ended
+    info "first grace over $(elapsed "$NFSD_T")s after nfsd started"
+    logcheck "cld daemon logged GraceDone" "$CLD_LOG" "$PAT_CLD_GRACEDONE" since-start
+    dump_nfsd_clients > "$OUT/v40r2-clients-between.txt"
+    sleep "${RECONCILE_WAIT:-3}"   # time for a daemon to record live clients after GraceDone
+    server_reboot
+    poke /mnt/v40; c2_poke /mnt/c2v4 &
+    wait_until 40 d1_settled
+    gapcheck "v4.0 lock reclaimed after the second reboot" v4_lock_held "NFSv4.0 nfsvm" d1
+    gapcheck "client2: conflicting lock denied while the v4.0 client holds it" c2 sh -c '! timeout 60 flock -n -x /mnt/c2v4/d1 true'
+    gapcheck "v4.0 client lost no lock (no 'NFS: 127.0.0.1: lost')" not dmesg_since_has "$REBOOT_T" 'NFS: 127.0.0.1: lost'
+    dump_nfsd_clients > "$OUT/v40r2-clients-after.txt"
+    kernel_lines
+    unhold $HOLDER
+    umnt /mnt/v40; c2 umount /mnt/c2v4
+}
+
+# A script from the share: $SHARE/test.sh runs here with every helper of vm-init.sh at hand
+# (for debugging a daemon in the VM: run-vm.sh run custom).
+scenario_custom() {
+    if [ -f /host/test.sh ]; then . /host/test.sh
+    else log "FAIL: no test.sh in the share"; FAILS=$((FAILS + 1)); fi
+}
