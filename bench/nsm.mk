@@ -4,3 +4,4 @@ bench_nsm_bench_SOURCES = bench/nsm_bench.cc
 bench_nsm_bench_LDADD = tests/support/librpctest.a statd/libstatd.a common/libcommon.a \
 	rpcgen/librpcxdr.a $(SYS_LIBS)
 EXTRA_DIST += bench/run-nsm-bench.sh
+EXTRA_DIST += bench/run-notify-bench.sh

@@ -4,7 +4,11 @@
 // 16-byte cookie per call.
 //
 //   nsm-bench --calls N --concurrency C [--port P] [--prefix 10.77] [--unmon]
+//   nsm-bench --notify STATE --calls N --concurrency C [--prefix 10.77]
 //
+// --notify sends SM_NOTIFY(mon_name, STATE) for the same N names instead of
+// SM_MON (what N rebooted peers' sm-notify would send); the replies are void
+// and are checked for SUCCESS.
 // Every reply is checked (stat_succ and the server's state); a wrong or
 // missing reply counts as an error and makes the exit status 1.  With
 // --unmon the records are removed afterwards (not timed).  Prints one line:
@@ -33,6 +37,7 @@ int Run(int argc, char** argv) {
   uint16_t port = 0;
   std::string prefix = "10.77";
   bool unmon = false;
+  int notify_state = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -41,6 +46,7 @@ int Run(int argc, char** argv) {
     else if (a == "--port") port = static_cast<uint16_t>(std::atoi(next().c_str()));
     else if (a == "--prefix") prefix = next();
     else if (a == "--unmon") unmon = true;
+    else if (a == "--notify") notify_state = std::atoi(next().c_str());
     else {
       std::fprintf(stderr, "usage: nsm-bench --calls N --concurrency C [--port P] [--prefix A.B] [--unmon]\n");
       return 2;
@@ -77,12 +83,16 @@ int Run(int argc, char** argv) {
       for (size_t b = 0; b < m.priv.size(); ++b) m.priv[b] = static_cast<uint8_t>(i * 7 + b);
       Bytes args = do_unmon ? EncodeMonId(m.id).value() : EncodeMon(m).value();
       uint32_t proc = static_cast<uint32_t>(do_unmon ? NsmProc::kUnmon : NsmProc::kMon);
+      if (notify_state != 0) {
+        args = EncodeStatChge(NotifyArgs{m.id.mon_name, notify_state}).value();
+        proc = static_cast<uint32_t>(NsmProc::kNotify);
+      }
       Result<test::Reply> r = (*c)->Call(kNsmProgram, kNsmVersion, proc, args, timeout);
       if (!r.ok() || !r->Success()) {
         errors += 1;
         continue;
       }
-      if (do_unmon) continue;
+      if (do_unmon || notify_state != 0) continue;
       Result<StatRes> res = DecodeSmStatRes(r->results);
       if (!res.ok() || !res->success || res->state <= 0 || (res->state & 1) == 0) {
         errors += 1;

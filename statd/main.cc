@@ -70,8 +70,8 @@ int RunDaemon(const DaemonConfig& config) {
     return 1;
   }
 
-  struct stat st;
-  if (::lstat(config.state_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+  struct stat dir_stat;
+  if (::lstat(config.state_dir.c_str(), &dir_stat) != 0 || !S_ISDIR(dir_stat.st_mode)) {
     std::string why = StrCat("state directory ", config.state_dir, ": ",
                              errno != 0 ? std::strerror(errno) : "not a directory");
     std::fprintf(stderr, "nfsrecd: %s\n", why.c_str());
@@ -209,9 +209,12 @@ int RunDaemon(const DaemonConfig& config) {
   SignalWatcher on_term(loop, SIGTERM, [&] { quit("SIGTERM"); });
   SignalWatcher on_int(loop, SIGINT, [&] { quit("SIGINT"); });
   SignalWatcher on_hup(loop, SIGHUP, [&] { quit("SIGHUP"); });
+  // SIGUSR1: the sm-notify command changed the database (or an admin wants
+  // notification resumed): re-read it, then notify whoever is still owed.
   SignalWatcher on_usr1(loop, SIGUSR1, [&] {
-    log->Notice("SIGUSR1: resuming notification of peers still on the notify list");
-    run_notification(/*force=*/false);
+    Status st = service.Reload();
+    if (!st.ok()) log->Error(StrCat("SIGUSR1: reload failed: ", st.ToString()));
+    if (!config.no_notify) run_notification(/*force=*/false);
   });
 
   if (!config.no_notify) run_notification(/*force=*/false);
@@ -229,6 +232,9 @@ int RunDaemon(const DaemonConfig& config) {
 }  // namespace nfsrec
 
 int main(int argc, char** argv) {
+  // Until the loop's watcher is installed, a SIGUSR1 from the sm-notify
+  // command must not kill us (its default action).
+  ::signal(SIGUSR1, SIG_IGN);
   std::vector<std::string> args(argv, argv + argc);
   std::string base = args.empty() ? "nfsrecd" : args[0];
   if (auto slash = base.rfind('/'); slash != std::string::npos) base = base.substr(slash + 1);

@@ -1,6 +1,8 @@
 #include "statd/notify_main.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -43,6 +45,7 @@ struct NotifyOptions {
   std::string state_dir = kDefaultStateDir;
   std::string proc_root;
   std::string guard = kDefaultGuard;
+  std::string daemon_pidfile = "/run/rpc.statd.pid";
 };
 
 void Usage(const std::string& prog) {
@@ -90,6 +93,8 @@ std::optional<NotifyOptions> Parse(const std::vector<std::string>& args) {
       o.proc_root = args[++i];
     } else if (a == "--guard-file" && i + 1 < args.size()) {
       o.guard = args[++i];
+    } else if (a == "--daemon-pidfile" && i + 1 < args.size()) {
+      o.daemon_pidfile = args[++i];
     } else {
       return std::nullopt;
     }
@@ -109,6 +114,22 @@ bool TakeGuard(const std::string& path, Logger& log) {
   ssize_t ignored = ::write(fd.get(), pid.data(), pid.size());
   (void)ignored;
   return true;
+}
+
+// A running nfsrecd holds a lock on its pid file.  It keeps its monitor
+// list in memory, so after we moved that list in the database it must
+// re-read it: SIGUSR1 makes it reload.
+void TellRunningDaemon(const std::string& pidfile, Logger& log) {
+  UniqueFd fd(::open(pidfile.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return;
+  if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) return;  // nobody holds it
+  char buf[32] = {};
+  if (::read(fd.get(), buf, sizeof(buf) - 1) <= 0) return;
+  pid_t pid = static_cast<pid_t>(std::atoi(buf));
+  if (pid <= 1 || pid == ::getpid()) return;
+  if (::kill(pid, SIGUSR1) == 0) {
+    log.Info(StrCat("Told nfsrecd (pid ", pid, ") to reload its monitor list"));
+  }
 }
 
 }  // namespace
@@ -217,6 +238,7 @@ int NotifyMain(const std::vector<std::string>& args) {
     ready.Report(1);
     return 1;
   }
+  TellRunningDaemon(o->daemon_pidfile, *log);
   if (!o->debug) log->Notice("Backgrounding to notify hosts...");
   ready.Report(0);
   if (result.has_value()) return result->second == 0 ? 0 : 1;

@@ -11,6 +11,8 @@
 //   -v NAME    announce NAME (an address or a name) instead of each
 //              record's my_name
 //   -P DIR     state directory (database DIR/nfsrecd.sqlite)
+//   --daemon-pidfile PATH  nfsrecd's pid file (default /run/rpc.statd.pid):
+//              a running daemon is told (SIGUSR1) to reload its lists
 //   --proc-root DIR, --guard-file PATH   (tests)
 // Exit status: 0 when every peer answered (or there was nobody), 1 when a
 // peer was given up or on error.  The run-once guard is /run/sm-notify.pid,

@@ -44,27 +44,44 @@ NsmService::NsmService(NsmStore& store, Resolver& resolver, KernelNsm& kernel,
                        LockdCallbacks& callbacks, Logger& log)
     : store_(store), resolver_(resolver), kernel_(kernel), callbacks_(callbacks), log_(log) {}
 
-void NsmService::Start(int32_t legacy_state, std::function<void(Status)> done) {
+Result<int32_t> NsmService::LoadFromStore() {
   Result<std::vector<MonitorRecord>> loaded = store_.LoadMonitors();
-  if (!loaded.ok()) return done(loaded.status().WithContext("loading monitor list"));
+  if (!loaded.ok()) return loaded.status().WithContext("loading monitor list");
   Result<int32_t> stored = store_.LoadLocalState();
-  if (!stored.ok()) return done(stored.status().WithContext("loading NSM state"));
+  if (!stored.ok()) return stored.status().WithContext("loading NSM state");
   Result<std::vector<MonitorRecord>> notify = store_.LoadNotifyList();
-  if (!notify.ok()) return done(notify.status().WithContext("loading notify list"));
+  if (!notify.ok()) return notify.status().WithContext("loading notify list");
   Result<std::string> boot_id = store_.LoadBootId();
-  if (!boot_id.ok()) return done(boot_id.status().WithContext("loading boot id"));
+  if (!boot_id.ok()) return boot_id.status().WithContext("loading boot id");
   boot_id_ = boot_id.value();
   notify_list_.clear();
   for (MonitorRecord& rec : notify.value()) {
     MonitorKey key = rec.key;
     notify_list_.emplace(std::move(key), std::move(rec));
   }
-
   monitors_.clear();
   for (MonitorRecord& rec : loaded.value()) {
     MonitorKey key = rec.key;
     monitors_.emplace(std::move(key), Entry{std::move(rec), 0});
   }
+  return stored.value();
+}
+
+Status NsmService::Reload() {
+  Result<int32_t> stored = LoadFromStore();
+  if (!stored.ok()) return stored.status();
+  if (stored.value() > 0 && stored.value() != local_state_) {
+    local_state_ = stored.value();
+    PublishState();
+  }
+  log_.Notice(StrCat("Reloaded: ", monitors_.size(), " monitor record(s), ", notify_list_.size(),
+                     " peer(s) to notify, NSM state ", local_state_));
+  return Status::Ok();
+}
+
+void NsmService::Start(int32_t legacy_state, std::function<void(Status)> done) {
+  Result<int32_t> stored = LoadFromStore();
+  if (!stored.ok()) return done(stored.status());
 
   int32_t state = stored.value();
   if (state <= 0 && legacy_state <= 0) {

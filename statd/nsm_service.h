@@ -62,6 +62,10 @@ class NsmService {
   // made odd.  Any change is committed before done(OK); then the state is
   // published to the kernel.
   void Start(int32_t legacy_state, std::function<void(Status)> done);
+  // Re-reads the monitor list, notify list and state from the store, after
+  // another process (the sm-notify command) changed them.  Blocks on the
+  // store briefly: for signal-driven administration only.
+  Status Reload();
 
   void Stat(const Caller& caller, const std::string& mon_name, StatReply reply);
   void Mon(const Caller& caller, MonArgs args, StatReply reply);
@@ -105,6 +109,8 @@ class NsmService {
   void NotifyMatched(const NotifyArgs& args, const std::vector<std::string>& names,
                      const std::vector<std::string>& addresses, VoidReply reply);
   void PublishState();
+  // Loads lists and boot id into memory; returns the stored state (0 = none).
+  Result<int32_t> LoadFromStore();
   // Queues the callback lockd is owed for rec.peer_state; on lockd's
   // acknowledgement, records it durably.
   void OwedCallback(const MonitorRecord& rec);

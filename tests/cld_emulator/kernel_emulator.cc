@@ -358,6 +358,7 @@ Status KernelEmulator::DoMount() {
   char* argv[] = {arg0, nullptr};
   fuse_args args = FUSE_ARGS_INIT(1, argv);
   session_ = fuse_session_new(&args, &kOps, sizeof(kOps), this);
+  fuse_opt_free_args(&args);  // libfuse may have copied and extended them
   if (session_ == nullptr) return Status::Unavailable("fuse_session_new failed");
   if (fuse_session_mount(session_, options_.mountpoint.c_str()) != 0) {
     fuse_session_destroy(session_);

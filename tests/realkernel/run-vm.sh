@@ -48,10 +48,13 @@
 #       nfs-common rpcbind iproute2 util-linux
 set -euo pipefail
 
-NFSREC_CMD_DEFAULT="/host/bin/nfsrecd -F -d -P /var/lib/nfs --cld-pipe /var/lib/nfs/rpc_pipefs/nfsd/cld"
-# nfsrecd notifies peers itself when it sees a new boot id, so no separate
-# sm-notify step runs in nfsrecd mode (nfsrecd --sm-notify exists for split setups).
-NOTIFY_CMD_NFSRECD="true"
+# As Debian's units split it: the daemon with -L (rpc-statd.service sets
+# RPC_STATD_NO_NOTIFY=1) and the sm-notify command at every boot.  The VM's
+# "reboot" keeps the kernel's boot id, so the daemon would not notify by
+# itself; the command is forced (-f) as the harness does for sm-notify, and
+# tells the running daemon to reload.
+NFSREC_CMD_DEFAULT="/host/bin/nfsrecd -F -d -L -P /var/lib/nfs --cld-pipe /var/lib/nfs/rpc_pipefs/nfsd/cld"
+NOTIFY_CMD_NFSRECD="/host/bin/nfsrecd --sm-notify -d -f"
 ALL_SCENARIOS="v4 v40 v3 2host v4-lostdb mixed reboot-in-grace daemon-restart nfsd-first early-grace unrecorded v40-reboot2"
 
 WORK=${WORK:-${TMPDIR:-/tmp}/nfsrec-realkernel}

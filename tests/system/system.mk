@@ -15,6 +15,7 @@ SYSTEM_TESTS = \
 	tests/system/050-bad-input.sh \
 	tests/system/060-already-running.sh \
 	tests/system/070-notify-callback.sh \
-	tests/system/080-boot-notify.sh
+	tests/system/080-boot-notify.sh \
+	tests/system/090-split-notify.sh
 TESTS += $(SYSTEM_TESTS)
 EXTRA_DIST += $(SYSTEM_TESTS) tests/system/lib.sh

@@ -1,0 +1,133 @@
+#!/bin/bash
+# Notification timings of nfsrecd beside Debian's rpc.statd and sm-notify,
+# in one run, on the same peer set, in private network namespaces.
+#
+#   bench/run-notify-bench.sh [BUILD_DIR] [PEERS]
+#
+# 1. callbacks: the server monitors PEERS hosts (SM_MON, kernel arguments);
+#    then PEERS SM_NOTIFYs arrive (one per peer, 8 senders); the time runs
+#    until the lockd emulator has received PEERS callbacks (each checked for
+#    the right cookie-bearing line count).
+# 2. boot: the server's notify list holds PEERS peers, 10% of them on
+#    addresses nobody answers; the time runs from the start of the notifier
+#    until every reachable peer has answered (its record deleted).  The peers
+#    are one host (a namespace with PEERS*0.9 addresses on its veth, its own
+#    rpcbind and Debian's rpc.statd).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$top/build}
+peers=${2:-1000}
+export PATH="$PATH:/usr/sbin:/sbin"
+make -C "$build" -s bench/nsm-bench nfsrecd tests/support/lockd-emu >/dev/null
+
+if [ -z "${WITH_NETNS_NAME:-}" ]; then
+  exec "$top/tests/support/with-netns" -- "$0" "$build" "$peers"
+fi
+
+work=$(mktemp -d /var/tmp/notify-bench.XXXXXX)
+cleanup() { touch "$work/peer.stop"; sleep 0.3; rm -rf "$work"; }
+trap cleanup EXIT
+bench=$build/bench/nsm-bench
+emu=$build/tests/support/lockd-emu
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+wait_registered() {
+  for _ in $(seq 1 200); do
+    rpcinfo -T udp 127.0.0.1 100024 1 >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "server did not register" >&2; return 1
+}
+fresh_state() {
+  rm -rf "$work/state" "$work/root"
+  mkdir -p "$work/state/sm" "$work/state/sm.bak" "$work/root/proc/sys/kernel/random"
+  echo "boot-$1" > "$work/root/proc/sys/kernel/random/boot_id"
+}
+
+# ---- 1. SM_NOTIFY -> lockd callbacks ----
+callbacks() {  # NAME START_CMD
+  local name=$1 start=$2
+  fresh_state a
+  rm -f "$work/lockd.ready"
+  "$emu" --ready-file "$work/lockd.ready" >"$work/lockd.out" 2>/dev/null &
+  local epid=$!
+  for _ in $(seq 1 100); do [ -s "$work/lockd.ready" ] && break; sleep 0.05; done
+  eval "exec $start" >"$work/$name.log" 2>&1 &
+  local pid=$!
+  wait_registered
+  "$bench" --calls "$peers" --concurrency 8 --prefix 10.88 >/dev/null
+  local t0 t1 n
+  t0=$(now_ms)
+  "$bench" --notify 7 --calls "$peers" --concurrency 8 --prefix 10.88 >/dev/null
+  for _ in $(seq 1 3000); do
+    n=$(grep -c '^CALLBACK .* state=7 ' "$work/lockd.out" || true)
+    [ "$n" -ge "$peers" ] && break
+    sleep 0.02
+  done
+  t1=$(now_ms)
+  echo "bench=callbacks server=$name peers=$peers callbacks=$n ms=$((t1 - t0))"
+  kill "$pid" "$epid"; wait "$pid" "$epid" 2>/dev/null || true
+}
+callbacks nfsrecd "'$build/nfsrecd' -F -P '$work/state' --pidfile '$work/pid' --proc-root '$work/root' --no-nfs4 -L"
+callbacks rpc.statd "rpc.statd -F --no-notify -P '$work/state'"
+
+# ---- 2. Boot notification ----
+reachable=$(( peers * 9 / 10 ))
+addr() { echo "10.240.$(( 1 + $1 / 250 )).$(( 1 + $1 % 250 ))"; }
+gone() { echo "10.240.200.$(( 1 + $1 % 250 )).x" | sed 's/\.x$//'; }
+mkdir -p "$work/peer/sm" "$work/peer/sm.bak"
+export work reachable
+"$top/tests/support/with-netns" --name peers --veth 10.240.0.1/16,10.240.0.2/16 -- bash -c '
+  for i in $(seq 0 $((reachable - 1))); do
+    echo "address add 10.240.$(( 1 + i / 250 )).$(( 1 + i % 250 ))/16 dev veth0"
+  done | ip -batch -
+  rpc.statd -F --no-notify -P "$work/peer" >"$work/peer-statd.log" 2>&1 &
+  touch "$work/peer.ready"
+  while [ ! -e "$work/peer.stop" ]; do sleep 0.2; done' &
+for _ in $(seq 1 400); do [ -e "$work/peer.ready" ] && break; sleep 0.05; done
+sleep 1
+
+list() {  # one address per line: reachable first, then the unreachable 10%
+  for i in $(seq 0 $((reachable - 1))); do addr "$i"; done
+  for i in $(seq 0 $((peers - reachable - 1))); do echo "10.240.200.$((1 + i))"; done
+}
+
+# nfsrecd: the records are put into its monitor list, then it "reboots".
+fresh_state before
+"$build/nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 -L >/dev/null 2>&1 &
+pid=$!; wait_registered; kill "$pid"; wait "$pid" || true
+{
+  echo "BEGIN;"
+  list | while read -r a; do
+    echo "INSERT INTO monitors (mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state, created, updated, lockd_state) VALUES (CAST('$a' AS BLOB), CAST('server' AS BLOB), 100021, 3, 16, zeroblob(16), CAST('$a' AS BLOB), 0, 0, 0, 0);"
+  done
+  echo "COMMIT;"
+} | sqlite3 "$work/state/nfsrecd.sqlite"
+echo "boot-after" > "$work/root/proc/sys/kernel/random/boot_id"
+t0=$(now_ms)
+"$build/nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 >"$work/nfsrecd-boot.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 6000); do
+  n=$(sqlite3 "$work/state/nfsrecd.sqlite" "SELECT count(*) FROM notify_list;" 2>/dev/null || echo "$peers")
+  [ "$n" -le $((peers - reachable)) ] && break
+  sleep 0.02
+done
+t1=$(now_ms)
+echo "bench=boot server=nfsrecd peers=$peers reachable=$reachable left=$n ms=$((t1 - t0))"
+kill "$pid"; wait "$pid" 2>/dev/null || true
+
+# Debian's sm-notify: one sm/ file per peer, in nfs-utils' record format.
+fresh_state smn
+list | while read -r a; do
+  printf '0100007f 000186b5 00000003 00000010 %032x %s server\n' 0 "$a" > "$work/state/sm/$a"
+done
+t0=$(now_ms)
+sm-notify -d -P "$work/state" >"$work/sm-notify.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 60000); do
+  n=$(find "$work/state/sm.bak" "$work/state/sm" -type f | wc -l)
+  [ "$n" -le $((peers - reachable)) ] && break
+  sleep 0.02
+done
+t1=$(now_ms)
+echo "bench=boot server=sm-notify peers=$peers reachable=$reachable left=$n ms=$((t1 - t0))"
+kill "$pid"; wait "$pid" 2>/dev/null || true

@@ -1,0 +1,44 @@
+#!/bin/bash
+# The systemd split of Debian's units: the daemon runs with -L (as
+# rpc-statd.service does with RPC_STATD_NO_NOTIFY=1) and the sm-notify
+# command (nfsrecd --sm-notify) does the boot notification on the same
+# database.  The command bumps the state, notifies the peer (Debian's
+# rpc.statd in another namespace), and tells the running daemon to reload,
+# so the daemon's answers carry the new state and its monitor list is the
+# new, empty one.
+. "$(dirname "$0")/lib.sh"
+command -v rpc.statd >/dev/null || skip "rpc.statd is not installed (Debian package nfs-common)"
+
+OURS=10.234.0.1
+PEER=10.234.0.2
+mkdir -p "$T/peer/sm" "$T/peer/sm.bak"
+export T
+"$WITH_NETNS" --name peer --veth "$OURS/24,$PEER/24" -- bash -c '
+  rpc.statd -F -d --no-notify -P "$T/peer" >"$T/peer-statd.log" 2>&1 &
+  for _ in $(seq 1 100); do rpcinfo -T udp 127.0.0.1 100024 1 >/dev/null 2>&1 && break; sleep 0.05; done
+  touch "$T/peer.ready"
+  while [ ! -e "$T/peer.stop" ]; do sleep 0.1; done' &
+PEERPID=$!
+for _ in $(seq 1 200); do [ -e "$T/peer.ready" ] && break; sleep 0.05; done
+
+start_daemon -L
+"$NSM_CLIENT" --tcp mon $PEER 0123456789abcdef0123456789abcdef >/dev/null || fail "SM_MON"
+echo "33333333-2222-3333-4444-555555555555" > "$ROOT/proc/sys/kernel/random/boot_id"
+"$NFSRECD" --sm-notify -d -P "$STATE" --proc-root "$ROOT" --daemon-pidfile "$T/pid" \
+  >"$T/sm-notify.log" 2>&1
+expect_eq "sm-notify mode exit status" 0 "$?"
+grep -q "Host $PEER notified successfully" "$T/sm-notify.log" || fail "peer not notified: $(cat "$T/sm-notify.log")"
+grep -q "SM_NOTIFY from $OURS" "$T/peer-statd.log" || grep -q "$OURS" "$T/peer-statd.log" ||
+  fail "peer statd did not log our notification"
+for _ in $(seq 1 40); do grep -q "Reloaded:" "$T/daemon.log" && break; sleep 0.05; done
+grep -qE "Reloaded: 0 monitor record\(s\), [01] peer\(s\) to notify, NSM state 5" "$T/daemon.log" ||
+  fail "daemon did not reload: $(grep -i reload "$T/daemon.log")"
+expect_eq "daemon answers with the new state" "stat_succ state=5" "$("$NSM_CLIENT" stat localhost)"
+expect_eq "notify list empty" 0 "$(sql "SELECT count(*) FROM notify_list;")"
+# A new SM_MON lands in the new list.
+"$NSM_CLIENT" mon $PEER ffffffffffffffffffffffffffffffff >/dev/null
+expect_eq "new monitor stored" 1 "$(monitor_count)"
+stop_daemon
+touch "$T/peer.stop"
+wait "$PEERPID"
+finish
