@@ -3,6 +3,8 @@
 #include <cstring>
 #include <utility>
 
+#include "common/rpc_message.h"
+
 extern "C" {
 #include "sm_inter.h"
 }
@@ -10,37 +12,19 @@ extern "C" {
 namespace nfsrec::statd {
 namespace {
 
-// Decodes one generated type from bytes; frees what XDR allocated on the way
-// out, whatever happens.  `extract` copies the fields into plain values.
+// Decodes one generated type (the XDR allocations are released when the
+// decoded value goes out of scope) and copies it into plain values.
 template <typename Wire, typename Out, typename Extract>
 Result<Out> Decode(ByteSpan in, bool_t (*proc)(XDR*, Wire*), const char* what, Extract extract) {
-  Wire wire;
-  std::memset(&wire, 0, sizeof(wire));
-  XDR xdr;
-  // xdrmem never writes in decode mode; the cast only satisfies its signature.
-  xdrmem_create(&xdr, reinterpret_cast<char*>(const_cast<uint8_t*>(in.data())),
-                static_cast<u_int>(in.size()), XDR_DECODE);
-  bool ok = proc(&xdr, &wire);
-  xdr_destroy(&xdr);
-  if (!ok) {
-    xdr_free(reinterpret_cast<xdrproc_t>(proc), reinterpret_cast<char*>(&wire));
-    return Status::InvalidArgument(std::string("undecodable ") + what);
-  }
-  Out out = extract(wire);
-  xdr_free(reinterpret_cast<xdrproc_t>(proc), reinterpret_cast<char*>(&wire));
-  return out;
+  auto wire = rpc::XdrDecoded<Wire>::Decode(rpc::AsXdrProc(proc), in);
+  if (!wire.ok()) return Status::InvalidArgument(std::string("undecodable ") + what);
+  return extract(**wire);
 }
 
 template <typename Wire>
 Result<Bytes> Encode(bool_t (*proc)(XDR*, Wire*), Wire* wire, const char* what) {
-  unsigned long size = xdr_sizeof(reinterpret_cast<xdrproc_t>(proc), wire);
-  Bytes out(size);
-  XDR xdr;
-  xdrmem_create(&xdr, reinterpret_cast<char*>(out.data()), static_cast<u_int>(out.size()),
-                XDR_ENCODE);
-  bool ok = proc(&xdr, wire);
-  xdr_destroy(&xdr);
-  if (!ok) return Status::InvalidArgument(std::string("cannot encode ") + what);
+  Result<Bytes> out = rpc::XdrEncode(rpc::AsXdrProc(proc), wire);
+  if (!out.ok()) return Status::InvalidArgument(std::string("cannot encode ") + what);
   return out;
 }
 

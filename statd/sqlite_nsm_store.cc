@@ -155,6 +155,38 @@ Status BindKey(Statement& stmt, int first, const MonitorKey& key) {
 constexpr std::string_view kKeyMatch =
     "mon_name = ?1 AND my_name = ?2 AND my_prog = ?3 AND my_vers = ?4 AND my_proc = ?5";
 
+// Runs `sql` (a statement ending in kKeyMatch, key in ?1..?5) once per key.
+CommitQueue::Work ForEachKey(std::string sql, std::vector<MonitorKey> keys) {
+  return [sql = std::move(sql), keys = std::move(keys)](Db& db) -> Status {
+    Result<Statement*> stmt = db.Cached(sql);
+    if (!stmt.ok()) return stmt.status();
+    for (const MonitorKey& key : keys) {
+      (*stmt)->Reset();
+      NFSREC_RETURN_IF_ERROR(BindKey(**stmt, 1, key));
+      NFSREC_RETURN_IF_ERROR((*stmt)->Run());
+    }
+    return Status::Ok();
+  };
+}
+
+// Sets one integer column of monitors per key (value in ?6).
+CommitQueue::Work SetColumnPerKey(const char* column,
+                                  std::vector<std::pair<MonitorKey, int32_t>> values) {
+  std::string sql = std::string("UPDATE monitors SET ") + column + " = ?6 WHERE ";
+  sql.append(kKeyMatch);
+  return [sql = std::move(sql), values = std::move(values)](Db& db) -> Status {
+    Result<Statement*> stmt = db.Cached(sql);
+    if (!stmt.ok()) return stmt.status();
+    for (const auto& [key, value] : values) {
+      (*stmt)->Reset();
+      NFSREC_RETURN_IF_ERROR(BindKey(**stmt, 1, key));
+      NFSREC_RETURN_IF_ERROR((*stmt)->BindInt(6, value));
+      NFSREC_RETURN_IF_ERROR((*stmt)->Run());
+    }
+    return Status::Ok();
+  };
+}
+
 Result<std::string> BlobColumn(const Statement& stmt, int col, const char* name) {
   if (stmt.ColumnType(col) != SQLITE_BLOB) {
     return Status::Corruption(std::string("monitors.") + name + " is not a BLOB");
@@ -317,21 +349,6 @@ void SqliteNsmStore::PrepareReboot(bool move_monitors, int32_t state, const std:
       std::move(done));
 }
 
-void SqliteNsmStore::DeleteNotified(const std::vector<MonitorKey>& keys, Done done) {
-  queue_.Submit(
-      [keys](Db& db) -> Status {
-        Result<Statement*> stmt =
-            db.Cached(std::string("DELETE FROM notify_list WHERE ").append(kKeyMatch));
-        if (!stmt.ok()) return stmt.status();
-        for (const MonitorKey& key : keys) {
-          (*stmt)->Reset();
-          NFSREC_RETURN_IF_ERROR(BindKey(**stmt, 1, key));
-          NFSREC_RETURN_IF_ERROR((*stmt)->Run());
-        }
-        return Status::Ok();
-      },
-      std::move(done));
-}
 
 Result<int32_t> SqliteNsmStore::LoadLocalState() {
   int32_t state = 0;
@@ -377,56 +394,27 @@ void SqliteNsmStore::PutMonitor(const MonitorRecord& record, Done done) {
       std::move(done));
 }
 
+
+
+
 void SqliteNsmStore::DeleteMonitors(const std::vector<MonitorKey>& keys, Done done) {
-  queue_.Submit(
-      [keys](Db& db) -> Status {
-        Result<Statement*> stmt =
-            db.Cached(std::string("DELETE FROM monitors WHERE ").append(kKeyMatch));
-        if (!stmt.ok()) return stmt.status();
-        for (const MonitorKey& key : keys) {
-          (*stmt)->Reset();
-          NFSREC_RETURN_IF_ERROR(BindKey(**stmt, 1, key));
-          NFSREC_RETURN_IF_ERROR((*stmt)->Run());
-        }
-        return Status::Ok();
-      },
-      std::move(done));
+  queue_.Submit(ForEachKey(std::string("DELETE FROM monitors WHERE ").append(kKeyMatch), keys),
+                std::move(done));
+}
+
+void SqliteNsmStore::DeleteNotified(const std::vector<MonitorKey>& keys, Done done) {
+  queue_.Submit(ForEachKey(std::string("DELETE FROM notify_list WHERE ").append(kKeyMatch), keys),
+                std::move(done));
 }
 
 void SqliteNsmStore::SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                                    Done done) {
-  queue_.Submit(
-      [states](Db& db) -> Status {
-        Result<Statement*> stmt =
-            db.Cached(std::string("UPDATE monitors SET peer_state = ?6 WHERE ").append(kKeyMatch));
-        if (!stmt.ok()) return stmt.status();
-        for (const auto& [key, state] : states) {
-          (*stmt)->Reset();
-          NFSREC_RETURN_IF_ERROR(BindKey(**stmt, 1, key));
-          NFSREC_RETURN_IF_ERROR((*stmt)->BindInt(6, state));
-          NFSREC_RETURN_IF_ERROR((*stmt)->Run());
-        }
-        return Status::Ok();
-      },
-      std::move(done));
+  queue_.Submit(SetColumnPerKey("peer_state", states), std::move(done));
 }
 
 void SqliteNsmStore::SetLockdStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                                     Done done) {
-  queue_.Submit(
-      [states](Db& db) -> Status {
-        Result<Statement*> stmt =
-            db.Cached(std::string("UPDATE monitors SET lockd_state = ?6 WHERE ").append(kKeyMatch));
-        if (!stmt.ok()) return stmt.status();
-        for (const auto& [key, state] : states) {
-          (*stmt)->Reset();
-          NFSREC_RETURN_IF_ERROR(BindKey(**stmt, 1, key));
-          NFSREC_RETURN_IF_ERROR((*stmt)->BindInt(6, state));
-          NFSREC_RETURN_IF_ERROR((*stmt)->Run());
-        }
-        return Status::Ok();
-      },
-      std::move(done));
+  queue_.Submit(SetColumnPerKey("lockd_state", states), std::move(done));
 }
 
 void SqliteNsmStore::SetLocalState(int32_t state, Done done) {
