@@ -202,10 +202,20 @@ int RunDaemon(const DaemonConfig& config) {
 
   // Signal handlers only wake the loop; the work happens here.
   ::signal(SIGPIPE, SIG_IGN);
+  bool quitting = false;
   auto quit = [&](const char* name) {
+    if (quitting) return loop.Stop();  // a second signal does not wait
+    quitting = true;
     log->Notice(StrCat("Caught signal ", name, ", un-registering and exiting"));
-    loop.Stop();
+    // An upcall already read must be answered, or an nfsd thread waits for
+    // ever; unread ones go to the next opener of the pipe.
+    if (tracking) {
+      tracking->Drain([&loop] { loop.Stop(); });
+    } else {
+      loop.Stop();
+    }
   };
+
   SignalWatcher on_term(loop, SIGTERM, [&] { quit("SIGTERM"); });
   SignalWatcher on_int(loop, SIGINT, [&] { quit("SIGINT"); });
   SignalWatcher on_hup(loop, SIGHUP, [&] { quit("SIGHUP"); });

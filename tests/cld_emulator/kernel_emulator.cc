@@ -753,7 +753,7 @@ void KernelEmulator::EndGrace(GraceEnd why) {
 
 void KernelEmulator::EndGraceWrite(fuse_req* req) {
   // The write returns only after the GraceDone round trip, like
-  // write_v4_end_grace -> nfsd4_end_grace on kernels before 6.15.  It runs
+  // write_v4_end_grace -> nfsd4_end_grace on 6.1-era kernels.  It runs
   // on its own thread so the FUSE session keeps serving the daemon.
   std::lock_guard<std::mutex> lock(mu_);
   writers_.emplace_back([this, req] {

@@ -25,7 +25,7 @@
 //    in v2); RECLAIM_COMPLETE of an uploaded client sends Create and, when it
 //    is the last, ends grace; writing "Y" to v4_end_grace ends grace
 //    synchronously, sending GraceDone and waiting for its answer inside the
-//    write, as kernels before 6.15 do.
+//    write, as kernels without the 2025 rework (such as 6.1) do.
 // A "kernel_version" of 0 emulates the oldest kernels: no GetVersion, no
 // GraceStart, reclaims via the Check upcall, GraceDone carries the boot time.
 //
