@@ -22,6 +22,7 @@ std::string Usage(const std::string& program) {
          " [-F] [-d] [-L] [-p port] [-o port] [-P state-dir] [-n name] [-H prog]\n"
          "       [-T nlm-tcp-port] [-U nlm-udp-port] [--pidfile path] [--proc-root dir]\n"
          "       [--cld-pipe path] [--no-nfs4] [--no-end-grace-early] [--dump-config]\n"
+         "       [--reconcile-interval seconds]\n"
          "       [-h] [-v]\n";
 }
 
@@ -47,6 +48,7 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
       {"pidfile", 0, true},        {"proc-root", 0, true},
       {"cld-pipe", 0, true},       {"no-nfs4", 0, false},
       {"no-end-grace-early", 0, false}, {"dump-config", 0, false},
+      {"reconcile-interval", 0, true},
   };
 
   for (size_t i = 1; i < args.size(); ++i) {
@@ -133,6 +135,12 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
       c.nfs4 = false;
     } else if (lng == "no-end-grace-early") {
       c.end_grace_early = false;
+    } else if (lng == "reconcile-interval") {
+      if (value.empty() || value.size() > 9 ||
+          value.find_first_not_of("0123456789") != std::string::npos) {
+        return Status::InvalidArgument("bad number of seconds for " + a + ": " + value);
+      }
+      c.reconcile_interval = std::strtol(value.c_str(), nullptr, 10);
     } else if (lng == "dump-config") {
       cl.action = CommandLine::Action::kDumpConfig;
     }

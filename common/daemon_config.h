@@ -16,6 +16,8 @@
 //   --cld-pipe PATH      the nfsd/cld rpc_pipefs pipe
 //   --no-nfs4            do not serve NFSv4 client tracking
 //   --no-end-grace-early never end the NFSv4 grace period early
+//   --reconcile-interval SECONDS  record live NFSv4 clients every SECONDS
+//                        (default: the lease time; 0: off)
 //   --dump-config        print the effective configuration and exit
 //   -h, --help; -v, -V, --version
 #pragma once
@@ -45,6 +47,7 @@ struct DaemonConfig {
   std::string cld_pipe = "/var/lib/nfs/rpc_pipefs/nfsd/cld";
   bool nfs4 = true;
   bool end_grace_early = true;
+  int64_t reconcile_interval = -1;  // seconds; -1: the NFSv4 lease time
 
   std::string DbPath() const { return state_dir + "/nfsrecd.sqlite"; }
   // One "key = value" line per setting.

@@ -6,6 +6,7 @@ nfs4rec_libnfs4rec_a_SOURCES = \
 	nfs4rec/client_sql.cc nfs4rec/client_sql.h \
 	nfs4rec/cltrack.cc nfs4rec/cltrack.h \
 	nfs4rec/client_store.h \
+	nfs4rec/clients_info.cc nfs4rec/clients_info.h \
 	nfs4rec/grace.cc nfs4rec/grace.h \
 	nfs4rec/sqlite_client_store.cc nfs4rec/sqlite_client_store.h \
 	nfs4rec/tracking_daemon.cc nfs4rec/tracking_daemon.h \
@@ -26,7 +27,8 @@ NFS4REC_TESTS = \
 	nfs4rec/cld_codec_test \
 	nfs4rec/tracking_service_test \
 	nfs4rec/sqlite_client_store_test \
-	nfs4rec/cltrack_test
+	nfs4rec/cltrack_test \
+	nfs4rec/clients_info_test
 check_PROGRAMS += $(NFS4REC_TESTS)
 TESTS += $(NFS4REC_TESTS)
 
@@ -45,3 +47,7 @@ nfs4rec_sqlite_client_store_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SY
 nfs4rec_cltrack_test_SOURCES = nfs4rec/cltrack_test.cc
 nfs4rec_cltrack_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 nfs4rec_cltrack_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+
+nfs4rec_clients_info_test_SOURCES = nfs4rec/clients_info_test.cc
+nfs4rec_clients_info_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+nfs4rec_clients_info_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)

@@ -1,5 +1,6 @@
 #include "nfs4rec/tracking_daemon.h"
 
+#include <chrono>
 #include <utility>
 #include <vector>
 
@@ -36,6 +37,7 @@ TrackingDaemon::~TrackingDaemon() {
   // ORDER: stop the pipe first so no new upcall reaches a half-destroyed service.
   pipe_.reset();
   service_.reset();
+  live_clients_.reset();
 }
 
 Status TrackingDaemon::Init() {
@@ -43,6 +45,20 @@ Status TrackingDaemon::Init() {
   so.end_grace_early = options_.end_grace_early;
   service_ = std::make_unique<TrackingService>(*store_, grace_, scheduler_, log_, so);
   NFSREC_RETURN_IF_ERROR(service_->Init().WithContext("cld store"));
+  int64_t interval = options_.reconcile_interval;
+  if (interval < 0) {
+    // Once per lease: a client that got state since the last run is then
+    // recorded before its state could lapse.  One small procfs read at start.
+    constexpr int64_t kFallbackLease = 90;
+    Result<int64_t> lease = ReadLeaseTime(options_.proc_root);
+    interval = lease.ok() ? *lease : kFallbackLease;
+  }
+  if (interval > 0) {
+    live_clients_ = std::make_unique<ProcLiveClientSource>(loop_, options_.proc_root);
+    service_->EnableReconcile(*live_clients_, std::chrono::seconds(interval));
+    log_.Info(StrCat("cld: reconciling with ", NfsdClientsDir(options_.proc_root), " every ",
+                     interval, " s and after each grace period"));
+  }
   std::vector<std::string> paths{options_.pipe_path};
   if (options_.pipe_path == kDefaultCldPipePath) paths.emplace_back(kAlternateCldPipePath);
   Result<std::unique_ptr<CldPipe>> pipe = CldPipe::Create(

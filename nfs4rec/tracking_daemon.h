@@ -15,6 +15,7 @@
 #include "common/logging.h"
 #include "nfs4rec/cld_pipe.h"
 #include "nfs4rec/client_store.h"
+#include "nfs4rec/clients_info.h"
 #include "nfs4rec/grace.h"
 #include "nfs4rec/tracking_options.h"
 #include "nfs4rec/tracking_service.h"
@@ -63,6 +64,7 @@ class TrackingDaemon {
   std::unique_ptr<ClientStore> store_;
   ProcGraceControl grace_;
   std::unique_ptr<TrackingService> service_;
+  std::unique_ptr<ProcLiveClientSource> live_clients_;
   std::unique_ptr<CldPipe> pipe_;
   uint8_t last_version_ = kCldVersion1;
   std::function<void()> drained_;

@@ -1,6 +1,7 @@
 // Options of the NFSv4 client-tracking part of the daemon.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace nfsrec::nfs4rec {
@@ -17,6 +18,9 @@ struct TrackingOptions {
   // End grace as soon as every uploaded client has re-created its record
   // (see docs/nfs4rec.md, "Ending grace early").
   bool end_grace_early = true;
+  // Seconds between reconciliations with the kernel's client list
+  // (docs/nfs4rec.md); negative means the lease time, 0 turns it off.
+  int64_t reconcile_interval = -1;
 };
 
 }  // namespace nfsrec::nfs4rec

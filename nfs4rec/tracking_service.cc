@@ -53,7 +53,9 @@ TrackingService::TrackingService(ClientStore& store, GraceControl& grace, Schedu
   if (options_.upload_batch == 0) options_.upload_batch = 1;
 }
 
-TrackingService::~TrackingService() = default;
+TrackingService::~TrackingService() {
+  if (reconcile_timer_ != 0) scheduler_.Cancel(reconcile_timer_);
+}
 
 Status TrackingService::Init() {
   Result<Epochs> e = store_.LoadEpochs();
@@ -61,6 +63,10 @@ Status TrackingService::Init() {
   epochs_ = *e;
   awaiting_.clear();
   uploaded_ = 0;
+  Result<std::vector<ClientRecord>> current = store_.LoadClients(epochs_.current);
+  if (!current.ok()) return current.status();
+  current_ids_.clear();
+  for (const ClientRecord& r : *current) current_ids_.insert(r.id);
   if (epochs_.in_grace()) {
     Result<std::vector<ClientRecord>> rec = store_.LoadClients(epochs_.recovery);
     if (!rec.ok()) return rec.status();
@@ -136,6 +142,7 @@ void TrackingService::HandleGraceStart(const CldMessage& up, Reply reply) {
       return;
     }
     epochs_ = r->epochs;
+    current_ids_.clear();  // the store emptied the current epoch
     job->records = std::move(r->reclaimable);
     awaiting_.clear();
     for (const ClientRecord& rec : job->records) {
@@ -202,7 +209,11 @@ void TrackingService::HandleCreate(const CldMessage& up, Reply reply) {
   ClientRecord rec;
   rec.id = up.name;
   rec.princhash = up.princhash;
+  ++pending_creates_[up.name];
   store_.PutClient(rec, Guard([this, up, reply = std::move(reply)](Status st) {
+    auto p = pending_creates_.find(up.name);
+    if (p != pending_creates_.end() && --p->second == 0) pending_creates_.erase(p);
+    if (st.ok()) current_ids_.insert(up.name);
     if (!st.ok()) {
       ++stats_.store_errors;
       log_.Error(StrCat("cld: cannot store client ", NameForLog(up.name), ": ", st.ToString()));
@@ -246,6 +257,8 @@ void TrackingService::HandleRemove(const CldMessage& up, Reply reply) {
     log_.Warning(StrCat("cld: Remove xid ", up.xid, " with an empty name; answering -EINVAL"));
     return Finish(up, reply, kCldEInval);
   }
+  current_ids_.erase(up.name);
+  if (scan_running_) removed_during_scan_.insert(up.name);
   store_.RemoveClient(up.name, Guard([this, up, reply = std::move(reply)](Status st) {
     if (!st.ok()) {
       ++stats_.store_errors;
@@ -270,6 +283,7 @@ void TrackingService::HandleCheck(const CldMessage& up, Reply reply) {
     }
     epochs_ = r->epochs;
     bool allowed = r->outcome != ReclaimOutcome::kNotFound;
+    if (allowed) current_ids_.insert(up.name);
     Finish(up, reply, allowed ? 0 : kCldEAcces);
   }));
 }
@@ -294,7 +308,150 @@ void TrackingService::HandleGraceDone(const CldMessage& up, Reply reply) {
     uploaded_ = 0;
     end_grace_requested_ = false;
     Finish(up, reply, 0);
+    // Right away: the recovery epoch just went, and with it the only record
+    // of v4.0 clients that reclaimed without a Create (see OnLiveClients).
+    if (live_source_ != nullptr) ReconcileNow();
   }));
+}
+
+void TrackingService::EnableReconcile(LiveClientSource& source, Duration interval) {
+  live_source_ = &source;
+  reconcile_interval_ = interval;
+  ScheduleReconcile();
+}
+
+void TrackingService::ScheduleReconcile() {
+  if (reconcile_timer_ != 0) scheduler_.Cancel(reconcile_timer_);
+  reconcile_timer_ = 0;
+  if (reconcile_interval_ <= Duration::zero()) return;
+  reconcile_timer_ = scheduler_.RunAfter(reconcile_interval_, Guard([this] {
+    reconcile_timer_ = 0;
+    ReconcileNow();
+  }));
+}
+
+void TrackingService::ReconcileNow() {
+  if (live_source_ == nullptr) return;
+  if (scan_running_) {
+    rescan_wanted_ = true;
+    return;
+  }
+  scan_running_ = true;
+  removed_during_scan_.clear();
+  live_source_->Scan(Guard([this](Result<LiveClientScan> r) { OnLiveClients(std::move(r)); }));
+}
+
+// Which live clients get a record (docs/nfs4rec.md):
+//  - confirmed: the client holds state in this server instance, so after the
+//    next reboot it is entitled to reclaim it;
+//  - courtesy (5.19+): its lease expired but the server still honours all
+//    its state, because nobody has asked for anything that conflicts; if it
+//    comes back the kernel keeps that state and records it itself, so after
+//    a reboot it must be able to reclaim it just the same;
+//  - expirable: a conflicting request arrived and the kernel is about to
+//    expire it (and send Remove); its state may be handed to someone else,
+//    so it must not gain a right to reclaim;
+//  - unconfirmed: no state, and it may never confirm.
+// Only clients whose states file lists state: a client without state has
+// nothing to reclaim, and a record would only let it claim state it never had.
+bool TrackingService::ShouldRecord(const NfsdClientInfo& c) {
+  const bool live = c.status == NfsdClientStatus::kConfirmed ||
+                    c.status == NfsdClientStatus::kCourtesy;
+  return live && c.holds_state;
+}
+
+void TrackingService::OnLiveClients(Result<LiveClientScan> scan) {
+  scan_running_ = false;
+  ++stats_.reconcile_runs;
+  std::set<std::string> removed = std::move(removed_during_scan_);
+  removed_during_scan_.clear();
+  const bool again = rescan_wanted_;
+  rescan_wanted_ = false;
+  if (again) {
+    ReconcileNow();
+  } else {
+    ScheduleReconcile();
+  }
+  if (!scan.ok()) {
+    log_.Warning(StrCat("cld: cannot read the kernel's client list: ", scan.status().ToString()));
+    return;
+  }
+  // Skipped during grace: the recovery epoch still holds every client that
+  // may reclaim, a reboot during grace keeps that epoch and empties current
+  // (so anything written now would be thrown away), and the list shows
+  // clients halfway through reclaiming.  GraceDone starts a run at once, so
+  // nothing waits longer than the grace period.
+  if (epochs_.in_grace()) {
+    ++stats_.reconcile_skipped_in_grace;
+    log_.Debug("cld: reconciliation skipped: in grace");
+    return;
+  }
+  stats_.reconcile_last_seen = scan->clients.size();
+  stats_.reconcile_last_run = scheduler_.Now();
+  if (scan->unreadable != 0) {
+    log_.Warning(StrCat("cld: ", scan->unreadable, " entries of the kernel's client list were"
+                        " unreadable and are not recorded; first: ", scan->first_error));
+  }
+  struct Run {
+    uint64_t writes = 0;
+    uint64_t added = 0;
+    uint64_t failed = 0;
+    uint64_t seen = 0;
+  };
+  auto run = std::make_shared<Run>();
+  run->seen = scan->clients.size();
+  auto finished = [this, run] {
+    stats_.reconcile_last_added = run->added;
+    log_.Info(StrCat("cld: reconciliation: ", run->seen, " live clients, ", run->added,
+                     " records added", run->failed ? StrCat(", ", run->failed, " failed") : "",
+                     " (total added ", stats_.reconcile_added, ")"));
+  };
+  std::set<std::string> issued;
+  for (NfsdClientInfo& c : scan->clients) {
+    if (!ShouldRecord(c) || current_ids_.count(c.name) != 0 ||
+        pending_creates_.count(c.name) != 0 || removed.count(c.name) != 0 ||
+        !issued.insert(c.name).second) {
+      continue;
+    }
+    ClientRecord rec;
+    rec.id = c.name;
+    if (c.minor_version) rec.has_session = *c.minor_version >= 1;
+    ++run->writes;
+    store_.PutClient(rec, Guard([this, run, finished, c](Status st) {
+      if (st.ok()) {
+        current_ids_.insert(c.name);
+        ++run->added;
+        ++stats_.reconcile_added;
+        if (log_.DebugEnabled()) {
+          log_.Debug(StrCat("cld: reconciliation recorded live ", NfsdClientStatusName(c.status),
+                            " client ", NameForLog(c.name), " (v4.",
+                            c.minor_version ? StrCat(*c.minor_version) : std::string("?"),
+                            ", ", Printable(c.address), ")"));
+        }
+      } else {
+        ++run->failed;
+        ++stats_.store_errors;
+        log_.Error(StrCat("cld: reconciliation cannot store client ", NameForLog(c.name), ": ",
+                          st.ToString()));
+      }
+      if (--run->writes == 0) finished();
+    }));
+  }
+  if (run->writes == 0) finished();
+}
+
+std::string TrackingService::ReconcileReport() const {
+  if (live_source_ == nullptr) return "; reconciliation off";
+  std::string last = "never";
+  if (stats_.reconcile_last_run != TimePoint{}) {
+    auto ago = std::chrono::duration_cast<std::chrono::seconds>(scheduler_.Now() -
+                                                                stats_.reconcile_last_run);
+    last = StrCat(ago.count(), " s ago, ", stats_.reconcile_last_seen, " live clients, ",
+                  stats_.reconcile_last_added, " added");
+  }
+  return StrCat("; reconciliation: runs ", stats_.reconcile_runs, ", skipped in grace ",
+                stats_.reconcile_skipped_in_grace, ", clients added ", stats_.reconcile_added,
+                ", last run ", last);
 }
 
 std::string TrackingService::StatusReport() const {
@@ -308,7 +465,8 @@ std::string TrackingService::StatusReport() const {
                 stats_.checks, ", gracestart ", stats_.grace_starts, ", gracedone ",
                 stats_.grace_dones, ", unsupported ", stats_.unsupported, "), in flight ",
                 in_flight_, ", store errors ", stats_.store_errors, ", records uploaded ",
-                stats_.records_uploaded, ", skipped ", stats_.records_skipped);
+                stats_.records_uploaded, ", skipped ", stats_.records_skipped,
+                ReconcileReport());
 }
 
 }  // namespace nfsrec::nfs4rec

@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -36,6 +37,7 @@
 #include "common/logging.h"
 #include "nfs4rec/cld_codec.h"
 #include "nfs4rec/client_store.h"
+#include "nfs4rec/clients_info.h"
 #include "nfs4rec/grace.h"
 
 namespace nfsrec::nfs4rec {
@@ -67,6 +69,12 @@ class TrackingService {
     uint64_t records_uploaded = 0;
     uint64_t records_skipped = 0;
     uint64_t early_ends = 0;
+    uint64_t reconcile_runs = 0;
+    uint64_t reconcile_skipped_in_grace = 0;
+    uint64_t reconcile_added = 0;  // records written for live clients, total
+    uint64_t reconcile_last_added = 0;
+    uint64_t reconcile_last_seen = 0;  // clients in the kernel's list, last run
+    TimePoint reconcile_last_run{};    // when the last run finished; epoch if never
   };
 
   TrackingService(ClientStore& store, GraceControl& grace, Scheduler& scheduler, Logger& log,
@@ -81,6 +89,14 @@ class TrackingService {
   Status Init();
 
   void Handle(const CldMessage& upcall, Reply reply);
+
+  // Reconciliation with the kernel's live client list (docs/nfs4rec.md,
+  // "Reconciling with the kernel's client list"): runs right after every
+  // GraceDone and then every `interval`.  A zero interval runs it only after
+  // GraceDone.  `source` must outlive the service.
+  void EnableReconcile(LiveClientSource& source, Duration interval);
+  // Runs one reconciliation now (or right after the one in progress).
+  void ReconcileNow();
 
   // Upcalls read but not finally answered yet.
   size_t in_flight() const { return in_flight_; }
@@ -100,6 +116,10 @@ class TrackingService {
   void HandleCheck(const CldMessage& up, Reply reply);
   void HandleGraceDone(const CldMessage& up, Reply reply);
   void OnCreated(const std::string& id);
+  void ScheduleReconcile();
+  void OnLiveClients(Result<LiveClientScan> scan);
+  static bool ShouldRecord(const NfsdClientInfo& c);
+  std::string ReconcileReport() const;
   // Why a record may not be uploaded; empty if it may.
   static std::string RecordProblem(const ClientRecord& r);
   void Finish(const CldMessage& up, const Reply& reply, int16_t status);
@@ -119,6 +139,19 @@ class TrackingService {
   uint64_t upload_seq_ = 0;  // the newest GraceStart; older uploads stop
   size_t in_flight_ = 0;
   Stats stats_;
+  // Ids with a record in the current epoch as far as this process wrote or
+  // loaded them, plus Creates not yet durable: reconciliation never writes
+  // over these (a Create's record carries the princhash, ours would not).
+  std::set<std::string> current_ids_;
+  std::map<std::string, int> pending_creates_;
+  // Removes issued since the running scan started: the kernel's list may
+  // still show a client it has just expired.
+  std::set<std::string> removed_during_scan_;
+  LiveClientSource* live_source_ = nullptr;
+  Duration reconcile_interval_{};
+  Scheduler::TimerId reconcile_timer_ = 0;
+  bool scan_running_ = false;
+  bool rescan_wanted_ = false;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 

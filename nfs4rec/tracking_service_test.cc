@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <vector>
 
@@ -20,6 +22,14 @@ class ManualScheduler final : public Scheduler {
   }
   void Cancel(TimerId id) override { timers_.erase(id); }
   // Runs due timers (and ones they add) until none is left.
+  // Runs the oldest timer, if any.
+  void RunOneForTest() {
+    if (timers_.empty()) return;
+    auto it = timers_.begin();
+    auto fn = std::move(it->second.second);
+    timers_.erase(it);
+    fn();
+  }
   void RunAll() {
     while (!timers_.empty()) {
       auto it = timers_.begin();
@@ -319,6 +329,159 @@ TEST_F(TrackingServiceTest, CompletionsAfterDestructionAreDropped) {
   service_.reset();
   store_.RunPending();
   EXPECT_EQ(replies, 0);
+}
+
+// Reconciliation, driven by a fake /proc tree read with the real scanner.
+class FakeProcSource final : public LiveClientSource {
+ public:
+  FakeProcSource(Scheduler& sched, std::string root) : sched_(sched), root_(std::move(root)) {}
+  void Scan(std::function<void(Result<LiveClientScan>)> done) override {
+    ++scans;
+    Result<LiveClientScan> r = ScanLiveClients(NfsdClientsDir(root_));
+    sched_.RunAfter(Duration::zero(), [done = std::move(done), r]() { done(r); });
+  }
+  int scans = 0;
+
+ private:
+  Scheduler& sched_;
+  std::string root_;
+};
+
+class ReconcileTest : public TrackingServiceTest {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/reconcile_test.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    std::filesystem::create_directories(NfsdClientsDir(root_));
+    source_ = std::make_unique<FakeProcSource>(sched_, root_);
+  }
+  void TearDown() override {
+    service_.reset();
+    std::filesystem::remove_all(root_);
+  }
+  void Client(int id, const std::string& status, const std::string& quoted_name,
+              bool states, int minor = 0) {
+    std::string dir = StrCat(NfsdClientsDir(root_), "/", id);
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/info") << "clientid: 0x" << id << "\naddress: \"10.0.0.2:700\"\n"
+                                 << "status: " << status << "\nseconds from last renew: 1\n"
+                                 << "name: " << quoted_name << "\nminor version: " << minor
+                                 << "\ncallback state: UP\n";
+    std::ofstream(dir + "/states") << (states ? "- 0x1: { type: open, access: rw }\n" : "");
+  }
+  // Runs a reconciliation and settles the store.
+  void Reconcile() {
+    service_->ReconcileNow();
+    for (int i = 0; i < 10; ++i) {
+      sched_.RunAll();
+      store_.RunPending();
+    }
+  }
+  std::string root_;
+  std::unique_ptr<FakeProcSource> source_;
+};
+
+TEST_F(ReconcileTest, RecordsConfirmedAndCourtesyClientsHoldingState) {
+  MakeService();
+  service_->EnableReconcile(*source_, Duration::zero());
+  Client(1, "confirmed", "\"Linux NFSv4.0 a/10.0.0.2 tcp\"", true);
+  Client(2, "courtesy", "\"q\\x22uote\\x5c \\xff\"", true, 1);
+  Client(3, "unconfirmed", "\"unconf\"", true);
+  Client(4, "confirmed", "\"nostate\"", false);
+  Client(5, "confirmed", "\"bad\\q\"", true);
+  Client(6, "expirable", "\"expiring\"", true);
+  Reconcile();
+  EXPECT_TRUE(store_.Has(1, "Linux NFSv4.0 a/10.0.0.2 tcp"));
+  EXPECT_TRUE(store_.Has(1, "q\"uote\\ \xff"));
+  EXPECT_EQ(store_.Count(1), 2u);
+  EXPECT_EQ(service_->stats().reconcile_added, 2u);
+  EXPECT_EQ(service_->stats().reconcile_last_seen, 5u);  // the bad name is not listed
+  auto recs = store_.LoadClients(1);
+  for (const ClientRecord& r : *recs) {
+    EXPECT_EQ(r.has_session, r.id != "Linux NFSv4.0 a/10.0.0.2 tcp");
+  }
+  EXPECT_NE(service_->StatusReport().find("clients added 2"), std::string::npos)
+      << service_->StatusReport();
+  EXPECT_TRUE(log_.Contains("reconciliation: 5 live clients, 2 records added"));
+}
+
+TEST_F(ReconcileTest, ExistingRecordIsNotWrittenAndNothingIsRemoved) {
+  MakeService();
+  service_->EnableReconcile(*source_, Duration::zero());
+  Create("have", kHash);
+  Create("not-live");
+  Client(1, "confirmed", "\"have\"", true);
+  const uint64_t before = store_.mutations();
+  Reconcile();
+  EXPECT_EQ(store_.mutations(), before);  // no write at all
+  EXPECT_TRUE(store_.Has(1, "not-live"));
+  auto recs = store_.LoadClients(1);
+  for (const ClientRecord& r : *recs) {
+    if (r.id == "have") {
+      EXPECT_EQ(r.princhash, kHash);  // not overwritten
+    }
+  }
+  // A second run adds nothing either.
+  Client(2, "confirmed", "\"new\"", true);
+  Reconcile();
+  EXPECT_EQ(store_.mutations(), before + 1);
+  Reconcile();
+  EXPECT_EQ(store_.mutations(), before + 1);
+  EXPECT_EQ(service_->stats().reconcile_added, 1u);
+}
+
+TEST_F(ReconcileTest, SkippedInGraceAndRunAfterGraceDone) {
+  MakeService();
+  service_->EnableReconcile(*source_, Duration::zero());
+  Create("old");
+  ASSERT_EQ(Call(Up(CldCommand::kGraceStart)).back().status, 0);  // uploads "old"
+  Client(1, "confirmed", "\"old\"", true);  // reclaimed with CLAIM_PREVIOUS: no Create
+  Reconcile();
+  EXPECT_EQ(service_->stats().reconcile_skipped_in_grace, 1u);
+  EXPECT_FALSE(store_.Has(store_.epochs().current, "old"));
+  const int scans = source_->scans;
+  EXPECT_EQ(Status1(Up(CldCommand::kGraceDone)), 0);  // starts a run by itself
+  for (int i = 0; i < 10; ++i) {
+    sched_.RunAll();
+    store_.RunPending();
+  }
+  EXPECT_EQ(source_->scans, scans + 1);
+  EXPECT_TRUE(store_.Has(store_.epochs().current, "old"));
+  EXPECT_EQ(store_.epochs().recovery, 0u);
+}
+
+TEST_F(ReconcileTest, RemoveDuringScanWinsAndStoreFailureIsCounted) {
+  MakeService();
+  service_->EnableReconcile(*source_, Duration::zero());
+  Client(1, "confirmed", "\"leaving\"", true);
+  Client(2, "confirmed", "\"stays\"", true);
+  service_->ReconcileNow();  // scan result waits in the scheduler
+  EXPECT_EQ(Status1(Up(CldCommand::kRemove, "leaving")), 0);  // also runs the scan result
+  store_.RunPending();
+  EXPECT_FALSE(store_.Has(1, "leaving"));
+  EXPECT_TRUE(store_.Has(1, "stays"));
+  Client(3, "confirmed", "\"fails\"", true);
+  store_.FailNext(Status::IOError("disk"));
+  Reconcile();
+  EXPECT_FALSE(store_.Has(1, "fails"));
+  EXPECT_EQ(service_->stats().store_errors, 1u);
+  Reconcile();  // tried again next time
+  EXPECT_TRUE(store_.Has(1, "fails"));
+}
+
+TEST_F(ReconcileTest, PeriodicTimer) {
+  MakeService();
+  service_->EnableReconcile(*source_, std::chrono::seconds(90));
+  Client(1, "confirmed", "\"p\"", true);
+  // ManualScheduler runs timers regardless of time: the first fires, and the
+  // run re-arms it, so bound the turns.
+  for (int i = 0; i < 3; ++i) {
+    sched_.RunOneForTest();
+    store_.RunPending();
+  }
+  EXPECT_GE(source_->scans, 1);
+  EXPECT_TRUE(store_.Has(1, "p"));
 }
 
 }  // namespace

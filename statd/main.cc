@@ -192,6 +192,7 @@ int RunDaemon(const DaemonConfig& config) {
     topts.pipe_path = config.cld_pipe;
     topts.proc_root = config.proc_root;
     topts.end_grace_early = config.end_grace_early;
+    topts.reconcile_interval = config.reconcile_interval;
     Result<std::unique_ptr<nfs4rec::TrackingDaemon>> t =
         nfs4rec::TrackingDaemon::Create(loop, *log, queue, topts);
     if (!t.ok()) return fail("NFSv4 client tracking", t.status());
