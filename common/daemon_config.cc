@@ -171,7 +171,8 @@ std::string DaemonConfig::Dump() const {
      << "proc_root = " << proc_root << "\n"
      << "cld_pipe = " << cld_pipe << "\n"
      << "nfs4 = " << nfs4 << "\n"
-     << "end_grace_early = " << end_grace_early << "\n";
+     << "end_grace_early = " << end_grace_early << "\n"
+     << "reconcile_interval = " << reconcile_interval << "\n";
   return os.str();
 }
 

@@ -28,7 +28,8 @@ NFS4REC_TESTS = \
 	nfs4rec/tracking_service_test \
 	nfs4rec/sqlite_client_store_test \
 	nfs4rec/cltrack_test \
-	nfs4rec/clients_info_test
+	nfs4rec/clients_info_test \
+	nfs4rec/tracking_daemon_test
 check_PROGRAMS += $(NFS4REC_TESTS)
 TESTS += $(NFS4REC_TESTS)
 
@@ -51,3 +52,7 @@ nfs4rec_cltrack_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 nfs4rec_clients_info_test_SOURCES = nfs4rec/clients_info_test.cc
 nfs4rec_clients_info_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 nfs4rec_clients_info_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+
+nfs4rec_tracking_daemon_test_SOURCES = nfs4rec/tracking_daemon_test.cc
+nfs4rec_tracking_daemon_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+nfs4rec_tracking_daemon_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)

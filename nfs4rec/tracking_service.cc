@@ -373,7 +373,14 @@ void TrackingService::OnLiveClients(Result<LiveClientScan> scan) {
     ScheduleReconcile();
   }
   if (!scan.ok()) {
-    log_.Warning(StrCat("cld: cannot read the kernel's client list: ", scan.status().ToString()));
+    // Kernels before 5.3 have no list: say so once, not every lease period.
+    const bool missing = scan.status().code() == Status::Code::kNotFound;
+    if (!missing || !reported_missing_list_) {
+      log_.Warning(StrCat("cld: cannot read the kernel's client list", missing ? " (kernel "
+                          "before 5.3?); NFSv4.0 clients may lose their reclaim right after a "
+                          "second reboot" : "", ": ", scan.status().ToString()));
+    }
+    reported_missing_list_ = reported_missing_list_ || missing;
     return;
   }
   // Skipped during grace: the recovery epoch still holds every client that
@@ -402,7 +409,10 @@ void TrackingService::OnLiveClients(Result<LiveClientScan> scan) {
   run->seen = scan->clients.size();
   auto finished = [this, run] {
     stats_.reconcile_last_added = run->added;
-    log_.Info(StrCat("cld: reconciliation: ", run->seen, " live clients, ", run->added,
+    // Quiet when the run changed nothing: it repeats every lease period.
+    const LogLevel level = run->added || run->failed ? LogLevel::kInfo : LogLevel::kDebug;
+    if (level == LogLevel::kDebug && !log_.DebugEnabled()) return;
+    log_.Write(level, StrCat("cld: reconciliation: ", run->seen, " live clients, ", run->added,
                      " records added", run->failed ? StrCat(", ", run->failed, " failed") : "",
                      " (total added ", stats_.reconcile_added, ")"));
   };

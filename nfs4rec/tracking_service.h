@@ -17,11 +17,14 @@
 //   Remove      -> delete it from the current epoch.
 //   Check (v0)  -> 0 if the client may reclaim (copied into current), else
 //                  -EACCES; opens a grace period first if none is open.
-//   GraceDone   -> drop the recovery epoch; 0 also when no grace is open.
+//   GraceDone   -> drop the recovery epoch; 0 also when no grace is open;
+//                  then reconcile with the kernel's client list (below).
 //   other       -> -EOPNOTSUPP.
 // Store failures answer -EREMOTEIO, as nfsdcld does.
 //
 // Early end of grace: see TrackingService::OnCreated and docs/nfs4rec.md.
+// Reconciliation (records for live clients that reclaimed without a Create):
+// see TrackingService::OnLiveClients and docs/nfs4rec.md.
 //
 // Loop thread only.
 #pragma once
@@ -152,6 +155,7 @@ class TrackingService {
   Scheduler::TimerId reconcile_timer_ = 0;
   bool scan_running_ = false;
   bool rescan_wanted_ = false;
+  bool reported_missing_list_ = false;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
