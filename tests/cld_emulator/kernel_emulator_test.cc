@@ -117,8 +117,10 @@ TEST_F(EmulatorTest, NegotiatesAndRejectsWrongSizesAndXids) {
   CldMessage r = Reply(gv, 0);
   r.max_version = 2;
   EXPECT_EQ(Write(r), 1034);
-  // Answered already; and the kernel now expects v2-sized messages, so the
-  // size check refuses it first.
+  // Answered already, so refused: by the size check if the kernel side has
+  // switched to v2-sized messages by now, else by the xid check.  Which one
+  // comes first is a race in the kernel too (the switch happens in the
+  // waiter that the answer wakes).
   EXPECT_EQ(Write(r), -1);
   EXPECT_EQ(errno, EINVAL);
   auto gs = ReadMsg();
@@ -138,8 +140,11 @@ TEST_F(EmulatorTest, NegotiatesAndRejectsWrongSizesAndXids) {
   EXPECT_EQ(br.uploaded, 1u);
   auto table = k_->reclaim_table();
   ASSERT_EQ(table.count("0123456789abcdef0123456789abcdef"), 1u);  // "hash:" stripped
-  EXPECT_EQ(k_->counters().einval_size, 2u);
-  EXPECT_EQ(k_->counters().einval_xid, 1u);
+  // Wrong size (1067 before negotiation), wrong xid, and the repeated answer
+  // counted under one of the two.
+  EXPECT_GE(k_->counters().einval_size, 1u);
+  EXPECT_GE(k_->counters().einval_xid, 1u);
+  EXPECT_EQ(k_->counters().einval_size + k_->counters().einval_xid, 3u);
   EXPECT_EQ(k_->counters().einval_record, 1u);
 }
 
