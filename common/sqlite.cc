@@ -138,7 +138,18 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const Options& opt
   // silently weaken concurrency with the nfsdcltrack helper.
   Result<Statement> mode = db->Prepare("PRAGMA journal_mode=WAL");
   if (!mode.ok()) return mode.status().WithContext(path);
+  // Switching a new file to WAL takes an exclusive lock without consulting
+  // the busy handler, so two processes opening a fresh database at once (the
+  // daemon and the sm-notify command at first boot) would fail: retry for
+  // the busy timeout.  Start-up only, so sleeping here blocks no loop.
   Result<bool> row = mode->Step();
+  for (int waited_ms = 0; !row.ok() && row.status().IsBusy() &&
+                          waited_ms < options.busy_timeout_ms;
+       waited_ms += 10) {
+    mode->Reset();
+    ::usleep(10 * 1000);
+    row = mode->Step();
+  }
   if (!row.ok()) return row.status().WithContext(path);
   std::string got = *row ? mode->ColumnText(0) : std::string();
   mode->Reset();
