@@ -122,24 +122,10 @@ int RunDaemon(const DaemonConfig& config) {
 
   // Outgoing sockets: lockd callbacks from a privileged port on loopback
   // (the kernel accepts nothing else), SM_NOTIFY from a privileged port or -o.
-  rpc::UdpSocketPort::Options cb_opts;
-  cb_opts.family = AF_INET;
-  cb_opts.bind_address = "127.0.0.1";
-  cb_opts.reserved_port = true;
-  Result<std::unique_ptr<rpc::UdpSocketPort>> cb_sock = rpc::UdpSocketPort::Open(loop, cb_opts);
-  if (!cb_sock.ok()) return fail("callback socket", cb_sock.status());
-  rpc::UdpSocketPort::Options out_opts;
-  out_opts.family = AF_INET6;
-  out_opts.port = config.outgoing_port;
-  out_opts.reserved_port = config.outgoing_port == 0;
-  Result<std::unique_ptr<rpc::UdpSocketPort>> out_sock = rpc::UdpSocketPort::Open(loop, out_opts);
-  if (!out_sock.ok()) {
-    out_opts.family = AF_INET;  // no IPv6 on this host
-    out_sock = rpc::UdpSocketPort::Open(loop, out_opts);
-  }
-  if (!out_sock.ok()) return fail("notify socket", out_sock.status());
-  rpc::UdpRpcClient callback_client(*cb_sock.value(), scheduler, *log);
-  rpc::UdpRpcClient notify_client(*out_sock.value(), scheduler, *log);
+  Result<statd::NotifySockets> sockets = statd::OpenNotifySockets(loop, config.outgoing_port);
+  if (!sockets.ok()) return fail("outgoing sockets", sockets.status());
+  rpc::UdpRpcClient callback_client(*sockets->callback, scheduler, *log);
+  rpc::UdpRpcClient notify_client(*sockets->notify, scheduler, *log);
   statd::NotifyEngine engine(callback_client, notify_client, resolver, scheduler, *log, {});
 
   statd::NsmService service(*store.value(), resolver, kernel, engine, *log);

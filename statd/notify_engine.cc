@@ -7,6 +7,26 @@
 
 namespace nfsrec::statd {
 
+Result<NotifySockets> OpenNotifySockets(EventLoop& loop, uint16_t outgoing_port) {
+  rpc::UdpSocketPort::Options cb_opts;
+  cb_opts.family = AF_INET;
+  cb_opts.bind_address = "127.0.0.1";
+  cb_opts.reserved_port = true;
+  Result<std::unique_ptr<rpc::UdpSocketPort>> cb = rpc::UdpSocketPort::Open(loop, cb_opts);
+  if (!cb.ok()) return cb.status().WithContext("callback socket");
+  rpc::UdpSocketPort::Options out_opts;
+  out_opts.family = AF_INET6;
+  out_opts.port = outgoing_port;
+  out_opts.reserved_port = outgoing_port == 0;
+  Result<std::unique_ptr<rpc::UdpSocketPort>> out = rpc::UdpSocketPort::Open(loop, out_opts);
+  if (!out.ok()) {
+    out_opts.family = AF_INET;  // no IPv6 on this host
+    out = rpc::UdpSocketPort::Open(loop, out_opts);
+  }
+  if (!out.ok()) return out.status().WithContext("notify socket");
+  return NotifySockets{std::move(cb.value()), std::move(out.value())};
+}
+
 struct NotifyEngine::CallbackJob {
   CallbackRequest request;
   TimePoint deadline;

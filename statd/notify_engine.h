@@ -44,6 +44,16 @@
 
 namespace nfsrec::statd {
 
+// The engine's two sockets: lockd callbacks from a reserved port bound to
+// 127.0.0.1 (the kernel accepts nothing else), and SM_NOTIFY from
+// `outgoing_port` or, if 0, a reserved port, on IPv6 reaching IPv4 too (IPv4
+// only on a host without IPv6).
+struct NotifySockets {
+  std::unique_ptr<rpc::UdpSocketPort> callback;
+  std::unique_ptr<rpc::UdpSocketPort> notify;
+};
+Result<NotifySockets> OpenNotifySockets(EventLoop& loop, uint16_t outgoing_port);
+
 class NotifyEngine final : public LockdCallbacks {
  public:
   struct Options {

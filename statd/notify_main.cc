@@ -186,27 +186,13 @@ int NotifyMain(const std::vector<std::string>& args) {
   ThreadResolver resolver(loop, scheduler);
   ProcKernelNsm kernel(o->proc_root);
 
-  rpc::UdpSocketPort::Options cb_opts;
-  cb_opts.bind_address = "127.0.0.1";
-  cb_opts.reserved_port = true;
-  auto cb_sock = rpc::UdpSocketPort::Open(loop, cb_opts);
-  rpc::UdpSocketPort::Options out_opts;
-  out_opts.family = AF_INET6;
-  out_opts.bind_address = "";
-  out_opts.port = o->port;
-  out_opts.reserved_port = o->port == 0;
-  auto out_sock = rpc::UdpSocketPort::Open(loop, out_opts);
-  if (!out_sock.ok()) {
-    out_opts.family = AF_INET;
-    out_sock = rpc::UdpSocketPort::Open(loop, out_opts);
-  }
-  if (!cb_sock.ok() || !out_sock.ok()) {
-    log->Error(StrCat("Cannot create sockets: ",
-                      (cb_sock.ok() ? out_sock.status() : cb_sock.status()).ToString()));
+  Result<NotifySockets> sockets = OpenNotifySockets(loop, o->port);
+  if (!sockets.ok()) {
+    log->Error(StrCat("Cannot create sockets: ", sockets.status().ToString()));
     return 1;
   }
-  rpc::UdpRpcClient callback_client(*cb_sock.value(), scheduler, *log);
-  rpc::UdpRpcClient notify_client(*out_sock.value(), scheduler, *log);
+  rpc::UdpRpcClient callback_client(*sockets->callback, scheduler, *log);
+  rpc::UdpRpcClient notify_client(*sockets->notify, scheduler, *log);
   NotifyEngine::Options eopts;
   eopts.notify_window = std::chrono::minutes(o->minutes);
   NotifyEngine engine(callback_client, notify_client, resolver, scheduler, *log, eopts);
