@@ -229,7 +229,7 @@ Result<LiveClientScan> ScanLiveClients(const std::string& clients_dir) {
 }
 
 ProcLiveClientSource::ProcLiveClientSource(EventLoop& loop, const std::string& proc_root)
-    : dir_(NfsdClientsDir(proc_root)), shared_(std::make_shared<Shared>()) {
+    : dir_(NfsdClientsDir(proc_root)), proc_root_(proc_root), shared_(std::make_shared<Shared>()) {
   shared_->loop = &loop;
 }
 
@@ -241,8 +241,12 @@ ProcLiveClientSource::~ProcLiveClientSource() {
 void ProcLiveClientSource::Scan(std::function<void(Result<LiveClientScan>)> done) {
   // Detached: the thread owns copies of what it reads and reaches the loop
   // only through `shared`, under its mutex.
-  std::thread([dir = dir_, shared = shared_, done = std::move(done)]() mutable {
+  std::thread([dir = dir_, root = proc_root_, shared = shared_, done = std::move(done)]() mutable {
     Result<LiveClientScan> r = ScanLiveClients(dir);
+    if (r.ok()) {
+      Result<int64_t> lease = ReadLeaseTime(root);
+      if (lease.ok()) r->lease_seconds = *lease;
+    }
     std::lock_guard<std::mutex> lock(shared->mu);
     if (shared->loop != nullptr) {
       shared->loop->Post(

@@ -72,6 +72,10 @@ struct LiveClientScan {
   std::vector<NfsdClientInfo> clients;
   uint64_t unreadable = 0;   // directories whose info did not parse or read
   std::string first_error;   // of the unreadable ones, for the log
+  // The kernel's lease at scan time, when the source knows it.  nfsd's
+  // lease is set when nfsd starts, often after this daemon, so a value read
+  // once at our start may be stale.
+  std::optional<int64_t> lease_seconds;
 };
 
 // Reads every <dir>/<id>/info and states.  Blocking (procfs; many clients
@@ -104,6 +108,7 @@ class ProcLiveClientSource final : public LiveClientSource {
     EventLoop* loop = nullptr;
   };
   std::string dir_;
+  std::string proc_root_;
   std::shared_ptr<Shared> shared_;
 };
 

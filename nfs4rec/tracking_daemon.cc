@@ -46,7 +46,8 @@ Status TrackingDaemon::Init() {
   service_ = std::make_unique<TrackingService>(*store_, grace_, scheduler_, log_, so);
   NFSREC_RETURN_IF_ERROR(service_->Init().WithContext("cld store"));
   int64_t interval = options_.reconcile_interval;
-  if (interval < 0) {
+  const bool follow_lease = interval < 0;
+  if (follow_lease) {
     // Once per lease: a client that got state since the last run is then
     // recorded before its state could lapse.  One small procfs read at start.
     constexpr int64_t kFallbackLease = 90;
@@ -55,7 +56,7 @@ Status TrackingDaemon::Init() {
   }
   if (interval > 0) {
     live_clients_ = std::make_unique<ProcLiveClientSource>(loop_, options_.proc_root);
-    service_->EnableReconcile(*live_clients_, std::chrono::seconds(interval));
+    service_->EnableReconcile(*live_clients_, std::chrono::seconds(interval), follow_lease);
     log_.Info(StrCat("cld: reconciling with ", NfsdClientsDir(options_.proc_root), " every ",
                      interval, " s and after each grace period"));
   }

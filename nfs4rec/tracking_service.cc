@@ -297,9 +297,11 @@ void TrackingService::HandleGraceDone(const CldMessage& up, Reply reply) {
       return Finish(up, reply, ToCldStatus(r.status()));
     }
     if (r->was_in_grace) {
-      log_.Info(StrCat("cld: GraceDone: grace over; dropped ", r->dropped,
-                       " records that were not reclaimed; ", awaiting_.size(), " of ", uploaded_,
-                       " uploaded clients had not re-created theirs"));
+      // The whole recovery epoch goes; reclaimed clients live on in the
+      // current epoch, so only the awaiting ones lose their record.
+      log_.Info(StrCat("cld: GraceDone: grace over; dropped the recovery epoch (", r->dropped,
+                       " records); ", awaiting_.size(), " of ", uploaded_,
+                       " uploaded clients did not reclaim"));
     } else {
       log_.Info("cld: GraceDone outside grace; nothing to do");
     }
@@ -314,9 +316,11 @@ void TrackingService::HandleGraceDone(const CldMessage& up, Reply reply) {
   }));
 }
 
-void TrackingService::EnableReconcile(LiveClientSource& source, Duration interval) {
+void TrackingService::EnableReconcile(LiveClientSource& source, Duration interval,
+                                      bool follow_lease) {
   live_source_ = &source;
   reconcile_interval_ = interval;
+  reconcile_follows_lease_ = follow_lease;
   ScheduleReconcile();
 }
 
@@ -367,6 +371,11 @@ void TrackingService::OnLiveClients(Result<LiveClientScan> scan) {
   removed_during_scan_.clear();
   const bool again = rescan_wanted_;
   rescan_wanted_ = false;
+  if (reconcile_follows_lease_ && scan.ok() && scan->lease_seconds && *scan->lease_seconds > 0 &&
+      std::chrono::seconds(*scan->lease_seconds) != reconcile_interval_) {
+    reconcile_interval_ = std::chrono::seconds(*scan->lease_seconds);
+    log_.Info(StrCat("cld: reconciling every ", *scan->lease_seconds, " s from now on (nfsd's lease)"));
+  }
   if (again) {
     ReconcileNow();
   } else {

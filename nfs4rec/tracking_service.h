@@ -96,8 +96,10 @@ class TrackingService {
   // Reconciliation with the kernel's live client list (docs/nfs4rec.md,
   // "Reconciling with the kernel's client list"): runs right after every
   // GraceDone and then every `interval`.  A zero interval runs it only after
-  // GraceDone.  `source` must outlive the service.
-  void EnableReconcile(LiveClientSource& source, Duration interval);
+  // GraceDone.  With `follow_lease`, the interval becomes the lease that a
+  // scan reports (the admin's lease is written when nfsd starts, usually
+  // after us).  `source` must outlive the service.
+  void EnableReconcile(LiveClientSource& source, Duration interval, bool follow_lease = false);
   // Runs one reconciliation now (or right after the one in progress).
   void ReconcileNow();
 
@@ -152,6 +154,7 @@ class TrackingService {
   std::set<std::string> removed_during_scan_;
   LiveClientSource* live_source_ = nullptr;
   Duration reconcile_interval_{};
+  bool reconcile_follows_lease_ = false;
   Scheduler::TimerId reconcile_timer_ = 0;
   bool scan_running_ = false;
   bool rescan_wanted_ = false;

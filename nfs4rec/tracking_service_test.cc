@@ -30,6 +30,12 @@ class ManualScheduler final : public Scheduler {
     timers_.erase(it);
     fn();
   }
+  // Delays of the pending timers, relative to now.
+  std::vector<Duration> PendingDelays() const {
+    std::vector<Duration> out;
+    for (const auto& [id, t] : timers_) out.push_back(t.first - now_);
+    return out;
+  }
   void RunAll() {
     while (!timers_.empty()) {
       auto it = timers_.begin();
@@ -338,9 +344,11 @@ class FakeProcSource final : public LiveClientSource {
   void Scan(std::function<void(Result<LiveClientScan>)> done) override {
     ++scans;
     Result<LiveClientScan> r = ScanLiveClients(NfsdClientsDir(root_));
+    if (r.ok()) r->lease_seconds = lease;
     sched_.RunAfter(Duration::zero(), [done = std::move(done), r]() { done(r); });
   }
   int scans = 0;
+  std::optional<int64_t> lease;
 
  private:
   Scheduler& sched_;
@@ -482,6 +490,28 @@ TEST_F(ReconcileTest, PeriodicTimer) {
   }
   EXPECT_GE(source_->scans, 1);
   EXPECT_TRUE(store_.Has(1, "p"));
+}
+
+// nfsd's lease is written when nfsd starts, usually after the daemon read
+// it: the interval follows what the scans report, only when asked to.
+TEST_F(ReconcileTest, IntervalFollowsTheLeaseAScanReports) {
+  for (bool follow : {true, false}) {
+    SCOPED_TRACE(follow);
+    MakeService();
+    service_->EnableReconcile(*source_, std::chrono::seconds(90), follow);
+    ASSERT_EQ(sched_.PendingDelays(), std::vector<Duration>{std::chrono::seconds(90)});
+    source_->lease = 15;
+    sched_.RunOneForTest();  // the periodic run starts a scan
+    sched_.RunOneForTest();  // its answer arrives and re-arms the timer
+    store_.RunPending();
+    EXPECT_EQ(source_->scans, 1);
+    EXPECT_EQ(sched_.PendingDelays(),
+              std::vector<Duration>{std::chrono::seconds(follow ? 15 : 90)});
+    source_->lease.reset();
+    source_->scans = 0;
+    service_.reset();
+    sched_.RunAll();
+  }
 }
 
 }  // namespace

@@ -246,9 +246,14 @@ scenario_daemon_restart() {
     umnt /mnt/v4; umnt /mnt/r40; c2 umount /mnt/c2v4
 }
 
-# Issue 5: nfsd started before the daemons (vm-init.sh started them after nfsd here). Shows what
-# the kernel does: it falls back from cld, so nothing is recorded and a reclaim fails later.
-# The systemd units must order the daemon before nfs-server to prevent it.
+# Issue 5: nfsd started before the daemons (vm-init.sh started them after nfsd here). The kernel
+# falls back from cld, so no Create upcall records the client. nfs-utils' nfsdcld never learns
+# of it and the lock is lost at the next reboot (expected failure, XFAIL in that mode).
+# nfsrecd's reconciliation (issue 6) reads /proc/fs/nfsd/clients and records the live client,
+# so the lock is reclaimed. The scenario waits for that record before the reboot (up to one
+# reconciliation interval, the lease); a reboot before it would lose the lock in either mode.
+# The systemd units still order the daemon before nfs-server: a client that has come and gone
+# between two reconciliations is only recorded through upcalls.
 scenario_nfsd_first() {
     log "=== nfsd-first scenario: nfsd started, daemons 2 s later"
     info "kernel tracking line at the first start: '${TRACKING:-none}'"
@@ -264,16 +269,24 @@ scenario_nfsd_first() {
     if [ -n "$PAT_CLD_CREATE" ]; then
         if grep -qE "$PAT_CLD_CREATE" "$CLD_LOG"; then info "the daemon got a Create"; else info "the daemon got no Create"; fi
     fi
+    if [ -n "$PAT_RECONCILE_ADDED" ]; then
+        T=$(up)
+        check "daemon recorded the live client from /proc/fs/nfsd/clients" \
+            wait_until $((LEASE + 10)) grep -qE "$PAT_RECONCILE_ADDED" "$CLD_LOG"
+        info "reconciliation record $(elapsed "$T")s after the lock"
+    fi
     server_reboot
     info "kernel tracking line after a reboot in the right order: '$TRACKING'"
     poke /mnt/v4
-    sleep 8
-    check "lock NOT reclaimed (the client was never recorded)" not v4_lock_held nfsvm n1
-    check "client logged the loss (NFS: 127.0.0.1: lost 1 locks)" wait_until 20 dmesg_since_has "$REBOOT_T" 'NFS: 127.0.0.1: lost'
+    wait_until 30 n1_settled
+    gapcheck "lock reclaimed after the reboot (the client was recorded without a Create)" v4_lock_held nfsvm n1
+    gapcheck "client lost no lock (no 'NFS: 127.0.0.1: lost')" not dmesg_since_has "$REBOOT_T" 'NFS: 127.0.0.1: lost'
     kernel_lines
     unhold $HOLDER
     umnt /mnt/v4
 }
+# The v4.2 client reclaimed its lock, or the kernel made it give up.
+n1_settled() { v4_lock_held nfsvm n1 || dmesg_since_has "$REBOOT_T" 'NFS: 127.0.0.1: lost'; }
 
 # Issue 5: early end of grace. It ends when every uploaded client has reclaimed, never earlier.
 scenario_early_grace() {
