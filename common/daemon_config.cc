@@ -1,6 +1,7 @@
 #include "common/daemon_config.h"
 
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 
 namespace nfsrec {
@@ -15,21 +16,65 @@ Result<uint16_t> ParsePort(const std::string& opt, const std::string& v) {
   return static_cast<uint16_t>(n);
 }
 
+template <typename T, typename V>
+Status Take(Result<std::optional<V>> setting, T& target) {
+  if (!setting.ok()) return setting.status();
+  if (*setting) target = **setting;
+  return Status::Ok();
+}
+
+// Settings from nfs.conf, onto the defaults (docs in the header).
+Status ApplyNfsConf(const NfsConf& conf, DaemonConfig& c) {
+  NFSREC_RETURN_IF_ERROR(Take(conf.GetPort("statd", "port"), c.port));
+  NFSREC_RETURN_IF_ERROR(Take(conf.GetPort("statd", "outgoing-port"), c.outgoing_port));
+  NFSREC_RETURN_IF_ERROR(Take(conf.GetBool("statd", "no-notify"), c.no_notify));
+  NFSREC_RETURN_IF_ERROR(Take(conf.GetPort("lockd", "port"), c.nlm_tcp_port));
+  NFSREC_RETURN_IF_ERROR(Take(conf.GetPort("lockd", "udp-port"), c.nlm_udp_port));
+  NFSREC_RETURN_IF_ERROR(Take(conf.GetBool("nfsrecd", "nfs4"), c.nfs4));
+  NFSREC_RETURN_IF_ERROR(Take(conf.GetBool("nfsrecd", "end-grace-early"), c.end_grace_early));
+  NFSREC_RETURN_IF_ERROR(
+      Take(conf.GetCount("nfsrecd", "reconcile-interval", 999999999), c.reconcile_interval));
+  if (auto v = conf.Get("statd", "name")) c.my_name = *v;
+  if (auto v = conf.Get("statd", "state-directory-path")) c.state_dir = *v;
+  if (auto v = conf.Get("statd", "ha-callout")) c.ha_callout = *v;
+  if (auto v = conf.Get("statd", "debug"); v && *v != "0") c.debug = true;
+  if (auto v = conf.Get("general", "pipefs-directory")) {
+    std::string dir = *v;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    c.cld_pipe = dir + "/nfsd/cld";
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+std::string ConfigFileFromArgs(const std::vector<std::string>& args) {
+  std::string path = NfsConf::kDefaultPath;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      path = args[++i];
+    } else if (args[i].rfind("--config=", 0) == 0) {
+      path = args[i].substr(9);
+    }
+  }
+  return path;
+}
 
 std::string Usage(const std::string& program) {
   return "Usage: " + program +
          " [-F] [-d] [-L] [-p port] [-o port] [-P state-dir] [-n name] [-H prog]\n"
          "       [-T nlm-tcp-port] [-U nlm-udp-port] [--pidfile path] [--proc-root dir]\n"
          "       [--cld-pipe path] [--no-nfs4] [--no-end-grace-early] [--dump-config]\n"
-         "       [--reconcile-interval seconds]\n"
+         "       [--reconcile-interval seconds] [--config nfs.conf]\n"
          "       [-h] [-v]\n";
 }
 
 Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
-                                     const std::string& env_no_notify) {
+                                     const std::string& env_no_notify, const NfsConf& conf) {
   CommandLine cl;
   DaemonConfig& c = cl.config;
+  c.config_file = ConfigFileFromArgs(args);
+  if (Status s = ApplyNfsConf(conf, c); !s.ok()) return s;
   if (!env_no_notify.empty() && std::atoi(env_no_notify.c_str()) > 0) c.no_notify = true;
 
   // Short options that take a value, and their long names.
@@ -48,7 +93,7 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
       {"pidfile", 0, true},        {"proc-root", 0, true},
       {"cld-pipe", 0, true},       {"no-nfs4", 0, false},
       {"no-end-grace-early", 0, false}, {"dump-config", 0, false},
-      {"reconcile-interval", 0, true},
+      {"reconcile-interval", 0, true}, {"config", 0, true},
   };
 
   for (size_t i = 1; i < args.size(); ++i) {
@@ -141,10 +186,13 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
         return Status::InvalidArgument("bad number of seconds for " + a + ": " + value);
       }
       c.reconcile_interval = std::strtol(value.c_str(), nullptr, 10);
+    } else if (lng == "config") {
+      if (value.empty()) return Status::InvalidArgument("empty path for --config");
     } else if (lng == "dump-config") {
       cl.action = CommandLine::Action::kDumpConfig;
     }
   }
+  if (c.state_dir.empty()) return Status::InvalidArgument("empty state directory path");
   if (c.port != 0 && c.port == c.outgoing_port) {
     return Status::InvalidArgument("listening port and outgoing port cannot be the same");
   }
@@ -172,7 +220,8 @@ std::string DaemonConfig::Dump() const {
      << "cld_pipe = " << cld_pipe << "\n"
      << "nfs4 = " << nfs4 << "\n"
      << "end_grace_early = " << end_grace_early << "\n"
-     << "reconcile_interval = " << reconcile_interval << "\n";
+     << "reconcile_interval = " << reconcile_interval << "\n"
+     << "config_file = " << config_file << "\n";
   return os.str();
 }
 

@@ -1,5 +1,6 @@
-// The daemon's configuration, from the command line (rpc.statd-compatible
-// options plus nfsrecd's own), immutable once parsed.
+// The daemon's configuration, from nfs.conf and then the command line
+// (rpc.statd-compatible options plus nfsrecd's own; the command line wins,
+// as with rpc.statd), immutable once parsed.
 //
 // Options:                                   rpc.statd equivalent
 //   -F, --foreground                         same
@@ -18,7 +19,16 @@
 //   --no-end-grace-early never end the NFSv4 grace period early
 //   --reconcile-interval SECONDS  record live NFSv4 clients every SECONDS
 //                        (default: the lease time; 0: off)
+//   --config FILE        nfs.conf to read (default /etc/nfs.conf, plus
+//                        /usr/etc/nfs.conf and the .d directories)
 //   --dump-config        print the effective configuration and exit
+//
+// nfs.conf settings (common/nfs_conf.h for the syntax):
+//   [statd]   port, outgoing-port, name, state-directory-path, ha-callout,
+//             no-notify (bool), debug (any value but 0: debug logging)
+//   [lockd]   port, udp-port                      as -T, -U
+//   [general] pipefs-directory                    the cld pipe is DIR/nfsd/cld
+//   [nfsrecd] nfs4 (bool), end-grace-early (bool), reconcile-interval
 //   -h, --help; -v, -V, --version
 #pragma once
 
@@ -26,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "common/nfs_conf.h"
 #include "common/result.h"
 
 namespace nfsrec {
@@ -48,6 +59,7 @@ struct DaemonConfig {
   bool nfs4 = true;
   bool end_grace_early = true;
   int64_t reconcile_interval = -1;  // seconds; -1: the NFSv4 lease time
+  std::string config_file = NfsConf::kDefaultPath;
 
   std::string DbPath() const { return state_dir + "/nfsrecd.sqlite"; }
   // One "key = value" line per setting.
@@ -60,10 +72,16 @@ struct CommandLine {
   DaemonConfig config;
 };
 
-// Parses argv.  `env_no_notify` is the value of RPC_STATD_NO_NOTIFY (or
-// empty).  InvalidArgument carries a message fit for the user.
+// The nfs.conf path that argv names with --config, or the default.
+std::string ConfigFileFromArgs(const std::vector<std::string>& args);
+
+// Applies `conf` (read from ConfigFileFromArgs), then argv.
+// `env_no_notify` is the value of RPC_STATD_NO_NOTIFY (or empty).
+// InvalidArgument carries a message fit for the user; a bad value in
+// nfs.conf is an error too, because running on another port or directory
+// than the admin configured would be worse than not starting.
 Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
-                                     const std::string& env_no_notify);
+                                     const std::string& env_no_notify, const NfsConf& conf);
 
 std::string Usage(const std::string& program);
 

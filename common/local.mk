@@ -5,6 +5,7 @@ common_libcommon_a_SOURCES = \
 	common/daemon_config.cc common/daemon_config.h \
 	common/event_loop.cc common/event_loop.h \
 	common/logging.cc common/logging.h \
+	common/nfs_conf.cc common/nfs_conf.h \
 	common/pidfile.cc common/pidfile.h \
 	common/resolver.cc common/resolver.h \
 	common/result.h \
@@ -16,3 +17,9 @@ common_libcommon_a_SOURCES = \
 include common/store.mk
 # RPC transport pieces live in common/rpc.mk.
 include common/rpc.mk
+
+check_PROGRAMS += common/config_test
+TESTS += common/config_test
+common_config_test_SOURCES = common/nfs_conf_test.cc common/daemon_config_test.cc
+common_config_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+common_config_test_LDADD = common/libcommon.a $(GTEST_LIBS) $(SYS_LIBS)

@@ -58,9 +58,11 @@ bool AwaitStartup(EventLoop& loop, const std::function<bool()>& done) {
   return loop.RunUntil(done, std::chrono::minutes(5));
 }
 
-int RunDaemon(const DaemonConfig& config) {
+int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   std::unique_ptr<Logger> log = MakeLogger(config);
   log->Notice(StrCat("Version ", PACKAGE_VERSION, " starting"));
+  for (const std::string& f : conf.files()) log->Debug(StrCat("Read ", f));
+  for (const std::string& w : conf.warnings()) log->Warning(StrCat("nfs.conf: ", w));
 
   // ORDER: refuse to start beside a running statd before touching anything.
   Result<bool> running = rpc::ProbeRunning(statd::kNsmProgram, statd::kNsmVersion, kProbeTimeout);
@@ -242,11 +244,18 @@ int main(int argc, char** argv) {
   }
 
   const char* env = std::getenv("RPC_STATD_NO_NOTIFY");
-  nfsrec::Result<nfsrec::CommandLine> cl = nfsrec::ParseCommandLine(args, env ? env : "");
+  const nfsrec::NfsConf conf =
+      nfsrec::NfsConf::Load(nfsrec::ConfigFileFromArgs(args), nfsrec::GetEnv);
+  nfsrec::Result<nfsrec::CommandLine> cl = nfsrec::ParseCommandLine(args, env ? env : "", conf);
   if (!cl.ok()) {
-    std::fprintf(stderr, "%s: %s\n%s", base.c_str(), cl.status().message().c_str(),
-                 nfsrec::Usage(base).c_str());
-    return cl.status().message().rfind("bad port", 0) == 0 ? 1 : nfsrec::kExitUsage;
+    const std::string& why = cl.status().message();
+    // A bad setting in nfs.conf is not a usage error: no usage text.
+    if (why.rfind("nfs.conf ", 0) == 0) {
+      std::fprintf(stderr, "%s: %s\n", base.c_str(), why.c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "%s: %s\n%s", base.c_str(), why.c_str(), nfsrec::Usage(base).c_str());
+    return why.rfind("bad port", 0) == 0 ? 1 : nfsrec::kExitUsage;
   }
   switch (cl->action) {
     case nfsrec::CommandLine::Action::kHelp:
@@ -256,10 +265,13 @@ int main(int argc, char** argv) {
       std::printf("%s version %s\n", base.c_str(), PACKAGE_VERSION);
       return 0;
     case nfsrec::CommandLine::Action::kDumpConfig:
+      for (const std::string& w : conf.warnings()) {
+        std::fprintf(stderr, "%s: nfs.conf: %s\n", base.c_str(), w.c_str());
+      }
       std::printf("%s", cl->config.Dump().c_str());
       return 0;
     case nfsrec::CommandLine::Action::kRun:
       break;
   }
-  return nfsrec::RunDaemon(cl->config);
+  return nfsrec::RunDaemon(cl->config, conf);
 }

@@ -14,9 +14,11 @@
 #include <string>
 
 #include "common/commit_queue.h"
+#include "common/daemon_config.h"
 #include "common/daemonize.h"
 #include "common/event_loop.h"
 #include "common/logging.h"
+#include "common/nfs_conf.h"
 #include "common/resolver.h"
 #include "common/sqlite.h"
 #include "common/udp_rpc_client.h"
@@ -40,6 +42,7 @@ struct NotifyOptions {
   bool force = false;
   int minutes = 15;
   bool update_state = true;
+  bool lift_grace = true;
   uint16_t port = 0;
   std::string name;
   std::string state_dir = kDefaultStateDir;
@@ -55,8 +58,31 @@ void Usage(const std::string& prog) {
                prog.c_str());
 }
 
-std::optional<NotifyOptions> Parse(const std::vector<std::string>& args) {
+// nfs.conf as sm-notify reads it: [sm-notify] force, retry-time (minutes),
+// update-state, outgoing-port, outgoing-addr, lift-grace, and [statd]
+// state-directory-path.  The command line then overrides.
+Result<NotifyOptions> FromNfsConf(const NfsConf& conf) {
   NotifyOptions o;
+  Result<std::optional<bool>> force = conf.GetBool("sm-notify", "force");
+  Result<std::optional<int64_t>> minutes = conf.GetCount("sm-notify", "retry-time", 1000000);
+  Result<std::optional<bool>> update = conf.GetBool("sm-notify", "update-state");
+  Result<std::optional<uint16_t>> port = conf.GetPort("sm-notify", "outgoing-port");
+  Result<std::optional<bool>> lift = conf.GetBool("sm-notify", "lift-grace");
+  for (const Status* s : {&force.status(), &minutes.status(), &update.status(), &port.status(),
+                          &lift.status()}) {
+    if (!s->ok()) return *s;
+  }
+  o.force = force->value_or(o.force);
+  o.minutes = static_cast<int>(minutes->value_or(o.minutes));
+  o.update_state = update->value_or(o.update_state);
+  o.port = port->value_or(o.port);
+  o.lift_grace = lift->value_or(o.lift_grace);
+  o.name = conf.Get("sm-notify", "outgoing-addr").value_or(o.name);
+  o.state_dir = conf.Get("statd", "state-directory-path").value_or(o.state_dir);
+  return o;
+}
+
+std::optional<NotifyOptions> Parse(const std::vector<std::string>& args, NotifyOptions o) {
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string* out) {
@@ -95,6 +121,9 @@ std::optional<NotifyOptions> Parse(const std::vector<std::string>& args) {
       o.guard = args[++i];
     } else if (a == "--daemon-pidfile" && i + 1 < args.size()) {
       o.daemon_pidfile = args[++i];
+    } else if (a == "--config" && i + 1 < args.size()) {
+      ++i;  // read before parsing (ConfigFileFromArgs)
+    } else if (a.rfind("--config=", 0) == 0) {
     } else {
       return std::nullopt;
     }
@@ -136,7 +165,13 @@ void TellRunningDaemon(const std::string& pidfile, Logger& log) {
 
 int NotifyMain(const std::vector<std::string>& args) {
   std::string prog = args.empty() ? "sm-notify" : args[0];
-  std::optional<NotifyOptions> o = Parse(args);
+  const NfsConf conf = NfsConf::Load(ConfigFileFromArgs(args), GetEnv);
+  Result<NotifyOptions> base = FromNfsConf(conf);
+  if (!base.ok()) {
+    std::fprintf(stderr, "%s: %s\n", prog.c_str(), base.status().message().c_str());
+    return 1;
+  }
+  std::optional<NotifyOptions> o = Parse(args, std::move(base).value());
   if (!o) {
     Usage(prog);
     return 1;
@@ -148,6 +183,7 @@ int NotifyMain(const std::vector<std::string>& args) {
     log = std::make_unique<SyslogLogger>("sm-notify", false);
   }
   log->Notice(StrCat("Version ", PACKAGE_VERSION, " starting"));
+  for (const std::string& w : conf.warnings()) log->Warning(StrCat("nfs.conf: ", w));
 
   if (o->state_dir == kDefaultStateDir && !TakeGuard(o->guard, *log) && !o->force &&
       o->update_state) {
@@ -207,7 +243,7 @@ int NotifyMain(const std::vector<std::string>& args) {
   }
 
   BootNotifier notifier(service, engine, kernel, *log,
-                        BootNotifier::Options{o->name, true, o->update_state});
+                        BootNotifier::Options{o->name, o->lift_grace, o->update_state});
   std::optional<Result<BootNotifier::Summary>> summary;
   std::optional<std::pair<size_t, size_t>> result;
   // sm-notify is the boot notification itself: always a new boot for it.

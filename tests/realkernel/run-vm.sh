@@ -175,7 +175,7 @@ write_env() {  # write_env <file> <scenario>
         echo "MODE=$(q "$MODE")"
         echo "XFAIL=$(q "$XFAIL")"
         for v in NFSREC_CMD C2_NFSREC_CMD CLD_CMD STATD_CMD C2_STATD_CMD NOTIFY_CMD LEASE NLM_DEBUG LOG_PATTERNS \
-                 RECONCILE_WAIT PAT_CLD_CREATE PAT_CLD_SENT PAT_CLD_GRACEDONE PAT_NSM_MON \
+                 RECONCILE_WAIT PAT_CLD_CREATE PAT_CLD_SENT PAT_CLD_GRACEDONE PAT_RECONCILE_ADDED PAT_NSM_MON \
                  PAT_NSM_NOTIFY_RX PAT_NOTIFY_SENT; do
             # only knobs that are set reach the VM, so that vm-init.sh applies its defaults
             if [ -n "${!v+x}" ]; then echo "$v=$(q "${!v}")"; fi

@@ -376,7 +376,14 @@ scenario_v40_reboot2() {
     info "first grace over $(elapsed "$NFSD_T")s after nfsd started"
     logcheck "cld daemon logged GraceDone" "$CLD_LOG" "$PAT_CLD_GRACEDONE" since-start
     dump_nfsd_clients > "$OUT/v40r2-clients-between.txt"
-    sleep "${RECONCILE_WAIT:-3}"   # time for a daemon to record live clients after GraceDone
+    # A daemon that reconciles records the v4.0 client right after GraceDone; wait for its log
+    # line instead of guessing a time (nfs-utils has none: a short pause, then the reboot).
+    if [ -n "$PAT_RECONCILE_ADDED" ]; then
+        check "daemon recorded the v4.0 client after GraceDone" \
+            wait_until 20 log_since_start_has "$CLD_LOG" "$PAT_RECONCILE_ADDED"
+    else
+        sleep "${RECONCILE_WAIT:-3}"
+    fi
     server_reboot
     poke /mnt/v40; c2_poke /mnt/c2v4 &
     wait_until 40 d1_settled

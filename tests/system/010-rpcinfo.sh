@@ -39,4 +39,25 @@ for netid in udp tcp udp6 tcp6; do
   expect_eq "-p 4000 on $netid" 4000 "$port"
 done
 stop_daemon
+
+# nfs.conf: [statd] port applies as -p does, the command line wins over it,
+# and a bad value stops the daemon with a message that names the setting.
+printf '[statd]\nport = 4001   # fixed for the firewall\n' > "$T/port.conf"
+start_daemon --config "$T/port.conf"
+for netid in udp tcp udp6 tcp6; do
+  port=$(rpcinfo 127.0.0.1 | awk -v n="$netid" '$1 == 100024 && $3 == n {print $4}' | awk -F. '{print $(NF-1)*256+$NF}')
+  expect_eq "nfs.conf port 4001 on $netid" 4001 "$port"
+done
+stop_daemon
+start_daemon --config "$T/port.conf" -p 4002
+port=$(rpcinfo -p 127.0.0.1 | awk '$1 == 100024 && $3 == "udp" {print $4}')
+expect_eq "-p 4002 wins over nfs.conf" 4002 "$port"
+stop_daemon
+printf '[statd]\nport = http\n' > "$T/bad.conf"
+"$NFSRECD" -F -d -P "$STATE" --pidfile "$T/pid" --proc-root "$ROOT" --no-nfs4 --config "$T/bad.conf" \
+  >"$T/bad.log" 2>&1
+rc=$?
+expect_eq "bad nfs.conf value: exit status" 1 "$rc"
+grep -q 'nfs.conf \[statd\] port = http: bad port number' "$T/bad.log" || fail "no clear message: $(cat "$T/bad.log")"
+if rpcinfo 127.0.0.1 | awk '$1 == 100024' | grep -q .; then fail "registered despite a bad nfs.conf"; fi
 finish

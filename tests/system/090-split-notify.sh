@@ -24,7 +24,7 @@ for _ in $(seq 1 200); do [ -e "$T/peer.ready" ] && break; sleep 0.05; done
 start_daemon -L
 "$NSM_CLIENT" --tcp mon $PEER 0123456789abcdef0123456789abcdef >/dev/null || fail "SM_MON"
 echo "33333333-2222-3333-4444-555555555555" > "$ROOT/proc/sys/kernel/random/boot_id"
-"$NFSRECD" --sm-notify -d -P "$STATE" --proc-root "$ROOT" --daemon-pidfile "$T/pid" \
+"$NFSRECD" --sm-notify -d -P "$STATE" --proc-root "$ROOT" --daemon-pidfile "$T/pid" --config "$CONF" \
   >"$T/sm-notify.log" 2>&1
 expect_eq "sm-notify mode exit status" 0 "$?"
 grep -q "Host $PEER notified successfully" "$T/sm-notify.log" || fail "peer not notified: $(cat "$T/sm-notify.log")"
@@ -38,6 +38,20 @@ expect_eq "notify list empty" 0 "$(sql "SELECT count(*) FROM notify_list;")"
 # A new SM_MON lands in the new list.
 "$NSM_CLIENT" mon $PEER ffffffffffffffffffffffffffffffff >/dev/null
 expect_eq "new monitor stored" 1 "$(monitor_count)"
+# The command reads nfs.conf as sm-notify does: the state directory from
+# [statd], and [sm-notify] update-state = no notifies without a new state.
+printf '[statd]\nstate-directory-path = %s\n[sm-notify]\nupdate-state = no\n' "$STATE" > "$T/notify.conf"
+"$NFSRECD" --sm-notify -d --proc-root "$ROOT" --daemon-pidfile "$T/pid" --config "$T/notify.conf" \
+  >"$T/sm-notify2.log" 2>&1
+expect_eq "sm-notify mode with nfs.conf: exit status" 0 "$?"
+grep -q "Host $PEER notified successfully" "$T/sm-notify2.log" || fail "peer not notified: $(cat "$T/sm-notify2.log")"
+for _ in $(seq 1 40); do [ "$(grep -c 'Reloaded:' "$T/daemon.log")" -ge 2 ] && break; sleep 0.05; done
+expect_eq "daemon reloaded again" 2 "$(grep -c 'Reloaded:' "$T/daemon.log")"
+expect_eq "update-state = no kept the state" "stat_succ state=5" "$("$NSM_CLIENT" stat localhost)"
+printf '[sm-notify]\nretry-time = soon\n' > "$T/bad.conf"
+"$NFSRECD" --sm-notify -d -P "$STATE" --proc-root "$ROOT" --config "$T/bad.conf" >"$T/bad.log" 2>&1
+expect_eq "bad nfs.conf value: exit status" 1 "$?"
+grep -q 'nfs.conf \[sm-notify\] retry-time = soon' "$T/bad.log" || fail "no clear message: $(cat "$T/bad.log")"
 stop_daemon
 touch "$T/peer.stop"
 wait "$PEERPID"

@@ -27,6 +27,9 @@ T=$(mktemp -d /tmp/nfsrec-systest.XXXXXX)
 STATE=$T/state
 ROOT=$T/root
 DB=$STATE/nfsrecd.sqlite
+# An nfs.conf of our own, so that the host's /etc/nfs.conf never applies.
+CONF=$T/nfs.conf
+: > "$CONF"
 mkdir -p "$STATE" "$ROOT/proc/sys/fs/nfs" "$ROOT/proc/fs/lockd" "$ROOT/proc/sys/kernel/random"
 : > "$ROOT/proc/sys/fs/nfs/nsm_local_state"
 : > "$ROOT/proc/fs/lockd/nlm_end_grace"
@@ -72,7 +75,7 @@ expect_eq() {
 start_daemon() {
   local log=$T/daemon.log
   [ -f "$log" ] && log=$T/daemon.$(date +%s%N).log
-  "$NFSRECD" -F -d -P "$STATE" --pidfile "$T/pid" --proc-root "$ROOT" --no-nfs4 "$@" \
+  "$NFSRECD" -F -d -P "$STATE" --pidfile "$T/pid" --proc-root "$ROOT" --no-nfs4 --config "$CONF" "$@" \
     >"$log" 2>&1 &
   DPID=$!
   for _ in $(seq 1 100); do
