@@ -245,6 +245,9 @@ server_reboot() {  # server_reboot [wipe|restore]: crash, optional change of the
         wipe) state_wipe; log "state dir wiped (negative control)" ;;
         restore) state_restore; log "state dir rolled back to the saved copy" ;;
     esac
+    server_boot
+}
+server_boot() {  # the boot half of server_reboot
     REBOOT_T=$(up)
     server_start
     log "--- SERVER REBOOT done"
