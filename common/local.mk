@@ -7,6 +7,7 @@ common_libcommon_a_SOURCES = \
 	common/logging.cc common/logging.h \
 	common/nfs_conf.cc common/nfs_conf.h \
 	common/pidfile.cc common/pidfile.h \
+	common/read_file.cc common/read_file.h \
 	common/resolver.cc common/resolver.h \
 	common/result.h \
 	common/udp_rpc_client.cc common/udp_rpc_client.h \

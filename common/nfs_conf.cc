@@ -1,10 +1,7 @@
 #include "common/nfs_conf.h"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <strings.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,7 +10,7 @@
 #include <memory>
 
 #include "common/logging.h"
-#include "common/unique_fd.h"
+#include "common/read_file.h"
 
 namespace nfsrec {
 namespace {
@@ -22,6 +19,7 @@ namespace {
 // would otherwise recurse forever.
 constexpr int kMaxIncludeDepth = 10;
 // nfs.conf is a small text file; a larger one is a mistake, not a config.
+// (nfsconf(8) rewrites it under an exclusive flock, hence the shared one.)
 constexpr size_t kMaxFileSize = 1 << 20;
 
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
@@ -48,29 +46,6 @@ std::string DirName(const std::string& path) {
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
-}
-
-// Whole file, under a shared flock as nfsconf(8) takes an exclusive one to
-// rewrite it.  NotFound if it does not exist.
-Result<std::string> Slurp(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return PosixError("open " + path, errno);
-  if (::flock(fd.get(), LOCK_SH) != 0) return PosixError("flock " + path, errno);
-  std::string text;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return PosixError("read " + path, errno);
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > kMaxFileSize) {
-      return Status::InvalidArgument(StrCat(path, ": larger than ", kMaxFileSize, " bytes"));
-    }
-  }
-  return text;
 }
 
 }  // namespace
@@ -102,7 +77,8 @@ NfsConf NfsConf::FromText(std::string_view text, const std::string& name, EnvLoo
 }
 
 bool NfsConf::ReadFile(const std::string& path, Cursor cursor, int depth) {
-  Result<std::string> text = Slurp(path);
+  Result<std::string> text =
+      ReadSmallFile(path, ReadFileOptions{.max_bytes = kMaxFileSize, .shared_lock = true});
   if (!text.ok()) {
     if (text.status().code() != Status::Code::kNotFound) {
       warnings_.push_back(text.status().ToString());

@@ -1,11 +1,93 @@
 #include "statd/legacy_state.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <optional>
+
+#include "common/logging.h"
+#include "common/read_file.h"
 #include "common/unique_fd.h"
+#include "statd/nsm_codec.h"
 
 namespace nfsrec::statd {
+namespace {
+
+// rpc.statd reads lines with a 1096-byte buffer; a file of many records is
+// still small.  Anything larger is not one of its files.
+constexpr size_t kMaxLegacyFile = 4 << 20;
+constexpr size_t kPrivOffset = 36;  // after four "%08x " fields
+
+// Exactly s.size() hex digits (1 to 8).
+std::optional<uint32_t> Hex(std::string_view s) {
+  if (s.empty() || s.size() > 8) return std::nullopt;
+  uint32_t v = 0;
+  for (char c : s) {
+    int d;
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      d = c - 'a' + 10;
+    } else if (c >= 'A' && c <= 'F') {
+      d = c - 'A' + 10;
+    } else {
+      return std::nullopt;
+    }
+    v = v << 4 | static_cast<uint32_t>(d);
+  }
+  return v;
+}
+
+// Every record of every regular file in `dir`, in name order.
+void ReadList(const std::string& dir, std::vector<MonitorRecord>& out,
+              std::vector<std::string>& problems) {
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  if (!d) {
+    if (errno != ENOENT) problems.push_back(PosixError("opendir " + dir, errno).ToString());
+    return;
+  }
+  std::vector<std::string> names;
+  while (const dirent* e = ::readdir(d.get())) {
+    if (e->d_name[0] != '.') names.emplace_back(e->d_name);
+  }
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    const std::string path = dir + "/" + name;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    Result<std::string> text =
+        ReadSmallFile(path, ReadFileOptions{.max_bytes = kMaxLegacyFile, .no_follow = true});
+    if (!text.ok()) {
+      problems.push_back(text.status().ToString());
+      continue;
+    }
+    size_t good = 0;
+    size_t lineno = 0;
+    std::string_view rest = *text;
+    while (!rest.empty()) {
+      size_t nl = rest.find('\n');
+      std::string_view line = rest.substr(0, nl);
+      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+      ++lineno;
+      if (line.empty()) continue;
+      Result<MonitorRecord> rec = ParseLegacyMonitorLine(line, name);
+      if (!rec.ok()) {
+        problems.push_back(StrCat(path, ":", lineno, ": ", rec.status().message()));
+        continue;
+      }
+      out.push_back(std::move(rec).value());
+      ++good;
+    }
+    if (good == 0) problems.push_back(StrCat(path, ": no monitor record"));
+  }
+}
+
+}  // namespace
 
 int32_t ReadLegacyState(const std::string& state_dir) {
   std::string path = state_dir + "/state";
@@ -14,6 +96,51 @@ int32_t ReadLegacyState(const std::string& state_dir) {
   int32_t state = 0;
   if (::read(fd.get(), &state, sizeof(state)) != static_cast<ssize_t>(sizeof(state))) return 0;
   return state > 0 ? state : 0;
+}
+
+Result<MonitorRecord> ParseLegacyMonitorLine(std::string_view line, const std::string& canonical) {
+  auto bad = [&](std::string_view why) {
+    return Status::InvalidArgument(StrCat("not an rpc.statd monitor record (", why, "): ",
+                                          Printable(line.substr(0, 120))));
+  };
+  if (line.size() < kPrivOffset + 2 * kCookieSize + 2) return bad("too short");
+  uint32_t fields[4];
+  for (size_t i = 0; i < 4; ++i) {
+    std::optional<uint32_t> v = Hex(line.substr(i * 9, 8));
+    if (!v || line[i * 9 + 8] != ' ') return bad("address, program, version or procedure");
+    fields[i] = *v;
+  }
+  MonitorRecord rec;
+  for (size_t i = 0; i < kCookieSize; ++i) {
+    std::optional<uint32_t> v = Hex(line.substr(kPrivOffset + 2 * i, 2));
+    if (!v) return bad("priv");
+    rec.priv[i] = static_cast<uint8_t>(*v);
+  }
+  std::string_view names = line.substr(kPrivOffset + 2 * kCookieSize);
+  if (names.front() != ' ') return bad("priv");
+  names.remove_prefix(1);
+  size_t sp = names.find(' ');
+  if (sp == 0 || sp == std::string_view::npos) return bad("names");
+  std::string_view mon_name = names.substr(0, sp);
+  std::string_view my_name = names.substr(sp);
+  while (!my_name.empty() && my_name.front() == ' ') my_name.remove_prefix(1);
+  if (my_name.empty()) return bad("my_name");
+  if (mon_name.size() > kMaxNameLen || my_name.size() > kMaxNameLen) return bad("name too long");
+  rec.key.mon_name = std::string(mon_name);
+  rec.key.my_name = std::string(my_name);
+  rec.key.my_prog = static_cast<int32_t>(fields[1]);
+  rec.key.my_vers = static_cast<int32_t>(fields[2]);
+  rec.key.my_proc = static_cast<int32_t>(fields[3]);
+  rec.canonical_name = canonical;
+  return rec;
+}
+
+LegacyStatd ReadLegacyStatd(const std::string& state_dir) {
+  LegacyStatd legacy;
+  legacy.state = ReadLegacyState(state_dir);
+  ReadList(state_dir + "/sm", legacy.monitors, legacy.problems);
+  ReadList(state_dir + "/sm.bak", legacy.notify, legacy.problems);
+  return legacy;
 }
 
 }  // namespace nfsrec::statd

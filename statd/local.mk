@@ -62,3 +62,10 @@ statd_ha_callout_test_SOURCES = statd/ha_callout_test.cc
 statd_ha_callout_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 statd_ha_callout_test_LDADD = statd/libstatd.a common/libcommon.a rpcgen/librpcxdr.a \
 	$(GTEST_LIBS) $(SYS_LIBS)
+
+check_PROGRAMS += statd/legacy_state_test
+TESTS += statd/legacy_state_test
+statd_legacy_state_test_SOURCES = statd/legacy_state_test.cc
+statd_legacy_state_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+statd_legacy_state_test_LDADD = statd/libstatd.a common/libcommon.a rpcgen/librpcxdr.a \
+	$(GTEST_LIBS) $(SYS_LIBS)

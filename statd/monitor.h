@@ -8,6 +8,7 @@
 #include <compare>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace nfsrec::statd {
 
@@ -32,6 +33,15 @@ struct MonitorRecord {
   // peer_state differs owes lockd a callback, also across a daemon restart.
   int32_t lockd_state = 0;
   bool operator==(const MonitorRecord&) const = default;
+};
+
+// What rpc.statd left in a state directory (statd/legacy_state.h reads it),
+// taken over once, by a database that has never stored a state.
+struct LegacyStatd {
+  int32_t state = 0;                   // <dir>/state; 0 if absent
+  std::vector<MonitorRecord> monitors;  // <dir>/sm/*: peers we monitor
+  std::vector<MonitorRecord> notify;    // <dir>/sm.bak/*: peers still to be told we rebooted
+  std::vector<std::string> problems;    // files and lines skipped, for the log
 };
 
 }  // namespace nfsrec::statd

@@ -235,7 +235,7 @@ int NotifyMain(const std::vector<std::string>& args) {
   NsmService service(*store.value(), resolver, kernel, engine, *log);
 
   std::optional<Status> started;
-  service.Start(ReadLegacyState(o->state_dir), [&](Status s) { started = s; });
+  service.Start(ReadLegacyStatd(o->state_dir), [&](Status s) { started = s; });
   if (!loop.RunUntil([&] { return started.has_value(); }, std::chrono::minutes(5)) ||
       !started->ok()) {
     log->Error(StrCat("Start-up: ", started.value_or(Status::TimedOut("store")).ToString()));

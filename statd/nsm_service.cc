@@ -79,9 +79,21 @@ Status NsmService::Reload() {
   return Status::Ok();
 }
 
-void NsmService::Start(int32_t legacy_state, std::function<void(Status)> done) {
+// The checks of SM_MON, for records that come from rpc.statd's files.
+bool NsmService::AcceptableLegacy(const MonitorRecord& r) {
+  const MonitorKey& k = r.key;
+  const bool ok = k.my_prog == static_cast<int32_t>(kNlmProgram) &&
+                  (k.my_proc == kNlmProcSmNotify || k.my_proc == kNlm4ProcSmNotify) &&
+                  AcceptableMonName(k.mon_name) && !k.my_name.empty() &&
+                  k.my_name.find('\0') == std::string::npos;
+  if (!ok) log_.Warning(StrCat("Not taking over rpc.statd's record for ", Describe(k)));
+  return ok;
+}
+
+void NsmService::Start(const LegacyStatd& legacy, std::function<void(Status)> done) {
   Result<int32_t> stored = LoadFromStore();
   if (!stored.ok()) return done(stored.status());
+  const int32_t legacy_state = legacy.state;
 
   int32_t state = stored.value();
   if (state <= 0 && legacy_state <= 0) {
@@ -93,8 +105,11 @@ void NsmService::Start(int32_t legacy_state, std::function<void(Status)> done) {
 
   auto finish = [this, state, done = std::move(done)](Status st) {
     if (!st.ok()) return done(st.WithContext("storing NSM state"));
-    local_state_ = state;
-    log_.Notice(StrCat("Local NSM state number: ", state));
+    // The store keeps the larger number if another process (the sm-notify
+    // command at the same first boot) stored one meanwhile.
+    Result<int32_t> now = store_.LoadLocalState();
+    local_state_ = now.ok() && *now > state ? *now : state;
+    log_.Notice(StrCat("Local NSM state number: ", local_state_));
     log_.Info(StrCat("Loaded ", monitors_.size(), " monitor record(s)"));
     PublishState();
     // Callbacks that lockd never acknowledged before the restart.
@@ -107,6 +122,33 @@ void NsmService::Start(int32_t legacy_state, std::function<void(Status)> done) {
     }
     done(Status::Ok());
   };
+  // A database that has never stored a state takes over rpc.statd's lists
+  // once, in the transaction that stores the state: the peers that statd
+  // monitored must still be told when we reboot.
+  if (stored.value() <= 0) {
+    for (const std::string& p : legacy.problems) log_.Warning(StrCat("rpc.statd's files: ", p));
+    std::vector<MonitorRecord> monitors;
+    std::vector<MonitorRecord> notify;
+    for (const MonitorRecord& r : legacy.monitors) {
+      if (AcceptableLegacy(r)) monitors.push_back(r);
+    }
+    for (const MonitorRecord& r : legacy.notify) {
+      if (AcceptableLegacy(r)) notify.push_back(r);
+    }
+    if (!monitors.empty() || !notify.empty()) {
+      const size_t n_mon = monitors.size();
+      const size_t n_notify = notify.size();
+      store_.ImportLegacy(state, monitors, notify, [this, n_mon, n_notify, finish](Status st) {
+        if (!st.ok()) return finish(st.WithContext("taking over rpc.statd's lists"));
+        Result<int32_t> reloaded = LoadFromStore();
+        if (!reloaded.ok()) return finish(reloaded.status());
+        log_.Notice(StrCat("Took over from rpc.statd: ", n_mon, " monitor record(s) (sm/), ",
+                           n_notify, " peer(s) to notify (sm.bak/)"));
+        finish(Status::Ok());
+      });
+      return;
+    }
+  }
   if (state != stored.value()) {
     store_.SetLocalState(state, std::move(finish));
   } else {

@@ -56,12 +56,14 @@ class NsmService {
   void SetHaEvents(HaEvents* ha) { ha_ = ha; }
 
   // Loads the monitor list and the local state.  A store holding no state
-  // (fresh install) starts at 3, as rpc.statd does; `legacy_state` (from an
+  // (fresh install) starts at 3, as rpc.statd does; `legacy.state` (from an
   // existing rpc.statd state file, 0 if none) is adopted instead when it is
   // larger, so peers never see our number go backwards.  An even number is
-  // made odd.  Any change is committed before done(OK); then the state is
-  // published to the kernel.
-  void Start(int32_t legacy_state, std::function<void(Status)> done);
+  // made odd.  A store that has never held a state also takes over
+  // rpc.statd's monitor and notify lists (records that would fail SM_MON's
+  // checks are skipped), in the same transaction.  Any change is committed
+  // before done(OK); then the state is published to the kernel.
+  void Start(const LegacyStatd& legacy, std::function<void(Status)> done);
   // Re-reads the monitor list, notify list and state from the store, after
   // another process (the sm-notify command) changed them.  Blocks on the
   // store briefly: for signal-driven administration only.
@@ -100,6 +102,7 @@ class NsmService {
   std::vector<MonitorRecord> Monitors() const;
 
  private:
+  bool AcceptableLegacy(const MonitorRecord& r);
   struct Entry {
     MonitorRecord record;
     uint64_t generation = 0;  // bumped on every submitted change

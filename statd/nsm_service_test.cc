@@ -70,7 +70,7 @@ class NsmServiceTest : public ::testing::Test {
 
   void Start(int32_t legacy = 0) {
     std::optional<Status> st;
-    service_.Start(legacy, [&](Status s) { st = s; });
+    service_.Start(LegacyStatd{legacy, {}, {}, {}}, [&](Status s) { st = s; });
     store_.Flush();
     ASSERT_TRUE(st.has_value());
     ASSERT_TRUE(st->ok()) << st->ToString();
@@ -124,6 +124,56 @@ TEST_F(NsmServiceTest, StoredOddStateIsNotRewritten) {
   Start();
   EXPECT_EQ(service_.local_state(), 7);
   EXPECT_EQ(store_.local_state_writes(), 0);
+}
+
+// A database that has never stored a state takes over rpc.statd's lists in
+// the transaction that stores the state; later starts ignore them.
+TEST_F(NsmServiceTest, FreshStoreTakesOverStatdsListsOnce) {
+  MonitorRecord mon{MonitorKey{"10.0.0.2", "server", 100021, 4, 16}, MakeCookie(1), "client2"};
+  MonitorRecord late{MonitorKey{"peer3", "server", 100021, 3, 16}, MakeCookie(2), "peer3"};
+  MonitorRecord not_nlm{MonitorKey{"evil", "server", 100003, 3, 16}, MakeCookie(3), "evil"};
+  MonitorRecord bad_name{MonitorKey{"../x", "server", 100021, 3, 16}, MakeCookie(4), "x"};
+  LegacyStatd legacy{41, {mon, not_nlm}, {late, bad_name}, {"sm/broken:1: damaged"}};
+  std::optional<Status> st;
+  service_.Start(legacy, [&](Status s) { st = s; });
+  EXPECT_EQ(store_.local_state_writes(), 0) << "wrote before the import";
+  store_.Flush();
+  ASSERT_TRUE(st.has_value());
+  ASSERT_TRUE(st->ok()) << st->ToString();
+  EXPECT_EQ(store_.local_state_writes(), 1);  // one transaction: lists and state
+  EXPECT_EQ(service_.local_state(), 41);
+  EXPECT_EQ(store_.local_state(), 41);
+  ASSERT_NE(store_.Find(mon.key), nullptr);
+  EXPECT_EQ(store_.Find(mon.key)->priv, mon.priv);
+  EXPECT_EQ(store_.monitors().size(), 1u);
+  EXPECT_EQ(store_.notify_list().size(), 1u);
+  EXPECT_EQ(store_.notify_list().count(late.key), 1u);
+  EXPECT_EQ(service_.monitor_count(), 1u);  // in memory too
+  EXPECT_TRUE(log_.Contains("Took over from rpc.statd: 1 monitor record(s) (sm/), 1 peer(s)"));
+  EXPECT_TRUE(log_.Contains("rpc.statd's files: sm/broken:1: damaged"));
+  EXPECT_TRUE(log_.Contains("Not taking over rpc.statd's record for"));
+
+  // The next start has a state: the files are not read again.
+  NsmService again(store_, resolver_, kernel_, callbacks_, log_);
+  MonitorRecord newer{MonitorKey{"peer4", "server", 100021, 4, 16}, MakeCookie(5), "peer4"};
+  st.reset();
+  again.Start(LegacyStatd{41, {newer}, {}, {}}, [&](Status s) { st = s; });
+  store_.Flush();
+  ASSERT_TRUE(st.has_value() && st->ok());
+  EXPECT_EQ(store_.Find(newer.key), nullptr);
+  EXPECT_EQ(store_.local_state_writes(), 1);
+}
+
+TEST_F(NsmServiceTest, FailedTakeOverFailsTheStart) {
+  MonitorRecord mon{MonitorKey{"10.0.0.2", "server", 100021, 4, 16}, MakeCookie(1), "client2"};
+  store_.FailNext(Status::IOError("disk"));
+  std::optional<Status> st;
+  service_.Start(LegacyStatd{0, {mon}, {}, {}}, [&](Status s) { st = s; });
+  store_.Flush();
+  ASSERT_TRUE(st.has_value());
+  EXPECT_FALSE(st->ok());
+  EXPECT_EQ(store_.monitors().size(), 0u);
+  EXPECT_EQ(store_.local_state(), 0);
 }
 
 TEST_F(NsmServiceTest, MonRepliesOnlyAfterCommit) {
@@ -369,7 +419,7 @@ TEST_F(NsmServiceTest, UnacknowledgedCallbacksAreResentAfterRestart) {
   // lockd never acknowledged it; the daemon restarts.
   NsmService again(store_, resolver_, kernel_, callbacks_, log_);
   std::optional<Status> st;
-  again.Start(0, [&](Status s) { st = s; });
+  again.Start(LegacyStatd{}, [&](Status s) { st = s; });
   store_.Flush();
   ASSERT_TRUE(st && st->ok());
   ASSERT_EQ(callbacks_.requests.size(), 2u);
@@ -380,7 +430,7 @@ TEST_F(NsmServiceTest, UnacknowledgedCallbacksAreResentAfterRestart) {
   store_.Flush();
   EXPECT_EQ(store_.Find(KernelMon("10.0.0.2").id)->lockd_state, 7);
   NsmService third(store_, resolver_, kernel_, callbacks_, log_);
-  third.Start(0, [&](Status s) { st = s; });
+  third.Start(LegacyStatd{}, [&](Status s) { st = s; });
   store_.Flush();
   EXPECT_EQ(callbacks_.requests.size(), 2u);
 }
@@ -466,7 +516,7 @@ TEST_F(NsmServiceTest, RestartKeepsMonitors) {
   ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.2"))->success);
   NsmService again(store_, resolver_, kernel_, callbacks_, log_);
   std::optional<Status> st;
-  again.Start(0, [&](Status s) { st = s; });
+  again.Start(LegacyStatd{}, [&](Status s) { st = s; });
   store_.Flush();
   ASSERT_TRUE(st && st->ok());
   EXPECT_EQ(again.monitor_count(), 1u);

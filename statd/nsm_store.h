@@ -37,7 +37,15 @@ class NsmStore {
   // Records the latest state seen from peers, per monitor record.
   virtual void SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                              Done done) = 0;
+  // The stored number never goes down: a smaller `state` leaves it as it
+  // is (the daemon and the sm-notify command may both write at first boot).
   virtual void SetLocalState(int32_t state, Done done) = 0;
+  // One transaction, for taking over rpc.statd's files (LegacyStatd), that
+  // changes nothing if a state is already stored (another process took
+  // over first): the local state becomes `state`, and the records join the
+  // monitor list and the notify list, replacing records with the same key.
+  virtual void ImportLegacy(int32_t state, const std::vector<MonitorRecord>& monitors,
+                            const std::vector<MonitorRecord>& notify, Done done) = 0;
   // Records that lockd acknowledged the callback for `state`.
   virtual void SetLockdStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                               Done done) = 0;
@@ -49,8 +57,8 @@ class NsmStore {
   virtual Result<std::string> LoadBootId() = 0;
   // One transaction: if move_monitors, every monitor record moves to the
   // notify list (replacing a notify record with the same key) and the
-  // monitor list becomes empty; the local state becomes `state`; the boot
-  // id is stored.
+  // monitor list becomes empty; the local state becomes `state` (never
+  // lower, as SetLocalState); the boot id is stored.
   virtual void PrepareReboot(bool move_monitors, int32_t state, const std::string& boot_id,
                              Done done) = 0;
   // Removes peers that acknowledged our SM_NOTIFY; absent keys are fine.

@@ -232,6 +232,39 @@ TYPED_TEST(NsmStoreContractTest, PrepareRebootMovesMonitorsToTheNotifyList) {
   EXPECT_EQ(*this->store().LoadBootId(), "boot-2");
 }
 
+TYPED_TEST(NsmStoreContractTest, ImportLegacyAddsBothListsAndTheStateTogether) {
+  MonitorRecord existing = SampleRecord(1);
+  ASSERT_OK(this->Put(existing));
+  MonitorRecord replaced = existing;
+  replaced.priv.fill(0x42);
+  MonitorRecord mon = SampleRecord(2);
+  MonitorRecord late = SampleRecord(3);
+  ASSERT_OK(RunAndWait(this->h_.loop(), [&](NsmStore::Done d) {
+    this->store().ImportLegacy(41, {replaced, mon}, {late}, std::move(d));
+  }));
+  EXPECT_EQ(this->Load(), (std::vector<MonitorRecord>{replaced, mon}));
+  EXPECT_EQ(this->LoadNotify(), (std::vector<MonitorRecord>{late}));
+  EXPECT_EQ(*this->store().LoadLocalState(), 41);
+}
+
+TYPED_TEST(NsmStoreContractTest, ImportLegacyChangesNothingOnceAStateIsStored) {
+  ASSERT_OK(this->SetLocal(5));
+  ASSERT_OK(RunAndWait(this->h_.loop(), [&](NsmStore::Done d) {
+    this->store().ImportLegacy(41, {SampleRecord(1)}, {SampleRecord(2)}, std::move(d));
+  }));
+  EXPECT_TRUE(this->Load().empty());
+  EXPECT_TRUE(this->LoadNotify().empty());
+  EXPECT_EQ(*this->store().LoadLocalState(), 5);
+}
+
+TYPED_TEST(NsmStoreContractTest, LocalStateNeverGoesDown) {
+  ASSERT_OK(this->PrepareReboot(false, 7, "boot"));
+  ASSERT_OK(this->SetLocal(3));
+  EXPECT_EQ(*this->store().LoadLocalState(), 7);
+  ASSERT_OK(this->PrepareReboot(false, 5, "boot"));
+  EXPECT_EQ(*this->store().LoadLocalState(), 7);
+}
+
 TYPED_TEST(NsmStoreContractTest, PrepareRebootWithoutMoveKeepsMonitors) {
   ASSERT_OK(this->Put(SampleRecord(1)));
   ASSERT_OK(this->PrepareReboot(false, 3, "boot-x"));

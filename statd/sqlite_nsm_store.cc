@@ -80,6 +80,7 @@
 #include <string>
 #include <utility>
 
+#include "common/logging.h"
 #include "common/sqlite.h"
 
 namespace nfsrec::statd {
@@ -241,6 +242,50 @@ Result<MonitorRecord> ReadMonitor(const Statement& stmt) {
   return r;
 }
 
+// Inserts `record` into `table` (monitors or notify_list, same columns), or
+// updates the record with its key.
+Status UpsertRecord(Db& db, std::string_view table, const MonitorRecord& record, int64_t now) {
+  Result<Statement*> stmt = db.Cached(StrCat(
+      "INSERT INTO ", table, " (mon_name, my_name, my_prog, my_vers, my_proc,"
+      " priv, canonical_name, peer_state, created, updated, lockd_state)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)"
+      " ON CONFLICT (mon_name, my_name, my_prog, my_vers, my_proc) DO UPDATE SET"
+      " priv = excluded.priv, canonical_name = excluded.canonical_name,"
+      " peer_state = excluded.peer_state, updated = excluded.updated,"
+      " lockd_state = excluded.lockd_state"));
+  if (!stmt.ok()) return stmt.status();
+  Statement& s = **stmt;
+  NFSREC_RETURN_IF_ERROR(BindKey(s, 1, record.key));
+  NFSREC_RETURN_IF_ERROR(s.BindBlob(6, record.priv.data(), record.priv.size()));
+  NFSREC_RETURN_IF_ERROR(s.BindBlob(7, record.canonical_name.data(), record.canonical_name.size()));
+  NFSREC_RETURN_IF_ERROR(s.BindInt(8, record.peer_state));
+  NFSREC_RETURN_IF_ERROR(s.BindInt(9, now));
+  NFSREC_RETURN_IF_ERROR(s.BindInt(10, record.lockd_state));
+  return s.Run();
+}
+
+// The stored local state; 0 if none.
+Result<int32_t> StoredLocalState(Db& db) {
+  Result<Statement*> stmt = db.Cached("SELECT local_state FROM nsm_state WHERE id = 1");
+  if (!stmt.ok()) return stmt.status();
+  Result<bool> row = (*stmt)->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return 0;
+  Result<int32_t> v = Int32Column(**stmt, 0, "nsm_state.local_state");
+  (*stmt)->Reset();
+  return v;
+}
+
+// Never lowers the stored number (NsmStore contract).
+Status StoreLocalState(Db& db, int32_t state) {
+  Result<Statement*> stmt = db.Cached(
+      "INSERT INTO nsm_state (id, local_state) VALUES (1, ?1)"
+      " ON CONFLICT (id) DO UPDATE SET local_state = max(local_state, excluded.local_state)");
+  if (!stmt.ok()) return stmt.status();
+  NFSREC_RETURN_IF_ERROR((*stmt)->BindInt(1, state));
+  return (*stmt)->Run();
+}
+
 }  // namespace
 
 const std::vector<Migration>& SqliteNsmStore::Migrations() {
@@ -333,12 +378,7 @@ void SqliteNsmStore::PrepareReboot(bool move_monitors, int32_t state, const std:
           if (!clear.ok()) return clear.status();
           NFSREC_RETURN_IF_ERROR((*clear)->Run());
         }
-        Result<Statement*> set_state = db.Cached(
-            "INSERT INTO nsm_state (id, local_state) VALUES (1, ?1)"
-            " ON CONFLICT (id) DO UPDATE SET local_state = excluded.local_state");
-        if (!set_state.ok()) return set_state.status();
-        NFSREC_RETURN_IF_ERROR((*set_state)->BindInt(1, state));
-        NFSREC_RETURN_IF_ERROR((*set_state)->Run());
+        NFSREC_RETURN_IF_ERROR(StoreLocalState(db, state));
         Result<Statement*> set_boot = db.Cached(
             "INSERT INTO nsm_boot (id, boot_id) VALUES (1, ?1)"
             " ON CONFLICT (id) DO UPDATE SET boot_id = excluded.boot_id");
@@ -353,16 +393,9 @@ void SqliteNsmStore::PrepareReboot(bool move_monitors, int32_t state, const std:
 Result<int32_t> SqliteNsmStore::LoadLocalState() {
   int32_t state = 0;
   Status st = queue_.RunSync([&state](Db& db) -> Status {
-    Result<Statement*> stmt = db.Cached("SELECT local_state FROM nsm_state WHERE id = 1");
-    if (!stmt.ok()) return stmt.status();
-    Result<bool> row = (*stmt)->Step();
-    if (!row.ok()) return row.status();
-    if (*row) {
-      Result<int32_t> v = Int32Column(**stmt, 0, "nsm_state.local_state");
-      (*stmt)->Reset();
-      if (!v.ok()) return v.status();
-      state = *v;
-    }
+    Result<int32_t> v = StoredLocalState(db);
+    if (!v.ok()) return v.status();
+    state = *v;
     return Status::Ok();
   });
   if (!st.ok()) return st.WithContext("load local state");
@@ -370,32 +403,28 @@ Result<int32_t> SqliteNsmStore::LoadLocalState() {
 }
 
 void SqliteNsmStore::PutMonitor(const MonitorRecord& record, Done done) {
+  queue_.Submit([record, now = NowUnixSeconds()](Db& db) -> Status {
+    return UpsertRecord(db, "monitors", record, now);
+  }, std::move(done));
+}
+
+void SqliteNsmStore::ImportLegacy(int32_t state, const std::vector<MonitorRecord>& monitors,
+                                  const std::vector<MonitorRecord>& notify, Done done) {
   queue_.Submit(
-      [record, now = NowUnixSeconds()](Db& db) -> Status {
-        Result<Statement*> stmt = db.Cached(
-            "INSERT INTO monitors (mon_name, my_name, my_prog, my_vers, my_proc,"
-            " priv, canonical_name, peer_state, created, updated, lockd_state)"
-            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)"
-            " ON CONFLICT (mon_name, my_name, my_prog, my_vers, my_proc) DO UPDATE SET"
-            " priv = excluded.priv, canonical_name = excluded.canonical_name,"
-            " peer_state = excluded.peer_state, updated = excluded.updated,"
-            " lockd_state = excluded.lockd_state");
-        if (!stmt.ok()) return stmt.status();
-        Statement& s = **stmt;
-        NFSREC_RETURN_IF_ERROR(BindKey(s, 1, record.key));
-        NFSREC_RETURN_IF_ERROR(s.BindBlob(6, record.priv.data(), record.priv.size()));
-        NFSREC_RETURN_IF_ERROR(
-            s.BindBlob(7, record.canonical_name.data(), record.canonical_name.size()));
-        NFSREC_RETURN_IF_ERROR(s.BindInt(8, record.peer_state));
-        NFSREC_RETURN_IF_ERROR(s.BindInt(9, now));
-        NFSREC_RETURN_IF_ERROR(s.BindInt(10, record.lockd_state));
-        return s.Run();
+      [state, monitors, notify, now = NowUnixSeconds()](Db& db) -> Status {
+        Result<int32_t> stored = StoredLocalState(db);
+        if (!stored.ok()) return stored.status();
+        if (*stored > 0) return Status::Ok();  // another process took over first
+        for (const MonitorRecord& r : monitors) {
+          NFSREC_RETURN_IF_ERROR(UpsertRecord(db, "monitors", r, now));
+        }
+        for (const MonitorRecord& r : notify) {
+          NFSREC_RETURN_IF_ERROR(UpsertRecord(db, "notify_list", r, now));
+        }
+        return StoreLocalState(db, state);
       },
       std::move(done));
 }
-
-
-
 
 void SqliteNsmStore::DeleteMonitors(const std::vector<MonitorKey>& keys, Done done) {
   queue_.Submit(ForEachKey(std::string("DELETE FROM monitors WHERE ").append(kKeyMatch), keys),
@@ -418,16 +447,7 @@ void SqliteNsmStore::SetLockdStates(const std::vector<std::pair<MonitorKey, int3
 }
 
 void SqliteNsmStore::SetLocalState(int32_t state, Done done) {
-  queue_.Submit(
-      [state](Db& db) -> Status {
-        Result<Statement*> stmt = db.Cached(
-            "INSERT INTO nsm_state (id, local_state) VALUES (1, ?1)"
-            " ON CONFLICT (id) DO UPDATE SET local_state = excluded.local_state");
-        if (!stmt.ok()) return stmt.status();
-        NFSREC_RETURN_IF_ERROR((*stmt)->BindInt(1, state));
-        return (*stmt)->Run();
-      },
-      std::move(done));
+  queue_.Submit([state](Db& db) { return StoreLocalState(db, state); }, std::move(done));
 }
 
 }  // namespace nfsrec::statd

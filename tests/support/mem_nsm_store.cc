@@ -1,5 +1,7 @@
 #include "tests/support/mem_nsm_store.h"
 
+#include <algorithm>
+
 namespace nfsrec::statd {
 
 MemNsmStore::~MemNsmStore() { *alive_ = false; }
@@ -71,7 +73,20 @@ void MemNsmStore::SetLockdStates(const std::vector<std::pair<MonitorKey, int32_t
 void MemNsmStore::SetLocalState(int32_t state, Done done) {
   Enqueue(
       [this, state] {
-        local_state_ = state;
+        local_state_ = std::max(local_state_, state);
+        ++local_state_writes_;
+      },
+      std::move(done));
+}
+
+void MemNsmStore::ImportLegacy(int32_t state, const std::vector<MonitorRecord>& monitors,
+                               const std::vector<MonitorRecord>& notify, Done done) {
+  Enqueue(
+      [this, state, monitors, notify] {
+        if (local_state_ > 0) return;
+        for (const MonitorRecord& r : monitors) monitors_[r.key] = r;
+        for (const MonitorRecord& r : notify) notify_[r.key] = r;
+        local_state_ = std::max(local_state_, state);
         ++local_state_writes_;
       },
       std::move(done));
@@ -105,7 +120,7 @@ void MemNsmStore::PrepareReboot(bool move_monitors, int32_t state, const std::st
           for (auto& [key, record] : monitors_) notify_[key] = record;
           monitors_.clear();
         }
-        local_state_ = state;
+        local_state_ = std::max(local_state_, state);
         boot_id_ = boot_id;
         ++local_state_writes_;
       },

@@ -11,15 +11,7 @@ command -v rpc.statd >/dev/null || skip "rpc.statd is not installed (Debian pack
 
 OURS=10.234.0.1
 PEER=10.234.0.2
-mkdir -p "$T/peer/sm" "$T/peer/sm.bak"
-export T
-"$WITH_NETNS" --name peer --veth "$OURS/24,$PEER/24" -- bash -c '
-  rpc.statd -F -d --no-notify -P "$T/peer" >"$T/peer-statd.log" 2>&1 &
-  for _ in $(seq 1 100); do rpcinfo -T udp 127.0.0.1 100024 1 >/dev/null 2>&1 && break; sleep 0.05; done
-  touch "$T/peer.ready"
-  while [ ! -e "$T/peer.stop" ]; do sleep 0.1; done' &
-PEERPID=$!
-for _ in $(seq 1 200); do [ -e "$T/peer.ready" ] && break; sleep 0.05; done
+start_peer_statd "$OURS" "$PEER"
 
 start_daemon -L
 "$NSM_CLIENT" --tcp mon $PEER 0123456789abcdef0123456789abcdef >/dev/null || fail "SM_MON"
@@ -53,6 +45,5 @@ printf '[sm-notify]\nretry-time = soon\n' > "$T/bad.conf"
 expect_eq "bad nfs.conf value: exit status" 1 "$?"
 grep -q 'nfs.conf \[sm-notify\] retry-time = soon' "$T/bad.log" || fail "no clear message: $(cat "$T/bad.log")"
 stop_daemon
-touch "$T/peer.stop"
-wait "$PEERPID"
+stop_peer_statd
 finish

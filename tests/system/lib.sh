@@ -71,6 +71,26 @@ expect_eq() {
   if [ "$2" != "$3" ]; then fail "$1: expected [$2], got [$3]"; else echo "ok: $1"; fi
 }
 
+# Debian's rpc.statd in a peer namespace joined to ours by a veth pair:
+# start_peer_statd OUR_ADDR PEER_ADDR, later stop_peer_statd.  Its state
+# directory is $T/peer and its log $T/peer-statd.log.
+start_peer_statd() {
+  mkdir -p "$T/peer/sm" "$T/peer/sm.bak"
+  export T
+  "$WITH_NETNS" --name peer --veth "$1/24,$2/24" -- bash -c '
+    rpc.statd -F -d --no-notify -P "$T/peer" >"$T/peer-statd.log" 2>&1 &
+    for _ in $(seq 1 100); do rpcinfo -T udp 127.0.0.1 100024 1 >/dev/null 2>&1 && break; sleep 0.05; done
+    touch "$T/peer.ready"
+    while [ ! -e "$T/peer.stop" ]; do sleep 0.1; done' &
+  PEERPID=$!
+  for _ in $(seq 1 200); do [ -e "$T/peer.ready" ] && return 0; sleep 0.05; done
+  fail "peer rpc.statd did not come up"
+}
+stop_peer_statd() {
+  touch "$T/peer.stop"
+  wait "$PEERPID"
+}
+
 # Starts the daemon with our test paths; extra arguments are appended.
 start_daemon() {
   local log=$T/daemon.log

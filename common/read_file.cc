@@ -1,0 +1,36 @@
+#include "common/read_file.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/logging.h"
+#include "common/unique_fd.h"
+
+namespace nfsrec {
+
+Result<std::string> ReadSmallFile(const std::string& path, const ReadFileOptions& options) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | (options.no_follow ? O_NOFOLLOW : 0)));
+  if (!fd) return PosixError("open " + path, errno);
+  if (options.shared_lock && ::flock(fd.get(), LOCK_SH) != 0) {
+    return PosixError("flock " + path, errno);
+  }
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return PosixError("read " + path, errno);
+    }
+    if (n == 0) return text;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > options.max_bytes) {
+      return Status::InvalidArgument(StrCat(path, ": larger than ", options.max_bytes, " bytes"));
+    }
+  }
+}
+
+}  // namespace nfsrec

@@ -1,0 +1,108 @@
+#include "statd/legacy_state.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace nfsrec::statd {
+namespace {
+
+// A line as rpc.statd writes it on x86-64 (kernel lockd, NLM v4 SM_NOTIFY).
+constexpr const char* kLine =
+    "0100007f 000186b5 00000004 00000010 00112233445566778899aabbccddeeff 192.168.1.10 "
+    "server.example.com";
+
+TEST(LegacyMonitorLineTest, ParsesStatdsFormat) {
+  Result<MonitorRecord> r = ParseLegacyMonitorLine(kLine, "client.example.com");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->key.mon_name, "192.168.1.10");
+  EXPECT_EQ(r->key.my_name, "server.example.com");
+  EXPECT_EQ(r->key.my_prog, 100021);
+  EXPECT_EQ(r->key.my_vers, 4);
+  EXPECT_EQ(r->key.my_proc, 16);
+  EXPECT_EQ(r->canonical_name, "client.example.com");
+  const Cookie want{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                    0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+  EXPECT_EQ(r->priv, want);
+  EXPECT_EQ(r->peer_state, 0);
+  // Spaces between the names are skipped; my_name keeps the rest.
+  Result<MonitorRecord> spaced = ParseLegacyMonitorLine(
+      "7f000001 000186b5 00000003 00000010 ffffffffffffffffffffffffffffffff a   b_c", "a");
+  ASSERT_TRUE(spaced.ok()) << spaced.status().ToString();
+  EXPECT_EQ(spaced->key.mon_name, "a");
+  EXPECT_EQ(spaced->key.my_name, "b_c");
+}
+
+TEST(LegacyMonitorLineTest, RejectsDamagedLines) {
+  const std::string good = kLine;
+  for (const std::string& bad : {
+           std::string(""),
+           good.substr(0, 60),                                  // cut inside priv
+           good.substr(0, 70),                                  // no names
+           "0100007g" + good.substr(8),                         // not hex
+           good.substr(0, 8) + "_" + good.substr(9),            // separator
+           good.substr(0, 40) + "zz" + good.substr(42),         // priv
+           good.substr(0, 68) + "x" + good.substr(69),          // after priv
+           good.substr(0, 69) + " onlyone",                     // no my_name (leading space)
+           good.substr(0, 69) + "onlyone",                      // no my_name
+           good.substr(0, 69) + std::string(1025, 'm') + " me",  // mon_name too long
+       }) {
+    EXPECT_FALSE(ParseLegacyMonitorLine(bad, "x").ok()) << bad.substr(0, 100);
+  }
+}
+
+class LegacyDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/legacy_state_test.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void Write(const std::string& rel, const std::string& text) {
+    std::filesystem::create_directories(std::filesystem::path(dir_ + "/" + rel).parent_path());
+    std::ofstream(dir_ + "/" + rel, std::ios::binary) << text;
+  }
+  std::string dir_;
+};
+
+TEST_F(LegacyDirTest, ReadsBothListsAndTheState) {
+  int32_t state = 41;
+  Write("state", std::string(reinterpret_cast<const char*>(&state), sizeof(state)));
+  const std::string line2 =
+      "0100007f 000186b5 00000003 00000010 0102030405060708090a0b0c0d0e0f10 peer2 srv\n";
+  Write("sm/client.example.com", std::string(kLine) + "\n" + line2);
+  Write("sm/.client.new", std::string(kLine) + "\n");   // a temp file: skipped
+  Write("sm/broken", "garbage\n");                         // named in problems
+  std::filesystem::create_directories(dir_ + "/sm/subdir");  // not a regular file
+  Write("sm.bak/late.example.com", line2);
+  LegacyStatd l = ReadLegacyStatd(dir_);
+  EXPECT_EQ(l.state, 41);
+  ASSERT_EQ(l.monitors.size(), 2u);
+  EXPECT_EQ(l.monitors[0].key.mon_name, "192.168.1.10");
+  EXPECT_EQ(l.monitors[1].key.mon_name, "peer2");
+  EXPECT_EQ(l.monitors[1].canonical_name, "client.example.com");
+  ASSERT_EQ(l.notify.size(), 1u);
+  EXPECT_EQ(l.notify[0].canonical_name, "late.example.com");
+  EXPECT_EQ(l.notify[0].key.my_vers, 3);
+  ASSERT_EQ(l.problems.size(), 2u) << ::testing::PrintToString(l.problems);
+  EXPECT_NE(l.problems[0].find("sm/broken:1: not an rpc.statd monitor record"), std::string::npos)
+      << l.problems[0];
+  EXPECT_NE(l.problems[1].find("sm/broken: no monitor record"), std::string::npos);
+}
+
+TEST_F(LegacyDirTest, NothingThereIsNotAProblem) {
+  LegacyStatd l = ReadLegacyStatd(dir_);
+  EXPECT_EQ(l.state, 0);
+  EXPECT_TRUE(l.monitors.empty());
+  EXPECT_TRUE(l.notify.empty());
+  EXPECT_TRUE(l.problems.empty());
+  Write("state", "");  // Debian ships it empty
+  EXPECT_EQ(ReadLegacyStatd(dir_).state, 0);
+}
+
+}  // namespace
+}  // namespace nfsrec::statd
