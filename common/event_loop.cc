@@ -1,12 +1,16 @@
 #include "common/event_loop.h"
 
 #include <event2/event.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+
+#include "common/logging.h"
 
 namespace nfsrec {
 
@@ -102,6 +106,19 @@ void IoWatcher::Stop() { event_del(ev_); }
 void IoWatcher::Trampoline(int, short what, void* arg) noexcept {
   static_cast<IoWatcher*>(arg)->cb_(what);
 }
+
+namespace {
+Status ChangeSignalMask(int how, int signo) {
+  sigset_t set;
+  sigemptyset(&set);
+  if (sigaddset(&set, signo) != 0) return Status::InvalidArgument(StrCat("no signal ", signo));
+  int err = ::pthread_sigmask(how, &set, nullptr);
+  return err == 0 ? Status::Ok() : PosixError("pthread_sigmask", err);
+}
+}  // namespace
+
+Status BlockSignal(int signo) { return ChangeSignalMask(SIG_BLOCK, signo); }
+Status UnblockSignal(int signo) { return ChangeSignalMask(SIG_UNBLOCK, signo); }
 
 SignalWatcher::SignalWatcher(EventLoop& loop, int signo, std::function<void()> cb)
     : ev_(evsignal_new(loop.base(), signo, &Trampoline, this)), cb_(std::move(cb)) {

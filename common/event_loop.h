@@ -88,6 +88,14 @@ class SignalWatcher {
   std::function<void()> cb_;
 };
 
+// Blocks or unblocks `signo` in the calling thread; threads started later
+// inherit the mask.  A daemon blocks a signal before it starts any thread
+// and unblocks it once its SignalWatcher exists, so that one arriving in
+// between stays pending and reaches the watcher instead of being lost (or,
+// at the default action, fatal).
+Status BlockSignal(int signo);
+Status UnblockSignal(int signo);
+
 // Scheduler on an EventLoop's clock (CLOCK_MONOTONIC).
 class LoopScheduler final : public Scheduler {
  public:

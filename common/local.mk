@@ -24,3 +24,9 @@ TESTS += common/config_test
 common_config_test_SOURCES = common/nfs_conf_test.cc common/daemon_config_test.cc
 common_config_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 common_config_test_LDADD = common/libcommon.a $(GTEST_LIBS) $(SYS_LIBS)
+
+check_PROGRAMS += common/event_loop_test
+TESTS += common/event_loop_test
+common_event_loop_test_SOURCES = common/event_loop_test.cc
+common_event_loop_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+common_event_loop_test_LDADD = common/libcommon.a $(GTEST_LIBS) $(SYS_LIBS)

@@ -215,6 +215,8 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
     if (!st.ok()) log->Error(StrCat("SIGUSR1: reload failed: ", st.ToString()));
     if (!config.no_notify) run_notification(/*force=*/false);
   });
+  // Only this (the loop) thread takes SIGUSR1; a pending one arrives now.
+  if (Status s = UnblockSignal(SIGUSR1); !s.ok()) return fail("SIGUSR1", s);
 
   if (!config.no_notify) run_notification(/*force=*/false);
 
@@ -231,9 +233,13 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
 }  // namespace nfsrec
 
 int main(int argc, char** argv) {
-  // Until the loop's watcher is installed, a SIGUSR1 from the sm-notify
-  // command must not kill us (its default action).
-  ::signal(SIGUSR1, SIG_IGN);
+  // SIGUSR1 (the sm-notify command: "reload") stays pending until the
+  // loop's watcher exists: ignored it would be lost, and by default fatal.
+  // ORDER: before any thread, so that every thread inherits the mask.
+  if (nfsrec::Status s = nfsrec::BlockSignal(SIGUSR1); !s.ok()) {
+    std::fprintf(stderr, "nfsrecd: %s\n", s.ToString().c_str());
+    return 1;
+  }
   std::vector<std::string> args(argv, argv + argc);
   std::string base = args.empty() ? "nfsrecd" : args[0];
   if (auto slash = base.rfind('/'); slash != std::string::npos) base = base.substr(slash + 1);

@@ -138,12 +138,19 @@ void NsmService::Start(const LegacyStatd& legacy, std::function<void(Status)> do
     if (!monitors.empty() || !notify.empty()) {
       const size_t n_mon = monitors.size();
       const size_t n_notify = notify.size();
-      store_.ImportLegacy(state, monitors, notify, [this, n_mon, n_notify, finish](Status st) {
-        if (!st.ok()) return finish(st.WithContext("taking over rpc.statd's lists"));
+      store_.ImportLegacy(state, monitors, notify,
+                          [this, n_mon, n_notify, finish](Result<bool> imported) {
+        if (!imported.ok()) {
+          return finish(imported.status().WithContext("taking over rpc.statd's lists"));
+        }
         Result<int32_t> reloaded = LoadFromStore();
         if (!reloaded.ok()) return finish(reloaded.status());
-        log_.Notice(StrCat("Took over from rpc.statd: ", n_mon, " monitor record(s) (sm/), ",
-                           n_notify, " peer(s) to notify (sm.bak/)"));
+        if (*imported) {
+          log_.Notice(StrCat("Took over from rpc.statd: ", n_mon, " monitor record(s) (sm/), ",
+                             n_notify, " peer(s) to notify (sm.bak/)"));
+        } else {
+          log_.Info("rpc.statd's lists were taken over by another process (the sm-notify command)");
+        }
         finish(Status::Ok());
       });
       return;

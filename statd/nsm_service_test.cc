@@ -164,6 +164,26 @@ TEST_F(NsmServiceTest, FreshStoreTakesOverStatdsListsOnce) {
   EXPECT_EQ(store_.local_state_writes(), 1);
 }
 
+// The sm-notify command, started at the same first boot, took over and
+// bumped the state between our load and our commit: nothing is imported
+// twice and we end with its number.
+TEST_F(NsmServiceTest, TakeOverByAnotherProcessMeanwhile) {
+  MonitorRecord mon{MonitorKey{"10.0.0.2", "server", 100021, 4, 16}, MakeCookie(1), "client2"};
+  std::optional<Status> st;
+  service_.Start(LegacyStatd{3, {mon}, {}, {}}, [&](Status s) { st = s; });
+  store_.SeedLocalState(5);  // the command's transaction commits first
+  store_.SeedNotify(mon);
+  store_.Flush();
+  ASSERT_TRUE(st.has_value() && st->ok());
+  EXPECT_EQ(service_.local_state(), 5);
+  EXPECT_EQ(store_.local_state(), 5);
+  EXPECT_TRUE(store_.monitors().empty());
+  EXPECT_EQ(service_.notify_count(), 1u);
+  EXPECT_FALSE(log_.Contains("Took over from rpc.statd"));
+  EXPECT_TRUE(log_.Contains("taken over by another process"));
+  EXPECT_EQ(kernel_.published.back(), 5);
+}
+
 TEST_F(NsmServiceTest, FailedTakeOverFailsTheStart) {
   MonitorRecord mon{MonitorKey{"10.0.0.2", "server", 100021, 4, 16}, MakeCookie(1), "client2"};
   store_.FailNext(Status::IOError("disk"));

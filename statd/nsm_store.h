@@ -44,8 +44,10 @@ class NsmStore {
   // changes nothing if a state is already stored (another process took
   // over first): the local state becomes `state`, and the records join the
   // monitor list and the notify list, replacing records with the same key.
+  // `done` gets true if this call imported, false if a state was there.
   virtual void ImportLegacy(int32_t state, const std::vector<MonitorRecord>& monitors,
-                            const std::vector<MonitorRecord>& notify, Done done) = 0;
+                            const std::vector<MonitorRecord>& notify,
+                            std::function<void(Result<bool>)> done) = 0;
   // Records that lockd acknowledged the callback for `state`.
   virtual void SetLockdStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                               Done done) = 0;

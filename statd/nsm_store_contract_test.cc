@@ -84,6 +84,19 @@ class NsmStoreContractTest : public ::testing::Test {
       store().PrepareReboot(move, state, boot_id, std::move(d));
     });
   }
+  Result<bool> Import(int32_t state, const std::vector<MonitorRecord>& monitors,
+                      const std::vector<MonitorRecord>& notify) {
+    bool imported = false;
+    Status st = RunAndWait(h_.loop(), [&](NsmStore::Done d) {
+      store().ImportLegacy(state, monitors, notify,
+                           [&imported, d = std::move(d)](Result<bool> r) {
+                             if (r.ok()) imported = *r;
+                             d(r.status());
+                           });
+    });
+    if (!st.ok()) return st;
+    return imported;
+  }
   Status DeleteNotified(const std::vector<MonitorKey>& keys) {
     return RunAndWait(h_.loop(),
                       [&](NsmStore::Done d) { store().DeleteNotified(keys, std::move(d)); });
@@ -239,9 +252,9 @@ TYPED_TEST(NsmStoreContractTest, ImportLegacyAddsBothListsAndTheStateTogether) {
   replaced.priv.fill(0x42);
   MonitorRecord mon = SampleRecord(2);
   MonitorRecord late = SampleRecord(3);
-  ASSERT_OK(RunAndWait(this->h_.loop(), [&](NsmStore::Done d) {
-    this->store().ImportLegacy(41, {replaced, mon}, {late}, std::move(d));
-  }));
+  Result<bool> imported = this->Import(41, {replaced, mon}, {late});
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  EXPECT_TRUE(*imported);
   EXPECT_EQ(this->Load(), (std::vector<MonitorRecord>{replaced, mon}));
   EXPECT_EQ(this->LoadNotify(), (std::vector<MonitorRecord>{late}));
   EXPECT_EQ(*this->store().LoadLocalState(), 41);
@@ -249,9 +262,9 @@ TYPED_TEST(NsmStoreContractTest, ImportLegacyAddsBothListsAndTheStateTogether) {
 
 TYPED_TEST(NsmStoreContractTest, ImportLegacyChangesNothingOnceAStateIsStored) {
   ASSERT_OK(this->SetLocal(5));
-  ASSERT_OK(RunAndWait(this->h_.loop(), [&](NsmStore::Done d) {
-    this->store().ImportLegacy(41, {SampleRecord(1)}, {SampleRecord(2)}, std::move(d));
-  }));
+  Result<bool> imported = this->Import(41, {SampleRecord(1)}, {SampleRecord(2)});
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  EXPECT_FALSE(*imported);
   EXPECT_TRUE(this->Load().empty());
   EXPECT_TRUE(this->LoadNotify().empty());
   EXPECT_EQ(*this->store().LoadLocalState(), 5);

@@ -409,9 +409,14 @@ void SqliteNsmStore::PutMonitor(const MonitorRecord& record, Done done) {
 }
 
 void SqliteNsmStore::ImportLegacy(int32_t state, const std::vector<MonitorRecord>& monitors,
-                                  const std::vector<MonitorRecord>& notify, Done done) {
+                                  const std::vector<MonitorRecord>& notify,
+                                  std::function<void(Result<bool>)> done) {
+  // Written by the transaction on the commit thread, read by `done` after
+  // the commit, on the loop thread (the queue orders the two).
+  auto imported = std::make_shared<bool>(false);
   queue_.Submit(
-      [state, monitors, notify, now = NowUnixSeconds()](Db& db) -> Status {
+      [state, monitors, notify, imported, now = NowUnixSeconds()](Db& db) -> Status {
+        *imported = false;
         Result<int32_t> stored = StoredLocalState(db);
         if (!stored.ok()) return stored.status();
         if (*stored > 0) return Status::Ok();  // another process took over first
@@ -421,9 +426,14 @@ void SqliteNsmStore::ImportLegacy(int32_t state, const std::vector<MonitorRecord
         for (const MonitorRecord& r : notify) {
           NFSREC_RETURN_IF_ERROR(UpsertRecord(db, "notify_list", r, now));
         }
-        return StoreLocalState(db, state);
+        NFSREC_RETURN_IF_ERROR(StoreLocalState(db, state));
+        *imported = true;
+        return Status::Ok();
       },
-      std::move(done));
+      [imported, done = std::move(done)](Status st) {
+        if (!st.ok()) return done(st);
+        done(*imported);
+      });
 }
 
 void SqliteNsmStore::DeleteMonitors(const std::vector<MonitorKey>& keys, Done done) {

@@ -47,7 +47,8 @@ class SqliteNsmStore final : public NsmStore {
   void SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states, Done done) override;
   void SetLocalState(int32_t state, Done done) override;
   void ImportLegacy(int32_t state, const std::vector<MonitorRecord>& monitors,
-                    const std::vector<MonitorRecord>& notify, Done done) override;
+                    const std::vector<MonitorRecord>& notify,
+                    std::function<void(Result<bool>)> done) override;
   void SetLockdStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                       Done done) override;
   Result<std::vector<MonitorRecord>> LoadNotifyList() override;

@@ -13,6 +13,7 @@
 #   v4 v40 v3 2host v4-lostdb                 the original set (v4-lostdb is a negative control)
 #   mixed reboot-in-grace daemon-restart nfsd-first early-grace unrecorded   issue 5
 #   v40-reboot2                               issue 6 (expected failure in nfs-utils mode)
+#   takeover                                  rpc.statd -> nfsrecd at a reboot (nfsrecd mode only)
 #   custom                                    runs $SHARE/test.sh with the helpers of vm-init.sh (debugging)
 #
 # Environment knobs:
@@ -56,7 +57,7 @@ set -euo pipefail
 # tells the running daemon to reload.
 NFSREC_CMD_DEFAULT="/host/bin/nfsrecd -F -d -L -P /var/lib/nfs --cld-pipe /var/lib/nfs/rpc_pipefs/nfsd/cld"
 NOTIFY_CMD_NFSRECD="/host/bin/nfsrecd --sm-notify -d -f"
-ALL_SCENARIOS="v4 v40 v3 2host v4-lostdb mixed reboot-in-grace daemon-restart nfsd-first early-grace unrecorded v40-reboot2"
+ALL_SCENARIOS="v4 v40 v3 2host v4-lostdb mixed reboot-in-grace daemon-restart nfsd-first early-grace unrecorded v40-reboot2 takeover"
 
 WORK=${WORK:-${TMPDIR:-/tmp}/nfsrec-realkernel}
 SHARE=${SHARE:-$WORK/share}

@@ -398,6 +398,47 @@ scenario_v40_reboot2() {
     umnt /mnt/v40; c2 umount /mnt/c2v4
 }
 
+# A host that ran Debian's rpc.statd switches to nfsrecd at a reboot. rpc.statd monitors client2
+# (its record in sm/); the server crashes and boots with nfsrecd (daemon and notify command, both
+# on a database that does not exist yet). The first start takes over sm/, so the notify command
+# sends SM_NOTIFY to client2 and client2 reclaims its NLM lock. nfsrecd mode only.
+scenario_takeover() {
+    log "=== takeover scenario: rpc.statd monitors client2; the server reboots into nfsrecd"
+    if [ -z "$NFSREC_CMD" ]; then info "nothing to take over: nfsrecd mode only"; return; fi
+    make_client_ns
+    # Until now this host ran rpc.statd and never nfsrecd. NFSv4 stays unused here: no daemon
+    # reads the cld pipe meanwhile.
+    stop_daemons TERM
+    rm -f /var/lib/nfs/nfsrecd.sqlite /var/lib/nfs/nfsrecd.sqlite-wal /var/lib/nfs/nfsrecd.sqlite-shm
+    run_bg "$OUT/statd.log" "/sbin/rpc.statd -F -d --no-notify"; DAEMON_PIDS=$BG_PID
+    check "rpc.statd answers" wait_until 10 nsm_answers
+    check "client2: mount v3 10.0.0.1:/export" c2 mount.nfs 10.0.0.1:/export /mnt/c2v3 -o vers=3
+    c2 sh -c 'echo t > /mnt/c2v3/t3'
+    hold /mnt/c2v3/t3 c2-t3.log nsenter -t $C1 -n -m -u; H3=$HOLDER
+    check "client2 v3 lock granted" wait_grep LOCKED "$OUT/c2-t3.log" 40
+    check "server holds client2's NLM lock" nlm_lock_held t3
+    check "rpc.statd recorded client2 in sm/" sh -c '[ -n "$(ls /var/lib/nfs/sm)" ]'
+    for f in /var/lib/nfs/sm/*; do echo "$f: $(cat "$f")"; done > "$OUT/takeover-sm.txt"
+    server_crash
+    check "server dropped client2's NLM lock at the crash" not nlm_lock_held t3
+    server_boot
+    check "client2's NLM lock reclaimed after the switch to nfsrecd" wait_until 30 nlm_lock_held t3
+    check "nfsrecd took over rpc.statd's record (daemon or notify command)" \
+        grep -qE "Took over from rpc.statd: 1 monitor record" "$CLD_LOG" "$NOTIFY_LOG"
+    logcheck "notify command sent SM_NOTIFY to client2" "$NOTIFY_LOG" "$PAT_NOTIFY_SENT" since-start
+    # Daemon and command started together on the new database; whichever published last, lockd
+    # must end with the number that went out in SM_NOTIFY (the daemon reloads on SIGUSR1).
+    sent=$(grep -o 'of NSM state [0-9]*' "$NOTIFY_LOG" | tail -1 | awk '{print $4}')
+    check "lockd's nsm_local_state is the state sent in SM_NOTIFY (${sent:-none})" \
+        wait_until 10 sh -c "[ -n '$sent' ] && [ \"\$(cat /proc/sys/fs/nfs/nsm_local_state)\" = '$sent' ]"
+    mkdir -p /mnt/o3
+    mount.nfs 127.0.0.1:/export /mnt/o3 -o vers=3
+    check "other client: conflicting v3 flock -n denied (client2 reclaimed)" denied /mnt/o3/t3
+    kernel_lines
+    unhold $H3
+    umnt /mnt/o3; c2 umount /mnt/c2v3
+}
+
 # A script from the share: $SHARE/test.sh runs here with every helper of vm-init.sh at hand
 # (for debugging a daemon in the VM: run-vm.sh run custom).
 scenario_custom() {

@@ -80,16 +80,22 @@ void MemNsmStore::SetLocalState(int32_t state, Done done) {
 }
 
 void MemNsmStore::ImportLegacy(int32_t state, const std::vector<MonitorRecord>& monitors,
-                               const std::vector<MonitorRecord>& notify, Done done) {
+                               const std::vector<MonitorRecord>& notify,
+                               std::function<void(Result<bool>)> done) {
+  auto imported = std::make_shared<bool>(false);
   Enqueue(
-      [this, state, monitors, notify] {
+      [this, state, monitors, notify, imported] {
         if (local_state_ > 0) return;
+        *imported = true;
         for (const MonitorRecord& r : monitors) monitors_[r.key] = r;
         for (const MonitorRecord& r : notify) notify_[r.key] = r;
         local_state_ = std::max(local_state_, state);
         ++local_state_writes_;
       },
-      std::move(done));
+      [imported, done = std::move(done)](Status st) {
+        if (!st.ok()) return done(st);
+        done(*imported);
+      });
 }
 
 Result<std::vector<MonitorRecord>> MemNsmStore::LoadNotifyList() {
