@@ -738,10 +738,11 @@ UpcallResult KernelEmulator::ReclaimComplete(const std::string& name, const std:
 
 void KernelEmulator::GraceTimerExpired() { EndGrace(GraceEnd::kTimer); }
 
-void KernelEmulator::EndGrace(GraceEnd why) {
+void KernelEmulator::EndGrace(GraceEnd why, uint64_t only_instance) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (grace_ended_ || !running_) return;
+    if (only_instance != 0 && only_instance != instance_) return;
     grace_ended_ = true;
     grace_end_ = why;
   }
@@ -755,9 +756,13 @@ void KernelEmulator::EndGraceWrite(fuse_req* req) {
   // The write returns only after the GraceDone round trip, like
   // write_v4_end_grace -> nfsd4_end_grace on 6.1-era kernels.  It runs
   // on its own thread so the FUSE session keeps serving the daemon.
+  // The kernel acts on the write within the syscall, so on the nfsd that
+  // runs at that moment; our thread may run later, after an nfsd restart,
+  // and must then do nothing (a stale GraceDone would race the new
+  // instance's GetVersion).
   std::lock_guard<std::mutex> lock(mu_);
-  writers_.emplace_back([this, req] {
-    EndGrace(GraceEnd::kProcWrite);
+  writers_.emplace_back([this, req, instance = instance_] {
+    EndGrace(GraceEnd::kProcWrite, instance);
     fuse_reply_write(req, 1);
   });
 }

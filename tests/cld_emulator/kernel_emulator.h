@@ -168,7 +168,8 @@ class KernelEmulator {
   void QueueLocked(const std::shared_ptr<Upcall>& up);
   UpcallResult WaitLocked(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Upcall>& up,
                           Duration timeout);
-  void EndGrace(GraceEnd why);
+  // only_instance: do nothing unless that nfsd instance still runs (0: any).
+  void EndGrace(GraceEnd why, uint64_t only_instance = 0);
   void CompleteLocked(const std::shared_ptr<Upcall>& up, int err);
   void PurgeQueueLocked(int err);
   void WakeReadersLocked();
