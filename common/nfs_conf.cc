@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -23,7 +24,7 @@ constexpr int kMaxIncludeDepth = 10;
 constexpr size_t kMaxFileSize = 1 << 20;
 
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+bool IsSpace(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 
 std::string_view TrimBlanks(std::string_view s) {
   while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
@@ -93,7 +94,9 @@ bool NfsConf::ReadFile(const std::string& path, Cursor cursor, int depth) {
 void NfsConf::ReadDir(const std::string& dir) {
   std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
   if (!d) {
-    if (errno != ENOENT && errno != ENOTDIR) warnings_.push_back(PosixError("opendir " + dir, errno).ToString());
+    if (errno != ENOENT && errno != ENOTDIR) {
+      warnings_.push_back(PosixError("opendir " + dir, errno).ToString());
+    }
     return;
   }
   std::vector<std::string> names;
@@ -102,9 +105,9 @@ void NfsConf::ReadDir(const std::string& dir) {
     if (name.empty() || name[0] == '.') continue;
     if (e->d_type != DT_REG && e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) continue;
     constexpr std::string_view kExt = ".conf";
-    if (name.size() <= kExt.size() || name.compare(name.size() - kExt.size(), kExt.size(), kExt) != 0) {
-      continue;
-    }
+    const bool conf_file = name.size() > kExt.size() &&
+                           name.compare(name.size() - kExt.size(), kExt.size(), kExt) == 0;
+    if (!conf_file) continue;
     names.push_back(std::move(name));
   }
   std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
@@ -290,7 +293,8 @@ Result<std::optional<int64_t>> NfsConf::GetCount(std::string_view section, std::
   return std::optional<int64_t>(n);
 }
 
-Result<std::optional<uint16_t>> NfsConf::GetPort(std::string_view section, std::string_view tag) const {
+Result<std::optional<uint16_t>> NfsConf::GetPort(std::string_view section,
+                                                 std::string_view tag) const {
   Result<std::optional<int64_t>> n = GetCount(section, tag, 65535);
   if (!n.ok() || (*n && **n == 0)) {
     return Status::InvalidArgument(StrCat("nfs.conf [", section, "] ", tag, " = ",

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -167,6 +168,12 @@ TEST_F(NfsConfFilesTest, MissingFileIsEmptyAndSelfIncludeStops) {
   EXPECT_EQ(loop.Get("statd", "port"), "3");
   ASSERT_FALSE(loop.warnings().empty());
   EXPECT_NE(loop.warnings().back().find("nested deeper"), std::string::npos);
+}
+
+TEST_F(NfsConfFilesTest, FifoInPlaceOfTheFileDoesNotBlock) {
+  ASSERT_EQ(::mkfifo((dir_ + "/fifo.conf").c_str(), 0600), 0);
+  NfsConf c = NfsConf::Load(dir_ + "/fifo.conf");  // would hang without O_NONBLOCK
+  EXPECT_FALSE(c.Get("statd", "port"));
 }
 
 TEST_F(NfsConfFilesTest, UnreadableFileIsAWarning) {

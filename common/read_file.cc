@@ -12,7 +12,10 @@
 namespace nfsrec {
 
 Result<std::string> ReadSmallFile(const std::string& path, const ReadFileOptions& options) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | (options.no_follow ? O_NOFOLLOW : 0)));
+  // O_NONBLOCK: a FIFO in the file's place reads as empty instead of
+  // stalling the caller; it changes nothing for a regular file.
+  UniqueFd fd(::open(path.c_str(),
+                     O_RDONLY | O_CLOEXEC | O_NONBLOCK | (options.no_follow ? O_NOFOLLOW : 0)));
   if (!fd) return PosixError("open " + path, errno);
   if (options.shared_lock && ::flock(fd.get(), LOCK_SH) != 0) {
     return PosixError("flock " + path, errno);

@@ -374,7 +374,8 @@ void TrackingService::OnLiveClients(Result<LiveClientScan> scan) {
   if (reconcile_follows_lease_ && scan.ok() && scan->lease_seconds && *scan->lease_seconds > 0 &&
       std::chrono::seconds(*scan->lease_seconds) != reconcile_interval_) {
     reconcile_interval_ = std::chrono::seconds(*scan->lease_seconds);
-    log_.Info(StrCat("cld: reconciling every ", *scan->lease_seconds, " s from now on (nfsd's lease)"));
+    log_.Info(StrCat("cld: reconciling every ", *scan->lease_seconds,
+                     " s from now on (nfsd's lease)"));
   }
   if (again) {
     ReconcileNow();

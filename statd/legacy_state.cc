@@ -22,6 +22,7 @@ namespace {
 // still small.  Anything larger is not one of its files.
 constexpr size_t kMaxLegacyFile = 4 << 20;
 constexpr size_t kPrivOffset = 36;  // after four "%08x " fields
+constexpr size_t kMaxProblemLines = 3;  // per file
 
 // Exactly s.size() hex digits (1 to 8).
 std::optional<uint32_t> Hex(std::string_view s) {
@@ -67,6 +68,7 @@ void ReadList(const std::string& dir, std::vector<MonitorRecord>& out,
       continue;
     }
     size_t good = 0;
+    size_t bad = 0;
     size_t lineno = 0;
     std::string_view rest = *text;
     while (!rest.empty()) {
@@ -77,11 +79,17 @@ void ReadList(const std::string& dir, std::vector<MonitorRecord>& out,
       if (line.empty()) continue;
       Result<MonitorRecord> rec = ParseLegacyMonitorLine(line, name);
       if (!rec.ok()) {
-        problems.push_back(StrCat(path, ":", lineno, ": ", rec.status().message()));
+        // A few lines say what is wrong; a file of garbage must not flood the log.
+        if (++bad <= kMaxProblemLines) {
+          problems.push_back(StrCat(path, ":", lineno, ": ", rec.status().message()));
+        }
         continue;
       }
       out.push_back(std::move(rec).value());
       ++good;
+    }
+    if (bad > kMaxProblemLines) {
+      problems.push_back(StrCat(path, ": ", bad - kMaxProblemLines, " more damaged lines"));
     }
     if (good == 0) problems.push_back(StrCat(path, ": no monitor record"));
   }
@@ -91,7 +99,8 @@ void ReadList(const std::string& dir, std::vector<MonitorRecord>& out,
 
 int32_t ReadLegacyState(const std::string& state_dir) {
   std::string path = state_dir + "/state";
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  // O_NONBLOCK: a FIFO in its place must not stall the start.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (!fd) return 0;
   int32_t state = 0;
   if (::read(fd.get(), &state, sizeof(state)) != static_cast<ssize_t>(sizeof(state))) return 0;

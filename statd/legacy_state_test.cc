@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -92,6 +93,18 @@ TEST_F(LegacyDirTest, ReadsBothListsAndTheState) {
   EXPECT_NE(l.problems[0].find("sm/broken:1: not an rpc.statd monitor record"), std::string::npos)
       << l.problems[0];
   EXPECT_NE(l.problems[1].find("sm/broken: no monitor record"), std::string::npos);
+}
+
+TEST_F(LegacyDirTest, GarbageIsReportedBriefly) {
+  std::string garbage;
+  for (int i = 0; i < 1000; ++i) garbage += "not a record\n";
+  Write("sm/junk", garbage);
+  ::mkfifo((dir_ + "/state").c_str(), 0600);  // must not block the read
+  LegacyStatd l = ReadLegacyStatd(dir_);
+  EXPECT_EQ(l.state, 0);
+  EXPECT_TRUE(l.monitors.empty());
+  ASSERT_EQ(l.problems.size(), 5u) << ::testing::PrintToString(l.problems);
+  EXPECT_NE(l.problems[3].find("997 more damaged lines"), std::string::npos) << l.problems[3];
 }
 
 TEST_F(LegacyDirTest, NothingThereIsNotAProblem) {
