@@ -9,6 +9,8 @@
 #include <fstream>
 #include <map>
 
+#include "tests/support/temp_dir.h"
+
 namespace nfsrec {
 namespace {
 
@@ -125,17 +127,10 @@ TEST(NfsConfTest, DollarValuesReadTheEnvironmentThenTheEnvironmentSection) {
 
 class NfsConfFilesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/nfs_conf_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  void Write(const std::string& rel, const std::string& text) {
-    std::filesystem::create_directories(std::filesystem::path(dir_ + "/" + rel).parent_path());
-    std::ofstream(dir_ + "/" + rel) << text;
-  }
-  std::string dir_;
+  void SetUp() override { ASSERT_TRUE(tmp_.ok()); }
+  void Write(const std::string& rel, const std::string& text) { tmp_.Write(rel, text); }
+  test_support::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(NfsConfFilesTest, DirectoryInVersionOrderAndIncludes) {

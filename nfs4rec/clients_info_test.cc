@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/logging.h"
+#include "tests/support/temp_dir.h"
 
 namespace nfsrec::nfs4rec {
 namespace {
@@ -120,18 +121,12 @@ TEST(StatesHoldStateTest, Forms) {
 class ProcTree : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/clients_info_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    ASSERT_TRUE(tmp_.ok());
     std::filesystem::create_directories(NfsdClientsDir(root_));
   }
-  void TearDown() override { std::filesystem::remove_all(root_); }
-  void Write(const std::string& rel, const std::string& text) {
-    std::filesystem::path p = std::filesystem::path(root_) / rel;
-    std::filesystem::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-  }
-  std::string root_;
+  void Write(const std::string& rel, const std::string& text) { tmp_.Write(rel, text); }
+  test_support::TempDir tmp_;
+  const std::string root_ = tmp_.path();
 };
 
 TEST_F(ProcTree, ScanReadsInfoAndStates) {

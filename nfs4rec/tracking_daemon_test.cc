@@ -12,6 +12,7 @@
 
 #include "common/sqlite.h"
 #include "nfs4rec/sqlite_client_store.h"
+#include "tests/support/temp_dir.h"
 
 namespace nfsrec::nfs4rec {
 namespace {
@@ -19,18 +20,11 @@ namespace {
 class TrackingDaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/tracking_daemon_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    ASSERT_TRUE(tmp_.ok());
     std::filesystem::create_directories(NfsdClientsDir(dir_));
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  void Write(const std::string& rel, const std::string& text) {
-    std::filesystem::path p = std::filesystem::path(dir_) / rel;
-    std::filesystem::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-  }
+  void Write(const std::string& rel, const std::string& text) { tmp_.Write(rel, text); }
   void Client(int id, const std::string& status, const std::string& quoted, bool states) {
     Write(StrCat("proc/fs/nfsd/clients/", id, "/info"),
           StrCat("clientid: 0x", id, "\naddress: \"127.0.0.1:800\"\nstatus: ", status,
@@ -52,8 +46,9 @@ class TrackingDaemonTest : public ::testing::Test {
     std::sort(ids.begin(), ids.end());
     return ids;
   }
-  std::string db() const { return dir_ + "/nfsrecd.sqlite"; }
-  std::string dir_;
+  std::string db() const { return tmp_.File("nfsrecd.sqlite"); }
+  test_support::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(TrackingDaemonTest, ReconcilesOnTheLeaseTimerAndRecordsDurably) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nfs4rec/mem_client_store.h"
+#include "tests/support/temp_dir.h"
 
 namespace nfsrec::nfs4rec {
 namespace {
@@ -358,16 +359,12 @@ class FakeProcSource final : public LiveClientSource {
 class ReconcileTest : public TrackingServiceTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/reconcile_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    ASSERT_TRUE(tmp_.ok());
     std::filesystem::create_directories(NfsdClientsDir(root_));
     source_ = std::make_unique<FakeProcSource>(sched_, root_);
   }
-  void TearDown() override {
-    service_.reset();
-    std::filesystem::remove_all(root_);
-  }
+  // The service (a base member) goes before the directory (ours).
+  void TearDown() override { service_.reset(); }
   void Client(int id, const std::string& status, const std::string& quoted_name,
               bool states, int minor = 0) {
     std::string dir = StrCat(NfsdClientsDir(root_), "/", id);
@@ -386,7 +383,8 @@ class ReconcileTest : public TrackingServiceTest {
       store_.RunPending();
     }
   }
-  std::string root_;
+  test_support::TempDir tmp_;
+  const std::string root_ = tmp_.path();
   std::unique_ptr<FakeProcSource> source_;
 };
 

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/temp_dir.h"
+
 namespace nfsrec::statd {
 namespace {
 
@@ -57,17 +59,10 @@ TEST(LegacyMonitorLineTest, RejectsDamagedLines) {
 
 class LegacyDirTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/legacy_state_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  void Write(const std::string& rel, const std::string& text) {
-    std::filesystem::create_directories(std::filesystem::path(dir_ + "/" + rel).parent_path());
-    std::ofstream(dir_ + "/" + rel, std::ios::binary) << text;
-  }
-  std::string dir_;
+  void SetUp() override { ASSERT_TRUE(tmp_.ok()); }
+  void Write(const std::string& rel, const std::string& text) { tmp_.Write(rel, text); }
+  test_support::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(LegacyDirTest, ReadsBothListsAndTheState) {

@@ -2,12 +2,10 @@
 // directory that is removed with everything in it.
 #pragma once
 
-#include <stdlib.h>
-
-#include <filesystem>
 #include <string>
 
 #include "common/result.h"
+#include "tests/support/temp_dir.h"
 #include <gtest/gtest.h>
 
 #ifndef ASSERT_OK
@@ -27,30 +25,6 @@
 
 namespace nfsrec::sqlite {
 
-// mkdtemp under $TMPDIR (default /tmp); removed recursively on destruction.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = getenv("TMPDIR");
-    std::string templ =
-        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/nfsrecd-store-XXXXXX";
-    if (mkdtemp(templ.data()) != nullptr) path_ = templ;
-  }
-  ~TempDir() {
-    if (!path_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(path_, ec);
-    }
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  bool ok() const { return !path_.empty(); }
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using TempDir = test_support::TempDir;
 
 }  // namespace nfsrec::sqlite
