@@ -338,8 +338,12 @@ scenario_unrecorded() {
     check "client2: mount v4.2" c2 mount.nfs4 10.0.0.1:/export /mnt/c2v4 -o vers=4.2
     hold /mnt/c2v4/u2 u2.log nsenter -t $C1 -n -m -u; H2=$HOLDER
     check "client2 lock granted" wait_grep LOCKED "$OUT/u2.log" 40
-    server_reboot restore
+    # Traced from before the boot: client2 may try its reclaim as soon as nfsd is up, before
+    # server_reboot would return (nfsrecd's notification is that fast).
+    server_crash
+    state_restore; log "state dir rolled back to the saved copy"
     trace_ops_start
+    server_boot
     poke /mnt/u40; c2_poke /mnt/c2v4 &
     check "recorded v4.0 client reclaimed" wait_until 40 v4_lock_held "NFSv4.0 nfsvm" u1
     check "client2 logged the loss (NFS: 10.0.0.1: lost 1 locks)" wait_until $((2 * LEASE + 20)) dmesg_since_has "$REBOOT_T" 'NFS: 10.0.0.1: lost'
