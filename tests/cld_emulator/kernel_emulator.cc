@@ -637,6 +637,10 @@ BootResult KernelEmulator::StartNfsd() {
     out.status = Status::TimedOut("nobody opened the cld pipe within the wait (-ETIMEDOUT)");
     return out;
   }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    grace_starting_ = true;
+  }
   CldMessage gv;
   gv.command = static_cast<uint8_t>(CldCommand::kGetVersion);
   UpcallResult r = RunUpcall(gv, kInternalUpcallWait);
@@ -648,6 +652,10 @@ BootResult KernelEmulator::StartNfsd() {
   CldMessage gs;
   gs.command = static_cast<uint8_t>(CldCommand::kGraceStart);
   r = RunUpcall(gs, kInternalUpcallWait);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    grace_starting_ = false;
+  }
   if (!r.ok() || r.reply.status != 0) {
     out.status = Status::IOError(StrCat("GraceStart upcall failed: err ", r.err, " status ",
                                         r.reply.status));
@@ -741,7 +749,7 @@ void KernelEmulator::GraceTimerExpired() { EndGrace(GraceEnd::kTimer); }
 void KernelEmulator::EndGrace(GraceEnd why, uint64_t only_instance) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (grace_ended_ || !running_) return;
+    if (grace_ended_ || grace_starting_ || !running_) return;
     if (only_instance != 0 && only_instance != instance_) return;
     grace_ended_ = true;
     grace_end_ = why;

@@ -211,6 +211,10 @@ class KernelEmulator {
   std::map<std::string, std::string> reclaim_;
   std::set<std::string> reclaim_completed_;
   bool grace_ended_ = true;
+  // Between StartNfsd's start and its GraceStart reply: the grace period
+  // has not begun, so nothing can end it (nfs4_state_start_net runs the
+  // tracking init, GetVersion included, before grace starts).
+  bool grace_starting_ = false;
   GraceEnd grace_end_ = GraceEnd::kNone;
   int64_t boot_time_ = 0;
   std::map<uint64_t, int> answers_;
