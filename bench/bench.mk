@@ -3,4 +3,4 @@ EXTRA_PROGRAMS = bench/store_bench
 CLEANFILES += $(EXTRA_PROGRAMS)
 
 bench_store_bench_SOURCES = bench/store_bench.cc
-bench_store_bench_LDADD = statd/libstatd.a common/libcommon.a rpcgen/librpcxdr.a $(SYS_LIBS)
+bench_store_bench_LDADD = statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a $(SYS_LIBS)

@@ -20,9 +20,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/commit_queue.h"
-#include "common/event_loop.h"
-#include "common/sqlite.h"
+#include "common/store/commit_queue.h"
+#include "common/os/event_loop.h"
+#include "common/store/sqlite.h"
 #include "nfs4rec/client_sql.h"
 #include "nfs4rec/sqlite_client_store.h"
 #include "tests/cld_emulator/harness.h"

@@ -1,7 +1,7 @@
 # NSM benchmark client (durable SM_MON/s), built on demand: make bench/nsm-bench
 EXTRA_PROGRAMS += bench/nsm-bench
 bench_nsm_bench_SOURCES = bench/nsm_bench.cc
-bench_nsm_bench_LDADD = tests/support/librpctest.a statd/libstatd.a common/libcommon.a \
+bench_nsm_bench_LDADD = tests/support/librpctest.a statd/libstatd.a $(COMMON_LIBS) \
 	rpcgen/librpcxdr.a $(SYS_LIBS)
 EXTRA_DIST += bench/run-nsm-bench.sh
 EXTRA_DIST += bench/run-notify-bench.sh

@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/logging.h"
+#include "common/base/logging.h"
 #include "statd/nsm_codec.h"
 #include "tests/support/rpc_test_client.h"
 

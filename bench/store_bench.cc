@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "common/commit_queue.h"
-#include "common/event_loop.h"
-#include "common/sqlite.h"
+#include "common/store/commit_queue.h"
+#include "common/os/event_loop.h"
+#include "common/store/sqlite.h"
 #include "statd/sqlite_nsm_store.h"
 
 namespace nfsrec::statd {

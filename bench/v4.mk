@@ -5,7 +5,7 @@ if HAVE_FUSE3
 EXTRA_PROGRAMS += bench/cld-bench
 bench_cld_bench_SOURCES = bench/cld_bench.cc
 bench_cld_bench_CPPFLAGS = $(AM_CPPFLAGS) $(FUSE3_CFLAGS)
-bench_cld_bench_LDADD = tests/cld_emulator/libcldemu.a nfs4rec/libnfs4rec.a common/libcommon.a \
+bench_cld_bench_LDADD = tests/cld_emulator/libcldemu.a nfs4rec/libnfs4rec.a $(COMMON_LIBS) \
 	$(FUSE3_LIBS) $(SYS_LIBS)
 endif
 EXTRA_DIST += bench/cltrack_compare.sh

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "common/logging.h"
+#include "common/base/logging.h"
 
 namespace nfsrec::nfs4rec {
 namespace {

@@ -42,7 +42,7 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
+#include "common/base/result.h"
 
 namespace nfsrec::nfs4rec {
 

@@ -32,10 +32,10 @@
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
-#include "common/event_loop.h"
-#include "common/logging.h"
-#include "common/unique_fd.h"
+#include "common/base/clock.h"
+#include "common/os/event_loop.h"
+#include "common/base/logging.h"
+#include "common/base/unique_fd.h"
 
 namespace nfsrec::nfs4rec {
 

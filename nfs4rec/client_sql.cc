@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "common/logging.h"
+#include "common/base/logging.h"
 
 namespace nfsrec::nfs4rec::client_sql {
 namespace {

@@ -28,8 +28,8 @@
 #include <string>
 #include <vector>
 
-#include "common/schema.h"
-#include "common/sqlite.h"
+#include "common/store/schema.h"
+#include "common/store/sqlite.h"
 #include "nfs4rec/client_store.h"
 
 namespace nfsrec::nfs4rec::client_sql {

@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
+#include "common/base/result.h"
 
 namespace nfsrec::nfs4rec {
 

@@ -9,8 +9,8 @@
 #include <thread>
 #include <utility>
 
-#include "common/logging.h"
-#include "common/unique_fd.h"
+#include "common/base/logging.h"
+#include "common/base/unique_fd.h"
 #include "nfs4rec/cld_codec.h"
 
 namespace nfsrec::nfs4rec {

@@ -31,8 +31,8 @@
 #include <string_view>
 #include <vector>
 
-#include "common/event_loop.h"
-#include "common/result.h"
+#include "common/os/event_loop.h"
+#include "common/base/result.h"
 
 namespace nfsrec::nfs4rec {
 

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "common/logging.h"
+#include "common/base/logging.h"
 #include "tests/support/temp_dir.h"
 
 namespace nfsrec::nfs4rec {

@@ -8,8 +8,8 @@
 #include <cstring>
 #include <memory>
 
-#include "common/schema.h"
-#include "common/sqlite.h"
+#include "common/store/schema.h"
+#include "common/store/sqlite.h"
 #include "nfs4rec/cld_codec.h"
 #include "nfs4rec/client_sql.h"
 #include "nfs4rec/grace.h"

@@ -19,7 +19,7 @@
 #include <optional>
 #include <string>
 
-#include "common/logging.h"
+#include "common/base/logging.h"
 
 namespace nfsrec::nfs4rec {
 

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <filesystem>
 
-#include "common/sqlite.h"
+#include "common/store/sqlite.h"
 #include "nfs4rec/client_sql.h"
 
 namespace nfsrec::nfs4rec {

@@ -7,7 +7,7 @@
 #include <thread>
 #include <utility>
 
-#include "common/unique_fd.h"
+#include "common/base/unique_fd.h"
 
 namespace nfsrec::nfs4rec {
 

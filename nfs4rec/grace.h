@@ -13,8 +13,8 @@
 #include <mutex>
 #include <string>
 
-#include "common/event_loop.h"
-#include "common/status.h"
+#include "common/os/event_loop.h"
+#include "common/base/status.h"
 
 namespace nfsrec::nfs4rec {
 

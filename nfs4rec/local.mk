@@ -13,16 +13,12 @@ nfs4rec_libnfs4rec_a_SOURCES = \
 	nfs4rec/tracking_options.h \
 	nfs4rec/tracking_service.cc nfs4rec/tracking_service.h
 
-# nfsdcltrack-compatible usermode helper.
-sbin_PROGRAMS += nfsrec-cltrack
-nfsrec_cltrack_SOURCES = nfs4rec/cltrack_main.cc
-nfsrec_cltrack_LDADD = nfs4rec/libnfs4rec.a common/libcommon.a $(SYS_LIBS)
 dist_man_MANS += man/nfsrec-cltrack.8
 EXTRA_DIST += docs/nfs4rec.md
 
 # Test support (the in-memory ClientStore) is compiled into the tests that use it.
-NFS4REC_MEM_STORE = nfs4rec/mem_client_store.cc nfs4rec/mem_client_store.h
-NFS4REC_TEST_LIBS = nfs4rec/libnfs4rec.a common/libcommon.a
+NFS4REC_MEM_STORE = tests/support/mem_client_store.cc tests/support/mem_client_store.h
+NFS4REC_TEST_LIBS = nfs4rec/libnfs4rec.a $(COMMON_LIBS)
 NFS4REC_TESTS = \
 	nfs4rec/cld_codec_test \
 	nfs4rec/tracking_service_test \

@@ -8,7 +8,7 @@
 
 #include <memory>
 
-#include "common/commit_queue.h"
+#include "common/store/commit_queue.h"
 #include "nfs4rec/client_store.h"
 
 namespace nfsrec::nfs4rec {

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "common/event_loop.h"
-#include "common/schema.h"
+#include "common/os/event_loop.h"
+#include "common/store/schema.h"
 #include "nfs4rec/client_sql.h"
 
 namespace nfsrec::nfs4rec {

@@ -10,9 +10,9 @@
 #include <memory>
 #include <string>
 
-#include "common/commit_queue.h"
-#include "common/event_loop.h"
-#include "common/logging.h"
+#include "common/store/commit_queue.h"
+#include "common/os/event_loop.h"
+#include "common/base/logging.h"
 #include "nfs4rec/cld_pipe.h"
 #include "nfs4rec/client_store.h"
 #include "nfs4rec/clients_info.h"

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "common/sqlite.h"
+#include "common/store/sqlite.h"
 #include "nfs4rec/sqlite_client_store.h"
 #include "tests/support/temp_dir.h"
 

@@ -36,8 +36,8 @@
 #include <set>
 #include <string>
 
-#include "common/clock.h"
-#include "common/logging.h"
+#include "common/base/clock.h"
+#include "common/base/logging.h"
 #include "nfs4rec/cld_codec.h"
 #include "nfs4rec/client_store.h"
 #include "nfs4rec/clients_info.h"

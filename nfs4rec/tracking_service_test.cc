@@ -7,7 +7,7 @@
 #include <map>
 #include <vector>
 
-#include "nfs4rec/mem_client_store.h"
+#include "tests/support/mem_client_store.h"
 #include "tests/support/temp_dir.h"
 
 namespace nfsrec::nfs4rec {

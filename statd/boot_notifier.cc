@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <utility>
 
-#include "common/unique_fd.h"
+#include "common/base/unique_fd.h"
 
 namespace nfsrec::statd {
 

@@ -20,7 +20,7 @@
 #include <functional>
 #include <string>
 
-#include "common/logging.h"
+#include "common/base/logging.h"
 #include "statd/kernel_nsm.h"
 #include "statd/notify_engine.h"
 #include "statd/nsm_service.h"

@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
-#include "common/event_loop.h"
-#include "common/logging.h"
+#include "common/base/clock.h"
+#include "common/os/event_loop.h"
+#include "common/base/logging.h"
 
 namespace nfsrec::statd {
 

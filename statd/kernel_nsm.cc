@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <string>
 
-#include "common/logging.h"
-#include "common/unique_fd.h"
+#include "common/base/logging.h"
+#include "common/base/unique_fd.h"
 
 namespace nfsrec::statd {
 

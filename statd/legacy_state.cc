@@ -10,9 +10,9 @@
 #include <memory>
 #include <optional>
 
-#include "common/logging.h"
-#include "common/read_file.h"
-#include "common/unique_fd.h"
+#include "common/base/logging.h"
+#include "common/os/read_file.h"
+#include "common/base/unique_fd.h"
 #include "statd/nsm_codec.h"
 
 namespace nfsrec::statd {

@@ -20,7 +20,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/result.h"
+#include "common/base/result.h"
 #include "statd/monitor.h"
 
 namespace nfsrec::statd {

@@ -8,7 +8,7 @@ statd_libstatd_a_SOURCES = \
 	statd/monitor.h \
 	statd/notify_engine.cc statd/notify_engine.h \
 	statd/nsm_codec.cc statd/nsm_codec.h \
-	statd/notify_main.cc statd/notify_main.h \
+	statd/nsm_options.h \
 	statd/nsm_program.cc statd/nsm_program.h \
 	statd/nsm_service.cc statd/nsm_service.h \
 	statd/nsm_store.h
@@ -20,14 +20,14 @@ check_PROGRAMS += statd/nsm_codec_test
 TESTS += statd/nsm_codec_test
 statd_nsm_codec_test_SOURCES = statd/nsm_codec_test.cc
 statd_nsm_codec_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-statd_nsm_codec_test_LDADD = statd/libstatd.a common/libcommon.a rpcgen/librpcxdr.a \
+statd_nsm_codec_test_LDADD = statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a \
 	$(GTEST_LIBS) $(SYS_LIBS)
 
 check_PROGRAMS += statd/nsm_service_test
 TESTS += statd/nsm_service_test
 statd_nsm_service_test_SOURCES = statd/nsm_service_test.cc tests/support/fake_resolver.h
 statd_nsm_service_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-statd_nsm_service_test_LDADD = tests/support/libstorefakes.a statd/libstatd.a common/libcommon.a \
+statd_nsm_service_test_LDADD = tests/support/libstorefakes.a statd/libstatd.a $(COMMON_LIBS) \
 	rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)
 
 check_PROGRAMS += statd/notify_engine_test
@@ -35,37 +35,19 @@ TESTS += statd/notify_engine_test
 statd_notify_engine_test_SOURCES = statd/notify_engine_test.cc tests/support/fake_resolver.h \
 	tests/support/fake_scheduler.h
 statd_notify_engine_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-statd_notify_engine_test_LDADD = statd/libstatd.a common/libcommon.a rpcgen/librpcxdr.a \
+statd_notify_engine_test_LDADD = statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a \
 	$(GTEST_LIBS) $(SYS_LIBS)
-
-# The daemon (and, through argv[0] or --sm-notify, the sm-notify command).
-sbin_PROGRAMS += nfsrecd
-nfsrecd_SOURCES = statd/main.cc
-# DAEMON_LIBS (configure.ac) is $(SYS_LIBS), or with --enable-static-daemon
-# the same libraries linked statically except libc and libtirpc: libtirpc.a
-# needs libgssapi_krb5, which Debian 12 ships without a static archive.
-nfsrecd_LDADD = statd/libstatd.a nfs4rec/libnfs4rec.a common/libcommon.a rpcgen/librpcxdr.a \
-	@DAEMON_LIBS@
-if STATIC_DAEMON
-nfsrecd_LDFLAGS = $(AM_LDFLAGS) -static-libstdc++ -static-libgcc
-endif
-
-# sm-notify-compatible command: a link to the daemon binary.
-install-exec-hook:
-	cd $(DESTDIR)$(sbindir) && rm -f nfsrec-notify && $(LN_S) nfsrecd nfsrec-notify
-uninstall-hook:
-	rm -f $(DESTDIR)$(sbindir)/nfsrec-notify
 
 check_PROGRAMS += statd/ha_callout_test
 TESTS += statd/ha_callout_test
 statd_ha_callout_test_SOURCES = statd/ha_callout_test.cc
 statd_ha_callout_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-statd_ha_callout_test_LDADD = statd/libstatd.a common/libcommon.a rpcgen/librpcxdr.a \
+statd_ha_callout_test_LDADD = statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a \
 	$(GTEST_LIBS) $(SYS_LIBS)
 
 check_PROGRAMS += statd/legacy_state_test
 TESTS += statd/legacy_state_test
 statd_legacy_state_test_SOURCES = statd/legacy_state_test.cc
 statd_legacy_state_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-statd_legacy_state_test_LDADD = statd/libstatd.a common/libcommon.a rpcgen/librpcxdr.a \
+statd_legacy_state_test_LDADD = statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a \
 	$(GTEST_LIBS) $(SYS_LIBS)

@@ -35,10 +35,10 @@
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
-#include "common/logging.h"
-#include "common/resolver.h"
-#include "common/udp_rpc_client.h"
+#include "common/base/clock.h"
+#include "common/base/logging.h"
+#include "common/os/resolver.h"
+#include "common/rpc/udp_rpc_client.h"
 #include "statd/lockd_callbacks.h"
 #include "statd/monitor.h"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "common/rpc_message.h"
+#include "common/rpc/rpc_message.h"
 #include "statd/nsm_codec.h"
 #include "tests/support/fake_resolver.h"
 #include "tests/support/fake_scheduler.h"

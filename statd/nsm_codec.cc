@@ -3,7 +3,7 @@
 #include <cstring>
 #include <utility>
 
-#include "common/rpc_message.h"
+#include "common/rpc/rpc_message.h"
 
 extern "C" {
 #include "sm_inter.h"

@@ -7,7 +7,7 @@
 #include <functional>
 #include <map>
 
-#include "common/rpc_server.h"
+#include "common/rpc/rpc_server.h"
 #include "statd/nsm_service.h"
 
 namespace nfsrec::statd {

@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "common/logging.h"
-#include "common/resolver.h"
+#include "common/base/logging.h"
+#include "common/os/resolver.h"
 #include "statd/ha_callout.h"
 #include "statd/kernel_nsm.h"
 #include "statd/lockd_callbacks.h"

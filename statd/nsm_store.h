@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/result.h"
+#include "common/base/result.h"
 #include "statd/monitor.h"
 
 namespace nfsrec::statd {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "common/commit_queue.h"
+#include "common/store/commit_queue.h"
 #include "statd/sqlite_nsm_store.h"
 #include "tests/support/mem_nsm_store.h"
 #include "tests/support/nsm_store_testutil.h"

@@ -80,8 +80,8 @@
 #include <string>
 #include <utility>
 
-#include "common/logging.h"
-#include "common/sqlite.h"
+#include "common/base/logging.h"
+#include "common/store/sqlite.h"
 
 namespace nfsrec::statd {
 namespace {

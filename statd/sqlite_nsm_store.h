@@ -12,8 +12,8 @@
 #include <memory>
 #include <vector>
 
-#include "common/commit_queue.h"
-#include "common/schema.h"
+#include "common/store/commit_queue.h"
+#include "common/store/schema.h"
 #include "statd/nsm_store.h"
 
 namespace nfsrec::statd {

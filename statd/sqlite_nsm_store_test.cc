@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "common/commit_queue.h"
+#include "common/store/commit_queue.h"
 #include "tests/support/fault_vfs.h"
 #include "tests/support/nsm_store_testutil.h"
 #include "tests/support/store_testutil.h"

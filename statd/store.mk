@@ -11,4 +11,4 @@ statd_sqlite_nsm_store_test_SOURCES = \
 	tests/support/store_testutil.h
 statd_sqlite_nsm_store_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 statd_sqlite_nsm_store_test_LDADD = tests/support/libstorefakes.a statd/libstatd.a \
-	common/libcommon.a rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)
+	$(COMMON_LIBS) rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)

@@ -6,11 +6,11 @@ tests_cld_emulator_libcldemu_a_SOURCES = \
 	tests/cld_emulator/kernel_emulator.cc tests/cld_emulator/kernel_emulator.h
 tests_cld_emulator_libcldemu_a_CPPFLAGS = $(AM_CPPFLAGS) $(FUSE3_CFLAGS)
 
-CLDEMU_LIBS = tests/cld_emulator/libcldemu.a nfs4rec/libnfs4rec.a common/libcommon.a
+CLDEMU_LIBS = tests/cld_emulator/libcldemu.a nfs4rec/libnfs4rec.a $(COMMON_LIBS)
 
 check_PROGRAMS += tests/cld_emulator/cld-testd
 tests_cld_emulator_cld_testd_SOURCES = tests/cld_emulator/cld_testd.cc
-tests_cld_emulator_cld_testd_LDADD = nfs4rec/libnfs4rec.a common/libcommon.a $(SYS_LIBS)
+tests_cld_emulator_cld_testd_LDADD = nfs4rec/libnfs4rec.a $(COMMON_LIBS) $(SYS_LIBS)
 
 CLDEMU_TESTS = tests/cld_emulator/kernel_emulator_test tests/cld_emulator/scenarios_test
 check_PROGRAMS += $(CLDEMU_TESTS)

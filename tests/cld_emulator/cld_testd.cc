@@ -13,10 +13,10 @@
 #include <cstdlib>
 #include <string>
 
-#include "common/commit_queue.h"
-#include "common/event_loop.h"
-#include "common/logging.h"
-#include "common/sqlite.h"
+#include "common/store/commit_queue.h"
+#include "common/os/event_loop.h"
+#include "common/base/logging.h"
+#include "common/store/sqlite.h"
 #include "nfs4rec/tracking_daemon.h"
 
 namespace {

@@ -14,7 +14,7 @@
 #include <sstream>
 #include <thread>
 
-#include "common/logging.h"
+#include "common/base/logging.h"
 
 extern char** environ;
 

@@ -12,8 +12,8 @@
 #include <cstring>
 #include <ctime>
 
-#include "common/logging.h"
-#include "common/unique_fd.h"
+#include "common/base/logging.h"
+#include "common/base/unique_fd.h"
 
 namespace nfsrec::cldemu {
 

@@ -46,8 +46,8 @@
 #include <thread>
 #include <vector>
 
-#include "common/clock.h"
-#include "common/result.h"
+#include "common/base/clock.h"
+#include "common/base/result.h"
 #include "nfs4rec/cld_codec.h"
 
 struct fuse_session;

@@ -13,7 +13,7 @@
 #include <future>
 #include <thread>
 
-#include "common/unique_fd.h"
+#include "common/base/unique_fd.h"
 #include "tests/cld_emulator/harness.h"
 
 namespace nfsrec::cldemu {

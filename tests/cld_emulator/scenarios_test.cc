@@ -12,8 +12,8 @@
 #include <set>
 #include <thread>
 
-#include "common/logging.h"
-#include "common/sqlite.h"
+#include "common/base/logging.h"
+#include "common/store/sqlite.h"
 #include "nfs4rec/client_sql.h"
 #include "tests/cld_emulator/harness.h"
 #include "tests/cld_emulator/kernel_emulator.h"

@@ -9,8 +9,8 @@
 #include <string>
 #include <utility>
 
-#include "common/clock.h"
-#include "common/resolver.h"
+#include "common/base/clock.h"
+#include "common/os/resolver.h"
 
 namespace nfsrec {
 

@@ -6,7 +6,7 @@
 #include <map>
 #include <utility>
 
-#include "common/clock.h"
+#include "common/base/clock.h"
 
 namespace nfsrec {
 

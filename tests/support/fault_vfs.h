@@ -19,7 +19,7 @@
 #include <memory>
 #include <string>
 
-#include "common/result.h"
+#include "common/base/result.h"
 #include <sqlite3.h>
 
 namespace nfsrec::sqlite {

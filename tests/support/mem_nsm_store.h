@@ -26,7 +26,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/event_loop.h"
+#include "common/os/event_loop.h"
 #include "statd/nsm_store.h"
 
 namespace nfsrec::statd {

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "common/event_loop.h"
+#include "common/os/event_loop.h"
 #include "statd/nsm_store.h"
 #include <gtest/gtest.h>
 

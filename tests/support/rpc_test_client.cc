@@ -13,7 +13,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "common/logging.h"
+#include "common/base/logging.h"
 
 namespace nfsrec::test {
 

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
-#include "common/result.h"
-#include "common/rpc_message.h"
-#include "common/unique_fd.h"
+#include "common/base/clock.h"
+#include "common/base/result.h"
+#include "common/rpc/rpc_message.h"
+#include "common/base/unique_fd.h"
 
 namespace nfsrec::test {
 

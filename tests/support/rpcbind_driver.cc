@@ -26,11 +26,11 @@
 #include <string>
 #include <vector>
 
-#include "common/event_loop.h"
-#include "common/logging.h"
-#include "common/rpc_message.h"
-#include "common/rpc_server.h"
-#include "common/rpcbind.h"
+#include "common/os/event_loop.h"
+#include "common/base/logging.h"
+#include "common/rpc/rpc_message.h"
+#include "common/rpc/rpc_server.h"
+#include "common/rpc/rpcbind.h"
 #include "tests/support/rpc_test_client.h"
 
 extern "C" {

@@ -4,24 +4,9 @@
 
 #include <string>
 
-#include "common/result.h"
+#include "common/base/result.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
-#include <gtest/gtest.h>
-
-#ifndef ASSERT_OK
-#define ASSERT_OK(expr)                                          \
-  do {                                                           \
-    const ::nfsrec::Status& _assert_ok_st = (expr);              \
-    ASSERT_TRUE(_assert_ok_st.ok()) << _assert_ok_st.ToString(); \
-  } while (0)
-#endif
-#ifndef EXPECT_OK
-#define EXPECT_OK(expr)                                          \
-  do {                                                           \
-    const ::nfsrec::Status& _expect_ok_st = (expr);              \
-    EXPECT_TRUE(_expect_ok_st.ok()) << _expect_ok_st.ToString(); \
-  } while (0)
-#endif
 
 namespace nfsrec::sqlite {
 

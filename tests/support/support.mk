@@ -7,12 +7,12 @@ tests_support_librpctest_a_SOURCES = \
 # NLM callback target standing in for the kernel's lockd (see the file).
 check_PROGRAMS += tests/support/lockd-emu
 tests_support_lockd_emu_SOURCES = tests/support/lockd_emulator.cc
-tests_support_lockd_emu_LDADD = common/libcommon.a rpcgen/librpcxdr.a $(SYS_LIBS)
+tests_support_lockd_emu_LDADD = $(COMMON_LIBS) rpcgen/librpcxdr.a $(SYS_LIBS)
 
-# Drives common/rpcbind.h and the test client for rpcbind_test.sh.
+# Drives common/rpc/rpcbind.h and the test client for rpcbind_test.sh.
 check_PROGRAMS += tests/support/rpcbind-driver
 tests_support_rpcbind_driver_SOURCES = tests/support/rpcbind_driver.cc
-tests_support_rpcbind_driver_LDADD = tests/support/librpctest.a common/libcommon.a \
+tests_support_rpcbind_driver_LDADD = tests/support/librpctest.a $(COMMON_LIBS) \
 	rpcgen/librpcxdr.a $(SYS_LIBS)
 
 # Runs a command in a private network namespace with its own rpcbind.

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "common/logging.h"
-#include "common/rpc_message.h"
+#include "common/base/logging.h"
+#include "common/rpc/rpc_message.h"
 #include "statd/nsm_codec.h"
 #include "tests/support/rpc_test_client.h"
 

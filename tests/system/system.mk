@@ -4,7 +4,7 @@
 check_PROGRAMS += tests/system/nsm-client
 tests_system_nsm_client_SOURCES = tests/system/nsm_client.cc
 tests_system_nsm_client_CPPFLAGS = $(AM_CPPFLAGS)
-tests_system_nsm_client_LDADD = tests/support/librpctest.a statd/libstatd.a common/libcommon.a \
+tests_system_nsm_client_LDADD = tests/support/librpctest.a statd/libstatd.a $(COMMON_LIBS) \
 	rpcgen/librpcxdr.a $(SYS_LIBS)
 
 SYSTEM_TESTS = \

@@ -1,0 +1,70 @@
+// rpcbind adapter: registering our listeners, removing stale entries, and
+// probing for an already running service.
+//
+// These calls talk to the local rpcbind synchronously (libtirpc's rpcb_set
+// and rpcb_unset go over /run/rpcbind.sock, or TCP to 127.0.0.1:111 if the
+// socket is missing; ProbeRunning uses UDP to 127.0.0.1:111) and may block
+// for up to libtirpc's timeouts if rpcbind hangs.  They are meant for
+// start-up and shutdown only, before the event loop runs or after it has
+// stopped; never call them from a handler.
+//
+// Registration uses rpcbind protocol versions 3/4 (RPCBPROC_SET with a
+// netid and a universal address).  rpcbind answers portmapper (v2)
+// GETPORT queries for the "udp" and "tcp" netids from the same table, so
+// old clients such as the kernel's lockd find the ports too.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/base/clock.h"
+#include "common/base/result.h"
+#include "common/rpc/rpc_server.h"
+
+namespace nfsrec::rpc {
+
+// Holds rpcbind entries for one (program, version) and removes them when
+// destroyed.
+class RpcbindRegistration {
+ public:
+  // Registers (prog, vers) on every listener's netid with the listener's
+  // universal address.  Fails if rpcbind refuses any entry (for instance
+  // because a stale one exists: call UnsetAll first); entries already made
+  // are removed again before returning the error.
+  static Result<std::unique_ptr<RpcbindRegistration>> Register(
+      uint32_t prog, uint32_t vers, const std::vector<ListenerInfo>& listeners);
+
+  // rpcb_unset for each registered netid; failures are ignored (rpcbind
+  // may already be gone at shutdown).
+  ~RpcbindRegistration();
+  RpcbindRegistration(const RpcbindRegistration&) = delete;
+  RpcbindRegistration& operator=(const RpcbindRegistration&) = delete;
+
+  const std::vector<std::string>& netids() const { return netids_; }
+
+ private:
+  RpcbindRegistration(uint32_t prog, uint32_t vers) : prog_(prog), vers_(vers) {}
+  uint32_t prog_;
+  uint32_t vers_;
+  std::vector<std::string> netids_;
+};
+
+// Removes every rpcbind entry of (prog, vers), whatever its netid or owner
+// (we run as root), as rpc.statd does at start-up.  OK if there was none;
+// Unavailable if rpcbind cannot be reached.
+Status UnsetAll(uint32_t prog, uint32_t vers);
+
+// True only if the local rpcbind maps (prog, vers, udp) to a port and a
+// NULL call to 127.0.0.1 on that port is answered with SUCCESS, both within
+// `timeout` in total.  False if rpcbind does not answer, has no entry, or
+// the service is silent.  An error only for local failures (no socket).
+Result<bool> ProbeRunning(uint32_t prog, uint32_t vers, Duration timeout);
+
+// "h1.h2.h3.h4.p1.p2" / "<ipv6>.p1.p2" (RFC 5665 universal address).  The
+// reverse, PortFromUniversalAddress, is in common/udp_rpc_client.h.
+std::string UniversalAddress(std::string_view numeric_address, uint16_t port);
+
+}  // namespace nfsrec::rpc

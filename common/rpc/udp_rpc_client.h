@@ -1,0 +1,149 @@
+// Asynchronous ONC RPC calls over UDP with retransmission and xid matching,
+// for the notify engine (lockd callbacks, rpcbind look-ups, SM_NOTIFY).
+//
+// A DatagramPort is the socket, behind a port so that tests can drive the
+// client with a fake socket and a FakeScheduler.  Loop thread only.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/base/clock.h"
+#include "common/os/event_loop.h"
+#include "common/base/logging.h"
+#include "common/base/result.h"
+#include "common/base/unique_fd.h"
+
+namespace nfsrec::rpc {
+
+using Bytes = std::vector<uint8_t>;
+
+// A socket address with its length; numeric helpers for tests and logs.
+struct Endpoint {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  static Result<Endpoint> FromNumeric(const std::string& address, uint16_t port);
+  uint16_t port() const;
+  Endpoint WithPort(uint16_t port) const;
+  std::string ToString() const;  // "10.0.0.2:111", "[::1]:111"
+  bool IsV6() const { return addr.ss_family == AF_INET6; }
+};
+
+class DatagramPort {
+ public:
+  using Receiver = std::function<void(const Endpoint& from, std::span<const uint8_t> data)>;
+  virtual ~DatagramPort() = default;
+  // Never blocks; a datagram that cannot be sent now is an error (the
+  // caller's retransmission covers it).
+  virtual Status SendTo(const Endpoint& to, std::span<const uint8_t> data) = 0;
+  virtual void SetReceiver(Receiver receiver) = 0;
+};
+
+// A non-blocking UDP socket watched by the loop.
+class UdpSocketPort final : public DatagramPort {
+ public:
+  struct Options {
+    int family = AF_INET;          // AF_INET or AF_INET6 (IPV6_V6ONLY off: reaches v4 too)
+    std::string bind_address;      // numeric; empty = wildcard
+    uint16_t port = 0;             // fixed source port; 0 = see reserved_port
+    bool reserved_port = false;    // pick a free port in 600..1023 (needs root)
+  };
+  static Result<std::unique_ptr<UdpSocketPort>> Open(EventLoop& loop, const Options& options);
+  Status SendTo(const Endpoint& to, std::span<const uint8_t> data) override;
+  void SetReceiver(Receiver receiver) override { receiver_ = std::move(receiver); }
+  uint16_t local_port() const { return local_port_; }
+
+ private:
+  UdpSocketPort(EventLoop& loop, UniqueFd fd, int family, uint16_t port);
+  void OnReadable();
+  UniqueFd fd_;
+  int family_;
+  uint16_t local_port_;
+  Receiver receiver_;
+  std::unique_ptr<IoWatcher> watcher_;
+};
+
+// How long to wait for a reply and how often to resend.
+struct RetryPolicy {
+  Duration first_timeout = std::chrono::seconds(1);
+  Duration max_timeout = std::chrono::seconds(30);  // the timeout doubles up to this
+  int max_sends = 5;                                // 0 = no limit (then deadline must be set)
+  Duration deadline = Duration::zero();             // from the first send; 0 = none
+};
+
+class UdpRpcClient {
+ public:
+  using CallId = uint64_t;
+  // SUCCESS results, or: TimedOut (no reply within the policy), Unavailable
+  // (PROG_UNAVAIL/PROG_MISMATCH/PROC_UNAVAIL/SYSTEM_ERR), InvalidArgument
+  // (GARBAGE_ARGS or an undecodable reply), PermissionDenied (MSG_DENIED),
+  // or the send error.
+  using Callback = std::function<void(Result<Bytes>)>;
+
+  UdpRpcClient(DatagramPort& port, Scheduler& scheduler, Logger& log);
+  ~UdpRpcClient();
+  UdpRpcClient(const UdpRpcClient&) = delete;
+  UdpRpcClient& operator=(const UdpRpcClient&) = delete;
+
+  // Sends at once; cb runs later on the loop thread, exactly once, unless
+  // the call is cancelled or the client destroyed first.
+  CallId Call(const Endpoint& to, uint32_t prog, uint32_t vers, uint32_t proc, Bytes args,
+              const RetryPolicy& policy, Callback cb);
+  void Cancel(CallId id);
+  size_t in_flight() const { return calls_.size(); }
+  uint64_t datagrams_sent() const { return sent_; }
+
+ private:
+  struct Pending {
+    CallId id;
+    uint32_t xid;
+    Endpoint to;
+    Bytes message;
+    RetryPolicy policy;
+    Callback cb;
+    int sends = 0;
+    Duration timeout{};
+    TimePoint started{};
+    Scheduler::TimerId timer = 0;
+  };
+  void Send(Pending& p);
+  void OnTimeout(uint32_t xid);
+  void OnDatagram(const Endpoint& from, std::span<const uint8_t> data);
+  void Finish(uint32_t xid, Result<Bytes> result);
+
+  DatagramPort& port_;
+  Scheduler& scheduler_;
+  Logger& log_;
+  uint32_t next_xid_;
+  CallId next_id_ = 1;
+  uint64_t sent_ = 0;
+  std::map<uint32_t, Pending> calls_;  // by xid
+  std::map<CallId, uint32_t> xid_of_;
+};
+
+// rpcbind look-ups for a remote or local host, over UdpRpcClient.
+// IPv4 uses PMAP_GETPORT (portmapper v2); IPv6 uses RPCB_GETADDR (v3) with
+// netid "udp6" and parses the universal address.
+inline constexpr uint32_t kRpcbindProgram = 100000;
+inline constexpr uint16_t kRpcbindPort = 111;
+Bytes EncodePmapGetport(uint32_t prog, uint32_t vers, uint32_t protocol);
+Result<uint16_t> DecodePmapGetportReply(std::span<const uint8_t> results);
+Bytes EncodeRpcbGetaddr(uint32_t prog, uint32_t vers, const std::string& netid);
+// Parses RPCB_GETADDR's result; "" means not registered (port 0).
+Result<uint16_t> DecodeRpcbGetaddrReply(std::span<const uint8_t> results);
+// Port from a universal address "h1.h2.h3.h4.p1.p2" / "x:...:x.p1.p2".
+Result<uint16_t> PortFromUniversalAddress(const std::string& uaddr);
+
+// Asks host's rpcbind for the UDP port of prog/vers; 0 = not registered.
+void GetUdpPort(UdpRpcClient& client, const Endpoint& host, uint32_t prog, uint32_t vers,
+                const RetryPolicy& policy, std::function<void(Result<uint16_t>)> cb);
+
+}  // namespace nfsrec::rpc

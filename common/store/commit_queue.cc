@@ -1,0 +1,165 @@
+#include "common/store/commit_queue.h"
+
+#include <algorithm>
+#include <cassert>
+#include <future>
+#include <utility>
+
+namespace nfsrec {
+
+CommitQueue::CommitQueue(std::unique_ptr<sqlite::Db> db, EventLoop& loop)
+    : db_(std::move(db)), loop_(loop), thread_([this] { ThreadMain(); }) {}
+
+CommitQueue::~CommitQueue() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();  // ThreadMain returns only once the queue is empty
+}
+
+void CommitQueue::Submit(Work work, Done done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    assert(!stopping_);
+    queue_.push_back(Unit{std::move(work), std::move(done), false});
+  }
+  cv_.notify_one();
+}
+
+Status CommitQueue::RunSync(const Work& work) {
+  // Waiting on the commit thread for itself would never return.
+  assert(std::this_thread::get_id() != thread_.get_id());
+  std::promise<Status> promise;
+  std::future<Status> result = promise.get_future();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(Unit{work, [&promise](Status st) { promise.set_value(std::move(st)); }, true});
+  }
+  cv_.notify_one();
+  return result.get();
+}
+
+CommitQueue::Stats CommitQueue::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void CommitQueue::ThreadMain() {
+  for (;;) {
+    std::vector<Unit> group;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything is done
+      // A group is every queued unit up to the next RunSync unit, which
+      // always runs alone in its own transaction.
+      if (queue_.front().sync) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      } else {
+        while (!queue_.empty() && !queue_.front().sync) {
+          group.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+    }
+    if (group.front().sync) {
+      RunSyncUnit(group.front());
+    } else {
+      RunGroup(group);
+    }
+  }
+}
+
+void CommitQueue::RunSyncUnit(Unit& unit) {
+  bool commit_issued = false;
+  Status st;
+  {
+    auto txn = sqlite::Transaction::Begin(*db_);
+    if (!txn.ok()) {
+      st = txn.status();
+    } else {
+      st = unit.work(*db_);
+      if (st.ok() && !db_->InTransaction()) {
+        st = Status::IOError("transaction ended inside the unit");
+      }
+      if (st.ok()) {
+        commit_issued = true;
+        st = (*txn)->Commit();
+      }
+    }
+  }  // ~Transaction rolls back unless committed
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.units += 1;
+    if (commit_issued) stats_.transactions += 1;
+    stats_.max_group = std::max<uint64_t>(stats_.max_group, 1);
+  }
+  unit.done(std::move(st));
+}
+
+void CommitQueue::RunGroup(std::vector<Unit>& group) {
+  const size_t n = group.size();
+  std::vector<Status> results(n);
+  std::vector<bool> failed_alone(n, false);
+  Status group_error;
+  bool commit_issued = false;
+  {
+    auto txn = sqlite::Transaction::Begin(*db_);
+    if (!txn.ok()) {
+      group_error = txn.status();
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        Status st;
+        {
+          auto sp = sqlite::Savepoint::Begin(*db_);
+          if (!sp.ok()) {
+            st = sp.status();
+          } else {
+            st = group[i].work(*db_);
+            if (st.ok()) st = (*sp)->Release();
+          }
+        }  // ~Savepoint undoes this unit alone unless released
+        if (!st.ok()) {
+          results[i] = std::move(st);
+          failed_alone[i] = true;
+        }
+        if (!db_->InTransaction()) {
+          // SQLite rolled the whole transaction back (I/O error, disk full,
+          // ...) or the unit ended it: nothing of this group survives.
+          group_error =
+              failed_alone[i] ? results[i] : Status::IOError("transaction ended inside a unit");
+          break;
+        }
+      }
+      if (group_error.ok()) {
+        commit_issued = true;
+        group_error = (*txn)->Commit();
+      }
+    }
+  }  // ~Transaction rolls back unless committed
+  if (!group_error.ok()) {
+    for (size_t i = 0; i < n; ++i) {
+      if (!failed_alone[i]) results[i] = group_error;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.units += n;
+    if (commit_issued) stats_.transactions += 1;
+    stats_.max_group = std::max<uint64_t>(stats_.max_group, n);
+  }
+  // One hand-off per group keeps completions in submission order.
+  std::vector<Done> dones;
+  dones.reserve(n);
+  for (Unit& unit : group) dones.push_back(std::move(unit.done));
+  loop_.Post([dones = std::move(dones), results = std::move(results)]() mutable {
+    for (size_t i = 0; i < dones.size(); ++i) {
+      if (dones[i]) dones[i](std::move(results[i]));
+    }
+  });
+}
+
+}  // namespace nfsrec

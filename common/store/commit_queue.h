@@ -1,0 +1,91 @@
+// Group commit for the one SQLite database.
+//
+// Writers on the loop thread Submit() a unit of work and a completion.  A
+// single commit thread owns the write connection: it takes every unit that
+// is queued, runs them all inside ONE transaction (each unit in its own
+// SAVEPOINT, so one unit's failure rolls back only that unit), COMMITs
+// (one fsync for the whole group), and only then posts each completion to
+// the loop thread.  While it is committing, new units queue up and form the
+// next group.  Hence: no reply that depends on a write can leave before that
+// write is durable, and concurrent requests share fsyncs.
+//
+// Loop-thread contract: Submit() and the destructor are called on the loop
+// thread; `done` always runs on the loop thread (via EventLoop::Post), never
+// inline inside Submit().  `work` runs on the commit thread and must touch
+// nothing but the Db it is given (and data it owns).
+//
+// Failure semantics within a group:
+//  - a unit whose work fails is rolled back to its savepoint; its done gets
+//    that Status, the others are unaffected;
+//  - if the group's transaction is lost (BEGIN or COMMIT fails, or an I/O
+//    error makes SQLite roll the whole transaction back), every unit of the
+//    group that had not already failed on its own gets that error;
+//  - after a failed COMMIT the changes may still have reached the disk (an
+//    fsync error cannot tell), so an error means "not known to be durable":
+//    callers retry idempotent writes, they never assume "absent".
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/os/event_loop.h"
+#include "common/store/sqlite.h"
+
+namespace nfsrec {
+
+class CommitQueue {
+ public:
+  using Work = std::function<Status(sqlite::Db&)>;
+  using Done = std::function<void(Status)>;
+
+  struct Stats {
+    uint64_t units = 0;         // units committed or failed
+    uint64_t transactions = 0;  // COMMITs issued (fsync groups)
+    uint64_t max_group = 0;     // largest number of units in one transaction
+  };
+
+  // Takes ownership of the connection.  `loop` must outlive the queue.
+  CommitQueue(std::unique_ptr<sqlite::Db> db, EventLoop& loop);
+  // Finishes every queued unit (their completions are posted, not run),
+  // then joins the commit thread.
+  ~CommitQueue();
+  CommitQueue(const CommitQueue&) = delete;
+  CommitQueue& operator=(const CommitQueue&) = delete;
+
+  // Queues work; done(status) later runs on the loop thread after the
+  // group's COMMIT returned (status OK) or after the unit or the commit failed.
+  void Submit(Work work, Done done);
+
+  // Runs work in its own transaction on the commit thread and waits for it.
+  // For start-up and tests only: it blocks the caller.
+  Status RunSync(const Work& work);
+
+  Stats stats() const;
+
+ private:
+  struct Unit {
+    Work work;
+    Done done;
+    bool sync = false;  // RunSync: own transaction, done runs on the commit thread
+  };
+  void ThreadMain();
+  void RunGroup(std::vector<Unit>& group);
+  void RunSyncUnit(Unit& unit);
+
+  std::unique_ptr<sqlite::Db> db_;
+  EventLoop& loop_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Unit> queue_;  // guarded by mu_
+  bool stopping_ = false;   // guarded by mu_
+  Stats stats_;             // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace nfsrec

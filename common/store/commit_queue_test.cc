@@ -1,0 +1,260 @@
+#include "common/store/commit_queue.h"
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/store_testutil.h"
+#include <gtest/gtest.h>
+
+namespace nfsrec {
+namespace {
+
+using sqlite::Db;
+using sqlite::TempDir;
+using namespace std::chrono_literals;
+
+constexpr auto kWait = 30s;
+
+// Inserts key k into t.
+CommitQueue::Work Insert(int64_t k) {
+  return [k](Db& db) -> Status {
+    auto stmt = db.Cached("INSERT INTO t (k) VALUES (?1)");
+    if (!stmt.ok()) return stmt.status();
+    NFSREC_RETURN_IF_ERROR((*stmt)->BindInt(1, k));
+    return (*stmt)->Run();
+  };
+}
+
+class CommitQueueTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(dir_.ok());
+    auto loop = EventLoop::Create();
+    ASSERT_TRUE(loop.ok());
+    loop_ = std::move(loop).value();
+    auto db = Db::Open(path());
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    queue_ = std::make_unique<CommitQueue>(std::move(db).value(), *loop_);
+    ASSERT_OK(queue_->RunSync([](Db& d) {
+      return d.Exec(
+          "CREATE TABLE t (k INTEGER PRIMARY KEY);"
+          "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
+          "CREATE TABLE child (pid INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)");
+    }));
+  }
+
+  std::string path() const { return dir_.File("queue.sqlite"); }
+
+  // Reads through a second connection: sees only committed data.
+  int64_t CountCommitted(const std::string& where = "1") {
+    auto db = Db::Open(path());
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    if (!db.ok()) return -1;
+    auto n = (*db)->QueryInt("SELECT count(*) FROM t WHERE " + where);
+    EXPECT_TRUE(n.ok()) << n.status().ToString();
+    return n.ok() ? *n : -1;
+  }
+
+  // A unit that holds the commit thread until Release(), so that everything
+  // submitted meanwhile queues up and forms the next group.  Returns once the
+  // commit thread is inside it.
+  void SubmitBlocker() {
+    queue_->Submit(
+        [this](Db&) {
+          blocker_running_ = true;
+          auto deadline = std::chrono::steady_clock::now() + kWait;
+          while (!release_ && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(1ms);
+          }
+          return Status::Ok();
+        },
+        [this](Status st) {
+          EXPECT_OK(st);
+          ++blocker_done_;
+        });
+    auto deadline = std::chrono::steady_clock::now() + kWait;
+    while (!blocker_running_ && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);
+    }
+    ASSERT_TRUE(blocker_running_);
+  }
+  void Release() { release_ = true; }
+
+  TempDir dir_;
+  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<CommitQueue> queue_;
+  std::atomic<bool> release_{false};
+  std::atomic<bool> blocker_running_{false};
+  int blocker_done_ = 0;
+};
+
+TEST_F(CommitQueueTest, DoneRunsLaterOnTheLoop) {
+  bool done = false;
+  queue_->Submit(Insert(1), [&](Status st) {
+    EXPECT_OK(st);
+    done = true;
+  });
+  EXPECT_FALSE(done);  // never inline
+  ASSERT_TRUE(loop_->RunUntil([&] { return done; }, kWait));
+  EXPECT_EQ(CountCommitted(), 1);
+}
+
+TEST_F(CommitQueueTest, ConcurrentUnitsShareTransactions) {
+  constexpr int kUnits = 50;
+  const CommitQueue::Stats before = queue_->stats();
+  SubmitBlocker();
+  std::vector<std::optional<Status>> results(kUnits);
+  for (int i = 0; i < kUnits; ++i) {
+    queue_->Submit(Insert(i), [&results, i](Status st) { results[i] = std::move(st); });
+  }
+  Release();
+  auto all_done = [&] {
+    for (const auto& r : results) {
+      if (!r) return false;
+    }
+    return blocker_done_ == 1;
+  };
+  ASSERT_TRUE(loop_->RunUntil(all_done, kWait));
+  for (int i = 0; i < kUnits; ++i) EXPECT_OK(*results[i]);
+
+  const CommitQueue::Stats after = queue_->stats();
+  const uint64_t units = after.units - before.units;
+  const uint64_t transactions = after.transactions - before.transactions;
+  EXPECT_EQ(units, kUnits + 1u);
+  // The blocker's group, then one group holding all 50.
+  EXPECT_EQ(transactions, 2u);
+  EXPECT_LT(transactions, units);
+  EXPECT_EQ(after.max_group, static_cast<uint64_t>(kUnits));
+  EXPECT_EQ(CountCommitted(), kUnits);
+}
+
+TEST_F(CommitQueueTest, NoCompletionBeforeItsDataIsDurable) {
+  constexpr int kUnits = 20;
+  int done = 0;
+  for (int i = 0; i < kUnits; ++i) {
+    queue_->Submit(Insert(i), [this, i, &done](Status st) {
+      EXPECT_OK(st);
+      // A separate connection sees the row: it was committed (and, with
+      // synchronous=FULL, fsynced) before this completion ran.
+      EXPECT_EQ(CountCommitted("k = " + std::to_string(i)), 1) << i;
+      ++done;
+    });
+  }
+  ASSERT_TRUE(loop_->RunUntil([&] { return done == kUnits; }, kWait));
+}
+
+TEST_F(CommitQueueTest, CompletionsKeepSubmissionOrder) {
+  std::vector<int> order;
+  for (int i = 0; i < 30; ++i) {
+    queue_->Submit(Insert(i), [&order, i](Status) { order.push_back(i); });
+  }
+  ASSERT_TRUE(loop_->RunUntil([&] { return order.size() == 30; }, kWait));
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(order[i], i);
+}
+
+TEST_F(CommitQueueTest, FailingUnitIsIsolated) {
+  const CommitQueue::Stats before = queue_->stats();
+  SubmitBlocker();
+  std::optional<Status> a, b, c, d;
+  queue_->Submit(Insert(1), [&](Status st) { a = st; });
+  queue_->Submit(
+      [](Db& db) -> Status {
+        NFSREC_RETURN_IF_ERROR(Insert(2)(db));  // undone by the savepoint
+        return Status::InvalidArgument("unit refuses");
+      },
+      [&](Status st) { b = st; });
+  queue_->Submit(Insert(1), [&](Status st) { c = st; });  // duplicate key: SQL error
+  queue_->Submit(Insert(3), [&](Status st) { d = st; });
+  Release();
+  ASSERT_TRUE(loop_->RunUntil([&] { return a && b && c && d; }, kWait));
+
+  EXPECT_OK(*a);
+  EXPECT_TRUE(b->IsInvalidArgument());
+  EXPECT_EQ(b->message(), "unit refuses");
+  EXPECT_TRUE(c->IsAlreadyExists()) << c->ToString();
+  EXPECT_OK(*d);
+  EXPECT_EQ(CountCommitted("k = 1"), 1);
+  EXPECT_EQ(CountCommitted("k = 2"), 0);
+  EXPECT_EQ(CountCommitted("k = 3"), 1);
+  EXPECT_EQ(queue_->stats().transactions - before.transactions, 2u);
+}
+
+TEST_F(CommitQueueTest, CommitFailureReachesEveryUnitOfTheGroup) {
+  SubmitBlocker();
+  std::optional<Status> a, b, c;
+  queue_->Submit(Insert(1), [&](Status st) { a = st; });
+  // A deferred foreign key is checked only at COMMIT, so this unit succeeds
+  // on its own and makes the group's COMMIT fail.
+  queue_->Submit([](Db& db) { return db.Exec("INSERT INTO child (pid) VALUES (99)"); },
+                 [&](Status st) { b = st; });
+  queue_->Submit(Insert(2), [&](Status st) { c = st; });
+  Release();
+  ASSERT_TRUE(loop_->RunUntil([&] { return a && b && c; }, kWait));
+  for (const auto* st : {&a, &b, &c}) {
+    ASSERT_FALSE((*st)->ok());
+    EXPECT_NE((*st)->message().find("FOREIGN KEY"), std::string::npos) << (*st)->ToString();
+  }
+  EXPECT_EQ(CountCommitted(), 0);
+
+  // The queue keeps working after a failed group.
+  std::optional<Status> e;
+  queue_->Submit(Insert(5), [&](Status st) { e = st; });
+  ASSERT_TRUE(loop_->RunUntil([&] { return e.has_value(); }, kWait));
+  EXPECT_OK(*e);
+  EXPECT_EQ(CountCommitted(), 1);
+}
+
+TEST_F(CommitQueueTest, UnitThatEndsTheTransactionFailsItsGroup) {
+  SubmitBlocker();
+  std::optional<Status> a, b, c;
+  queue_->Submit(Insert(1), [&](Status st) { a = st; });
+  queue_->Submit([](Db& db) { return db.Exec("ROLLBACK"); }, [&](Status st) { b = st; });
+  queue_->Submit(Insert(2), [&](Status st) { c = st; });
+  Release();
+  ASSERT_TRUE(loop_->RunUntil([&] { return a && b && c; }, kWait));
+  EXPECT_FALSE(a->ok());
+  EXPECT_FALSE(b->ok());
+  EXPECT_FALSE(c->ok());
+  EXPECT_EQ(CountCommitted(), 0);
+}
+
+TEST_F(CommitQueueTest, DestructorDrainsTheQueue) {
+  constexpr int kUnits = 25;
+  int done = 0;
+  for (int i = 0; i < kUnits; ++i) {
+    queue_->Submit(Insert(i), [&done](Status st) {
+      EXPECT_OK(st);
+      ++done;
+    });
+  }
+  queue_.reset();
+  EXPECT_EQ(done, 0);  // completions are posted, not run by the destructor
+  EXPECT_EQ(CountCommitted(), kUnits);
+  ASSERT_TRUE(loop_->RunUntil([&] { return done == kUnits; }, kWait));
+}
+
+TEST_F(CommitQueueTest, RunSyncSeesEarlierUnitsAndRollsBackOnError) {
+  for (int i = 0; i < 5; ++i) queue_->Submit(Insert(i), nullptr);
+  int64_t seen = -1;
+  ASSERT_OK(queue_->RunSync([&seen](Db& db) -> Status {
+    auto n = db.QueryInt("SELECT count(*) FROM t");
+    if (!n.ok()) return n.status();
+    seen = *n;
+    return Status::Ok();
+  }));
+  EXPECT_EQ(seen, 5);
+
+  Status st = queue_->RunSync([](Db& db) -> Status {
+    NFSREC_RETURN_IF_ERROR(Insert(100)(db));
+    return Status::Busy("stop");
+  });
+  EXPECT_TRUE(st.IsBusy());
+  EXPECT_EQ(CountCommitted("k = 100"), 0);
+}
+
+}  // namespace
+}  // namespace nfsrec

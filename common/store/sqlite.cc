@@ -1,0 +1,367 @@
+#include "common/store/sqlite.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <cerrno>
+#include <string>
+#include <utility>
+
+#include "common/base/unique_fd.h"
+
+namespace nfsrec::sqlite {
+namespace {
+
+// Longest SQL prefix quoted in an error message.
+constexpr size_t kSqlInMessage = 80;
+
+std::string SqlForMessage(std::string_view sql) {
+  if (sql.size() <= kSqlInMessage) return std::string(sql);
+  return std::string(sql.substr(0, kSqlInMessage)) + "...";
+}
+
+bool IsPlainPath(const std::string& path) {
+  return !path.empty() && path != ":memory:" && path.rfind("file:", 0) != 0;
+}
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// Creates the database file with mode 0600 before SQLite sees it, because
+// SQLite creates files 0644 (minus umask) and copies the main file's mode to
+// the -wal and -shm files.  The directory is fsynced so that the new entry
+// survives a crash.  An existing file is left alone.
+Status PrecreateFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    int err = errno;
+    if (err == EEXIST) return Status::Ok();
+    return PosixError("create " + path, err);
+  }
+  UniqueFd file(fd);
+  if (::fsync(file.get()) != 0) return PosixError("fsync " + path, errno);
+  std::string dir = DirName(path);
+  UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd.valid()) return PosixError("open directory " + dir, errno);
+  if (::fsync(dir_fd.get()) != 0) return PosixError("fsync directory " + dir, errno);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status SqliteError(sqlite3* db, int rc, std::string_view context) {
+  std::string msg(context);
+  msg += ": ";
+  msg += sqlite3_errstr(rc);
+  if (db != nullptr && sqlite3_extended_errcode(db) == rc) {
+    // The connection's message names the table, constraint or file.
+    const char* detail = sqlite3_errmsg(db);
+    if (detail != nullptr && std::string_view(detail) != sqlite3_errstr(rc)) {
+      msg += " (";
+      msg += detail;
+      msg += ")";
+    }
+  }
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_PROTOCOL:
+    case SQLITE_SCHEMA:
+      return Status::Busy(msg);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_FORMAT:
+      return Status::Corruption(msg);
+    case SQLITE_PERM:
+    case SQLITE_READONLY:
+    case SQLITE_AUTH:
+      return Status::PermissionDenied(msg);
+    case SQLITE_CONSTRAINT:
+      if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
+        return Status::AlreadyExists(msg);
+      }
+      return Status::InvalidArgument(msg);
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE:
+    case SQLITE_TOOBIG:
+    case SQLITE_MISUSE:
+      return Status::InvalidArgument(msg);
+    case SQLITE_INTERRUPT:
+    case SQLITE_ABORT:
+      return Status::Unavailable(msg);
+    case SQLITE_NOTFOUND:
+      return Status::NotFound(msg);
+    default:  // SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOMEM, SQLITE_ERROR, ...
+      return Status::IOError(msg);
+  }
+}
+
+Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const Options& options) {
+  if (IsPlainPath(path)) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) {
+      int err = errno;
+      if (err != ENOENT) return PosixError("stat " + path, err);
+      if (!options.create_if_missing)
+        return Status::NotFound("database " + path + " does not exist");
+      NFSREC_RETURN_IF_ERROR(PrecreateFile(path));
+    } else if (S_ISLNK(st.st_mode)) {
+      return Status::PermissionDenied("database " + path + " is a symbolic link");
+    }
+  }
+
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW;
+  if (options.create_if_missing) flags |= SQLITE_OPEN_CREATE;
+  if (path.rfind("file:", 0) == 0) flags |= SQLITE_OPEN_URI;
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags,
+                           options.vfs.empty() ? nullptr : options.vfs.c_str());
+  if (rc != SQLITE_OK) {
+    Status st = SqliteError(raw, rc, "open " + path);
+    sqlite3_close_v2(raw);  // a handle is returned even on most failures
+    return st;
+  }
+  std::unique_ptr<Db> db(new Db(raw, path));
+  sqlite3_extended_result_codes(raw, 1);
+
+  rc = sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  if (rc != SQLITE_OK) return SqliteError(raw, rc, "busy_timeout " + path);
+
+  // journal_mode answers with the mode in force; anything but "wal" means the
+  // file cannot do WAL (e.g. a VFS without shared memory), which would
+  // silently weaken concurrency with the nfsdcltrack helper.
+  Result<Statement> mode = db->Prepare("PRAGMA journal_mode=WAL");
+  if (!mode.ok()) return mode.status().WithContext(path);
+  // Switching a new file to WAL takes an exclusive lock without consulting
+  // the busy handler, so two processes opening a fresh database at once (the
+  // daemon and the sm-notify command at first boot) would fail: retry for
+  // the busy timeout.  Start-up only, so sleeping here blocks no loop.
+  Result<bool> row = mode->Step();
+  for (int waited_ms = 0; !row.ok() && row.status().IsBusy() &&
+                          waited_ms < options.busy_timeout_ms;
+       waited_ms += 10) {
+    mode->Reset();
+    ::usleep(10 * 1000);
+    row = mode->Step();
+  }
+  if (!row.ok()) return row.status().WithContext(path);
+  std::string got = *row ? mode->ColumnText(0) : std::string();
+  mode->Reset();
+  if (got != "wal" && !(got == "memory" && !IsPlainPath(path))) {
+    return Status::Unsupported("database " + path + ": journal_mode is '" + got + "', not 'wal'");
+  }
+  NFSREC_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  return db;
+}
+
+Db::~Db() {
+  cache_.clear();  // statements are finalized before the connection closes
+  sqlite3_close_v2(db_);
+}
+
+Status Db::Exec(std::string_view sql) {
+  std::string text(sql);  // sqlite3_exec needs a NUL-terminated string
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
+  sqlite3_free(err);  // the same text is available from sqlite3_errmsg
+  if (rc != SQLITE_OK) return SqliteError(db_, rc, SqlForMessage(sql));
+  return Status::Ok();
+}
+
+Result<Statement> Db::Prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const char* tail = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, &tail);
+  if (rc != SQLITE_OK) return SqliteError(db_, rc, "prepare " + SqlForMessage(sql));
+  Statement result(db_, stmt);
+  if (stmt == nullptr) return Status::InvalidArgument("prepare: empty SQL");
+  if (tail != nullptr) {
+    std::string_view rest(tail, sql.data() + sql.size() - tail);
+    if (rest.find_first_not_of(" \t\r\n;") != std::string_view::npos) {
+      return Status::InvalidArgument("prepare: more than one statement in " + SqlForMessage(sql));
+    }
+  }
+  return result;
+}
+
+Result<Statement*> Db::Cached(std::string_view sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    Result<Statement> stmt = Prepare(sql);
+    if (!stmt.ok()) return stmt.status();
+    it = cache_.emplace(std::string(sql), std::make_unique<Statement>(std::move(stmt).value()))
+             .first;
+  } else {
+    it->second->Reset();
+  }
+  return it->second.get();
+}
+
+Result<int64_t> Db::QueryInt(std::string_view sql) {
+  Result<Statement> stmt = Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  Result<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("no row from " + SqlForMessage(sql));
+  return stmt->ColumnInt(0);
+}
+
+bool Db::InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+int64_t Db::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
+
+int Db::Changes() const { return sqlite3_changes(db_); }
+
+Statement::~Statement() {
+  if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+}
+
+Statement::Statement(Statement&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), stmt_(std::exchange(other.stmt_, nullptr)) {}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+    db_ = std::exchange(other.db_, nullptr);
+    stmt_ = std::exchange(other.stmt_, nullptr);
+  }
+  return *this;
+}
+
+Status Statement::BindInt(int index, int64_t value) {
+  assert(stmt_ != nullptr);
+  int rc = sqlite3_bind_int64(stmt_, index, value);
+  if (rc != SQLITE_OK) return SqliteError(db_, rc, "bind");
+  return Status::Ok();
+}
+
+Status Statement::BindText(int index, std::string_view value) {
+  assert(stmt_ != nullptr);
+  // A null pointer would bind SQL NULL; an empty string must stay a string.
+  const char* data = value.empty() ? "" : value.data();
+  int rc = sqlite3_bind_text64(stmt_, index, data, value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  if (rc != SQLITE_OK) return SqliteError(db_, rc, "bind");
+  return Status::Ok();
+}
+
+Status Statement::BindBlob(int index, const void* data, size_t len) {
+  assert(stmt_ != nullptr);
+  // sqlite3_bind_blob with a null pointer binds NULL, so an empty value is
+  // bound as a zero-length blob explicitly.
+  int rc = len == 0 ? sqlite3_bind_zeroblob(stmt_, index, 0)
+                    : sqlite3_bind_blob64(stmt_, index, data, len, SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) return SqliteError(db_, rc, "bind");
+  return Status::Ok();
+}
+
+Status Statement::BindNull(int index) {
+  assert(stmt_ != nullptr);
+  int rc = sqlite3_bind_null(stmt_, index);
+  if (rc != SQLITE_OK) return SqliteError(db_, rc, "bind");
+  return Status::Ok();
+}
+
+Result<bool> Statement::Step() {
+  assert(stmt_ != nullptr);
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  const char* sql = sqlite3_sql(stmt_);
+  Status st = SqliteError(db_, rc, SqlForMessage(sql != nullptr ? sql : "step"));
+  sqlite3_reset(stmt_);  // leaves the statement re-executable
+  return st;
+}
+
+Status Statement::Run() {
+  for (;;) {
+    Result<bool> row = Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+  }
+  // Ends the statement so it holds no read snapshot; bindings are kept.
+  sqlite3_reset(stmt_);
+  return Status::Ok();
+}
+
+void Statement::Reset() {
+  if (stmt_ == nullptr) return;
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+int64_t Statement::ColumnInt(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+std::string Statement::ColumnText(int col) const {
+  // Pointer first, then the length, as the SQLite documentation requires.
+  const unsigned char* p = sqlite3_column_text(stmt_, col);
+  int n = sqlite3_column_bytes(stmt_, col);
+  if (p == nullptr) return std::string();
+  return std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
+}
+
+Blob Statement::ColumnBlob(int col) const {
+  const void* p = sqlite3_column_blob(stmt_, col);
+  int n = sqlite3_column_bytes(stmt_, col);
+  if (p == nullptr || n <= 0) return Blob();
+  const auto* bytes = static_cast<const uint8_t*>(p);
+  return Blob(bytes, bytes + n);
+}
+
+bool Statement::ColumnIsNull(int col) const {
+  return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+}
+
+int Statement::ColumnType(int col) const { return sqlite3_column_type(stmt_, col); }
+
+Result<std::unique_ptr<Transaction>> Transaction::Begin(Db& db) {
+  // IMMEDIATE takes the write lock now, so a later write cannot fail with a
+  // busy snapshot that the busy timeout cannot resolve.
+  NFSREC_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+  return std::unique_ptr<Transaction>(new Transaction(db));
+}
+
+Transaction::~Transaction() {
+  // After some errors (SQLITE_FULL, IOERR, ...) SQLite has already rolled
+  // back; a second ROLLBACK would only report "no transaction is active".
+  if (!done_ && db_.InTransaction()) {
+    Status ignored = db_.Exec("ROLLBACK");
+    (void)ignored;
+  }
+}
+
+Status Transaction::Commit() {
+  assert(!done_);
+  Status st = db_.Exec("COMMIT");
+  if (st.ok()) done_ = true;
+  return st;
+}
+
+Result<std::unique_ptr<Savepoint>> Savepoint::Begin(Db& db) {
+  if (!db.InTransaction()) return Status::InvalidArgument("savepoint outside a transaction");
+  NFSREC_RETURN_IF_ERROR(db.Exec("SAVEPOINT unit"));
+  return std::unique_ptr<Savepoint>(new Savepoint(db));
+}
+
+Savepoint::~Savepoint() {
+  // If the enclosing transaction was rolled back by an error, the savepoint
+  // is gone with it.
+  if (!done_ && db_.InTransaction()) {
+    Status ignored = db_.Exec("ROLLBACK TO unit; RELEASE unit");
+    (void)ignored;
+  }
+}
+
+Status Savepoint::Release() {
+  assert(!done_);
+  Status st = db_.Exec("RELEASE unit");
+  if (st.ok()) done_ = true;
+  return st;
+}
+
+}  // namespace nfsrec::sqlite

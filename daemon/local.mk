@@ -1,0 +1,36 @@
+# The binaries: every main, option parsing, nfs.conf and the daemon's
+# configuration.  The only folder that sees both statd/ and nfs4rec/.
+noinst_LIBRARIES += daemon/libdaemon.a
+daemon_libdaemon_a_SOURCES = \
+	daemon/daemon_config.cc daemon/daemon_config.h \
+	daemon/nfs_conf.cc daemon/nfs_conf.h \
+	daemon/notify_main.cc daemon/notify_main.h
+
+# The daemon (and, through argv[0] or --sm-notify, the sm-notify command).
+sbin_PROGRAMS += nfsrecd
+nfsrecd_SOURCES = daemon/nfsrecd_main.cc
+# DAEMON_LIBS (configure.ac) is $(SYS_LIBS), or with --enable-static-daemon
+# the same libraries linked statically except libc and libtirpc: libtirpc.a
+# needs libgssapi_krb5, which Debian 12 ships without a static archive.
+nfsrecd_LDADD = daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a $(COMMON_LIBS) \
+	rpcgen/librpcxdr.a @DAEMON_LIBS@
+if STATIC_DAEMON
+nfsrecd_LDFLAGS = $(AM_LDFLAGS) -static-libstdc++ -static-libgcc
+endif
+
+# sm-notify-compatible command: a link to the daemon binary.
+install-exec-hook:
+	cd $(DESTDIR)$(sbindir) && rm -f nfsrec-notify && $(LN_S) nfsrecd nfsrec-notify
+uninstall-hook:
+	rm -f $(DESTDIR)$(sbindir)/nfsrec-notify
+
+# nfsdcltrack-compatible usermode helper.
+sbin_PROGRAMS += nfsrec-cltrack
+nfsrec_cltrack_SOURCES = daemon/cltrack_main.cc
+nfsrec_cltrack_LDADD = nfs4rec/libnfs4rec.a $(COMMON_LIBS) $(SYS_LIBS)
+
+check_PROGRAMS += daemon/config_test
+TESTS += daemon/config_test
+daemon_config_test_SOURCES = daemon/nfs_conf_test.cc daemon/daemon_config_test.cc
+daemon_config_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+daemon_config_test_LDADD = daemon/libdaemon.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)

@@ -1,0 +1,308 @@
+#include "daemon/nfs_conf.h"
+
+#include <dirent.h>
+#include <strings.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "common/base/logging.h"
+#include "common/os/read_file.h"
+
+namespace nfsrec {
+namespace {
+
+// Nested includes beyond this are refused: a file that includes itself
+// would otherwise recurse forever.
+constexpr int kMaxIncludeDepth = 10;
+// nfs.conf is a small text file; a larger one is a mistake, not a config.
+// (nfsconf(8) rewrites it under an exclusive flock, hence the shared one.)
+constexpr size_t kMaxFileSize = 1 << 20;
+
+bool IsBlank(char c) { return c == ' ' || c == '\t'; }
+bool IsSpace(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+
+std::string_view TrimBlanks(std::string_view s) {
+  while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool EqualNoCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string DirName(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+std::optional<std::string> GetEnv(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+NfsConf NfsConf::Load(const std::string& path, EnvLookup env) {
+  NfsConf conf;
+  conf.env_ = std::move(env);
+  if (path.rfind("/etc/", 0) == 0) {
+    const std::string usr = "/usr" + path;
+    conf.ReadFile(usr, Cursor{}, 0);
+    conf.ReadDir(usr + ".d");
+  }
+  conf.ReadFile(path, Cursor{}, 0);
+  conf.ReadDir(path + ".d");
+  return conf;
+}
+
+NfsConf NfsConf::FromText(std::string_view text, const std::string& name, EnvLookup env) {
+  NfsConf conf;
+  conf.env_ = std::move(env);
+  conf.Parse(text, name, Cursor{}, 0);
+  return conf;
+}
+
+bool NfsConf::ReadFile(const std::string& path, Cursor cursor, int depth) {
+  Result<std::string> text =
+      ReadSmallFile(path, ReadFileOptions{.max_bytes = kMaxFileSize, .shared_lock = true});
+  if (!text.ok()) {
+    if (text.status().code() != Status::Code::kNotFound) {
+      warnings_.push_back(text.status().ToString());
+    }
+    return false;
+  }
+  files_.push_back(path);
+  Parse(*text, path, std::move(cursor), depth);
+  return true;
+}
+
+void NfsConf::ReadDir(const std::string& dir) {
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  if (!d) {
+    if (errno != ENOENT && errno != ENOTDIR) {
+      warnings_.push_back(PosixError("opendir " + dir, errno).ToString());
+    }
+    return;
+  }
+  std::vector<std::string> names;
+  while (const dirent* e = ::readdir(d.get())) {
+    std::string name = e->d_name;
+    if (name.empty() || name[0] == '.') continue;
+    if (e->d_type != DT_REG && e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) continue;
+    constexpr std::string_view kExt = ".conf";
+    const bool conf_file = name.size() > kExt.size() &&
+                           name.compare(name.size() - kExt.size(), kExt.size(), kExt) == 0;
+    if (!conf_file) continue;
+    names.push_back(std::move(name));
+  }
+  std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+    return ::strverscmp(a.c_str(), b.c_str()) < 0;
+  });
+  for (const std::string& n : names) ReadFile(dir + "/" + n, Cursor{}, 0);
+}
+
+void NfsConf::Parse(std::string_view text, const std::string& name, Cursor cursor, int depth) {
+  std::string line;
+  int lineno = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) {
+      warnings_.push_back(StrCat(name, ":", lineno + 1, ": last line has no newline; ignored"));
+      return;
+    }
+    std::string_view piece = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    ++lineno;
+    // A backslash before the newline continues the line; both become blanks.
+    if (!piece.empty() && piece.back() == '\\') {
+      line.append(piece.substr(0, piece.size() - 1));
+      line.append("  ");
+      continue;
+    }
+    line.append(piece);
+    ParseLine(line, name, lineno, cursor, depth);
+    line.clear();
+  }
+}
+
+void NfsConf::ParseLine(std::string_view line, const std::string& name, int lineno,
+                        Cursor& cursor, int depth) {
+  auto warn = [&](std::string_view why) {
+    warnings_.push_back(StrCat(name, ":", lineno, ": ", why));
+  };
+  while (!line.empty() && IsSpace(line.front())) line.remove_prefix(1);
+  if (line.empty() || line.front() == '#' || line.front() == ';') return;
+
+  if (line.front() == '[') {
+    cursor = Cursor{};
+    line.remove_prefix(1);
+    size_t close = line.find(']');
+    if (close == std::string_view::npos) {
+      warn("no closing ']'; lines up to the next section are ignored");
+      return;
+    }
+    std::string_view head = TrimBlanks(line.substr(0, close));
+    size_t quote = head.find('"');
+    if (quote == std::string_view::npos) {
+      cursor.section = Lower(head);
+      cursor.in_section = true;
+      return;
+    }
+    std::string_view sub = head.substr(quote + 1);
+    size_t end = sub.find('"');
+    if (end == std::string_view::npos) {
+      warn("no closing '\"' in the section name; lines up to the next section are ignored");
+      return;
+    }
+    cursor.section = Lower(TrimBlanks(head.substr(0, quote)));
+    cursor.subsection = std::string(sub.substr(0, end));
+    cursor.has_subsection = true;
+    cursor.in_section = true;
+    return;
+  }
+
+  size_t eq = line.find('=');
+  if (eq == std::string_view::npos) {
+    warn("neither a section nor an assignment; ignored");
+    return;
+  }
+  if (!cursor.in_section) {
+    warn("assignment outside any section; ignored");
+    return;
+  }
+  std::string_view tag = TrimBlanks(line.substr(0, eq));
+  std::string_view value = line.substr(eq + 1);
+  while (!value.empty() && IsBlank(value.front())) value.remove_prefix(1);
+  if (!value.empty() && (value.front() == '"' || value.front() == '\'')) {
+    const char q = value.front();
+    value.remove_prefix(1);
+    size_t end = value.find(q);
+    if (end == std::string_view::npos) {
+      warn("unmatched quote; ignored");
+      return;
+    }
+    value = value.substr(0, end);
+  } else {
+    value = value.substr(0, std::min(value.find('#'), value.find(';')));
+    while (!value.empty() && IsSpace(value.back())) value.remove_suffix(1);
+  }
+  if (tag.empty()) {
+    warn("assignment without a tag; ignored");
+    return;
+  }
+
+  if (EqualNoCase(tag, "include")) {
+    bool optional = false;
+    if (!value.empty() && value.front() == '-') {
+      optional = true;
+      value.remove_prefix(1);
+    }
+    if (depth >= kMaxIncludeDepth) {
+      warn(StrCat("includes nested deeper than ", kMaxIncludeDepth, "; ignored"));
+      return;
+    }
+    std::string target(value);
+    if (target.empty() || target.front() != '/') target = DirName(name) + "/" + target;
+    if (!ReadFile(target, cursor, depth + 1) && !optional) {
+      warn(StrCat("cannot read the included file ", target));
+    }
+    return;
+  }
+  if (value.empty()) return;
+  // A later setting replaces an earlier one of the same place.
+  const std::string section = cursor.section;
+  auto same = [&](const Entry& e) {
+    return e.section == section && e.has_subsection == cursor.has_subsection &&
+           (!e.has_subsection || EqualNoCase(e.subsection, cursor.subsection)) &&
+           EqualNoCase(e.tag, tag);
+  };
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(), same), entries_.end());
+  entries_.push_back(Entry{section, cursor.subsection, cursor.has_subsection, std::string(tag),
+                           std::string(value)});
+}
+
+const NfsConf::Entry* NfsConf::Find(std::string_view section, std::string_view tag) const {
+  for (const Entry& e : entries_) {
+    if (!e.has_subsection && EqualNoCase(e.section, section) && EqualNoCase(e.tag, tag)) return &e;
+  }
+  return nullptr;
+}
+
+std::optional<std::string> NfsConf::Get(std::string_view section, std::string_view tag) const {
+  const Entry* e = Find(section, tag);
+  // "$name": the environment first, then [environment]; bounded, because
+  // [environment] values may point at each other.
+  for (int hops = 0; e != nullptr && hops < 8; ++hops) {
+    if (e->value.empty() || e->value.front() != '$') return e->value;
+    const std::string var = e->value.substr(1);
+    if (env_) {
+      std::optional<std::string> v = env_(var);
+      if (v && !v->empty()) return v;
+    }
+    e = Find("environment", var);
+  }
+  return std::nullopt;
+}
+
+Result<std::optional<bool>> NfsConf::GetBool(std::string_view section, std::string_view tag) const {
+  std::optional<std::string> v = Get(section, tag);
+  if (!v) return std::optional<bool>();
+  for (const char* t : {"1", "t", "true", "y", "yes", "on"}) {
+    if (EqualNoCase(*v, t)) return std::optional<bool>(true);
+  }
+  for (const char* f : {"0", "f", "false", "n", "no", "off"}) {
+    if (EqualNoCase(*v, f)) return std::optional<bool>(false);
+  }
+  return Status::InvalidArgument(
+      StrCat("nfs.conf [", section, "] ", tag, " = ", Printable(*v), ": not a yes/no value"));
+}
+
+Result<std::optional<int64_t>> NfsConf::GetCount(std::string_view section, std::string_view tag,
+                                                 int64_t max) const {
+  std::optional<std::string> v = Get(section, tag);
+  if (!v) return std::optional<int64_t>();
+  int64_t n = 0;
+  bool ok = !v->empty() && v->size() <= 18;
+  for (char c : *v) {
+    if (c < '0' || c > '9') {
+      ok = false;
+      break;
+    }
+    n = n * 10 + (c - '0');
+  }
+  if (!ok || n > max) {
+    return Status::InvalidArgument(StrCat("nfs.conf [", section, "] ", tag, " = ", Printable(*v),
+                                          ": not a number from 0 to ", max));
+  }
+  return std::optional<int64_t>(n);
+}
+
+Result<std::optional<uint16_t>> NfsConf::GetPort(std::string_view section,
+                                                 std::string_view tag) const {
+  Result<std::optional<int64_t>> n = GetCount(section, tag, 65535);
+  if (!n.ok() || (*n && **n == 0)) {
+    return Status::InvalidArgument(StrCat("nfs.conf [", section, "] ", tag, " = ",
+                                          Printable(Get(section, tag).value_or("")),
+                                          ": bad port number"));
+  }
+  if (!*n) return std::optional<uint16_t>();
+  return std::optional<uint16_t>(static_cast<uint16_t>(**n));
+}
+
+}  // namespace nfsrec

@@ -1,0 +1,189 @@
+#include "daemon/nfs_conf.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "tests/support/temp_dir.h"
+
+namespace nfsrec {
+namespace {
+
+TEST(NfsConfTest, SectionsTagsQuotesAndComments) {
+  NfsConf c = NfsConf::FromText(
+      "# comment\n"
+      "; another\n"
+      "[ Statd ]   trailing text is ignored\n"
+      "  port = 662\n"
+      "Outgoing-Port=2020   # comment after a value\n"
+      "name = \" spaced name \"  # quoted keeps blanks\n"
+      "ha-callout = '/usr/lib/x;y'\n"
+      "state-directory-path = /var/lib/nfs ; comment\n"
+      "[statd \"sub\"]\n"
+      "port = 1\n"
+      "[general]\n"
+      "pipefs-directory = /run/rpc_pipefs\n");
+  EXPECT_TRUE(c.warnings().empty());
+  EXPECT_EQ(c.Get("statd", "port"), "662");
+  EXPECT_EQ(c.Get("STATD", "PORT"), "662");  // names match in any case
+  EXPECT_EQ(c.Get("statd", "outgoing-port"), "2020");
+  EXPECT_EQ(c.Get("statd", "name"), " spaced name ");
+  EXPECT_EQ(c.Get("statd", "ha-callout"), "/usr/lib/x;y");
+  EXPECT_EQ(c.Get("statd", "state-directory-path"), "/var/lib/nfs");
+  EXPECT_EQ(c.Get("general", "pipefs-directory"), "/run/rpc_pipefs");
+  EXPECT_FALSE(c.Get("statd", "missing"));
+  EXPECT_FALSE(c.Get("sub", "port"));
+}
+
+TEST(NfsConfTest, LaterSettingWinsAndEmptySetsNothing) {
+  NfsConf c = NfsConf::FromText(
+      "[statd]\nport = 1\n[lockd]\nport = 4\n[statd]\nPORT = 2\nname =\nname = \"\"\n");
+  EXPECT_EQ(c.Get("statd", "port"), "2");
+  EXPECT_EQ(c.Get("lockd", "port"), "4");
+  EXPECT_FALSE(c.Get("statd", "name"));
+}
+
+TEST(NfsConfTest, ContinuationLines) {
+  NfsConf c = NfsConf::FromText("[statd]\nha-callout = /bin/a\\\n-x\nport = 5\n");
+  EXPECT_EQ(c.Get("statd", "ha-callout"), "/bin/a  -x");
+  EXPECT_EQ(c.Get("statd", "port"), "5");
+}
+
+TEST(NfsConfTest, BadLinesAreSkippedWithTheirPlace) {
+  NfsConf c = NfsConf::FromText(
+      "port = 1\n"            // 1: outside any section
+      "[statd\n"              // 2: no ]
+      "port = 2\n"            // 3: ignored (still no section)
+      "[statd]\n"             // 4
+      "just words\n"          // 5: not an assignment
+      "= 3\n"                 // 6: no tag
+      "name = \"unclosed\n"   // 7
+      "[x \"unclosed]\n"      // 8
+      "[statd]\n"
+      "port = 9\n"
+      "tail = no newline",
+      "t.conf");
+  EXPECT_EQ(c.Get("statd", "port"), "9");
+  EXPECT_FALSE(c.Get("statd", "name"));
+  EXPECT_FALSE(c.Get("statd", "tail"));
+  std::vector<std::string> want_prefixes = {"t.conf:1: ", "t.conf:2: ", "t.conf:3: ",
+                                            "t.conf:5: ", "t.conf:6: ", "t.conf:7: ",
+                                            "t.conf:8: ", "t.conf:11: "};
+  ASSERT_EQ(c.warnings().size(), want_prefixes.size()) << ::testing::PrintToString(c.warnings());
+  for (size_t i = 0; i < want_prefixes.size(); ++i) {
+    EXPECT_EQ(c.warnings()[i].rfind(want_prefixes[i], 0), 0u) << c.warnings()[i];
+  }
+}
+
+TEST(NfsConfTest, TypedGettersRejectBadValues) {
+  NfsConf c = NfsConf::FromText(
+      "[statd]\nport = 0\noutgoing-port = 70000\nno-notify = YES\ndebug = maybe\n"
+      "[lockd]\nport = 4045\nudp-port = 12a\n[nfsrecd]\nreconcile-interval = 30\n");
+  EXPECT_FALSE(c.GetPort("statd", "port").ok());
+  EXPECT_FALSE(c.GetPort("statd", "outgoing-port").ok());
+  EXPECT_EQ(*c.GetPort("lockd", "port"), std::optional<uint16_t>(4045));
+  Result<std::optional<uint16_t>> bad = c.GetPort("lockd", "udp-port");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("[lockd] udp-port"), std::string::npos)
+      << bad.status().message();
+  EXPECT_EQ(*c.GetBool("statd", "no-notify"), std::optional<bool>(true));
+  EXPECT_FALSE(c.GetBool("statd", "debug").ok());
+  EXPECT_EQ(*c.GetBool("statd", "absent"), std::optional<bool>());
+  EXPECT_EQ(*c.GetCount("nfsrecd", "reconcile-interval", 100), std::optional<int64_t>(30));
+  EXPECT_FALSE(c.GetCount("nfsrecd", "reconcile-interval", 10).ok());
+  for (const char* t : {"1", "t", "True", "y", "yes", "ON"}) {
+    EXPECT_EQ(*NfsConf::FromText(std::string("[a]\nb=") + t + "\n").GetBool("a", "b"),
+              std::optional<bool>(true))
+        << t;
+  }
+  for (const char* f : {"0", "F", "false", "n", "No", "off"}) {
+    EXPECT_EQ(*NfsConf::FromText(std::string("[a]\nb=") + f + "\n").GetBool("a", "b"),
+              std::optional<bool>(false))
+        << f;
+  }
+}
+
+TEST(NfsConfTest, DollarValuesReadTheEnvironmentThenTheEnvironmentSection) {
+  std::map<std::string, std::string> env{{"STATD_PORT", "777"}, {"EMPTY", ""}};
+  auto lookup = [&](const std::string& n) -> std::optional<std::string> {
+    auto it = env.find(n);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  };
+  NfsConf c = NfsConf::FromText(
+      "[environment]\nEMPTY = from-section\nLOOP = $LOOP\n"
+      "[statd]\nport = $STATD_PORT\nname = $EMPTY\nha-callout = $NONE\ndebug = $LOOP\n",
+      "nfs.conf", lookup);
+  EXPECT_EQ(c.Get("statd", "port"), "777");
+  EXPECT_EQ(c.Get("statd", "name"), "from-section");  // an empty variable does not count
+  EXPECT_FALSE(c.Get("statd", "ha-callout"));
+  EXPECT_FALSE(c.Get("statd", "debug"));  // a loop ends
+}
+
+class NfsConfFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(tmp_.ok()); }
+  void Write(const std::string& rel, const std::string& text) { tmp_.Write(rel, text); }
+  test_support::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
+};
+
+TEST_F(NfsConfFilesTest, DirectoryInVersionOrderAndIncludes) {
+  Write("nfs.conf", "[statd]\nport = 1\nname = main\ninclude = inc/more.conf\n");
+  Write("inc/more.conf", "state-directory-path = /included\ninclude = -missing.conf\n");
+  Write("nfs.conf.d/2.conf", "[statd]\nport = 2\n");
+  Write("nfs.conf.d/10.conf", "[statd]\nport = 10\n");  // after 2 in version order
+  Write("nfs.conf.d/.hidden.conf", "[statd]\nport = 99\n");
+  Write("nfs.conf.d/notes.txt", "[statd]\nport = 98\n");
+  Write("nfs.conf.d/bad.conf", "[statd]\ninclude = nowhere.conf\n");
+  NfsConf c = NfsConf::Load(dir_ + "/nfs.conf");
+  EXPECT_EQ(c.Get("statd", "port"), "10");
+  EXPECT_EQ(c.Get("statd", "name"), "main");
+  // The included file inherits the section it was included from.
+  EXPECT_EQ(c.Get("statd", "state-directory-path"), "/included");
+  ASSERT_EQ(c.warnings().size(), 1u) << ::testing::PrintToString(c.warnings());
+  EXPECT_NE(c.warnings()[0].find("nowhere.conf"), std::string::npos);
+  EXPECT_EQ(c.files(), (std::vector<std::string>{
+                           dir_ + "/nfs.conf", dir_ + "/inc/more.conf",
+                           dir_ + "/nfs.conf.d/2.conf", dir_ + "/nfs.conf.d/10.conf",
+                           dir_ + "/nfs.conf.d/bad.conf"}));
+}
+
+TEST_F(NfsConfFilesTest, MissingFileIsEmptyAndSelfIncludeStops) {
+  NfsConf none = NfsConf::Load(dir_ + "/absent.conf");
+  EXPECT_TRUE(none.files().empty());
+  EXPECT_TRUE(none.warnings().empty());
+  Write("loop.conf", "[statd]\nport = 3\ninclude = loop.conf\n");
+  NfsConf loop = NfsConf::Load(dir_ + "/loop.conf");
+  EXPECT_EQ(loop.Get("statd", "port"), "3");
+  ASSERT_FALSE(loop.warnings().empty());
+  EXPECT_NE(loop.warnings().back().find("nested deeper"), std::string::npos);
+}
+
+TEST_F(NfsConfFilesTest, FifoInPlaceOfTheFileDoesNotBlock) {
+  ASSERT_EQ(::mkfifo((dir_ + "/fifo.conf").c_str(), 0600), 0);
+  NfsConf c = NfsConf::Load(dir_ + "/fifo.conf");  // would hang without O_NONBLOCK
+  EXPECT_FALSE(c.Get("statd", "port"));
+}
+
+TEST_F(NfsConfFilesTest, UnreadableFileIsAWarning) {
+  if (::geteuid() == 0) {
+    // root reads a mode-000 file anyway; a directory in its place fails for everyone.
+    std::filesystem::create_directories(dir_ + "/dir.conf");
+  } else {
+    Write("dir.conf", "[statd]\nport = 1\n");
+    std::filesystem::permissions(dir_ + "/dir.conf", std::filesystem::perms::none);
+    std::filesystem::create_directories(dir_ + "/dir.conf.d");
+  }
+  NfsConf c = NfsConf::Load(dir_ + "/dir.conf");
+  EXPECT_FALSE(c.Get("statd", "port"));
+  EXPECT_FALSE(c.warnings().empty());
+}
+
+}  // namespace
+}  // namespace nfsrec

@@ -1,0 +1,28 @@
+// Options of the NSM part of the daemon (rpc.statd and sm-notify), filled
+// by daemon/ from nfs.conf and the command line.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace nfsrec::statd {
+
+inline constexpr char kDefaultStateDir[] = "/var/lib/nfs";
+
+struct NsmOptions {
+  uint16_t port = 0;           // -p: NSM listener port on every transport (0: ephemeral)
+  uint16_t outgoing_port = 0;  // -o: source port of SM_NOTIFY (0: a privileged one)
+  std::string state_dir = kDefaultStateDir;  // -P: rpc.statd's files live here
+  std::string my_name;                       // -n: our name in SM_NOTIFY
+  bool no_notify = false;                    // -L: no boot notification from the daemon
+  std::string ha_callout;                    // -H
+  uint16_t nlm_tcp_port = 0;                 // -T, written to /proc/sys/fs/nfs
+  uint16_t nlm_udp_port = 0;                 // -U
+  // Boot notification (sm-notify -m, and the engine's window in the daemon).
+  std::chrono::minutes notify_window{15};
+  bool lift_grace = true;    // write nlm_end_grace when nobody is to be notified
+  bool update_state = true;  // sm-notify -n turns it off
+};
+
+}  // namespace nfsrec::statd

@@ -1,0 +1,138 @@
+#include "tests/support/mem_client_store.h"
+
+#include <utility>
+
+namespace nfsrec::nfs4rec {
+
+Result<Epochs> MemClientStore::LoadEpochs() { return epochs_; }
+
+Result<std::vector<ClientRecord>> MemClientStore::LoadClients(uint64_t epoch) {
+  return Records(epoch);
+}
+
+std::vector<ClientRecord> MemClientStore::Records(uint64_t epoch) const {
+  std::vector<ClientRecord> out;
+  auto it = rows_.find(epoch);
+  if (it == rows_.end()) return out;
+  for (const auto& [id, r] : it->second) out.push_back(r);
+  return out;
+}
+
+bool MemClientStore::TakeFailure(Status* st) {
+  if (fail_next_.ok()) return false;
+  *st = std::move(fail_next_);
+  fail_next_ = Status::Ok();
+  return true;
+}
+
+bool MemClientStore::Has(uint64_t epoch, const std::string& id) const {
+  auto it = rows_.find(epoch);
+  return it != rows_.end() && it->second.count(id) > 0;
+}
+
+size_t MemClientStore::Count(uint64_t epoch) const {
+  auto it = rows_.find(epoch);
+  return it == rows_.end() ? 0 : it->second.size();
+}
+
+void MemClientStore::StartGrace(std::function<void(Result<GraceStartResult>)> done) {
+  Status fail;
+  if (TakeFailure(&fail)) {
+    pending_.push_back([done, fail] { done(fail); });
+    return;
+  }
+  ++mutations_;
+  GraceStartResult out;
+  if (epochs_.in_grace()) {
+    out.kept_recovery = true;
+    rows_.erase(epochs_.current);
+  } else {
+    epochs_ = Epochs{epochs_.current + 1, epochs_.current};
+  }
+  out.epochs = epochs_;
+  out.reclaimable = Records(epochs_.recovery);
+  pending_.push_back([done, out] { done(out); });
+}
+
+void MemClientStore::PutClient(const ClientRecord& record, Done done) {
+  Status fail;
+  if (TakeFailure(&fail)) {
+    pending_.push_back([done, fail] { done(fail); });
+    return;
+  }
+  ++mutations_;
+  rows_[epochs_.current][record.id] = record;
+  pending_.push_back([done] { done(Status::Ok()); });
+}
+
+void MemClientStore::RemoveClient(const std::string& id, Done done) {
+  Status fail;
+  if (TakeFailure(&fail)) {
+    pending_.push_back([done, fail] { done(fail); });
+    return;
+  }
+  ++mutations_;
+  rows_[epochs_.current].erase(id);
+  pending_.push_back([done] { done(Status::Ok()); });
+}
+
+void MemClientStore::CheckReclaim(const std::string& id,
+                                  std::function<void(Result<CheckResult>)> done) {
+  Status fail;
+  if (TakeFailure(&fail)) {
+    pending_.push_back([done, fail] { done(fail); });
+    return;
+  }
+  ++mutations_;
+  CheckResult out;
+  if (!epochs_.in_grace()) {
+    epochs_ = Epochs{epochs_.current + 1, epochs_.current};
+    out.started_grace = true;
+  }
+  out.epochs = epochs_;
+  if (Has(epochs_.current, id)) {
+    out.outcome = ReclaimOutcome::kAlreadyCurrent;
+  } else if (Has(epochs_.recovery, id)) {
+    rows_[epochs_.current][id] = rows_[epochs_.recovery][id];
+    out.outcome = ReclaimOutcome::kReclaimed;
+  }
+  pending_.push_back([done, out] { done(out); });
+}
+
+void MemClientStore::EndGrace(std::function<void(Result<EndGraceResult>)> done) {
+  Status fail;
+  if (TakeFailure(&fail)) {
+    pending_.push_back([done, fail] { done(fail); });
+    return;
+  }
+  ++mutations_;
+  EndGraceResult out;
+  out.was_in_grace = epochs_.in_grace();
+  for (auto it = rows_.begin(); it != rows_.end();) {
+    if (it->first != epochs_.current) {
+      out.dropped += it->second.size();
+      it = rows_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  epochs_.recovery = 0;
+  out.epochs = epochs_;
+  pending_.push_back([done, out] { done(out); });
+}
+
+bool MemClientStore::RunOne() {
+  if (pending_.empty()) return false;
+  auto fn = std::move(pending_.front());
+  pending_.pop_front();
+  fn();
+  return true;
+}
+
+size_t MemClientStore::RunPending() {
+  size_t n = 0;
+  while (RunOne()) ++n;
+  return n;
+}
+
+}  // namespace nfsrec::nfs4rec
