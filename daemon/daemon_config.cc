@@ -25,23 +25,23 @@ Status Take(Result<std::optional<V>> setting, T& target) {
 
 // Settings from nfs.conf, onto the defaults (docs in the header).
 Status ApplyNfsConf(const NfsConf& conf, DaemonConfig& c) {
-  NFSREC_RETURN_IF_ERROR(Take(conf.GetPort("statd", "port"), c.port));
-  NFSREC_RETURN_IF_ERROR(Take(conf.GetPort("statd", "outgoing-port"), c.outgoing_port));
-  NFSREC_RETURN_IF_ERROR(Take(conf.GetBool("statd", "no-notify"), c.no_notify));
-  NFSREC_RETURN_IF_ERROR(Take(conf.GetPort("lockd", "port"), c.nlm_tcp_port));
-  NFSREC_RETURN_IF_ERROR(Take(conf.GetPort("lockd", "udp-port"), c.nlm_udp_port));
+  NFSREC_RETURN_IF_ERROR(Take(conf.GetPort("statd", "port"), c.nsm.port));
+  NFSREC_RETURN_IF_ERROR(Take(conf.GetPort("statd", "outgoing-port"), c.nsm.outgoing_port));
+  NFSREC_RETURN_IF_ERROR(Take(conf.GetBool("statd", "no-notify"), c.nsm.no_notify));
+  NFSREC_RETURN_IF_ERROR(Take(conf.GetPort("lockd", "port"), c.nsm.nlm_tcp_port));
+  NFSREC_RETURN_IF_ERROR(Take(conf.GetPort("lockd", "udp-port"), c.nsm.nlm_udp_port));
   NFSREC_RETURN_IF_ERROR(Take(conf.GetBool("nfsrecd", "nfs4"), c.nfs4));
-  NFSREC_RETURN_IF_ERROR(Take(conf.GetBool("nfsrecd", "end-grace-early"), c.end_grace_early));
+  NFSREC_RETURN_IF_ERROR(Take(conf.GetBool("nfsrecd", "end-grace-early"), c.tracking.end_grace_early));
   NFSREC_RETURN_IF_ERROR(
-      Take(conf.GetCount("nfsrecd", "reconcile-interval", 999999999), c.reconcile_interval));
-  if (auto v = conf.Get("statd", "name")) c.my_name = *v;
-  if (auto v = conf.Get("statd", "state-directory-path")) c.state_dir = *v;
-  if (auto v = conf.Get("statd", "ha-callout")) c.ha_callout = *v;
-  if (auto v = conf.Get("statd", "debug"); v && *v != "0") c.debug = true;
+      Take(conf.GetCount("nfsrecd", "reconcile-interval", 999999999), c.tracking.reconcile_interval));
+  if (auto v = conf.Get("statd", "name")) c.nsm.my_name = *v;
+  if (auto v = conf.Get("statd", "state-directory-path")) c.nsm.state_dir = *v;
+  if (auto v = conf.Get("statd", "ha-callout")) c.nsm.ha_callout = *v;
+  if (auto v = conf.Get("statd", "debug"); v && *v != "0") c.process.debug = true;
   if (auto v = conf.Get("general", "pipefs-directory")) {
     std::string dir = *v;
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-    c.cld_pipe = dir + "/nfsd/cld";
+    c.tracking.pipe_path = dir + "/nfsd/cld";
   }
   return Status::Ok();
 }
@@ -73,9 +73,9 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
                                      const std::string& env_no_notify, const NfsConf& conf) {
   CommandLine cl;
   DaemonConfig& c = cl.config;
-  c.config_file = ConfigFileFromArgs(args);
+  c.process.config_file = ConfigFileFromArgs(args);
   if (Status s = ApplyNfsConf(conf, c); !s.ok()) return s;
-  if (!env_no_notify.empty() && std::atoi(env_no_notify.c_str()) > 0) c.no_notify = true;
+  if (!env_no_notify.empty() && std::atoi(env_no_notify.c_str()) > 0) c.nsm.no_notify = true;
 
   // Short options that take a value, and their long names.
   struct Opt {
@@ -137,91 +137,91 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
 
     std::string lng = opt->lng;
     if (lng == "foreground") {
-      c.foreground = true;
+      c.process.foreground = true;
     } else if (lng == "no-syslog") {
-      c.log_stderr = true;
-      c.debug = true;
+      c.process.log_stderr = true;
+      c.process.debug = true;
     } else if (lng == "port") {
       Result<uint16_t> p = ParsePort(a, value);
       if (!p.ok()) return p.status();
-      c.port = p.value();
+      c.nsm.port = p.value();
     } else if (lng == "outgoing-port") {
       Result<uint16_t> p = ParsePort(a, value);
       if (!p.ok()) return p.status();
-      c.outgoing_port = p.value();
+      c.nsm.outgoing_port = p.value();
     } else if (lng == "state-directory-path") {
       if (value.empty()) return Status::InvalidArgument("empty state directory path");
-      c.state_dir = value;
+      c.nsm.state_dir = value;
     } else if (lng == "name") {
-      c.my_name = value;
+      c.nsm.my_name = value;
     } else if (lng == "no-notify") {
-      c.no_notify = true;
+      c.nsm.no_notify = true;
     } else if (lng == "ha-callout") {
-      c.ha_callout = value;
+      c.nsm.ha_callout = value;
     } else if (lng == "nlm-port") {
       Result<uint16_t> p = ParsePort(a, value);
       if (!p.ok()) return p.status();
-      c.nlm_tcp_port = p.value();
+      c.nsm.nlm_tcp_port = p.value();
     } else if (lng == "nlm-udp-port") {
       Result<uint16_t> p = ParsePort(a, value);
       if (!p.ok()) return p.status();
-      c.nlm_udp_port = p.value();
+      c.nsm.nlm_udp_port = p.value();
     } else if (lng == "help") {
       cl.action = CommandLine::Action::kHelp;
     } else if (lng == "version") {
       cl.action = CommandLine::Action::kVersion;
     } else if (lng == "pidfile") {
-      c.pidfile = value;
+      c.process.pidfile = value;
     } else if (lng == "proc-root") {
-      c.proc_root = value;
+      c.process.proc_root = value;
     } else if (lng == "cld-pipe") {
-      c.cld_pipe = value;
+      c.tracking.pipe_path = value;
     } else if (lng == "no-nfs4") {
       c.nfs4 = false;
     } else if (lng == "no-end-grace-early") {
-      c.end_grace_early = false;
+      c.tracking.end_grace_early = false;
     } else if (lng == "reconcile-interval") {
       if (value.empty() || value.size() > 9 ||
           value.find_first_not_of("0123456789") != std::string::npos) {
         return Status::InvalidArgument("bad number of seconds for " + a + ": " + value);
       }
-      c.reconcile_interval = std::strtol(value.c_str(), nullptr, 10);
+      c.tracking.reconcile_interval = std::strtol(value.c_str(), nullptr, 10);
     } else if (lng == "config") {
       if (value.empty()) return Status::InvalidArgument("empty path for --config");
     } else if (lng == "dump-config") {
       cl.action = CommandLine::Action::kDumpConfig;
     }
   }
-  if (c.state_dir.empty()) return Status::InvalidArgument("empty state directory path");
-  if (c.port != 0 && c.port == c.outgoing_port) {
+  if (c.nsm.state_dir.empty()) return Status::InvalidArgument("empty state directory path");
+  if (c.nsm.port != 0 && c.nsm.port == c.nsm.outgoing_port) {
     return Status::InvalidArgument("listening port and outgoing port cannot be the same");
   }
   // With -T alone, lockd uses the same port for UDP (as rpc.statd does).
-  if (c.nlm_tcp_port != 0 && c.nlm_udp_port == 0) c.nlm_udp_port = c.nlm_tcp_port;
+  if (c.nsm.nlm_tcp_port != 0 && c.nsm.nlm_udp_port == 0) c.nsm.nlm_udp_port = c.nsm.nlm_tcp_port;
   return cl;
 }
 
 std::string DaemonConfig::Dump() const {
   std::ostringstream os;
-  os << "foreground = " << foreground << "\n"
-     << "log_stderr = " << log_stderr << "\n"
-     << "debug = " << debug << "\n"
-     << "port = " << port << "\n"
-     << "outgoing_port = " << outgoing_port << "\n"
-     << "state_directory_path = " << state_dir << "\n"
+  os << "foreground = " << process.foreground << "\n"
+     << "log_stderr = " << process.log_stderr << "\n"
+     << "debug = " << process.debug << "\n"
+     << "port = " << nsm.port << "\n"
+     << "outgoing_port = " << nsm.outgoing_port << "\n"
+     << "state_directory_path = " << nsm.state_dir << "\n"
      << "database = " << DbPath() << "\n"
-     << "name = " << my_name << "\n"
-     << "no_notify = " << no_notify << "\n"
-     << "ha_callout = " << ha_callout << "\n"
-     << "nlm_tcp_port = " << nlm_tcp_port << "\n"
-     << "nlm_udp_port = " << nlm_udp_port << "\n"
-     << "pidfile = " << pidfile << "\n"
-     << "proc_root = " << proc_root << "\n"
-     << "cld_pipe = " << cld_pipe << "\n"
+     << "name = " << nsm.my_name << "\n"
+     << "no_notify = " << nsm.no_notify << "\n"
+     << "ha_callout = " << nsm.ha_callout << "\n"
+     << "nlm_tcp_port = " << nsm.nlm_tcp_port << "\n"
+     << "nlm_udp_port = " << nsm.nlm_udp_port << "\n"
+     << "pidfile = " << process.pidfile << "\n"
+     << "proc_root = " << process.proc_root << "\n"
+     << "cld_pipe = " << tracking.pipe_path << "\n"
      << "nfs4 = " << nfs4 << "\n"
-     << "end_grace_early = " << end_grace_early << "\n"
-     << "reconcile_interval = " << reconcile_interval << "\n"
-     << "config_file = " << config_file << "\n";
+     << "end_grace_early = " << tracking.end_grace_early << "\n"
+     << "reconcile_interval = " << tracking.reconcile_interval << "\n"
+     << "config_file = " << process.config_file << "\n";
   return os.str();
 }
 

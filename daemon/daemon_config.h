@@ -37,31 +37,30 @@
 #include <vector>
 
 #include "daemon/nfs_conf.h"
+#include "nfs4rec/tracking_options.h"
+#include "statd/nsm_options.h"
 #include "common/base/result.h"
 
 namespace nfsrec {
 
-struct DaemonConfig {
+// Process-wide settings, owned by the composition root.
+struct ProcessOptions {
   bool foreground = false;
   bool log_stderr = false;
   bool debug = false;
-  uint16_t port = 0;
-  uint16_t outgoing_port = 0;
-  std::string state_dir = "/var/lib/nfs";
-  std::string my_name;
-  bool no_notify = false;
-  std::string ha_callout;
-  uint16_t nlm_tcp_port = 0;
-  uint16_t nlm_udp_port = 0;
   std::string pidfile = "/run/rpc.statd.pid";
-  std::string proc_root;
-  std::string cld_pipe = "/var/lib/nfs/rpc_pipefs/nfsd/cld";
-  bool nfs4 = true;
-  bool end_grace_early = true;
-  int64_t reconcile_interval = -1;  // seconds; -1: the NFSv4 lease time
+  std::string proc_root;  // prefix of every /proc path ("" is the real one)
   std::string config_file = NfsConf::kDefaultPath;
+};
 
-  std::string DbPath() const { return state_dir + "/nfsrecd.sqlite"; }
+// One sub-struct per module; each module owns its options type.
+struct DaemonConfig {
+  ProcessOptions process;
+  statd::NsmOptions nsm;
+  bool nfs4 = true;  // serve NFSv4 client tracking
+  nfs4rec::TrackingOptions tracking;
+
+  std::string DbPath() const { return nsm.state_dir + "/nfsrecd.sqlite"; }
   // One "key = value" line per setting.
   std::string Dump() const;
 };

@@ -15,13 +15,13 @@ TEST(DaemonConfigTest, Defaults) {
   Result<CommandLine> cl = Parse({});
   ASSERT_TRUE(cl.ok()) << cl.status().ToString();
   const DaemonConfig& c = cl->config;
-  EXPECT_EQ(c.port, 0);
-  EXPECT_EQ(c.state_dir, "/var/lib/nfs");
-  EXPECT_EQ(c.cld_pipe, "/var/lib/nfs/rpc_pipefs/nfsd/cld");
-  EXPECT_EQ(c.config_file, "/etc/nfs.conf");
-  EXPECT_FALSE(c.no_notify);
+  EXPECT_EQ(c.nsm.port, 0);
+  EXPECT_EQ(c.nsm.state_dir, "/var/lib/nfs");
+  EXPECT_EQ(c.tracking.pipe_path, "/var/lib/nfs/rpc_pipefs/nfsd/cld");
+  EXPECT_EQ(c.process.config_file, "/etc/nfs.conf");
+  EXPECT_FALSE(c.nsm.no_notify);
   EXPECT_TRUE(c.nfs4);
-  EXPECT_EQ(c.reconcile_interval, -1);
+  EXPECT_EQ(c.tracking.reconcile_interval, -1);
 }
 
 TEST(DaemonConfigTest, NfsConfSettingsApply) {
@@ -35,21 +35,21 @@ TEST(DaemonConfigTest, NfsConfSettingsApply) {
                                  "reconcile-interval = 30\n");
   ASSERT_TRUE(cl.ok()) << cl.status().ToString();
   const DaemonConfig& c = cl->config;
-  EXPECT_EQ(c.port, 662);
-  EXPECT_EQ(c.outgoing_port, 2020);
-  EXPECT_EQ(c.my_name, "srv");
-  EXPECT_EQ(c.state_dir, "/srv/nfs");
+  EXPECT_EQ(c.nsm.port, 662);
+  EXPECT_EQ(c.nsm.outgoing_port, 2020);
+  EXPECT_EQ(c.nsm.my_name, "srv");
+  EXPECT_EQ(c.nsm.state_dir, "/srv/nfs");
   EXPECT_EQ(c.DbPath(), "/srv/nfs/nfsrecd.sqlite");
-  EXPECT_EQ(c.ha_callout, "/bin/ha");
-  EXPECT_TRUE(c.no_notify);
-  EXPECT_TRUE(c.debug);
-  EXPECT_FALSE(c.log_stderr);  // debug in nfs.conf does not move the log
-  EXPECT_EQ(c.nlm_tcp_port, 4045);
-  EXPECT_EQ(c.nlm_udp_port, 4045);  // [lockd] udp-port defaults to port
-  EXPECT_EQ(c.cld_pipe, "/run/pipefs/nfsd/cld");
+  EXPECT_EQ(c.nsm.ha_callout, "/bin/ha");
+  EXPECT_TRUE(c.nsm.no_notify);
+  EXPECT_TRUE(c.process.debug);
+  EXPECT_FALSE(c.process.log_stderr);  // debug in nfs.conf does not move the log
+  EXPECT_EQ(c.nsm.nlm_tcp_port, 4045);
+  EXPECT_EQ(c.nsm.nlm_udp_port, 4045);  // [lockd] udp-port defaults to port
+  EXPECT_EQ(c.tracking.pipe_path, "/run/pipefs/nfsd/cld");
   EXPECT_FALSE(c.nfs4);
-  EXPECT_FALSE(c.end_grace_early);
-  EXPECT_EQ(c.reconcile_interval, 30);
+  EXPECT_FALSE(c.tracking.end_grace_early);
+  EXPECT_EQ(c.tracking.reconcile_interval, 30);
 }
 
 TEST(DaemonConfigTest, CommandLineWinsOverNfsConf) {
@@ -57,9 +57,9 @@ TEST(DaemonConfigTest, CommandLineWinsOverNfsConf) {
                                  "[statd]\nport = 662\nstate-directory-path = /srv/nfs\n"
                                  "[general]\npipefs-directory = /run/pipefs\n");
   ASSERT_TRUE(cl.ok()) << cl.status().ToString();
-  EXPECT_EQ(cl->config.port, 700);
-  EXPECT_EQ(cl->config.state_dir, "/tmp/x");
-  EXPECT_EQ(cl->config.cld_pipe, "/p/cld");
+  EXPECT_EQ(cl->config.nsm.port, 700);
+  EXPECT_EQ(cl->config.nsm.state_dir, "/tmp/x");
+  EXPECT_EQ(cl->config.tracking.pipe_path, "/p/cld");
 }
 
 TEST(DaemonConfigTest, BadNfsConfValueIsAnErrorNamingTheSetting) {
@@ -81,7 +81,7 @@ TEST(DaemonConfigTest, ConfigOption) {
   EXPECT_EQ(ConfigFileFromArgs({"nfsrecd", "-F"}), "/etc/nfs.conf");
   Result<CommandLine> cl = Parse({"--config", "/a.conf"});
   ASSERT_TRUE(cl.ok()) << cl.status().ToString();
-  EXPECT_EQ(cl->config.config_file, "/a.conf");
+  EXPECT_EQ(cl->config.process.config_file, "/a.conf");
   EXPECT_FALSE(Parse({"--config"}).ok());
   EXPECT_FALSE(Parse({"--config="}).ok());
 }

@@ -48,8 +48,8 @@ constexpr int kExitUsage = 255;  // rpc.statd exits with -1 on bad usage
 constexpr auto kProbeTimeout = std::chrono::seconds(2);
 
 std::unique_ptr<Logger> MakeLogger(const DaemonConfig& c) {
-  if (c.log_stderr && c.foreground) return std::make_unique<StderrLogger>("nfsrecd", c.debug);
-  return std::make_unique<SyslogLogger>("nfsrecd", c.debug);
+  if (c.process.log_stderr && c.process.foreground) return std::make_unique<StderrLogger>("nfsrecd", c.process.debug);
+  return std::make_unique<SyslogLogger>("nfsrecd", c.process.debug);
 }
 
 // Runs the loop until `done` holds; for start-up steps that complete through
@@ -73,8 +73,8 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   }
 
   struct stat dir_stat;
-  if (::lstat(config.state_dir.c_str(), &dir_stat) != 0 || !S_ISDIR(dir_stat.st_mode)) {
-    std::string why = StrCat("state directory ", config.state_dir, ": ",
+  if (::lstat(config.nsm.state_dir.c_str(), &dir_stat) != 0 || !S_ISDIR(dir_stat.st_mode)) {
+    std::string why = StrCat("state directory ", config.nsm.state_dir, ": ",
                              errno != 0 ? std::strerror(errno) : "not a directory");
     std::fprintf(stderr, "nfsrecd: %s\n", why.c_str());
     log->Error(why);
@@ -84,7 +84,7 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   // ORDER: detach before opening anything the child must own (database
   // thread, sockets); the parent waits for the child's readiness report.
   ReadinessPipe ready;
-  if (!config.foreground) {
+  if (!config.process.foreground) {
     Result<ReadinessPipe> r = Daemonize();
     if (!r.ok()) {
       log->Error(StrCat("Cannot detach: ", r.status().ToString()));
@@ -94,14 +94,14 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   }
   auto fail = [&](const std::string& what, const Status& s) {
     log->Error(StrCat(what, ": ", s.ToString()));
-    if (config.foreground) std::fprintf(stderr, "nfsrecd: %s: %s\n", what.c_str(), s.ToString().c_str());
+    if (config.process.foreground) std::fprintf(stderr, "nfsrecd: %s: %s\n", what.c_str(), s.ToString().c_str());
     ready.Report(1);
     return 1;
   };
 
   std::unique_ptr<Pidfile> pidfile;
-  if (!config.pidfile.empty()) {
-    Result<std::unique_ptr<Pidfile>> p = Pidfile::Create(config.pidfile);
+  if (!config.process.pidfile.empty()) {
+    Result<std::unique_ptr<Pidfile>> p = Pidfile::Create(config.process.pidfile);
     if (!p.ok()) return fail("pid file", p.status());
     pidfile = std::move(p.value());
   }
@@ -119,12 +119,12 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   if (!store.ok()) return fail("database schema", store.status());
 
   ThreadResolver resolver(loop, scheduler);
-  statd::ProcKernelNsm kernel(config.proc_root);
-  statd::WriteNlmPorts(kernel, config.nlm_tcp_port, config.nlm_udp_port, *log);
+  statd::ProcKernelNsm kernel(config.process.proc_root);
+  statd::WriteNlmPorts(kernel, config.nsm.nlm_tcp_port, config.nsm.nlm_udp_port, *log);
 
   // Outgoing sockets: lockd callbacks from a privileged port on loopback
   // (the kernel accepts nothing else), SM_NOTIFY from a privileged port or -o.
-  Result<statd::NotifySockets> sockets = statd::OpenNotifySockets(loop, config.outgoing_port);
+  Result<statd::NotifySockets> sockets = statd::OpenNotifySockets(loop, config.nsm.outgoing_port);
   if (!sockets.ok()) return fail("outgoing sockets", sockets.status());
   rpc::UdpRpcClient callback_client(*sockets->callback, scheduler, *log);
   rpc::UdpRpcClient notify_client(*sockets->notify, scheduler, *log);
@@ -132,20 +132,20 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
 
   statd::NsmService service(*store.value(), resolver, kernel, engine, *log);
   std::unique_ptr<statd::HaCallout> ha;
-  if (!config.ha_callout.empty()) {
+  if (!config.nsm.ha_callout.empty()) {
     ha = std::make_unique<statd::HaCallout>(loop, scheduler, *log,
-                                            statd::HaCallout::Options{config.ha_callout});
+                                            statd::HaCallout::Options{config.nsm.ha_callout});
     service.SetHaEvents(ha.get());
   }
   std::optional<Status> started;
-  service.Start(statd::ReadLegacyStatd(config.state_dir), [&](Status s) { started = s; });
+  service.Start(statd::ReadLegacyStatd(config.nsm.state_dir), [&](Status s) { started = s; });
   if (!AwaitStartup(loop, [&] { return started.has_value(); }) || !started->ok()) {
     return fail("NSM start-up", started.value_or(Status::TimedOut("store did not answer")));
   }
 
   statd::BootNotifier notifier(service, engine, kernel, *log,
-                               statd::BootNotifier::Options{config.my_name, true, true});
-  std::string boot_id = statd::ReadBootId(config.proc_root);
+                               statd::BootNotifier::Options{config.nsm.my_name, true, true});
+  std::string boot_id = statd::ReadBootId(config.process.proc_root);
   auto run_notification = [&](bool force) {
     notifier.Run(boot_id, force, [&log](Result<statd::BootNotifier::Summary> s) {
       if (!s.ok()) log->Error(StrCat("Boot notification: ", s.status().ToString()));
@@ -153,7 +153,7 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   };
 
   rpc::RpcServer::Options rpc_opts;
-  rpc_opts.port = config.port;
+  rpc_opts.port = config.nsm.port;
   Result<std::unique_ptr<rpc::RpcServer>> server = rpc::RpcServer::Create(loop, *log, rpc_opts);
   if (!server.ok()) {
     log->Error("failed to create RPC listeners, exiting");
@@ -176,11 +176,8 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
 
   std::unique_ptr<nfs4rec::TrackingDaemon> tracking;
   if (config.nfs4) {
-    nfs4rec::TrackingOptions topts;
-    topts.pipe_path = config.cld_pipe;
-    topts.proc_root = config.proc_root;
-    topts.end_grace_early = config.end_grace_early;
-    topts.reconcile_interval = config.reconcile_interval;
+    nfs4rec::TrackingOptions topts = config.tracking;
+    topts.proc_root = config.process.proc_root;
     Result<std::unique_ptr<nfs4rec::TrackingDaemon>> t =
         nfs4rec::TrackingDaemon::Create(loop, *log, queue, topts);
     if (!t.ok()) return fail("NFSv4 client tracking", t.status());
@@ -213,12 +210,12 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   SignalWatcher on_usr1(loop, SIGUSR1, [&] {
     Status st = service.Reload();
     if (!st.ok()) log->Error(StrCat("SIGUSR1: reload failed: ", st.ToString()));
-    if (!config.no_notify) run_notification(/*force=*/false);
+    if (!config.nsm.no_notify) run_notification(/*force=*/false);
   });
   // Only this (the loop) thread takes SIGUSR1; a pending one arrives now.
   if (Status s = UnblockSignal(SIGUSR1); !s.ok()) return fail("SIGUSR1", s);
 
-  if (!config.no_notify) run_notification(/*force=*/false);
+  if (!config.nsm.no_notify) run_notification(/*force=*/false);
 
   ready.Report(0);
   Status ran = loop.Run();

@@ -34,7 +34,6 @@
 namespace nfsrec::statd {
 namespace {
 
-constexpr const char* kDefaultStateDir = "/var/lib/nfs";
 constexpr const char* kDefaultGuard = "/run/sm-notify.pid";
 
 struct NotifyOptions {
