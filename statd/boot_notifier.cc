@@ -31,12 +31,14 @@ BootNotifier::BootNotifier(NsmService& service, NotifyEngine& engine, KernelNsm&
       options_(std::move(options)) {}
 
 void BootNotifier::Run(const std::string& boot_id, bool force,
-                       std::function<void(Result<Summary>)> started,
-                       std::function<void(size_t, size_t)> finished) {
+                       Callback<void(Result<Summary>)> started,
+                       Callback<void(size_t, size_t)> finished) {
   if (finished) finished_ = std::move(finished);
   service_.PrepareReboot(
       boot_id, force, options_.bump_state,
-      [this, started = std::move(started)](Result<NsmService::RebootPlan> plan) {
+      [this, alive = liveness_.token(),
+       started = std::move(started)](Result<NsmService::RebootPlan> plan) mutable {
+        if (!alive) return;
         if (!plan.ok()) return started(plan.status());
         Summary summary{plan->new_boot, plan->state, plan->peers.size()};
         if (plan->peers.empty()) {
@@ -74,7 +76,9 @@ void BootNotifier::NotifyAll(const std::vector<MonitorRecord>& records, int32_t 
     peers.push_back(std::move(p));
   }
   size_t before = engine_.peers_in_progress();
-  engine_.NotifyPeers(std::move(peers), state, [this](const NotifyEngine::Peer& p, bool ok) {
+  engine_.NotifyPeers(std::move(peers), state, [this, alive = liveness_.token()](
+                                                    const NotifyEngine::Peer& p, bool ok) {
+    if (!alive) return;
     if (ok) {
       ++answered_;
       service_.PeerNotified(p.key);

@@ -17,9 +17,10 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 
+#include "common/base/callback.h"
+#include "common/base/liveness.h"
 #include "common/base/logging.h"
 #include "statd/kernel_nsm.h"
 #include "statd/notify_engine.h"
@@ -48,8 +49,8 @@ class BootNotifier {
   // Steps 1-3, then starts step 4.  `started` runs once notifications are
   // under way (or failed to start); `finished` (optional) when every peer
   // answered or was given up.
-  void Run(const std::string& boot_id, bool force, std::function<void(Result<Summary>)> started,
-           std::function<void(size_t answered, size_t failed)> finished = nullptr);
+  void Run(const std::string& boot_id, bool force, Callback<void(Result<Summary>)> started,
+           Callback<void(size_t answered, size_t failed)> finished = nullptr);
 
   size_t in_progress() const { return outstanding_; }
 
@@ -64,7 +65,8 @@ class BootNotifier {
   size_t outstanding_ = 0;
   size_t answered_ = 0;
   size_t failed_ = 0;
-  std::function<void(size_t, size_t)> finished_;
+  Callback<void(size_t, size_t)> finished_;
+  Liveness liveness_;  // last: engine and service answers check it
 };
 
 // The kernel's boot id (proc_root + /proc/sys/kernel/random/boot_id), or ""

@@ -10,7 +10,7 @@ statd_libstatd_a_SOURCES = \
 	statd/nsm_codec.cc statd/nsm_codec.h \
 	statd/nsm_options.h \
 	statd/nsm_program.cc statd/nsm_program.h \
-	statd/nsm_service.cc statd/nsm_service.h \
+	statd/nsm_procedures.cc statd/nsm_service.cc statd/nsm_service.h \
 	statd/nsm_store.h
 
 # SQLite adapter of NsmStore (owned by the store work).

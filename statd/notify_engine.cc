@@ -71,7 +71,6 @@ NotifyEngine::NotifyEngine(rpc::UdpRpcClient& callback_client, rpc::UdpRpcClient
       options_(std::move(options)) {}
 
 NotifyEngine::~NotifyEngine() {
-  *alive_ = false;
   for (auto& [key, job] : callbacks_) {
     scheduler_.Cancel(job->timer);
     callback_client_.Cancel(job->call);
@@ -111,11 +110,11 @@ void NotifyEngine::CallbackLookup(const MonitorKey& key) {
   Result<rpc::Endpoint> lockd = rpc::Endpoint::FromNumeric(options_.lockd_address, 0);
   if (!lockd.ok()) return CallbackRetry(key, lockd.status().ToString());
   rpc::RetryPolicy policy{job.backoff, job.backoff, 2, Duration::zero()};
-  std::weak_ptr<bool> alive = alive_;
+  Liveness::Token alive = liveness_.token();
   rpc::GetUdpPort(callback_client_, lockd.value(), static_cast<uint32_t>(key.my_prog),
                   static_cast<uint32_t>(key.my_vers), policy,
                   [this, alive, key](Result<uint16_t> port) {
-                    if (alive.expired()) return;
+                    if (!alive) return;
                     if (!port.ok()) return CallbackRetry(key, "rpcbind: " + port.status().ToString());
                     if (port.value() == 0) {
                       return CallbackRetry(key, StrCat("service ", key.my_prog, " version ",
@@ -138,12 +137,12 @@ void NotifyEngine::CallbackSend(const MonitorKey& key, uint16_t port) {
   }
   Result<rpc::Endpoint> dest = rpc::Endpoint::FromNumeric(options_.lockd_address, port);
   rpc::RetryPolicy policy{job.backoff, options_.callback_max_timeout, 3, Duration::zero()};
-  std::weak_ptr<bool> alive = alive_;
+  Liveness::Token alive = liveness_.token();
   job.call = callback_client_.Call(
       dest.value(), static_cast<uint32_t>(key.my_prog), static_cast<uint32_t>(key.my_vers),
       static_cast<uint32_t>(key.my_proc), std::move(args.value()), policy,
       [this, alive, key](Result<Bytes> r) {
-        if (alive.expired()) return;
+        if (!alive) return;
         if (!r.ok()) return CallbackRetry(key, r.status().ToString());
         auto cur = callbacks_.find(key);
         if (cur == callbacks_.end()) return;
@@ -167,9 +166,9 @@ void NotifyEngine::CallbackRetry(const MonitorKey& key, const std::string& why) 
   log_.Debug(StrCat("Callback for ", Printable(key.mon_name), " failed (", why, "); retrying in ",
                     std::chrono::duration_cast<std::chrono::milliseconds>(job.backoff).count(),
                     " ms"));
-  std::weak_ptr<bool> alive = alive_;
+  Liveness::Token alive = liveness_.token();
   job.timer = scheduler_.RunAfter(job.backoff, [this, alive, key] {
-    if (alive.expired()) return;
+    if (!alive) return;
     auto cur = callbacks_.find(key);
     if (cur != callbacks_.end()) cur->second->timer = 0;
     CallbackLookup(key);
@@ -248,9 +247,9 @@ rpc::RetryPolicy NotifyEngine::PeerPolicy(const PeerJob& job) const {
 void NotifyEngine::PeerResolve(uint64_t id) {
   auto it = active_.find(id);
   if (it == active_.end()) return;
-  std::weak_ptr<bool> alive = alive_;
+  Liveness::Token alive = liveness_.token();
   resolver_.Resolve(it->second->peer.host, [this, alive, id](Result<HostInfo> r) {
-    if (alive.expired()) return;
+    if (!alive) return;
     auto cur = active_.find(id);
     if (cur == active_.end()) return;
     PeerJob& job = *cur->second;
@@ -274,10 +273,10 @@ void NotifyEngine::PeerGetPort(uint64_t id) {
   const std::string& addr = job.addresses[job.address_index % job.addresses.size()];
   Result<rpc::Endpoint> ep = rpc::Endpoint::FromNumeric(addr, 0);
   if (!ep.ok()) return PeerRetry(id, ep.status().ToString(), &NotifyEngine::PeerResolve, job.backoff);
-  std::weak_ptr<bool> alive = alive_;
+  Liveness::Token alive = liveness_.token();
   rpc::GetUdpPort(notify_client_, ep.value(), kNsmProgram, kNsmVersion, PeerPolicy(job),
                   [this, alive, id](Result<uint16_t> port) {
-                    if (alive.expired()) return;
+                    if (!alive) return;
                     auto cur = active_.find(id);
                     if (cur == active_.end()) return;
                     PeerJob& j = *cur->second;
@@ -309,11 +308,11 @@ void NotifyEngine::PeerSend(uint64_t id, uint16_t port) {
   }
   const std::string& addr = job.addresses[job.address_index % job.addresses.size()];
   rpc::Endpoint dest = rpc::Endpoint::FromNumeric(addr, port).value();
-  std::weak_ptr<bool> alive = alive_;
+  Liveness::Token alive = liveness_.token();
   job.call = notify_client_.Call(
       dest, kNsmProgram, kNsmVersion, static_cast<uint32_t>(NsmProc::kNotify),
       std::move(args.value()), PeerPolicy(job), [this, alive, id, port](Result<Bytes> r) {
-        if (alive.expired()) return;
+        if (!alive) return;
         auto cur = active_.find(id);
         if (cur == active_.end()) return;
         PeerJob& j = *cur->second;
@@ -347,9 +346,9 @@ void NotifyEngine::PeerRetry(uint64_t id, const std::string& why,
     log_.Warning(StrCat("Unable to notify ", Printable(job.peer.host), ", giving up (", why, ")"));
     return PeerFinish(id, false);
   }
-  std::weak_ptr<bool> alive = alive_;
+  Liveness::Token alive = liveness_.token();
   job.timer = scheduler_.RunAfter(delay, [this, alive, id, step] {
-    if (alive.expired()) return;
+    if (!alive) return;
     auto cur = active_.find(id);
     if (cur == active_.end()) return;
     cur->second->timer = 0;

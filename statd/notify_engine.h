@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "common/base/clock.h"
+#include "common/base/liveness.h"
 #include "common/base/logging.h"
 #include "common/os/resolver.h"
 #include "common/rpc/udp_rpc_client.h"
@@ -132,8 +133,7 @@ class NotifyEngine final : public LockdCallbacks {
   uint64_t next_peer_id_ = 1;
   std::map<uint64_t, std::unique_ptr<PeerJob>> active_;
   std::vector<std::unique_ptr<PeerJob>> queued_;
-  // Liveness token for callbacks that may outlive the engine.
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  Liveness liveness_;  // last: late timers and replies check it
 };
 
 }  // namespace nfsrec::statd

@@ -10,6 +10,7 @@
 
 #include "common/rpc/rpc_message.h"
 #include "statd/nsm_codec.h"
+#include "tests/support/fake_datagram_port.h"
 #include "tests/support/fake_resolver.h"
 #include "tests/support/fake_scheduler.h"
 
@@ -19,78 +20,6 @@ namespace {
 using namespace std::chrono_literals;
 using rpc::Bytes;
 using rpc::Endpoint;
-
-// A simulated network of hosts.  Each host may run rpcbind (answering
-// PMAP_GETPORT from a table) and programs (answering calls).  Datagrams to
-// a host that is down vanish.  Replies arrive after `latency`.
-class FakeNet final : public rpc::DatagramPort {
- public:
-  struct Host {
-    bool up = true;
-    std::map<std::pair<uint32_t, uint32_t>, uint16_t> ports;  // (prog, vers) -> port
-  };
-  struct Sent {
-    TimePoint at;
-    std::string to;  // address only
-    uint16_t port;
-    uint32_t prog, vers, proc;
-    Bytes args;
-  };
-
-  explicit FakeNet(FakeScheduler& s) : sched_(s) {}
-
-  Status SendTo(const Endpoint& to, std::span<const uint8_t> data) override {
-    Result<rpc::CallHeader> call = rpc::DecodeCall(data);
-    EXPECT_TRUE(call.ok());
-    std::string addr = to.ToString();
-    addr = addr.substr(0, addr.rfind(':'));
-    if (!addr.empty() && addr.front() == '[') addr = addr.substr(1, addr.size() - 2);
-    sent.push_back(Sent{sched_.Now(), addr, to.port(), call->prog, call->vers, call->proc,
-                        Bytes(call->args.begin(), call->args.end())});
-    auto h = hosts.find(addr);
-    if (h == hosts.end() || !h->second.up) return Status::Ok();
-    Bytes results;
-    if (to.port() == rpc::kRpcbindPort && call->prog == rpc::kRpcbindProgram) {
-      rpc::XdrReader r(call->args);
-      uint32_t prog = 0, vers = 0;
-      r.GetUint32(&prog);
-      r.GetUint32(&vers);
-      auto p = h->second.ports.find({prog, vers});
-      rpc::XdrWriter w;
-      w.PutUint32(p == h->second.ports.end() ? 0 : p->second);
-      results = std::move(w).Take();
-    } else {
-      bool listening = false;
-      for (const auto& [pv, port] : h->second.ports) listening = listening || port == to.port();
-      if (!listening) return Status::Ok();
-      delivered.push_back(sent.back());
-    }
-    Bytes reply = rpc::EncodeAcceptedReply(call->xid, rpc::AcceptStat::kSuccess, results);
-    Endpoint from = to;
-    sched_.RunAfter(latency, [this, from, reply] {
-      if (receiver_) receiver_(from, reply);
-    });
-    return Status::Ok();
-  }
-  void SetReceiver(Receiver r) override { receiver_ = std::move(r); }
-
-  std::vector<Sent> SentTo(const std::string& addr) const {
-    std::vector<Sent> out;
-    for (const auto& s : sent) {
-      if (s.to == addr) out.push_back(s);
-    }
-    return out;
-  }
-
-  std::map<std::string, Host> hosts;
-  std::vector<Sent> sent;
-  std::vector<Sent> delivered;  // calls that reached a program (not rpcbind)
-  Duration latency = 1ms;
-
- private:
-  FakeScheduler& sched_;
-  Receiver receiver_;
-};
 
 Cookie MakeCookie(uint8_t seed) {
   Cookie c;
@@ -114,7 +43,7 @@ class NotifyEngineTest : public ::testing::Test {
   void AddPeer(const std::string& name, const std::string& addr, bool up = true,
                bool statd = true) {
     resolver_.Add(name, HostInfo{name, {addr}});
-    FakeNet::Host h;
+    FakeDatagramPort::Host h;
     h.up = up;
     if (statd) h.ports[{kNsmProgram, kNsmVersion}] = 1011;
     remote_net_.hosts[addr] = h;
@@ -126,8 +55,8 @@ class NotifyEngineTest : public ::testing::Test {
 
   FakeScheduler sched_;
   CapturingLogger log_;
-  FakeNet local_net_;
-  FakeNet remote_net_;
+  FakeDatagramPort local_net_;
+  FakeDatagramPort remote_net_;
   FakeResolver resolver_;
   rpc::UdpRpcClient local_;
   rpc::UdpRpcClient remote_;
@@ -175,7 +104,7 @@ TEST_F(NotifyEngineTest, BackoffDoublesFromTwoSecondsToTwoMinutesWithinWindow) {
   sched_.Advance(20min);
   ASSERT_EQ(done_.count("dead"), 1u);
   EXPECT_FALSE(done_["dead"]);
-  std::vector<FakeNet::Sent> s = remote_net_.SentTo("10.0.0.66");
+  std::vector<FakeDatagramPort::Sent> s = remote_net_.SentTo("10.0.0.66");
   ASSERT_GE(s.size(), 10u);
   std::vector<int64_t> gaps;
   for (size_t i = 1; i < s.size(); ++i) {
@@ -271,7 +200,7 @@ TEST_F(NotifyEngineTest, NoStatdWaitsTwoMinutes) {
 
 TEST_F(NotifyEngineTest, CallbackGoesToLockdWithStoredNameStateAndCookie) {
   Build();
-  FakeNet::Host lockd;
+  FakeDatagramPort::Host lockd;
   lockd.ports[{100021, 3}] = 4045;
   local_net_.hosts["127.0.0.1"] = lockd;
   CallbackRequest r{MonitorKey{"10.0.0.2", "server", 100021, 3, 16}, "10.0.0.2", 7,
@@ -294,7 +223,7 @@ TEST_F(NotifyEngineTest, CallbackGoesToLockdWithStoredNameStateAndCookie) {
 
 TEST_F(NotifyEngineTest, CallbackRetriesUntilLockdRegistersThenGivesUpAfterWindow) {
   Build();
-  local_net_.hosts["127.0.0.1"] = FakeNet::Host{};  // rpcbind up, lockd not registered
+  local_net_.hosts["127.0.0.1"] = FakeDatagramPort::Host{};  // rpcbind up, lockd not registered
   engine_->Enqueue(CallbackRequest{MonitorKey{"a", "server", 100021, 3, 16}, "a", 3, {}, nullptr});
   sched_.Advance(40s);
   EXPECT_EQ(engine_->callbacks_in_progress(), 1u);
@@ -311,7 +240,7 @@ TEST_F(NotifyEngineTest, CallbackRetriesUntilLockdRegistersThenGivesUpAfterWindo
 
 TEST_F(NotifyEngineTest, NewerCallbackReplacesOlder) {
   Build();
-  local_net_.hosts["127.0.0.1"] = FakeNet::Host{};
+  local_net_.hosts["127.0.0.1"] = FakeDatagramPort::Host{};
   MonitorKey k{"a", "server", 100021, 3, 16};
   std::optional<bool> first_done;
   engine_->Enqueue(CallbackRequest{k, "a", 3, {}, [&](bool ok) { first_done = ok; }});

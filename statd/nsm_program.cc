@@ -1,6 +1,5 @@
 #include "statd/nsm_program.h"
 
-#include <memory>
 #include <utility>
 
 namespace nfsrec::statd {
@@ -10,10 +9,6 @@ Caller CallerOf(const rpc::CallContext& ctx) {
 }
 
 namespace {
-
-// Responder is move-only; std::function needs copyable callables.
-using SharedResponder = std::shared_ptr<rpc::Responder>;
-SharedResponder Share(rpc::Responder r) { return std::make_shared<rpc::Responder>(std::move(r)); }
 
 void Garbage(Logger& log, const rpc::CallContext& ctx, const char* proc, const Status& st,
              rpc::Responder& r) {
@@ -34,7 +29,7 @@ std::map<uint32_t, rpc::Handler> NsmHandlers(NsmService& service, Logger& log,
     Result<std::string> name = DecodeSmName(args);
     if (!name.ok()) return Garbage(log, ctx, "SM_STAT", name.status(), r);
     service.Stat(CallerOf(ctx), name.value(),
-                 [r = Share(std::move(r))](StatRes res) { r->Reply(EncodeSmStatRes(res)); });
+                 [r = std::move(r)](StatRes res) mutable { r.Reply(EncodeSmStatRes(res)); });
   };
 
   h[static_cast<uint32_t>(NsmProc::kMon)] = [&service, &log](const rpc::CallContext& ctx,
@@ -42,7 +37,7 @@ std::map<uint32_t, rpc::Handler> NsmHandlers(NsmService& service, Logger& log,
     Result<MonArgs> mon = DecodeMon(args);
     if (!mon.ok()) return Garbage(log, ctx, "SM_MON", mon.status(), r);
     service.Mon(CallerOf(ctx), std::move(mon.value()),
-                [r = Share(std::move(r))](StatRes res) { r->Reply(EncodeSmStatRes(res)); });
+                [r = std::move(r)](StatRes res) mutable { r.Reply(EncodeSmStatRes(res)); });
   };
 
   h[static_cast<uint32_t>(NsmProc::kUnmon)] = [&service, &log](const rpc::CallContext& ctx,
@@ -50,7 +45,7 @@ std::map<uint32_t, rpc::Handler> NsmHandlers(NsmService& service, Logger& log,
     Result<MonitorKey> id = DecodeMonId(args);
     if (!id.ok()) return Garbage(log, ctx, "SM_UNMON", id.status(), r);
     service.Unmon(CallerOf(ctx), std::move(id.value()),
-                  [r = Share(std::move(r))](int32_t state) { r->Reply(EncodeSmStat(state)); });
+                  [r = std::move(r)](int32_t state) mutable { r.Reply(EncodeSmStat(state)); });
   };
 
   h[static_cast<uint32_t>(NsmProc::kUnmonAll)] = [&service, &log](const rpc::CallContext& ctx,
@@ -59,7 +54,7 @@ std::map<uint32_t, rpc::Handler> NsmHandlers(NsmService& service, Logger& log,
     Result<MyId> id = DecodeMyId(args);
     if (!id.ok()) return Garbage(log, ctx, "SM_UNMON_ALL", id.status(), r);
     service.UnmonAll(CallerOf(ctx), std::move(id.value()),
-                     [r = Share(std::move(r))](int32_t state) { r->Reply(EncodeSmStat(state)); });
+                     [r = std::move(r)](int32_t state) mutable { r.Reply(EncodeSmStat(state)); });
   };
 
   h[static_cast<uint32_t>(NsmProc::kSimuCrash)] =
@@ -75,7 +70,7 @@ std::map<uint32_t, rpc::Handler> NsmHandlers(NsmService& service, Logger& log,
     Result<NotifyArgs> n = DecodeStatChge(args);
     if (!n.ok()) return Garbage(log, ctx, "SM_NOTIFY", n.status(), r);
     service.Notify(CallerOf(ctx), std::move(n.value()),
-                   [r = Share(std::move(r))] { r->ReplyVoid(); });
+                   [r = std::move(r)]() mutable { r.ReplyVoid(); });
   };
   return h;
 }

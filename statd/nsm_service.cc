@@ -1,82 +1,75 @@
+// NsmService: loading the lists (Start, Reload), the calls that wait for a
+// load, lockd callbacks owed, and the boot-notification steps.  The NSM
+// procedures themselves are in nsm_procedures.cc.
 #include "statd/nsm_service.h"
 
-#include <memory>
-#include <optional>
 #include <utility>
 
 namespace nfsrec::statd {
-
-bool AcceptableMonName(const std::string& name) {
-  return !name.empty() && name.front() != '.' && name.find('/') == std::string::npos &&
-         name.find('\0') == std::string::npos;
-}
-
-std::string SanitizeMyName(std::string name) {
-  for (char& c : name) {
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') c = '_';
-  }
-  return name;
-}
-
-bool EqualsIgnoreCase(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    unsigned char x = static_cast<unsigned char>(a[i]);
-    unsigned char y = static_cast<unsigned char>(b[i]);
-    if (x >= 'A' && x <= 'Z') x = static_cast<unsigned char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<unsigned char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-namespace {
-
-constexpr int32_t kFailState = -1;
-
-std::string Describe(const MonitorKey& key) {
-  return StrCat(Printable(key.mon_name), " for ", Printable(key.my_name));
-}
-
-}  // namespace
 
 NsmService::NsmService(NsmStore& store, Resolver& resolver, KernelNsm& kernel,
                        LockdCallbacks& callbacks, Logger& log)
     : store_(store), resolver_(resolver), kernel_(kernel), callbacks_(callbacks), log_(log) {}
 
-Result<int32_t> NsmService::LoadFromStore() {
-  Result<std::vector<MonitorRecord>> loaded = store_.LoadMonitors();
-  if (!loaded.ok()) return loaded.status().WithContext("loading monitor list");
-  Result<int32_t> stored = store_.LoadLocalState();
-  if (!stored.ok()) return stored.status().WithContext("loading NSM state");
-  Result<std::vector<MonitorRecord>> notify = store_.LoadNotifyList();
-  if (!notify.ok()) return notify.status().WithContext("loading notify list");
-  Result<std::string> boot_id = store_.LoadBootId();
-  if (!boot_id.ok()) return boot_id.status().WithContext("loading boot id");
-  boot_id_ = boot_id.value();
+int32_t NsmService::Apply(NsmSnapshot snapshot) {
+  boot_id_ = std::move(snapshot.boot_id);
   notify_list_.clear();
-  for (MonitorRecord& rec : notify.value()) {
+  for (MonitorRecord& rec : snapshot.notify) {
     MonitorKey key = rec.key;
     notify_list_.emplace(std::move(key), std::move(rec));
   }
   monitors_.clear();
-  for (MonitorRecord& rec : loaded.value()) {
+  for (MonitorRecord& rec : snapshot.monitors) {
     MonitorKey key = rec.key;
     monitors_.emplace(std::move(key), Entry{std::move(rec), 0});
   }
-  return stored.value();
+  return snapshot.local_state;
 }
 
-Status NsmService::Reload() {
-  Result<int32_t> stored = LoadFromStore();
-  if (!stored.ok()) return stored.status();
-  if (stored.value() > 0 && stored.value() != local_state_) {
-    local_state_ = stored.value();
-    PublishState();
+void NsmService::Wait(Callback<void()> call) { waiting_.push_back(std::move(call)); }
+
+void NsmService::LoadFinished() {
+  loading_ = false;
+  // A waiting call may start another load (a Reload); the rest wait again.
+  while (!loading_ && !waiting_.empty()) {
+    Callback<void()> call = std::move(waiting_.front());
+    waiting_.pop_front();
+    call();
   }
-  log_.Notice(StrCat("Reloaded: ", monitors_.size(), " monitor record(s), ", notify_list_.size(),
-                     " peer(s) to notify, NSM state ", local_state_));
-  return Status::Ok();
+}
+
+void NsmService::Reload(Done done) {
+  reloads_.push_back(std::move(done));
+  if (loading_) return;  // joins the load that follows the one in flight
+  ReloadNext();
+}
+
+void NsmService::ReloadNext() {
+  if (loading_ || reloads_.empty()) return;
+  loading_ = true;
+  std::vector<Done> dones = std::move(reloads_);
+  reloads_.clear();
+  auto finish = [this, dones = std::move(dones)](Status st) mutable {
+    for (Done& d : dones) d(st);
+    LoadFinished();
+    ReloadNext();  // Reload calls that came while this one was in flight
+  };
+  store_.Load([this, alive = liveness_.token(),
+               finish = std::move(finish)](Result<NsmSnapshot> snap) mutable {
+    if (!alive) return;
+    if (!snap.ok()) {
+      log_.Error(StrCat("Reload failed: ", snap.status().ToString()));
+      return finish(snap.status());
+    }
+    const int32_t stored = Apply(std::move(snap).value());
+    if (stored > 0 && stored != local_state_) {
+      local_state_ = stored;
+      PublishState();
+    }
+    log_.Notice(StrCat("Reloaded: ", monitors_.size(), " monitor record(s), ",
+                       notify_list_.size(), " peer(s) to notify, NSM state ", local_state_));
+    finish(Status::Ok());
+  });
 }
 
 // The checks of SM_MON, for records that come from rpc.statd's files.
@@ -90,42 +83,33 @@ bool NsmService::AcceptableLegacy(const MonitorRecord& r) {
   return ok;
 }
 
-void NsmService::Start(const LegacyStatd& legacy, std::function<void(Status)> done) {
-  Result<int32_t> stored = LoadFromStore();
-  if (!stored.ok()) return done(stored.status());
-  const int32_t legacy_state = legacy.state;
+void NsmService::Start(const LegacyStatd& legacy, Done done) {
+  loading_ = true;
+  store_.Load([this, alive = liveness_.token(), legacy,
+               done = std::move(done)](Result<NsmSnapshot> snap) mutable {
+    if (!alive) return;
+    if (!snap.ok()) {
+      loading_ = false;
+      return done(snap.status().WithContext("loading the NSM lists"));
+    }
+    StartWith(legacy, std::move(snap).value(), std::move(done));
+  });
+}
 
-  int32_t state = stored.value();
-  if (state <= 0 && legacy_state <= 0) {
+void NsmService::StartWith(const LegacyStatd& legacy, NsmSnapshot snapshot, Done done) {
+  const int32_t stored = Apply(std::move(snapshot));
+  int32_t state = stored;
+  if (state <= 0 && legacy.state <= 0) {
     log_.Notice("Initializing NSM state");
     state = 3;  // 1, bumped once: what rpc.statd writes on a fresh install
   }
-  if (legacy_state > state) state = legacy_state;
+  if (legacy.state > state) state = legacy.state;
   if ((state & 1) == 0) ++state;  // odd means "up"
 
-  auto finish = [this, state, done = std::move(done)](Status st) {
-    if (!st.ok()) return done(st.WithContext("storing NSM state"));
-    // The store keeps the larger number if another process (the sm-notify
-    // command at the same first boot) stored one meanwhile.
-    Result<int32_t> now = store_.LoadLocalState();
-    local_state_ = now.ok() && *now > state ? *now : state;
-    log_.Notice(StrCat("Local NSM state number: ", local_state_));
-    log_.Info(StrCat("Loaded ", monitors_.size(), " monitor record(s)"));
-    PublishState();
-    // Callbacks that lockd never acknowledged before the restart.
-    for (const auto& [key, e] : monitors_) {
-      if (e.record.peer_state != 0 && e.record.peer_state != e.record.lockd_state) {
-        log_.Info(StrCat("Resending the callback for ", Describe(key), ", state ",
-                         e.record.peer_state));
-        OwedCallback(e.record);
-      }
-    }
-    done(Status::Ok());
-  };
   // A database that has never stored a state takes over rpc.statd's lists
   // once, in the transaction that stores the state: the peers that statd
   // monitored must still be told when we reboot.
-  if (stored.value() <= 0) {
+  if (stored <= 0) {
     for (const std::string& p : legacy.problems) log_.Warning(StrCat("rpc.statd's files: ", p));
     std::vector<MonitorRecord> monitors;
     std::vector<MonitorRecord> notify;
@@ -139,46 +123,86 @@ void NsmService::Start(const LegacyStatd& legacy, std::function<void(Status)> do
       const size_t n_mon = monitors.size();
       const size_t n_notify = notify.size();
       store_.ImportLegacy(state, monitors, notify,
-                          [this, n_mon, n_notify, finish](Result<bool> imported) {
+                          [this, alive = liveness_.token(), state, n_mon, n_notify,
+                           done = std::move(done)](Result<bool> imported) mutable {
+        if (!alive) return;
         if (!imported.ok()) {
-          return finish(imported.status().WithContext("taking over rpc.statd's lists"));
+          loading_ = false;
+          return done(imported.status().WithContext("taking over rpc.statd's lists"));
         }
-        Result<int32_t> reloaded = LoadFromStore();
-        if (!reloaded.ok()) return finish(reloaded.status());
         if (*imported) {
           log_.Notice(StrCat("Took over from rpc.statd: ", n_mon, " monitor record(s) (sm/), ",
                              n_notify, " peer(s) to notify (sm.bak/)"));
         } else {
           log_.Info("rpc.statd's lists were taken over by another process (the sm-notify command)");
         }
-        finish(Status::Ok());
+        FinishStart(state, std::move(done));
       });
       return;
     }
   }
-  if (state != stored.value()) {
-    store_.SetLocalState(state, std::move(finish));
-  } else {
-    finish(Status::Ok());
-  }
+  if (state == stored) return FinishStart(state, std::move(done));
+  store_.SetLocalState(state, [this, alive = liveness_.token(), state,
+                               done = std::move(done)](Status st) mutable {
+    if (!alive) return;
+    if (!st.ok()) {
+      loading_ = false;
+      return done(st.WithContext("storing NSM state"));
+    }
+    FinishStart(state, std::move(done));
+  });
+}
+
+void NsmService::FinishStart(int32_t state, Done done) {
+  // Read back what was committed: the store keeps the larger number if
+  // another process (the sm-notify command at the same first boot) stored
+  // one meanwhile, and its lists if it took over rpc.statd's first.
+  store_.Load([this, alive = liveness_.token(), state,
+               done = std::move(done)](Result<NsmSnapshot> snap) mutable {
+    if (!alive) return;
+    if (!snap.ok()) {
+      loading_ = false;
+      return done(snap.status().WithContext("loading the NSM lists"));
+    }
+    const int32_t now = Apply(std::move(snap).value());
+    local_state_ = now > state ? now : state;
+    log_.Notice(StrCat("Local NSM state number: ", local_state_));
+    log_.Info(StrCat("Loaded ", monitors_.size(), " monitor record(s)"));
+    PublishState();
+    // Callbacks that lockd never acknowledged before the restart.
+    for (const auto& [key, e] : monitors_) {
+      if (e.record.peer_state != 0 && e.record.peer_state != e.record.lockd_state) {
+        log_.Info(StrCat("Resending the callback for ", Describe(key), ", state ",
+                         e.record.peer_state));
+        OwedCallback(e.record);
+      }
+    }
+    done(Status::Ok());
+    LoadFinished();
+  });
 }
 
 void NsmService::OwedCallback(const MonitorRecord& rec) {
   CallbackRequest r{rec.key, rec.key.mon_name, rec.peer_state, rec.priv, nullptr};
-  r.done = [this, key = rec.key, state = rec.peer_state](bool delivered) {
-    if (!delivered) return;
-    auto it = monitors_.find(key);
-    if (it == monitors_.end()) return;  // unmonitored meanwhile
-    it->second.record.lockd_state = state;
-    store_.SetLockdStates({{key, state}}, [this, key](Status st) {
-      if (!st.ok()) {
-        // Harmless: the callback is sent again after a restart.
-        log_.Warning(StrCat("Failed to record callback delivery for ", Describe(key), ": ",
-                            st.ToString()));
-      }
-    });
+  r.done = [this, alive = liveness_.token(), key = rec.key,
+            state = rec.peer_state](bool delivered) {
+    if (alive && delivered) CallbackDelivered(key, state);
   };
   callbacks_.Enqueue(r);
+}
+
+void NsmService::CallbackDelivered(const MonitorKey& key, int32_t state) {
+  if (loading_) return Wait([this, key, state] { CallbackDelivered(key, state); });
+  auto it = monitors_.find(key);
+  if (it == monitors_.end()) return;  // unmonitored meanwhile
+  it->second.record.lockd_state = state;
+  store_.SetLockdStates({{key, state}}, [this, alive = liveness_.token(), key](Status st) {
+    if (alive && !st.ok()) {
+      // Harmless: the callback is sent again after a restart.
+      log_.Warning(StrCat("Failed to record callback delivery for ", Describe(key), ": ",
+                          st.ToString()));
+    }
+  });
 }
 
 void NsmService::PublishState() {
@@ -190,8 +214,10 @@ void NsmService::PublishState() {
   }
 }
 
-void NsmService::SetLocalState(int32_t state, std::function<void(Status)> done) {
-  store_.SetLocalState(state, [this, state, done = std::move(done)](Status st) {
+void NsmService::SetLocalState(int32_t state, Done done) {
+  store_.SetLocalState(state, [this, alive = liveness_.token(), state,
+                               done = std::move(done)](Status st) mutable {
+    if (!alive) return;
     if (st.ok()) {
       local_state_ = state;
       PublishState();
@@ -201,7 +227,12 @@ void NsmService::SetLocalState(int32_t state, std::function<void(Status)> done) 
 }
 
 void NsmService::PrepareReboot(const std::string& boot_id, bool force, bool bump_state,
-                               std::function<void(Result<RebootPlan>)> done) {
+                               Callback<void(Result<RebootPlan>)> done) {
+  if (loading_) {
+    return Wait([this, boot_id, force, bump_state, done = std::move(done)]() mutable {
+      PrepareReboot(boot_id, force, bump_state, std::move(done));
+    });
+  }
   auto values = [](const std::map<MonitorKey, MonitorRecord>& m) {
     std::vector<MonitorRecord> out;
     out.reserve(m.size());
@@ -223,8 +254,10 @@ void NsmService::PrepareReboot(const std::string& boot_id, bool force, bool bump
   monitors_.clear();
   store_.PrepareReboot(
       true, state, boot_id,
-      [this, state, boot_id, peers = std::move(peers), old_monitors = std::move(old_monitors),
-       values, done = std::move(done)](Status st) mutable {
+      [this, alive = liveness_.token(), state, boot_id, peers = std::move(peers),
+       old_monitors = std::move(old_monitors), values,
+       done = std::move(done)](Status st) mutable {
+        if (!alive) return;
         if (!st.ok()) {
           for (auto& [key, e] : old_monitors) monitors_.try_emplace(key, std::move(e));
           return done(st.WithContext("preparing boot notification"));
@@ -241,9 +274,10 @@ void NsmService::PrepareReboot(const std::string& boot_id, bool force, bool bump
 }
 
 void NsmService::PeerNotified(const MonitorKey& key) {
+  if (loading_) return Wait([this, key] { PeerNotified(key); });
   if (notify_list_.erase(key) == 0) return;
-  store_.DeleteNotified({key}, [this, key](Status st) {
-    if (!st.ok()) {
+  store_.DeleteNotified({key}, [this, alive = liveness_.token(), key](Status st) {
+    if (alive && !st.ok()) {
       // The row stays, so the peer is notified again next boot: harmless.
       log_.Warning(StrCat("Failed to drop ", Printable(key.mon_name),
                           " from the notify list: ", st.ToString()));
@@ -256,305 +290,6 @@ std::vector<MonitorRecord> NsmService::Monitors() const {
   out.reserve(monitors_.size());
   for (const auto& [key, e] : monitors_) out.push_back(e.record);
   return out;
-}
-
-void NsmService::Stat(const Caller& caller, const std::string& mon_name, StatReply reply) {
-  log_.Debug(StrCat("SM_STAT from ", caller.address, " for ", Printable(mon_name)));
-  if (mon_name.empty() || mon_name.find('\0') != std::string::npos) {
-    return reply(StatRes{false, local_state_});
-  }
-  resolver_.Resolve(mon_name, [this, reply = std::move(reply)](Result<HostInfo> r) {
-    // SM_STAT reports whether the name is usable; the state is ours either way.
-    reply(StatRes{r.ok(), local_state_});
-  });
-}
-
-void NsmService::Mon(const Caller& caller, MonArgs args, StatReply reply) {
-  // 1. Only local lock managers may register monitors (CERT CA-99.05).
-  if (!caller.loopback) {
-    log_.Warning(StrCat("SM_MON call from non-local host ", caller.address));
-    return reply(StatRes{false, kFailState});
-  }
-  // 2. Only NLM's notify procedures may be called back.
-  const MonitorKey& id = args.id;
-  if (id.my_prog != static_cast<int32_t>(kNlmProgram) ||
-      (id.my_proc != kNlmProcSmNotify && id.my_proc != kNlm4ProcSmNotify)) {
-    log_.Warning(StrCat("Attempt to register callback to ", id.my_prog, "/", id.my_proc));
-    return reply(StatRes{false, kFailState});
-  }
-  // 3. The name must be a plausible host name (CERT CA-96.09).
-  if (!AcceptableMonName(id.mon_name)) {
-    log_.Warning(StrCat("SM_MON request for hostname that is empty, contains '/' or NUL, ",
-                        "or starts with '.': ", Printable(id.mon_name)));
-    log_.Warning("POSSIBLE SPOOF/ATTACK ATTEMPT!");
-    return reply(StatRes{false, kFailState});
-  }
-  if (id.my_name.empty() || id.my_name.find('\0') != std::string::npos) {
-    log_.Warning(StrCat("SM_MON request with an empty or NUL-containing my_name for ",
-                        Printable(id.mon_name)));
-    return reply(StatRes{false, kFailState});
-  }
-  // 4. rpc.statd's on-disk format could not hold whitespace in my_name; the
-  //    mapping is kept so that records and logs look the same.
-  args.id.my_name = SanitizeMyName(std::move(args.id.my_name));
-
-  // 5. A duplicate: same cookie is a no-op, a new cookie replaces the old one.
-  auto it = monitors_.find(args.id);
-  if (it != monitors_.end()) {
-    if (it->second.record.priv == args.priv && it->second.generation == 0) {
-      return reply(StatRes{true, local_state_});  // already durable
-    }
-    // Either the cookie changed, or the first MON's write is still in flight:
-    // writing again orders this reply after that commit.
-    std::string canonical = it->second.record.canonical_name;
-    return FinishMon(std::move(args), std::move(canonical), std::move(reply));
-  }
-
-  // 6. Canonical name, without blocking the loop.
-  std::string mon_name = args.id.mon_name;
-  resolver_.Resolve(mon_name, [this, args = std::move(args), reply = std::move(reply)](
-                                  Result<HostInfo> r) mutable {
-    std::string canonical;
-    if (r.ok()) {
-      canonical = r.value().canonical_name;
-    } else {
-      // rpc.statd fails the SM_MON here and the client gets ENOLCK.  The
-      // record is still useful: the peer can be matched by the name lockd
-      // gave and by its address when it notifies, and name resolution is
-      // retried when we notify it.  So monitor it under the name as given.
-      log_.Warning(StrCat("No canonical hostname found for ", Printable(args.id.mon_name), " (",
-                          r.status().ToString(), "); monitoring it under that name"));
-      canonical = args.id.mon_name;
-    }
-    FinishMon(std::move(args), std::move(canonical), std::move(reply));
-  });
-}
-
-void NsmService::FinishMon(MonArgs args, std::string canonical, StatReply reply) {
-  MonitorRecord rec;
-  rec.key = args.id;
-  rec.priv = args.priv;
-  rec.canonical_name = std::move(canonical);
-
-  std::optional<Entry> previous;
-  auto it = monitors_.find(rec.key);
-  if (it != monitors_.end()) {
-    previous = it->second;
-    rec.peer_state = it->second.record.peer_state;
-  }
-  uint64_t gen = next_generation_++;
-  monitors_.insert_or_assign(rec.key, Entry{rec, gen});
-
-  store_.PutMonitor(rec, [this, key = rec.key, gen, previous, reply = std::move(reply)](Status st) {
-    auto cur = monitors_.find(key);
-    bool still_ours = cur != monitors_.end() && cur->second.generation == gen;
-    if (!st.ok()) {
-      log_.Error(StrCat("Failed to insert monitor ", Describe(key), ": ", st.ToString()));
-      log_.Warning(StrCat("STAT_FAIL for SM_MON of ", Printable(key.mon_name)));
-      if (still_ours) {
-        if (previous) {
-          cur->second = *previous;
-        } else {
-          monitors_.erase(cur);
-        }
-      }
-      return reply(StatRes{false, kFailState});
-    }
-    if (still_ours) cur->second.generation = 0;  // durable, nothing newer pending
-    log_.Notice(StrCat("MONITORING ", Describe(key)));
-    if (ha_ != nullptr) ha_->AddClient(key.mon_name, key.my_name);
-    reply(StatRes{true, local_state_});
-  });
-}
-
-std::map<MonitorKey, NsmService::Entry>::iterator NsmService::FindLoose(const MonitorKey& key) {
-  auto it = monitors_.find(key);
-  if (it != monitors_.end()) return it;
-  // Host names are case-insensitive; lockd sends the same bytes for MON and
-  // UNMON, other lock managers may not.
-  for (it = monitors_.begin(); it != monitors_.end(); ++it) {
-    const MonitorKey& k = it->first;
-    if (k.my_prog == key.my_prog && k.my_vers == key.my_vers && k.my_proc == key.my_proc &&
-        EqualsIgnoreCase(k.my_name, key.my_name) &&
-        (EqualsIgnoreCase(k.mon_name, key.mon_name) ||
-         EqualsIgnoreCase(it->second.record.canonical_name, key.mon_name))) {
-      return it;
-    }
-  }
-  return monitors_.end();
-}
-
-void NsmService::Unmon(const Caller& caller, MonitorKey id, StateReply reply) {
-  if (!caller.loopback) {
-    log_.Warning(StrCat("SM_UNMON call from non-local host ", caller.address));
-    return reply(kFailState);
-  }
-  id.my_name = SanitizeMyName(std::move(id.my_name));
-  auto it = FindLoose(id);
-  if (it == monitors_.end()) {
-    log_.Warning(StrCat("Received erroneous SM_UNMON request from ", Printable(id.my_name),
-                        " for ", Printable(id.mon_name)));
-    return reply(local_state_);
-  }
-  MonitorKey key = it->first;
-  Entry previous = it->second;
-  monitors_.erase(it);
-  store_.DeleteMonitors({key}, [this, key, previous, reply = std::move(reply)](Status st) {
-    if (!st.ok()) {
-      log_.Error(StrCat("Failed to delete monitor ", Describe(key), ": ", st.ToString()));
-      monitors_.try_emplace(key, previous);  // still on disk, so still monitored
-    } else {
-      log_.Notice(StrCat("UNMONITORING ", Describe(key)));
-      if (ha_ != nullptr) ha_->DelClient(key.mon_name, key.my_name);
-    }
-    reply(local_state_);
-  });
-}
-
-void NsmService::UnmonAll(const Caller& caller, MyId id, StateReply reply) {
-  if (!caller.loopback) {
-    log_.Warning(StrCat("SM_UNMON_ALL call from non-local host ", caller.address));
-    return reply(kFailState);
-  }
-  id.my_name = SanitizeMyName(std::move(id.my_name));
-  std::vector<MonitorKey> keys;
-  std::vector<Entry> removed;
-  for (auto it = monitors_.begin(); it != monitors_.end();) {
-    const MonitorKey& k = it->first;
-    if (k.my_prog == id.my_prog && k.my_vers == id.my_vers && k.my_proc == id.my_proc &&
-        EqualsIgnoreCase(k.my_name, id.my_name)) {
-      keys.push_back(k);
-      removed.push_back(it->second);
-      it = monitors_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  if (keys.empty()) return reply(local_state_);
-  store_.DeleteMonitors(keys, [this, keys, removed = std::move(removed),
-                               reply = std::move(reply)](Status st) {
-    if (!st.ok()) {
-      log_.Error(StrCat("SM_UNMON_ALL: failed to delete ", keys.size(),
-                        " monitor(s): ", st.ToString()));
-      for (size_t i = 0; i < keys.size(); ++i) monitors_.try_emplace(keys[i], removed[i]);
-    } else {
-      for (const MonitorKey& k : keys) {
-        log_.Notice(StrCat("UNMONITORING ", Describe(k)));
-        if (ha_ != nullptr) ha_->DelClient(k.mon_name, k.my_name);
-      }
-    }
-    reply(local_state_);
-  });
-}
-
-bool NsmService::SimuCrashAllowed(const Caller& caller) {
-  if (!caller.loopback) {
-    log_.Warning(StrCat("SM_SIMU_CRASH call from non-local host ", caller.address));
-    return false;
-  }
-  if (!caller.privileged_port) {
-    log_.Warning(StrCat("SM_SIMU_CRASH call from unprivileged port on ", caller.address));
-    return false;
-  }
-  return true;
-}
-
-namespace {
-
-// Collects the two lookups an SM_NOTIFY needs before matching.
-struct NotifyLookup {
-  std::vector<std::string> names;
-  std::vector<std::string> addresses;
-  int pending = 2;
-};
-
-void AddResult(NotifyLookup& l, const Result<HostInfo>& r) {
-  if (!r.ok()) return;
-  l.names.push_back(r.value().canonical_name);
-  for (const auto& a : r.value().addresses) l.addresses.push_back(a);
-}
-
-bool AddressIn(const std::string& s, const std::vector<std::string>& addresses) {
-  std::string norm;
-  if (!IsNumericAddress(s, &norm)) return false;
-  for (const auto& a : addresses) {
-    if (a == norm) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
-void NsmService::Notify(const Caller& caller, NotifyArgs args, VoidReply reply) {
-  log_.Debug(StrCat("Received SM_NOTIFY from ", caller.address, " for ",
-                    Printable(args.mon_name), ", state ", args.state));
-  // Cluster software hears of every notification, matched or not.
-  if (ha_ != nullptr) ha_->SmNotify(args.mon_name, caller.address, args.state);
-  if (monitors_.empty()) {
-    log_.Notice(StrCat("SM_NOTIFY from ", caller.address, " while not monitoring any hosts"));
-    return reply();
-  }
-  auto lookup = std::make_shared<NotifyLookup>();
-  lookup->names = {args.mon_name, caller.address};
-  std::string sender_norm;
-  if (IsNumericAddress(caller.address, &sender_norm)) lookup->addresses.push_back(sender_norm);
-
-  auto step = [this, lookup, args, reply = std::move(reply)](Result<HostInfo> r) mutable {
-    AddResult(*lookup, r);
-    if (--lookup->pending > 0) return;
-    NotifyMatched(args, lookup->names, lookup->addresses, std::move(reply));
-  };
-  if (args.mon_name.empty() || args.mon_name.find('\0') != std::string::npos) {
-    lookup->pending = 1;
-  } else {
-    resolver_.Resolve(args.mon_name, step);
-  }
-  resolver_.Resolve(caller.address, std::move(step));
-}
-
-void NsmService::NotifyMatched(const NotifyArgs& args, const std::vector<std::string>& names,
-                               const std::vector<std::string>& addresses, VoidReply reply) {
-  std::vector<std::pair<MonitorKey, int32_t>> updates;
-  std::vector<std::pair<MonitorKey, int32_t>> previous;
-  std::vector<MonitorRecord> owed;
-  for (auto& [key, entry] : monitors_) {
-    const MonitorRecord& rec = entry.record;
-    bool match = false;
-    for (const auto& n : names) {
-      match = match || EqualsIgnoreCase(rec.key.mon_name, n) ||
-              EqualsIgnoreCase(rec.canonical_name, n);
-    }
-    match = match || AddressIn(rec.key.mon_name, addresses) ||
-            AddressIn(rec.canonical_name, addresses);
-    if (!match) continue;
-    if (rec.peer_state == args.state) {
-      log_.Debug(StrCat("SM_NOTIFY for ", Describe(key), " repeats state ", args.state,
-                        "; suppressed"));
-      continue;
-    }
-    previous.emplace_back(key, rec.peer_state);
-    updates.emplace_back(key, args.state);
-    entry.record.peer_state = args.state;
-    owed.push_back(entry.record);
-  }
-  if (updates.empty()) {
-    log_.Debug(StrCat("SM_NOTIFY for ", Printable(args.mon_name), ": no monitor to call back"));
-    return reply();
-  }
-  store_.SetPeerStates(updates, [this, previous, owed = std::move(owed),
-                                 reply = std::move(reply)](Status st) {
-    if (!st.ok()) {
-      // Not recorded: undo, and do not answer, so the peer retransmits.
-      log_.Error(StrCat("Failed to record SM_NOTIFY: ", st.ToString()));
-      for (const auto& [key, state] : previous) {
-        auto it = monitors_.find(key);
-        if (it != monitors_.end()) it->second.record.peer_state = state;
-      }
-      return;
-    }
-    for (const MonitorRecord& r : owed) OwedCallback(r);
-    reply();
-  });
 }
 
 }  // namespace nfsrec::statd

@@ -18,11 +18,13 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
+#include <deque>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "common/base/callback.h"
+#include "common/base/liveness.h"
 #include "common/base/logging.h"
 #include "common/os/resolver.h"
 #include "statd/ha_callout.h"
@@ -42,9 +44,10 @@ struct Caller {
 
 class NsmService {
  public:
-  using StatReply = std::function<void(StatRes)>;
-  using StateReply = std::function<void(int32_t)>;
-  using VoidReply = std::function<void()>;
+  using StatReply = Callback<void(StatRes)>;
+  using StateReply = Callback<void(int32_t)>;
+  using VoidReply = Callback<void()>;
+  using Done = Callback<void(Status)>;
 
   NsmService(NsmStore& store, Resolver& resolver, KernelNsm& kernel, LockdCallbacks& callbacks,
              Logger& log);
@@ -63,11 +66,17 @@ class NsmService {
   // rpc.statd's monitor and notify lists (records that would fail SM_MON's
   // checks are skipped), in the same transaction.  Any change is committed
   // before done(OK); then the state is published to the kernel.
-  void Start(const LegacyStatd& legacy, std::function<void(Status)> done);
+  void Start(const LegacyStatd& legacy, Done done);
   // Re-reads the monitor list, notify list and state from the store, after
-  // another process (the sm-notify command) changed them.  Blocks on the
-  // store briefly: for signal-driven administration only.
-  Status Reload();
+  // another process (the sm-notify command) changed them.  The read runs
+  // off the loop; done runs on the loop thread once the lists are replaced.
+  // A reload asked for while one is in flight follows it.
+  void Reload(Done done);
+  // True while Start or Reload waits for the store.  Calls that change the
+  // lists (SM_MON, SM_UNMON[_ALL], SM_NOTIFY, boot notification) wait
+  // meanwhile and run, in arrival order, on the reloaded lists; SM_STAT and
+  // everything else on the loop go on.
+  bool loading() const { return loading_; }
 
   void Stat(const Caller& caller, const std::string& mon_name, StatReply reply);
   void Mon(const Caller& caller, MonArgs args, StatReply reply);
@@ -90,33 +99,49 @@ class NsmService {
   // Otherwise it changes nothing and returns the current notify list.
   // With bump_state false (sm-notify -n) the state is left as it is.
   void PrepareReboot(const std::string& boot_id, bool force, bool bump_state,
-                     std::function<void(Result<RebootPlan>)> done);
+                     Callback<void(Result<RebootPlan>)> done);
   // A peer acknowledged our SM_NOTIFY: drop it from the notify list.
   void PeerNotified(const MonitorKey& key);
   size_t notify_count() const { return notify_list_.size(); }
 
   int32_t local_state() const { return local_state_; }
   // Sets a new local state durably, then publishes it (boot notification).
-  void SetLocalState(int32_t state, std::function<void(Status)> done);
+  void SetLocalState(int32_t state, Done done);
   size_t monitor_count() const { return monitors_.size(); }
   std::vector<MonitorRecord> Monitors() const;
+  // Calls waiting for a load (see loading()).
+  size_t waiting() const { return waiting_.size(); }
 
  private:
-  bool AcceptableLegacy(const MonitorRecord& r);
   struct Entry {
     MonitorRecord record;
     uint64_t generation = 0;  // bumped on every submitted change
   };
+  using LookupDone = Callback<void(Result<HostInfo>)>;
+
+  bool AcceptableLegacy(const MonitorRecord& r);
+  // Start, once the store answered.
+  void StartWith(const LegacyStatd& legacy, NsmSnapshot snapshot, Done done);
+  void FinishStart(int32_t state, Done done);
+  void ReloadNext();
+  // Replaces the in-memory lists and boot id; returns the stored state.
+  int32_t Apply(NsmSnapshot snapshot);
+  // Ends a load: runs the calls that waited for it, in order.
+  void LoadFinished();
+  // Queues `call` until the load in flight has been applied.
+  void Wait(Callback<void()> call);
+  // Resolves without blocking; `then` runs on the loop thread unless the
+  // service is gone.
+  void Lookup(const std::string& name, LookupDone then);
 
   void FinishMon(MonArgs args, std::string canonical, StatReply reply);
   void NotifyMatched(const NotifyArgs& args, const std::vector<std::string>& names,
                      const std::vector<std::string>& addresses, VoidReply reply);
   void PublishState();
-  // Loads lists and boot id into memory; returns the stored state (0 = none).
-  Result<int32_t> LoadFromStore();
   // Queues the callback lockd is owed for rec.peer_state; on lockd's
   // acknowledgement, records it durably.
   void OwedCallback(const MonitorRecord& rec);
+  void CallbackDelivered(const MonitorKey& key, int32_t state);
   std::map<MonitorKey, Entry>::iterator FindLoose(const MonitorKey& key);
 
   NsmStore& store_;
@@ -130,6 +155,12 @@ class NsmService {
   std::map<MonitorKey, Entry> monitors_;
   std::map<MonitorKey, MonitorRecord> notify_list_;
   std::string boot_id_;
+  bool loading_ = false;
+  std::deque<Callback<void()>> waiting_;
+  std::vector<Done> reloads_;  // Reload calls that wait for the next load
+  uint64_t next_lookup_ = 1;
+  std::map<uint64_t, LookupDone> lookups_;
+  Liveness liveness_;  // last: late store, resolver and lockd answers check it
 };
 
 // Validation helpers, exposed for tests.
@@ -137,6 +168,8 @@ class NsmService {
 bool AcceptableMonName(const std::string& name);
 // Maps space, tab, CR and LF to '_' (rpc.statd does the same to my_name).
 std::string SanitizeMyName(std::string name);
+// "mon_name for my_name", printable, for logs.
+std::string Describe(const MonitorKey& key);
 // ASCII case-insensitive equality (host names).
 bool EqualsIgnoreCase(const std::string& a, const std::string& b);
 

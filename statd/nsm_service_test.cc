@@ -6,46 +6,15 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/fake_ha_events.h"
+#include "tests/support/fake_kernel_nsm.h"
+#include "tests/support/fake_lockd_callbacks.h"
 #include "tests/support/fake_resolver.h"
 #include "tests/support/mem_nsm_store.h"
+#include "tests/support/status_matchers.h"
 
 namespace nfsrec::statd {
 namespace {
-
-class FakeKernel final : public KernelNsm {
- public:
-  Status PublishLocalState(int32_t state) override {
-    published.push_back(state);
-    return Status::Ok();
-  }
-  Status EndLockdGrace() override {
-    ++end_grace;
-    return Status::Ok();
-  }
-  Status SetNlmPort(const std::string&, uint16_t) override { return Status::Ok(); }
-  std::vector<int32_t> published;
-  int end_grace = 0;
-};
-
-class RecordingCallbacks final : public LockdCallbacks {
- public:
-  void Enqueue(const CallbackRequest& r) override { requests.push_back(r); }
-  std::vector<CallbackRequest> requests;
-};
-
-class RecordingHa final : public HaEvents {
- public:
-  void AddClient(const std::string& m, const std::string& my) override {
-    events.push_back("add-client " + m + " " + my);
-  }
-  void DelClient(const std::string& m, const std::string& my) override {
-    events.push_back("del-client " + m + " " + my);
-  }
-  void SmNotify(const std::string& m, const std::string& ip, int32_t st) override {
-    events.push_back("sm-notify " + m + " " + ip + " " + std::to_string(st));
-  }
-  std::vector<std::string> events;
-};
 
 Cookie MakeCookie(uint8_t seed) {
   Cookie c;
@@ -76,6 +45,14 @@ class NsmServiceTest : public ::testing::Test {
     ASSERT_TRUE(st->ok()) << st->ToString();
   }
 
+  // Runs one store call and commits it.
+  Status RunAndWaitMem(const std::function<void(NsmStore::Done)>& call) {
+    std::optional<Status> st;
+    call([&](Status s) { st = s; });
+    store_.Flush();
+    return st.value_or(Status::TimedOut("not committed"));
+  }
+
   // Runs DNS and commits until nothing is pending.
   void Settle() {
     while (resolver_.Flush() + store_.Flush() > 0) {
@@ -91,8 +68,8 @@ class NsmServiceTest : public ::testing::Test {
 
   MemNsmStore store_;
   FakeResolver resolver_;
-  FakeKernel kernel_;
-  RecordingCallbacks callbacks_;
+  FakeKernelNsm kernel_;
+  FakeLockdCallbacks callbacks_;
   CapturingLogger log_;
   NsmService service_;
 };
@@ -171,6 +148,7 @@ TEST_F(NsmServiceTest, TakeOverByAnotherProcessMeanwhile) {
   MonitorRecord mon{MonitorKey{"10.0.0.2", "server", 100021, 4, 16}, MakeCookie(1), "client2"};
   std::optional<Status> st;
   service_.Start(LegacyStatd{3, {mon}, {}, {}}, [&](Status s) { st = s; });
+  ASSERT_TRUE(store_.CommitNext());  // our load
   store_.SeedLocalState(5);  // the command's transaction commits first
   store_.SeedNotify(mon);
   store_.Flush();
@@ -456,7 +434,7 @@ TEST_F(NsmServiceTest, UnacknowledgedCallbacksAreResentAfterRestart) {
 }
 
 TEST_F(NsmServiceTest, HaEventsFollowDurableChanges) {
-  RecordingHa ha;
+  FakeHaEvents ha;
   service_.SetHaEvents(&ha);
   Start();
   std::optional<StatRes> res;
@@ -541,6 +519,84 @@ TEST_F(NsmServiceTest, RestartKeepsMonitors) {
   ASSERT_TRUE(st && st->ok());
   EXPECT_EQ(again.monitor_count(), 1u);
   EXPECT_EQ(again.local_state(), 3);
+}
+
+// SIGUSR1: the lists are re-read without blocking.  While the load is in
+// flight, SM_STAT is answered; calls that change the lists wait and then
+// run on the reloaded lists, in order.
+TEST_F(NsmServiceTest, ReloadLetsReadsThroughAndHoldsChangesUntilLoaded) {
+  Start();
+  ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.2"))->success);
+  // The sm-notify command moved the monitors and bumped the state.
+  store_.SeedNotify(*store_.Find(KernelMon("10.0.0.2").id));
+  ASSERT_OK(RunAndWaitMem([&](NsmStore::Done d) {
+    store_.DeleteMonitors({KernelMon("10.0.0.2").id}, std::move(d));
+  }));
+  store_.SeedLocalState(5);
+  std::optional<Status> reloaded;
+  service_.Reload([&](Status s) { reloaded = s; });
+  EXPECT_TRUE(service_.loading());
+
+  std::optional<StatRes> stat;
+  service_.Stat(kRemote, "client2", [&](StatRes r) { stat = r; });
+  resolver_.Flush();
+  EXPECT_EQ(stat, (StatRes{true, 3})) << "SM_STAT waited for the reload";
+
+  std::optional<int32_t> unmon;
+  service_.Unmon(kLockd, KernelMon("10.0.0.2").id, [&](int32_t s) { unmon = s; });
+  std::optional<StatRes> mon;
+  service_.Mon(kLockd, KernelMon("client2", 7), [&](StatRes r) { mon = r; });
+  resolver_.Flush();
+  EXPECT_EQ(service_.waiting(), 2u);
+  EXPECT_FALSE(reloaded.has_value());
+
+  Settle();
+  ASSERT_TRUE(reloaded.has_value());
+  EXPECT_OK(*reloaded);
+  EXPECT_FALSE(service_.loading());
+  EXPECT_EQ(service_.local_state(), 5);
+  EXPECT_EQ(kernel_.published.back(), 5);
+  EXPECT_EQ(service_.notify_count(), 1u);
+  // The UNMON ran on the reloaded list, where 10.0.0.2 no longer is.
+  EXPECT_EQ(unmon, 5);
+  EXPECT_TRUE(log_.Contains("Received erroneous SM_UNMON request"));
+  ASSERT_TRUE(mon.has_value());
+  EXPECT_TRUE(mon->success);
+  EXPECT_EQ(mon->state, 5);
+  EXPECT_EQ(service_.monitor_count(), 1u);
+  EXPECT_TRUE(log_.Contains("Reloaded: 0 monitor record(s), 1 peer(s) to notify, NSM state 5"));
+}
+
+TEST_F(NsmServiceTest, ReloadsAskedForDuringALoadShareTheNextOne) {
+  Start();
+  std::vector<Status> done;
+  service_.Reload([&](Status s) { done.push_back(s); });
+  service_.Reload([&](Status s) { done.push_back(s); });
+  service_.Reload([&](Status s) { done.push_back(s); });
+  EXPECT_EQ(store_.pending(), 1u);
+  ASSERT_TRUE(store_.CommitNext());
+  EXPECT_EQ(done.size(), 1u);
+  EXPECT_TRUE(service_.loading()) << "the second load follows at once";
+  EXPECT_EQ(store_.pending(), 1u);
+  store_.Flush();
+  EXPECT_EQ(done.size(), 3u);
+  EXPECT_FALSE(service_.loading());
+}
+
+TEST_F(NsmServiceTest, FailedReloadKeepsTheListsAndRunsWaitingCalls) {
+  Start();
+  ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.2"))->success);
+  store_.FailNextLoad(Status::Corruption("damaged"));
+  std::optional<Status> reloaded;
+  service_.Reload([&](Status s) { reloaded = s; });
+  std::optional<int32_t> unmon;
+  service_.Unmon(kLockd, KernelMon("10.0.0.2").id, [&](int32_t s) { unmon = s; });
+  Settle();
+  ASSERT_TRUE(reloaded.has_value());
+  EXPECT_TRUE(reloaded->IsCorruption());
+  EXPECT_TRUE(log_.Contains("Reload failed"));
+  EXPECT_EQ(unmon, 3);
+  EXPECT_EQ(service_.monitor_count(), 0u);
 }
 
 }  // namespace

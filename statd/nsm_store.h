@@ -6,29 +6,44 @@
 //
 // Contract for every mutating call: `done(status)` runs later on the loop
 // thread, after the change is durable (status OK) or has failed (no part of
-// the call applied).  Never inline inside the call.  The Load* calls are for
-// start-up and run synchronously.
+// the call applied).  Never inline inside the call.
+//
+// Load is asynchronous too, so that a reload (SIGUSR1) never holds up the
+// loop: the read runs elsewhere (SqliteNsmStore: on the commit thread) and
+// `done` runs later on the loop thread.  Calls are ordered: the snapshot
+// includes every change submitted before Load that succeeded, and Load's
+// `done` runs after the `done` of every call made before it.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/base/callback.h"
 #include "common/base/result.h"
 #include "statd/monitor.h"
 
 namespace nfsrec::statd {
 
+// Everything the NSM service keeps in memory, read in one transaction.
+struct NsmSnapshot {
+  int32_t local_state = 0;              // 0: never stored
+  std::vector<MonitorRecord> monitors;  // in insertion order
+  // Peers to tell that we rebooted, most recently used first.
+  std::vector<MonitorRecord> notify;
+  std::string boot_id;  // stored by the last PrepareReboot; "" if none
+};
+
 class NsmStore {
  public:
-  using Done = std::function<void(Status)>;
+  using Done = Callback<void(Status)>;
+  using LoadDone = Callback<void(Result<NsmSnapshot>)>;
   virtual ~NsmStore() = default;
 
-  virtual Result<std::vector<MonitorRecord>> LoadMonitors() = 0;
-  // The stored local NSM state number; 0 if none has ever been stored.
-  virtual Result<int32_t> LoadLocalState() = 0;
+  // Reads the whole NSM state (see NsmSnapshot).  Corruption if a stored
+  // row cannot be a MonitorRecord.
+  virtual void Load(LoadDone done) = 0;
 
   // Inserts, or replaces the record with the same key.
   virtual void PutMonitor(const MonitorRecord& record, Done done) = 0;
@@ -47,16 +62,13 @@ class NsmStore {
   // `done` gets true if this call imported, false if a state was there.
   virtual void ImportLegacy(int32_t state, const std::vector<MonitorRecord>& monitors,
                             const std::vector<MonitorRecord>& notify,
-                            std::function<void(Result<bool>)> done) = 0;
+                            Callback<void(Result<bool>)> done) = 0;
   // Records that lockd acknowledged the callback for `state`.
   virtual void SetLockdStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                               Done done) = 0;
 
   // --- Boot notification (statd/boot_notifier.h) ---
-  // The notify list: peers to tell that we rebooted (sm-notify's sm.bak).
-  virtual Result<std::vector<MonitorRecord>> LoadNotifyList() = 0;
-  // The kernel boot id stored by the last PrepareReboot; "" if none.
-  virtual Result<std::string> LoadBootId() = 0;
+  // The notify list (NsmSnapshot::notify) is sm-notify's sm.bak.
   // One transaction: if move_monitors, every monitor record moves to the
   // notify list (replacing a notify record with the same key) and the
   // monitor list becomes empty; the local state becomes `state` (never

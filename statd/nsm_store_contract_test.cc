@@ -3,6 +3,7 @@
 // MemNsmStore test controls (manual Flush, FailNext, DropPending).
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -101,24 +102,19 @@ class NsmStoreContractTest : public ::testing::Test {
     return RunAndWait(h_.loop(),
                       [&](NsmStore::Done d) { store().DeleteNotified(keys, std::move(d)); });
   }
-  std::vector<MonitorRecord> LoadNotify() {
-    auto r = store().LoadNotifyList();
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    if (!r.ok()) return {};
-    std::vector<MonitorRecord> v = std::move(r).value();
+  NsmSnapshot Snap() {
+    Result<NsmSnapshot> r = LoadAndWait(h_.loop(), store());
+    EXPECT_OK(r);
+    return r.ok() ? std::move(r).value() : NsmSnapshot{};
+  }
+  static std::vector<MonitorRecord> Sorted(std::vector<MonitorRecord> v) {
     std::sort(v.begin(), v.end(),
               [](const MonitorRecord& a, const MonitorRecord& b) { return a.key < b.key; });
     return v;
   }
-  std::vector<MonitorRecord> Load() {
-    auto r = store().LoadMonitors();
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    if (!r.ok()) return {};
-    std::vector<MonitorRecord> v = std::move(r).value();
-    std::sort(v.begin(), v.end(),
-              [](const MonitorRecord& a, const MonitorRecord& b) { return a.key < b.key; });
-    return v;
-  }
+  std::vector<MonitorRecord> LoadNotify() { return Sorted(Snap().notify); }
+  std::vector<MonitorRecord> Load() { return Sorted(Snap().monitors); }
+  EventLoop& loop() { return h_.loop(); }
 
   Harness h_;
 };
@@ -127,10 +123,9 @@ using Harnesses = ::testing::Types<SqliteHarness, MemHarness>;
 TYPED_TEST_SUITE(NsmStoreContractTest, Harnesses);
 
 TYPED_TEST(NsmStoreContractTest, StartsEmpty) {
-  EXPECT_TRUE(this->Load().empty());
-  auto state = this->store().LoadLocalState();
-  ASSERT_TRUE(state.ok());
-  EXPECT_EQ(*state, 0);
+  NsmSnapshot s = this->Snap();
+  EXPECT_TRUE(s.monitors.empty());
+  EXPECT_EQ(s.local_state, 0);
 }
 
 TYPED_TEST(NsmStoreContractTest, PutThenLoad) {
@@ -204,16 +199,14 @@ TYPED_TEST(NsmStoreContractTest, PeerStatesUpdateExistingRecordsOnly) {
 
 TYPED_TEST(NsmStoreContractTest, LocalStateIsStored) {
   ASSERT_OK(this->SetLocal(3));
-  EXPECT_EQ(*this->store().LoadLocalState(), 3);
+  EXPECT_EQ(this->Snap().local_state, 3);
   ASSERT_OK(this->SetLocal(INT32_MAX));
-  EXPECT_EQ(*this->store().LoadLocalState(), INT32_MAX);
+  EXPECT_EQ(this->Snap().local_state, INT32_MAX);
 }
 
 TYPED_TEST(NsmStoreContractTest, NotifyListAndBootIdStartEmpty) {
   EXPECT_TRUE(this->LoadNotify().empty());
-  auto boot_id = this->store().LoadBootId();
-  ASSERT_TRUE(boot_id.ok());
-  EXPECT_EQ(*boot_id, "");
+  EXPECT_EQ(this->Snap().boot_id, "");
 }
 
 TYPED_TEST(NsmStoreContractTest, PrepareRebootMovesMonitorsToTheNotifyList) {
@@ -229,8 +222,8 @@ TYPED_TEST(NsmStoreContractTest, PrepareRebootMovesMonitorsToTheNotifyList) {
   std::sort(want.begin(), want.end(),
             [](const MonitorRecord& x, const MonitorRecord& y) { return x.key < y.key; });
   EXPECT_EQ(this->LoadNotify(), want);
-  EXPECT_EQ(*this->store().LoadLocalState(), 5);
-  EXPECT_EQ(*this->store().LoadBootId(), "boot-1");
+  EXPECT_EQ(this->Snap().local_state, 5);
+  EXPECT_EQ(this->Snap().boot_id, "boot-1");
 
   // A second reboot before the peer answered: the newer record replaces
   // the one with the same key, the others stay.
@@ -242,7 +235,7 @@ TYPED_TEST(NsmStoreContractTest, PrepareRebootMovesMonitorsToTheNotifyList) {
   ASSERT_EQ(notify.size(), 2u);
   EXPECT_TRUE(std::find(notify.begin(), notify.end(), a2) != notify.end());
   EXPECT_TRUE(std::find(notify.begin(), notify.end(), b) != notify.end());
-  EXPECT_EQ(*this->store().LoadBootId(), "boot-2");
+  EXPECT_EQ(this->Snap().boot_id, "boot-2");
 }
 
 TYPED_TEST(NsmStoreContractTest, ImportLegacyAddsBothListsAndTheStateTogether) {
@@ -257,7 +250,7 @@ TYPED_TEST(NsmStoreContractTest, ImportLegacyAddsBothListsAndTheStateTogether) {
   EXPECT_TRUE(*imported);
   EXPECT_EQ(this->Load(), (std::vector<MonitorRecord>{replaced, mon}));
   EXPECT_EQ(this->LoadNotify(), (std::vector<MonitorRecord>{late}));
-  EXPECT_EQ(*this->store().LoadLocalState(), 41);
+  EXPECT_EQ(this->Snap().local_state, 41);
 }
 
 TYPED_TEST(NsmStoreContractTest, ImportLegacyChangesNothingOnceAStateIsStored) {
@@ -267,15 +260,15 @@ TYPED_TEST(NsmStoreContractTest, ImportLegacyChangesNothingOnceAStateIsStored) {
   EXPECT_FALSE(*imported);
   EXPECT_TRUE(this->Load().empty());
   EXPECT_TRUE(this->LoadNotify().empty());
-  EXPECT_EQ(*this->store().LoadLocalState(), 5);
+  EXPECT_EQ(this->Snap().local_state, 5);
 }
 
 TYPED_TEST(NsmStoreContractTest, LocalStateNeverGoesDown) {
   ASSERT_OK(this->PrepareReboot(false, 7, "boot"));
   ASSERT_OK(this->SetLocal(3));
-  EXPECT_EQ(*this->store().LoadLocalState(), 7);
+  EXPECT_EQ(this->Snap().local_state, 7);
   ASSERT_OK(this->PrepareReboot(false, 5, "boot"));
-  EXPECT_EQ(*this->store().LoadLocalState(), 7);
+  EXPECT_EQ(this->Snap().local_state, 7);
 }
 
 TYPED_TEST(NsmStoreContractTest, PrepareRebootWithoutMoveKeepsMonitors) {
@@ -283,8 +276,8 @@ TYPED_TEST(NsmStoreContractTest, PrepareRebootWithoutMoveKeepsMonitors) {
   ASSERT_OK(this->PrepareReboot(false, 3, "boot-x"));
   EXPECT_EQ(this->Load(), (std::vector<MonitorRecord>{SampleRecord(1)}));
   EXPECT_TRUE(this->LoadNotify().empty());
-  EXPECT_EQ(*this->store().LoadLocalState(), 3);
-  EXPECT_EQ(*this->store().LoadBootId(), "boot-x");
+  EXPECT_EQ(this->Snap().local_state, 3);
+  EXPECT_EQ(this->Snap().boot_id, "boot-x");
 }
 
 TYPED_TEST(NsmStoreContractTest, DeleteNotifiedRemovesOnlyThoseKeys) {
@@ -293,6 +286,31 @@ TYPED_TEST(NsmStoreContractTest, DeleteNotifiedRemovesOnlyThoseKeys) {
   ASSERT_OK(this->DeleteNotified({SampleRecord(2).key, SampleRecord(42).key}));
   EXPECT_EQ(this->LoadNotify(), (std::vector<MonitorRecord>{SampleRecord(1), SampleRecord(3)}));
   EXPECT_TRUE(this->Load().empty());
+}
+
+// Load is ordered with the calls before it: it sees what they changed and
+// completes after their completions, never inside the call.
+TYPED_TEST(NsmStoreContractTest, LoadSeesAndFollowsEarlierCalls) {
+  std::vector<std::string> order;
+  this->store().PutMonitor(SampleRecord(1), [&](Status st) {
+    EXPECT_OK(st);
+    order.push_back("put");
+  });
+  this->store().SetLocalState(9, [&](Status st) {
+    EXPECT_OK(st);
+    order.push_back("state");
+  });
+  std::optional<Result<NsmSnapshot>> snap;
+  this->store().Load([&](Result<NsmSnapshot> r) {
+    order.push_back("load");
+    snap = std::move(r);
+  });
+  EXPECT_FALSE(snap.has_value());
+  ASSERT_TRUE(this->loop().RunUntil([&] { return snap.has_value(); }, std::chrono::seconds(30)));
+  EXPECT_EQ(order, (std::vector<std::string>{"put", "state", "load"}));
+  ASSERT_OK(*snap);
+  EXPECT_EQ((*snap)->monitors, (std::vector<MonitorRecord>{SampleRecord(1)}));
+  EXPECT_EQ((*snap)->local_state, 9);
 }
 
 // --- MemNsmStore's own controls ---
@@ -346,8 +364,15 @@ TEST(MemNsmStoreTest, FailNextFailsOneCallAndAppliesNothing) {
   EXPECT_EQ(store.deletes(), 0);
 
   store.FailNextLoad(Status::Corruption("bad"));
-  EXPECT_TRUE(store.LoadMonitors().status().IsCorruption());
-  EXPECT_TRUE(store.LoadMonitors().ok());
+  std::vector<Status> loads;
+  for (int i = 0; i < 2; ++i) {
+    store.Load([&](Result<NsmSnapshot> r) { loads.push_back(r.ok() ? Status::Ok() : r.status()); });
+  }
+  EXPECT_TRUE(loads.empty());
+  store.Flush();
+  ASSERT_EQ(loads.size(), 2u);
+  EXPECT_TRUE(loads[0].IsCorruption());
+  EXPECT_OK(loads[1]);
 }
 
 TEST(MemNsmStoreTest, DropPendingModelsACrashBeforeCommit) {

@@ -32,7 +32,7 @@
 //    compared byte for byte (memcmp), never re-encoded or cut at a NUL, so
 //    any name lockd sends (high bytes, NULs, 1024 bytes) round-trips exactly
 //    and keys compare exactly.  TEXT would be subject to UTF-8 assumptions.
-//  - priv is CHECKed to 16 bytes on write, and LoadMonitors still rejects
+//  - priv is CHECKed to 16 bytes on write, and Load still rejects
 //    any other length (and any wrong column type) as Corruption, because the
 //    file may have been edited by hand or damaged: lockd finds its host by
 //    the cookie alone, so a wrong cookie must not be loaded silently.
@@ -159,12 +159,11 @@ constexpr std::string_view kKeyMatch =
 // Runs `sql` (a statement ending in kKeyMatch, key in ?1..?5) once per key.
 CommitQueue::Work ForEachKey(std::string sql, std::vector<MonitorKey> keys) {
   return [sql = std::move(sql), keys = std::move(keys)](Db& db) -> Status {
-    Result<Statement*> stmt = db.Cached(sql);
-    if (!stmt.ok()) return stmt.status();
+    NFSREC_ASSIGN_OR_RETURN(Statement* stmt, db.Cached(sql));
     for (const MonitorKey& key : keys) {
-      (*stmt)->Reset();
-      NFSREC_RETURN_IF_ERROR(BindKey(**stmt, 1, key));
-      NFSREC_RETURN_IF_ERROR((*stmt)->Run());
+      stmt->Reset();
+      NFSREC_RETURN_IF_ERROR(BindKey(*stmt, 1, key));
+      NFSREC_RETURN_IF_ERROR(stmt->Run());
     }
     return Status::Ok();
   };
@@ -176,13 +175,12 @@ CommitQueue::Work SetColumnPerKey(const char* column,
   std::string sql = std::string("UPDATE monitors SET ") + column + " = ?6 WHERE ";
   sql.append(kKeyMatch);
   return [sql = std::move(sql), values = std::move(values)](Db& db) -> Status {
-    Result<Statement*> stmt = db.Cached(sql);
-    if (!stmt.ok()) return stmt.status();
+    NFSREC_ASSIGN_OR_RETURN(Statement* stmt, db.Cached(sql));
     for (const auto& [key, value] : values) {
-      (*stmt)->Reset();
-      NFSREC_RETURN_IF_ERROR(BindKey(**stmt, 1, key));
-      NFSREC_RETURN_IF_ERROR((*stmt)->BindInt(6, value));
-      NFSREC_RETURN_IF_ERROR((*stmt)->Run());
+      stmt->Reset();
+      NFSREC_RETURN_IF_ERROR(BindKey(*stmt, 1, key));
+      NFSREC_RETURN_IF_ERROR(stmt->BindInt(6, value));
+      NFSREC_RETURN_IF_ERROR(stmt->Run());
     }
     return Status::Ok();
   };
@@ -204,57 +202,39 @@ Result<int32_t> Int32Column(const Statement& stmt, int col, const char* name) {
   return static_cast<int32_t>(v);
 }
 
-// Reads one monitors row selected as in LoadMonitors.
+// Reads one monitors or notify_list row selected as in ReadSnapshot.
 Result<MonitorRecord> ReadMonitor(const Statement& stmt) {
   MonitorRecord r;
-  Result<std::string> mon_name = BlobColumn(stmt, 0, "mon_name");
-  if (!mon_name.ok()) return mon_name.status();
-  Result<std::string> my_name = BlobColumn(stmt, 1, "my_name");
-  if (!my_name.ok()) return my_name.status();
-  Result<int32_t> my_prog = Int32Column(stmt, 2, "monitors.my_prog");
-  if (!my_prog.ok()) return my_prog.status();
-  Result<int32_t> my_vers = Int32Column(stmt, 3, "monitors.my_vers");
-  if (!my_vers.ok()) return my_vers.status();
-  Result<int32_t> my_proc = Int32Column(stmt, 4, "monitors.my_proc");
-  if (!my_proc.ok()) return my_proc.status();
+  NFSREC_ASSIGN_OR_RETURN(r.key.mon_name, BlobColumn(stmt, 0, "mon_name"));
+  NFSREC_ASSIGN_OR_RETURN(r.key.my_name, BlobColumn(stmt, 1, "my_name"));
+  NFSREC_ASSIGN_OR_RETURN(r.key.my_prog, Int32Column(stmt, 2, "monitors.my_prog"));
+  NFSREC_ASSIGN_OR_RETURN(r.key.my_vers, Int32Column(stmt, 3, "monitors.my_vers"));
+  NFSREC_ASSIGN_OR_RETURN(r.key.my_proc, Int32Column(stmt, 4, "monitors.my_proc"));
   if (stmt.ColumnType(5) != SQLITE_BLOB) return Status::Corruption("monitors.priv is not a BLOB");
   sqlite::Blob priv = stmt.ColumnBlob(5);
   if (priv.size() != kCookieSize) {
     return Status::Corruption("monitors.priv is " + std::to_string(priv.size()) + " bytes, not " +
                               std::to_string(kCookieSize));
   }
-  Result<std::string> canonical = BlobColumn(stmt, 6, "canonical_name");
-  if (!canonical.ok()) return canonical.status();
-  Result<int32_t> peer_state = Int32Column(stmt, 7, "monitors.peer_state");
-  if (!peer_state.ok()) return peer_state.status();
-  Result<int32_t> lockd_state = Int32Column(stmt, 8, "monitors.lockd_state");
-  if (!lockd_state.ok()) return lockd_state.status();
-
-  r.key.mon_name = std::move(mon_name).value();
-  r.key.my_name = std::move(my_name).value();
-  r.key.my_prog = *my_prog;
-  r.key.my_vers = *my_vers;
-  r.key.my_proc = *my_proc;
   std::copy(priv.begin(), priv.end(), r.priv.begin());
-  r.canonical_name = std::move(canonical).value();
-  r.peer_state = *peer_state;
-  r.lockd_state = *lockd_state;
+  NFSREC_ASSIGN_OR_RETURN(r.canonical_name, BlobColumn(stmt, 6, "canonical_name"));
+  NFSREC_ASSIGN_OR_RETURN(r.peer_state, Int32Column(stmt, 7, "monitors.peer_state"));
+  NFSREC_ASSIGN_OR_RETURN(r.lockd_state, Int32Column(stmt, 8, "monitors.lockd_state"));
   return r;
 }
 
 // Inserts `record` into `table` (monitors or notify_list, same columns), or
 // updates the record with its key.
 Status UpsertRecord(Db& db, std::string_view table, const MonitorRecord& record, int64_t now) {
-  Result<Statement*> stmt = db.Cached(StrCat(
+  NFSREC_ASSIGN_OR_RETURN(Statement* stmt, db.Cached(StrCat(
       "INSERT INTO ", table, " (mon_name, my_name, my_prog, my_vers, my_proc,"
       " priv, canonical_name, peer_state, created, updated, lockd_state)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)"
       " ON CONFLICT (mon_name, my_name, my_prog, my_vers, my_proc) DO UPDATE SET"
       " priv = excluded.priv, canonical_name = excluded.canonical_name,"
       " peer_state = excluded.peer_state, updated = excluded.updated,"
-      " lockd_state = excluded.lockd_state"));
-  if (!stmt.ok()) return stmt.status();
-  Statement& s = **stmt;
+      " lockd_state = excluded.lockd_state")));
+  Statement& s = *stmt;
   NFSREC_RETURN_IF_ERROR(BindKey(s, 1, record.key));
   NFSREC_RETURN_IF_ERROR(s.BindBlob(6, record.priv.data(), record.priv.size()));
   NFSREC_RETURN_IF_ERROR(s.BindBlob(7, record.canonical_name.data(), record.canonical_name.size()));
@@ -266,24 +246,58 @@ Status UpsertRecord(Db& db, std::string_view table, const MonitorRecord& record,
 
 // The stored local state; 0 if none.
 Result<int32_t> StoredLocalState(Db& db) {
-  Result<Statement*> stmt = db.Cached("SELECT local_state FROM nsm_state WHERE id = 1");
-  if (!stmt.ok()) return stmt.status();
-  Result<bool> row = (*stmt)->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return 0;
-  Result<int32_t> v = Int32Column(**stmt, 0, "nsm_state.local_state");
-  (*stmt)->Reset();
+  NFSREC_ASSIGN_OR_RETURN(Statement* stmt, db.Cached("SELECT local_state FROM nsm_state WHERE id = 1"));
+  NFSREC_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return 0;
+  Result<int32_t> v = Int32Column(*stmt, 0, "nsm_state.local_state");
+  stmt->Reset();
   return v;
 }
 
 // Never lowers the stored number (NsmStore contract).
 Status StoreLocalState(Db& db, int32_t state) {
-  Result<Statement*> stmt = db.Cached(
+  NFSREC_ASSIGN_OR_RETURN(Statement* stmt, db.Cached(
       "INSERT INTO nsm_state (id, local_state) VALUES (1, ?1)"
-      " ON CONFLICT (id) DO UPDATE SET local_state = max(local_state, excluded.local_state)");
-  if (!stmt.ok()) return stmt.status();
-  NFSREC_RETURN_IF_ERROR((*stmt)->BindInt(1, state));
-  return (*stmt)->Run();
+      " ON CONFLICT (id) DO UPDATE SET local_state = max(local_state, excluded.local_state)"));
+  NFSREC_RETURN_IF_ERROR(stmt->BindInt(1, state));
+  return stmt->Run();
+}
+
+// Appends the rows of `select_sql` (columns as ReadMonitor reads them).
+Status ReadRecords(Db& db, const char* select_sql, std::vector<MonitorRecord>& out) {
+  NFSREC_ASSIGN_OR_RETURN(Statement* stmt, db.Cached(select_sql));
+  for (;;) {
+    NFSREC_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return Status::Ok();
+    Result<MonitorRecord> r = ReadMonitor(*stmt);
+    if (!r.ok()) {
+      stmt->Reset();
+      return r.status();
+    }
+    out.push_back(std::move(r).value());
+  }
+}
+
+Status ReadSnapshot(Db& db, NsmSnapshot& s) {
+  NFSREC_ASSIGN_OR_RETURN(s.local_state, StoredLocalState(db));
+  NFSREC_RETURN_IF_ERROR(ReadRecords(
+      db,
+      "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state,"
+      " lockd_state FROM monitors ORDER BY id",
+      s.monitors));
+  // Most recently used peers first, as sm-notify orders by file mtime.
+  NFSREC_RETURN_IF_ERROR(ReadRecords(
+      db,
+      "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state,"
+      " lockd_state FROM notify_list ORDER BY updated DESC, id",
+      s.notify));
+  NFSREC_ASSIGN_OR_RETURN(Statement* boot, db.Cached("SELECT boot_id FROM nsm_boot WHERE id = 1"));
+  NFSREC_ASSIGN_OR_RETURN(bool row, boot->Step());
+  if (row) {
+    s.boot_id = boot->ColumnText(0);
+    boot->Reset();
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -298,72 +312,44 @@ const std::vector<Migration>& SqliteNsmStore::Migrations() {
 }
 
 Result<std::unique_ptr<SqliteNsmStore>> SqliteNsmStore::Open(CommitQueue& queue) {
-  Status st = queue.RunSync([](Db& db) { return ApplyMigrations(db, kComponent, Migrations()); });
-  if (!st.ok()) return st;
+  NFSREC_RETURN_IF_ERROR(
+      queue.RunSync([](Db& db) { return ApplyMigrations(db, kComponent, Migrations()); }));
   return std::unique_ptr<SqliteNsmStore>(new SqliteNsmStore(queue));
 }
 
-Result<std::vector<MonitorRecord>> SqliteNsmStore::LoadRecords(const char* select_sql,
-                                                               const char* what) {
-  std::vector<MonitorRecord> records;
-  Status st = queue_.RunSync([&records, select_sql](Db& db) -> Status {
-    Result<Statement*> stmt = db.Cached(select_sql);
-    if (!stmt.ok()) return stmt.status();
-    for (;;) {
-      Result<bool> row = (*stmt)->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      Result<MonitorRecord> r = ReadMonitor(**stmt);
-      if (!r.ok()) {
-        (*stmt)->Reset();
-        return r.status();
-      }
-      records.push_back(std::move(r).value());
-    }
-    return Status::Ok();
-  });
-  if (!st.ok()) return st.WithContext(what);
-  return records;
+void SqliteNsmStore::Submit(CommitQueue::Work work, Done done) {
+  // The queue's completions are copyable std::functions; ours are move-only.
+  auto shared = std::make_shared<Done>(std::move(done));
+  queue_.Submit(std::move(work), [shared](Status st) { (*shared)(std::move(st)); });
 }
 
-Result<std::vector<MonitorRecord>> SqliteNsmStore::LoadMonitors() {
-  return LoadRecords(
-      "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state,"
-      " lockd_state FROM monitors ORDER BY id",
-      "load monitors");
-}
-
-Result<std::vector<MonitorRecord>> SqliteNsmStore::LoadNotifyList() {
-  // Most recently used peers first, as sm-notify orders by file mtime.
-  return LoadRecords(
-      "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state,"
-      " lockd_state FROM notify_list ORDER BY updated DESC, id",
-      "load notify list");
-}
-
-Result<std::string> SqliteNsmStore::LoadBootId() {
-  std::string boot_id;
-  Status st = queue_.RunSync([&boot_id](Db& db) -> Status {
-    Result<Statement*> stmt = db.Cached("SELECT boot_id FROM nsm_boot WHERE id = 1");
-    if (!stmt.ok()) return stmt.status();
-    Result<bool> row = (*stmt)->Step();
-    if (!row.ok()) return row.status();
-    if (*row) {
-      boot_id = (*stmt)->ColumnText(0);
-      (*stmt)->Reset();
-    }
-    return Status::Ok();
-  });
-  if (!st.ok()) return st.WithContext("load boot id");
-  return boot_id;
+void SqliteNsmStore::Load(LoadDone done) {
+  // The snapshot is filled on the commit thread and read by the completion
+  // on the loop thread; the queue's hand-off orders the two.
+  struct Job {
+    NsmSnapshot snapshot;
+    LoadDone done;
+  };
+  auto job = std::make_shared<Job>();
+  job->done = std::move(done);
+  queue_.Submit(
+      [job](Db& db) -> Status {
+        job->snapshot = NsmSnapshot{};
+        return ReadSnapshot(db, job->snapshot);
+      },
+      [job](Status st) {
+        LoadDone finish = std::move(job->done);
+        if (!st.ok()) return finish(st.WithContext("load NSM state"));
+        finish(std::move(job->snapshot));
+      });
 }
 
 void SqliteNsmStore::PrepareReboot(bool move_monitors, int32_t state, const std::string& boot_id,
                                    Done done) {
-  queue_.Submit(
+  Submit(
       [move_monitors, state, boot_id](Db& db) -> Status {
         if (move_monitors) {
-          Result<Statement*> move = db.Cached(
+          NFSREC_ASSIGN_OR_RETURN(Statement* move, db.Cached(
               "INSERT INTO notify_list (mon_name, my_name, my_prog, my_vers, my_proc, priv,"
               " canonical_name, peer_state, created, updated, lockd_state)"
               " SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name,"
@@ -371,55 +357,39 @@ void SqliteNsmStore::PrepareReboot(bool move_monitors, int32_t state, const std:
               " ON CONFLICT (mon_name, my_name, my_prog, my_vers, my_proc) DO UPDATE SET"
               " priv = excluded.priv, canonical_name = excluded.canonical_name,"
               " peer_state = excluded.peer_state, updated = excluded.updated,"
-              " lockd_state = excluded.lockd_state");
-          if (!move.ok()) return move.status();
-          NFSREC_RETURN_IF_ERROR((*move)->Run());
-          Result<Statement*> clear = db.Cached("DELETE FROM monitors");
-          if (!clear.ok()) return clear.status();
-          NFSREC_RETURN_IF_ERROR((*clear)->Run());
+              " lockd_state = excluded.lockd_state"));
+          NFSREC_RETURN_IF_ERROR(move->Run());
+          NFSREC_ASSIGN_OR_RETURN(Statement* clear, db.Cached("DELETE FROM monitors"));
+          NFSREC_RETURN_IF_ERROR(clear->Run());
         }
         NFSREC_RETURN_IF_ERROR(StoreLocalState(db, state));
-        Result<Statement*> set_boot = db.Cached(
+        NFSREC_ASSIGN_OR_RETURN(Statement* set_boot, db.Cached(
             "INSERT INTO nsm_boot (id, boot_id) VALUES (1, ?1)"
-            " ON CONFLICT (id) DO UPDATE SET boot_id = excluded.boot_id");
-        if (!set_boot.ok()) return set_boot.status();
-        NFSREC_RETURN_IF_ERROR((*set_boot)->BindText(1, boot_id));
-        return (*set_boot)->Run();
+            " ON CONFLICT (id) DO UPDATE SET boot_id = excluded.boot_id"));
+        NFSREC_RETURN_IF_ERROR(set_boot->BindText(1, boot_id));
+        return set_boot->Run();
       },
       std::move(done));
 }
 
 
-Result<int32_t> SqliteNsmStore::LoadLocalState() {
-  int32_t state = 0;
-  Status st = queue_.RunSync([&state](Db& db) -> Status {
-    Result<int32_t> v = StoredLocalState(db);
-    if (!v.ok()) return v.status();
-    state = *v;
-    return Status::Ok();
-  });
-  if (!st.ok()) return st.WithContext("load local state");
-  return state;
-}
-
 void SqliteNsmStore::PutMonitor(const MonitorRecord& record, Done done) {
-  queue_.Submit([record, now = NowUnixSeconds()](Db& db) -> Status {
+  Submit([record, now = NowUnixSeconds()](Db& db) -> Status {
     return UpsertRecord(db, "monitors", record, now);
   }, std::move(done));
 }
 
 void SqliteNsmStore::ImportLegacy(int32_t state, const std::vector<MonitorRecord>& monitors,
                                   const std::vector<MonitorRecord>& notify,
-                                  std::function<void(Result<bool>)> done) {
+                                  Callback<void(Result<bool>)> done) {
   // Written by the transaction on the commit thread, read by `done` after
   // the commit, on the loop thread (the queue orders the two).
   auto imported = std::make_shared<bool>(false);
-  queue_.Submit(
+  Submit(
       [state, monitors, notify, imported, now = NowUnixSeconds()](Db& db) -> Status {
         *imported = false;
-        Result<int32_t> stored = StoredLocalState(db);
-        if (!stored.ok()) return stored.status();
-        if (*stored > 0) return Status::Ok();  // another process took over first
+        NFSREC_ASSIGN_OR_RETURN(int32_t stored, StoredLocalState(db));
+        if (stored > 0) return Status::Ok();  // another process took over first
         for (const MonitorRecord& r : monitors) {
           NFSREC_RETURN_IF_ERROR(UpsertRecord(db, "monitors", r, now));
         }
@@ -430,34 +400,34 @@ void SqliteNsmStore::ImportLegacy(int32_t state, const std::vector<MonitorRecord
         *imported = true;
         return Status::Ok();
       },
-      [imported, done = std::move(done)](Status st) {
+      [imported, done = std::move(done)](Status st) mutable {
         if (!st.ok()) return done(st);
         done(*imported);
       });
 }
 
 void SqliteNsmStore::DeleteMonitors(const std::vector<MonitorKey>& keys, Done done) {
-  queue_.Submit(ForEachKey(std::string("DELETE FROM monitors WHERE ").append(kKeyMatch), keys),
+  Submit(ForEachKey(std::string("DELETE FROM monitors WHERE ").append(kKeyMatch), keys),
                 std::move(done));
 }
 
 void SqliteNsmStore::DeleteNotified(const std::vector<MonitorKey>& keys, Done done) {
-  queue_.Submit(ForEachKey(std::string("DELETE FROM notify_list WHERE ").append(kKeyMatch), keys),
+  Submit(ForEachKey(std::string("DELETE FROM notify_list WHERE ").append(kKeyMatch), keys),
                 std::move(done));
 }
 
 void SqliteNsmStore::SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                                    Done done) {
-  queue_.Submit(SetColumnPerKey("peer_state", states), std::move(done));
+  Submit(SetColumnPerKey("peer_state", states), std::move(done));
 }
 
 void SqliteNsmStore::SetLockdStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                                     Done done) {
-  queue_.Submit(SetColumnPerKey("lockd_state", states), std::move(done));
+  Submit(SetColumnPerKey("lockd_state", states), std::move(done));
 }
 
 void SqliteNsmStore::SetLocalState(int32_t state, Done done) {
-  queue_.Submit([state](Db& db) { return StoreLocalState(db, state); }, std::move(done));
+  Submit([state](Db& db) { return StoreLocalState(db, state); }, std::move(done));
 }
 
 }  // namespace nfsrec::statd

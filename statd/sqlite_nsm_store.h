@@ -5,8 +5,8 @@
 // after the COMMIT.  The schema is documented in sqlite_nsm_store.cc.
 //
 // Threading: the public methods are called on the loop thread.  All SQL runs
-// on the commit thread (the Load* calls through CommitQueue::RunSync, which
-// blocks the caller: start-up only).
+// on the commit thread; Load is a read-only unit of the queue, so it sees
+// every change submitted before it and never blocks the loop.
 #pragma once
 
 #include <memory>
@@ -37,8 +37,7 @@ class SqliteNsmStore final : public NsmStore {
 
   // Corruption if a stored row cannot be a MonitorRecord (wrong types, a
   // cookie that is not 16 bytes, a number outside int32).
-  Result<std::vector<MonitorRecord>> LoadMonitors() override;
-  Result<int32_t> LoadLocalState() override;
+  void Load(LoadDone done) override;
 
   void PutMonitor(const MonitorRecord& record, Done done) override;
   void DeleteMonitors(const std::vector<MonitorKey>& keys, Done done) override;
@@ -48,18 +47,16 @@ class SqliteNsmStore final : public NsmStore {
   void SetLocalState(int32_t state, Done done) override;
   void ImportLegacy(int32_t state, const std::vector<MonitorRecord>& monitors,
                     const std::vector<MonitorRecord>& notify,
-                    std::function<void(Result<bool>)> done) override;
+                    Callback<void(Result<bool>)> done) override;
   void SetLockdStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                       Done done) override;
-  Result<std::vector<MonitorRecord>> LoadNotifyList() override;
-  Result<std::string> LoadBootId() override;
   void PrepareReboot(bool move_monitors, int32_t state, const std::string& boot_id,
                      Done done) override;
   void DeleteNotified(const std::vector<MonitorKey>& keys, Done done) override;
 
  private:
   explicit SqliteNsmStore(CommitQueue& queue) : queue_(queue) {}
-  Result<std::vector<MonitorRecord>> LoadRecords(const char* select_sql, const char* what);
+  void Submit(CommitQueue::Work work, Done done);
   CommitQueue& queue_;
 };
 

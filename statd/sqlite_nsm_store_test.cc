@@ -83,10 +83,16 @@ class SqliteNsmStoreTest : public ::testing::Test {
   Status SetLocal(int32_t s) {
     return RunAndWait(*loop_, [&](NsmStore::Done d) { store_->SetLocalState(s, std::move(d)); });
   }
+  Result<NsmSnapshot> Snap() { return LoadAndWait(*loop_, *store_); }
   std::vector<MonitorRecord> Load() {
-    auto r = store_->LoadMonitors();
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? Sorted(std::move(r).value()) : std::vector<MonitorRecord>{};
+    auto r = Snap();
+    EXPECT_OK(r);
+    return r.ok() ? Sorted(std::move(r)->monitors) : std::vector<MonitorRecord>{};
+  }
+  int32_t LocalState() {
+    auto r = Snap();
+    EXPECT_OK(r);
+    return r.ok() ? r->local_state : -1;
   }
 
   TempDir dir_;
@@ -156,7 +162,7 @@ TEST_F(SqliteNsmStoreTest, UpgradesEachVersionKeepingData) {
     ASSERT_EQ(loaded.size(), 1u);
     EXPECT_EQ(loaded[0].key.mon_name, "old");
     EXPECT_EQ(loaded[0].key.my_name, "me");
-    EXPECT_EQ(*store_->LoadLocalState(), 9);
+    EXPECT_EQ(LocalState(), 9);
   }
 }
 
@@ -190,7 +196,7 @@ TEST_F(SqliteNsmStoreTest, ReopenKeepsEverything) {
 
   ASSERT_OK(OpenStore());
   EXPECT_EQ(Load(), Sorted(want));
-  EXPECT_EQ(*store_->LoadLocalState(), 7);
+  EXPECT_EQ(LocalState(), 7);
 }
 
 TEST_F(SqliteNsmStoreTest, BinaryAndMaximumLengthNamesRoundTripThroughReopen) {
@@ -272,7 +278,7 @@ TEST_F(SqliteNsmStoreTest, WrongCookieLengthIsCorruption) {
         db->Exec("PRAGMA ignore_check_constraints = ON;"
                  "UPDATE monitors SET priv = zeroblob(15) WHERE id = 2"));
   }
-  auto loaded = store_->LoadMonitors();
+  auto loaded = Snap();
   ASSERT_FALSE(loaded.ok());
   EXPECT_TRUE(loaded.status().IsCorruption()) << loaded.status().ToString();
   EXPECT_NE(loaded.status().message().find("priv is 15 bytes"), std::string::npos)
@@ -287,15 +293,15 @@ TEST_F(SqliteNsmStoreTest, WrongColumnTypesAreCorruption) {
   ASSERT_OK(
       db->Exec("PRAGMA ignore_check_constraints = ON;"
                "UPDATE monitors SET mon_name = 'text'"));
-  EXPECT_TRUE(store_->LoadMonitors().status().IsCorruption());
+  EXPECT_TRUE(Snap().status().IsCorruption());
   ASSERT_OK(db->Exec("UPDATE monitors SET mon_name = x'41', my_vers = 4294967296"));
-  EXPECT_TRUE(store_->LoadMonitors().status().IsCorruption());
+  EXPECT_TRUE(Snap().status().IsCorruption());
   ASSERT_OK(db->Exec("UPDATE monitors SET my_vers = 3"));
-  EXPECT_TRUE(store_->LoadMonitors().ok());
+  EXPECT_OK(Snap());
   ASSERT_OK(db->Exec("INSERT INTO nsm_state VALUES (1, 5)"));
-  EXPECT_EQ(*store_->LoadLocalState(), 5);
+  EXPECT_EQ(LocalState(), 5);
   ASSERT_OK(db->Exec("UPDATE nsm_state SET local_state = 'x'"));
-  EXPECT_TRUE(store_->LoadLocalState().status().IsCorruption());
+  EXPECT_TRUE(Snap().status().IsCorruption());
 }
 
 TEST_F(SqliteNsmStoreTest, ConcurrentPutsShareCommits) {
@@ -410,7 +416,7 @@ TEST_P(SqliteNsmStoreFaultTest, NthOperationFails) {
     } else {
       EXPECT_TRUE(*got_replaced == replaced || *got_replaced == baseline[3]);
     }
-    const int32_t state = *store_->LoadLocalState();
+    const int32_t state = LocalState();
     if (set_state->ok()) {
       EXPECT_EQ(state, 5);
     } else {
@@ -473,11 +479,11 @@ TEST_P(SqliteNsmStoreFaultTest, PrepareRebootIsAllOrNothing) {
 
     ASSERT_OK(OpenStore());
     std::vector<MonitorRecord> monitors = Load();
-    auto notify = store_->LoadNotifyList();
-    ASSERT_TRUE(notify.ok()) << notify.status().ToString();
-    std::vector<MonitorRecord> notified = Sorted(std::move(notify).value());
-    const int32_t state = *store_->LoadLocalState();
-    const std::string boot_id = *store_->LoadBootId();
+    auto snap = Snap();
+    ASSERT_OK(snap);
+    std::vector<MonitorRecord> notified = Sorted(snap->notify);
+    const int32_t state = snap->local_state;
+    const std::string boot_id = snap->boot_id;
     const bool moved = monitors.empty() && notified == records && state == 5 && boot_id == "boot-b";
     const bool untouched = monitors == records && notified.empty() && state == 3 && boot_id.empty();
     EXPECT_TRUE(moved || untouched)

@@ -4,27 +4,25 @@
 
 namespace nfsrec::statd {
 
-MemNsmStore::~MemNsmStore() { *alive_ = false; }
+MemNsmStore::~MemNsmStore() = default;
 
-Result<std::vector<MonitorRecord>> MemNsmStore::LoadMonitors() {
+void MemNsmStore::Load(LoadDone done) {
+  Pending p;
   if (fail_next_load_) {
-    Status st = std::move(*fail_next_load_);
+    p.status = std::move(*fail_next_load_);
     fail_next_load_.reset();
-    return st;
   }
-  std::vector<MonitorRecord> out;
-  out.reserve(monitors_.size());
-  for (const auto& [key, record] : monitors_) out.push_back(record);
-  return out;
+  p.load = std::move(done);
+  Push(std::move(p));
 }
 
-Result<int32_t> MemNsmStore::LoadLocalState() {
-  if (fail_next_load_) {
-    Status st = std::move(*fail_next_load_);
-    fail_next_load_.reset();
-    return st;
-  }
-  return local_state_;
+NsmSnapshot MemNsmStore::Snapshot() const {
+  NsmSnapshot s;
+  s.local_state = local_state_;
+  for (const auto& [key, record] : monitors_) s.monitors.push_back(record);
+  for (const auto& [key, record] : notify_) s.notify.push_back(record);
+  s.boot_id = boot_id_;
+  return s;
 }
 
 void MemNsmStore::PutMonitor(const MonitorRecord& record, Done done) {
@@ -81,7 +79,7 @@ void MemNsmStore::SetLocalState(int32_t state, Done done) {
 
 void MemNsmStore::ImportLegacy(int32_t state, const std::vector<MonitorRecord>& monitors,
                                const std::vector<MonitorRecord>& notify,
-                               std::function<void(Result<bool>)> done) {
+                               Callback<void(Result<bool>)> done) {
   auto imported = std::make_shared<bool>(false);
   Enqueue(
       [this, state, monitors, notify, imported] {
@@ -92,30 +90,10 @@ void MemNsmStore::ImportLegacy(int32_t state, const std::vector<MonitorRecord>& 
         local_state_ = std::max(local_state_, state);
         ++local_state_writes_;
       },
-      [imported, done = std::move(done)](Status st) {
+      [imported, done = std::move(done)](Status st) mutable {
         if (!st.ok()) return done(st);
         done(*imported);
       });
-}
-
-Result<std::vector<MonitorRecord>> MemNsmStore::LoadNotifyList() {
-  if (fail_next_load_) {
-    Status st = std::move(*fail_next_load_);
-    fail_next_load_.reset();
-    return st;
-  }
-  std::vector<MonitorRecord> out;
-  for (const auto& [key, record] : notify_) out.push_back(record);
-  return out;
-}
-
-Result<std::string> MemNsmStore::LoadBootId() {
-  if (fail_next_load_) {
-    Status st = std::move(*fail_next_load_);
-    fail_next_load_.reset();
-    return st;
-  }
-  return boot_id_;
 }
 
 void MemNsmStore::PrepareReboot(bool move_monitors, int32_t state, const std::string& boot_id,
@@ -143,13 +121,16 @@ void MemNsmStore::DeleteNotified(const std::vector<MonitorKey>& keys, Done done)
 
 size_t MemNsmStore::Flush() {
   size_t n = 0;
-  while (!pending_.empty()) {
-    Pending p = std::move(pending_.front());
-    pending_.pop_front();
-    Commit(std::move(p));
-    ++n;
-  }
+  while (CommitNext()) ++n;
   return n;
+}
+
+bool MemNsmStore::CommitNext() {
+  if (pending_.empty()) return false;
+  Pending p = std::move(pending_.front());
+  pending_.pop_front();
+  Commit(std::move(p));
+  return true;
 }
 
 const MonitorRecord* MemNsmStore::Find(const MonitorKey& key) const {
@@ -166,16 +147,25 @@ void MemNsmStore::Enqueue(std::function<void()> apply, Done done) {
     p.apply = std::move(apply);
   }
   p.done = std::move(done);
-  if (loop_ == nullptr) {
-    pending_.push_back(std::move(p));
-    return;
-  }
-  loop_->Post([this, alive = alive_, p = std::move(p)]() mutable {
-    if (*alive) Commit(std::move(p));
+  Push(std::move(p));
+}
+
+void MemNsmStore::Push(Pending p) {
+  pending_.push_back(std::move(p));
+  if (loop_ == nullptr) return;
+  loop_->Post([this, alive = liveness_.token()] {
+    if (!alive || pending_.empty()) return;
+    Pending front = std::move(pending_.front());
+    pending_.pop_front();
+    Commit(std::move(front));
   });
 }
 
 void MemNsmStore::Commit(Pending p) {
+  if (p.load) {
+    if (!p.status.ok()) return p.load(std::move(p.status));
+    return p.load(Snapshot());
+  }
   if (p.apply) {
     p.apply();
     ++writes_;

@@ -8,10 +8,13 @@
 //  - with no loop, commits wait until the test calls Flush(), so a test can
 //    assert that nothing (e.g. an RPC reply) happened before the commit, or
 //    call DropPending() to model a crash before COMMIT.
+// Load is queued in the same order: its snapshot is taken at its turn, so
+// without a loop it is also "a load that completes later", when the test
+// says so.
 //
 // Fault injection: FailNext(status) makes the next mutating call fail with
 // that status (nothing applied, done(status) at commit time);
-// FailNextLoad(status) does the same for the next Load* call.
+// FailNextLoad(status) does the same for the next Load.
 //
 // Loop thread only (not thread-safe).
 #pragma once
@@ -26,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/base/liveness.h"
 #include "common/os/event_loop.h"
 #include "statd/nsm_store.h"
 
@@ -38,19 +42,16 @@ class MemNsmStore final : public NsmStore {
   MemNsmStore(const MemNsmStore&) = delete;
   MemNsmStore& operator=(const MemNsmStore&) = delete;
 
-  Result<std::vector<MonitorRecord>> LoadMonitors() override;
-  Result<int32_t> LoadLocalState() override;
+  void Load(LoadDone done) override;
   void PutMonitor(const MonitorRecord& record, Done done) override;
   void DeleteMonitors(const std::vector<MonitorKey>& keys, Done done) override;
   void SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states, Done done) override;
   void SetLocalState(int32_t state, Done done) override;
   void ImportLegacy(int32_t state, const std::vector<MonitorRecord>& monitors,
                     const std::vector<MonitorRecord>& notify,
-                    std::function<void(Result<bool>)> done) override;
+                    Callback<void(Result<bool>)> done) override;
   void SetLockdStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                       Done done) override;
-  Result<std::vector<MonitorRecord>> LoadNotifyList() override;
-  Result<std::string> LoadBootId() override;
   void PrepareReboot(bool move_monitors, int32_t state, const std::string& boot_id,
                      Done done) override;
   void DeleteNotified(const std::vector<MonitorKey>& keys, Done done) override;
@@ -62,7 +63,10 @@ class MemNsmStore final : public NsmStore {
   // calls made by a `done` during Flush are committed too.  Returns how many
   // were committed.
   size_t Flush();
-  // Forgets pending calls without applying them or running their `done`.
+  // Commits the oldest pending call only; false if there is none.
+  bool CommitNext();
+  // Forgets pending calls without applying them or running their `done`
+  // (without a loop).
   void DropPending() { pending_.clear(); }
   size_t pending() const { return pending_.size(); }
 
@@ -92,14 +96,15 @@ class MemNsmStore final : public NsmStore {
     std::function<void()> apply;  // empty when the call was failed
     Status status;
     Done done;
+    LoadDone load;  // set for Load
   };
   void Enqueue(std::function<void()> apply, Done done);
+  void Push(Pending p);
   void Commit(Pending p);
+  NsmSnapshot Snapshot() const;
 
   EventLoop* loop_;
-  // Shared with posted closures, so a closure that runs after the store is
-  // gone does nothing.
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // In order; with a loop, each entry has one posted commit of the front.
   std::deque<Pending> pending_;
   std::optional<Status> fail_next_;
   std::optional<Status> fail_next_load_;
@@ -113,6 +118,7 @@ class MemNsmStore final : public NsmStore {
   int peer_state_writes_ = 0;
   int local_state_writes_ = 0;
   int failed_writes_ = 0;
+  Liveness liveness_;  // last: posted commits check it
 };
 
 }  // namespace nfsrec::statd

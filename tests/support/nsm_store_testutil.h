@@ -1,6 +1,6 @@
-// Helpers for NsmStore tests: sample records, and a blocking wrapper that
-// runs one mutating call, checks that `done` did not run inline, and runs
-// the loop until it does.
+// Helpers for NsmStore tests: sample records, and blocking wrappers that
+// run one call (a mutation, or Load), check that `done` did not run inline,
+// and run the loop until it does.
 #pragma once
 
 #include <chrono>
@@ -39,6 +39,18 @@ inline Status RunAndWait(EventLoop& loop, const std::function<void(NsmStore::Don
     return Status::TimedOut("store call did not complete");
   }
   return **result;
+}
+
+// Runs store.Load and waits (bounded) for its snapshot, or TimedOut.  Adds a
+// test failure if done ran inside the call.
+inline Result<NsmSnapshot> LoadAndWait(EventLoop& loop, NsmStore& store) {
+  auto result = std::make_shared<std::optional<Result<NsmSnapshot>>>();
+  store.Load([result](Result<NsmSnapshot> r) { *result = std::move(r); });
+  EXPECT_FALSE(result->has_value()) << "Load's done ran inside the call";
+  if (!loop.RunUntil([&] { return result->has_value(); }, std::chrono::seconds(30))) {
+    return Status::TimedOut("store load did not complete");
+  }
+  return std::move(**result);
 }
 
 }  // namespace nfsrec::statd

@@ -1,0 +1,392 @@
+// NsmService: the NSM procedures (SM_STAT ... SM_NOTIFY) and the checks
+// they apply.  Loading and boot notification are in nsm_service.cc.
+#include "statd/nsm_service.h"
+
+#include <memory>
+#include <optional>
+#include <utility>
+
+namespace nfsrec::statd {
+
+bool AcceptableMonName(const std::string& name) {
+  return !name.empty() && name.front() != '.' && name.find('/') == std::string::npos &&
+         name.find('\0') == std::string::npos;
+}
+
+std::string SanitizeMyName(std::string name) {
+  for (char& c : name) {
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') c = '_';
+  }
+  return name;
+}
+
+bool EqualsIgnoreCase(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    unsigned char x = static_cast<unsigned char>(a[i]);
+    unsigned char y = static_cast<unsigned char>(b[i]);
+    if (x >= 'A' && x <= 'Z') x = static_cast<unsigned char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<unsigned char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string Describe(const MonitorKey& key) {
+  return StrCat(Printable(key.mon_name), " for ", Printable(key.my_name));
+}
+
+namespace {
+
+constexpr int32_t kFailState = -1;
+
+}  // namespace
+
+void NsmService::Lookup(const std::string& name, LookupDone then) {
+  // The Resolver port takes copyable callbacks: `then` waits here.
+  const uint64_t id = next_lookup_++;
+  lookups_.emplace(id, std::move(then));
+  resolver_.Resolve(name, [this, alive = liveness_.token(), id](Result<HostInfo> r) {
+    if (!alive) return;
+    auto it = lookups_.find(id);
+    if (it == lookups_.end()) return;
+    LookupDone next = std::move(it->second);
+    lookups_.erase(it);
+    next(std::move(r));
+  });
+}
+
+void NsmService::Stat(const Caller& caller, const std::string& mon_name, StatReply reply) {
+  log_.Debug(StrCat("SM_STAT from ", caller.address, " for ", Printable(mon_name)));
+  if (mon_name.empty() || mon_name.find('\0') != std::string::npos) {
+    return reply(StatRes{false, local_state_});
+  }
+  Lookup(mon_name, [this, reply = std::move(reply)](Result<HostInfo> r) mutable {
+    // SM_STAT reports whether the name is usable; the state is ours either way.
+    reply(StatRes{r.ok(), local_state_});
+  });
+}
+
+void NsmService::Mon(const Caller& caller, MonArgs args, StatReply reply) {
+  if (loading_) {
+    return Wait([this, caller, args = std::move(args), reply = std::move(reply)]() mutable {
+      Mon(caller, std::move(args), std::move(reply));
+    });
+  }
+  // 1. Only local lock managers may register monitors (CERT CA-99.05).
+  if (!caller.loopback) {
+    log_.Warning(StrCat("SM_MON call from non-local host ", caller.address));
+    return reply(StatRes{false, kFailState});
+  }
+  // 2. Only NLM's notify procedures may be called back.
+  const MonitorKey& id = args.id;
+  if (id.my_prog != static_cast<int32_t>(kNlmProgram) ||
+      (id.my_proc != kNlmProcSmNotify && id.my_proc != kNlm4ProcSmNotify)) {
+    log_.Warning(StrCat("Attempt to register callback to ", id.my_prog, "/", id.my_proc));
+    return reply(StatRes{false, kFailState});
+  }
+  // 3. The name must be a plausible host name (CERT CA-96.09).
+  if (!AcceptableMonName(id.mon_name)) {
+    log_.Warning(StrCat("SM_MON request for hostname that is empty, contains '/' or NUL, ",
+                        "or starts with '.': ", Printable(id.mon_name)));
+    log_.Warning("POSSIBLE SPOOF/ATTACK ATTEMPT!");
+    return reply(StatRes{false, kFailState});
+  }
+  if (id.my_name.empty() || id.my_name.find('\0') != std::string::npos) {
+    log_.Warning(StrCat("SM_MON request with an empty or NUL-containing my_name for ",
+                        Printable(id.mon_name)));
+    return reply(StatRes{false, kFailState});
+  }
+  // 4. rpc.statd's on-disk format could not hold whitespace in my_name; the
+  //    mapping is kept so that records and logs look the same.
+  args.id.my_name = SanitizeMyName(std::move(args.id.my_name));
+
+  // 5. A duplicate: same cookie is a no-op, a new cookie replaces the old one.
+  auto it = monitors_.find(args.id);
+  if (it != monitors_.end()) {
+    if (it->second.record.priv == args.priv && it->second.generation == 0) {
+      return reply(StatRes{true, local_state_});  // already durable
+    }
+    // Either the cookie changed, or the first MON's write is still in flight:
+    // writing again orders this reply after that commit.
+    std::string canonical = it->second.record.canonical_name;
+    return FinishMon(std::move(args), std::move(canonical), std::move(reply));
+  }
+
+  // 6. Canonical name, without blocking the loop.
+  std::string mon_name = args.id.mon_name;
+  Lookup(mon_name, [this, args = std::move(args),
+                    reply = std::move(reply)](Result<HostInfo> r) mutable {
+    std::string canonical;
+    if (r.ok()) {
+      canonical = r.value().canonical_name;
+    } else {
+      // rpc.statd fails the SM_MON here and the client gets ENOLCK.  The
+      // record is still useful: the peer can be matched by the name lockd
+      // gave and by its address when it notifies, and name resolution is
+      // retried when we notify it.  So monitor it under the name as given.
+      log_.Warning(StrCat("No canonical hostname found for ", Printable(args.id.mon_name), " (",
+                          r.status().ToString(), "); monitoring it under that name"));
+      canonical = args.id.mon_name;
+    }
+    FinishMon(std::move(args), std::move(canonical), std::move(reply));
+  });
+}
+
+void NsmService::FinishMon(MonArgs args, std::string canonical, StatReply reply) {
+  if (loading_) {
+    return Wait([this, args = std::move(args), canonical = std::move(canonical),
+                 reply = std::move(reply)]() mutable {
+      FinishMon(std::move(args), std::move(canonical), std::move(reply));
+    });
+  }
+  MonitorRecord rec;
+  rec.key = args.id;
+  rec.priv = args.priv;
+  rec.canonical_name = std::move(canonical);
+
+  std::optional<Entry> previous;
+  auto it = monitors_.find(rec.key);
+  if (it != monitors_.end()) {
+    previous = it->second;
+    rec.peer_state = it->second.record.peer_state;
+  }
+  uint64_t gen = next_generation_++;
+  monitors_.insert_or_assign(rec.key, Entry{rec, gen});
+
+  store_.PutMonitor(rec, [this, alive = liveness_.token(), key = rec.key, gen, previous,
+                          reply = std::move(reply)](Status st) mutable {
+    if (!alive) return;
+    auto cur = monitors_.find(key);
+    bool still_ours = cur != monitors_.end() && cur->second.generation == gen;
+    if (!st.ok()) {
+      log_.Error(StrCat("Failed to insert monitor ", Describe(key), ": ", st.ToString()));
+      log_.Warning(StrCat("STAT_FAIL for SM_MON of ", Printable(key.mon_name)));
+      if (still_ours) {
+        if (previous) {
+          cur->second = *previous;
+        } else {
+          monitors_.erase(cur);
+        }
+      }
+      return reply(StatRes{false, kFailState});
+    }
+    if (still_ours) cur->second.generation = 0;  // durable, nothing newer pending
+    log_.Notice(StrCat("MONITORING ", Describe(key)));
+    if (ha_ != nullptr) ha_->AddClient(key.mon_name, key.my_name);
+    reply(StatRes{true, local_state_});
+  });
+}
+
+std::map<MonitorKey, NsmService::Entry>::iterator NsmService::FindLoose(const MonitorKey& key) {
+  auto it = monitors_.find(key);
+  if (it != monitors_.end()) return it;
+  // Host names are case-insensitive; lockd sends the same bytes for MON and
+  // UNMON, other lock managers may not.
+  for (it = monitors_.begin(); it != monitors_.end(); ++it) {
+    const MonitorKey& k = it->first;
+    if (k.my_prog == key.my_prog && k.my_vers == key.my_vers && k.my_proc == key.my_proc &&
+        EqualsIgnoreCase(k.my_name, key.my_name) &&
+        (EqualsIgnoreCase(k.mon_name, key.mon_name) ||
+         EqualsIgnoreCase(it->second.record.canonical_name, key.mon_name))) {
+      return it;
+    }
+  }
+  return monitors_.end();
+}
+
+void NsmService::Unmon(const Caller& caller, MonitorKey id, StateReply reply) {
+  if (loading_) {
+    return Wait([this, caller, id = std::move(id), reply = std::move(reply)]() mutable {
+      Unmon(caller, std::move(id), std::move(reply));
+    });
+  }
+  if (!caller.loopback) {
+    log_.Warning(StrCat("SM_UNMON call from non-local host ", caller.address));
+    return reply(kFailState);
+  }
+  id.my_name = SanitizeMyName(std::move(id.my_name));
+  auto it = FindLoose(id);
+  if (it == monitors_.end()) {
+    log_.Warning(StrCat("Received erroneous SM_UNMON request from ", Printable(id.my_name),
+                        " for ", Printable(id.mon_name)));
+    return reply(local_state_);
+  }
+  MonitorKey key = it->first;
+  Entry previous = it->second;
+  monitors_.erase(it);
+  store_.DeleteMonitors({key}, [this, alive = liveness_.token(), key, previous,
+                                reply = std::move(reply)](Status st) mutable {
+    if (!alive) return;
+    if (!st.ok()) {
+      log_.Error(StrCat("Failed to delete monitor ", Describe(key), ": ", st.ToString()));
+      monitors_.try_emplace(key, previous);  // still on disk, so still monitored
+    } else {
+      log_.Notice(StrCat("UNMONITORING ", Describe(key)));
+      if (ha_ != nullptr) ha_->DelClient(key.mon_name, key.my_name);
+    }
+    reply(local_state_);
+  });
+}
+
+void NsmService::UnmonAll(const Caller& caller, MyId id, StateReply reply) {
+  if (loading_) {
+    return Wait([this, caller, id = std::move(id), reply = std::move(reply)]() mutable {
+      UnmonAll(caller, std::move(id), std::move(reply));
+    });
+  }
+  if (!caller.loopback) {
+    log_.Warning(StrCat("SM_UNMON_ALL call from non-local host ", caller.address));
+    return reply(kFailState);
+  }
+  id.my_name = SanitizeMyName(std::move(id.my_name));
+  std::vector<MonitorKey> keys;
+  std::vector<Entry> removed;
+  for (auto it = monitors_.begin(); it != monitors_.end();) {
+    const MonitorKey& k = it->first;
+    if (k.my_prog == id.my_prog && k.my_vers == id.my_vers && k.my_proc == id.my_proc &&
+        EqualsIgnoreCase(k.my_name, id.my_name)) {
+      keys.push_back(k);
+      removed.push_back(it->second);
+      it = monitors_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (keys.empty()) return reply(local_state_);
+  store_.DeleteMonitors(keys, [this, alive = liveness_.token(), keys, removed = std::move(removed),
+                               reply = std::move(reply)](Status st) mutable {
+    if (!alive) return;
+    if (!st.ok()) {
+      log_.Error(StrCat("SM_UNMON_ALL: failed to delete ", keys.size(),
+                        " monitor(s): ", st.ToString()));
+      for (size_t i = 0; i < keys.size(); ++i) monitors_.try_emplace(keys[i], removed[i]);
+    } else {
+      for (const MonitorKey& k : keys) {
+        log_.Notice(StrCat("UNMONITORING ", Describe(k)));
+        if (ha_ != nullptr) ha_->DelClient(k.mon_name, k.my_name);
+      }
+    }
+    reply(local_state_);
+  });
+}
+
+bool NsmService::SimuCrashAllowed(const Caller& caller) {
+  if (!caller.loopback) {
+    log_.Warning(StrCat("SM_SIMU_CRASH call from non-local host ", caller.address));
+    return false;
+  }
+  if (!caller.privileged_port) {
+    log_.Warning(StrCat("SM_SIMU_CRASH call from unprivileged port on ", caller.address));
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+// Collects the two lookups an SM_NOTIFY needs before matching.
+struct NotifyLookup {
+  NotifyArgs args;
+  NsmService::VoidReply reply;
+  std::vector<std::string> names;
+  std::vector<std::string> addresses;
+  int pending = 2;
+};
+
+void AddResult(NotifyLookup& l, const Result<HostInfo>& r) {
+  if (!r.ok()) return;
+  l.names.push_back(r.value().canonical_name);
+  for (const auto& a : r.value().addresses) l.addresses.push_back(a);
+}
+
+bool AddressIn(const std::string& s, const std::vector<std::string>& addresses) {
+  std::string norm;
+  if (!IsNumericAddress(s, &norm)) return false;
+  for (const auto& a : addresses) {
+    if (a == norm) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void NsmService::Notify(const Caller& caller, NotifyArgs args, VoidReply reply) {
+  log_.Debug(StrCat("Received SM_NOTIFY from ", caller.address, " for ",
+                    Printable(args.mon_name), ", state ", args.state));
+  // Cluster software hears of every notification, matched or not.
+  if (ha_ != nullptr) ha_->SmNotify(args.mon_name, caller.address, args.state);
+  if (monitors_.empty()) {
+    log_.Notice(StrCat("SM_NOTIFY from ", caller.address, " while not monitoring any hosts"));
+    return reply();
+  }
+  // Both lookups run at once; the second to answer goes on.
+  auto lookup = std::make_shared<NotifyLookup>();
+  lookup->names = {args.mon_name, caller.address};
+  std::string sender_norm;
+  if (IsNumericAddress(caller.address, &sender_norm)) lookup->addresses.push_back(sender_norm);
+  const bool named = !args.mon_name.empty() && args.mon_name.find('\0') == std::string::npos;
+  lookup->pending = named ? 2 : 1;
+  lookup->reply = std::move(reply);
+  lookup->args = std::move(args);
+  auto step = [this, lookup](Result<HostInfo> r) {
+    AddResult(*lookup, r);
+    if (--lookup->pending > 0) return;
+    NotifyMatched(lookup->args, lookup->names, lookup->addresses, std::move(lookup->reply));
+  };
+  if (named) Lookup(lookup->args.mon_name, step);
+  Lookup(caller.address, step);
+}
+
+void NsmService::NotifyMatched(const NotifyArgs& args, const std::vector<std::string>& names,
+                               const std::vector<std::string>& addresses, VoidReply reply) {
+  if (loading_) {
+    return Wait([this, args, names, addresses, reply = std::move(reply)]() mutable {
+      NotifyMatched(args, names, addresses, std::move(reply));
+    });
+  }
+  std::vector<std::pair<MonitorKey, int32_t>> updates;
+  std::vector<std::pair<MonitorKey, int32_t>> previous;
+  std::vector<MonitorRecord> owed;
+  for (auto& [key, entry] : monitors_) {
+    const MonitorRecord& rec = entry.record;
+    bool match = false;
+    for (const auto& n : names) {
+      match = match || EqualsIgnoreCase(rec.key.mon_name, n) ||
+              EqualsIgnoreCase(rec.canonical_name, n);
+    }
+    match = match || AddressIn(rec.key.mon_name, addresses) ||
+            AddressIn(rec.canonical_name, addresses);
+    if (!match) continue;
+    if (rec.peer_state == args.state) {
+      log_.Debug(StrCat("SM_NOTIFY for ", Describe(key), " repeats state ", args.state,
+                        "; suppressed"));
+      continue;
+    }
+    previous.emplace_back(key, rec.peer_state);
+    updates.emplace_back(key, args.state);
+    entry.record.peer_state = args.state;
+    owed.push_back(entry.record);
+  }
+  if (updates.empty()) {
+    log_.Debug(StrCat("SM_NOTIFY for ", Printable(args.mon_name), ": no monitor to call back"));
+    return reply();
+  }
+  store_.SetPeerStates(updates, [this, alive = liveness_.token(), previous, owed = std::move(owed),
+                                 reply = std::move(reply)](Status st) mutable {
+    if (!alive) return;
+    if (!st.ok()) {
+      // Not recorded: undo, and do not answer, so the peer retransmits.
+      log_.Error(StrCat("Failed to record SM_NOTIFY: ", st.ToString()));
+      for (const auto& [key, state] : previous) {
+        auto it = monitors_.find(key);
+        if (it != monitors_.end()) it->second.record.peer_state = state;
+      }
+      return;
+    }
+    for (const MonitorRecord& r : owed) OwedCallback(r);
+    reply();
+  });
+}
+
+}  // namespace nfsrec::statd
