@@ -23,23 +23,14 @@
 #include "common/os/event_loop.h"
 #include "common/base/logging.h"
 #include "common/os/pidfile.h"
-#include "common/os/resolver.h"
 #include "common/rpc/rpc_server.h"
 #include "common/rpc/rpcbind.h"
 #include "common/store/sqlite.h"
-#include "common/rpc/udp_rpc_client.h"
 #include "config.h"
 #include "nfs4rec/tracking_daemon.h"
-#include "statd/boot_notifier.h"
-#include "statd/ha_callout.h"
-#include "statd/kernel_nsm.h"
-#include "statd/legacy_state.h"
-#include "statd/notify_engine.h"
 #include "daemon/notify_main.h"
 #include "statd/nsm_codec.h"
-#include "statd/nsm_program.h"
-#include "statd/nsm_service.h"
-#include "statd/sqlite_nsm_store.h"
+#include "statd/nsm_daemon.h"
 
 namespace nfsrec {
 namespace {
@@ -115,42 +106,18 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   Result<std::unique_ptr<sqlite::Db>> db = sqlite::Db::Open(config.DbPath());
   if (!db.ok()) return fail("open database " + config.DbPath(), db.status());
   CommitQueue queue(std::move(db.value()), loop);
-  Result<std::unique_ptr<statd::SqliteNsmStore>> store = statd::SqliteNsmStore::Open(queue);
-  if (!store.ok()) return fail("database schema", store.status());
 
-  ThreadResolver resolver(loop, scheduler);
-  statd::ProcKernelNsm kernel(config.process.proc_root);
-  statd::WriteNlmPorts(kernel, config.nsm.nlm_tcp_port, config.nsm.nlm_udp_port, *log);
-
-  // Outgoing sockets: lockd callbacks from a privileged port on loopback
-  // (the kernel accepts nothing else), SM_NOTIFY from a privileged port or -o.
-  Result<statd::NotifySockets> sockets = statd::OpenNotifySockets(loop, config.nsm.outgoing_port);
-  if (!sockets.ok()) return fail("outgoing sockets", sockets.status());
-  rpc::UdpRpcClient callback_client(*sockets->callback, scheduler, *log);
-  rpc::UdpRpcClient notify_client(*sockets->notify, scheduler, *log);
-  statd::NotifyEngine engine(callback_client, notify_client, resolver, scheduler, *log, {});
-
-  statd::NsmService service(*store.value(), resolver, kernel, engine, *log);
-  std::unique_ptr<statd::HaCallout> ha;
-  if (!config.nsm.ha_callout.empty()) {
-    ha = std::make_unique<statd::HaCallout>(loop, scheduler, *log,
-                                            statd::HaCallout::Options{config.nsm.ha_callout});
-    service.SetHaEvents(ha.get());
-  }
+  // ORDER: the NSM stack loads (and takes over rpc.statd's files) and
+  // publishes the state before anyone can call it.
+  Result<std::unique_ptr<statd::NsmDaemon>> nsm_r = statd::NsmDaemon::Create(
+      loop, scheduler, *log, queue, config.nsm, config.process.proc_root);
+  if (!nsm_r.ok()) return fail("NSM", nsm_r.status());
+  statd::NsmDaemon& nsm = *nsm_r.value();
   std::optional<Status> started;
-  service.Start(statd::ReadLegacyStatd(config.nsm.state_dir), [&](Status s) { started = s; });
+  nsm.Start([&](Status s) { started = s; });
   if (!AwaitStartup(loop, [&] { return started.has_value(); }) || !started->ok()) {
     return fail("NSM start-up", started.value_or(Status::TimedOut("store did not answer")));
   }
-
-  statd::BootNotifier notifier(service, engine, kernel, *log,
-                               statd::BootNotifier::Options{config.nsm.my_name, true, true});
-  std::string boot_id = statd::ReadBootId(config.process.proc_root);
-  auto run_notification = [&](bool force) {
-    notifier.Run(boot_id, force, [&log](Result<statd::BootNotifier::Summary> s) {
-      if (!s.ok()) log->Error(StrCat("Boot notification: ", s.status().ToString()));
-    });
-  };
 
   rpc::RpcServer::Options rpc_opts;
   rpc_opts.port = config.nsm.port;
@@ -159,9 +126,8 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
     log->Error("failed to create RPC listeners, exiting");
     return fail("RPC listeners", server.status());
   }
-  Status added = server.value()->AddProgram(
-      statd::kNsmProgram, statd::kNsmVersion,
-      statd::NsmHandlers(service, *log, [&] { run_notification(/*force=*/true); }));
+  Status added = server.value()->AddProgram(statd::kNsmProgram, statd::kNsmVersion,
+                                            nsm.Handlers());
   if (!added.ok()) return fail("NSM program", added);
 
   // ORDER: stale registrations go before ours (rpcbind refuses duplicates).
@@ -193,13 +159,14 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
     if (quitting) return loop.Stop();  // a second signal does not wait
     quitting = true;
     log->Notice(StrCat("Caught signal ", name, ", un-registering and exiting"));
-    // An upcall already read must be answered, or an nfsd thread waits for
-    // ever; unread ones go to the next opener of the pipe.
-    if (tracking) {
+    log->Debug(nsm.StatusReport());
+    // Replies owed for writes in flight are sent; an upcall already read
+    // must be answered, or an nfsd thread waits for ever (unread ones go to
+    // the next opener of the pipe).
+    nsm.Drain([&] {
+      if (!tracking) return loop.Stop();
       tracking->Drain([&loop] { loop.Stop(); });
-    } else {
-      loop.Stop();
-    }
+    });
   };
 
   SignalWatcher on_term(loop, SIGTERM, [&] { quit("SIGTERM"); });
@@ -207,15 +174,11 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   SignalWatcher on_hup(loop, SIGHUP, [&] { quit("SIGHUP"); });
   // SIGUSR1: the sm-notify command changed the database (or an admin wants
   // notification resumed): re-read it, then notify whoever is still owed.
-  SignalWatcher on_usr1(loop, SIGUSR1, [&] {
-    Status st = service.Reload();
-    if (!st.ok()) log->Error(StrCat("SIGUSR1: reload failed: ", st.ToString()));
-    if (!config.nsm.no_notify) run_notification(/*force=*/false);
-  });
+  SignalWatcher on_usr1(loop, SIGUSR1, [&] { nsm.Reload([](Status) {}); });
   // Only this (the loop) thread takes SIGUSR1; a pending one arrives now.
   if (Status s = UnblockSignal(SIGUSR1); !s.ok()) return fail("SIGUSR1", s);
 
-  if (!config.nsm.no_notify) run_notification(/*force=*/false);
+  if (!config.nsm.no_notify) nsm.RunBootNotification(/*force=*/false);
 
   ready.Report(0);
   Status ran = loop.Run();

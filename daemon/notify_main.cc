@@ -19,17 +19,11 @@
 #include "common/os/event_loop.h"
 #include "common/base/logging.h"
 #include "daemon/nfs_conf.h"
-#include "common/os/resolver.h"
 #include "common/store/sqlite.h"
-#include "common/rpc/udp_rpc_client.h"
 #include "common/base/unique_fd.h"
 #include "config.h"
 #include "statd/boot_notifier.h"
-#include "statd/kernel_nsm.h"
-#include "statd/legacy_state.h"
-#include "statd/notify_engine.h"
-#include "statd/nsm_service.h"
-#include "statd/sqlite_nsm_store.h"
+#include "statd/nsm_daemon.h"
 
 namespace nfsrec::statd {
 namespace {
@@ -213,42 +207,32 @@ int NotifyMain(const std::vector<std::string>& args) {
     return 1;
   }
   CommitQueue queue(std::move(db.value()), loop);
-  Result<std::unique_ptr<SqliteNsmStore>> store = SqliteNsmStore::Open(queue);
-  if (!store.ok()) {
-    log->Error(StrCat("Database: ", store.status().ToString()));
+  NsmOptions nopts;
+  nopts.outgoing_port = o->port;
+  nopts.state_dir = o->state_dir;
+  nopts.my_name = o->name;
+  nopts.notify_window = std::chrono::minutes(o->minutes);
+  nopts.lift_grace = o->lift_grace;
+  nopts.update_state = o->update_state;
+  Result<std::unique_ptr<NsmDaemon>> nsm = NsmDaemon::Create(loop, scheduler, *log, queue, nopts,
+                                                             o->proc_root);
+  if (!nsm.ok()) {
+    log->Error(StrCat("Start-up: ", nsm.status().ToString()));
     return 1;
   }
-  ThreadResolver resolver(loop, scheduler);
-  ProcKernelNsm kernel(o->proc_root);
-
-  Result<NotifySockets> sockets = OpenNotifySockets(loop, o->port);
-  if (!sockets.ok()) {
-    log->Error(StrCat("Cannot create sockets: ", sockets.status().ToString()));
-    return 1;
-  }
-  rpc::UdpRpcClient callback_client(*sockets->callback, scheduler, *log);
-  rpc::UdpRpcClient notify_client(*sockets->notify, scheduler, *log);
-  NotifyEngine::Options eopts;
-  eopts.notify_window = std::chrono::minutes(o->minutes);
-  NotifyEngine engine(callback_client, notify_client, resolver, scheduler, *log, eopts);
-  NsmService service(*store.value(), resolver, kernel, engine, *log);
-
   std::optional<Status> started;
-  service.Start(ReadLegacyStatd(o->state_dir), [&](Status s) { started = s; });
+  (*nsm)->Start([&](Status s) { started = s; });
   if (!loop.RunUntil([&] { return started.has_value(); }, std::chrono::minutes(5)) ||
       !started->ok()) {
     log->Error(StrCat("Start-up: ", started.value_or(Status::TimedOut("store")).ToString()));
     return 1;
   }
 
-  BootNotifier notifier(service, engine, kernel, *log,
-                        BootNotifier::Options{o->name, o->lift_grace, o->update_state});
   std::optional<Result<BootNotifier::Summary>> summary;
   std::optional<std::pair<size_t, size_t>> result;
   // sm-notify is the boot notification itself: always a new boot for it.
-  notifier.Run(
-      ReadBootId(o->proc_root), /*force=*/true,
-      [&](Result<BootNotifier::Summary> s) { summary = std::move(s); },
+  (*nsm)->RunBootNotification(
+      /*force=*/true, [&](Result<BootNotifier::Summary> s) { summary = std::move(s); },
       [&](size_t ok, size_t failed) {
         result = {ok, failed};
         loop.Stop();

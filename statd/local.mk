@@ -8,6 +8,7 @@ statd_libstatd_a_SOURCES = \
 	statd/monitor.h \
 	statd/notify_engine.cc statd/notify_engine.h \
 	statd/nsm_codec.cc statd/nsm_codec.h \
+	statd/nsm_daemon.cc statd/nsm_daemon.h \
 	statd/nsm_options.h \
 	statd/nsm_program.cc statd/nsm_program.h \
 	statd/nsm_procedures.cc statd/nsm_service.cc statd/nsm_service.h \

@@ -90,7 +90,7 @@ class NsmStoreContractTest : public ::testing::Test {
     bool imported = false;
     Status st = RunAndWait(h_.loop(), [&](NsmStore::Done d) {
       store().ImportLegacy(state, monitors, notify,
-                           [&imported, d = std::move(d)](Result<bool> r) {
+                           [&imported, d = std::move(d)](Result<bool> r) mutable {
                              if (r.ok()) imported = *r;
                              d(r.status());
                            });
@@ -389,7 +389,7 @@ TEST(MemNsmStoreTest, WithLoopCompletionsArePosted) {
   auto loop = EventLoop::Create();
   ASSERT_TRUE(loop.ok());
   MemNsmStore store(loop->get());
-  ASSERT_OK(RunAndWait(**loop, [&](NsmStore::Done d) { store.PutMonitor(SampleRecord(4), d); }));
+  ASSERT_OK(RunAndWait(**loop, [&](NsmStore::Done d) { store.PutMonitor(SampleRecord(4), std::move(d)); }));
   EXPECT_EQ(store.puts(), 1);
   EXPECT_EQ(store.pending(), 0u);
 }

@@ -1,0 +1,132 @@
+#include "statd/nsm_daemon.h"
+
+#include <utility>
+
+#include "statd/legacy_state.h"
+#include "statd/nsm_program.h"
+#include "statd/sqlite_nsm_store.h"
+
+namespace nfsrec::statd {
+
+Result<std::unique_ptr<NsmDaemon>> NsmDaemon::Create(EventLoop& loop, Scheduler& scheduler,
+                                                     Logger& log, CommitQueue& queue,
+                                                     const NsmOptions& options,
+                                                     const std::string& proc_root) {
+  Ports ports;
+  NFSREC_ASSIGN_OR_RETURN(ports.store, SqliteNsmStore::Open(queue));
+  ports.resolver = std::make_unique<ThreadResolver>(loop, scheduler);
+  ports.kernel = std::make_unique<ProcKernelNsm>(proc_root);
+  // Lockd callbacks leave from a privileged port on loopback (the kernel
+  // accepts nothing else), SM_NOTIFY from a privileged port or -o.
+  NFSREC_ASSIGN_OR_RETURN(NotifySockets sockets, OpenNotifySockets(loop, options.outgoing_port));
+  ports.callback_port = std::move(sockets.callback);
+  ports.notify_port = std::move(sockets.notify);
+  return CreateWithPorts(loop, scheduler, log, std::move(ports), options, proc_root);
+}
+
+std::unique_ptr<NsmDaemon> NsmDaemon::CreateWithPorts(EventLoop& loop, Scheduler& scheduler,
+                                                      Logger& log, Ports ports,
+                                                      const NsmOptions& options,
+                                                      const std::string& proc_root) {
+  return std::unique_ptr<NsmDaemon>(
+      new NsmDaemon(loop, scheduler, log, std::move(ports), options, proc_root));
+}
+
+NsmDaemon::NsmDaemon(EventLoop& loop, Scheduler& scheduler, Logger& log, Ports ports,
+                     const NsmOptions& options, const std::string& proc_root)
+    : log_(log),
+      options_(options),
+      proc_root_(proc_root),
+      ports_(std::move(ports)),
+      callback_client_(*ports_.callback_port, scheduler, log),
+      notify_client_(*ports_.notify_port, scheduler, log) {
+  WriteNlmPorts(*ports_.kernel, options_.nlm_tcp_port, options_.nlm_udp_port, log_);
+  NotifyEngine::Options eopts;
+  eopts.notify_window = options_.notify_window;
+  engine_ = std::make_unique<NotifyEngine>(callback_client_, notify_client_, *ports_.resolver,
+                                           scheduler, log_, eopts);
+  service_ = std::make_unique<NsmService>(*ports_.store, *ports_.resolver, *ports_.kernel,
+                                          *engine_, log_);
+  if (!options_.ha_callout.empty()) {
+    ha_ = std::make_unique<HaCallout>(loop, scheduler, log_,
+                                      HaCallout::Options{options_.ha_callout});
+    service_->SetHaEvents(ha_.get());
+  }
+  notifier_ = std::make_unique<BootNotifier>(
+      *service_, *engine_, *ports_.kernel, log_,
+      BootNotifier::Options{options_.my_name, options_.lift_grace, options_.update_state});
+}
+
+NsmDaemon::~NsmDaemon() {
+  // ORDER: users before what they use; the engine's sockets and clients,
+  // the resolver and the store go last (members, in reverse).
+  notifier_.reset();
+  service_.reset();
+  ha_.reset();
+  engine_.reset();
+}
+
+void NsmDaemon::Start(Done done) {
+  service_->Start(ReadLegacyStatd(options_.state_dir), std::move(done));
+}
+
+void NsmDaemon::Reload(Done done) {
+  service_->Reload([this, alive = liveness_.token(), done = std::move(done)](Status st) mutable {
+    if (!alive) return;
+    ++reloads_;
+    if (!st.ok()) {
+      ++failed_reloads_;
+      log_.Error(StrCat("SIGUSR1: reload failed: ", st.ToString()));
+    }
+    if (!options_.no_notify) RunBootNotification(/*force=*/false);
+    done(st);
+  });
+}
+
+void NsmDaemon::RunBootNotification(bool force,
+                                    Callback<void(Result<BootNotifier::Summary>)> started,
+                                    Callback<void(size_t, size_t)> finished) {
+  notifier_->Run(
+      ReadBootId(proc_root_), force,
+      [this, alive = liveness_.token(),
+       started = std::move(started)](Result<BootNotifier::Summary> s) mutable {
+        if (!alive) return;
+        if (!s.ok()) log_.Error(StrCat("Boot notification: ", s.status().ToString()));
+        if (started) started(std::move(s));
+      },
+      std::move(finished));
+}
+
+std::map<uint32_t, rpc::Handler> NsmDaemon::Handlers() {
+  return NsmHandlers(*service_, log_, [this, alive = liveness_.token()] {
+    if (alive) RunBootNotification(/*force=*/true);
+  });
+}
+
+void NsmDaemon::Drain(Callback<void()> done) { DrainStep(std::move(done)); }
+
+void NsmDaemon::DrainStep(Callback<void()> done) {
+  // A load completes after every call submitted before it (NsmStore
+  // contract), so it is a barrier.  Calls held by a reload run when that
+  // reload ends, after the barrier was queued, and may submit more: then
+  // another round.
+  const bool busy = service_->loading() || service_->waiting() > 0;
+  ports_.store->Load([this, alive = liveness_.token(), busy,
+                      done = std::move(done)](Result<NsmSnapshot>) mutable {
+    if (!alive) return;
+    if (busy || service_->loading() || service_->waiting() > 0) return DrainStep(std::move(done));
+    done();
+  });
+}
+
+std::string NsmDaemon::StatusReport() const {
+  const NotifyEngine::Stats& es = engine_->stats();
+  return StrCat("nsm: state ", service_->local_state(), ", ", service_->monitor_count(),
+                " monitor(s), ", service_->notify_count(), " to notify; callbacks in progress ",
+                engine_->callbacks_in_progress(), " (ok ", es.callbacks_ok, ", failed ",
+                es.callbacks_failed, "); peers in progress ", engine_->peers_in_progress(),
+                " (notified ", es.peers_notified, ", failed ", es.peers_failed, "); reloads ",
+                reloads_, " (failed ", failed_reloads_, ")");
+}
+
+}  // namespace nfsrec::statd

@@ -1,0 +1,115 @@
+// NsmDaemon: the NSM side of nfsrecd (rpc.statd and sm-notify) as one unit
+// for the daemon's main and for the sm-notify command.
+//
+// Owns the resolver, the kernel port (/proc), the two notify sockets and
+// their UDP RPC clients, the NotifyEngine, the NsmService over an NsmStore,
+// the BootNotifier, the HA callout (-H) and the NSM handler table.  The RPC
+// server and the rpcbind registration stay with the composition root: the
+// listeners and rpcbind entries belong to the process (the sm-notify
+// command has none), and the root tears them down first, before anything a
+// handler uses; it registers Handlers() with its server.
+//
+// Loop thread only.  Destroy it before the CommitQueue and the EventLoop.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/base/callback.h"
+#include "common/base/clock.h"
+#include "common/base/liveness.h"
+#include "common/base/logging.h"
+#include "common/os/event_loop.h"
+#include "common/os/resolver.h"
+#include "common/rpc/rpc_server.h"
+#include "common/rpc/udp_rpc_client.h"
+#include "common/store/commit_queue.h"
+#include "statd/boot_notifier.h"
+#include "statd/ha_callout.h"
+#include "statd/kernel_nsm.h"
+#include "statd/notify_engine.h"
+#include "statd/nsm_options.h"
+#include "statd/nsm_service.h"
+#include "statd/nsm_store.h"
+
+namespace nfsrec::statd {
+
+class NsmDaemon {
+ public:
+  using Done = Callback<void(Status)>;
+
+  // What the daemon talks to.  Create opens the real ones; tests pass fakes.
+  struct Ports {
+    std::unique_ptr<NsmStore> store;
+    std::unique_ptr<Resolver> resolver;
+    std::unique_ptr<KernelNsm> kernel;
+    std::unique_ptr<rpc::DatagramPort> callback_port;  // lockd callbacks
+    std::unique_ptr<rpc::DatagramPort> notify_port;    // SM_NOTIFY to peers
+  };
+
+  // Opens the "nsm" schema in the queue's database, a ThreadResolver,
+  // ProcKernelNsm under proc_root ("" = the real /proc) and the notify
+  // sockets (options.outgoing_port); applies -T/-U.  Nothing is loaded yet.
+  static Result<std::unique_ptr<NsmDaemon>> Create(EventLoop& loop, Scheduler& scheduler,
+                                                   Logger& log, CommitQueue& queue,
+                                                   const NsmOptions& options,
+                                                   const std::string& proc_root);
+  static std::unique_ptr<NsmDaemon> CreateWithPorts(EventLoop& loop, Scheduler& scheduler,
+                                                    Logger& log, Ports ports,
+                                                    const NsmOptions& options,
+                                                    const std::string& proc_root);
+  ~NsmDaemon();
+  NsmDaemon(const NsmDaemon&) = delete;
+  NsmDaemon& operator=(const NsmDaemon&) = delete;
+
+  // Loads the lists and the state, taking over rpc.statd's files in
+  // options.state_dir once (NsmService::Start); done(OK) once the state is
+  // durable and published.  Never blocks.
+  void Start(Done done);
+  // SIGUSR1: re-reads the lists off the loop thread, then, unless
+  // options.no_notify, resumes boot notification for whoever is still owed.
+  void Reload(Done done);
+  // Boot notification (BootNotifier::Run) with the kernel's boot id;
+  // `force` treats this as a new boot.  Errors are logged; `started` and
+  // `finished` are optional.
+  void RunBootNotification(bool force, Callback<void(Result<BootNotifier::Summary>)> started = nullptr,
+                           Callback<void(size_t answered, size_t failed)> finished = nullptr);
+  // Handlers for every NSM procedure; an allowed SM_SIMU_CRASH runs a
+  // forced boot notification.  They refer to this daemon: unregister (drop
+  // the server) before destroying it.
+  std::map<uint32_t, rpc::Handler> Handlers();
+  // For an orderly exit: runs `done` on the loop thread once every store
+  // call already submitted has completed, so the replies they owe (SM_MON,
+  // SM_UNMON, SM_NOTIFY) have been sent.  Calls held by a reload run first.
+  void Drain(Callback<void()> done);
+
+  // One line for the logs.
+  std::string StatusReport() const;
+
+  NsmService& service() { return *service_; }
+  const NotifyEngine& engine() const { return *engine_; }
+  const BootNotifier& notifier() const { return *notifier_; }
+
+ private:
+  NsmDaemon(EventLoop& loop, Scheduler& scheduler, Logger& log, Ports ports,
+            const NsmOptions& options, const std::string& proc_root);
+  void DrainStep(Callback<void()> done);
+
+  Logger& log_;
+  NsmOptions options_;
+  std::string proc_root_;
+  Ports ports_;
+  rpc::UdpRpcClient callback_client_;
+  rpc::UdpRpcClient notify_client_;
+  std::unique_ptr<NotifyEngine> engine_;
+  std::unique_ptr<HaCallout> ha_;
+  std::unique_ptr<NsmService> service_;
+  std::unique_ptr<BootNotifier> notifier_;
+  uint64_t reloads_ = 0;
+  uint64_t failed_reloads_ = 0;
+  Liveness liveness_;  // last: store and notifier answers check it
+};
+
+}  // namespace nfsrec::statd
