@@ -52,3 +52,24 @@ statd_legacy_state_test_SOURCES = statd/legacy_state_test.cc
 statd_legacy_state_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 statd_legacy_state_test_LDADD = statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a \
 	$(GTEST_LIBS) $(SYS_LIBS)
+
+check_PROGRAMS += statd/boot_notifier_test
+TESTS += statd/boot_notifier_test
+statd_boot_notifier_test_SOURCES = statd/boot_notifier_test.cc
+statd_boot_notifier_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+statd_boot_notifier_test_LDADD = tests/support/libstorefakes.a statd/libstatd.a $(COMMON_LIBS) \
+	rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)
+
+check_PROGRAMS += statd/nsm_program_test
+TESTS += statd/nsm_program_test
+statd_nsm_program_test_SOURCES = statd/nsm_program_test.cc
+statd_nsm_program_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+statd_nsm_program_test_LDADD = tests/support/libstorefakes.a tests/support/librpctest.a \
+	statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)
+
+check_PROGRAMS += statd/nsm_daemon_test
+TESTS += statd/nsm_daemon_test
+statd_nsm_daemon_test_SOURCES = statd/nsm_daemon_test.cc
+statd_nsm_daemon_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+statd_nsm_daemon_test_LDADD = tests/support/libstorefakes.a statd/libstatd.a $(COMMON_LIBS) \
+	rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)

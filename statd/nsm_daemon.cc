@@ -45,11 +45,11 @@ NsmDaemon::NsmDaemon(EventLoop& loop, Scheduler& scheduler, Logger& log, Ports p
   eopts.notify_window = options_.notify_window;
   engine_ = std::make_unique<NotifyEngine>(callback_client_, notify_client_, *ports_.resolver,
                                            scheduler, log_, eopts);
-  service_ = std::make_unique<NsmService>(*ports_.store, *ports_.resolver, *ports_.kernel,
-                                          *engine_, log_);
+  service_ =
+      std::make_unique<NsmService>(*ports_.store, *ports_.resolver, *ports_.kernel, *engine_, log_);
   if (!options_.ha_callout.empty()) {
-    ha_ = std::make_unique<HaCallout>(loop, scheduler, log_,
-                                      HaCallout::Options{options_.ha_callout});
+    ha_ =
+        std::make_unique<HaCallout>(loop, scheduler, log_, HaCallout::Options{options_.ha_callout});
     service_->SetHaEvents(ha_.get());
   }
   notifier_ = std::make_unique<BootNotifier>(
@@ -111,12 +111,13 @@ void NsmDaemon::DrainStep(Callback<void()> done) {
   // reload ends, after the barrier was queued, and may submit more: then
   // another round.
   const bool busy = service_->loading() || service_->waiting() > 0;
-  ports_.store->Load([this, alive = liveness_.token(), busy,
-                      done = std::move(done)](Result<NsmSnapshot>) mutable {
-    if (!alive) return;
-    if (busy || service_->loading() || service_->waiting() > 0) return DrainStep(std::move(done));
-    done();
-  });
+  ports_.store->Load(
+      [this, alive = liveness_.token(), busy, done = std::move(done)](Result<NsmSnapshot>) mutable {
+        if (!alive) return;
+        if (busy || service_->loading() || service_->waiting() > 0)
+          return DrainStep(std::move(done));
+        done();
+      });
 }
 
 std::string NsmDaemon::StatusReport() const {

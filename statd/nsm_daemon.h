@@ -74,7 +74,8 @@ class NsmDaemon {
   // Boot notification (BootNotifier::Run) with the kernel's boot id;
   // `force` treats this as a new boot.  Errors are logged; `started` and
   // `finished` are optional.
-  void RunBootNotification(bool force, Callback<void(Result<BootNotifier::Summary>)> started = nullptr,
+  void RunBootNotification(bool force,
+                           Callback<void(Result<BootNotifier::Summary>)> started = nullptr,
                            Callback<void(size_t answered, size_t failed)> finished = nullptr);
   // Handlers for every NSM procedure; an allowed SM_SIMU_CRASH runs a
   // forced boot notification.  They refer to this daemon: unregister (drop

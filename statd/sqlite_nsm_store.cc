@@ -246,7 +246,8 @@ Status UpsertRecord(Db& db, std::string_view table, const MonitorRecord& record,
 
 // The stored local state; 0 if none.
 Result<int32_t> StoredLocalState(Db& db) {
-  NFSREC_ASSIGN_OR_RETURN(Statement* stmt, db.Cached("SELECT local_state FROM nsm_state WHERE id = 1"));
+  NFSREC_ASSIGN_OR_RETURN(Statement* stmt,
+                          db.Cached("SELECT local_state FROM nsm_state WHERE id = 1"));
   NFSREC_ASSIGN_OR_RETURN(bool row, stmt->Step());
   if (!row) return 0;
   Result<int32_t> v = Int32Column(*stmt, 0, "nsm_state.local_state");

@@ -1,0 +1,176 @@
+// The NSM RPC program over a real RpcServer on loopback: each procedure is
+// decoded, handed to NsmService and encoded; bad arguments get GARBAGE_ARGS.
+// The loop runs on its own thread; the test thread makes blocking calls.
+#include "statd/nsm_program.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <optional>
+#include <thread>
+
+#include "statd/nsm_codec.h"
+#include "tests/support/fake_kernel_nsm.h"
+#include "tests/support/fake_lockd_callbacks.h"
+#include "tests/support/fake_resolver.h"
+#include "tests/support/mem_nsm_store.h"
+#include "tests/support/rpc_test_client.h"
+#include "tests/support/status_matchers.h"
+#include <gtest/gtest.h>
+
+namespace nfsrec::statd {
+namespace {
+
+using namespace std::chrono_literals;
+
+class NsmProgramTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto loop = EventLoop::Create();
+    ASSERT_OK(loop);
+    loop_ = std::move(loop).value();
+    scheduler_ = std::make_unique<LoopScheduler>(*loop_);
+    store_ = std::make_unique<MemNsmStore>(loop_.get());
+    resolver_ = std::make_unique<FakeResolver>(scheduler_.get());
+    resolver_->Add("client2", HostInfo{"client2.example", {"10.0.0.2"}});
+    resolver_->Add("127.0.0.1", HostInfo{"localhost", {"127.0.0.1"}});
+    service_ = std::make_unique<NsmService>(*store_, *resolver_, kernel_, callbacks_, log_);
+    std::optional<Status> started;
+    service_->Start(LegacyStatd{}, [&](Status s) { started = s; });
+    ASSERT_TRUE(loop_->RunUntil([&] { return started.has_value(); }, 10s));
+    ASSERT_OK(*started);
+
+    rpc::RpcServer::Options opts;
+    opts.udp6 = opts.tcp6 = false;
+    opts.bind_v4 = "127.0.0.1";
+    auto server = rpc::RpcServer::Create(*loop_, log_, opts);
+    ASSERT_OK(server);
+    server_ = std::move(server).value();
+    ASSERT_OK(server_->AddProgram(kNsmProgram, kNsmVersion,
+                                  NsmHandlers(*service_, log_, [this] { ++simu_crashes_; })));
+    for (const auto& l : server_->listeners()) {
+      if (l.netid == "udp") udp_port_ = l.port;
+      if (l.netid == "tcp") tcp_port_ = l.port;
+    }
+    thread_ = std::thread([this] { (void)loop_->Run(); });
+  }
+
+  void TearDown() override {
+    if (thread_.joinable()) {
+      loop_->Post([this] { loop_->Stop(); });
+      thread_.join();
+    }
+  }
+
+  Result<test::Reply> Call(NsmProc proc, const std::vector<uint8_t>& args,
+                           test::Proto proto = test::Proto::kUdp,
+                           const test::CallOptions& options = {}) {
+    return test::Call("127.0.0.1", proto == test::Proto::kUdp ? udp_port_ : tcp_port_, proto,
+                      kNsmProgram, kNsmVersion, static_cast<uint32_t>(proc), args, 10s, options);
+  }
+
+  static MonArgs Mon(const std::string& name) {
+    Cookie c{};
+    c.fill(7);
+    return MonArgs{MonitorKey{name, "server", 100021, 3, 16}, c};
+  }
+
+  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<LoopScheduler> scheduler_;
+  std::unique_ptr<MemNsmStore> store_;
+  std::unique_ptr<FakeResolver> resolver_;
+  FakeKernelNsm kernel_;
+  FakeLockdCallbacks callbacks_;
+  CapturingLogger log_;
+  std::unique_ptr<NsmService> service_;
+  std::unique_ptr<rpc::RpcServer> server_;
+  uint16_t udp_port_ = 0;
+  uint16_t tcp_port_ = 0;
+  std::atomic<int> simu_crashes_{0};
+  std::thread thread_;
+};
+
+TEST_F(NsmProgramTest, NullAnswersVoid) {
+  auto r = Call(NsmProc::kNull, {});
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->Success());
+  EXPECT_TRUE(r->results.empty());
+}
+
+TEST_F(NsmProgramTest, StatDecodesResolvesAndEncodes) {
+  auto r = Call(NsmProc::kStat, EncodeSmName("client2").value(), test::Proto::kTcp);
+  ASSERT_OK(r);
+  ASSERT_TRUE(r->Success());
+  EXPECT_EQ(DecodeSmStatRes(r->results).value(), (StatRes{true, 3}));
+  r = Call(NsmProc::kStat, EncodeSmName("nope").value());
+  ASSERT_OK(r);
+  EXPECT_EQ(DecodeSmStatRes(r->results).value(), (StatRes{false, 3}));
+}
+
+TEST_F(NsmProgramTest, MonUnmonAndUnmonAllReachTheService) {
+  auto r = Call(NsmProc::kMon, EncodeMon(Mon("client2")).value());
+  ASSERT_OK(r);
+  ASSERT_TRUE(r->Success());
+  EXPECT_EQ(DecodeSmStatRes(r->results).value(), (StatRes{true, 3}));
+  r = Call(NsmProc::kMon, EncodeMon(Mon("127.0.0.1")).value(), test::Proto::kTcp);
+  ASSERT_OK(r);
+  EXPECT_TRUE(DecodeSmStatRes(r->results)->success);
+
+  r = Call(NsmProc::kUnmon, EncodeMonId(Mon("client2").id).value());
+  ASSERT_OK(r);
+  ASSERT_TRUE(r->Success());
+  EXPECT_EQ(DecodeSmStat(r->results).value(), 3);
+
+  r = Call(NsmProc::kUnmonAll, EncodeMyId(MyId{"server", 100021, 3, 16}).value());
+  ASSERT_OK(r);
+  ASSERT_TRUE(r->Success());
+  EXPECT_EQ(DecodeSmStat(r->results).value(), 3);
+  TearDown();
+  EXPECT_TRUE(store_->monitors().empty());
+  EXPECT_EQ(store_->puts(), 2);
+  EXPECT_EQ(store_->deletes(), 2);
+}
+
+TEST_F(NsmProgramTest, NotifyAnswersVoid) {
+  ASSERT_TRUE(Call(NsmProc::kMon, EncodeMon(Mon("client2")).value())->Success());
+  auto r = Call(NsmProc::kNotify, EncodeStatChge(NotifyArgs{"client2", 7}).value());
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->Success());
+  EXPECT_TRUE(r->results.empty());
+  TearDown();
+  ASSERT_EQ(callbacks_.requests.size(), 1u);
+  EXPECT_EQ(callbacks_.requests[0].new_state, 7);
+}
+
+TEST_F(NsmProgramTest, SimuCrashIsAnsweredAndRunsOnlyWhenAllowed) {
+  auto r = Call(NsmProc::kSimuCrash, {});
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->Success());
+  if (::geteuid() == 0) {
+    test::CallOptions reserved;
+    reserved.reserved_port = true;
+    r = Call(NsmProc::kSimuCrash, {}, test::Proto::kUdp, reserved);
+    ASSERT_OK(r);
+    EXPECT_TRUE(r->Success());
+  }
+  TearDown();
+  EXPECT_EQ(simu_crashes_.load(), ::geteuid() == 0 ? 1 : 0);
+  EXPECT_TRUE(log_.Contains("SM_SIMU_CRASH call from unprivileged port"));
+}
+
+TEST_F(NsmProgramTest, UndecodableArgumentsGetGarbageArgs) {
+  const int writes = store_->writes();  // the fresh state, before the loop thread ran
+  const std::vector<uint8_t> truncated = {0, 0, 0, 9, 'a'};
+  for (NsmProc proc :
+       {NsmProc::kStat, NsmProc::kMon, NsmProc::kUnmon, NsmProc::kUnmonAll, NsmProc::kNotify}) {
+    auto r = Call(proc, truncated);
+    ASSERT_OK(r);
+    EXPECT_TRUE(r->info.accepted) << static_cast<int>(proc);
+    EXPECT_EQ(r->info.accept_stat, rpc::AcceptStat::kGarbageArgs) << static_cast<int>(proc);
+  }
+  TearDown();
+  EXPECT_EQ(store_->writes(), writes);
+}
+
+}  // namespace
+}  // namespace nfsrec::statd
