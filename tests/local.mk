@@ -6,3 +6,6 @@ include tests/system/system.mk
 # Real-kernel acceptance (qemu).
 include tests/realkernel/realkernel.mk
 include tests/cld_emulator/cld_emulator.mk
+# The tree follows .clang-format.
+EXTRA_DIST += tests/format-check.sh
+TESTS += tests/format-check.sh
