@@ -26,7 +26,8 @@ struct CltrackCommandLine {
   nfs4rec::CltrackRequest request;
 };
 
-options::ParseResult<CltrackCommandLine> ParseCltrackCommandLine(const std::vector<std::string>& args);
+options::ParseResult<CltrackCommandLine> ParseCltrackCommandLine(
+    const std::vector<std::string>& args);
 
 options::ErrorReply CltrackErrorReply(options::ErrorKind kind);
 

@@ -60,9 +60,12 @@ TEST(CltrackConfigTest, HelpAndErrors) {
     ASSERT_TRUE(cl.ok()) << help;
     EXPECT_TRUE(cl->help) << help;
   }
-  for (std::vector<std::string> bad :
-       {std::vector<std::string>{"-x"}, {"-s"}, {"--storagedir"}, {"-P", "/x"}, {"--bogus"},
-        {"--debug=1"}}) {
+  for (std::vector<std::string> bad : {std::vector<std::string>{"-x"},
+                                       {"-s"},
+                                       {"--storagedir"},
+                                       {"-P", "/x"},
+                                       {"--bogus"},
+                                       {"--debug=1"}}) {
     ParseResult<CltrackCommandLine> cl = Parse(bad);
     ASSERT_FALSE(cl.ok()) << bad[0];
     EXPECT_EQ(cl.status().kind, ErrorKind::kUsage) << bad[0];

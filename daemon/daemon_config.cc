@@ -83,7 +83,9 @@ Status ApplyNfsConf(const NfsConf& conf, DaemonConfig& c) {
 ParseResult<CommandLine> Apply(const Option& o, CommandLine cl) {
   DaemonConfig& c = cl.config;
   switch (o.id) {
-    case 'F': c.process.foreground = true; break;
+    case 'F':
+      c.process.foreground = true;
+      break;
     case 'd':
       c.process.log_stderr = true;
       c.process.debug = true;
@@ -100,9 +102,15 @@ ParseResult<CommandLine> Apply(const Option& o, CommandLine cl) {
       NFSREC_ASSIGN_OR_RETURN(c.nsm.state_dir, options::PathValue(o));
       break;
     }
-    case 'n': c.nsm.my_name = o.value; break;
-    case 'L': c.nsm.no_notify = true; break;
-    case 'H': c.nsm.ha_callout = o.value; break;
+    case 'n':
+      c.nsm.my_name = o.value;
+      break;
+    case 'L':
+      c.nsm.no_notify = true;
+      break;
+    case 'H':
+      c.nsm.ha_callout = o.value;
+      break;
     case 'T': {
       NFSREC_ASSIGN_OR_RETURN(c.nsm.nlm_tcp_port, options::PortValue(o));
       break;
@@ -111,19 +119,36 @@ ParseResult<CommandLine> Apply(const Option& o, CommandLine cl) {
       NFSREC_ASSIGN_OR_RETURN(c.nsm.nlm_udp_port, options::PortValue(o));
       break;
     }
-    case 'h': cl.action = CommandLine::Action::kHelp; break;
-    case 'v': cl.action = CommandLine::Action::kVersion; break;
-    case kPidfile: c.process.pidfile = o.value; break;
-    case kProcRoot: c.process.proc_root = o.value; break;
-    case kCldPipe: c.tracking.pipe_path = o.value; break;
-    case kNoNfs4: c.nfs4 = false; break;
-    case kNoEndGraceEarly: c.tracking.end_grace_early = false; break;
+    case 'h':
+      cl.action = CommandLine::Action::kHelp;
+      break;
+    case 'v':
+      cl.action = CommandLine::Action::kVersion;
+      break;
+    case kPidfile:
+      c.process.pidfile = o.value;
+      break;
+    case kProcRoot:
+      c.process.proc_root = o.value;
+      break;
+    case kCldPipe:
+      c.tracking.pipe_path = o.value;
+      break;
+    case kNoNfs4:
+      c.nfs4 = false;
+      break;
+    case kNoEndGraceEarly:
+      c.tracking.end_grace_early = false;
+      break;
     case kReconcileInterval: {
       NFSREC_ASSIGN_OR_RETURN(c.tracking.reconcile_interval, options::CountValue(o, 999999999));
       break;
     }
-    case kConfig: break;  // read before nfs.conf
-    case kDumpConfig: cl.action = CommandLine::Action::kDumpConfig; break;
+    case kConfig:
+      break;  // read before nfs.conf
+    case kDumpConfig:
+      cl.action = CommandLine::Action::kDumpConfig;
+      break;
   }
   return cl;
 }
@@ -142,9 +167,12 @@ std::string Usage(const std::string& program) {
 options::ErrorReply DaemonErrorReply(options::ErrorKind kind) {
   switch (kind) {
     case ErrorKind::kUsage:
-    case ErrorKind::kBadValue: return {255, true};
-    case ErrorKind::kBadPort: return {1, true};
-    case ErrorKind::kBadNfsConf: return {1, false};
+    case ErrorKind::kBadValue:
+      return {255, true};
+    case ErrorKind::kBadPort:
+      return {1, true};
+    case ErrorKind::kBadNfsConf:
+      return {1, false};
   }
   return {255, true};
 }

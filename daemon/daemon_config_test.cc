@@ -75,11 +75,28 @@ TEST(DaemonConfigTest, BundledShortOptions) {
 TEST(DaemonConfigTest, EveryOptionLongAndShort) {
   ParseResult<CommandLine> s = Parse({"-F", "-d", "-L", "-p", "1", "-o", "2", "-P", "/s", "-n",
                                       "me", "-H", "/ha", "-T", "3", "-U", "4"});
-  ParseResult<CommandLine> l = Parse(
-      {"--foreground", "--no-syslog", "--no-notify", "--port", "1", "--outgoing-port=2",
-       "--state-directory-path", "/s", "--name=me", "--ha-callout", "/ha", "--nlm-port=3",
-       "--nlm-udp-port", "4", "--pidfile", "/p", "--proc-root=/r", "--cld-pipe", "/c",
-       "--no-nfs4", "--no-end-grace-early", "--reconcile-interval=30"});
+  ParseResult<CommandLine> l = Parse({"--foreground",
+                                      "--no-syslog",
+                                      "--no-notify",
+                                      "--port",
+                                      "1",
+                                      "--outgoing-port=2",
+                                      "--state-directory-path",
+                                      "/s",
+                                      "--name=me",
+                                      "--ha-callout",
+                                      "/ha",
+                                      "--nlm-port=3",
+                                      "--nlm-udp-port",
+                                      "4",
+                                      "--pidfile",
+                                      "/p",
+                                      "--proc-root=/r",
+                                      "--cld-pipe",
+                                      "/c",
+                                      "--no-nfs4",
+                                      "--no-end-grace-early",
+                                      "--reconcile-interval=30"});
   ASSERT_TRUE(s.ok()) << s.status().message;
   ASSERT_TRUE(l.ok()) << l.status().message;
   for (const DaemonConfig* c : {&s->config, &l->config}) {

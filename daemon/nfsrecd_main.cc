@@ -250,8 +250,8 @@ int main(int argc, char** argv) {
       args, env ? env : "",
       [](const std::string& path) { return nfsrec::NfsConf::Load(path, nfsrec::GetEnv); });
   if (!cl.ok()) {
-    return nfsrec::options::ReportError(base, cl.status(), nfsrec::DaemonErrorReply(cl.status().kind),
-                                        nfsrec::Usage(base), stderr);
+    return nfsrec::options::ReportError(
+        base, cl.status(), nfsrec::DaemonErrorReply(cl.status().kind), nfsrec::Usage(base), stderr);
   }
   switch (cl->action) {
     case nfsrec::CommandLine::Action::kHelp:

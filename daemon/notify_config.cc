@@ -19,16 +19,11 @@ enum : int {
 };
 
 constexpr options::OptionSpec kOptions[] = {
-    {'d', 'd', nullptr, false},
-    {'f', 'f', nullptr, false},
-    {'n', 'n', nullptr, false},
-    {'m', 'm', nullptr, true},
-    {'p', 'p', nullptr, true},
-    {'v', 'v', nullptr, true},
-    {'P', 'P', nullptr, true},
-    {kProcRoot, 0, "proc-root", true},
-    {kGuardFile, 0, "guard-file", true},
-    {kDaemonPidfile, 0, "daemon-pidfile", true},
+    {'d', 'd', nullptr, false},          {'f', 'f', nullptr, false},
+    {'n', 'n', nullptr, false},          {'m', 'm', nullptr, true},
+    {'p', 'p', nullptr, true},           {'v', 'v', nullptr, true},
+    {'P', 'P', nullptr, true},           {kProcRoot, 0, "proc-root", true},
+    {kGuardFile, 0, "guard-file", true}, {kDaemonPidfile, 0, "daemon-pidfile", true},
     {kConfig, 0, "config", true},
 };
 
@@ -55,9 +50,15 @@ Status ApplyNfsConf(const NfsConf& conf, NotifyCommandConfig& c) {
 // The configuration with one more option applied.
 ParseResult<NotifyCommandConfig> Apply(const Option& o, NotifyCommandConfig c) {
   switch (o.id) {
-    case 'd': c.debug = true; break;
-    case 'f': c.force = true; break;
-    case 'n': c.nsm.update_state = false; break;
+    case 'd':
+      c.debug = true;
+      break;
+    case 'f':
+      c.force = true;
+      break;
+    case 'n':
+      c.nsm.update_state = false;
+      break;
     case 'm': {
       NFSREC_ASSIGN_OR_RETURN(int64_t minutes, options::CountValue(o, kMaxMinutes));
       c.nsm.notify_window = std::chrono::minutes(minutes);
@@ -67,15 +68,24 @@ ParseResult<NotifyCommandConfig> Apply(const Option& o, NotifyCommandConfig c) {
       NFSREC_ASSIGN_OR_RETURN(c.nsm.outgoing_port, options::PortValue(o));
       break;
     }
-    case 'v': c.nsm.my_name = o.value; break;
+    case 'v':
+      c.nsm.my_name = o.value;
+      break;
     case 'P': {
       NFSREC_ASSIGN_OR_RETURN(c.nsm.state_dir, options::PathValue(o));
       break;
     }
-    case kProcRoot: c.proc_root = o.value; break;
-    case kGuardFile: c.guard_file = o.value; break;
-    case kDaemonPidfile: c.daemon_pidfile = o.value; break;
-    case kConfig: break;  // read before nfs.conf
+    case kProcRoot:
+      c.proc_root = o.value;
+      break;
+    case kGuardFile:
+      c.guard_file = o.value;
+      break;
+    case kDaemonPidfile:
+      c.daemon_pidfile = o.value;
+      break;
+    case kConfig:
+      break;  // read before nfs.conf
   }
   return c;
 }

@@ -100,7 +100,8 @@ TEST(NotifyConfigTest, NfsConfThenCommandLine) {
   EXPECT_EQ(c.nsm.state_dir, "/srv/nfs");
   EXPECT_EQ(c.nsm.port, 0);  // [statd] port is the daemon's
 
-  ParseResult<NotifyCommandLine> over = Parse({"-m", "7", "-p", "901", "-v", "you", "-P", "/t"}, conf);
+  ParseResult<NotifyCommandLine> over =
+      Parse({"-m", "7", "-p", "901", "-v", "you", "-P", "/t"}, conf);
   ASSERT_TRUE(over.ok()) << over.status().message;
   EXPECT_EQ(over->config.nsm.notify_window, std::chrono::minutes(7));
   EXPECT_EQ(over->config.nsm.outgoing_port, 901);

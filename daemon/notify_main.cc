@@ -14,11 +14,11 @@
 #include <string>
 
 #include "common/store/commit_queue.h"
+#include "daemon/daemon_config.h"
 #include "common/os/daemonize.h"
 #include "common/os/event_loop.h"
 #include "common/base/logging.h"
 #include "daemon/nfs_conf.h"
-#include "daemon/notify_config.h"
 #include "common/os/resolver.h"
 #include "common/store/sqlite.h"
 #include "common/rpc/udp_rpc_client.h"
@@ -76,8 +76,8 @@ int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
   log->Notice(StrCat("Version ", PACKAGE_VERSION, " starting"));
   for (const std::string& w : conf.warnings()) log->Warning(StrCat("nfs.conf: ", w));
 
-  if (config.nsm.state_dir == kDefaultStateDir && !TakeGuard(config.guard_file, *log) && !config.force &&
-      config.nsm.update_state) {
+  if (config.nsm.state_dir == kDefaultStateDir && !TakeGuard(config.guard_file, *log) &&
+      !config.force && config.nsm.update_state) {
     log->Notice("Already notifying clients; Exiting!");
     return 0;
   }
@@ -99,7 +99,8 @@ int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
   if (!loop_r.ok()) return 1;
   EventLoop& loop = *loop_r.value();
   LoopScheduler scheduler(loop);
-  Result<std::unique_ptr<sqlite::Db>> db = sqlite::Db::Open(config.nsm.state_dir + "/nfsrecd.sqlite");
+  Result<std::unique_ptr<sqlite::Db>> db =
+      sqlite::Db::Open(config.nsm.state_dir + "/nfsrecd.sqlite");
   if (!db.ok()) {
     log->Error(StrCat("Cannot open database: ", db.status().ToString()));
     return 1;
@@ -133,8 +134,9 @@ int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
     return 1;
   }
 
-  BootNotifier notifier(service, engine, kernel, *log,
-                        BootNotifier::Options{config.nsm.my_name, config.nsm.lift_grace, config.nsm.update_state});
+  BootNotifier notifier(
+      service, engine, kernel, *log,
+      BootNotifier::Options{config.nsm.my_name, config.nsm.lift_grace, config.nsm.update_state});
   std::optional<Result<BootNotifier::Summary>> summary;
   std::optional<std::pair<size_t, size_t>> result;
   // sm-notify is the boot notification itself: always a new boot for it.

@@ -37,7 +37,6 @@ OptionError BadLong(std::span<const OptionSpec> specs, const std::string& typed)
   return {ErrorKind::kUsage, (matches > 1 ? "ambiguous option: " : "unknown option: ") + typed};
 }
 
-
 // getopt_long refused an argument (c is ':' or '?'): the error, or the
 // option when it was a typed "-?" that a spec accepts.
 //
@@ -47,14 +46,13 @@ OptionError BadLong(std::span<const OptionSpec> specs, const std::string& typed)
 // sets optopt to the letter.  For a long option given a value it does not
 // take, optopt is the option's id: either >= kFirstLongOnlyId or a letter
 // in `shorts`, which a mistyped letter never is.
-ParseResult<Option> ScanError(std::span<const OptionSpec> specs,
-                                             const std::string& shorts, int c, int opt,
-                                             const std::vector<char*>& argv, int ind, int argc) {
+ParseResult<Option> ScanError(std::span<const OptionSpec> specs, const std::string& shorts, int c,
+                              int opt, const std::vector<char*>& argv, int ind, int argc) {
   const std::string current = (ind >= 1 && ind <= argc) ? argv[static_cast<size_t>(ind - 1)] : "";
   if (c == ':') {
     const OptionSpec* s = current.rfind("--", 0) == 0 ? FindLongById(specs, opt) : nullptr;
-    std::string name = s != nullptr ? std::string("--") + s->long_name
-                                    : std::string("-") + static_cast<char>(opt);
+    std::string name =
+        s != nullptr ? std::string("--") + s->long_name : std::string("-") + static_cast<char>(opt);
     return OptionError{ErrorKind::kUsage, "missing value for " + name};
   }
   if (opt == 0) return BadLong(specs, LongTyped(current));
@@ -87,7 +85,8 @@ ParseResult<Scanned> Scan(std::span<const OptionSpec> specs, const std::vector<s
       if (s.takes_value) shorts += ':';
     }
     if (s.long_name != nullptr) {
-      longs.push_back({s.long_name, s.takes_value ? required_argument : no_argument, nullptr, s.id});
+      longs.push_back(
+          {s.long_name, s.takes_value ? required_argument : no_argument, nullptr, s.id});
       long_specs.push_back(&s);
     }
   }
@@ -108,14 +107,15 @@ ParseResult<Scanned> Scan(std::span<const OptionSpec> specs, const std::vector<s
     const int c = getopt_long(argc, argv.data(), shorts.c_str(), longs.data(), &index);
     if (c == -1) break;
     if (c == ':' || c == '?') {
-      NFSREC_ASSIGN_OR_RETURN(Option alias, ScanError(specs, shorts, c, optopt, argv, optind, argc));
+      NFSREC_ASSIGN_OR_RETURN(Option alias,
+                              ScanError(specs, shorts, c, optopt, argv, optind, argc));
       out.options.push_back(std::move(alias));
       continue;
     }
     // getopt_long returns only what the tables hold.
     const OptionSpec* s = index >= 0 ? long_specs[static_cast<size_t>(index)] : FindShort(specs, c);
-    std::string name = index >= 0 ? std::string("--") + s->long_name
-                                  : std::string("-") + static_cast<char>(c);
+    std::string name =
+        index >= 0 ? std::string("--") + s->long_name : std::string("-") + static_cast<char>(c);
     out.options.push_back({s->id, std::move(name), s->takes_value && optarg ? optarg : ""});
   }
   for (int i = optind; i < argc; ++i) out.operands.emplace_back(argv[i]);
@@ -133,7 +133,8 @@ std::optional<std::string> LastValue(const Scanned& scanned, int id) {
 namespace {
 
 bool AllDigits(const std::string& v, size_t max_len) {
-  return !v.empty() && v.size() <= max_len && v.find_first_not_of("0123456789") == std::string::npos;
+  return !v.empty() && v.size() <= max_len &&
+         v.find_first_not_of("0123456789") == std::string::npos;
 }
 
 }  // namespace
@@ -143,7 +144,8 @@ ParseResult<uint16_t> PortValue(const Option& option) {
     long n = std::strtol(option.value.c_str(), nullptr, 10);
     if (n >= 1 && n <= 65535) return static_cast<uint16_t>(n);
   }
-  return OptionError{ErrorKind::kBadPort, "bad port number for " + option.name + ": " + option.value};
+  return OptionError{ErrorKind::kBadPort,
+                     "bad port number for " + option.name + ": " + option.value};
 }
 
 ParseResult<int64_t> CountValue(const Option& option, int64_t max) {
@@ -151,13 +153,15 @@ ParseResult<int64_t> CountValue(const Option& option, int64_t max) {
     long long n = std::strtoll(option.value.c_str(), nullptr, 10);
     if (n <= max) return static_cast<int64_t>(n);
   }
-  return OptionError{ErrorKind::kBadValue, "bad value for " + option.name + ": " + option.value +
-                                               " (a whole number from 0 to " +
-                                               std::to_string(max) + ")"};
+  std::string range = "a whole number from 0 to " + std::to_string(max);
+  return OptionError{ErrorKind::kBadValue,
+                     "bad value for " + option.name + ": " + option.value + " (" + range + ")"};
 }
 
 ParseResult<std::string> PathValue(const Option& option) {
-  if (option.value.empty()) return OptionError{ErrorKind::kBadValue, "empty value for " + option.name};
+  if (option.value.empty()) {
+    return OptionError{ErrorKind::kBadValue, "empty value for " + option.name};
+  }
   return option.value;
 }
 

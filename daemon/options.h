@@ -45,8 +45,8 @@ struct OptionError {
 template <typename T>
 class [[nodiscard]] ParseResult {
  public:
-  ParseResult(T value) : value_(std::move(value)) {}                // NOLINT(runtime/explicit)
-  ParseResult(OptionError error) : error_(std::move(error)) {}      // NOLINT(runtime/explicit)
+  ParseResult(T value) : value_(std::move(value)) {}            // NOLINT(runtime/explicit)
+  ParseResult(OptionError error) : error_(std::move(error)) {}  // NOLINT(runtime/explicit)
 
   bool ok() const { return value_.has_value(); }
   const OptionError& status() const { return error_; }

@@ -9,8 +9,9 @@ constexpr int kLongFlag = kFirstLongOnlyId;
 constexpr int kLongValue = kFirstLongOnlyId + 1;
 
 constexpr OptionSpec kSpecs[] = {
-    {'a', 'a', "alpha", false},  {'b', 'b', nullptr, false},   {'p', 'p', "port", true},
-    {'h', 'h', "help", false},   {'h', '?', nullptr, false},   {'v', 'V', "version", false},
+    {'a', 'a', "alpha", false},        {'b', 'b', nullptr, false},
+    {'p', 'p', "port", true},          {'h', 'h', "help", false},
+    {'h', '?', nullptr, false},        {'v', 'V', "version", false},
     {kLongFlag, 0, "no-thing", false}, {kLongValue, 0, "no-other", true},
 };
 
@@ -39,7 +40,8 @@ std::string ErrorOf(std::vector<std::string> args) {
 TEST(OptionsTest, BundledFlagsAndAttachedValues) {
   ParseResult<Scanned> r = ScanOf({"-ab", "-p662", "-abp", "7", "-bp8"});
   ASSERT_TRUE(r.ok()) << r.status().message;
-  EXPECT_EQ(Ids(*r), (std::vector<std::string>{"a=", "b=", "p=662", "a=", "b=", "p=7", "b=", "p=8"}));
+  EXPECT_EQ(Ids(*r),
+            (std::vector<std::string>{"a=", "b=", "p=662", "a=", "b=", "p=7", "b=", "p=8"}));
   EXPECT_TRUE(r->operands.empty());
 }
 
