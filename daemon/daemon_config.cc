@@ -7,19 +7,52 @@
 namespace nfsrec {
 namespace {
 
-Result<uint16_t> ParsePort(const std::string& opt, const std::string& v) {
-  if (v.empty() || v.size() > 5 || v.find_first_not_of("0123456789") != std::string::npos) {
-    return Status::InvalidArgument("bad port number for " + opt + ": " + v);
-  }
-  long n = std::strtol(v.c_str(), nullptr, 10);
-  if (n < 1 || n > 65535) return Status::InvalidArgument("bad port number for " + opt + ": " + v);
-  return static_cast<uint16_t>(n);
-}
+using options::ErrorKind;
+using options::Option;
+using options::OptionError;
+using options::ParseResult;
+
+// Ids of the long-only options.
+enum : int {
+  kPidfile = options::kFirstLongOnlyId,
+  kProcRoot,
+  kCldPipe,
+  kNoNfs4,
+  kNoEndGraceEarly,
+  kReconcileInterval,
+  kConfig,
+  kDumpConfig,
+};
+
+constexpr options::OptionSpec kOptions[] = {
+    {'F', 'F', "foreground", false},
+    {'d', 'd', "no-syslog", false},
+    {'p', 'p', "port", true},
+    {'o', 'o', "outgoing-port", true},
+    {'P', 'P', "state-directory-path", true},
+    {'n', 'n', "name", true},
+    {'L', 'L', "no-notify", false},
+    {'H', 'H', "ha-callout", true},
+    {'T', 'T', "nlm-port", true},
+    {'U', 'U', "nlm-udp-port", true},
+    {'h', 'h', "help", false},
+    {'h', '?', nullptr, false},
+    {'v', 'v', "version", false},
+    {'v', 'V', nullptr, false},
+    {kPidfile, 0, "pidfile", true},
+    {kProcRoot, 0, "proc-root", true},
+    {kCldPipe, 0, "cld-pipe", true},
+    {kNoNfs4, 0, "no-nfs4", false},
+    {kNoEndGraceEarly, 0, "no-end-grace-early", false},
+    {kReconcileInterval, 0, "reconcile-interval", true},
+    {kConfig, 0, "config", true},
+    {kDumpConfig, 0, "dump-config", false},
+};
 
 template <typename T, typename V>
-Status Take(Result<std::optional<V>> setting, T& target) {
-  if (!setting.ok()) return setting.status();
-  if (*setting) target = **setting;
+Status Take(const Result<std::optional<V>>& setting, T& target) {
+  NFSREC_ASSIGN_OR_RETURN(std::optional<V> v, setting);
+  if (v) target = *v;
   return Status::Ok();
 }
 
@@ -46,155 +79,128 @@ Status ApplyNfsConf(const NfsConf& conf, DaemonConfig& c) {
   return Status::Ok();
 }
 
-}  // namespace
-
-std::string ConfigFileFromArgs(const std::vector<std::string>& args) {
-  std::string path = NfsConf::kDefaultPath;
-  for (size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "--config" && i + 1 < args.size()) {
-      path = args[++i];
-    } else if (args[i].rfind("--config=", 0) == 0) {
-      path = args[i].substr(9);
+// The command line with one more option applied.
+ParseResult<CommandLine> Apply(const Option& o, CommandLine cl) {
+  DaemonConfig& c = cl.config;
+  switch (o.id) {
+    case 'F':
+      c.process.foreground = true;
+      break;
+    case 'd':
+      c.process.log_stderr = true;
+      c.process.debug = true;
+      break;
+    case 'p': {
+      NFSREC_ASSIGN_OR_RETURN(c.nsm.port, options::PortValue(o));
+      break;
     }
+    case 'o': {
+      NFSREC_ASSIGN_OR_RETURN(c.nsm.outgoing_port, options::PortValue(o));
+      break;
+    }
+    case 'P': {
+      NFSREC_ASSIGN_OR_RETURN(c.nsm.state_dir, options::PathValue(o));
+      break;
+    }
+    case 'n':
+      c.nsm.my_name = o.value;
+      break;
+    case 'L':
+      c.nsm.no_notify = true;
+      break;
+    case 'H':
+      c.nsm.ha_callout = o.value;
+      break;
+    case 'T': {
+      NFSREC_ASSIGN_OR_RETURN(c.nsm.nlm_tcp_port, options::PortValue(o));
+      break;
+    }
+    case 'U': {
+      NFSREC_ASSIGN_OR_RETURN(c.nsm.nlm_udp_port, options::PortValue(o));
+      break;
+    }
+    case 'h':
+      cl.action = CommandLine::Action::kHelp;
+      break;
+    case 'v':
+      cl.action = CommandLine::Action::kVersion;
+      break;
+    case kPidfile:
+      c.process.pidfile = o.value;
+      break;
+    case kProcRoot:
+      c.process.proc_root = o.value;
+      break;
+    case kCldPipe:
+      c.tracking.pipe_path = o.value;
+      break;
+    case kNoNfs4:
+      c.nfs4 = false;
+      break;
+    case kNoEndGraceEarly:
+      c.tracking.end_grace_early = false;
+      break;
+    case kReconcileInterval: {
+      NFSREC_ASSIGN_OR_RETURN(c.tracking.reconcile_interval, options::CountValue(o, 999999999));
+      break;
+    }
+    case kConfig:
+      break;  // read before nfs.conf
+    case kDumpConfig:
+      cl.action = CommandLine::Action::kDumpConfig;
+      break;
   }
-  return path;
+  return cl;
 }
+
+}  // namespace
 
 std::string Usage(const std::string& program) {
   return "Usage: " + program +
-         " [-F] [-d] [-L] [-p port] [-o port] [-P state-dir] [-n name] [-H prog]\n"
+         " [-FdL] [-p port] [-o port] [-P state-dir] [-n name] [-H prog]\n"
          "       [-T nlm-tcp-port] [-U nlm-udp-port] [--pidfile path] [--proc-root dir]\n"
          "       [--cld-pipe path] [--no-nfs4] [--no-end-grace-early] [--dump-config]\n"
          "       [--reconcile-interval seconds] [--config nfs.conf]\n"
          "       [-h] [-v]\n";
 }
 
-Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
-                                     const std::string& env_no_notify, const NfsConf& conf) {
+options::ErrorReply DaemonErrorReply(options::ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kUsage:
+    case ErrorKind::kBadValue:
+      return {255, true};
+    case ErrorKind::kBadPort:
+      return {1, true};
+    case ErrorKind::kBadNfsConf:
+      return {1, false};
+  }
+  return {255, true};
+}
+
+ParseResult<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
+                                          const std::string& env_no_notify,
+                                          const NfsConfLoader& load_conf) {
+  NFSREC_ASSIGN_OR_RETURN(options::Scanned scanned, options::Scan(kOptions, args));
+  if (!scanned.operands.empty()) {
+    return OptionError{ErrorKind::kUsage, "unexpected argument: " + scanned.operands.front()};
+  }
   CommandLine cl;
   DaemonConfig& c = cl.config;
-  c.process.config_file = ConfigFileFromArgs(args);
-  if (Status s = ApplyNfsConf(conf, c); !s.ok()) return s;
-  if (!env_no_notify.empty() && std::atoi(env_no_notify.c_str()) > 0) c.nsm.no_notify = true;
-
-  // Short options that take a value, and their long names.
-  struct Opt {
-    const char* lng;
-    char shrt;
-    bool has_value;
-  };
-  static constexpr Opt kOpts[] = {
-      {"foreground", 'F', false},  {"no-syslog", 'd', false},
-      {"port", 'p', true},         {"outgoing-port", 'o', true},
-      {"state-directory-path", 'P', true}, {"name", 'n', true},
-      {"no-notify", 'L', false},   {"ha-callout", 'H', true},
-      {"nlm-port", 'T', true},     {"nlm-udp-port", 'U', true},
-      {"help", 'h', false},        {"version", 'v', false},
-      {"pidfile", 0, true},        {"proc-root", 0, true},
-      {"cld-pipe", 0, true},       {"no-nfs4", 0, false},
-      {"no-end-grace-early", 0, false}, {"dump-config", 0, false},
-      {"reconcile-interval", 0, true}, {"config", 0, true},
-  };
-
-  for (size_t i = 1; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    const Opt* opt = nullptr;
-    std::string value;
-    bool have_value = false;
-    if (a.rfind("--", 0) == 0 && a.size() > 2) {
-      std::string name = a.substr(2);
-      auto eq = name.find('=');
-      if (eq != std::string::npos) {
-        value = name.substr(eq + 1);
-        name.resize(eq);
-        have_value = true;
-      }
-      for (const Opt& o : kOpts) {
-        if (name == o.lng) opt = &o;
-      }
-      if (opt == nullptr) return Status::InvalidArgument("unknown option: " + a);
-    } else if (a.size() >= 2 && a[0] == '-' && a[1] != '-') {
-      char ch = a[1];
-      if (ch == '?' || ch == 'V') ch = ch == 'V' ? 'v' : 'h';
-      for (const Opt& o : kOpts) {
-        if (o.shrt == ch) opt = &o;
-      }
-      if (opt == nullptr) return Status::InvalidArgument("unknown option: " + a);
-      if (a.size() > 2) {
-        if (!opt->has_value) return Status::InvalidArgument("unexpected value in " + a);
-        value = a.substr(2);
-        have_value = true;
-      }
-    } else {
-      return Status::InvalidArgument("unexpected argument: " + a);
-    }
-    if (opt->has_value && !have_value) {
-      if (i + 1 >= args.size()) return Status::InvalidArgument("missing value for " + a);
-      value = args[++i];
-    } else if (!opt->has_value && have_value) {
-      return Status::InvalidArgument("unexpected value in " + a);
-    }
-
-    std::string lng = opt->lng;
-    if (lng == "foreground") {
-      c.process.foreground = true;
-    } else if (lng == "no-syslog") {
-      c.process.log_stderr = true;
-      c.process.debug = true;
-    } else if (lng == "port") {
-      Result<uint16_t> p = ParsePort(a, value);
-      if (!p.ok()) return p.status();
-      c.nsm.port = p.value();
-    } else if (lng == "outgoing-port") {
-      Result<uint16_t> p = ParsePort(a, value);
-      if (!p.ok()) return p.status();
-      c.nsm.outgoing_port = p.value();
-    } else if (lng == "state-directory-path") {
-      if (value.empty()) return Status::InvalidArgument("empty state directory path");
-      c.nsm.state_dir = value;
-    } else if (lng == "name") {
-      c.nsm.my_name = value;
-    } else if (lng == "no-notify") {
-      c.nsm.no_notify = true;
-    } else if (lng == "ha-callout") {
-      c.nsm.ha_callout = value;
-    } else if (lng == "nlm-port") {
-      Result<uint16_t> p = ParsePort(a, value);
-      if (!p.ok()) return p.status();
-      c.nsm.nlm_tcp_port = p.value();
-    } else if (lng == "nlm-udp-port") {
-      Result<uint16_t> p = ParsePort(a, value);
-      if (!p.ok()) return p.status();
-      c.nsm.nlm_udp_port = p.value();
-    } else if (lng == "help") {
-      cl.action = CommandLine::Action::kHelp;
-    } else if (lng == "version") {
-      cl.action = CommandLine::Action::kVersion;
-    } else if (lng == "pidfile") {
-      c.process.pidfile = value;
-    } else if (lng == "proc-root") {
-      c.process.proc_root = value;
-    } else if (lng == "cld-pipe") {
-      c.tracking.pipe_path = value;
-    } else if (lng == "no-nfs4") {
-      c.nfs4 = false;
-    } else if (lng == "no-end-grace-early") {
-      c.tracking.end_grace_early = false;
-    } else if (lng == "reconcile-interval") {
-      if (value.empty() || value.size() > 9 ||
-          value.find_first_not_of("0123456789") != std::string::npos) {
-        return Status::InvalidArgument("bad number of seconds for " + a + ": " + value);
-      }
-      c.tracking.reconcile_interval = std::strtol(value.c_str(), nullptr, 10);
-    } else if (lng == "config") {
-      if (value.empty()) return Status::InvalidArgument("empty path for --config");
-    } else if (lng == "dump-config") {
-      cl.action = CommandLine::Action::kDumpConfig;
+  for (const Option& o : scanned.options) {
+    if (o.id == kConfig) {
+      NFSREC_ASSIGN_OR_RETURN(c.process.config_file, options::PathValue(o));
     }
   }
-  if (c.nsm.state_dir.empty()) return Status::InvalidArgument("empty state directory path");
+  cl.conf = load_conf(c.process.config_file);
+  if (Status s = ApplyNfsConf(cl.conf, c); !s.ok()) {
+    return OptionError{ErrorKind::kBadNfsConf, s.message()};
+  }
+  if (!env_no_notify.empty() && std::atoi(env_no_notify.c_str()) > 0) c.nsm.no_notify = true;
+  for (const Option& o : scanned.options) {
+    NFSREC_ASSIGN_OR_RETURN(cl, Apply(o, std::move(cl)));
+  }
   if (c.nsm.port != 0 && c.nsm.port == c.nsm.outgoing_port) {
-    return Status::InvalidArgument("listening port and outgoing port cannot be the same");
+    return OptionError{ErrorKind::kBadValue, "listening port and outgoing port cannot be the same"};
   }
   // With -T alone, lockd uses the same port for UDP (as rpc.statd does).
   if (c.nsm.nlm_tcp_port != 0 && c.nsm.nlm_udp_port == 0) c.nsm.nlm_udp_port = c.nsm.nlm_tcp_port;

@@ -1,6 +1,7 @@
 // The daemon's configuration, from nfs.conf and then the command line
 // (rpc.statd-compatible options plus nfsrecd's own; the command line wins,
-// as with rpc.statd), immutable once parsed.
+// as with rpc.statd), immutable once parsed.  Short options bundle as
+// getopt's do (-Fd, -FdL, -p662, -FdP/dir; daemon/options.h).
 //
 // Options:                                   rpc.statd equivalent
 //   -F, --foreground                         same
@@ -22,24 +23,25 @@
 //   --config FILE        nfs.conf to read (default /etc/nfs.conf, plus
 //                        /usr/etc/nfs.conf and the .d directories)
 //   --dump-config        print the effective configuration and exit
+//   -h, -?, --help; -v, -V, --version
 //
-// nfs.conf settings (common/nfs_conf.h for the syntax):
+// nfs.conf settings (daemon/nfs_conf.h for the syntax):
 //   [statd]   port, outgoing-port, name, state-directory-path, ha-callout,
 //             no-notify (bool), debug (any value but 0: debug logging)
 //   [lockd]   port, udp-port                      as -T, -U
 //   [general] pipefs-directory                    the cld pipe is DIR/nfsd/cld
 //   [nfsrecd] nfs4 (bool), end-grace-early (bool), reconcile-interval
-//   -h, --help; -v, -V, --version
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "daemon/nfs_conf.h"
+#include "daemon/options.h"
 #include "nfs4rec/tracking_options.h"
 #include "statd/nsm_options.h"
-#include "common/base/result.h"
 
 namespace nfsrec {
 
@@ -69,18 +71,25 @@ struct CommandLine {
   enum class Action { kRun, kHelp, kVersion, kDumpConfig };
   Action action = Action::kRun;
   DaemonConfig config;
+  NfsConf conf;  // what was read, for its file list and warnings
 };
 
-// The nfs.conf path that argv names with --config, or the default.
-std::string ConfigFileFromArgs(const std::vector<std::string>& args);
+// Reads the nfs.conf at `path` (with its companions): NfsConf::Load in
+// main, NfsConf::FromText in tests.
+using NfsConfLoader = std::function<NfsConf(const std::string& path)>;
 
-// Applies `conf` (read from ConfigFileFromArgs), then argv.
-// `env_no_notify` is the value of RPC_STATD_NO_NOTIFY (or empty).
-// InvalidArgument carries a message fit for the user; a bad value in
-// nfs.conf is an error too, because running on another port or directory
-// than the admin configured would be worse than not starting.
-Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
-                                     const std::string& env_no_notify, const NfsConf& conf);
+// Scans argv (options::Scan), loads the nfs.conf that --config names (or
+// the default), applies it, then RPC_STATD_NO_NOTIFY (`env_no_notify`, or
+// empty), then the options in command-line order.  A bad value in nfs.conf
+// is an error too (kBadNfsConf): running on another port or directory than
+// the admin configured would be worse than not starting.
+options::ParseResult<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
+                                                   const std::string& env_no_notify,
+                                                   const NfsConfLoader& load_conf);
+
+// rpc.statd's answers: a usage error exits with -1 (255) after the usage
+// text, a bad port number with 1 after it, a bad nfs.conf with 1 alone.
+options::ErrorReply DaemonErrorReply(options::ErrorKind kind);
 
 std::string Usage(const std::string& program);
 

@@ -2,7 +2,10 @@
 # configuration.  The only folder that sees both statd/ and nfs4rec/.
 noinst_LIBRARIES += daemon/libdaemon.a
 daemon_libdaemon_a_SOURCES = \
+	daemon/options.cc daemon/options.h \
 	daemon/daemon_config.cc daemon/daemon_config.h \
+	daemon/notify_config.cc daemon/notify_config.h \
+	daemon/cltrack_config.cc daemon/cltrack_config.h \
 	daemon/nfs_conf.cc daemon/nfs_conf.h \
 	daemon/notify_main.cc daemon/notify_main.h
 
@@ -27,10 +30,11 @@ uninstall-hook:
 # nfsdcltrack-compatible usermode helper.
 sbin_PROGRAMS += nfsrec-cltrack
 nfsrec_cltrack_SOURCES = daemon/cltrack_main.cc
-nfsrec_cltrack_LDADD = nfs4rec/libnfs4rec.a $(COMMON_LIBS) $(SYS_LIBS)
+nfsrec_cltrack_LDADD = daemon/libdaemon.a nfs4rec/libnfs4rec.a $(COMMON_LIBS) $(SYS_LIBS)
 
 check_PROGRAMS += daemon/config_test
 TESTS += daemon/config_test
-daemon_config_test_SOURCES = daemon/nfs_conf_test.cc daemon/daemon_config_test.cc
+daemon_config_test_SOURCES = daemon/nfs_conf_test.cc daemon/options_test.cc \
+	daemon/daemon_config_test.cc daemon/notify_config_test.cc daemon/cltrack_config_test.cc
 daemon_config_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 daemon_config_test_LDADD = daemon/libdaemon.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)

@@ -3,7 +3,7 @@
 //
 // Invoked as "sm-notify" or "nfsrec-notify" (a link to this binary), or with
 // --sm-notify as the first argument, it runs the sm-notify-compatible
-// command instead (statd/notify_main.cc).
+// command instead (daemon/notify_main.cc).
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,7 +35,6 @@
 namespace nfsrec {
 namespace {
 
-constexpr int kExitUsage = 255;  // rpc.statd exits with -1 on bad usage
 constexpr auto kProbeTimeout = std::chrono::seconds(2);
 
 std::unique_ptr<Logger> MakeLogger(const DaemonConfig& c) {
@@ -210,18 +209,12 @@ int main(int argc, char** argv) {
   }
 
   const char* env = std::getenv("RPC_STATD_NO_NOTIFY");
-  const nfsrec::NfsConf conf =
-      nfsrec::NfsConf::Load(nfsrec::ConfigFileFromArgs(args), nfsrec::GetEnv);
-  nfsrec::Result<nfsrec::CommandLine> cl = nfsrec::ParseCommandLine(args, env ? env : "", conf);
+  nfsrec::options::ParseResult<nfsrec::CommandLine> cl = nfsrec::ParseCommandLine(
+      args, env ? env : "",
+      [](const std::string& path) { return nfsrec::NfsConf::Load(path, nfsrec::GetEnv); });
   if (!cl.ok()) {
-    const std::string& why = cl.status().message();
-    // A bad setting in nfs.conf is not a usage error: no usage text.
-    if (why.rfind("nfs.conf ", 0) == 0) {
-      std::fprintf(stderr, "%s: %s\n", base.c_str(), why.c_str());
-      return 1;
-    }
-    std::fprintf(stderr, "%s: %s\n%s", base.c_str(), why.c_str(), nfsrec::Usage(base).c_str());
-    return why.rfind("bad port", 0) == 0 ? 1 : nfsrec::kExitUsage;
+    return nfsrec::options::ReportError(
+        base, cl.status(), nfsrec::DaemonErrorReply(cl.status().kind), nfsrec::Usage(base), stderr);
   }
   switch (cl->action) {
     case nfsrec::CommandLine::Action::kHelp:
@@ -231,7 +224,7 @@ int main(int argc, char** argv) {
       std::printf("%s version %s\n", base.c_str(), PACKAGE_VERSION);
       return 0;
     case nfsrec::CommandLine::Action::kDumpConfig:
-      for (const std::string& w : conf.warnings()) {
+      for (const std::string& w : cl->conf.warnings()) {
         std::fprintf(stderr, "%s: nfs.conf: %s\n", base.c_str(), w.c_str());
       }
       std::printf("%s", cl->config.Dump().c_str());
@@ -239,5 +232,5 @@ int main(int argc, char** argv) {
     case nfsrec::CommandLine::Action::kRun:
       break;
   }
-  return nfsrec::RunDaemon(cl->config, conf);
+  return nfsrec::RunDaemon(cl->config, cl->conf);
 }

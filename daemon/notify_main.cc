@@ -15,6 +15,7 @@
 
 #include "common/store/commit_queue.h"
 #include "daemon/daemon_config.h"
+#include "daemon/notify_config.h"
 #include "common/os/daemonize.h"
 #include "common/os/event_loop.h"
 #include "common/base/logging.h"
@@ -27,102 +28,6 @@
 
 namespace nfsrec::statd {
 namespace {
-
-constexpr const char* kDefaultGuard = "/run/sm-notify.pid";
-
-struct NotifyOptions {
-  bool debug = false;
-  bool force = false;
-  int minutes = 15;
-  bool update_state = true;
-  bool lift_grace = true;
-  uint16_t port = 0;
-  std::string name;
-  std::string state_dir = kDefaultStateDir;
-  std::string proc_root;
-  std::string guard = kDefaultGuard;
-  std::string daemon_pidfile = "/run/rpc.statd.pid";
-};
-
-void Usage(const std::string& prog) {
-  std::fprintf(stderr,
-               "Usage: %s -notify [-dfn] [-m max-retry-minutes] [-p srcport] "
-               "[-P /path/to/state/directory] [-v my_host_name]\n",
-               prog.c_str());
-}
-
-// nfs.conf as sm-notify reads it: [sm-notify] force, retry-time (minutes),
-// update-state, outgoing-port, outgoing-addr, lift-grace, and [statd]
-// state-directory-path.  The command line then overrides.
-Result<NotifyOptions> FromNfsConf(const NfsConf& conf) {
-  NotifyOptions o;
-  Result<std::optional<bool>> force = conf.GetBool("sm-notify", "force");
-  Result<std::optional<int64_t>> minutes = conf.GetCount("sm-notify", "retry-time", 1000000);
-  Result<std::optional<bool>> update = conf.GetBool("sm-notify", "update-state");
-  Result<std::optional<uint16_t>> port = conf.GetPort("sm-notify", "outgoing-port");
-  Result<std::optional<bool>> lift = conf.GetBool("sm-notify", "lift-grace");
-  for (const Status* s : {&force.status(), &minutes.status(), &update.status(), &port.status(),
-                          &lift.status()}) {
-    if (!s->ok()) return *s;
-  }
-  o.force = force->value_or(o.force);
-  o.minutes = static_cast<int>(minutes->value_or(o.minutes));
-  o.update_state = update->value_or(o.update_state);
-  o.port = port->value_or(o.port);
-  o.lift_grace = lift->value_or(o.lift_grace);
-  o.name = conf.Get("sm-notify", "outgoing-addr").value_or(o.name);
-  o.state_dir = conf.Get("statd", "state-directory-path").value_or(o.state_dir);
-  return o;
-}
-
-std::optional<NotifyOptions> Parse(const std::vector<std::string>& args, NotifyOptions o) {
-  for (size_t i = 1; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* out) {
-      if (a.size() > 2 && a[1] != '-') {
-        *out = a.substr(2);
-        return true;
-      }
-      if (i + 1 >= args.size()) return false;
-      *out = args[++i];
-      return true;
-    };
-    std::string v;
-    if (a == "-d") {
-      o.debug = true;
-    } else if (a == "-f") {
-      o.force = true;
-    } else if (a == "-n") {
-      o.update_state = false;
-    } else if (a.rfind("-m", 0) == 0) {
-      if (!value(&v) || v.find_first_not_of("0123456789") != std::string::npos || v.empty()) {
-        return std::nullopt;
-      }
-      o.minutes = std::atoi(v.c_str());
-    } else if (a.rfind("-p", 0) == 0) {
-      if (!value(&v)) return std::nullopt;
-      int p = std::atoi(v.c_str());
-      if (p < 1 || p > 65535) return std::nullopt;
-      o.port = static_cast<uint16_t>(p);
-    } else if (a.rfind("-v", 0) == 0) {
-      if (!value(&o.name)) return std::nullopt;
-    } else if (a.rfind("-P", 0) == 0) {
-      if (!value(&o.state_dir)) return std::nullopt;
-    } else if (a == "--proc-root" && i + 1 < args.size()) {
-      o.proc_root = args[++i];
-    } else if (a == "--guard-file" && i + 1 < args.size()) {
-      o.guard = args[++i];
-    } else if (a == "--daemon-pidfile" && i + 1 < args.size()) {
-      o.daemon_pidfile = args[++i];
-    } else if (a == "--config" && i + 1 < args.size()) {
-      ++i;  // read before parsing (ConfigFileFromArgs)
-    } else if (a.rfind("--config=", 0) == 0) {
-    } else {
-      return std::nullopt;
-    }
-  }
-  return o;
-}
 
 // True if we may proceed: the guard did not exist (and now does).
 bool TakeGuard(const std::string& path, Logger& log) {
@@ -156,21 +61,9 @@ void TellRunningDaemon(const std::string& pidfile, Logger& log) {
 
 }  // namespace
 
-int NotifyMain(const std::vector<std::string>& args) {
-  std::string prog = args.empty() ? "sm-notify" : args[0];
-  const NfsConf conf = NfsConf::Load(ConfigFileFromArgs(args), GetEnv);
-  Result<NotifyOptions> base = FromNfsConf(conf);
-  if (!base.ok()) {
-    std::fprintf(stderr, "%s: %s\n", prog.c_str(), base.status().message().c_str());
-    return 1;
-  }
-  std::optional<NotifyOptions> o = Parse(args, std::move(base).value());
-  if (!o) {
-    Usage(prog);
-    return 1;
-  }
+int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
   std::unique_ptr<Logger> log;
-  if (o->debug) {
+  if (config.debug) {
     log = std::make_unique<StderrLogger>("sm-notify", true);
   } else {
     log = std::make_unique<SyslogLogger>("sm-notify", false);
@@ -178,8 +71,8 @@ int NotifyMain(const std::vector<std::string>& args) {
   log->Notice(StrCat("Version ", PACKAGE_VERSION, " starting"));
   for (const std::string& w : conf.warnings()) log->Warning(StrCat("nfs.conf: ", w));
 
-  if (o->state_dir == kDefaultStateDir && !TakeGuard(o->guard, *log) && !o->force &&
-      o->update_state) {
+  if (config.nsm.state_dir == kDefaultStateDir && !TakeGuard(config.guard_file, *log) &&
+      !config.force && config.nsm.update_state) {
     log->Notice("Already notifying clients; Exiting!");
     return 0;
   }
@@ -188,7 +81,7 @@ int NotifyMain(const std::vector<std::string>& args) {
   // thread); the parent still exits only after the state is bumped and
   // published, when the child reports, as sm-notify's does.
   ReadinessPipe ready;
-  if (!o->debug) {
+  if (!config.debug) {
     Result<ReadinessPipe> r = Daemonize();
     if (!r.ok()) {
       log->Error(StrCat("Cannot detach: ", r.status().ToString()));
@@ -201,21 +94,15 @@ int NotifyMain(const std::vector<std::string>& args) {
   if (!loop_r.ok()) return 1;
   EventLoop& loop = *loop_r.value();
   LoopScheduler scheduler(loop);
-  Result<std::unique_ptr<sqlite::Db>> db = sqlite::Db::Open(o->state_dir + "/nfsrecd.sqlite");
+  Result<std::unique_ptr<sqlite::Db>> db =
+      sqlite::Db::Open(config.nsm.state_dir + "/nfsrecd.sqlite");
   if (!db.ok()) {
     log->Error(StrCat("Cannot open database: ", db.status().ToString()));
     return 1;
   }
   CommitQueue queue(std::move(db.value()), loop);
-  NsmOptions nopts;
-  nopts.outgoing_port = o->port;
-  nopts.state_dir = o->state_dir;
-  nopts.my_name = o->name;
-  nopts.notify_window = std::chrono::minutes(o->minutes);
-  nopts.lift_grace = o->lift_grace;
-  nopts.update_state = o->update_state;
-  Result<std::unique_ptr<NsmDaemon>> nsm = NsmDaemon::Create(loop, scheduler, *log, queue, nopts,
-                                                             o->proc_root);
+  Result<std::unique_ptr<NsmDaemon>> nsm =
+      NsmDaemon::Create(loop, scheduler, *log, queue, config.nsm, config.proc_root);
   if (!nsm.ok()) {
     log->Error(StrCat("Start-up: ", nsm.status().ToString()));
     return 1;
@@ -243,13 +130,24 @@ int NotifyMain(const std::vector<std::string>& args) {
     ready.Report(1);
     return 1;
   }
-  TellRunningDaemon(o->daemon_pidfile, *log);
-  if (!o->debug) log->Notice("Backgrounding to notify hosts...");
+  TellRunningDaemon(config.daemon_pidfile, *log);
+  if (!config.debug) log->Notice("Backgrounding to notify hosts...");
   ready.Report(0);
   if (result.has_value()) return result->second == 0 ? 0 : 1;
   Status ran = loop.Run();
   if (!ran.ok() || !result.has_value()) return 1;
   return result->second == 0 ? 0 : 1;
+}
+
+int NotifyMain(const std::vector<std::string>& args) {
+  const std::string prog = args.empty() ? "sm-notify" : args[0];
+  options::ParseResult<NotifyCommandLine> cl = ParseNotifyCommandLine(
+      args, [](const std::string& path) { return NfsConf::Load(path, GetEnv); });
+  if (!cl.ok()) {
+    return options::ReportError(prog, cl.status(), NotifyErrorReply(cl.status().kind),
+                                NotifyUsage(prog), stderr);
+  }
+  return RunNotifyCommand(cl->config, cl->conf);
 }
 
 }  // namespace nfsrec::statd

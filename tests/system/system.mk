@@ -17,6 +17,7 @@ SYSTEM_TESTS = \
 	tests/system/070-notify-callback.sh \
 	tests/system/080-boot-notify.sh \
 	tests/system/090-split-notify.sh \
-	tests/system/100-statd-takeover.sh
+	tests/system/100-statd-takeover.sh \
+	tests/system/110-options.sh
 TESTS += $(SYSTEM_TESTS)
 EXTRA_DIST += $(SYSTEM_TESTS) tests/system/lib.sh

@@ -1,0 +1,127 @@
+#include "daemon/notify_config.h"
+
+#include <chrono>
+#include <optional>
+
+namespace nfsrec {
+namespace {
+
+using options::ErrorKind;
+using options::Option;
+using options::OptionError;
+using options::ParseResult;
+
+enum : int {
+  kProcRoot = options::kFirstLongOnlyId,
+  kGuardFile,
+  kDaemonPidfile,
+  kConfig,
+};
+
+constexpr options::OptionSpec kOptions[] = {
+    {'d', 'd', nullptr, false},          {'f', 'f', nullptr, false},
+    {'n', 'n', nullptr, false},          {'m', 'm', nullptr, true},
+    {'p', 'p', nullptr, true},           {'v', 'v', nullptr, true},
+    {'P', 'P', nullptr, true},           {kProcRoot, 0, "proc-root", true},
+    {kGuardFile, 0, "guard-file", true}, {kDaemonPidfile, 0, "daemon-pidfile", true},
+    {kConfig, 0, "config", true},
+};
+
+// The longest -m or retry-time: about two years.
+constexpr int64_t kMaxMinutes = 1000000;
+
+Status ApplyNfsConf(const NfsConf& conf, NotifyCommandConfig& c) {
+  NFSREC_ASSIGN_OR_RETURN(std::optional<bool> force, conf.GetBool("sm-notify", "force"));
+  NFSREC_ASSIGN_OR_RETURN(std::optional<int64_t> minutes,
+                          conf.GetCount("sm-notify", "retry-time", kMaxMinutes));
+  NFSREC_ASSIGN_OR_RETURN(std::optional<bool> update, conf.GetBool("sm-notify", "update-state"));
+  NFSREC_ASSIGN_OR_RETURN(std::optional<uint16_t> port, conf.GetPort("sm-notify", "outgoing-port"));
+  NFSREC_ASSIGN_OR_RETURN(std::optional<bool> lift, conf.GetBool("sm-notify", "lift-grace"));
+  if (force) c.force = *force;
+  if (minutes) c.nsm.notify_window = std::chrono::minutes(*minutes);
+  if (update) c.nsm.update_state = *update;
+  if (port) c.nsm.outgoing_port = *port;
+  if (lift) c.nsm.lift_grace = *lift;
+  if (auto v = conf.Get("sm-notify", "outgoing-addr")) c.nsm.my_name = *v;
+  if (auto v = conf.Get("statd", "state-directory-path")) c.nsm.state_dir = *v;
+  return Status::Ok();
+}
+
+// The configuration with one more option applied.
+ParseResult<NotifyCommandConfig> Apply(const Option& o, NotifyCommandConfig c) {
+  switch (o.id) {
+    case 'd':
+      c.debug = true;
+      break;
+    case 'f':
+      c.force = true;
+      break;
+    case 'n':
+      c.nsm.update_state = false;
+      break;
+    case 'm': {
+      NFSREC_ASSIGN_OR_RETURN(int64_t minutes, options::CountValue(o, kMaxMinutes));
+      c.nsm.notify_window = std::chrono::minutes(minutes);
+      break;
+    }
+    case 'p': {
+      NFSREC_ASSIGN_OR_RETURN(c.nsm.outgoing_port, options::PortValue(o));
+      break;
+    }
+    case 'v':
+      c.nsm.my_name = o.value;
+      break;
+    case 'P': {
+      NFSREC_ASSIGN_OR_RETURN(c.nsm.state_dir, options::PathValue(o));
+      break;
+    }
+    case kProcRoot:
+      c.proc_root = o.value;
+      break;
+    case kGuardFile:
+      c.guard_file = o.value;
+      break;
+    case kDaemonPidfile:
+      c.daemon_pidfile = o.value;
+      break;
+    case kConfig:
+      break;  // read before nfs.conf
+  }
+  return c;
+}
+
+}  // namespace
+
+ParseResult<NotifyCommandLine> ParseNotifyCommandLine(const std::vector<std::string>& args,
+                                                      const NfsConfLoader& load_conf) {
+  NFSREC_ASSIGN_OR_RETURN(options::Scanned scanned, options::Scan(kOptions, args));
+  if (!scanned.operands.empty()) {
+    return OptionError{ErrorKind::kUsage, "unexpected argument: " + scanned.operands.front()};
+  }
+  NotifyCommandLine cl;
+  for (const Option& o : scanned.options) {
+    if (o.id == kConfig) {
+      NFSREC_ASSIGN_OR_RETURN(cl.config.config_file, options::PathValue(o));
+    }
+  }
+  cl.conf = load_conf(cl.config.config_file);
+  if (Status s = ApplyNfsConf(cl.conf, cl.config); !s.ok()) {
+    return OptionError{ErrorKind::kBadNfsConf, s.message()};
+  }
+  for (const Option& o : scanned.options) {
+    NFSREC_ASSIGN_OR_RETURN(cl.config, Apply(o, std::move(cl.config)));
+  }
+  return cl;
+}
+
+options::ErrorReply NotifyErrorReply(options::ErrorKind kind) {
+  return {1, kind != ErrorKind::kBadNfsConf};
+}
+
+std::string NotifyUsage(const std::string& program) {
+  return "Usage: " + program +
+         " -notify [-dfn] [-m max-retry-minutes] [-p srcport] "
+         "[-P /path/to/state/directory] [-v my_host_name]\n";
+}
+
+}  // namespace nfsrec
