@@ -116,11 +116,10 @@ Status SendAll(int fd, std::span<const uint8_t> bytes, TimePoint deadline) {
 }
 
 Result<Reply> ToReply(std::span<const uint8_t> message, uint16_t local_port) {
-  Result<rpc::ReplyInfo> info = rpc::DecodeReply(message);
-  if (!info.ok()) return info.status();
+  NFSREC_ASSIGN_OR_RETURN(rpc::ReplyInfo info, rpc::DecodeReply(message));
   Reply r;
-  r.info = *info;
-  r.results.assign(info->results.begin(), info->results.end());
+  r.info = info;
+  r.results.assign(info.results.begin(), info.results.end());
   r.info.results = {};
   r.local_port = local_port;
   return r;
@@ -185,13 +184,13 @@ Result<Reply> Call(const std::string& addr, uint16_t port, Proto proto, uint32_t
   std::vector<uint8_t> call = rpc::EncodeCall(xid, prog, vers, proc, args, options.cred);
   if (proto == Proto::kUdp) return UdpCall(to, xid, call, timeout, options);
 
-  Result<std::unique_ptr<TcpClient>> client = TcpClient::Connect(addr, port, timeout, options);
-  if (!client.ok()) return client.status();
+  NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<TcpClient> client,
+                          TcpClient::Connect(addr, port, timeout, options));
   TimePoint deadline = std::chrono::steady_clock::now() + timeout;
-  NFSREC_RETURN_IF_ERROR((*client)->SendRaw(RecordMark(call)));
+  NFSREC_RETURN_IF_ERROR(client->SendRaw(RecordMark(call)));
   for (;;) {
     auto left = deadline - std::chrono::steady_clock::now();
-    Result<Reply> r = (*client)->ReadReply(std::max(left, Duration::zero()));
+    Result<Reply> r = client->ReadReply(std::max(left, Duration::zero()));
     if (!r.ok() || r->info.xid == xid) return r;
   }
 }
@@ -218,16 +217,16 @@ Result<RawResult> RawSend(const std::string& addr, uint16_t port, Proto proto,
     }
     return result;
   }
-  Result<std::unique_ptr<TcpClient>> client = TcpClient::Connect(addr, port, wait);
-  if (!client.ok()) return client.status();
-  Status st = (*client)->SendRaw(bytes);
+  NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<TcpClient> client,
+                          TcpClient::Connect(addr, port, wait));
+  Status st = client->SendRaw(bytes);
   if (!st.ok()) {
     // The server may close before taking everything (oversize records).
     result.closed = true;
     return result;
   }
   auto left = std::max(deadline - std::chrono::steady_clock::now(), Duration::zero());
-  Result<std::vector<uint8_t>> rec = (*client)->ReadRecord(left);
+  Result<std::vector<uint8_t>> rec = client->ReadRecord(left);
   if (rec.ok()) {
     result.reply = std::move(rec).value();
   } else if (rec.status().IsUnavailable()) {
@@ -270,12 +269,10 @@ Result<Reply> TcpClient::Call(uint32_t prog, uint32_t vers, uint32_t proc,
   NFSREC_RETURN_IF_ERROR(SendCall(xid, prog, vers, proc, args));
   for (;;) {
     auto left = std::max(deadline - std::chrono::steady_clock::now(), Duration::zero());
-    Result<std::vector<uint8_t>> rec = ReadRecord(left);
-    if (!rec.ok()) return rec.status();
-    Result<Reply> r = ToReply(*rec, local_port_);
-    if (!r.ok()) return r.status();
-    if (r->info.xid == xid) return r;
-    early_.push_back(std::move(r).value());
+    NFSREC_ASSIGN_OR_RETURN(std::vector<uint8_t> rec, ReadRecord(left));
+    NFSREC_ASSIGN_OR_RETURN(Reply r, ToReply(rec, local_port_));
+    if (r.info.xid == xid) return r;
+    early_.push_back(std::move(r));
   }
 }
 
@@ -285,9 +282,8 @@ Result<Reply> TcpClient::ReadReply(Duration timeout) {
     early_.erase(early_.begin());
     return r;
   }
-  Result<std::vector<uint8_t>> rec = ReadRecord(timeout);
-  if (!rec.ok()) return rec.status();
-  return ToReply(*rec, local_port_);
+  NFSREC_ASSIGN_OR_RETURN(std::vector<uint8_t> rec, ReadRecord(timeout));
+  return ToReply(rec, local_port_);
 }
 
 std::optional<std::vector<uint8_t>> TcpClient::TakeRecord() {
@@ -329,9 +325,8 @@ Result<std::vector<uint8_t>> TcpClient::ReadRecord(Duration timeout) {
   TimePoint deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     if (auto rec = TakeRecord()) return std::move(*rec);
-    Result<bool> got = Fill(deadline);
-    if (!got.ok()) return got.status();
-    if (!*got) return Status::TimedOut("test client: no complete record");
+    NFSREC_ASSIGN_OR_RETURN(bool got, Fill(deadline));
+    if (!got) return Status::TimedOut("test client: no complete record");
   }
 }
 

@@ -1,4 +1,4 @@
-// rpcbind-driver: exercises common/rpcbind.h and the test client against a
+// rpcbind-driver: exercises common/rpc/rpcbind.h and the test client against a
 // real rpcbind, for tests/support/rpcbind_test.sh (run inside with-netns).
 //
 //   serve PROG VERS READY_FILE
