@@ -120,7 +120,8 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
 
   rpc::RpcServer::Options rpc_opts;
   rpc_opts.port = config.nsm.port;
-  Result<std::unique_ptr<rpc::RpcServer>> server = rpc::RpcServer::Create(loop, *log, rpc_opts);
+  Result<std::unique_ptr<rpc::RpcServer>> server =
+      rpc::RpcServer::Create(loop, scheduler, *log, rpc_opts);
   if (!server.ok()) {
     log->Error("failed to create RPC listeners, exiting");
     return fail("RPC listeners", server.status());

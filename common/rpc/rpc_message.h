@@ -1,7 +1,7 @@
 // ONC RPC message headers (RFC 5531) on byte buffers, and XDR helpers.
 //
 // This is the only place that knows the layout of an RPC call or reply
-// header.  The transport (common/rpc_server.h) frames records and hands
+// header.  The transports (common/rpc/rpc_server.h) frame records and hand
 // whole messages here; procedure arguments and results stay opaque bytes
 // that the protocol codecs encode and decode with rpcgen's XDR routines
 // through XdrEncode / XdrDecoded below.

@@ -1,31 +1,35 @@
 #include "common/rpc/rpcbind.h"
 
-#include <arpa/inet.h>
 #include <netconfig.h>
-#include <poll.h>
 #include <rpc/rpc.h>
-#include <sys/random.h>
+// After rpc.h, which defines the types these use.
+#include <rpc/pmap_prot.h>
+#include <rpc/rpcb_prot.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <optional>
 
-#include "common/rpc/rpc_message.h"
 #include "common/base/unique_fd.h"
+#include "common/rpc/rpc_message.h"
+#include "common/rpc/sockaddr.h"
 
 namespace nfsrec::rpc {
 
 namespace {
 
-constexpr uint32_t kPmapProg = 100000;
-constexpr uint32_t kPmapVers = 2;
-constexpr uint32_t kPmapProcGetport = 3;
-constexpr uint16_t kRpcbindPort = 111;
-constexpr uint32_t kIpprotoUdp = 17;
+// rpcbind_protocol.h is the definition; libtirpc must agree with it.
+static_assert(kRpcbindProgram == PMAPPROG && kRpcbindProgram == RPCBPROG);
+static_assert(kPmapVersion == PMAPVERS && kRpcbVersion3 == RPCBVERS &&
+              kRpcbVersion4 == RPCBVERS4);
+static_assert(kPmapProcGetport == PMAPPROC_GETPORT && kRpcbProcGetaddr == RPCBPROC_GETADDR);
+static_assert(kRpcbindPort == PMAPPORT && kPmapProtoUdp == IPPROTO_UDP &&
+              kPmapProtoTcp == IPPROTO_TCP);
+
+// Retransmission interval of the probe's datagram calls.
+constexpr auto kProbeRetransmit = std::chrono::milliseconds(500);
 
 struct NetconfigDeleter {
   void operator()(netconfig* n) const { freenetconfigent(n); }
@@ -50,63 +54,57 @@ std::string CreateErrorText() {
   return text;
 }
 
-uint32_t RandomXid() {
-  uint32_t xid = 0;
-  if (getrandom(&xid, sizeof(xid), GRND_NONBLOCK) != sizeof(xid)) {
-    xid = static_cast<uint32_t>(
-        std::chrono::steady_clock::now().time_since_epoch().count() ^ getpid());
-  }
-  return xid;
+timeval ToTimeval(Duration d) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  return timeval{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
 }
 
-// Sends `call` over UDP to 127.0.0.1:port and waits for the reply with the
-// same xid until `deadline`, retransmitting twice a second.  nullopt if
-// nothing usable came back (timeout, or ICMP port unreachable).
-Result<std::optional<ReplyInfo>> LoopbackUdpCall(uint16_t port, uint32_t xid,
-                                                 const std::vector<uint8_t>& call,
-                                                 std::chrono::steady_clock::time_point deadline,
-                                                 std::vector<uint8_t>* reply_buf) {
-  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!fd) return PosixError("rpcbind probe: socket", errno);
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons(port);
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  // Connected, so an ICMP port unreachable surfaces as ECONNREFUSED.
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) < 0) {
-    return PosixError("rpcbind probe: connect", errno);
-  }
-  constexpr auto kRetransmit = std::chrono::milliseconds(500);
-  auto next_send = std::chrono::steady_clock::now();
-  reply_buf->resize(65536);
-  for (;;) {
-    auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) return std::optional<ReplyInfo>();
-    if (now >= next_send) {
-      if (::send(fd.get(), call.data(), call.size(), MSG_NOSIGNAL) < 0) {
-        if (errno == ECONNREFUSED) return std::optional<ReplyInfo>();
-        return PosixError("rpcbind probe: send", errno);
-      }
-      next_send = now + kRetransmit;
+struct ClientDestroy {
+  void operator()(CLIENT* c) const { clnt_destroy(c); }
+};
+
+// libtirpc's blocking datagram client to 127.0.0.1:port, on a socket of
+// our own (close-on-exec).  Members are declared so that the client is
+// destroyed before the socket it uses.
+class LoopbackUdpClient {
+ public:
+  static Result<LoopbackUdpClient> Open(uint32_t prog, uint32_t vers, uint16_t port) {
+    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd) return PosixError("rpcbind probe: socket", errno);
+    NFSREC_ASSIGN_OR_RETURN(Endpoint to, Endpoint::FromNumeric(AF_INET, "127.0.0.1", port));
+    netbuf nb{to.len, to.len, &to.addr};
+    rpc_createerr.cf_stat = RPC_SUCCESS;
+    std::unique_ptr<CLIENT, ClientDestroy> client(clnt_dg_create(fd.get(), &nb, prog, vers, 0, 0));
+    if (!client) {
+      return Status::IOError(StrCat("rpcbind probe: no client: ", CreateErrorText()));
     }
-    auto wait = std::min(deadline, next_send) - now;
-    int wait_ms = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) + 1;
-    pollfd pfd{fd.get(), POLLIN, 0};
-    int pr = ::poll(&pfd, 1, wait_ms);
-    if (pr < 0 && errno != EINTR) return PosixError("rpcbind probe: poll", errno);
-    if (pr <= 0) continue;
-    ssize_t n = ::recv(fd.get(), reply_buf->data(), reply_buf->size(), MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == ECONNREFUSED) return std::optional<ReplyInfo>();
-      continue;
+    // Connected, so an ICMP port unreachable ends the call at once rather
+    // than at the timeout.
+    int one = 1;
+    timeval retry = ToTimeval(kProbeRetransmit);
+    if (!clnt_control(client.get(), CLSET_CONNECT, reinterpret_cast<char*>(&one)) ||
+        !clnt_control(client.get(), CLSET_RETRY_TIMEOUT, reinterpret_cast<char*>(&retry))) {
+      return Status::IOError("rpcbind probe: clnt_control refused");
     }
-    Result<ReplyInfo> info =
-        DecodeReply(std::span<const uint8_t>(reply_buf->data(), static_cast<size_t>(n)));
-    if (!info.ok() || info->xid != xid) continue;  // stray or stale datagram
-    return std::optional<ReplyInfo>(std::move(info).value());
+    return LoopbackUdpClient(std::move(fd), std::move(client));
   }
-}
+
+  // One call, retransmitted until answered or `timeout` has passed.
+  clnt_stat Call(uint32_t proc, XdrProc xargs, void* args, XdrProc xres, void* res,
+                 Duration timeout) {
+    if (timeout <= Duration::zero()) return RPC_TIMEDOUT;
+    return clnt_call(client_.get(), proc, reinterpret_cast<xdrproc_t>(xargs),
+                     static_cast<char*>(args), reinterpret_cast<xdrproc_t>(xres),
+                     static_cast<char*>(res), ToTimeval(timeout));
+  }
+
+ private:
+  LoopbackUdpClient(UniqueFd fd, std::unique_ptr<CLIENT, ClientDestroy> client)
+      : fd_(std::move(fd)), client_(std::move(client)) {}
+
+  UniqueFd fd_;
+  std::unique_ptr<CLIENT, ClientDestroy> client_;
+};
 
 }  // namespace
 
@@ -117,33 +115,18 @@ Result<std::unique_ptr<RpcbindRegistration>> RpcbindRegistration::Register(
     if (std::find(reg->netids_.begin(), reg->netids_.end(), l.netid) != reg->netids_.end()) {
       continue;
     }
-    Result<NetconfigPtr> nconf = GetNetconfig(l.netid);
-    if (!nconf.ok()) return nconf.status();
-    sockaddr_storage ss{};
-    socklen_t len;
-    if (nconf.value()->nc_protofmly != nullptr &&
-        std::strcmp(nconf.value()->nc_protofmly, NC_INET6) == 0) {
-      auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-      sin6->sin6_family = AF_INET6;
-      sin6->sin6_port = htons(l.port);
-      if (inet_pton(AF_INET6, l.address.c_str(), &sin6->sin6_addr) != 1) {
-        return Status::InvalidArgument(
-            StrCat("rpcbind: bad address ", Printable(l.address), " for ", l.netid));
-      }
-      len = sizeof(sockaddr_in6);
-    } else {
-      auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-      sin->sin_family = AF_INET;
-      sin->sin_port = htons(l.port);
-      if (inet_pton(AF_INET, l.address.c_str(), &sin->sin_addr) != 1) {
-        return Status::InvalidArgument(
-            StrCat("rpcbind: bad address ", Printable(l.address), " for ", l.netid));
-      }
-      len = sizeof(sockaddr_in);
+    NFSREC_ASSIGN_OR_RETURN(NetconfigPtr nconf, GetNetconfig(l.netid));
+    int family = nconf->nc_protofmly != nullptr && std::strcmp(nconf->nc_protofmly, NC_INET6) == 0
+                     ? AF_INET6
+                     : AF_INET;
+    Result<Endpoint> ep = Endpoint::FromNumeric(family, l.address, l.port);
+    if (!ep.ok()) {
+      return Status::InvalidArgument(
+          StrCat("rpcbind: bad address ", Printable(l.address), " for ", l.netid));
     }
-    netbuf nb{len, len, &ss};
+    netbuf nb{ep->len, ep->len, &ep->addr};
     rpc_createerr.cf_stat = RPC_SUCCESS;
-    if (!rpcb_set(prog, vers, nconf.value().get(), &nb)) {
+    if (!rpcb_set(prog, vers, nconf.get(), &nb)) {
       // reg's destructor removes the entries made so far.
       return Status::Unavailable(StrCat("rpcbind: cannot register ", prog, "/", vers, " on ",
                                         l.netid, " ", UniversalAddress(l.address, l.port), ": ",
@@ -174,35 +157,22 @@ Status UnsetAll(uint32_t prog, uint32_t vers) {
 }
 
 Result<bool> ProbeRunning(uint32_t prog, uint32_t vers, Duration timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::vector<uint8_t> buf;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto left = [&] { return deadline - std::chrono::steady_clock::now(); };
 
-  XdrWriter args;
-  args.PutUint32(prog);
-  args.PutUint32(vers);
-  args.PutUint32(kIpprotoUdp);
-  args.PutUint32(0);
-  uint32_t xid = RandomXid();
-  Result<std::optional<ReplyInfo>> getport = LoopbackUdpCall(
-      kRpcbindPort, xid, EncodeCall(xid, kPmapProg, kPmapVers, kPmapProcGetport, args.bytes()),
-      deadline, &buf);
-  if (!getport.ok()) return getport.status();
-  const std::optional<ReplyInfo>& gp = *getport;
-  if (!gp || !gp->accepted || gp->accept_stat != AcceptStat::kSuccess) return false;
-  XdrReader r(gp->results);
-  uint32_t port;
-  if (!r.GetUint32(&port) || port == 0 || port > 65535) return false;
-
-  xid = RandomXid();
-  Result<std::optional<ReplyInfo>> ping = LoopbackUdpCall(
-      static_cast<uint16_t>(port), xid, EncodeCall(xid, prog, vers, 0, {}), deadline, &buf);
-  if (!ping.ok()) return ping.status();
-  const std::optional<ReplyInfo>& p = *ping;
-  return p.has_value() && p->accepted && p->accept_stat == AcceptStat::kSuccess;
-}
-
-std::string UniversalAddress(std::string_view numeric_address, uint16_t port) {
-  return StrCat(numeric_address, ".", port >> 8, ".", port & 0xff);
+  NFSREC_ASSIGN_OR_RETURN(LoopbackUdpClient rpcbind,
+                          LoopbackUdpClient::Open(kRpcbindProgram, kPmapVersion, kRpcbindPort));
+  pmap mapping{prog, vers, kPmapProtoUdp, 0};
+  u_long port = 0;
+  if (rpcbind.Call(kPmapProcGetport, AsXdrProc(xdr_pmap), &mapping, AsXdrProc(xdr_u_long), &port,
+                   left()) != RPC_SUCCESS ||
+      port == 0 || port > 65535) {
+    return false;
+  }
+  NFSREC_ASSIGN_OR_RETURN(LoopbackUdpClient service,
+                          LoopbackUdpClient::Open(prog, vers, static_cast<uint16_t>(port)));
+  return service.Call(NULLPROC, AsXdrProc(xdr_void), nullptr, AsXdrProc(xdr_void), nullptr,
+                      left()) == RPC_SUCCESS;
 }
 
 }  // namespace nfsrec::rpc

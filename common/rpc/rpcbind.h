@@ -1,12 +1,14 @@
 // rpcbind adapter: registering our listeners, removing stale entries, and
 // probing for an already running service.
 //
-// These calls talk to the local rpcbind synchronously (libtirpc's rpcb_set
-// and rpcb_unset go over /run/rpcbind.sock, or TCP to 127.0.0.1:111 if the
-// socket is missing; ProbeRunning uses UDP to 127.0.0.1:111) and may block
-// for up to libtirpc's timeouts if rpcbind hangs.  They are meant for
-// start-up and shutdown only, before the event loop runs or after it has
-// stopped; never call them from a handler.
+// These calls use libtirpc's blocking clients to talk to the local rpcbind
+// (rpcb_set and rpcb_unset go over /run/rpcbind.sock, or TCP to
+// 127.0.0.1:111 if the socket is missing; ProbeRunning uses UDP to
+// 127.0.0.1:111 within its own timeout) and may block for up to libtirpc's
+// timeouts if rpcbind hangs.  They are meant for start-up and shutdown
+// only, before the event loop runs or after it has stopped; never call
+// them from a handler.  The wire protocol's numbers are in
+// common/rpc/rpcbind_protocol.h.
 //
 // Registration uses rpcbind protocol versions 3/4 (RPCBPROC_SET with a
 // netid and a universal address).  rpcbind answers portmapper (v2)
@@ -23,6 +25,7 @@
 #include "common/base/clock.h"
 #include "common/base/result.h"
 #include "common/rpc/rpc_server.h"
+#include "common/rpc/rpcbind_protocol.h"
 
 namespace nfsrec::rpc {
 
@@ -62,9 +65,5 @@ Status UnsetAll(uint32_t prog, uint32_t vers);
 // `timeout` in total.  False if rpcbind does not answer, has no entry, or
 // the service is silent.  An error only for local failures (no socket).
 Result<bool> ProbeRunning(uint32_t prog, uint32_t vers, Duration timeout);
-
-// "h1.h2.h3.h4.p1.p2" / "<ipv6>.p1.p2" (RFC 5665 universal address).  The
-// reverse, PortFromUniversalAddress, is in common/udp_rpc_client.h.
-std::string UniversalAddress(std::string_view numeric_address, uint16_t port);
 
 }  // namespace nfsrec::rpc

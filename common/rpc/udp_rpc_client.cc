@@ -1,7 +1,5 @@
 #include "common/rpc/udp_rpc_client.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -13,51 +11,6 @@
 #include "common/rpc/rpc_message.h"
 
 namespace nfsrec::rpc {
-
-Result<Endpoint> Endpoint::FromNumeric(const std::string& address, uint16_t port) {
-  Endpoint e;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&e.addr);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&e.addr);
-  if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    e.len = sizeof(sockaddr_in);
-    return e;
-  }
-  std::memset(&e.addr, 0, sizeof(e.addr));
-  if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    e.len = sizeof(sockaddr_in6);
-    return e;
-  }
-  return Status::InvalidArgument("not a numeric address: " + address);
-}
-
-uint16_t Endpoint::port() const {
-  if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&addr)->sin_port);
-  if (addr.ss_family == AF_INET6) {
-    return ntohs(reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_port);
-  }
-  return 0;
-}
-
-Endpoint Endpoint::WithPort(uint16_t p) const {
-  Endpoint e = *this;
-  if (e.addr.ss_family == AF_INET) reinterpret_cast<sockaddr_in*>(&e.addr)->sin_port = htons(p);
-  if (e.addr.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&e.addr)->sin6_port = htons(p);
-  return e;
-}
-
-std::string Endpoint::ToString() const {
-  char host[NI_MAXHOST];
-  if (getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, host, sizeof(host), nullptr, 0,
-                  NI_NUMERICHOST) != 0) {
-    return "?";
-  }
-  if (IsV6()) return StrCat("[", host, "]:", port());
-  return StrCat(host, ":", port());
-}
 
 Result<std::unique_ptr<UdpSocketPort>> UdpSocketPort::Open(EventLoop& loop,
                                                            const Options& options) {
@@ -71,7 +24,7 @@ Result<std::unique_ptr<UdpSocketPort>> UdpSocketPort::Open(EventLoop& loop,
   if (bind_addr.empty()) bind_addr = options.family == AF_INET6 ? "::" : "0.0.0.0";
 
   auto try_bind = [&](uint16_t port) -> int {
-    Result<Endpoint> ep = Endpoint::FromNumeric(bind_addr, port);
+    Result<Endpoint> ep = Endpoint::FromNumeric(options.family, bind_addr, port);
     if (!ep.ok()) return EINVAL;
     if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&ep->addr), ep->len) == 0) return 0;
     return errno;
@@ -96,16 +49,9 @@ Result<std::unique_ptr<UdpSocketPort>> UdpSocketPort::Open(EventLoop& loop,
     }
     if (err != 0) return PosixError("bind a reserved UDP port on " + bind_addr, err);
   }
-  sockaddr_storage local{};
-  socklen_t len = sizeof(local);
-  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &len) != 0) {
-    return PosixError("getsockname", errno);
-  }
-  Endpoint e;
-  e.addr = local;
-  e.len = len;
+  NFSREC_ASSIGN_OR_RETURN(Endpoint local, Endpoint::Local(fd.get()));
   return std::unique_ptr<UdpSocketPort>(
-      new UdpSocketPort(loop, std::move(fd), options.family, e.port()));
+      new UdpSocketPort(loop, std::move(fd), options.family, local.port()));
 }
 
 UdpSocketPort::UdpSocketPort(EventLoop& loop, UniqueFd fd, int family, uint16_t port)
@@ -116,21 +62,9 @@ UdpSocketPort::UdpSocketPort(EventLoop& loop, UniqueFd fd, int family, uint16_t 
 }
 
 Status UdpSocketPort::SendTo(const Endpoint& to, std::span<const uint8_t> data) {
-  Endpoint dest = to;
   // An AF_INET6 socket reaches IPv4 peers through v4-mapped addresses.
-  sockaddr_in6 mapped{};
-  if (family_ == AF_INET6 && to.addr.ss_family == AF_INET) {
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&to.addr);
-    mapped.sin6_family = AF_INET6;
-    mapped.sin6_port = v4->sin_port;
-    mapped.sin6_addr.s6_addr[10] = 0xff;
-    mapped.sin6_addr.s6_addr[11] = 0xff;
-    std::memcpy(&mapped.sin6_addr.s6_addr[12], &v4->sin_addr, 4);
-    std::memcpy(&dest.addr, &mapped, sizeof(mapped));
-    dest.len = sizeof(mapped);
-  }
-  ssize_t n = ::sendto(fd_.get(), data.data(), data.size(), MSG_DONTWAIT,
-                       reinterpret_cast<const sockaddr*>(&dest.addr), dest.len);
+  Endpoint dest = family_ == AF_INET6 ? to.V4Mapped() : to;
+  ssize_t n = ::sendto(fd_.get(), data.data(), data.size(), MSG_DONTWAIT, dest.sa(), dest.len);
   if (n < 0) return PosixError("sendto " + to.ToString(), errno);
   return Status::Ok();
 }
@@ -262,68 +196,6 @@ void UdpRpcClient::Cancel(CallId id) {
   xid_of_.erase(x);
 }
 
-namespace {
-constexpr uint32_t kPmapVersion = 2;
-constexpr uint32_t kPmapProcGetport = 3;
-constexpr uint32_t kRpcbVersion3 = 3;
-constexpr uint32_t kRpcbProcGetaddr = 3;
-constexpr uint32_t kIpprotoUdp = 17;
-}  // namespace
-
-Bytes EncodePmapGetport(uint32_t prog, uint32_t vers, uint32_t protocol) {
-  XdrWriter w;
-  w.PutUint32(prog);
-  w.PutUint32(vers);
-  w.PutUint32(protocol);
-  w.PutUint32(0);
-  return std::move(w).Take();
-}
-
-Result<uint16_t> DecodePmapGetportReply(std::span<const uint8_t> results) {
-  XdrReader r(results);
-  uint32_t port = 0;
-  if (!r.GetUint32(&port) || port > 65535) return Status::InvalidArgument("bad PMAP_GETPORT reply");
-  return static_cast<uint16_t>(port);
-}
-
-Bytes EncodeRpcbGetaddr(uint32_t prog, uint32_t vers, const std::string& netid) {
-  // struct rpcb { prog, vers, string netid, string addr, string owner }
-  XdrWriter w;
-  w.PutUint32(prog);
-  w.PutUint32(vers);
-  w.PutString(netid);
-  w.PutString("");
-  w.PutString("");
-  return std::move(w).Take();
-}
-
-Result<uint16_t> PortFromUniversalAddress(const std::string& uaddr) {
-  auto last = uaddr.rfind('.');
-  if (last == std::string::npos || last == 0) return Status::InvalidArgument("bad uaddr " + uaddr);
-  auto prev = uaddr.rfind('.', last - 1);
-  if (prev == std::string::npos) return Status::InvalidArgument("bad uaddr " + uaddr);
-  std::string hi = uaddr.substr(prev + 1, last - prev - 1);
-  std::string lo = uaddr.substr(last + 1);
-  auto num = [](const std::string& s, int* out) {
-    if (s.empty() || s.size() > 3 || s.find_first_not_of("0123456789") != std::string::npos) {
-      return false;
-    }
-    *out = std::stoi(s);
-    return *out <= 255;
-  };
-  int h = 0, l = 0;
-  if (!num(hi, &h) || !num(lo, &l)) return Status::InvalidArgument("bad uaddr " + uaddr);
-  return static_cast<uint16_t>(h * 256 + l);
-}
-
-Result<uint16_t> DecodeRpcbGetaddrReply(std::span<const uint8_t> results) {
-  XdrReader r(results);
-  std::string uaddr;
-  if (!r.GetString(256, &uaddr)) return Status::InvalidArgument("bad RPCB_GETADDR reply");
-  if (uaddr.empty()) return uint16_t{0};
-  return PortFromUniversalAddress(uaddr);
-}
-
 void GetUdpPort(UdpRpcClient& client, const Endpoint& host, uint32_t prog, uint32_t vers,
                 const RetryPolicy& policy, std::function<void(Result<uint16_t>)> cb) {
   Endpoint rpcbind = host.WithPort(kRpcbindPort);
@@ -337,7 +209,7 @@ void GetUdpPort(UdpRpcClient& client, const Endpoint& host, uint32_t prog, uint3
     return;
   }
   client.Call(rpcbind, kRpcbindProgram, kPmapVersion, kPmapProcGetport,
-              EncodePmapGetport(prog, vers, kIpprotoUdp), policy,
+              EncodePmapGetport(prog, vers, kPmapProtoUdp), policy,
               [cb = std::move(cb)](Result<Bytes> r) {
                 if (!r.ok()) return cb(r.status());
                 cb(DecodePmapGetportReply(r.value()));

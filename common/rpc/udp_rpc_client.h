@@ -21,21 +21,12 @@
 #include "common/base/logging.h"
 #include "common/base/result.h"
 #include "common/base/unique_fd.h"
+#include "common/rpc/rpcbind_protocol.h"
+#include "common/rpc/sockaddr.h"
 
 namespace nfsrec::rpc {
 
 using Bytes = std::vector<uint8_t>;
-
-// A socket address with its length; numeric helpers for tests and logs.
-struct Endpoint {
-  sockaddr_storage addr{};
-  socklen_t len = 0;
-  static Result<Endpoint> FromNumeric(const std::string& address, uint16_t port);
-  uint16_t port() const;
-  Endpoint WithPort(uint16_t port) const;
-  std::string ToString() const;  // "10.0.0.2:111", "[::1]:111"
-  bool IsV6() const { return addr.ss_family == AF_INET6; }
-};
 
 class DatagramPort {
  public:
@@ -129,20 +120,9 @@ class UdpRpcClient {
   std::map<CallId, uint32_t> xid_of_;
 };
 
-// rpcbind look-ups for a remote or local host, over UdpRpcClient.
-// IPv4 uses PMAP_GETPORT (portmapper v2); IPv6 uses RPCB_GETADDR (v3) with
-// netid "udp6" and parses the universal address.
-inline constexpr uint32_t kRpcbindProgram = 100000;
-inline constexpr uint16_t kRpcbindPort = 111;
-Bytes EncodePmapGetport(uint32_t prog, uint32_t vers, uint32_t protocol);
-Result<uint16_t> DecodePmapGetportReply(std::span<const uint8_t> results);
-Bytes EncodeRpcbGetaddr(uint32_t prog, uint32_t vers, const std::string& netid);
-// Parses RPCB_GETADDR's result; "" means not registered (port 0).
-Result<uint16_t> DecodeRpcbGetaddrReply(std::span<const uint8_t> results);
-// Port from a universal address "h1.h2.h3.h4.p1.p2" / "x:...:x.p1.p2".
-Result<uint16_t> PortFromUniversalAddress(const std::string& uaddr);
-
 // Asks host's rpcbind for the UDP port of prog/vers; 0 = not registered.
+// IPv4 uses PMAP_GETPORT (portmapper v2); IPv6 uses RPCB_GETADDR (v3) with
+// netid "udp6" (common/rpc/rpcbind_protocol.h).
 void GetUdpPort(UdpRpcClient& client, const Endpoint& host, uint32_t prog, uint32_t vers,
                 const RetryPolicy& policy, std::function<void(Result<uint16_t>)> cb);
 

@@ -148,7 +148,8 @@ int Main(int argc, char** argv) {
   rpc::RpcServer::Options opt;
   opt.port = flags.port;
   opt.udp6 = opt.tcp6 = flags.ipv6;
-  auto server = rpc::RpcServer::Create(**loop, log, opt);
+  LoopScheduler scheduler(**loop);
+  auto server = rpc::RpcServer::Create(**loop, scheduler, log, opt);
   if (!server.ok()) {
     log.Error(server.status().ToString());
     return 1;

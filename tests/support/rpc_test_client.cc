@@ -1,6 +1,5 @@
 #include "tests/support/rpc_test_client.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -14,37 +13,19 @@
 #include <cstring>
 
 #include "common/base/logging.h"
+#include "common/rpc/rpcbind_protocol.h"
+#include "common/rpc/sockaddr.h"
 
 namespace nfsrec::test {
 
 namespace {
 
 constexpr uint32_t kLastFragment = 0x80000000u;
-constexpr uint16_t kRpcbindPort = 111;
 
 uint32_t RandomXid() {
   uint32_t xid = 0;
   if (getrandom(&xid, sizeof(xid), 0) != sizeof(xid)) xid = static_cast<uint32_t>(getpid());
   return xid;
-}
-
-Result<sockaddr_storage> MakeAddr(const std::string& addr, uint16_t port, socklen_t* len) {
-  sockaddr_storage ss{};
-  auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (inet_pton(AF_INET, addr.c_str(), &sin->sin_addr) == 1) {
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(port);
-    *len = sizeof(sockaddr_in);
-    return ss;
-  }
-  if (inet_pton(AF_INET6, addr.c_str(), &sin6->sin6_addr) == 1) {
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(port);
-    *len = sizeof(sockaddr_in6);
-    return ss;
-  }
-  return Status::InvalidArgument(StrCat("not a numeric address: ", Printable(addr)));
 }
 
 int PollMs(TimePoint deadline) {
@@ -55,11 +36,8 @@ int PollMs(TimePoint deadline) {
 }
 
 uint16_t LocalPort(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof(ss);
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return 0;
-  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-  return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  Result<rpc::Endpoint> local = rpc::Endpoint::Local(fd);
+  return local.ok() ? local->port() : 0;
 }
 
 // A non-blocking socket of the right family, bound as the options ask.
@@ -71,24 +49,15 @@ Result<UniqueFd> OpenSocket(int family, Proto proto, const CallOptions& opt) {
   if (!fd) return PosixError("test client: socket", errno);
   // No SO_REUSEADDR: then bind skips reserved ports still in TIME_WAIT from
   // an earlier call to the same server, which connect would refuse.
-  sockaddr_storage local{};
-  socklen_t local_len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
-  local.ss_family = static_cast<sa_family_t>(family);
-  if (!opt.source_address.empty()) {
-    Result<sockaddr_storage> src = MakeAddr(opt.source_address, 0, &local_len);
-    if (!src.ok()) return src.status();
-    if (src->ss_family != family) {
-      return Status::InvalidArgument("test client: source and destination families differ");
-    }
-    local = *src;
+  std::string source = opt.source_address;
+  if (source.empty()) source = family == AF_INET ? "0.0.0.0" : "::";
+  Result<rpc::Endpoint> local = rpc::Endpoint::FromNumeric(family, source, 0);
+  if (!local.ok()) {
+    return Status::InvalidArgument("test client: source and destination families differ");
   }
   auto bind_port = [&](uint16_t p) {
-    if (family == AF_INET) {
-      reinterpret_cast<sockaddr_in*>(&local)->sin_port = htons(p);
-    } else {
-      reinterpret_cast<sockaddr_in6*>(&local)->sin6_port = htons(p);
-    }
-    return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&local), local_len) == 0;
+    rpc::Endpoint ep = local->WithPort(p);
+    return ::bind(fd.get(), ep.sa(), ep.len) == 0;
   };
   if (opt.source_port != 0) {
     if (!bind_port(opt.source_port)) {
@@ -111,20 +80,18 @@ Result<UniqueFd> OpenSocket(int family, Proto proto, const CallOptions& opt) {
   return fd;
 }
 
-Result<UniqueFd> ConnectTcp(const sockaddr_storage& ss, socklen_t len, TimePoint deadline,
-                            const CallOptions& opt) {
-  Result<UniqueFd> fd = OpenSocket(ss.ss_family, Proto::kTcp, opt);
-  if (!fd.ok()) return fd.status();
+Result<UniqueFd> ConnectTcp(const rpc::Endpoint& to, TimePoint deadline, const CallOptions& opt) {
+  NFSREC_ASSIGN_OR_RETURN(UniqueFd fd, OpenSocket(to.family(), Proto::kTcp, opt));
   int one = 1;
-  setsockopt(fd->get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  if (::connect(fd->get(), reinterpret_cast<const sockaddr*>(&ss), len) < 0) {
+  setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (::connect(fd.get(), to.sa(), to.len) < 0) {
     if (errno != EINPROGRESS) return PosixError("test client: connect", errno);
-    pollfd pfd{fd->get(), POLLOUT, 0};
+    pollfd pfd{fd.get(), POLLOUT, 0};
     int pr = ::poll(&pfd, 1, PollMs(deadline));
     if (pr <= 0) return Status::TimedOut("test client: connect timed out");
     int err = 0;
     socklen_t elen = sizeof(err);
-    getsockopt(fd->get(), SOL_SOCKET, SO_ERROR, &err, &elen);
+    getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &elen);
     if (err != 0) return PosixError("test client: connect", err);
   }
   return fd;
@@ -149,39 +116,36 @@ Status SendAll(int fd, std::span<const uint8_t> bytes, TimePoint deadline) {
 }
 
 Result<Reply> ToReply(std::span<const uint8_t> message, uint16_t local_port) {
-  Result<rpc::ReplyInfo> info = rpc::DecodeReply(message);
-  if (!info.ok()) return info.status();
+  NFSREC_ASSIGN_OR_RETURN(rpc::ReplyInfo info, rpc::DecodeReply(message));
   Reply r;
-  r.info = *info;
-  r.results.assign(info->results.begin(), info->results.end());
+  r.info = info;
+  r.results.assign(info.results.begin(), info.results.end());
   r.info.results = {};
   r.local_port = local_port;
   return r;
 }
 
-Result<Reply> UdpCall(const sockaddr_storage& ss, socklen_t len, uint32_t xid,
-                      const std::vector<uint8_t>& call, Duration timeout,
-                      const CallOptions& opt) {
+Result<Reply> UdpCall(const rpc::Endpoint& to, uint32_t xid, const std::vector<uint8_t>& call,
+                      Duration timeout, const CallOptions& opt) {
   TimePoint deadline = std::chrono::steady_clock::now() + timeout;
-  Result<UniqueFd> fd = OpenSocket(ss.ss_family, Proto::kUdp, opt);
-  if (!fd.ok()) return fd.status();
-  if (::connect(fd->get(), reinterpret_cast<const sockaddr*>(&ss), len) < 0) {
+  NFSREC_ASSIGN_OR_RETURN(UniqueFd fd, OpenSocket(to.family(), Proto::kUdp, opt));
+  if (::connect(fd.get(), to.sa(), to.len) < 0) {
     return PosixError("test client: connect", errno);
   }
-  if (::send(fd->get(), call.data(), call.size(), MSG_NOSIGNAL) < 0) {
+  if (::send(fd.get(), call.data(), call.size(), MSG_NOSIGNAL) < 0) {
     return PosixError("test client: send", errno);
   }
-  uint16_t local = LocalPort(fd->get());
+  uint16_t local = LocalPort(fd.get());
   std::vector<uint8_t> buf(65536);
   for (;;) {
-    pollfd pfd{fd->get(), POLLIN, 0};
+    pollfd pfd{fd.get(), POLLIN, 0};
     int pr = ::poll(&pfd, 1, PollMs(deadline));
     if (pr == 0) return Status::TimedOut("test client: no UDP reply");
     if (pr < 0) {
       if (errno == EINTR) continue;
       return PosixError("test client: poll", errno);
     }
-    ssize_t n = ::recv(fd->get(), buf.data(), buf.size(), 0);
+    ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), 0);
     if (n < 0) {
       if (errno == ECONNREFUSED) return Status::Unavailable("test client: port unreachable");
       if (errno == EINTR || errno == EAGAIN) continue;
@@ -215,42 +179,37 @@ std::vector<uint8_t> RecordMark(std::span<const uint8_t> message, size_t fragmen
 Result<Reply> Call(const std::string& addr, uint16_t port, Proto proto, uint32_t prog,
                    uint32_t vers, uint32_t proc, std::span<const uint8_t> args, Duration timeout,
                    const CallOptions& options) {
-  socklen_t len;
-  Result<sockaddr_storage> ss = MakeAddr(addr, port, &len);
-  if (!ss.ok()) return ss.status();
+  NFSREC_ASSIGN_OR_RETURN(rpc::Endpoint to, rpc::Endpoint::FromNumeric(addr, port));
   uint32_t xid = options.xid != 0 ? options.xid : RandomXid();
   std::vector<uint8_t> call = rpc::EncodeCall(xid, prog, vers, proc, args, options.cred);
-  if (proto == Proto::kUdp) return UdpCall(*ss, len, xid, call, timeout, options);
+  if (proto == Proto::kUdp) return UdpCall(to, xid, call, timeout, options);
 
-  Result<std::unique_ptr<TcpClient>> client = TcpClient::Connect(addr, port, timeout, options);
-  if (!client.ok()) return client.status();
+  NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<TcpClient> client,
+                          TcpClient::Connect(addr, port, timeout, options));
   TimePoint deadline = std::chrono::steady_clock::now() + timeout;
-  NFSREC_RETURN_IF_ERROR((*client)->SendRaw(RecordMark(call)));
+  NFSREC_RETURN_IF_ERROR(client->SendRaw(RecordMark(call)));
   for (;;) {
     auto left = deadline - std::chrono::steady_clock::now();
-    Result<Reply> r = (*client)->ReadReply(std::max(left, Duration::zero()));
+    Result<Reply> r = client->ReadReply(std::max(left, Duration::zero()));
     if (!r.ok() || r->info.xid == xid) return r;
   }
 }
 
 Result<RawResult> RawSend(const std::string& addr, uint16_t port, Proto proto,
                           std::span<const uint8_t> bytes, Duration wait) {
-  socklen_t len;
-  Result<sockaddr_storage> ss = MakeAddr(addr, port, &len);
-  if (!ss.ok()) return ss.status();
+  NFSREC_ASSIGN_OR_RETURN(rpc::Endpoint to, rpc::Endpoint::FromNumeric(addr, port));
   TimePoint deadline = std::chrono::steady_clock::now() + wait;
   RawResult result;
   if (proto == Proto::kUdp) {
-    Result<UniqueFd> fd = OpenSocket(ss->ss_family, Proto::kUdp, {});
-    if (!fd.ok()) return fd.status();
-    if (::connect(fd->get(), reinterpret_cast<const sockaddr*>(&*ss), len) < 0 ||
-        ::send(fd->get(), bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0) {
+    NFSREC_ASSIGN_OR_RETURN(UniqueFd fd, OpenSocket(to.family(), Proto::kUdp, {}));
+    if (::connect(fd.get(), to.sa(), to.len) < 0 ||
+        ::send(fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0) {
       return PosixError("test client: raw UDP send", errno);
     }
-    pollfd pfd{fd->get(), POLLIN, 0};
+    pollfd pfd{fd.get(), POLLIN, 0};
     if (::poll(&pfd, 1, PollMs(deadline)) > 0) {
       std::vector<uint8_t> buf(65536);
-      ssize_t n = ::recv(fd->get(), buf.data(), buf.size(), MSG_DONTWAIT);
+      ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), MSG_DONTWAIT);
       if (n >= 0) {
         buf.resize(static_cast<size_t>(n));
         result.reply = std::move(buf);
@@ -258,16 +217,16 @@ Result<RawResult> RawSend(const std::string& addr, uint16_t port, Proto proto,
     }
     return result;
   }
-  Result<std::unique_ptr<TcpClient>> client = TcpClient::Connect(addr, port, wait);
-  if (!client.ok()) return client.status();
-  Status st = (*client)->SendRaw(bytes);
+  NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<TcpClient> client,
+                          TcpClient::Connect(addr, port, wait));
+  Status st = client->SendRaw(bytes);
   if (!st.ok()) {
     // The server may close before taking everything (oversize records).
     result.closed = true;
     return result;
   }
   auto left = std::max(deadline - std::chrono::steady_clock::now(), Duration::zero());
-  Result<std::vector<uint8_t>> rec = (*client)->ReadRecord(left);
+  Result<std::vector<uint8_t>> rec = client->ReadRecord(left);
   if (rec.ok()) {
     result.reply = std::move(rec).value();
   } else if (rec.status().IsUnavailable()) {
@@ -281,15 +240,12 @@ Result<RawResult> RawSend(const std::string& addr, uint16_t port, Proto proto,
 Result<std::unique_ptr<TcpClient>> TcpClient::Connect(const std::string& addr, uint16_t port,
                                                       Duration timeout,
                                                       const CallOptions& options) {
-  socklen_t len;
-  Result<sockaddr_storage> ss = MakeAddr(addr, port, &len);
-  if (!ss.ok()) return ss.status();
-  Result<UniqueFd> fd =
-      ConnectTcp(*ss, len, std::chrono::steady_clock::now() + timeout, options);
-  if (!fd.ok()) return fd.status();
-  uint16_t local = LocalPort(fd->get());
+  NFSREC_ASSIGN_OR_RETURN(rpc::Endpoint to, rpc::Endpoint::FromNumeric(addr, port));
+  NFSREC_ASSIGN_OR_RETURN(UniqueFd fd,
+                          ConnectTcp(to, std::chrono::steady_clock::now() + timeout, options));
+  uint16_t local = LocalPort(fd.get());
   uint32_t xid = options.xid != 0 ? options.xid : RandomXid();
-  return std::unique_ptr<TcpClient>(new TcpClient(std::move(fd).value(), local, xid));
+  return std::unique_ptr<TcpClient>(new TcpClient(std::move(fd), local, xid));
 }
 
 Status TcpClient::SendRaw(std::span<const uint8_t> bytes) {
@@ -313,12 +269,10 @@ Result<Reply> TcpClient::Call(uint32_t prog, uint32_t vers, uint32_t proc,
   NFSREC_RETURN_IF_ERROR(SendCall(xid, prog, vers, proc, args));
   for (;;) {
     auto left = std::max(deadline - std::chrono::steady_clock::now(), Duration::zero());
-    Result<std::vector<uint8_t>> rec = ReadRecord(left);
-    if (!rec.ok()) return rec.status();
-    Result<Reply> r = ToReply(*rec, local_port_);
-    if (!r.ok()) return r.status();
-    if (r->info.xid == xid) return r;
-    early_.push_back(std::move(r).value());
+    NFSREC_ASSIGN_OR_RETURN(std::vector<uint8_t> rec, ReadRecord(left));
+    NFSREC_ASSIGN_OR_RETURN(Reply r, ToReply(rec, local_port_));
+    if (r.info.xid == xid) return r;
+    early_.push_back(std::move(r));
   }
 }
 
@@ -328,9 +282,8 @@ Result<Reply> TcpClient::ReadReply(Duration timeout) {
     early_.erase(early_.begin());
     return r;
   }
-  Result<std::vector<uint8_t>> rec = ReadRecord(timeout);
-  if (!rec.ok()) return rec.status();
-  return ToReply(*rec, local_port_);
+  NFSREC_ASSIGN_OR_RETURN(std::vector<uint8_t> rec, ReadRecord(timeout));
+  return ToReply(rec, local_port_);
 }
 
 std::optional<std::vector<uint8_t>> TcpClient::TakeRecord() {
@@ -372,9 +325,8 @@ Result<std::vector<uint8_t>> TcpClient::ReadRecord(Duration timeout) {
   TimePoint deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     if (auto rec = TakeRecord()) return std::move(*rec);
-    Result<bool> got = Fill(deadline);
-    if (!got.ok()) return got.status();
-    if (!*got) return Status::TimedOut("test client: no complete record");
+    NFSREC_ASSIGN_OR_RETURN(bool got, Fill(deadline));
+    if (!got) return Status::TimedOut("test client: no complete record");
   }
 }
 
@@ -392,36 +344,24 @@ bool TcpClient::WaitClosed(Duration timeout) {
 
 Result<uint16_t> PmapGetPort(const std::string& addr, uint32_t prog, uint32_t vers, Proto proto,
                              Duration timeout) {
-  rpc::XdrWriter args;
-  args.PutUint32(prog);
-  args.PutUint32(vers);
-  args.PutUint32(proto == Proto::kTcp ? IPPROTO_TCP : IPPROTO_UDP);
-  args.PutUint32(0);
-  Result<Reply> r = Call(addr, kRpcbindPort, Proto::kUdp, 100000, 2, 3, args.bytes(), timeout);
-  if (!r.ok()) return r.status();
-  if (!r->Success()) return Status::IOError("PMAPPROC_GETPORT was not accepted");
-  rpc::XdrReader rd(r->results);
-  uint32_t port;
-  if (!rd.GetUint32(&port) || port > 65535) {
-    return Status::Corruption("bad PMAPPROC_GETPORT result");
-  }
-  return static_cast<uint16_t>(port);
+  std::vector<uint8_t> args = rpc::EncodePmapGetport(
+      prog, vers, proto == Proto::kTcp ? rpc::kPmapProtoTcp : rpc::kPmapProtoUdp);
+  NFSREC_ASSIGN_OR_RETURN(Reply r, Call(addr, rpc::kRpcbindPort, Proto::kUdp, rpc::kRpcbindProgram,
+                                        rpc::kPmapVersion, rpc::kPmapProcGetport, args, timeout));
+  if (!r.Success()) return Status::IOError("PMAPPROC_GETPORT was not accepted");
+  Result<uint16_t> port = rpc::DecodePmapGetportReply(r.results);
+  if (!port.ok()) return Status::Corruption("bad PMAPPROC_GETPORT result");
+  return port;
 }
 
 Result<std::string> RpcbGetAddr(const std::string& addr, uint32_t prog, uint32_t vers,
                                 const std::string& netid, Duration timeout) {
-  rpc::XdrWriter args;  // struct rpcb
-  args.PutUint32(prog);
-  args.PutUint32(vers);
-  args.PutString(netid);
-  args.PutString("");  // r_addr
-  args.PutString("");  // r_owner
-  Result<Reply> r = Call(addr, kRpcbindPort, Proto::kUdp, 100000, 4, 3, args.bytes(), timeout);
-  if (!r.ok()) return r.status();
-  if (!r->Success()) return Status::IOError("RPCBPROC_GETADDR was not accepted");
-  rpc::XdrReader rd(r->results);
-  std::string uaddr;
-  if (!rd.GetString(1024, &uaddr)) return Status::Corruption("bad RPCBPROC_GETADDR result");
+  std::vector<uint8_t> args = rpc::EncodeRpcbGetaddr(prog, vers, netid);
+  NFSREC_ASSIGN_OR_RETURN(Reply r, Call(addr, rpc::kRpcbindPort, Proto::kUdp, rpc::kRpcbindProgram,
+                                        rpc::kRpcbVersion4, rpc::kRpcbProcGetaddr, args, timeout));
+  if (!r.Success()) return Status::IOError("RPCBPROC_GETADDR was not accepted");
+  Result<std::string> uaddr = rpc::DecodeRpcbGetaddrUaddr(r.results);
+  if (!uaddr.ok()) return Status::Corruption("bad RPCBPROC_GETADDR result");
   return uaddr;
 }
 

@@ -1,4 +1,4 @@
-// rpcbind-driver: exercises common/rpcbind.h and the test client against a
+// rpcbind-driver: exercises common/rpc/rpcbind.h and the test client against a
 // real rpcbind, for tests/support/rpcbind_test.sh (run inside with-netns).
 //
 //   serve PROG VERS READY_FILE
@@ -41,6 +41,9 @@ namespace nfsrec::test {
 namespace {
 
 constexpr auto kTimeout = std::chrono::seconds(5);
+// NLM (the kernel's lockd) and its SM_NOTIFY callback procedure.
+constexpr uint32_t kNlmProgram = 100021;
+constexpr uint32_t kNlmProcSmNotify = 16;
 
 bool ParseU32(const char* s, uint32_t* out) {
   char* end;
@@ -72,7 +75,8 @@ int Serve(uint32_t prog, uint32_t vers, const std::string& ready_file) {
   StderrLogger log("rpcbind-driver", false);
   auto loop = EventLoop::Create();
   if (!loop.ok()) return Fail(loop.status());
-  auto server = rpc::RpcServer::Create(**loop, log, rpc::RpcServer::Options{});
+  LoopScheduler scheduler(**loop);
+  auto server = rpc::RpcServer::Create(**loop, scheduler, log, rpc::RpcServer::Options{});
   if (!server.ok()) return Fail(server.status());
   Status st = (*server)->AddProgram(prog, vers, {});
   if (!st.ok()) return Fail(st);
@@ -101,7 +105,7 @@ int Notify(const std::string& addr, uint32_t port, Proto proto, uint32_t vers, b
     return Fail(Status::InvalidArgument("PRIV_HEX must be 32 hex digits"));
   }
   if (port == 0) {
-    auto p = PmapGetPort(addr, 100021, vers, proto, kTimeout);
+    auto p = PmapGetPort(addr, kNlmProgram, vers, proto, kTimeout);
     if (!p.ok()) return Fail(p.status());
     if (*p == 0) return Fail(Status::NotFound("NLM is not registered with rpcbind"));
     port = *p;
@@ -118,7 +122,8 @@ int Notify(const std::string& addr, uint32_t port, Proto proto, uint32_t vers, b
   if (!args.ok()) return Fail(args.status());
   CallOptions opt;
   opt.reserved_port = privileged;
-  auto r = Call(addr, static_cast<uint16_t>(port), proto, 100021, vers, 16, *args, kTimeout, opt);
+  auto r = Call(addr, static_cast<uint16_t>(port), proto, kNlmProgram, vers, kNlmProcSmNotify,
+                *args, kTimeout, opt);
   if (!r.ok()) return Fail(r.status());
   if (!privileged && r->local_port < 1024) {
     return Fail(Status::Unavailable("kernel picked a reserved source port; retry"));

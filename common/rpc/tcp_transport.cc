@@ -1,0 +1,355 @@
+#include "common/rpc/tcp_transport.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace nfsrec::rpc {
+
+namespace {
+
+// RFC 5531 section 11: the top bit of the record mark flags the last
+// fragment, the low 31 bits are the fragment length.
+constexpr uint32_t kLastFragment = 0x80000000u;
+constexpr size_t kRecordMarkBytes = 4;
+constexpr auto kWarningInterval = std::chrono::seconds(10);
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+
+}  // namespace
+
+struct TcpTransport::Listener {
+  TcpTransport* transport = nullptr;
+  Netid netid = Netid::kTcp;
+  std::unique_ptr<evconnlistener, ListenerFree> lev;
+};
+
+void TcpTransport::ListenerFree::operator()(evconnlistener* l) const { evconnlistener_free(l); }
+
+// One accepted connection.  Every entry point (a bufferevent callback, a
+// PendingTcpCall, the idle sweep) holds a shared_ptr to it while it runs,
+// so Close() may drop the transport's reference from anywhere.
+class TcpTransport::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(TcpTransport& transport, Netid netid, bufferevent* bev, const sockaddr* peer,
+             socklen_t peer_len)
+      : transport_(transport), bev_(bev), last_activity_(transport.scheduler_.Now()) {
+    ctx_template_.peer_len = std::min<socklen_t>(peer_len, sizeof(ctx_template_.peer));
+    std::memcpy(&ctx_template_.peer, peer, ctx_template_.peer_len);
+    ctx_template_.netid = netid;
+  }
+  ~Connection() {
+    if (bev_ != nullptr) bufferevent_free(bev_);
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void Start() {
+    bufferevent_setcb(bev_, &ReadTrampoline, &WriteTrampoline, &EventTrampoline, this);
+    bufferevent_enable(bev_, EV_WRITE);
+    UpdateReadInterest();
+  }
+
+  // Idempotent.  Closes the socket (pending output is discarded) and drops
+  // the transport's reference.
+  void Close(std::string_view why) {
+    if (closed_) return;
+    closed_ = true;
+    // libevent defers the actual free if one of this bufferevent's
+    // callbacks is running.
+    bufferevent_free(bev_);
+    bev_ = nullptr;
+    transport_.log_.Debug(StrCat("rpc: closed ", ctx_template_.PeerString(), ": ", why));
+    transport_.Forget(this);
+  }
+
+  bool IsIdle(TimePoint now, Duration timeout) const {
+    return !closed_ && in_flight_ == 0 && OutputEmpty() && now - last_activity_ >= timeout;
+  }
+
+  void QueueReply(const std::vector<uint8_t>& message) {
+    if (closed_) return;
+    evbuffer* out = bufferevent_get_output(bev_);
+    if (evbuffer_get_length(out) + kRecordMarkBytes + message.size() >
+        transport_.limits_.max_output_bytes) {
+      Close("reply queue over its limit (peer not reading)");
+      return;
+    }
+    uint32_t mark = kLastFragment | static_cast<uint32_t>(message.size());
+    uint8_t hdr[kRecordMarkBytes] = {static_cast<uint8_t>(mark >> 24),
+                                     static_cast<uint8_t>(mark >> 16),
+                                     static_cast<uint8_t>(mark >> 8), static_cast<uint8_t>(mark)};
+    if (evbuffer_add(out, hdr, sizeof(hdr)) != 0 ||
+        evbuffer_add(out, message.data(), message.size()) != 0) {
+      Close("out of memory for a reply");
+    }
+  }
+
+  // One call finished (answered or abandoned).
+  void CallDone() {
+    --in_flight_;
+    if (closed_) return;
+    // Records may already be buffered behind the in-flight limit; they
+    // need no further readiness event.  Inside ProcessInput (a handler
+    // that answered at once) the running loop picks them up.
+    if (!processing_) ProcessInput();
+    if (!closed_) {
+      UpdateReadInterest();
+      MaybeFinish();
+    }
+  }
+
+ private:
+  class PendingTcpCall final : public internal::PendingCall {
+   public:
+    explicit PendingTcpCall(std::weak_ptr<Connection> conn) : conn_(std::move(conn)) {}
+    ~PendingTcpCall() override {
+      if (auto c = conn_.lock()) c->CallDone();
+    }
+    void Send(std::vector<uint8_t> message) override {
+      if (auto c = conn_.lock()) c->QueueReply(message);
+    }
+
+   private:
+    std::weak_ptr<Connection> conn_;
+  };
+
+  static void ReadTrampoline(bufferevent*, void* arg) {
+    std::shared_ptr<Connection> self = static_cast<Connection*>(arg)->shared_from_this();
+    self->OnReadable();
+  }
+  static void WriteTrampoline(bufferevent*, void* arg) {
+    std::shared_ptr<Connection> self = static_cast<Connection*>(arg)->shared_from_this();
+    self->OnWritten();
+  }
+  static void EventTrampoline(bufferevent*, short what, void* arg) {
+    int err = EVUTIL_SOCKET_ERROR();
+    std::shared_ptr<Connection> self = static_cast<Connection*>(arg)->shared_from_this();
+    self->OnEvent(what, err);
+  }
+
+  void OnReadable() {
+    last_activity_ = transport_.scheduler_.Now();
+    ProcessInput();
+    if (closed_) return;
+    UpdateReadInterest();
+    MaybeFinish();
+  }
+
+  // Called when the output buffer has drained.
+  void OnWritten() {
+    last_activity_ = transport_.scheduler_.Now();
+    MaybeFinish();
+  }
+
+  void OnEvent(short what, int err) {
+    if ((what & BEV_EVENT_ERROR) != 0) {
+      Close(StrCat((what & BEV_EVENT_READING) != 0 ? "recv: " : "send: ", std::strerror(err)));
+    } else if ((what & BEV_EVENT_EOF) != 0) {
+      // libevent has stopped reading; writing goes on.
+      eof_ = true;
+      reading_ = false;
+      MaybeFinish();
+    }
+  }
+
+  bool OutputEmpty() const {
+    return bev_ == nullptr || evbuffer_get_length(bufferevent_get_output(bev_)) == 0;
+  }
+
+  bool WantRead() const {
+    return !closed_ && !eof_ && in_flight_ < transport_.limits_.max_calls_per_connection;
+  }
+
+  void UpdateReadInterest() {
+    bool want = WantRead();
+    if (want == reading_) return;
+    reading_ = want;
+    if (want) {
+      bufferevent_enable(bev_, EV_READ);
+    } else {
+      bufferevent_disable(bev_, EV_READ);
+    }
+  }
+
+  // After the peer half-closed: close once every call read has been
+  // answered and the answers have left.
+  void MaybeFinish() {
+    if (eof_ && !closed_ && in_flight_ == 0 && OutputEmpty()) Close("peer closed the connection");
+  }
+
+  // Takes buffered fragments off the input and dispatches complete records
+  // until the buffer runs dry or the in-flight limit is reached.  Each
+  // record is copied out first: a handler may close the connection, which
+  // frees the bufferevent and its input.
+  void ProcessInput() {
+    processing_ = true;
+    const Limits& limits = transport_.limits_;
+    while (!closed_ && in_flight_ < limits.max_calls_per_connection) {
+      evbuffer* in = bufferevent_get_input(bev_);
+      size_t avail = evbuffer_get_length(in);
+      if (avail < kRecordMarkBytes) break;
+      uint8_t p[kRecordMarkBytes];
+      evbuffer_copyout(in, p, sizeof(p));
+      uint32_t mark = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) |
+                      uint32_t{p[3]};
+      bool last = (mark & kLastFragment) != 0;
+      size_t len = mark & ~kLastFragment;
+      if (len > limits.max_record_bytes || record_.size() + len > limits.max_record_bytes) {
+        Close(StrCat("record over ", limits.max_record_bytes, " bytes"));
+        break;
+      }
+      if (avail < kRecordMarkBytes + len) break;
+      evbuffer_drain(in, kRecordMarkBytes);
+      size_t old = record_.size();
+      record_.resize(old + len);
+      evbuffer_remove(in, record_.data() + old, len);
+      if (!last) continue;
+      std::vector<uint8_t> message;
+      message.swap(record_);
+      CallContext ctx = ctx_template_;
+      ++in_flight_;
+      Responder responder(std::make_unique<PendingTcpCall>(weak_from_this()));
+      Status st = transport_.dispatcher_.Dispatch(message, ctx, std::move(responder));
+      if (!st.ok()) {
+        Close(StrCat("undecodable call: ", st.message()));
+        break;
+      }
+    }
+    processing_ = false;
+  }
+
+  TcpTransport& transport_;
+  bufferevent* bev_;
+  CallContext ctx_template_;
+  bool reading_ = false;
+  bool eof_ = false;
+  bool closed_ = false;
+  bool processing_ = false;
+  size_t in_flight_ = 0;
+  std::vector<uint8_t> record_;  // fragments of a record not yet complete
+  TimePoint last_activity_;
+};
+
+TcpTransport::TcpTransport(EventLoop& loop, Scheduler& scheduler, Dispatcher& dispatcher,
+                           Logger& log, Limits limits)
+    : loop_(loop), scheduler_(scheduler), dispatcher_(dispatcher), log_(log), limits_(limits) {
+  ScheduleIdleSweep();
+}
+
+TcpTransport::~TcpTransport() {
+  if (idle_timer_ != 0) scheduler_.Cancel(idle_timer_);
+  std::vector<std::shared_ptr<Connection>> open;
+  for (auto& [ptr, conn] : connections_) open.push_back(conn);
+  for (auto& conn : open) conn->Close("server shutting down");
+  open.clear();
+  listeners_.clear();
+}
+
+Status TcpTransport::Listen(Netid netid, UniqueFd fd) {
+  auto l = std::make_unique<Listener>();
+  l->transport = this;
+  l->netid = netid;
+  // Backlog 0: the socket is already listening.
+  evconnlistener* lev =
+      evconnlistener_new(loop_.base(), &AcceptTrampoline, l.get(),
+                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd.get());
+  if (lev == nullptr) {
+    return Status::IOError(StrCat("rpc: cannot watch the ", NetidName(netid), " listener"));
+  }
+  (void)fd.release();  // the listener owns it now
+  l->lev.reset(lev);
+  evconnlistener_set_error_cb(lev, &AcceptErrorTrampoline);
+  listeners_.push_back(std::move(l));
+  return Status::Ok();
+}
+
+void TcpTransport::AcceptTrampoline(evconnlistener*, int fd, sockaddr* sa, int len, void* arg) {
+  auto* l = static_cast<Listener*>(arg);
+  l->transport->OnAccept(*l, UniqueFd(fd), sa, static_cast<socklen_t>(len));
+}
+
+void TcpTransport::AcceptErrorTrampoline(evconnlistener* lev, void* arg) {
+  int err = EVUTIL_SOCKET_ERROR();
+  (void)lev;
+  auto* l = static_cast<Listener*>(arg);
+  l->transport->OnAcceptError(*l, err);
+}
+
+void TcpTransport::OnAccept(Listener& listener, UniqueFd fd, const sockaddr* peer,
+                            socklen_t peer_len) {
+  if (connections_.size() >= limits_.max_connections) {
+    if (RateLimitOk(&last_cap_warning_)) {
+      log_.Warning(StrCat("rpc: ", limits_.max_connections,
+                          " TCP connections open; refusing more (from ", NumericAddress(peer),
+                          ")"));
+    }
+    return;  // fd closes
+  }
+  int one = 1;
+  // Replies are written whole; do not hold the last segment back.
+  setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  bufferevent* bev = bufferevent_socket_new(loop_.base(), fd.get(), BEV_OPT_CLOSE_ON_FREE);
+  if (bev == nullptr) {
+    log_.Warning(StrCat("rpc: no memory for a ", NetidName(listener.netid), " connection"));
+    return;
+  }
+  (void)fd.release();  // the bufferevent owns it now
+  auto conn = std::make_shared<Connection>(*this, listener.netid, bev, peer, peer_len);
+  connections_.emplace(conn.get(), conn);
+  conn->Start();
+}
+
+void TcpTransport::OnAcceptError(Listener& listener, int err) {
+  // A connection that died in the queue; the next accept goes on.
+  if (err == EPROTO) return;
+  if (RateLimitOk(&last_accept_warning_)) {
+    log_.Warning(StrCat("rpc: ", NetidName(listener.netid), " accept: ", std::strerror(err)));
+  }
+  if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+    // The pending connection stays queued and the listener stays
+    // readable; pause it rather than spin.
+    evconnlistener_disable(listener.lev.get());
+    Listener* l = &listener;
+    scheduler_.RunAfter(kAcceptBackoff, [l, alive = liveness_.token()] {
+      if (alive) evconnlistener_enable(l->lev.get());
+    });
+  }
+}
+
+void TcpTransport::ScheduleIdleSweep() {
+  idle_timer_ = 0;
+  if (limits_.idle_timeout <= Duration::zero()) return;
+  Duration interval = std::clamp<Duration>(limits_.idle_timeout / 4, std::chrono::milliseconds(10),
+                                           std::chrono::seconds(30));
+  idle_timer_ = scheduler_.RunAfter(interval, [this, alive = liveness_.token()] {
+    if (!alive) return;
+    IdleSweep();
+    ScheduleIdleSweep();
+  });
+}
+
+void TcpTransport::IdleSweep() {
+  TimePoint now = scheduler_.Now();
+  std::vector<std::shared_ptr<Connection>> idle;
+  for (auto& [ptr, conn] : connections_) {
+    if (conn->IsIdle(now, limits_.idle_timeout)) idle.push_back(conn);
+  }
+  for (auto& conn : idle) conn->Close("idle");
+}
+
+bool TcpTransport::RateLimitOk(std::optional<TimePoint>* last) {
+  TimePoint now = scheduler_.Now();
+  if (last->has_value() && now - **last < kWarningInterval) return false;
+  *last = now;
+  return true;
+}
+
+}  // namespace nfsrec::rpc
