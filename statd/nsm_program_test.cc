@@ -43,7 +43,7 @@ class NsmProgramTest : public ::testing::Test {
     rpc::RpcServer::Options opts;
     opts.udp6 = opts.tcp6 = false;
     opts.bind_v4 = "127.0.0.1";
-    auto server = rpc::RpcServer::Create(*loop_, log_, opts);
+    auto server = rpc::RpcServer::Create(*loop_, *scheduler_, log_, opts);
     ASSERT_OK(server);
     server_ = std::move(server).value();
     ASSERT_OK(server_->AddProgram(kNsmProgram, kNsmVersion,
