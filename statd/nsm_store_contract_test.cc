@@ -10,36 +10,17 @@
 #include "statd/sqlite_nsm_store.h"
 #include "tests/support/mem_nsm_store.h"
 #include "tests/support/nsm_store_testutil.h"
-#include "tests/support/store_testutil.h"
+#include "tests/support/store_harness.h"
 #include <gtest/gtest.h>
 
 namespace nfsrec::statd {
 namespace {
 
-using sqlite::TempDir;
+using test_support::StoreHarness;
 
-class SqliteHarness {
+class SqliteHarness : public StoreHarness<SqliteNsmStore> {
  public:
-  void Init() {
-    ASSERT_TRUE(dir_.ok());
-    auto loop = EventLoop::Create();
-    ASSERT_TRUE(loop.ok());
-    loop_ = std::move(loop).value();
-    auto db = sqlite::Db::Open(dir_.File("nfsrecd.sqlite"));
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    queue_ = std::make_unique<CommitQueue>(std::move(db).value(), *loop_);
-    auto store = SqliteNsmStore::Open(*queue_);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-  }
-  NsmStore& store() { return *store_; }
-  EventLoop& loop() { return *loop_; }
-
- private:
-  TempDir dir_;
-  std::unique_ptr<EventLoop> loop_;
-  std::unique_ptr<CommitQueue> queue_;
-  std::unique_ptr<SqliteNsmStore> store_;
+  void Init() { ASSERT_OK(Open()); }
 };
 
 class MemHarness {
@@ -86,33 +67,18 @@ class NsmStoreContractTest : public ::testing::Test {
   }
   Result<bool> Import(int32_t state, const std::vector<MonitorRecord>& monitors,
                       const std::vector<MonitorRecord>& notify) {
-    bool imported = false;
-    Status st = RunAndWait(h_.loop(), [&](NsmStore::Done d) {
-      store().ImportLegacy(state, monitors, notify,
-                           [&imported, d = std::move(d)](Result<bool> r) {
-                             if (r.ok()) imported = *r;
-                             d(r.status());
-                           });
+    return RunAndWait<Result<bool>>(h_.loop(), [&](auto done) {
+      store().ImportLegacy(state, monitors, notify, std::move(done));
     });
-    if (!st.ok()) return st;
-    return imported;
   }
   Status DeleteNotified(const std::vector<MonitorKey>& keys) {
     return RunAndWait(h_.loop(),
                       [&](NsmStore::Done d) { store().DeleteNotified(keys, std::move(d)); });
   }
-  std::vector<MonitorRecord> LoadNotify() {
-    auto r = store().LoadNotifyList();
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    if (!r.ok()) return {};
-    std::vector<MonitorRecord> v = std::move(r).value();
-    std::sort(v.begin(), v.end(),
-              [](const MonitorRecord& a, const MonitorRecord& b) { return a.key < b.key; });
-    return v;
-  }
-  std::vector<MonitorRecord> Load() {
-    auto r = store().LoadMonitors();
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
+  std::vector<MonitorRecord> LoadNotify() { return Sorted(store().LoadNotifyList()); }
+  std::vector<MonitorRecord> Load() { return Sorted(store().LoadMonitors()); }
+  static std::vector<MonitorRecord> Sorted(Result<std::vector<MonitorRecord>> r) {
+    EXPECT_OK(r);
     if (!r.ok()) return {};
     std::vector<MonitorRecord> v = std::move(r).value();
     std::sort(v.begin(), v.end(),

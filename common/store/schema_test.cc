@@ -3,14 +3,15 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/store_testutil.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
 #include <gtest/gtest.h>
 
 namespace nfsrec {
 namespace {
 
 using sqlite::Db;
-using sqlite::TempDir;
+using test_support::TempDir;
 
 class SchemaTest : public ::testing::Test {
  protected:

@@ -6,11 +6,14 @@
 #include <fstream>
 #include <string>
 
-#include "tests/support/store_testutil.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
 #include <gtest/gtest.h>
 
 namespace nfsrec::sqlite {
 namespace {
+
+using test_support::TempDir;
 
 class SqliteTest : public ::testing::Test {
  protected:

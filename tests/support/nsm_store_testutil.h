@@ -1,19 +1,15 @@
-// Helpers for NsmStore tests: sample records, and a blocking wrapper that
-// runs one mutating call, checks that `done` did not run inline, and runs
-// the loop until it does.
+// Helpers for NsmStore tests: sample records, and RunAndWait (from the store
+// harness) for one mutating call.
 #pragma once
 
-#include <chrono>
-#include <functional>
-#include <memory>
-#include <optional>
 #include <string>
 
-#include "common/os/event_loop.h"
 #include "statd/nsm_store.h"
-#include <gtest/gtest.h>
+#include "tests/support/store_harness.h"
 
 namespace nfsrec::statd {
+
+using test_support::RunAndWait;
 
 inline MonitorRecord SampleRecord(int i) {
   MonitorRecord r;
@@ -26,19 +22,6 @@ inline MonitorRecord SampleRecord(int i) {
   r.canonical_name = "host-" + std::to_string(i) + ".example";
   r.peer_state = 0;
   return r;
-}
-
-// Runs `call(done)` and waits (bounded) for done; returns its status, or
-// TimedOut.  Adds a test failure if done ran inside the call.
-inline Status RunAndWait(EventLoop& loop, const std::function<void(NsmStore::Done)>& call) {
-  // Shared, so a completion that arrives after a timeout writes to live memory.
-  auto result = std::make_shared<std::optional<Status>>();
-  call([result](Status st) { *result = std::move(st); });
-  EXPECT_FALSE(result->has_value()) << "done ran inside the call";
-  if (!loop.RunUntil([&] { return result->has_value(); }, std::chrono::seconds(30))) {
-    return Status::TimedOut("store call did not complete");
-  }
-  return **result;
 }
 
 }  // namespace nfsrec::statd
