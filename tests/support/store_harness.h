@@ -35,6 +35,11 @@
 
 namespace nfsrec::test_support {
 
+// Makes completions run until pred() holds; false if it never did within
+// its bound.  For an adapter: run its EventLoop.  For a fake that queues
+// its completions (MemClientStore): deliver them.
+using Settle = std::function<bool(const std::function<bool()>& pred)>;
+
 // How the harness opens its connection.
 struct DbOpenOptions {
   sqlite::Db::Options db;  // db.vfs routes the I/O through a FaultVfs
@@ -74,6 +79,10 @@ class DbHarness {
   std::string path() const { return dir_.File(kFileName); }
   EventLoop& loop() { return *loop_; }
   CommitQueue& queue() { return *queue_; }
+  // Runs loop() until pred holds, at most kWait.
+  Settle settle() {
+    return [this](const std::function<bool()>& pred) { return loop_->RunUntil(pred, kWait); };
+  }
 
   // A second connection to the file (default VFS): sees committed data only.
   // nullptr, and a test failure, if it cannot be opened.
@@ -119,21 +128,30 @@ class StoreHarness : public DbHarness {
   std::unique_ptr<Store> store_;
 };
 
-// Runs call(done) and waits (bounded) for done on the loop; returns what
-// done got, or TimedOut.  T is Status or a Result.  Adds a test failure if
-// done ran inside the call (the store contract forbids it).
+// Runs call(done), then settles until done ran; returns what done got, or
+// TimedOut.  T is Status or a Result.  Adds a test failure if done ran
+// inside the call (the store contracts forbid it).
 template <typename T = Status>
-T RunAndWait(EventLoop& loop,
-             const std::function<void(std::function<void(std::type_identity_t<T>)>)>& call,
-             std::chrono::milliseconds timeout = DbHarness::kWait) {
+T RunAndWait(const Settle& settle,
+             const std::function<void(std::function<void(std::type_identity_t<T>)>)>& call) {
   // Shared, so a completion that arrives after a timeout writes to live memory.
   auto result = std::make_shared<std::optional<T>>();
   call([result](T v) { result->emplace(std::move(v)); });
   EXPECT_FALSE(result->has_value()) << "done ran inside the call";
-  if (!loop.RunUntil([&] { return result->has_value(); }, timeout)) {
+  if (!settle([&] { return result->has_value(); })) {
     return T(Status::TimedOut("store call did not complete"));
   }
   return std::move(**result);
+}
+
+// The same on an EventLoop, bounded by `timeout`.
+template <typename T = Status>
+T RunAndWait(EventLoop& loop,
+             const std::function<void(std::function<void(std::type_identity_t<T>)>)>& call,
+             std::chrono::milliseconds timeout = DbHarness::kWait) {
+  return RunAndWait<T>(
+      [&loop, timeout](const std::function<bool()>& pred) { return loop.RunUntil(pred, timeout); },
+      call);
 }
 
 // The N range a fault sweep covered: runs 1..faulted_runs each had a fault
