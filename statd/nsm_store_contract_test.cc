@@ -27,7 +27,7 @@ class MemHarness {
  public:
   void Init() {
     auto loop = EventLoop::Create();
-    ASSERT_TRUE(loop.ok());
+    ASSERT_OK(loop);
     loop_ = std::move(loop).value();
     store_ = std::make_unique<MemNsmStore>(loop_.get());
   }
@@ -95,7 +95,7 @@ TYPED_TEST_SUITE(NsmStoreContractTest, Harnesses);
 TYPED_TEST(NsmStoreContractTest, StartsEmpty) {
   EXPECT_TRUE(this->Load().empty());
   auto state = this->store().LoadLocalState();
-  ASSERT_TRUE(state.ok());
+  ASSERT_OK(state);
   EXPECT_EQ(*state, 0);
 }
 
@@ -178,7 +178,7 @@ TYPED_TEST(NsmStoreContractTest, LocalStateIsStored) {
 TYPED_TEST(NsmStoreContractTest, NotifyListAndBootIdStartEmpty) {
   EXPECT_TRUE(this->LoadNotify().empty());
   auto boot_id = this->store().LoadBootId();
-  ASSERT_TRUE(boot_id.ok());
+  ASSERT_OK(boot_id);
   EXPECT_EQ(*boot_id, "");
 }
 
@@ -219,7 +219,7 @@ TYPED_TEST(NsmStoreContractTest, ImportLegacyAddsBothListsAndTheStateTogether) {
   MonitorRecord mon = SampleRecord(2);
   MonitorRecord late = SampleRecord(3);
   Result<bool> imported = this->Import(41, {replaced, mon}, {late});
-  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  ASSERT_OK(imported);
   EXPECT_TRUE(*imported);
   EXPECT_EQ(this->Load(), (std::vector<MonitorRecord>{replaced, mon}));
   EXPECT_EQ(this->LoadNotify(), (std::vector<MonitorRecord>{late}));
@@ -229,7 +229,7 @@ TYPED_TEST(NsmStoreContractTest, ImportLegacyAddsBothListsAndTheStateTogether) {
 TYPED_TEST(NsmStoreContractTest, ImportLegacyChangesNothingOnceAStateIsStored) {
   ASSERT_OK(this->SetLocal(5));
   Result<bool> imported = this->Import(41, {SampleRecord(1)}, {SampleRecord(2)});
-  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  ASSERT_OK(imported);
   EXPECT_FALSE(*imported);
   EXPECT_TRUE(this->Load().empty());
   EXPECT_TRUE(this->LoadNotify().empty());
@@ -313,7 +313,7 @@ TEST(MemNsmStoreTest, FailNextFailsOneCallAndAppliesNothing) {
 
   store.FailNextLoad(Status::Corruption("bad"));
   EXPECT_TRUE(store.LoadMonitors().status().IsCorruption());
-  EXPECT_TRUE(store.LoadMonitors().ok());
+  EXPECT_OK(store.LoadMonitors());
 }
 
 TEST(MemNsmStoreTest, DropPendingModelsACrashBeforeCommit) {
@@ -328,7 +328,7 @@ TEST(MemNsmStoreTest, DropPendingModelsACrashBeforeCommit) {
 
 TEST(MemNsmStoreTest, WithLoopCompletionsArePosted) {
   auto loop = EventLoop::Create();
-  ASSERT_TRUE(loop.ok());
+  ASSERT_OK(loop);
   MemNsmStore store(loop->get());
   ASSERT_OK(RunAndWait(**loop, [&](NsmStore::Done d) { store.PutMonitor(SampleRecord(4), d); }));
   EXPECT_EQ(store.puts(), 1);
@@ -337,7 +337,7 @@ TEST(MemNsmStoreTest, WithLoopCompletionsArePosted) {
 
 TEST(MemNsmStoreTest, PostedCommitAfterDestructionIsIgnored) {
   auto loop = EventLoop::Create();
-  ASSERT_TRUE(loop.ok());
+  ASSERT_OK(loop);
   bool done = false;
   {
     MemNsmStore store(loop->get());

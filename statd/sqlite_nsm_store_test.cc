@@ -72,23 +72,24 @@ TEST_F(SqliteNsmStoreTest, MigratesAnEmptyDatabase) {
   auto db = Peek();
   ASSERT_NE(db, nullptr);
   auto version = SchemaVersion(*db, SqliteNsmStore::kComponent);
-  ASSERT_TRUE(version.ok());
+  ASSERT_OK(version);
   EXPECT_EQ(*version, static_cast<int>(SqliteNsmStore::Migrations().size()));
   for (const char* table : {"monitors", "nsm_state", "notify_list", "nsm_boot"}) {
     auto n = db->Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1");
-    ASSERT_TRUE(n.ok());
+    ASSERT_OK(n);
     ASSERT_OK(n->BindText(1, table));
     auto row = n->Step();
-    ASSERT_TRUE(row.ok() && *row);
+    ASSERT_OK(row);
+    ASSERT_TRUE(*row);
     EXPECT_EQ(n->ColumnInt(0), 1) << table;
   }
 
   auto cols = db->Prepare("SELECT name, type, pk FROM pragma_table_info('monitors') ORDER BY cid");
-  ASSERT_TRUE(cols.ok());
+  ASSERT_OK(cols);
   std::vector<std::string> names;
   for (;;) {
     auto row = cols->Step();
-    ASSERT_TRUE(row.ok());
+    ASSERT_OK(row);
     if (!*row) break;
     names.push_back(cols->ColumnText(0) + ":" + cols->ColumnText(1));
   }
@@ -108,7 +109,7 @@ TEST_F(SqliteNsmStoreTest, UpgradesEachVersionKeepingData) {
     {
       // A database as an older nfsrecd left it, with a monitor and a state.
       auto db = Db::Open(h_.path());
-      ASSERT_TRUE(db.ok());
+      ASSERT_OK(db);
       std::vector<Migration> old(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(from));
       ASSERT_OK(ApplyMigrations(**db, SqliteNsmStore::kComponent, old));
       ASSERT_OK((*db)->Exec(
@@ -260,7 +261,7 @@ TEST_F(SqliteNsmStoreTest, WrongColumnTypesAreCorruption) {
   ASSERT_OK(db->Exec("UPDATE monitors SET mon_name = x'41', my_vers = 4294967296"));
   EXPECT_TRUE(store().LoadMonitors().status().IsCorruption());
   ASSERT_OK(db->Exec("UPDATE monitors SET my_vers = 3"));
-  EXPECT_TRUE(store().LoadMonitors().ok());
+  EXPECT_OK(store().LoadMonitors());
   ASSERT_OK(db->Exec("INSERT INTO nsm_state VALUES (1, 5)"));
   EXPECT_EQ(*store().LoadLocalState(), 5);
   ASSERT_OK(db->Exec("UPDATE nsm_state SET local_state = 'x'"));

@@ -164,13 +164,13 @@ TEST(StoreFaultRecoveryTest, QueueWorksAgainAfterATransientFault) {
 TEST(FaultVfsTest, CountsAndUnregisters) {
   {
     auto vfs = FaultVfs::Create("nfsrec-fault-count");
-    ASSERT_TRUE(vfs.ok());
+    ASSERT_OK(vfs);
     EXPECT_TRUE(FaultVfs::Create("nfsrec-fault-count").status().IsAlreadyExists());
     TempDir dir;
     Db::Options options;
     options.vfs = (*vfs)->name();
     auto db = Db::Open(dir.File("c.sqlite"), options);
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_OK(db);
     (*vfs)->Arm(FaultVfs::Op::kSync, 1000, false);
     ASSERT_OK((*db)->Exec("CREATE TABLE t (x)"));
     EXPECT_GT((*vfs)->writes(), 0);
