@@ -1,10 +1,11 @@
 #include "nfs4rec/cld_codec.h"
-#include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <vector>
+
+#include "tests/support/status_matchers.h"
 
 namespace nfsrec::nfs4rec {
 namespace {

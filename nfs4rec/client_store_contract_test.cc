@@ -143,7 +143,7 @@ TYPED_TEST(ClientStoreContractTest, StartGraceTurnsCurrentIntoRecovery) {
 TYPED_TEST(ClientStoreContractTest, DuringGracePutAndRemoveTouchOnlyCurrent) {
   this->PutAll({"a", "b"});
   ASSERT_OK(this->calls().StartGrace());
-  this->PutAll({"a", "new"});  // a reclaims, new is a new client
+  this->PutAll({"a", "new"});            // a reclaims, new is a new client
   ASSERT_OK(this->calls().Remove("b"));  // b was never in current
   ASSERT_OK(this->calls().Remove("new"));
   EXPECT_EQ(this->Ids(2), (std::vector<std::string>{"a"}));

@@ -29,6 +29,7 @@ namespace nfsrec::nfs4rec {
 namespace {
 
 using sqlite::FaultVfs;
+using test_support::FaultCase;
 using test_support::StoreHarness;
 using test_support::SweepNthFault;
 
@@ -74,8 +75,8 @@ Op StartGrace() {
     s.StartGrace([d](Result<GraceStartResult> g) {
       if (!g.ok()) return d(g.status(), "");
       d(Status::Ok(), "start " + std::to_string(g->epochs.current) + "/" +
-                          std::to_string(g->epochs.recovery) + " kept=" +
-                          std::to_string(g->kept_recovery) + Summary(g->reclaimable));
+                          std::to_string(g->epochs.recovery) +
+                          " kept=" + std::to_string(g->kept_recovery) + Summary(g->reclaimable));
     });
   };
 }
@@ -83,8 +84,8 @@ Op Check(const std::string& id) {
   return [id](ClientStore& s, OpDone d) {
     s.CheckReclaim(id, [d](Result<CheckResult> c) {
       if (!c.ok()) return d(c.status(), "");
-      d(Status::Ok(), "check " + std::to_string(static_cast<int>(c->outcome)) + " started=" +
-                          std::to_string(c->started_grace) + " " +
+      d(Status::Ok(), "check " + std::to_string(static_cast<int>(c->outcome)) +
+                          " started=" + std::to_string(c->started_grace) + " " +
                           std::to_string(c->epochs.current) + "/" +
                           std::to_string(c->epochs.recovery));
     });
@@ -104,9 +105,9 @@ Op EndGrace() {
 // of the port, with reclaims, removals and new clients in between.
 std::vector<Op> Sequence() {
   return {
-      StartGrace(),                                   // reboot: 1 becomes recovery
+      StartGrace(),                                    // reboot: 1 becomes recovery
       Put(Client(Id(0), std::string(32, 'h'), true)),  // reclaim
-      Check(Id(1)),                                   // v0 reclaim, copied
+      Check(Id(1)),                                    // v0 reclaim, copied
       Check("unknown"),
       Remove(Id(0)),
       StartGrace(),  // reboot during grace: current emptied, recovery kept
@@ -159,11 +160,6 @@ ClientStoreState Model(size_t ops, std::vector<std::string>* summaries = nullptr
   EXPECT_OK(s);
   return s.ok() ? *s : ClientStoreState{};
 }
-
-struct FaultCase {
-  FaultVfs::Op op;
-  bool persistent;
-};
 
 class SqliteClientStoreFaultTest : public ::testing::TestWithParam<FaultCase> {
  protected:
@@ -273,16 +269,8 @@ TEST_P(SqliteClientStoreFaultTest, NthOperationFails) {
   });
 }
 
-INSTANTIATE_TEST_SUITE_P(Faults, SqliteClientStoreFaultTest,
-                         ::testing::Values(FaultCase{FaultVfs::Op::kWrite, false},
-                                           FaultCase{FaultVfs::Op::kWrite, true},
-                                           FaultCase{FaultVfs::Op::kSync, false},
-                                           FaultCase{FaultVfs::Op::kSync, true}),
-                         [](const ::testing::TestParamInfo<FaultCase>& param_info) {
-                           const FaultCase& fc = param_info.param;
-                           return std::string(fc.op == FaultVfs::Op::kWrite ? "Write" : "Sync") +
-                                  (fc.persistent ? "Persistent" : "Once");
-                         });
+INSTANTIATE_TEST_SUITE_P(Faults, SqliteClientStoreFaultTest, test_support::AllFaultCases(),
+                         test_support::FaultCaseName);
 
 }  // namespace
 }  // namespace nfsrec::nfs4rec

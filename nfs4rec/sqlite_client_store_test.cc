@@ -58,7 +58,8 @@ TEST_F(SqliteClientStoreTest, RecordsSurviveReopenWithBinaryIdsAndPrincHash) {
   // On disk: BLOBs of the exact length, NULL for no hash and unknown session.
   EXPECT_EQ(h_.PeekInt("SELECT count(*) FROM cld_clients WHERE typeof(id) = 'blob'").value(), 2);
   EXPECT_EQ(h_.PeekInt("SELECT count(*) FROM cld_clients WHERE princhash IS NULL"
-                       " AND has_session IS NULL").value(),
+                       " AND has_session IS NULL")
+                .value(),
             1);
 }
 
@@ -67,10 +68,9 @@ TEST_F(SqliteClientStoreTest, EpochsAreRowsNotTables) {
     ASSERT_OK(calls().StartGrace());
     ASSERT_OK(calls().EndGrace());
   }
-  EXPECT_EQ(
-      h_.PeekInt("SELECT count(*) FROM sqlite_master WHERE type='table' AND name LIKE 'cld%'")
-          .value(),
-      2);
+  EXPECT_EQ(h_.PeekInt("SELECT count(*) FROM sqlite_master WHERE type='table' AND name LIKE 'cld%'")
+                .value(),
+            2);
   EXPECT_EQ(h_.store().LoadEpochs().value(), (Epochs{6, 0}));
 }
 
@@ -98,7 +98,8 @@ TEST_F(SqliteClientStoreTest, SecondWriterConnectionInterleavesSafely) {
       ASSERT_OK(txn);
       auto e = client_sql::ReadEpochs(*db);
       ASSERT_OK(e);
-      ASSERT_OK(client_sql::PutClient(*db, e->current, Client("helper" + std::to_string(i), "", true)));
+      ASSERT_OK(
+          client_sql::PutClient(*db, e->current, Client("helper" + std::to_string(i), "", true)));
       ASSERT_OK((*txn)->Commit());
     }
   });

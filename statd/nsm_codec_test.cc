@@ -1,9 +1,10 @@
 #include "statd/nsm_codec.h"
-#include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "tests/support/status_matchers.h"
 
 namespace nfsrec::statd {
 namespace {

@@ -18,6 +18,7 @@ namespace {
 using sqlite::Db;
 using sqlite::FaultVfs;
 using test_support::DbHarness;
+using test_support::FaultCase;
 using test_support::SweepNthFault;
 using test_support::TempDir;
 using namespace std::chrono_literals;
@@ -41,11 +42,6 @@ CommitQueue::Work Insert(int64_t k) {
     return (*stmt)->Run();
   };
 }
-
-struct FaultCase {
-  FaultVfs::Op op;
-  bool persistent;
-};
 
 class StoreFaultTest : public ::testing::TestWithParam<FaultCase> {};
 
@@ -119,16 +115,8 @@ TEST_P(StoreFaultTest, NthOperationFails) {
   SweepNthFault(kMaxN, kBudget, [&](int n) { return RunOnce(fc, n); });
 }
 
-INSTANTIATE_TEST_SUITE_P(Faults, StoreFaultTest,
-                         ::testing::Values(FaultCase{FaultVfs::Op::kWrite, false},
-                                           FaultCase{FaultVfs::Op::kWrite, true},
-                                           FaultCase{FaultVfs::Op::kSync, false},
-                                           FaultCase{FaultVfs::Op::kSync, true}),
-                         [](const ::testing::TestParamInfo<FaultCase>& param_info) {
-                           const FaultCase& fc = param_info.param;
-                           return std::string(fc.op == FaultVfs::Op::kWrite ? "Write" : "Sync") +
-                                  (fc.persistent ? "Persistent" : "Once");
-                         });
+INSTANTIATE_TEST_SUITE_P(Faults, StoreFaultTest, test_support::AllFaultCases(),
+                         test_support::FaultCaseName);
 
 // After a transient fault the same connection keeps working: one bad write
 // must not fail every later request until a restart.

@@ -85,11 +85,10 @@ FaultSweep SweepNthFault(int max_n, std::chrono::seconds budget,
     }
   }
   EXPECT_GT(sweep.faulted_runs, 0) << "no run reached a fault";
-  EXPECT_NE(sweep.clean_n, 0) << "the sequence never completed without a fault (max_n="
-                              << max_n << ")";
-  const std::string range =
-      "1.." + std::to_string(sweep.faulted_runs) + " faulted, " + std::to_string(sweep.clean_n) +
-      " clean";
+  EXPECT_NE(sweep.clean_n, 0) << "the sequence never completed without a fault (max_n=" << max_n
+                              << ")";
+  const std::string range = "1.." + std::to_string(sweep.faulted_runs) + " faulted, " +
+                            std::to_string(sweep.clean_n) + " clean";
   ::testing::Test::RecordProperty("fault_n", range);
   std::cout << "[ fault n  ] " << range << std::endl;
   return sweep;

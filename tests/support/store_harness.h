@@ -154,6 +154,24 @@ T RunAndWait(EventLoop& loop,
       call);
 }
 
+// One kind of fault to sweep: which operation fails, and whether every
+// later one of that kind fails too (a disk that died) or only the nth.
+struct FaultCase {
+  sqlite::FaultVfs::Op op;
+  bool persistent;
+};
+// Write and Sync, each Once and Persistent, for INSTANTIATE_TEST_SUITE_P
+// with FaultCaseName.
+inline auto AllFaultCases() {
+  using Op = sqlite::FaultVfs::Op;
+  return ::testing::Values(FaultCase{Op::kWrite, false}, FaultCase{Op::kWrite, true},
+                           FaultCase{Op::kSync, false}, FaultCase{Op::kSync, true});
+}
+inline std::string FaultCaseName(const ::testing::TestParamInfo<FaultCase>& info) {
+  return std::string(info.param.op == sqlite::FaultVfs::Op::kWrite ? "Write" : "Sync") +
+         (info.param.persistent ? "Persistent" : "Once");
+}
+
 // The N range a fault sweep covered: runs 1..faulted_runs each had a fault
 // injected; run clean_n (= faulted_runs + 1) completed without one.
 struct FaultSweep {
