@@ -5,6 +5,8 @@
 #include <cstring>
 #include <vector>
 
+#include "tests/support/status_matchers.h"
+
 namespace nfsrec::nfs4rec {
 namespace {
 
@@ -85,10 +87,10 @@ TEST(CldCodec, V1CreateUpcallMatchesAbi) {
   CldMessage m = Msg(1, CldCommand::kCreate, 0x01020304);
   m.name = "hello";
   auto enc = EncodeCldUpcall(m);
-  ASSERT_TRUE(enc.ok());
+  ASSERT_OK(enc);
   EXPECT_EQ(enc.value(), Bytes(u));
   auto dec = DecodeCldUpcall(Bytes(u));
-  ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+  ASSERT_OK(dec);
   EXPECT_EQ(dec.value(), m);
 }
 
@@ -106,7 +108,7 @@ TEST(CldCodec, V2CreateUpcallCarriesPrincHash) {
   m.princhash = kHash;
   EXPECT_EQ(EncodeCldUpcall(m).value(), Bytes(u));
   auto dec = DecodeCldUpcall(Bytes(u));
-  ASSERT_TRUE(dec.ok());
+  ASSERT_OK(dec);
   EXPECT_EQ(dec.value(), m);
 }
 
@@ -122,10 +124,10 @@ TEST(CldCodec, EveryCommandRoundTripsBothDirectionsAndVersions) {
       if (cmd == 0 && v == 2) up.princhash = kHash;
       if (cmd == 3 && v == 1) up.gracetime = 1700000000;
       auto bytes = EncodeCldUpcall(up);
-      ASSERT_TRUE(bytes.ok());
+      ASSERT_OK(bytes);
       EXPECT_EQ(bytes->size(), size) << "cmd " << int{cmd} << " v" << int{v};
       auto back = DecodeCldUpcall(*bytes);
-      ASSERT_TRUE(back.ok()) << back.status().ToString();
+      ASSERT_OK(back);
       EXPECT_EQ(back.value(), up) << "cmd " << int{cmd} << " v" << int{v};
 
       CldMessage down;
@@ -135,10 +137,10 @@ TEST(CldCodec, EveryCommandRoundTripsBothDirectionsAndVersions) {
       down.status = cmd == 6 ? kCldEOpNotSupp : 0;
       if (cmd == 5) down.max_version = kCldMaxVersion;
       auto dbytes = EncodeCldDowncall(down);
-      ASSERT_TRUE(dbytes.ok());
+      ASSERT_OK(dbytes);
       EXPECT_EQ(dbytes->size(), size);
       auto dback = DecodeCldDowncall(*dbytes, v);
-      ASSERT_TRUE(dback.ok());
+      ASSERT_OK(dback);
       EXPECT_EQ(dback.value(), down);
     }
   }
@@ -179,7 +181,7 @@ TEST(CldCodec, InProgressRecordV1DropsPrincHash) {
   m.name = "n";
   m.princhash = kHash;
   auto b = EncodeCldDowncall(m);
-  ASSERT_TRUE(b.ok());
+  ASSERT_OK(b);
   ASSERT_EQ(b->size(), 1034u);
   auto back = DecodeCldDowncall(*b, 1).value();
   EXPECT_EQ(back.name, "n");
@@ -190,7 +192,7 @@ TEST(CldCodec, MaximumNameRoundTrips) {
   CldMessage m = Msg(2, CldCommand::kGraceStart, 1, kCldEInProgress);
   m.name = std::string(1024, 'x');
   auto b = EncodeCldDowncall(m);
-  ASSERT_TRUE(b.ok());
+  ASSERT_OK(b);
   EXPECT_EQ(DecodeCldDowncall(*b, 2).value().name.size(), 1024u);
 }
 
@@ -238,7 +240,7 @@ TEST(CldCodec, UnknownCommandDecodesHeaderOnly) {
   u.cm_xid = 5;
   u.cm_u.cm_name.cn_len = 0xffff;  // garbage in the union is not looked at
   auto dec = DecodeCldUpcall(Bytes(u));
-  ASSERT_TRUE(dec.ok());
+  ASSERT_OK(dec);
   EXPECT_EQ(dec->command, 42);
   EXPECT_EQ(dec->xid, 5u);
   EXPECT_EQ(CldCommandName(42), "cmd#42");

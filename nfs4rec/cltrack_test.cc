@@ -9,6 +9,8 @@
 
 #include "common/store/sqlite.h"
 #include "nfs4rec/client_sql.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
 
 namespace nfsrec::nfs4rec {
 namespace {
@@ -18,18 +20,11 @@ std::string Hex(const std::string& s) { return HexBytes(s.data(), s.size()); }
 class CltrackTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/cltrack.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    std::filesystem::create_directories(dir_ + "/proc/fs/nfsd");
+    ASSERT_TRUE(tmp_.ok());
+    dir_ = tmp_.path();
     Touch("");
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  void Touch(const std::string& content) {
-    FILE* f = fopen((dir_ + "/proc/fs/nfsd/v4_end_grace").c_str(), "w");
-    fputs(content.c_str(), f);
-    fclose(f);
-  }
+  void Touch(const std::string& content) { tmp_.Write("proc/fs/nfsd/v4_end_grace", content); }
   std::string EndGrace() {
     std::string s(8, '\0');
     FILE* f = fopen((dir_ + "/proc/fs/nfsd/v4_end_grace").c_str(), "r");
@@ -54,6 +49,7 @@ class CltrackTest : public ::testing::Test {
     auto db = sqlite::Db::Open(dir_ + "/state/nfsrecd.sqlite").value();
     return client_sql::ReadEpochs(*db).value();
   }
+  test_support::TempDir tmp_;
   std::string dir_;
   std::optional<std::string> recdir_, topdir_;
   CapturingLogger log_;

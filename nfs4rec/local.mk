@@ -37,9 +37,14 @@ nfs4rec_tracking_service_test_SOURCES = nfs4rec/tracking_service_test.cc $(NFS4R
 nfs4rec_tracking_service_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 nfs4rec_tracking_service_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 
-nfs4rec_sqlite_client_store_test_SOURCES = nfs4rec/sqlite_client_store_test.cc
+# SqliteClientStore: its own tests, the ClientStore contract (also run on
+# MemClientStore) and the I/O fault runs.
+nfs4rec_sqlite_client_store_test_SOURCES = nfs4rec/sqlite_client_store_test.cc \
+	nfs4rec/client_store_contract_test.cc nfs4rec/sqlite_client_store_fault_test.cc \
+	tests/support/client_store_testutil.h $(NFS4REC_MEM_STORE)
 nfs4rec_sqlite_client_store_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-nfs4rec_sqlite_client_store_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+nfs4rec_sqlite_client_store_test_LDADD = tests/support/libstorefakes.a $(NFS4REC_TEST_LIBS) \
+	$(GTEST_LIBS) $(SYS_LIBS)
 
 nfs4rec_cltrack_test_SOURCES = nfs4rec/cltrack_test.cc
 nfs4rec_cltrack_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)

@@ -4,10 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
 
 namespace nfsrec::statd {
 namespace {
@@ -17,19 +19,14 @@ using namespace std::chrono_literals;
 class HaCalloutTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/ha-callout-test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    script_ = dir_ + "/callout";
-    out_ = dir_ + "/out";
+    ASSERT_TRUE(tmp_.ok());
+    script_ = tmp_.File("callout");
+    out_ = tmp_.File("out");
   }
-  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
 
   void WriteScript(const std::string& body) {
-    std::ofstream f(script_);
-    f << "#!/bin/sh\n" << body << "\n";
-    f.close();
-    chmod(script_.c_str(), 0755);
+    tmp_.Write("callout", "#!/bin/sh\n" + body + "\n");
+    ASSERT_EQ(chmod(script_.c_str(), 0755), 0);
   }
   std::string Output() {
     std::ifstream f(out_);
@@ -38,7 +35,8 @@ class HaCalloutTest : public ::testing::Test {
     return ss.str();
   }
 
-  std::string dir_, script_, out_;
+  test_support::TempDir tmp_;
+  std::string script_, out_;
   CapturingLogger log_;
 };
 
@@ -46,7 +44,7 @@ TEST_F(HaCalloutTest, RunsEventsInOrderWithLiteralArguments) {
   // A slow first callout must not let the second overtake it.
   WriteScript("[ \"$1\" = add-client ] && sleep 0.2\necho \"$@\" >> " + out_);
   auto loop = EventLoop::Create();
-  ASSERT_TRUE(loop.ok());
+  ASSERT_OK(loop);
   LoopScheduler sched(**loop);
   HaCallout ha(**loop, sched, log_, HaCallout::Options{script_, 5s});
   ha.AddClient("10.0.0.2", "server");
@@ -62,7 +60,7 @@ TEST_F(HaCalloutTest, RunsEventsInOrderWithLiteralArguments) {
 TEST_F(HaCalloutTest, HungCalloutIsKilledAndTheQueueMovesOn) {
   WriteScript("[ \"$1\" = add-client ] && exec sleep 60\necho \"$@\" >> " + out_);
   auto loop = EventLoop::Create();
-  ASSERT_TRUE(loop.ok());
+  ASSERT_OK(loop);
   LoopScheduler sched(**loop);
   HaCallout ha(**loop, sched, log_, HaCallout::Options{script_, 300ms});
   auto start = std::chrono::steady_clock::now();
@@ -76,9 +74,9 @@ TEST_F(HaCalloutTest, HungCalloutIsKilledAndTheQueueMovesOn) {
 
 TEST_F(HaCalloutTest, MissingProgramIsLoggedNotFatal) {
   auto loop = EventLoop::Create();
-  ASSERT_TRUE(loop.ok());
+  ASSERT_OK(loop);
   LoopScheduler sched(**loop);
-  HaCallout ha(**loop, sched, log_, HaCallout::Options{dir_ + "/nope", 1s});
+  HaCallout ha(**loop, sched, log_, HaCallout::Options{tmp_.File("nope"), 1s});
   ha.AddClient("a", "b");
   (*loop)->RunUntil([&] { return ha.queued() == 0; }, 2s);
   EXPECT_EQ(ha.queued(), 0u);

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "tests/support/status_matchers.h"
+
 namespace nfsrec::statd {
 namespace {
 
@@ -41,7 +43,7 @@ Bytes KernelMonBytes() {
 TEST(NsmCodec, DecodesKernelMonLayout) {
   Bytes raw = KernelMonBytes();
   Result<MonArgs> m = DecodeMon(raw);
-  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_OK(m);
   EXPECT_EQ(m->id.mon_name, "10.0.0.2");
   EXPECT_EQ(m->id.my_name, "server");
   EXPECT_EQ(m->id.my_prog, 100021);
@@ -50,7 +52,7 @@ TEST(NsmCodec, DecodesKernelMonLayout) {
   EXPECT_EQ(m->priv, TestCookie());
   // Re-encoding gives the identical bytes.
   Result<Bytes> again = EncodeMon(m.value());
-  ASSERT_TRUE(again.ok());
+  ASSERT_OK(again);
   EXPECT_EQ(again.value(), raw);
 }
 
@@ -81,7 +83,7 @@ TEST(NsmCodec, ReplySizesAreExact) {
 TEST(NsmCodec, BinaryNamesAreKeptExactly) {
   std::string name("a\0b\xff", 4);
   Result<Bytes> enc = EncodeSmName(name);
-  ASSERT_TRUE(enc.ok());
+  ASSERT_OK(enc);
   EXPECT_EQ(DecodeSmName(enc.value()).value(), name);
 }
 
@@ -95,7 +97,7 @@ TEST(NsmCodec, TruncatedInputIsRejectedAtEveryLength) {
 
 TEST(NsmCodec, NameLengthLimit) {
   std::string max(kMaxNameLen, 'a');
-  ASSERT_TRUE(EncodeSmName(max).ok());
+  ASSERT_OK(EncodeSmName(max));
   EXPECT_EQ(DecodeSmName(EncodeSmName(max).value()).value(), max);
   EXPECT_FALSE(EncodeSmName(max + "a").ok());
   // A 1025-byte name on the wire (hand-built) does not decode.

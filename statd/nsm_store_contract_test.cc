@@ -11,43 +11,24 @@
 #include "statd/sqlite_nsm_store.h"
 #include "tests/support/mem_nsm_store.h"
 #include "tests/support/nsm_store_testutil.h"
-#include "tests/support/store_testutil.h"
+#include "tests/support/store_harness.h"
 #include <gtest/gtest.h>
 
 namespace nfsrec::statd {
 namespace {
 
-using sqlite::TempDir;
+using test_support::StoreHarness;
 
-class SqliteHarness {
+class SqliteHarness : public StoreHarness<SqliteNsmStore> {
  public:
-  void Init() {
-    ASSERT_TRUE(dir_.ok());
-    auto loop = EventLoop::Create();
-    ASSERT_TRUE(loop.ok());
-    loop_ = std::move(loop).value();
-    auto db = sqlite::Db::Open(dir_.File("nfsrecd.sqlite"));
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    queue_ = std::make_unique<CommitQueue>(std::move(db).value(), *loop_);
-    auto store = SqliteNsmStore::Open(*queue_);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-  }
-  NsmStore& store() { return *store_; }
-  EventLoop& loop() { return *loop_; }
-
- private:
-  TempDir dir_;
-  std::unique_ptr<EventLoop> loop_;
-  std::unique_ptr<CommitQueue> queue_;
-  std::unique_ptr<SqliteNsmStore> store_;
+  void Init() { ASSERT_OK(Open()); }
 };
 
 class MemHarness {
  public:
   void Init() {
     auto loop = EventLoop::Create();
-    ASSERT_TRUE(loop.ok());
+    ASSERT_OK(loop);
     loop_ = std::move(loop).value();
     store_ = std::make_unique<MemNsmStore>(loop_.get());
   }
@@ -87,16 +68,9 @@ class NsmStoreContractTest : public ::testing::Test {
   }
   Result<bool> Import(int32_t state, const std::vector<MonitorRecord>& monitors,
                       const std::vector<MonitorRecord>& notify) {
-    bool imported = false;
-    Status st = RunAndWait(h_.loop(), [&](NsmStore::Done d) {
-      store().ImportLegacy(state, monitors, notify,
-                           [&imported, d = std::move(d)](Result<bool> r) mutable {
-                             if (r.ok()) imported = *r;
-                             d(r.status());
-                           });
+    return RunAndWait<Result<bool>>(h_.loop(), [&](auto done) {
+      store().ImportLegacy(state, monitors, notify, std::move(done));
     });
-    if (!st.ok()) return st;
-    return imported;
   }
   Status DeleteNotified(const std::vector<MonitorKey>& keys) {
     return RunAndWait(h_.loop(),
@@ -246,7 +220,7 @@ TYPED_TEST(NsmStoreContractTest, ImportLegacyAddsBothListsAndTheStateTogether) {
   MonitorRecord mon = SampleRecord(2);
   MonitorRecord late = SampleRecord(3);
   Result<bool> imported = this->Import(41, {replaced, mon}, {late});
-  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  ASSERT_OK(imported);
   EXPECT_TRUE(*imported);
   EXPECT_EQ(this->Load(), (std::vector<MonitorRecord>{replaced, mon}));
   EXPECT_EQ(this->LoadNotify(), (std::vector<MonitorRecord>{late}));
@@ -256,7 +230,7 @@ TYPED_TEST(NsmStoreContractTest, ImportLegacyAddsBothListsAndTheStateTogether) {
 TYPED_TEST(NsmStoreContractTest, ImportLegacyChangesNothingOnceAStateIsStored) {
   ASSERT_OK(this->SetLocal(5));
   Result<bool> imported = this->Import(41, {SampleRecord(1)}, {SampleRecord(2)});
-  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  ASSERT_OK(imported);
   EXPECT_FALSE(*imported);
   EXPECT_TRUE(this->Load().empty());
   EXPECT_TRUE(this->LoadNotify().empty());
@@ -387,7 +361,7 @@ TEST(MemNsmStoreTest, DropPendingModelsACrashBeforeCommit) {
 
 TEST(MemNsmStoreTest, WithLoopCompletionsArePosted) {
   auto loop = EventLoop::Create();
-  ASSERT_TRUE(loop.ok());
+  ASSERT_OK(loop);
   MemNsmStore store(loop->get());
   ASSERT_OK(RunAndWait(
       **loop, [&](NsmStore::Done d) { store.PutMonitor(SampleRecord(4), std::move(d)); }));
@@ -397,7 +371,7 @@ TEST(MemNsmStoreTest, WithLoopCompletionsArePosted) {
 
 TEST(MemNsmStoreTest, PostedCommitAfterDestructionIsIgnored) {
   auto loop = EventLoop::Create();
-  ASSERT_TRUE(loop.ok());
+  ASSERT_OK(loop);
   bool done = false;
   {
     MemNsmStore store(loop->get());

@@ -11,7 +11,7 @@
 #include "common/store/commit_queue.h"
 #include "tests/support/fault_vfs.h"
 #include "tests/support/nsm_store_testutil.h"
-#include "tests/support/store_testutil.h"
+#include "tests/support/store_harness.h"
 #include <gtest/gtest.h>
 
 namespace nfsrec::statd {
@@ -19,7 +19,9 @@ namespace {
 
 using sqlite::Db;
 using sqlite::FaultVfs;
-using sqlite::TempDir;
+using test_support::DbHarness;
+using test_support::StoreHarness;
+using test_support::SweepNthFault;
 using namespace std::chrono_literals;
 
 std::vector<MonitorRecord> Sorted(std::vector<MonitorRecord> v) {
@@ -30,60 +32,33 @@ std::vector<MonitorRecord> Sorted(std::vector<MonitorRecord> v) {
 
 class SqliteNsmStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(dir_.ok());
-    auto loop = EventLoop::Create();
-    ASSERT_TRUE(loop.ok());
-    loop_ = std::move(loop).value();
-  }
-
-  std::string path() const { return dir_.File("nfsrecd.sqlite"); }
-
-  // Opens queue and store; returns the Open status.
-  Status OpenStore(const Db::Options& options = Db::Options()) {
-    store_.reset();
-    queue_.reset();
-    auto db = Db::Open(path(), options);
-    if (!db.ok()) return db.status();
-    queue_ = std::make_unique<CommitQueue>(std::move(db).value(), *loop_);
-    auto store = SqliteNsmStore::Open(*queue_);
-    if (!store.ok()) return store.status();
-    store_ = std::move(store).value();
-    return Status::Ok();
-  }
-  void Close() {
-    store_.reset();
-    queue_.reset();
-  }
-  // A second connection, for looking at the file directly.
-  std::unique_ptr<Db> Peek() {
-    auto db = Db::Open(path());
-    EXPECT_TRUE(db.ok()) << db.status().ToString();
-    return db.ok() ? std::move(db).value() : nullptr;
-  }
+  Status OpenStore() { return h_.Open(); }
+  void Close() { h_.Close(); }
+  std::unique_ptr<Db> Peek() { return h_.Peek(); }
+  NsmStore& store() { return h_.store(); }
 
   Status Put(const MonitorRecord& r) {
-    return RunAndWait(*loop_, [&](NsmStore::Done d) { store_->PutMonitor(r, std::move(d)); });
+    return RunAndWait(h_.loop(), [&](NsmStore::Done d) { store().PutMonitor(r, std::move(d)); });
   }
   // Submits every put at once (they share commits) and waits for all.
   Status PutAll(const std::vector<MonitorRecord>& records) {
     size_t done = 0;
     Status first_error;
     for (const auto& r : records) {
-      store_->PutMonitor(r, [&](Status st) {
+      store().PutMonitor(r, [&](Status st) {
         if (!st.ok() && first_error.ok()) first_error = st;
         ++done;
       });
     }
-    if (!loop_->RunUntil([&] { return done == records.size(); }, 30s)) {
+    if (!h_.loop().RunUntil([&] { return done == records.size(); }, DbHarness::kWait)) {
       return Status::TimedOut("puts did not complete");
     }
     return first_error;
   }
   Status SetLocal(int32_t s) {
-    return RunAndWait(*loop_, [&](NsmStore::Done d) { store_->SetLocalState(s, std::move(d)); });
+    return RunAndWait(h_.loop(), [&](NsmStore::Done d) { store().SetLocalState(s, std::move(d)); });
   }
-  Result<NsmSnapshot> Snap() { return LoadAndWait(*loop_, *store_); }
+  Result<NsmSnapshot> Snap() { return LoadAndWait(h_.loop(), store()); }
   std::vector<MonitorRecord> Load() {
     auto r = Snap();
     EXPECT_OK(r);
@@ -95,10 +70,7 @@ class SqliteNsmStoreTest : public ::testing::Test {
     return r.ok() ? r->local_state : -1;
   }
 
-  TempDir dir_;
-  std::unique_ptr<EventLoop> loop_;
-  std::unique_ptr<CommitQueue> queue_;
-  std::unique_ptr<SqliteNsmStore> store_;
+  StoreHarness<SqliteNsmStore> h_;
 };
 
 TEST_F(SqliteNsmStoreTest, MigratesAnEmptyDatabase) {
@@ -106,23 +78,24 @@ TEST_F(SqliteNsmStoreTest, MigratesAnEmptyDatabase) {
   auto db = Peek();
   ASSERT_NE(db, nullptr);
   auto version = SchemaVersion(*db, SqliteNsmStore::kComponent);
-  ASSERT_TRUE(version.ok());
+  ASSERT_OK(version);
   EXPECT_EQ(*version, static_cast<int>(SqliteNsmStore::Migrations().size()));
   for (const char* table : {"monitors", "nsm_state", "notify_list", "nsm_boot"}) {
     auto n = db->Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1");
-    ASSERT_TRUE(n.ok());
+    ASSERT_OK(n);
     ASSERT_OK(n->BindText(1, table));
     auto row = n->Step();
-    ASSERT_TRUE(row.ok() && *row);
+    ASSERT_OK(row);
+    ASSERT_TRUE(*row);
     EXPECT_EQ(n->ColumnInt(0), 1) << table;
   }
 
   auto cols = db->Prepare("SELECT name, type, pk FROM pragma_table_info('monitors') ORDER BY cid");
-  ASSERT_TRUE(cols.ok());
+  ASSERT_OK(cols);
   std::vector<std::string> names;
   for (;;) {
     auto row = cols->Step();
-    ASSERT_TRUE(row.ok());
+    ASSERT_OK(row);
     if (!*row) break;
     names.push_back(cols->ColumnText(0) + ":" + cols->ColumnText(1));
   }
@@ -138,14 +111,11 @@ TEST_F(SqliteNsmStoreTest, UpgradesEachVersionKeepingData) {
   const std::vector<Migration>& all = SqliteNsmStore::Migrations();
   for (size_t from = 1; from < all.size(); ++from) {
     SCOPED_TRACE("from version " + std::to_string(from));
-    Close();
-    ::unlink(path().c_str());
-    ::unlink((path() + "-wal").c_str());
-    ::unlink((path() + "-shm").c_str());
+    h_.RemoveDatabase();
     {
       // A database as an older nfsrecd left it, with a monitor and a state.
-      auto db = Db::Open(path());
-      ASSERT_TRUE(db.ok());
+      auto db = Db::Open(h_.path());
+      ASSERT_OK(db);
       std::vector<Migration> old(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(from));
       ASSERT_OK(ApplyMigrations(**db, SqliteNsmStore::kComponent, old));
       ASSERT_OK((*db)->Exec(
@@ -183,13 +153,13 @@ TEST_F(SqliteNsmStoreTest, ReopenKeepsEverything) {
     want.push_back(r);
     ASSERT_OK(Put(r));
   }
-  ASSERT_OK(RunAndWait(*loop_, [&](NsmStore::Done d) {
-    store_->SetPeerStates({{want[2].key, 41}, {want[5].key, 43}}, std::move(d));
+  ASSERT_OK(RunAndWait(h_.loop(), [&](NsmStore::Done d) {
+    store().SetPeerStates({{want[2].key, 41}, {want[5].key, 43}}, std::move(d));
   }));
   want[2].peer_state = 41;
   want[5].peer_state = 43;
   ASSERT_OK(RunAndWait(
-      *loop_, [&](NsmStore::Done d) { store_->DeleteMonitors({want[9].key}, std::move(d)); }));
+      h_.loop(), [&](NsmStore::Done d) { store().DeleteMonitors({want[9].key}, std::move(d)); }));
   want.pop_back();
   ASSERT_OK(SetLocal(7));
   Close();
@@ -258,7 +228,7 @@ TEST_F(SqliteNsmStoreTest, NewerSchemaIsRefused) {
   Status st = OpenStore();
   ASSERT_TRUE(st.IsCorruption()) << st.ToString();
   EXPECT_NE(st.message().find("version 9"), std::string::npos) << st.message();
-  EXPECT_EQ(store_, nullptr);
+  EXPECT_FALSE(h_.has_store());
   auto db = Peek();
   ASSERT_NE(db, nullptr);
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM monitors"), 1);  // untouched
@@ -306,17 +276,17 @@ TEST_F(SqliteNsmStoreTest, WrongColumnTypesAreCorruption) {
 
 TEST_F(SqliteNsmStoreTest, ConcurrentPutsShareCommits) {
   ASSERT_OK(OpenStore());
-  const CommitQueue::Stats before = queue_->stats();
+  const CommitQueue::Stats before = h_.queue().stats();
   constexpr int kPuts = 64;
   int done = 0;
   for (int i = 0; i < kPuts; ++i) {
-    store_->PutMonitor(SampleRecord(i), [&done](Status st) {
+    store().PutMonitor(SampleRecord(i), [&done](Status st) {
       EXPECT_OK(st);
       ++done;
     });
   }
-  ASSERT_TRUE(loop_->RunUntil([&] { return done == kPuts; }, 30s));
-  const CommitQueue::Stats after = queue_->stats();
+  ASSERT_TRUE(h_.loop().RunUntil([&] { return done == kPuts; }, 30s));
+  const CommitQueue::Stats after = h_.queue().stats();
   EXPECT_EQ(after.units - before.units, static_cast<uint64_t>(kPuts));
   EXPECT_LT(after.transactions - before.transactions, static_cast<uint64_t>(kPuts));
   EXPECT_EQ(Load().size(), static_cast<size_t>(kPuts));
@@ -328,22 +298,34 @@ TEST_F(SqliteNsmStoreTest, ConcurrentPutsShareCommits) {
 // before, every change reported OK is there, and a change reported failed
 // is either entirely there or entirely absent.
 class SqliteNsmStoreFaultTest : public SqliteNsmStoreTest,
-                                public ::testing::WithParamInterface<FaultVfs::Op> {};
+                                public ::testing::WithParamInterface<FaultVfs::Op> {
+ protected:
+  static constexpr int kMaxN = 100;
+  static constexpr std::chrono::seconds kBudget{120};
+
+  // Starts run n on a new file: `setup` through the fault VFS, unarmed,
+  // then arms it for the nth operation.
+  void StartRun(int n, const std::function<void()>& setup) {
+    h_.RemoveDatabase();
+    ASSERT_OK(h_.OpenFaulty());
+    setup();
+    if (HasFatalFailure()) return;
+    h_.fault_vfs().Arm(GetParam(), n, /*persistent=*/false);
+  }
+  // Ends the faulted part: closes, disarms, returns the faults injected,
+  // checks the file and reopens it without faults.
+  int EndRun() {
+    const int injected = h_.fault_vfs().injected();
+    Close();
+    h_.fault_vfs().Disarm();
+    EXPECT_OK(h_.CheckIntegrity());
+    EXPECT_OK(OpenStore());
+    return injected;
+  }
+};
 
 TEST_P(SqliteNsmStoreFaultTest, NthOperationFails) {
   constexpr int kBaseline = 12;
-  constexpr int kMaxN = 100;
-  auto vfs = FaultVfs::Create("nfsrec-nsm-fault");
-  ASSERT_TRUE(vfs.ok()) << vfs.status().ToString();
-  Db::Options faulty;
-  faulty.vfs = (*vfs)->name();
-  // ORDER: declared after vfs, so the connection closes before the VFS
-  // is unregistered even when an assertion returns early.
-  struct Closer {
-    std::function<void()> close;
-    ~Closer() { close(); }
-  } closer{[this] { Close(); }};
-
   std::vector<MonitorRecord> baseline;
   for (int i = 0; i < kBaseline; ++i) baseline.push_back(SampleRecord(i));
   MonitorRecord added = SampleRecord(500);
@@ -352,42 +334,25 @@ TEST_P(SqliteNsmStoreFaultTest, NthOperationFails) {
   replaced.priv.fill(0x5a);
   replaced.canonical_name = "moved.example";
 
-  int failing_runs = 0;
-  int n = 1;
-  for (; n <= kMaxN; ++n) {
-    SCOPED_TRACE("n=" + std::to_string(n));
-    ::unlink(path().c_str());
-    ::unlink((path() + "-wal").c_str());
-    ::unlink((path() + "-shm").c_str());
-    ASSERT_OK(OpenStore(faulty));
-    ASSERT_OK(PutAll(baseline));
-    ASSERT_OK(SetLocal(3));
-
-    (*vfs)->Arm(GetParam(), n, /*persistent=*/false);
+  auto run = [&](int n, int* injected) {
+    StartRun(n, [&] {
+      ASSERT_OK(PutAll(baseline));
+      ASSERT_OK(SetLocal(3));
+    });
+    if (HasFatalFailure()) return;
     std::optional<Status> put_added, put_replaced, set_state;
-    store_->PutMonitor(added, [&](Status st) { put_added = st; });
-    store_->PutMonitor(replaced, [&](Status st) { put_replaced = st; });
-    store_->SetLocalState(5, [&](Status st) { set_state = st; });
-    ASSERT_TRUE(loop_->RunUntil([&] { return put_added && put_replaced && set_state; }, 30s));
-    const int injected = (*vfs)->injected();
-    Close();
-    (*vfs)->Disarm();
+    store().PutMonitor(added, [&](Status st) { put_added = st; });
+    store().PutMonitor(replaced, [&](Status st) { put_replaced = st; });
+    store().SetLocalState(5, [&](Status st) { set_state = st; });
+    ASSERT_TRUE(h_.loop().RunUntil([&] { return put_added && put_replaced && set_state; },
+                                   DbHarness::kWait));
+    *injected = EndRun();
+    ASSERT_TRUE(h_.has_store());
 
     for (const auto* st : {&put_added, &put_replaced, &set_state}) {
       if (!(*st)->ok()) {
         EXPECT_TRUE((*st)->IsIOError()) << (*st)->ToString();
       }
-    }
-
-    ASSERT_OK(OpenStore());  // default VFS
-    {
-      auto db = Peek();
-      ASSERT_NE(db, nullptr);
-      auto check = db->Prepare("PRAGMA integrity_check");
-      ASSERT_TRUE(check.ok());
-      auto row = check->Step();
-      ASSERT_TRUE(row.ok() && *row);
-      EXPECT_EQ(check->ColumnText(0), "ok");
     }
     std::vector<MonitorRecord> loaded = Load();
     auto find = [&](const MonitorKey& k) -> const MonitorRecord* {
@@ -423,13 +388,12 @@ TEST_P(SqliteNsmStoreFaultTest, NthOperationFails) {
       EXPECT_TRUE(state == 3 || state == 5) << state;
     }
     Close();
-
-    if (injected == 0) break;
-    ++failing_runs;
-  }
-  EXPECT_GT(failing_runs, 0);
-  EXPECT_LE(n, kMaxN);
-  RecordProperty("failing_runs", failing_runs);
+  };
+  SweepNthFault(kMaxN, kBudget, [&](int n) {
+    int injected = 0;
+    run(n, &injected);
+    return injected;
+  });
 }
 
 // Boot notification's move of the monitor list is all or nothing under I/O
@@ -437,16 +401,6 @@ TEST_P(SqliteNsmStoreFaultTest, NthOperationFails) {
 // the new one (notify list, state 5, boot id) is on disk, never a mix.
 TEST_P(SqliteNsmStoreFaultTest, PrepareRebootIsAllOrNothing) {
   constexpr int kRecords = 30;
-  constexpr int kMaxN = 100;
-  auto vfs = FaultVfs::Create("nfsrec-nsm-fault-reboot");
-  ASSERT_TRUE(vfs.ok()) << vfs.status().ToString();
-  Db::Options faulty;
-  faulty.vfs = (*vfs)->name();
-  struct Closer {
-    std::function<void()> close;
-    ~Closer() { close(); }
-  } closer{[this] { Close(); }};
-
   std::vector<MonitorRecord> records;
   for (int i = 0; i < kRecords; ++i) {
     MonitorRecord r = SampleRecord(i);
@@ -455,29 +409,21 @@ TEST_P(SqliteNsmStoreFaultTest, PrepareRebootIsAllOrNothing) {
   }
   records = Sorted(records);
 
-  int failing_runs = 0;
-  int n = 1;
-  for (; n <= kMaxN; ++n) {
-    SCOPED_TRACE("n=" + std::to_string(n));
-    Close();
-    ::unlink(path().c_str());
-    ::unlink((path() + "-wal").c_str());
-    ::unlink((path() + "-shm").c_str());
-    ASSERT_OK(OpenStore(faulty));
-    ASSERT_OK(PutAll(records));
-    ASSERT_OK(SetLocal(3));
-
-    (*vfs)->Arm(GetParam(), n, /*persistent=*/false);
-    Status st = RunAndWait(
-        *loop_, [&](NsmStore::Done d) { store_->PrepareReboot(true, 5, "boot-b", std::move(d)); });
-    const int injected = (*vfs)->injected();
-    Close();
-    (*vfs)->Disarm();
+  auto run = [&](int n, int* injected) {
+    StartRun(n, [&] {
+      ASSERT_OK(PutAll(records));
+      ASSERT_OK(SetLocal(3));
+    });
+    if (HasFatalFailure()) return;
+    Status st = RunAndWait(h_.loop(), [&](NsmStore::Done d) {
+      store().PrepareReboot(true, 5, "boot-b", std::move(d));
+    });
+    *injected = EndRun();
+    ASSERT_TRUE(h_.has_store());
     if (!st.ok()) {
       EXPECT_TRUE(st.IsIOError()) << st.ToString();
     }
 
-    ASSERT_OK(OpenStore());
     std::vector<MonitorRecord> monitors = Load();
     auto snap = Snap();
     ASSERT_OK(snap);
@@ -492,13 +438,12 @@ TEST_P(SqliteNsmStoreFaultTest, PrepareRebootIsAllOrNothing) {
       EXPECT_TRUE(moved) << "acknowledged move lost";
     }
     Close();
-
-    if (injected == 0) break;
-    ++failing_runs;
-  }
-  EXPECT_GT(failing_runs, 0);
-  EXPECT_LE(n, kMaxN);
-  RecordProperty("failing_runs", failing_runs);
+  };
+  SweepNthFault(kMaxN, kBudget, [&](int n) {
+    int injected = 0;
+    run(n, &injected);
+    return injected;
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Faults, SqliteNsmStoreFaultTest,

@@ -7,8 +7,7 @@ TESTS += statd/sqlite_nsm_store_test
 statd_sqlite_nsm_store_test_SOURCES = \
 	statd/nsm_store_contract_test.cc \
 	statd/sqlite_nsm_store_test.cc \
-	tests/support/nsm_store_testutil.h \
-	tests/support/store_testutil.h
+	tests/support/nsm_store_testutil.h
 statd_sqlite_nsm_store_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 statd_sqlite_nsm_store_test_LDADD = tests/support/libstorefakes.a statd/libstatd.a \
 	$(COMMON_LIBS) rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)

@@ -7,17 +7,17 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/store_testutil.h"
+#include "tests/support/store_harness.h"
 #include <gtest/gtest.h>
 
 namespace nfsrec {
 namespace {
 
 using sqlite::Db;
-using sqlite::TempDir;
+using test_support::DbHarness;
 using namespace std::chrono_literals;
 
-constexpr auto kWait = 30s;
+constexpr auto kWait = DbHarness::kWait;
 
 // Inserts key k into t.
 CommitQueue::Work Insert(int64_t k) {
@@ -32,13 +32,9 @@ CommitQueue::Work Insert(int64_t k) {
 class CommitQueueTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(dir_.ok());
-    auto loop = EventLoop::Create();
-    ASSERT_TRUE(loop.ok());
-    loop_ = std::move(loop).value();
-    auto db = Db::Open(path());
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    queue_ = std::make_unique<CommitQueue>(std::move(db).value(), *loop_);
+    ASSERT_OK(h_.Open());
+    loop_ = &h_.loop();
+    queue_ = &h_.queue();
     ASSERT_OK(queue_->RunSync([](Db& d) {
       return d.Exec(
           "CREATE TABLE t (k INTEGER PRIMARY KEY);"
@@ -47,15 +43,10 @@ class CommitQueueTest : public ::testing::Test {
     }));
   }
 
-  std::string path() const { return dir_.File("queue.sqlite"); }
-
   // Reads through a second connection: sees only committed data.
   int64_t CountCommitted(const std::string& where = "1") {
-    auto db = Db::Open(path());
-    EXPECT_TRUE(db.ok()) << db.status().ToString();
-    if (!db.ok()) return -1;
-    auto n = (*db)->QueryInt("SELECT count(*) FROM t WHERE " + where);
-    EXPECT_TRUE(n.ok()) << n.status().ToString();
+    auto n = h_.PeekInt("SELECT count(*) FROM t WHERE " + where);
+    EXPECT_OK(n);
     return n.ok() ? *n : -1;
   }
 
@@ -84,12 +75,14 @@ class CommitQueueTest : public ::testing::Test {
   }
   void Release() { release_ = true; }
 
-  TempDir dir_;
-  std::unique_ptr<EventLoop> loop_;
-  std::unique_ptr<CommitQueue> queue_;
   std::atomic<bool> release_{false};
   std::atomic<bool> blocker_running_{false};
   int blocker_done_ = 0;
+  // ORDER: after what the blocker unit reads, so the commit thread is joined
+  // while that is still alive.
+  DbHarness h_;
+  EventLoop* loop_ = nullptr;
+  CommitQueue* queue_ = nullptr;
 };
 
 TEST_F(CommitQueueTest, DoneRunsLaterOnTheLoop) {
@@ -231,7 +224,7 @@ TEST_F(CommitQueueTest, DestructorDrainsTheQueue) {
       ++done;
     });
   }
-  queue_.reset();
+  h_.Close();
   EXPECT_EQ(done, 0);  // completions are posted, not run by the destructor
   EXPECT_EQ(CountCommitted(), kUnits);
   ASSERT_TRUE(loop_->RunUntil([&] { return done == kUnits; }, kWait));

@@ -11,8 +11,7 @@ common_store_store_test_SOURCES = \
 	common/store/commit_queue_test.cc \
 	common/store/schema_test.cc \
 	common/store/sqlite_test.cc \
-	common/store/store_fault_test.cc \
-	tests/support/store_testutil.h
+	common/store/store_fault_test.cc
 common_store_store_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 common_store_store_test_LDADD = tests/support/libstorefakes.a $(COMMON_LIBS) \
 	$(GTEST_LIBS) $(SYS_LIBS)

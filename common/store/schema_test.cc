@@ -3,14 +3,15 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/store_testutil.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
 #include <gtest/gtest.h>
 
 namespace nfsrec {
 namespace {
 
 using sqlite::Db;
-using sqlite::TempDir;
+using test_support::TempDir;
 
 class SchemaTest : public ::testing::Test {
  protected:
@@ -21,19 +22,19 @@ class SchemaTest : public ::testing::Test {
   void Reopen() {
     db_.reset();
     auto db = Db::Open(dir_.File("schema.sqlite"));
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_OK(db);
     db_ = std::move(db).value();
   }
   bool HasTable(const std::string& name) {
     auto stmt = db_->Prepare("SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?1");
-    EXPECT_TRUE(stmt.ok());
-    EXPECT_TRUE(stmt->BindText(1, name).ok());
+    EXPECT_OK(stmt);
+    EXPECT_OK(stmt->BindText(1, name));
     auto row = stmt->Step();
     return row.ok() && *row && stmt->ColumnInt(0) == 1;
   }
   int Version(const std::string& component) {
     auto v = SchemaVersion(*db_, component);
-    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_OK(v);
     return v.ok() ? *v : -1;
   }
 
@@ -132,7 +133,7 @@ TEST_F(SchemaTest, InsideATransactionUsesSavepoints) {
                }});
   {
     auto txn = sqlite::Transaction::Begin(*db_);
-    ASSERT_TRUE(txn.ok());
+    ASSERT_OK(txn);
     Status st = ApplyMigrations(*db_, "nsm", m);
     EXPECT_TRUE(st.IsIOError()) << st.ToString();
     EXPECT_TRUE(db_->InTransaction());

@@ -6,11 +6,14 @@
 #include <fstream>
 #include <string>
 
-#include "tests/support/store_testutil.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
 #include <gtest/gtest.h>
 
 namespace nfsrec::sqlite {
 namespace {
+
+using test_support::TempDir;
 
 class SqliteTest : public ::testing::Test {
  protected:
@@ -18,7 +21,7 @@ class SqliteTest : public ::testing::Test {
 
   std::unique_ptr<Db> OpenOrDie(const std::string& name, Db::Options options = Db::Options()) {
     auto db = Db::Open(dir_.File(name), options);
-    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    EXPECT_OK(db);
     return db.ok() ? std::move(db).value() : nullptr;
   }
 
@@ -37,9 +40,10 @@ TEST_F(SqliteTest, OpenAppliesDurabilitySettingsAndCreatesPrivateFiles) {
   EXPECT_EQ(ModeOf(dir_.File("a.sqlite")), 0600u);
 
   auto mode = db->Prepare("PRAGMA journal_mode");
-  ASSERT_TRUE(mode.ok());
+  ASSERT_OK(mode);
   auto row = mode->Step();
-  ASSERT_TRUE(row.ok() && *row);
+  ASSERT_OK(row);
+  ASSERT_TRUE(*row);
   EXPECT_EQ(mode->ColumnText(0), "wal");
   EXPECT_EQ(*db->QueryInt("PRAGMA synchronous"), 2);  // FULL
   EXPECT_EQ(*db->QueryInt("PRAGMA foreign_keys"), 1);
@@ -105,7 +109,7 @@ TEST_F(SqliteTest, BlobsAndTextRoundTripExactly) {
   std::vector<Case> cases = {{1, binary, text_with_nul}, {2, Blob(), ""}, {3, big, "x"}};
 
   auto ins = db->Prepare("INSERT INTO t (id, b, s) VALUES (?1, ?2, ?3)");
-  ASSERT_TRUE(ins.ok());
+  ASSERT_OK(ins);
   for (const Case& c : cases) {
     ins->Reset();
     ASSERT_OK(ins->BindInt(1, c.id));
@@ -114,12 +118,13 @@ TEST_F(SqliteTest, BlobsAndTextRoundTripExactly) {
     ASSERT_OK(ins->Run());
   }
   auto sel = db->Prepare("SELECT b, s, typeof(b) FROM t WHERE id = ?1");
-  ASSERT_TRUE(sel.ok());
+  ASSERT_OK(sel);
   for (const Case& c : cases) {
     sel->Reset();
     ASSERT_OK(sel->BindInt(1, c.id));
     auto row = sel->Step();
-    ASSERT_TRUE(row.ok() && *row);
+    ASSERT_OK(row);
+    ASSERT_TRUE(*row);
     EXPECT_EQ(sel->ColumnBlob(0), c.blob) << c.id;
     EXPECT_EQ(sel->ColumnText(1), c.text) << c.id;
     // An empty value is an empty blob, not NULL.
@@ -134,20 +139,21 @@ TEST_F(SqliteTest, IntegersAndNull) {
   ASSERT_NE(db, nullptr);
   ASSERT_OK(db->Exec("CREATE TABLE t (a INTEGER, b INTEGER)"));
   auto ins = db->Prepare("INSERT INTO t VALUES (?1, ?2)");
-  ASSERT_TRUE(ins.ok());
+  ASSERT_OK(ins);
   ASSERT_OK(ins->BindInt(1, INT64_MIN));
   ASSERT_OK(ins->BindNull(2));
   ASSERT_OK(ins->Run());
   EXPECT_EQ(db->Changes(), 1);
   EXPECT_EQ(db->LastInsertRowId(), 1);
   auto sel = db->Prepare("SELECT a, b FROM t");
-  ASSERT_TRUE(sel.ok());
+  ASSERT_OK(sel);
   auto row = sel->Step();
-  ASSERT_TRUE(row.ok() && *row);
+  ASSERT_OK(row);
+  ASSERT_TRUE(*row);
   EXPECT_EQ(sel->ColumnInt(0), INT64_MIN);
   EXPECT_TRUE(sel->ColumnIsNull(1));
   row = sel->Step();
-  ASSERT_TRUE(row.ok());
+  ASSERT_OK(row);
   EXPECT_FALSE(*row);
 }
 
@@ -157,7 +163,7 @@ TEST_F(SqliteTest, TransactionRollsBackUnlessCommitted) {
   ASSERT_OK(db->Exec("CREATE TABLE t (x INTEGER)"));
   {
     auto txn = Transaction::Begin(*db);
-    ASSERT_TRUE(txn.ok());
+    ASSERT_OK(txn);
     EXPECT_TRUE(db->InTransaction());
     ASSERT_OK(db->Exec("INSERT INTO t VALUES (1)"));
   }
@@ -165,7 +171,7 @@ TEST_F(SqliteTest, TransactionRollsBackUnlessCommitted) {
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM t"), 0);
   {
     auto txn = Transaction::Begin(*db);
-    ASSERT_TRUE(txn.ok());
+    ASSERT_OK(txn);
     ASSERT_OK(db->Exec("INSERT INTO t VALUES (2)"));
     ASSERT_OK((*txn)->Commit());
   }
@@ -179,16 +185,16 @@ TEST_F(SqliteTest, SavepointUndoesOnlyItself) {
   EXPECT_TRUE(Savepoint::Begin(*db).status().IsInvalidArgument());
 
   auto txn = Transaction::Begin(*db);
-  ASSERT_TRUE(txn.ok());
+  ASSERT_OK(txn);
   ASSERT_OK(db->Exec("INSERT INTO t VALUES (1)"));
   {
     auto sp = Savepoint::Begin(*db);
-    ASSERT_TRUE(sp.ok());
+    ASSERT_OK(sp);
     ASSERT_OK(db->Exec("INSERT INTO t VALUES (2)"));
   }  // rolled back
   {
     auto sp = Savepoint::Begin(*db);
-    ASSERT_TRUE(sp.ok());
+    ASSERT_OK(sp);
     ASSERT_OK(db->Exec("INSERT INTO t VALUES (3)"));
     ASSERT_OK((*sp)->Release());
   }
@@ -204,7 +210,7 @@ TEST_F(SqliteTest, SecondWriterIsBusy) {
   ASSERT_NE(a, nullptr);
   ASSERT_NE(b, nullptr);
   auto held = Transaction::Begin(*a);
-  ASSERT_TRUE(held.ok());
+  ASSERT_OK(held);
   auto blocked = Transaction::Begin(*b);
   ASSERT_FALSE(blocked.ok());
   EXPECT_TRUE(blocked.status().IsBusy()) << blocked.status().ToString();
@@ -231,7 +237,7 @@ TEST_F(SqliteTest, ErrorsNameTheCauseAndMapToCodes) {
   ASSERT_FALSE(two.ok());
   EXPECT_TRUE(two.status().IsInvalidArgument());
   EXPECT_TRUE(db->Prepare("  ").status().IsInvalidArgument());
-  EXPECT_TRUE(db->Prepare("SELECT 1;  ").ok());
+  EXPECT_OK(db->Prepare("SELECT 1;  "));
 
   EXPECT_TRUE(db->QueryInt("SELECT v FROM t WHERE k = 99").status().IsNotFound());
 
@@ -250,7 +256,7 @@ TEST_F(SqliteTest, StepErrorLeavesStatementReusable) {
   ASSERT_NE(db, nullptr);
   ASSERT_OK(db->Exec("CREATE TABLE t (k INTEGER PRIMARY KEY)"));
   auto ins = db->Prepare("INSERT INTO t VALUES (?1)");
-  ASSERT_TRUE(ins.ok());
+  ASSERT_OK(ins);
   ASSERT_OK(ins->BindInt(1, 7));
   ASSERT_OK(ins->Run());
   EXPECT_TRUE(ins->Run().IsAlreadyExists());  // bindings kept by Run()
@@ -264,15 +270,17 @@ TEST_F(SqliteTest, CachedStatementsAreReusedAndReset) {
   auto db = OpenOrDie("j.sqlite");
   ASSERT_NE(db, nullptr);
   auto a = db->Cached("SELECT ?1");
-  ASSERT_TRUE(a.ok());
+  ASSERT_OK(a);
   ASSERT_OK((*a)->BindInt(1, 5));
   auto row = (*a)->Step();
-  ASSERT_TRUE(row.ok() && *row);
+  ASSERT_OK(row);
+  ASSERT_TRUE(*row);
   auto b = db->Cached("SELECT ?1");
-  ASSERT_TRUE(b.ok());
+  ASSERT_OK(b);
   EXPECT_EQ(*a, *b);
   row = (*b)->Step();
-  ASSERT_TRUE(row.ok() && *row);
+  ASSERT_OK(row);
+  ASSERT_TRUE(*row);
   EXPECT_TRUE((*b)->ColumnIsNull(0));  // bindings were cleared
 }
 
@@ -280,14 +288,15 @@ TEST_F(SqliteTest, StatementMoves) {
   auto db = OpenOrDie("k.sqlite");
   ASSERT_NE(db, nullptr);
   auto s = db->Prepare("SELECT 42");
-  ASSERT_TRUE(s.ok());
+  ASSERT_OK(s);
   Statement moved(std::move(s).value());
   Statement assigned;
   EXPECT_FALSE(assigned.valid());
   assigned = std::move(moved);
   EXPECT_FALSE(moved.valid());  // NOLINT(bugprone-use-after-move)
   auto row = assigned.Step();
-  ASSERT_TRUE(row.ok() && *row);
+  ASSERT_OK(row);
+  ASSERT_TRUE(*row);
   EXPECT_EQ(assigned.ColumnInt(0), 42);
 }
 

@@ -20,17 +20,6 @@ extern char** environ;
 
 namespace nfsrec::cldemu {
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/cldemu.XXXXXX";
-  char* p = mkdtemp(tmpl);
-  path_ = p != nullptr ? p : "/tmp";
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 std::string TopBuildDir() {
   const char* top = std::getenv("top_builddir");
   if (top != nullptr && *top != '\0') return top;

@@ -9,20 +9,11 @@
 #include <vector>
 
 #include "tests/cld_emulator/kernel_emulator.h"
+#include "tests/support/temp_dir.h"
 
 namespace nfsrec::cldemu {
 
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = test_support::TempDir;
 
 // Where the test binaries live: $top_builddir/tests/cld_emulator, else the
 // directory of /proc/self/exe.

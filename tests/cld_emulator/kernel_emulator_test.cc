@@ -15,6 +15,7 @@
 
 #include "common/base/unique_fd.h"
 #include "tests/cld_emulator/harness.h"
+#include "tests/support/status_matchers.h"
 
 namespace nfsrec::cldemu {
 namespace {
@@ -25,6 +26,7 @@ using nfs4rec::CldCommand;
 class EmulatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    ASSERT_TRUE(tmp_.ok());
     mnt_ = tmp_.path() + "/mnt";
     ASSERT_EQ(mkdir(mnt_.c_str(), 0755), 0);
     EmulatorOptions o;
@@ -89,7 +91,7 @@ class EmulatorTest : public ::testing::Test {
       ASSERT_EQ(Write(Reply(gd, 0)), 1067);
     }
     BootResult br = boot.get();
-    ASSERT_TRUE(br.status.ok()) << br.status.ToString();
+    ASSERT_OK(br.status);
     EXPECT_EQ(br.version, 2);
   }
 
@@ -136,7 +138,7 @@ TEST_F(EmulatorTest, NegotiatesAndRejectsWrongSizesAndXids) {
   EXPECT_EQ(Write(rec), 1067);
   EXPECT_EQ(Write(Reply(gs, 0)), 1067);
   BootResult br = boot.get();
-  ASSERT_TRUE(br.status.ok());
+  ASSERT_OK(br.status);
   EXPECT_EQ(br.uploaded, 1u);
   auto table = k_->reclaim_table();
   ASSERT_EQ(table.count("0123456789abcdef0123456789abcdef"), 1u);  // "hash:" stripped

@@ -17,6 +17,7 @@
 #include "nfs4rec/client_sql.h"
 #include "tests/cld_emulator/harness.h"
 #include "tests/cld_emulator/kernel_emulator.h"
+#include "tests/support/status_matchers.h"
 
 namespace nfsrec::cldemu {
 namespace {
@@ -59,6 +60,7 @@ class ScenarioTest : public ::testing::TestWithParam<int> {
  protected:
   void SetUp() override { Mount(EmulatorOptions{}); }
   void Mount(EmulatorOptions o) {
+    ASSERT_TRUE(tmp_.ok());
     k_.reset();
     mnt_ = tmp_.path() + "/mnt";
     mkdir(mnt_.c_str(), 0755);
@@ -86,7 +88,7 @@ class ScenarioTest : public ::testing::TestWithParam<int> {
                                   db_, "--proc-root", k_->proc_root(), "-d"};
     for (auto& e : extra) argv.push_back(e);
     auto p = ChildProcess::Spawn(argv, log_);
-    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    ASSERT_OK(p);
     daemon_ = std::move(p).value();
   }
   void StopDaemon(int sig = SIGTERM) {
@@ -99,7 +101,7 @@ class ScenarioTest : public ::testing::TestWithParam<int> {
   }
   BootResult Boot() {
     BootResult b = k_->StartNfsd();
-    EXPECT_TRUE(b.status.ok()) << b.status.ToString();
+    EXPECT_OK(b.status);
     EXPECT_EQ(b.version, GetParam() == 0 ? 1 : GetParam());
     return b;
   }
@@ -307,10 +309,10 @@ TEST_P(V12Scenario, CorruptDatabaseNamesAreNeverSent) {
   StopDaemon();
   {
     auto db = sqlite::Db::Open(db_).value();
-    ASSERT_TRUE(db->Exec("INSERT INTO cld_clients (epoch, id, time) SELECT current, x'', 0 "
-                         "FROM cld_grace").ok());
-    ASSERT_TRUE(db->Exec("INSERT INTO cld_clients (epoch, id, time) SELECT current, "
-                         "zeroblob(1025), 0 FROM cld_grace").ok());
+    ASSERT_OK(db->Exec("INSERT INTO cld_clients (epoch, id, time) SELECT current, x'', 0 "
+                       "FROM cld_grace"));
+    ASSERT_OK(db->Exec("INSERT INTO cld_clients (epoch, id, time) SELECT current, "
+                       "zeroblob(1025), 0 FROM cld_grace"));
   }
   StartDaemon();
   ASSERT_TRUE(k_->WaitForOpener(5s));
@@ -336,13 +338,13 @@ TEST_P(V12Scenario, HelperAndDaemonShareTheDatabase) {
     auto p = ChildProcess::Spawn({helper, "-f", "-s", tmp_.path(), "create",
                                   HexBytes(id.data(), id.size())},
                                  tmp_.path() + "/helper.log");
-    ASSERT_TRUE(p.ok());
+    ASSERT_OK(p);
     int st = (*p)->Stop(0, 20000);
     exit_codes += WIFEXITED(st) ? WEXITSTATUS(st) : 1000;
   }
   auto p = ChildProcess::Spawn({helper, "-f", "-s", tmp_.path(), "check", "6e6f626f6479"},
                                tmp_.path() + "/helper.log");
-  ASSERT_TRUE(p.ok());
+  ASSERT_OK(p);
   int st = (*p)->Stop(0, 20000);
   EXPECT_EQ(WEXITSTATUS(st), 255);  // -EPERM: "nobody" may not reclaim
   nfsd.join();

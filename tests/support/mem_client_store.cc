@@ -1,5 +1,6 @@
 #include "tests/support/mem_client_store.h"
 
+#include <ctime>
 #include <utility>
 
 namespace nfsrec::nfs4rec {
@@ -18,10 +19,11 @@ std::vector<ClientRecord> MemClientStore::Records(uint64_t epoch) const {
   return out;
 }
 
-bool MemClientStore::TakeFailure(Status* st) {
+template <typename Fn>
+bool MemClientStore::QueueFailure(const Fn& done) {
   if (fail_next_.ok()) return false;
-  *st = std::move(fail_next_);
-  fail_next_ = Status::Ok();
+  Status fail = std::exchange(fail_next_, Status::Ok());
+  pending_.push_back([done, fail] { done(fail); });
   return true;
 }
 
@@ -36,11 +38,7 @@ size_t MemClientStore::Count(uint64_t epoch) const {
 }
 
 void MemClientStore::StartGrace(std::function<void(Result<GraceStartResult>)> done) {
-  Status fail;
-  if (TakeFailure(&fail)) {
-    pending_.push_back([done, fail] { done(fail); });
-    return;
-  }
+  if (QueueFailure(done)) return;
   ++mutations_;
   GraceStartResult out;
   if (epochs_.in_grace()) {
@@ -55,22 +53,16 @@ void MemClientStore::StartGrace(std::function<void(Result<GraceStartResult>)> do
 }
 
 void MemClientStore::PutClient(const ClientRecord& record, Done done) {
-  Status fail;
-  if (TakeFailure(&fail)) {
-    pending_.push_back([done, fail] { done(fail); });
-    return;
-  }
+  if (QueueFailure(done)) return;
   ++mutations_;
-  rows_[epochs_.current][record.id] = record;
+  ClientRecord stored = record;
+  stored.time = static_cast<int64_t>(std::time(nullptr));
+  rows_[epochs_.current][record.id] = std::move(stored);
   pending_.push_back([done] { done(Status::Ok()); });
 }
 
 void MemClientStore::RemoveClient(const std::string& id, Done done) {
-  Status fail;
-  if (TakeFailure(&fail)) {
-    pending_.push_back([done, fail] { done(fail); });
-    return;
-  }
+  if (QueueFailure(done)) return;
   ++mutations_;
   rows_[epochs_.current].erase(id);
   pending_.push_back([done] { done(Status::Ok()); });
@@ -78,11 +70,7 @@ void MemClientStore::RemoveClient(const std::string& id, Done done) {
 
 void MemClientStore::CheckReclaim(const std::string& id,
                                   std::function<void(Result<CheckResult>)> done) {
-  Status fail;
-  if (TakeFailure(&fail)) {
-    pending_.push_back([done, fail] { done(fail); });
-    return;
-  }
+  if (QueueFailure(done)) return;
   ++mutations_;
   CheckResult out;
   if (!epochs_.in_grace()) {
@@ -93,18 +81,16 @@ void MemClientStore::CheckReclaim(const std::string& id,
   if (Has(epochs_.current, id)) {
     out.outcome = ReclaimOutcome::kAlreadyCurrent;
   } else if (Has(epochs_.recovery, id)) {
-    rows_[epochs_.current][id] = rows_[epochs_.recovery][id];
+    ClientRecord copy = rows_[epochs_.recovery][id];
+    copy.time = static_cast<int64_t>(std::time(nullptr));
+    rows_[epochs_.current][id] = std::move(copy);
     out.outcome = ReclaimOutcome::kReclaimed;
   }
   pending_.push_back([done, out] { done(out); });
 }
 
 void MemClientStore::EndGrace(std::function<void(Result<EndGraceResult>)> done) {
-  Status fail;
-  if (TakeFailure(&fail)) {
-    pending_.push_back([done, fail] { done(fail); });
-    return;
-  }
+  if (QueueFailure(done)) return;
   ++mutations_;
   EndGraceResult out;
   out.was_in_grace = epochs_.in_grace();

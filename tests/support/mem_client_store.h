@@ -2,7 +2,9 @@
 //
 // Completions are queued, not run: the test delivers them with RunPending()
 // (or RunOne()), so it controls exactly when "the commit" finishes.  FailNext()
-// makes the next mutating call fail without applying anything.
+// makes the next mutating call fail without applying anything.  Like the
+// SQLite store, it stamps a record's time with the wall clock when it writes
+// it (Put, and the copy of a reclaim).
 #pragma once
 
 #include <deque>
@@ -43,7 +45,9 @@ class MemClientStore final : public ClientStore {
   uint64_t mutations() const { return mutations_; }
 
  private:
-  bool TakeFailure(Status* st);
+  // Queues done(the FailNext status) and returns true if one is armed.
+  template <typename Fn>
+  bool QueueFailure(const Fn& done);
   std::vector<ClientRecord> Records(uint64_t epoch) const;
 
   Epochs epochs_;

@@ -1,19 +1,15 @@
-// Helpers for NsmStore tests: sample records, and blocking wrappers that
-// run one call (a mutation, or Load), check that `done` did not run inline,
-// and run the loop until it does.
+// Helpers for NsmStore tests: sample records, and RunAndWait (from the store
+// harness) for one mutating call, LoadAndWait for a snapshot.
 #pragma once
 
-#include <chrono>
-#include <functional>
-#include <memory>
-#include <optional>
 #include <string>
 
-#include "common/os/event_loop.h"
 #include "statd/nsm_store.h"
-#include <gtest/gtest.h>
+#include "tests/support/store_harness.h"
 
 namespace nfsrec::statd {
+
+using test_support::RunAndWait;
 
 inline MonitorRecord SampleRecord(int i) {
   MonitorRecord r;
@@ -28,29 +24,11 @@ inline MonitorRecord SampleRecord(int i) {
   return r;
 }
 
-// Runs `call(done)` and waits (bounded) for done; returns its status, or
-// TimedOut.  Adds a test failure if done ran inside the call.
-inline Status RunAndWait(EventLoop& loop, const std::function<void(NsmStore::Done)>& call) {
-  // Shared, so a completion that arrives after a timeout writes to live memory.
-  auto result = std::make_shared<std::optional<Status>>();
-  call([result](Status st) { *result = std::move(st); });
-  EXPECT_FALSE(result->has_value()) << "done ran inside the call";
-  if (!loop.RunUntil([&] { return result->has_value(); }, std::chrono::seconds(30))) {
-    return Status::TimedOut("store call did not complete");
-  }
-  return **result;
-}
-
 // Runs store.Load and waits (bounded) for its snapshot, or TimedOut.  Adds a
 // test failure if done ran inside the call.
 inline Result<NsmSnapshot> LoadAndWait(EventLoop& loop, NsmStore& store) {
-  auto result = std::make_shared<std::optional<Result<NsmSnapshot>>>();
-  store.Load([result](Result<NsmSnapshot> r) { *result = std::move(r); });
-  EXPECT_FALSE(result->has_value()) << "Load's done ran inside the call";
-  if (!loop.RunUntil([&] { return result->has_value(); }, std::chrono::seconds(30))) {
-    return Status::TimedOut("store load did not complete");
-  }
-  return std::move(**result);
+  return test_support::RunAndWait<Result<NsmSnapshot>>(
+      loop, [&store](auto done) { store.Load(std::move(done)); });
 }
 
 }  // namespace nfsrec::statd

@@ -1,0 +1,321 @@
+// The ClientStore contract (nfs4rec/client_store.h), run against
+// SqliteClientStore and MemClientStore, so the fake that the service tests
+// use behaves like the real store: epochs, Put/Remove per epoch, grace start
+// (also during grace), the v0 Check, grace end, ordering of back-to-back
+// calls, and what a restart loads.
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nfs4rec/sqlite_client_store.h"
+#include "tests/support/client_store_testutil.h"
+#include "tests/support/mem_client_store.h"
+#include "tests/support/store_harness.h"
+#include <gtest/gtest.h>
+
+namespace nfsrec::nfs4rec {
+namespace {
+
+using test_support::Settle;
+using test_support::StoreHarness;
+
+class SqliteClientHarness : public StoreHarness<SqliteClientStore> {
+ public:
+  void Init() { ASSERT_OK(Open()); }
+  // A daemon restart: a new connection, queue and store on the same file.
+  void Restart() { ASSERT_OK(Open()); }
+};
+
+class MemClientHarness {
+ public:
+  void Init() {}
+  // The in-memory store is the state a restarted process would load.
+  void Restart() {}
+  ClientStore& store() { return store_; }
+  Settle settle() {
+    return [this](const std::function<bool()>& pred) {
+      store_.RunPending();
+      return pred();
+    };
+  }
+
+ private:
+  MemClientStore store_;
+};
+
+template <typename Harness>
+class ClientStoreContractTest : public ::testing::Test {
+ protected:
+  void SetUp() override { h_.Init(); }
+
+  ClientStore& store() { return h_.store(); }
+  ClientStoreCalls calls() { return ClientStoreCalls(h_.store(), h_.settle()); }
+  Epochs epochs() {
+    Result<Epochs> e = store().LoadEpochs();
+    EXPECT_OK(e);
+    return e.ok() ? *e : Epochs{0, 0};
+  }
+  std::vector<ClientRecord> Records(uint64_t epoch) {
+    Result<std::vector<ClientRecord>> r = SortedUntimed(store(), epoch);
+    EXPECT_OK(r);
+    return r.ok() ? std::move(r).value() : std::vector<ClientRecord>{};
+  }
+  std::vector<std::string> Ids(uint64_t epoch) { return calls().Ids(epoch); }
+  // Puts each id into the current epoch.
+  void PutAll(const std::vector<std::string>& ids) {
+    for (const std::string& id : ids) ASSERT_OK(calls().Put(Client(id)));
+  }
+  static std::vector<std::string> IdsOf(std::vector<ClientRecord> recs) {
+    std::vector<std::string> out;
+    for (const ClientRecord& r : recs) out.push_back(r.id);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  Harness h_;
+};
+
+using Harnesses = ::testing::Types<SqliteClientHarness, MemClientHarness>;
+TYPED_TEST_SUITE(ClientStoreContractTest, Harnesses);
+
+TYPED_TEST(ClientStoreContractTest, StartsInEpochOneOutOfGrace) {
+  EXPECT_EQ(this->epochs(), (Epochs{1, 0}));
+  EXPECT_FALSE(this->epochs().in_grace());
+  EXPECT_TRUE(this->Records(1).empty());
+}
+
+TYPED_TEST(ClientStoreContractTest, PutStoresEveryFieldAndStampsTheTime) {
+  ClientRecord v40 = Client("v4.0 client", "", std::nullopt);
+  ClientRecord v41 = Client("v4.1 client", std::string(32, '\x11'), true);
+  ClientRecord v41_no = Client("v4.1 without session", "", false);
+  for (const ClientRecord& r : {v40, v41, v41_no}) ASSERT_OK(this->calls().Put(r));
+  Result<std::vector<ClientRecord>> loaded = this->store().LoadClients(1);
+  ASSERT_OK(loaded);
+  ASSERT_EQ(loaded->size(), 3u);
+  for (const ClientRecord& r : *loaded) EXPECT_GT(r.time, 1600000000) << r.id;
+  EXPECT_EQ(this->Records(1), (std::vector<ClientRecord>{v40, v41, v41_no}));
+}
+
+TYPED_TEST(ClientStoreContractTest, IdsAreBytes) {
+  ClientRecord nul = Client(std::string("a\0b\xff", 4));
+  ClientRecord prefix = Client("a");  // equal up to the NUL: a distinct id
+  std::string longest;
+  for (int i = 0; i < 1024; ++i) longest.push_back(static_cast<char>(i % 256));
+  ClientRecord max = Client(longest, std::string(32, '\0'));
+  for (const ClientRecord& r : {nul, prefix, max}) ASSERT_OK(this->calls().Put(r));
+  EXPECT_EQ(this->Records(1), (std::vector<ClientRecord>{max, prefix, nul}));
+}
+
+TYPED_TEST(ClientStoreContractTest, PutReplacesTheRecordWithTheSameId) {
+  ASSERT_OK(this->calls().Put(Client("c", "", std::nullopt)));
+  ClientRecord changed = Client("c", std::string(32, 'h'), true);
+  ASSERT_OK(this->calls().Put(changed));
+  EXPECT_EQ(this->Records(1), (std::vector<ClientRecord>{changed}));
+}
+
+TYPED_TEST(ClientStoreContractTest, RemoveDeletesOnlyThatIdAndAbsentIsNotAnError) {
+  this->PutAll({"a", "b", "c"});
+  ASSERT_OK(this->calls().Remove("b"));
+  ASSERT_OK(this->calls().Remove("never-there"));
+  EXPECT_EQ(this->Ids(1), (std::vector<std::string>{"a", "c"}));
+}
+
+TYPED_TEST(ClientStoreContractTest, StartGraceTurnsCurrentIntoRecovery) {
+  ClientRecord a = Client("a", std::string(32, 'x'), true);
+  ASSERT_OK(this->calls().Put(a));
+  this->PutAll({"b"});
+  Result<GraceStartResult> g = this->calls().StartGrace();
+  ASSERT_OK(g);
+  EXPECT_EQ(g->epochs, (Epochs{2, 1}));
+  EXPECT_FALSE(g->kept_recovery);
+  // The recovery epoch's records, as stored.
+  for (ClientRecord& r : g->reclaimable) r.time = 0;
+  std::sort(g->reclaimable.begin(), g->reclaimable.end(),
+            [](const ClientRecord& x, const ClientRecord& y) { return x.id < y.id; });
+  EXPECT_EQ(g->reclaimable, (std::vector<ClientRecord>{a, Client("b")}));
+  EXPECT_EQ(this->epochs(), (Epochs{2, 1}));
+  EXPECT_TRUE(this->Records(2).empty());
+  EXPECT_EQ(this->Ids(1), (std::vector<std::string>{"a", "b"}));
+}
+
+TYPED_TEST(ClientStoreContractTest, DuringGracePutAndRemoveTouchOnlyCurrent) {
+  this->PutAll({"a", "b"});
+  ASSERT_OK(this->calls().StartGrace());
+  this->PutAll({"a", "new"});            // a reclaims, new is a new client
+  ASSERT_OK(this->calls().Remove("b"));  // b was never in current
+  ASSERT_OK(this->calls().Remove("new"));
+  EXPECT_EQ(this->Ids(2), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(this->Ids(1), (std::vector<std::string>{"a", "b"}));
+}
+
+TYPED_TEST(ClientStoreContractTest, StartGraceDuringGraceKeepsRecoveryAndEmptiesCurrent) {
+  this->PutAll({"a", "b"});
+  ASSERT_OK(this->calls().StartGrace());
+  this->PutAll({"a"});
+  // The server rebooted again before grace ended (pynfs REBT3): b has not
+  // reclaimed yet and must keep its right to.
+  Result<GraceStartResult> g = this->calls().StartGrace();
+  ASSERT_OK(g);
+  EXPECT_TRUE(g->kept_recovery);
+  EXPECT_EQ(g->epochs, (Epochs{2, 1}));
+  EXPECT_EQ(this->IdsOf(g->reclaimable), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(this->epochs(), (Epochs{2, 1}));
+  EXPECT_TRUE(this->Ids(2).empty());
+  EXPECT_EQ(this->Ids(1), (std::vector<std::string>{"a", "b"}));
+}
+
+TYPED_TEST(ClientStoreContractTest, EndGraceDropsRecoveryAndIsIdempotent) {
+  this->PutAll({"a", "b", "c"});
+  ASSERT_OK(this->calls().StartGrace());
+  this->PutAll({"b", "late"});
+  Result<EndGraceResult> e = this->calls().EndGrace();
+  ASSERT_OK(e);
+  EXPECT_TRUE(e->was_in_grace);
+  EXPECT_EQ(e->dropped, 3u);
+  EXPECT_EQ(e->epochs, (Epochs{2, 0}));
+  EXPECT_EQ(this->epochs(), (Epochs{2, 0}));
+  EXPECT_TRUE(this->Records(1).empty());
+  EXPECT_EQ(this->Ids(2), (std::vector<std::string>{"b", "late"}));
+
+  Result<EndGraceResult> again = this->calls().EndGrace();
+  ASSERT_OK(again);
+  EXPECT_FALSE(again->was_in_grace);
+  EXPECT_EQ(again->dropped, 0u);
+  EXPECT_EQ(again->epochs, (Epochs{2, 0}));
+  EXPECT_EQ(this->Ids(2), (std::vector<std::string>{"b", "late"}));
+}
+
+TYPED_TEST(ClientStoreContractTest, EpochsKeepCountingAcrossGracePeriods) {
+  for (uint64_t i = 1; i <= 4; ++i) {
+    Result<GraceStartResult> g = this->calls().StartGrace();
+    ASSERT_OK(g);
+    EXPECT_EQ(g->epochs, (Epochs{i + 1, i}));
+    ASSERT_OK(this->calls().EndGrace());
+  }
+  EXPECT_EQ(this->epochs(), (Epochs{5, 0}));
+}
+
+TYPED_TEST(ClientStoreContractTest, CheckOpensGraceOnceAndCopiesTheReclaim) {
+  ClientRecord a = Client("a", std::string(32, 'p'), true);
+  ASSERT_OK(this->calls().Put(a));
+  // Old kernels send no GraceStart: the first Check opens the grace period.
+  Result<CheckResult> r = this->calls().Check("a");
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->started_grace);
+  EXPECT_EQ(r->epochs, (Epochs{2, 1}));
+  EXPECT_EQ(r->outcome, ReclaimOutcome::kReclaimed);
+  EXPECT_EQ(this->Records(2), (std::vector<ClientRecord>{a}));  // princhash kept
+
+  Result<CheckResult> r2 = this->calls().Check("a");
+  ASSERT_OK(r2);
+  EXPECT_FALSE(r2->started_grace);
+  EXPECT_EQ(r2->epochs, (Epochs{2, 1}));
+  EXPECT_EQ(r2->outcome, ReclaimOutcome::kAlreadyCurrent);
+
+  Result<CheckResult> r3 = this->calls().Check("unknown");
+  ASSERT_OK(r3);
+  EXPECT_FALSE(r3->started_grace);
+  EXPECT_EQ(r3->outcome, ReclaimOutcome::kNotFound);
+  EXPECT_EQ(this->Ids(2), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(this->Ids(1), (std::vector<std::string>{"a"}));
+}
+
+TYPED_TEST(ClientStoreContractTest, CheckFindsAClientCreatedDuringGraceInCurrent) {
+  ASSERT_OK(this->calls().StartGrace());
+  this->PutAll({"fresh"});
+  Result<CheckResult> r = this->calls().Check("fresh");
+  ASSERT_OK(r);
+  EXPECT_FALSE(r->started_grace);
+  EXPECT_EQ(r->outcome, ReclaimOutcome::kAlreadyCurrent);
+}
+
+TYPED_TEST(ClientStoreContractTest, BackToBackCallsApplyAndCompleteInCallOrder) {
+  this->PutAll({"old"});
+  // Issued without waiting: each call reads the epochs when it applies, so
+  // the Put after StartGrace lands in the new current epoch.
+  std::vector<std::string> order;
+  this->store().StartGrace([&](Result<GraceStartResult> g) {
+    EXPECT_OK(g);
+    order.push_back("start");
+  });
+  this->store().PutClient(Client("x"), [&](Status st) {
+    EXPECT_OK(st);
+    order.push_back("put x");
+  });
+  this->store().RemoveClient("x", [&](Status st) {
+    EXPECT_OK(st);
+    order.push_back("remove x");
+  });
+  this->store().PutClient(Client("y"), [&](Status st) {
+    EXPECT_OK(st);
+    order.push_back("put y");
+  });
+  EXPECT_TRUE(order.empty()) << "a completion ran inside its call";
+  ASSERT_TRUE(this->h_.settle()([&] { return order.size() == 4; }));
+  EXPECT_EQ(order, (std::vector<std::string>{"start", "put x", "remove x", "put y"}));
+  EXPECT_EQ(this->epochs(), (Epochs{2, 1}));
+  EXPECT_EQ(this->Ids(2), (std::vector<std::string>{"y"}));
+  EXPECT_EQ(this->Ids(1), (std::vector<std::string>{"old"}));
+}
+
+TYPED_TEST(ClientStoreContractTest, ARestartLoadsWhatWasAcknowledged) {
+  this->PutAll({"a", "b", "c"});
+  ASSERT_OK(this->calls().StartGrace());
+  ASSERT_OK(this->calls().Put(Client("a", std::string(32, 'k'), true)));
+  ASSERT_OK(this->calls().Check("b"));
+  Result<ClientStoreState> before = LoadState(this->store());
+  ASSERT_OK(before);
+  this->h_.Restart();
+  Result<ClientStoreState> after = LoadState(this->store());
+  ASSERT_OK(after);
+  EXPECT_EQ(*after, *before);
+  EXPECT_EQ(after->epochs, (Epochs{2, 1}));
+  EXPECT_EQ(this->IdsOf(after->current), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(this->IdsOf(after->recovery), (std::vector<std::string>{"a", "b", "c"}));
+
+  // The grace period goes on after the restart.
+  Result<EndGraceResult> e = this->calls().EndGrace();
+  ASSERT_OK(e);
+  EXPECT_TRUE(e->was_in_grace);
+  EXPECT_EQ(e->dropped, 3u);
+}
+
+// --- MemClientStore's own controls ---
+
+TEST(MemClientStoreTest, CompletionsWaitForRunPending) {
+  MemClientStore store;
+  bool done = false;
+  store.PutClient(Client("a"), [&](Status st) {
+    EXPECT_OK(st);
+    done = true;
+  });
+  EXPECT_FALSE(done);
+  EXPECT_EQ(store.pending(), 1u);
+  EXPECT_EQ(store.RunPending(), 1u);
+  EXPECT_TRUE(done);
+  EXPECT_TRUE(store.Has(1, "a"));
+  EXPECT_EQ(store.mutations(), 1u);
+}
+
+TEST(MemClientStoreTest, FailNextFailsOneCallAndAppliesNothing) {
+  MemClientStore store;
+  store.Insert(1, Client("kept"));
+  store.FailNext(Status::IOError("disk gone"));
+  std::optional<Result<GraceStartResult>> failed;
+  std::optional<Status> next;
+  store.StartGrace([&](Result<GraceStartResult> g) { failed = std::move(g); });
+  store.RemoveClient("kept", [&](Status st) { next = st; });
+  store.RunPending();
+  ASSERT_TRUE(failed && next);
+  EXPECT_TRUE(failed->status().IsIOError());
+  EXPECT_EQ(failed->status().message(), "disk gone");
+  EXPECT_OK(*next);
+  EXPECT_EQ(store.epochs(), (Epochs{1, 0}));
+  EXPECT_FALSE(store.Has(1, "kept"));
+  EXPECT_EQ(store.mutations(), 1u);
+}
+
+}  // namespace
+}  // namespace nfsrec::nfs4rec
