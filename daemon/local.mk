@@ -7,7 +7,9 @@ daemon_libdaemon_a_SOURCES = \
 	daemon/notify_config.cc daemon/notify_config.h \
 	daemon/cltrack_config.cc daemon/cltrack_config.h \
 	daemon/nfs_conf.cc daemon/nfs_conf.h \
-	daemon/notify_main.cc daemon/notify_main.h
+	daemon/notify_main.cc daemon/notify_main.h \
+	daemon/nsm_endpoint.cc daemon/nsm_endpoint.h \
+	daemon/process.cc daemon/process.h
 
 # The daemon (and, through argv[0] or --sm-notify, the sm-notify command).
 sbin_PROGRAMS += nfsrecd

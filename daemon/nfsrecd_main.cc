@@ -5,187 +5,122 @@
 // --sm-notify as the first argument, it runs the sm-notify-compatible
 // command instead (daemon/notify_main.cc).
 #include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "common/store/commit_queue.h"
-#include "daemon/daemon_config.h"
-#include "common/os/daemonize.h"
-#include "common/os/event_loop.h"
 #include "common/base/logging.h"
-#include "common/os/pidfile.h"
-#include "common/rpc/rpc_server.h"
-#include "common/rpc/rpcbind.h"
-#include "common/store/sqlite.h"
+#include "common/os/event_loop.h"
+#include "common/store/commit_queue.h"
 #include "config.h"
-#include "nfs4rec/tracking_daemon.h"
+#include "daemon/daemon_config.h"
 #include "daemon/notify_main.h"
-#include "statd/nsm_codec.h"
+#include "daemon/nsm_endpoint.h"
+#include "daemon/process.h"
+#include "nfs4rec/tracking_daemon.h"
 #include "statd/nsm_daemon.h"
 
 namespace nfsrec {
 namespace {
 
-constexpr auto kProbeTimeout = std::chrono::seconds(2);
-
-std::unique_ptr<Logger> MakeLogger(const DaemonConfig& c) {
-  if (c.process.log_stderr && c.process.foreground) return std::make_unique<StderrLogger>("nfsrecd", c.process.debug);
-  return std::make_unique<SyslogLogger>("nfsrecd", c.process.debug);
+// SIGTERM, SIGINT, SIGHUP.  Replies owed for writes in flight are sent; an
+// upcall already read must be answered, or an nfsd thread waits for ever
+// (unread ones go to the next opener of the pipe).  A second signal does
+// not wait.
+void Quit(const char* signal, bool& quitting, EventLoop& loop, Logger& log,
+          statd::NsmDaemon& nsm, nfs4rec::TrackingDaemon* tracking) {
+  if (quitting) return loop.Stop();
+  quitting = true;
+  log.Notice(StrCat("Caught signal ", signal, ", un-registering and exiting"));
+  log.Debug(nsm.StatusReport());
+  nsm.Drain([&loop, tracking] {
+    if (tracking == nullptr) return loop.Stop();
+    tracking->Drain([&loop] { loop.Stop(); });
+  });
 }
 
-// Runs the loop until `done` holds; for start-up steps that complete through
-// the loop (store commits).
-bool AwaitStartup(EventLoop& loop, const std::function<bool()>& done) {
-  return loop.RunUntil(done, std::chrono::minutes(5));
-}
-
+// The daemon's start-up, as ORDER steps; teardown is by destructors in
+// reverse: rpcbind entries and listeners first, then the services, last the
+// commit queue, which finishes every write already submitted.
 int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
-  std::unique_ptr<Logger> log = MakeLogger(config);
-  log->Notice(StrCat("Version ", PACKAGE_VERSION, " starting"));
-  for (const std::string& f : conf.files()) log->Debug(StrCat("Read ", f));
-  for (const std::string& w : conf.warnings()) log->Warning(StrCat("nfs.conf: ", w));
+  const ProcessOptions& proc = config.process;
+  std::unique_ptr<Logger> log =
+      MakeLogger("nfsrecd", proc.log_stderr && proc.foreground, proc.debug);
+  LogStart(*log, conf);
 
-  // ORDER: refuse to start beside a running statd before touching anything.
-  Result<bool> running = rpc::ProbeRunning(statd::kNsmProgram, statd::kNsmVersion, kProbeTimeout);
-  if (running.ok() && running.value()) {
-    std::fprintf(stderr, "Statd service already running!\n");
-    log->Error("Statd service already running!");
+  // ORDER: refuse to start beside a running statd, or without a state
+  // directory, before touching anything.
+  for (const Status& s : {RefuseIfStatdRunning(), CheckStateDirectory(config.nsm.state_dir)}) {
+    if (s.ok()) continue;
+    std::fprintf(stderr, s.IsAlreadyExists() ? "%s\n" : "nfsrecd: %s\n", s.message().c_str());
+    log->Error(s.message());
     return 1;
   }
-
-  struct stat dir_stat;
-  if (::lstat(config.nsm.state_dir.c_str(), &dir_stat) != 0 || !S_ISDIR(dir_stat.st_mode)) {
-    std::string why = StrCat("state directory ", config.nsm.state_dir, ": ",
-                             errno != 0 ? std::strerror(errno) : "not a directory");
-    std::fprintf(stderr, "nfsrecd: %s\n", why.c_str());
-    log->Error(why);
-    return 1;
-  }
-
   // ORDER: detach before opening anything the child must own (database
   // thread, sockets); the parent waits for the child's readiness report.
-  ReadinessPipe ready;
-  if (!config.process.foreground) {
-    Result<ReadinessPipe> r = Daemonize();
-    if (!r.ok()) {
-      log->Error(StrCat("Cannot detach: ", r.status().ToString()));
-      return 1;
-    }
-    ready = std::move(r.value());
-  }
-  auto fail = [&](const std::string& what, const Status& s) {
-    log->Error(StrCat(what, ": ", s.ToString()));
-    if (config.process.foreground) std::fprintf(stderr, "nfsrecd: %s: %s\n", what.c_str(), s.ToString().c_str());
-    ready.Report(1);
-    return 1;
-  };
-
-  std::unique_ptr<Pidfile> pidfile;
-  if (!config.process.pidfile.empty()) {
-    Result<std::unique_ptr<Pidfile>> p = Pidfile::Create(config.process.pidfile);
-    if (!p.ok()) return fail("pid file", p.status());
-    pidfile = std::move(p.value());
-  }
-
+  Startup startup(*log, "nfsrecd", proc.foreground, /*echo=*/proc.foreground);
+  if (Status s = startup.Detach(); !s.ok()) return startup.Fail("start-up", s);
+  Result<std::unique_ptr<Pidfile>> pidfile = TakePidfile(proc.pidfile);
+  if (!pidfile.ok()) return startup.Fail("pid file", pidfile.status());
   Result<std::unique_ptr<EventLoop>> loop_r = EventLoop::Create();
-  if (!loop_r.ok()) return fail("event loop", loop_r.status());
-  EventLoop& loop = *loop_r.value();
+  if (!loop_r.ok()) return startup.Fail("event loop", loop_r.status());
+  EventLoop& loop = **loop_r;
   LoopScheduler scheduler(loop);
 
   // ORDER: database before anything that can be asked to remember.
-  Result<std::unique_ptr<sqlite::Db>> db = sqlite::Db::Open(config.DbPath());
-  if (!db.ok()) return fail("open database " + config.DbPath(), db.status());
-  CommitQueue queue(std::move(db.value()), loop);
-
+  Result<std::unique_ptr<CommitQueue>> queue = OpenStore(config.DbPath(), loop);
+  if (!queue.ok()) return startup.Fail("open database " + config.DbPath(), queue.status());
   // ORDER: the NSM stack loads (and takes over rpc.statd's files) and
   // publishes the state before anyone can call it.
-  Result<std::unique_ptr<statd::NsmDaemon>> nsm_r = statd::NsmDaemon::Create(
-      loop, scheduler, *log, queue, config.nsm, config.process.proc_root);
-  if (!nsm_r.ok()) return fail("NSM", nsm_r.status());
-  statd::NsmDaemon& nsm = *nsm_r.value();
-  std::optional<Status> started;
-  nsm.Start([&](Status s) { started = s; });
-  if (!AwaitStartup(loop, [&] { return started.has_value(); }) || !started->ok()) {
-    return fail("NSM start-up", started.value_or(Status::TimedOut("store did not answer")));
+  Result<std::unique_ptr<statd::NsmDaemon>> nsm =
+      statd::NsmDaemon::Create(loop, scheduler, *log, **queue, config.nsm, proc.proc_root);
+  if (!nsm.ok()) return startup.Fail("NSM", nsm.status());
+  Status started = StartAndWait(loop, [&](auto done) { (*nsm)->Start(std::move(done)); });
+  if (!started.ok()) return startup.Fail("NSM start-up", started);
+  // ORDER: on a new boot the bumped state is durable and published before
+  // anyone can ask for it (rpc.statd, too, bumps it before it serves);
+  // notification goes on in the background.
+  if (!config.nsm.no_notify) {
+    (void)StartAndWait(loop, [&](auto done) {
+      (*nsm)->RunBootNotification(/*force=*/false, [done = std::move(done)](auto) mutable {
+        done(Status::Ok());  // a failure is logged by the facade and is not fatal
+      });
+    });
   }
-
-  rpc::RpcServer::Options rpc_opts;
-  rpc_opts.port = config.nsm.port;
-  Result<std::unique_ptr<rpc::RpcServer>> server =
-      rpc::RpcServer::Create(loop, scheduler, *log, rpc_opts);
-  if (!server.ok()) {
-    log->Error("failed to create RPC listeners, exiting");
-    return fail("RPC listeners", server.status());
-  }
-  Status added = server.value()->AddProgram(statd::kNsmProgram, statd::kNsmVersion,
-                                            nsm.Handlers());
-  if (!added.ok()) return fail("NSM program", added);
-
-  // ORDER: stale registrations go before ours (rpcbind refuses duplicates).
-  Status unset = rpc::UnsetAll(statd::kNsmProgram, statd::kNsmVersion);
-  if (!unset.ok()) log->Warning(StrCat("Removing stale rpcbind entries: ", unset.ToString()));
-  Result<std::unique_ptr<rpc::RpcbindRegistration>> reg = rpc::RpcbindRegistration::Register(
-      statd::kNsmProgram, statd::kNsmVersion, server.value()->listeners());
-  if (!reg.ok()) return fail("rpcbind registration", reg.status());
-  for (const auto& l : server.value()->listeners()) {
-    log->Info(StrCat("Listening on ", l.netid, " ", l.address, " port ", l.port));
-  }
+  Result<std::unique_ptr<NsmEndpoint>> endpoint =
+      NsmEndpoint::Serve(loop, scheduler, *log, config.nsm.port, (*nsm)->Handlers());
+  if (!endpoint.ok()) return startup.Fail("NSM service", endpoint.status());
 
   std::unique_ptr<nfs4rec::TrackingDaemon> tracking;
   if (config.nfs4) {
     nfs4rec::TrackingOptions topts = config.tracking;
-    topts.proc_root = config.process.proc_root;
+    topts.proc_root = proc.proc_root;
     Result<std::unique_ptr<nfs4rec::TrackingDaemon>> t =
-        nfs4rec::TrackingDaemon::Create(loop, *log, queue, topts);
-    if (!t.ok()) return fail("NFSv4 client tracking", t.status());
-    tracking = std::move(t.value());
-    Status ts = tracking->Start();
-    if (!ts.ok()) return fail("NFSv4 client tracking", ts);
+        nfs4rec::TrackingDaemon::Create(loop, *log, **queue, topts);
+    if (!t.ok()) return startup.Fail("NFSv4 client tracking", t.status());
+    tracking = std::move(t).value();
+    if (Status ts = tracking->Start(); !ts.ok()) return startup.Fail("NFSv4 client tracking", ts);
   }
 
-  // Signal handlers only wake the loop; the work happens here.
+  // Signal handlers only wake the loop; the work happens here.  SIGUSR1:
+  // the sm-notify command changed the database (or an admin wants
+  // notification resumed): re-read it, then notify whoever is still owed.
   ::signal(SIGPIPE, SIG_IGN);
   bool quitting = false;
-  auto quit = [&](const char* name) {
-    if (quitting) return loop.Stop();  // a second signal does not wait
-    quitting = true;
-    log->Notice(StrCat("Caught signal ", name, ", un-registering and exiting"));
-    log->Debug(nsm.StatusReport());
-    // Replies owed for writes in flight are sent; an upcall already read
-    // must be answered, or an nfsd thread waits for ever (unread ones go to
-    // the next opener of the pipe).
-    nsm.Drain([&] {
-      if (!tracking) return loop.Stop();
-      tracking->Drain([&loop] { loop.Stop(); });
-    });
-  };
-
+  auto quit = [&](const char* name) { Quit(name, quitting, loop, *log, **nsm, tracking.get()); };
   SignalWatcher on_term(loop, SIGTERM, [&] { quit("SIGTERM"); });
   SignalWatcher on_int(loop, SIGINT, [&] { quit("SIGINT"); });
   SignalWatcher on_hup(loop, SIGHUP, [&] { quit("SIGHUP"); });
-  // SIGUSR1: the sm-notify command changed the database (or an admin wants
-  // notification resumed): re-read it, then notify whoever is still owed.
-  SignalWatcher on_usr1(loop, SIGUSR1, [&] { nsm.Reload([](Status) {}); });
+  SignalWatcher on_usr1(loop, SIGUSR1, [&] { (*nsm)->Reload([](Status) {}); });
   // Only this (the loop) thread takes SIGUSR1; a pending one arrives now.
-  if (Status s = UnblockSignal(SIGUSR1); !s.ok()) return fail("SIGUSR1", s);
+  if (Status s = UnblockSignal(SIGUSR1); !s.ok()) return startup.Fail("SIGUSR1", s);
 
-  if (!config.nsm.no_notify) nsm.RunBootNotification(/*force=*/false);
-
-  ready.Report(0);
+  startup.Ready();
   Status ran = loop.Run();
   if (!ran.ok()) log->Error(StrCat("Event loop: ", ran.ToString()));
-  // Teardown is by destructors, in reverse order of construction: rpcbind
-  // entries go first, then listeners, the engine, and last the commit queue,
-  // which finishes every write already submitted.
   return ran.ok() ? 0 : 1;
 }
 

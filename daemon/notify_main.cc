@@ -16,13 +16,11 @@
 #include "common/store/commit_queue.h"
 #include "daemon/daemon_config.h"
 #include "daemon/notify_config.h"
-#include "common/os/daemonize.h"
 #include "common/os/event_loop.h"
 #include "common/base/logging.h"
 #include "daemon/nfs_conf.h"
-#include "common/store/sqlite.h"
+#include "daemon/process.h"
 #include "common/base/unique_fd.h"
-#include "config.h"
 #include "statd/boot_notifier.h"
 #include "statd/nsm_daemon.h"
 
@@ -62,15 +60,8 @@ void TellRunningDaemon(const std::string& pidfile, Logger& log) {
 }  // namespace
 
 int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
-  std::unique_ptr<Logger> log;
-  if (config.debug) {
-    log = std::make_unique<StderrLogger>("sm-notify", true);
-  } else {
-    log = std::make_unique<SyslogLogger>("sm-notify", false);
-  }
-  log->Notice(StrCat("Version ", PACKAGE_VERSION, " starting"));
-  for (const std::string& w : conf.warnings()) log->Warning(StrCat("nfs.conf: ", w));
-
+  std::unique_ptr<Logger> log = MakeLogger("sm-notify", config.debug, config.debug);
+  LogStart(*log, conf);
   if (config.nsm.state_dir == kDefaultStateDir && !TakeGuard(config.guard_file, *log) &&
       !config.force && config.nsm.update_state) {
     log->Notice("Already notifying clients; Exiting!");
@@ -80,40 +71,20 @@ int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
   // ORDER: detach before any thread exists (fork keeps only the caller's
   // thread); the parent still exits only after the state is bumped and
   // published, when the child reports, as sm-notify's does.
-  ReadinessPipe ready;
-  if (!config.debug) {
-    Result<ReadinessPipe> r = Daemonize();
-    if (!r.ok()) {
-      log->Error(StrCat("Cannot detach: ", r.status().ToString()));
-      return 1;
-    }
-    ready = std::move(r.value());
-  }
-
+  Startup startup(*log, "sm-notify", /*foreground=*/config.debug, /*echo=*/false);
+  if (Status s = startup.Detach(); !s.ok()) return startup.Fail("Start-up", s);
   Result<std::unique_ptr<EventLoop>> loop_r = EventLoop::Create();
-  if (!loop_r.ok()) return 1;
-  EventLoop& loop = *loop_r.value();
+  if (!loop_r.ok()) return startup.Fail("Event loop", loop_r.status());
+  EventLoop& loop = **loop_r;
   LoopScheduler scheduler(loop);
-  Result<std::unique_ptr<sqlite::Db>> db =
-      sqlite::Db::Open(config.nsm.state_dir + "/nfsrecd.sqlite");
-  if (!db.ok()) {
-    log->Error(StrCat("Cannot open database: ", db.status().ToString()));
-    return 1;
-  }
-  CommitQueue queue(std::move(db.value()), loop);
+  Result<std::unique_ptr<CommitQueue>> queue =
+      OpenStore(config.nsm.state_dir + "/nfsrecd.sqlite", loop);
+  if (!queue.ok()) return startup.Fail("Cannot open database", queue.status());
   Result<std::unique_ptr<NsmDaemon>> nsm =
-      NsmDaemon::Create(loop, scheduler, *log, queue, config.nsm, config.proc_root);
-  if (!nsm.ok()) {
-    log->Error(StrCat("Start-up: ", nsm.status().ToString()));
-    return 1;
-  }
-  std::optional<Status> started;
-  (*nsm)->Start([&](Status s) { started = s; });
-  if (!loop.RunUntil([&] { return started.has_value(); }, std::chrono::minutes(5)) ||
-      !started->ok()) {
-    log->Error(StrCat("Start-up: ", started.value_or(Status::TimedOut("store")).ToString()));
-    return 1;
-  }
+      NsmDaemon::Create(loop, scheduler, *log, **queue, config.nsm, config.proc_root);
+  if (!nsm.ok()) return startup.Fail("Start-up", nsm.status());
+  Status started = StartAndWait(loop, [&](auto done) { (*nsm)->Start(std::move(done)); });
+  if (!started.ok()) return startup.Fail("Start-up", started);
 
   std::optional<Result<BootNotifier::Summary>> summary;
   std::optional<std::pair<size_t, size_t>> result;
@@ -126,13 +97,11 @@ int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
       });
   if (!loop.RunUntil([&] { return summary.has_value(); }, std::chrono::minutes(5))) return 1;
   if (!summary->ok()) {
-    log->Error(StrCat("Notification: ", summary->status().ToString()));
-    ready.Report(1);
-    return 1;
+    return startup.Fail("Notification", summary->status());
   }
   TellRunningDaemon(config.daemon_pidfile, *log);
   if (!config.debug) log->Notice("Backgrounding to notify hosts...");
-  ready.Report(0);
+  startup.Ready();
   if (result.has_value()) return result->second == 0 ? 0 : 1;
   Status ran = loop.Run();
   if (!ran.ok() || !result.has_value()) return 1;

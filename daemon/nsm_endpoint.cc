@@ -1,0 +1,61 @@
+#include "daemon/nsm_endpoint.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "statd/nsm_codec.h"
+
+namespace nfsrec {
+
+Status RefuseIfStatdRunning() {
+  constexpr auto kProbeTimeout = std::chrono::seconds(2);
+  Result<bool> running = rpc::ProbeRunning(statd::kNsmProgram, statd::kNsmVersion, kProbeTimeout);
+  // A failed probe (no rpcbind yet) is not a reason to refuse.
+  if (running.ok() && *running) return Status::AlreadyExists("Statd service already running!");
+  return Status::Ok();
+}
+
+Status CheckStateDirectory(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    return Status::NotFound(StrCat("state directory ", path, ": ", std::strerror(errno)));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument(StrCat("state directory ", path, ": not a directory"));
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<NsmEndpoint>> NsmEndpoint::Serve(EventLoop& loop, Scheduler& scheduler,
+                                                        Logger& log, uint16_t port,
+                                                        std::map<uint32_t, rpc::Handler> handlers) {
+  std::unique_ptr<NsmEndpoint> e(new NsmEndpoint());
+  rpc::RpcServer::Options opts;
+  opts.port = port;
+  Result<std::unique_ptr<rpc::RpcServer>> server =
+      rpc::RpcServer::Create(loop, scheduler, log, opts);
+  if (!server.ok()) {
+    log.Error("failed to create RPC listeners, exiting");
+    return server.status().WithContext("RPC listeners");
+  }
+  e->server_ = std::move(server).value();
+  NFSREC_RETURN_IF_ERROR(
+      e->server_->AddProgram(statd::kNsmProgram, statd::kNsmVersion, std::move(handlers))
+          .WithContext("NSM program"));
+  // ORDER: stale registrations go before ours (rpcbind refuses duplicates).
+  Status unset = rpc::UnsetAll(statd::kNsmProgram, statd::kNsmVersion);
+  if (!unset.ok()) log.Warning(StrCat("Removing stale rpcbind entries: ", unset.ToString()));
+  Result<std::unique_ptr<rpc::RpcbindRegistration>> reg = rpc::RpcbindRegistration::Register(
+      statd::kNsmProgram, statd::kNsmVersion, e->server_->listeners());
+  if (!reg.ok()) return reg.status().WithContext("rpcbind registration");
+  e->registration_ = std::move(reg).value();
+  for (const auto& l : e->server_->listeners()) {
+    log.Info(StrCat("Listening on ", l.netid, " ", l.address, " port ", l.port));
+  }
+  return e;
+}
+
+}  // namespace nfsrec

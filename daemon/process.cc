@@ -1,0 +1,60 @@
+#include "daemon/process.h"
+
+#include <cstdio>
+#include <optional>
+
+#include "common/store/sqlite.h"
+#include "config.h"
+
+namespace nfsrec {
+
+std::unique_ptr<Logger> MakeLogger(const char* ident, bool to_stderr, bool debug) {
+  if (to_stderr) return std::make_unique<StderrLogger>(ident, debug);
+  return std::make_unique<SyslogLogger>(ident, debug);
+}
+
+void LogStart(Logger& log, const NfsConf& conf) {
+  log.Notice(StrCat("Version ", PACKAGE_VERSION, " starting"));
+  for (const std::string& f : conf.files()) log.Debug(StrCat("Read ", f));
+  for (const std::string& w : conf.warnings()) log.Warning(StrCat("nfs.conf: ", w));
+}
+
+Status Startup::Detach() {
+  if (foreground_) return Status::Ok();
+  Result<ReadinessPipe> r = Daemonize();
+  if (!r.ok()) return r.status().WithContext("cannot detach");
+  ready_ = std::move(r).value();
+  return Status::Ok();
+}
+
+int Startup::Fail(const std::string& what, const Status& why) {
+  log_.Error(StrCat(what, ": ", why.ToString()));
+  if (echo_) {
+    std::fprintf(stderr, "%s: %s: %s\n", program_.c_str(), what.c_str(), why.ToString().c_str());
+  }
+  ready_.Report(1);
+  return 1;
+}
+
+Result<std::unique_ptr<Pidfile>> TakePidfile(const std::string& path) {
+  if (path.empty()) return std::unique_ptr<Pidfile>();
+  return Pidfile::Create(path);
+}
+
+Result<std::unique_ptr<CommitQueue>> OpenStore(const std::string& db_path, EventLoop& loop) {
+  NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Db> db, sqlite::Db::Open(db_path));
+  return std::make_unique<CommitQueue>(std::move(db), loop);
+}
+
+Status StartAndWait(EventLoop& loop, const std::function<void(Callback<void(Status)>)>& start,
+                    std::chrono::seconds limit) {
+  // Shared: a completion after the time-out must not write to a dead frame.
+  auto result = std::make_shared<std::optional<Status>>();
+  start([result](Status s) { *result = std::move(s); });
+  if (!loop.RunUntil([&] { return result->has_value(); }, limit)) {
+    return Status::TimedOut("the store did not answer");
+  }
+  return **result;
+}
+
+}  // namespace nfsrec

@@ -1,0 +1,69 @@
+// Start-up steps shared by the daemon and the sm-notify command: the
+// logger, detaching with a readiness report, the pid file, the database,
+// and waiting on the loop for an asynchronous start.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/base/callback.h"
+#include "common/base/logging.h"
+#include "common/base/result.h"
+#include "common/os/daemonize.h"
+#include "common/os/event_loop.h"
+#include "common/os/pidfile.h"
+#include "common/store/commit_queue.h"
+#include "daemon/nfs_conf.h"
+
+namespace nfsrec {
+
+// stderr when asked, else syslog (as rpc.statd).  `ident` must be a
+// literal: openlog() keeps the pointer.
+std::unique_ptr<Logger> MakeLogger(const char* ident, bool to_stderr, bool debug);
+
+// The version line, which nfs.conf files were read, and their warnings.
+void LogStart(Logger& log, const NfsConf& conf);
+
+// A start-up in progress: detaches (unless in the foreground) and reports
+// the outcome to the waiting parent.  Fail() logs, tells the parent, and
+// returns the exit status; destroying a Startup that never reported makes
+// the parent exit with the child's status.
+class Startup {
+ public:
+  // With `echo`, failures are also printed to stderr, prefixed with
+  // `program` (the daemon in the foreground; the log may be syslog).
+  Startup(Logger& log, std::string program, bool foreground, bool echo)
+      : log_(log), program_(std::move(program)), foreground_(foreground), echo_(echo) {}
+
+  // ORDER: before any thread or socket the child must own (fork keeps only
+  // the calling thread).  The parent never returns from here.
+  Status Detach();
+  // Exit status 1, after logging "what: why" (and echoing it).
+  int Fail(const std::string& what, const Status& why);
+  void Ready() { ready_.Report(0); }
+  // Tells the parent to exit with `code` without logging (already done).
+  void Report(int code) { ready_.Report(code); }
+
+ private:
+  Logger& log_;
+  std::string program_;
+  bool foreground_;
+  bool echo_;
+  ReadinessPipe ready_;
+};
+
+// The pid file, or nothing for an empty path.
+Result<std::unique_ptr<Pidfile>> TakePidfile(const std::string& path);
+
+// The shared database "<state_dir>/nfsrecd.sqlite" and its commit queue.
+Result<std::unique_ptr<CommitQueue>> OpenStore(const std::string& db_path, EventLoop& loop);
+
+// Starts something that completes through the loop (a store load) and runs
+// the loop until it has: start(done) must call done exactly once.  TimedOut
+// after `limit`.
+Status StartAndWait(EventLoop& loop, const std::function<void(Callback<void(Status)>)>& start,
+                    std::chrono::seconds limit = std::chrono::minutes(5));
+
+}  // namespace nfsrec
