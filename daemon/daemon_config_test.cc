@@ -95,7 +95,7 @@ TEST(DaemonConfigTest, CommandLineErrors) {
   EXPECT_FALSE(Parse({"--reconcile-interval", "x"}).ok());
   Result<CommandLine> env = Parse({}, "", "1");
   ASSERT_TRUE(env.ok());
-  EXPECT_TRUE(env->config.no_notify);  // RPC_STATD_NO_NOTIFY=1
+  EXPECT_TRUE(env->config.nsm.no_notify);  // RPC_STATD_NO_NOTIFY=1
 }
 
 }  // namespace
