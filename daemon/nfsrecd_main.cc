@@ -21,6 +21,8 @@
 #include "daemon/daemon_config.h"
 #include "common/os/daemonize.h"
 #include "common/os/event_loop.h"
+#include "common/os/executor.h"
+#include "common/os/file_system.h"
 #include "common/base/logging.h"
 #include "common/os/pidfile.h"
 #include "common/os/resolver.h"
@@ -118,8 +120,10 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   Result<std::unique_ptr<statd::SqliteNsmStore>> store = statd::SqliteNsmStore::Open(queue);
   if (!store.ok()) return fail("database schema", store.status());
 
-  ThreadResolver resolver(loop, scheduler);
-  statd::ProcKernelNsm kernel(config.process.proc_root);
+  Executor executor(loop);
+  ThreadResolver resolver(executor, scheduler);
+  auto files = std::make_shared<RealFileSystem>(config.process.proc_root);
+  statd::ProcKernelNsm kernel(*files);
   statd::WriteNlmPorts(kernel, config.nsm.nlm_tcp_port, config.nsm.nlm_udp_port, *log);
 
   // Outgoing sockets: lockd callbacks from a privileged port on loopback
@@ -138,14 +142,14 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
     service.SetHaEvents(ha.get());
   }
   std::optional<Status> started;
-  service.Start(statd::ReadLegacyStatd(config.nsm.state_dir), [&](Status s) { started = s; });
+  service.Start(statd::ReadLegacyStatd(*files, config.nsm.state_dir), [&](Status s) { started = s; });
   if (!AwaitStartup(loop, [&] { return started.has_value(); }) || !started->ok()) {
     return fail("NSM start-up", started.value_or(Status::TimedOut("store did not answer")));
   }
 
   statd::BootNotifier notifier(service, engine, kernel, *log,
                                statd::BootNotifier::Options{config.nsm.my_name, true, true});
-  std::string boot_id = statd::ReadBootId(config.process.proc_root);
+  std::string boot_id = statd::ReadBootId(*files);
   auto run_notification = [&](bool force) {
     notifier.Run(boot_id, force, [&log](Result<statd::BootNotifier::Summary> s) {
       if (!s.ok()) log->Error(StrCat("Boot notification: ", s.status().ToString()));
@@ -176,10 +180,8 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
 
   std::unique_ptr<nfs4rec::TrackingDaemon> tracking;
   if (config.nfs4) {
-    nfs4rec::TrackingOptions topts = config.tracking;
-    topts.proc_root = config.process.proc_root;
-    Result<std::unique_ptr<nfs4rec::TrackingDaemon>> t =
-        nfs4rec::TrackingDaemon::Create(loop, *log, queue, topts);
+    Result<std::unique_ptr<nfs4rec::TrackingDaemon>> t = nfs4rec::TrackingDaemon::Create(
+        loop, scheduler, executor, files, *log, queue, config.tracking);
     if (!t.ok()) return fail("NFSv4 client tracking", t.status());
     tracking = std::move(t.value());
     Status ts = tracking->Start();
@@ -247,8 +249,9 @@ int main(int argc, char** argv) {
   }
 
   const char* env = std::getenv("RPC_STATD_NO_NOTIFY");
+  nfsrec::RealFileSystem conf_files;
   const nfsrec::NfsConf conf =
-      nfsrec::NfsConf::Load(nfsrec::ConfigFileFromArgs(args), nfsrec::GetEnv);
+      nfsrec::NfsConf::Load(conf_files, nfsrec::ConfigFileFromArgs(args), nfsrec::GetEnv);
   nfsrec::Result<nfsrec::CommandLine> cl = nfsrec::ParseCommandLine(args, env ? env : "", conf);
   if (!cl.ok()) {
     const std::string& why = cl.status().message();

@@ -17,6 +17,8 @@
 #include "daemon/daemon_config.h"
 #include "common/os/daemonize.h"
 #include "common/os/event_loop.h"
+#include "common/os/executor.h"
+#include "common/os/file_system.h"
 #include "common/base/logging.h"
 #include "daemon/nfs_conf.h"
 #include "common/os/resolver.h"
@@ -164,7 +166,8 @@ void TellRunningDaemon(const std::string& pidfile, Logger& log) {
 
 int NotifyMain(const std::vector<std::string>& args) {
   std::string prog = args.empty() ? "sm-notify" : args[0];
-  const NfsConf conf = NfsConf::Load(ConfigFileFromArgs(args), GetEnv);
+  RealFileSystem conf_files;
+  const NfsConf conf = NfsConf::Load(conf_files, ConfigFileFromArgs(args), GetEnv);
   Result<NotifyOptions> base = FromNfsConf(conf);
   if (!base.ok()) {
     std::fprintf(stderr, "%s: %s\n", prog.c_str(), base.status().message().c_str());
@@ -218,8 +221,10 @@ int NotifyMain(const std::vector<std::string>& args) {
     log->Error(StrCat("Database: ", store.status().ToString()));
     return 1;
   }
-  ThreadResolver resolver(loop, scheduler);
-  ProcKernelNsm kernel(o->proc_root);
+  Executor executor(loop);
+  ThreadResolver resolver(executor, scheduler);
+  RealFileSystem files(o->proc_root);
+  ProcKernelNsm kernel(files);
 
   Result<NotifySockets> sockets = OpenNotifySockets(loop, o->port);
   if (!sockets.ok()) {
@@ -234,7 +239,7 @@ int NotifyMain(const std::vector<std::string>& args) {
   NsmService service(*store.value(), resolver, kernel, engine, *log);
 
   std::optional<Status> started;
-  service.Start(ReadLegacyStatd(o->state_dir), [&](Status s) { started = s; });
+  service.Start(ReadLegacyStatd(files, o->state_dir), [&](Status s) { started = s; });
   if (!loop.RunUntil([&] { return started.has_value(); }, std::chrono::minutes(5)) ||
       !started->ok()) {
     log->Error(StrCat("Start-up: ", started.value_or(Status::TimedOut("store")).ToString()));
@@ -247,7 +252,7 @@ int NotifyMain(const std::vector<std::string>& args) {
   std::optional<std::pair<size_t, size_t>> result;
   // sm-notify is the boot notification itself: always a new boot for it.
   notifier.Run(
-      ReadBootId(o->proc_root), /*force=*/true,
+      ReadBootId(files), /*force=*/true,
       [&](Result<BootNotifier::Summary> s) { summary = std::move(s); },
       [&](size_t ok, size_t failed) {
         result = {ok, failed};

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "common/base/logging.h"
+#include "common/os/file_system.h"
 #include "statd/kernel_nsm.h"
 #include "statd/notify_engine.h"
 #include "statd/nsm_service.h"
@@ -67,8 +68,8 @@ class BootNotifier {
   std::function<void(size_t, size_t)> finished_;
 };
 
-// The kernel's boot id (proc_root + /proc/sys/kernel/random/boot_id), or ""
-// if it cannot be read.
-std::string ReadBootId(const std::string& proc_root);
+// The kernel's boot id (/proc/sys/kernel/random/boot_id), or "" if it
+// cannot be read.
+std::string ReadBootId(FileSystem& fs);
 
 }  // namespace nfsrec::statd
