@@ -142,7 +142,8 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
     service.SetHaEvents(ha.get());
   }
   std::optional<Status> started;
-  service.Start(statd::ReadLegacyStatd(*files, config.nsm.state_dir), [&](Status s) { started = s; });
+  service.Start(statd::ReadLegacyStatd(*files, config.nsm.state_dir),
+                [&](Status s) { started = s; });
   if (!AwaitStartup(loop, [&] { return started.has_value(); }) || !started->ok()) {
     return fail("NSM start-up", started.value_or(Status::TimedOut("store did not answer")));
   }

@@ -144,7 +144,9 @@ Result<int64_t> ReadLeaseTime(FileSystem& fs) {
       fs.ReadSmallFile(kNfsdLeaseTimePath, ReadFileOptions{.max_bytes = 64, .truncate = true}));
   const std::string_view first = std::string_view(text).substr(0, text.find('\n'));
   std::optional<int64_t> v = ParseNumber<int64_t>(TrimSpace(first));
-  if (!v || *v <= 0) return Status::Corruption(StrCat("unreadable lease time in ", kNfsdLeaseTimePath));
+  if (!v || *v <= 0) {
+    return Status::Corruption(StrCat("unreadable lease time in ", kNfsdLeaseTimePath));
+  }
   return *v;
 }
 

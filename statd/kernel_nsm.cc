@@ -19,7 +19,8 @@ Status ProcKernelNsm::SetNlmPort(const std::string& proto, uint16_t port) {
 }
 
 void WriteNlmPorts(KernelNsm& kernel, uint16_t tcp_port, uint16_t udp_port, Logger& log) {
-  for (auto [proto, port] : {std::pair<const char*, uint16_t>{"tcp", tcp_port}, {"udp", udp_port}}) {
+  using ProtoPort = std::pair<const char*, uint16_t>;
+  for (auto [proto, port] : {ProtoPort{"tcp", tcp_port}, ProtoPort{"udp", udp_port}}) {
     if (port == 0) continue;
     Status st = kernel.SetNlmPort(proto, port);
     if (!st.ok()) log.Warning(StrCat("Cannot set lockd ", proto, " port: ", st.ToString()));

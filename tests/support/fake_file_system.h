@@ -67,12 +67,12 @@ class FakeFileSystem final : public FileSystem {
     std::lock_guard<std::mutex> lock(mu_);
     ++reads_;
     auto it = nodes_.find(path);
-    if (it == nodes_.end()) return Status::NotFound("open " + path + ": No such file or directory");
+    if (it == nodes_.end()) return Status::NotFound("open " + path + ": no such file");
     switch (it->second.type) {
       case FileType::kRegular: break;
       case FileType::kDirectory: return Status::IOError("read " + path + ": Is a directory");
       case FileType::kSymlink:
-        if (options.no_follow) return Status::IOError("open " + path + ": Too many levels of symbolic links");
+        if (options.no_follow) return Status::IOError("open " + path + ": a symbolic link");
         return Status::NotFound("open " + path + ": dangling symbolic link");
       case FileType::kOther: return std::string();  // a FIFO reads as empty
     }
@@ -89,8 +89,10 @@ class FakeFileSystem final : public FileSystem {
     auto err = write_errors_.find(path);
     if (err != write_errors_.end() && !err->second.ok()) return err->second;
     auto it = nodes_.find(path);
-    if (it == nodes_.end()) return Status::NotFound("open " + path + ": No such file or directory");
-    if (it->second.type != FileType::kRegular) return Status::IOError("open " + path + ": not a file");
+    if (it == nodes_.end()) return Status::NotFound("open " + path + ": no such file");
+    if (it->second.type != FileType::kRegular) {
+      return Status::IOError("open " + path + ": not a file");
+    }
     it->second.content = std::string(data);
     writes_.push_back(Write{path, std::string(data)});
     return Status::Ok();
