@@ -1,17 +1,13 @@
 #include "daemon/nfs_conf.h"
 
-#include <dirent.h>
 #include <strings.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 
 #include "common/base/logging.h"
-#include "common/os/read_file.h"
 
 namespace nfsrec {
 namespace {
@@ -57,9 +53,10 @@ std::optional<std::string> GetEnv(const std::string& name) {
   return std::string(v);
 }
 
-NfsConf NfsConf::Load(const std::string& path, EnvLookup env) {
+NfsConf NfsConf::Load(FileSystem& fs, const std::string& path, EnvLookup env) {
   NfsConf conf;
   conf.env_ = std::move(env);
+  conf.fs_ = &fs;
   if (path.rfind("/etc/", 0) == 0) {
     const std::string usr = "/usr" + path;
     conf.ReadFile(usr, Cursor{}, 0);
@@ -67,19 +64,24 @@ NfsConf NfsConf::Load(const std::string& path, EnvLookup env) {
   }
   conf.ReadFile(path, Cursor{}, 0);
   conf.ReadDir(path + ".d");
+  conf.fs_ = nullptr;
   return conf;
 }
 
-NfsConf NfsConf::FromText(std::string_view text, const std::string& name, EnvLookup env) {
+NfsConf NfsConf::FromText(std::string_view text, const std::string& name, EnvLookup env,
+                          FileSystem* fs) {
   NfsConf conf;
   conf.env_ = std::move(env);
+  conf.fs_ = fs;
   conf.Parse(text, name, Cursor{}, 0);
+  conf.fs_ = nullptr;
   return conf;
 }
 
 bool NfsConf::ReadFile(const std::string& path, Cursor cursor, int depth) {
+  if (fs_ == nullptr) return false;
   Result<std::string> text =
-      ReadSmallFile(path, ReadFileOptions{.max_bytes = kMaxFileSize, .shared_lock = true});
+      fs_->ReadSmallFile(path, ReadFileOptions{.max_bytes = kMaxFileSize, .shared_lock = true});
   if (!text.ok()) {
     if (text.status().code() != Status::Code::kNotFound) {
       warnings_.push_back(text.status().ToString());
@@ -92,18 +94,17 @@ bool NfsConf::ReadFile(const std::string& path, Cursor cursor, int depth) {
 }
 
 void NfsConf::ReadDir(const std::string& dir) {
-  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
-  if (!d) {
-    if (errno != ENOENT && errno != ENOTDIR) {
-      warnings_.push_back(PosixError("opendir " + dir, errno).ToString());
-    }
+  Result<std::vector<DirEntry>> entries = fs_->ListDirectory(dir);
+  if (!entries.ok()) {
+    // NotFound covers "no such directory" and "not a directory".
+    if (!entries.status().IsNotFound()) warnings_.push_back(entries.status().ToString());
     return;
   }
   std::vector<std::string> names;
-  while (const dirent* e = ::readdir(d.get())) {
-    std::string name = e->d_name;
+  for (DirEntry& e : *entries) {
+    std::string name = std::move(e.name);
     if (name.empty() || name[0] == '.') continue;
-    if (e->d_type != DT_REG && e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) continue;
+    if (e.type != FileType::kRegular && e.type != FileType::kSymlink) continue;
     constexpr std::string_view kExt = ".conf";
     const bool conf_file = name.size() > kExt.size() &&
                            name.compare(name.size() - kExt.size(), kExt.size(), kExt) == 0;

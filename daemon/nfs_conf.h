@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "common/base/result.h"
+#include "common/os/file_system.h"
 
 namespace nfsrec {
 
@@ -42,11 +43,12 @@ class NfsConf {
   // Looks up an environment variable for "$name" values.
   using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 
-  // Loads `path` and its companions as above.
-  static NfsConf Load(const std::string& path, EnvLookup env = {});
-  // One text as if it were the file `name` (includes resolve beside it).
+  // Loads `path` and its companions as above, through `fs`.
+  static NfsConf Load(FileSystem& fs, const std::string& path, EnvLookup env = {});
+  // One text as if it were the file `name`.  Includes resolve beside it and
+  // are read through `fs`; with none, an include is a warning.
   static NfsConf FromText(std::string_view text, const std::string& name = "nfs.conf",
-                          EnvLookup env = {});
+                          EnvLookup env = {}, FileSystem* fs = nullptr);
 
   // The value of `tag` in [section] (not in any [section "sub"]).
   std::optional<std::string> Get(std::string_view section, std::string_view tag) const;
@@ -92,6 +94,7 @@ class NfsConf {
   std::vector<std::string> warnings_;
   std::vector<std::string> files_;
   EnvLookup env_;
+  FileSystem* fs_ = nullptr;  // only while loading
 };
 
 }  // namespace nfsrec

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 
+#include "tests/support/fake_file_system.h"
 #include "tests/support/temp_dir.h"
 
 namespace nfsrec {
@@ -125,12 +126,37 @@ TEST(NfsConfTest, DollarValuesReadTheEnvironmentThenTheEnvironmentSection) {
   EXPECT_FALSE(c.Get("statd", "debug"));  // a loop ends
 }
 
+TEST(NfsConfTest, FilesComeThroughTheFileSystemPort) {
+  FakeFileSystem fs;
+  fs.SetFile("/usr/etc/nfs.conf", "[statd]\nport = 1\nname = vendor\n");
+  fs.SetFile("/etc/nfs.conf", "[statd]\nport = 2\ninclude = extra.conf\n");
+  fs.SetFile("/etc/extra.conf", "outgoing-port = 3\n");
+  fs.SetFile("/etc/nfs.conf.d/b.conf", "[statd]\nport = 4\n");
+  fs.MakeSpecial("/etc/nfs.conf.d/a.conf", FileType::kDirectory);  // not a file: skipped
+  NfsConf c = NfsConf::Load(fs, "/etc/nfs.conf");
+  EXPECT_EQ(c.Get("statd", "port"), "4");
+  EXPECT_EQ(c.Get("statd", "name"), "vendor");
+  EXPECT_EQ(c.Get("statd", "outgoing-port"), "3");
+  EXPECT_TRUE(c.warnings().empty()) << ::testing::PrintToString(c.warnings());
+  EXPECT_EQ(c.files(), (std::vector<std::string>{"/usr/etc/nfs.conf", "/etc/nfs.conf",
+                                                 "/etc/extra.conf", "/etc/nfs.conf.d/b.conf"}));
+  EXPECT_TRUE(fs.writes().empty());
+}
+
+TEST(NfsConfTest, FromTextWithoutAFileSystemWarnsAboutIncludes) {
+  NfsConf c = NfsConf::FromText("[statd]\ninclude = x.conf\nport = 5\n");
+  EXPECT_EQ(c.Get("statd", "port"), "5");
+  ASSERT_EQ(c.warnings().size(), 1u);
+  EXPECT_NE(c.warnings()[0].find("x.conf"), std::string::npos);
+}
+
 class NfsConfFilesTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(tmp_.ok()); }
   void Write(const std::string& rel, const std::string& text) { tmp_.Write(rel, text); }
   test_support::TempDir tmp_;
   const std::string dir_ = tmp_.path();
+  RealFileSystem fs_;
 };
 
 TEST_F(NfsConfFilesTest, DirectoryInVersionOrderAndIncludes) {
@@ -141,7 +167,7 @@ TEST_F(NfsConfFilesTest, DirectoryInVersionOrderAndIncludes) {
   Write("nfs.conf.d/.hidden.conf", "[statd]\nport = 99\n");
   Write("nfs.conf.d/notes.txt", "[statd]\nport = 98\n");
   Write("nfs.conf.d/bad.conf", "[statd]\ninclude = nowhere.conf\n");
-  NfsConf c = NfsConf::Load(dir_ + "/nfs.conf");
+  NfsConf c = NfsConf::Load(fs_, dir_ + "/nfs.conf");
   EXPECT_EQ(c.Get("statd", "port"), "10");
   EXPECT_EQ(c.Get("statd", "name"), "main");
   // The included file inherits the section it was included from.
@@ -155,11 +181,11 @@ TEST_F(NfsConfFilesTest, DirectoryInVersionOrderAndIncludes) {
 }
 
 TEST_F(NfsConfFilesTest, MissingFileIsEmptyAndSelfIncludeStops) {
-  NfsConf none = NfsConf::Load(dir_ + "/absent.conf");
+  NfsConf none = NfsConf::Load(fs_, dir_ + "/absent.conf");
   EXPECT_TRUE(none.files().empty());
   EXPECT_TRUE(none.warnings().empty());
   Write("loop.conf", "[statd]\nport = 3\ninclude = loop.conf\n");
-  NfsConf loop = NfsConf::Load(dir_ + "/loop.conf");
+  NfsConf loop = NfsConf::Load(fs_, dir_ + "/loop.conf");
   EXPECT_EQ(loop.Get("statd", "port"), "3");
   ASSERT_FALSE(loop.warnings().empty());
   EXPECT_NE(loop.warnings().back().find("nested deeper"), std::string::npos);
@@ -167,7 +193,7 @@ TEST_F(NfsConfFilesTest, MissingFileIsEmptyAndSelfIncludeStops) {
 
 TEST_F(NfsConfFilesTest, FifoInPlaceOfTheFileDoesNotBlock) {
   ASSERT_EQ(::mkfifo((dir_ + "/fifo.conf").c_str(), 0600), 0);
-  NfsConf c = NfsConf::Load(dir_ + "/fifo.conf");  // would hang without O_NONBLOCK
+  NfsConf c = NfsConf::Load(fs_, dir_ + "/fifo.conf");  // would hang without O_NONBLOCK
   EXPECT_FALSE(c.Get("statd", "port"));
 }
 
@@ -180,7 +206,7 @@ TEST_F(NfsConfFilesTest, UnreadableFileIsAWarning) {
     std::filesystem::permissions(dir_ + "/dir.conf", std::filesystem::perms::none);
     std::filesystem::create_directories(dir_ + "/dir.conf.d");
   }
-  NfsConf c = NfsConf::Load(dir_ + "/dir.conf");
+  NfsConf c = NfsConf::Load(fs_, dir_ + "/dir.conf");
   EXPECT_FALSE(c.Get("statd", "port"));
   EXPECT_FALSE(c.warnings().empty());
 }

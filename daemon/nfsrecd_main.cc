@@ -14,6 +14,8 @@
 
 #include "common/base/logging.h"
 #include "common/os/event_loop.h"
+#include "common/os/executor.h"
+#include "common/os/file_system.h"
 #include "common/store/commit_queue.h"
 #include "config.h"
 #include "daemon/daemon_config.h"
@@ -69,6 +71,10 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   if (!loop_r.ok()) return startup.Fail("event loop", loop_r.status());
   EventLoop& loop = **loop_r;
   LoopScheduler scheduler(loop);
+  // Blocking work (DNS, procfs scans, /proc writes the kernel may hold) and
+  // every small OS file, /proc under --proc-root.
+  Executor executor(loop);
+  auto files = std::make_shared<RealFileSystem>(proc.proc_root);
 
   // ORDER: database before anything that can be asked to remember.
   Result<std::unique_ptr<CommitQueue>> queue = OpenStore(config.DbPath(), loop);
@@ -76,7 +82,7 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   // ORDER: the NSM stack loads (and takes over rpc.statd's files) and
   // publishes the state before anyone can call it.
   Result<std::unique_ptr<statd::NsmDaemon>> nsm =
-      statd::NsmDaemon::Create(loop, scheduler, *log, **queue, config.nsm, proc.proc_root);
+      statd::NsmDaemon::Create(loop, scheduler, executor, *files, *log, **queue, config.nsm);
   if (!nsm.ok()) return startup.Fail("NSM", nsm.status());
   Status started = StartAndWait(loop, [&](auto done) { (*nsm)->Start(std::move(done)); });
   if (!started.ok()) return startup.Fail("NSM start-up", started);
@@ -96,10 +102,8 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
 
   std::unique_ptr<nfs4rec::TrackingDaemon> tracking;
   if (config.nfs4) {
-    nfs4rec::TrackingOptions topts = config.tracking;
-    topts.proc_root = proc.proc_root;
-    Result<std::unique_ptr<nfs4rec::TrackingDaemon>> t =
-        nfs4rec::TrackingDaemon::Create(loop, *log, **queue, topts);
+    Result<std::unique_ptr<nfs4rec::TrackingDaemon>> t = nfs4rec::TrackingDaemon::Create(
+        loop, scheduler, executor, files, *log, **queue, config.tracking);
     if (!t.ok()) return startup.Fail("NFSv4 client tracking", t.status());
     tracking = std::move(t).value();
     if (Status ts = tracking->Start(); !ts.ok()) return startup.Fail("NFSv4 client tracking", ts);
@@ -147,7 +151,10 @@ int main(int argc, char** argv) {
   const char* env = std::getenv("RPC_STATD_NO_NOTIFY");
   nfsrec::options::ParseResult<nfsrec::CommandLine> cl = nfsrec::ParseCommandLine(
       args, env ? env : "",
-      [](const std::string& path) { return nfsrec::NfsConf::Load(path, nfsrec::GetEnv); });
+      [](const std::string& path) {
+        nfsrec::RealFileSystem files;
+        return nfsrec::NfsConf::Load(files, path, nfsrec::GetEnv);
+      });
   if (!cl.ok()) {
     return nfsrec::options::ReportError(
         base, cl.status(), nfsrec::DaemonErrorReply(cl.status().kind), nfsrec::Usage(base), stderr);

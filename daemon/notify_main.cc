@@ -17,6 +17,8 @@
 #include "daemon/daemon_config.h"
 #include "daemon/notify_config.h"
 #include "common/os/event_loop.h"
+#include "common/os/executor.h"
+#include "common/os/file_system.h"
 #include "common/base/logging.h"
 #include "daemon/nfs_conf.h"
 #include "daemon/process.h"
@@ -77,11 +79,13 @@ int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
   if (!loop_r.ok()) return startup.Fail("Event loop", loop_r.status());
   EventLoop& loop = **loop_r;
   LoopScheduler scheduler(loop);
+  Executor executor(loop);
+  RealFileSystem files(config.proc_root);
   Result<std::unique_ptr<CommitQueue>> queue =
       OpenStore(config.nsm.state_dir + "/nfsrecd.sqlite", loop);
   if (!queue.ok()) return startup.Fail("Cannot open database", queue.status());
   Result<std::unique_ptr<NsmDaemon>> nsm =
-      NsmDaemon::Create(loop, scheduler, *log, **queue, config.nsm, config.proc_root);
+      NsmDaemon::Create(loop, scheduler, executor, files, *log, **queue, config.nsm);
   if (!nsm.ok()) return startup.Fail("Start-up", nsm.status());
   Status started = StartAndWait(loop, [&](auto done) { (*nsm)->Start(std::move(done)); });
   if (!started.ok()) return startup.Fail("Start-up", started);
@@ -111,7 +115,10 @@ int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
 int NotifyMain(const std::vector<std::string>& args) {
   const std::string prog = args.empty() ? "sm-notify" : args[0];
   options::ParseResult<NotifyCommandLine> cl = ParseNotifyCommandLine(
-      args, [](const std::string& path) { return NfsConf::Load(path, GetEnv); });
+      args, [](const std::string& path) {
+        RealFileSystem files;
+        return NfsConf::Load(files, path, GetEnv);
+      });
   if (!cl.ok()) {
     return options::ReportError(prog, cl.status(), NotifyErrorReply(cl.status().kind),
                                 NotifyUsage(prog), stderr);

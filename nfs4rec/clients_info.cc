@@ -1,16 +1,9 @@
 #include "nfs4rec/clients_info.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <charconv>
-#include <thread>
 #include <utility>
 
 #include "common/base/logging.h"
-#include "common/base/unique_fd.h"
 #include "nfs4rec/cld_codec.h"
 
 namespace nfsrec::nfs4rec {
@@ -43,28 +36,6 @@ std::optional<T> ParseNumber(std::string_view s) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
   return v;
-}
-
-// Reads at most `max` bytes; `truncated` tells whether there was more.
-Result<std::string> ReadUpTo(const std::string& path, size_t max, bool* truncated) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return PosixError("open " + path, errno);
-  std::string out;
-  char buf[4096];
-  *truncated = false;
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return PosixError("read " + path, errno);
-    if (n == 0) break;
-    if (out.size() + static_cast<size_t>(n) > max) {
-      out.append(buf, max - out.size());
-      *truncated = true;
-      break;
-    }
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
 }
 
 }  // namespace
@@ -124,9 +95,7 @@ Result<NfsdClientInfo> ParseClientInfo(std::string_view text) {
     const std::string_view value = TrimSpace(line.substr(colon + 1));
     if (key == "name") {
       if (have_name) return Status::InvalidArgument("two name lines");
-      Result<std::string> n = DecodeQuotedName(value);
-      if (!n.ok()) return n.status();
-      info.name = std::move(n).value();
+      NFSREC_ASSIGN_OR_RETURN(info.name, DecodeQuotedName(value));
       have_name = true;
     } else if (key == "status") {
       if (have_status) return Status::InvalidArgument("two status lines");
@@ -169,51 +138,33 @@ bool StatesHoldState(std::string_view text) {
   return false;
 }
 
-std::string NfsdClientsDir(const std::string& proc_root) {
-  std::string root = proc_root;
-  while (!root.empty() && root.back() == '/') root.pop_back();
-  return root + "/proc/fs/nfsd/clients";
-}
-
-Result<int64_t> ReadLeaseTime(const std::string& proc_root) {
-  std::string root = proc_root;
-  while (!root.empty() && root.back() == '/') root.pop_back();
-  const std::string path = root + "/proc/fs/nfsd/nfsv4leasetime";
-  bool truncated = false;
-  Result<std::string> text = ReadUpTo(path, 64, &truncated);
-  if (!text.ok()) return text.status();
-  std::optional<int64_t> v = ParseNumber<int64_t>(TrimSpace(std::string_view(*text).substr(
-      0, std::string_view(*text).find('\n'))));
-  if (!v || *v <= 0) return Status::Corruption("unreadable lease time in " + path);
+Result<int64_t> ReadLeaseTime(FileSystem& fs) {
+  NFSREC_ASSIGN_OR_RETURN(
+      const std::string text,
+      fs.ReadSmallFile(kNfsdLeaseTimePath, ReadFileOptions{.max_bytes = 64, .truncate = true}));
+  const std::string_view first = std::string_view(text).substr(0, text.find('\n'));
+  std::optional<int64_t> v = ParseNumber<int64_t>(TrimSpace(first));
+  if (!v || *v <= 0) {
+    return Status::Corruption(StrCat("unreadable lease time in ", kNfsdLeaseTimePath));
+  }
   return *v;
 }
 
-Result<LiveClientScan> ScanLiveClients(const std::string& clients_dir) {
-  std::vector<std::string> ids;
-  {
-    std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(clients_dir.c_str()), ::closedir);
-    if (!dir) return PosixError("opendir " + clients_dir, errno);
-    errno = 0;
-    while (const dirent* e = ::readdir(dir.get())) {
-      std::string_view n = e->d_name;
-      if (n != "." && n != "..") ids.emplace_back(n);
-    }
-  }
+Result<LiveClientScan> ScanLiveClients(FileSystem& fs) {
+  NFSREC_ASSIGN_OR_RETURN(const std::vector<DirEntry> entries, fs.ListDirectory(kNfsdClientsDir));
   LiveClientScan scan;
-  for (const std::string& id : ids) {
-    const std::string base = clients_dir + "/" + id;
-    bool truncated = false;
-    Result<std::string> text = ReadUpTo(base + "/info", kInfoMax, &truncated);
+  for (const DirEntry& entry : entries) {
+    const std::string base = StrCat(kNfsdClientsDir, "/", entry.name);
+    Result<std::string> text =
+        fs.ReadSmallFile(base + "/info", ReadFileOptions{.max_bytes = kInfoMax});
     if (!text.ok()) {
       // Gone since the listing (the client was destroyed): not an error.
-      if (text.status().code() == Status::Code::kNotFound) continue;
+      if (text.status().IsNotFound()) continue;
       ++scan.unreadable;
       if (scan.first_error.empty()) scan.first_error = text.status().ToString();
       continue;
     }
-    Result<NfsdClientInfo> info = truncated ? Result<NfsdClientInfo>(Status::InvalidArgument(
-                                                  "info file too large"))
-                                            : ParseClientInfo(*text);
+    Result<NfsdClientInfo> info = ParseClientInfo(*text);
     if (!info.ok()) {
       ++scan.unreadable;
       if (scan.first_error.empty()) {
@@ -221,38 +172,29 @@ Result<LiveClientScan> ScanLiveClients(const std::string& clients_dir) {
       }
       continue;
     }
-    Result<std::string> states = ReadUpTo(base + "/states", kStatesPeek, &truncated);
+    Result<std::string> states = fs.ReadSmallFile(
+        base + "/states", ReadFileOptions{.max_bytes = kStatesPeek, .truncate = true});
     info->holds_state = states.ok() && StatesHoldState(*states);
     scan.clients.push_back(std::move(info).value());
   }
   return scan;
 }
 
-ProcLiveClientSource::ProcLiveClientSource(EventLoop& loop, const std::string& proc_root)
-    : dir_(NfsdClientsDir(proc_root)), proc_root_(proc_root), shared_(std::make_shared<Shared>()) {
-  shared_->loop = &loop;
-}
+ProcLiveClientSource::ProcLiveClientSource(Executor& executor, std::shared_ptr<FileSystem> fs)
+    : executor_(executor), fs_(std::move(fs)) {}
 
-ProcLiveClientSource::~ProcLiveClientSource() {
-  std::lock_guard<std::mutex> lock(shared_->mu);
-  shared_->loop = nullptr;
-}
-
-void ProcLiveClientSource::Scan(std::function<void(Result<LiveClientScan>)> done) {
-  // Detached: the thread owns copies of what it reads and reaches the loop
-  // only through `shared`, under its mutex.
-  std::thread([dir = dir_, root = proc_root_, shared = shared_, done = std::move(done)]() mutable {
-    Result<LiveClientScan> r = ScanLiveClients(dir);
-    if (r.ok()) {
-      Result<int64_t> lease = ReadLeaseTime(root);
-      if (lease.ok()) r->lease_seconds = *lease;
-    }
-    std::lock_guard<std::mutex> lock(shared->mu);
-    if (shared->loop != nullptr) {
-      shared->loop->Post(
-          [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
-    }
-  }).detach();
+void ProcLiveClientSource::Scan(Callback<void(Result<LiveClientScan>)> done) {
+  executor_.Run(
+      liveness_.token(),
+      [fs = fs_] {
+        Result<LiveClientScan> r = ScanLiveClients(*fs);
+        if (r.ok()) {
+          Result<int64_t> lease = ReadLeaseTime(*fs);
+          if (lease.ok()) r->lease_seconds = *lease;
+        }
+        return r;
+      },
+      [done = std::move(done)](Result<LiveClientScan> r) mutable { done(std::move(r)); });
 }
 
 }  // namespace nfsrec::nfs4rec

@@ -23,18 +23,22 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "common/os/event_loop.h"
+#include "common/base/callback.h"
+#include "common/base/liveness.h"
 #include "common/base/result.h"
+#include "common/os/executor.h"
+#include "common/os/file_system.h"
 
 namespace nfsrec::nfs4rec {
+
+inline constexpr char kNfsdClientsDir[] = "/proc/fs/nfsd/clients";
+inline constexpr char kNfsdLeaseTimePath[] = "/proc/fs/nfsd/nfsv4leasetime";
 
 enum class NfsdClientStatus { kConfirmed, kUnconfirmed, kCourtesy, kExpirable, kOther };
 
@@ -62,11 +66,8 @@ Result<NfsdClientInfo> ParseClientInfo(std::string_view text);
 // True if the text of a states file lists at least one state.
 bool StatesHoldState(std::string_view text);
 
-// "<proc_root>/proc/fs/nfsd/clients"; an empty proc_root means "/".
-std::string NfsdClientsDir(const std::string& proc_root);
-
-// Reads the lease time (seconds) from <proc_root>/proc/fs/nfsd/nfsv4leasetime.
-Result<int64_t> ReadLeaseTime(const std::string& proc_root);
+// The lease time (seconds) from nfsv4leasetime.
+Result<int64_t> ReadLeaseTime(FileSystem& fs);
 
 struct LiveClientScan {
   std::vector<NfsdClientInfo> clients;
@@ -78,38 +79,37 @@ struct LiveClientScan {
   std::optional<int64_t> lease_seconds;
 };
 
-// Reads every <dir>/<id>/info and states.  Blocking (procfs; many clients
-// take a while): call it off the loop thread.  Clients that vanish between
-// the listing and the read are left out silently.
-Result<LiveClientScan> ScanLiveClients(const std::string& clients_dir);
+// Reads every <id>/info and states under kNfsdClientsDir.  Blocking
+// (procfs; many clients take a while): call it off the loop thread.
+// Clients that vanish between the listing and the read are left out
+// silently.
+Result<LiveClientScan> ScanLiveClients(FileSystem& fs);
 
 // Port used by TrackingService.
 class LiveClientSource {
  public:
   virtual ~LiveClientSource() = default;
   // `done` runs later on the loop thread, never inline.
-  virtual void Scan(std::function<void(Result<LiveClientScan>)> done) = 0;
+  virtual void Scan(Callback<void(Result<LiveClientScan>)> done) = 0;
 };
 
-// ScanLiveClients on a worker thread, the answer posted to the loop.
+// ScanLiveClients and ReadLeaseTime on an Executor worker, the answer
+// delivered on the loop thread.
 class ProcLiveClientSource final : public LiveClientSource {
  public:
-  ProcLiveClientSource(EventLoop& loop, const std::string& proc_root);
+  // The scan shares `fs` with its worker, which may outlive us.
+  ProcLiveClientSource(Executor& executor, std::shared_ptr<FileSystem> fs);
   // A scan still running finishes on its own and its answer is dropped.
-  ~ProcLiveClientSource() override;
+  ~ProcLiveClientSource() override = default;
   ProcLiveClientSource(const ProcLiveClientSource&) = delete;
   ProcLiveClientSource& operator=(const ProcLiveClientSource&) = delete;
 
-  void Scan(std::function<void(Result<LiveClientScan>)> done) override;
+  void Scan(Callback<void(Result<LiveClientScan>)> done) override;
 
  private:
-  struct Shared {
-    std::mutex mu;
-    EventLoop* loop = nullptr;
-  };
-  std::string dir_;
-  std::string proc_root_;
-  std::shared_ptr<Shared> shared_;
+  Executor& executor_;
+  std::shared_ptr<FileSystem> fs_;
+  Liveness liveness_;  // last: dies first
 };
 
 }  // namespace nfsrec::nfs4rec

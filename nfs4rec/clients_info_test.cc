@@ -1,15 +1,16 @@
 #include "nfs4rec/clients_info.h"
 
 #include <gtest/gtest.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
+#include <chrono>
+#include <memory>
+#include <optional>
 
 #include "common/base/logging.h"
-#include "tests/support/temp_dir.h"
+#include "common/os/event_loop.h"
+#include "common/os/executor.h"
+#include "tests/support/fake_file_system.h"
+#include "tests/support/status_matchers.h"
 
 namespace nfsrec::nfs4rec {
 namespace {
@@ -120,13 +121,10 @@ TEST(StatesHoldStateTest, Forms) {
 
 class ProcTree : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(tmp_.ok());
-    std::filesystem::create_directories(NfsdClientsDir(root_));
-  }
-  void Write(const std::string& rel, const std::string& text) { tmp_.Write(rel, text); }
-  test_support::TempDir tmp_;
-  const std::string root_ = tmp_.path();
+  void SetUp() override { fs_->MakeDir(kNfsdClientsDir); }
+  void Write(const std::string& rel, const std::string& text) { fs_->SetFile("/" + rel, text); }
+  // Shared: ProcLiveClientSource hands it to its workers.
+  std::shared_ptr<FakeFileSystem> fs_ = std::make_shared<FakeFileSystem>();
 };
 
 TEST_F(ProcTree, ScanReadsInfoAndStates) {
@@ -136,9 +134,9 @@ TEST_F(ProcTree, ScanReadsInfoAndStates) {
   Write("proc/fs/nfsd/clients/11/states", "");
   Write("proc/fs/nfsd/clients/12/info", "status: confirmed\nname: \"bad\\q\"\n");
   Write("proc/fs/nfsd/clients/12/states", "- 0x1: { type: open }\n");
-  std::filesystem::create_directories(NfsdClientsDir(root_) + "/13");  // vanished
-  Result<LiveClientScan> s = ScanLiveClients(NfsdClientsDir(root_));
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  fs_->MakeDir(StrCat(kNfsdClientsDir, "/13"));  // vanished
+  Result<LiveClientScan> s = ScanLiveClients(*fs_);
+  ASSERT_OK(s);
   ASSERT_EQ(s->clients.size(), 2u);
   EXPECT_EQ(s->unreadable, 1u);
   EXPECT_NE(s->first_error.find("12/info"), std::string::npos) << s->first_error;
@@ -147,16 +145,55 @@ TEST_F(ProcTree, ScanReadsInfoAndStates) {
   }
 }
 
+TEST_F(ProcTree, OversizedInfoIsUnreadableAndHugeStatesArePeekedAt) {
+  Write("proc/fs/nfsd/clients/1/info", std::string(70000, 'x'));
+  Write("proc/fs/nfsd/clients/2/info", "status: confirmed\nname: \"big\"\n");
+  std::string states;
+  while (states.size() < 100000) states += "- 0x1: { type: open }\n";
+  Write("proc/fs/nfsd/clients/2/states", states);
+  Result<LiveClientScan> s = ScanLiveClients(*fs_);
+  ASSERT_OK(s);
+  EXPECT_EQ(s->unreadable, 1u);
+  EXPECT_NE(s->first_error.find("larger than"), std::string::npos) << s->first_error;
+  ASSERT_EQ(s->clients.size(), 1u);
+  EXPECT_TRUE(s->clients[0].holds_state);
+}
+
 TEST_F(ProcTree, MissingDirectoryIsAnError) {
-  EXPECT_FALSE(ScanLiveClients(root_ + "/nowhere").ok());
+  fs_->Remove(kNfsdClientsDir);
+  EXPECT_FALSE(ScanLiveClients(*fs_).ok());
 }
 
 TEST_F(ProcTree, LeaseTime) {
-  EXPECT_FALSE(ReadLeaseTime(root_).ok());
+  EXPECT_FALSE(ReadLeaseTime(*fs_).ok());
   Write("proc/fs/nfsd/nfsv4leasetime", "45\n");
-  EXPECT_EQ(*ReadLeaseTime(root_), 45);
+  EXPECT_EQ(*ReadLeaseTime(*fs_), 45);
   Write("proc/fs/nfsd/nfsv4leasetime", "x\n");
-  EXPECT_FALSE(ReadLeaseTime(root_).ok());
+  EXPECT_FALSE(ReadLeaseTime(*fs_).ok());
+}
+
+// The real source: a scan on an Executor worker, answered on the loop.
+TEST_F(ProcTree, ProcSourceScansOnAWorkerAndDropsAnswersAfterItIsGone) {
+  Write("proc/fs/nfsd/clients/10/info", kInfo61);
+  Write("proc/fs/nfsd/clients/10/states", "- 0x1: { type: open }\n");
+  Write("proc/fs/nfsd/nfsv4leasetime", "45\n");
+  auto loop = EventLoop::Create().value();
+  Executor executor(*loop);
+  std::optional<Result<LiveClientScan>> got;
+  {
+    ProcLiveClientSource source(executor, fs_);
+    source.Scan([&](Result<LiveClientScan> r) { got = std::move(r); });
+    EXPECT_FALSE(got.has_value());  // never inline
+    ASSERT_TRUE(loop->RunUntil([&] { return got.has_value(); }, std::chrono::seconds(10)));
+    ASSERT_OK(*got);
+    ASSERT_EQ((*got)->clients.size(), 1u);
+    EXPECT_EQ((*got)->lease_seconds, std::optional<int64_t>(45));
+    got.reset();
+    source.Scan([&](Result<LiveClientScan> r) { got = std::move(r); });
+  }
+  // The source is gone: its answer, whenever the worker finishes, is dropped.
+  loop->RunUntil([] { return false; }, std::chrono::milliseconds(200));
+  EXPECT_FALSE(got.has_value());
 }
 
 }  // namespace

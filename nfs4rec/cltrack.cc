@@ -97,8 +97,8 @@ class Helper {
   }
 
   void LiftGrace() {
-    std::string path = EndGracePath(req_.proc_root);
-    Status st = WriteEndGrace(path);
+    RealFileSystem fs(req_.proc_root);
+    Status st = WriteEndGrace(fs);
     if (st.ok()) {
       log_.Info("all clients have reclaimed; lifted the grace period");
     } else {

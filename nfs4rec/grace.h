@@ -4,55 +4,51 @@
 // 2025 rework the write is synchronous and, inside it, the kernel sends the
 // GraceDone upcall on the cld pipe and waits for our answer.  A daemon that
 // wrote the file on its event-loop thread would therefore deadlock with
-// itself; ProcGraceControl writes it on a worker thread and reports back on
-// the loop thread.
+// itself; ProcGraceControl writes it on an Executor worker and reports back
+// on the loop thread.
 #pragma once
 
-#include <functional>
 #include <memory>
-#include <mutex>
-#include <string>
 
-#include "common/os/event_loop.h"
+#include "common/base/callback.h"
+#include "common/base/liveness.h"
 #include "common/base/status.h"
+#include "common/os/executor.h"
+#include "common/os/file_system.h"
 
 namespace nfsrec::nfs4rec {
+
+inline constexpr char kV4EndGracePath[] = "/proc/fs/nfsd/v4_end_grace";
 
 // Port used by TrackingService.
 class GraceControl {
  public:
   virtual ~GraceControl() = default;
   // Asks the kernel to end grace.  `done` runs later on the loop thread.
-  virtual void EndGrace(std::function<void(Status)> done) = 0;
+  virtual void EndGrace(Callback<void(Status)> done) = 0;
 };
 
-// "<proc_root>/proc/fs/nfsd/v4_end_grace"; an empty proc_root means "/".
-std::string EndGracePath(const std::string& proc_root);
-
-// Writes "Y" to path; blocking (see the header comment).  NotFound if the
-// file is missing (nfsd not loaded), Busy if nfsd is not running.
-Status WriteEndGrace(const std::string& path);
+// Writes "Y" to v4_end_grace; blocking (see the header comment).  NotFound
+// if the file is missing (nfsd not loaded), Busy if nfsd is not running.
+Status WriteEndGrace(FileSystem& fs);
 
 class ProcGraceControl final : public GraceControl {
  public:
-  ProcGraceControl(EventLoop& loop, std::string proc_root);
+  // The write shares `fs` with its worker, which may outlive us.
+  ProcGraceControl(Executor& executor, std::shared_ptr<FileSystem> fs);
   // Does not wait for a write still in progress: that write may be waiting
-  // for a GraceDone answer that this process will no longer give.
-  ~ProcGraceControl() override;
+  // for a GraceDone answer that this process will no longer give.  Its
+  // result is dropped.
+  ~ProcGraceControl() override = default;
   ProcGraceControl(const ProcGraceControl&) = delete;
   ProcGraceControl& operator=(const ProcGraceControl&) = delete;
 
-  void EndGrace(std::function<void(Status)> done) override;
-  const std::string& path() const { return path_; }
+  void EndGrace(Callback<void(Status)> done) override;
 
  private:
-  // Shared with detached writer threads; `loop` is cleared on destruction.
-  struct Shared {
-    std::mutex mu;
-    EventLoop* loop = nullptr;
-  };
-  std::string path_;
-  std::shared_ptr<Shared> shared_;
+  Executor& executor_;
+  std::shared_ptr<FileSystem> fs_;
+  Liveness liveness_;  // last: dies first
 };
 
 }  // namespace nfsrec::nfs4rec

@@ -33,7 +33,9 @@ nfs4rec_cld_codec_test_SOURCES = nfs4rec/cld_codec_test.cc
 nfs4rec_cld_codec_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 nfs4rec_cld_codec_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 
-nfs4rec_tracking_service_test_SOURCES = nfs4rec/tracking_service_test.cc $(NFS4REC_MEM_STORE)
+nfs4rec_tracking_service_test_SOURCES = nfs4rec/tracking_service_test.cc $(NFS4REC_MEM_STORE) \
+	tests/support/fake_file_system.h tests/support/fake_grace_control.h \
+	tests/support/fake_live_client_source.h
 nfs4rec_tracking_service_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 nfs4rec_tracking_service_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 
@@ -50,10 +52,11 @@ nfs4rec_cltrack_test_SOURCES = nfs4rec/cltrack_test.cc
 nfs4rec_cltrack_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 nfs4rec_cltrack_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 
-nfs4rec_clients_info_test_SOURCES = nfs4rec/clients_info_test.cc
+nfs4rec_clients_info_test_SOURCES = nfs4rec/clients_info_test.cc tests/support/fake_file_system.h
 nfs4rec_clients_info_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 nfs4rec_clients_info_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 
-nfs4rec_tracking_daemon_test_SOURCES = nfs4rec/tracking_daemon_test.cc
+nfs4rec_tracking_daemon_test_SOURCES = nfs4rec/tracking_daemon_test.cc \
+	tests/support/fake_file_system.h tests/support/fake_scheduler.h
 nfs4rec_tracking_daemon_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 nfs4rec_tracking_daemon_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)

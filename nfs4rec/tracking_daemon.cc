@@ -8,30 +8,33 @@
 
 namespace nfsrec::nfs4rec {
 
-Result<std::unique_ptr<TrackingDaemon>> TrackingDaemon::Create(EventLoop& loop, Logger& log,
-                                                               CommitQueue& queue,
-                                                               const TrackingOptions& options) {
-  Result<std::unique_ptr<SqliteClientStore>> store = SqliteClientStore::Open(queue);
-  if (!store.ok()) return store.status();
-  return CreateWithStore(loop, log, std::move(store).value(), options);
+Result<std::unique_ptr<TrackingDaemon>> TrackingDaemon::Create(
+    EventLoop& loop, Scheduler& scheduler, Executor& executor, std::shared_ptr<FileSystem> fs,
+    Logger& log, CommitQueue& queue, const TrackingOptions& options) {
+  NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<SqliteClientStore> store, SqliteClientStore::Open(queue));
+  return CreateWithStore(loop, scheduler, executor, std::move(fs), log, std::move(store), options);
 }
 
 Result<std::unique_ptr<TrackingDaemon>> TrackingDaemon::CreateWithStore(
-    EventLoop& loop, Logger& log, std::unique_ptr<ClientStore> store,
-    const TrackingOptions& options) {
-  std::unique_ptr<TrackingDaemon> d(new TrackingDaemon(loop, log, std::move(store), options));
+    EventLoop& loop, Scheduler& scheduler, Executor& executor, std::shared_ptr<FileSystem> fs,
+    Logger& log, std::unique_ptr<ClientStore> store, const TrackingOptions& options) {
+  std::unique_ptr<TrackingDaemon> d(new TrackingDaemon(loop, scheduler, executor, std::move(fs),
+                                                       log, std::move(store), options));
   NFSREC_RETURN_IF_ERROR(d->Init());
   return d;
 }
 
-TrackingDaemon::TrackingDaemon(EventLoop& loop, Logger& log, std::unique_ptr<ClientStore> store,
-                               const TrackingOptions& options)
+TrackingDaemon::TrackingDaemon(EventLoop& loop, Scheduler& scheduler, Executor& executor,
+                               std::shared_ptr<FileSystem> fs, Logger& log,
+                               std::unique_ptr<ClientStore> store, const TrackingOptions& options)
     : loop_(loop),
+      scheduler_(scheduler),
+      executor_(executor),
+      fs_(std::move(fs)),
       log_(log),
       options_(options),
-      scheduler_(loop),
       store_(std::move(store)),
-      grace_(loop, options.proc_root) {}
+      grace_(executor, fs_) {}
 
 TrackingDaemon::~TrackingDaemon() {
   // ORDER: stop the pipe first so no new upcall reaches a half-destroyed service.
@@ -51,22 +54,22 @@ Status TrackingDaemon::Init() {
     // Once per lease: a client that got state since the last run is then
     // recorded before its state could lapse.  One small procfs read at start.
     constexpr int64_t kFallbackLease = 90;
-    Result<int64_t> lease = ReadLeaseTime(options_.proc_root);
+    Result<int64_t> lease = ReadLeaseTime(*fs_);
     interval = lease.ok() ? *lease : kFallbackLease;
   }
   if (interval > 0) {
-    live_clients_ = std::make_unique<ProcLiveClientSource>(loop_, options_.proc_root);
+    live_clients_ = std::make_unique<ProcLiveClientSource>(executor_, fs_);
     service_->EnableReconcile(*live_clients_, std::chrono::seconds(interval), follow_lease);
-    log_.Info(StrCat("cld: reconciling with ", NfsdClientsDir(options_.proc_root), " every ",
+    log_.Info(StrCat("cld: reconciling with ", kNfsdClientsDir, " every ",
                      interval, " s and after each grace period"));
   }
   std::vector<std::string> paths{options_.pipe_path};
   if (options_.pipe_path == kDefaultCldPipePath) paths.emplace_back(kAlternateCldPipePath);
-  Result<std::unique_ptr<CldPipe>> pipe = CldPipe::Create(
-      loop_, scheduler_, log_, std::move(paths),
-      [this](std::span<const uint8_t> bytes, uint64_t gen) { OnMessage(bytes, gen); });
-  if (!pipe.ok()) return pipe.status();
-  pipe_ = std::move(pipe).value();
+  NFSREC_ASSIGN_OR_RETURN(
+      pipe_, CldPipe::Create(loop_, scheduler_, log_, std::move(paths),
+                             [this](std::span<const uint8_t> bytes, uint64_t gen) {
+                               OnMessage(bytes, gen);
+                             }));
   return Status::Ok();
 }
 
@@ -116,11 +119,11 @@ void TrackingDaemon::SendReply(uint64_t generation, const CldMessage& reply) {
   CheckDrained();
 }
 
-void TrackingDaemon::Drain(std::function<void()> done) {
+void TrackingDaemon::Drain(Callback<void()> done) {
   drained_ = std::move(done);
   pipe_->PauseReading();
   // Run `done` from the loop, never inline.
-  scheduler_.RunAfter(Duration::zero(), [this] { CheckDrained(); });
+  scheduler_.RunAfter(Duration::zero(), liveness_.Guard([this] { CheckDrained(); }));
 }
 
 void TrackingDaemon::CheckDrained() {

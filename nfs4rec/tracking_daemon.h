@@ -1,18 +1,25 @@
 // TrackingDaemon: NFSv4 client tracking as one unit for the daemon's main.
 //
 // Wires CldPipe (the kernel's nfsd/cld pipe) -> cld_codec -> TrackingService
-// over a SqliteClientStore in the shared database and ProcGraceControl.
+// over a SqliteClientStore in the shared database, ProcGraceControl and
+// ProcLiveClientSource.  Time comes from the Scheduler given; the blocking
+// /proc work runs on the Executor given, through the FileSystem given.
 //
-// Loop thread only.  Destroy it before the CommitQueue and the EventLoop.
+// Loop thread only.  Destroy it before the CommitQueue, the Executor, the
+// Scheduler and the EventLoop.
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <string>
 
-#include "common/store/commit_queue.h"
-#include "common/os/event_loop.h"
+#include "common/base/callback.h"
+#include "common/base/clock.h"
+#include "common/base/liveness.h"
 #include "common/base/logging.h"
+#include "common/os/event_loop.h"
+#include "common/os/executor.h"
+#include "common/os/file_system.h"
+#include "common/store/commit_queue.h"
 #include "nfs4rec/cld_pipe.h"
 #include "nfs4rec/client_store.h"
 #include "nfs4rec/clients_info.h"
@@ -25,13 +32,16 @@ namespace nfsrec::nfs4rec {
 class TrackingDaemon {
  public:
   // Opens the "cld" schema in the queue's database and loads the epochs.
-  static Result<std::unique_ptr<TrackingDaemon>> Create(EventLoop& loop, Logger& log,
-                                                        CommitQueue& queue,
+  // `fs` is shared with Executor workers, which may outlive the daemon.
+  static Result<std::unique_ptr<TrackingDaemon>> Create(EventLoop& loop, Scheduler& scheduler,
+                                                        Executor& executor,
+                                                        std::shared_ptr<FileSystem> fs,
+                                                        Logger& log, CommitQueue& queue,
                                                         const TrackingOptions& options);
   // Same with any ClientStore (tests).
   static Result<std::unique_ptr<TrackingDaemon>> CreateWithStore(
-      EventLoop& loop, Logger& log, std::unique_ptr<ClientStore> store,
-      const TrackingOptions& options);
+      EventLoop& loop, Scheduler& scheduler, Executor& executor, std::shared_ptr<FileSystem> fs,
+      Logger& log, std::unique_ptr<ClientStore> store, const TrackingOptions& options);
   ~TrackingDaemon();
   TrackingDaemon(const TrackingDaemon&) = delete;
   TrackingDaemon& operator=(const TrackingDaemon&) = delete;
@@ -41,7 +51,7 @@ class TrackingDaemon {
   // For an orderly exit: stops reading upcalls and runs `done` on the loop
   // thread once every upcall already read has been answered.  An upcall
   // read but never answered would keep an nfsd thread waiting for ever.
-  void Drain(std::function<void()> done);
+  void Drain(Callback<void()> done);
 
   // One line for the logs.
   std::string StatusReport() const;
@@ -50,7 +60,8 @@ class TrackingDaemon {
   const CldPipe& pipe() const { return *pipe_; }
 
  private:
-  TrackingDaemon(EventLoop& loop, Logger& log, std::unique_ptr<ClientStore> store,
+  TrackingDaemon(EventLoop& loop, Scheduler& scheduler, Executor& executor,
+                 std::shared_ptr<FileSystem> fs, Logger& log, std::unique_ptr<ClientStore> store,
                  const TrackingOptions& options);
   Status Init();
   void OnMessage(std::span<const uint8_t> bytes, uint64_t generation);
@@ -58,18 +69,21 @@ class TrackingDaemon {
   void CheckDrained();
 
   EventLoop& loop_;
+  Scheduler& scheduler_;
+  Executor& executor_;
+  std::shared_ptr<FileSystem> fs_;
   Logger& log_;
   TrackingOptions options_;
-  LoopScheduler scheduler_;
   std::unique_ptr<ClientStore> store_;
   ProcGraceControl grace_;
   std::unique_ptr<TrackingService> service_;
   std::unique_ptr<ProcLiveClientSource> live_clients_;
   std::unique_ptr<CldPipe> pipe_;
   uint8_t last_version_ = kCldVersion1;
-  std::function<void()> drained_;
+  Callback<void()> drained_;
   uint64_t bad_upcalls_ = 0;
   uint64_t dropped_replies_ = 0;
+  Liveness liveness_;  // last: dies first
 };
 
 }  // namespace nfsrec::nfs4rec

@@ -1,36 +1,41 @@
-// TrackingDaemon over a real loop, CommitQueue and SQLite database, with a
-// fake /proc tree: reconciliation reads it on its worker thread and the
-// records it adds are in the database after the daemon is gone.
+// TrackingDaemon over a real loop, Executor, CommitQueue and SQLite
+// database, with virtual time (FakeScheduler) and a fake /proc tree
+// (FakeFileSystem): reconciliation reads the tree on an Executor worker and
+// the records it adds are in the database after the daemon is gone.  No
+// test waits for a timer in real time.
 #include "nfs4rec/tracking_daemon.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
+#include <memory>
 
 #include "common/store/sqlite.h"
 #include "nfs4rec/sqlite_client_store.h"
+#include "tests/support/fake_file_system.h"
+#include "tests/support/fake_scheduler.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 
 namespace nfsrec::nfs4rec {
 namespace {
 
+using std::chrono::seconds;
+
 class TrackingDaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(tmp_.ok());
-    std::filesystem::create_directories(NfsdClientsDir(dir_));
+    fs_->MakeDir(kNfsdClientsDir);
   }
 
-  void Write(const std::string& rel, const std::string& text) { tmp_.Write(rel, text); }
   void Client(int id, const std::string& status, const std::string& quoted, bool states) {
-    Write(StrCat("proc/fs/nfsd/clients/", id, "/info"),
-          StrCat("clientid: 0x", id, "\naddress: \"127.0.0.1:800\"\nstatus: ", status,
-                 "\nname: ", quoted, "\nminor version: 0\n"));
-    Write(StrCat("proc/fs/nfsd/clients/", id, "/states"),
-          states ? "- 0x1: { type: lock, superblock: \"00:19:2\" }\n" : "");
+    const std::string dir = StrCat(kNfsdClientsDir, "/", id);
+    fs_->SetFile(dir + "/info",
+                 StrCat("clientid: 0x", id, "\naddress: \"127.0.0.1:800\"\nstatus: ", status,
+                        "\nname: ", quoted, "\nminor version: 0\n"));
+    fs_->SetFile(dir + "/states", states ? "- 0x1: { type: lock, superblock: \"00:19:2\" }\n" : "");
   }
   // Current-epoch ids, read through a fresh connection.
   std::vector<std::string> StoredIds() {
@@ -39,7 +44,7 @@ class TrackingDaemonTest : public ::testing::Test {
     auto store = SqliteClientStore::Open(*queue).value();
     std::vector<std::string> ids;
     Result<std::vector<ClientRecord>> recs = store->LoadClients(store->LoadEpochs()->current);
-    EXPECT_TRUE(recs.ok());
+    EXPECT_OK(recs);
     if (recs.ok()) {
       for (const ClientRecord& r : *recs) ids.push_back(r.id);
     }
@@ -47,12 +52,24 @@ class TrackingDaemonTest : public ::testing::Test {
     return ids;
   }
   std::string db() const { return tmp_.File("nfsrecd.sqlite"); }
+  TrackingOptions Options() const {
+    TrackingOptions opts;
+    opts.pipe_path = tmp_.File("cld");  // never appears: the pipe just waits
+    return opts;
+  }
+
   test_support::TempDir tmp_;
-  const std::string dir_ = tmp_.path();
+  std::shared_ptr<FakeFileSystem> fs_ = std::make_shared<FakeFileSystem>();
+  FakeScheduler sched_;
 };
 
+// A bound for the loop to deliver worker results and commits; never reached
+// when the test passes.  (While the pipe is missing, CldPipe's inotify
+// watch keeps the loop busy, so nothing here waits for the loop to go idle.)
+constexpr auto kSettle = seconds(10);
+
 TEST_F(TrackingDaemonTest, ReconcilesOnTheLeaseTimerAndRecordsDurably) {
-  Write("proc/fs/nfsd/nfsv4leasetime", "1\n");  // the default interval is the lease
+  fs_->SetFile(kNfsdLeaseTimePath, "90\n");  // the default interval is the lease
   Client(1, "confirmed", "\"Linux NFSv4.0 a \\x22x\\x22\"", true);
   Client(2, "unconfirmed", "\"unconfirmed\"", true);
   Client(3, "confirmed", "\"no-state\"", false);
@@ -60,19 +77,19 @@ TEST_F(TrackingDaemonTest, ReconcilesOnTheLeaseTimerAndRecordsDurably) {
   StderrLogger log("tracking_daemon_test", true);
   {
     auto loop = EventLoop::Create().value();
+    Executor executor(*loop);
     auto queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *loop);
-    TrackingOptions opts;
-    opts.pipe_path = dir_ + "/cld";  // never appears: the pipe just waits
-    opts.proc_root = dir_;
-    auto d = TrackingDaemon::Create(*loop, log, *queue, opts);
-    ASSERT_TRUE(d.ok()) << d.status().ToString();
-    ASSERT_TRUE((*d)->Start().ok());
+    auto d = TrackingDaemon::Create(*loop, sched_, executor, fs_, log, *queue, Options());
+    ASSERT_OK(d);
+    ASSERT_OK((*d)->Start());
     const TrackingService& s = (*d)->service();
-    ASSERT_TRUE(loop->RunUntil([&] { return s.stats().reconcile_added >= 1; },
-                               std::chrono::seconds(10)));
+    sched_.Advance(seconds(89));
+    EXPECT_EQ(executor.threads(), 0u);  // no scan before the lease has passed
+    sched_.Advance(seconds(1));
+    ASSERT_TRUE(loop->RunUntil([&] { return s.stats().reconcile_added >= 1; }, kSettle));
     // A second period adds nothing more.
-    ASSERT_TRUE(loop->RunUntil([&] { return s.stats().reconcile_runs >= 2; },
-                               std::chrono::seconds(10)));
+    sched_.Advance(seconds(90));
+    ASSERT_TRUE(loop->RunUntil([&] { return s.stats().reconcile_runs >= 2; }, kSettle));
     EXPECT_EQ(s.stats().reconcile_added, 1u);
     EXPECT_NE((*d)->StatusReport().find("clients added 1"), std::string::npos)
         << (*d)->StatusReport();
@@ -80,19 +97,74 @@ TEST_F(TrackingDaemonTest, ReconcilesOnTheLeaseTimerAndRecordsDurably) {
   EXPECT_EQ(StoredIds(), std::vector<std::string>{"Linux NFSv4.0 a \"x\""});
 }
 
+TEST_F(TrackingDaemonTest, WithoutALeaseFileTheIntervalIsNinetySeconds) {
+  Client(1, "confirmed", "\"c\"", true);
+  StderrLogger log("tracking_daemon_test", false);
+  auto loop = EventLoop::Create().value();
+  Executor executor(*loop);
+  auto queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *loop);
+  auto d = TrackingDaemon::Create(*loop, sched_, executor, fs_, log, *queue, Options());
+  ASSERT_OK(d);
+  ASSERT_OK((*d)->Start());
+  const TrackingService& s = (*d)->service();
+  sched_.Advance(seconds(90));
+  ASSERT_TRUE(loop->RunUntil([&] { return s.stats().reconcile_added >= 1; }, kSettle));
+}
+
 TEST_F(TrackingDaemonTest, ZeroIntervalTurnsItOff) {
   Client(1, "confirmed", "\"c\"", true);
   StderrLogger log("tracking_daemon_test", false);
   auto loop = EventLoop::Create().value();
+  Executor executor(*loop);
   auto queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *loop);
-  TrackingOptions opts;
-  opts.pipe_path = dir_ + "/cld";
-  opts.proc_root = dir_;
+  TrackingOptions opts = Options();
   opts.reconcile_interval = 0;
-  auto d = TrackingDaemon::Create(*loop, log, *queue, opts);
-  ASSERT_TRUE(d.ok());
-  ASSERT_TRUE((*d)->Start().ok());
+  auto d = TrackingDaemon::Create(*loop, sched_, executor, fs_, log, *queue, opts);
+  ASSERT_OK(d);
+  ASSERT_OK((*d)->Start());
   EXPECT_NE((*d)->StatusReport().find("reconciliation off"), std::string::npos);
+  sched_.Advance(seconds(3600));
+  EXPECT_EQ(executor.threads(), 0u);  // no scan was ever started
+  EXPECT_EQ(fs_->reads(), 0);         // and the lease was not read
+}
+
+TEST_F(TrackingDaemonTest, DrainAnswersOnTheNextTurnAndNotAfterDestruction) {
+  StderrLogger log("tracking_daemon_test", false);
+  auto loop = EventLoop::Create().value();
+  Executor executor(*loop);
+  auto queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *loop);
+  auto d = TrackingDaemon::Create(*loop, sched_, executor, fs_, log, *queue, Options());
+  ASSERT_OK(d);
+  ASSERT_OK((*d)->Start());
+  int drained = 0;
+  (*d)->Drain([&] { ++drained; });
+  EXPECT_EQ(drained, 0);  // never inline
+  sched_.Advance(Duration::zero());
+  EXPECT_EQ(drained, 1);
+
+  (*d)->Drain([&] { ++drained; });
+  d->reset();
+  sched_.Advance(seconds(1));  // the pending turn finds the daemon gone
+  EXPECT_EQ(drained, 1);
+}
+
+TEST_F(TrackingDaemonTest, ScanStillRunningWhenTheDaemonGoesIsDropped) {
+  fs_->SetFile(kNfsdLeaseTimePath, "5\n");
+  Client(1, "confirmed", "\"late\"", true);
+  StderrLogger log("tracking_daemon_test", false);
+  auto loop = EventLoop::Create().value();
+  Executor executor(*loop);
+  auto queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *loop);
+  {
+    auto d = TrackingDaemon::Create(*loop, sched_, executor, fs_, log, *queue, Options());
+    ASSERT_OK(d);
+    ASSERT_OK((*d)->Start());
+    sched_.Advance(seconds(5));  // the scan starts on a worker
+  }
+  // Its answer reaches a loop where nobody waits for it.
+  loop->RunUntil([] { return false; }, std::chrono::milliseconds(100));
+  queue.reset();
+  EXPECT_TRUE(StoredIds().empty());
 }
 
 }  // namespace

@@ -13,8 +13,6 @@ inline constexpr char kAlternateCldPipePath[] = "/run/rpc_pipefs/nfsd/cld";
 
 struct TrackingOptions {
   std::string pipe_path = kDefaultCldPipePath;
-  // Root under which proc/fs/nfsd/v4_end_grace is found; "" means "/".
-  std::string proc_root;
   // End grace as soon as every uploaded client has re-created its record
   // (see docs/nfs4rec.md, "Ending grace early").
   bool end_grace_early = true;

@@ -2,13 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <vector>
 
+#include "tests/support/fake_file_system.h"
+#include "tests/support/fake_grace_control.h"
+#include "tests/support/fake_live_client_source.h"
 #include "tests/support/mem_client_store.h"
-#include "tests/support/temp_dir.h"
 
 namespace nfsrec::nfs4rec {
 namespace {
@@ -50,16 +50,6 @@ class ManualScheduler final : public Scheduler {
   TimePoint now_{};
   TimerId next_ = 1;
   std::map<TimerId, std::pair<TimePoint, std::function<void()>>> timers_;
-};
-
-class FakeGrace final : public GraceControl {
- public:
-  void EndGrace(std::function<void(Status)> done) override {
-    ++calls;
-    done_ = std::move(done);
-  }
-  int calls = 0;
-  std::function<void(Status)> done_;
 };
 
 const std::string kHash(32, 'h');
@@ -104,7 +94,7 @@ class TrackingServiceTest : public ::testing::Test {
   }
 
   MemClientStore store_;
-  FakeGrace grace_;
+  FakeGraceControl grace_;
   ManualScheduler sched_;
   CapturingLogger log_;
   std::unique_ptr<TrackingService> service_;
@@ -254,8 +244,7 @@ TEST_F(TrackingServiceTest, EndsGraceEarlyWhenEveryUploadedClientRecreated) {
   EXPECT_EQ(grace_.calls, 1);
   Create("b");  // a repeat does not ask again
   EXPECT_EQ(grace_.calls, 1);
-  ASSERT_TRUE(grace_.done_);
-  grace_.done_(Status::Ok());
+  ASSERT_TRUE(grace_.Finish(Status::Ok()));
   EXPECT_TRUE(log_.Contains("ending the grace period early"));
 }
 
@@ -339,41 +328,19 @@ TEST_F(TrackingServiceTest, CompletionsAfterDestructionAreDropped) {
 }
 
 // Reconciliation, driven by a fake /proc tree read with the real scanner.
-class FakeProcSource final : public LiveClientSource {
- public:
-  FakeProcSource(Scheduler& sched, std::string root) : sched_(sched), root_(std::move(root)) {}
-  void Scan(std::function<void(Result<LiveClientScan>)> done) override {
-    ++scans;
-    Result<LiveClientScan> r = ScanLiveClients(NfsdClientsDir(root_));
-    if (r.ok()) r->lease_seconds = lease;
-    sched_.RunAfter(Duration::zero(), [done = std::move(done), r]() { done(r); });
-  }
-  int scans = 0;
-  std::optional<int64_t> lease;
-
- private:
-  Scheduler& sched_;
-  std::string root_;
-};
-
 class ReconcileTest : public TrackingServiceTest {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(tmp_.ok());
-    std::filesystem::create_directories(NfsdClientsDir(root_));
-    source_ = std::make_unique<FakeProcSource>(sched_, root_);
-  }
-  // The service (a base member) goes before the directory (ours).
+  void SetUp() override { fs_.MakeDir(kNfsdClientsDir); }
+  // The service (a base member) goes before the source (ours).
   void TearDown() override { service_.reset(); }
   void Client(int id, const std::string& status, const std::string& quoted_name,
               bool states, int minor = 0) {
-    std::string dir = StrCat(NfsdClientsDir(root_), "/", id);
-    std::filesystem::create_directories(dir);
-    std::ofstream(dir + "/info") << "clientid: 0x" << id << "\naddress: \"10.0.0.2:700\"\n"
-                                 << "status: " << status << "\nseconds from last renew: 1\n"
-                                 << "name: " << quoted_name << "\nminor version: " << minor
-                                 << "\ncallback state: UP\n";
-    std::ofstream(dir + "/states") << (states ? "- 0x1: { type: open, access: rw }\n" : "");
+    std::string dir = StrCat(kNfsdClientsDir, "/", id);
+    fs_.SetFile(dir + "/info", StrCat("clientid: 0x", id, "\naddress: \"10.0.0.2:700\"\n",
+                                      "status: ", status, "\nseconds from last renew: 1\n",
+                                      "name: ", quoted_name, "\nminor version: ", minor,
+                                      "\ncallback state: UP\n"));
+    fs_.SetFile(dir + "/states", states ? "- 0x1: { type: open, access: rw }\n" : "");
   }
   // Runs a reconciliation and settles the store.
   void Reconcile() {
@@ -383,9 +350,9 @@ class ReconcileTest : public TrackingServiceTest {
       store_.RunPending();
     }
   }
-  test_support::TempDir tmp_;
-  const std::string root_ = tmp_.path();
-  std::unique_ptr<FakeProcSource> source_;
+  FakeFileSystem fs_;
+  std::unique_ptr<FakeLiveClientSource> source_ =
+      std::make_unique<FakeLiveClientSource>(sched_, fs_);
 };
 
 TEST_F(ReconcileTest, RecordsConfirmedAndCourtesyClientsHoldingState) {
@@ -467,7 +434,7 @@ TEST_F(ReconcileTest, RemoveDuringScanWinsAndStoreFailureIsCounted) {
   store_.RunPending();
   EXPECT_FALSE(store_.Has(1, "leaving"));
   EXPECT_TRUE(store_.Has(1, "stays"));
-  Client(3, "confirmed", "\"fails\"", true);
+  Client(0, "confirmed", "\"fails\"", true);  // listed first: it takes the failure
   store_.FailNext(Status::IOError("disk"));
   Reconcile();
   EXPECT_FALSE(store_.Has(1, "fails"));

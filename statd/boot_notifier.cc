@@ -1,23 +1,14 @@
 #include "statd/boot_notifier.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <utility>
-
-#include "common/base/unique_fd.h"
 
 namespace nfsrec::statd {
 
-std::string ReadBootId(const std::string& proc_root) {
-  std::string path = proc_root + "/proc/sys/kernel/random/boot_id";
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return "";
-  char buf[128];
-  ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-  if (n <= 0) return "";
-  std::string id(buf, static_cast<size_t>(n));
+std::string ReadBootId(FileSystem& fs) {
+  Result<std::string> text = fs.ReadSmallFile("/proc/sys/kernel/random/boot_id",
+                                              ReadFileOptions{.max_bytes = 128, .truncate = true});
+  if (!text.ok()) return "";
+  std::string id = std::move(text).value();
   while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
   return id;
 }

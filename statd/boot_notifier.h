@@ -22,6 +22,7 @@
 #include "common/base/callback.h"
 #include "common/base/liveness.h"
 #include "common/base/logging.h"
+#include "common/os/file_system.h"
 #include "statd/kernel_nsm.h"
 #include "statd/notify_engine.h"
 #include "statd/nsm_service.h"
@@ -69,8 +70,8 @@ class BootNotifier {
   Liveness liveness_;  // last: engine and service answers check it
 };
 
-// The kernel's boot id (proc_root + /proc/sys/kernel/random/boot_id), or ""
-// if it cannot be read.
-std::string ReadBootId(const std::string& proc_root);
+// The kernel's boot id (/proc/sys/kernel/random/boot_id), or "" if it
+// cannot be read.
+std::string ReadBootId(FileSystem& fs);
 
 }  // namespace nfsrec::statd

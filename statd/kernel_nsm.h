@@ -1,12 +1,13 @@
 // KernelNsm: what the NSM service tells the local kernel, behind a port.
-// ProcKernelNsm writes the /proc files under a configurable root prefix so
-// tests can point it at a temporary directory.
+// ProcKernelNsm writes lockd's /proc files through a FileSystem
+// (common/os/file_system.h), which also knows where /proc is.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "common/base/status.h"
+#include "common/os/file_system.h"
 
 namespace nfsrec {
 class Logger;
@@ -26,24 +27,21 @@ class KernelNsm {
   virtual Status SetNlmPort(const std::string& proto, uint16_t port) = 0;
 };
 
+inline constexpr char kNsmLocalStatePath[] = "/proc/sys/fs/nfs/nsm_local_state";
+inline constexpr char kNlmEndGracePath[] = "/proc/fs/lockd/nlm_end_grace";
+
+// Writes are synchronous: small sysctl-like files that the kernel answers at
+// once.  A missing file (NotFound) means lockd is not loaded.
 class ProcKernelNsm final : public KernelNsm {
  public:
-  // proc_root "" means the real /proc; otherwise paths are proc_root + "/proc/...".
-  explicit ProcKernelNsm(std::string proc_root) : root_(std::move(proc_root)) {}
+  explicit ProcKernelNsm(FileSystem& fs) : fs_(fs) {}
   Status PublishLocalState(int32_t state) override;
   Status EndLockdGrace() override;
   Status SetNlmPort(const std::string& proto, uint16_t port) override;
 
-  std::string LocalStatePath() const { return root_ + "/proc/sys/fs/nfs/nsm_local_state"; }
-  std::string EndGracePath() const { return root_ + "/proc/fs/lockd/nlm_end_grace"; }
-
  private:
-  std::string root_;
+  FileSystem& fs_;
 };
-
-// Writes data to an existing file (no O_CREAT: a missing /proc file means the
-// kernel feature is absent, reported as NotFound).
-Status WriteExistingFile(const std::string& path, const std::string& data);
 
 // Applies -T/-U (0 = leave alone), logging failures: lockd may not be loaded.
 void WriteNlmPorts(KernelNsm& kernel, uint16_t tcp_port, uint16_t udp_port, Logger& log);

@@ -1,18 +1,9 @@
 #include "statd/legacy_state.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <memory>
+#include <cstring>
 #include <optional>
 
 #include "common/base/logging.h"
-#include "common/os/read_file.h"
-#include "common/base/unique_fd.h"
 #include "statd/nsm_codec.h"
 
 namespace nfsrec::statd {
@@ -45,24 +36,20 @@ std::optional<uint32_t> Hex(std::string_view s) {
 }
 
 // Every record of every regular file in `dir`, in name order.
-void ReadList(const std::string& dir, std::vector<MonitorRecord>& out,
+void ReadList(FileSystem& fs, const std::string& dir, std::vector<MonitorRecord>& out,
               std::vector<std::string>& problems) {
-  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
-  if (!d) {
-    if (errno != ENOENT) problems.push_back(PosixError("opendir " + dir, errno).ToString());
+  Result<std::vector<DirEntry>> entries = fs.ListDirectory(dir);
+  if (!entries.ok()) {
+    if (!entries.status().IsNotFound()) problems.push_back(entries.status().ToString());
     return;
   }
-  std::vector<std::string> names;
-  while (const dirent* e = ::readdir(d.get())) {
-    if (e->d_name[0] != '.') names.emplace_back(e->d_name);
-  }
-  std::sort(names.begin(), names.end());
-  for (const std::string& name : names) {
+  // ListDirectory gives the names in byte order.
+  for (const DirEntry& entry : *entries) {
+    if (entry.name[0] == '.' || entry.type != FileType::kRegular) continue;
+    const std::string& name = entry.name;
     const std::string path = dir + "/" + name;
-    struct stat st;
-    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     Result<std::string> text =
-        ReadSmallFile(path, ReadFileOptions{.max_bytes = kMaxLegacyFile, .no_follow = true});
+        fs.ReadSmallFile(path, ReadFileOptions{.max_bytes = kMaxLegacyFile, .no_follow = true});
     if (!text.ok()) {
       problems.push_back(text.status().ToString());
       continue;
@@ -97,13 +84,14 @@ void ReadList(const std::string& dir, std::vector<MonitorRecord>& out,
 
 }  // namespace
 
-int32_t ReadLegacyState(const std::string& state_dir) {
-  std::string path = state_dir + "/state";
-  // O_NONBLOCK: a FIFO in its place must not stall the start.
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-  if (!fd) return 0;
+int32_t ReadLegacyState(FileSystem& fs, const std::string& state_dir) {
+  // A FIFO in its place reads as empty (FileSystem never blocks on one).
+  Result<std::string> bytes = fs.ReadSmallFile(
+      state_dir + "/state",
+      ReadFileOptions{.max_bytes = sizeof(int32_t), .truncate = true, .no_follow = true});
   int32_t state = 0;
-  if (::read(fd.get(), &state, sizeof(state)) != static_cast<ssize_t>(sizeof(state))) return 0;
+  if (!bytes.ok() || bytes->size() != sizeof(state)) return 0;
+  std::memcpy(&state, bytes->data(), sizeof(state));
   return state > 0 ? state : 0;
 }
 
@@ -144,11 +132,11 @@ Result<MonitorRecord> ParseLegacyMonitorLine(std::string_view line, const std::s
   return rec;
 }
 
-LegacyStatd ReadLegacyStatd(const std::string& state_dir) {
+LegacyStatd ReadLegacyStatd(FileSystem& fs, const std::string& state_dir) {
   LegacyStatd legacy;
-  legacy.state = ReadLegacyState(state_dir);
-  ReadList(state_dir + "/sm", legacy.monitors, legacy.problems);
-  ReadList(state_dir + "/sm.bak", legacy.notify, legacy.problems);
+  legacy.state = ReadLegacyState(fs, state_dir);
+  ReadList(fs, state_dir + "/sm", legacy.monitors, legacy.problems);
+  ReadList(fs, state_dir + "/sm.bak", legacy.notify, legacy.problems);
   return legacy;
 }
 

@@ -21,12 +21,13 @@
 #include <string_view>
 
 #include "common/base/result.h"
+#include "common/os/file_system.h"
 #include "statd/monitor.h"
 
 namespace nfsrec::statd {
 
 // The number stored in <state_dir>/state, or 0 if absent, empty or short.
-int32_t ReadLegacyState(const std::string& state_dir);
+int32_t ReadLegacyState(FileSystem& fs, const std::string& state_dir);
 
 // One line of an sm/ or sm.bak/ file (without its newline); `canonical` is
 // the file's name.
@@ -34,6 +35,6 @@ Result<MonitorRecord> ParseLegacyMonitorLine(std::string_view line, const std::s
 
 // The state number and both lists.  A file or line that does not parse is
 // skipped and named in `problems`; a missing directory is not a problem.
-LegacyStatd ReadLegacyStatd(const std::string& state_dir);
+LegacyStatd ReadLegacyStatd(FileSystem& fs, const std::string& state_dir);
 
 }  // namespace nfsrec::statd

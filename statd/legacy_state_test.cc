@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/fake_file_system.h"
 #include "tests/support/temp_dir.h"
 
 namespace nfsrec::statd {
@@ -63,6 +64,7 @@ class LegacyDirTest : public ::testing::Test {
   void Write(const std::string& rel, const std::string& text) { tmp_.Write(rel, text); }
   test_support::TempDir tmp_;
   const std::string dir_ = tmp_.path();
+  RealFileSystem fs_;
 };
 
 TEST_F(LegacyDirTest, ReadsBothListsAndTheState) {
@@ -75,7 +77,7 @@ TEST_F(LegacyDirTest, ReadsBothListsAndTheState) {
   Write("sm/broken", "garbage\n");                         // named in problems
   std::filesystem::create_directories(dir_ + "/sm/subdir");  // not a regular file
   Write("sm.bak/late.example.com", line2);
-  LegacyStatd l = ReadLegacyStatd(dir_);
+  LegacyStatd l = ReadLegacyStatd(fs_, dir_);
   EXPECT_EQ(l.state, 41);
   ASSERT_EQ(l.monitors.size(), 2u);
   EXPECT_EQ(l.monitors[0].key.mon_name, "192.168.1.10");
@@ -95,7 +97,7 @@ TEST_F(LegacyDirTest, GarbageIsReportedBriefly) {
   for (int i = 0; i < 1000; ++i) garbage += "not a record\n";
   Write("sm/junk", garbage);
   ::mkfifo((dir_ + "/state").c_str(), 0600);  // must not block the read
-  LegacyStatd l = ReadLegacyStatd(dir_);
+  LegacyStatd l = ReadLegacyStatd(fs_, dir_);
   EXPECT_EQ(l.state, 0);
   EXPECT_TRUE(l.monitors.empty());
   ASSERT_EQ(l.problems.size(), 5u) << ::testing::PrintToString(l.problems);
@@ -103,13 +105,27 @@ TEST_F(LegacyDirTest, GarbageIsReportedBriefly) {
 }
 
 TEST_F(LegacyDirTest, NothingThereIsNotAProblem) {
-  LegacyStatd l = ReadLegacyStatd(dir_);
+  LegacyStatd l = ReadLegacyStatd(fs_, dir_);
   EXPECT_EQ(l.state, 0);
   EXPECT_TRUE(l.monitors.empty());
   EXPECT_TRUE(l.notify.empty());
   EXPECT_TRUE(l.problems.empty());
   Write("state", "");  // Debian ships it empty
-  EXPECT_EQ(ReadLegacyStatd(dir_).state, 0);
+  EXPECT_EQ(ReadLegacyStatd(fs_, dir_).state, 0);
+}
+
+TEST(LegacyFakeDirTest, OnlyRegularFilesAreReadAndTheStateIsItsFirstFourBytes) {
+  FakeFileSystem fs;
+  int32_t state = 7;
+  fs.SetFile("/s/state", std::string(reinterpret_cast<const char*>(&state), sizeof(state)) + "xx");
+  fs.SetFile("/s/sm/peer", std::string(kLine) + "\n");
+  fs.MakeSpecial("/s/sm/link", FileType::kSymlink);
+  fs.MakeSpecial("/s/sm/fifo", FileType::kOther);
+  LegacyStatd l = ReadLegacyStatd(fs, "/s");
+  EXPECT_EQ(l.state, 7);
+  ASSERT_EQ(l.monitors.size(), 1u);
+  EXPECT_EQ(l.monitors[0].canonical_name, "peer");
+  EXPECT_TRUE(l.problems.empty()) << ::testing::PrintToString(l.problems);
 }
 
 }  // namespace

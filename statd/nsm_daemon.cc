@@ -9,34 +9,33 @@
 namespace nfsrec::statd {
 
 Result<std::unique_ptr<NsmDaemon>> NsmDaemon::Create(EventLoop& loop, Scheduler& scheduler,
+                                                     Executor& executor, FileSystem& files,
                                                      Logger& log, CommitQueue& queue,
-                                                     const NsmOptions& options,
-                                                     const std::string& proc_root) {
+                                                     const NsmOptions& options) {
   Ports ports;
   NFSREC_ASSIGN_OR_RETURN(ports.store, SqliteNsmStore::Open(queue));
-  ports.resolver = std::make_unique<ThreadResolver>(loop, scheduler);
-  ports.kernel = std::make_unique<ProcKernelNsm>(proc_root);
+  ports.resolver = std::make_unique<ThreadResolver>(executor, scheduler);
+  ports.kernel = std::make_unique<ProcKernelNsm>(files);
   // Lockd callbacks leave from a privileged port on loopback (the kernel
   // accepts nothing else), SM_NOTIFY from a privileged port or -o.
   NFSREC_ASSIGN_OR_RETURN(NotifySockets sockets, OpenNotifySockets(loop, options.outgoing_port));
   ports.callback_port = std::move(sockets.callback);
   ports.notify_port = std::move(sockets.notify);
-  return CreateWithPorts(loop, scheduler, log, std::move(ports), options, proc_root);
+  return CreateWithPorts(loop, scheduler, files, log, std::move(ports), options);
 }
 
 std::unique_ptr<NsmDaemon> NsmDaemon::CreateWithPorts(EventLoop& loop, Scheduler& scheduler,
-                                                      Logger& log, Ports ports,
-                                                      const NsmOptions& options,
-                                                      const std::string& proc_root) {
+                                                      FileSystem& files, Logger& log, Ports ports,
+                                                      const NsmOptions& options) {
   return std::unique_ptr<NsmDaemon>(
-      new NsmDaemon(loop, scheduler, log, std::move(ports), options, proc_root));
+      new NsmDaemon(loop, scheduler, files, log, std::move(ports), options));
 }
 
-NsmDaemon::NsmDaemon(EventLoop& loop, Scheduler& scheduler, Logger& log, Ports ports,
-                     const NsmOptions& options, const std::string& proc_root)
+NsmDaemon::NsmDaemon(EventLoop& loop, Scheduler& scheduler, FileSystem& files, Logger& log,
+                     Ports ports, const NsmOptions& options)
     : log_(log),
       options_(options),
-      proc_root_(proc_root),
+      files_(files),
       ports_(std::move(ports)),
       callback_client_(*ports_.callback_port, scheduler, log),
       notify_client_(*ports_.notify_port, scheduler, log) {
@@ -67,7 +66,7 @@ NsmDaemon::~NsmDaemon() {
 }
 
 void NsmDaemon::Start(Done done) {
-  service_->Start(ReadLegacyStatd(options_.state_dir), std::move(done));
+  service_->Start(ReadLegacyStatd(files_, options_.state_dir), std::move(done));
 }
 
 void NsmDaemon::Reload(Done done) {
@@ -87,7 +86,7 @@ void NsmDaemon::RunBootNotification(bool force,
                                     Callback<void(Result<BootNotifier::Summary>)> started,
                                     Callback<void(size_t, size_t)> finished) {
   notifier_->Run(
-      ReadBootId(proc_root_), force,
+      ReadBootId(files_), force,
       [this, alive = liveness_.token(),
        started = std::move(started)](Result<BootNotifier::Summary> s) mutable {
         if (!alive) return;

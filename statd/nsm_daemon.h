@@ -22,6 +22,8 @@
 #include "common/base/liveness.h"
 #include "common/base/logging.h"
 #include "common/os/event_loop.h"
+#include "common/os/executor.h"
+#include "common/os/file_system.h"
 #include "common/os/resolver.h"
 #include "common/rpc/rpc_server.h"
 #include "common/rpc/udp_rpc_client.h"
@@ -49,17 +51,18 @@ class NsmDaemon {
     std::unique_ptr<rpc::DatagramPort> notify_port;    // SM_NOTIFY to peers
   };
 
-  // Opens the "nsm" schema in the queue's database, a ThreadResolver,
-  // ProcKernelNsm under proc_root ("" = the real /proc) and the notify
-  // sockets (options.outgoing_port); applies -T/-U.  Nothing is loaded yet.
+  // Opens the "nsm" schema in the queue's database, a ThreadResolver on
+  // `executor`, ProcKernelNsm over `files` and the notify sockets
+  // (options.outgoing_port); applies -T/-U.  Nothing is loaded yet.
+  // `files` also serves rpc.statd's files and the boot id; it, the executor
+  // and the queue must outlive the daemon.
   static Result<std::unique_ptr<NsmDaemon>> Create(EventLoop& loop, Scheduler& scheduler,
+                                                   Executor& executor, FileSystem& files,
                                                    Logger& log, CommitQueue& queue,
-                                                   const NsmOptions& options,
-                                                   const std::string& proc_root);
+                                                   const NsmOptions& options);
   static std::unique_ptr<NsmDaemon> CreateWithPorts(EventLoop& loop, Scheduler& scheduler,
-                                                    Logger& log, Ports ports,
-                                                    const NsmOptions& options,
-                                                    const std::string& proc_root);
+                                                    FileSystem& files, Logger& log, Ports ports,
+                                                    const NsmOptions& options);
   ~NsmDaemon();
   NsmDaemon(const NsmDaemon&) = delete;
   NsmDaemon& operator=(const NsmDaemon&) = delete;
@@ -94,13 +97,13 @@ class NsmDaemon {
   const BootNotifier& notifier() const { return *notifier_; }
 
  private:
-  NsmDaemon(EventLoop& loop, Scheduler& scheduler, Logger& log, Ports ports,
-            const NsmOptions& options, const std::string& proc_root);
+  NsmDaemon(EventLoop& loop, Scheduler& scheduler, FileSystem& files, Logger& log, Ports ports,
+            const NsmOptions& options);
   void DrainStep(Callback<void()> done);
 
   Logger& log_;
   NsmOptions options_;
-  std::string proc_root_;
+  FileSystem& files_;
   Ports ports_;
   rpc::UdpRpcClient callback_client_;
   rpc::UdpRpcClient notify_client_;

@@ -8,6 +8,7 @@
 
 #include "statd/nsm_codec.h"
 #include "tests/support/fake_datagram_port.h"
+#include "tests/support/fake_file_system.h"
 #include "tests/support/fake_kernel_nsm.h"
 #include "tests/support/fake_resolver.h"
 #include "tests/support/mem_nsm_store.h"
@@ -46,8 +47,8 @@ class NsmDaemonTest : public ::testing::Test {
     ports.callback_port = std::make_unique<FakeDatagramPort>(*scheduler_);
     ports.notify_port = std::make_unique<FakeDatagramPort>(*scheduler_);
     options.nlm_tcp_port = 4045;
-    daemon_ = NsmDaemon::CreateWithPorts(*loop_, *scheduler_, log_, std::move(ports), options,
-                                         dir_.path());
+    daemon_ = NsmDaemon::CreateWithPorts(*loop_, *scheduler_, files_, log_, std::move(ports),
+                                         options);
   }
 
   void Start() {
@@ -69,6 +70,7 @@ class NsmDaemonTest : public ::testing::Test {
   }
 
   test_support::TempDir dir_;
+  FakeFileSystem files_;
   CapturingLogger log_;
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<LoopScheduler> scheduler_;

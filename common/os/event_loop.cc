@@ -75,7 +75,7 @@ bool EventLoop::RunUntil(const std::function<bool()>& pred, Duration timeout) {
 
 void EventLoop::Stop() { event_base_loopbreak(base_); }
 
-void EventLoop::Post(std::function<void()> fn) {
+void EventLoop::Post(Callback<void()> fn) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     posted_.push_back(std::move(fn));
@@ -86,7 +86,7 @@ void EventLoop::Post(std::function<void()> fn) {
 }
 
 void EventLoop::DrainPosted() {
-  std::vector<std::function<void()>> batch;
+  std::vector<Callback<void()>> batch;
   {
     std::lock_guard<std::mutex> lock(mu_);
     batch.swap(posted_);

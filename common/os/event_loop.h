@@ -3,8 +3,8 @@
 // Threading: an EventLoop and everything registered on it belong to the
 // thread that calls Run() ("the loop thread").  The only member that other
 // threads may call is EventLoop::Post(), which queues a closure to run on
-// the loop thread; it is how the store's commit thread and the resolver
-// threads hand results back.
+// the loop thread; it is how the store's commit thread and the Executor's
+// workers (common/os/executor.h) hand results back.
 #pragma once
 
 #include <functional>
@@ -13,6 +13,7 @@
 #include <mutex>
 #include <vector>
 
+#include "common/base/callback.h"
 #include "common/base/clock.h"
 #include "common/base/result.h"
 #include "common/base/unique_fd.h"
@@ -39,7 +40,7 @@ class EventLoop {
   void Stop();
 
   // Thread-safe: runs fn on the loop thread soon.
-  void Post(std::function<void()> fn);
+  void Post(Callback<void()> fn);
 
   event_base* base() const { return base_; }
 
@@ -51,7 +52,7 @@ class EventLoop {
   UniqueFd wake_fd_;
   event* wake_event_ = nullptr;
   std::mutex mu_;
-  std::vector<std::function<void()>> posted_;  // guarded by mu_
+  std::vector<Callback<void()>> posted_;  // guarded by mu_
 };
 
 // Calls a callback whenever fd is readable (and/or writable).  Persistent

@@ -4,8 +4,9 @@ noinst_LIBRARIES += common/os/libos.a
 common_os_libos_a_SOURCES = \
 	common/os/daemonize.cc common/os/daemonize.h \
 	common/os/event_loop.cc common/os/event_loop.h \
+	common/os/executor.cc common/os/executor.h \
+	common/os/file_system.cc common/os/file_system.h \
 	common/os/pidfile.cc common/os/pidfile.h \
-	common/os/read_file.cc common/os/read_file.h \
 	common/os/resolver.cc common/os/resolver.h
 
 check_PROGRAMS += common/os/event_loop_test
@@ -13,3 +14,18 @@ TESTS += common/os/event_loop_test
 common_os_event_loop_test_SOURCES = common/os/event_loop_test.cc
 common_os_event_loop_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 common_os_event_loop_test_LDADD = $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+
+# Executor, FileSystem and ThreadResolver, against tests/support's fakes.
+COMMON_OS_TESTS = common/os/executor_test common/os/file_system_test common/os/resolver_test
+check_PROGRAMS += $(COMMON_OS_TESTS)
+TESTS += $(COMMON_OS_TESTS)
+common_os_executor_test_SOURCES = common/os/executor_test.cc
+common_os_executor_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+common_os_executor_test_LDADD = $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+common_os_file_system_test_SOURCES = common/os/file_system_test.cc \
+	tests/support/fake_file_system.h
+common_os_file_system_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+common_os_file_system_test_LDADD = $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+common_os_resolver_test_SOURCES = common/os/resolver_test.cc tests/support/fake_scheduler.h
+common_os_resolver_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+common_os_resolver_test_LDADD = $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)

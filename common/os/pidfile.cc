@@ -13,7 +13,9 @@ Result<std::unique_ptr<Pidfile>> Pidfile::Create(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
   if (!fd) return PosixError("open pid file " + path, errno);
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) return Status::Busy("pid file " + path + " is locked by another process");
+    if (errno == EWOULDBLOCK) {
+      return Status::Busy("pid file " + path + " is locked by another process");
+    }
     return PosixError("lock pid file " + path, errno);
   }
   if (::ftruncate(fd.get(), 0) != 0) return PosixError("truncate pid file " + path, errno);

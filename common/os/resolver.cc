@@ -87,59 +87,24 @@ Result<HostInfo> ThreadResolver::LookupBlocking(const std::string& name) {
   return info;
 }
 
-struct ThreadResolver::Shared {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::string> queue;  // names waiting for a worker
-  EventLoop* loop = nullptr;      // null once the resolver is gone
-  ThreadResolver* owner = nullptr;
-  bool stopping = false;
-};
-
-ThreadResolver::ThreadResolver(EventLoop& loop, Scheduler& clock, Options options)
-    : loop_(loop), clock_(clock), options_(options), shared_(std::make_shared<Shared>()) {
-  shared_->loop = &loop_;
-  shared_->owner = this;
-  for (int i = 0; i < options_.threads; ++i) {
-    std::thread([shared = shared_] {
-      std::unique_lock<std::mutex> lock(shared->mu);
-      while (true) {
-        shared->cv.wait(lock, [&] { return shared->stopping || !shared->queue.empty(); });
-        if (shared->stopping) return;
-        std::string name = std::move(shared->queue.front());
-        shared->queue.pop_front();
-        lock.unlock();
-        Result<HostInfo> result = LookupBlocking(name);
-        lock.lock();
-        if (shared->loop == nullptr) return;
-        // Posting under the lock keeps the loop pointer valid: the owner
-        // clears it under the same lock before the loop can go away.
-        shared->loop->Post([shared, name, result]() mutable {
-          ThreadResolver* owner;
-          {
-            std::lock_guard<std::mutex> g(shared->mu);
-            owner = shared->owner;
-          }
-          if (owner != nullptr) owner->Complete(name, std::move(result));
-        });
-      }
-    }).detach();
-  }
+ThreadResolver::ThreadResolver(Executor& executor, Scheduler& clock, Options options)
+    : executor_(executor), clock_(clock), options_(std::move(options)) {
+  if (!options_.lookup) options_.lookup = &ThreadResolver::LookupBlocking;
+  if (options_.threads < 1) options_.threads = 1;
 }
 
-ThreadResolver::~ThreadResolver() {
-  std::lock_guard<std::mutex> lock(shared_->mu);
-  shared_->stopping = true;
-  shared_->loop = nullptr;
-  shared_->owner = nullptr;
-  shared_->cv.notify_all();
+void ThreadResolver::Deliver(Callback cb, Result<HostInfo> result) {
+  executor_.loop().Post([alive = liveness_.token(), cb = std::move(cb),
+                         result = std::move(result)]() mutable {
+    if (alive) cb(std::move(result));
+  });
 }
 
 void ThreadResolver::Resolve(const std::string& name, Callback cb) {
   auto it = cache_.find(name);
   if (it != cache_.end()) {
     if (it->second.expires > clock_.Now()) {
-      loop_.Post([cb = std::move(cb), r = it->second.result]() mutable { cb(std::move(r)); });
+      Deliver(std::move(cb), it->second.result);
       return;
     }
     cache_.erase(it);
@@ -149,16 +114,28 @@ void ThreadResolver::Resolve(const std::string& name, Callback cb) {
     w->second.push_back(std::move(cb));
     return;
   }
-  {
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    if (shared_->queue.size() >= options_.max_pending) {
-      loop_.Post([cb = std::move(cb)] { cb(Status::Unavailable("resolver overloaded")); });
-      return;
-    }
-    shared_->queue.push_back(name);
+  if (queue_.size() >= options_.max_pending) {
+    Deliver(std::move(cb), Status::Unavailable("resolver overloaded"));
+    return;
   }
+  queue_.push_back(name);
   waiting_[name].push_back(std::move(cb));
-  shared_->cv.notify_one();
+  StartLookups();
+}
+
+void ThreadResolver::StartLookups() {
+  while (running_ < options_.threads && !queue_.empty()) {
+    std::string name = std::move(queue_.front());
+    queue_.pop_front();
+    ++running_;
+    executor_.Run(
+        liveness_.token(), [lookup = options_.lookup, name] { return lookup(name); },
+        [this, name](Result<HostInfo> result) {
+          --running_;
+          StartLookups();
+          Complete(name, std::move(result));
+        });
+  }
 }
 
 void ThreadResolver::Complete(const std::string& name, Result<HostInfo> result) {

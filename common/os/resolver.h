@@ -7,24 +7,21 @@
 // It also returns every address the name maps to, for matching SM_NOTIFY
 // senders.  Lookups go through glibc (getaddrinfo/getnameinfo), so
 // /etc/hosts and nsswitch behave exactly as they do for rpc.statd; they run
-// on worker threads and complete on the loop thread.
+// on Executor workers and complete on the loop thread.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <map>
-#include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/base/clock.h"
-#include "common/os/event_loop.h"
+#include "common/base/liveness.h"
 #include "common/base/result.h"
+#include "common/os/executor.h"
 
 namespace nfsrec {
 
@@ -46,22 +43,31 @@ class Resolver {
 // presentation form.
 bool IsNumericAddress(const std::string& s, std::string* normalized);
 
-// Resolver on worker threads, with a cache and per-name coalescing.  Loop
-// thread only, apart from its own workers.
+// Resolver on Executor workers, with a cache and per-name coalescing:
+// callers asking for a name already being looked up wait for that lookup.
+// Loop thread only; the lookups themselves run on the executor's workers,
+// at most options.threads at a time, so a slow name service cannot take
+// every worker of a shared executor.
 class ThreadResolver final : public Resolver {
  public:
+  using Lookup = std::function<Result<HostInfo>(const std::string& name)>;
   struct Options {
-    int threads = 2;
-    size_t max_pending = 4096;   // distinct names waiting for a worker
+    int threads = 2;             // lookups in flight at once
+    size_t max_pending = 4096;   // distinct names waiting for a lookup slot
     size_t max_cache = 8192;
     Duration positive_ttl = std::chrono::minutes(5);
     Duration negative_ttl = std::chrono::seconds(30);
+    // The blocking lookup, run on a worker: LookupBlocking unless a test
+    // replaces it.  Must be thread-safe.
+    Lookup lookup;
   };
-  ThreadResolver(EventLoop& loop, Scheduler& clock, Options options);
-  ThreadResolver(EventLoop& loop, Scheduler& clock) : ThreadResolver(loop, clock, Options()) {}
-  // Workers blocked inside getaddrinfo cannot be interrupted; they are
-  // detached and their late results dropped.
-  ~ThreadResolver() override;
+  // `clock` times the cache; answers are delivered on executor.loop().
+  ThreadResolver(Executor& executor, Scheduler& clock, Options options);
+  ThreadResolver(Executor& executor, Scheduler& clock)
+      : ThreadResolver(executor, clock, Options()) {}
+  // Lookups in flight are not waited for; their answers, and answers queued
+  // for delivery, are dropped.
+  ~ThreadResolver() override = default;
   ThreadResolver(const ThreadResolver&) = delete;
   ThreadResolver& operator=(const ThreadResolver&) = delete;
 
@@ -71,19 +77,23 @@ class ThreadResolver final : public Resolver {
   static Result<HostInfo> LookupBlocking(const std::string& name);
 
  private:
-  struct Shared;  // state shared with detached workers
   struct CacheEntry {
     TimePoint expires;
     Result<HostInfo> result;
   };
+  // Answers cb later on the loop thread, unless we are gone by then.
+  void Deliver(Callback cb, Result<HostInfo> result);
+  void StartLookups();
   void Complete(const std::string& name, Result<HostInfo> result);
 
-  EventLoop& loop_;
+  Executor& executor_;
   Scheduler& clock_;
   Options options_;
-  std::shared_ptr<Shared> shared_;
+  std::deque<std::string> queue_;  // names waiting for a lookup slot
+  int running_ = 0;                // lookups on workers
   std::map<std::string, CacheEntry> cache_;
-  std::map<std::string, std::vector<Callback>> waiting_;
+  std::map<std::string, std::vector<Callback>> waiting_;  // by name, queued or running
+  Liveness liveness_;  // last: dies first
 };
 
 }  // namespace nfsrec

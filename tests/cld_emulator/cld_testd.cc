@@ -15,6 +15,8 @@
 
 #include "common/store/commit_queue.h"
 #include "common/os/event_loop.h"
+#include "common/os/executor.h"
+#include "common/os/file_system.h"
 #include "common/base/logging.h"
 #include "common/store/sqlite.h"
 #include "nfs4rec/tracking_daemon.h"
@@ -25,6 +27,7 @@ int Run(int argc, char** argv) {
   using namespace nfsrec;
   nfs4rec::TrackingOptions opts;
   std::string db_path;
+  std::string proc_root;
   bool debug = false;
   static const option kLong[] = {{"pipe", required_argument, nullptr, 'p'},
                                  {"db", required_argument, nullptr, 'b'},
@@ -37,7 +40,7 @@ int Run(int argc, char** argv) {
     switch (c) {
       case 'p': opts.pipe_path = optarg; break;
       case 'b': db_path = optarg; break;
-      case 'r': opts.proc_root = optarg; break;
+      case 'r': proc_root = optarg; break;
       case 'n': opts.end_grace_early = false; break;
       case 'd': debug = true; break;
       default:
@@ -64,7 +67,10 @@ int Run(int argc, char** argv) {
     return 1;
   }
   auto queue = std::make_unique<CommitQueue>(std::move(db).value(), **loop);
-  auto daemon = nfs4rec::TrackingDaemon::Create(**loop, log, *queue, opts);
+  LoopScheduler scheduler(**loop);
+  Executor executor(**loop);
+  auto daemon = nfs4rec::TrackingDaemon::Create(
+      **loop, scheduler, executor, std::make_shared<RealFileSystem>(proc_root), log, *queue, opts);
   if (!daemon.ok()) {
     log.Error(daemon.status().ToString());
     return 1;

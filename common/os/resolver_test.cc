@@ -1,0 +1,177 @@
+// ThreadResolver: the real lookup for the forms that need no network
+// (numeric addresses, /etc/hosts, an .invalid name), and the cache,
+// coalescing, overload and shutdown rules with a scripted lookup on a
+// FakeScheduler clock.
+#include "common/os/resolver.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/support/fake_scheduler.h"
+#include "tests/support/status_matchers.h"
+
+namespace nfsrec {
+namespace {
+
+using std::chrono::seconds;
+
+constexpr auto kSettle = seconds(10);
+
+class ResolverTest : public ::testing::Test {
+ protected:
+  // Resolves and runs the loop until the answer is in.
+  Result<HostInfo> ResolveNow(Resolver& r, const std::string& name) {
+    std::optional<Result<HostInfo>> got;
+    r.Resolve(name, [&](Result<HostInfo> res) { got = std::move(res); });
+    EXPECT_FALSE(got.has_value()) << "answered inline";
+    if (!loop_->RunUntil([&] { return got.has_value(); }, seconds(30))) {
+      return Status::TimedOut("no answer");
+    }
+    return *got;
+  }
+
+  std::unique_ptr<EventLoop> loop_ = EventLoop::Create().value();
+  Executor executor_{*loop_};
+  FakeScheduler clock_;
+};
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+TEST_F(ResolverTest, NumericAddressIsReverseResolvedOrKeptAsItIs) {
+  ThreadResolver r(executor_, clock_);
+  Result<HostInfo> info = ResolveNow(r, "127.0.0.1");
+  ASSERT_OK(info);
+  EXPECT_EQ(info->addresses, std::vector<std::string>{"127.0.0.1"});
+  EXPECT_FALSE(info->canonical_name.empty());
+  std::string normalized;
+  EXPECT_TRUE(IsNumericAddress("::0001", &normalized));
+  EXPECT_EQ(normalized, "::1");
+  EXPECT_FALSE(IsNumericAddress("localhost", nullptr));
+}
+
+TEST_F(ResolverTest, ForwardNameGivesItsCanonicalNameAndAddresses) {
+  ThreadResolver r(executor_, clock_);
+  Result<HostInfo> info = ResolveNow(r, "localhost");
+  ASSERT_OK(info);
+  EXPECT_EQ(info->canonical_name, "localhost");
+  EXPECT_TRUE(Contains(info->addresses, "127.0.0.1") || Contains(info->addresses, "::1"))
+      << ::testing::PrintToString(info->addresses);
+}
+
+TEST_F(ResolverTest, UnknownNameIsNotFoundAndBadOnesAreRefused) {
+  ThreadResolver r(executor_, clock_);
+  Result<HostInfo> info = ResolveNow(r, "no-such-host.invalid");
+  EXPECT_TRUE(info.status().IsNotFound()) << info.status().ToString();
+  EXPECT_TRUE(ResolveNow(r, "").status().IsInvalidArgument());
+}
+
+// A lookup the test scripts: counts calls per name, optionally waits for a
+// gate, and answers from a table (NotFound otherwise).
+struct ScriptedLookup {
+  std::map<std::string, HostInfo> table;
+  std::map<std::string, std::atomic<int>> calls;
+  std::promise<void> open;
+  std::shared_future<void> gate;
+  bool gated = false;
+
+  explicit ScriptedLookup(bool with_gate) : gate(open.get_future().share()), gated(with_gate) {
+    for (const char* n : {"a", "b", "c", "d", "bad"}) calls[n] = 0;
+  }
+  void Open() { open.set_value(); }
+  // The resolver copies its Lookup onto workers: hand it a pointer.
+  ThreadResolver::Lookup Fn() {
+    return [this](const std::string& name) -> Result<HostInfo> {
+      ++calls[name];
+      if (gated) gate.wait();
+      auto it = table.find(name);
+      if (it == table.end()) return Status::NotFound("no " + name);
+      return it->second;
+    };
+  }
+};
+
+TEST_F(ResolverTest, CallersOfOneNameShareOneLookup) {
+  ScriptedLookup lookup(/*with_gate=*/true);
+  lookup.table["a"] = HostInfo{"a.example", {"192.0.2.1"}};
+  ThreadResolver r(executor_, clock_, {.lookup = lookup.Fn()});
+  std::vector<std::string> answers;
+  for (int i = 0; i < 2; ++i) {
+    r.Resolve("a", [&](Result<HostInfo> res) { answers.push_back(res->canonical_name); });
+  }
+  lookup.Open();
+  ASSERT_TRUE(loop_->RunUntil([&] { return answers.size() == 2; }, kSettle));
+  EXPECT_EQ(answers, (std::vector<std::string>{"a.example", "a.example"}));
+  EXPECT_EQ(lookup.calls["a"].load(), 1);
+}
+
+TEST_F(ResolverTest, AnswersAreCachedForTheirTtl) {
+  ScriptedLookup lookup(/*with_gate=*/false);
+  lookup.table["a"] = HostInfo{"a.example", {"192.0.2.1"}};
+  ThreadResolver r(executor_, clock_,
+                   {.positive_ttl = seconds(300), .negative_ttl = seconds(30),
+                    .lookup = lookup.Fn()});
+  ASSERT_OK(ResolveNow(r, "a"));
+  EXPECT_FALSE(ResolveNow(r, "bad").ok());
+  clock_.Advance(seconds(29));
+  ASSERT_OK(ResolveNow(r, "a"));       // cached, yet never inline
+  EXPECT_FALSE(ResolveNow(r, "bad").ok());
+  EXPECT_EQ(lookup.calls["a"].load(), 1);
+  EXPECT_EQ(lookup.calls["bad"].load(), 1);
+  clock_.Advance(seconds(1));           // the failure expires first
+  EXPECT_FALSE(ResolveNow(r, "bad").ok());
+  EXPECT_EQ(lookup.calls["bad"].load(), 2);
+  ASSERT_OK(ResolveNow(r, "a"));
+  EXPECT_EQ(lookup.calls["a"].load(), 1);
+  clock_.Advance(seconds(270));
+  ASSERT_OK(ResolveNow(r, "a"));
+  EXPECT_EQ(lookup.calls["a"].load(), 2);
+}
+
+TEST_F(ResolverTest, TooManyWaitingNamesIsUnavailable) {
+  ScriptedLookup lookup(/*with_gate=*/true);
+  for (const char* n : {"a", "b", "c", "d"}) lookup.table[n] = HostInfo{n, {}};
+  ThreadResolver r(executor_, clock_, {.threads = 1, .max_pending = 2, .lookup = lookup.Fn()});
+  std::map<std::string, Status> got;
+  for (const char* n : {"a", "b", "c", "d"}) {
+    r.Resolve(n, [&got, n](Result<HostInfo> res) { got[n] = res.status(); });
+  }
+  // "a" is being looked up, "b" and "c" wait: "d" is one too many.
+  ASSERT_TRUE(loop_->RunUntil([&] { return got.count("d") == 1; }, kSettle));
+  EXPECT_TRUE(got["d"].IsUnavailable()) << got["d"].ToString();
+  EXPECT_EQ(got.size(), 1u);
+  // "a" again joins its lookup rather than counting as pending.
+  r.Resolve("a", [&got](Result<HostInfo> res) { got["a2"] = res.status(); });
+  lookup.Open();
+  ASSERT_TRUE(loop_->RunUntil([&] { return got.size() == 5; }, kSettle));
+  for (const char* n : {"a", "a2", "b", "c"}) EXPECT_OK(got[n]);
+  EXPECT_EQ(lookup.calls["d"].load(), 0);
+  EXPECT_EQ(lookup.calls["a"].load(), 1);
+}
+
+TEST_F(ResolverTest, DestructionDropsTheAnswerOfALookupInFlight) {
+  ScriptedLookup lookup(/*with_gate=*/true);
+  lookup.table["a"] = HostInfo{"a.example", {}};
+  bool answered = false;
+  {
+    ThreadResolver r(executor_, clock_, {.lookup = lookup.Fn()});
+    r.Resolve("a", [&](Result<HostInfo>) { answered = true; });
+    ASSERT_TRUE(loop_->RunUntil([&] { return lookup.calls["a"].load() == 1; }, kSettle));
+  }
+  lookup.Open();
+  loop_->RunUntil([] { return false; }, std::chrono::milliseconds(100));
+  EXPECT_FALSE(answered);
+}
+
+}  // namespace
+}  // namespace nfsrec
