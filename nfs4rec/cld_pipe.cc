@@ -17,7 +17,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// While no pipe is open: a re-check every second, and every 100 ms for 10 s
+// after start and after the pipe went away, when nfsd is about to create it
+// and waits only about a second for its reader.
 constexpr Duration kRecheckInterval = 1s;
+constexpr Duration kFastRecheckInterval = 100ms;
+constexpr Duration kFastRecheckWindow = 10s;
 // Upcalls handled per readable event, so one busy pipe cannot starve the
 // rest of the loop.
 constexpr int kMaxMessagesPerWakeup = 256;
@@ -80,11 +85,12 @@ Status CldPipe::Start() {
   inotify_watcher_ = std::make_unique<IoWatcher>(loop_, inotify_fd_.get(), IoWatcher::kRead,
                                                  [this](short) { OnInotify(); });
   inotify_watcher_->Start();
+  fast_recheck_until_ = scheduler_.Now() + kFastRecheckWindow;
   Rearm();
   if (!TryOpen()) {
     log_.Notice(StrCat("cld: waiting for ", paths_.front(),
                        paths_.size() > 1 ? " (or an alternative path)" : "", " to appear"));
-    ScheduleRecheck(kRecheckInterval);
+    ScheduleRecheck(RecheckInterval());
   }
   return Status::Ok();
 }
@@ -152,9 +158,14 @@ bool CldPipe::TryOpen() {
 void CldPipe::Close(const std::string& why) {
   if (!fd_) return;
   log_.Info(StrCat("cld: closing ", open_path_, ": ", why));
+  fast_recheck_until_ = scheduler_.Now() + kFastRecheckWindow;
   fd_watcher_.reset();
   fd_.reset();
   open_path_.clear();
+}
+
+Duration CldPipe::RecheckInterval() const {
+  return scheduler_.Now() < fast_recheck_until_ ? kFastRecheckInterval : kRecheckInterval;
 }
 
 void CldPipe::ScheduleRecheck(Duration delay) {
@@ -163,7 +174,7 @@ void CldPipe::ScheduleRecheck(Duration delay) {
     recheck_timer_ = 0;
     if (fd_) return;
     Rearm();
-    if (!TryOpen()) ScheduleRecheck(kRecheckInterval);
+    if (!TryOpen()) ScheduleRecheck(RecheckInterval());
   });
 }
 
@@ -235,7 +246,15 @@ void CldPipe::OnInotify() {
     for (char* p = buf; p < buf + n;) {
       auto* ev = reinterpret_cast<struct inotify_event*>(p);
       p += sizeof(struct inotify_event) + ev->len;
-      if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT | IN_Q_OVERFLOW)) {
+      if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
+        // Rearm() removing a watch makes the kernel queue IN_IGNORED for
+        // it; reacting to that would rearm for ever.
+        if (watches_.count(ev->wd) == 0) continue;
+        rearm = true;
+        reopen = true;
+        continue;
+      }
+      if (ev->mask & IN_Q_OVERFLOW) {
         rearm = true;
         reopen = true;
         continue;
@@ -268,7 +287,7 @@ void CldPipe::OnInotify() {
       return;
     }
   }
-  if (!TryOpen()) ScheduleRecheck(kRecheckInterval);
+  if (!TryOpen()) ScheduleRecheck(RecheckInterval());
 }
 
 }  // namespace nfsrec::nfs4rec

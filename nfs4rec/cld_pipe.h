@@ -5,7 +5,9 @@
 // directory chain is watched with inotify: when nfsd (or an rpc_pipefs
 // remount) removes and re-creates the pipe, the new one is opened at once.
 // Because inotify does not see a filesystem being mounted over a watched
-// directory, a one-second re-check runs while no pipe is open.
+// directory (and a FUSE-backed pipe sends none), a re-check runs while no
+// pipe is open: every second, and every 100 ms for 10 s after start and
+// after the pipe went away, when nfsd is about to re-create it.
 //
 // Reading: the 8-byte header first, then the rest of the message by the
 // header's version (rpc_pipefs hands out one message per read and keeps the
@@ -84,6 +86,7 @@ class CldPipe {
   void OnReadable();
   void OnInotify();
   void ScheduleRecheck(Duration delay);
+  Duration RecheckInterval() const;
 
   EventLoop& loop_;
   Scheduler& scheduler_;
@@ -101,6 +104,7 @@ class CldPipe {
   uint64_t generation_ = 0;
   bool reading_ = true;
   Scheduler::TimerId recheck_timer_ = 0;
+  TimePoint fast_recheck_until_{};
   Stats stats_;
   std::vector<uint8_t> buf_;
 };
