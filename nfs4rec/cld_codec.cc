@@ -104,9 +104,7 @@ Result<CldMessage> DecodeUpcallV1(std::span<const uint8_t> b) {
     case CldCommand::kCreate:
     case CldCommand::kRemove:
     case CldCommand::kCheck: {
-      Result<std::string> name = GetName(b);
-      if (!name.ok()) return name.status();
-      m.name = std::move(name).value();
+      NFSREC_ASSIGN_OR_RETURN(m.name, GetName(b));
       break;
     }
     case CldCommand::kGraceDone:
@@ -153,9 +151,7 @@ Result<CldMessage> DecodeDowncallV1(std::span<const uint8_t> b) {
   if (m.Is(CldCommand::kGetVersion) && m.status == 0) {
     m.max_version = b[kOffMaxVersion];
   } else if (IsInProgressRecord(m)) {
-    Result<std::string> name = GetName(b);
-    if (!name.ok()) return name.status();
-    m.name = std::move(name).value();
+    NFSREC_ASSIGN_OR_RETURN(m.name, GetName(b));
   }
   return m;
 }
@@ -167,19 +163,13 @@ Result<CldMessage> DecodeUpcallV2(std::span<const uint8_t> b) {
   CldMessage m = GetHeader(b);
   switch (static_cast<CldCommand>(m.command)) {
     case CldCommand::kCreate: {
-      Result<std::string> name = GetName(b);
-      if (!name.ok()) return name.status();
-      Result<std::string> hash = GetPrincHash(b);
-      if (!hash.ok()) return hash.status();
-      m.name = std::move(name).value();
-      m.princhash = std::move(hash).value();
+      NFSREC_ASSIGN_OR_RETURN(m.name, GetName(b));
+      NFSREC_ASSIGN_OR_RETURN(m.princhash, GetPrincHash(b));
       break;
     }
     case CldCommand::kRemove:
     case CldCommand::kCheck: {
-      Result<std::string> name = GetName(b);
-      if (!name.ok()) return name.status();
-      m.name = std::move(name).value();
+      NFSREC_ASSIGN_OR_RETURN(m.name, GetName(b));
       break;
     }
     default:
@@ -224,12 +214,8 @@ Result<CldMessage> DecodeDowncallV2(std::span<const uint8_t> b) {
   if (m.Is(CldCommand::kGetVersion) && m.status == 0) {
     m.max_version = b[kOffMaxVersion];
   } else if (IsInProgressRecord(m)) {
-    Result<std::string> name = GetName(b);
-    if (!name.ok()) return name.status();
-    Result<std::string> hash = GetPrincHash(b);
-    if (!hash.ok()) return hash.status();
-    m.name = std::move(name).value();
-    m.princhash = std::move(hash).value();
+    NFSREC_ASSIGN_OR_RETURN(m.name, GetName(b));
+    NFSREC_ASSIGN_OR_RETURN(m.princhash, GetPrincHash(b));
   }
   return m;
 }
@@ -257,12 +243,11 @@ Result<CldHeader> DecodeCldHeader(std::span<const uint8_t> bytes) {
 }
 
 Result<CldMessage> DecodeCldUpcall(std::span<const uint8_t> bytes) {
-  Result<CldHeader> h = DecodeCldHeader(bytes);
-  if (!h.ok()) return h.status();
-  switch (h->version) {
+  NFSREC_ASSIGN_OR_RETURN(const CldHeader h, DecodeCldHeader(bytes));
+  switch (h.version) {
     case kCldVersion1: return DecodeUpcallV1(bytes);
     case kCldVersion2: return DecodeUpcallV2(bytes);
-    default: return UnknownVersion(h->version);
+    default: return UnknownVersion(h.version);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "nfs4rec/tracking_service.h"
 
+#include <cassert>
 #include <chrono>
 #include <utility>
 #include <vector>
@@ -39,14 +40,6 @@ std::string NameForLog(const std::string& id) {
 
 }  // namespace
 
-template <typename F>
-auto TrackingService::Guard(F fn) {
-  return [alive = std::weak_ptr<int>(alive_), fn = std::move(fn)](auto&&... args) mutable {
-    if (alive.expired()) return;
-    fn(std::forward<decltype(args)>(args)...);
-  };
-}
-
 TrackingService::TrackingService(ClientStore& store, GraceControl& grace, Scheduler& scheduler,
                                  Logger& log, TrackingServiceOptions options)
     : store_(store), grace_(grace), scheduler_(scheduler), log_(log), options_(options) {
@@ -57,31 +50,70 @@ TrackingService::~TrackingService() {
   if (reconcile_timer_ != 0) scheduler_.Cancel(reconcile_timer_);
 }
 
+void TrackingService::Start(Callback<void(Status)> done) {
+  assert(start_ == StartState::kIdle || start_ == StartState::kFailed);
+  start_ = StartState::kLoading;
+  store_.Load(liveness_.Guard([this, done = std::move(done)](Result<ClientSnapshot> r) mutable {
+    OnLoaded(std::move(r), std::move(done));
+  }));
+}
+
 Status TrackingService::Init() {
-  Result<Epochs> e = store_.LoadEpochs();
-  if (!e.ok()) return e.status();
-  epochs_ = *e;
-  awaiting_.clear();
-  uploaded_ = 0;
-  Result<std::vector<ClientRecord>> current = store_.LoadClients(epochs_.current);
-  if (!current.ok()) return current.status();
-  current_ids_.clear();
-  for (const ClientRecord& r : *current) current_ids_.insert(r.id);
-  if (epochs_.in_grace()) {
-    Result<std::vector<ClientRecord>> rec = store_.LoadClients(epochs_.recovery);
-    if (!rec.ok()) return rec.status();
-    Result<std::vector<ClientRecord>> cur = store_.LoadClients(epochs_.current);
-    if (!cur.ok()) return cur.status();
-    for (const ClientRecord& r : *rec) {
-      if (RecordProblem(r).empty()) awaiting_.insert(r.id);
+  Start([](Status) {});
+  return Status::Ok();
+}
+
+void TrackingService::OnLoaded(Result<ClientSnapshot> snapshot, Callback<void(Status)> done) {
+  std::vector<std::pair<CldMessage, Reply>> waiting = std::move(waiting_);
+  waiting_.clear();
+  if (!snapshot.ok()) {
+    start_ = StartState::kFailed;
+    log_.Error(StrCat("cld: cannot load the client records: ", snapshot.status().ToString(),
+                      "; answering upcalls that need them with errors"));
+    for (auto& [up, reply] : waiting) {
+      if (!RefuseWithoutStore(up, reply)) Dispatch(up, std::move(reply));
     }
-    uploaded_ = awaiting_.size();
-    for (const ClientRecord& r : *cur) awaiting_.erase(r.id);
+    done(snapshot.status());
+    return;
+  }
+  epochs_ = snapshot->epochs;
+  current_ids_.clear();
+  for (const ClientRecord& r : snapshot->current) current_ids_.insert(r.id);
+  awaiting_.clear();
+  for (const ClientRecord& r : snapshot->recovery) {
+    if (RecordProblem(r).empty()) awaiting_.insert(r.id);
+  }
+  uploaded_ = awaiting_.size();
+  for (const ClientRecord& r : snapshot->current) awaiting_.erase(r.id);
+  if (epochs_.in_grace()) {
     log_.Info(StrCat("cld: grace period open (recovery epoch ", epochs_.recovery, ", current ",
                      epochs_.current, "): ", awaiting_.size(), " of ", uploaded_,
                      " clients have not reclaimed yet"));
   }
-  return Status::Ok();
+  start_ = StartState::kReady;
+  for (auto& [up, reply] : waiting) Dispatch(up, std::move(reply));
+  if (std::exchange(reconcile_after_start_, false)) ReconcileNow();
+  // ORDER: last, so that an owner that destroys the service from done finds
+  // nothing left to run here.
+  done(Status::Ok());
+}
+
+bool TrackingService::RefuseWithoutStore(const CldMessage& up, const Reply& reply) {
+  switch (static_cast<CldCommand>(up.command)) {
+    case CldCommand::kCheck:
+      Finish(up, reply, kCldEAcces);
+      break;
+    case CldCommand::kGraceStart:
+    case CldCommand::kCreate:
+    case CldCommand::kRemove:
+    case CldCommand::kGraceDone:
+      Finish(up, reply, kCldERemoteIo);
+      break;
+    default:  // GetVersion, unsupported commands
+      return false;
+  }
+  ++stats_.store_errors;
+  return true;
 }
 
 void TrackingService::Finish(const CldMessage& up, const Reply& reply, int16_t status) {
@@ -98,6 +130,21 @@ void TrackingService::Handle(const CldMessage& up, Reply reply) {
     log_.Debug(StrCat("cld: upcall ", CldCommandName(up.command), " v", int{up.version}, " xid ",
                       up.xid, up.name.empty() ? "" : " id ", NameForLog(up.name)));
   }
+  switch (start_) {
+    case StartState::kIdle:
+    case StartState::kLoading:
+      waiting_.emplace_back(up, std::move(reply));
+      return;
+    case StartState::kFailed:
+      if (RefuseWithoutStore(up, reply)) return;
+      break;
+    case StartState::kReady: break;
+  }
+  Dispatch(up, std::move(reply));
+}
+
+// Counted in Handle: in_flight_ already includes this upcall.
+void TrackingService::Dispatch(const CldMessage& up, Reply reply) {
   switch (static_cast<CldCommand>(up.command)) {
     case CldCommand::kGetVersion: {
       CldMessage r = ReplyTo(up, 0);
@@ -134,7 +181,7 @@ void TrackingService::HandleGraceStart(const CldMessage& up, Reply reply) {
   job->request = up;
   job->reply = std::move(reply);
   job->started = scheduler_.Now();
-  store_.StartGrace(Guard([this, job](Result<GraceStartResult> r) {
+  store_.StartGrace(liveness_.Guard([this, job](Result<GraceStartResult> r) {
     if (!r.ok()) {
       ++stats_.store_errors;
       log_.Error(StrCat("cld: GraceStart failed in the store: ", r.status().ToString()));
@@ -190,7 +237,7 @@ void TrackingService::ContinueUpload(const std::shared_ptr<Upload>& job) {
     --budget;
   }
   if (job->next < job->records.size()) {
-    scheduler_.RunAfter(Duration::zero(), Guard([this, job] { ContinueUpload(job); }));
+    scheduler_.RunAfter(Duration::zero(), liveness_.Guard([this, job] { ContinueUpload(job); }));
     return;
   }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(scheduler_.Now() - job->started);
@@ -210,7 +257,7 @@ void TrackingService::HandleCreate(const CldMessage& up, Reply reply) {
   rec.id = up.name;
   rec.princhash = up.princhash;
   ++pending_creates_[up.name];
-  store_.PutClient(rec, Guard([this, up, reply = std::move(reply)](Status st) {
+  store_.PutClient(rec, liveness_.Guard([this, up, reply = std::move(reply)](Status st) {
     auto p = pending_creates_.find(up.name);
     if (p != pending_creates_.end() && --p->second == 0) pending_creates_.erase(p);
     if (st.ok()) current_ids_.insert(up.name);
@@ -242,7 +289,7 @@ void TrackingService::OnCreated(const std::string& id) {
   ++stats_.early_ends;
   log_.Notice(StrCat("cld: all ", uploaded_, " uploaded clients have re-created their records;"
                      " ending the grace period early"));
-  grace_.EndGrace(Guard([this](Status st) {
+  grace_.EndGrace(liveness_.Guard([this](Status st) {
     if (st.ok()) {
       log_.Info("cld: the kernel ended the grace period");
     } else {
@@ -259,7 +306,7 @@ void TrackingService::HandleRemove(const CldMessage& up, Reply reply) {
   }
   current_ids_.erase(up.name);
   if (scan_running_) removed_during_scan_.insert(up.name);
-  store_.RemoveClient(up.name, Guard([this, up, reply = std::move(reply)](Status st) {
+  store_.RemoveClient(up.name, liveness_.Guard([this, up, reply = std::move(reply)](Status st) {
     if (!st.ok()) {
       ++stats_.store_errors;
       log_.Error(StrCat("cld: cannot remove client ", NameForLog(up.name), ": ", st.ToString()));
@@ -271,7 +318,7 @@ void TrackingService::HandleRemove(const CldMessage& up, Reply reply) {
 void TrackingService::HandleCheck(const CldMessage& up, Reply reply) {
   ++stats_.checks;
   if (up.name.empty()) return Finish(up, reply, kCldEAcces);
-  store_.CheckReclaim(up.name, Guard([this, up, reply = std::move(reply)](Result<CheckResult> r) {
+  auto checked = [this, up, reply = std::move(reply)](Result<CheckResult> r) {
     if (!r.ok()) {
       ++stats_.store_errors;
       log_.Error(StrCat("cld: Check of ", NameForLog(up.name), " failed: ", r.status().ToString()));
@@ -285,12 +332,13 @@ void TrackingService::HandleCheck(const CldMessage& up, Reply reply) {
     bool allowed = r->outcome != ReclaimOutcome::kNotFound;
     if (allowed) current_ids_.insert(up.name);
     Finish(up, reply, allowed ? 0 : kCldEAcces);
-  }));
+  };
+  store_.CheckReclaim(up.name, liveness_.Guard(std::move(checked)));
 }
 
 void TrackingService::HandleGraceDone(const CldMessage& up, Reply reply) {
   ++stats_.grace_dones;
-  store_.EndGrace(Guard([this, up, reply = std::move(reply)](Result<EndGraceResult> r) {
+  store_.EndGrace(liveness_.Guard([this, up, reply = std::move(reply)](Result<EndGraceResult> r) {
     if (!r.ok()) {
       ++stats_.store_errors;
       log_.Error(StrCat("cld: GraceDone failed in the store: ", r.status().ToString()));
@@ -328,7 +376,7 @@ void TrackingService::ScheduleReconcile() {
   if (reconcile_timer_ != 0) scheduler_.Cancel(reconcile_timer_);
   reconcile_timer_ = 0;
   if (reconcile_interval_ <= Duration::zero()) return;
-  reconcile_timer_ = scheduler_.RunAfter(reconcile_interval_, Guard([this] {
+  reconcile_timer_ = scheduler_.RunAfter(reconcile_interval_, liveness_.Guard([this] {
     reconcile_timer_ = 0;
     ReconcileNow();
   }));
@@ -336,13 +384,20 @@ void TrackingService::ScheduleReconcile() {
 
 void TrackingService::ReconcileNow() {
   if (live_source_ == nullptr) return;
+  if (start_ != StartState::kReady) {
+    // Not loaded yet: which ids have a record is unknown, and a write now
+    // could replace a Create's record (with its princhash) by ours.
+    reconcile_after_start_ = true;
+    return;
+  }
   if (scan_running_) {
     rescan_wanted_ = true;
     return;
   }
   scan_running_ = true;
   removed_during_scan_.clear();
-  live_source_->Scan(Guard([this](Result<LiveClientScan> r) { OnLiveClients(std::move(r)); }));
+  live_source_->Scan(
+      liveness_.Guard([this](Result<LiveClientScan> r) { OnLiveClients(std::move(r)); }));
 }
 
 // Which live clients get a record (docs/nfs4rec.md):
@@ -437,7 +492,7 @@ void TrackingService::OnLiveClients(Result<LiveClientScan> scan) {
     rec.id = c.name;
     if (c.minor_version) rec.has_session = *c.minor_version >= 1;
     ++run->writes;
-    store_.PutClient(rec, Guard([this, run, finished, c](Status st) {
+    store_.PutClient(rec, liveness_.Guard([this, run, finished, c](Status st) {
       if (st.ok()) {
         current_ids_.insert(c.name);
         ++run->added;
@@ -480,7 +535,10 @@ std::string TrackingService::StatusReport() const {
           ? StrCat("in grace (recovery epoch ", epochs_.recovery, "), ", awaiting_.size(), " of ",
                    uploaded_, " uploaded clients yet to reclaim")
           : std::string("not in grace");
-  return StrCat("current epoch ", epochs_.current, ", ", grace, "; upcalls ", stats_.upcalls,
+  const char* start = start_ == StartState::kReady    ? ""
+                      : start_ == StartState::kFailed ? "load failed; "
+                                                      : "loading; ";
+  return StrCat(start, "current epoch ", epochs_.current, ", ", grace, "; upcalls ", stats_.upcalls,
                 " (create ", stats_.creates, ", remove ", stats_.removes, ", check ",
                 stats_.checks, ", gracestart ", stats_.grace_starts, ", gracedone ",
                 stats_.grace_dones, ", unsupported ", stats_.unsupported, "), in flight ",
