@@ -25,7 +25,7 @@ Status MigrateV1(sqlite::Db& db) {
 
 Status SetEpochs(sqlite::Db& db, const Epochs& e) {
   NFSREC_ASSIGN_OR_RETURN(
-      sqlite::Statement* st,
+      sqlite::Statement * st,
       db.Cached("UPDATE cld_grace SET current = ?1, recovery = ?2 WHERE id = 1"));
   NFSREC_RETURN_IF_ERROR(st->BindInt(1, static_cast<int64_t>(e.current)));
   NFSREC_RETURN_IF_ERROR(st->BindInt(2, static_cast<int64_t>(e.recovery)));
@@ -35,7 +35,7 @@ Status SetEpochs(sqlite::Db& db, const Epochs& e) {
 }
 
 Status DeleteEpoch(sqlite::Db& db, uint64_t epoch, uint64_t* deleted) {
-  NFSREC_ASSIGN_OR_RETURN(sqlite::Statement* st,
+  NFSREC_ASSIGN_OR_RETURN(sqlite::Statement * st,
                           db.Cached("DELETE FROM cld_clients WHERE epoch = ?1"));
   NFSREC_RETURN_IF_ERROR(st->BindInt(1, static_cast<int64_t>(epoch)));
   Status s = st->Run();
@@ -56,7 +56,7 @@ const std::vector<Migration>& Migrations() {
 }
 
 Result<Epochs> ReadEpochs(sqlite::Db& db) {
-  NFSREC_ASSIGN_OR_RETURN(sqlite::Statement* st,
+  NFSREC_ASSIGN_OR_RETURN(sqlite::Statement * st,
                           db.Cached("SELECT current, recovery FROM cld_grace WHERE id = 1"));
   NFSREC_ASSIGN_OR_RETURN(const bool row, st->Step());
   if (!row) return Status::Corruption("cld_grace has no row");
@@ -64,15 +64,15 @@ Result<Epochs> ReadEpochs(sqlite::Db& db) {
   int64_t rec = st->ColumnInt(1);
   st->Reset();
   if (cur <= 0 || rec < 0 || rec >= cur) {
-    return Status::Corruption(StrCat("cld_grace holds impossible epochs current=", cur,
-                                     " recovery=", rec));
+    return Status::Corruption(
+        StrCat("cld_grace holds impossible epochs current=", cur, " recovery=", rec));
   }
   return Epochs{static_cast<uint64_t>(cur), static_cast<uint64_t>(rec)};
 }
 
 Result<std::vector<ClientRecord>> ReadClients(sqlite::Db& db, uint64_t epoch) {
   NFSREC_ASSIGN_OR_RETURN(
-      sqlite::Statement* st,
+      sqlite::Statement * st,
       db.Cached(
           "SELECT id, princhash, has_session, time FROM cld_clients WHERE epoch = ?1 ORDER BY id"));
   sqlite::Statement& s = *st;
@@ -95,7 +95,7 @@ Result<std::vector<ClientRecord>> ReadClients(sqlite::Db& db, uint64_t epoch) {
 
 Result<bool> HasClient(sqlite::Db& db, uint64_t epoch, const std::string& id) {
   NFSREC_ASSIGN_OR_RETURN(
-      sqlite::Statement* st,
+      sqlite::Statement * st,
       db.Cached("SELECT count(*) FROM cld_clients WHERE epoch = ?1 AND id = ?2"));
   sqlite::Statement& s = *st;
   NFSREC_RETURN_IF_ERROR(s.BindInt(1, static_cast<int64_t>(epoch)));
@@ -125,7 +125,7 @@ Result<GraceStartResult> StartGrace(sqlite::Db& db) {
 
 Status PutClient(sqlite::Db& db, uint64_t epoch, const ClientRecord& r) {
   NFSREC_ASSIGN_OR_RETURN(
-      sqlite::Statement* st,
+      sqlite::Statement * st,
       db.Cached("INSERT OR REPLACE INTO cld_clients (epoch, id, princhash, has_session, time)"
                 " VALUES (?1, ?2, ?3, ?4, CAST(strftime('%s', 'now') AS INTEGER))"));
   sqlite::Statement& s = *st;
@@ -147,7 +147,7 @@ Status PutClient(sqlite::Db& db, uint64_t epoch, const ClientRecord& r) {
 }
 
 Status RemoveClient(sqlite::Db& db, uint64_t epoch, const std::string& id) {
-  NFSREC_ASSIGN_OR_RETURN(sqlite::Statement* st,
+  NFSREC_ASSIGN_OR_RETURN(sqlite::Statement * st,
                           db.Cached("DELETE FROM cld_clients WHERE epoch = ?1 AND id = ?2"));
   sqlite::Statement& s = *st;
   NFSREC_RETURN_IF_ERROR(s.BindInt(1, static_cast<int64_t>(epoch)));
@@ -166,7 +166,7 @@ Result<ReclaimOutcome> Reclaim(sqlite::Db& db, const Epochs& epochs, const std::
   if (!in_recovery) return ReclaimOutcome::kNotFound;
   if (copy_to_current) {
     NFSREC_ASSIGN_OR_RETURN(
-        sqlite::Statement* st,
+        sqlite::Statement * st,
         db.Cached("INSERT OR REPLACE INTO cld_clients (epoch, id, princhash, has_session, time)"
                   " SELECT ?1, id, princhash, has_session, CAST(strftime('%s', 'now') AS INTEGER)"
                   " FROM cld_clients WHERE epoch = ?2 AND id = ?3"));
@@ -189,7 +189,7 @@ Result<EndGraceResult> EndGrace(sqlite::Db& db) {
   // Also sweeps rows of any epoch that is neither current nor recovery; a
   // whole-transaction epoch switch never leaves such rows, a hand-edited
   // database might.
-  NFSREC_ASSIGN_OR_RETURN(sqlite::Statement* st,
+  NFSREC_ASSIGN_OR_RETURN(sqlite::Statement * st,
                           db.Cached("DELETE FROM cld_clients WHERE epoch <> ?1"));
   NFSREC_RETURN_IF_ERROR(st->BindInt(1, static_cast<int64_t>(before.current)));
   Status s = st->Run();
@@ -203,7 +203,7 @@ Result<EndGraceResult> EndGrace(sqlite::Db& db) {
 Result<bool> AllReclaimedWithSessions(sqlite::Db& db, const Epochs& epochs) {
   if (!epochs.in_grace()) return false;
   NFSREC_ASSIGN_OR_RETURN(
-      sqlite::Statement* st,
+      sqlite::Statement * st,
       db.Cached("SELECT"
                 " (SELECT count(*) FROM cld_clients r WHERE r.epoch = ?2 AND NOT EXISTS"
                 "   (SELECT 1 FROM cld_clients c WHERE c.epoch = ?1 AND c.id = r.id))"

@@ -216,9 +216,7 @@ class Helper {
     }
     Status st = Open();
     if (st.ok()) {
-      st = InTransaction([&]() -> Status {
-        return client_sql::EndGrace(*db_).status();
-      });
+      st = InTransaction([&]() -> Status { return client_sql::EndGrace(*db_).status(); });
     }
     if (!st.ok()) {
       log_.Error(StrCat("gracedone: ", st.ToString()));

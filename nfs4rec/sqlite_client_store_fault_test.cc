@@ -123,7 +123,7 @@ std::vector<Op> Sequence() {
       StartGrace(),  // reboot during grace: current emptied, recovery kept
       Put(Client(Id(2), "", true)),
       Put(Client(Id(100), std::string(32, 'n'), false)),  // a new client
-      Load(),  // what a restart now would read
+      Load(),                                             // what a restart now would read
       EndGrace(),
       Remove("never-there"),
       Put(Client(Id(3))),
@@ -185,7 +185,7 @@ class SqliteClientStoreFaultTest : public ::testing::TestWithParam<FaultCase> {
   void RunOnce(int n, int* injected);
 
   std::vector<std::string> oracle_;  // summary of each op's result
-  ClientSnapshot full_;            // the oracle's state after the sequence
+  ClientSnapshot full_;              // the oracle's state after the sequence
   StoreHarness<SqliteClientStore> h_;
 };
 

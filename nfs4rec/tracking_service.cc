@@ -138,7 +138,8 @@ void TrackingService::Handle(const CldMessage& up, Reply reply) {
     case StartState::kFailed:
       if (RefuseWithoutStore(up, reply)) return;
       break;
-    case StartState::kReady: break;
+    case StartState::kReady:
+      break;
   }
   Dispatch(up, std::move(reply));
 }
@@ -153,11 +154,16 @@ void TrackingService::Dispatch(const CldMessage& up, Reply reply) {
       reply(r);
       return;
     }
-    case CldCommand::kGraceStart: return HandleGraceStart(up, std::move(reply));
-    case CldCommand::kCreate: return HandleCreate(up, std::move(reply));
-    case CldCommand::kRemove: return HandleRemove(up, std::move(reply));
-    case CldCommand::kCheck: return HandleCheck(up, std::move(reply));
-    case CldCommand::kGraceDone: return HandleGraceDone(up, std::move(reply));
+    case CldCommand::kGraceStart:
+      return HandleGraceStart(up, std::move(reply));
+    case CldCommand::kCreate:
+      return HandleCreate(up, std::move(reply));
+    case CldCommand::kRemove:
+      return HandleRemove(up, std::move(reply));
+    case CldCommand::kCheck:
+      return HandleCheck(up, std::move(reply));
+    case CldCommand::kGraceDone:
+      return HandleGraceDone(up, std::move(reply));
   }
   ++stats_.unsupported;
   log_.Warning(StrCat("cld: unsupported upcall command ", int{up.command}, " (xid ", up.xid,
@@ -198,8 +204,7 @@ void TrackingService::HandleGraceStart(const CldMessage& up, Reply reply) {
     uploaded_ = awaiting_.size();
     end_grace_requested_ = false;
     log_.Info(StrCat("cld: GraceStart: ",
-                     r->kept_recovery ? "grace still open from the previous start, keeping"
-                                      : "new",
+                     r->kept_recovery ? "grace still open from the previous start, keeping" : "new",
                      " recovery epoch ", epochs_.recovery, ", current epoch ", epochs_.current,
                      "; uploading ", job->records.size(), " records"));
     ContinueUpload(job);
@@ -224,8 +229,8 @@ void TrackingService::ContinueUpload(const std::shared_ptr<Upload>& job) {
       ++job->skipped;
       ++stats_.records_skipped;
       log_.Warning(StrCat("cld: not uploading stored record of epoch ", epochs_.recovery, " (",
-                          problem, ", id ", NameForLog(rec.id), "): the database holds a "
-                          "value the kernel cannot take"));
+                          problem, ", id ", NameForLog(rec.id),
+                          "): the database holds a value the kernel cannot take"));
       continue;
     }
     CldMessage m = ReplyTo(job->request, kCldEInProgress);
@@ -241,9 +246,9 @@ void TrackingService::ContinueUpload(const std::shared_ptr<Upload>& job) {
     return;
   }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(scheduler_.Now() - job->started);
-  log_.Info(StrCat("cld: GraceStart xid ", job->request.xid, ": uploaded ", job->sent,
-                   " records", job->skipped ? StrCat(", skipped ", job->skipped) : "", " in ",
-                   ms.count(), " ms"));
+  log_.Info(StrCat("cld: GraceStart xid ", job->request.xid, ": uploaded ", job->sent, " records",
+                   job->skipped ? StrCat(", skipped ", job->skipped) : "", " in ", ms.count(),
+                   " ms"));
   Finish(job->request, job->reply, 0);
 }
 
@@ -287,7 +292,8 @@ void TrackingService::OnCreated(const std::string& id) {
   if (!options_.end_grace_early || end_grace_requested_ || uploaded_ == 0) return;
   end_grace_requested_ = true;
   ++stats_.early_ends;
-  log_.Notice(StrCat("cld: all ", uploaded_, " uploaded clients have re-created their records;"
+  log_.Notice(StrCat("cld: all ", uploaded_,
+                     " uploaded clients have re-created their records;"
                      " ending the grace period early"));
   grace_.EndGrace(liveness_.Guard([this](Status st) {
     if (st.ok()) {
@@ -325,8 +331,10 @@ void TrackingService::HandleCheck(const CldMessage& up, Reply reply) {
       return Finish(up, reply, kCldEAcces);
     }
     if (r->started_grace) {
-      log_.Info(StrCat("cld: Check outside grace (kernel without GraceStart): opened recovery"
-                       " epoch ", r->epochs.recovery));
+      log_.Info(
+          StrCat("cld: Check outside grace (kernel without GraceStart): opened recovery "
+                 "epoch ",
+                 r->epochs.recovery));
     }
     epochs_ = r->epochs;
     bool allowed = r->outcome != ReclaimOutcome::kNotFound;
@@ -414,8 +422,8 @@ void TrackingService::ReconcileNow() {
 // Only clients whose states file lists state: a client without state has
 // nothing to reclaim, and a record would only let it claim state it never had.
 bool TrackingService::ShouldRecord(const NfsdClientInfo& c) {
-  const bool live = c.status == NfsdClientStatus::kConfirmed ||
-                    c.status == NfsdClientStatus::kCourtesy;
+  const bool live =
+      c.status == NfsdClientStatus::kConfirmed || c.status == NfsdClientStatus::kCourtesy;
   return live && c.holds_state;
 }
 
@@ -429,8 +437,8 @@ void TrackingService::OnLiveClients(Result<LiveClientScan> scan) {
   if (reconcile_follows_lease_ && scan.ok() && scan->lease_seconds && *scan->lease_seconds > 0 &&
       std::chrono::seconds(*scan->lease_seconds) != reconcile_interval_) {
     reconcile_interval_ = std::chrono::seconds(*scan->lease_seconds);
-    log_.Info(StrCat("cld: reconciling every ", *scan->lease_seconds,
-                     " s from now on (nfsd's lease)"));
+    log_.Info(
+        StrCat("cld: reconciling every ", *scan->lease_seconds, " s from now on (nfsd's lease)"));
   }
   if (again) {
     ReconcileNow();
@@ -441,9 +449,13 @@ void TrackingService::OnLiveClients(Result<LiveClientScan> scan) {
     // Kernels before 5.3 have no list: say so once, not every lease period.
     const bool missing = scan.status().code() == Status::Code::kNotFound;
     if (!missing || !reported_missing_list_) {
-      log_.Warning(StrCat("cld: cannot read the kernel's client list", missing ? " (kernel "
-                          "before 5.3?); NFSv4.0 clients may lose their reclaim right after a "
-                          "second reboot" : "", ": ", scan.status().ToString()));
+      log_.Warning(
+          StrCat("cld: cannot read the kernel's client list",
+                 missing ? " (kernel "
+                           "before 5.3?); NFSv4.0 clients may lose their reclaim right after a "
+                           "second reboot"
+                         : "",
+                 ": ", scan.status().ToString()));
     }
     reported_missing_list_ = reported_missing_list_ || missing;
     return;
@@ -461,8 +473,10 @@ void TrackingService::OnLiveClients(Result<LiveClientScan> scan) {
   stats_.reconcile_last_seen = scan->clients.size();
   stats_.reconcile_last_run = scheduler_.Now();
   if (scan->unreadable != 0) {
-    log_.Warning(StrCat("cld: ", scan->unreadable, " entries of the kernel's client list were"
-                        " unreadable and are not recorded; first: ", scan->first_error));
+    log_.Warning(StrCat("cld: ", scan->unreadable,
+                        " entries of the kernel's client list were"
+                        " unreadable and are not recorded; first: ",
+                        scan->first_error));
   }
   struct Run {
     uint64_t writes = 0;
@@ -477,9 +491,10 @@ void TrackingService::OnLiveClients(Result<LiveClientScan> scan) {
     // Quiet when the run changed nothing: it repeats every lease period.
     const LogLevel level = run->added || run->failed ? LogLevel::kInfo : LogLevel::kDebug;
     if (level == LogLevel::kDebug && !log_.DebugEnabled()) return;
-    log_.Write(level, StrCat("cld: reconciliation: ", run->seen, " live clients, ", run->added,
-                     " records added", run->failed ? StrCat(", ", run->failed, " failed") : "",
-                     " (total added ", stats_.reconcile_added, ")"));
+    log_.Write(level,
+               StrCat("cld: reconciliation: ", run->seen, " live clients, ", run->added,
+                      " records added", run->failed ? StrCat(", ", run->failed, " failed") : "",
+                      " (total added ", stats_.reconcile_added, ")"));
   };
   std::set<std::string> issued;
   for (NfsdClientInfo& c : scan->clients) {
@@ -500,8 +515,8 @@ void TrackingService::OnLiveClients(Result<LiveClientScan> scan) {
         if (log_.DebugEnabled()) {
           log_.Debug(StrCat("cld: reconciliation recorded live ", NfsdClientStatusName(c.status),
                             " client ", NameForLog(c.name), " (v4.",
-                            c.minor_version ? StrCat(*c.minor_version) : std::string("?"),
-                            ", ", Printable(c.address), ")"));
+                            c.minor_version ? StrCat(*c.minor_version) : std::string("?"), ", ",
+                            Printable(c.address), ")"));
         }
       } else {
         ++run->failed;
@@ -530,21 +545,19 @@ std::string TrackingService::ReconcileReport() const {
 }
 
 std::string TrackingService::StatusReport() const {
-  std::string grace =
-      epochs_.in_grace()
-          ? StrCat("in grace (recovery epoch ", epochs_.recovery, "), ", awaiting_.size(), " of ",
-                   uploaded_, " uploaded clients yet to reclaim")
-          : std::string("not in grace");
+  std::string grace = epochs_.in_grace() ? StrCat("in grace (recovery epoch ", epochs_.recovery,
+                                                  "), ", awaiting_.size(), " of ", uploaded_,
+                                                  " uploaded clients yet to reclaim")
+                                         : std::string("not in grace");
   const char* start = start_ == StartState::kReady    ? ""
                       : start_ == StartState::kFailed ? "load failed; "
                                                       : "loading; ";
   return StrCat(start, "current epoch ", epochs_.current, ", ", grace, "; upcalls ", stats_.upcalls,
-                " (create ", stats_.creates, ", remove ", stats_.removes, ", check ",
-                stats_.checks, ", gracestart ", stats_.grace_starts, ", gracedone ",
-                stats_.grace_dones, ", unsupported ", stats_.unsupported, "), in flight ",
-                in_flight_, ", store errors ", stats_.store_errors, ", records uploaded ",
-                stats_.records_uploaded, ", skipped ", stats_.records_skipped,
-                ReconcileReport());
+                " (create ", stats_.creates, ", remove ", stats_.removes, ", check ", stats_.checks,
+                ", gracestart ", stats_.grace_starts, ", gracedone ", stats_.grace_dones,
+                ", unsupported ", stats_.unsupported, "), in flight ", in_flight_,
+                ", store errors ", stats_.store_errors, ", records uploaded ",
+                stats_.records_uploaded, ", skipped ", stats_.records_skipped, ReconcileReport());
 }
 
 }  // namespace nfsrec::nfs4rec

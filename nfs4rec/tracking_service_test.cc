@@ -1,7 +1,5 @@
 #include "nfs4rec/tracking_service.h"
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -11,6 +9,7 @@
 #include "tests/support/mem_client_store.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::nfs4rec {
 namespace {
@@ -301,8 +300,8 @@ TEST_F(TrackingServiceTest, RestartDuringGraceRemembersWhoIsMissing) {
 TEST_F(TrackingServiceTest, UpcallsWaitForTheLoadAndRunInOrder) {
   store_.SetEpochs(Epochs{3, 2});
   store_.Insert(2, ClientRecord{"a", "", {}, 0});
-  service_ = std::make_unique<TrackingService>(store_, grace_, sched_, log_,
-                                               TrackingServiceOptions{});
+  service_ =
+      std::make_unique<TrackingService>(store_, grace_, sched_, log_, TrackingServiceOptions{});
   std::vector<CldMessage> out;
   CldMessage early = Up(CldCommand::kGetVersion);
   Send(early, &out);  // before Start: waits too
@@ -335,8 +334,8 @@ TEST_F(TrackingServiceTest, UpcallsWaitForTheLoadAndRunInOrder) {
 }
 
 TEST_F(TrackingServiceTest, FailedLoadAnswersUpcallsAsStoreFailures) {
-  service_ = std::make_unique<TrackingService>(store_, grace_, sched_, log_,
-                                               TrackingServiceOptions{});
+  service_ =
+      std::make_unique<TrackingService>(store_, grace_, sched_, log_, TrackingServiceOptions{});
   store_.FailNext(Status::Corruption("bad epochs"));  // fails the load
   std::optional<Status> started;
   service_->Start([&started](Status st) { started = st; });
@@ -396,11 +395,10 @@ TEST_F(TrackingServiceTest, ConcurrentCreatesAnswerEachXidOnce) {
   std::map<uint32_t, int> answers;
   std::vector<uint32_t> order;
   for (int i = 0; i < 50; ++i) {
-    service_->Handle(Up(CldCommand::kCreate, "c" + std::to_string(i)),
-                     [&](const CldMessage& r) {
-                       answers[r.xid]++;
-                       order.push_back(r.xid);
-                     });
+    service_->Handle(Up(CldCommand::kCreate, "c" + std::to_string(i)), [&](const CldMessage& r) {
+      answers[r.xid]++;
+      order.push_back(r.xid);
+    });
   }
   service_->Handle(Up(CldCommand::kGetVersion), [&](const CldMessage& r) {
     answers[r.xid]++;
@@ -449,8 +447,8 @@ class ReconcileTest : public TrackingServiceTest {
   }
   // The service (a base member) goes before the directory (ours).
   void TearDown() override { service_.reset(); }
-  void Client(int id, const std::string& status, const std::string& quoted_name,
-              bool states, int minor = 0) {
+  void Client(int id, const std::string& status, const std::string& quoted_name, bool states,
+              int minor = 0) {
     std::string dir = StrCat(NfsdClientsDir(root_), "/", id);
     std::filesystem::create_directories(dir);
     std::ofstream(dir + "/info") << "clientid: 0x" << id << "\naddress: \"10.0.0.2:700\"\n"
@@ -544,7 +542,7 @@ TEST_F(ReconcileTest, RemoveDuringScanWinsAndStoreFailureIsCounted) {
   service_->EnableReconcile(*source_, Duration::zero());
   Client(1, "confirmed", "\"leaving\"", true);
   Client(2, "confirmed", "\"stays\"", true);
-  service_->ReconcileNow();  // scan result waits in the scheduler
+  service_->ReconcileNow();                                   // scan result waits in the scheduler
   EXPECT_EQ(Status1(Up(CldCommand::kRemove, "leaving")), 0);  // also runs the scan result
   store_.RunPending();
   EXPECT_FALSE(store_.Has(1, "leaving"));
@@ -560,8 +558,8 @@ TEST_F(ReconcileTest, RemoveDuringScanWinsAndStoreFailureIsCounted) {
 
 TEST_F(ReconcileTest, WaitsForTheLoad) {
   store_.Insert(1, ClientRecord{"have", kHash, {}, 0});
-  service_ = std::make_unique<TrackingService>(store_, grace_, sched_, log_,
-                                               TrackingServiceOptions{});
+  service_ =
+      std::make_unique<TrackingService>(store_, grace_, sched_, log_, TrackingServiceOptions{});
   service_->EnableReconcile(*source_, Duration::zero());
   Client(1, "confirmed", "\"have\"", true);
   Client(2, "confirmed", "\"new\"", true);

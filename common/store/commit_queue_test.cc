@@ -23,7 +23,7 @@ constexpr auto kWait = DbHarness::kWait;
 // Inserts key k into t.
 CommitQueue::Work Insert(int64_t k) {
   return [k](Db& db) -> Status {
-    NFSREC_ASSIGN_OR_RETURN(sqlite::Statement* stmt, db.Cached("INSERT INTO t (k) VALUES (?1)"));
+    NFSREC_ASSIGN_OR_RETURN(sqlite::Statement * stmt, db.Cached("INSERT INTO t (k) VALUES (?1)"));
     NFSREC_RETURN_IF_ERROR(stmt->BindInt(1, k));
     return stmt->Run();
   };

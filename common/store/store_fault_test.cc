@@ -35,7 +35,7 @@ constexpr int kCheckpointPages = 8;
 
 CommitQueue::Work Insert(int64_t k) {
   return [k](Db& db) -> Status {
-    NFSREC_ASSIGN_OR_RETURN(sqlite::Statement* stmt,
+    NFSREC_ASSIGN_OR_RETURN(sqlite::Statement * stmt,
                             db.Cached("INSERT INTO t (k, v) VALUES (?1, randomblob(?2))"));
     NFSREC_RETURN_IF_ERROR(stmt->BindInt(1, k));
     NFSREC_RETURN_IF_ERROR(stmt->BindInt(2, kRowBytes));

@@ -48,8 +48,8 @@ class ClientStoreCalls {
         settle_, [&](auto done) { store_.EndGrace(done); });
   }
   Result<ClientSnapshot> Load() {
-    return test_support::RunAndWait<Result<ClientSnapshot>>(
-        settle_, [&](auto done) { store_.Load(done); });
+    return test_support::RunAndWait<Result<ClientSnapshot>>(settle_,
+                                                            [&](auto done) { store_.Load(done); });
   }
   // The ids of the current or recovery epoch (from Load), sorted; empty,
   // and a test failure, if the load fails or the epoch is neither.
