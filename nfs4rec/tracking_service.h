@@ -32,7 +32,8 @@
 //
 // Early end of grace: see TrackingService::OnCreated and docs/nfs4rec.md.
 // Reconciliation (records for live clients that reclaimed without a Create):
-// see TrackingService::OnLiveClients and docs/nfs4rec.md.
+// see TrackingService::OnLiveClients (nfs4rec/tracking_reconcile.cc) and
+// docs/nfs4rec.md.
 //
 // Loop thread only.
 #pragma once
@@ -154,6 +155,8 @@ class TrackingService {
   std::string ReconcileReport() const;
   // Why a record may not be uploaded; empty if it may.
   static std::string RecordProblem(const ClientRecord& r);
+  // A client id for log lines: printable, at most 64 bytes of it.
+  static std::string NameForLog(const std::string& id);
   void Finish(const CldMessage& up, const Reply& reply, int16_t status);
 
   ClientStore& store_;
