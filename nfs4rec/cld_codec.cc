@@ -13,12 +13,12 @@ constexpr size_t kOffStatus = 2;
 constexpr size_t kOffXid = 4;
 constexpr size_t kOffUnion = kCldHeaderSize;
 // Inside cm_u:
-constexpr size_t kOffNameLen = kOffUnion;                       // u16
-constexpr size_t kOffNameData = kOffUnion + 2;                  // 1024 bytes
-constexpr size_t kOffPrincLen = kOffUnion + kCldNameSize;       // u8 (v2), 1034
-constexpr size_t kOffPrincData = kOffPrincLen + 1;              // 32 bytes, 1035
-constexpr size_t kOffGraceTime = kOffUnion;                     // s64 (v1)
-constexpr size_t kOffMaxVersion = kOffUnion;                    // u8
+constexpr size_t kOffNameLen = kOffUnion;                  // u16
+constexpr size_t kOffNameData = kOffUnion + 2;             // 1024 bytes
+constexpr size_t kOffPrincLen = kOffUnion + kCldNameSize;  // u8 (v2), 1034
+constexpr size_t kOffPrincData = kOffPrincLen + 1;         // 32 bytes, 1035
+constexpr size_t kOffGraceTime = kOffUnion;                // s64 (v1)
+constexpr size_t kOffMaxVersion = kOffUnion;               // u8
 
 template <typename T>
 T Load(std::span<const uint8_t> b, size_t off) {
@@ -50,7 +50,8 @@ CldMessage GetHeader(std::span<const uint8_t> b) {
 
 Status PutName(std::vector<uint8_t>& b, const std::string& name) {
   if (name.size() > kCldNameMax) {
-    return Status::InvalidArgument(StrCat("cld name of ", name.size(), " bytes exceeds ", kCldNameMax));
+    return Status::InvalidArgument(
+        StrCat("cld name of ", name.size(), " bytes exceeds ", kCldNameMax));
   }
   Store<uint16_t>(b, kOffNameLen, static_cast<uint16_t>(name.size()));
   std::memcpy(b.data() + kOffNameData, name.data(), name.size());
@@ -89,8 +90,8 @@ bool IsInProgressRecord(const CldMessage& m) {
 
 Status CheckSize(std::span<const uint8_t> bytes, size_t want, uint8_t version) {
   if (bytes.size() != want) {
-    return Status::InvalidArgument(StrCat("cld v", int{version}, " message has ", bytes.size(),
-                                          " bytes, expected ", want));
+    return Status::InvalidArgument(
+        StrCat("cld v", int{version}, " message has ", bytes.size(), " bytes, expected ", want));
   }
   return Status::Ok();
 }
@@ -104,9 +105,7 @@ Result<CldMessage> DecodeUpcallV1(std::span<const uint8_t> b) {
     case CldCommand::kCreate:
     case CldCommand::kRemove:
     case CldCommand::kCheck: {
-      Result<std::string> name = GetName(b);
-      if (!name.ok()) return name.status();
-      m.name = std::move(name).value();
+      NFSREC_ASSIGN_OR_RETURN(m.name, GetName(b));
       break;
     }
     case CldCommand::kGraceDone:
@@ -153,9 +152,7 @@ Result<CldMessage> DecodeDowncallV1(std::span<const uint8_t> b) {
   if (m.Is(CldCommand::kGetVersion) && m.status == 0) {
     m.max_version = b[kOffMaxVersion];
   } else if (IsInProgressRecord(m)) {
-    Result<std::string> name = GetName(b);
-    if (!name.ok()) return name.status();
-    m.name = std::move(name).value();
+    NFSREC_ASSIGN_OR_RETURN(m.name, GetName(b));
   }
   return m;
 }
@@ -167,19 +164,13 @@ Result<CldMessage> DecodeUpcallV2(std::span<const uint8_t> b) {
   CldMessage m = GetHeader(b);
   switch (static_cast<CldCommand>(m.command)) {
     case CldCommand::kCreate: {
-      Result<std::string> name = GetName(b);
-      if (!name.ok()) return name.status();
-      Result<std::string> hash = GetPrincHash(b);
-      if (!hash.ok()) return hash.status();
-      m.name = std::move(name).value();
-      m.princhash = std::move(hash).value();
+      NFSREC_ASSIGN_OR_RETURN(m.name, GetName(b));
+      NFSREC_ASSIGN_OR_RETURN(m.princhash, GetPrincHash(b));
       break;
     }
     case CldCommand::kRemove:
     case CldCommand::kCheck: {
-      Result<std::string> name = GetName(b);
-      if (!name.ok()) return name.status();
-      m.name = std::move(name).value();
+      NFSREC_ASSIGN_OR_RETURN(m.name, GetName(b));
       break;
     }
     default:
@@ -224,12 +215,8 @@ Result<CldMessage> DecodeDowncallV2(std::span<const uint8_t> b) {
   if (m.Is(CldCommand::kGetVersion) && m.status == 0) {
     m.max_version = b[kOffMaxVersion];
   } else if (IsInProgressRecord(m)) {
-    Result<std::string> name = GetName(b);
-    if (!name.ok()) return name.status();
-    Result<std::string> hash = GetPrincHash(b);
-    if (!hash.ok()) return hash.status();
-    m.name = std::move(name).value();
-    m.princhash = std::move(hash).value();
+    NFSREC_ASSIGN_OR_RETURN(m.name, GetName(b));
+    NFSREC_ASSIGN_OR_RETURN(m.princhash, GetPrincHash(b));
   }
   return m;
 }
@@ -242,9 +229,12 @@ Status UnknownVersion(uint8_t version) {
 
 Result<size_t> CldMessageSize(uint8_t version) {
   switch (version) {
-    case kCldVersion1: return kCldMsgV1Size;
-    case kCldVersion2: return kCldMsgV2Size;
-    default: return UnknownVersion(version);
+    case kCldVersion1:
+      return kCldMsgV1Size;
+    case kCldVersion2:
+      return kCldMsgV2Size;
+    default:
+      return UnknownVersion(version);
   }
 }
 
@@ -257,12 +247,14 @@ Result<CldHeader> DecodeCldHeader(std::span<const uint8_t> bytes) {
 }
 
 Result<CldMessage> DecodeCldUpcall(std::span<const uint8_t> bytes) {
-  Result<CldHeader> h = DecodeCldHeader(bytes);
-  if (!h.ok()) return h.status();
-  switch (h->version) {
-    case kCldVersion1: return DecodeUpcallV1(bytes);
-    case kCldVersion2: return DecodeUpcallV2(bytes);
-    default: return UnknownVersion(h->version);
+  NFSREC_ASSIGN_OR_RETURN(const CldHeader h, DecodeCldHeader(bytes));
+  switch (h.version) {
+    case kCldVersion1:
+      return DecodeUpcallV1(bytes);
+    case kCldVersion2:
+      return DecodeUpcallV2(bytes);
+    default:
+      return UnknownVersion(h.version);
   }
 }
 
@@ -271,37 +263,53 @@ Result<std::vector<uint8_t>> EncodeCldDowncall(const CldMessage& msg) {
     return Status::InvalidArgument("refusing to encode a GraceStart record with an empty name");
   }
   switch (msg.version) {
-    case kCldVersion1: return EncodeDowncallV1(msg);
-    case kCldVersion2: return EncodeDowncallV2(msg);
-    default: return UnknownVersion(msg.version);
+    case kCldVersion1:
+      return EncodeDowncallV1(msg);
+    case kCldVersion2:
+      return EncodeDowncallV2(msg);
+    default:
+      return UnknownVersion(msg.version);
   }
 }
 
 Result<std::vector<uint8_t>> EncodeCldUpcall(const CldMessage& msg) {
   switch (msg.version) {
-    case kCldVersion1: return EncodeUpcallV1(msg);
-    case kCldVersion2: return EncodeUpcallV2(msg);
-    default: return UnknownVersion(msg.version);
+    case kCldVersion1:
+      return EncodeUpcallV1(msg);
+    case kCldVersion2:
+      return EncodeUpcallV2(msg);
+    default:
+      return UnknownVersion(msg.version);
   }
 }
 
 Result<CldMessage> DecodeCldDowncall(std::span<const uint8_t> bytes, uint8_t kernel_version) {
   switch (kernel_version) {
-    case kCldVersion1: return DecodeDowncallV1(bytes);
-    case kCldVersion2: return DecodeDowncallV2(bytes);
-    default: return UnknownVersion(kernel_version);
+    case kCldVersion1:
+      return DecodeDowncallV1(bytes);
+    case kCldVersion2:
+      return DecodeDowncallV2(bytes);
+    default:
+      return UnknownVersion(kernel_version);
   }
 }
 
 std::string CldCommandName(uint8_t command) {
   switch (command) {
-    case static_cast<uint8_t>(CldCommand::kCreate): return "Create";
-    case static_cast<uint8_t>(CldCommand::kRemove): return "Remove";
-    case static_cast<uint8_t>(CldCommand::kCheck): return "Check";
-    case static_cast<uint8_t>(CldCommand::kGraceDone): return "GraceDone";
-    case static_cast<uint8_t>(CldCommand::kGraceStart): return "GraceStart";
-    case static_cast<uint8_t>(CldCommand::kGetVersion): return "GetVersion";
-    default: return StrCat("cmd#", int{command});
+    case static_cast<uint8_t>(CldCommand::kCreate):
+      return "Create";
+    case static_cast<uint8_t>(CldCommand::kRemove):
+      return "Remove";
+    case static_cast<uint8_t>(CldCommand::kCheck):
+      return "Check";
+    case static_cast<uint8_t>(CldCommand::kGraceDone):
+      return "GraceDone";
+    case static_cast<uint8_t>(CldCommand::kGraceStart):
+      return "GraceStart";
+    case static_cast<uint8_t>(CldCommand::kGetVersion):
+      return "GetVersion";
+    default:
+      return StrCat("cmd#", int{command});
   }
 }
 

@@ -47,8 +47,8 @@
 namespace nfsrec::nfs4rec {
 
 inline constexpr size_t kCldHeaderSize = 8;
-inline constexpr size_t kCldNameMax = 1024;      // NFS4_OPAQUE_LIMIT
-inline constexpr size_t kCldPrincHashSize = 32;  // SHA256_DIGEST_SIZE
+inline constexpr size_t kCldNameMax = 1024;                              // NFS4_OPAQUE_LIMIT
+inline constexpr size_t kCldPrincHashSize = 32;                          // SHA256_DIGEST_SIZE
 inline constexpr size_t kCldNameSize = 2 + kCldNameMax;                  // 1026
 inline constexpr size_t kCldPrincHashFieldSize = 1 + kCldPrincHashSize;  // 33
 inline constexpr size_t kCldMsgV1Size = kCldHeaderSize + kCldNameSize;   // 1034
@@ -85,9 +85,9 @@ struct CldMessage {
   uint8_t command = 0;
   int16_t status = 0;
   uint32_t xid = 0;
-  std::string name;        // cn_id[0..cn_len), raw bytes
-  std::string princhash;   // cp_data[0..cp_len), v2 only, 0..32 bytes
-  int64_t gracetime = 0;   // v1 GraceDone upcall from a v0 kernel
+  std::string name;         // cn_id[0..cn_len), raw bytes
+  std::string princhash;    // cp_data[0..cp_len), v2 only, 0..32 bytes
+  int64_t gracetime = 0;    // v1 GraceDone upcall from a v0 kernel
   uint8_t max_version = 0;  // GetVersion downcall
 
   bool Is(CldCommand c) const { return command == static_cast<uint8_t>(c); }

@@ -24,21 +24,22 @@ Status MigrateV1(sqlite::Db& db) {
 }
 
 Status SetEpochs(sqlite::Db& db, const Epochs& e) {
-  Result<sqlite::Statement*> st = db.Cached("UPDATE cld_grace SET current = ?1, recovery = ?2 WHERE id = 1");
-  if (!st.ok()) return st.status();
-  NFSREC_RETURN_IF_ERROR((*st)->BindInt(1, static_cast<int64_t>(e.current)));
-  NFSREC_RETURN_IF_ERROR((*st)->BindInt(2, static_cast<int64_t>(e.recovery)));
-  Status s = (*st)->Run();
-  (*st)->Reset();
+  NFSREC_ASSIGN_OR_RETURN(
+      sqlite::Statement * st,
+      db.Cached("UPDATE cld_grace SET current = ?1, recovery = ?2 WHERE id = 1"));
+  NFSREC_RETURN_IF_ERROR(st->BindInt(1, static_cast<int64_t>(e.current)));
+  NFSREC_RETURN_IF_ERROR(st->BindInt(2, static_cast<int64_t>(e.recovery)));
+  Status s = st->Run();
+  st->Reset();
   return s;
 }
 
 Status DeleteEpoch(sqlite::Db& db, uint64_t epoch, uint64_t* deleted) {
-  Result<sqlite::Statement*> st = db.Cached("DELETE FROM cld_clients WHERE epoch = ?1");
-  if (!st.ok()) return st.status();
-  NFSREC_RETURN_IF_ERROR((*st)->BindInt(1, static_cast<int64_t>(epoch)));
-  Status s = (*st)->Run();
-  (*st)->Reset();
+  NFSREC_ASSIGN_OR_RETURN(sqlite::Statement * st,
+                          db.Cached("DELETE FROM cld_clients WHERE epoch = ?1"));
+  NFSREC_RETURN_IF_ERROR(st->BindInt(1, static_cast<int64_t>(epoch)));
+  Status s = st->Run();
+  st->Reset();
   if (s.ok() && deleted != nullptr) *deleted = static_cast<uint64_t>(db.Changes());
   return s;
 }
@@ -55,35 +56,32 @@ const std::vector<Migration>& Migrations() {
 }
 
 Result<Epochs> ReadEpochs(sqlite::Db& db) {
-  Result<sqlite::Statement*> st = db.Cached("SELECT current, recovery FROM cld_grace WHERE id = 1");
-  if (!st.ok()) return st.status();
-  Result<bool> row = (*st)->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return Status::Corruption("cld_grace has no row");
-  int64_t cur = (*st)->ColumnInt(0);
-  int64_t rec = (*st)->ColumnInt(1);
-  (*st)->Reset();
+  NFSREC_ASSIGN_OR_RETURN(sqlite::Statement * st,
+                          db.Cached("SELECT current, recovery FROM cld_grace WHERE id = 1"));
+  NFSREC_ASSIGN_OR_RETURN(const bool row, st->Step());
+  if (!row) return Status::Corruption("cld_grace has no row");
+  int64_t cur = st->ColumnInt(0);
+  int64_t rec = st->ColumnInt(1);
+  st->Reset();
   if (cur <= 0 || rec < 0 || rec >= cur) {
-    return Status::Corruption(StrCat("cld_grace holds impossible epochs current=", cur,
-                                     " recovery=", rec));
+    return Status::Corruption(
+        StrCat("cld_grace holds impossible epochs current=", cur, " recovery=", rec));
   }
   return Epochs{static_cast<uint64_t>(cur), static_cast<uint64_t>(rec)};
 }
 
 Result<std::vector<ClientRecord>> ReadClients(sqlite::Db& db, uint64_t epoch) {
-  Result<sqlite::Statement*> st = db.Cached(
-      "SELECT id, princhash, has_session, time FROM cld_clients WHERE epoch = ?1 ORDER BY id");
-  if (!st.ok()) return st.status();
-  sqlite::Statement& s = **st;
+  NFSREC_ASSIGN_OR_RETURN(
+      sqlite::Statement * st,
+      db.Cached(
+          "SELECT id, princhash, has_session, time FROM cld_clients WHERE epoch = ?1 ORDER BY id"));
+  sqlite::Statement& s = *st;
   NFSREC_RETURN_IF_ERROR(s.BindInt(1, static_cast<int64_t>(epoch)));
   std::vector<ClientRecord> out;
   for (;;) {
-    Result<bool> row = s.Step();
-    if (!row.ok()) {
-      s.Reset();
-      return row.status();
-    }
-    if (!*row) break;
+    // A failed Step leaves the statement reset.
+    NFSREC_ASSIGN_OR_RETURN(const bool row, s.Step());
+    if (!row) break;
     ClientRecord r;
     r.id = BlobToString(s.ColumnBlob(0));
     if (!s.ColumnIsNull(1)) r.princhash = BlobToString(s.ColumnBlob(1));
@@ -96,45 +94,41 @@ Result<std::vector<ClientRecord>> ReadClients(sqlite::Db& db, uint64_t epoch) {
 }
 
 Result<bool> HasClient(sqlite::Db& db, uint64_t epoch, const std::string& id) {
-  Result<sqlite::Statement*> st =
-      db.Cached("SELECT count(*) FROM cld_clients WHERE epoch = ?1 AND id = ?2");
-  if (!st.ok()) return st.status();
-  sqlite::Statement& s = **st;
+  NFSREC_ASSIGN_OR_RETURN(
+      sqlite::Statement * st,
+      db.Cached("SELECT count(*) FROM cld_clients WHERE epoch = ?1 AND id = ?2"));
+  sqlite::Statement& s = *st;
   NFSREC_RETURN_IF_ERROR(s.BindInt(1, static_cast<int64_t>(epoch)));
   NFSREC_RETURN_IF_ERROR(s.BindBlob(2, id.data(), id.size()));
-  Result<bool> row = s.Step();
-  if (!row.ok()) return row.status();
-  bool found = *row && s.ColumnInt(0) > 0;
+  NFSREC_ASSIGN_OR_RETURN(const bool row, s.Step());
+  bool found = row && s.ColumnInt(0) > 0;
   s.Reset();
   return found;
 }
 
 Result<GraceStartResult> StartGrace(sqlite::Db& db) {
-  Result<Epochs> before = ReadEpochs(db);
-  if (!before.ok()) return before.status();
+  NFSREC_ASSIGN_OR_RETURN(const Epochs before, ReadEpochs(db));
   GraceStartResult out;
-  if (before->in_grace()) {
+  if (before.in_grace()) {
     // Rebooted during grace: the recovery epoch still lists every client
     // that may reclaim; only what was written since that GraceStart goes.
     out.kept_recovery = true;
-    out.epochs = *before;
-    NFSREC_RETURN_IF_ERROR(DeleteEpoch(db, before->current, nullptr));
+    out.epochs = before;
+    NFSREC_RETURN_IF_ERROR(DeleteEpoch(db, before.current, nullptr));
   } else {
-    out.epochs = Epochs{before->current + 1, before->current};
+    out.epochs = Epochs{before.current + 1, before.current};
     NFSREC_RETURN_IF_ERROR(SetEpochs(db, out.epochs));
   }
-  Result<std::vector<ClientRecord>> recs = ReadClients(db, out.epochs.recovery);
-  if (!recs.ok()) return recs.status();
-  out.reclaimable = std::move(recs).value();
+  NFSREC_ASSIGN_OR_RETURN(out.reclaimable, ReadClients(db, out.epochs.recovery));
   return out;
 }
 
 Status PutClient(sqlite::Db& db, uint64_t epoch, const ClientRecord& r) {
-  Result<sqlite::Statement*> st = db.Cached(
-      "INSERT OR REPLACE INTO cld_clients (epoch, id, princhash, has_session, time)"
-      " VALUES (?1, ?2, ?3, ?4, CAST(strftime('%s', 'now') AS INTEGER))");
-  if (!st.ok()) return st.status();
-  sqlite::Statement& s = **st;
+  NFSREC_ASSIGN_OR_RETURN(
+      sqlite::Statement * st,
+      db.Cached("INSERT OR REPLACE INTO cld_clients (epoch, id, princhash, has_session, time)"
+                " VALUES (?1, ?2, ?3, ?4, CAST(strftime('%s', 'now') AS INTEGER))"));
+  sqlite::Statement& s = *st;
   NFSREC_RETURN_IF_ERROR(s.BindInt(1, static_cast<int64_t>(epoch)));
   NFSREC_RETURN_IF_ERROR(s.BindBlob(2, r.id.data(), r.id.size()));
   if (r.princhash.empty()) {
@@ -153,9 +147,9 @@ Status PutClient(sqlite::Db& db, uint64_t epoch, const ClientRecord& r) {
 }
 
 Status RemoveClient(sqlite::Db& db, uint64_t epoch, const std::string& id) {
-  Result<sqlite::Statement*> st = db.Cached("DELETE FROM cld_clients WHERE epoch = ?1 AND id = ?2");
-  if (!st.ok()) return st.status();
-  sqlite::Statement& s = **st;
+  NFSREC_ASSIGN_OR_RETURN(sqlite::Statement * st,
+                          db.Cached("DELETE FROM cld_clients WHERE epoch = ?1 AND id = ?2"));
+  sqlite::Statement& s = *st;
   NFSREC_RETURN_IF_ERROR(s.BindInt(1, static_cast<int64_t>(epoch)));
   NFSREC_RETURN_IF_ERROR(s.BindBlob(2, id.data(), id.size()));
   Status result = s.Run();
@@ -165,20 +159,18 @@ Status RemoveClient(sqlite::Db& db, uint64_t epoch, const std::string& id) {
 
 Result<ReclaimOutcome> Reclaim(sqlite::Db& db, const Epochs& epochs, const std::string& id,
                                bool copy_to_current) {
-  Result<bool> cur = HasClient(db, epochs.current, id);
-  if (!cur.ok()) return cur.status();
-  if (*cur) return ReclaimOutcome::kAlreadyCurrent;
+  NFSREC_ASSIGN_OR_RETURN(const bool in_current, HasClient(db, epochs.current, id));
+  if (in_current) return ReclaimOutcome::kAlreadyCurrent;
   if (!epochs.in_grace()) return ReclaimOutcome::kNotFound;
-  Result<bool> rec = HasClient(db, epochs.recovery, id);
-  if (!rec.ok()) return rec.status();
-  if (!*rec) return ReclaimOutcome::kNotFound;
+  NFSREC_ASSIGN_OR_RETURN(const bool in_recovery, HasClient(db, epochs.recovery, id));
+  if (!in_recovery) return ReclaimOutcome::kNotFound;
   if (copy_to_current) {
-    Result<sqlite::Statement*> st = db.Cached(
-        "INSERT OR REPLACE INTO cld_clients (epoch, id, princhash, has_session, time)"
-        " SELECT ?1, id, princhash, has_session, CAST(strftime('%s', 'now') AS INTEGER)"
-        " FROM cld_clients WHERE epoch = ?2 AND id = ?3");
-    if (!st.ok()) return st.status();
-    sqlite::Statement& s = **st;
+    NFSREC_ASSIGN_OR_RETURN(
+        sqlite::Statement * st,
+        db.Cached("INSERT OR REPLACE INTO cld_clients (epoch, id, princhash, has_session, time)"
+                  " SELECT ?1, id, princhash, has_session, CAST(strftime('%s', 'now') AS INTEGER)"
+                  " FROM cld_clients WHERE epoch = ?2 AND id = ?3"));
+    sqlite::Statement& s = *st;
     NFSREC_RETURN_IF_ERROR(s.BindInt(1, static_cast<int64_t>(epochs.current)));
     NFSREC_RETURN_IF_ERROR(s.BindInt(2, static_cast<int64_t>(epochs.recovery)));
     NFSREC_RETURN_IF_ERROR(s.BindBlob(3, id.data(), id.size()));
@@ -190,19 +182,18 @@ Result<ReclaimOutcome> Reclaim(sqlite::Db& db, const Epochs& epochs, const std::
 }
 
 Result<EndGraceResult> EndGrace(sqlite::Db& db) {
-  Result<Epochs> before = ReadEpochs(db);
-  if (!before.ok()) return before.status();
+  NFSREC_ASSIGN_OR_RETURN(const Epochs before, ReadEpochs(db));
   EndGraceResult out;
-  out.was_in_grace = before->in_grace();
-  out.epochs = Epochs{before->current, 0};
+  out.was_in_grace = before.in_grace();
+  out.epochs = Epochs{before.current, 0};
   // Also sweeps rows of any epoch that is neither current nor recovery; a
   // whole-transaction epoch switch never leaves such rows, a hand-edited
   // database might.
-  Result<sqlite::Statement*> st = db.Cached("DELETE FROM cld_clients WHERE epoch <> ?1");
-  if (!st.ok()) return st.status();
-  NFSREC_RETURN_IF_ERROR((*st)->BindInt(1, static_cast<int64_t>(before->current)));
-  Status s = (*st)->Run();
-  (*st)->Reset();
+  NFSREC_ASSIGN_OR_RETURN(sqlite::Statement * st,
+                          db.Cached("DELETE FROM cld_clients WHERE epoch <> ?1"));
+  NFSREC_RETURN_IF_ERROR(st->BindInt(1, static_cast<int64_t>(before.current)));
+  Status s = st->Run();
+  st->Reset();
   NFSREC_RETURN_IF_ERROR(s);
   out.dropped = static_cast<uint64_t>(db.Changes());
   if (out.was_in_grace) NFSREC_RETURN_IF_ERROR(SetEpochs(db, out.epochs));
@@ -211,19 +202,18 @@ Result<EndGraceResult> EndGrace(sqlite::Db& db) {
 
 Result<bool> AllReclaimedWithSessions(sqlite::Db& db, const Epochs& epochs) {
   if (!epochs.in_grace()) return false;
-  Result<sqlite::Statement*> st = db.Cached(
-      "SELECT"
-      " (SELECT count(*) FROM cld_clients r WHERE r.epoch = ?2 AND NOT EXISTS"
-      "   (SELECT 1 FROM cld_clients c WHERE c.epoch = ?1 AND c.id = r.id))"
-      " + (SELECT count(*) FROM cld_clients WHERE epoch = ?1"
-      "    AND (has_session IS NULL OR has_session <> 1))");
-  if (!st.ok()) return st.status();
-  sqlite::Statement& s = **st;
+  NFSREC_ASSIGN_OR_RETURN(
+      sqlite::Statement * st,
+      db.Cached("SELECT"
+                " (SELECT count(*) FROM cld_clients r WHERE r.epoch = ?2 AND NOT EXISTS"
+                "   (SELECT 1 FROM cld_clients c WHERE c.epoch = ?1 AND c.id = r.id))"
+                " + (SELECT count(*) FROM cld_clients WHERE epoch = ?1"
+                "    AND (has_session IS NULL OR has_session <> 1))"));
+  sqlite::Statement& s = *st;
   NFSREC_RETURN_IF_ERROR(s.BindInt(1, static_cast<int64_t>(epochs.current)));
   NFSREC_RETURN_IF_ERROR(s.BindInt(2, static_cast<int64_t>(epochs.recovery)));
-  Result<bool> row = s.Step();
-  if (!row.ok()) return row.status();
-  bool done = *row && s.ColumnInt(0) == 0;
+  NFSREC_ASSIGN_OR_RETURN(const bool row, s.Step());
+  bool done = row && s.ColumnInt(0) == 0;
   s.Reset();
   return done;
 }

@@ -11,22 +11,24 @@
 //
 // Implementations: SqliteClientStore (nfs4rec/sqlite_client_store.h), group
 // committed into the shared database; MemClientStore
-// (nfs4rec/mem_client_store.h) for tests.
+// (tests/support/mem_client_store.h) for tests.
 //
-// Contract for every mutating call: `done` runs later on the loop thread,
-// after the change is durable (OK) or has failed (no part of it applied).
-// Never inline inside the call.  Each call reads the epochs inside its own
-// transaction, so a concurrent writer (the nfsdcltrack-compatible helper)
-// cannot make it act on a stale epoch.  The Load* calls are for start-up and
-// run synchronously.
+// Contract for every call: `done` runs later on the loop thread, never
+// inline inside the call.  For a mutating call it runs after the change is
+// durable (OK) or has failed (no part of it applied).  Each call reads the
+// epochs inside its own transaction, so a concurrent writer (the
+// nfsdcltrack-compatible helper) cannot make it act on a stale epoch.
+// Calls are ordered: each applies after, and completes after, every call
+// made before it.  Load is ordered the same way, so its snapshot holds every
+// earlier change that succeeded and none made after it.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/base/callback.h"
 #include "common/base/result.h"
 
 namespace nfsrec::nfs4rec {
@@ -73,17 +75,28 @@ struct EndGraceResult {
   uint64_t dropped = 0;  // records removed with the recovery epoch
 };
 
+// What a starting service reads, in one transaction.
+struct ClientSnapshot {
+  Epochs epochs;
+  std::vector<ClientRecord> current;   // the current epoch's records
+  std::vector<ClientRecord> recovery;  // the recovery epoch's; empty out of grace
+  bool operator==(const ClientSnapshot&) const = default;
+};
+
 class ClientStore {
  public:
-  using Done = std::function<void(Status)>;
+  using Done = Callback<void(Status)>;
+  template <typename T>
+  using ResultDone = Callback<void(Result<T>)>;
   virtual ~ClientStore() = default;
 
-  virtual Result<Epochs> LoadEpochs() = 0;
-  virtual Result<std::vector<ClientRecord>> LoadClients(uint64_t epoch) = 0;
+  // Reads the epochs and the records of the current and recovery epochs.
+  // Writes nothing.  Corruption if the stored epochs are impossible.
+  virtual void Load(ResultDone<ClientSnapshot> done) = 0;
 
   // Opens a grace period (see the header comment) and returns the recovery
   // epoch's records, read in the same transaction.
-  virtual void StartGrace(std::function<void(Result<GraceStartResult>)> done) = 0;
+  virtual void StartGrace(ResultDone<GraceStartResult> done) = 0;
   // Inserts the record into the current epoch, replacing one with the same id.
   virtual void PutClient(const ClientRecord& record, Done done) = 0;
   // Deletes the id from the current epoch; an absent id is not an error.
@@ -91,10 +104,9 @@ class ClientStore {
   // The v0 Check: opens a grace period first if none is open (old kernels
   // send no GraceStart), then looks the id up; a client found only in the
   // recovery epoch is copied into current.
-  virtual void CheckReclaim(const std::string& id,
-                            std::function<void(Result<CheckResult>)> done) = 0;
+  virtual void CheckReclaim(const std::string& id, ResultDone<CheckResult> done) = 0;
   // Ends the grace period: drops every epoch but current.  Idempotent.
-  virtual void EndGrace(std::function<void(Result<EndGraceResult>)> done) = 0;
+  virtual void EndGrace(ResultDone<EndGraceResult> done) = 0;
 };
 
 }  // namespace nfsrec::nfs4rec

@@ -2,7 +2,7 @@
 // SqliteClientStore and MemClientStore, so the fake that the service tests
 // use behaves like the real store: epochs, Put/Remove per epoch, grace start
 // (also during grace), the v0 Check, grace end, ordering of back-to-back
-// calls, and what a restart loads.
+// calls (Load among them), and what a restart loads.
 #include <algorithm>
 #include <functional>
 #include <optional>
@@ -26,6 +26,13 @@ class SqliteClientHarness : public StoreHarness<SqliteClientStore> {
   void Init() { ASSERT_OK(Open()); }
   // A daemon restart: a new connection, queue and store on the same file.
   void Restart() { ASSERT_OK(Open()); }
+  // Rows of any epoch, read past the port on a second connection.
+  int64_t StoredRows(uint64_t epoch) {
+    Result<int64_t> n =
+        PeekInt("SELECT count(*) FROM cld_clients WHERE epoch = " + std::to_string(epoch));
+    EXPECT_OK(n);
+    return n.ok() ? *n : -1;
+  }
 };
 
 class MemClientHarness {
@@ -34,6 +41,7 @@ class MemClientHarness {
   // The in-memory store is the state a restarted process would load.
   void Restart() {}
   ClientStore& store() { return store_; }
+  int64_t StoredRows(uint64_t epoch) { return static_cast<int64_t>(store_.Count(epoch)); }
   Settle settle() {
     return [this](const std::function<bool()>& pred) {
       store_.RunPending();
@@ -52,15 +60,18 @@ class ClientStoreContractTest : public ::testing::Test {
 
   ClientStore& store() { return h_.store(); }
   ClientStoreCalls calls() { return ClientStoreCalls(h_.store(), h_.settle()); }
+  Result<ClientSnapshot> Load() { return LoadState(store(), h_.settle()); }
   Epochs epochs() {
-    Result<Epochs> e = store().LoadEpochs();
-    EXPECT_OK(e);
-    return e.ok() ? *e : Epochs{0, 0};
+    Result<ClientSnapshot> s = Load();
+    EXPECT_OK(s);
+    return s.ok() ? s->epochs : Epochs{0, 0};
   }
+  // The current or recovery epoch's records, SortedUntimed.
   std::vector<ClientRecord> Records(uint64_t epoch) {
-    Result<std::vector<ClientRecord>> r = SortedUntimed(store(), epoch);
-    EXPECT_OK(r);
-    return r.ok() ? std::move(r).value() : std::vector<ClientRecord>{};
+    Result<ClientSnapshot> s = Load();
+    EXPECT_OK(s);
+    const std::vector<ClientRecord>* recs = s.ok() ? EpochRecords(*s, epoch) : nullptr;
+    return recs != nullptr ? *recs : std::vector<ClientRecord>{};
   }
   std::vector<std::string> Ids(uint64_t epoch) { return calls().Ids(epoch); }
   // Puts each id into the current epoch.
@@ -91,10 +102,10 @@ TYPED_TEST(ClientStoreContractTest, PutStoresEveryFieldAndStampsTheTime) {
   ClientRecord v41 = Client("v4.1 client", std::string(32, '\x11'), true);
   ClientRecord v41_no = Client("v4.1 without session", "", false);
   for (const ClientRecord& r : {v40, v41, v41_no}) ASSERT_OK(this->calls().Put(r));
-  Result<std::vector<ClientRecord>> loaded = this->store().LoadClients(1);
+  Result<ClientSnapshot> loaded = this->calls().Load();
   ASSERT_OK(loaded);
-  ASSERT_EQ(loaded->size(), 3u);
-  for (const ClientRecord& r : *loaded) EXPECT_GT(r.time, 1600000000) << r.id;
+  ASSERT_EQ(loaded->current.size(), 3u);
+  for (const ClientRecord& r : loaded->current) EXPECT_GT(r.time, 1600000000) << r.id;
   EXPECT_EQ(this->Records(1), (std::vector<ClientRecord>{v40, v41, v41_no}));
 }
 
@@ -176,7 +187,7 @@ TYPED_TEST(ClientStoreContractTest, EndGraceDropsRecoveryAndIsIdempotent) {
   EXPECT_EQ(e->dropped, 3u);
   EXPECT_EQ(e->epochs, (Epochs{2, 0}));
   EXPECT_EQ(this->epochs(), (Epochs{2, 0}));
-  EXPECT_TRUE(this->Records(1).empty());
+  EXPECT_EQ(this->h_.StoredRows(1), 0);
   EXPECT_EQ(this->Ids(2), (std::vector<std::string>{"b", "late"}));
 
   Result<EndGraceResult> again = this->calls().EndGrace();
@@ -260,15 +271,64 @@ TYPED_TEST(ClientStoreContractTest, BackToBackCallsApplyAndCompleteInCallOrder) 
   EXPECT_EQ(this->Ids(1), (std::vector<std::string>{"old"}));
 }
 
+TYPED_TEST(ClientStoreContractTest, LoadReadsEpochsCurrentAndRecovery) {
+  ClientRecord a = Client("a", std::string(32, 'q'), true);
+  ASSERT_OK(this->calls().Put(a));
+  this->PutAll({"b"});
+  Result<ClientSnapshot> out_of_grace = this->Load();
+  ASSERT_OK(out_of_grace);
+  EXPECT_EQ(*out_of_grace, (ClientSnapshot{Epochs{1, 0}, {a, Client("b")}, {}}));
+
+  ASSERT_OK(this->calls().StartGrace());
+  this->PutAll({"b", "new"});
+  Result<ClientSnapshot> in_grace = this->Load();
+  ASSERT_OK(in_grace);
+  EXPECT_EQ(*in_grace,
+            (ClientSnapshot{Epochs{2, 1}, {Client("b"), Client("new")}, {a, Client("b")}}));
+}
+
+TYPED_TEST(ClientStoreContractTest, LoadIsOrderedWithTheOtherCalls) {
+  this->PutAll({"before"});
+  // Issued without waiting: the snapshot holds what was called before Load
+  // and nothing called after it, and the completions come in call order.
+  std::vector<std::string> order;
+  std::optional<Result<ClientSnapshot>> loaded;
+  this->store().StartGrace([&](Result<GraceStartResult> g) {
+    EXPECT_OK(g);
+    order.push_back("start");
+  });
+  this->store().PutClient(Client("x"), [&](Status st) {
+    EXPECT_OK(st);
+    order.push_back("put x");
+  });
+  this->store().Load([&](Result<ClientSnapshot> s) {
+    loaded.emplace(std::move(s));
+    order.push_back("load");
+  });
+  this->store().PutClient(Client("after"), [&](Status st) {
+    EXPECT_OK(st);
+    order.push_back("put after");
+  });
+  EXPECT_TRUE(order.empty()) << "a completion ran inside its call";
+  ASSERT_TRUE(this->h_.settle()([&] { return order.size() == 4; }));
+  EXPECT_EQ(order, (std::vector<std::string>{"start", "put x", "load", "put after"}));
+  ASSERT_TRUE(loaded.has_value());
+  ASSERT_OK(*loaded);
+  EXPECT_EQ((*loaded)->epochs, (Epochs{2, 1}));
+  EXPECT_EQ(this->IdsOf((*loaded)->current), (std::vector<std::string>{"x"}));
+  EXPECT_EQ(this->IdsOf((*loaded)->recovery), (std::vector<std::string>{"before"}));
+  EXPECT_EQ(this->Ids(2), (std::vector<std::string>{"after", "x"}));
+}
+
 TYPED_TEST(ClientStoreContractTest, ARestartLoadsWhatWasAcknowledged) {
   this->PutAll({"a", "b", "c"});
   ASSERT_OK(this->calls().StartGrace());
   ASSERT_OK(this->calls().Put(Client("a", std::string(32, 'k'), true)));
   ASSERT_OK(this->calls().Check("b"));
-  Result<ClientStoreState> before = LoadState(this->store());
+  Result<ClientSnapshot> before = this->Load();
   ASSERT_OK(before);
   this->h_.Restart();
-  Result<ClientStoreState> after = LoadState(this->store());
+  Result<ClientSnapshot> after = this->Load();
   ASSERT_OK(after);
   EXPECT_EQ(*after, *before);
   EXPECT_EQ(after->epochs, (Epochs{2, 1}));
@@ -297,6 +357,18 @@ TEST(MemClientStoreTest, CompletionsWaitForRunPending) {
   EXPECT_TRUE(done);
   EXPECT_TRUE(store.Has(1, "a"));
   EXPECT_EQ(store.mutations(), 1u);
+}
+
+TEST(MemClientStoreTest, FailNextFailsALoadToo) {
+  MemClientStore store;
+  store.FailNext(Status::Corruption("bad epochs"));
+  std::optional<Result<ClientSnapshot>> loaded;
+  store.Load([&](Result<ClientSnapshot> s) { loaded.emplace(std::move(s)); });
+  EXPECT_FALSE(loaded.has_value());
+  store.RunPending();
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_TRUE(loaded->status().IsCorruption());
+  EXPECT_EQ(store.mutations(), 0u);
 }
 
 TEST(MemClientStoreTest, FailNextFailsOneCallAndAppliesNothing) {

@@ -78,18 +78,17 @@ class Helper {
       ::mkdir(req_.storagedir.c_str(), 0700);
       db = sqlite::Db::Open(path);
     }
-    if (!db.ok()) return db.status();
-    db_ = std::move(db).value();
+    NFSREC_ASSIGN_OR_RETURN(db_, std::move(db));
     return ApplyMigrations(*db_, client_sql::kComponent, client_sql::Migrations());
   }
 
   // Runs fn inside BEGIN IMMEDIATE ... COMMIT.
   template <typename F>
   Status InTransaction(F fn) {
-    auto txn = sqlite::Transaction::Begin(*db_);
-    if (!txn.ok()) return txn.status();
+    NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Transaction> txn,
+                            sqlite::Transaction::Begin(*db_));
     NFSREC_RETURN_IF_ERROR(fn());
-    return (*txn)->Commit();
+    return txn->Commit();
   }
 
   bool HasSession() const {
@@ -113,11 +112,8 @@ class Helper {
     if (!ParseTime(req_.grace_start, &t)) return;
     bool done = false;
     Status st = InTransaction([&]() -> Status {
-      auto e = client_sql::ReadEpochs(*db_);
-      if (!e.ok()) return e.status();
-      auto r = client_sql::AllReclaimedWithSessions(*db_, *e);
-      if (!r.ok()) return r.status();
-      done = *r;
+      NFSREC_ASSIGN_OR_RETURN(const Epochs e, client_sql::ReadEpochs(*db_));
+      NFSREC_ASSIGN_OR_RETURN(done, client_sql::AllReclaimedWithSessions(*db_, e));
       return Status::Ok();
     });
     if (st.ok() && done) LiftGrace();
@@ -131,9 +127,7 @@ class Helper {
     }
     GraceStartResult g;
     st = InTransaction([&]() -> Status {
-      auto r = client_sql::StartGrace(*db_);
-      if (!r.ok()) return r.status();
-      g = std::move(r).value();
+      NFSREC_ASSIGN_OR_RETURN(g, client_sql::StartGrace(*db_));
       return Status::Ok();
     });
     if (!st.ok()) {
@@ -151,12 +145,11 @@ class Helper {
     Status st = Open();
     if (st.ok()) {
       st = InTransaction([&]() -> Status {
-        auto e = client_sql::ReadEpochs(*db_);
-        if (!e.ok()) return e.status();
+        NFSREC_ASSIGN_OR_RETURN(const Epochs e, client_sql::ReadEpochs(*db_));
         ClientRecord r;
         r.id = id;
         r.has_session = HasSession();
-        return client_sql::PutClient(*db_, e->current, r);
+        return client_sql::PutClient(*db_, e.current, r);
       });
     }
     if (!st.ok()) {
@@ -171,9 +164,8 @@ class Helper {
     Status st = Open();
     if (st.ok()) {
       st = InTransaction([&]() -> Status {
-        auto e = client_sql::ReadEpochs(*db_);
-        if (!e.ok()) return e.status();
-        return client_sql::RemoveClient(*db_, e->current, id);
+        NFSREC_ASSIGN_OR_RETURN(const Epochs e, client_sql::ReadEpochs(*db_));
+        return client_sql::RemoveClient(*db_, e.current, id);
       });
     }
     if (!st.ok()) {
@@ -189,19 +181,18 @@ class Helper {
     bool legacy = false;
     if (st.ok()) {
       st = InTransaction([&]() -> Status {
-        auto e = client_sql::ReadEpochs(*db_);
-        if (!e.ok()) return e.status();
+        NFSREC_ASSIGN_OR_RETURN(const Epochs e, client_sql::ReadEpochs(*db_));
         // A v4.0 client counts as reclaimed once it is checked (it sends no
         // RECLAIM_COMPLETE); a v4.1 client only at its later "create".
-        auto r = client_sql::Reclaim(*db_, *e, id, !HasSession());
-        if (!r.ok()) return r.status();
-        allowed = *r != ReclaimOutcome::kNotFound;
+        NFSREC_ASSIGN_OR_RETURN(const ReclaimOutcome r,
+                                client_sql::Reclaim(*db_, e, id, !HasSession()));
+        allowed = r != ReclaimOutcome::kNotFound;
         if (allowed || !req_.legacy_recdir || !IsDir(*req_.legacy_recdir)) return Status::Ok();
         // Known only to the legacy recovery directory: adopt it.
         ClientRecord rec;
         rec.id = id;
         rec.has_session = HasSession();
-        uint64_t epoch = HasSession() && e->in_grace() ? e->recovery : e->current;
+        uint64_t epoch = HasSession() && e.in_grace() ? e.recovery : e.current;
         NFSREC_RETURN_IF_ERROR(client_sql::PutClient(*db_, epoch, rec));
         allowed = legacy = true;
         return Status::Ok();
@@ -225,10 +216,7 @@ class Helper {
     }
     Status st = Open();
     if (st.ok()) {
-      st = InTransaction([&]() -> Status {
-        auto r = client_sql::EndGrace(*db_);
-        return r.ok() ? Status::Ok() : r.status();
-      });
+      st = InTransaction([&]() -> Status { return client_sql::EndGrace(*db_).status(); });
     }
     if (!st.ok()) {
       log_.Error(StrCat("gracedone: ", st.ToString()));

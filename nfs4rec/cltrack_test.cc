@@ -1,6 +1,5 @@
 #include "nfs4rec/cltrack.h"
 
-#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -11,6 +10,7 @@
 #include "nfs4rec/client_sql.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::nfs4rec {
 namespace {
@@ -56,11 +56,11 @@ class CltrackTest : public ::testing::Test {
 };
 
 TEST_F(CltrackTest, ExitCodesMatchNfsdcltrack) {
-  EXPECT_EQ(Run("") & 0xff, 234);                  // -EINVAL: no command
-  EXPECT_EQ(Run("frobnicate") & 0xff, 218);        // -ENOSYS
-  EXPECT_EQ(Run("create") & 0xff, 234);            // missing argument
-  EXPECT_EQ(Run("create", "abc") & 0xff, 234);     // odd length
-  EXPECT_EQ(Run("create", "zz") & 0xff, 234);      // not hex
+  EXPECT_EQ(Run("") & 0xff, 234);                                // -EINVAL: no command
+  EXPECT_EQ(Run("frobnicate") & 0xff, 218);                      // -ENOSYS
+  EXPECT_EQ(Run("create") & 0xff, 234);                          // missing argument
+  EXPECT_EQ(Run("create", "abc") & 0xff, 234);                   // odd length
+  EXPECT_EQ(Run("create", "zz") & 0xff, 234);                    // not hex
   EXPECT_EQ(Run("create", std::string(2050, 'a')) & 0xff, 151);  // -ENOBUFS
   EXPECT_EQ(Run("gracedone", "soon") & 0xff, 234);
   EXPECT_EQ(Run("init"), 0);

@@ -11,6 +11,7 @@ nfs4rec_libnfs4rec_a_SOURCES = \
 	nfs4rec/sqlite_client_store.cc nfs4rec/sqlite_client_store.h \
 	nfs4rec/tracking_daemon.cc nfs4rec/tracking_daemon.h \
 	nfs4rec/tracking_options.h \
+	nfs4rec/tracking_reconcile.cc \
 	nfs4rec/tracking_service.cc nfs4rec/tracking_service.h
 
 dist_man_MANS += man/nfsrec-cltrack.8

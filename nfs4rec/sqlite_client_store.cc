@@ -15,108 +15,84 @@ Result<std::unique_ptr<SqliteClientStore>> SqliteClientStore::Open(CommitQueue& 
   return std::unique_ptr<SqliteClientStore>(new SqliteClientStore(queue));
 }
 
-Result<Epochs> SqliteClientStore::LoadEpochs() {
-  Epochs out;
-  Status st = queue_.RunSync([&out](sqlite::Db& db) {
-    Result<Epochs> e = client_sql::ReadEpochs(db);
-    if (!e.ok()) return e.status();
-    out = *e;
-    return Status::Ok();
-  });
-  if (!st.ok()) return st;
-  return out;
-}
-
-Result<std::vector<ClientRecord>> SqliteClientStore::LoadClients(uint64_t epoch) {
-  std::vector<ClientRecord> out;
-  Status st = queue_.RunSync([&out, epoch](sqlite::Db& db) {
-    Result<std::vector<ClientRecord>> r = client_sql::ReadClients(db, epoch);
-    if (!r.ok()) return r.status();
-    out = std::move(r).value();
-    return Status::Ok();
-  });
-  if (!st.ok()) return st;
-  return out;
-}
-
 template <typename T>
 void SqliteClientStore::SubmitWithResult(std::function<Result<T>(sqlite::Db&)> work,
-                                         std::function<void(Result<T>)> done) {
+                                         ResultDone<T> done) {
   // Written on the commit thread, read on the loop thread after the
   // completion is posted; the post orders the two.
   auto slot = std::make_shared<std::optional<T>>();
-  std::weak_ptr<int> alive = alive_;
   queue_.Submit(
       [work = std::move(work), slot](sqlite::Db& db) -> Status {
-        Result<T> r = work(db);
-        if (!r.ok()) return r.status();
-        *slot = std::move(r).value();
+        NFSREC_ASSIGN_OR_RETURN(*slot, work(db));
         return Status::Ok();
       },
-      [done = std::move(done), slot, alive](Status st) {
-        if (alive.expired()) return;
-        if (!st.ok()) {
-          done(std::move(st));
-        } else {
-          done(Result<T>(std::move(**slot)));
+      liveness_.Guard([done = std::move(done), slot](Status st) mutable {
+        if (!st.ok()) return done(std::move(st));
+        done(Result<T>(std::move(**slot)));
+      }));
+}
+
+void SqliteClientStore::SubmitGuarded(CommitQueue::Work work, Done done) {
+  queue_.Submit(std::move(work), liveness_.Guard(std::move(done)));
+}
+
+void SqliteClientStore::Load(ResultDone<ClientSnapshot> done) {
+  SubmitWithResult<ClientSnapshot>(
+      [](sqlite::Db& db) -> Result<ClientSnapshot> {
+        ClientSnapshot out;
+        NFSREC_ASSIGN_OR_RETURN(out.epochs, client_sql::ReadEpochs(db));
+        NFSREC_ASSIGN_OR_RETURN(out.current, client_sql::ReadClients(db, out.epochs.current));
+        if (out.epochs.in_grace()) {
+          NFSREC_ASSIGN_OR_RETURN(out.recovery, client_sql::ReadClients(db, out.epochs.recovery));
         }
+        return out;
+      },
+      [done = std::move(done)](Result<ClientSnapshot> r) mutable {
+        if (!r.ok()) return done(r.status().WithContext("load cld state"));
+        done(std::move(r));
       });
 }
 
-void SqliteClientStore::StartGrace(std::function<void(Result<GraceStartResult>)> done) {
+void SqliteClientStore::StartGrace(ResultDone<GraceStartResult> done) {
   SubmitWithResult<GraceStartResult>([](sqlite::Db& db) { return client_sql::StartGrace(db); },
                                      std::move(done));
 }
 
 void SqliteClientStore::PutClient(const ClientRecord& record, Done done) {
-  std::weak_ptr<int> alive = alive_;
-  queue_.Submit(
+  SubmitGuarded(
       [record](sqlite::Db& db) -> Status {
-        Result<Epochs> e = client_sql::ReadEpochs(db);
-        if (!e.ok()) return e.status();
-        return client_sql::PutClient(db, e->current, record);
+        NFSREC_ASSIGN_OR_RETURN(const Epochs e, client_sql::ReadEpochs(db));
+        return client_sql::PutClient(db, e.current, record);
       },
-      [done = std::move(done), alive](Status st) {
-        if (!alive.expired()) done(std::move(st));
-      });
+      std::move(done));
 }
 
 void SqliteClientStore::RemoveClient(const std::string& id, Done done) {
-  std::weak_ptr<int> alive = alive_;
-  queue_.Submit(
+  SubmitGuarded(
       [id](sqlite::Db& db) -> Status {
-        Result<Epochs> e = client_sql::ReadEpochs(db);
-        if (!e.ok()) return e.status();
-        return client_sql::RemoveClient(db, e->current, id);
+        NFSREC_ASSIGN_OR_RETURN(const Epochs e, client_sql::ReadEpochs(db));
+        return client_sql::RemoveClient(db, e.current, id);
       },
-      [done = std::move(done), alive](Status st) {
-        if (!alive.expired()) done(std::move(st));
-      });
+      std::move(done));
 }
 
-void SqliteClientStore::CheckReclaim(const std::string& id,
-                                     std::function<void(Result<CheckResult>)> done) {
+void SqliteClientStore::CheckReclaim(const std::string& id, ResultDone<CheckResult> done) {
   SubmitWithResult<CheckResult>(
       [id](sqlite::Db& db) -> Result<CheckResult> {
         CheckResult out;
-        Result<Epochs> e = client_sql::ReadEpochs(db);
-        if (!e.ok()) return e.status();
-        out.epochs = *e;
-        if (!e->in_grace()) {
-          Result<GraceStartResult> g = client_sql::StartGrace(db);
-          if (!g.ok()) return g.status();
+        NFSREC_ASSIGN_OR_RETURN(out.epochs, client_sql::ReadEpochs(db));
+        if (!out.epochs.in_grace()) {
+          NFSREC_ASSIGN_OR_RETURN(GraceStartResult g, client_sql::StartGrace(db));
           out.started_grace = true;
-          out.epochs = g->epochs;
+          out.epochs = g.epochs;
         }
-        Result<ReclaimOutcome> r = client_sql::Reclaim(db, out.epochs, id, true);
-        if (!r.ok()) return r.status();
-        out.outcome = *r;
+        NFSREC_ASSIGN_OR_RETURN(out.outcome, client_sql::Reclaim(db, out.epochs, id, true));
         return out;
       },
       std::move(done));
 }
 
-void SqliteClientStore::EndGrace(std::function<void(Result<EndGraceResult>)> done) {
+void SqliteClientStore::EndGrace(ResultDone<EndGraceResult> done) {
   SubmitWithResult<EndGraceResult>([](sqlite::Db& db) { return client_sql::EndGrace(db); },
                                    std::move(done));
 }

@@ -2,12 +2,15 @@
 // through the CommitQueue (group commit: a completion runs only after the
 // COMMIT that made its change durable).  Schema: nfs4rec/client_sql.h.
 //
-// Loop thread only.  Completions of units still queued when the store is
-// destroyed are dropped, never run against a destroyed owner.
+// Loop thread only.  Load is a read-only unit of the queue, so it is ordered
+// with the writes and never blocks the loop.  Completions of units still
+// queued when the store is destroyed are dropped, never run against a
+// destroyed owner.
 #pragma once
 
 #include <memory>
 
+#include "common/base/liveness.h"
 #include "common/store/commit_queue.h"
 #include "nfs4rec/client_store.h"
 
@@ -21,25 +24,24 @@ class SqliteClientStore final : public ClientStore {
   SqliteClientStore(const SqliteClientStore&) = delete;
   SqliteClientStore& operator=(const SqliteClientStore&) = delete;
 
-  Result<Epochs> LoadEpochs() override;
-  Result<std::vector<ClientRecord>> LoadClients(uint64_t epoch) override;
-  void StartGrace(std::function<void(Result<GraceStartResult>)> done) override;
+  void Load(ResultDone<ClientSnapshot> done) override;
+  void StartGrace(ResultDone<GraceStartResult> done) override;
   void PutClient(const ClientRecord& record, Done done) override;
   void RemoveClient(const std::string& id, Done done) override;
-  void CheckReclaim(const std::string& id,
-                    std::function<void(Result<CheckResult>)> done) override;
-  void EndGrace(std::function<void(Result<EndGraceResult>)> done) override;
+  void CheckReclaim(const std::string& id, ResultDone<CheckResult> done) override;
+  void EndGrace(ResultDone<EndGraceResult> done) override;
 
  private:
   explicit SqliteClientStore(CommitQueue& queue) : queue_(queue) {}
-  // Submits work whose result travels in *slot; done(Result) runs on the
-  // loop thread after the commit, unless the store is gone by then.
+  // Submits work whose result travels from the commit thread to done(Result)
+  // on the loop thread, after the commit, unless the store is gone by then.
   template <typename T>
-  void SubmitWithResult(std::function<Result<T>(sqlite::Db&)> work,
-                        std::function<void(Result<T>)> done);
+  void SubmitWithResult(std::function<Result<T>(sqlite::Db&)> work, ResultDone<T> done);
+  // Submits work whose Status goes to done, unless the store is gone by then.
+  void SubmitGuarded(CommitQueue::Work work, Done done);
 
   CommitQueue& queue_;
-  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+  Liveness liveness_;  // ORDER: last, so it dies first
 };
 
 }  // namespace nfsrec::nfs4rec

@@ -100,6 +100,16 @@ Op EndGrace() {
     });
   };
 }
+Op Load() {
+  return [](ClientStore& s, OpDone d) {
+    s.Load([d](Result<ClientSnapshot> l) {
+      if (!l.ok()) return d(l.status(), "");
+      d(Status::Ok(), "load " + std::to_string(l->epochs.current) + "/" +
+                          std::to_string(l->epochs.recovery) + Summary(l->current) + " |" +
+                          Summary(l->recovery));
+    });
+  };
+}
 
 // A server's life across two reboots, one of them during grace: every call
 // of the port, with reclaims, removals and new clients in between.
@@ -113,12 +123,14 @@ std::vector<Op> Sequence() {
       StartGrace(),  // reboot during grace: current emptied, recovery kept
       Put(Client(Id(2), "", true)),
       Put(Client(Id(100), std::string(32, 'n'), false)),  // a new client
+      Load(),                                             // what a restart now would read
       EndGrace(),
       Remove("never-there"),
       Put(Client(Id(3))),
       StartGrace(),  // the next reboot
       Check(Id(3)),
       EndGrace(),
+      Load(),
   };
 }
 
@@ -143,7 +155,7 @@ std::pair<Status, std::string> RunOp(const Op& op, ClientStore& store,
 
 // The oracle's state after the baseline and the first `ops` operations of
 // the sequence; their summaries go to *summaries when it is given.
-ClientStoreState Model(size_t ops, std::vector<std::string>* summaries = nullptr) {
+ClientSnapshot Model(size_t ops, std::vector<std::string>* summaries = nullptr) {
   MemClientStore mem;
   test_support::Settle settle = [&mem](const std::function<bool()>& pred) {
     mem.RunPending();
@@ -156,9 +168,9 @@ ClientStoreState Model(size_t ops, std::vector<std::string>* summaries = nullptr
     EXPECT_OK(st);
     if (summaries != nullptr) summaries->push_back(summary);
   }
-  Result<ClientStoreState> s = LoadState(mem);
+  Result<ClientSnapshot> s = LoadState(mem, settle);
   EXPECT_OK(s);
-  return s.ok() ? *s : ClientStoreState{};
+  return s.ok() ? *s : ClientSnapshot{};
 }
 
 class SqliteClientStoreFaultTest : public ::testing::TestWithParam<FaultCase> {
@@ -173,7 +185,7 @@ class SqliteClientStoreFaultTest : public ::testing::TestWithParam<FaultCase> {
   void RunOnce(int n, int* injected);
 
   std::vector<std::string> oracle_;  // summary of each op's result
-  ClientStoreState full_;            // the oracle's state after the sequence
+  ClientSnapshot full_;              // the oracle's state after the sequence
   StoreHarness<SqliteClientStore> h_;
 };
 
@@ -209,23 +221,23 @@ void SqliteClientStoreFaultTest::RunOnce(int n, int* injected) {
   *injected = vfs.injected();
 
   // What may be on disk: the acknowledged prefix, or that and the failed op.
-  std::vector<ClientStoreState> allowed = {Model(acknowledged)};
+  std::vector<ClientSnapshot> allowed = {Model(acknowledged)};
   if (failure) {
     EXPECT_TRUE(failure->IsIOError()) << "op " << acknowledged << ": " << failure->ToString();
     allowed.push_back(Model(acknowledged + 1));
   } else {
     EXPECT_EQ(allowed[0], full_);
   }
-  auto is_allowed = [&](const ClientStoreState& s) {
+  auto is_allowed = [&](const ClientSnapshot& s) {
     return std::find(allowed.begin(), allowed.end(), s) != allowed.end();
   };
 
-  ClientStoreState expected_on_disk;
+  ClientSnapshot expected_on_disk;
   bool marker = false;
   if (failure && !fc.persistent) {
     // A transient fault: the daemon goes on with the same connection.
     vfs.Disarm();
-    Result<ClientStoreState> live = LoadState(h_.store());
+    Result<ClientSnapshot> live = LoadState(h_.store(), settle);
     ASSERT_OK(live);
     EXPECT_TRUE(is_allowed(*live)) << ::testing::PrintToString(*live);
     ClientRecord m = Client("marker", "", true);
@@ -243,7 +255,7 @@ void SqliteClientStoreFaultTest::RunOnce(int n, int* injected) {
 
   EXPECT_OK(h_.CheckIntegrity());
   ASSERT_OK(h_.Open());
-  Result<ClientStoreState> reopened = LoadState(h_.store());
+  Result<ClientSnapshot> reopened = LoadState(h_.store(), settle);
   ASSERT_OK(reopened);
   if (marker) {
     EXPECT_EQ(*reopened, expected_on_disk);

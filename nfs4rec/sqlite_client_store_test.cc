@@ -35,7 +35,9 @@ class SqliteClientStoreTest : public ::testing::Test {
 };
 
 TEST_F(SqliteClientStoreTest, FreshDatabaseHasEpochOneAndSchemaVersion) {
-  EXPECT_EQ(h_.store().LoadEpochs().value(), (Epochs{1, 0}));
+  Result<ClientSnapshot> s = calls().Load();
+  ASSERT_OK(s);
+  EXPECT_EQ(s->epochs, (Epochs{1, 0}));
   auto db = h_.Peek();
   ASSERT_NE(db, nullptr);
   EXPECT_EQ(SchemaVersion(*db, "cld").value(), 1);
@@ -47,7 +49,9 @@ TEST_F(SqliteClientStoreTest, RecordsSurviveReopenWithBinaryIdsAndPrincHash) {
   ASSERT_OK(Put(id, hash));
   ASSERT_OK(Put("plain"));
   Reopen();
-  auto recs = h_.store().LoadClients(1).value();
+  Result<ClientSnapshot> s = calls().Load();
+  ASSERT_OK(s);
+  const std::vector<ClientRecord>& recs = s->current;
   ASSERT_EQ(recs.size(), 2u);
   EXPECT_EQ(recs[0].id, id);
   EXPECT_EQ(recs[0].princhash, hash);
@@ -71,7 +75,9 @@ TEST_F(SqliteClientStoreTest, EpochsAreRowsNotTables) {
   EXPECT_EQ(h_.PeekInt("SELECT count(*) FROM sqlite_master WHERE type='table' AND name LIKE 'cld%'")
                 .value(),
             2);
-  EXPECT_EQ(h_.store().LoadEpochs().value(), (Epochs{6, 0}));
+  Result<ClientSnapshot> s = calls().Load();
+  ASSERT_OK(s);
+  EXPECT_EQ(s->epochs, (Epochs{6, 0}));
 }
 
 TEST_F(SqliteClientStoreTest, ManyConcurrentPutsShareCommits) {
@@ -121,8 +127,29 @@ TEST_F(SqliteClientStoreTest, CorruptEpochRowIsReported) {
     ASSERT_NE(db, nullptr);
     ASSERT_OK(db->Exec("UPDATE cld_grace SET recovery = 7 WHERE id = 1"));
   }
-  auto e = h_.store().LoadEpochs();
-  EXPECT_TRUE(e.status().IsCorruption()) << e.status().ToString();
+  Result<ClientSnapshot> s = calls().Load();
+  EXPECT_TRUE(s.status().IsCorruption()) << s.status().ToString();
+}
+
+TEST_F(SqliteClientStoreTest, LoadIsOneUnitOfTheQueue) {
+  ASSERT_OK(Put("a"));
+  const uint64_t units = h_.queue().stats().units;
+  ASSERT_OK(calls().Load());
+  EXPECT_EQ(h_.queue().stats().units, units + 1);
+}
+
+TEST_F(SqliteClientStoreTest, CompletionsAfterTheStoreIsGoneAreDropped) {
+  bool ran = false;
+  h_.store().Load([&ran](Result<ClientSnapshot>) { ran = true; });
+  h_.store().PutClient(Client("late"), [&ran](Status) { ran = true; });
+  h_.store().EndGrace([&ran](Result<EndGraceResult>) { ran = true; });
+  // Destroys the store, then the queue, which finishes the units and posts
+  // their completions to the loop.
+  h_.Close();
+  h_.loop().RunUntil([] { return false; }, 200ms);
+  EXPECT_FALSE(ran);
+  ASSERT_OK(h_.Open());
+  EXPECT_EQ(Ids(1), std::vector<std::string>{"late"});
 }
 
 TEST_F(SqliteClientStoreTest, NewerSchemaIsRefused) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "common/store/sqlite.h"
 #include "nfs4rec/sqlite_client_store.h"
@@ -43,10 +44,12 @@ class TrackingDaemonTest : public ::testing::Test {
     auto queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *loop);
     auto store = SqliteClientStore::Open(*queue).value();
     std::vector<std::string> ids;
-    Result<std::vector<ClientRecord>> recs = store->LoadClients(store->LoadEpochs()->current);
-    EXPECT_OK(recs);
-    if (recs.ok()) {
-      for (const ClientRecord& r : *recs) ids.push_back(r.id);
+    std::optional<Result<ClientSnapshot>> snap;
+    store->Load([&snap](Result<ClientSnapshot> r) { snap.emplace(std::move(r)); });
+    EXPECT_TRUE(loop->RunUntil([&] { return snap.has_value(); }, std::chrono::seconds(10)));
+    EXPECT_TRUE(snap && snap->ok());
+    if (snap && snap->ok()) {
+      for (const ClientRecord& r : (*snap)->current) ids.push_back(r.id);
     }
     std::sort(ids.begin(), ids.end());
     return ids;

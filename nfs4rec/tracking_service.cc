@@ -1,5 +1,6 @@
 #include "nfs4rec/tracking_service.h"
 
+#include <cassert>
 #include <chrono>
 #include <utility>
 #include <vector>
@@ -30,21 +31,13 @@ CldMessage ReplyTo(const CldMessage& up, int16_t status) {
   return r;
 }
 
-std::string NameForLog(const std::string& id) {
+}  // namespace
+
+std::string TrackingService::NameForLog(const std::string& id) {
   constexpr size_t kMax = 64;
   std::string p = Printable(id.substr(0, kMax));
   if (id.size() > kMax) p += "...";
   return p;
-}
-
-}  // namespace
-
-template <typename F>
-auto TrackingService::Guard(F fn) {
-  return [alive = std::weak_ptr<int>(alive_), fn = std::move(fn)](auto&&... args) mutable {
-    if (alive.expired()) return;
-    fn(std::forward<decltype(args)>(args)...);
-  };
 }
 
 TrackingService::TrackingService(ClientStore& store, GraceControl& grace, Scheduler& scheduler,
@@ -57,31 +50,70 @@ TrackingService::~TrackingService() {
   if (reconcile_timer_ != 0) scheduler_.Cancel(reconcile_timer_);
 }
 
+void TrackingService::Start(Callback<void(Status)> done) {
+  assert(start_ == StartState::kIdle || start_ == StartState::kFailed);
+  start_ = StartState::kLoading;
+  store_.Load(liveness_.Guard([this, done = std::move(done)](Result<ClientSnapshot> r) mutable {
+    OnLoaded(std::move(r), std::move(done));
+  }));
+}
+
 Status TrackingService::Init() {
-  Result<Epochs> e = store_.LoadEpochs();
-  if (!e.ok()) return e.status();
-  epochs_ = *e;
-  awaiting_.clear();
-  uploaded_ = 0;
-  Result<std::vector<ClientRecord>> current = store_.LoadClients(epochs_.current);
-  if (!current.ok()) return current.status();
-  current_ids_.clear();
-  for (const ClientRecord& r : *current) current_ids_.insert(r.id);
-  if (epochs_.in_grace()) {
-    Result<std::vector<ClientRecord>> rec = store_.LoadClients(epochs_.recovery);
-    if (!rec.ok()) return rec.status();
-    Result<std::vector<ClientRecord>> cur = store_.LoadClients(epochs_.current);
-    if (!cur.ok()) return cur.status();
-    for (const ClientRecord& r : *rec) {
-      if (RecordProblem(r).empty()) awaiting_.insert(r.id);
+  Start([](Status) {});
+  return Status::Ok();
+}
+
+void TrackingService::OnLoaded(Result<ClientSnapshot> snapshot, Callback<void(Status)> done) {
+  std::vector<std::pair<CldMessage, Reply>> waiting = std::move(waiting_);
+  waiting_.clear();
+  if (!snapshot.ok()) {
+    start_ = StartState::kFailed;
+    log_.Error(StrCat("cld: cannot load the client records: ", snapshot.status().ToString(),
+                      "; answering upcalls that need them with errors"));
+    for (auto& [up, reply] : waiting) {
+      if (!RefuseWithoutStore(up, reply)) Dispatch(up, std::move(reply));
     }
-    uploaded_ = awaiting_.size();
-    for (const ClientRecord& r : *cur) awaiting_.erase(r.id);
+    done(snapshot.status());
+    return;
+  }
+  epochs_ = snapshot->epochs;
+  current_ids_.clear();
+  for (const ClientRecord& r : snapshot->current) current_ids_.insert(r.id);
+  awaiting_.clear();
+  for (const ClientRecord& r : snapshot->recovery) {
+    if (RecordProblem(r).empty()) awaiting_.insert(r.id);
+  }
+  uploaded_ = awaiting_.size();
+  for (const ClientRecord& r : snapshot->current) awaiting_.erase(r.id);
+  if (epochs_.in_grace()) {
     log_.Info(StrCat("cld: grace period open (recovery epoch ", epochs_.recovery, ", current ",
                      epochs_.current, "): ", awaiting_.size(), " of ", uploaded_,
                      " clients have not reclaimed yet"));
   }
-  return Status::Ok();
+  start_ = StartState::kReady;
+  for (auto& [up, reply] : waiting) Dispatch(up, std::move(reply));
+  if (std::exchange(reconcile_after_start_, false)) ReconcileNow();
+  // ORDER: last, so that an owner that destroys the service from done finds
+  // nothing left to run here.
+  done(Status::Ok());
+}
+
+bool TrackingService::RefuseWithoutStore(const CldMessage& up, const Reply& reply) {
+  switch (static_cast<CldCommand>(up.command)) {
+    case CldCommand::kCheck:
+      Finish(up, reply, kCldEAcces);
+      break;
+    case CldCommand::kGraceStart:
+    case CldCommand::kCreate:
+    case CldCommand::kRemove:
+    case CldCommand::kGraceDone:
+      Finish(up, reply, kCldERemoteIo);
+      break;
+    default:  // GetVersion, unsupported commands
+      return false;
+  }
+  ++stats_.store_errors;
+  return true;
 }
 
 void TrackingService::Finish(const CldMessage& up, const Reply& reply, int16_t status) {
@@ -98,6 +130,22 @@ void TrackingService::Handle(const CldMessage& up, Reply reply) {
     log_.Debug(StrCat("cld: upcall ", CldCommandName(up.command), " v", int{up.version}, " xid ",
                       up.xid, up.name.empty() ? "" : " id ", NameForLog(up.name)));
   }
+  switch (start_) {
+    case StartState::kIdle:
+    case StartState::kLoading:
+      waiting_.emplace_back(up, std::move(reply));
+      return;
+    case StartState::kFailed:
+      if (RefuseWithoutStore(up, reply)) return;
+      break;
+    case StartState::kReady:
+      break;
+  }
+  Dispatch(up, std::move(reply));
+}
+
+// Counted in Handle: in_flight_ already includes this upcall.
+void TrackingService::Dispatch(const CldMessage& up, Reply reply) {
   switch (static_cast<CldCommand>(up.command)) {
     case CldCommand::kGetVersion: {
       CldMessage r = ReplyTo(up, 0);
@@ -106,11 +154,16 @@ void TrackingService::Handle(const CldMessage& up, Reply reply) {
       reply(r);
       return;
     }
-    case CldCommand::kGraceStart: return HandleGraceStart(up, std::move(reply));
-    case CldCommand::kCreate: return HandleCreate(up, std::move(reply));
-    case CldCommand::kRemove: return HandleRemove(up, std::move(reply));
-    case CldCommand::kCheck: return HandleCheck(up, std::move(reply));
-    case CldCommand::kGraceDone: return HandleGraceDone(up, std::move(reply));
+    case CldCommand::kGraceStart:
+      return HandleGraceStart(up, std::move(reply));
+    case CldCommand::kCreate:
+      return HandleCreate(up, std::move(reply));
+    case CldCommand::kRemove:
+      return HandleRemove(up, std::move(reply));
+    case CldCommand::kCheck:
+      return HandleCheck(up, std::move(reply));
+    case CldCommand::kGraceDone:
+      return HandleGraceDone(up, std::move(reply));
   }
   ++stats_.unsupported;
   log_.Warning(StrCat("cld: unsupported upcall command ", int{up.command}, " (xid ", up.xid,
@@ -134,7 +187,7 @@ void TrackingService::HandleGraceStart(const CldMessage& up, Reply reply) {
   job->request = up;
   job->reply = std::move(reply);
   job->started = scheduler_.Now();
-  store_.StartGrace(Guard([this, job](Result<GraceStartResult> r) {
+  store_.StartGrace(liveness_.Guard([this, job](Result<GraceStartResult> r) {
     if (!r.ok()) {
       ++stats_.store_errors;
       log_.Error(StrCat("cld: GraceStart failed in the store: ", r.status().ToString()));
@@ -151,8 +204,7 @@ void TrackingService::HandleGraceStart(const CldMessage& up, Reply reply) {
     uploaded_ = awaiting_.size();
     end_grace_requested_ = false;
     log_.Info(StrCat("cld: GraceStart: ",
-                     r->kept_recovery ? "grace still open from the previous start, keeping"
-                                      : "new",
+                     r->kept_recovery ? "grace still open from the previous start, keeping" : "new",
                      " recovery epoch ", epochs_.recovery, ", current epoch ", epochs_.current,
                      "; uploading ", job->records.size(), " records"));
     ContinueUpload(job);
@@ -177,8 +229,8 @@ void TrackingService::ContinueUpload(const std::shared_ptr<Upload>& job) {
       ++job->skipped;
       ++stats_.records_skipped;
       log_.Warning(StrCat("cld: not uploading stored record of epoch ", epochs_.recovery, " (",
-                          problem, ", id ", NameForLog(rec.id), "): the database holds a "
-                          "value the kernel cannot take"));
+                          problem, ", id ", NameForLog(rec.id),
+                          "): the database holds a value the kernel cannot take"));
       continue;
     }
     CldMessage m = ReplyTo(job->request, kCldEInProgress);
@@ -190,13 +242,13 @@ void TrackingService::ContinueUpload(const std::shared_ptr<Upload>& job) {
     --budget;
   }
   if (job->next < job->records.size()) {
-    scheduler_.RunAfter(Duration::zero(), Guard([this, job] { ContinueUpload(job); }));
+    scheduler_.RunAfter(Duration::zero(), liveness_.Guard([this, job] { ContinueUpload(job); }));
     return;
   }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(scheduler_.Now() - job->started);
-  log_.Info(StrCat("cld: GraceStart xid ", job->request.xid, ": uploaded ", job->sent,
-                   " records", job->skipped ? StrCat(", skipped ", job->skipped) : "", " in ",
-                   ms.count(), " ms"));
+  log_.Info(StrCat("cld: GraceStart xid ", job->request.xid, ": uploaded ", job->sent, " records",
+                   job->skipped ? StrCat(", skipped ", job->skipped) : "", " in ", ms.count(),
+                   " ms"));
   Finish(job->request, job->reply, 0);
 }
 
@@ -210,7 +262,7 @@ void TrackingService::HandleCreate(const CldMessage& up, Reply reply) {
   rec.id = up.name;
   rec.princhash = up.princhash;
   ++pending_creates_[up.name];
-  store_.PutClient(rec, Guard([this, up, reply = std::move(reply)](Status st) {
+  store_.PutClient(rec, liveness_.Guard([this, up, reply = std::move(reply)](Status st) {
     auto p = pending_creates_.find(up.name);
     if (p != pending_creates_.end() && --p->second == 0) pending_creates_.erase(p);
     if (st.ok()) current_ids_.insert(up.name);
@@ -240,9 +292,10 @@ void TrackingService::OnCreated(const std::string& id) {
   if (!options_.end_grace_early || end_grace_requested_ || uploaded_ == 0) return;
   end_grace_requested_ = true;
   ++stats_.early_ends;
-  log_.Notice(StrCat("cld: all ", uploaded_, " uploaded clients have re-created their records;"
+  log_.Notice(StrCat("cld: all ", uploaded_,
+                     " uploaded clients have re-created their records;"
                      " ending the grace period early"));
-  grace_.EndGrace(Guard([this](Status st) {
+  grace_.EndGrace(liveness_.Guard([this](Status st) {
     if (st.ok()) {
       log_.Info("cld: the kernel ended the grace period");
     } else {
@@ -259,7 +312,7 @@ void TrackingService::HandleRemove(const CldMessage& up, Reply reply) {
   }
   current_ids_.erase(up.name);
   if (scan_running_) removed_during_scan_.insert(up.name);
-  store_.RemoveClient(up.name, Guard([this, up, reply = std::move(reply)](Status st) {
+  store_.RemoveClient(up.name, liveness_.Guard([this, up, reply = std::move(reply)](Status st) {
     if (!st.ok()) {
       ++stats_.store_errors;
       log_.Error(StrCat("cld: cannot remove client ", NameForLog(up.name), ": ", st.ToString()));
@@ -271,26 +324,29 @@ void TrackingService::HandleRemove(const CldMessage& up, Reply reply) {
 void TrackingService::HandleCheck(const CldMessage& up, Reply reply) {
   ++stats_.checks;
   if (up.name.empty()) return Finish(up, reply, kCldEAcces);
-  store_.CheckReclaim(up.name, Guard([this, up, reply = std::move(reply)](Result<CheckResult> r) {
+  auto checked = [this, up, reply = std::move(reply)](Result<CheckResult> r) {
     if (!r.ok()) {
       ++stats_.store_errors;
       log_.Error(StrCat("cld: Check of ", NameForLog(up.name), " failed: ", r.status().ToString()));
       return Finish(up, reply, kCldEAcces);
     }
     if (r->started_grace) {
-      log_.Info(StrCat("cld: Check outside grace (kernel without GraceStart): opened recovery"
-                       " epoch ", r->epochs.recovery));
+      log_.Info(
+          StrCat("cld: Check outside grace (kernel without GraceStart): opened recovery "
+                 "epoch ",
+                 r->epochs.recovery));
     }
     epochs_ = r->epochs;
     bool allowed = r->outcome != ReclaimOutcome::kNotFound;
     if (allowed) current_ids_.insert(up.name);
     Finish(up, reply, allowed ? 0 : kCldEAcces);
-  }));
+  };
+  store_.CheckReclaim(up.name, liveness_.Guard(std::move(checked)));
 }
 
 void TrackingService::HandleGraceDone(const CldMessage& up, Reply reply) {
   ++stats_.grace_dones;
-  store_.EndGrace(Guard([this, up, reply = std::move(reply)](Result<EndGraceResult> r) {
+  store_.EndGrace(liveness_.Guard([this, up, reply = std::move(reply)](Result<EndGraceResult> r) {
     if (!r.ok()) {
       ++stats_.store_errors;
       log_.Error(StrCat("cld: GraceDone failed in the store: ", r.status().ToString()));
@@ -316,177 +372,20 @@ void TrackingService::HandleGraceDone(const CldMessage& up, Reply reply) {
   }));
 }
 
-void TrackingService::EnableReconcile(LiveClientSource& source, Duration interval,
-                                      bool follow_lease) {
-  live_source_ = &source;
-  reconcile_interval_ = interval;
-  reconcile_follows_lease_ = follow_lease;
-  ScheduleReconcile();
-}
-
-void TrackingService::ScheduleReconcile() {
-  if (reconcile_timer_ != 0) scheduler_.Cancel(reconcile_timer_);
-  reconcile_timer_ = 0;
-  if (reconcile_interval_ <= Duration::zero()) return;
-  reconcile_timer_ = scheduler_.RunAfter(reconcile_interval_, Guard([this] {
-    reconcile_timer_ = 0;
-    ReconcileNow();
-  }));
-}
-
-void TrackingService::ReconcileNow() {
-  if (live_source_ == nullptr) return;
-  if (scan_running_) {
-    rescan_wanted_ = true;
-    return;
-  }
-  scan_running_ = true;
-  removed_during_scan_.clear();
-  live_source_->Scan(Guard([this](Result<LiveClientScan> r) { OnLiveClients(std::move(r)); }));
-}
-
-// Which live clients get a record (docs/nfs4rec.md):
-//  - confirmed: the client holds state in this server instance, so after the
-//    next reboot it is entitled to reclaim it;
-//  - courtesy (5.19+): its lease expired but the server still honours all
-//    its state, because nobody has asked for anything that conflicts; if it
-//    comes back the kernel keeps that state and records it itself, so after
-//    a reboot it must be able to reclaim it just the same;
-//  - expirable: a conflicting request arrived and the kernel is about to
-//    expire it (and send Remove); its state may be handed to someone else,
-//    so it must not gain a right to reclaim;
-//  - unconfirmed: no state, and it may never confirm.
-// Only clients whose states file lists state: a client without state has
-// nothing to reclaim, and a record would only let it claim state it never had.
-bool TrackingService::ShouldRecord(const NfsdClientInfo& c) {
-  const bool live = c.status == NfsdClientStatus::kConfirmed ||
-                    c.status == NfsdClientStatus::kCourtesy;
-  return live && c.holds_state;
-}
-
-void TrackingService::OnLiveClients(Result<LiveClientScan> scan) {
-  scan_running_ = false;
-  ++stats_.reconcile_runs;
-  std::set<std::string> removed = std::move(removed_during_scan_);
-  removed_during_scan_.clear();
-  const bool again = rescan_wanted_;
-  rescan_wanted_ = false;
-  if (reconcile_follows_lease_ && scan.ok() && scan->lease_seconds && *scan->lease_seconds > 0 &&
-      std::chrono::seconds(*scan->lease_seconds) != reconcile_interval_) {
-    reconcile_interval_ = std::chrono::seconds(*scan->lease_seconds);
-    log_.Info(StrCat("cld: reconciling every ", *scan->lease_seconds,
-                     " s from now on (nfsd's lease)"));
-  }
-  if (again) {
-    ReconcileNow();
-  } else {
-    ScheduleReconcile();
-  }
-  if (!scan.ok()) {
-    // Kernels before 5.3 have no list: say so once, not every lease period.
-    const bool missing = scan.status().code() == Status::Code::kNotFound;
-    if (!missing || !reported_missing_list_) {
-      log_.Warning(StrCat("cld: cannot read the kernel's client list", missing ? " (kernel "
-                          "before 5.3?); NFSv4.0 clients may lose their reclaim right after a "
-                          "second reboot" : "", ": ", scan.status().ToString()));
-    }
-    reported_missing_list_ = reported_missing_list_ || missing;
-    return;
-  }
-  // Skipped during grace: the recovery epoch still holds every client that
-  // may reclaim, a reboot during grace keeps that epoch and empties current
-  // (so anything written now would be thrown away), and the list shows
-  // clients halfway through reclaiming.  GraceDone starts a run at once, so
-  // nothing waits longer than the grace period.
-  if (epochs_.in_grace()) {
-    ++stats_.reconcile_skipped_in_grace;
-    log_.Debug("cld: reconciliation skipped: in grace");
-    return;
-  }
-  stats_.reconcile_last_seen = scan->clients.size();
-  stats_.reconcile_last_run = scheduler_.Now();
-  if (scan->unreadable != 0) {
-    log_.Warning(StrCat("cld: ", scan->unreadable, " entries of the kernel's client list were"
-                        " unreadable and are not recorded; first: ", scan->first_error));
-  }
-  struct Run {
-    uint64_t writes = 0;
-    uint64_t added = 0;
-    uint64_t failed = 0;
-    uint64_t seen = 0;
-  };
-  auto run = std::make_shared<Run>();
-  run->seen = scan->clients.size();
-  auto finished = [this, run] {
-    stats_.reconcile_last_added = run->added;
-    // Quiet when the run changed nothing: it repeats every lease period.
-    const LogLevel level = run->added || run->failed ? LogLevel::kInfo : LogLevel::kDebug;
-    if (level == LogLevel::kDebug && !log_.DebugEnabled()) return;
-    log_.Write(level, StrCat("cld: reconciliation: ", run->seen, " live clients, ", run->added,
-                     " records added", run->failed ? StrCat(", ", run->failed, " failed") : "",
-                     " (total added ", stats_.reconcile_added, ")"));
-  };
-  std::set<std::string> issued;
-  for (NfsdClientInfo& c : scan->clients) {
-    if (!ShouldRecord(c) || current_ids_.count(c.name) != 0 ||
-        pending_creates_.count(c.name) != 0 || removed.count(c.name) != 0 ||
-        !issued.insert(c.name).second) {
-      continue;
-    }
-    ClientRecord rec;
-    rec.id = c.name;
-    if (c.minor_version) rec.has_session = *c.minor_version >= 1;
-    ++run->writes;
-    store_.PutClient(rec, Guard([this, run, finished, c](Status st) {
-      if (st.ok()) {
-        current_ids_.insert(c.name);
-        ++run->added;
-        ++stats_.reconcile_added;
-        if (log_.DebugEnabled()) {
-          log_.Debug(StrCat("cld: reconciliation recorded live ", NfsdClientStatusName(c.status),
-                            " client ", NameForLog(c.name), " (v4.",
-                            c.minor_version ? StrCat(*c.minor_version) : std::string("?"),
-                            ", ", Printable(c.address), ")"));
-        }
-      } else {
-        ++run->failed;
-        ++stats_.store_errors;
-        log_.Error(StrCat("cld: reconciliation cannot store client ", NameForLog(c.name), ": ",
-                          st.ToString()));
-      }
-      if (--run->writes == 0) finished();
-    }));
-  }
-  if (run->writes == 0) finished();
-}
-
-std::string TrackingService::ReconcileReport() const {
-  if (live_source_ == nullptr) return "; reconciliation off";
-  std::string last = "never";
-  if (stats_.reconcile_last_run != TimePoint{}) {
-    auto ago = std::chrono::duration_cast<std::chrono::seconds>(scheduler_.Now() -
-                                                                stats_.reconcile_last_run);
-    last = StrCat(ago.count(), " s ago, ", stats_.reconcile_last_seen, " live clients, ",
-                  stats_.reconcile_last_added, " added");
-  }
-  return StrCat("; reconciliation: runs ", stats_.reconcile_runs, ", skipped in grace ",
-                stats_.reconcile_skipped_in_grace, ", clients added ", stats_.reconcile_added,
-                ", last run ", last);
-}
-
 std::string TrackingService::StatusReport() const {
-  std::string grace =
-      epochs_.in_grace()
-          ? StrCat("in grace (recovery epoch ", epochs_.recovery, "), ", awaiting_.size(), " of ",
-                   uploaded_, " uploaded clients yet to reclaim")
-          : std::string("not in grace");
-  return StrCat("current epoch ", epochs_.current, ", ", grace, "; upcalls ", stats_.upcalls,
-                " (create ", stats_.creates, ", remove ", stats_.removes, ", check ",
-                stats_.checks, ", gracestart ", stats_.grace_starts, ", gracedone ",
-                stats_.grace_dones, ", unsupported ", stats_.unsupported, "), in flight ",
-                in_flight_, ", store errors ", stats_.store_errors, ", records uploaded ",
-                stats_.records_uploaded, ", skipped ", stats_.records_skipped,
-                ReconcileReport());
+  std::string grace = epochs_.in_grace() ? StrCat("in grace (recovery epoch ", epochs_.recovery,
+                                                  "), ", awaiting_.size(), " of ", uploaded_,
+                                                  " uploaded clients yet to reclaim")
+                                         : std::string("not in grace");
+  const char* start = start_ == StartState::kReady    ? ""
+                      : start_ == StartState::kFailed ? "load failed; "
+                                                      : "loading; ";
+  return StrCat(start, "current epoch ", epochs_.current, ", ", grace, "; upcalls ", stats_.upcalls,
+                " (create ", stats_.creates, ", remove ", stats_.removes, ", check ", stats_.checks,
+                ", gracestart ", stats_.grace_starts, ", gracedone ", stats_.grace_dones,
+                ", unsupported ", stats_.unsupported, "), in flight ", in_flight_,
+                ", store errors ", stats_.store_errors, ", records uploaded ",
+                stats_.records_uploaded, ", skipped ", stats_.records_skipped, ReconcileReport());
 }
 
 }  // namespace nfsrec::nfs4rec

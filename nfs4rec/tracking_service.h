@@ -22,9 +22,18 @@
 //   other       -> -EOPNOTSUPP.
 // Store failures answer -EREMOTEIO, as nfsdcld does.
 //
+// Start-up: Start() loads the store's snapshot asynchronously.  Upcalls
+// that arrive before it has loaded wait, in order, and are handled once it
+// has: answering them earlier would act on state the load then overwrites
+// (a Remove's id would come back as recorded).  If the load fails, waiting
+// and later upcalls are answered as if their store call had failed
+// (-EREMOTEIO; Check -EACCES); GetVersion and unsupported commands, which
+// need no store, are answered as always.
+//
 // Early end of grace: see TrackingService::OnCreated and docs/nfs4rec.md.
 // Reconciliation (records for live clients that reclaimed without a Create):
-// see TrackingService::OnLiveClients and docs/nfs4rec.md.
+// see TrackingService::OnLiveClients (nfs4rec/tracking_reconcile.cc) and
+// docs/nfs4rec.md.
 //
 // Loop thread only.
 #pragma once
@@ -35,8 +44,12 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "common/base/callback.h"
 #include "common/base/clock.h"
+#include "common/base/liveness.h"
 #include "common/base/logging.h"
 #include "nfs4rec/cld_codec.h"
 #include "nfs4rec/client_store.h"
@@ -86,11 +99,20 @@ class TrackingService {
   TrackingService(const TrackingService&) = delete;
   TrackingService& operator=(const TrackingService&) = delete;
 
-  // Loads the epochs and, if a grace period is open (the daemon restarted
-  // during grace: the kernel sends no second GraceStart), which uploaded
-  // clients have not re-created their record yet.
+  // Loads the epochs, the ids with a current record and, if a grace period
+  // is open (the daemon restarted during grace: the kernel sends no second
+  // GraceStart), which uploaded clients have not re-created their record
+  // yet.  `done` runs on the loop thread, never inline, with the load's
+  // outcome; it is dropped if the service is destroyed first.  Call once, or
+  // again after a failure.
+  void Start(Callback<void(Status)> done);
+  // TEMPORARY shim for TrackingDaemon until it calls Start() and waits for
+  // its completion: starts the load and returns OK at once.  A failed load
+  // is logged, and upcalls are then answered as described above.
   Status Init();
+  bool started() const { return start_ == StartState::kReady; }
 
+  // Upcalls before Start() has loaded wait; see the header comment.
   void Handle(const CldMessage& upcall, Reply reply);
 
   // Reconciliation with the kernel's live client list (docs/nfs4rec.md,
@@ -113,7 +135,13 @@ class TrackingService {
 
  private:
   struct Upload;
+  enum class StartState { kIdle, kLoading, kReady, kFailed };
 
+  void OnLoaded(Result<ClientSnapshot> snapshot, Callback<void(Status)> done);
+  void Dispatch(const CldMessage& up, Reply reply);
+  // After a failed load: answers an upcall that needs the store as a
+  // store failure; false if it needs none.
+  bool RefuseWithoutStore(const CldMessage& up, const Reply& reply);
   void HandleGraceStart(const CldMessage& up, Reply reply);
   void ContinueUpload(const std::shared_ptr<Upload>& job);
   void HandleCreate(const CldMessage& up, Reply reply);
@@ -127,16 +155,19 @@ class TrackingService {
   std::string ReconcileReport() const;
   // Why a record may not be uploaded; empty if it may.
   static std::string RecordProblem(const ClientRecord& r);
+  // A client id for log lines: printable, at most 64 bytes of it.
+  static std::string NameForLog(const std::string& id);
   void Finish(const CldMessage& up, const Reply& reply, int16_t status);
-  // Wraps a completion so it does nothing once the service is gone.
-  template <typename F>
-  auto Guard(F fn);
 
   ClientStore& store_;
   GraceControl& grace_;
   Scheduler& scheduler_;
   Logger& log_;
   TrackingServiceOptions options_;
+  StartState start_ = StartState::kIdle;
+  // Upcalls that arrived before the load completed, in arrival order.
+  std::vector<std::pair<CldMessage, Reply>> waiting_;
+  bool reconcile_after_start_ = false;
   Epochs epochs_;
   std::set<std::string> awaiting_;  // uploaded, not yet re-created
   size_t uploaded_ = 0;
@@ -159,7 +190,7 @@ class TrackingService {
   bool scan_running_ = false;
   bool rescan_wanted_ = false;
   bool reported_missing_list_ = false;
-  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+  Liveness liveness_;  // ORDER: last, so it dies first
 };
 
 }  // namespace nfsrec::nfs4rec

@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "tests/support/fake_file_system.h"
 #include "tests/support/fake_grace_control.h"
 #include "tests/support/fake_live_client_source.h"
 #include "tests/support/mem_client_store.h"
+#include "tests/support/status_matchers.h"
 
 namespace nfsrec::nfs4rec {
 namespace {
@@ -58,7 +60,17 @@ class TrackingServiceTest : public ::testing::Test {
  protected:
   void MakeService(TrackingServiceOptions opts = {}) {
     service_ = std::make_unique<TrackingService>(store_, grace_, sched_, log_, opts);
-    ASSERT_TRUE(service_->Init().ok());
+    std::optional<Status> started;
+    service_->Start([&started](Status st) { started = st; });
+    ASSERT_FALSE(started.has_value()) << "Start completed inline";
+    store_.RunPending();
+    ASSERT_TRUE(started.has_value());
+    ASSERT_OK(*started);
+    ASSERT_TRUE(service_->started());
+  }
+  // Sends an upcall; its replies go to *out.
+  void Send(const CldMessage& up, std::vector<CldMessage>* out) {
+    service_->Handle(up, [out](const CldMessage& r) { out->push_back(r); });
   }
   CldMessage Up(CldCommand cmd, std::string name = "", uint8_t version = 2) {
     CldMessage m;
@@ -275,6 +287,78 @@ TEST_F(TrackingServiceTest, RestartDuringGraceRemembersWhoIsMissing) {
   EXPECT_EQ(grace_.calls, 1);
 }
 
+TEST_F(TrackingServiceTest, UpcallsWaitForTheLoadAndRunInOrder) {
+  store_.SetEpochs(Epochs{3, 2});
+  store_.Insert(2, ClientRecord{"a", "", {}, 0});
+  service_ =
+      std::make_unique<TrackingService>(store_, grace_, sched_, log_, TrackingServiceOptions{});
+  std::vector<CldMessage> out;
+  CldMessage early = Up(CldCommand::kGetVersion);
+  Send(early, &out);  // before Start: waits too
+  bool started = false;
+  service_->Start([&started](Status st) {
+    EXPECT_OK(st);
+    started = true;
+  });
+  CldMessage create = Up(CldCommand::kCreate, "a");
+  CldMessage remove = Up(CldCommand::kRemove, "gone");
+  Send(create, &out);
+  Send(remove, &out);
+  EXPECT_TRUE(out.empty());
+  EXPECT_FALSE(started);
+  EXPECT_EQ(service_->in_flight(), 3u);
+  EXPECT_EQ(store_.mutations(), 0u);  // nothing reached the store yet
+  EXPECT_NE(service_->StatusReport().find("loading"), std::string::npos);
+  ASSERT_TRUE(store_.RunOne());  // the load
+  EXPECT_TRUE(started);
+  ASSERT_EQ(out.size(), 1u);  // GetVersion needs no store
+  EXPECT_EQ(out[0].xid, early.xid);
+  store_.RunPending();
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[1].xid, create.xid);
+  EXPECT_EQ(out[2].xid, remove.xid);
+  EXPECT_EQ(service_->in_flight(), 0u);
+  // The load saw the open grace period: a's Create was the last reclaim.
+  EXPECT_EQ(service_->awaiting_reclaim(), 0u);
+  EXPECT_EQ(grace_.calls, 1);
+}
+
+TEST_F(TrackingServiceTest, FailedLoadAnswersUpcallsAsStoreFailures) {
+  service_ =
+      std::make_unique<TrackingService>(store_, grace_, sched_, log_, TrackingServiceOptions{});
+  store_.FailNext(Status::Corruption("bad epochs"));  // fails the load
+  std::optional<Status> started;
+  service_->Start([&started](Status st) { started = st; });
+  std::vector<CldMessage> out;
+  Send(Up(CldCommand::kCreate, "waiting"), &out);
+  store_.RunPending();
+  ASSERT_TRUE(started.has_value());
+  EXPECT_TRUE(started->IsCorruption()) << started->ToString();
+  EXPECT_FALSE(service_->started());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].status, kCldERemoteIo);
+  Send(Up(CldCommand::kCheck, "c", 1), &out);
+  Send(Up(CldCommand::kGraceStart), &out);
+  Send(Up(CldCommand::kGetVersion), &out);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[1].status, kCldEAcces);
+  EXPECT_EQ(out[2].status, kCldERemoteIo);
+  EXPECT_EQ(out[3].status, 0);
+  EXPECT_EQ(out[3].max_version, 2);
+  EXPECT_EQ(store_.mutations(), 0u);
+  EXPECT_EQ(store_.pending(), 0u);
+  EXPECT_EQ(service_->in_flight(), 0u);
+  EXPECT_EQ(service_->stats().store_errors, 3u);
+  EXPECT_TRUE(log_.Contains("cannot load the client records"));
+  EXPECT_NE(service_->StatusReport().find("load failed"), std::string::npos);
+
+  // Started again, it loads and serves.
+  service_->Start([&started](Status st) { started = st; });
+  store_.RunPending();
+  EXPECT_OK(*started);
+  EXPECT_EQ(Status1(Up(CldCommand::kCreate, "later")), 0);
+}
+
 TEST_F(TrackingServiceTest, CheckV0OpensGraceAndReclaims) {
   MakeService();
   Create("a");
@@ -301,11 +385,10 @@ TEST_F(TrackingServiceTest, ConcurrentCreatesAnswerEachXidOnce) {
   std::map<uint32_t, int> answers;
   std::vector<uint32_t> order;
   for (int i = 0; i < 50; ++i) {
-    service_->Handle(Up(CldCommand::kCreate, "c" + std::to_string(i)),
-                     [&](const CldMessage& r) {
-                       answers[r.xid]++;
-                       order.push_back(r.xid);
-                     });
+    service_->Handle(Up(CldCommand::kCreate, "c" + std::to_string(i)), [&](const CldMessage& r) {
+      answers[r.xid]++;
+      order.push_back(r.xid);
+    });
   }
   service_->Handle(Up(CldCommand::kGetVersion), [&](const CldMessage& r) {
     answers[r.xid]++;
@@ -370,8 +453,7 @@ TEST_F(ReconcileTest, RecordsConfirmedAndCourtesyClientsHoldingState) {
   EXPECT_EQ(store_.Count(1), 2u);
   EXPECT_EQ(service_->stats().reconcile_added, 2u);
   EXPECT_EQ(service_->stats().reconcile_last_seen, 5u);  // the bad name is not listed
-  auto recs = store_.LoadClients(1);
-  for (const ClientRecord& r : *recs) {
+  for (const ClientRecord& r : store_.Records(1)) {
     EXPECT_EQ(r.has_session, r.id != "Linux NFSv4.0 a/10.0.0.2 tcp");
   }
   EXPECT_NE(service_->StatusReport().find("clients added 2"), std::string::npos)
@@ -389,8 +471,7 @@ TEST_F(ReconcileTest, ExistingRecordIsNotWrittenAndNothingIsRemoved) {
   Reconcile();
   EXPECT_EQ(store_.mutations(), before);  // no write at all
   EXPECT_TRUE(store_.Has(1, "not-live"));
-  auto recs = store_.LoadClients(1);
-  for (const ClientRecord& r : *recs) {
+  for (const ClientRecord& r : store_.Records(1)) {
     if (r.id == "have") {
       EXPECT_EQ(r.princhash, kHash);  // not overwritten
     }
@@ -429,7 +510,7 @@ TEST_F(ReconcileTest, RemoveDuringScanWinsAndStoreFailureIsCounted) {
   service_->EnableReconcile(*source_, Duration::zero());
   Client(1, "confirmed", "\"leaving\"", true);
   Client(2, "confirmed", "\"stays\"", true);
-  service_->ReconcileNow();  // scan result waits in the scheduler
+  service_->ReconcileNow();                                   // scan result waits in the scheduler
   EXPECT_EQ(Status1(Up(CldCommand::kRemove, "leaving")), 0);  // also runs the scan result
   store_.RunPending();
   EXPECT_FALSE(store_.Has(1, "leaving"));
@@ -441,6 +522,27 @@ TEST_F(ReconcileTest, RemoveDuringScanWinsAndStoreFailureIsCounted) {
   EXPECT_EQ(service_->stats().store_errors, 1u);
   Reconcile();  // tried again next time
   EXPECT_TRUE(store_.Has(1, "fails"));
+}
+
+TEST_F(ReconcileTest, WaitsForTheLoad) {
+  store_.Insert(1, ClientRecord{"have", kHash, {}, 0});
+  service_ =
+      std::make_unique<TrackingService>(store_, grace_, sched_, log_, TrackingServiceOptions{});
+  service_->EnableReconcile(*source_, Duration::zero());
+  Client(1, "confirmed", "\"have\"", true);
+  Client(2, "confirmed", "\"new\"", true);
+  service_->ReconcileNow();  // before Start: the loaded ids are not known yet
+  sched_.RunAll();
+  EXPECT_EQ(source_->scans, 0);
+  service_->Start([](Status st) { EXPECT_OK(st); });
+  for (int i = 0; i < 10; ++i) {
+    store_.RunPending();
+    sched_.RunAll();
+  }
+  EXPECT_EQ(source_->scans, 1);
+  EXPECT_EQ(service_->stats().reconcile_added, 1u);  // "have" is not rewritten
+  EXPECT_EQ(store_.Records(1)[0].princhash, kHash);
+  EXPECT_TRUE(store_.Has(1, "new"));
 }
 
 TEST_F(ReconcileTest, PeriodicTimer) {

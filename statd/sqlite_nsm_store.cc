@@ -319,29 +319,21 @@ Result<std::unique_ptr<SqliteNsmStore>> SqliteNsmStore::Open(CommitQueue& queue)
 }
 
 void SqliteNsmStore::Submit(CommitQueue::Work work, Done done) {
-  // The queue's completions are copyable std::functions; ours are move-only.
-  auto shared = std::make_shared<Done>(std::move(done));
-  queue_.Submit(std::move(work), [shared](Status st) { (*shared)(std::move(st)); });
+  queue_.Submit(std::move(work), std::move(done));
 }
 
 void SqliteNsmStore::Load(LoadDone done) {
   // The snapshot is filled on the commit thread and read by the completion
   // on the loop thread; the queue's hand-off orders the two.
-  struct Job {
-    NsmSnapshot snapshot;
-    LoadDone done;
-  };
-  auto job = std::make_shared<Job>();
-  job->done = std::move(done);
+  auto snapshot = std::make_shared<NsmSnapshot>();
   queue_.Submit(
-      [job](Db& db) -> Status {
-        job->snapshot = NsmSnapshot{};
-        return ReadSnapshot(db, job->snapshot);
+      [snapshot](Db& db) -> Status {
+        *snapshot = NsmSnapshot{};
+        return ReadSnapshot(db, *snapshot);
       },
-      [job](Status st) {
-        LoadDone finish = std::move(job->done);
-        if (!st.ok()) return finish(st.WithContext("load NSM state"));
-        finish(std::move(job->snapshot));
+      [snapshot, done = std::move(done)](Status st) mutable {
+        if (!st.ok()) return done(st.WithContext("load NSM state"));
+        done(std::move(*snapshot));
       });
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <future>
+#include <memory>
 #include <utility>
 
 namespace nfsrec {
@@ -151,13 +152,20 @@ void CommitQueue::RunGroup(std::vector<Unit>& group) {
     if (commit_issued) stats_.transactions += 1;
     stats_.max_group = std::max<uint64_t>(stats_.max_group, n);
   }
-  // One hand-off per group keeps completions in submission order.
-  std::vector<Done> dones;
-  dones.reserve(n);
-  for (Unit& unit : group) dones.push_back(std::move(unit.done));
-  loop_.Post([dones = std::move(dones), results = std::move(results)]() mutable {
-    for (size_t i = 0; i < dones.size(); ++i) {
-      if (dones[i]) dones[i](std::move(results[i]));
+  // One hand-off per group keeps completions in submission order.  Post
+  // takes a copyable closure, so the move-only completions travel behind a
+  // shared_ptr.
+  struct Handoff {
+    std::vector<Done> dones;
+    std::vector<Status> results;
+  };
+  auto handoff = std::make_shared<Handoff>();
+  handoff->dones.reserve(n);
+  for (Unit& unit : group) handoff->dones.push_back(std::move(unit.done));
+  handoff->results = std::move(results);
+  loop_.Post([handoff] {
+    for (size_t i = 0; i < handoff->dones.size(); ++i) {
+      if (handoff->dones[i]) handoff->dones[i](std::move(handoff->results[i]));
     }
   });
 }

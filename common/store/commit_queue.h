@@ -34,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/base/callback.h"
 #include "common/os/event_loop.h"
 #include "common/store/sqlite.h"
 
@@ -42,7 +43,8 @@ namespace nfsrec {
 class CommitQueue {
  public:
   using Work = std::function<Status(sqlite::Db&)>;
-  using Done = std::function<void(Status)>;
+  // Move-only, so a completion can carry a reply or another Callback.
+  using Done = Callback<void(Status)>;
 
   struct Stats {
     uint64_t units = 0;         // units committed or failed

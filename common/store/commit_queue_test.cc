@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -22,10 +23,9 @@ constexpr auto kWait = DbHarness::kWait;
 // Inserts key k into t.
 CommitQueue::Work Insert(int64_t k) {
   return [k](Db& db) -> Status {
-    auto stmt = db.Cached("INSERT INTO t (k) VALUES (?1)");
-    if (!stmt.ok()) return stmt.status();
-    NFSREC_RETURN_IF_ERROR((*stmt)->BindInt(1, k));
-    return (*stmt)->Run();
+    NFSREC_ASSIGN_OR_RETURN(sqlite::Statement * stmt, db.Cached("INSERT INTO t (k) VALUES (?1)"));
+    NFSREC_RETURN_IF_ERROR(stmt->BindInt(1, k));
+    return stmt->Run();
   };
 }
 
@@ -230,13 +230,23 @@ TEST_F(CommitQueueTest, DestructorDrainsTheQueue) {
   ASSERT_TRUE(loop_->RunUntil([&] { return done == kUnits; }, kWait));
 }
 
+TEST_F(CommitQueueTest, CompletionsMayBeMoveOnly) {
+  // A completion that owns a move-only value (a reply, another Callback).
+  auto owned = std::make_unique<int>(7);
+  int got = 0;
+  queue_->Submit(Insert(1), [owned = std::move(owned), &got](Status st) {
+    EXPECT_OK(st);
+    got = *owned;
+  });
+  ASSERT_TRUE(loop_->RunUntil([&] { return got != 0; }, kWait));
+  EXPECT_EQ(got, 7);
+}
+
 TEST_F(CommitQueueTest, RunSyncSeesEarlierUnitsAndRollsBackOnError) {
   for (int i = 0; i < 5; ++i) queue_->Submit(Insert(i), nullptr);
   int64_t seen = -1;
   ASSERT_OK(queue_->RunSync([&seen](Db& db) -> Status {
-    auto n = db.QueryInt("SELECT count(*) FROM t");
-    if (!n.ok()) return n.status();
-    seen = *n;
+    NFSREC_ASSIGN_OR_RETURN(seen, db.QueryInt("SELECT count(*) FROM t"));
     return Status::Ok();
   }));
   EXPECT_EQ(seen, 5);

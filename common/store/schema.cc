@@ -32,22 +32,21 @@ Status TooNew(const std::string& component, int found, int known) {
 }
 
 Status SetVersion(sqlite::Db& db, const std::string& component, int version) {
-  Result<sqlite::Statement> stmt = db.Prepare(
-      "INSERT INTO schema_versions (component, version) VALUES (?1, ?2)"
-      " ON CONFLICT (component) DO UPDATE SET version = excluded.version");
-  if (!stmt.ok()) return stmt.status();
-  NFSREC_RETURN_IF_ERROR(stmt->BindText(1, component));
-  NFSREC_RETURN_IF_ERROR(stmt->BindInt(2, version));
-  return stmt->Run();
+  NFSREC_ASSIGN_OR_RETURN(
+      sqlite::Statement stmt,
+      db.Prepare("INSERT INTO schema_versions (component, version) VALUES (?1, ?2)"
+                 " ON CONFLICT (component) DO UPDATE SET version = excluded.version"));
+  NFSREC_RETURN_IF_ERROR(stmt.BindText(1, component));
+  NFSREC_RETURN_IF_ERROR(stmt.BindInt(2, version));
+  return stmt.Run();
 }
 
 // Applies one migration and records it.  Re-reads the version under the
 // write lock, so two processes migrating at once do not apply a step twice.
 Status ApplyOne(sqlite::Db& db, const std::string& component, const Migration& m) {
   NFSREC_RETURN_IF_ERROR(db.Exec(kCreateVersions));
-  Result<int> current = SchemaVersion(db, component);
-  if (!current.ok()) return current.status();
-  if (*current >= m.to_version) return Status::Ok();
+  NFSREC_ASSIGN_OR_RETURN(int current, SchemaVersion(db, component));
+  if (current >= m.to_version) return Status::Ok();
   NFSREC_RETURN_IF_ERROR(m.apply(db));
   return SetVersion(db, component, m.to_version);
 }
@@ -55,19 +54,19 @@ Status ApplyOne(sqlite::Db& db, const std::string& component, const Migration& m
 }  // namespace
 
 Result<int> SchemaVersion(sqlite::Db& db, const std::string& component) {
-  Result<int64_t> exists = db.QueryInt(
-      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_versions'");
-  if (!exists.ok()) return exists.status();
-  if (*exists == 0) return 0;
-  Result<sqlite::Statement> stmt =
-      db.Prepare("SELECT version, typeof(version) FROM schema_versions WHERE component = ?1");
-  if (!stmt.ok()) return stmt.status();
-  NFSREC_RETURN_IF_ERROR(stmt->BindText(1, component));
-  Result<bool> row = stmt->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return 0;
-  int64_t version = stmt->ColumnInt(0);
-  if (stmt->ColumnText(1) != "integer" || version < 0 || version > INT32_MAX) {
+  NFSREC_ASSIGN_OR_RETURN(
+      int64_t exists,
+      db.QueryInt(
+          "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_versions'"));
+  if (exists == 0) return 0;
+  NFSREC_ASSIGN_OR_RETURN(
+      sqlite::Statement stmt,
+      db.Prepare("SELECT version, typeof(version) FROM schema_versions WHERE component = ?1"));
+  NFSREC_RETURN_IF_ERROR(stmt.BindText(1, component));
+  NFSREC_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return 0;
+  int64_t version = stmt.ColumnInt(0);
+  if (stmt.ColumnText(1) != "integer" || version < 0 || version > INT32_MAX) {
     return Status::Corruption("schema '" + component + "': recorded version is not a valid number");
   }
   return static_cast<int>(version);
@@ -77,28 +76,25 @@ Status ApplyMigrations(sqlite::Db& db, const std::string& component,
                        const std::vector<Migration>& migrations) {
   NFSREC_RETURN_IF_ERROR(CheckNumbering(component, migrations));
   const int latest = static_cast<int>(migrations.size());
-  Result<int> current = SchemaVersion(db, component);
-  if (!current.ok()) return current.status();
-  if (*current > latest) return TooNew(component, *current, latest);
+  NFSREC_ASSIGN_OR_RETURN(const int current, SchemaVersion(db, component));
+  if (current > latest) return TooNew(component, current, latest);
 
   const bool nested = db.InTransaction();
   for (const Migration& m : migrations) {
-    if (m.to_version <= *current) continue;
+    if (m.to_version <= current) continue;
     Status st;
     if (nested) {
-      auto sp = sqlite::Savepoint::Begin(db);
-      if (!sp.ok()) return sp.status();
+      NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Savepoint> sp, sqlite::Savepoint::Begin(db));
       st = ApplyOne(db, component, m);
-      if (st.ok()) st = (*sp)->Release();
+      if (st.ok()) st = sp->Release();
     } else {
-      auto txn = sqlite::Transaction::Begin(db);
-      if (!txn.ok()) return txn.status();
+      NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Transaction> txn,
+                              sqlite::Transaction::Begin(db));
       // Another process may have moved further since the check above.
-      Result<int> now = SchemaVersion(db, component);
-      if (!now.ok()) return now.status();
-      if (*now > latest) return TooNew(component, *now, latest);
+      NFSREC_ASSIGN_OR_RETURN(const int now, SchemaVersion(db, component));
+      if (now > latest) return TooNew(component, now, latest);
       st = ApplyOne(db, component, m);
-      if (st.ok()) st = (*txn)->Commit();
+      if (st.ok()) st = txn->Commit();
     }
     if (!st.ok()) {
       return st.WithContext("schema '" + component + "': migration to version " +

@@ -53,6 +53,28 @@ Status PrecreateFile(const std::string& path) {
   return Status::Ok();
 }
 
+// Asks for WAL and returns the journal mode in force: anything but "wal"
+// means the file cannot do WAL (e.g. a VFS without shared memory), which
+// would silently weaken concurrency with the nfsdcltrack helper.
+Result<std::string> SwitchToWal(Db& db, int busy_timeout_ms) {
+  NFSREC_ASSIGN_OR_RETURN(Statement mode, db.Prepare("PRAGMA journal_mode=WAL"));
+  // Switching a new file to WAL takes an exclusive lock without consulting
+  // the busy handler, so two processes opening a fresh database at once (the
+  // daemon and the sm-notify command at first boot) would fail: retry for
+  // the busy timeout.  Start-up only, so sleeping here blocks no loop.
+  Result<bool> step = mode.Step();
+  for (int waited_ms = 0; !step.ok() && step.status().IsBusy() && waited_ms < busy_timeout_ms;
+       waited_ms += 10) {
+    mode.Reset();
+    ::usleep(10 * 1000);
+    step = mode.Step();
+  }
+  NFSREC_ASSIGN_OR_RETURN(const bool row, std::move(step));
+  std::string got = row ? mode.ColumnText(0) : std::string();
+  mode.Reset();
+  return got;
+}
+
 }  // namespace
 
 Status SqliteError(sqlite3* db, int rc, std::string_view context) {
@@ -133,28 +155,10 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const Options& opt
   rc = sqlite3_busy_timeout(raw, options.busy_timeout_ms);
   if (rc != SQLITE_OK) return SqliteError(raw, rc, "busy_timeout " + path);
 
-  // journal_mode answers with the mode in force; anything but "wal" means the
-  // file cannot do WAL (e.g. a VFS without shared memory), which would
-  // silently weaken concurrency with the nfsdcltrack helper.
-  Result<Statement> mode = db->Prepare("PRAGMA journal_mode=WAL");
-  if (!mode.ok()) return mode.status().WithContext(path);
-  // Switching a new file to WAL takes an exclusive lock without consulting
-  // the busy handler, so two processes opening a fresh database at once (the
-  // daemon and the sm-notify command at first boot) would fail: retry for
-  // the busy timeout.  Start-up only, so sleeping here blocks no loop.
-  Result<bool> row = mode->Step();
-  for (int waited_ms = 0; !row.ok() && row.status().IsBusy() &&
-                          waited_ms < options.busy_timeout_ms;
-       waited_ms += 10) {
-    mode->Reset();
-    ::usleep(10 * 1000);
-    row = mode->Step();
-  }
-  if (!row.ok()) return row.status().WithContext(path);
-  std::string got = *row ? mode->ColumnText(0) : std::string();
-  mode->Reset();
-  if (got != "wal" && !(got == "memory" && !IsPlainPath(path))) {
-    return Status::Unsupported("database " + path + ": journal_mode is '" + got + "', not 'wal'");
+  Result<std::string> got = SwitchToWal(*db, options.busy_timeout_ms);
+  if (!got.ok()) return got.status().WithContext(path);
+  if (*got != "wal" && !(*got == "memory" && !IsPlainPath(path))) {
+    return Status::Unsupported("database " + path + ": journal_mode is '" + *got + "', not 'wal'");
   }
   NFSREC_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
   return db;
@@ -193,10 +197,8 @@ Result<Statement> Db::Prepare(std::string_view sql) {
 Result<Statement*> Db::Cached(std::string_view sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
-    Result<Statement> stmt = Prepare(sql);
-    if (!stmt.ok()) return stmt.status();
-    it = cache_.emplace(std::string(sql), std::make_unique<Statement>(std::move(stmt).value()))
-             .first;
+    NFSREC_ASSIGN_OR_RETURN(Statement stmt, Prepare(sql));
+    it = cache_.emplace(std::string(sql), std::make_unique<Statement>(std::move(stmt))).first;
   } else {
     it->second->Reset();
   }
@@ -204,12 +206,10 @@ Result<Statement*> Db::Cached(std::string_view sql) {
 }
 
 Result<int64_t> Db::QueryInt(std::string_view sql) {
-  Result<Statement> stmt = Prepare(sql);
-  if (!stmt.ok()) return stmt.status();
-  Result<bool> row = stmt->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return Status::NotFound("no row from " + SqlForMessage(sql));
-  return stmt->ColumnInt(0);
+  NFSREC_ASSIGN_OR_RETURN(Statement stmt, Prepare(sql));
+  NFSREC_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+  if (!row) return Status::NotFound("no row from " + SqlForMessage(sql));
+  return stmt.ColumnInt(0);
 }
 
 bool Db::InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
@@ -280,9 +280,8 @@ Result<bool> Statement::Step() {
 
 Status Statement::Run() {
   for (;;) {
-    Result<bool> row = Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+    NFSREC_ASSIGN_OR_RETURN(const bool row, Step());
+    if (!row) break;
   }
   // Ends the statement so it holds no read snapshot; bindings are kept.
   sqlite3_reset(stmt_);

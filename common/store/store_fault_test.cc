@@ -35,11 +35,11 @@ constexpr int kCheckpointPages = 8;
 
 CommitQueue::Work Insert(int64_t k) {
   return [k](Db& db) -> Status {
-    auto stmt = db.Cached("INSERT INTO t (k, v) VALUES (?1, randomblob(?2))");
-    if (!stmt.ok()) return stmt.status();
-    NFSREC_RETURN_IF_ERROR((*stmt)->BindInt(1, k));
-    NFSREC_RETURN_IF_ERROR((*stmt)->BindInt(2, kRowBytes));
-    return (*stmt)->Run();
+    NFSREC_ASSIGN_OR_RETURN(sqlite::Statement * stmt,
+                            db.Cached("INSERT INTO t (k, v) VALUES (?1, randomblob(?2))"));
+    NFSREC_RETURN_IF_ERROR(stmt->BindInt(1, k));
+    NFSREC_RETURN_IF_ERROR(stmt->BindInt(2, kRowBytes));
+    return stmt->Run();
   };
 }
 

@@ -1,5 +1,5 @@
 // Helpers for ClientStore tests: sample records, blocking calls, and the
-// store's whole state as one comparable value.
+// store's loaded state as one comparable value.
 #pragma once
 
 #include <algorithm>
@@ -47,53 +47,61 @@ class ClientStoreCalls {
     return test_support::RunAndWait<Result<EndGraceResult>>(
         settle_, [&](auto done) { store_.EndGrace(done); });
   }
-  // The ids of an epoch, sorted; empty (and a test failure) if the load fails.
-  std::vector<std::string> Ids(uint64_t epoch) {
-    Result<std::vector<ClientRecord>> recs = store_.LoadClients(epoch);
-    EXPECT_TRUE(recs.ok()) << recs.status().ToString();
-    std::vector<std::string> out;
-    if (recs.ok()) {
-      for (const ClientRecord& r : *recs) out.push_back(r.id);
-    }
-    std::sort(out.begin(), out.end());
-    return out;
+  Result<ClientSnapshot> Load() {
+    return test_support::RunAndWait<Result<ClientSnapshot>>(settle_,
+                                                            [&](auto done) { store_.Load(done); });
   }
+  // The ids of the current or recovery epoch (from Load), sorted; empty,
+  // and a test failure, if the load fails or the epoch is neither.
+  std::vector<std::string> Ids(uint64_t epoch);
 
  private:
   ClientStore& store_;
   test_support::Settle settle_;
 };
 
-// What a restarting service loads: the epochs and the records of the
-// current and recovery epochs, sorted by id, with the store's write times
-// cleared (they are clock values, not state).
-struct ClientStoreState {
-  Epochs epochs;
-  std::vector<ClientRecord> current;
-  std::vector<ClientRecord> recovery;
-  bool operator==(const ClientStoreState&) const = default;
-};
-
-inline Result<std::vector<ClientRecord>> SortedUntimed(ClientStore& store, uint64_t epoch) {
-  NFSREC_ASSIGN_OR_RETURN(std::vector<ClientRecord> recs, store.LoadClients(epoch));
+// Records sorted by id, with the store's write times cleared (they are
+// clock values, not state).
+inline std::vector<ClientRecord> SortedUntimed(std::vector<ClientRecord> recs) {
   for (ClientRecord& r : recs) r.time = 0;
   std::sort(recs.begin(), recs.end(),
             [](const ClientRecord& a, const ClientRecord& b) { return a.id < b.id; });
   return recs;
 }
 
-inline Result<ClientStoreState> LoadState(ClientStore& store) {
-  ClientStoreState s;
-  NFSREC_ASSIGN_OR_RETURN(s.epochs, store.LoadEpochs());
-  NFSREC_ASSIGN_OR_RETURN(s.current, SortedUntimed(store, s.epochs.current));
-  if (s.epochs.in_grace()) {
-    NFSREC_ASSIGN_OR_RETURN(s.recovery, SortedUntimed(store, s.epochs.recovery));
-  }
+// What a restarting service loads, comparable across stores and restarts:
+// the snapshot with both record lists SortedUntimed.
+inline Result<ClientSnapshot> LoadState(ClientStore& store, const test_support::Settle& settle) {
+  NFSREC_ASSIGN_OR_RETURN(ClientSnapshot s, ClientStoreCalls(store, settle).Load());
+  s.current = SortedUntimed(std::move(s.current));
+  s.recovery = SortedUntimed(std::move(s.recovery));
   return s;
 }
 
+// The records of the current or recovery epoch of a loaded state; nullptr
+// (and a test failure) for any other epoch.
+inline const std::vector<ClientRecord>* EpochRecords(const ClientSnapshot& s, uint64_t epoch) {
+  if (epoch == s.epochs.current) return &s.current;
+  if (s.epochs.in_grace() && epoch == s.epochs.recovery) return &s.recovery;
+  ADD_FAILURE() << "epoch " << epoch << " is neither current (" << s.epochs.current
+                << ") nor recovery (" << s.epochs.recovery << ")";
+  return nullptr;
+}
+
+inline std::vector<std::string> ClientStoreCalls::Ids(uint64_t epoch) {
+  std::vector<std::string> out;
+  Result<ClientSnapshot> s = Load();
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  if (!s.ok()) return out;
+  if (const std::vector<ClientRecord>* recs = EpochRecords(*s, epoch)) {
+    for (const ClientRecord& r : *recs) out.push_back(r.id);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // For gtest's messages: ids are bytes, so only their sizes and a prefix.
-inline void PrintTo(const ClientStoreState& s, std::ostream* os) {
+inline void PrintTo(const ClientSnapshot& s, std::ostream* os) {
   auto list = [os](const std::vector<ClientRecord>& recs) {
     *os << "[";
     for (const ClientRecord& r : recs) {

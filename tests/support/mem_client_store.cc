@@ -5,10 +5,14 @@
 
 namespace nfsrec::nfs4rec {
 
-Result<Epochs> MemClientStore::LoadEpochs() { return epochs_; }
-
-Result<std::vector<ClientRecord>> MemClientStore::LoadClients(uint64_t epoch) {
-  return Records(epoch);
+void MemClientStore::Load(ResultDone<ClientSnapshot> done) {
+  if (QueueFailure(done)) return;
+  ClientSnapshot out;
+  out.epochs = epochs_;
+  out.current = Records(epochs_.current);
+  if (epochs_.in_grace()) out.recovery = Records(epochs_.recovery);
+  pending_.push_back(
+      [done = std::move(done), out = std::move(out)]() mutable { done(std::move(out)); });
 }
 
 std::vector<ClientRecord> MemClientStore::Records(uint64_t epoch) const {
@@ -19,11 +23,11 @@ std::vector<ClientRecord> MemClientStore::Records(uint64_t epoch) const {
   return out;
 }
 
-template <typename Fn>
-bool MemClientStore::QueueFailure(const Fn& done) {
+template <typename T>
+bool MemClientStore::QueueFailure(Callback<void(T)>& done) {
   if (fail_next_.ok()) return false;
   Status fail = std::exchange(fail_next_, Status::Ok());
-  pending_.push_back([done, fail] { done(fail); });
+  pending_.push_back([done = std::move(done), fail]() mutable { done(fail); });
   return true;
 }
 
@@ -37,7 +41,7 @@ size_t MemClientStore::Count(uint64_t epoch) const {
   return it == rows_.end() ? 0 : it->second.size();
 }
 
-void MemClientStore::StartGrace(std::function<void(Result<GraceStartResult>)> done) {
+void MemClientStore::StartGrace(ResultDone<GraceStartResult> done) {
   if (QueueFailure(done)) return;
   ++mutations_;
   GraceStartResult out;
@@ -49,7 +53,7 @@ void MemClientStore::StartGrace(std::function<void(Result<GraceStartResult>)> do
   }
   out.epochs = epochs_;
   out.reclaimable = Records(epochs_.recovery);
-  pending_.push_back([done, out] { done(out); });
+  pending_.push_back([done = std::move(done), out]() mutable { done(out); });
 }
 
 void MemClientStore::PutClient(const ClientRecord& record, Done done) {
@@ -58,18 +62,17 @@ void MemClientStore::PutClient(const ClientRecord& record, Done done) {
   ClientRecord stored = record;
   stored.time = static_cast<int64_t>(std::time(nullptr));
   rows_[epochs_.current][record.id] = std::move(stored);
-  pending_.push_back([done] { done(Status::Ok()); });
+  pending_.push_back([done = std::move(done)]() mutable { done(Status::Ok()); });
 }
 
 void MemClientStore::RemoveClient(const std::string& id, Done done) {
   if (QueueFailure(done)) return;
   ++mutations_;
   rows_[epochs_.current].erase(id);
-  pending_.push_back([done] { done(Status::Ok()); });
+  pending_.push_back([done = std::move(done)]() mutable { done(Status::Ok()); });
 }
 
-void MemClientStore::CheckReclaim(const std::string& id,
-                                  std::function<void(Result<CheckResult>)> done) {
+void MemClientStore::CheckReclaim(const std::string& id, ResultDone<CheckResult> done) {
   if (QueueFailure(done)) return;
   ++mutations_;
   CheckResult out;
@@ -86,10 +89,10 @@ void MemClientStore::CheckReclaim(const std::string& id,
     rows_[epochs_.current][id] = std::move(copy);
     out.outcome = ReclaimOutcome::kReclaimed;
   }
-  pending_.push_back([done, out] { done(out); });
+  pending_.push_back([done = std::move(done), out]() mutable { done(out); });
 }
 
-void MemClientStore::EndGrace(std::function<void(Result<EndGraceResult>)> done) {
+void MemClientStore::EndGrace(ResultDone<EndGraceResult> done) {
   if (QueueFailure(done)) return;
   ++mutations_;
   EndGraceResult out;
@@ -104,7 +107,7 @@ void MemClientStore::EndGrace(std::function<void(Result<EndGraceResult>)> done) 
   }
   epochs_.recovery = 0;
   out.epochs = epochs_;
-  pending_.push_back([done, out] { done(out); });
+  pending_.push_back([done = std::move(done), out]() mutable { done(out); });
 }
 
 bool MemClientStore::RunOne() {

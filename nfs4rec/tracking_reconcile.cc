@@ -1,0 +1,184 @@
+// TrackingService, continued: reconciliation with the kernel's live client
+// list (docs/nfs4rec.md, "Reconciling with the kernel's client list").
+#include <chrono>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "nfs4rec/tracking_service.h"
+
+namespace nfsrec::nfs4rec {
+
+void TrackingService::EnableReconcile(LiveClientSource& source, Duration interval,
+                                      bool follow_lease) {
+  live_source_ = &source;
+  reconcile_interval_ = interval;
+  reconcile_follows_lease_ = follow_lease;
+  ScheduleReconcile();
+}
+
+void TrackingService::ScheduleReconcile() {
+  if (reconcile_timer_ != 0) scheduler_.Cancel(reconcile_timer_);
+  reconcile_timer_ = 0;
+  if (reconcile_interval_ <= Duration::zero()) return;
+  reconcile_timer_ = scheduler_.RunAfter(reconcile_interval_, liveness_.Guard([this] {
+    reconcile_timer_ = 0;
+    ReconcileNow();
+  }));
+}
+
+void TrackingService::ReconcileNow() {
+  if (live_source_ == nullptr) return;
+  if (start_ != StartState::kReady) {
+    // Not loaded yet: which ids have a record is unknown, and a write now
+    // could replace a Create's record (with its princhash) by ours.
+    reconcile_after_start_ = true;
+    return;
+  }
+  if (scan_running_) {
+    rescan_wanted_ = true;
+    return;
+  }
+  scan_running_ = true;
+  removed_during_scan_.clear();
+  live_source_->Scan(
+      liveness_.Guard([this](Result<LiveClientScan> r) { OnLiveClients(std::move(r)); }));
+}
+
+// Which live clients get a record (docs/nfs4rec.md):
+//  - confirmed: the client holds state in this server instance, so after the
+//    next reboot it is entitled to reclaim it;
+//  - courtesy (5.19+): its lease expired but the server still honours all
+//    its state, because nobody has asked for anything that conflicts; if it
+//    comes back the kernel keeps that state and records it itself, so after
+//    a reboot it must be able to reclaim it just the same;
+//  - expirable: a conflicting request arrived and the kernel is about to
+//    expire it (and send Remove); its state may be handed to someone else,
+//    so it must not gain a right to reclaim;
+//  - unconfirmed: no state, and it may never confirm.
+// Only clients whose states file lists state: a client without state has
+// nothing to reclaim, and a record would only let it claim state it never had.
+bool TrackingService::ShouldRecord(const NfsdClientInfo& c) {
+  const bool live =
+      c.status == NfsdClientStatus::kConfirmed || c.status == NfsdClientStatus::kCourtesy;
+  return live && c.holds_state;
+}
+
+void TrackingService::OnLiveClients(Result<LiveClientScan> scan) {
+  scan_running_ = false;
+  ++stats_.reconcile_runs;
+  std::set<std::string> removed = std::move(removed_during_scan_);
+  removed_during_scan_.clear();
+  const bool again = rescan_wanted_;
+  rescan_wanted_ = false;
+  if (reconcile_follows_lease_ && scan.ok() && scan->lease_seconds && *scan->lease_seconds > 0 &&
+      std::chrono::seconds(*scan->lease_seconds) != reconcile_interval_) {
+    reconcile_interval_ = std::chrono::seconds(*scan->lease_seconds);
+    log_.Info(
+        StrCat("cld: reconciling every ", *scan->lease_seconds, " s from now on (nfsd's lease)"));
+  }
+  if (again) {
+    ReconcileNow();
+  } else {
+    ScheduleReconcile();
+  }
+  if (!scan.ok()) {
+    // Kernels before 5.3 have no list: say so once, not every lease period.
+    const bool missing = scan.status().code() == Status::Code::kNotFound;
+    if (!missing || !reported_missing_list_) {
+      log_.Warning(
+          StrCat("cld: cannot read the kernel's client list",
+                 missing ? " (kernel "
+                           "before 5.3?); NFSv4.0 clients may lose their reclaim right after a "
+                           "second reboot"
+                         : "",
+                 ": ", scan.status().ToString()));
+    }
+    reported_missing_list_ = reported_missing_list_ || missing;
+    return;
+  }
+  // Skipped during grace: the recovery epoch still holds every client that
+  // may reclaim, a reboot during grace keeps that epoch and empties current
+  // (so anything written now would be thrown away), and the list shows
+  // clients halfway through reclaiming.  GraceDone starts a run at once, so
+  // nothing waits longer than the grace period.
+  if (epochs_.in_grace()) {
+    ++stats_.reconcile_skipped_in_grace;
+    log_.Debug("cld: reconciliation skipped: in grace");
+    return;
+  }
+  stats_.reconcile_last_seen = scan->clients.size();
+  stats_.reconcile_last_run = scheduler_.Now();
+  if (scan->unreadable != 0) {
+    log_.Warning(StrCat("cld: ", scan->unreadable,
+                        " entries of the kernel's client list were"
+                        " unreadable and are not recorded; first: ",
+                        scan->first_error));
+  }
+  struct Run {
+    uint64_t writes = 0;
+    uint64_t added = 0;
+    uint64_t failed = 0;
+    uint64_t seen = 0;
+  };
+  auto run = std::make_shared<Run>();
+  run->seen = scan->clients.size();
+  auto finished = [this, run] {
+    stats_.reconcile_last_added = run->added;
+    // Quiet when the run changed nothing: it repeats every lease period.
+    const LogLevel level = run->added || run->failed ? LogLevel::kInfo : LogLevel::kDebug;
+    if (level == LogLevel::kDebug && !log_.DebugEnabled()) return;
+    log_.Write(level,
+               StrCat("cld: reconciliation: ", run->seen, " live clients, ", run->added,
+                      " records added", run->failed ? StrCat(", ", run->failed, " failed") : "",
+                      " (total added ", stats_.reconcile_added, ")"));
+  };
+  std::set<std::string> issued;
+  for (NfsdClientInfo& c : scan->clients) {
+    if (!ShouldRecord(c) || current_ids_.count(c.name) != 0 ||
+        pending_creates_.count(c.name) != 0 || removed.count(c.name) != 0 ||
+        !issued.insert(c.name).second) {
+      continue;
+    }
+    ClientRecord rec;
+    rec.id = c.name;
+    if (c.minor_version) rec.has_session = *c.minor_version >= 1;
+    ++run->writes;
+    store_.PutClient(rec, liveness_.Guard([this, run, finished, c](Status st) {
+      if (st.ok()) {
+        current_ids_.insert(c.name);
+        ++run->added;
+        ++stats_.reconcile_added;
+        if (log_.DebugEnabled()) {
+          log_.Debug(StrCat("cld: reconciliation recorded live ", NfsdClientStatusName(c.status),
+                            " client ", NameForLog(c.name), " (v4.",
+                            c.minor_version ? StrCat(*c.minor_version) : std::string("?"), ", ",
+                            Printable(c.address), ")"));
+        }
+      } else {
+        ++run->failed;
+        ++stats_.store_errors;
+        log_.Error(StrCat("cld: reconciliation cannot store client ", NameForLog(c.name), ": ",
+                          st.ToString()));
+      }
+      if (--run->writes == 0) finished();
+    }));
+  }
+  if (run->writes == 0) finished();
+}
+
+std::string TrackingService::ReconcileReport() const {
+  if (live_source_ == nullptr) return "; reconciliation off";
+  std::string last = "never";
+  if (stats_.reconcile_last_run != TimePoint{}) {
+    auto ago = std::chrono::duration_cast<std::chrono::seconds>(scheduler_.Now() -
+                                                                stats_.reconcile_last_run);
+    last = StrCat(ago.count(), " s ago, ", stats_.reconcile_last_seen, " live clients, ",
+                  stats_.reconcile_last_added, " added");
+  }
+  return StrCat("; reconciliation: runs ", stats_.reconcile_runs, ", skipped in grace ",
+                stats_.reconcile_skipped_in_grace, ", clients added ", stats_.reconcile_added,
+                ", last run ", last);
+}
+
+}  // namespace nfsrec::nfs4rec
