@@ -106,7 +106,8 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
         loop, scheduler, executor, files, *log, **queue, config.tracking);
     if (!t.ok()) return startup.Fail("NFSv4 client tracking", t.status());
     tracking = std::move(t).value();
-    if (Status ts = tracking->Start(); !ts.ok()) return startup.Fail("NFSv4 client tracking", ts);
+    Status ts = StartAndWait(loop, [&](auto done) { tracking->Start(std::move(done)); });
+    if (!ts.ok()) return startup.Fail("NFSv4 client tracking", ts);
   }
 
   // Signal handlers only wake the loop; the work happens here.  SIGUSR1:

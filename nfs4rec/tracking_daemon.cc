@@ -47,7 +47,6 @@ Status TrackingDaemon::Init() {
   TrackingServiceOptions so;
   so.end_grace_early = options_.end_grace_early;
   service_ = std::make_unique<TrackingService>(*store_, grace_, scheduler_, log_, so);
-  NFSREC_RETURN_IF_ERROR(service_->Init().WithContext("cld store"));
   int64_t interval = options_.reconcile_interval;
   const bool follow_lease = interval < 0;
   if (follow_lease) {
@@ -73,7 +72,14 @@ Status TrackingDaemon::Init() {
   return Status::Ok();
 }
 
-Status TrackingDaemon::Start() { return pipe_->Start(); }
+void TrackingDaemon::Start(Callback<void(Status)> done) {
+  // ORDER: the pipe first: knfsd waits only about a second for its reader,
+  // and upcalls wait for the load anyway.
+  Status opened = pipe_->Start();
+  service_->Start([opened, done = std::move(done)](Status loaded) mutable {
+    done(opened.ok() ? loaded.WithContext("cld store") : opened);
+  });
+}
 
 void TrackingDaemon::OnMessage(std::span<const uint8_t> bytes, uint64_t generation) {
   Result<CldMessage> up = DecodeCldUpcall(bytes);

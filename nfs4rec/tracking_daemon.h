@@ -46,8 +46,10 @@ class TrackingDaemon {
   TrackingDaemon(const TrackingDaemon&) = delete;
   TrackingDaemon& operator=(const TrackingDaemon&) = delete;
 
-  // Opens (or starts waiting for) the pipe.  Never blocks.
-  Status Start();
+  // Opens (or starts waiting for) the pipe, then loads the records; `done`
+  // runs on the loop thread once they are loaded (upcalls read meanwhile
+  // wait for them).  Never blocks.
+  void Start(Callback<void(Status)> done);
   // For an orderly exit: stops reading upcalls and runs `done` on the loop
   // thread once every upcall already read has been answered.  An upcall
   // read but never answered would keep an nfsd thread waiting for ever.

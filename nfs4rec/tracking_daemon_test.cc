@@ -24,6 +24,16 @@ namespace {
 
 using std::chrono::seconds;
 
+// Starts the daemon and runs the loop until its records are loaded.
+Status StartAndWait(TrackingDaemon& d, EventLoop& loop) {
+  auto started = std::make_shared<std::optional<Status>>();
+  d.Start([started](Status s) { *started = std::move(s); });
+  if (!loop.RunUntil([&] { return started->has_value(); }, std::chrono::seconds(10))) {
+    return Status::TimedOut("start did not complete");
+  }
+  return **started;
+}
+
 class TrackingDaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -84,7 +94,7 @@ TEST_F(TrackingDaemonTest, ReconcilesOnTheLeaseTimerAndRecordsDurably) {
     auto queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *loop);
     auto d = TrackingDaemon::Create(*loop, sched_, executor, fs_, log, *queue, Options());
     ASSERT_OK(d);
-    ASSERT_OK((*d)->Start());
+    ASSERT_OK(StartAndWait(**d, *loop));
     const TrackingService& s = (*d)->service();
     sched_.Advance(seconds(89));
     EXPECT_EQ(executor.threads(), 0u);  // no scan before the lease has passed
@@ -108,7 +118,7 @@ TEST_F(TrackingDaemonTest, WithoutALeaseFileTheIntervalIsNinetySeconds) {
   auto queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *loop);
   auto d = TrackingDaemon::Create(*loop, sched_, executor, fs_, log, *queue, Options());
   ASSERT_OK(d);
-  ASSERT_OK((*d)->Start());
+  ASSERT_OK(StartAndWait(**d, *loop));
   const TrackingService& s = (*d)->service();
   sched_.Advance(seconds(90));
   ASSERT_TRUE(loop->RunUntil([&] { return s.stats().reconcile_added >= 1; }, kSettle));
@@ -124,7 +134,7 @@ TEST_F(TrackingDaemonTest, ZeroIntervalTurnsItOff) {
   opts.reconcile_interval = 0;
   auto d = TrackingDaemon::Create(*loop, sched_, executor, fs_, log, *queue, opts);
   ASSERT_OK(d);
-  ASSERT_OK((*d)->Start());
+  ASSERT_OK(StartAndWait(**d, *loop));
   EXPECT_NE((*d)->StatusReport().find("reconciliation off"), std::string::npos);
   sched_.Advance(seconds(3600));
   EXPECT_EQ(executor.threads(), 0u);  // no scan was ever started
@@ -138,7 +148,7 @@ TEST_F(TrackingDaemonTest, DrainAnswersOnTheNextTurnAndNotAfterDestruction) {
   auto queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *loop);
   auto d = TrackingDaemon::Create(*loop, sched_, executor, fs_, log, *queue, Options());
   ASSERT_OK(d);
-  ASSERT_OK((*d)->Start());
+  ASSERT_OK(StartAndWait(**d, *loop));
   int drained = 0;
   (*d)->Drain([&] { ++drained; });
   EXPECT_EQ(drained, 0);  // never inline
@@ -161,7 +171,7 @@ TEST_F(TrackingDaemonTest, ScanStillRunningWhenTheDaemonGoesIsDropped) {
   {
     auto d = TrackingDaemon::Create(*loop, sched_, executor, fs_, log, *queue, Options());
     ASSERT_OK(d);
-    ASSERT_OK((*d)->Start());
+    ASSERT_OK(StartAndWait(**d, *loop));
     sched_.Advance(seconds(5));  // the scan starts on a worker
   }
   // Its answer reaches a loop where nobody waits for it.

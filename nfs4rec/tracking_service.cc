@@ -58,11 +58,6 @@ void TrackingService::Start(Callback<void(Status)> done) {
   }));
 }
 
-Status TrackingService::Init() {
-  Start([](Status) {});
-  return Status::Ok();
-}
-
 void TrackingService::OnLoaded(Result<ClientSnapshot> snapshot, Callback<void(Status)> done) {
   std::vector<std::pair<CldMessage, Reply>> waiting = std::move(waiting_);
   waiting_.clear();

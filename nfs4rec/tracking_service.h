@@ -106,10 +106,7 @@ class TrackingService {
   // outcome; it is dropped if the service is destroyed first.  Call once, or
   // again after a failure.
   void Start(Callback<void(Status)> done);
-  // TEMPORARY shim for TrackingDaemon until it calls Start() and waits for
-  // its completion: starts the load and returns OK at once.  A failed load
-  // is logged, and upcalls are then answered as described above.
-  Status Init();
+
   bool started() const { return start_ == StartState::kReady; }
 
   // Upcalls before Start() has loaded wait; see the header comment.

@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "common/store/commit_queue.h"
@@ -75,7 +76,12 @@ int Run(int argc, char** argv) {
     log.Error(daemon.status().ToString());
     return 1;
   }
-  Status st = (*daemon)->Start();
+  std::optional<Status> started;
+  (*daemon)->Start([&started](Status s) { started = std::move(s); });
+  if (!(*loop)->RunUntil([&] { return started.has_value(); }, std::chrono::minutes(1))) {
+    started = Status::TimedOut("the store did not answer");
+  }
+  Status st = *started;
   if (!st.ok()) {
     log.Error(st.ToString());
     return 1;
