@@ -20,8 +20,8 @@
 #include <thread>
 #include <vector>
 
-#include "common/store/commit_queue.h"
 #include "common/os/event_loop.h"
+#include "common/store/commit_queue.h"
 #include "common/store/sqlite.h"
 #include "nfs4rec/client_sql.h"
 #include "nfs4rec/sqlite_client_store.h"
@@ -44,8 +44,8 @@ std::string Id(int i) { return "Linux NFSv4.2 bench-client-" + std::to_string(i)
 Status Populate(const std::string& path, int n) {
   auto db = sqlite::Db::Open(path);
   if (!db.ok()) return db.status();
-  NFSREC_RETURN_IF_ERROR(ApplyMigrations(**db, nfs4rec::client_sql::kComponent,
-                                         nfs4rec::client_sql::Migrations()));
+  NFSREC_RETURN_IF_ERROR(
+      ApplyMigrations(**db, nfs4rec::client_sql::kComponent, nfs4rec::client_sql::Migrations()));
   auto txn = sqlite::Transaction::Begin(**db);
   if (!txn.ok()) return txn.status();
   auto e = nfs4rec::client_sql::ReadEpochs(**db);
@@ -89,10 +89,11 @@ int StoreBench(int records, const std::vector<int>& depths) {
     loop->RunUntil([&] { return done == total; }, 600s);
     auto t1 = Clock::now();
     auto after = queue.stats();
-    std::printf("store: %d durable creates, %d outstanding: %.0f creates/s (%.3f ms each), "
-                "%llu commits\n",
-                total, depth, total / Seconds(t0, t1), 1000 * Seconds(t0, t1) / total,
-                static_cast<unsigned long long>(after.transactions - before.transactions));
+    std::printf(
+        "store: %d durable creates, %d outstanding: %.0f creates/s (%.3f ms each), "
+        "%llu commits\n",
+        total, depth, total / Seconds(t0, t1), 1000 * Seconds(t0, t1) / total,
+        static_cast<unsigned long long>(after.transactions - before.transactions));
   }
   // GraceStart over `records` rows: the epoch switch plus reading them back.
   store.reset();
@@ -125,8 +126,8 @@ int DaemonBench(int records, const std::vector<int>& threads) {
   std::string log = tmp.path() + "/daemon.log";
   auto start_daemon = [&] {
     return std::move(cldemu::ChildProcess::Spawn(
-                         {cldemu::BuildDir() + "/cld-testd", "--pipe", (*k)->pipe_path(),
-                          "--db", db, "--proc-root", (*k)->proc_root()},
+                         {cldemu::BuildDir() + "/cld-testd", "--pipe", (*k)->pipe_path(), "--db",
+                          db, "--proc-root", (*k)->proc_root()},
                          log))
         .value();
   };
@@ -165,9 +166,10 @@ int DaemonBench(int records, const std::vector<int>& threads) {
   auto t0 = Clock::now();
   cldemu::BootResult b = (*k)->StartNfsd();
   auto t1 = Clock::now();
-  std::printf("daemon: nfsd start with GraceStart upload of %zu records (v%d, 1067-byte "
-              "downcalls through FUSE): %.3f s\n",
-              b.uploaded, b.version, Seconds(t0, t1));
+  std::printf(
+      "daemon: nfsd start with GraceStart upload of %zu records (v%d, 1067-byte "
+      "downcalls through FUSE): %.3f s\n",
+      b.uploaded, b.version, Seconds(t0, t1));
   daemon->Stop(SIGTERM, 10000);
   (*k)->StopNfsd();
   // The daemon's own measurement, from GraceStart read to final downcall.

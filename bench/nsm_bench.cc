@@ -41,14 +41,22 @@ int Run(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--calls") calls = std::atoi(next().c_str());
-    else if (a == "--concurrency") concurrency = std::atoi(next().c_str());
-    else if (a == "--port") port = static_cast<uint16_t>(std::atoi(next().c_str()));
-    else if (a == "--prefix") prefix = next();
-    else if (a == "--unmon") unmon = true;
-    else if (a == "--notify") notify_state = std::atoi(next().c_str());
+    if (a == "--calls")
+      calls = std::atoi(next().c_str());
+    else if (a == "--concurrency")
+      concurrency = std::atoi(next().c_str());
+    else if (a == "--port")
+      port = static_cast<uint16_t>(std::atoi(next().c_str()));
+    else if (a == "--prefix")
+      prefix = next();
+    else if (a == "--unmon")
+      unmon = true;
+    else if (a == "--notify")
+      notify_state = std::atoi(next().c_str());
     else {
-      std::fprintf(stderr, "usage: nsm-bench --calls N --concurrency C [--port P] [--prefix A.B] [--unmon]\n");
+      std::fprintf(
+          stderr,
+          "usage: nsm-bench --calls N --concurrency C [--port P] [--prefix A.B] [--unmon]\n");
       return 2;
     }
   }
@@ -58,8 +66,8 @@ int Run(int argc, char** argv) {
   }
   const auto timeout = std::chrono::seconds(10);
   if (port == 0) {
-    Result<uint16_t> p = test::PmapGetPort("127.0.0.1", kNsmProgram, kNsmVersion,
-                                           test::Proto::kTcp, timeout);
+    Result<uint16_t> p =
+        test::PmapGetPort("127.0.0.1", kNsmProgram, kNsmVersion, test::Proto::kTcp, timeout);
     if (!p.ok() || p.value() == 0) {
       std::fprintf(stderr, "nsm-bench: no NSM server registered on 127.0.0.1\n");
       return 1;
@@ -71,7 +79,8 @@ int Run(int argc, char** argv) {
   std::atomic<int> errors{0};
   std::atomic<int32_t> state{0};
   auto worker = [&](bool do_unmon) {
-    Result<std::unique_ptr<test::TcpClient>> c = test::TcpClient::Connect("127.0.0.1", port, timeout);
+    Result<std::unique_ptr<test::TcpClient>> c =
+        test::TcpClient::Connect("127.0.0.1", port, timeout);
     if (!c.ok()) {
       errors += 1;
       return;

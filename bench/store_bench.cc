@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "common/store/commit_queue.h"
 #include "common/os/event_loop.h"
+#include "common/store/commit_queue.h"
 #include "common/store/sqlite.h"
 #include "statd/sqlite_nsm_store.h"
 

@@ -64,9 +64,10 @@ Status ApplyNfsConf(const NfsConf& conf, DaemonConfig& c) {
   NFSREC_RETURN_IF_ERROR(Take(conf.GetPort("lockd", "port"), c.nsm.nlm_tcp_port));
   NFSREC_RETURN_IF_ERROR(Take(conf.GetPort("lockd", "udp-port"), c.nsm.nlm_udp_port));
   NFSREC_RETURN_IF_ERROR(Take(conf.GetBool("nfsrecd", "nfs4"), c.nfs4));
-  NFSREC_RETURN_IF_ERROR(Take(conf.GetBool("nfsrecd", "end-grace-early"), c.tracking.end_grace_early));
   NFSREC_RETURN_IF_ERROR(
-      Take(conf.GetCount("nfsrecd", "reconcile-interval", 999999999), c.tracking.reconcile_interval));
+      Take(conf.GetBool("nfsrecd", "end-grace-early"), c.tracking.end_grace_early));
+  NFSREC_RETURN_IF_ERROR(Take(conf.GetCount("nfsrecd", "reconcile-interval", 999999999),
+                              c.tracking.reconcile_interval));
   if (auto v = conf.Get("statd", "name")) c.nsm.my_name = *v;
   if (auto v = conf.Get("statd", "state-directory-path")) c.nsm.state_dir = *v;
   if (auto v = conf.Get("statd", "ha-callout")) c.nsm.ha_callout = *v;

@@ -142,8 +142,8 @@ void NfsConf::Parse(std::string_view text, const std::string& name, Cursor curso
   }
 }
 
-void NfsConf::ParseLine(std::string_view line, const std::string& name, int lineno,
-                        Cursor& cursor, int depth) {
+void NfsConf::ParseLine(std::string_view line, const std::string& name, int lineno, Cursor& cursor,
+                        int depth) {
   auto warn = [&](std::string_view why) {
     warnings_.push_back(StrCat(name, ":", lineno, ": ", why));
   };

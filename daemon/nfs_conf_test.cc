@@ -1,6 +1,5 @@
 #include "daemon/nfs_conf.h"
 
-#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 
 #include "tests/support/fake_file_system.h"
 #include "tests/support/temp_dir.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec {
 namespace {
@@ -57,14 +57,14 @@ TEST(NfsConfTest, ContinuationLines) {
 
 TEST(NfsConfTest, BadLinesAreSkippedWithTheirPlace) {
   NfsConf c = NfsConf::FromText(
-      "port = 1\n"            // 1: outside any section
-      "[statd\n"              // 2: no ]
-      "port = 2\n"            // 3: ignored (still no section)
-      "[statd]\n"             // 4
-      "just words\n"          // 5: not an assignment
-      "= 3\n"                 // 6: no tag
-      "name = \"unclosed\n"   // 7
-      "[x \"unclosed]\n"      // 8
+      "port = 1\n"           // 1: outside any section
+      "[statd\n"             // 2: no ]
+      "port = 2\n"           // 3: ignored (still no section)
+      "[statd]\n"            // 4
+      "just words\n"         // 5: not an assignment
+      "= 3\n"                // 6: no tag
+      "name = \"unclosed\n"  // 7
+      "[x \"unclosed]\n"     // 8
       "[statd]\n"
       "port = 9\n"
       "tail = no newline",
@@ -72,9 +72,9 @@ TEST(NfsConfTest, BadLinesAreSkippedWithTheirPlace) {
   EXPECT_EQ(c.Get("statd", "port"), "9");
   EXPECT_FALSE(c.Get("statd", "name"));
   EXPECT_FALSE(c.Get("statd", "tail"));
-  std::vector<std::string> want_prefixes = {"t.conf:1: ", "t.conf:2: ", "t.conf:3: ",
-                                            "t.conf:5: ", "t.conf:6: ", "t.conf:7: ",
-                                            "t.conf:8: ", "t.conf:11: "};
+  std::vector<std::string> want_prefixes = {
+      "t.conf:1: ", "t.conf:2: ", "t.conf:3: ", "t.conf:5: ",
+      "t.conf:6: ", "t.conf:7: ", "t.conf:8: ", "t.conf:11: "};
   ASSERT_EQ(c.warnings().size(), want_prefixes.size()) << ::testing::PrintToString(c.warnings());
   for (size_t i = 0; i < want_prefixes.size(); ++i) {
     EXPECT_EQ(c.warnings()[i].rfind(want_prefixes[i], 0), 0u) << c.warnings()[i];
@@ -175,9 +175,8 @@ TEST_F(NfsConfFilesTest, DirectoryInVersionOrderAndIncludes) {
   ASSERT_EQ(c.warnings().size(), 1u) << ::testing::PrintToString(c.warnings());
   EXPECT_NE(c.warnings()[0].find("nowhere.conf"), std::string::npos);
   EXPECT_EQ(c.files(), (std::vector<std::string>{
-                           dir_ + "/nfs.conf", dir_ + "/inc/more.conf",
-                           dir_ + "/nfs.conf.d/2.conf", dir_ + "/nfs.conf.d/10.conf",
-                           dir_ + "/nfs.conf.d/bad.conf"}));
+                           dir_ + "/nfs.conf", dir_ + "/inc/more.conf", dir_ + "/nfs.conf.d/2.conf",
+                           dir_ + "/nfs.conf.d/10.conf", dir_ + "/nfs.conf.d/bad.conf"}));
 }
 
 TEST_F(NfsConfFilesTest, MissingFileIsEmptyAndSelfIncludeStops) {

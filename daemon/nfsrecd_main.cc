@@ -32,8 +32,8 @@ namespace {
 // upcall already read must be answered, or an nfsd thread waits for ever
 // (unread ones go to the next opener of the pipe).  A second signal does
 // not wait.
-void Quit(const char* signal, bool& quitting, EventLoop& loop, Logger& log,
-          statd::NsmDaemon& nsm, nfs4rec::TrackingDaemon* tracking) {
+void Quit(const char* signal, bool& quitting, EventLoop& loop, Logger& log, statd::NsmDaemon& nsm,
+          nfs4rec::TrackingDaemon* tracking) {
   if (quitting) return loop.Stop();
   quitting = true;
   log.Notice(StrCat("Caught signal ", signal, ", un-registering and exiting"));
@@ -150,9 +150,8 @@ int main(int argc, char** argv) {
   }
 
   const char* env = std::getenv("RPC_STATD_NO_NOTIFY");
-  nfsrec::options::ParseResult<nfsrec::CommandLine> cl = nfsrec::ParseCommandLine(
-      args, env ? env : "",
-      [](const std::string& path) {
+  nfsrec::options::ParseResult<nfsrec::CommandLine> cl =
+      nfsrec::ParseCommandLine(args, env ? env : "", [](const std::string& path) {
         nfsrec::RealFileSystem files;
         return nfsrec::NfsConf::Load(files, path, nfsrec::GetEnv);
       });

@@ -13,16 +13,16 @@
 #include <optional>
 #include <string>
 
-#include "common/store/commit_queue.h"
-#include "daemon/daemon_config.h"
-#include "daemon/notify_config.h"
+#include "common/base/logging.h"
+#include "common/base/unique_fd.h"
 #include "common/os/event_loop.h"
 #include "common/os/executor.h"
 #include "common/os/file_system.h"
-#include "common/base/logging.h"
+#include "common/store/commit_queue.h"
+#include "daemon/daemon_config.h"
 #include "daemon/nfs_conf.h"
+#include "daemon/notify_config.h"
 #include "daemon/process.h"
-#include "common/base/unique_fd.h"
 #include "statd/boot_notifier.h"
 #include "statd/nsm_daemon.h"
 
@@ -114,8 +114,8 @@ int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
 
 int NotifyMain(const std::vector<std::string>& args) {
   const std::string prog = args.empty() ? "sm-notify" : args[0];
-  options::ParseResult<NotifyCommandLine> cl = ParseNotifyCommandLine(
-      args, [](const std::string& path) {
+  options::ParseResult<NotifyCommandLine> cl =
+      ParseNotifyCommandLine(args, [](const std::string& path) {
         RealFileSystem files;
         return NfsConf::Load(files, path, GetEnv);
       });

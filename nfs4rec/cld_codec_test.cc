@@ -1,11 +1,10 @@
 #include "nfs4rec/cld_codec.h"
 
-#include <gtest/gtest.h>
-
 #include <cstring>
 #include <vector>
 
 #include "tests/support/status_matchers.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::nfs4rec {
 namespace {

@@ -55,18 +55,18 @@ std::string DeepestExistingDir(const std::string& path) {
 
 }  // namespace
 
-Result<std::unique_ptr<CldPipe>> CldPipe::Create(EventLoop& loop, Scheduler& scheduler,
-                                                 Logger& log, std::vector<std::string> paths,
+Result<std::unique_ptr<CldPipe>> CldPipe::Create(EventLoop& loop, Scheduler& scheduler, Logger& log,
+                                                 std::vector<std::string> paths,
                                                  OnMessage on_message) {
   if (paths.empty()) return Status::InvalidArgument("no cld pipe path given");
   int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) return PosixError("inotify_init1", errno);
-  return std::unique_ptr<CldPipe>(new CldPipe(loop, scheduler, log, std::move(paths),
-                                              std::move(on_message), UniqueFd(fd)));
+  return std::unique_ptr<CldPipe>(
+      new CldPipe(loop, scheduler, log, std::move(paths), std::move(on_message), UniqueFd(fd)));
 }
 
-CldPipe::CldPipe(EventLoop& loop, Scheduler& scheduler, Logger& log,
-                 std::vector<std::string> paths, OnMessage on_message, UniqueFd inotify_fd)
+CldPipe::CldPipe(EventLoop& loop, Scheduler& scheduler, Logger& log, std::vector<std::string> paths,
+                 OnMessage on_message, UniqueFd inotify_fd)
     : loop_(loop),
       scheduler_(scheduler),
       log_(log),
@@ -261,8 +261,8 @@ void CldPipe::OnInotify() {
       }
       auto it = watches_.find(ev->wd);
       if (it == watches_.end() || ev->len == 0) continue;
-      std::string child = it->second == "/" ? "/" + std::string(ev->name)
-                                            : it->second + "/" + ev->name;
+      std::string child =
+          it->second == "/" ? "/" + std::string(ev->name) : it->second + "/" + ev->name;
       for (const std::string& path : paths_) {
         if (path == child) {
           if (ev->mask & (IN_CREATE | IN_MOVED_TO)) reopen = true;

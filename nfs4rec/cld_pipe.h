@@ -35,9 +35,9 @@
 #include <vector>
 
 #include "common/base/clock.h"
-#include "common/os/event_loop.h"
 #include "common/base/logging.h"
 #include "common/base/unique_fd.h"
+#include "common/os/event_loop.h"
 
 namespace nfsrec::nfs4rec {
 
@@ -55,8 +55,8 @@ class CldPipe {
   };
 
   // paths: the pipe paths to try, in order.
-  static Result<std::unique_ptr<CldPipe>> Create(EventLoop& loop, Scheduler& scheduler,
-                                                 Logger& log, std::vector<std::string> paths,
+  static Result<std::unique_ptr<CldPipe>> Create(EventLoop& loop, Scheduler& scheduler, Logger& log,
+                                                 std::vector<std::string> paths,
                                                  OnMessage on_message);
   ~CldPipe();
   CldPipe(const CldPipe&) = delete;

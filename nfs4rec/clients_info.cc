@@ -42,11 +42,16 @@ std::optional<T> ParseNumber(std::string_view s) {
 
 const char* NfsdClientStatusName(NfsdClientStatus s) {
   switch (s) {
-    case NfsdClientStatus::kConfirmed: return "confirmed";
-    case NfsdClientStatus::kUnconfirmed: return "unconfirmed";
-    case NfsdClientStatus::kCourtesy: return "courtesy";
-    case NfsdClientStatus::kExpirable: return "expirable";
-    case NfsdClientStatus::kOther: break;
+    case NfsdClientStatus::kConfirmed:
+      return "confirmed";
+    case NfsdClientStatus::kUnconfirmed:
+      return "unconfirmed";
+    case NfsdClientStatus::kCourtesy:
+      return "courtesy";
+    case NfsdClientStatus::kExpirable:
+      return "expirable";
+    case NfsdClientStatus::kOther:
+      break;
   }
   return "other";
 }

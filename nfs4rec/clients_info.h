@@ -45,7 +45,7 @@ enum class NfsdClientStatus { kConfirmed, kUnconfirmed, kCourtesy, kExpirable, k
 const char* NfsdClientStatusName(NfsdClientStatus s);
 
 struct NfsdClientInfo {
-  std::string name;      // the decoded client owner, 1..1024 bytes
+  std::string name;  // the decoded client owner, 1..1024 bytes
   NfsdClientStatus status = NfsdClientStatus::kOther;
   std::string clientid;  // as printed ("0x..."), empty if absent
   std::string address;   // without the quotes, empty if absent
@@ -71,8 +71,8 @@ Result<int64_t> ReadLeaseTime(FileSystem& fs);
 
 struct LiveClientScan {
   std::vector<NfsdClientInfo> clients;
-  uint64_t unreadable = 0;   // directories whose info did not parse or read
-  std::string first_error;   // of the unreadable ones, for the log
+  uint64_t unreadable = 0;  // directories whose info did not parse or read
+  std::string first_error;  // of the unreadable ones, for the log
   // The kernel's lease at scan time, when the source knows it.  nfsd's
   // lease is set when nfsd starts, often after this daemon, so a value read
   // once at our start may be stale.

@@ -1,7 +1,5 @@
 #include "nfs4rec/clients_info.h"
 
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -11,6 +9,7 @@
 #include "common/os/executor.h"
 #include "tests/support/fake_file_system.h"
 #include "tests/support/status_matchers.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::nfs4rec {
 namespace {
@@ -97,8 +96,8 @@ TEST(ParseClientInfoTest, NameWithColonsQuotesAndNoTrailingNewline) {
 TEST(ParseClientInfoTest, RejectsMissingBadOrDuplicate) {
   EXPECT_FALSE(ParseClientInfo("").ok());
   EXPECT_FALSE(ParseClientInfo("status: confirmed\n").ok());                  // no name
-  EXPECT_FALSE(ParseClientInfo("name: \"x\"\nminor version: 0\n").ok());     // no status
-  EXPECT_FALSE(ParseClientInfo("status: confirmed\nname: \"\"\n").ok());     // empty
+  EXPECT_FALSE(ParseClientInfo("name: \"x\"\nminor version: 0\n").ok());      // no status
+  EXPECT_FALSE(ParseClientInfo("status: confirmed\nname: \"\"\n").ok());      // empty
   EXPECT_FALSE(ParseClientInfo("status: confirmed\nname: \"a\\q\"\n").ok());  // bad escape
   EXPECT_FALSE(ParseClientInfo("status: confirmed\nname: \"x\"\nname: \"y\"\n").ok());
   // Truncated in the middle of the name.

@@ -18,8 +18,8 @@ Result<std::unique_ptr<TrackingDaemon>> TrackingDaemon::Create(
 Result<std::unique_ptr<TrackingDaemon>> TrackingDaemon::CreateWithStore(
     EventLoop& loop, Scheduler& scheduler, Executor& executor, std::shared_ptr<FileSystem> fs,
     Logger& log, std::unique_ptr<ClientStore> store, const TrackingOptions& options) {
-  std::unique_ptr<TrackingDaemon> d(new TrackingDaemon(loop, scheduler, executor, std::move(fs),
-                                                       log, std::move(store), options));
+  std::unique_ptr<TrackingDaemon> d(
+      new TrackingDaemon(loop, scheduler, executor, std::move(fs), log, std::move(store), options));
   NFSREC_RETURN_IF_ERROR(d->Init());
   return d;
 }
@@ -59,16 +59,14 @@ Status TrackingDaemon::Init() {
   if (interval > 0) {
     live_clients_ = std::make_unique<ProcLiveClientSource>(executor_, fs_);
     service_->EnableReconcile(*live_clients_, std::chrono::seconds(interval), follow_lease);
-    log_.Info(StrCat("cld: reconciling with ", kNfsdClientsDir, " every ",
-                     interval, " s and after each grace period"));
+    log_.Info(StrCat("cld: reconciling with ", kNfsdClientsDir, " every ", interval,
+                     " s and after each grace period"));
   }
   std::vector<std::string> paths{options_.pipe_path};
   if (options_.pipe_path == kDefaultCldPipePath) paths.emplace_back(kAlternateCldPipePath);
-  NFSREC_ASSIGN_OR_RETURN(
-      pipe_, CldPipe::Create(loop_, scheduler_, log_, std::move(paths),
-                             [this](std::span<const uint8_t> bytes, uint64_t gen) {
-                               OnMessage(bytes, gen);
-                             }));
+  NFSREC_ASSIGN_OR_RETURN(pipe_, CldPipe::Create(loop_, scheduler_, log_, std::move(paths),
+                                                 [this](std::span<const uint8_t> bytes,
+                                                        uint64_t gen) { OnMessage(bytes, gen); }));
   return Status::Ok();
 }
 
@@ -87,8 +85,8 @@ void TrackingDaemon::OnMessage(std::span<const uint8_t> bytes, uint64_t generati
     ++bad_upcalls_;
     Result<CldHeader> h = DecodeCldHeader(bytes);
     if (!h.ok()) {
-      log_.Error(StrCat("cld: unreadable upcall of ", bytes.size(), " bytes: ",
-                        up.status().ToString()));
+      log_.Error(
+          StrCat("cld: unreadable upcall of ", bytes.size(), " bytes: ", up.status().ToString()));
       return;
     }
     // Answer in a size the kernel accepts: the header's version if we know
@@ -100,8 +98,8 @@ void TrackingDaemon::OnMessage(std::span<const uint8_t> bytes, uint64_t generati
     reply.xid = h->xid;
     reply.status = known ? kCldEInval : kCldEOpNotSupp;
     log_.Error(StrCat("cld: bad upcall xid ", h->xid, " (version ", int{h->version}, ", ",
-                      CldCommandName(h->command), ", ", bytes.size(), " bytes): ",
-                      up.status().ToString(), "; answering ", reply.status));
+                      CldCommandName(h->command), ", ", bytes.size(),
+                      " bytes): ", up.status().ToString(), "; answering ", reply.status));
     SendReply(generation, reply);
     return;
   }
@@ -143,10 +141,10 @@ std::string TrackingDaemon::StatusReport() const {
   const CldPipe::Stats& ps = pipe_->stats();
   std::string pipe = pipe_->is_open() ? StrCat("open ", pipe_->open_path())
                                       : StrCat("waiting for ", options_.pipe_path);
-  return StrCat("cld: pipe ", pipe, " (opens ", ps.opens, ", upcalls ", ps.messages,
-                ", replies ", ps.writes, ", write errors ", ps.write_errors, ", bad upcalls ",
-                bad_upcalls_, ", undelivered ", dropped_replies_, ", kernel msg v",
-                int{last_version_}, "); ", service_->StatusReport());
+  return StrCat("cld: pipe ", pipe, " (opens ", ps.opens, ", upcalls ", ps.messages, ", replies ",
+                ps.writes, ", write errors ", ps.write_errors, ", bad upcalls ", bad_upcalls_,
+                ", undelivered ", dropped_replies_, ", kernel msg v", int{last_version_}, "); ",
+                service_->StatusReport());
 }
 
 }  // namespace nfsrec::nfs4rec

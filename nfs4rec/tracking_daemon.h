@@ -35,8 +35,8 @@ class TrackingDaemon {
   // `fs` is shared with Executor workers, which may outlive the daemon.
   static Result<std::unique_ptr<TrackingDaemon>> Create(EventLoop& loop, Scheduler& scheduler,
                                                         Executor& executor,
-                                                        std::shared_ptr<FileSystem> fs,
-                                                        Logger& log, CommitQueue& queue,
+                                                        std::shared_ptr<FileSystem> fs, Logger& log,
+                                                        CommitQueue& queue,
                                                         const TrackingOptions& options);
   // Same with any ClientStore (tests).
   static Result<std::unique_ptr<TrackingDaemon>> CreateWithStore(

@@ -5,8 +5,6 @@
 // test waits for a timer in real time.
 #include "nfs4rec/tracking_daemon.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -18,6 +16,7 @@
 #include "tests/support/fake_scheduler.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::nfs4rec {
 namespace {
@@ -43,9 +42,8 @@ class TrackingDaemonTest : public ::testing::Test {
 
   void Client(int id, const std::string& status, const std::string& quoted, bool states) {
     const std::string dir = StrCat(kNfsdClientsDir, "/", id);
-    fs_->SetFile(dir + "/info",
-                 StrCat("clientid: 0x", id, "\naddress: \"127.0.0.1:800\"\nstatus: ", status,
-                        "\nname: ", quoted, "\nminor version: 0\n"));
+    fs_->SetFile(dir + "/info", StrCat("clientid: 0x", id, "\naddress: \"127.0.0.1:800\"\nstatus: ",
+                                       status, "\nname: ", quoted, "\nminor version: 0\n"));
     fs_->SetFile(dir + "/states", states ? "- 0x1: { type: lock, superblock: \"00:19:2\" }\n" : "");
   }
   // Current-epoch ids, read through a fresh connection.

@@ -1,7 +1,5 @@
 #include "nfs4rec/tracking_service.h"
 
-#include <gtest/gtest.h>
-
 #include <map>
 #include <optional>
 #include <vector>
@@ -11,6 +9,7 @@
 #include "tests/support/fake_live_client_source.h"
 #include "tests/support/mem_client_store.h"
 #include "tests/support/status_matchers.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::nfs4rec {
 namespace {
@@ -416,13 +415,13 @@ class ReconcileTest : public TrackingServiceTest {
   void SetUp() override { fs_.MakeDir(kNfsdClientsDir); }
   // The service (a base member) goes before the source (ours).
   void TearDown() override { service_.reset(); }
-  void Client(int id, const std::string& status, const std::string& quoted_name,
-              bool states, int minor = 0) {
+  void Client(int id, const std::string& status, const std::string& quoted_name, bool states,
+              int minor = 0) {
     std::string dir = StrCat(kNfsdClientsDir, "/", id);
-    fs_.SetFile(dir + "/info", StrCat("clientid: 0x", id, "\naddress: \"10.0.0.2:700\"\n",
-                                      "status: ", status, "\nseconds from last renew: 1\n",
-                                      "name: ", quoted_name, "\nminor version: ", minor,
-                                      "\ncallback state: UP\n"));
+    fs_.SetFile(dir + "/info",
+                StrCat("clientid: 0x", id, "\naddress: \"10.0.0.2:700\"\n", "status: ", status,
+                       "\nseconds from last renew: 1\n", "name: ", quoted_name,
+                       "\nminor version: ", minor, "\ncallback state: UP\n"));
     fs_.SetFile(dir + "/states", states ? "- 0x1: { type: open, access: rw }\n" : "");
   }
   // Runs a reconciliation and settles the store.

@@ -44,8 +44,8 @@ void BootNotifier::Run(const std::string& boot_id, bool force,
           if (outstanding_ == 0 && finished_) finished_(answered_, failed_);
           return;
         }
-        log_.Notice(StrCat("Notifying ", plan->peers.size(), " host(s) of NSM state ",
-                           plan->state));
+        log_.Notice(
+            StrCat("Notifying ", plan->peers.size(), " host(s) of NSM state ", plan->state));
         NotifyAll(plan->peers, plan->state);
         started(summary);
       });
@@ -67,18 +67,18 @@ void BootNotifier::NotifyAll(const std::vector<MonitorRecord>& records, int32_t 
     peers.push_back(std::move(p));
   }
   size_t before = engine_.peers_in_progress();
-  engine_.NotifyPeers(std::move(peers), state, [this, alive = liveness_.token()](
-                                                    const NotifyEngine::Peer& p, bool ok) {
-    if (!alive) return;
-    if (ok) {
-      ++answered_;
-      service_.PeerNotified(p.key);
-    } else {
-      ++failed_;
-    }
-    if (outstanding_ > 0) --outstanding_;
-    if (outstanding_ == 0 && finished_) finished_(answered_, failed_);
-  });
+  engine_.NotifyPeers(std::move(peers), state,
+                      [this, alive = liveness_.token()](const NotifyEngine::Peer& p, bool ok) {
+                        if (!alive) return;
+                        if (ok) {
+                          ++answered_;
+                          service_.PeerNotified(p.key);
+                        } else {
+                          ++failed_;
+                        }
+                        if (outstanding_ > 0) --outstanding_;
+                        if (outstanding_ == 0 && finished_) finished_(answered_, failed_);
+                      });
   outstanding_ += engine_.peers_in_progress() - before;
 }
 

@@ -32,9 +32,9 @@ namespace nfsrec::statd {
 class BootNotifier {
  public:
   struct Options {
-    std::string my_name;      // -n / -v: announce this name instead of each record's my_name
-    bool lift_grace = true;   // write Y to nlm_end_grace when nobody is to be notified
-    bool bump_state = true;   // false: sm-notify -n
+    std::string my_name;     // -n / -v: announce this name instead of each record's my_name
+    bool lift_grace = true;  // write Y to nlm_end_grace when nobody is to be notified
+    bool bump_state = true;  // false: sm-notify -n
   };
   struct Summary {
     bool new_boot = false;

@@ -60,7 +60,9 @@ class BootNotifierTest : public ::testing::Test {
     summary_.reset();
     n.Run(
         boot_id, force, [this](Result<BootNotifier::Summary> s) { summary_ = std::move(s); },
-        [this](size_t ok, size_t failed) { finished_ = {ok, failed}; });
+        [this](size_t ok, size_t failed) {
+          finished_ = {ok, failed};
+        });
     for (int i = 0; i < 50; ++i) {
       store_.Flush();
       sched_.Advance(100ms);

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "common/base/clock.h"
-#include "common/os/event_loop.h"
 #include "common/base/logging.h"
+#include "common/os/event_loop.h"
 
 namespace nfsrec::statd {
 

@@ -1,6 +1,5 @@
 #include "statd/ha_callout.h"
 
-#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +9,7 @@
 
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::statd {
 namespace {

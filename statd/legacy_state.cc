@@ -12,7 +12,7 @@ namespace {
 // rpc.statd reads lines with a 1096-byte buffer; a file of many records is
 // still small.  Anything larger is not one of its files.
 constexpr size_t kMaxLegacyFile = 4 << 20;
-constexpr size_t kPrivOffset = 36;  // after four "%08x " fields
+constexpr size_t kPrivOffset = 36;      // after four "%08x " fields
 constexpr size_t kMaxProblemLines = 3;  // per file
 
 // Exactly s.size() hex digits (1 to 8).
@@ -97,8 +97,8 @@ int32_t ReadLegacyState(FileSystem& fs, const std::string& state_dir) {
 
 Result<MonitorRecord> ParseLegacyMonitorLine(std::string_view line, const std::string& canonical) {
   auto bad = [&](std::string_view why) {
-    return Status::InvalidArgument(StrCat("not an rpc.statd monitor record (", why, "): ",
-                                          Printable(line.substr(0, 120))));
+    return Status::InvalidArgument(
+        StrCat("not an rpc.statd monitor record (", why, "): ", Printable(line.substr(0, 120))));
   };
   if (line.size() < kPrivOffset + 2 * kCookieSize + 2) return bad("too short");
   uint32_t fields[4];

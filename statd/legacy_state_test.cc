@@ -1,6 +1,5 @@
 #include "statd/legacy_state.h"
 
-#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +9,7 @@
 
 #include "tests/support/fake_file_system.h"
 #include "tests/support/temp_dir.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::statd {
 namespace {
@@ -43,15 +43,14 @@ TEST(LegacyMonitorLineTest, ParsesStatdsFormat) {
 TEST(LegacyMonitorLineTest, RejectsDamagedLines) {
   const std::string good = kLine;
   for (const std::string& bad : {
-           std::string(""),
-           good.substr(0, 60),                                  // cut inside priv
-           good.substr(0, 70),                                  // no names
-           "0100007g" + good.substr(8),                         // not hex
-           good.substr(0, 8) + "_" + good.substr(9),            // separator
-           good.substr(0, 40) + "zz" + good.substr(42),         // priv
-           good.substr(0, 68) + "x" + good.substr(69),          // after priv
-           good.substr(0, 69) + " onlyone",                     // no my_name (leading space)
-           good.substr(0, 69) + "onlyone",                      // no my_name
+           std::string(""), good.substr(0, 60),                  // cut inside priv
+           good.substr(0, 70),                                   // no names
+           "0100007g" + good.substr(8),                          // not hex
+           good.substr(0, 8) + "_" + good.substr(9),             // separator
+           good.substr(0, 40) + "zz" + good.substr(42),          // priv
+           good.substr(0, 68) + "x" + good.substr(69),           // after priv
+           good.substr(0, 69) + " onlyone",                      // no my_name (leading space)
+           good.substr(0, 69) + "onlyone",                       // no my_name
            good.substr(0, 69) + std::string(1025, 'm') + " me",  // mon_name too long
        }) {
     EXPECT_FALSE(ParseLegacyMonitorLine(bad, "x").ok()) << bad.substr(0, 100);
@@ -73,8 +72,8 @@ TEST_F(LegacyDirTest, ReadsBothListsAndTheState) {
   const std::string line2 =
       "0100007f 000186b5 00000003 00000010 0102030405060708090a0b0c0d0e0f10 peer2 srv\n";
   Write("sm/client.example.com", std::string(kLine) + "\n" + line2);
-  Write("sm/.client.new", std::string(kLine) + "\n");   // a temp file: skipped
-  Write("sm/broken", "garbage\n");                         // named in problems
+  Write("sm/.client.new", std::string(kLine) + "\n");        // a temp file: skipped
+  Write("sm/broken", "garbage\n");                           // named in problems
   std::filesystem::create_directories(dir_ + "/sm/subdir");  // not a regular file
   Write("sm.bak/late.example.com", line2);
   LegacyStatd l = ReadLegacyStatd(fs_, dir_);

@@ -13,7 +13,7 @@
 namespace nfsrec::statd {
 
 struct CallbackRequest {
-  MonitorKey key;     // which monitor record (my_prog/my_vers/my_proc say whom to call)
+  MonitorKey key;        // which monitor record (my_prog/my_vers/my_proc say whom to call)
   std::string mon_name;  // the mon_name stored at SM_MON (not the notifier's)
   int32_t new_state = 0;
   Cookie priv{};

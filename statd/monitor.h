@@ -38,7 +38,7 @@ struct MonitorRecord {
 // What rpc.statd left in a state directory (statd/legacy_state.h reads it),
 // taken over once, by a database that has never stored a state.
 struct LegacyStatd {
-  int32_t state = 0;                   // <dir>/state; 0 if absent
+  int32_t state = 0;                    // <dir>/state; 0 if absent
   std::vector<MonitorRecord> monitors;  // <dir>/sm/*: peers we monitor
   std::vector<MonitorRecord> notify;    // <dir>/sm.bak/*: peers still to be told we rebooted
   std::vector<std::string> problems;    // files and lines skipped, for the log

@@ -111,17 +111,17 @@ void NotifyEngine::CallbackLookup(const MonitorKey& key) {
   if (!lockd.ok()) return CallbackRetry(key, lockd.status().ToString());
   rpc::RetryPolicy policy{job.backoff, job.backoff, 2, Duration::zero()};
   Liveness::Token alive = liveness_.token();
-  rpc::GetUdpPort(callback_client_, lockd.value(), static_cast<uint32_t>(key.my_prog),
-                  static_cast<uint32_t>(key.my_vers), policy,
-                  [this, alive, key](Result<uint16_t> port) {
-                    if (!alive) return;
-                    if (!port.ok()) return CallbackRetry(key, "rpcbind: " + port.status().ToString());
-                    if (port.value() == 0) {
-                      return CallbackRetry(key, StrCat("service ", key.my_prog, " version ",
-                                                       key.my_vers, " not registered on localhost"));
-                    }
-                    CallbackSend(key, port.value());
-                  });
+  rpc::GetUdpPort(
+      callback_client_, lockd.value(), static_cast<uint32_t>(key.my_prog),
+      static_cast<uint32_t>(key.my_vers), policy, [this, alive, key](Result<uint16_t> port) {
+        if (!alive) return;
+        if (!port.ok()) return CallbackRetry(key, "rpcbind: " + port.status().ToString());
+        if (port.value() == 0) {
+          return CallbackRetry(key, StrCat("service ", key.my_prog, " version ", key.my_vers,
+                                           " not registered on localhost"));
+        }
+        CallbackSend(key, port.value());
+      });
 }
 
 void NotifyEngine::CallbackSend(const MonitorKey& key, uint16_t port) {
@@ -138,19 +138,19 @@ void NotifyEngine::CallbackSend(const MonitorKey& key, uint16_t port) {
   Result<rpc::Endpoint> dest = rpc::Endpoint::FromNumeric(options_.lockd_address, port);
   rpc::RetryPolicy policy{job.backoff, options_.callback_max_timeout, 3, Duration::zero()};
   Liveness::Token alive = liveness_.token();
-  job.call = callback_client_.Call(
-      dest.value(), static_cast<uint32_t>(key.my_prog), static_cast<uint32_t>(key.my_vers),
-      static_cast<uint32_t>(key.my_proc), std::move(args.value()), policy,
-      [this, alive, key](Result<Bytes> r) {
-        if (!alive) return;
-        if (!r.ok()) return CallbackRetry(key, r.status().ToString());
-        auto cur = callbacks_.find(key);
-        if (cur == callbacks_.end()) return;
-        log_.Notice(StrCat("Callback to ", key.my_prog, "/", key.my_vers, " (for ",
-                           Printable(key.mon_name), ", state ", cur->second->request.new_state,
-                           ") succeeded"));
-        CallbackFinished(key, true);
-      });
+  job.call =
+      callback_client_.Call(dest.value(), static_cast<uint32_t>(key.my_prog),
+                            static_cast<uint32_t>(key.my_vers), static_cast<uint32_t>(key.my_proc),
+                            std::move(args.value()), policy, [this, alive, key](Result<Bytes> r) {
+                              if (!alive) return;
+                              if (!r.ok()) return CallbackRetry(key, r.status().ToString());
+                              auto cur = callbacks_.find(key);
+                              if (cur == callbacks_.end()) return;
+                              log_.Notice(StrCat("Callback to ", key.my_prog, "/", key.my_vers,
+                                                 " (for ", Printable(key.mon_name), ", state ",
+                                                 cur->second->request.new_state, ") succeeded"));
+                              CallbackFinished(key, true);
+                            });
 }
 
 void NotifyEngine::CallbackRetry(const MonitorKey& key, const std::string& why) {
@@ -238,7 +238,8 @@ rpc::RetryPolicy NotifyEngine::PeerPolicy(const PeerJob& job) const {
   p.max_timeout = options_.notify_max_timeout;
   p.max_sends = options_.sends_per_address;
   if (options_.notify_window > Duration::zero()) {
-    p.deadline = std::max(Duration::zero(), job.started + options_.notify_window - scheduler_.Now());
+    p.deadline =
+        std::max(Duration::zero(), job.started + options_.notify_window - scheduler_.Now());
     if (p.deadline == Duration::zero()) p.deadline = std::chrono::milliseconds(1);
   }
   return p;
@@ -254,10 +255,11 @@ void NotifyEngine::PeerResolve(uint64_t id) {
     if (cur == active_.end()) return;
     PeerJob& job = *cur->second;
     if (!r.ok() || r.value().addresses.empty()) {
-      return PeerRetry(id,
-                       StrCat("DNS resolution of ", Printable(job.peer.host), " failed; retrying later",
-                              r.ok() ? "" : " (" + r.status().ToString() + ")"),
-                       &NotifyEngine::PeerResolve, job.backoff);
+      return PeerRetry(
+          id,
+          StrCat("DNS resolution of ", Printable(job.peer.host), " failed; retrying later",
+                 r.ok() ? "" : " (" + r.status().ToString() + ")"),
+          &NotifyEngine::PeerResolve, job.backoff);
     }
     job.addresses = r.value().addresses;
     job.address_index = 0;
@@ -272,7 +274,8 @@ void NotifyEngine::PeerGetPort(uint64_t id) {
   if (PeerExpired(job)) return PeerFinish(id, false);
   const std::string& addr = job.addresses[job.address_index % job.addresses.size()];
   Result<rpc::Endpoint> ep = rpc::Endpoint::FromNumeric(addr, 0);
-  if (!ep.ok()) return PeerRetry(id, ep.status().ToString(), &NotifyEngine::PeerResolve, job.backoff);
+  if (!ep.ok())
+    return PeerRetry(id, ep.status().ToString(), &NotifyEngine::PeerResolve, job.backoff);
   Liveness::Token alive = liveness_.token();
   rpc::GetUdpPort(notify_client_, ep.value(), kNsmProgram, kNsmVersion, PeerPolicy(job),
                   [this, alive, id](Result<uint16_t> port) {

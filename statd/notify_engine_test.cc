@@ -1,7 +1,5 @@
 #include "statd/notify_engine.h"
 
-#include <gtest/gtest.h>
-
 #include <map>
 #include <optional>
 #include <set>
@@ -13,6 +11,7 @@
 #include "tests/support/fake_datagram_port.h"
 #include "tests/support/fake_resolver.h"
 #include "tests/support/fake_scheduler.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::statd {
 namespace {
@@ -203,8 +202,8 @@ TEST_F(NotifyEngineTest, CallbackGoesToLockdWithStoredNameStateAndCookie) {
   FakeDatagramPort::Host lockd;
   lockd.ports[{100021, 3}] = 4045;
   local_net_.hosts["127.0.0.1"] = lockd;
-  CallbackRequest r{MonitorKey{"10.0.0.2", "server", 100021, 3, 16}, "10.0.0.2", 7,
-                    MakeCookie(3), nullptr};
+  CallbackRequest r{MonitorKey{"10.0.0.2", "server", 100021, 3, 16}, "10.0.0.2", 7, MakeCookie(3),
+                    nullptr};
   engine_->Enqueue(r);
   sched_.Advance(1s);
   ASSERT_EQ(local_net_.delivered.size(), 1u);

@@ -100,10 +100,9 @@ Result<NotifyArgs> DecodeStatChge(ByteSpan in) {
 }
 
 Result<StatRes> DecodeSmStatRes(ByteSpan in) {
-  return Decode<sm_stat_res, StatRes>(in, xdr_sm_stat_res, "sm_stat_res",
-                                      [](const sm_stat_res& w) {
-                                        return StatRes{w.res_stat == stat_succ, w.state};
-                                      });
+  return Decode<sm_stat_res, StatRes>(in, xdr_sm_stat_res, "sm_stat_res", [](const sm_stat_res& w) {
+    return StatRes{w.res_stat == stat_succ, w.state};
+  });
 }
 
 Result<int32_t> DecodeSmStat(ByteSpan in) {

@@ -1,10 +1,9 @@
 #include "statd/nsm_codec.h"
 
-#include <gtest/gtest.h>
-
 #include <string>
 
 #include "tests/support/status_matchers.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::statd {
 namespace {

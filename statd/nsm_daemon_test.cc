@@ -47,8 +47,8 @@ class NsmDaemonTest : public ::testing::Test {
     ports.callback_port = std::make_unique<FakeDatagramPort>(*scheduler_);
     ports.notify_port = std::make_unique<FakeDatagramPort>(*scheduler_);
     options.nlm_tcp_port = 4045;
-    daemon_ = NsmDaemon::CreateWithPorts(*loop_, *scheduler_, files_, log_, std::move(ports),
-                                         options);
+    daemon_ =
+        NsmDaemon::CreateWithPorts(*loop_, *scheduler_, files_, log_, std::move(ports), options);
   }
 
   void Start() {

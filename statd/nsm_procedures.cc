@@ -1,10 +1,10 @@
 // NsmService: the NSM procedures (SM_STAT ... SM_NOTIFY) and the checks
 // they apply.  Loading and boot notification are in nsm_service.cc.
-#include "statd/nsm_service.h"
-
 #include <memory>
 #include <optional>
 #include <utility>
+
+#include "statd/nsm_service.h"
 
 namespace nfsrec::statd {
 
@@ -115,22 +115,22 @@ void NsmService::Mon(const Caller& caller, MonArgs args, StatReply reply) {
 
   // 6. Canonical name, without blocking the loop.
   std::string mon_name = args.id.mon_name;
-  Lookup(mon_name, [this, args = std::move(args),
-                    reply = std::move(reply)](Result<HostInfo> r) mutable {
-    std::string canonical;
-    if (r.ok()) {
-      canonical = r.value().canonical_name;
-    } else {
-      // rpc.statd fails the SM_MON here and the client gets ENOLCK.  The
-      // record is still useful: the peer can be matched by the name lockd
-      // gave and by its address when it notifies, and name resolution is
-      // retried when we notify it.  So monitor it under the name as given.
-      log_.Warning(StrCat("No canonical hostname found for ", Printable(args.id.mon_name), " (",
-                          r.status().ToString(), "); monitoring it under that name"));
-      canonical = args.id.mon_name;
-    }
-    FinishMon(std::move(args), std::move(canonical), std::move(reply));
-  });
+  Lookup(mon_name,
+         [this, args = std::move(args), reply = std::move(reply)](Result<HostInfo> r) mutable {
+           std::string canonical;
+           if (r.ok()) {
+             canonical = r.value().canonical_name;
+           } else {
+             // rpc.statd fails the SM_MON here and the client gets ENOLCK.  The
+             // record is still useful: the peer can be matched by the name lockd
+             // gave and by its address when it notifies, and name resolution is
+             // retried when we notify it.  So monitor it under the name as given.
+             log_.Warning(StrCat("No canonical hostname found for ", Printable(args.id.mon_name),
+                                 " (", r.status().ToString(), "); monitoring it under that name"));
+             canonical = args.id.mon_name;
+           }
+           FinishMon(std::move(args), std::move(canonical), std::move(reply));
+         });
 }
 
 void NsmService::FinishMon(MonArgs args, std::string canonical, StatReply reply) {
@@ -208,8 +208,8 @@ void NsmService::Unmon(const Caller& caller, MonitorKey id, StateReply reply) {
   id.my_name = SanitizeMyName(std::move(id.my_name));
   auto it = FindLoose(id);
   if (it == monitors_.end()) {
-    log_.Warning(StrCat("Received erroneous SM_UNMON request from ", Printable(id.my_name),
-                        " for ", Printable(id.mon_name)));
+    log_.Warning(StrCat("Received erroneous SM_UNMON request from ", Printable(id.my_name), " for ",
+                        Printable(id.mon_name)));
     return reply(local_state_);
   }
   MonitorKey key = it->first;
@@ -258,8 +258,8 @@ void NsmService::UnmonAll(const Caller& caller, MyId id, StateReply reply) {
                                reply = std::move(reply)](Status st) mutable {
     if (!alive) return;
     if (!st.ok()) {
-      log_.Error(StrCat("SM_UNMON_ALL: failed to delete ", keys.size(),
-                        " monitor(s): ", st.ToString()));
+      log_.Error(
+          StrCat("SM_UNMON_ALL: failed to delete ", keys.size(), " monitor(s): ", st.ToString()));
       for (size_t i = 0; i < keys.size(); ++i) monitors_.try_emplace(keys[i], removed[i]);
     } else {
       for (const MonitorKey& k : keys) {
@@ -312,8 +312,8 @@ bool AddressIn(const std::string& s, const std::vector<std::string>& addresses) 
 }  // namespace
 
 void NsmService::Notify(const Caller& caller, NotifyArgs args, VoidReply reply) {
-  log_.Debug(StrCat("Received SM_NOTIFY from ", caller.address, " for ",
-                    Printable(args.mon_name), ", state ", args.state));
+  log_.Debug(StrCat("Received SM_NOTIFY from ", caller.address, " for ", Printable(args.mon_name),
+                    ", state ", args.state));
   // Cluster software hears of every notification, matched or not.
   if (ha_ != nullptr) ha_->SmNotify(args.mon_name, caller.address, args.state);
   if (monitors_.empty()) {
@@ -352,15 +352,15 @@ void NsmService::NotifyMatched(const NotifyArgs& args, const std::vector<std::st
     const MonitorRecord& rec = entry.record;
     bool match = false;
     for (const auto& n : names) {
-      match = match || EqualsIgnoreCase(rec.key.mon_name, n) ||
-              EqualsIgnoreCase(rec.canonical_name, n);
+      match =
+          match || EqualsIgnoreCase(rec.key.mon_name, n) || EqualsIgnoreCase(rec.canonical_name, n);
     }
-    match = match || AddressIn(rec.key.mon_name, addresses) ||
-            AddressIn(rec.canonical_name, addresses);
+    match =
+        match || AddressIn(rec.key.mon_name, addresses) || AddressIn(rec.canonical_name, addresses);
     if (!match) continue;
     if (rec.peer_state == args.state) {
-      log_.Debug(StrCat("SM_NOTIFY for ", Describe(key), " repeats state ", args.state,
-                        "; suppressed"));
+      log_.Debug(
+          StrCat("SM_NOTIFY for ", Describe(key), " repeats state ", args.state, "; suppressed"));
       continue;
     }
     previous.emplace_back(key, rec.peer_state);

@@ -49,8 +49,7 @@ std::map<uint32_t, rpc::Handler> NsmHandlers(NsmService& service, Logger& log,
   };
 
   h[static_cast<uint32_t>(NsmProc::kUnmonAll)] = [&service, &log](const rpc::CallContext& ctx,
-                                                                  ByteSpan args,
-                                                                  rpc::Responder r) {
+                                                                  ByteSpan args, rpc::Responder r) {
     Result<MyId> id = DecodeMyId(args);
     if (!id.ok()) return Garbage(log, ctx, "SM_UNMON_ALL", id.status(), r);
     service.UnmonAll(CallerOf(ctx), std::move(id.value()),

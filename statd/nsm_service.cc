@@ -66,8 +66,8 @@ void NsmService::ReloadNext() {
       local_state_ = stored;
       PublishState();
     }
-    log_.Notice(StrCat("Reloaded: ", monitors_.size(), " monitor record(s), ",
-                       notify_list_.size(), " peer(s) to notify, NSM state ", local_state_));
+    log_.Notice(StrCat("Reloaded: ", monitors_.size(), " monitor record(s), ", notify_list_.size(),
+                       " peer(s) to notify, NSM state ", local_state_));
     finish(Status::Ok());
   });
 }
@@ -122,35 +122,37 @@ void NsmService::StartWith(const LegacyStatd& legacy, NsmSnapshot snapshot, Done
     if (!monitors.empty() || !notify.empty()) {
       const size_t n_mon = monitors.size();
       const size_t n_notify = notify.size();
-      store_.ImportLegacy(state, monitors, notify,
-                          [this, alive = liveness_.token(), state, n_mon, n_notify,
-                           done = std::move(done)](Result<bool> imported) mutable {
-        if (!alive) return;
-        if (!imported.ok()) {
-          loading_ = false;
-          return done(imported.status().WithContext("taking over rpc.statd's lists"));
-        }
-        if (*imported) {
-          log_.Notice(StrCat("Took over from rpc.statd: ", n_mon, " monitor record(s) (sm/), ",
-                             n_notify, " peer(s) to notify (sm.bak/)"));
-        } else {
-          log_.Info("rpc.statd's lists were taken over by another process (the sm-notify command)");
-        }
-        FinishStart(state, std::move(done));
-      });
+      store_.ImportLegacy(
+          state, monitors, notify,
+          [this, alive = liveness_.token(), state, n_mon, n_notify,
+           done = std::move(done)](Result<bool> imported) mutable {
+            if (!alive) return;
+            if (!imported.ok()) {
+              loading_ = false;
+              return done(imported.status().WithContext("taking over rpc.statd's lists"));
+            }
+            if (*imported) {
+              log_.Notice(StrCat("Took over from rpc.statd: ", n_mon, " monitor record(s) (sm/), ",
+                                 n_notify, " peer(s) to notify (sm.bak/)"));
+            } else {
+              log_.Info(
+                  "rpc.statd's lists were taken over by another process (the sm-notify command)");
+            }
+            FinishStart(state, std::move(done));
+          });
       return;
     }
   }
   if (state == stored) return FinishStart(state, std::move(done));
-  store_.SetLocalState(state, [this, alive = liveness_.token(), state,
-                               done = std::move(done)](Status st) mutable {
-    if (!alive) return;
-    if (!st.ok()) {
-      loading_ = false;
-      return done(st.WithContext("storing NSM state"));
-    }
-    FinishStart(state, std::move(done));
-  });
+  store_.SetLocalState(
+      state, [this, alive = liveness_.token(), state, done = std::move(done)](Status st) mutable {
+        if (!alive) return;
+        if (!st.ok()) {
+          loading_ = false;
+          return done(st.WithContext("storing NSM state"));
+        }
+        FinishStart(state, std::move(done));
+      });
 }
 
 void NsmService::FinishStart(int32_t state, Done done) {
@@ -172,8 +174,8 @@ void NsmService::FinishStart(int32_t state, Done done) {
     // Callbacks that lockd never acknowledged before the restart.
     for (const auto& [key, e] : monitors_) {
       if (e.record.peer_state != 0 && e.record.peer_state != e.record.lockd_state) {
-        log_.Info(StrCat("Resending the callback for ", Describe(key), ", state ",
-                         e.record.peer_state));
+        log_.Info(
+            StrCat("Resending the callback for ", Describe(key), ", state ", e.record.peer_state));
         OwedCallback(e.record);
       }
     }
@@ -199,8 +201,8 @@ void NsmService::CallbackDelivered(const MonitorKey& key, int32_t state) {
   store_.SetLockdStates({{key, state}}, [this, alive = liveness_.token(), key](Status st) {
     if (alive && !st.ok()) {
       // Harmless: the callback is sent again after a restart.
-      log_.Warning(StrCat("Failed to record callback delivery for ", Describe(key), ": ",
-                          st.ToString()));
+      log_.Warning(
+          StrCat("Failed to record callback delivery for ", Describe(key), ": ", st.ToString()));
     }
   });
 }
@@ -215,15 +217,15 @@ void NsmService::PublishState() {
 }
 
 void NsmService::SetLocalState(int32_t state, Done done) {
-  store_.SetLocalState(state, [this, alive = liveness_.token(), state,
-                               done = std::move(done)](Status st) mutable {
-    if (!alive) return;
-    if (st.ok()) {
-      local_state_ = state;
-      PublishState();
-    }
-    done(st);
-  });
+  store_.SetLocalState(
+      state, [this, alive = liveness_.token(), state, done = std::move(done)](Status st) mutable {
+        if (!alive) return;
+        if (st.ok()) {
+          local_state_ = state;
+          PublishState();
+        }
+        done(st);
+      });
 }
 
 void NsmService::PrepareReboot(const std::string& boot_id, bool force, bool bump_state,
@@ -255,8 +257,7 @@ void NsmService::PrepareReboot(const std::string& boot_id, bool force, bool bump
   store_.PrepareReboot(
       true, state, boot_id,
       [this, alive = liveness_.token(), state, boot_id, peers = std::move(peers),
-       old_monitors = std::move(old_monitors), values,
-       done = std::move(done)](Status st) mutable {
+       old_monitors = std::move(old_monitors), values, done = std::move(done)](Status st) mutable {
         if (!alive) return;
         if (!st.ok()) {
           for (auto& [key, e] : old_monitors) monitors_.try_emplace(key, std::move(e));

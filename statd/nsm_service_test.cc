@@ -1,7 +1,5 @@
 #include "statd/nsm_service.h"
 
-#include <gtest/gtest.h>
-
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +10,7 @@
 #include "tests/support/fake_resolver.h"
 #include "tests/support/mem_nsm_store.h"
 #include "tests/support/status_matchers.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::statd {
 namespace {
@@ -149,7 +148,7 @@ TEST_F(NsmServiceTest, TakeOverByAnotherProcessMeanwhile) {
   std::optional<Status> st;
   service_.Start(LegacyStatd{3, {mon}, {}, {}}, [&](Status s) { st = s; });
   ASSERT_TRUE(store_.CommitNext());  // our load
-  store_.SeedLocalState(5);  // the command's transaction commits first
+  store_.SeedLocalState(5);          // the command's transaction commits first
   store_.SeedNotify(mon);
   store_.Flush();
   ASSERT_TRUE(st.has_value() && st->ok());
@@ -214,8 +213,8 @@ TEST_F(NsmServiceTest, MonChecksApplyInOrder) {
   v4.id.my_vers = 4;
   EXPECT_TRUE(Mon(kLockd, v4)->success);
   // 3. names.
-  for (const std::string& name : std::vector<std::string>{"/etc/passwd", "a/b", ".hidden", "",
-                                                          std::string("a\0b", 3)}) {
+  for (const std::string& name :
+       std::vector<std::string>{"/etc/passwd", "a/b", ".hidden", "", std::string("a\0b", 3)}) {
     EXPECT_FALSE(Mon(kLockd, KernelMon(name))->success) << Printable(name);
   }
   EXPECT_TRUE(log_.Contains("POSSIBLE SPOOF/ATTACK ATTEMPT!"));
@@ -448,18 +447,17 @@ TEST_F(NsmServiceTest, HaEventsFollowDurableChanges) {
   Settle();
   service_.Unmon(kLockd, KernelMon("10.0.0.2").id, [](int32_t) {});
   Settle();
-  EXPECT_EQ(ha.events, (std::vector<std::string>{"add-client 10.0.0.2 server",
-                                                  "sm-notify client2 10.0.0.2 5",
-                                                  "del-client 10.0.0.2 server"}));
+  EXPECT_EQ(ha.events,
+            (std::vector<std::string>{"add-client 10.0.0.2 server", "sm-notify client2 10.0.0.2 5",
+                                      "del-client 10.0.0.2 server"}));
 }
 
 TEST_F(NsmServiceTest, RebootMovesMonitorsAndBumpsStateOnce) {
   Start();
   ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.2"))->success);
   std::optional<Result<NsmService::RebootPlan>> plan;
-  service_.PrepareReboot("boot-1", false, true, [&](Result<NsmService::RebootPlan> p) {
-    plan = std::move(p);
-  });
+  service_.PrepareReboot("boot-1", false, true,
+                         [&](Result<NsmService::RebootPlan> p) { plan = std::move(p); });
   EXPECT_EQ(service_.monitor_count(), 0u);  // emptied at once
   EXPECT_FALSE(plan.has_value()) << "plan before the commit";
   store_.Flush();
@@ -473,9 +471,8 @@ TEST_F(NsmServiceTest, RebootMovesMonitorsAndBumpsStateOnce) {
   EXPECT_EQ(kernel_.published.back(), 5);
   // The same boot again: no bump, the notify list is returned as it is.
   plan.reset();
-  service_.PrepareReboot("boot-1", false, true, [&](Result<NsmService::RebootPlan> p) {
-    plan = std::move(p);
-  });
+  service_.PrepareReboot("boot-1", false, true,
+                         [&](Result<NsmService::RebootPlan> p) { plan = std::move(p); });
   ASSERT_TRUE(plan && plan->ok());
   EXPECT_FALSE((*plan)->new_boot);
   EXPECT_EQ((*plan)->state, 5);
@@ -485,9 +482,8 @@ TEST_F(NsmServiceTest, RebootMovesMonitorsAndBumpsStateOnce) {
   EXPECT_TRUE(store_.notify_list().empty());
   // A new boot with nobody to notify keeps the state.
   plan.reset();
-  service_.PrepareReboot("boot-2", false, true, [&](Result<NsmService::RebootPlan> p) {
-    plan = std::move(p);
-  });
+  service_.PrepareReboot("boot-2", false, true,
+                         [&](Result<NsmService::RebootPlan> p) { plan = std::move(p); });
   store_.Flush();
   ASSERT_TRUE(plan && plan->ok());
   EXPECT_EQ((*plan)->state, 5);
@@ -499,9 +495,8 @@ TEST_F(NsmServiceTest, RebootStoreFailureRestoresMonitors) {
   ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.2"))->success);
   store_.FailNext(Status::IOError("disk gone"));
   std::optional<Result<NsmService::RebootPlan>> plan;
-  service_.PrepareReboot("boot-1", false, true, [&](Result<NsmService::RebootPlan> p) {
-    plan = std::move(p);
-  });
+  service_.PrepareReboot("boot-1", false, true,
+                         [&](Result<NsmService::RebootPlan> p) { plan = std::move(p); });
   store_.Flush();
   ASSERT_TRUE(plan.has_value());
   EXPECT_FALSE(plan->ok());
@@ -529,9 +524,8 @@ TEST_F(NsmServiceTest, ReloadLetsReadsThroughAndHoldsChangesUntilLoaded) {
   ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.2"))->success);
   // The sm-notify command moved the monitors and bumped the state.
   store_.SeedNotify(*store_.Find(KernelMon("10.0.0.2").id));
-  ASSERT_OK(RunAndWaitMem([&](NsmStore::Done d) {
-    store_.DeleteMonitors({KernelMon("10.0.0.2").id}, std::move(d));
-  }));
+  ASSERT_OK(RunAndWaitMem(
+      [&](NsmStore::Done d) { store_.DeleteMonitors({KernelMon("10.0.0.2").id}, std::move(d)); }));
   store_.SeedLocalState(5);
   std::optional<Status> reloaded;
   service_.Reload([&](Status s) { reloaded = s; });

@@ -363,8 +363,8 @@ TEST(MemNsmStoreTest, WithLoopCompletionsArePosted) {
   auto loop = EventLoop::Create();
   ASSERT_OK(loop);
   MemNsmStore store(loop->get());
-  ASSERT_OK(RunAndWait(
-      **loop, [&](NsmStore::Done d) { store.PutMonitor(SampleRecord(4), std::move(d)); }));
+  ASSERT_OK(RunAndWait(**loop,
+                       [&](NsmStore::Done d) { store.PutMonitor(SampleRecord(4), std::move(d)); }));
   EXPECT_EQ(store.puts(), 1);
   EXPECT_EQ(store.pending(), 0u);
 }

@@ -159,7 +159,7 @@ constexpr std::string_view kKeyMatch =
 // Runs `sql` (a statement ending in kKeyMatch, key in ?1..?5) once per key.
 CommitQueue::Work ForEachKey(std::string sql, std::vector<MonitorKey> keys) {
   return [sql = std::move(sql), keys = std::move(keys)](Db& db) -> Status {
-    NFSREC_ASSIGN_OR_RETURN(Statement* stmt, db.Cached(sql));
+    NFSREC_ASSIGN_OR_RETURN(Statement * stmt, db.Cached(sql));
     for (const MonitorKey& key : keys) {
       stmt->Reset();
       NFSREC_RETURN_IF_ERROR(BindKey(*stmt, 1, key));
@@ -175,7 +175,7 @@ CommitQueue::Work SetColumnPerKey(const char* column,
   std::string sql = std::string("UPDATE monitors SET ") + column + " = ?6 WHERE ";
   sql.append(kKeyMatch);
   return [sql = std::move(sql), values = std::move(values)](Db& db) -> Status {
-    NFSREC_ASSIGN_OR_RETURN(Statement* stmt, db.Cached(sql));
+    NFSREC_ASSIGN_OR_RETURN(Statement * stmt, db.Cached(sql));
     for (const auto& [key, value] : values) {
       stmt->Reset();
       NFSREC_RETURN_IF_ERROR(BindKey(*stmt, 1, key));
@@ -226,14 +226,16 @@ Result<MonitorRecord> ReadMonitor(const Statement& stmt) {
 // Inserts `record` into `table` (monitors or notify_list, same columns), or
 // updates the record with its key.
 Status UpsertRecord(Db& db, std::string_view table, const MonitorRecord& record, int64_t now) {
-  NFSREC_ASSIGN_OR_RETURN(Statement* stmt, db.Cached(StrCat(
-      "INSERT INTO ", table, " (mon_name, my_name, my_prog, my_vers, my_proc,"
-      " priv, canonical_name, peer_state, created, updated, lockd_state)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)"
-      " ON CONFLICT (mon_name, my_name, my_prog, my_vers, my_proc) DO UPDATE SET"
-      " priv = excluded.priv, canonical_name = excluded.canonical_name,"
-      " peer_state = excluded.peer_state, updated = excluded.updated,"
-      " lockd_state = excluded.lockd_state")));
+  NFSREC_ASSIGN_OR_RETURN(
+      Statement * stmt,
+      db.Cached(StrCat("INSERT INTO ", table,
+                       " (mon_name, my_name, my_prog, my_vers, my_proc,"
+                       " priv, canonical_name, peer_state, created, updated, lockd_state)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)"
+                       " ON CONFLICT (mon_name, my_name, my_prog, my_vers, my_proc) DO UPDATE SET"
+                       " priv = excluded.priv, canonical_name = excluded.canonical_name,"
+                       " peer_state = excluded.peer_state, updated = excluded.updated,"
+                       " lockd_state = excluded.lockd_state")));
   Statement& s = *stmt;
   NFSREC_RETURN_IF_ERROR(BindKey(s, 1, record.key));
   NFSREC_RETURN_IF_ERROR(s.BindBlob(6, record.priv.data(), record.priv.size()));
@@ -246,7 +248,7 @@ Status UpsertRecord(Db& db, std::string_view table, const MonitorRecord& record,
 
 // The stored local state; 0 if none.
 Result<int32_t> StoredLocalState(Db& db) {
-  NFSREC_ASSIGN_OR_RETURN(Statement* stmt,
+  NFSREC_ASSIGN_OR_RETURN(Statement * stmt,
                           db.Cached("SELECT local_state FROM nsm_state WHERE id = 1"));
   NFSREC_ASSIGN_OR_RETURN(bool row, stmt->Step());
   if (!row) return 0;
@@ -257,16 +259,18 @@ Result<int32_t> StoredLocalState(Db& db) {
 
 // Never lowers the stored number (NsmStore contract).
 Status StoreLocalState(Db& db, int32_t state) {
-  NFSREC_ASSIGN_OR_RETURN(Statement* stmt, db.Cached(
-      "INSERT INTO nsm_state (id, local_state) VALUES (1, ?1)"
-      " ON CONFLICT (id) DO UPDATE SET local_state = max(local_state, excluded.local_state)"));
+  NFSREC_ASSIGN_OR_RETURN(
+      Statement * stmt,
+      db.Cached(
+          "INSERT INTO nsm_state (id, local_state) VALUES (1, ?1)"
+          " ON CONFLICT (id) DO UPDATE SET local_state = max(local_state, excluded.local_state)"));
   NFSREC_RETURN_IF_ERROR(stmt->BindInt(1, state));
   return stmt->Run();
 }
 
 // Appends the rows of `select_sql` (columns as ReadMonitor reads them).
 Status ReadRecords(Db& db, const char* select_sql, std::vector<MonitorRecord>& out) {
-  NFSREC_ASSIGN_OR_RETURN(Statement* stmt, db.Cached(select_sql));
+  NFSREC_ASSIGN_OR_RETURN(Statement * stmt, db.Cached(select_sql));
   for (;;) {
     NFSREC_ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (!row) return Status::Ok();
@@ -292,7 +296,7 @@ Status ReadSnapshot(Db& db, NsmSnapshot& s) {
       "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state,"
       " lockd_state FROM notify_list ORDER BY updated DESC, id",
       s.notify));
-  NFSREC_ASSIGN_OR_RETURN(Statement* boot, db.Cached("SELECT boot_id FROM nsm_boot WHERE id = 1"));
+  NFSREC_ASSIGN_OR_RETURN(Statement * boot, db.Cached("SELECT boot_id FROM nsm_boot WHERE id = 1"));
   NFSREC_ASSIGN_OR_RETURN(bool row, boot->Step());
   if (row) {
     s.boot_id = boot->ColumnText(0);
@@ -342,34 +346,36 @@ void SqliteNsmStore::PrepareReboot(bool move_monitors, int32_t state, const std:
   Submit(
       [move_monitors, state, boot_id](Db& db) -> Status {
         if (move_monitors) {
-          NFSREC_ASSIGN_OR_RETURN(Statement* move, db.Cached(
-              "INSERT INTO notify_list (mon_name, my_name, my_prog, my_vers, my_proc, priv,"
-              " canonical_name, peer_state, created, updated, lockd_state)"
-              " SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name,"
-              " peer_state, created, updated, lockd_state FROM monitors WHERE true"
-              " ON CONFLICT (mon_name, my_name, my_prog, my_vers, my_proc) DO UPDATE SET"
-              " priv = excluded.priv, canonical_name = excluded.canonical_name,"
-              " peer_state = excluded.peer_state, updated = excluded.updated,"
-              " lockd_state = excluded.lockd_state"));
+          NFSREC_ASSIGN_OR_RETURN(
+              Statement * move,
+              db.Cached(
+                  "INSERT INTO notify_list (mon_name, my_name, my_prog, my_vers, my_proc, priv,"
+                  " canonical_name, peer_state, created, updated, lockd_state)"
+                  " SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name,"
+                  " peer_state, created, updated, lockd_state FROM monitors WHERE true"
+                  " ON CONFLICT (mon_name, my_name, my_prog, my_vers, my_proc) DO UPDATE SET"
+                  " priv = excluded.priv, canonical_name = excluded.canonical_name,"
+                  " peer_state = excluded.peer_state, updated = excluded.updated,"
+                  " lockd_state = excluded.lockd_state"));
           NFSREC_RETURN_IF_ERROR(move->Run());
-          NFSREC_ASSIGN_OR_RETURN(Statement* clear, db.Cached("DELETE FROM monitors"));
+          NFSREC_ASSIGN_OR_RETURN(Statement * clear, db.Cached("DELETE FROM monitors"));
           NFSREC_RETURN_IF_ERROR(clear->Run());
         }
         NFSREC_RETURN_IF_ERROR(StoreLocalState(db, state));
-        NFSREC_ASSIGN_OR_RETURN(Statement* set_boot, db.Cached(
-            "INSERT INTO nsm_boot (id, boot_id) VALUES (1, ?1)"
-            " ON CONFLICT (id) DO UPDATE SET boot_id = excluded.boot_id"));
+        NFSREC_ASSIGN_OR_RETURN(
+            Statement * set_boot,
+            db.Cached("INSERT INTO nsm_boot (id, boot_id) VALUES (1, ?1)"
+                      " ON CONFLICT (id) DO UPDATE SET boot_id = excluded.boot_id"));
         NFSREC_RETURN_IF_ERROR(set_boot->BindText(1, boot_id));
         return set_boot->Run();
       },
       std::move(done));
 }
 
-
 void SqliteNsmStore::PutMonitor(const MonitorRecord& record, Done done) {
-  Submit([record, now = NowUnixSeconds()](Db& db) -> Status {
-    return UpsertRecord(db, "monitors", record, now);
-  }, std::move(done));
+  Submit([record, now = NowUnixSeconds()](
+             Db& db) -> Status { return UpsertRecord(db, "monitors", record, now); },
+         std::move(done));
 }
 
 void SqliteNsmStore::ImportLegacy(int32_t state, const std::vector<MonitorRecord>& monitors,
@@ -401,12 +407,12 @@ void SqliteNsmStore::ImportLegacy(int32_t state, const std::vector<MonitorRecord
 
 void SqliteNsmStore::DeleteMonitors(const std::vector<MonitorKey>& keys, Done done) {
   Submit(ForEachKey(std::string("DELETE FROM monitors WHERE ").append(kKeyMatch), keys),
-                std::move(done));
+         std::move(done));
 }
 
 void SqliteNsmStore::DeleteNotified(const std::vector<MonitorKey>& keys, Done done) {
   Submit(ForEachKey(std::string("DELETE FROM notify_list WHERE ").append(kKeyMatch), keys),
-                std::move(done));
+         std::move(done));
 }
 
 void SqliteNsmStore::SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,

@@ -2,12 +2,11 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "common/base/callback.h"
 #include "common/base/liveness.h"
 #include "common/base/result.h"
 #include "tests/support/status_matchers.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec {
 namespace {

@@ -15,7 +15,7 @@ class [[nodiscard]] Result {
  public:
   // Implicit from a value or from a failed Status, so functions can
   // `return value;` or `return Status::IOError(...)`.
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(runtime/explicit)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(runtime/explicit)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(runtime/explicit)
     assert(!status_.ok() && "Result built from an OK status without a value");
   }
@@ -48,10 +48,10 @@ class [[nodiscard]] Result {
 }  // namespace nfsrec
 
 // Propagates a failed Status out of the enclosing function.
-#define NFSREC_RETURN_IF_ERROR(expr)          \
-  do {                                        \
-    ::nfsrec::Status _st = (expr);            \
-    if (!_st.ok()) return _st;                \
+#define NFSREC_RETURN_IF_ERROR(expr) \
+  do {                               \
+    ::nfsrec::Status _st = (expr);   \
+    if (!_st.ok()) return _st;       \
   } while (0)
 
 // The one way to unwrap a Result: evaluates `rexpr` (a Result<T>), returns

@@ -9,17 +9,28 @@ namespace {
 
 const char* CodeName(Status::Code code) {
   switch (code) {
-    case Status::Code::kOk: return "OK";
-    case Status::Code::kNotFound: return "Not found";
-    case Status::Code::kInvalidArgument: return "Invalid argument";
-    case Status::Code::kIOError: return "IO error";
-    case Status::Code::kCorruption: return "Corruption";
-    case Status::Code::kBusy: return "Busy";
-    case Status::Code::kUnavailable: return "Unavailable";
-    case Status::Code::kPermissionDenied: return "Permission denied";
-    case Status::Code::kAlreadyExists: return "Already exists";
-    case Status::Code::kTimedOut: return "Timed out";
-    case Status::Code::kUnsupported: return "Unsupported";
+    case Status::Code::kOk:
+      return "OK";
+    case Status::Code::kNotFound:
+      return "Not found";
+    case Status::Code::kInvalidArgument:
+      return "Invalid argument";
+    case Status::Code::kIOError:
+      return "IO error";
+    case Status::Code::kCorruption:
+      return "Corruption";
+    case Status::Code::kBusy:
+      return "Busy";
+    case Status::Code::kUnavailable:
+      return "Unavailable";
+    case Status::Code::kPermissionDenied:
+      return "Permission denied";
+    case Status::Code::kAlreadyExists:
+      return "Already exists";
+    case Status::Code::kTimedOut:
+      return "Timed out";
+    case Status::Code::kUnsupported:
+      return "Unsupported";
   }
   return "Unknown";
 }

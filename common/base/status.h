@@ -30,8 +30,7 @@ class [[nodiscard]] Status {
   };
 
   Status() = default;
-  Status(const Status& other)
-      : rep_(other.rep_ ? std::make_unique<Rep>(*other.rep_) : nullptr) {}
+  Status(const Status& other) : rep_(other.rep_ ? std::make_unique<Rep>(*other.rep_) : nullptr) {}
   Status& operator=(const Status& other) {
     if (this != &other) {
       rep_ = other.rep_ ? std::make_unique<Rep>(*other.rep_) : nullptr;
@@ -53,9 +52,7 @@ class [[nodiscard]] Status {
   static Status PermissionDenied(std::string_view msg) {
     return Status(Code::kPermissionDenied, msg);
   }
-  static Status AlreadyExists(std::string_view msg) {
-    return Status(Code::kAlreadyExists, msg);
-  }
+  static Status AlreadyExists(std::string_view msg) { return Status(Code::kAlreadyExists, msg); }
   static Status TimedOut(std::string_view msg) { return Status(Code::kTimedOut, msg); }
   static Status Unsupported(std::string_view msg) { return Status(Code::kUnsupported, msg); }
 

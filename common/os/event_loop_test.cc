@@ -1,9 +1,10 @@
 #include "common/os/event_loop.h"
 
-#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
+
+#include <gtest/gtest.h>
 
 namespace nfsrec {
 namespace {

@@ -11,10 +11,10 @@ namespace nfsrec {
 struct Executor::Shared {
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<Job> jobs;        // not yet started
-  EventLoop* loop = nullptr;   // null once the Executor is gone
-  size_t threads = 0;          // workers alive
-  size_t idle = 0;             // workers waiting for a job
+  std::deque<Job> jobs;       // not yet started
+  EventLoop* loop = nullptr;  // null once the Executor is gone
+  size_t threads = 0;         // workers alive
+  size_t idle = 0;            // workers waiting for a job
 };
 
 Executor::Executor(EventLoop& loop, Options options)

@@ -56,10 +56,10 @@ class Executor {
     Submit([owner = std::move(owner), work = std::move(work),
             done = std::move(done)]() mutable -> Callback<void()> {
       T result = work();
-      return [owner = std::move(owner), done = std::move(done),
-              result = std::move(result)]() mutable {
-        if (owner) done(std::move(result));
-      };
+      return
+          [owner = std::move(owner), done = std::move(done), result = std::move(result)]() mutable {
+            if (owner) done(std::move(result));
+          };
     });
   }
 

@@ -1,7 +1,5 @@
 #include "common/os/executor.h"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -11,6 +9,7 @@
 #include <vector>
 
 #include "common/base/liveness.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec {
 namespace {
@@ -118,7 +117,8 @@ TEST_F(ExecutorTest, OneThreadDeliversInSubmissionOrder) {
   Executor executor(*loop_, Executor::Options{.max_threads = 1});
   std::vector<int> order;
   for (int i = 0; i < 20; ++i) {
-    executor.Run(owner_.token(), [i] { return i; }, [&order](int v) { order.push_back(v); });
+    executor.Run(
+        owner_.token(), [i] { return i; }, [&order](int v) { order.push_back(v); });
   }
   ASSERT_TRUE(loop_->RunUntil([&] { return order.size() == 20; }, seconds(10)));
   for (int i = 0; i < 20; ++i) EXPECT_EQ(order[static_cast<size_t>(i)], i);

@@ -27,11 +27,16 @@ FileType TypeOfMode(mode_t mode) {
 
 std::optional<FileType> TypeOfDirent(unsigned char d_type) {
   switch (d_type) {
-    case DT_REG: return FileType::kRegular;
-    case DT_DIR: return FileType::kDirectory;
-    case DT_LNK: return FileType::kSymlink;
-    case DT_UNKNOWN: return std::nullopt;
-    default: return FileType::kOther;
+    case DT_REG:
+      return FileType::kRegular;
+    case DT_DIR:
+      return FileType::kDirectory;
+    case DT_LNK:
+      return FileType::kSymlink;
+    case DT_UNKNOWN:
+      return std::nullopt;
+    default:
+      return FileType::kOther;
   }
 }
 

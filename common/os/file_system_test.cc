@@ -2,7 +2,6 @@
 // for the proc root) and on FakeFileSystem, which tests use in its place.
 #include "common/os/file_system.h"
 
-#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include "tests/support/fake_file_system.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec {
 namespace {

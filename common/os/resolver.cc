@@ -19,8 +19,8 @@ bool IsNumericAddress(const std::string& s, std::string* normalized) {
   bool ok = true;
   if (normalized != nullptr) {
     char buf[NI_MAXHOST];
-    ok = getnameinfo(res->ai_addr, res->ai_addrlen, buf, sizeof(buf), nullptr, 0,
-                     NI_NUMERICHOST) == 0;
+    ok = getnameinfo(res->ai_addr, res->ai_addrlen, buf, sizeof(buf), nullptr, 0, NI_NUMERICHOST) ==
+         0;
     if (ok) *normalized = buf;
   }
   freeaddrinfo(res);
@@ -33,8 +33,8 @@ std::vector<std::string> AddressesOf(const addrinfo* list) {
   std::vector<std::string> out;
   for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
     char buf[NI_MAXHOST];
-    if (getnameinfo(ai->ai_addr, ai->ai_addrlen, buf, sizeof(buf), nullptr, 0,
-                    NI_NUMERICHOST) != 0) {
+    if (getnameinfo(ai->ai_addr, ai->ai_addrlen, buf, sizeof(buf), nullptr, 0, NI_NUMERICHOST) !=
+        0) {
       continue;
     }
     bool seen = false;
@@ -60,8 +60,8 @@ Result<HostInfo> ThreadResolver::LookupBlocking(const std::string& name) {
     HostInfo info;
     info.addresses = AddressesOf(res);
     char host[NI_MAXHOST];
-    if (getnameinfo(res->ai_addr, res->ai_addrlen, host, sizeof(host), nullptr, 0,
-                    NI_NAMEREQD) == 0 &&
+    if (getnameinfo(res->ai_addr, res->ai_addrlen, host, sizeof(host), nullptr, 0, NI_NAMEREQD) ==
+            0 &&
         host[0] != '\0') {
       info.canonical_name = host;
     } else if (!info.addresses.empty()) {
@@ -79,9 +79,8 @@ Result<HostInfo> ThreadResolver::LookupBlocking(const std::string& name) {
     return Status::NotFound(std::string("cannot resolve host name: ") + gai_strerror(rc));
   }
   HostInfo info;
-  info.canonical_name = (res->ai_canonname != nullptr && res->ai_canonname[0] != '\0')
-                            ? res->ai_canonname
-                            : name;
+  info.canonical_name =
+      (res->ai_canonname != nullptr && res->ai_canonname[0] != '\0') ? res->ai_canonname : name;
   info.addresses = AddressesOf(res);
   freeaddrinfo(res);
   return info;
@@ -94,10 +93,10 @@ ThreadResolver::ThreadResolver(Executor& executor, Scheduler& clock, Options opt
 }
 
 void ThreadResolver::Deliver(Callback cb, Result<HostInfo> result) {
-  executor_.loop().Post([alive = liveness_.token(), cb = std::move(cb),
-                         result = std::move(result)]() mutable {
-    if (alive) cb(std::move(result));
-  });
+  executor_.loop().Post(
+      [alive = liveness_.token(), cb = std::move(cb), result = std::move(result)]() mutable {
+        if (alive) cb(std::move(result));
+      });
 }
 
 void ThreadResolver::Resolve(const std::string& name, Callback cb) {

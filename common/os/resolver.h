@@ -52,8 +52,8 @@ class ThreadResolver final : public Resolver {
  public:
   using Lookup = std::function<Result<HostInfo>(const std::string& name)>;
   struct Options {
-    int threads = 2;             // lookups in flight at once
-    size_t max_pending = 4096;   // distinct names waiting for a lookup slot
+    int threads = 2;            // lookups in flight at once
+    size_t max_pending = 4096;  // distinct names waiting for a lookup slot
     size_t max_cache = 8192;
     Duration positive_ttl = std::chrono::minutes(5);
     Duration negative_ttl = std::chrono::seconds(30);
@@ -93,7 +93,7 @@ class ThreadResolver final : public Resolver {
   int running_ = 0;                // lookups on workers
   std::map<std::string, CacheEntry> cache_;
   std::map<std::string, std::vector<Callback>> waiting_;  // by name, queued or running
-  Liveness liveness_;  // last: dies first
+  Liveness liveness_;                                     // last: dies first
 };
 
 }  // namespace nfsrec

@@ -4,8 +4,6 @@
 // FakeScheduler clock.
 #include "common/os/resolver.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -18,6 +16,7 @@
 
 #include "tests/support/fake_scheduler.h"
 #include "tests/support/status_matchers.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec {
 namespace {
@@ -118,17 +117,17 @@ TEST_F(ResolverTest, CallersOfOneNameShareOneLookup) {
 TEST_F(ResolverTest, AnswersAreCachedForTheirTtl) {
   ScriptedLookup lookup(/*with_gate=*/false);
   lookup.table["a"] = HostInfo{"a.example", {"192.0.2.1"}};
-  ThreadResolver r(executor_, clock_,
-                   {.positive_ttl = seconds(300), .negative_ttl = seconds(30),
-                    .lookup = lookup.Fn()});
+  ThreadResolver r(
+      executor_, clock_,
+      {.positive_ttl = seconds(300), .negative_ttl = seconds(30), .lookup = lookup.Fn()});
   ASSERT_OK(ResolveNow(r, "a"));
   EXPECT_FALSE(ResolveNow(r, "bad").ok());
   clock_.Advance(seconds(29));
-  ASSERT_OK(ResolveNow(r, "a"));       // cached, yet never inline
+  ASSERT_OK(ResolveNow(r, "a"));  // cached, yet never inline
   EXPECT_FALSE(ResolveNow(r, "bad").ok());
   EXPECT_EQ(lookup.calls["a"].load(), 1);
   EXPECT_EQ(lookup.calls["bad"].load(), 1);
-  clock_.Advance(seconds(1));           // the failure expires first
+  clock_.Advance(seconds(1));  // the failure expires first
   EXPECT_FALSE(ResolveNow(r, "bad").ok());
   EXPECT_EQ(lookup.calls["bad"].load(), 2);
   ASSERT_OK(ResolveNow(r, "a"));

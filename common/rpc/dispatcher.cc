@@ -16,8 +16,7 @@ bool AuthSysBodyParses(std::span<const uint8_t> body) {
   uint32_t stamp, uid, gid, ngids, gid_i;
   std::string machine;
   if (!r.GetUint32(&stamp) || !r.GetString(kMaxAuthSysMachineName, &machine) ||
-      !r.GetUint32(&uid) || !r.GetUint32(&gid) || !r.GetUint32(&ngids) ||
-      ngids > kMaxAuthSysGids) {
+      !r.GetUint32(&uid) || !r.GetUint32(&gid) || !r.GetUint32(&ngids) || ngids > kMaxAuthSysGids) {
     return false;
   }
   for (uint32_t i = 0; i < ngids; ++i) {
@@ -30,10 +29,14 @@ bool AuthSysBodyParses(std::span<const uint8_t> body) {
 
 std::string_view NetidName(Netid netid) {
   switch (netid) {
-    case Netid::kUdp: return "udp";
-    case Netid::kTcp: return "tcp";
-    case Netid::kUdp6: return "udp6";
-    case Netid::kTcp6: return "tcp6";
+    case Netid::kUdp:
+      return "udp";
+    case Netid::kTcp:
+      return "tcp";
+    case Netid::kUdp6:
+      return "udp6";
+    case Netid::kTcp6:
+      return "tcp6";
   }
   return "?";
 }
@@ -81,7 +84,8 @@ void Responder::SystemErr() {
 Status Dispatcher::AddProgram(uint32_t prog, uint32_t vers, std::map<uint32_t, Handler> procs) {
   auto& versions = programs_[prog];
   if (versions.count(vers) != 0) {
-    return Status::AlreadyExists(StrCat("rpc: program ", prog, " version ", vers, " already added"));
+    return Status::AlreadyExists(
+        StrCat("rpc: program ", prog, " version ", vers, " already added"));
   }
   versions.emplace(vers, std::move(procs));
   return Status::Ok();

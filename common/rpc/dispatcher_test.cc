@@ -2,9 +2,8 @@
 // same answers over every transport of a running RpcServer.
 #include "common/rpc/dispatcher.h"
 
-#include <gtest/gtest.h>
-
 #include "common/rpc/rpc_test_harness.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::rpc {
 namespace {
@@ -58,7 +57,8 @@ class DispatcherTest : public ::testing::Test {
 };
 
 TEST_F(DispatcherTest, AnswersAndContext) {
-  ASSERT_OK(Send(EncodeCall(11, kProg, 7, 1, U32s({4, 5}), OpaqueAuth{kAuthSys, U32s({0, 0, 0, 0, 0})})));
+  ASSERT_OK(
+      Send(EncodeCall(11, kProg, 7, 1, U32s({4, 5}), OpaqueAuth{kAuthSys, U32s({0, 0, 0, 0, 0})})));
   ReplyInfo r = LastReply();
   EXPECT_EQ(r.xid, 11u);
   EXPECT_EQ(r.accept_stat, AcceptStat::kSuccess);

@@ -224,7 +224,8 @@ Result<ReplyInfo> DecodeReply(std::span<const uint8_t> message) {
     }
     return info;
   }
-  if (reply_stat != kMsgDenied) return Status::InvalidArgument("RPC reply has an unknown reply_stat");
+  if (reply_stat != kMsgDenied)
+    return Status::InvalidArgument("RPC reply has an unknown reply_stat");
   uint32_t stat;
   if (!r.GetUint32(&stat)) return Truncated("denied reply");
   if (stat == static_cast<uint32_t>(RejectStat::kRpcMismatch)) {
@@ -249,26 +250,40 @@ Result<ReplyInfo> DecodeReply(std::span<const uint8_t> message) {
 
 std::string_view AcceptStatName(AcceptStat stat) {
   switch (stat) {
-    case AcceptStat::kSuccess: return "SUCCESS";
-    case AcceptStat::kProgUnavail: return "PROG_UNAVAIL";
-    case AcceptStat::kProgMismatch: return "PROG_MISMATCH";
-    case AcceptStat::kProcUnavail: return "PROC_UNAVAIL";
-    case AcceptStat::kGarbageArgs: return "GARBAGE_ARGS";
-    case AcceptStat::kSystemErr: return "SYSTEM_ERR";
+    case AcceptStat::kSuccess:
+      return "SUCCESS";
+    case AcceptStat::kProgUnavail:
+      return "PROG_UNAVAIL";
+    case AcceptStat::kProgMismatch:
+      return "PROG_MISMATCH";
+    case AcceptStat::kProcUnavail:
+      return "PROC_UNAVAIL";
+    case AcceptStat::kGarbageArgs:
+      return "GARBAGE_ARGS";
+    case AcceptStat::kSystemErr:
+      return "SYSTEM_ERR";
   }
   return "ACCEPT_STAT_UNKNOWN";
 }
 
 std::string_view AuthStatName(AuthStat stat) {
   switch (stat) {
-    case AuthStat::kOk: return "AUTH_OK";
-    case AuthStat::kBadCred: return "AUTH_BADCRED";
-    case AuthStat::kRejectedCred: return "AUTH_REJECTEDCRED";
-    case AuthStat::kBadVerf: return "AUTH_BADVERF";
-    case AuthStat::kRejectedVerf: return "AUTH_REJECTEDVERF";
-    case AuthStat::kTooWeak: return "AUTH_TOOWEAK";
-    case AuthStat::kInvalidResp: return "AUTH_INVALIDRESP";
-    case AuthStat::kFailed: return "AUTH_FAILED";
+    case AuthStat::kOk:
+      return "AUTH_OK";
+    case AuthStat::kBadCred:
+      return "AUTH_BADCRED";
+    case AuthStat::kRejectedCred:
+      return "AUTH_REJECTEDCRED";
+    case AuthStat::kBadVerf:
+      return "AUTH_BADVERF";
+    case AuthStat::kRejectedVerf:
+      return "AUTH_REJECTEDVERF";
+    case AuthStat::kTooWeak:
+      return "AUTH_TOOWEAK";
+    case AuthStat::kInvalidResp:
+      return "AUTH_INVALIDRESP";
+    case AuthStat::kFailed:
+      return "AUTH_FAILED";
   }
   return "AUTH_STAT_UNKNOWN";
 }

@@ -1,11 +1,11 @@
 // Tests for the RPC message codec and the XDR helpers.
-#include <gtest/gtest.h>
+#include "common/rpc/rpc_message.h"
 
 #include <cstring>
 #include <random>
 
-#include "common/rpc/rpc_message.h"
 #include "tests/support/status_matchers.h"
+#include <gtest/gtest.h>
 
 extern "C" {
 #include "sm_inter.h"
@@ -92,8 +92,8 @@ TEST(RpcMessageTest, AcceptedReplyRoundTrips) {
   EXPECT_EQ(r->mismatch.high, 4u);
   EXPECT_TRUE(r->results.empty());
 
-  for (AcceptStat s : {AcceptStat::kProgUnavail, AcceptStat::kProcUnavail,
-                       AcceptStat::kGarbageArgs, AcceptStat::kSystemErr}) {
+  for (AcceptStat s : {AcceptStat::kProgUnavail, AcceptStat::kProcUnavail, AcceptStat::kGarbageArgs,
+                       AcceptStat::kSystemErr}) {
     r = DecodeReply(EncodeAcceptedReply(9, s));
     ASSERT_OK(r);
     EXPECT_EQ(r->accept_stat, s);
@@ -119,12 +119,12 @@ TEST(RpcMessageTest, RejectedReplyRoundTrips) {
 }
 
 TEST(RpcMessageTest, MalformedRepliesFail) {
-  EXPECT_FALSE(DecodeReply(U32s({1, 0, 0, 0, 0, 0})).ok());        // a CALL
-  EXPECT_FALSE(DecodeReply(U32s({1, 1, 2})).ok());                 // reply_stat 2
-  EXPECT_FALSE(DecodeReply(U32s({1, 1, 0, 0, 0, 6})).ok());        // accept_stat 6
-  EXPECT_FALSE(DecodeReply(U32s({1, 1, 1, 2})).ok());              // reject_stat 2
-  EXPECT_FALSE(DecodeReply(U32s({1, 1, 1, 1, 8})).ok());           // auth_stat 8
-  EXPECT_FALSE(DecodeReply(U32s({1, 1, 0, 0, 0, 2, 1})).ok());     // short mismatch
+  EXPECT_FALSE(DecodeReply(U32s({1, 0, 0, 0, 0, 0})).ok());     // a CALL
+  EXPECT_FALSE(DecodeReply(U32s({1, 1, 2})).ok());              // reply_stat 2
+  EXPECT_FALSE(DecodeReply(U32s({1, 1, 0, 0, 0, 6})).ok());     // accept_stat 6
+  EXPECT_FALSE(DecodeReply(U32s({1, 1, 1, 2})).ok());           // reject_stat 2
+  EXPECT_FALSE(DecodeReply(U32s({1, 1, 1, 1, 8})).ok());        // auth_stat 8
+  EXPECT_FALSE(DecodeReply(U32s({1, 1, 0, 0, 0, 2, 1})).ok());  // short mismatch
   std::vector<uint8_t> ok = EncodeAcceptedReply(3, AcceptStat::kProgMismatch, VersionRange{1, 2});
   for (size_t n = 0; n < ok.size(); ++n) {
     EXPECT_FALSE(DecodeReply(std::span(ok.data(), n)).ok()) << "prefix " << n;

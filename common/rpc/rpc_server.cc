@@ -68,7 +68,8 @@ Status RpcServer::AddListener(Netid netid, int* err) {
   const std::string what = StrCat(NetidName(netid), " ", bind_addr, " port ", options_.port);
   *err = 0;
 
-  Result<Endpoint> bind_ep = Endpoint::FromNumeric(v6 ? AF_INET6 : AF_INET, bind_addr, options_.port);
+  Result<Endpoint> bind_ep =
+      Endpoint::FromNumeric(v6 ? AF_INET6 : AF_INET, bind_addr, options_.port);
   if (!bind_ep.ok()) {
     return Status::InvalidArgument(
         StrCat("rpc: bad ", v6 ? "IPv6" : "IPv4", " bind address ", Printable(bind_addr)));

@@ -45,7 +45,7 @@ class TcpTransport;
 class UdpTransport;
 
 struct ListenerInfo {
-  std::string netid;    // "udp", "tcp", "udp6", "tcp6"
+  std::string netid;  // "udp", "tcp", "udp6", "tcp6"
   uint16_t port = 0;
   std::string address;  // bound address, numeric ("0.0.0.0", "::", "127.0.0.1")
 };

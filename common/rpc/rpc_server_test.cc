@@ -1,9 +1,8 @@
 // Tests for RpcServer::Create: listeners, ports, bad options.
 #include "common/rpc/rpc_server.h"
 
-#include <gtest/gtest.h>
-
 #include "common/rpc/rpc_test_harness.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::rpc {
 namespace {

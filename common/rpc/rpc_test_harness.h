@@ -4,7 +4,6 @@
 // with the blocking client from tests/support.
 #pragma once
 
-#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@
 #include "tests/support/fake_scheduler.h"
 #include "tests/support/rpc_test_client.h"
 #include "tests/support/status_matchers.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::rpc::rpctest {
 
@@ -140,7 +140,9 @@ class ServerHarness {
   size_t Connections() {
     return OnLoop([this] { return server_->connection_count(); });
   }
-  bool WaitConnections(size_t n) { return WaitFor([&] { return Connections() == n; }); }
+  bool WaitConnections(size_t n) {
+    return WaitFor([&] { return Connections() == n; });
+  }
   // Polls pred (on the test thread) until it holds or kTimeout passes.
   template <typename Pred>
   bool WaitFor(Pred pred) {
@@ -173,8 +175,7 @@ class ServerHarness {
       ++handled;
       r.Reply(std::vector<uint8_t>(args.begin(), args.end()));
     };
-    procs[kProcDeferred] = [this](const CallContext&, std::span<const uint8_t> args,
-                                  Responder r) {
+    procs[kProcDeferred] = [this](const CallContext&, std::span<const uint8_t> args, Responder r) {
       ++handled;
       XdrReader rd(args);
       uint32_t delay_ms, tag;

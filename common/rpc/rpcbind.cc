@@ -22,8 +22,7 @@ namespace {
 
 // rpcbind_protocol.h is the definition; libtirpc must agree with it.
 static_assert(kRpcbindProgram == PMAPPROG && kRpcbindProgram == RPCBPROG);
-static_assert(kPmapVersion == PMAPVERS && kRpcbVersion3 == RPCBVERS &&
-              kRpcbVersion4 == RPCBVERS4);
+static_assert(kPmapVersion == PMAPVERS && kRpcbVersion3 == RPCBVERS && kRpcbVersion4 == RPCBVERS4);
 static_assert(kPmapProcGetport == PMAPPROC_GETPORT && kRpcbProcGetaddr == RPCBPROC_GETADDR);
 static_assert(kRpcbindPort == PMAPPORT && kPmapProtoUdp == IPPROTO_UDP &&
               kPmapProtoTcp == IPPROTO_TCP);

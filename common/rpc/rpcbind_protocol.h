@@ -25,8 +25,8 @@ namespace nfsrec::rpc {
 
 inline constexpr uint32_t kRpcbindProgram = 100000;
 inline constexpr uint16_t kRpcbindPort = 111;
-inline constexpr uint32_t kPmapVersion = 2;    // portmapper
-inline constexpr uint32_t kRpcbVersion3 = 3;   // rpcbind
+inline constexpr uint32_t kPmapVersion = 2;   // portmapper
+inline constexpr uint32_t kRpcbVersion3 = 3;  // rpcbind
 inline constexpr uint32_t kRpcbVersion4 = 4;
 inline constexpr uint32_t kPmapProcGetport = 3;
 inline constexpr uint32_t kRpcbProcGetaddr = 3;

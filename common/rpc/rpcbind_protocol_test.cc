@@ -1,10 +1,9 @@
 // Tests for the rpcbind / portmapper codecs (common/rpc/rpcbind_protocol.h).
 #include "common/rpc/rpcbind_protocol.h"
 
-#include <gtest/gtest.h>
-
 #include "common/rpc/rpc_message.h"
 #include "tests/support/status_matchers.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::rpc {
 namespace {

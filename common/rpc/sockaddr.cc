@@ -30,9 +30,8 @@ Result<Endpoint> Endpoint::FromNumeric(int family, const std::string& address, u
       return e;
     }
   }
-  return Status::InvalidArgument(
-      StrCat("not a numeric ", family == AF_INET6 ? "IPv6" : "IPv4", " address: ",
-             Printable(address)));
+  return Status::InvalidArgument(StrCat("not a numeric ", family == AF_INET6 ? "IPv6" : "IPv4",
+                                        " address: ", Printable(address)));
 }
 
 Result<Endpoint> Endpoint::FromNumeric(const std::string& address, uint16_t port) {

@@ -2,10 +2,10 @@
 #include "common/rpc/sockaddr.h"
 
 #include <arpa/inet.h>
-#include <gtest/gtest.h>
 
 #include "common/base/unique_fd.h"
 #include "tests/support/status_matchers.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::rpc {
 namespace {

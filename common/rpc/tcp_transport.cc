@@ -198,8 +198,8 @@ class TcpTransport::Connection : public std::enable_shared_from_this<Connection>
       if (avail < kRecordMarkBytes) break;
       uint8_t p[kRecordMarkBytes];
       evbuffer_copyout(in, p, sizeof(p));
-      uint32_t mark = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) |
-                      uint32_t{p[3]};
+      uint32_t mark =
+          (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
       bool last = (mark & kLastFragment) != 0;
       size_t len = mark & ~kLastFragment;
       if (len > limits.max_record_bytes || record_.size() + len > limits.max_record_bytes) {

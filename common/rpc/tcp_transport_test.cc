@@ -3,12 +3,12 @@
 // driven behaviour runs on a FakeScheduler.
 #include "common/rpc/tcp_transport.h"
 
-#include <gtest/gtest.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 
 #include "common/rpc/rpc_test_harness.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::rpc {
 namespace {
@@ -64,8 +64,8 @@ TEST_P(RpcTcpTest, OversizeRecordClosesTheConnection) {
   StartServer();
   // One fragment announcing more than max_record_bytes (4096): closed on the
   // header alone.
-  auto raw = test::RawSend(GetParam().addr, harness_->Port(GetParam(), Proto::kTcp),
-                           Proto::kTcp, U32s({0x80000000u | 5000, 0, 0}), kTimeout);
+  auto raw = test::RawSend(GetParam().addr, harness_->Port(GetParam(), Proto::kTcp), Proto::kTcp,
+                           U32s({0x80000000u | 5000, 0, 0}), kTimeout);
   ASSERT_OK(raw);
   EXPECT_TRUE(raw->closed);
   // Fragments that only add up to too much.

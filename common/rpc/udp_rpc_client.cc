@@ -39,7 +39,8 @@ Result<std::unique_ptr<UdpSocketPort>> UdpSocketPort::Open(EventLoop& loop,
   } else {
     // Like bindresvport(3): a random start in 600..1023, then walk the range.
     uint16_t start = 0;
-    if (getrandom(&start, sizeof(start), 0) != sizeof(start)) start = static_cast<uint16_t>(getpid());
+    if (getrandom(&start, sizeof(start), 0) != sizeof(start))
+      start = static_cast<uint16_t>(getpid());
     constexpr int kLow = 600, kHigh = 1023;
     err = EADDRINUSE;
     for (int i = 0; i <= kHigh - kLow && err != 0; ++i) {
@@ -89,9 +90,8 @@ UdpRpcClient::UdpRpcClient(DatagramPort& port, Scheduler& scheduler, Logger& log
     next_xid_ = static_cast<uint32_t>(getpid()) ^
                 static_cast<uint32_t>(scheduler_.Now().time_since_epoch().count());
   }
-  port_.SetReceiver([this](const Endpoint& from, std::span<const uint8_t> data) {
-    OnDatagram(from, data);
-  });
+  port_.SetReceiver(
+      [this](const Endpoint& from, std::span<const uint8_t> data) { OnDatagram(from, data); });
 }
 
 UdpRpcClient::~UdpRpcClient() {
@@ -141,8 +141,8 @@ void UdpRpcClient::OnTimeout(uint32_t xid) {
   Pending& p = it->second;
   p.timer = 0;
   bool out_of_sends = p.policy.max_sends > 0 && p.sends >= p.policy.max_sends;
-  bool past_deadline = p.policy.deadline > Duration::zero() &&
-                       scheduler_.Now() >= p.started + p.policy.deadline;
+  bool past_deadline =
+      p.policy.deadline > Duration::zero() && scheduler_.Now() >= p.started + p.policy.deadline;
   if (out_of_sends || past_deadline) {
     Finish(xid, Status::TimedOut(StrCat("no reply from ", p.to.ToString(), " after ", p.sends,
                                         " transmission(s)")));
@@ -170,8 +170,8 @@ void UdpRpcClient::OnDatagram(const Endpoint& from, std::span<const uint8_t> dat
   } else if (r.accept_stat == AcceptStat::kGarbageArgs) {
     Finish(r.xid, Status::InvalidArgument(StrCat("GARBAGE_ARGS from ", from.ToString())));
   } else {
-    Finish(r.xid, Status::Unavailable(StrCat(AcceptStatName(r.accept_stat), " from ",
-                                             from.ToString())));
+    Finish(r.xid,
+           Status::Unavailable(StrCat(AcceptStatName(r.accept_stat), " from ", from.ToString())));
   }
 }
 

@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "common/base/clock.h"
-#include "common/os/event_loop.h"
 #include "common/base/logging.h"
 #include "common/base/result.h"
 #include "common/base/unique_fd.h"
+#include "common/os/event_loop.h"
 #include "common/rpc/rpcbind_protocol.h"
 #include "common/rpc/sockaddr.h"
 
@@ -42,10 +42,10 @@ class DatagramPort {
 class UdpSocketPort final : public DatagramPort {
  public:
   struct Options {
-    int family = AF_INET;          // AF_INET or AF_INET6 (IPV6_V6ONLY off: reaches v4 too)
-    std::string bind_address;      // numeric; empty = wildcard
-    uint16_t port = 0;             // fixed source port; 0 = see reserved_port
-    bool reserved_port = false;    // pick a free port in 600..1023 (needs root)
+    int family = AF_INET;        // AF_INET or AF_INET6 (IPV6_V6ONLY off: reaches v4 too)
+    std::string bind_address;    // numeric; empty = wildcard
+    uint16_t port = 0;           // fixed source port; 0 = see reserved_port
+    bool reserved_port = false;  // pick a free port in 600..1023 (needs root)
   };
   static Result<std::unique_ptr<UdpSocketPort>> Open(EventLoop& loop, const Options& options);
   Status SendTo(const Endpoint& to, std::span<const uint8_t> data) override;

@@ -161,8 +161,8 @@ void UdpTransport::OnReadable() {
     Responder responder(std::make_unique<PendingUdpCall>(weak_from_this(), route));
     Status st = dispatcher_.Dispatch(message, ctx, std::move(responder));
     if (!st.ok()) {
-      log_.Debug(StrCat("rpc: dropped undecodable datagram from ", ctx.PeerString(), ": ",
-                        st.message()));
+      log_.Debug(
+          StrCat("rpc: dropped undecodable datagram from ", ctx.PeerString(), ": ", st.message()));
     }
   }
 }

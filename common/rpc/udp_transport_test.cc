@@ -1,9 +1,8 @@
 // Tests for the UDP transport behind RpcServer (common/rpc/udp_transport.h).
 #include "common/rpc/udp_transport.h"
 
-#include <gtest/gtest.h>
-
 #include "common/rpc/rpc_test_harness.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::rpc {
 namespace {
@@ -34,8 +33,8 @@ TEST(RpcUdpTest, LargestDatagramIsHandled) {
   // 65507 bytes is the largest IPv4 UDP payload: a 40-byte call header and
   // the arguments.  The echo reply (24-byte header) fits as well.
   std::vector<uint8_t> args(65507 - 40, 5);
-  auto r = test::Call("127.0.0.1", h->Port("udp"), Proto::kUdp, kProg, 2, kProcEcho, args,
-                      kTimeout);
+  auto r =
+      test::Call("127.0.0.1", h->Port("udp"), Proto::kUdp, kProg, 2, kProcEcho, args, kTimeout);
   ASSERT_OK(r);
   EXPECT_EQ(r->results, args);
 }

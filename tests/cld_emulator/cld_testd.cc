@@ -14,11 +14,11 @@
 #include <optional>
 #include <string>
 
-#include "common/store/commit_queue.h"
+#include "common/base/logging.h"
 #include "common/os/event_loop.h"
 #include "common/os/executor.h"
 #include "common/os/file_system.h"
-#include "common/base/logging.h"
+#include "common/store/commit_queue.h"
 #include "common/store/sqlite.h"
 #include "nfs4rec/tracking_daemon.h"
 
@@ -30,23 +30,32 @@ int Run(int argc, char** argv) {
   std::string db_path;
   std::string proc_root;
   bool debug = false;
-  static const option kLong[] = {{"pipe", required_argument, nullptr, 'p'},
-                                 {"db", required_argument, nullptr, 'b'},
-                                 {"proc-root", required_argument, nullptr, 'r'},
-                                 {"no-early-end", no_argument, nullptr, 'n'},
-                                 {"debug", no_argument, nullptr, 'd'},
-                                 {nullptr, 0, nullptr, 0}};
+  static const option kLong[] = {
+      {"pipe", required_argument, nullptr, 'p'},      {"db", required_argument, nullptr, 'b'},
+      {"proc-root", required_argument, nullptr, 'r'}, {"no-early-end", no_argument, nullptr, 'n'},
+      {"debug", no_argument, nullptr, 'd'},           {nullptr, 0, nullptr, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "p:b:r:nd", kLong, nullptr)) != -1) {
     switch (c) {
-      case 'p': opts.pipe_path = optarg; break;
-      case 'b': db_path = optarg; break;
-      case 'r': proc_root = optarg; break;
-      case 'n': opts.end_grace_early = false; break;
-      case 'd': debug = true; break;
+      case 'p':
+        opts.pipe_path = optarg;
+        break;
+      case 'b':
+        db_path = optarg;
+        break;
+      case 'r':
+        proc_root = optarg;
+        break;
+      case 'n':
+        opts.end_grace_early = false;
+        break;
+      case 'd':
+        debug = true;
+        break;
       default:
-        std::fprintf(stderr, "usage: cld-testd --pipe PATH --db FILE [--proc-root DIR] "
-                             "[--no-early-end] [-d]\n");
+        std::fprintf(stderr,
+                     "usage: cld-testd --pipe PATH --db FILE [--proc-root DIR] "
+                     "[--no-early-end] [-d]\n");
         return 2;
     }
   }

@@ -1,9 +1,9 @@
 #include "tests/cld_emulator/harness.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 

@@ -22,11 +22,16 @@ using nfs4rec::kCldEInProgress;
 
 const char* GraceEndName(GraceEnd e) {
   switch (e) {
-    case GraceEnd::kNone: return "none";
-    case GraceEnd::kSkipped: return "skipped (nothing to reclaim)";
-    case GraceEnd::kAllReclaimed: return "all clients done reclaiming";
-    case GraceEnd::kProcWrite: return "v4_end_grace write";
-    case GraceEnd::kTimer: return "grace timer";
+    case GraceEnd::kNone:
+      return "none";
+    case GraceEnd::kSkipped:
+      return "skipped (nothing to reclaim)";
+    case GraceEnd::kAllReclaimed:
+      return "all clients done reclaiming";
+    case GraceEnd::kProcWrite:
+      return "v4_end_grace write";
+    case GraceEnd::kTimer:
+      return "grace timer";
   }
   return "?";
 }
@@ -69,9 +74,18 @@ struct stat AttrFor(uint64_t ino, int kind) {
   std::memset(&st, 0, sizeof(st));
   st.st_ino = ino;
   switch (kind) {
-    case 0: st.st_mode = S_IFDIR | 0755; st.st_nlink = 2; break;
-    case 1: st.st_mode = S_IFREG | 0600; st.st_nlink = 1; break;
-    default: st.st_mode = S_IFREG | 0644; st.st_nlink = 1; break;
+    case 0:
+      st.st_mode = S_IFDIR | 0755;
+      st.st_nlink = 2;
+      break;
+    case 1:
+      st.st_mode = S_IFREG | 0600;
+      st.st_nlink = 1;
+      break;
+    default:
+      st.st_mode = S_IFREG | 0644;
+      st.st_nlink = 1;
+      break;
   }
   return st;
 }
@@ -303,8 +317,8 @@ struct FuseOps {
       struct stat st;
       std::memset(&st, 0, sizeof(st));
       st.st_ino = entries[i].second;
-      size_t need = fuse_add_direntry(req, buf.data() + used, size - used,
-                                      entries[i].first.c_str(), &st, static_cast<off_t>(i + 1));
+      size_t need = fuse_add_direntry(req, buf.data() + used, size - used, entries[i].first.c_str(),
+                                      &st, static_cast<off_t>(i + 1));
       if (need > size - used) break;
       used += need;
     }
@@ -363,8 +377,8 @@ Status KernelEmulator::DoMount() {
   if (fuse_session_mount(session_, options_.mountpoint.c_str()) != 0) {
     fuse_session_destroy(session_);
     session_ = nullptr;
-    return Status::Unavailable(StrCat("cannot mount FUSE at ", options_.mountpoint,
-                                      " (needs root or fusermount3)"));
+    return Status::Unavailable(
+        StrCat("cannot mount FUSE at ", options_.mountpoint, " (needs root or fusermount3)"));
   }
   session_thread_ = std::thread([this] { fuse_session_loop(session_); });
   return Status::Ok();
@@ -572,8 +586,7 @@ int KernelEmulator::DowncallLocked(const uint8_t* buf, size_t size) {
     return -EINVAL;
   }
   std::shared_ptr<Upcall> up = it->second;
-  Result<CldMessage> m =
-      nfs4rec::DecodeCldDowncall(std::span<const uint8_t>(buf, size), version_);
+  Result<CldMessage> m = nfs4rec::DecodeCldDowncall(std::span<const uint8_t>(buf, size), version_);
   if (status == kCldEInProgress) {
     // __cld_pipe_inprogress_downcall
     if (buf[1] != static_cast<uint8_t>(CldCommand::kGraceStart)) return -EFAULT;
@@ -657,8 +670,8 @@ BootResult KernelEmulator::StartNfsd() {
     grace_starting_ = false;
   }
   if (!r.ok() || r.reply.status != 0) {
-    out.status = Status::IOError(StrCat("GraceStart upcall failed: err ", r.err, " status ",
-                                        r.reply.status));
+    out.status = Status::IOError(
+        StrCat("GraceStart upcall failed: err ", r.err, " status ", r.reply.status));
     return out;
   }
   bool skip;
@@ -730,7 +743,8 @@ ReclaimVerdict KernelEmulator::Reclaim(const std::string& name, const std::strin
   return r.ok() && r.reply.status == 0 ? ReclaimVerdict::kOk : ReclaimVerdict::kReclaimBad;
 }
 
-UpcallResult KernelEmulator::ReclaimComplete(const std::string& name, const std::string& princhash) {
+UpcallResult KernelEmulator::ReclaimComplete(const std::string& name,
+                                             const std::string& princhash) {
   UpcallResult r = Create(name, princhash);
   bool last = false;
   {

@@ -60,38 +60,38 @@ namespace nfsrec::cldemu {
 using nfs4rec::CldMessage;
 
 struct EmulatorOptions {
-  std::string mountpoint;       // an existing empty directory
-  uint8_t kernel_version = 2;   // CLD_UPCALL_VERSION of the emulated kernel (0, 1 or 2)
-  Duration open_wait = std::chrono::seconds(1);  // nfsd4_cld_tracking_init's wait
+  std::string mountpoint;      // an existing empty directory
+  uint8_t kernel_version = 2;  // CLD_UPCALL_VERSION of the emulated kernel (0, 1 or 2)
+  Duration open_wait = std::chrono::seconds(1);       // nfsd4_cld_tracking_init's wait
   Duration queue_timeout = std::chrono::seconds(30);  // RPC_UPCALL_TIMEOUT
-  bool track_reclaim_completes = true;  // the kernel ends grace by itself
-  bool remove_dir_on_stop = true;       // "nfsd stop" also removes nfsd/
+  bool track_reclaim_completes = true;                // the kernel ends grace by itself
+  bool remove_dir_on_stop = true;                     // "nfsd stop" also removes nfsd/
 };
 
 enum class GraceEnd { kNone, kSkipped, kAllReclaimed, kProcWrite, kTimer };
 const char* GraceEndName(GraceEnd e);
 
 struct UpcallResult {
-  int err = 0;           // 0, or a negative errno from the pipe layer
-  CldMessage reply;      // valid if err == 0
+  int err = 0;       // 0, or a negative errno from the pipe layer
+  CldMessage reply;  // valid if err == 0
   bool ok() const { return err == 0; }
 };
 
 enum class ReclaimVerdict { kOk, kReclaimBad, kNoGrace };
 
 struct BootResult {
-  Status status;             // not OK: the kernel could not start cld tracking
-  uint8_t version = 1;       // negotiated message version
-  size_t uploaded = 0;       // records received at GraceStart
+  Status status;        // not OK: the kernel could not start cld tracking
+  uint8_t version = 1;  // negotiated message version
+  size_t uploaded = 0;  // records received at GraceStart
   bool grace_skipped = false;
 };
 
 struct EmulatorCounters {
-  uint64_t upcalls = 0;          // upcalls allocated (retries not counted)
-  uint64_t requeued = 0;         // re-sent after -EAGAIN
+  uint64_t upcalls = 0;   // upcalls allocated (retries not counted)
+  uint64_t requeued = 0;  // re-sent after -EAGAIN
   uint64_t reads = 0;
-  uint64_t downcalls = 0;        // accepted final answers
-  uint64_t inprogress = 0;       // accepted GraceStart records
+  uint64_t downcalls = 0;   // accepted final answers
+  uint64_t inprogress = 0;  // accepted GraceStart records
   uint64_t einval_size = 0;
   uint64_t einval_xid = 0;
   uint64_t einval_record = 0;
@@ -192,7 +192,7 @@ class KernelEmulator {
   // Filesystem.
   std::map<uint64_t, std::unique_ptr<Node>> nodes_;
   uint64_t next_ino_ = 2;
-  uint64_t pipe_ino_ = 0;   // the live pipe, 0 if none
+  uint64_t pipe_ino_ = 0;  // the live pipe, 0 if none
   uint64_t grace_ino_ = 0;
   std::map<uint64_t, std::unique_ptr<OpenFile>> files_;
   uint64_t next_fh_ = 1;

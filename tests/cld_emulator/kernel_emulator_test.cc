@@ -3,7 +3,6 @@
 #include "tests/cld_emulator/kernel_emulator.h"
 
 #include <fcntl.h>
-#include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +15,7 @@
 #include "common/base/unique_fd.h"
 #include "tests/cld_emulator/harness.h"
 #include "tests/support/status_matchers.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::cldemu {
 namespace {

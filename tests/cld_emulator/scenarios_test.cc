@@ -1,6 +1,5 @@
 // End-to-end: the real TrackingDaemon (cld-testd, its own process) against the
 // FUSE kernel emulator, over a real SQLite database.
-#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,6 +17,7 @@
 #include "tests/cld_emulator/harness.h"
 #include "tests/cld_emulator/kernel_emulator.h"
 #include "tests/support/status_matchers.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::cldemu {
 namespace {
@@ -67,7 +67,8 @@ class ScenarioTest : public ::testing::TestWithParam<int> {
     o.mountpoint = mnt_;
     if (o.kernel_version == 2) o.kernel_version = static_cast<uint8_t>(GetParam());
     auto k = KernelEmulator::Mount(o);
-    if (!k.ok()) GTEST_SKIP() << "FUSE unavailable (needs root and /dev/fuse): " << k.status().ToString();
+    if (!k.ok())
+      GTEST_SKIP() << "FUSE unavailable (needs root and /dev/fuse): " << k.status().ToString();
     k_ = std::move(k).value();
     db_ = tmp_.path() + "/nfsrecd.sqlite";
     log_ = tmp_.path() + "/daemon.log";
@@ -84,8 +85,9 @@ class ScenarioTest : public ::testing::TestWithParam<int> {
     if (HasFailure()) std::cerr << "---- daemon log ----\n" << ReadFile(log_);
   }
   void StartDaemon(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{BuildDir() + "/cld-testd", "--pipe", k_->pipe_path(), "--db",
-                                  db_, "--proc-root", k_->proc_root(), "-d"};
+    std::vector<std::string> argv{
+        BuildDir() + "/cld-testd", "--pipe", k_->pipe_path(), "--db", db_, "--proc-root",
+        k_->proc_root(),           "-d"};
     for (auto& e : extra) argv.push_back(e);
     auto p = ChildProcess::Spawn(argv, log_);
     ASSERT_OK(p);
@@ -309,10 +311,12 @@ TEST_P(V12Scenario, CorruptDatabaseNamesAreNeverSent) {
   StopDaemon();
   {
     auto db = sqlite::Db::Open(db_).value();
-    ASSERT_OK(db->Exec("INSERT INTO cld_clients (epoch, id, time) SELECT current, x'', 0 "
-                       "FROM cld_grace"));
-    ASSERT_OK(db->Exec("INSERT INTO cld_clients (epoch, id, time) SELECT current, "
-                       "zeroblob(1025), 0 FROM cld_grace"));
+    ASSERT_OK(
+        db->Exec("INSERT INTO cld_clients (epoch, id, time) SELECT current, x'', 0 "
+                 "FROM cld_grace"));
+    ASSERT_OK(
+        db->Exec("INSERT INTO cld_clients (epoch, id, time) SELECT current, "
+                 "zeroblob(1025), 0 FROM cld_grace"));
   }
   StartDaemon();
   ASSERT_TRUE(k_->WaitForOpener(5s));
@@ -335,9 +339,9 @@ TEST_P(V12Scenario, HelperAndDaemonShareTheDatabase) {
   int exit_codes = 0;
   for (int i = 0; i < 30; ++i) {
     std::string id = "helper-" + std::to_string(i);
-    auto p = ChildProcess::Spawn({helper, "-f", "-s", tmp_.path(), "create",
-                                  HexBytes(id.data(), id.size())},
-                                 tmp_.path() + "/helper.log");
+    auto p = ChildProcess::Spawn(
+        {helper, "-f", "-s", tmp_.path(), "create", HexBytes(id.data(), id.size())},
+        tmp_.path() + "/helper.log");
     ASSERT_OK(p);
     int st = (*p)->Stop(0, 20000);
     exit_codes += WIFEXITED(st) ? WEXITSTATUS(st) : 1000;
@@ -352,7 +356,8 @@ TEST_P(V12Scenario, HelperAndDaemonShareTheDatabase) {
   EXPECT_EQ(exit_codes, 0) << ReadFile(tmp_.path() + "/helper.log");
   auto db = sqlite::Db::Open(db_).value();
   EXPECT_EQ(db->QueryInt("SELECT count(*) FROM cld_clients c JOIN cld_grace g "
-                         "ON c.epoch = g.current").value(),
+                         "ON c.epoch = g.current")
+                .value(),
             330);
 }
 
@@ -372,7 +377,9 @@ TEST_P(V12Scenario, NfsdStartedBeforeTheDaemonGetsNoTracking) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Kernels, V12Scenario, ::testing::Values(1, 2),
-                         [](const ::testing::TestParamInfo<int>& p) { return "v" + std::to_string(p.param); });
+                         [](const ::testing::TestParamInfo<int>& p) {
+                           return "v" + std::to_string(p.param);
+                         });
 
 TEST_P(ScenarioTest, PrincHashIsKeptAndChecked) {
   StartDaemon();

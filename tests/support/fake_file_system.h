@@ -69,12 +69,15 @@ class FakeFileSystem final : public FileSystem {
     auto it = nodes_.find(path);
     if (it == nodes_.end()) return Status::NotFound("open " + path + ": no such file");
     switch (it->second.type) {
-      case FileType::kRegular: break;
-      case FileType::kDirectory: return Status::IOError("read " + path + ": Is a directory");
+      case FileType::kRegular:
+        break;
+      case FileType::kDirectory:
+        return Status::IOError("read " + path + ": Is a directory");
       case FileType::kSymlink:
         if (options.no_follow) return Status::IOError("open " + path + ": a symbolic link");
         return Status::NotFound("open " + path + ": dangling symbolic link");
-      case FileType::kOther: return std::string();  // a FIFO reads as empty
+      case FileType::kOther:
+        return std::string();  // a FIFO reads as empty
     }
     const std::string& text = it->second.content;
     if (text.size() > options.max_bytes) {
@@ -121,8 +124,8 @@ class FakeFileSystem final : public FileSystem {
     std::string content;
   };
   static bool IsUnder(const std::string& p, const std::string& dir) {
-    return p == dir || (p.size() > dir.size() && p.compare(0, dir.size(), dir) == 0 &&
-                        p[dir.size()] == '/');
+    return p == dir ||
+           (p.size() > dir.size() && p.compare(0, dir.size(), dir) == 0 && p[dir.size()] == '/');
   }
   void Add(const std::string& path, FileType type, std::string content) {
     std::lock_guard<std::mutex> lock(mu_);

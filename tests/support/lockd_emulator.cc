@@ -35,8 +35,8 @@
 #include <string>
 #include <vector>
 
-#include "common/os/event_loop.h"
 #include "common/base/logging.h"
+#include "common/os/event_loop.h"
 #include "common/rpc/rpc_message.h"
 #include "common/rpc/rpc_server.h"
 #include "common/rpc/rpcbind.h"
@@ -105,10 +105,10 @@ void OnSmNotify(const rpc::CallContext& ctx, std::span<const uint8_t> args, rpc:
   }
   const status& st = **decoded;
   bool privileged_port = ctx.FromPrivilegedPort();
-  std::string fields =
-      StrCat(where, " privileged=", privileged_port ? 1 : 0, " mon_name=",
-             Printable(std::string_view(st.mon_name.mon_name_val, st.mon_name.mon_name_len)),
-             " state=", st.state, " priv=", HexBytes(st.priv, SM_PRIV_SIZE));
+  std::string fields = StrCat(
+      where, " privileged=", privileged_port ? 1 : 0,
+      " mon_name=", Printable(std::string_view(st.mon_name.mon_name_val, st.mon_name.mon_name_len)),
+      " state=", st.state, " priv=", HexBytes(st.priv, SM_PRIV_SIZE));
   if (!ctx.IsLoopback() || !privileged_port) {
     PrintLine(StrCat("REJECT ", fields));
     r.SystemErr();

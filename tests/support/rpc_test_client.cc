@@ -31,8 +31,7 @@ uint32_t RandomXid() {
 int PollMs(TimePoint deadline) {
   auto left = deadline - std::chrono::steady_clock::now();
   if (left <= Duration::zero()) return 0;
-  return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(left).count()) +
-         1;
+  return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(left).count()) + 1;
 }
 
 uint16_t LocalPort(int fd) {
@@ -42,10 +41,8 @@ uint16_t LocalPort(int fd) {
 
 // A non-blocking socket of the right family, bound as the options ask.
 Result<UniqueFd> OpenSocket(int family, Proto proto, const CallOptions& opt) {
-  UniqueFd fd(::socket(family,
-                       (proto == Proto::kTcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK |
-                           SOCK_CLOEXEC,
-                       0));
+  UniqueFd fd(::socket(
+      family, (proto == Proto::kTcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) return PosixError("test client: socket", errno);
   // No SO_REUSEADDR: then bind skips reserved ports still in TIME_WAIT from
   // an earlier call to the same server, which connect would refuse.
@@ -217,8 +214,7 @@ Result<RawResult> RawSend(const std::string& addr, uint16_t port, Proto proto,
     }
     return result;
   }
-  NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<TcpClient> client,
-                          TcpClient::Connect(addr, port, wait));
+  NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<TcpClient> client, TcpClient::Connect(addr, port, wait));
   Status st = client->SendRaw(bytes);
   if (!st.ok()) {
     // The server may close before taking everything (oversize records).

@@ -15,8 +15,8 @@
 
 #include "common/base/clock.h"
 #include "common/base/result.h"
-#include "common/rpc/rpc_message.h"
 #include "common/base/unique_fd.h"
+#include "common/rpc/rpc_message.h"
 
 namespace nfsrec::test {
 

@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
-#include "common/os/event_loop.h"
 #include "common/base/logging.h"
+#include "common/os/event_loop.h"
 #include "common/rpc/rpc_message.h"
 #include "common/rpc/rpc_server.h"
 #include "common/rpc/rpcbind.h"

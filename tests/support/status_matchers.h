@@ -3,10 +3,9 @@
 // On failure they print the Status, not just "false".
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include "common/base/result.h"
 #include "common/base/status.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::testing {
 
@@ -19,13 +18,13 @@ Status StatusOf(const Result<T>& r) {
 
 }  // namespace nfsrec::testing
 
-#define ASSERT_OK(expr)                                                      \
-  do {                                                                       \
-    const ::nfsrec::Status _s = ::nfsrec::testing::StatusOf((expr));        \
-    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.ToString();                  \
+#define ASSERT_OK(expr)                                              \
+  do {                                                               \
+    const ::nfsrec::Status _s = ::nfsrec::testing::StatusOf((expr)); \
+    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.ToString();          \
   } while (0)
-#define EXPECT_OK(expr)                                                      \
-  do {                                                                       \
-    const ::nfsrec::Status _s = ::nfsrec::testing::StatusOf((expr));        \
-    EXPECT_TRUE(_s.ok()) << #expr << ": " << _s.ToString();                  \
+#define EXPECT_OK(expr)                                              \
+  do {                                                               \
+    const ::nfsrec::Status _s = ::nfsrec::testing::StatusOf((expr)); \
+    EXPECT_TRUE(_s.ok()) << #expr << ": " << _s.ToString();          \
   } while (0)

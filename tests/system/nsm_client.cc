@@ -66,16 +66,26 @@ int Run(std::vector<std::string> args) {
     }
     if (i + 1 >= args.size()) return Usage();
     const std::string& v = args[++i];
-    if (a == "--host") host = v;
-    else if (a == "--port") port = static_cast<uint16_t>(std::atoi(v.c_str()));
-    else if (a == "--source") copts.source_address = v;
-    else if (a == "--my-name") my.my_name = v;
-    else if (a == "--prog") my.my_prog = std::atoi(v.c_str());
-    else if (a == "--vers") my.my_vers = std::atoi(v.c_str());
-    else if (a == "--proc") my.my_proc = std::atoi(v.c_str());
-    else if (a == "--rpc-vers") rpc_vers = static_cast<uint32_t>(std::atoi(v.c_str()));
-    else if (a == "--timeout-ms") timeout_ms = std::atoi(v.c_str());
-    else return Usage();
+    if (a == "--host")
+      host = v;
+    else if (a == "--port")
+      port = static_cast<uint16_t>(std::atoi(v.c_str()));
+    else if (a == "--source")
+      copts.source_address = v;
+    else if (a == "--my-name")
+      my.my_name = v;
+    else if (a == "--prog")
+      my.my_prog = std::atoi(v.c_str());
+    else if (a == "--vers")
+      my.my_vers = std::atoi(v.c_str());
+    else if (a == "--proc")
+      my.my_proc = std::atoi(v.c_str());
+    else if (a == "--rpc-vers")
+      rpc_vers = static_cast<uint32_t>(std::atoi(v.c_str()));
+    else if (a == "--timeout-ms")
+      timeout_ms = std::atoi(v.c_str());
+    else
+      return Usage();
   }
   if (i >= args.size()) return Usage();
   std::string cmd = args[i++];
