@@ -9,3 +9,6 @@ include tests/cld_emulator/cld_emulator.mk
 # The tree follows .clang-format.
 EXTRA_DIST += tests/format-check.sh
 TESTS += tests/format-check.sh
+# The folder graph of ARCHITECTURE.md holds for every #include.
+EXTRA_DIST += tests/layering-check.sh
+TESTS += tests/layering-check.sh
