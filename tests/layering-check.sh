@@ -1,6 +1,7 @@
 #!/bin/bash
 # The folder graph of the product code (ARCHITECTURE.md), checked on every
-# #include of every product file (tests and benchmarks may include more):
+# #include of every product file (files named *test* are tests and may
+# include tests/support):
 #   daemon -> statd, nfs4rec -> common/{rpc,store} -> common/os -> common/base
 # statd and nfs4rec never include each other; only daemon/ sees both.
 set -euo pipefail
@@ -25,7 +26,7 @@ for dir in "${!allowed[@]}"; do
       for a in ${allowed[$dir]}; do [ "$target" = "$a" ] && ok=1; done
       if [ $ok = 0 ]; then echo "$f includes $inc ($dir may include: ${allowed[$dir]})"; bad=1; fi
     done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f")
-  done < <(find "$dir" -maxdepth 1 \( -name '*.cc' -o -name '*.h' \) ! -name '*_test.cc')
+  done < <(find "$dir" -maxdepth 1 \( -name '*.cc' -o -name '*.h' \) ! -name '*test*')
 done
 [ $bad = 0 ] && echo "folder graph holds"
 exit $bad
