@@ -42,18 +42,8 @@ constexpr int32_t kFailState = -1;
 
 }  // namespace
 
-void NsmService::Lookup(const std::string& name, LookupDone then) {
-  // The Resolver port takes copyable callbacks: `then` waits here.
-  const uint64_t id = next_lookup_++;
-  lookups_.emplace(id, std::move(then));
-  resolver_.Resolve(name, [this, alive = liveness_.token(), id](Result<HostInfo> r) {
-    if (!alive) return;
-    auto it = lookups_.find(id);
-    if (it == lookups_.end()) return;
-    LookupDone next = std::move(it->second);
-    lookups_.erase(it);
-    next(std::move(r));
-  });
+void NsmService::Lookup(const std::string& name, Resolver::Done then) {
+  resolver_.Resolve(name, liveness_.Guard(std::move(then)));
 }
 
 void NsmService::Stat(const Caller& caller, const std::string& mon_name, StatReply reply) {

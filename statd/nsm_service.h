@@ -117,7 +117,6 @@ class NsmService {
     MonitorRecord record;
     uint64_t generation = 0;  // bumped on every submitted change
   };
-  using LookupDone = Callback<void(Result<HostInfo>)>;
 
   bool AcceptableLegacy(const MonitorRecord& r);
   // Start, once the store answered.
@@ -132,7 +131,7 @@ class NsmService {
   void Wait(Callback<void()> call);
   // Resolves without blocking; `then` runs on the loop thread unless the
   // service is gone.
-  void Lookup(const std::string& name, LookupDone then);
+  void Lookup(const std::string& name, Resolver::Done then);
 
   void FinishMon(MonArgs args, std::string canonical, StatReply reply);
   void NotifyMatched(const NotifyArgs& args, const std::vector<std::string>& names,
@@ -158,9 +157,7 @@ class NsmService {
   bool loading_ = false;
   std::deque<Callback<void()>> waiting_;
   std::vector<Done> reloads_;  // Reload calls that wait for the next load
-  uint64_t next_lookup_ = 1;
-  std::map<uint64_t, LookupDone> lookups_;
-  Liveness liveness_;  // last: late store, resolver and lockd answers check it
+  Liveness liveness_;          // last: late store, resolver and lockd answers check it
 };
 
 // Validation helpers, exposed for tests.
