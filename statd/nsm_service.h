@@ -122,6 +122,9 @@ class NsmService {
   // Start, once the store answered.
   void StartWith(const LegacyStatd& legacy, NsmSnapshot snapshot, Done done);
   void FinishStart(int32_t state, Done done);
+  // Loads the lists during Start: then(snapshot, done), or, if the store
+  // fails, the load ends and done gets the error.
+  void LoadForStart(Done done, Callback<void(NsmSnapshot, Done)> then);
   void ReloadNext();
   // Replaces the in-memory lists and boot id; returns the stored state.
   int32_t Apply(NsmSnapshot snapshot);
@@ -134,6 +137,11 @@ class NsmService {
   void Lookup(const std::string& name, Resolver::Done then);
 
   void FinishMon(MonArgs args, std::string canonical, StatReply reply);
+  // Deletes monitors already taken out of the list (keys[i] was removed[i])
+  // and replies with the local state; if the store fails they are put back
+  // and `failure` starts the logged error.
+  void RemoveMonitors(std::vector<MonitorKey> keys, std::vector<Entry> removed, std::string failure,
+                      StateReply reply);
   void NotifyMatched(const NotifyArgs& args, const std::vector<std::string>& names,
                      const std::vector<std::string>& addresses, VoidReply reply);
   void PublishState();

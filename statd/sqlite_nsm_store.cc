@@ -1,6 +1,6 @@
 // SqliteNsmStore and the "nsm" component's schema.
 //
-// Schema, version 1 (component "nsm" in schema_versions, see common/schema.h):
+// Schema, version 1 (component "nsm" in schema_versions, see common/store/schema.h):
 //
 //   nsm_state
 //     id           INTEGER PRIMARY KEY, CHECK (id = 1)
@@ -89,6 +89,7 @@ namespace {
 using sqlite::Db;
 using sqlite::Statement;
 
+// monitors' columns stand again in CreateV2's notify_list (see there).
 Status CreateV1(Db& db) {
   return db.Exec(
       "CREATE TABLE nsm_state ("
@@ -110,6 +111,8 @@ Status CreateV1(Db& db) {
       " UNIQUE (mon_name, my_name, my_prog, my_vers, my_proc));");
 }
 
+// notify_list repeats the monitors columns of CreateV1 on purpose: a
+// shipped migration is never edited, nor made to depend on shared text.
 Status CreateV2(Db& db) {
   return db.Exec(
       "CREATE TABLE notify_list ("
