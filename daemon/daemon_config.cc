@@ -178,6 +178,9 @@ options::ErrorReply DaemonErrorReply(options::ErrorKind kind) {
   return {255, true};
 }
 
+// A twin of ParseNotifyCommandLine on purpose: the same steps (scan,
+// --config, nfs.conf, then the options in order) over another option
+// table, configuration type and set of checks.
 ParseResult<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
                                           const std::string& env_no_notify,
                                           const NfsConfLoader& load_conf) {

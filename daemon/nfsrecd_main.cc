@@ -143,10 +143,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
   std::string base = args.empty() ? "nfsrecd" : args[0];
   if (auto slash = base.rfind('/'); slash != std::string::npos) base = base.substr(slash + 1);
-  if (base == "sm-notify" || base == "nfsrec-notify") return nfsrec::statd::NotifyMain(args);
+  if (base == "sm-notify" || base == "nfsrec-notify") return nfsrec::NotifyMain(args);
   if (args.size() > 1 && args[1] == "--sm-notify") {
     args.erase(args.begin() + 1);
-    return nfsrec::statd::NotifyMain(args);
+    return nfsrec::NotifyMain(args);
   }
 
   const char* env = std::getenv("RPC_STATD_NO_NOTIFY");

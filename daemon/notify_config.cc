@@ -92,6 +92,7 @@ ParseResult<NotifyCommandConfig> Apply(const Option& o, NotifyCommandConfig c) {
 
 }  // namespace
 
+// A twin of the daemon's ParseCommandLine on purpose (see there).
 ParseResult<NotifyCommandLine> ParseNotifyCommandLine(const std::vector<std::string>& args,
                                                       const NfsConfLoader& load_conf) {
   NFSREC_ASSIGN_OR_RETURN(options::Scanned scanned, options::Scan(kOptions, args));

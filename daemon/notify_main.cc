@@ -26,7 +26,7 @@
 #include "statd/boot_notifier.h"
 #include "statd/nsm_daemon.h"
 
-namespace nfsrec::statd {
+namespace nfsrec {
 namespace {
 
 // True if we may proceed: the guard did not exist (and now does).
@@ -64,7 +64,7 @@ void TellRunningDaemon(const std::string& pidfile, Logger& log) {
 int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
   std::unique_ptr<Logger> log = MakeLogger("sm-notify", config.debug, config.debug);
   LogStart(*log, conf);
-  if (config.nsm.state_dir == kDefaultStateDir && !TakeGuard(config.guard_file, *log) &&
+  if (config.nsm.state_dir == statd::kDefaultStateDir && !TakeGuard(config.guard_file, *log) &&
       !config.force && config.nsm.update_state) {
     log->Notice("Already notifying clients; Exiting!");
     return 0;
@@ -84,17 +84,17 @@ int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
   Result<std::unique_ptr<CommitQueue>> queue =
       OpenStore(config.nsm.state_dir + "/nfsrecd.sqlite", loop);
   if (!queue.ok()) return startup.Fail("Cannot open database", queue.status());
-  Result<std::unique_ptr<NsmDaemon>> nsm =
-      NsmDaemon::Create(loop, scheduler, executor, files, *log, **queue, config.nsm);
+  Result<std::unique_ptr<statd::NsmDaemon>> nsm =
+      statd::NsmDaemon::Create(loop, scheduler, executor, files, *log, **queue, config.nsm);
   if (!nsm.ok()) return startup.Fail("Start-up", nsm.status());
   Status started = StartAndWait(loop, [&](auto done) { (*nsm)->Start(std::move(done)); });
   if (!started.ok()) return startup.Fail("Start-up", started);
 
-  std::optional<Result<BootNotifier::Summary>> summary;
+  std::optional<Result<statd::BootNotifier::Summary>> summary;
   std::optional<std::pair<size_t, size_t>> result;
   // sm-notify is the boot notification itself: always a new boot for it.
   (*nsm)->RunBootNotification(
-      /*force=*/true, [&](Result<BootNotifier::Summary> s) { summary = std::move(s); },
+      /*force=*/true, [&](Result<statd::BootNotifier::Summary> s) { summary = std::move(s); },
       [&](size_t ok, size_t failed) {
         result = {ok, failed};
         loop.Stop();
@@ -126,4 +126,4 @@ int NotifyMain(const std::vector<std::string>& args) {
   return RunNotifyCommand(cl->config, cl->conf);
 }
 
-}  // namespace nfsrec::statd
+}  // namespace nfsrec

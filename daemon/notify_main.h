@@ -13,7 +13,7 @@
 #include "daemon/nfs_conf.h"
 #include "daemon/notify_config.h"
 
-namespace nfsrec::statd {
+namespace nfsrec {
 
 // Parses args (args[0] is the program's name) and runs the command.
 int NotifyMain(const std::vector<std::string>& args);
@@ -21,4 +21,4 @@ int NotifyMain(const std::vector<std::string>& args);
 // The run part, on a parsed configuration; `conf` is for its warnings.
 int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf);
 
-}  // namespace nfsrec::statd
+}  // namespace nfsrec

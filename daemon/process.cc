@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "common/base/liveness.h"
 #include "common/store/sqlite.h"
 #include "config.h"
 
@@ -48,13 +49,14 @@ Result<std::unique_ptr<CommitQueue>> OpenStore(const std::string& db_path, Event
 
 Status StartAndWait(EventLoop& loop, const std::function<void(Callback<void(Status)>)>& start,
                     std::chrono::seconds limit) {
-  // Shared: a completion after the time-out must not write to a dead frame.
-  auto result = std::make_shared<std::optional<Status>>();
-  start([result](Status s) { *result = std::move(s); });
-  if (!loop.RunUntil([&] { return result->has_value(); }, limit)) {
+  std::optional<Status> result;
+  // A completion after the time-out must not write to this dead frame.
+  Liveness liveness;  // ORDER: after result, so it dies first
+  start(liveness.Guard([&result](Status s) { result = std::move(s); }));
+  if (!loop.RunUntil([&] { return result.has_value(); }, limit)) {
     return Status::TimedOut("the store did not answer");
   }
-  return **result;
+  return *result;
 }
 
 }  // namespace nfsrec

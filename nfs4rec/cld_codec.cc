@@ -97,6 +97,9 @@ Status CheckSize(std::span<const uint8_t> bytes, size_t want, uint8_t version) {
 }
 
 // ---- version 1 (struct cld_msg, 1034 bytes) ----
+// Twin of the version 2 functions below, by design: each version has its
+// own layout and its own per-command fields, and the kernel's two structs
+// evolve apart, so each is encoded and decoded on its own.
 
 Result<CldMessage> DecodeUpcallV1(std::span<const uint8_t> b) {
   NFSREC_RETURN_IF_ERROR(CheckSize(b, kCldMsgV1Size, kCldVersion1));
@@ -158,6 +161,7 @@ Result<CldMessage> DecodeDowncallV1(std::span<const uint8_t> b) {
 }
 
 // ---- version 2 (struct cld_msg_v2, 1067 bytes) ----
+// Twin of the version 1 functions above, by design (see there).
 
 Result<CldMessage> DecodeUpcallV2(std::span<const uint8_t> b) {
   NFSREC_RETURN_IF_ERROR(CheckSize(b, kCldMsgV2Size, kCldVersion2));

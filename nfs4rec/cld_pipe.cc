@@ -10,6 +10,7 @@
 #include <cstring>
 #include <utility>
 
+#include "common/os/file_system.h"
 #include "nfs4rec/cld_codec.h"
 
 namespace nfsrec::nfs4rec {
@@ -31,13 +32,6 @@ constexpr size_t kDrainBufferSize = 64 * 1024;
 constexpr uint32_t kDirMask =
     IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF;
 
-std::string Dirname(const std::string& p) {
-  size_t slash = p.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return p.substr(0, slash);
-}
-
 bool IsDir(const std::string& p) {
   struct stat st;
   return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
@@ -45,10 +39,10 @@ bool IsDir(const std::string& p) {
 
 // The deepest existing directory on the way to path's parent.
 std::string DeepestExistingDir(const std::string& path) {
-  std::string dir = Dirname(path);
+  std::string dir = DirName(path);
   while (!IsDir(dir)) {
     if (dir == "/" || dir == ".") return dir;
-    dir = Dirname(dir);
+    dir = DirName(dir);
   }
   return dir;
 }

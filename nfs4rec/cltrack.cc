@@ -91,6 +91,13 @@ class Helper {
     return txn->Commit();
   }
 
+  // Open, then fn in a transaction: what every command but init does.
+  template <typename F>
+  Status OpenAndRun(F fn) {
+    NFSREC_RETURN_IF_ERROR(Open());
+    return InTransaction(std::move(fn));
+  }
+
   bool HasSession() const {
     return req_.has_session && !req_.has_session->empty() && (*req_.has_session)[0] == 'Y';
   }
@@ -142,16 +149,13 @@ class Helper {
   }
 
   int Create(const std::string& id) {
-    Status st = Open();
-    if (st.ok()) {
-      st = InTransaction([&]() -> Status {
-        NFSREC_ASSIGN_OR_RETURN(const Epochs e, client_sql::ReadEpochs(*db_));
-        ClientRecord r;
-        r.id = id;
-        r.has_session = HasSession();
-        return client_sql::PutClient(*db_, e.current, r);
-      });
-    }
+    Status st = OpenAndRun([&]() -> Status {
+      NFSREC_ASSIGN_OR_RETURN(const Epochs e, client_sql::ReadEpochs(*db_));
+      ClientRecord r;
+      r.id = id;
+      r.has_session = HasSession();
+      return client_sql::PutClient(*db_, e.current, r);
+    });
     if (!st.ok()) {
       log_.Error(StrCat("create: ", st.ToString()));
       return -EREMOTEIO;
@@ -161,13 +165,10 @@ class Helper {
   }
 
   int Remove(const std::string& id) {
-    Status st = Open();
-    if (st.ok()) {
-      st = InTransaction([&]() -> Status {
-        NFSREC_ASSIGN_OR_RETURN(const Epochs e, client_sql::ReadEpochs(*db_));
-        return client_sql::RemoveClient(*db_, e.current, id);
-      });
-    }
+    Status st = OpenAndRun([&]() -> Status {
+      NFSREC_ASSIGN_OR_RETURN(const Epochs e, client_sql::ReadEpochs(*db_));
+      return client_sql::RemoveClient(*db_, e.current, id);
+    });
     if (!st.ok()) {
       log_.Error(StrCat("remove: ", st.ToString()));
       return -EREMOTEIO;
@@ -176,28 +177,25 @@ class Helper {
   }
 
   int Check(const std::string& id) {
-    Status st = Open();
     bool allowed = false;
     bool legacy = false;
-    if (st.ok()) {
-      st = InTransaction([&]() -> Status {
-        NFSREC_ASSIGN_OR_RETURN(const Epochs e, client_sql::ReadEpochs(*db_));
-        // A v4.0 client counts as reclaimed once it is checked (it sends no
-        // RECLAIM_COMPLETE); a v4.1 client only at its later "create".
-        NFSREC_ASSIGN_OR_RETURN(const ReclaimOutcome r,
-                                client_sql::Reclaim(*db_, e, id, !HasSession()));
-        allowed = r != ReclaimOutcome::kNotFound;
-        if (allowed || !req_.legacy_recdir || !IsDir(*req_.legacy_recdir)) return Status::Ok();
-        // Known only to the legacy recovery directory: adopt it.
-        ClientRecord rec;
-        rec.id = id;
-        rec.has_session = HasSession();
-        uint64_t epoch = HasSession() && e.in_grace() ? e.recovery : e.current;
-        NFSREC_RETURN_IF_ERROR(client_sql::PutClient(*db_, epoch, rec));
-        allowed = legacy = true;
-        return Status::Ok();
-      });
-    }
+    Status st = OpenAndRun([&]() -> Status {
+      NFSREC_ASSIGN_OR_RETURN(const Epochs e, client_sql::ReadEpochs(*db_));
+      // A v4.0 client counts as reclaimed once it is checked (it sends no
+      // RECLAIM_COMPLETE); a v4.1 client only at its later "create".
+      NFSREC_ASSIGN_OR_RETURN(const ReclaimOutcome r,
+                              client_sql::Reclaim(*db_, e, id, !HasSession()));
+      allowed = r != ReclaimOutcome::kNotFound;
+      if (allowed || !req_.legacy_recdir || !IsDir(*req_.legacy_recdir)) return Status::Ok();
+      // Known only to the legacy recovery directory: adopt it.
+      ClientRecord rec;
+      rec.id = id;
+      rec.has_session = HasSession();
+      uint64_t epoch = HasSession() && e.in_grace() ? e.recovery : e.current;
+      NFSREC_RETURN_IF_ERROR(client_sql::PutClient(*db_, epoch, rec));
+      allowed = legacy = true;
+      return Status::Ok();
+    });
     if (!st.ok()) {
       log_.Error(StrCat("check: ", st.ToString()));
       return -EPERM;
@@ -214,10 +212,7 @@ class Helper {
       log_.Error(StrCat("gracedone: bad boot time ", Printable(*req_.arg)));
       return -EINVAL;
     }
-    Status st = Open();
-    if (st.ok()) {
-      st = InTransaction([&]() -> Status { return client_sql::EndGrace(*db_).status(); });
-    }
+    Status st = OpenAndRun([&]() -> Status { return client_sql::EndGrace(*db_).status(); });
     if (!st.ok()) {
       log_.Error(StrCat("gracedone: ", st.ToString()));
       return -EREMOTEIO;

@@ -18,18 +18,7 @@ Result<std::unique_ptr<SqliteClientStore>> SqliteClientStore::Open(CommitQueue& 
 template <typename T>
 void SqliteClientStore::SubmitWithResult(std::function<Result<T>(sqlite::Db&)> work,
                                          ResultDone<T> done) {
-  // Written on the commit thread, read on the loop thread after the
-  // completion is posted; the post orders the two.
-  auto slot = std::make_shared<std::optional<T>>();
-  queue_.Submit(
-      [work = std::move(work), slot](sqlite::Db& db) -> Status {
-        NFSREC_ASSIGN_OR_RETURN(*slot, work(db));
-        return Status::Ok();
-      },
-      liveness_.Guard([done = std::move(done), slot](Status st) mutable {
-        if (!st.ok()) return done(std::move(st));
-        done(Result<T>(std::move(**slot)));
-      }));
+  queue_.SubmitWithResult<T>(std::move(work), liveness_.Guard(std::move(done)));
 }
 
 void SqliteClientStore::SubmitGuarded(CommitQueue::Work work, Done done) {

@@ -14,62 +14,58 @@ statd_libstatd_a_SOURCES = \
 	statd/nsm_procedures.cc statd/nsm_service.cc statd/nsm_service.h \
 	statd/nsm_store.h
 
-# SQLite adapter of NsmStore (owned by the store work).
+# What every statd test links after its own test support.
+STATD_TEST_LIBS = statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)
+
+# SQLite adapter of NsmStore.
 include statd/store.mk
 
 check_PROGRAMS += statd/nsm_codec_test
 TESTS += statd/nsm_codec_test
 statd_nsm_codec_test_SOURCES = statd/nsm_codec_test.cc
 statd_nsm_codec_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-statd_nsm_codec_test_LDADD = statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a \
-	$(GTEST_LIBS) $(SYS_LIBS)
+statd_nsm_codec_test_LDADD = $(STATD_TEST_LIBS)
 
 check_PROGRAMS += statd/nsm_service_test
 TESTS += statd/nsm_service_test
 statd_nsm_service_test_SOURCES = statd/nsm_service_test.cc tests/support/fake_resolver.h
 statd_nsm_service_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-statd_nsm_service_test_LDADD = tests/support/libstorefakes.a statd/libstatd.a $(COMMON_LIBS) \
-	rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)
+statd_nsm_service_test_LDADD = tests/support/libstorefakes.a $(STATD_TEST_LIBS)
 
 check_PROGRAMS += statd/notify_engine_test
 TESTS += statd/notify_engine_test
 statd_notify_engine_test_SOURCES = statd/notify_engine_test.cc tests/support/fake_resolver.h \
 	tests/support/fake_scheduler.h
 statd_notify_engine_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-statd_notify_engine_test_LDADD = statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a \
-	$(GTEST_LIBS) $(SYS_LIBS)
+statd_notify_engine_test_LDADD = $(STATD_TEST_LIBS)
 
 check_PROGRAMS += statd/ha_callout_test
 TESTS += statd/ha_callout_test
 statd_ha_callout_test_SOURCES = statd/ha_callout_test.cc
 statd_ha_callout_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-statd_ha_callout_test_LDADD = statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a \
-	$(GTEST_LIBS) $(SYS_LIBS)
+statd_ha_callout_test_LDADD = $(STATD_TEST_LIBS)
 
 check_PROGRAMS += statd/legacy_state_test
 TESTS += statd/legacy_state_test
 statd_legacy_state_test_SOURCES = statd/legacy_state_test.cc
 statd_legacy_state_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-statd_legacy_state_test_LDADD = statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a \
-	$(GTEST_LIBS) $(SYS_LIBS)
+statd_legacy_state_test_LDADD = $(STATD_TEST_LIBS)
 
 check_PROGRAMS += statd/boot_notifier_test
 TESTS += statd/boot_notifier_test
 statd_boot_notifier_test_SOURCES = statd/boot_notifier_test.cc
 statd_boot_notifier_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-statd_boot_notifier_test_LDADD = tests/support/libstorefakes.a statd/libstatd.a $(COMMON_LIBS) \
-	rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)
+statd_boot_notifier_test_LDADD = tests/support/libstorefakes.a $(STATD_TEST_LIBS)
 
 check_PROGRAMS += statd/nsm_program_test
 TESTS += statd/nsm_program_test
 statd_nsm_program_test_SOURCES = statd/nsm_program_test.cc
 statd_nsm_program_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 statd_nsm_program_test_LDADD = tests/support/libstorefakes.a tests/support/librpctest.a \
-	statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)
+	$(STATD_TEST_LIBS)
 
 check_PROGRAMS += statd/nsm_daemon_test
 TESTS += statd/nsm_daemon_test
 statd_nsm_daemon_test_SOURCES = statd/nsm_daemon_test.cc
 statd_nsm_daemon_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-statd_nsm_daemon_test_LDADD = tests/support/libstorefakes.a statd/libstatd.a $(COMMON_LIBS) \
-	rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)
+statd_nsm_daemon_test_LDADD = tests/support/libstorefakes.a $(STATD_TEST_LIBS)

@@ -280,18 +280,13 @@ void NotifyEngine::PeerGetPort(uint64_t id) {
   rpc::GetUdpPort(notify_client_, ep.value(), kNsmProgram, kNsmVersion, PeerPolicy(job),
                   [this, alive, id](Result<uint16_t> port) {
                     if (!alive) return;
-                    auto cur = active_.find(id);
-                    if (cur == active_.end()) return;
-                    PeerJob& j = *cur->second;
-                    j.call = 0;
+                    PeerJob* j = PeerAnswered(id);
+                    if (j == nullptr) return;
                     if (!port.ok()) {
-                      ++j.address_index;  // try the next address, if any
-                      j.backoff = GrowAfterCall(j.backoff);
-                      return PeerRetry(id, "rpcbind: " + port.status().ToString(),
-                                       &NotifyEngine::PeerGetPort, Duration::zero());
+                      return PeerNextAddress(id, *j, "rpcbind: " + port.status().ToString());
                     }
                     if (port.value() == 0) {
-                      return PeerRetry(id, StrCat("No statd on host ", Printable(j.peer.host)),
+                      return PeerRetry(id, StrCat("No statd on host ", Printable(j->peer.host)),
                                        &NotifyEngine::PeerGetPort, options_.no_statd_delay);
                     }
                     PeerSend(id, port.value());
@@ -316,22 +311,29 @@ void NotifyEngine::PeerSend(uint64_t id, uint16_t port) {
       dest, kNsmProgram, kNsmVersion, static_cast<uint32_t>(NsmProc::kNotify),
       std::move(args.value()), PeerPolicy(job), [this, alive, id, port](Result<Bytes> r) {
         if (!alive) return;
-        auto cur = active_.find(id);
-        if (cur == active_.end()) return;
-        PeerJob& j = *cur->second;
-        j.call = 0;
+        PeerJob* j = PeerAnswered(id);
+        if (j == nullptr) return;
         if (!r.ok()) {
-          // The port may be stale (statd restarted): look it up again, on
-          // the next address.
-          ++j.address_index;
-          j.backoff = GrowAfterCall(j.backoff);
-          return PeerRetry(id, "SM_NOTIFY: " + r.status().ToString(), &NotifyEngine::PeerGetPort,
-                           Duration::zero());
+          // The port may be stale (statd restarted): look it up again.
+          return PeerNextAddress(id, *j, "SM_NOTIFY: " + r.status().ToString());
         }
-        if (++j.name_index < j.names().size()) return PeerSend(id, port);
-        log_.Notice(StrCat("Host ", Printable(j.peer.host), " notified successfully"));
+        if (++j->name_index < j->names().size()) return PeerSend(id, port);
+        log_.Notice(StrCat("Host ", Printable(j->peer.host), " notified successfully"));
         PeerFinish(id, true);
       });
+}
+
+NotifyEngine::PeerJob* NotifyEngine::PeerAnswered(uint64_t id) {
+  auto it = active_.find(id);
+  if (it == active_.end()) return nullptr;
+  it->second->call = 0;
+  return it->second.get();
+}
+
+void NotifyEngine::PeerNextAddress(uint64_t id, PeerJob& job, const std::string& why) {
+  ++job.address_index;  // the next address, if any
+  job.backoff = GrowAfterCall(job.backoff);
+  PeerRetry(id, why, &NotifyEngine::PeerGetPort, Duration::zero());
 }
 
 void NotifyEngine::PeerRetry(uint64_t id, const std::string& why,

@@ -118,6 +118,11 @@ class NotifyEngine final : public LockdCallbacks {
   void PeerRetry(uint64_t id, const std::string& why, void (NotifyEngine::*step)(uint64_t),
                  Duration delay);
   void PeerFinish(uint64_t id, bool answered);
+  // The job whose call just answered, its call cleared; null if it is gone.
+  PeerJob* PeerAnswered(uint64_t id);
+  // After a failed rpcbind or SM_NOTIFY call: asks for the port again at
+  // once, on the next address, with a longer back-off for the calls.
+  void PeerNextAddress(uint64_t id, PeerJob& job, const std::string& why);
   bool PeerExpired(const PeerJob& job) const;
   Duration GrowAfterCall(Duration backoff) const;
   rpc::RetryPolicy PeerPolicy(const PeerJob& job) const;

@@ -42,18 +42,8 @@ constexpr int32_t kFailState = -1;
 
 }  // namespace
 
-void NsmService::Lookup(const std::string& name, LookupDone then) {
-  // The Resolver port takes copyable callbacks: `then` waits here.
-  const uint64_t id = next_lookup_++;
-  lookups_.emplace(id, std::move(then));
-  resolver_.Resolve(name, [this, alive = liveness_.token(), id](Result<HostInfo> r) {
-    if (!alive) return;
-    auto it = lookups_.find(id);
-    if (it == lookups_.end()) return;
-    LookupDone next = std::move(it->second);
-    lookups_.erase(it);
-    next(std::move(r));
-  });
+void NsmService::Lookup(const std::string& name, Resolver::Done then) {
+  resolver_.Resolve(name, liveness_.Guard(std::move(then)));
 }
 
 void NsmService::Stat(const Caller& caller, const std::string& mon_name, StatReply reply) {
@@ -212,21 +202,31 @@ void NsmService::Unmon(const Caller& caller, MonitorKey id, StateReply reply) {
                         Printable(id.mon_name)));
     return reply(local_state_);
   }
-  MonitorKey key = it->first;
-  Entry previous = it->second;
+  std::string failure = StrCat("Failed to delete monitor ", Describe(it->first));
+  std::vector<MonitorKey> keys{it->first};
+  std::vector<Entry> removed{it->second};
   monitors_.erase(it);
-  store_.DeleteMonitors({key}, [this, alive = liveness_.token(), key, previous,
-                                reply = std::move(reply)](Status st) mutable {
-    if (!alive) return;
-    if (!st.ok()) {
-      log_.Error(StrCat("Failed to delete monitor ", Describe(key), ": ", st.ToString()));
-      monitors_.try_emplace(key, previous);  // still on disk, so still monitored
-    } else {
-      log_.Notice(StrCat("UNMONITORING ", Describe(key)));
-      if (ha_ != nullptr) ha_->DelClient(key.mon_name, key.my_name);
-    }
-    reply(local_state_);
-  });
+  RemoveMonitors(std::move(keys), std::move(removed), std::move(failure), std::move(reply));
+}
+
+void NsmService::RemoveMonitors(std::vector<MonitorKey> keys, std::vector<Entry> removed,
+                                std::string failure, StateReply reply) {
+  store_.DeleteMonitors(
+      keys, [this, alive = liveness_.token(), keys, removed = std::move(removed),
+             failure = std::move(failure), reply = std::move(reply)](Status st) mutable {
+        if (!alive) return;
+        if (!st.ok()) {
+          log_.Error(StrCat(failure, ": ", st.ToString()));
+          // Still on disk, so still monitored.
+          for (size_t i = 0; i < keys.size(); ++i) monitors_.try_emplace(keys[i], removed[i]);
+        } else {
+          for (const MonitorKey& k : keys) {
+            log_.Notice(StrCat("UNMONITORING ", Describe(k)));
+            if (ha_ != nullptr) ha_->DelClient(k.mon_name, k.my_name);
+          }
+        }
+        reply(local_state_);
+      });
 }
 
 void NsmService::UnmonAll(const Caller& caller, MyId id, StateReply reply) {
@@ -254,21 +254,8 @@ void NsmService::UnmonAll(const Caller& caller, MyId id, StateReply reply) {
     }
   }
   if (keys.empty()) return reply(local_state_);
-  store_.DeleteMonitors(keys, [this, alive = liveness_.token(), keys, removed = std::move(removed),
-                               reply = std::move(reply)](Status st) mutable {
-    if (!alive) return;
-    if (!st.ok()) {
-      log_.Error(
-          StrCat("SM_UNMON_ALL: failed to delete ", keys.size(), " monitor(s): ", st.ToString()));
-      for (size_t i = 0; i < keys.size(); ++i) monitors_.try_emplace(keys[i], removed[i]);
-    } else {
-      for (const MonitorKey& k : keys) {
-        log_.Notice(StrCat("UNMONITORING ", Describe(k)));
-        if (ha_ != nullptr) ha_->DelClient(k.mon_name, k.my_name);
-      }
-    }
-    reply(local_state_);
-  });
+  std::string failure = StrCat("SM_UNMON_ALL: failed to delete ", keys.size(), " monitor(s)");
+  RemoveMonitors(std::move(keys), std::move(removed), std::move(failure), std::move(reply));
 }
 
 bool NsmService::SimuCrashAllowed(const Caller& caller) {

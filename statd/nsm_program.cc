@@ -21,6 +21,8 @@ void Garbage(Logger& log, const rpc::CallContext& ctx, const char* proc, const S
 std::map<uint32_t, rpc::Handler> NsmHandlers(NsmService& service, Logger& log,
                                              std::function<void()> on_simu_crash) {
   std::map<uint32_t, rpc::Handler> h;
+  // The handlers are twins on purpose: each decodes its own argument type
+  // and encodes its own result, which is all they do.
   h[static_cast<uint32_t>(NsmProc::kNull)] = [](const rpc::CallContext&, ByteSpan,
                                                 rpc::Responder r) { r.ReplyVoid(); };
 

@@ -85,14 +85,20 @@ bool NsmService::AcceptableLegacy(const MonitorRecord& r) {
 
 void NsmService::Start(const LegacyStatd& legacy, Done done) {
   loading_ = true;
-  store_.Load([this, alive = liveness_.token(), legacy,
-               done = std::move(done)](Result<NsmSnapshot> snap) mutable {
+  LoadForStart(std::move(done), [this, legacy](NsmSnapshot snapshot, Done next) {
+    StartWith(legacy, std::move(snapshot), std::move(next));
+  });
+}
+
+void NsmService::LoadForStart(Done done, Callback<void(NsmSnapshot, Done)> then) {
+  store_.Load([this, alive = liveness_.token(), done = std::move(done),
+               then = std::move(then)](Result<NsmSnapshot> snap) mutable {
     if (!alive) return;
     if (!snap.ok()) {
       loading_ = false;
       return done(snap.status().WithContext("loading the NSM lists"));
     }
-    StartWith(legacy, std::move(snap).value(), std::move(done));
+    then(std::move(snap).value(), std::move(done));
   });
 }
 
@@ -159,14 +165,8 @@ void NsmService::FinishStart(int32_t state, Done done) {
   // Read back what was committed: the store keeps the larger number if
   // another process (the sm-notify command at the same first boot) stored
   // one meanwhile, and its lists if it took over rpc.statd's first.
-  store_.Load([this, alive = liveness_.token(), state,
-               done = std::move(done)](Result<NsmSnapshot> snap) mutable {
-    if (!alive) return;
-    if (!snap.ok()) {
-      loading_ = false;
-      return done(snap.status().WithContext("loading the NSM lists"));
-    }
-    const int32_t now = Apply(std::move(snap).value());
+  LoadForStart(std::move(done), [this, state](NsmSnapshot snapshot, Done next) {
+    const int32_t now = Apply(std::move(snapshot));
     local_state_ = now > state ? now : state;
     log_.Notice(StrCat("Local NSM state number: ", local_state_));
     log_.Info(StrCat("Loaded ", monitors_.size(), " monitor record(s)"));
@@ -179,7 +179,7 @@ void NsmService::FinishStart(int32_t state, Done done) {
         OwedCallback(e.record);
       }
     }
-    done(Status::Ok());
+    next(Status::Ok());
     LoadFinished();
   });
 }

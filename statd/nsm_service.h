@@ -117,12 +117,14 @@ class NsmService {
     MonitorRecord record;
     uint64_t generation = 0;  // bumped on every submitted change
   };
-  using LookupDone = Callback<void(Result<HostInfo>)>;
 
   bool AcceptableLegacy(const MonitorRecord& r);
   // Start, once the store answered.
   void StartWith(const LegacyStatd& legacy, NsmSnapshot snapshot, Done done);
   void FinishStart(int32_t state, Done done);
+  // Loads the lists during Start: then(snapshot, done), or, if the store
+  // fails, the load ends and done gets the error.
+  void LoadForStart(Done done, Callback<void(NsmSnapshot, Done)> then);
   void ReloadNext();
   // Replaces the in-memory lists and boot id; returns the stored state.
   int32_t Apply(NsmSnapshot snapshot);
@@ -132,9 +134,14 @@ class NsmService {
   void Wait(Callback<void()> call);
   // Resolves without blocking; `then` runs on the loop thread unless the
   // service is gone.
-  void Lookup(const std::string& name, LookupDone then);
+  void Lookup(const std::string& name, Resolver::Done then);
 
   void FinishMon(MonArgs args, std::string canonical, StatReply reply);
+  // Deletes monitors already taken out of the list (keys[i] was removed[i])
+  // and replies with the local state; if the store fails they are put back
+  // and `failure` starts the logged error.
+  void RemoveMonitors(std::vector<MonitorKey> keys, std::vector<Entry> removed, std::string failure,
+                      StateReply reply);
   void NotifyMatched(const NotifyArgs& args, const std::vector<std::string>& names,
                      const std::vector<std::string>& addresses, VoidReply reply);
   void PublishState();
@@ -158,9 +165,7 @@ class NsmService {
   bool loading_ = false;
   std::deque<Callback<void()>> waiting_;
   std::vector<Done> reloads_;  // Reload calls that wait for the next load
-  uint64_t next_lookup_ = 1;
-  std::map<uint64_t, LookupDone> lookups_;
-  Liveness liveness_;  // last: late store, resolver and lockd answers check it
+  Liveness liveness_;          // last: late store, resolver and lockd answers check it
 };
 
 // Validation helpers, exposed for tests.

@@ -1,6 +1,6 @@
 // SqliteNsmStore and the "nsm" component's schema.
 //
-// Schema, version 1 (component "nsm" in schema_versions, see common/schema.h):
+// Schema, version 1 (component "nsm" in schema_versions, see common/store/schema.h):
 //
 //   nsm_state
 //     id           INTEGER PRIMARY KEY, CHECK (id = 1)
@@ -89,6 +89,7 @@ namespace {
 using sqlite::Db;
 using sqlite::Statement;
 
+// monitors' columns stand again in CreateV2's notify_list (see there).
 Status CreateV1(Db& db) {
   return db.Exec(
       "CREATE TABLE nsm_state ("
@@ -110,6 +111,8 @@ Status CreateV1(Db& db) {
       " UNIQUE (mon_name, my_name, my_prog, my_vers, my_proc));");
 }
 
+// notify_list repeats the monitors columns of CreateV1 on purpose: a
+// shipped migration is never edited, nor made to depend on shared text.
 Status CreateV2(Db& db) {
   return db.Exec(
       "CREATE TABLE notify_list ("
@@ -327,17 +330,15 @@ void SqliteNsmStore::Submit(CommitQueue::Work work, Done done) {
 }
 
 void SqliteNsmStore::Load(LoadDone done) {
-  // The snapshot is filled on the commit thread and read by the completion
-  // on the loop thread; the queue's hand-off orders the two.
-  auto snapshot = std::make_shared<NsmSnapshot>();
-  queue_.Submit(
-      [snapshot](Db& db) -> Status {
-        *snapshot = NsmSnapshot{};
-        return ReadSnapshot(db, *snapshot);
+  queue_.SubmitWithResult<NsmSnapshot>(
+      [](Db& db) -> Result<NsmSnapshot> {
+        NsmSnapshot snapshot;
+        NFSREC_RETURN_IF_ERROR(ReadSnapshot(db, snapshot));
+        return snapshot;
       },
-      [snapshot, done = std::move(done)](Status st) mutable {
-        if (!st.ok()) return done(st.WithContext("load NSM state"));
-        done(std::move(*snapshot));
+      [done = std::move(done)](Result<NsmSnapshot> r) mutable {
+        if (!r.ok()) return done(r.status().WithContext("load NSM state"));
+        done(std::move(r));
       });
 }
 
@@ -381,14 +382,10 @@ void SqliteNsmStore::PutMonitor(const MonitorRecord& record, Done done) {
 void SqliteNsmStore::ImportLegacy(int32_t state, const std::vector<MonitorRecord>& monitors,
                                   const std::vector<MonitorRecord>& notify,
                                   Callback<void(Result<bool>)> done) {
-  // Written by the transaction on the commit thread, read by `done` after
-  // the commit, on the loop thread (the queue orders the two).
-  auto imported = std::make_shared<bool>(false);
-  Submit(
-      [state, monitors, notify, imported, now = NowUnixSeconds()](Db& db) -> Status {
-        *imported = false;
+  queue_.SubmitWithResult<bool>(
+      [state, monitors, notify, now = NowUnixSeconds()](Db& db) -> Result<bool> {
         NFSREC_ASSIGN_OR_RETURN(int32_t stored, StoredLocalState(db));
-        if (stored > 0) return Status::Ok();  // another process took over first
+        if (stored > 0) return false;  // another process took over first
         for (const MonitorRecord& r : monitors) {
           NFSREC_RETURN_IF_ERROR(UpsertRecord(db, "monitors", r, now));
         }
@@ -396,13 +393,9 @@ void SqliteNsmStore::ImportLegacy(int32_t state, const std::vector<MonitorRecord
           NFSREC_RETURN_IF_ERROR(UpsertRecord(db, "notify_list", r, now));
         }
         NFSREC_RETURN_IF_ERROR(StoreLocalState(db, state));
-        *imported = true;
-        return Status::Ok();
+        return true;
       },
-      [imported, done = std::move(done)](Status st) mutable {
-        if (!st.ok()) return done(st);
-        done(*imported);
-      });
+      std::move(done));
 }
 
 void SqliteNsmStore::DeleteMonitors(const std::vector<MonitorKey>& keys, Done done) {

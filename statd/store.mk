@@ -9,5 +9,4 @@ statd_sqlite_nsm_store_test_SOURCES = \
 	statd/sqlite_nsm_store_test.cc \
 	tests/support/nsm_store_testutil.h
 statd_sqlite_nsm_store_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-statd_sqlite_nsm_store_test_LDADD = tests/support/libstorefakes.a statd/libstatd.a \
-	$(COMMON_LIBS) rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)
+statd_sqlite_nsm_store_test_LDADD = tests/support/libstorefakes.a $(STATD_TEST_LIBS)

@@ -16,6 +16,13 @@
 #include "common/base/unique_fd.h"
 
 namespace nfsrec {
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
 namespace {
 
 FileType TypeOfMode(mode_t mode) {

@@ -24,6 +24,10 @@
 
 namespace nfsrec {
 
+// The directory part of a path, as dirname(1) prints it for paths without
+// trailing slashes: "." for a bare name, "/" for a name in the root.
+std::string DirName(const std::string& path);
+
 struct ReadFileOptions {
   size_t max_bytes = 1 << 20;
   // A longer file: return its first max_bytes bytes instead of failing.

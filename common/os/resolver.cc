@@ -92,33 +92,33 @@ ThreadResolver::ThreadResolver(Executor& executor, Scheduler& clock, Options opt
   if (options_.threads < 1) options_.threads = 1;
 }
 
-void ThreadResolver::Deliver(Callback cb, Result<HostInfo> result) {
+void ThreadResolver::Deliver(Done done, Result<HostInfo> result) {
   executor_.loop().Post(
-      [alive = liveness_.token(), cb = std::move(cb), result = std::move(result)]() mutable {
-        if (alive) cb(std::move(result));
+      [alive = liveness_.token(), done = std::move(done), result = std::move(result)]() mutable {
+        if (alive) done(std::move(result));
       });
 }
 
-void ThreadResolver::Resolve(const std::string& name, Callback cb) {
+void ThreadResolver::Resolve(const std::string& name, Done done) {
   auto it = cache_.find(name);
   if (it != cache_.end()) {
     if (it->second.expires > clock_.Now()) {
-      Deliver(std::move(cb), it->second.result);
+      Deliver(std::move(done), it->second.result);
       return;
     }
     cache_.erase(it);
   }
   auto w = waiting_.find(name);
   if (w != waiting_.end()) {
-    w->second.push_back(std::move(cb));
+    w->second.push_back(std::move(done));
     return;
   }
   if (queue_.size() >= options_.max_pending) {
-    Deliver(std::move(cb), Status::Unavailable("resolver overloaded"));
+    Deliver(std::move(done), Status::Unavailable("resolver overloaded"));
     return;
   }
   queue_.push_back(name);
-  waiting_[name].push_back(std::move(cb));
+  waiting_[name].push_back(std::move(done));
   StartLookups();
 }
 
@@ -145,9 +145,9 @@ void ThreadResolver::Complete(const std::string& name, Result<HostInfo> result) 
   cache_.insert_or_assign(name, CacheEntry{clock_.Now() + ttl, result});
   auto w = waiting_.find(name);
   if (w == waiting_.end()) return;
-  std::vector<Callback> cbs = std::move(w->second);
+  std::vector<Done> dones = std::move(w->second);
   waiting_.erase(w);
-  for (auto& cb : cbs) cb(result);
+  for (Done& done : dones) done(result);
 }
 
 }  // namespace nfsrec

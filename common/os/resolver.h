@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/base/callback.h"
 #include "common/base/clock.h"
 #include "common/base/liveness.h"
 #include "common/base/result.h"
@@ -32,11 +33,12 @@ struct HostInfo {
 
 class Resolver {
  public:
-  using Callback = std::function<void(Result<HostInfo>)>;
+  // Move-only: a completion may carry a reply.
+  using Done = Callback<void(Result<HostInfo>)>;
   virtual ~Resolver() = default;
-  // cb runs on the loop thread, never inline.  NotFound if the name does not
-  // resolve; Unavailable if the resolver is overloaded or shutting down.
-  virtual void Resolve(const std::string& name, Callback cb) = 0;
+  // done runs on the loop thread, never inline.  NotFound if the name does
+  // not resolve; Unavailable if the resolver is overloaded or shutting down.
+  virtual void Resolve(const std::string& name, Done done) = 0;
 };
 
 // True if s parses as an IPv4 or IPv6 address; *normalized gets its
@@ -71,7 +73,7 @@ class ThreadResolver final : public Resolver {
   ThreadResolver(const ThreadResolver&) = delete;
   ThreadResolver& operator=(const ThreadResolver&) = delete;
 
-  void Resolve(const std::string& name, Callback cb) override;
+  void Resolve(const std::string& name, Done done) override;
 
   // The blocking lookup itself, as run on a worker (exposed for tests).
   static Result<HostInfo> LookupBlocking(const std::string& name);
@@ -81,8 +83,8 @@ class ThreadResolver final : public Resolver {
     TimePoint expires;
     Result<HostInfo> result;
   };
-  // Answers cb later on the loop thread, unless we are gone by then.
-  void Deliver(Callback cb, Result<HostInfo> result);
+  // Answers done later on the loop thread, unless we are gone by then.
+  void Deliver(Done done, Result<HostInfo> result);
   void StartLookups();
   void Complete(const std::string& name, Result<HostInfo> result);
 
@@ -92,8 +94,8 @@ class ThreadResolver final : public Resolver {
   std::deque<std::string> queue_;  // names waiting for a lookup slot
   int running_ = 0;                // lookups on workers
   std::map<std::string, CacheEntry> cache_;
-  std::map<std::string, std::vector<Callback>> waiting_;  // by name, queued or running
-  Liveness liveness_;                                     // last: dies first
+  std::map<std::string, std::vector<Done>> waiting_;  // by name, queued or running
+  Liveness liveness_;                                 // last: dies first
 };
 
 }  // namespace nfsrec

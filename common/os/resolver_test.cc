@@ -114,6 +114,19 @@ TEST_F(ResolverTest, CallersOfOneNameShareOneLookup) {
   EXPECT_EQ(lookup.calls["a"].load(), 1);
 }
 
+TEST_F(ResolverTest, CompletionsMayBeMoveOnly) {
+  ScriptedLookup lookup(/*with_gate=*/false);
+  lookup.table["a"] = HostInfo{"a.example", {"192.0.2.1"}};
+  ThreadResolver r(executor_, clock_, {.lookup = lookup.Fn()});
+  std::optional<std::string> answer;
+  auto owned = std::make_unique<std::string>("kept");
+  r.Resolve("a", [&answer, owned = std::move(owned)](Result<HostInfo> res) {
+    answer = res->canonical_name + "/" + *owned;
+  });
+  ASSERT_TRUE(loop_->RunUntil([&] { return answer.has_value(); }, kSettle));
+  EXPECT_EQ(*answer, "a.example/kept");
+}
+
 TEST_F(ResolverTest, AnswersAreCachedForTheirTtl) {
   ScriptedLookup lookup(/*with_gate=*/false);
   lookup.table["a"] = HostInfo{"a.example", {"192.0.2.1"}};

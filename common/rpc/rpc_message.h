@@ -229,8 +229,7 @@ class XdrDecoded {
  public:
   static Result<XdrDecoded> Decode(XdrProc proc, std::span<const uint8_t> bytes) {
     auto value = std::make_unique<T>();  // value-initialised: all zero
-    Status st = XdrDecodeInto(proc, bytes, value.get());
-    if (!st.ok()) return st;
+    NFSREC_RETURN_IF_ERROR(XdrDecodeInto(proc, bytes, value.get()));
     return XdrDecoded(proc, std::move(value));
   }
 

@@ -13,6 +13,8 @@ namespace nfsrec::rpc {
 
 Result<Endpoint> Endpoint::FromNumeric(int family, const std::string& address, uint16_t port) {
   Endpoint e;
+  // The two branches are twins on purpose: sockaddr_in and sockaddr_in6
+  // name every field differently, so sharing them would take casts.
   if (family == AF_INET) {
     auto* sin = reinterpret_cast<sockaddr_in*>(&e.addr);
     if (inet_pton(AF_INET, address.c_str(), &sin->sin_addr) == 1) {

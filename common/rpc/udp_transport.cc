@@ -75,6 +75,8 @@ void UdpTransport::SendTo(const Route& route, const std::vector<uint8_t>& messag
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   if (route.have_pktinfo) {
+    // Twin branches on purpose: IPv4 and IPv6 differ in the cmsg level,
+    // type and payload struct, which is all these lines are.
     msg.msg_control = control;
     if (IsIpv6(netid_)) {
       msg.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cassert>
 #include <future>
-#include <memory>
 #include <utility>
 
 namespace nfsrec {
@@ -74,6 +73,13 @@ void CommitQueue::ThreadMain() {
   }
 }
 
+void CommitQueue::CountGroup(size_t units, bool commit_issued) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.units += units;
+  if (commit_issued) stats_.transactions += 1;
+  stats_.max_group = std::max<uint64_t>(stats_.max_group, units);
+}
+
 void CommitQueue::RunSyncUnit(Unit& unit) {
   bool commit_issued = false;
   Status st;
@@ -92,12 +98,7 @@ void CommitQueue::RunSyncUnit(Unit& unit) {
       }
     }
   }  // ~Transaction rolls back unless committed
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stats_.units += 1;
-    if (commit_issued) stats_.transactions += 1;
-    stats_.max_group = std::max<uint64_t>(stats_.max_group, 1);
-  }
+  CountGroup(1, commit_issued);
   unit.done(std::move(st));
 }
 
@@ -146,26 +147,14 @@ void CommitQueue::RunGroup(std::vector<Unit>& group) {
       if (!failed_alone[i]) results[i] = group_error;
     }
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stats_.units += n;
-    if (commit_issued) stats_.transactions += 1;
-    stats_.max_group = std::max<uint64_t>(stats_.max_group, n);
-  }
-  // One hand-off per group keeps completions in submission order.  Post
-  // takes a copyable closure, so the move-only completions travel behind a
-  // shared_ptr.
-  struct Handoff {
-    std::vector<Done> dones;
-    std::vector<Status> results;
-  };
-  auto handoff = std::make_shared<Handoff>();
-  handoff->dones.reserve(n);
-  for (Unit& unit : group) handoff->dones.push_back(std::move(unit.done));
-  handoff->results = std::move(results);
-  loop_.Post([handoff] {
-    for (size_t i = 0; i < handoff->dones.size(); ++i) {
-      if (handoff->dones[i]) handoff->dones[i](std::move(handoff->results[i]));
+  CountGroup(n, commit_issued);
+  // One hand-off per group keeps completions in submission order.
+  std::vector<Done> dones;
+  dones.reserve(n);
+  for (Unit& unit : group) dones.push_back(std::move(unit.done));
+  loop_.Post([dones = std::move(dones), results = std::move(results)]() mutable {
+    for (size_t i = 0; i < dones.size(); ++i) {
+      if (dones[i]) dones[i](std::move(results[i]));
     }
   });
 }

@@ -31,10 +31,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "common/base/callback.h"
+#include "common/base/result.h"
 #include "common/os/event_loop.h"
 #include "common/store/sqlite.h"
 
@@ -63,6 +65,23 @@ class CommitQueue {
   // Queues work; done(status) later runs on the loop thread after the
   // group's COMMIT returned (status OK) or after the unit or the commit failed.
   void Submit(Work work, Done done);
+  // Submit for work that computes a value: done gets that value, or the
+  // unit's or the group's error, on the loop thread after the COMMIT.
+  template <typename T>
+  void SubmitWithResult(std::function<Result<T>(sqlite::Db&)> work,
+                        Callback<void(Result<T>)> done) {
+    // Written on the commit thread, read by the completion on the loop
+    // thread (the post orders the two); shared because Work is copyable.
+    auto slot = std::make_shared<std::optional<T>>();
+    Submit(
+        [work = std::move(work), slot](sqlite::Db& db) -> Status {
+          NFSREC_ASSIGN_OR_RETURN(*slot, work(db));
+          return Status::Ok();
+        },
+        [slot, done = std::move(done)](Status st) mutable {
+          done(st.ok() ? Result<T>(std::move(**slot)) : Result<T>(std::move(st)));
+        });
+  }
 
   // Runs work in its own transaction on the commit thread and waits for it.
   // For start-up and tests only: it blocks the caller.
@@ -79,6 +98,7 @@ class CommitQueue {
   void ThreadMain();
   void RunGroup(std::vector<Unit>& group);
   void RunSyncUnit(Unit& unit);
+  void CountGroup(size_t units, bool commit_issued);
 
   std::unique_ptr<sqlite::Db> db_;
   EventLoop& loop_;

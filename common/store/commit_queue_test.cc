@@ -96,6 +96,30 @@ TEST_F(CommitQueueTest, DoneRunsLaterOnTheLoop) {
   EXPECT_EQ(CountCommitted(), 1);
 }
 
+TEST_F(CommitQueueTest, SubmitWithResultDeliversTheValueOrTheError) {
+  std::optional<Result<int64_t>> value;
+  std::optional<Result<int64_t>> failed;
+  auto keep = std::make_unique<int>(7);  // the completion may be move-only
+  queue_->SubmitWithResult<int64_t>(
+      [](Db& d) -> Result<int64_t> {
+        NFSREC_RETURN_IF_ERROR(d.Exec("INSERT INTO t (k) VALUES (41)"));
+        return 42;
+      },
+      [&value, keep = std::move(keep)](Result<int64_t> r) { value = std::move(r); });
+  queue_->SubmitWithResult<int64_t>(
+      [](Db& d) -> Result<int64_t> {
+        NFSREC_RETURN_IF_ERROR(d.Exec("INSERT INTO t (k) VALUES (43)"));
+        return Status::Corruption("refused");
+      },
+      [&failed](Result<int64_t> r) { failed = std::move(r); });
+  ASSERT_TRUE(loop_->RunUntil([&] { return value && failed; }, kWait));
+  ASSERT_OK(*value);
+  EXPECT_EQ(**value, 42);
+  EXPECT_EQ(failed->status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(CountCommitted("k = 41"), 1);
+  EXPECT_EQ(CountCommitted("k = 43"), 0);  // the failed unit alone is rolled back
+}
+
 TEST_F(CommitQueueTest, ConcurrentUnitsShareTransactions) {
   constexpr int kUnits = 50;
   const CommitQueue::Stats before = queue_->stats();

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/base/unique_fd.h"
+#include "common/os/file_system.h"
 
 namespace nfsrec::sqlite {
 namespace {
@@ -24,13 +25,6 @@ std::string SqlForMessage(std::string_view sql) {
 
 bool IsPlainPath(const std::string& path) {
   return !path.empty() && path != ":memory:" && path.rfind("file:", 0) != 0;
-}
-
-std::string DirName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
 }
 
 // Creates the database file with mode 0600 before SQLite sees it, because

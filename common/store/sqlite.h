@@ -123,7 +123,9 @@ class Statement {
 };
 
 // BEGIN IMMEDIATE on construction via Begin(); ROLLBACK in the destructor
-// unless Commit() succeeded.
+// unless Commit() succeeded.  Transaction and Savepoint are twins on
+// purpose: separate types, so a unit cannot commit the group's transaction
+// and a savepoint cannot be opened where a transaction is wanted.
 class Transaction {
  public:
   static Result<std::unique_ptr<Transaction>> Begin(Db& db);
@@ -142,7 +144,8 @@ class Transaction {
 // keeps its changes as part of the enclosing transaction; the destructor
 // rolls back to the savepoint (undoing only this unit) unless Release()
 // succeeded.  Outside a transaction a SAVEPOINT would start a deferred one,
-// so Begin() refuses (InvalidArgument): use Transaction there.
+// so Begin() refuses (InvalidArgument): use Transaction there.  A twin of
+// Transaction on purpose (see there).
 class Savepoint {
  public:
   static Result<std::unique_ptr<Savepoint>> Begin(Db& db);

@@ -21,9 +21,9 @@ class FakeResolver final : public Resolver {
 
   void Add(const std::string& name, HostInfo info) { table_[name] = std::move(info); }
 
-  void Resolve(const std::string& name, Callback cb) override {
+  void Resolve(const std::string& name, Done done) override {
     ++lookups_;
-    pending_.emplace_back(name, std::move(cb));
+    pending_.emplace_back(name, std::move(done));
     if (scheduler_ != nullptr) scheduler_->RunAfter(Duration::zero(), [this] { Flush(); });
   }
   void Remove(const std::string& name) { table_.erase(name); }
@@ -32,13 +32,13 @@ class FakeResolver final : public Resolver {
   size_t Flush() {
     size_t n = 0;
     while (!pending_.empty()) {
-      auto [name, cb] = std::move(pending_.front());
+      auto [name, done] = std::move(pending_.front());
       pending_.pop_front();
       auto it = table_.find(name);
       if (it != table_.end()) {
-        cb(it->second);
+        done(it->second);
       } else {
-        cb(Status::NotFound("no such host: " + name));
+        done(Status::NotFound("no such host: " + name));
       }
       ++n;
     }
@@ -50,7 +50,7 @@ class FakeResolver final : public Resolver {
  private:
   Scheduler* scheduler_ = nullptr;
   std::map<std::string, HostInfo> table_;
-  std::deque<std::pair<std::string, Callback>> pending_;
+  std::deque<std::pair<std::string, Done>> pending_;
   int lookups_ = 0;
 };
 
