@@ -57,6 +57,14 @@ void NsmService::Stat(const Caller& caller, const std::string& mon_name, StatRep
   });
 }
 
+// rpc.statd serves the monitor calls to local callers only (lockd); a
+// remote caller is logged and refused.
+bool NsmService::FromLocalHost(const Caller& caller, const char* procedure) {
+  if (caller.loopback) return true;
+  log_.Warning(StrCat(procedure, " call from non-local host ", caller.address));
+  return false;
+}
+
 void NsmService::Mon(const Caller& caller, MonArgs args, StatReply reply) {
   if (loading_) {
     return Wait([this, caller, args = std::move(args), reply = std::move(reply)]() mutable {
@@ -64,10 +72,7 @@ void NsmService::Mon(const Caller& caller, MonArgs args, StatReply reply) {
     });
   }
   // 1. Only local lock managers may register monitors (CERT CA-99.05).
-  if (!caller.loopback) {
-    log_.Warning(StrCat("SM_MON call from non-local host ", caller.address));
-    return reply(StatRes{false, kFailState});
-  }
+  if (!FromLocalHost(caller, "SM_MON")) return reply(StatRes{false, kFailState});
   // 2. Only NLM's notify procedures may be called back.
   const MonitorKey& id = args.id;
   if (id.my_prog != static_cast<int32_t>(kNlmProgram) ||
@@ -191,10 +196,7 @@ void NsmService::Unmon(const Caller& caller, MonitorKey id, StateReply reply) {
       Unmon(caller, std::move(id), std::move(reply));
     });
   }
-  if (!caller.loopback) {
-    log_.Warning(StrCat("SM_UNMON call from non-local host ", caller.address));
-    return reply(kFailState);
-  }
+  if (!FromLocalHost(caller, "SM_UNMON")) return reply(kFailState);
   id.my_name = SanitizeMyName(std::move(id.my_name));
   auto it = FindLoose(id);
   if (it == monitors_.end()) {
@@ -235,10 +237,7 @@ void NsmService::UnmonAll(const Caller& caller, MyId id, StateReply reply) {
       UnmonAll(caller, std::move(id), std::move(reply));
     });
   }
-  if (!caller.loopback) {
-    log_.Warning(StrCat("SM_UNMON_ALL call from non-local host ", caller.address));
-    return reply(kFailState);
-  }
+  if (!FromLocalHost(caller, "SM_UNMON_ALL")) return reply(kFailState);
   id.my_name = SanitizeMyName(std::move(id.my_name));
   std::vector<MonitorKey> keys;
   std::vector<Entry> removed;
@@ -259,10 +258,7 @@ void NsmService::UnmonAll(const Caller& caller, MyId id, StateReply reply) {
 }
 
 bool NsmService::SimuCrashAllowed(const Caller& caller) {
-  if (!caller.loopback) {
-    log_.Warning(StrCat("SM_SIMU_CRASH call from non-local host ", caller.address));
-    return false;
-  }
+  if (!FromLocalHost(caller, "SM_SIMU_CRASH")) return false;
   if (!caller.privileged_port) {
     log_.Warning(StrCat("SM_SIMU_CRASH call from unprivileged port on ", caller.address));
     return false;

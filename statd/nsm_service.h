@@ -140,6 +140,7 @@ class NsmService {
   // Deletes monitors already taken out of the list (keys[i] was removed[i])
   // and replies with the local state; if the store fails they are put back
   // and `failure` starts the logged error.
+  bool FromLocalHost(const Caller& caller, const char* procedure);
   void RemoveMonitors(std::vector<MonitorKey> keys, std::vector<Entry> removed, std::string failure,
                       StateReply reply);
   void NotifyMatched(const NotifyArgs& args, const std::vector<std::string>& names,
