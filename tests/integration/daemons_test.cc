@@ -8,6 +8,7 @@
 // fresh connection with fresh stores.
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <future>
 #include <set>
 #include <stop_token>
@@ -17,6 +18,7 @@
 #include "nfs4rec/clients_info.h"
 #include "statd/kernel_nsm.h"
 #include "tests/integration/daemon_harness.h"
+#include "tests/integration/pty_cld_pipe.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 #include <gtest/gtest.h>
@@ -128,6 +130,21 @@ class DaemonsTest : public ::testing::Test {
     return false;
   }
 
+  // Holds the commit thread (a unit that waits for the gate), so that
+  // every store call made meanwhile stays in flight until the gate opens.
+  void HoldCommits(const Gate& gate) {
+    std::optional<bool> held = d_->OnLoop([this, open = gate.opened()] {
+      d_->queue().Submit(
+          [open](sqlite::Db&) {
+            (void)open.wait_for(kWait);
+            return Status::Ok();
+          },
+          [](Status) {});
+      return true;
+    });
+    ASSERT_TRUE(held.has_value());
+  }
+
   std::vector<std::string> StateWrites(size_t from) const {
     std::vector<std::string> out;
     std::vector<FakeFileSystem::Write> w = files_->writes();
@@ -175,9 +192,10 @@ TEST_F(DaemonsTest, BothFacadesStartOnOneLoopAndOneDatabase) {
   EXPECT_TRUE(s.clients.current.empty());
 }
 
-// 2. SM_MON over UDP and TCP from loopback, SM_UNMON: each reply leaves only
-//    after its commit, so a fresh connection sees the change as soon as the
-//    reply is in; after the exit the database holds exactly the monitors
+// 2. SM_MON over UDP and TCP from loopback, SM_UNMON.  While the commit
+//    thread is held, the call reaches the service but no reply leaves; once
+//    the commit went through, the reply arrives and a fresh connection sees
+//    the change.  After the exit the database holds exactly the monitors
 //    that were acknowledged and not removed.
 TEST_F(DaemonsTest, MonAndUnmonAreAnsweredAfterTheirCommit) {
   ASSERT_NO_FATAL_FAILURE(Start());
@@ -185,14 +203,29 @@ TEST_F(DaemonsTest, MonAndUnmonAreAnsweredAfterTheirCommit) {
   const MonArgs b = MonFor("127.0.0.1", "server-b", 2);
   const MonArgs c = MonFor("peer-1.test", "server-c", 3);
 
+  // Runs call() with commits held until the service has `monitors` in
+  // memory (the write was submitted); the reply must wait for the commit.
+  auto after_commit = [this]<typename T>(std::function<T()> call, size_t monitors) {
+    Gate gate;
+    HoldCommits(gate);
+    std::future<T> reply = std::async(std::launch::async, std::move(call));
+    EXPECT_TRUE(Eventually([&] { return d_->nsm().service().monitor_count() == monitors; }));
+    EXPECT_EQ(reply.wait_for(100ms), std::future_status::timeout) << "answered before the commit";
+    gate.Open();
+    EXPECT_EQ(reply.wait_for(kWait), std::future_status::ready);
+    return reply.get();
+  };
+
   std::set<MonitorKey> acknowledged;
   for (auto [args, proto] : {std::pair{a, Proto::kUdp}, {b, Proto::kTcp}, {c, Proto::kTcp}}) {
-    ASSERT_EQ(Mon(args, proto), (StatRes{true, 3})) << args.id.my_name;
+    std::function<StatRes()> mon = [&, args = args, proto = proto] { return Mon(args, proto); };
+    ASSERT_EQ(after_commit(mon, acknowledged.size() + 1), (StatRes{true, 3})) << args.id.my_name;
     acknowledged.insert(args.id);
     EXPECT_EQ(Keys(Stored().nsm.monitors), acknowledged)
         << "after the reply to " << args.id.my_name;
   }
-  EXPECT_EQ(Unmon(c.id, Proto::kUdp), 3);
+  std::function<int32_t()> unmon = [&] { return Unmon(c.id, Proto::kUdp); };
+  EXPECT_EQ(after_commit(unmon, acknowledged.size() - 1), 3);
   acknowledged.erase(c.id);
   EXPECT_EQ(Keys(Stored().nsm.monitors), acknowledged) << "after the reply to SM_UNMON";
   // Not monitored: answered with our state, nothing changes.
@@ -251,6 +284,63 @@ TEST_F(DaemonsTest, ReconciliationRecordsLiveClientsInTheSharedDatabase) {
   expect_recorded(Stored());
 }
 
+// 3b. The cld pipe without root: a pseudo-terminal in raw mode stands in
+//     for rpc_pipefs (pty_cld_pipe.h).  A v1 kernel's Create is answered
+//     once the record is durable; a v0-style Check opens grace and lets the
+//     recorded client reclaim but not a stranger; GraceDone closes grace.
+TEST_F(DaemonsTest, CldUpcallsThroughAPseudoTerminal) {
+  Result<std::unique_ptr<PtyCldPipe>> opened = PtyCldPipe::Open();
+  if (!opened.ok() && opened.status().code() == Status::Code::kUnsupported) {
+    GTEST_SKIP() << opened.status().ToString();
+  }
+  ASSERT_OK(opened);
+  PtyCldPipe& kernel = **opened;
+  options_.pipe_path = kernel.path();
+  options_.reconcile_interval = 0;
+  ASSERT_NO_FATAL_FAILURE(Start());
+  std::optional<bool> open = d_->OnLoop([this] { return d_->tracking().pipe().is_open(); });
+  ASSERT_TRUE(open.has_value());
+  ASSERT_TRUE(*open);
+
+  using nfs4rec::CldCommand;
+  auto upcall = [&](CldCommand command, uint32_t xid, const std::string& name) {
+    nfs4rec::CldMessage m;
+    m.version = nfs4rec::kCldVersion1;
+    m.command = static_cast<uint8_t>(command);
+    m.xid = xid;
+    m.name = name;
+    Result<nfs4rec::CldMessage> down = kernel.Call(m, kWait);
+    EXPECT_OK(down);
+    if (!down.ok()) return int16_t{1};
+    EXPECT_TRUE(down->Is(command)) << nfs4rec::CldCommandName(down->command);
+    return down->status;
+  };
+  const std::string client = "Linux NFSv4.0 client-x/192.0.2.7 tcp";
+  ASSERT_EQ(upcall(CldCommand::kCreate, 1, client), 0);
+  std::vector<std::string> ids;
+  for (const nfs4rec::ClientRecord& r : Stored().clients.current) ids.push_back(r.id);
+  EXPECT_EQ(ids, std::vector<std::string>{client}) << "after the reply to Create";
+
+  EXPECT_EQ(upcall(CldCommand::kCheck, 2, client), 0);
+  EXPECT_EQ(upcall(CldCommand::kCheck, 3, "Linux NFSv4.0 stranger"), nfs4rec::kCldEAcces);
+  EXPECT_EQ(upcall(CldCommand::kGraceDone, 4, ""), 0);
+  std::optional<bool> counted = d_->OnLoop([this] {
+    const auto& st = d_->tracking().service().stats();
+    return st.creates == 1 && st.checks == 2 && st.grace_dones == 1 && st.store_errors == 0;
+  });
+  ASSERT_TRUE(counted.has_value());
+  EXPECT_TRUE(*counted) << d_->OnLoop([this] {
+                               return d_->tracking().StatusReport();
+                             }).value_or("");
+
+  ASSERT_OK(d_->Quit());
+  d_.reset();
+  StoredState s = Stored();
+  EXPECT_EQ(s.clients.epochs, (nfs4rec::Epochs{2, 0}));  // Check opened epoch 2
+  ASSERT_EQ(s.clients.current.size(), 1u);
+  EXPECT_EQ(s.clients.current[0].id, client);
+}
+
 // 4. SIGUSR1's work (NsmDaemon::Reload posted to the loop) while SM_STAT
 //    traffic goes on: the reload's load is held in flight on the commit
 //    thread; meanwhile every SM_STAT is answered, an SM_MON waits for the
@@ -281,18 +371,13 @@ TEST_F(DaemonsTest, ReloadUnderTrafficKeepsAnsweringAndKeepsTheMonitors) {
   };
   EXPECT_TRUE(wait_answers(20));
 
-  // A unit that waits for the gate holds the commit thread, so the reload's
-  // load (a unit queued behind it) stays in flight until the gate opens.
+  // The reload's load is a unit queued behind the held one: in flight
+  // until the gate opens.
   Gate gate;
+  ASSERT_NO_FATAL_FAILURE(HoldCommits(gate));
   auto reloaded = std::make_shared<std::promise<Status>>();
   std::future<Status> reload_done = reloaded->get_future();
-  std::optional<bool> loading = d_->OnLoop([this, open = gate.opened(), reloaded] {
-    d_->queue().Submit(
-        [open](sqlite::Db&) {
-          (void)open.wait_for(kWait);
-          return Status::Ok();
-        },
-        [](Status) {});
+  std::optional<bool> loading = d_->OnLoop([this, reloaded] {
     d_->nsm().Reload([reloaded](Status s) { reloaded->set_value(s); });
     return d_->nsm().service().loading();
   });
