@@ -98,23 +98,25 @@ Status DaemonProcess::Init(const HarnessOptions& options) {
   nsm_options.notify_window = std::chrono::minutes(1);  // the shortest the option allows
   nsm_ = statd::NsmDaemon::CreateWithPorts(*loop_, *scheduler_, *files_, log_, std::move(ports),
                                            nsm_options);
-  // ORDER (RunDaemon): loaded and published before anyone can call; on a
-  // new boot the bumped state is durable before the listeners exist.
+  // ORDER (RunDaemon): loaded and published before anyone can call.
   NFSREC_RETURN_IF_ERROR(StartAndWait(
                              *loop_, [&](auto done) { nsm_->Start(std::move(done)); }, kWait)
                              .WithContext("NSM start-up"));
-  std::optional<Result<statd::BootNotifier::Summary>> boot;
+  // ORDER (RunDaemon): on a new boot the bumped state is durable and
+  // published before the listeners exist.  Shared: an answer after the
+  // time-out must not write to a dead frame.
+  auto boot = std::make_shared<std::optional<Result<statd::BootNotifier::Summary>>>();
   NFSREC_RETURN_IF_ERROR(StartAndWait(
       *loop_,
       [&](auto done) {
         nsm_->RunBootNotification(
-            /*force=*/false, [&boot, done = std::move(done)](auto summary) mutable {
-              boot.emplace(std::move(summary));
+            /*force=*/false, [boot, done = std::move(done)](auto summary) mutable {
+              boot->emplace(std::move(summary));
               done(Status::Ok());
             });
       },
       kWait));
-  NFSREC_ASSIGN_OR_RETURN(boot_, std::move(*boot));
+  NFSREC_ASSIGN_OR_RETURN(boot_, std::move(**boot));
 
   rpc::RpcServer::Options sopts;
   sopts.udp6 = sopts.tcp6 = false;
