@@ -69,14 +69,32 @@ class TrackingDaemonTest : public ::testing::Test {
     return opts;
   }
 
+  // A started daemon over a real loop, executor and queue; members are
+  // destroyed in reverse order, the daemon first and the loop last.
+  struct Running {
+    std::unique_ptr<EventLoop> loop;
+    std::unique_ptr<Executor> executor;
+    std::unique_ptr<CommitQueue> queue;
+    std::unique_ptr<TrackingDaemon> daemon;
+  };
+  void Run(Running& r, Logger& log, const TrackingOptions& opts) {
+    r.loop = EventLoop::Create().value();
+    r.executor = std::make_unique<Executor>(*r.loop);
+    r.queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *r.loop);
+    auto d = TrackingDaemon::Create(*r.loop, sched_, *r.executor, fs_, log, *r.queue, opts);
+    ASSERT_OK(d);
+    r.daemon = std::move(d).value();
+    ASSERT_OK(StartAndWait(*r.daemon, *r.loop));
+  }
+
   test_support::TempDir tmp_;
   std::shared_ptr<FakeFileSystem> fs_ = std::make_shared<FakeFileSystem>();
   FakeScheduler sched_;
 };
 
 // A bound for the loop to deliver worker results and commits; never reached
-// when the test passes.  (While the pipe is missing, CldPipe's inotify
-// watch keeps the loop busy, so nothing here waits for the loop to go idle.)
+// when the test passes.  (CldPipe's inotify watcher stays registered, so the
+// loop never runs out of events; nothing here waits for it to go idle.)
 constexpr auto kSettle = seconds(10);
 
 TEST_F(TrackingDaemonTest, ReconcilesOnTheLeaseTimerAndRecordsDurably) {
@@ -87,23 +105,19 @@ TEST_F(TrackingDaemonTest, ReconcilesOnTheLeaseTimerAndRecordsDurably) {
   Client(4, "confirmed", "\"bad\\x4\"", true);
   StderrLogger log("tracking_daemon_test", true);
   {
-    auto loop = EventLoop::Create().value();
-    Executor executor(*loop);
-    auto queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *loop);
-    auto d = TrackingDaemon::Create(*loop, sched_, executor, fs_, log, *queue, Options());
-    ASSERT_OK(d);
-    ASSERT_OK(StartAndWait(**d, *loop));
-    const TrackingService& s = (*d)->service();
+    Running r;
+    ASSERT_NO_FATAL_FAILURE(Run(r, log, Options()));
+    const TrackingService& s = r.daemon->service();
     sched_.Advance(seconds(89));
-    EXPECT_EQ(executor.threads(), 0u);  // no scan before the lease has passed
+    EXPECT_EQ(r.executor->threads(), 0u);  // no scan before the lease has passed
     sched_.Advance(seconds(1));
-    ASSERT_TRUE(loop->RunUntil([&] { return s.stats().reconcile_added >= 1; }, kSettle));
+    ASSERT_TRUE(r.loop->RunUntil([&] { return s.stats().reconcile_added >= 1; }, kSettle));
     // A second period adds nothing more.
     sched_.Advance(seconds(90));
-    ASSERT_TRUE(loop->RunUntil([&] { return s.stats().reconcile_runs >= 2; }, kSettle));
+    ASSERT_TRUE(r.loop->RunUntil([&] { return s.stats().reconcile_runs >= 2; }, kSettle));
     EXPECT_EQ(s.stats().reconcile_added, 1u);
-    EXPECT_NE((*d)->StatusReport().find("clients added 1"), std::string::npos)
-        << (*d)->StatusReport();
+    EXPECT_NE(r.daemon->StatusReport().find("clients added 1"), std::string::npos)
+        << r.daemon->StatusReport();
   }
   EXPECT_EQ(StoredIds(), std::vector<std::string>{"Linux NFSv4.0 a \"x\""});
 }
@@ -111,50 +125,38 @@ TEST_F(TrackingDaemonTest, ReconcilesOnTheLeaseTimerAndRecordsDurably) {
 TEST_F(TrackingDaemonTest, WithoutALeaseFileTheIntervalIsNinetySeconds) {
   Client(1, "confirmed", "\"c\"", true);
   StderrLogger log("tracking_daemon_test", false);
-  auto loop = EventLoop::Create().value();
-  Executor executor(*loop);
-  auto queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *loop);
-  auto d = TrackingDaemon::Create(*loop, sched_, executor, fs_, log, *queue, Options());
-  ASSERT_OK(d);
-  ASSERT_OK(StartAndWait(**d, *loop));
-  const TrackingService& s = (*d)->service();
+  Running r;
+  ASSERT_NO_FATAL_FAILURE(Run(r, log, Options()));
+  const TrackingService& s = r.daemon->service();
   sched_.Advance(seconds(90));
-  ASSERT_TRUE(loop->RunUntil([&] { return s.stats().reconcile_added >= 1; }, kSettle));
+  ASSERT_TRUE(r.loop->RunUntil([&] { return s.stats().reconcile_added >= 1; }, kSettle));
 }
 
 TEST_F(TrackingDaemonTest, ZeroIntervalTurnsItOff) {
   Client(1, "confirmed", "\"c\"", true);
   StderrLogger log("tracking_daemon_test", false);
-  auto loop = EventLoop::Create().value();
-  Executor executor(*loop);
-  auto queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *loop);
   TrackingOptions opts = Options();
   opts.reconcile_interval = 0;
-  auto d = TrackingDaemon::Create(*loop, sched_, executor, fs_, log, *queue, opts);
-  ASSERT_OK(d);
-  ASSERT_OK(StartAndWait(**d, *loop));
-  EXPECT_NE((*d)->StatusReport().find("reconciliation off"), std::string::npos);
+  Running r;
+  ASSERT_NO_FATAL_FAILURE(Run(r, log, opts));
+  EXPECT_NE(r.daemon->StatusReport().find("reconciliation off"), std::string::npos);
   sched_.Advance(seconds(3600));
-  EXPECT_EQ(executor.threads(), 0u);  // no scan was ever started
-  EXPECT_EQ(fs_->reads(), 0);         // and the lease was not read
+  EXPECT_EQ(r.executor->threads(), 0u);  // no scan was ever started
+  EXPECT_EQ(fs_->reads(), 0);            // and the lease was not read
 }
 
 TEST_F(TrackingDaemonTest, DrainAnswersOnTheNextTurnAndNotAfterDestruction) {
   StderrLogger log("tracking_daemon_test", false);
-  auto loop = EventLoop::Create().value();
-  Executor executor(*loop);
-  auto queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *loop);
-  auto d = TrackingDaemon::Create(*loop, sched_, executor, fs_, log, *queue, Options());
-  ASSERT_OK(d);
-  ASSERT_OK(StartAndWait(**d, *loop));
+  Running r;
+  ASSERT_NO_FATAL_FAILURE(Run(r, log, Options()));
   int drained = 0;
-  (*d)->Drain([&] { ++drained; });
+  r.daemon->Drain([&] { ++drained; });
   EXPECT_EQ(drained, 0);  // never inline
   sched_.Advance(Duration::zero());
   EXPECT_EQ(drained, 1);
 
-  (*d)->Drain([&] { ++drained; });
-  d->reset();
+  r.daemon->Drain([&] { ++drained; });
+  r.daemon.reset();
   sched_.Advance(seconds(1));  // the pending turn finds the daemon gone
   EXPECT_EQ(drained, 1);
 }
@@ -163,18 +165,13 @@ TEST_F(TrackingDaemonTest, ScanStillRunningWhenTheDaemonGoesIsDropped) {
   fs_->SetFile(kNfsdLeaseTimePath, "5\n");
   Client(1, "confirmed", "\"late\"", true);
   StderrLogger log("tracking_daemon_test", false);
-  auto loop = EventLoop::Create().value();
-  Executor executor(*loop);
-  auto queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *loop);
-  {
-    auto d = TrackingDaemon::Create(*loop, sched_, executor, fs_, log, *queue, Options());
-    ASSERT_OK(d);
-    ASSERT_OK(StartAndWait(**d, *loop));
-    sched_.Advance(seconds(5));  // the scan starts on a worker
-  }
+  Running r;
+  ASSERT_NO_FATAL_FAILURE(Run(r, log, Options()));
+  sched_.Advance(seconds(5));  // the scan starts on a worker
+  r.daemon.reset();
   // Its answer reaches a loop where nobody waits for it.
-  loop->RunUntil([] { return false; }, std::chrono::milliseconds(100));
-  queue.reset();
+  r.loop->RunUntil([] { return false; }, std::chrono::milliseconds(100));
+  r.queue.reset();
   EXPECT_TRUE(StoredIds().empty());
 }
 
