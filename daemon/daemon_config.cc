@@ -178,24 +178,31 @@ options::ErrorReply DaemonErrorReply(options::ErrorKind kind) {
   return {255, true};
 }
 
-// A twin of ParseNotifyCommandLine on purpose: the same steps (scan,
-// --config, nfs.conf, then the options in order) over another option
-// table, configuration type and set of checks.
-ParseResult<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
-                                          const std::string& env_no_notify,
-                                          const NfsConfLoader& load_conf) {
-  NFSREC_ASSIGN_OR_RETURN(options::Scanned scanned, options::Scan(kOptions, args));
+ParseResult<ScannedConf> ScanAndLoadConf(std::span<const options::OptionSpec> specs,
+                                         const std::vector<std::string>& args, int config_id,
+                                         std::string& config_file, const NfsConfLoader& load_conf) {
+  NFSREC_ASSIGN_OR_RETURN(options::Scanned scanned, options::Scan(specs, args));
   if (!scanned.operands.empty()) {
     return OptionError{ErrorKind::kUsage, "unexpected argument: " + scanned.operands.front()};
   }
-  CommandLine cl;
-  DaemonConfig& c = cl.config;
   for (const Option& o : scanned.options) {
-    if (o.id == kConfig) {
-      NFSREC_ASSIGN_OR_RETURN(c.process.config_file, options::PathValue(o));
+    if (o.id == config_id) {
+      NFSREC_ASSIGN_OR_RETURN(config_file, options::PathValue(o));
     }
   }
-  cl.conf = load_conf(c.process.config_file);
+  return ScannedConf{std::move(scanned.options), load_conf(config_file)};
+}
+
+// The daemon's steps after ScanAndLoadConf: nfs.conf, the environment, the
+// options in order, then the checks across options.
+ParseResult<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
+                                          const std::string& env_no_notify,
+                                          const NfsConfLoader& load_conf) {
+  CommandLine cl;
+  DaemonConfig& c = cl.config;
+  NFSREC_ASSIGN_OR_RETURN(ScannedConf scanned, ScanAndLoadConf(kOptions, args, kConfig,
+                                                               c.process.config_file, load_conf));
+  cl.conf = std::move(scanned.conf);
   if (Status s = ApplyNfsConf(cl.conf, c); !s.ok()) {
     return OptionError{ErrorKind::kBadNfsConf, s.message()};
   }

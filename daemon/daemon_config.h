@@ -35,6 +35,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,19 @@ struct CommandLine {
 // Reads the nfs.conf at `path` (with its companions): NfsConf::Load in
 // main, NfsConf::FromText in tests.
 using NfsConfLoader = std::function<NfsConf(const std::string& path)>;
+
+// The first steps of every command that reads nfs.conf: argv scanned
+// against `specs` (operands are a usage error), then the nfs.conf that the
+// last option `config_id` (--config) names, or `config_file` as given,
+// loaded.  `config_file` is left naming the file that was read.
+struct ScannedConf {
+  std::vector<options::Option> options;  // in command-line order
+  NfsConf conf;
+};
+options::ParseResult<ScannedConf> ScanAndLoadConf(std::span<const options::OptionSpec> specs,
+                                                  const std::vector<std::string>& args,
+                                                  int config_id, std::string& config_file,
+                                                  const NfsConfLoader& load_conf);
 
 // Scans argv (options::Scan), loads the nfs.conf that --config names (or
 // the default), applies it, then RPC_STATD_NO_NOTIFY (`env_no_notify`, or

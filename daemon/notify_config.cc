@@ -92,20 +92,12 @@ ParseResult<NotifyCommandConfig> Apply(const Option& o, NotifyCommandConfig c) {
 
 }  // namespace
 
-// A twin of the daemon's ParseCommandLine on purpose (see there).
 ParseResult<NotifyCommandLine> ParseNotifyCommandLine(const std::vector<std::string>& args,
                                                       const NfsConfLoader& load_conf) {
-  NFSREC_ASSIGN_OR_RETURN(options::Scanned scanned, options::Scan(kOptions, args));
-  if (!scanned.operands.empty()) {
-    return OptionError{ErrorKind::kUsage, "unexpected argument: " + scanned.operands.front()};
-  }
   NotifyCommandLine cl;
-  for (const Option& o : scanned.options) {
-    if (o.id == kConfig) {
-      NFSREC_ASSIGN_OR_RETURN(cl.config.config_file, options::PathValue(o));
-    }
-  }
-  cl.conf = load_conf(cl.config.config_file);
+  NFSREC_ASSIGN_OR_RETURN(ScannedConf scanned, ScanAndLoadConf(kOptions, args, kConfig,
+                                                               cl.config.config_file, load_conf));
+  cl.conf = std::move(scanned.conf);
   if (Status s = ApplyNfsConf(cl.conf, cl.config); !s.ok()) {
     return OptionError{ErrorKind::kBadNfsConf, s.message()};
   }
