@@ -102,9 +102,7 @@ std::map<uint32_t, rpc::Handler> NsmDaemon::Handlers() {
   });
 }
 
-void NsmDaemon::Drain(Callback<void()> done) { DrainStep(std::move(done)); }
-
-void NsmDaemon::DrainStep(Callback<void()> done) {
+void NsmDaemon::Drain(Callback<void()> done) {
   // A load completes after every call submitted before it (NsmStore
   // contract), so it is a barrier.  Calls held by a reload run when that
   // reload ends, after the barrier was queued, and may submit more: then
@@ -113,8 +111,7 @@ void NsmDaemon::DrainStep(Callback<void()> done) {
   ports_.store->Load(
       [this, alive = liveness_.token(), busy, done = std::move(done)](Result<NsmSnapshot>) mutable {
         if (!alive) return;
-        if (busy || service_->loading() || service_->waiting() > 0)
-          return DrainStep(std::move(done));
+        if (busy || service_->loading() || service_->waiting() > 0) return Drain(std::move(done));
         done();
       });
 }

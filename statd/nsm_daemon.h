@@ -99,7 +99,6 @@ class NsmDaemon {
  private:
   NsmDaemon(EventLoop& loop, Scheduler& scheduler, FileSystem& files, Logger& log, Ports ports,
             const NsmOptions& options);
-  void DrainStep(Callback<void()> done);
 
   Logger& log_;
   NsmOptions options_;
