@@ -46,6 +46,12 @@
 
 namespace nfsrec {
 
+// The one database of the daemon and the sm-notify command (nfsrec-cltrack
+// names the same file: nfs4rec/cltrack.h).
+inline std::string DatabasePath(const std::string& state_dir) {
+  return state_dir + "/nfsrecd.sqlite";
+}
+
 // Process-wide settings, owned by the composition root.
 struct ProcessOptions {
   bool foreground = false;
@@ -63,7 +69,7 @@ struct DaemonConfig {
   bool nfs4 = true;  // serve NFSv4 client tracking
   nfs4rec::TrackingOptions tracking;
 
-  std::string DbPath() const { return nsm.state_dir + "/nfsrecd.sqlite"; }
+  std::string DbPath() const { return DatabasePath(nsm.state_dir); }
   // One "key = value" line per setting.
   std::string Dump() const;
 };

@@ -81,8 +81,7 @@ int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
   LoopScheduler scheduler(loop);
   Executor executor(loop);
   RealFileSystem files(config.proc_root);
-  Result<std::unique_ptr<CommitQueue>> queue =
-      OpenStore(config.nsm.state_dir + "/nfsrecd.sqlite", loop);
+  Result<std::unique_ptr<CommitQueue>> queue = OpenStore(DatabasePath(config.nsm.state_dir), loop);
   if (!queue.ok()) return startup.Fail("Cannot open database", queue.status());
   Result<std::unique_ptr<statd::NsmDaemon>> nsm =
       statd::NsmDaemon::Create(loop, scheduler, executor, files, *log, **queue, config.nsm);

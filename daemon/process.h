@@ -43,8 +43,6 @@ class Startup {
   // Exit status 1, after logging "what: why" (and echoing it).
   int Fail(const std::string& what, const Status& why);
   void Ready() { ready_.Report(0); }
-  // Tells the parent to exit with `code` without logging (already done).
-  void Report(int code) { ready_.Report(code); }
 
  private:
   Logger& log_;
@@ -57,7 +55,7 @@ class Startup {
 // The pid file, or nothing for an empty path.
 Result<std::unique_ptr<Pidfile>> TakePidfile(const std::string& path);
 
-// The shared database "<state_dir>/nfsrecd.sqlite" and its commit queue.
+// The shared database at `db_path` and its commit queue.
 Result<std::unique_ptr<CommitQueue>> OpenStore(const std::string& db_path, EventLoop& loop);
 
 // Starts something that completes through the loop (a store load) and runs
