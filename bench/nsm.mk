@@ -5,3 +5,9 @@ bench_nsm_bench_LDADD = tests/support/librpctest.a statd/libstatd.a $(COMMON_LIB
 	rpcgen/librpcxdr.a $(SYS_LIBS)
 EXTRA_DIST += bench/run-nsm-bench.sh
 EXTRA_DIST += bench/run-notify-bench.sh
+# Hostile-load driver for docs/RESOURCE_BOUNDS.md, built on demand: make bench/nsm-flood
+EXTRA_PROGRAMS += bench/nsm-flood
+bench_nsm_flood_SOURCES = bench/flood.cc
+bench_nsm_flood_LDADD = tests/support/librpctest.a statd/libstatd.a $(COMMON_LIBS) \
+	rpcgen/librpcxdr.a $(SYS_LIBS)
+EXTRA_DIST += bench/run-floods.sh
