@@ -18,6 +18,9 @@
 //                header and 64 KiB of it; counts how many the server closed.
 //     notify-unknown --calls N
 //                SM_NOTIFY from N distinct names that nobody monitors (UDP).
+//     mon-names  --calls N
+//                SM_MON then SM_UNMON of N distinct names that do not
+//                resolve (TCP, 4 connections): the resolver's cache.
 //     notify-one --calls N --name H
 //                SM_MON of H once, then N SM_NOTIFY for H with rising
 //                states (UDP), as a peer that reboots in a loop would.
@@ -31,8 +34,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -86,15 +89,15 @@ ProbeStats RunProbes(uint16_t port, int probes, int interval_ms) {
                            static_cast<int32_t>(kNlmProgram), 3, kNlmProcSmNotify},
                 {}};
       m.priv[0] = static_cast<uint8_t>(i);
-      Result<test::Reply> r = (*c)->Call(kNsmProgram, kNsmVersion,
-                                         static_cast<uint32_t>(NsmProc::kMon),
-                                         EncodeMon(m).value(), kTimeout);
+      Result<test::Reply> r =
+          (*c)->Call(kNsmProgram, kNsmVersion, static_cast<uint32_t>(NsmProc::kMon),
+                     EncodeMon(m).value(), kTimeout);
       if (r.ok() && r->Success()) {
         Result<StatRes> res = DecodeSmStatRes(r->results);
         if (res.ok() && res->success) {
-          Result<test::Reply> u = (*c)->Call(kNsmProgram, kNsmVersion,
-                                             static_cast<uint32_t>(NsmProc::kUnmon),
-                                             EncodeMonId(m.id).value(), kTimeout);
+          Result<test::Reply> u =
+              (*c)->Call(kNsmProgram, kNsmVersion, static_cast<uint32_t>(NsmProc::kUnmon),
+                         EncodeMonId(m.id).value(), kTimeout);
           good = u.ok() && u->Success();
         }
       }
@@ -190,9 +193,9 @@ int NotifyFlood(const Args& a) {
   if (a.mode == "notify-one") {
     MonArgs m{MonitorKey{a.name, "server", static_cast<int32_t>(kNlmProgram), 3, kNlmProcSmNotify},
               {}};
-    Result<test::Reply> r = test::Call("127.0.0.1", a.port, test::Proto::kTcp, kNsmProgram,
-                                       kNsmVersion, static_cast<uint32_t>(NsmProc::kMon),
-                                       EncodeMon(m).value(), kTimeout);
+    Result<test::Reply> r =
+        test::Call("127.0.0.1", a.port, test::Proto::kTcp, kNsmProgram, kNsmVersion,
+                   static_cast<uint32_t>(NsmProc::kMon), EncodeMon(m).value(), kTimeout);
     if (!r.ok() || !r->Success()) {
       std::fprintf(stderr, "nsm-flood: SM_MON %s failed\n", a.name.c_str());
       return 1;
@@ -228,11 +231,52 @@ int NotifyFlood(const Args& a) {
   return errors == 0 && p.failed == 0 ? 0 : 1;
 }
 
+// SM_MON + SM_UNMON of distinct unresolvable names over 4 TCP connections;
+// every reply must be stat_succ / SUCCESS.
+int MonNames(const Args& a) {
+  auto start = Clock::now();
+  std::atomic<int> next{0};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < 4; ++t) {
+    pool.emplace_back([&] {
+      Result<std::unique_ptr<test::TcpClient>> c =
+          test::TcpClient::Connect("127.0.0.1", a.port, kTimeout);
+      if (!c.ok()) {
+        bad += 1;
+        return;
+      }
+      for (int i = next++; i < a.calls; i = next++) {
+        MonArgs m{MonitorKey{StrCat("flood-", i, ".invalid"), "server",
+                             static_cast<int32_t>(kNlmProgram), 3, kNlmProcSmNotify},
+                  {}};
+        Result<test::Reply> r =
+            (*c)->Call(kNsmProgram, kNsmVersion, static_cast<uint32_t>(NsmProc::kMon),
+                       EncodeMon(m).value(), kTimeout);
+        Result<StatRes> res =
+            r.ok() && r->Success() ? DecodeSmStatRes(r->results) : Result<StatRes>(r.status());
+        Result<test::Reply> u =
+            (*c)->Call(kNsmProgram, kNsmVersion, static_cast<uint32_t>(NsmProc::kUnmon),
+                       EncodeMonId(m.id).value(), kTimeout);
+        if (!res.ok() || !res->success || !u.ok() || !u->Success()) bad += 1;
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  ProbeStats p = RunProbes(a.port, a.probes, 10);
+  std::printf(
+      "mode=%s calls=%d errors=%d seconds=%.2f probes_ok=%d probes_failed=%d "
+      "probe_median_ms=%.1f probe_max_ms=%.1f\n",
+      a.mode.c_str(), a.calls, bad.load(), secs, p.ok, p.failed, Median(p.ms), p.max_ms);
+  return bad.load() == 0 && p.failed == 0 ? 0 : 1;
+}
+
 int Usage() {
   std::fprintf(stderr,
                "usage: nsm-flood [--port P] [--probes N] tcp-idle|tcp-slow|tcp-big --conns N "
                "--source A [--hold-ms T]\n"
-               "       nsm-flood [--port P] notify-unknown --calls N\n"
+               "       nsm-flood [--port P] notify-unknown|mon-names --calls N\n"
                "       nsm-flood [--port P] notify-one --calls N --name H\n");
   return 2;
 }
@@ -286,6 +330,7 @@ int Run(int argc, char** argv) {
   a.udp_port = up.value();
   if (a.mode == "tcp-idle" || a.mode == "tcp-slow" || a.mode == "tcp-big") return TcpFlood(a);
   if (a.mode == "notify-unknown") return NotifyFlood(a);
+  if (a.mode == "mon-names") return MonNames(a);
   if (a.mode == "notify-one" && !a.name.empty()) return NotifyFlood(a);
   return Usage();
 }

@@ -132,6 +132,10 @@ row "20,000 SM_NOTIFY from unknown names" 2 notify-unknown --calls 20000
 stop_daemon
 
 start_daemon --no-nfs4
+row "5,000 SM_MON + SM_UNMON of distinct unresolvable names" 2 mon-names --calls 5000
+stop_daemon
+
+start_daemon --no-nfs4
 row "60,000 SM_NOTIFY for one monitored peer, lockd absent" 5 \
   notify-one --calls 60000 --name 10.98.0.1
 stop_daemon
