@@ -14,3 +14,6 @@ TESTS += tests/format-check.sh
 # The folder graph of ARCHITECTURE.md holds for every #include.
 EXTRA_DIST += tests/layering-check.sh
 TESTS += tests/layering-check.sh
+# Every row of docs/BAD_INPUT.md cites a test that exists.
+EXTRA_DIST += tests/docs/bad-input-doc-check.sh docs/BAD_INPUT.md
+TESTS += tests/docs/bad-input-doc-check.sh
