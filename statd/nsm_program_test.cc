@@ -183,9 +183,9 @@ rpc::CallContext ForgedV4MappedCall(uint16_t port, TimePoint at) {
   ctx.peer_len = peer.len;
   ctx.netid = rpc::Netid::kUdp6;
   ctx.dual_stack = false;
-  ctx.arrived_on_loopback = rpc::DatagramFromLoopback(
-      peer.sa(), dest.sa(), rpc::LoopbackInterfaceIndex() + 1, rpc::LoopbackInterfaceIndex(),
-      false);
+  ctx.arrived_on_loopback =
+      rpc::DatagramFromLoopback(peer.sa(), dest.sa(), rpc::LoopbackInterfaceIndex() + 1,
+                                rpc::LoopbackInterfaceIndex(), false);
   ctx.received = at;
   return ctx;
 }
@@ -214,8 +214,8 @@ class ForgedCallerTest : public NsmProgramTest {
     std::optional<std::vector<uint8_t>> reply;
     std::vector<uint8_t> call =
         rpc::EncodeCall(++xid_, kNsmProgram, kNsmVersion, static_cast<uint32_t>(proc), args);
-    EXPECT_OK(dispatcher_.Dispatch(call, ctx,
-                                   rpc::Responder(std::make_unique<CapturedReply>(&reply))));
+    EXPECT_OK(
+        dispatcher_.Dispatch(call, ctx, rpc::Responder(std::make_unique<CapturedReply>(&reply))));
     loop_->RunUntil([&] { return reply.has_value(); }, 10s);
     if (!reply) return std::nullopt;
     auto info = rpc::DecodeReply(*reply);

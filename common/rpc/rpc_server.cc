@@ -24,12 +24,11 @@ RpcServer::RpcServer(EventLoop& loop, Scheduler& scheduler, Logger& log, Options
       udp_buffer_(kUdpBufferBytes),
       tcp_(std::make_unique<TcpTransport>(
           loop, scheduler, dispatcher_, log,
-          TcpTransport::Limits{options_.max_record_bytes, options_.max_loopback_connections,
-                               options_.max_remote_connections,
-                               options_.max_connections_per_remote_address,
-                               options_.max_calls_per_connection, options_.max_output_bytes,
-                               options_.idle_timeout,
-                               options_.remote_idle_timeout_under_pressure})) {}
+          TcpTransport::Limits{
+              options_.max_record_bytes, options_.max_loopback_connections,
+              options_.max_remote_connections, options_.max_connections_per_remote_address,
+              options_.max_calls_per_connection, options_.max_output_bytes, options_.idle_timeout,
+              options_.remote_idle_timeout_under_pressure})) {}
 
 // Connections close first: Responders still held refer to them weakly.
 RpcServer::~RpcServer() {
@@ -105,10 +104,9 @@ Status RpcServer::AddListener(Netid netid, int* err) {
   if (stream) {
     NFSREC_RETURN_IF_ERROR(tcp_->Listen(netid, std::move(fd)));
   } else {
-    NFSREC_ASSIGN_OR_RETURN(
-        std::shared_ptr<UdpTransport> udp,
-        UdpTransport::Start(loop_, scheduler_, dispatcher_, log_, netid, std::move(fd),
-                            udp_buffer_));
+    NFSREC_ASSIGN_OR_RETURN(std::shared_ptr<UdpTransport> udp,
+                            UdpTransport::Start(loop_, scheduler_, dispatcher_, log_, netid,
+                                                std::move(fd), udp_buffer_));
     udp_.push_back(std::move(udp));
   }
   listener_info_.push_back(

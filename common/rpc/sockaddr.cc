@@ -1,7 +1,6 @@
 #include "common/rpc/sockaddr.h"
 
 #include <arpa/inet.h>
-#include <net/if.h>
 #include <netdb.h>
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 #include <cstring>
 
 #include "common/base/logging.h"
+#include <net/if.h>
 
 namespace nfsrec::rpc {
 

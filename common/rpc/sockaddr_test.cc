@@ -107,15 +107,14 @@ TEST(LoopbackTest, DatagramIsLocalOnlyIfItCameInOnTheLoopbackInterface) {
   // No IP_PKTINFO at all.
   EXPECT_FALSE(DatagramFromLoopback(Ep("127.0.0.1").sa(), Ep("127.0.0.1").sa(), 0, lo, false));
   // An IPv6 packet from ::ffff:127.0.0.1 on an IPV6_V6ONLY socket, even on lo.
+  EXPECT_FALSE(DatagramFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("::1").sa(), lo, lo, false));
   EXPECT_FALSE(
-      DatagramFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("::1").sa(), lo, lo, false));
-  EXPECT_FALSE(DatagramFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("2001:db8::1").sa(), 2, lo,
-                                    false));
+      DatagramFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("2001:db8::1").sa(), 2, lo, false));
   // Real IPv4 loopback traffic on a dual-stack socket.
-  EXPECT_TRUE(DatagramFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("::ffff:127.0.0.1").sa(), lo,
-                                   lo, true));
-  EXPECT_FALSE(DatagramFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("::ffff:127.0.0.1").sa(), 3,
-                                    lo, true));
+  EXPECT_TRUE(
+      DatagramFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("::ffff:127.0.0.1").sa(), lo, lo, true));
+  EXPECT_FALSE(
+      DatagramFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("::ffff:127.0.0.1").sa(), 3, lo, true));
   // Sent to a non-loopback address, or across families.
   EXPECT_FALSE(DatagramFromLoopback(Ep("127.0.0.1").sa(), Ep("10.0.0.1").sa(), lo, lo, false));
   EXPECT_FALSE(DatagramFromLoopback(Ep("::1").sa(), Ep("127.0.0.1").sa(), lo, lo, false));
@@ -127,8 +126,7 @@ TEST(LoopbackTest, StreamIsLocalOnlyIfItsOwnAddressIsLoopback) {
   EXPECT_FALSE(StreamFromLoopback(Ep("127.0.0.1").sa(), Ep("192.0.2.1").sa(), false));
   EXPECT_FALSE(StreamFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("2001:db8::1").sa(), false));
   EXPECT_FALSE(StreamFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("::1").sa(), false));
-  EXPECT_TRUE(
-      StreamFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("::ffff:127.0.0.1").sa(), true));
+  EXPECT_TRUE(StreamFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("::ffff:127.0.0.1").sa(), true));
 }
 
 TEST(LoopbackTest, CallFromAV4MappedPeerOnAV6OnlySocketIsNotLoopback) {
@@ -140,8 +138,8 @@ TEST(LoopbackTest, CallFromAV4MappedPeerOnAV6OnlySocketIsNotLoopback) {
   ctx.dual_stack = false;
   // What the UDP transport decides for it, on lo or not.
   for (unsigned ifindex : {LoopbackInterfaceIndex(), LoopbackInterfaceIndex() + 1}) {
-    ctx.arrived_on_loopback = DatagramFromLoopback(peer.sa(), Ep("::1").sa(), ifindex,
-                                                   LoopbackInterfaceIndex(), false);
+    ctx.arrived_on_loopback =
+        DatagramFromLoopback(peer.sa(), Ep("::1").sa(), ifindex, LoopbackInterfaceIndex(), false);
     EXPECT_FALSE(ctx.IsLoopback()) << ifindex;
   }
   // Even a transport that got "arrived on loopback" wrong cannot make it local.

@@ -321,9 +321,9 @@ void TcpTransport::Adopt(Netid netid, UniqueFd fd, const Endpoint& peer, const E
   std::string source = loopback ? std::string() : peer.Numeric();
   std::string why;
   if (!Admit(loopback, source, &why)) {
-    refused_log_.Write(log_, LogLevel::kWarning, scheduler_.Now(),
-                       StrCat("rpc: refused ", NetidName(netid), " connection from ",
-                              peer.ToString(), ": ", why));
+    refused_log_.Write(
+        log_, LogLevel::kWarning, scheduler_.Now(),
+        StrCat("rpc: refused ", NetidName(netid), " connection from ", peer.ToString(), ": ", why));
     return;  // fd closes
   }
   int one = 1;
@@ -370,8 +370,7 @@ bool TcpTransport::Admit(bool loopback, const std::string& source, std::string* 
   }
   evicted_log_.Write(log_, LogLevel::kWarning, scheduler_.Now(),
                      StrCat("rpc: ", budget, loopback ? " loopback" : " remote",
-                            " TCP connections open; closing the idlest, ",
-                            victim->PeerString()));
+                            " TCP connections open; closing the idlest, ", victim->PeerString()));
   victim->Close("evicted for a new connection");
   return true;
 }
@@ -435,8 +434,8 @@ void TcpTransport::ScheduleIdleSweep() {
     shortest = pressure;
   }
   if (shortest <= Duration::zero()) return;
-  Duration interval = std::clamp<Duration>(shortest / 4, std::chrono::milliseconds(10),
-                                           std::chrono::seconds(30));
+  Duration interval =
+      std::clamp<Duration>(shortest / 4, std::chrono::milliseconds(10), std::chrono::seconds(30));
   idle_timer_ = scheduler_.RunAfter(interval, [this, alive = liveness_.token()] {
     if (!alive) return;
     IdleSweep();

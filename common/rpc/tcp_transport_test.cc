@@ -338,7 +338,8 @@ class TcpBudgetTest : public ::testing::Test {
   // connection's end (false).
   bool Served(const UniqueFd& fd, uint32_t proc = kProcEcho) {
     std::vector<uint8_t> rec = test::RecordMark(EncodeCall(++xid_, kProg, 2, proc, {}));
-    if (::send(fd.get(), rec.data(), rec.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(rec.size())) {
+    if (::send(fd.get(), rec.data(), rec.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(rec.size())) {
       return false;
     }
     if (proc == kProcDrop) {
@@ -438,8 +439,8 @@ TEST_F(TcpBudgetTest, PerRemoteAddressLimitRefusesMoreFromThatAddress) {
   EXPECT_TRUE(Served(held[0]));
   // A slot of 10.0.0.7 freed is usable again.
   held[1].reset();
-  ASSERT_TRUE(loop_->RunUntil([&] { return transport_->remote_connection_count() == 3; },
-                              kTimeout));
+  ASSERT_TRUE(
+      loop_->RunUntil([&] { return transport_->remote_connection_count() == 3; }, kTimeout));
   UniqueFd again = Remote("10.0.0.7");
   EXPECT_TRUE(Served(again));
 }

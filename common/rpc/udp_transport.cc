@@ -176,9 +176,8 @@ void UdpTransport::OnReadable() {
     ctx.peer_len = route.peer_len;
     ctx.netid = netid_;
     ctx.dual_stack = dual_stack_;
-    ctx.arrived_on_loopback =
-        DatagramFromLoopback(peer_sa, reinterpret_cast<const sockaddr*>(&dest), ifindex,
-                             loopback_ifindex_, dual_stack_);
+    ctx.arrived_on_loopback = DatagramFromLoopback(
+        peer_sa, reinterpret_cast<const sockaddr*>(&dest), ifindex, loopback_ifindex_, dual_stack_);
     ctx.received = scheduler_.Now();
     std::span<const uint8_t> message(buffer_.data(), static_cast<size_t>(len));
     Responder responder(std::make_unique<PendingUdpCall>(weak_from_this(), route));

@@ -51,7 +51,13 @@ flood() {
     if [ -n "$st" ] && [ $((open + closed)) -ge "$COUNT" ]; then break; fi
     sleep 0.1
   done
-  echo "flood $name: ${st:-no status} (server side: $(remote_conns) remote connections)"
+  # Then until the daemon has accepted the backlog and evicted its excess.
+  for _ in $(seq 1 100); do
+    [ "$(remote_conns)" -le 512 ] && break
+    sleep 0.1
+  done
+  sleep 1.5  # one more status line from tcp-flood
+  echo "flood $name: $(cat "$T/$name.stop.status" 2>/dev/null) (server side: $(remote_conns) remote connections)"
 }
 unflood() {
   touch "$T/$1.stop"
@@ -62,7 +68,6 @@ unflood() {
 rss_idle=$(rss)
 
 flood idle "" 0
-sleep 1
 held=$(remote_conns)
 [ "$held" -le 512 ] || fail "$held remote connections held, budget 512"
 [ "$held" -ge 400 ] || fail "only $held remote connections held: the flood did not load the daemon"

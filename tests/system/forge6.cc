@@ -8,16 +8,13 @@
 //                                   veth0) the handshake is completed and
 //                                   the call sent as one record
 // PROC: mon | unmon | unmon-all | crash (arguments as lockd would send for
-// host "forged", my_name "server").
+// host 10.66.0.1, my_name "server").
 //
 // Needs CAP_NET_RAW (raw IPv6 socket with our own header, AF_PACKET to
 // watch for the answer).  Output: one line.  Exit: 0 sent (udp) or call
 // delivered over an established connection (tcp); 3 tcp: no SYN-ACK within
 // a second; 77 raw sockets unavailable; 2 usage; 1 other errors.
 #include <arpa/inet.h>
-#include <linux/if_packet.h>
-#include <net/ethernet.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip6.h>
 #include <poll.h>
@@ -35,6 +32,9 @@
 #include "common/base/unique_fd.h"
 #include "common/rpc/rpc_message.h"
 #include "statd/nsm_codec.h"
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 
 namespace nfsrec::statd {
 namespace {
@@ -107,8 +107,8 @@ int SendRaw(int fd, const in6_addr& dst, const Bytes& packet) {
   sockaddr_in6 to{};
   to.sin6_family = AF_INET6;
   to.sin6_addr = dst;
-  if (::sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to),
-               sizeof(to)) < 0) {
+  if (::sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) <
+      0) {
     std::printf("sendto: %s\n", std::strerror(errno));
     return 1;
   }
@@ -153,11 +153,12 @@ int Run(int argc, char** argv) {
   Bytes body;
   if (cmd == "mon") {
     proc = static_cast<uint32_t>(NsmProc::kMon);
-    MonArgs m{MonitorKey{"forged", my.my_name, my.my_prog, my.my_vers, my.my_proc}, {}};
+    MonArgs m{MonitorKey{"10.66.0.1", my.my_name, my.my_prog, my.my_vers, my.my_proc}, {}};
     body = EncodeMon(m).value();
   } else if (cmd == "unmon") {
     proc = static_cast<uint32_t>(NsmProc::kUnmon);
-    body = EncodeMonId(MonitorKey{"forged", my.my_name, my.my_prog, my.my_vers, my.my_proc}).value();
+    body = EncodeMonId(MonitorKey{"10.66.0.1", my.my_name, my.my_prog, my.my_vers, my.my_proc})
+               .value();
   } else if (cmd == "unmon-all") {
     proc = static_cast<uint32_t>(NsmProc::kUnmonAll);
     body = EncodeMyId(my).value();

@@ -145,6 +145,7 @@ int Run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   int rc = Run(argc, argv);
-  if (rc == 2) std::fprintf(stderr, "usage: tcp-flood HOST PORT COUNT SRC_PREFIX NSRC STOP_FILE [slow]\n");
+  if (rc == 2)
+    std::fprintf(stderr, "usage: tcp-flood HOST PORT COUNT SRC_PREFIX NSRC STOP_FILE [slow]\n");
   return rc;
 }
