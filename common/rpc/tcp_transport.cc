@@ -82,6 +82,7 @@ class TcpTransport::Connection : public std::enable_shared_from_this<Connection>
     return Quiet() && now - last_activity_ >= timeout;
   }
   bool loopback() const { return loopback_; }
+  bool privileged_port() const { return ctx_template_.FromPrivilegedPort(); }
   const std::string& source() const { return source_; }
   TimePoint last_activity() const { return last_activity_; }
   std::string PeerString() const { return ctx_template_.PeerString(); }
@@ -320,7 +321,8 @@ void TcpTransport::Adopt(Netid netid, UniqueFd fd, const Endpoint& peer, const E
   const bool loopback = StreamFromLoopback(peer.sa(), local.sa(), dual_stack);
   std::string source = loopback ? std::string() : peer.Numeric();
   std::string why;
-  if (!Admit(loopback, source, &why)) {
+  const bool privileged = peer.port() < 1024;
+  if (!Admit(loopback, privileged, source, &why)) {
     refused_log_.Write(
         log_, LogLevel::kWarning, scheduler_.Now(),
         StrCat("rpc: refused ", NetidName(netid), " connection from ", peer.ToString(), ": ", why));
@@ -351,7 +353,8 @@ void TcpTransport::Adopt(Netid netid, UniqueFd fd, const Endpoint& peer, const E
   conn->Start();
 }
 
-bool TcpTransport::Admit(bool loopback, const std::string& source, std::string* why) {
+bool TcpTransport::Admit(bool loopback, bool privileged_port, const std::string& source,
+                         std::string* why) {
   if (!loopback) {
     auto it = per_remote_address_.find(source);
     if (it != per_remote_address_.end() &&
@@ -363,9 +366,10 @@ bool TcpTransport::Admit(bool loopback, const std::string& source, std::string* 
   size_t open = loopback ? loopback_count_ : remote_connection_count();
   size_t budget = loopback ? limits_.max_loopback_connections : limits_.max_remote_connections;
   if (open < budget) return true;
-  std::shared_ptr<Connection> victim = Idlest(loopback, std::string());
+  std::shared_ptr<Connection> victim = Victim(loopback, privileged_port);
   if (victim == nullptr) {
-    *why = StrCat("all ", budget, loopback ? " loopback" : " remote", " connections busy");
+    *why = StrCat("all ", budget, loopback ? " loopback" : " remote",
+                  " connections busy or privileged");
     return false;
   }
   evicted_log_.Write(log_, LogLevel::kWarning, scheduler_.Now(),
@@ -375,13 +379,18 @@ bool TcpTransport::Admit(bool loopback, const std::string& source, std::string* 
   return true;
 }
 
-std::shared_ptr<TcpTransport::Connection> TcpTransport::Idlest(bool loopback,
-                                                               const std::string& source) const {
+std::shared_ptr<TcpTransport::Connection> TcpTransport::Victim(bool loopback,
+                                                               bool privileged_port) const {
   std::shared_ptr<Connection> best;
   for (const auto& [ptr, conn] : connections_) {
     if (conn->loopback() != loopback || !conn->Quiet()) continue;
-    if (!source.empty() && conn->source() != source) continue;
-    if (best == nullptr || conn->last_activity() < best->last_activity()) best = conn;
+    if (conn->privileged_port() && !privileged_port) continue;
+    // Unprivileged before privileged, then the oldest activity.
+    if (best == nullptr || (best->privileged_port() && !conn->privileged_port()) ||
+        (best->privileged_port() == conn->privileged_port() &&
+         conn->last_activity() < best->last_activity())) {
+      best = conn;
+    }
   }
   return best;
 }

@@ -24,7 +24,10 @@
 //  - When a class's budget is full, a new connection of that class evicts
 //    the connection of the same class that has been idle longest (no call
 //    in flight, no reply pending; the oldest last read or write); if every
-//    one is busy, the new connection is closed instead.
+//    one is busy, the new connection is closed instead.  Connections from a
+//    privileged source port (below 1024: root's, such as lockd's) are
+//    evicted only for another such connection, and only when no
+//    unprivileged one can go, so local users cannot push lockd out either.
 //  - A connection with no call in flight, no output pending and no input
 //    for idle_timeout is closed; remote ones already after
 //    remote_idle_timeout_under_pressure while the remote budget is at least
@@ -109,10 +112,10 @@ class TcpTransport {
   void OnAcceptError(Listener& listener, int err);
   // Makes room for a new connection of one class (and source); false if
   // it must be refused.  `why` tells the log why.
-  bool Admit(bool loopback, const std::string& source, std::string* why);
-  // The idle connection of a class (and source, unless empty) with the
-  // oldest activity, or null.
-  std::shared_ptr<Connection> Idlest(bool loopback, const std::string& source) const;
+  bool Admit(bool loopback, bool privileged_port, const std::string& source, std::string* why);
+  // The connection a newcomer of this class may evict, or null (see the
+  // budget rules above).
+  std::shared_ptr<Connection> Victim(bool loopback, bool privileged_port) const;
   // Drops the transport's reference; the caller holds another.
   void Forget(Connection* conn);
   bool RemoteUnderPressure() const;

@@ -322,17 +322,17 @@ class TcpBudgetTest : public ::testing::Test {
 
   // A connection as if accepted from `peer` on `local`; returns the
   // client's end.
-  UniqueFd Open(const std::string& peer, const std::string& local) {
+  UniqueFd Open(const std::string& peer, const std::string& local, uint16_t port = 40000) {
     int sv[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
-    auto p = Endpoint::FromNumeric(peer, 40000);
+    auto p = Endpoint::FromNumeric(peer, port);
     auto l = Endpoint::FromNumeric(local, 111);
     EXPECT_TRUE(p.ok() && l.ok());
     transport_->Adopt(p->IsV6() ? Netid::kTcp6 : Netid::kTcp, UniqueFd(sv[1]), *p, *l, false);
     return UniqueFd(sv[0]);
   }
   UniqueFd Remote(const std::string& peer) { return Open(peer, "192.0.2.1"); }
-  UniqueFd Local() { return Open("127.0.0.1", "127.0.0.1"); }
+  UniqueFd Local(uint16_t port = 40000) { return Open("127.0.0.1", "127.0.0.1", port); }
 
   // Sends one call and runs the loop until its reply (true) or the
   // connection's end (false).
@@ -467,6 +467,40 @@ TEST_F(TcpBudgetTest, FullRemoteBudgetEvictsTheIdlestRemote) {
   EXPECT_TRUE(Served(c));
   EXPECT_EQ(transport_->remote_connection_count(), 3u);
   EXPECT_EQ(LogCount("closing the idlest, tcp 10.0.0.2"), 1u);
+}
+
+TEST_F(TcpBudgetTest, UnprivilegedLocalConnectionsCannotEvictLockds) {
+  TcpTransport::Limits limits;
+  limits.max_loopback_connections = 2;
+  Make(limits);
+  UniqueFd lockd = Local(800);  // the idlest from here on
+  ASSERT_TRUE(Served(lockd));
+  scheduler_.Advance(std::chrono::seconds(1));
+  UniqueFd user1 = Local(40001);
+  ASSERT_TRUE(Served(user1));
+  scheduler_.Advance(std::chrono::seconds(1));
+  // A local user's new connection evicts the other unprivileged one.
+  UniqueFd user2 = Local(40002);
+  EXPECT_TRUE(Served(user2));
+  EXPECT_TRUE(Closed(user1));
+  EXPECT_TRUE(Served(lockd));
+  scheduler_.Advance(std::chrono::seconds(1));
+  // A privileged newcomer also takes the unprivileged one first.
+  UniqueFd root1 = Local(801);
+  EXPECT_TRUE(Served(root1));
+  EXPECT_TRUE(Closed(user2));
+  // Only privileged connections left: an unprivileged one is refused ...
+  UniqueFd user3 = Local(40003);
+  EXPECT_TRUE(Closed(user3));
+  scheduler_.Advance(std::chrono::seconds(1));
+  EXPECT_TRUE(Served(lockd));
+  // ... a privileged one evicts the idlest privileged (root1: lockd spoke last).
+  scheduler_.Advance(std::chrono::seconds(1));
+  UniqueFd root2 = Local(802);
+  EXPECT_TRUE(Served(root2));
+  EXPECT_TRUE(Closed(root1));
+  EXPECT_TRUE(Served(lockd));
+  EXPECT_EQ(transport_->loopback_connection_count(), 2u);
 }
 
 TEST_F(TcpBudgetTest, RemoteIdleTimeoutShortensUnderPressure) {

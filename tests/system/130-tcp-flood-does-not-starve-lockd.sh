@@ -66,6 +66,8 @@ unflood() {
 
 "$NSM_CLIENT" --tcp mon 10.97.0.1 $COOKIE >/dev/null || fail "SM_MON over TCP before the flood"
 rss_idle=$(rss)
+ms=$(loopback_mons 0 "no flood")
+echo "ok: 20 loopback SM_MON over TCP in $ms ms without a flood"
 
 flood idle "" 0
 held=$(remote_conns)
@@ -85,7 +87,7 @@ ms=$(loopback_mons 2 "slow maximal fragments")
 echo "ok: 20 loopback SM_MON over TCP in $ms ms under $COUNT slow-fragment connections"
 unflood slow
 
-expect_eq "every loopback SM_MON recorded" 41 "$(monitor_count)"
+expect_eq "every loopback SM_MON recorded" 61 "$(monitor_count)"
 grep -q "remote TCP connections open; closing the idlest" "$T/daemon.log" ||
   fail "no eviction logged"
 echo "RSS (VmRSS, kB): no connections $rss_idle; $COUNT idle connections $rss_flood; $COUNT slow maximal fragments $rss_slow"
