@@ -368,8 +368,9 @@ bool TcpTransport::Admit(bool loopback, bool privileged_port, const std::string&
   if (open < budget) return true;
   std::shared_ptr<Connection> victim = Victim(loopback, privileged_port);
   if (victim == nullptr) {
-    *why = StrCat("all ", budget, loopback ? " loopback" : " remote",
-                  " connections busy or privileged");
+    *why =
+        StrCat("all ", budget,
+               loopback ? " loopback connections busy or privileged" : " remote connections busy");
     return false;
   }
   evicted_log_.Write(log_, LogLevel::kWarning, scheduler_.Now(),
@@ -384,11 +385,13 @@ std::shared_ptr<TcpTransport::Connection> TcpTransport::Victim(bool loopback,
   std::shared_ptr<Connection> best;
   for (const auto& [ptr, conn] : connections_) {
     if (conn->loopback() != loopback || !conn->Quiet()) continue;
-    if (conn->privileged_port() && !privileged_port) continue;
-    // Unprivileged before privileged, then the oldest activity.
-    if (best == nullptr || (best->privileged_port() && !conn->privileged_port()) ||
-        (best->privileged_port() == conn->privileged_port() &&
-         conn->last_activity() < best->last_activity())) {
+    // Only on loopback does a port below 1024 prove anything (root here).
+    bool protect = loopback && conn->privileged_port();
+    bool best_protected = best != nullptr && loopback && best->privileged_port();
+    if (protect && !privileged_port) continue;
+    // Unprotected before protected, then the oldest activity.
+    if (best == nullptr || (best_protected && !protect) ||
+        (best_protected == protect && conn->last_activity() < best->last_activity())) {
       best = conn;
     }
   }

@@ -24,10 +24,11 @@
 //  - When a class's budget is full, a new connection of that class evicts
 //    the connection of the same class that has been idle longest (no call
 //    in flight, no reply pending; the oldest last read or write); if every
-//    one is busy, the new connection is closed instead.  Connections from a
-//    privileged source port (below 1024: root's, such as lockd's) are
-//    evicted only for another such connection, and only when no
-//    unprivileged one can go, so local users cannot push lockd out either.
+//    one is busy, the new connection is closed instead.  Loopback
+//    connections from a privileged source port (below 1024: root's on this
+//    host, such as lockd's) are evicted only for another such connection,
+//    and only when no unprivileged one can go, so local users cannot push
+//    lockd out either.  (A remote privileged port proves nothing.)
 //  - A connection with no call in flight, no output pending and no input
 //    for idle_timeout is closed; remote ones already after
 //    remote_idle_timeout_under_pressure while the remote budget is at least

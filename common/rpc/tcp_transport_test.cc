@@ -503,6 +503,18 @@ TEST_F(TcpBudgetTest, UnprivilegedLocalConnectionsCannotEvictLockds) {
   EXPECT_EQ(transport_->loopback_connection_count(), 2u);
 }
 
+TEST_F(TcpBudgetTest, RemotePrivilegedPortGivesNoProtection) {
+  TcpTransport::Limits limits;
+  limits.max_remote_connections = 1;
+  Make(limits);
+  UniqueFd root = Open("10.0.0.1", "192.0.2.1", 800);
+  ASSERT_TRUE(Served(root));
+  scheduler_.Advance(std::chrono::seconds(1));
+  UniqueFd user = Remote("10.0.0.2");
+  EXPECT_TRUE(Served(user));
+  EXPECT_TRUE(Closed(root));
+}
+
 TEST_F(TcpBudgetTest, RemoteIdleTimeoutShortensUnderPressure) {
   TcpTransport::Limits limits;
   limits.max_remote_connections = 4;
