@@ -33,6 +33,9 @@ Result<std::unique_ptr<NsmEndpoint>> NsmEndpoint::Serve(EventLoop& loop, Schedul
                                                         Logger& log, uint16_t port,
                                                         std::map<uint32_t, rpc::Handler> handlers) {
   std::unique_ptr<NsmEndpoint> e(new NsmEndpoint());
+  // The defaults: IPv6 listeners are IPV6_V6ONLY (a v4-mapped source on
+  // them is never local), and lockd's loopback TCP connections have a
+  // budget that remote peers cannot use (common/rpc/rpc_server.h).
   rpc::RpcServer::Options opts;
   opts.port = port;
   Result<std::unique_ptr<rpc::RpcServer>> server =

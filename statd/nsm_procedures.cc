@@ -58,11 +58,24 @@ void NsmService::Stat(const Caller& caller, const std::string& mon_name, StatRep
 }
 
 // rpc.statd serves the monitor calls to local callers only (lockd); a
-// remote caller is logged and refused.
-bool NsmService::FromLocalHost(const Caller& caller, const char* procedure) {
-  if (caller.loopback) return true;
-  log_.Warning(StrCat(procedure, " call from non-local host ", caller.address));
-  return false;
+// remote caller is logged and refused.  Refusals are rate limited: one
+// spoofed datagram costs an attacker less than a log line costs us.
+bool NsmService::FromLocalHost(const Caller& caller, const char* procedure, bool reserved_port) {
+  std::string who = caller.address.find(':') != std::string::npos
+                        ? StrCat("[", caller.address, "]:", caller.port)
+                        : StrCat(caller.address, ":", caller.port);
+  std::string refusal;
+  if (!caller.loopback) {
+    refusal = StrCat(procedure, " call from non-local host ", who, " refused");
+  } else if (reserved_port && !caller.privileged_port) {
+    refusal = StrCat(procedure, " call from unprivileged port on ", who, " refused");
+  }
+  if (!refusal.empty()) {
+    refused_log_.Write(log_, LogLevel::kWarning, caller.received, refusal);
+    return false;
+  }
+  log_.Debug(StrCat(procedure, " call from ", who, " accepted"));
+  return true;
 }
 
 void NsmService::Mon(const Caller& caller, MonArgs args, StatReply reply) {
@@ -258,12 +271,7 @@ void NsmService::UnmonAll(const Caller& caller, MyId id, StateReply reply) {
 }
 
 bool NsmService::SimuCrashAllowed(const Caller& caller) {
-  if (!FromLocalHost(caller, "SM_SIMU_CRASH")) return false;
-  if (!caller.privileged_port) {
-    log_.Warning(StrCat("SM_SIMU_CRASH call from unprivileged port on ", caller.address));
-    return false;
-  }
-  return true;
+  return FromLocalHost(caller, "SM_SIMU_CRASH", /*reserved_port=*/true);
 }
 
 namespace {

@@ -5,7 +5,8 @@
 namespace nfsrec::statd {
 
 Caller CallerOf(const rpc::CallContext& ctx) {
-  return Caller{ctx.IsLoopback(), ctx.FromPrivilegedPort(), ctx.PeerAddress()};
+  return Caller{ctx.IsLoopback(), ctx.FromPrivilegedPort(), ctx.PeerAddress(), ctx.PeerPort(),
+                ctx.received};
 }
 
 namespace {

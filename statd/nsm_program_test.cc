@@ -172,5 +172,118 @@ TEST_F(NsmProgramTest, UndecodableArgumentsGetGarbageArgs) {
   EXPECT_EQ(store_->writes(), writes);
 }
 
+// An IPv6 datagram with the source ::ffff:127.0.0.1, sent from another host
+// (Linux delivers those from the wire) to the udp6 socket, which is
+// IPV6_V6ONLY, as the UDP transport describes it.
+rpc::CallContext ForgedV4MappedCall(uint16_t port, TimePoint at) {
+  rpc::CallContext ctx;
+  rpc::Endpoint peer = rpc::Endpoint::FromNumeric("::ffff:127.0.0.1", port).value();
+  rpc::Endpoint dest = rpc::Endpoint::FromNumeric("2001:db8::1", 0).value();
+  ctx.peer = peer.addr;
+  ctx.peer_len = peer.len;
+  ctx.netid = rpc::Netid::kUdp6;
+  ctx.dual_stack = false;
+  ctx.arrived_on_loopback =
+      rpc::DatagramFromLoopback(peer.sa(), dest.sa(), rpc::LoopbackInterfaceIndex() + 1,
+                                rpc::LoopbackInterfaceIndex(), false);
+  ctx.received = at;
+  return ctx;
+}
+
+class CapturedReply final : public rpc::internal::PendingCall {
+ public:
+  explicit CapturedReply(std::optional<std::vector<uint8_t>>* out) : out_(out) {}
+  void Send(std::vector<uint8_t> message) override { *out_ = std::move(message); }
+
+ private:
+  std::optional<std::vector<uint8_t>>* out_;
+};
+
+class ForgedCallerTest : public NsmProgramTest {
+ protected:
+  // After SetUp's real calls: the loop runs on this thread from here on.
+  void Direct() {
+    TearDown();
+    ASSERT_OK(dispatcher_.AddProgram(kNsmProgram, kNsmVersion,
+                                     NsmHandlers(*service_, log_, [this] { ++simu_crashes_; })));
+  }
+  // Dispatches one call as if it came in with `ctx`; the results, or
+  // nullopt if unanswered.
+  std::optional<std::vector<uint8_t>> Send(NsmProc proc, const std::vector<uint8_t>& args,
+                                           rpc::CallContext ctx) {
+    std::optional<std::vector<uint8_t>> reply;
+    std::vector<uint8_t> call =
+        rpc::EncodeCall(++xid_, kNsmProgram, kNsmVersion, static_cast<uint32_t>(proc), args);
+    EXPECT_OK(
+        dispatcher_.Dispatch(call, ctx, rpc::Responder(std::make_unique<CapturedReply>(&reply))));
+    loop_->RunUntil([&] { return reply.has_value(); }, 10s);
+    if (!reply) return std::nullopt;
+    auto info = rpc::DecodeReply(*reply);
+    EXPECT_OK(info);
+    EXPECT_TRUE(info->accepted && info->accept_stat == rpc::AcceptStat::kSuccess);
+    return std::vector<uint8_t>(info->results.begin(), info->results.end());
+  }
+  size_t LogCount(const std::string& needle) const {
+    size_t n = 0;
+    for (const auto& l : log_.lines()) n += l.second.find(needle) != std::string::npos;
+    return n;
+  }
+
+  rpc::Dispatcher dispatcher_{log_};
+  uint32_t xid_ = 0;
+};
+
+TEST_F(ForgedCallerTest, V4MappedLoopbackSourceIsRefusedEveryPrivilegedProcedure) {
+  ASSERT_TRUE(Call(NsmProc::kMon, EncodeMon(Mon("client2")).value())->Success());
+  Direct();
+  const int puts = store_->puts();
+  const int deletes = store_->deletes();
+  const TimePoint t{};
+  // A privileged source port, so SM_SIMU_CRASH fails on the address alone.
+  auto r = Send(NsmProc::kMon, EncodeMon(Mon("evil")).value(), ForgedV4MappedCall(700, t));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(DecodeSmStatRes(*r).value(), (StatRes{false, -1}));
+  r = Send(NsmProc::kUnmon, EncodeMonId(Mon("client2").id).value(), ForgedV4MappedCall(700, t));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(DecodeSmStat(*r).value(), -1);
+  r = Send(NsmProc::kUnmonAll, EncodeMyId(MyId{"server", 100021, 3, 16}).value(),
+           ForgedV4MappedCall(700, t));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(DecodeSmStat(*r).value(), -1);
+  r = Send(NsmProc::kSimuCrash, {}, ForgedV4MappedCall(700, t));
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->empty());
+
+  EXPECT_EQ(simu_crashes_.load(), 0);
+  EXPECT_EQ(store_->puts(), puts);
+  EXPECT_EQ(store_->deletes(), deletes);
+  ASSERT_EQ(store_->monitors().size(), 1u);
+  EXPECT_EQ(service_->local_state(), 3);
+  for (const char* proc : {"SM_MON", "SM_UNMON", "SM_UNMON_ALL", "SM_SIMU_CRASH"}) {
+    EXPECT_EQ(LogCount(StrCat(proc, " call from non-local host [::ffff:127.0.0.1]:700 refused")),
+              1u)
+        << proc;
+  }
+  // The real local SM_MON of SetUp was logged as accepted.
+  EXPECT_EQ(LogCount("SM_MON call from 127.0.0.1:"), 1u);
+  EXPECT_EQ(LogCount(" accepted"), 1u);
+}
+
+TEST_F(ForgedCallerTest, RefusalFloodIsRateLimitedInTheLog) {
+  Direct();
+  const TimePoint t{};
+  for (int i = 0; i < 1000; ++i) {
+    auto r = Send(NsmProc::kUnmonAll, EncodeMyId(MyId{"server", 100021, 3, 16}).value(),
+                  ForgedV4MappedCall(static_cast<uint16_t>(2000 + i), t + 1ms * i));
+    ASSERT_TRUE(r);
+  }
+  EXPECT_EQ(LogCount("SM_UNMON_ALL call from non-local host"), 20u);
+  auto r = Send(NsmProc::kUnmon, EncodeMonId(Mon("client2").id).value(),
+                ForgedV4MappedCall(5000, t + 20s));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(LogCount("NSM: refused privileged calls: 980 similar messages suppressed"), 1u);
+  EXPECT_EQ(LogCount("SM_UNMON call from non-local host [::ffff:127.0.0.1]:5000 refused"), 1u);
+}
+
 }  // namespace
 }  // namespace nfsrec::statd

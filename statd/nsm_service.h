@@ -7,14 +7,21 @@
 // the store; a failed write puts the previous entry back.
 //
 // Who may call (decided here, documented in docs/nsm.md):
-//  - SM_MON, SM_UNMON, SM_UNMON_ALL: callers on loopback.  We accept all of
-//    127.0.0.0/8, ::1 and v4-mapped 127/8, like the kernel's own check for
-//    NSM callbacks, not only 127.0.0.1 as rpc.statd does: every such address
-//    is local to this host (or to this network namespace), so widening the
-//    set grants nothing to a remote caller, and it lets lockd in a netns or a
-//    user-space NLM on ::1 reach us.
-//  - SM_SIMU_CRASH: loopback and a privileged source port.
+//  - SM_MON, SM_UNMON, SM_UNMON_ALL: callers on this host, i.e. calls that
+//    came in over the loopback interface from a loopback address
+//    (Caller::loopback, decided by the RPC transport from the receiving
+//    interface and socket, rpc::CallContext::IsLoopback).  We accept all of
+//    127.0.0.0/8 and ::1, like the kernel's own check for NSM callbacks, not
+//    only 127.0.0.1 as rpc.statd does: every such address is local to this
+//    host (or network namespace), so widening the set grants nothing to a
+//    remote caller, and it lets a user-space NLM on ::1 reach us.  A
+//    v4-mapped ::ffff:127.x.y.z source on an IPv6 socket is not local: it
+//    can come from the wire.
+//  - SM_SIMU_CRASH: as above, and from a privileged source port.
 //  - SM_STAT, SM_NOTIFY: anyone.
+// Every call to those four is logged with its caller (address:port):
+// refused ones as warnings, at most 20 per 10 s and then a count of those
+// left out; accepted ones at debug level.
 #pragma once
 
 #include <cstdint>
@@ -24,9 +31,11 @@
 #include <vector>
 
 #include "common/base/callback.h"
+#include "common/base/clock.h"
 #include "common/base/liveness.h"
 #include "common/base/logging.h"
 #include "common/os/resolver.h"
+#include "common/rpc/log_limiter.h"
 #include "statd/ha_callout.h"
 #include "statd/kernel_nsm.h"
 #include "statd/lockd_callbacks.h"
@@ -40,6 +49,10 @@ struct Caller {
   bool loopback = false;
   bool privileged_port = false;
   std::string address;  // numeric presentation form, for logs and matching
+  uint16_t port = 0;    // source port, for logs
+  // When the call was read, on the loop's Scheduler clock (for the
+  // refusal log's rate limit).
+  TimePoint received{};
 };
 
 class NsmService {
@@ -140,7 +153,9 @@ class NsmService {
   // Deletes monitors already taken out of the list (keys[i] was removed[i])
   // and replies with the local state; if the store fails they are put back
   // and `failure` starts the logged error.
-  bool FromLocalHost(const Caller& caller, const char* procedure);
+  // Whether a caller may use a privileged procedure (and, if
+  // `reserved_port`, called from a privileged port); logs the decision.
+  bool FromLocalHost(const Caller& caller, const char* procedure, bool reserved_port = false);
   void RemoveMonitors(std::vector<MonitorKey> keys, std::vector<Entry> removed, std::string failure,
                       StateReply reply);
   void NotifyMatched(const NotifyArgs& args, const std::vector<std::string>& names,
@@ -163,6 +178,7 @@ class NsmService {
   std::map<MonitorKey, Entry> monitors_;
   std::map<MonitorKey, MonitorRecord> notify_list_;
   std::string boot_id_;
+  rpc::LogLimiter refused_log_{"NSM: refused privileged calls", 20, std::chrono::seconds(10)};
   bool loading_ = false;
   std::deque<Callback<void()>> waiting_;
   std::vector<Done> reloads_;  // Reload calls that wait for the next load

@@ -32,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base/clock.h"
 #include "common/base/logging.h"
 #include "common/base/result.h"
 #include "common/rpc/rpc_message.h"
@@ -55,10 +56,23 @@ struct CallContext {
   uint32_t vers = 0;
   uint32_t proc = 0;
   uint32_t cred_flavor = kAuthNone;
+  // Set by the transport from where the call really came in
+  // (DatagramFromLoopback / StreamFromLoopback in sockaddr.h), never from
+  // the peer address alone.
+  bool arrived_on_loopback = false;
+  // The receiving socket is AF_INET6 without IPV6_V6ONLY: only there is a
+  // v4-mapped peer real IPv4 traffic.
+  bool dual_stack = false;
+  // When the transport read the call, on the server's Scheduler clock (for
+  // rate-limited logs).
+  TimePoint received{};
 
   const sockaddr* peer_sockaddr() const { return reinterpret_cast<const sockaddr*>(&peer); }
   bool IsTcp() const { return IsStream(netid); }
-  bool IsLoopback() const { return IsLoopbackAddress(peer_sockaddr()); }
+  // From this host: arrived over loopback from a loopback address.
+  bool IsLoopback() const {
+    return arrived_on_loopback && LoopbackFamily(peer_sockaddr(), dual_stack) != AF_UNSPEC;
+  }
   // Source port below 1024 (IPPORT_RESERVED), i.e. a root-owned sender.
   bool FromPrivilegedPort() const { return PeerPort() < 1024; }
   uint16_t PeerPort() const { return SockaddrPort(peer_sockaddr()); }

@@ -17,15 +17,18 @@ constexpr size_t kUdpBufferBytes = 65536;
 
 RpcServer::RpcServer(EventLoop& loop, Scheduler& scheduler, Logger& log, Options options)
     : loop_(loop),
+      scheduler_(scheduler),
       log_(log),
       options_(std::move(options)),
       dispatcher_(log),
       udp_buffer_(kUdpBufferBytes),
       tcp_(std::make_unique<TcpTransport>(
           loop, scheduler, dispatcher_, log,
-          TcpTransport::Limits{options_.max_record_bytes, options_.max_connections,
-                               options_.max_calls_per_connection, options_.max_output_bytes,
-                               options_.idle_timeout})) {}
+          TcpTransport::Limits{
+              options_.max_record_bytes, options_.max_loopback_connections,
+              options_.max_remote_connections, options_.max_connections_per_remote_address,
+              options_.max_calls_per_connection, options_.max_output_bytes, options_.idle_timeout,
+              options_.remote_idle_timeout_under_pressure})) {}
 
 // Connections close first: Responders still held refer to them weakly.
 RpcServer::~RpcServer() {
@@ -36,8 +39,11 @@ RpcServer::~RpcServer() {
 Result<std::unique_ptr<RpcServer>> RpcServer::Create(EventLoop& loop, Scheduler& scheduler,
                                                      Logger& log, Options options) {
   if (options.max_record_bytes == 0 || options.max_record_bytes > 0x7fffffff ||
-      options.max_calls_per_connection == 0) {
-    return Status::InvalidArgument("rpc server: max_record_bytes and max_calls_per_connection");
+      options.max_calls_per_connection == 0 || options.max_loopback_connections == 0 ||
+      options.max_connections_per_remote_address == 0) {
+    return Status::InvalidArgument(
+        "rpc server: max_record_bytes, max_calls_per_connection, max_loopback_connections and "
+        "max_connections_per_remote_address must be positive");
   }
   std::unique_ptr<RpcServer> server(new RpcServer(loop, scheduler, log, std::move(options)));
   const Options& opt = server->options_;
@@ -98,9 +104,9 @@ Status RpcServer::AddListener(Netid netid, int* err) {
   if (stream) {
     NFSREC_RETURN_IF_ERROR(tcp_->Listen(netid, std::move(fd)));
   } else {
-    NFSREC_ASSIGN_OR_RETURN(
-        std::shared_ptr<UdpTransport> udp,
-        UdpTransport::Start(loop_, dispatcher_, log_, netid, std::move(fd), udp_buffer_));
+    NFSREC_ASSIGN_OR_RETURN(std::shared_ptr<UdpTransport> udp,
+                            UdpTransport::Start(loop_, scheduler_, dispatcher_, log_, netid,
+                                                std::move(fd), udp_buffer_));
     udp_.push_back(std::move(udp));
   }
   listener_info_.push_back(

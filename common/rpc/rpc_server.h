@@ -66,15 +66,24 @@ class RpcServer {
     // Skip (with a warning) IPv6 listeners that the host cannot create
     // (no IPv6, or the address is not configured) instead of failing.
     bool ipv6_optional = true;
-    // TCP limits; see common/rpc/tcp_transport.h.
+    // TCP limits; their rules are in common/rpc/tcp_transport.h.
     size_t max_record_bytes = 64 * 1024;
-    size_t max_connections = 512;
+    // Connections from this host (lockd's among them) and from elsewhere
+    // are counted apart, so remote peers never take lockd's.  When a budget
+    // is full a new connection evicts the idlest one of its class.
+    size_t max_loopback_connections = 128;
+    size_t max_remote_connections = 512;
+    // Beyond this many from one remote address, new ones are closed.
+    size_t max_connections_per_remote_address = 16;
     size_t max_calls_per_connection = 64;
     // Replies queued on one connection beyond this close it (a peer that
     // sends calls but never reads).
     size_t max_output_bytes = 1024 * 1024;
     // Zero disables.
     Duration idle_timeout = std::chrono::minutes(6);
+    // Idle time-out of remote connections while at least three-quarters of
+    // max_remote_connections are open.  Zero: idle_timeout applies.
+    Duration remote_idle_timeout_under_pressure = std::chrono::seconds(30);
   };
 
   // Creates and binds every requested listener and starts watching them.
@@ -103,6 +112,7 @@ class RpcServer {
   Status AddListener(Netid netid, int* err);
 
   EventLoop& loop_;
+  Scheduler& scheduler_;
   Logger& log_;
   Options options_;
   // Declared before the transports, which refer to it.

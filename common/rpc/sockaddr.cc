@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/base/logging.h"
+#include <net/if.h>
 
 namespace nfsrec::rpc {
 
@@ -90,17 +91,50 @@ std::string Endpoint::ToString() const {
   return StrCat(host, ":", port());
 }
 
-bool IsLoopbackAddress(const sockaddr* sa) {
+bool IsLoopbackAddress(const sockaddr* sa) { return LoopbackFamily(sa, false) != AF_UNSPEC; }
+
+int LoopbackFamily(const sockaddr* sa, bool dual_stack) {
   if (sa->sa_family == AF_INET) {
     const auto* sin = reinterpret_cast<const sockaddr_in*>(sa);
-    return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+    return (ntohl(sin->sin_addr.s_addr) >> 24) == 127 ? AF_INET : AF_UNSPEC;
   }
   if (sa->sa_family == AF_INET6) {
     const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(sa);
-    if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr)) return true;
-    return IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) && sin6->sin6_addr.s6_addr[12] == 127;
+    if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr)) return AF_INET6;
+    if (dual_stack && IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
+        sin6->sin6_addr.s6_addr[12] == 127) {
+      return AF_INET;
+    }
   }
-  return false;
+  return AF_UNSPEC;
+}
+
+bool DatagramFromLoopback(const sockaddr* peer, const sockaddr* dest, unsigned ifindex,
+                          unsigned loopback_ifindex, bool dual_stack) {
+  if (ifindex == 0 || ifindex != loopback_ifindex) return false;
+  int family = LoopbackFamily(peer, dual_stack);
+  return family != AF_UNSPEC && family == LoopbackFamily(dest, dual_stack);
+}
+
+bool StreamFromLoopback(const sockaddr* peer, const sockaddr* local, bool dual_stack) {
+  int family = LoopbackFamily(peer, dual_stack);
+  return family != AF_UNSPEC && family == LoopbackFamily(local, dual_stack);
+}
+
+unsigned LoopbackInterfaceIndex() {
+  unsigned index = if_nametoindex("lo");
+  return index != 0 ? index : 1;
+}
+
+bool IsDualStackSocket(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return false;
+  if (ss.ss_family != AF_INET6) return false;
+  int v6only = 0;
+  socklen_t optlen = sizeof(v6only);
+  if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &optlen) < 0) return false;
+  return v6only == 0;
 }
 
 uint16_t SockaddrPort(const sockaddr* sa) {

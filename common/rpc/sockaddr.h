@@ -48,8 +48,38 @@ struct Endpoint {
   std::string ToString() const;
 };
 
-// 127.0.0.0/8, ::1, and ::ffff:127.0.0.0/104.
+// 127.0.0.0/8 and ::1.  Not a v4-mapped ::ffff:127.0.0.0/104: on an
+// IPV6_V6ONLY socket that is an IPv6 packet's source, which Linux accepts
+// from any interface (see LoopbackFamily).
 bool IsLoopbackAddress(const sockaddr* sa);
+
+// The family in which `sa` is a loopback address, as received on a socket:
+// AF_INET for 127.0.0.0/8, AF_INET6 for ::1, and AF_INET for
+// ::ffff:127.0.0.0/104 only if `dual_stack` (an AF_INET6 socket without
+// IPV6_V6ONLY, where real IPv4 traffic shows up v4-mapped); AF_UNSPEC
+// otherwise.
+int LoopbackFamily(const sockaddr* sa, bool dual_stack);
+
+// Whether a call came from this host, decided from where the kernel says
+// it arrived, not from the source address alone (a remote host can send
+// an IPv6 packet from ::ffff:127.0.0.1):
+//  - a datagram: received on the loopback interface (`ifindex`, from
+//    IP_PKTINFO / IPV6_PKTINFO, equals `loopback_ifindex`), sent to
+//    `dest` (the packet's destination address) from `peer`, both loopback
+//    addresses of one family;
+//  - a stream: the connection's own address (`local`, getsockname) and its
+//    peer are loopback addresses of one family.  Linux drops packets for
+//    127/8 and ::1 arriving on other interfaces, so such a connection was
+//    made over loopback.
+bool DatagramFromLoopback(const sockaddr* peer, const sockaddr* dest, unsigned ifindex,
+                          unsigned loopback_ifindex, bool dual_stack);
+bool StreamFromLoopback(const sockaddr* peer, const sockaddr* local, bool dual_stack);
+
+// The loopback interface's index in this network namespace (Linux gives
+// it 1 in every namespace; looked up by name first).
+unsigned LoopbackInterfaceIndex();
+// True for an AF_INET6 socket without IPV6_V6ONLY.
+bool IsDualStackSocket(int fd);
 uint16_t SockaddrPort(const sockaddr* sa);
 // Numeric form without port or brackets ("127.0.0.1", "::1"); "?" if the
 // family is neither AF_INET nor AF_INET6.

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include "common/base/unique_fd.h"
+#include "common/rpc/dispatcher.h"
 #include "tests/support/status_matchers.h"
 #include <gtest/gtest.h>
 
@@ -23,11 +24,10 @@ TEST(AddressTest, LoopbackAndPorts) {
 
   sockaddr_in6 sin6{};
   sin6.sin6_family = AF_INET6;
-  for (const char* a : {"::1", "::ffff:127.0.0.1", "::ffff:127.255.0.9"}) {
-    inet_pton(AF_INET6, a, &sin6.sin6_addr);
-    EXPECT_TRUE(IsLoopbackAddress(reinterpret_cast<sockaddr*>(&sin6))) << a;
-  }
-  for (const char* a : {"::2", "::ffff:10.0.0.1", "fe80::1", "::"}) {
+  inet_pton(AF_INET6, "::1", &sin6.sin6_addr);
+  EXPECT_TRUE(IsLoopbackAddress(reinterpret_cast<sockaddr*>(&sin6)));
+  for (const char* a :
+       {"::2", "::ffff:10.0.0.1", "fe80::1", "::", "::ffff:127.0.0.1", "::ffff:127.255.0.9"}) {
     inet_pton(AF_INET6, a, &sin6.sin6_addr);
     EXPECT_FALSE(IsLoopbackAddress(reinterpret_cast<sockaddr*>(&sin6))) << a;
   }
@@ -72,7 +72,7 @@ TEST(EndpointTest, V4MappedAndLocal) {
   EXPECT_TRUE(mapped.IsV6());
   EXPECT_EQ(mapped.Numeric(), "::ffff:127.0.0.5");
   EXPECT_EQ(mapped.port(), 900);
-  EXPECT_TRUE(IsLoopbackAddress(mapped.sa()));
+  EXPECT_FALSE(IsLoopbackAddress(mapped.sa()));
   EXPECT_EQ(mapped.V4Mapped().Numeric(), "::ffff:127.0.0.5");  // already IPv6
 
   UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
@@ -84,6 +84,74 @@ TEST(EndpointTest, V4MappedAndLocal) {
   EXPECT_EQ(local->Numeric(), "127.0.0.1");
   EXPECT_NE(local->port(), 0);
   EXPECT_EQ(Endpoint::FromSockaddr(local->sa(), local->len).port(), local->port());
+}
+
+Endpoint Ep(const char* address) { return Endpoint::FromNumeric(address, 1000).value(); }
+
+TEST(LoopbackTest, V4MappedLoopbackIsIpv4LoopbackOnlyOnADualStackSocket) {
+  EXPECT_EQ(LoopbackFamily(Ep("127.0.0.1").sa(), false), AF_INET);
+  EXPECT_EQ(LoopbackFamily(Ep("::1").sa(), false), AF_INET6);
+  EXPECT_EQ(LoopbackFamily(Ep("::ffff:127.0.0.1").sa(), false), AF_UNSPEC);
+  EXPECT_EQ(LoopbackFamily(Ep("::ffff:127.0.0.1").sa(), true), AF_INET);
+  EXPECT_EQ(LoopbackFamily(Ep("::ffff:10.0.0.1").sa(), true), AF_UNSPEC);
+  EXPECT_EQ(LoopbackFamily(Ep("10.0.0.1").sa(), true), AF_UNSPEC);
+}
+
+TEST(LoopbackTest, DatagramIsLocalOnlyIfItCameInOnTheLoopbackInterface) {
+  const unsigned lo = 1;
+  EXPECT_TRUE(DatagramFromLoopback(Ep("::1").sa(), Ep("::1").sa(), lo, lo, false));
+  EXPECT_TRUE(DatagramFromLoopback(Ep("127.0.0.1").sa(), Ep("127.0.0.2").sa(), lo, lo, false));
+  // The same addresses from another interface (a forged source).
+  EXPECT_FALSE(DatagramFromLoopback(Ep("::1").sa(), Ep("::1").sa(), 2, lo, false));
+  EXPECT_FALSE(DatagramFromLoopback(Ep("127.0.0.1").sa(), Ep("127.0.0.1").sa(), 2, lo, false));
+  // No IP_PKTINFO at all.
+  EXPECT_FALSE(DatagramFromLoopback(Ep("127.0.0.1").sa(), Ep("127.0.0.1").sa(), 0, lo, false));
+  // An IPv6 packet from ::ffff:127.0.0.1 on an IPV6_V6ONLY socket, even on lo.
+  EXPECT_FALSE(DatagramFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("::1").sa(), lo, lo, false));
+  EXPECT_FALSE(
+      DatagramFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("2001:db8::1").sa(), 2, lo, false));
+  // Real IPv4 loopback traffic on a dual-stack socket.
+  EXPECT_TRUE(
+      DatagramFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("::ffff:127.0.0.1").sa(), lo, lo, true));
+  EXPECT_FALSE(
+      DatagramFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("::ffff:127.0.0.1").sa(), 3, lo, true));
+  // Sent to a non-loopback address, or across families.
+  EXPECT_FALSE(DatagramFromLoopback(Ep("127.0.0.1").sa(), Ep("10.0.0.1").sa(), lo, lo, false));
+  EXPECT_FALSE(DatagramFromLoopback(Ep("::1").sa(), Ep("127.0.0.1").sa(), lo, lo, false));
+}
+
+TEST(LoopbackTest, StreamIsLocalOnlyIfItsOwnAddressIsLoopback) {
+  EXPECT_TRUE(StreamFromLoopback(Ep("::1").sa(), Ep("::1").sa(), false));
+  EXPECT_TRUE(StreamFromLoopback(Ep("127.0.0.1").sa(), Ep("127.0.0.1").sa(), false));
+  EXPECT_FALSE(StreamFromLoopback(Ep("127.0.0.1").sa(), Ep("192.0.2.1").sa(), false));
+  EXPECT_FALSE(StreamFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("2001:db8::1").sa(), false));
+  EXPECT_FALSE(StreamFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("::1").sa(), false));
+  EXPECT_TRUE(StreamFromLoopback(Ep("::ffff:127.0.0.1").sa(), Ep("::ffff:127.0.0.1").sa(), true));
+}
+
+TEST(LoopbackTest, CallFromAV4MappedPeerOnAV6OnlySocketIsNotLoopback) {
+  CallContext ctx;
+  Endpoint peer = Ep("::ffff:127.0.0.1");
+  ctx.peer = peer.addr;
+  ctx.peer_len = peer.len;
+  ctx.netid = Netid::kUdp6;
+  ctx.dual_stack = false;
+  // What the UDP transport decides for it, on lo or not.
+  for (unsigned ifindex : {LoopbackInterfaceIndex(), LoopbackInterfaceIndex() + 1}) {
+    ctx.arrived_on_loopback =
+        DatagramFromLoopback(peer.sa(), Ep("::1").sa(), ifindex, LoopbackInterfaceIndex(), false);
+    EXPECT_FALSE(ctx.IsLoopback()) << ifindex;
+  }
+  // Even a transport that got "arrived on loopback" wrong cannot make it local.
+  ctx.arrived_on_loopback = true;
+  EXPECT_FALSE(ctx.IsLoopback());
+  // ::1 that came in on lo is.
+  Endpoint one = Ep("::1");
+  ctx.peer = one.addr;
+  ctx.peer_len = one.len;
+  ctx.arrived_on_loopback = DatagramFromLoopback(one.sa(), one.sa(), LoopbackInterfaceIndex(),
+                                                 LoopbackInterfaceIndex(), false);
+  EXPECT_TRUE(ctx.IsLoopback());
 }
 
 }  // namespace

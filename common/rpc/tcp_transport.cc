@@ -21,6 +21,7 @@ namespace {
 constexpr uint32_t kLastFragment = 0x80000000u;
 constexpr size_t kRecordMarkBytes = 4;
 constexpr auto kWarningInterval = std::chrono::seconds(10);
+constexpr size_t kWarningBurst = 5;
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
 
 }  // namespace
@@ -28,6 +29,7 @@ constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
 struct TcpTransport::Listener {
   TcpTransport* transport = nullptr;
   Netid netid = Netid::kTcp;
+  bool dual_stack = false;
   std::unique_ptr<evconnlistener, ListenerFree> lev;
 };
 
@@ -38,13 +40,16 @@ void TcpTransport::ListenerFree::operator()(evconnlistener* l) const { evconnlis
 // so Close() may drop the transport's reference from anywhere.
 class TcpTransport::Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(TcpTransport& transport, Netid netid, bufferevent* bev, const sockaddr* peer,
-             socklen_t peer_len)
-      : transport_(transport), bev_(bev), last_activity_(transport.scheduler_.Now()) {
-    ctx_template_.peer_len = std::min<socklen_t>(peer_len, sizeof(ctx_template_.peer));
-    std::memcpy(&ctx_template_.peer, peer, ctx_template_.peer_len);
-    ctx_template_.netid = netid;
-  }
+  // `source`: the peer's numeric address, the key of the per-address
+  // budget (empty for loopback connections).
+  Connection(TcpTransport& transport, bufferevent* bev, CallContext ctx_template, bool loopback,
+             std::string source)
+      : transport_(transport),
+        bev_(bev),
+        ctx_template_(ctx_template),
+        loopback_(loopback),
+        source_(std::move(source)),
+        last_activity_(transport.scheduler_.Now()) {}
   ~Connection() {
     if (bev_ != nullptr) bufferevent_free(bev_);
   }
@@ -70,9 +75,17 @@ class TcpTransport::Connection : public std::enable_shared_from_this<Connection>
     transport_.Forget(this);
   }
 
+  // No call in flight and no reply waiting to leave: closing it loses
+  // nothing but input the peer has not finished sending.
+  bool Quiet() const { return !closed_ && in_flight_ == 0 && OutputEmpty(); }
   bool IsIdle(TimePoint now, Duration timeout) const {
-    return !closed_ && in_flight_ == 0 && OutputEmpty() && now - last_activity_ >= timeout;
+    return Quiet() && now - last_activity_ >= timeout;
   }
+  bool loopback() const { return loopback_; }
+  bool privileged_port() const { return ctx_template_.FromPrivilegedPort(); }
+  const std::string& source() const { return source_; }
+  TimePoint last_activity() const { return last_activity_; }
+  std::string PeerString() const { return ctx_template_.PeerString(); }
 
   void QueueReply(const std::vector<uint8_t>& message) {
     if (closed_) return;
@@ -215,6 +228,7 @@ class TcpTransport::Connection : public std::enable_shared_from_this<Connection>
       std::vector<uint8_t> message;
       message.swap(record_);
       CallContext ctx = ctx_template_;
+      ctx.received = transport_.scheduler_.Now();
       ++in_flight_;
       Responder responder(std::make_unique<PendingTcpCall>(weak_from_this()));
       Status st = transport_.dispatcher_.Dispatch(message, ctx, std::move(responder));
@@ -229,6 +243,8 @@ class TcpTransport::Connection : public std::enable_shared_from_this<Connection>
   TcpTransport& transport_;
   bufferevent* bev_;
   CallContext ctx_template_;
+  const bool loopback_;
+  const std::string source_;
   bool reading_ = false;
   bool eof_ = false;
   bool closed_ = false;
@@ -240,7 +256,14 @@ class TcpTransport::Connection : public std::enable_shared_from_this<Connection>
 
 TcpTransport::TcpTransport(EventLoop& loop, Scheduler& scheduler, Dispatcher& dispatcher,
                            Logger& log, Limits limits)
-    : loop_(loop), scheduler_(scheduler), dispatcher_(dispatcher), log_(log), limits_(limits) {
+    : loop_(loop),
+      scheduler_(scheduler),
+      dispatcher_(dispatcher),
+      log_(log),
+      limits_(limits),
+      refused_log_("rpc: refused TCP connections", kWarningBurst, kWarningInterval),
+      evicted_log_("rpc: evicted TCP connections", kWarningBurst, kWarningInterval),
+      accept_log_("rpc: TCP accept errors", 1, kWarningInterval) {
   ScheduleIdleSweep();
 }
 
@@ -257,6 +280,7 @@ Status TcpTransport::Listen(Netid netid, UniqueFd fd) {
   auto l = std::make_unique<Listener>();
   l->transport = this;
   l->netid = netid;
+  l->dual_stack = IsDualStackSocket(fd.get());
   // Backlog 0: the socket is already listening.
   evconnlistener* lev =
       evconnlistener_new(loop_.base(), &AcceptTrampoline, l.get(),
@@ -285,12 +309,23 @@ void TcpTransport::AcceptErrorTrampoline(evconnlistener* lev, void* arg) {
 
 void TcpTransport::OnAccept(Listener& listener, UniqueFd fd, const sockaddr* peer,
                             socklen_t peer_len) {
-  if (connections_.size() >= limits_.max_connections) {
-    if (RateLimitOk(&last_cap_warning_)) {
-      log_.Warning(StrCat("rpc: ", limits_.max_connections,
-                          " TCP connections open; refusing more (from ", NumericAddress(peer),
-                          ")"));
-    }
+  Endpoint from = Endpoint::FromSockaddr(peer, peer_len);
+  Result<Endpoint> local = Endpoint::Local(fd.get());
+  // Without its own address a connection cannot prove it is local.
+  Endpoint here = local.ok() ? local.value() : Endpoint{};
+  Adopt(listener.netid, std::move(fd), from, here, listener.dual_stack);
+}
+
+void TcpTransport::Adopt(Netid netid, UniqueFd fd, const Endpoint& peer, const Endpoint& local,
+                         bool dual_stack) {
+  const bool loopback = StreamFromLoopback(peer.sa(), local.sa(), dual_stack);
+  std::string source = loopback ? std::string() : peer.Numeric();
+  std::string why;
+  const bool privileged = peer.port() < 1024;
+  if (!Admit(loopback, privileged, source, &why)) {
+    refused_log_.Write(
+        log_, LogLevel::kWarning, scheduler_.Now(),
+        StrCat("rpc: refused ", NetidName(netid), " connection from ", peer.ToString(), ": ", why));
     return;  // fd closes
   }
   int one = 1;
@@ -298,21 +333,86 @@ void TcpTransport::OnAccept(Listener& listener, UniqueFd fd, const sockaddr* pee
   setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   bufferevent* bev = bufferevent_socket_new(loop_.base(), fd.get(), BEV_OPT_CLOSE_ON_FREE);
   if (bev == nullptr) {
-    log_.Warning(StrCat("rpc: no memory for a ", NetidName(listener.netid), " connection"));
+    log_.Warning(StrCat("rpc: no memory for a ", NetidName(netid), " connection"));
     return;
   }
   (void)fd.release();  // the bufferevent owns it now
-  auto conn = std::make_shared<Connection>(*this, listener.netid, bev, peer, peer_len);
+  CallContext ctx;
+  ctx.peer = peer.addr;
+  ctx.peer_len = peer.len;
+  ctx.netid = netid;
+  ctx.dual_stack = dual_stack;
+  ctx.arrived_on_loopback = loopback;
+  auto conn = std::make_shared<Connection>(*this, bev, ctx, loopback, source);
   connections_.emplace(conn.get(), conn);
+  if (loopback) {
+    ++loopback_count_;
+  } else {
+    ++per_remote_address_[source];
+  }
   conn->Start();
+}
+
+bool TcpTransport::Admit(bool loopback, bool privileged_port, const std::string& source,
+                         std::string* why) {
+  if (!loopback) {
+    auto it = per_remote_address_.find(source);
+    if (it != per_remote_address_.end() &&
+        it->second >= limits_.max_connections_per_remote_address) {
+      *why = StrCat(it->second, " connections from this address already");
+      return false;
+    }
+  }
+  size_t open = loopback ? loopback_count_ : remote_connection_count();
+  size_t budget = loopback ? limits_.max_loopback_connections : limits_.max_remote_connections;
+  if (open < budget) return true;
+  std::shared_ptr<Connection> victim = Victim(loopback, privileged_port);
+  if (victim == nullptr) {
+    *why =
+        StrCat("all ", budget,
+               loopback ? " loopback connections busy or privileged" : " remote connections busy");
+    return false;
+  }
+  evicted_log_.Write(log_, LogLevel::kWarning, scheduler_.Now(),
+                     StrCat("rpc: ", budget, loopback ? " loopback" : " remote",
+                            " TCP connections open; closing the idlest, ", victim->PeerString()));
+  victim->Close("evicted for a new connection");
+  return true;
+}
+
+std::shared_ptr<TcpTransport::Connection> TcpTransport::Victim(bool loopback,
+                                                               bool privileged_port) const {
+  std::shared_ptr<Connection> best;
+  for (const auto& [ptr, conn] : connections_) {
+    if (conn->loopback() != loopback || !conn->Quiet()) continue;
+    // Only on loopback does a port below 1024 prove anything (root here).
+    bool protect = loopback && conn->privileged_port();
+    bool best_protected = best != nullptr && loopback && best->privileged_port();
+    if (protect && !privileged_port) continue;
+    // Unprotected before protected, then the oldest activity.
+    if (best == nullptr || (best_protected && !protect) ||
+        (best_protected == protect && conn->last_activity() < best->last_activity())) {
+      best = conn;
+    }
+  }
+  return best;
+}
+
+void TcpTransport::Forget(Connection* conn) {
+  if (conn->loopback()) {
+    --loopback_count_;
+  } else {
+    auto it = per_remote_address_.find(conn->source());
+    if (it != per_remote_address_.end() && --it->second == 0) per_remote_address_.erase(it);
+  }
+  connections_.erase(conn);
 }
 
 void TcpTransport::OnAcceptError(Listener& listener, int err) {
   // A connection that died in the queue; the next accept goes on.
   if (err == EPROTO) return;
-  if (RateLimitOk(&last_accept_warning_)) {
-    log_.Warning(StrCat("rpc: ", NetidName(listener.netid), " accept: ", std::strerror(err)));
-  }
+  accept_log_.Write(log_, LogLevel::kWarning, scheduler_.Now(),
+                    StrCat("rpc: ", NetidName(listener.netid), " accept: ", std::strerror(err)));
   if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
     // The pending connection stays queued and the listener stays
     // readable; pause it rather than spin.
@@ -324,11 +424,30 @@ void TcpTransport::OnAcceptError(Listener& listener, int err) {
   }
 }
 
+bool TcpTransport::RemoteUnderPressure() const {
+  return remote_connection_count() * 4 >= limits_.max_remote_connections * 3;
+}
+
+Duration TcpTransport::IdleTimeoutFor(const Connection& conn) const {
+  Duration t = limits_.idle_timeout;
+  Duration pressure = limits_.remote_idle_timeout_under_pressure;
+  if (!conn.loopback() && pressure > Duration::zero() && RemoteUnderPressure() &&
+      (t <= Duration::zero() || pressure < t)) {
+    t = pressure;
+  }
+  return t;
+}
+
 void TcpTransport::ScheduleIdleSweep() {
   idle_timer_ = 0;
-  if (limits_.idle_timeout <= Duration::zero()) return;
-  Duration interval = std::clamp<Duration>(limits_.idle_timeout / 4, std::chrono::milliseconds(10),
-                                           std::chrono::seconds(30));
+  Duration shortest = limits_.idle_timeout;
+  Duration pressure = limits_.remote_idle_timeout_under_pressure;
+  if (pressure > Duration::zero() && (shortest <= Duration::zero() || pressure < shortest)) {
+    shortest = pressure;
+  }
+  if (shortest <= Duration::zero()) return;
+  Duration interval =
+      std::clamp<Duration>(shortest / 4, std::chrono::milliseconds(10), std::chrono::seconds(30));
   idle_timer_ = scheduler_.RunAfter(interval, [this, alive = liveness_.token()] {
     if (!alive) return;
     IdleSweep();
@@ -340,16 +459,13 @@ void TcpTransport::IdleSweep() {
   TimePoint now = scheduler_.Now();
   std::vector<std::shared_ptr<Connection>> idle;
   for (auto& [ptr, conn] : connections_) {
-    if (conn->IsIdle(now, limits_.idle_timeout)) idle.push_back(conn);
+    Duration timeout = IdleTimeoutFor(*conn);
+    if (timeout > Duration::zero() && conn->IsIdle(now, timeout)) idle.push_back(conn);
   }
   for (auto& conn : idle) conn->Close("idle");
-}
-
-bool TcpTransport::RateLimitOk(std::optional<TimePoint>* last) {
-  TimePoint now = scheduler_.Now();
-  if (last->has_value() && now - **last < kWarningInterval) return false;
-  *last = now;
-  return true;
+  refused_log_.Flush(log_, now);
+  evicted_log_.Flush(log_, now);
+  accept_log_.Flush(log_, now);
 }
 
 }  // namespace nfsrec::rpc

@@ -134,28 +134,43 @@ TEST_P(RpcTcpTest, InFlightLimitPausesReading) {
   EXPECT_EQ(harness_->max_active_deferred.load(), 2);
 }
 
-TEST_P(RpcTcpTest, ConnectionCap) {
+TEST_P(RpcTcpTest, FullLoopbackBudgetEvictsTheIdlestConnection) {
   RpcServer::Options opt = LoopbackOptions();
-  opt.max_connections = 2;
+  opt.max_loopback_connections = 2;
   StartServer(opt);
   auto a = Connect();
   auto b = Connect();
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_OK((*a)->Call(kProg, 2, 0, {}, kTimeout));
+  std::this_thread::sleep_for(milliseconds(2));
   ASSERT_OK((*b)->Call(kProg, 2, 0, {}, kTimeout));
   EXPECT_EQ(harness_->Connections(), 2u);
+  // A third one is served; the connection quiet the longest (a) goes.
+  auto c = Connect();
+  ASSERT_OK(c);
+  EXPECT_OK((*c)->Call(kProg, 2, 0, {}, kTimeout));
+  EXPECT_TRUE((*a)->WaitClosed(kTimeout));
+  EXPECT_OK((*b)->Call(kProg, 2, 0, {}, kTimeout));
+  EXPECT_EQ(harness_->Connections(), 2u);
+  EXPECT_EQ(harness_->LogCount("closing the idlest"), 1u);
+}
+
+TEST_P(RpcTcpTest, FullBudgetOfBusyConnectionsRefusesTheNewOne) {
+  RpcServer::Options opt = LoopbackOptions();
+  opt.max_loopback_connections = 1;
+  StartServer(opt, Clock::kFake);
+  auto busy = Connect();
+  ASSERT_OK(busy);
+  ASSERT_OK((*busy)->SendCall(9, kProg, 2, kProcDeferred, U32s({100, 9})));
+  ASSERT_TRUE(harness_->WaitFor([&] { return harness_->handled.load() == 1; }));
   auto c = Connect();  // the kernel completes the handshake; the server closes it
   ASSERT_OK(c);
   EXPECT_TRUE((*c)->WaitClosed(kTimeout));
-  // Earlier connections are unaffected.
-  EXPECT_OK((*a)->Call(kProg, 2, 0, {}, kTimeout));
-  // Closing one frees a slot.
-  a->reset();
-  ASSERT_TRUE(harness_->WaitConnections(1));
-  auto d = Connect();
-  ASSERT_OK(d);
-  auto r = (*d)->Call(kProg, 2, 0, {}, kTimeout);
-  EXPECT_OK(r);
+  EXPECT_EQ(harness_->LogCount("loopback connections busy"), 1u);
+  harness_->Advance(milliseconds(100));
+  auto r = (*busy)->ReadReply(kTimeout);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->results, U32s({9}));
 }
 
 TEST_P(RpcTcpTest, IdleTimeoutSparesBusyConnections) {
@@ -216,27 +231,6 @@ TEST_P(RpcTcpTest, ReplyAfterHalfCloseAndDroppedAfterClose) {
   EXPECT_OK((*c)->Call(kProg, 2, 0, {}, kTimeout));
 }
 
-TEST_P(RpcTcpTest, RefusalWarningsAreRateLimited) {
-  RpcServer::Options opt = LoopbackOptions();
-  opt.max_connections = 1;
-  StartServer(opt, Clock::kFake);
-  auto a = Connect();
-  ASSERT_OK(a);
-  ASSERT_OK((*a)->Call(kProg, 2, 0, {}, kTimeout));
-  const std::string warning = "TCP connections open; refusing more";
-  for (int i = 0; i < 3; ++i) {
-    auto c = Connect();
-    ASSERT_OK(c);
-    EXPECT_TRUE((*c)->WaitClosed(kTimeout));
-  }
-  EXPECT_EQ(harness_->LogCount(warning), 1u);
-  harness_->Advance(std::chrono::seconds(10));
-  auto c = Connect();
-  ASSERT_OK(c);
-  EXPECT_TRUE((*c)->WaitClosed(kTimeout));
-  EXPECT_EQ(harness_->LogCount(warning), 2u);
-}
-
 // Holds every free descriptor of this process (under a lowered soft
 // limit) until released, so that accept() fails with EMFILE.
 class DescriptorHog {
@@ -285,6 +279,295 @@ TEST_P(RpcTcpTest, AcceptBacksOffWhenOutOfDescriptors) {
 
 INSTANTIATE_TEST_SUITE_P(Families, RpcTcpTest, ::testing::Values(kV4, kV6),
                          [](const auto& p) { return std::string(p.param.name); });
+
+}  // namespace
+}  // namespace nfsrec::rpc
+
+namespace nfsrec::rpc {
+namespace {
+
+using namespace rpctest;  // NOLINT(build/namespaces)
+
+// The connection budgets, driven through TcpTransport::Adopt with
+// socketpairs and made-up addresses (remote peers need no network), on the
+// test thread's loop and a FakeScheduler.
+class TcpBudgetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto loop = EventLoop::Create();
+    ASSERT_OK(loop);
+    loop_ = std::move(loop).value();
+    std::map<uint32_t, Handler> procs;
+    procs[kProcEcho] = [](const CallContext&, std::span<const uint8_t> args, Responder r) {
+      r.Reply(std::vector<uint8_t>(args.begin(), args.end()));
+    };
+    procs[kProcDrop] = [this](const CallContext&, std::span<const uint8_t>, Responder r) {
+      held_.push_back(std::move(r));
+    };
+    procs[kProcContext] = [this](const CallContext& ctx, std::span<const uint8_t>, Responder r) {
+      last_loopback_ = ctx.IsLoopback();
+      r.ReplyVoid();
+    };
+    ASSERT_OK(dispatcher_.AddProgram(kProg, 2, procs));
+  }
+  void TearDown() override {
+    held_.clear();
+    transport_.reset();
+  }
+
+  void Make(TcpTransport::Limits limits) {
+    transport_ =
+        std::make_unique<TcpTransport>(*loop_, scheduler_, dispatcher_, log_, std::move(limits));
+  }
+
+  // A connection as if accepted from `peer` on `local`; returns the
+  // client's end.
+  UniqueFd Open(const std::string& peer, const std::string& local, uint16_t port = 40000) {
+    int sv[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    auto p = Endpoint::FromNumeric(peer, port);
+    auto l = Endpoint::FromNumeric(local, 111);
+    EXPECT_TRUE(p.ok() && l.ok());
+    transport_->Adopt(p->IsV6() ? Netid::kTcp6 : Netid::kTcp, UniqueFd(sv[1]), *p, *l, false);
+    return UniqueFd(sv[0]);
+  }
+  UniqueFd Remote(const std::string& peer) { return Open(peer, "192.0.2.1"); }
+  UniqueFd Local(uint16_t port = 40000) { return Open("127.0.0.1", "127.0.0.1", port); }
+
+  // Sends one call and runs the loop until its reply (true) or the
+  // connection's end (false).
+  bool Served(const UniqueFd& fd, uint32_t proc = kProcEcho) {
+    std::vector<uint8_t> rec = test::RecordMark(EncodeCall(++xid_, kProg, 2, proc, {}));
+    if (::send(fd.get(), rec.data(), rec.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(rec.size())) {
+      return false;
+    }
+    if (proc == kProcDrop) {
+      return loop_->RunUntil([&] { return !held_.empty() && held_.back().xid() == xid_; },
+                             kTimeout);
+    }
+    bool replied = false;
+    bool closed = false;
+    loop_->RunUntil(
+        [&] {
+          uint8_t buf[512];
+          ssize_t n = ::recv(fd.get(), buf, sizeof(buf), MSG_DONTWAIT);
+          if (n > 0) replied = true;
+          if (n == 0 || (n < 0 && errno != EAGAIN)) closed = true;
+          return replied || closed;
+        },
+        kTimeout);
+    return replied;
+  }
+  // Runs the loop until the server closed the connection.
+  bool Closed(const UniqueFd& fd) {
+    return loop_->RunUntil(
+        [&] {
+          uint8_t buf[512];
+          ssize_t n = ::recv(fd.get(), buf, sizeof(buf), MSG_DONTWAIT);
+          return n == 0 || (n < 0 && errno != EAGAIN);
+        },
+        kTimeout);
+  }
+  size_t LogCount(const std::string& needle) const {
+    size_t n = 0;
+    for (const auto& l : log_.lines()) n += l.second.find(needle) != std::string::npos;
+    return n;
+  }
+
+  std::unique_ptr<EventLoop> loop_;
+  FakeScheduler scheduler_;
+  CapturingLogger log_;
+  Dispatcher dispatcher_{log_};
+  std::unique_ptr<TcpTransport> transport_;
+  std::vector<Responder> held_;
+  bool last_loopback_ = false;
+  uint32_t xid_ = 0;
+};
+
+TEST_F(TcpBudgetTest, FullRemoteBudgetLeavesLoopbackServed) {
+  TcpTransport::Limits limits;
+  limits.max_remote_connections = 8;
+  limits.max_loopback_connections = 2;
+  Make(limits);
+  // Every remote slot holds a call that is never answered: nothing to evict.
+  std::vector<UniqueFd> remote;
+  for (int i = 0; i < 8; ++i) {
+    remote.push_back(Remote(StrCat("10.0.0.", i + 1)));
+    ASSERT_TRUE(Served(remote.back(), kProcDrop));
+  }
+  UniqueFd extra = Remote("10.0.1.1");
+  EXPECT_TRUE(Closed(extra));
+  EXPECT_EQ(transport_->remote_connection_count(), 8u);
+  // lockd's connection is of the other budget.
+  UniqueFd lockd = Local();
+  EXPECT_TRUE(Served(lockd, kProcContext));
+  EXPECT_TRUE(last_loopback_);
+  EXPECT_EQ(transport_->loopback_connection_count(), 1u);
+}
+
+TEST_F(TcpBudgetTest, LoopbackPeerOnANonLoopbackAddressIsRemote) {
+  Make(TcpTransport::Limits{});
+  // A peer claiming 127.0.0.1 on a connection to our public address did
+  // not come over loopback.
+  UniqueFd fd = Open("127.0.0.1", "192.0.2.1");
+  EXPECT_TRUE(Served(fd, kProcContext));
+  EXPECT_FALSE(last_loopback_);
+  EXPECT_EQ(transport_->remote_connection_count(), 1u);
+  UniqueFd mapped = Open("::ffff:127.0.0.1", "::1");
+  EXPECT_TRUE(Served(mapped, kProcContext));
+  EXPECT_FALSE(last_loopback_);
+  UniqueFd v6 = Open("::1", "::1");
+  EXPECT_TRUE(Served(v6, kProcContext));
+  EXPECT_TRUE(last_loopback_);
+}
+
+TEST_F(TcpBudgetTest, PerRemoteAddressLimitRefusesMoreFromThatAddress) {
+  TcpTransport::Limits limits;
+  limits.max_connections_per_remote_address = 3;
+  Make(limits);
+  std::vector<UniqueFd> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(Remote("10.0.0.7"));
+    ASSERT_TRUE(Served(held.back()));
+  }
+  UniqueFd fourth = Remote("10.0.0.7");
+  EXPECT_TRUE(Closed(fourth));
+  // Another address and loopback are not affected; the first three still work.
+  UniqueFd other = Remote("10.0.0.8");
+  EXPECT_TRUE(Served(other));
+  EXPECT_TRUE(Served(held[0]));
+  // A slot of 10.0.0.7 freed is usable again.
+  held[1].reset();
+  ASSERT_TRUE(
+      loop_->RunUntil([&] { return transport_->remote_connection_count() == 3; }, kTimeout));
+  UniqueFd again = Remote("10.0.0.7");
+  EXPECT_TRUE(Served(again));
+}
+
+TEST_F(TcpBudgetTest, FullRemoteBudgetEvictsTheIdlestRemote) {
+  TcpTransport::Limits limits;
+  limits.max_remote_connections = 3;
+  Make(limits);
+  UniqueFd a = Remote("10.0.0.1");
+  ASSERT_TRUE(Served(a));
+  scheduler_.Advance(std::chrono::seconds(1));
+  UniqueFd b = Remote("10.0.0.2");
+  ASSERT_TRUE(Served(b));
+  scheduler_.Advance(std::chrono::seconds(1));
+  UniqueFd c = Remote("10.0.0.3");
+  ASSERT_TRUE(Served(c));
+  scheduler_.Advance(std::chrono::seconds(1));
+  // a is the idlest, but it talks now: b becomes the idlest.
+  ASSERT_TRUE(Served(a));
+  UniqueFd d = Remote("10.0.0.4");
+  EXPECT_TRUE(Served(d));
+  EXPECT_TRUE(Closed(b));
+  EXPECT_TRUE(Served(a));
+  EXPECT_TRUE(Served(c));
+  EXPECT_EQ(transport_->remote_connection_count(), 3u);
+  EXPECT_EQ(LogCount("closing the idlest, tcp 10.0.0.2"), 1u);
+}
+
+TEST_F(TcpBudgetTest, UnprivilegedLocalConnectionsCannotEvictLockds) {
+  TcpTransport::Limits limits;
+  limits.max_loopback_connections = 2;
+  Make(limits);
+  UniqueFd lockd = Local(800);  // the idlest from here on
+  ASSERT_TRUE(Served(lockd));
+  scheduler_.Advance(std::chrono::seconds(1));
+  UniqueFd user1 = Local(40001);
+  ASSERT_TRUE(Served(user1));
+  scheduler_.Advance(std::chrono::seconds(1));
+  // A local user's new connection evicts the other unprivileged one.
+  UniqueFd user2 = Local(40002);
+  EXPECT_TRUE(Served(user2));
+  EXPECT_TRUE(Closed(user1));
+  EXPECT_TRUE(Served(lockd));
+  scheduler_.Advance(std::chrono::seconds(1));
+  // A privileged newcomer also takes the unprivileged one first.
+  UniqueFd root1 = Local(801);
+  EXPECT_TRUE(Served(root1));
+  EXPECT_TRUE(Closed(user2));
+  // Only privileged connections left: an unprivileged one is refused ...
+  UniqueFd user3 = Local(40003);
+  EXPECT_TRUE(Closed(user3));
+  scheduler_.Advance(std::chrono::seconds(1));
+  EXPECT_TRUE(Served(lockd));
+  // ... a privileged one evicts the idlest privileged (root1: lockd spoke last).
+  scheduler_.Advance(std::chrono::seconds(1));
+  UniqueFd root2 = Local(802);
+  EXPECT_TRUE(Served(root2));
+  EXPECT_TRUE(Closed(root1));
+  EXPECT_TRUE(Served(lockd));
+  EXPECT_EQ(transport_->loopback_connection_count(), 2u);
+}
+
+TEST_F(TcpBudgetTest, RemotePrivilegedPortGivesNoProtection) {
+  TcpTransport::Limits limits;
+  limits.max_remote_connections = 1;
+  Make(limits);
+  UniqueFd root = Open("10.0.0.1", "192.0.2.1", 800);
+  ASSERT_TRUE(Served(root));
+  scheduler_.Advance(std::chrono::seconds(1));
+  UniqueFd user = Remote("10.0.0.2");
+  EXPECT_TRUE(Served(user));
+  EXPECT_TRUE(Closed(root));
+}
+
+TEST_F(TcpBudgetTest, RemoteIdleTimeoutShortensUnderPressure) {
+  TcpTransport::Limits limits;
+  limits.max_remote_connections = 4;
+  limits.idle_timeout = std::chrono::minutes(6);
+  limits.remote_idle_timeout_under_pressure = std::chrono::seconds(30);
+  Make(limits);
+  UniqueFd lockd = Local();
+  ASSERT_TRUE(Served(lockd));
+  std::vector<UniqueFd> remote;
+  for (int i = 0; i < 2; ++i) {
+    remote.push_back(Remote(StrCat("10.0.0.", i + 1)));
+    ASSERT_TRUE(Served(remote.back()));
+  }
+  // Half full: the normal time-out.
+  scheduler_.Advance(std::chrono::seconds(60));
+  loop_->RunOnce();
+  EXPECT_EQ(transport_->remote_connection_count(), 2u);
+  // Three-quarters full: remote connections quiet for 30 s go; loopback,
+  // quiet for longer, stays.
+  ASSERT_TRUE(Served(remote[0]));
+  ASSERT_TRUE(Served(remote[1]));
+  remote.push_back(Remote("10.0.0.3"));
+  ASSERT_TRUE(Served(remote.back()));
+  scheduler_.Advance(std::chrono::seconds(29));
+  loop_->RunOnce();
+  EXPECT_EQ(transport_->remote_connection_count(), 3u);
+  scheduler_.Advance(std::chrono::seconds(2));
+  for (const UniqueFd& fd : remote) EXPECT_TRUE(Closed(fd));
+  EXPECT_EQ(transport_->remote_connection_count(), 0u);
+  EXPECT_EQ(transport_->loopback_connection_count(), 1u);
+  EXPECT_TRUE(Served(lockd));
+}
+
+TEST_F(TcpBudgetTest, RefusalWarningsAreRateLimited) {
+  TcpTransport::Limits limits;
+  limits.max_connections_per_remote_address = 1;
+  Make(limits);
+  UniqueFd first = Remote("10.0.0.9");
+  ASSERT_TRUE(Served(first));
+  for (int i = 0; i < 50; ++i) {
+    UniqueFd refused = Remote("10.0.0.9");
+    EXPECT_TRUE(Closed(refused));
+  }
+  const std::string warning = "rpc: refused tcp connection from 10.0.0.9:40000";
+  EXPECT_EQ(LogCount(warning), 5u);
+  EXPECT_EQ(LogCount("suppressed"), 0u);
+  // The idle sweep reports what was left out once the interval is over.
+  scheduler_.Advance(std::chrono::seconds(16));
+  EXPECT_EQ(LogCount("rpc: refused TCP connections: 45 similar messages suppressed"), 1u);
+  UniqueFd later = Remote("10.0.0.9");
+  EXPECT_TRUE(Closed(later));
+  EXPECT_EQ(LogCount(warning), 6u);
+}
 
 }  // namespace
 }  // namespace nfsrec::rpc

@@ -40,8 +40,10 @@ class PendingUdpCall final : public internal::PendingCall {
 
 }  // namespace
 
-Result<std::shared_ptr<UdpTransport>> UdpTransport::Start(EventLoop& loop, Dispatcher& dispatcher,
-                                                          Logger& log, Netid netid, UniqueFd fd,
+Result<std::shared_ptr<UdpTransport>> UdpTransport::Start(EventLoop& loop,
+                                                          const Scheduler& scheduler,
+                                                          Dispatcher& dispatcher, Logger& log,
+                                                          Netid netid, UniqueFd fd,
                                                           std::vector<uint8_t>& buffer) {
   int one = 1;
   if (IsIpv6(netid)) {
@@ -52,15 +54,18 @@ Result<std::shared_ptr<UdpTransport>> UdpTransport::Start(EventLoop& loop, Dispa
     return PosixError("rpc: IP_PKTINFO", errno);
   }
   return std::shared_ptr<UdpTransport>(
-      new UdpTransport(loop, dispatcher, log, netid, std::move(fd), buffer));
+      new UdpTransport(loop, scheduler, dispatcher, log, netid, std::move(fd), buffer));
 }
 
-UdpTransport::UdpTransport(EventLoop& loop, Dispatcher& dispatcher, Logger& log, Netid netid,
-                           UniqueFd fd, std::vector<uint8_t>& buffer)
-    : dispatcher_(dispatcher),
+UdpTransport::UdpTransport(EventLoop& loop, const Scheduler& scheduler, Dispatcher& dispatcher,
+                           Logger& log, Netid netid, UniqueFd fd, std::vector<uint8_t>& buffer)
+    : scheduler_(scheduler),
+      dispatcher_(dispatcher),
       log_(log),
       netid_(netid),
       fd_(std::move(fd)),
+      dual_stack_(IsDualStackSocket(fd_.get())),
+      loopback_ifindex_(LoopbackInterfaceIndex()),
       buffer_(buffer),
       watcher_(loop, fd_.get(), IoWatcher::kRead, [this](short) { OnReadable(); }) {
   watcher_.Start();
@@ -132,6 +137,9 @@ void UdpTransport::OnReadable() {
                         NumericAddress(peer_sa), " dropped"));
       continue;
     }
+    // Where the datagram came in (for CallContext::arrived_on_loopback).
+    sockaddr_storage dest{};
+    unsigned ifindex = 0;
     for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
       if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO &&
           cm->cmsg_len >= CMSG_LEN(sizeof(in_pktinfo))) {
@@ -143,6 +151,10 @@ void UdpTransport::OnReadable() {
         route.pktinfo4.ipi_spec_dst = in.ipi_spec_dst;
         route.pktinfo4.ipi_ifindex = 0;
         route.have_pktinfo = true;
+        auto* d = reinterpret_cast<sockaddr_in*>(&dest);
+        d->sin_family = AF_INET;
+        d->sin_addr = in.ipi_addr;
+        ifindex = static_cast<unsigned>(in.ipi_ifindex);
       } else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO &&
                  cm->cmsg_len >= CMSG_LEN(sizeof(in6_pktinfo))) {
         in6_pktinfo in6{};
@@ -152,6 +164,10 @@ void UdpTransport::OnReadable() {
           route.pktinfo6 = in6;
           route.have_pktinfo = true;
         }
+        auto* d = reinterpret_cast<sockaddr_in6*>(&dest);
+        d->sin6_family = AF_INET6;
+        d->sin6_addr = in6.ipi6_addr;
+        ifindex = in6.ipi6_ifindex;
       }
     }
 
@@ -159,6 +175,10 @@ void UdpTransport::OnReadable() {
     ctx.peer = route.peer;
     ctx.peer_len = route.peer_len;
     ctx.netid = netid_;
+    ctx.dual_stack = dual_stack_;
+    ctx.arrived_on_loopback = DatagramFromLoopback(
+        peer_sa, reinterpret_cast<const sockaddr*>(&dest), ifindex, loopback_ifindex_, dual_stack_);
+    ctx.received = scheduler_.Now();
     std::span<const uint8_t> message(buffer_.data(), static_cast<size_t>(len));
     Responder responder(std::make_unique<PendingUdpCall>(weak_from_this(), route));
     Status st = dispatcher_.Dispatch(message, ctx, std::move(responder));

@@ -1,6 +1,8 @@
 // Tests for the UDP transport behind RpcServer (common/rpc/udp_transport.h).
 #include "common/rpc/udp_transport.h"
 
+#include <optional>
+
 #include "common/rpc/rpc_test_harness.h"
 #include <gtest/gtest.h>
 
@@ -37,6 +39,48 @@ TEST(RpcUdpTest, LargestDatagramIsHandled) {
       test::Call("127.0.0.1", h->Port("udp"), Proto::kUdp, kProg, 2, kProcEcho, args, kTimeout);
   ASSERT_OK(r);
   EXPECT_EQ(r->results, args);
+}
+
+// IPv4 traffic on a dual-stack socket shows up as ::ffff:127.0.0.1; it is
+// real loopback traffic there (IP_PKTINFO says lo), unlike the same source
+// on an IPV6_V6ONLY socket.
+TEST(RpcUdpTest, V4MappedPeerOnADualStackSocketIsLoopbackWhenItCameOverLo) {
+  if (!HaveIpv6Loopback()) GTEST_SKIP() << "no IPv6 on this host";
+  auto loop = EventLoop::Create();
+  ASSERT_OK(loop);
+  FakeScheduler scheduler;
+  CapturingLogger log;
+  Dispatcher dispatcher(log);
+  std::optional<CallContext> seen;
+  std::map<uint32_t, Handler> procs;
+  procs[kProcContext] = [&](const CallContext& ctx, std::span<const uint8_t>, Responder r) {
+    seen = ctx;
+    r.ReplyVoid();
+  };
+  ASSERT_OK(dispatcher.AddProgram(kProg, 2, procs));
+
+  UniqueFd fd(::socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(fd);
+  int zero = 0;
+  ASSERT_EQ(setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)), 0);
+  Endpoint any = Endpoint::FromNumeric(AF_INET6, "::", 0).value();
+  ASSERT_EQ(::bind(fd.get(), any.sa(), any.len), 0);
+  uint16_t port = Endpoint::Local(fd.get())->port();
+  std::vector<uint8_t> buffer(65536);
+  auto udp =
+      UdpTransport::Start(**loop, scheduler, dispatcher, log, Netid::kUdp6, std::move(fd), buffer);
+  ASSERT_OK(udp);
+
+  UniqueFd client(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  Endpoint to = Endpoint::FromNumeric("127.0.0.1", port).value();
+  std::vector<uint8_t> call = EncodeCall(7, kProg, 2, kProcContext, {});
+  ASSERT_EQ(::sendto(client.get(), call.data(), call.size(), 0, to.sa(), to.len),
+            static_cast<ssize_t>(call.size()));
+  ASSERT_TRUE((*loop)->RunUntil([&] { return seen.has_value(); }, kTimeout));
+  EXPECT_EQ(seen->PeerAddress(), "::ffff:127.0.0.1");
+  EXPECT_TRUE(seen->dual_stack);
+  EXPECT_TRUE(seen->arrived_on_loopback);
+  EXPECT_TRUE(seen->IsLoopback());
 }
 
 }  // namespace

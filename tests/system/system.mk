@@ -6,6 +6,12 @@ tests_system_nsm_client_SOURCES = tests/system/nsm_client.cc
 tests_system_nsm_client_CPPFLAGS = $(AM_CPPFLAGS)
 tests_system_nsm_client_LDADD = tests/support/librpctest.a statd/libstatd.a $(COMMON_LIBS) \
 	rpcgen/librpcxdr.a $(SYS_LIBS)
+check_PROGRAMS += tests/system/forge6
+tests_system_forge6_SOURCES = tests/system/forge6.cc
+tests_system_forge6_CPPFLAGS = $(AM_CPPFLAGS)
+tests_system_forge6_LDADD = statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a $(SYS_LIBS)
+check_PROGRAMS += tests/system/tcp-flood
+tests_system_tcp_flood_SOURCES = tests/system/tcp_flood.cc
 
 SYSTEM_TESTS = \
 	tests/system/010-rpcinfo.sh \
@@ -18,6 +24,8 @@ SYSTEM_TESTS = \
 	tests/system/080-boot-notify.sh \
 	tests/system/090-split-notify.sh \
 	tests/system/100-statd-takeover.sh \
-	tests/system/110-options.sh
+	tests/system/110-options.sh \
+	tests/system/120-forged-v4mapped-caller-refused.sh \
+	tests/system/130-tcp-flood-does-not-starve-lockd.sh
 TESTS += $(SYSTEM_TESTS)
 EXTRA_DIST += $(SYSTEM_TESTS) tests/system/lib.sh
