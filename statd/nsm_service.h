@@ -45,7 +45,9 @@ struct Caller {
 class NsmService {
  public:
   using StatReply = Callback<void(StatRes)>;
-  using StateReply = Callback<void(int32_t)>;
+  // The local state, or an error when the change could not be made durable
+  // (the RPC layer then answers SYSTEM_ERR).
+  using StateReply = Callback<void(Result<int32_t>)>;
   using VoidReply = Callback<void()>;
   using Done = Callback<void(Status)>;
 
@@ -138,8 +140,8 @@ class NsmService {
 
   void FinishMon(MonArgs args, std::string canonical, StatReply reply);
   // Deletes monitors already taken out of the list (keys[i] was removed[i])
-  // and replies with the local state; if the store fails they are put back
-  // and `failure` starts the logged error.
+  // and replies with the local state; if the store fails they are put back,
+  // `failure` starts the logged error and the reply is that error.
   bool FromLocalHost(const Caller& caller, const char* procedure);
   void RemoveMonitors(std::vector<MonitorKey> keys, std::vector<Entry> removed, std::string failure,
                       StateReply reply);
