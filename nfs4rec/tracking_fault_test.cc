@@ -28,8 +28,11 @@
 #include <vector>
 
 #include "common/os/event_loop.h"
+#include "common/os/executor.h"
+#include "nfs4rec/grace.h"
 #include "nfs4rec/sqlite_client_store.h"
 #include "nfs4rec/tracking_service.h"
+#include "tests/support/fake_file_system.h"
 #include "tests/support/fake_grace_control.h"
 #include "tests/support/store_harness.h"
 #include <gtest/gtest.h>
@@ -122,7 +125,8 @@ std::optional<int16_t> TrackingFaultTest::Upcall(CldCommand cmd, const std::stri
 
 bool TrackingFaultTest::InCurrent(const std::string& id) {
   Result<int64_t> n = h_.PeekInt(
-      "SELECT count(*) FROM cld_clients AS c, cld_grace AS g WHERE c.epoch = g.current AND c.id = " +
+      "SELECT count(*) FROM cld_clients AS c, cld_grace AS g WHERE c.epoch = g.current AND c.id "
+      "= " +
       Blob(id));
   EXPECT_OK(n);
   return n.ok() && *n == 1;
@@ -247,6 +251,62 @@ auto TrackingFaultCases() {
 
 INSTANTIATE_TEST_SUITE_P(Faults, TrackingFaultTest, TrackingFaultCases(),
                          test_support::FaultCaseName);
+
+// knfsd's v4_end_grace refusing the early end of grace (EIO, EACCES): the
+// failure is logged, the kernel's own GraceDone is still answered 0, and
+// once the fault clears the next early end reaches the file.
+TEST(TrackingProcFaultTest, FailingV4EndGraceWriteIsLoggedAndGraceDoneStillAnswered) {
+  StoreHarness<SqliteClientStore> h;
+  ASSERT_OK(h.Open());
+  LoopScheduler scheduler(h.loop());
+  Executor executor(h.loop());
+  auto fs = std::make_shared<FakeFileSystem>();
+  fs->SetFile(kV4EndGracePath, "");
+  ProcGraceControl grace(executor, fs);
+  CapturingLogger log;
+  TrackingService service(h.store(), grace, scheduler, log, TrackingServiceOptions{});
+  std::optional<Status> started;
+  service.Start([&started](Status st) { started = st; });
+  ASSERT_TRUE(h.settle()([&] { return started.has_value(); }));
+  ASSERT_OK(*started);
+  uint32_t xid = 1;
+  auto upcall = [&](CldCommand cmd, const std::string& name = "") {
+    CldMessage up;
+    up.version = 2;
+    up.command = static_cast<uint8_t>(cmd);
+    up.xid = xid++;
+    up.name = name;
+    std::optional<int16_t> status;
+    service.Handle(up, [&status](const CldMessage& down) {
+      if (down.status != kCldEInProgress) status = down.status;
+    });
+    h.settle()([&] { return status.has_value(); });
+    return status;
+  };
+  ASSERT_EQ(upcall(CldCommand::kCreate, "c0"), 0);
+
+  for (Status err : {Status::IOError("write: Input/output error"),
+                     Status::PermissionDenied("write: Permission denied")}) {
+    fs->FailWrites(kV4EndGracePath, err);
+    // A reboot: c0 is uploaded, re-creates its record, and we ask the
+    // kernel to end grace early; the write fails.
+    EXPECT_EQ(upcall(CldCommand::kGraceStart), 0);
+    EXPECT_EQ(upcall(CldCommand::kCreate, "c0"), 0);
+    const std::string logged = "could not end the grace period early: " + err.ToString();
+    EXPECT_TRUE(h.settle()([&] { return log.Contains(logged); })) << logged;
+    // The kernel ends grace by itself later: its GraceDone is answered.
+    EXPECT_EQ(upcall(CldCommand::kGraceDone), 0);
+    EXPECT_FALSE(service.epochs().in_grace());
+  }
+  EXPECT_TRUE(fs->writes().empty());
+
+  fs->FailWrites(kV4EndGracePath, Status::Ok());
+  EXPECT_EQ(upcall(CldCommand::kGraceStart), 0);
+  EXPECT_EQ(upcall(CldCommand::kCreate, "c0"), 0);
+  EXPECT_TRUE(h.settle()([&] { return log.Contains("the kernel ended the grace period"); }));
+  EXPECT_EQ(fs->writes(), (std::vector<FakeFileSystem::Write>{{kV4EndGracePath, "Y"}}));
+  EXPECT_EQ(upcall(CldCommand::kGraceDone), 0);
+}
 
 }  // namespace
 }  // namespace nfsrec::nfs4rec

@@ -26,11 +26,18 @@
 #include <vector>
 
 #include "common/os/event_loop.h"
+#include "statd/boot_notifier.h"
+#include "statd/kernel_nsm.h"
+#include "statd/notify_engine.h"
 #include "statd/nsm_service.h"
 #include "statd/sqlite_nsm_store.h"
+#include "tests/support/fake_datagram_port.h"
+#include "tests/support/fake_file_system.h"
 #include "tests/support/fake_kernel_nsm.h"
 #include "tests/support/fake_lockd_callbacks.h"
 #include "tests/support/fake_resolver.h"
+#include "tests/support/fake_scheduler.h"
+#include "tests/support/mem_nsm_store.h"
 #include "tests/support/store_harness.h"
 #include <gtest/gtest.h>
 
@@ -108,9 +115,8 @@ class NsmFaultTest : private OnTmpfs, public ::testing::TestWithParam<FaultCase>
   Result<NsmService::RebootPlan> Reboot(const std::string& boot_id);
   // Monitor rows for mon_name on a second connection (committed data).
   int64_t Monitored(const std::string& mon_name) {
-    std::string hex;
-    for (unsigned char ch : mon_name) hex += "0123456789ABCDEF"[ch >> 4], hex += "0123456789ABCDEF"[ch & 15];
-    Result<int64_t> n = h_.PeekInt("SELECT count(*) FROM monitors WHERE mon_name = X'" + hex + "'");
+    Result<int64_t> n = h_.PeekInt("SELECT count(*) FROM monitors WHERE mon_name = CAST('" +
+                                   mon_name + "' AS BLOB)");
     EXPECT_OK(n);
     return n.ok() ? *n : -1;
   }
@@ -334,6 +340,177 @@ auto NsmFaultCases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Faults, NsmFaultTest, NsmFaultCases(), test_support::FaultCaseName);
+
+// lockd's /proc files refusing writes (EIO, EACCES): each failure is
+// logged, nothing else depends on it, and the next write after the fault
+// clears goes through.  The monitor lists and the state stay durable.
+class NsmProcFaultTest : public ::testing::Test {
+ protected:
+  NsmProcFaultTest()
+      : local_net_(sched_),
+        remote_net_(sched_),
+        resolver_(&sched_),
+        local_(local_net_, sched_, log_),
+        remote_(remote_net_, sched_, log_),
+        engine_(local_, remote_, resolver_, sched_, log_, {}),
+        kernel_(fs_),
+        service_(store_, resolver_, kernel_, engine_, log_) {
+    fs_.SetFile(kNsmLocalStatePath, "");
+    fs_.SetFile(kNlmEndGracePath, "");
+    resolver_.Add("peer-a", HostInfo{"peer-a", {"10.0.0.2"}});
+  }
+
+  void Settle() {
+    for (int i = 0; i < 20; ++i) {
+      store_.Flush();
+      sched_.Advance(100ms);
+    }
+  }
+  // Runs boot notification and waits for it to be under way.
+  Result<BootNotifier::Summary> Reboot(const std::string& boot_id) {
+    BootNotifier n(service_, engine_, kernel_, log_, BootNotifier::Options{});
+    std::optional<Result<BootNotifier::Summary>> summary;
+    n.Run(boot_id, false, [&](Result<BootNotifier::Summary> s) { summary = std::move(s); });
+    Settle();
+    return summary.value_or(Status::TimedOut("boot notification"));
+  }
+
+  FakeScheduler sched_;
+  CapturingLogger log_;
+  FakeDatagramPort local_net_;
+  FakeDatagramPort remote_net_;
+  FakeResolver resolver_;
+  rpc::UdpRpcClient local_;
+  rpc::UdpRpcClient remote_;
+  NotifyEngine engine_;
+  FakeFileSystem fs_;
+  ProcKernelNsm kernel_;
+  MemNsmStore store_;
+  NsmService service_;
+};
+
+TEST_F(NsmProcFaultTest, FailingNsmLocalStateWriteIsLoggedAndTheServiceGoesOn) {
+  fs_.FailWrites(kNsmLocalStatePath, Status::IOError("write: Input/output error"));
+  std::optional<Status> started;
+  service_.Start(LegacyStatd{}, [&](Status s) { started = s; });
+  Settle();
+  ASSERT_TRUE(started.has_value());
+  ASSERT_OK(*started);
+  EXPECT_TRUE(log_.Contains("Failed to publish NSM state to the kernel"));
+  EXPECT_EQ(store_.local_state(), 3);
+
+  std::optional<StatRes> mon;
+  service_.Mon(kLocal, MonFor("peer-a"), [&](StatRes r) { mon = r; });
+  Settle();
+  ASSERT_TRUE(mon.has_value());
+  EXPECT_EQ(*mon, (StatRes{true, 3}));
+
+  // The bump is durable even though the kernel could not be told.
+  fs_.FailWrites(kNsmLocalStatePath, Status::PermissionDenied("write: Permission denied"));
+  Result<BootNotifier::Summary> boot = Reboot("boot-2");
+  ASSERT_OK(boot);
+  EXPECT_EQ(boot->state, 5);
+  EXPECT_EQ(store_.local_state(), 5);
+  EXPECT_EQ(fs_.Content(kNsmLocalStatePath), "");
+
+  // Cleared: the next state change reaches the kernel.
+  fs_.FailWrites(kNsmLocalStatePath, Status::Ok());
+  std::optional<Status> set;
+  service_.SetLocalState(7, [&](Status s) { set = s; });
+  Settle();
+  ASSERT_TRUE(set.has_value());
+  ASSERT_OK(*set);
+  EXPECT_EQ(fs_.Content(kNsmLocalStatePath), "7");
+}
+
+TEST_F(NsmProcFaultTest, FailingNlmEndGraceWriteIsLoggedAndNotificationGoesOn) {
+  std::optional<Status> started;
+  service_.Start(LegacyStatd{}, [&](Status s) { started = s; });
+  Settle();
+  ASSERT_TRUE(started && started->ok());
+  for (Status err : {Status::IOError("write: Input/output error"),
+                     Status::PermissionDenied("write: Permission denied")}) {
+    fs_.FailWrites(kNlmEndGracePath, err);
+    Result<BootNotifier::Summary> boot = Reboot("boot-" + err.ToString());
+    ASSERT_OK(boot);  // nobody to notify: grace is lifted, or tried
+    EXPECT_TRUE(boot->new_boot);
+    EXPECT_TRUE(log_.Contains("Cannot end lockd grace period: " + err.ToString()));
+  }
+  // The service answers as before.
+  std::optional<StatRes> mon;
+  service_.Mon(kLocal, MonFor("peer-a"), [&](StatRes r) { mon = r; });
+  Settle();
+  ASSERT_TRUE(mon.has_value());
+  EXPECT_TRUE(mon->success);
+  // Cleared: the next boot with nobody to notify lifts lockd's grace.
+  std::optional<Result<int32_t>> unmon;
+  service_.Unmon(kLocal, MonFor("peer-a").id, [&](Result<int32_t> r) { unmon = std::move(r); });
+  Settle();
+  ASSERT_TRUE(unmon.has_value());
+  ASSERT_OK(*unmon);
+  fs_.FailWrites(kNlmEndGracePath, Status::Ok());
+  ASSERT_OK(Reboot("boot-clean"));
+  EXPECT_EQ(fs_.Content(kNlmEndGracePath), "Y");
+}
+
+// A peer whose host is up but runs no rpcbind (the datagram is refused:
+// ICMP port unreachable on a connected socket, or no route) is retried
+// with back-off and logged when given up, and does not delay another peer.
+class RefusingPort final : public rpc::DatagramPort {
+ public:
+  RefusingPort(rpc::DatagramPort& inner, std::string refused)
+      : inner_(inner), refused_(std::move(refused)) {}
+  Status SendTo(const rpc::Endpoint& to, std::span<const uint8_t> data) override {
+    std::string addr = to.ToString();
+    if (addr.substr(0, addr.rfind(':')) == refused_) {
+      sent_at.push_back(now_ != nullptr ? now_->Now() : TimePoint{});
+      return Status::Unavailable("sendto: Connection refused");
+    }
+    return inner_.SendTo(to, data);
+  }
+  void SetReceiver(Receiver r) override { inner_.SetReceiver(std::move(r)); }
+  const Scheduler* now_ = nullptr;
+  std::vector<TimePoint> sent_at;
+
+ private:
+  rpc::DatagramPort& inner_;
+  std::string refused_;
+};
+
+TEST(NsmPeerFaultTest, PeerWithoutRpcbindIsRetriedWithBackoffAndDoesNotDelayOthers) {
+  FakeScheduler sched;
+  CapturingLogger log;
+  FakeDatagramPort local_net(sched), remote_net(sched);
+  RefusingPort refusing(remote_net, "10.0.0.66");
+  refusing.now_ = &sched;
+  FakeResolver resolver(&sched);
+  rpc::UdpRpcClient local(local_net, sched, log), remote(refusing, sched, log);
+  NotifyEngine engine(local, remote, resolver, sched, log, {});
+  resolver.Add("norpcbind", HostInfo{"norpcbind", {"10.0.0.66"}});
+  resolver.Add("live", HostInfo{"live", {"10.0.0.2"}});
+  remote_net.hosts["10.0.0.2"].ports[{kNsmProgram, kNsmVersion}] = 1011;
+  std::map<std::string, bool> done;
+  auto peer = [](const std::string& name) {
+    return NotifyEngine::Peer{MonitorKey{name, "server", 100021, 3, 16}, name, "server"};
+  };
+  engine.NotifyPeers({peer("norpcbind"), peer("live")}, 5,
+                     [&done](const NotifyEngine::Peer& p, bool ok) { done[p.host] = ok; });
+  sched.Advance(100ms);
+  EXPECT_TRUE(done["live"]) << "the refusing peer delayed the other one";
+  EXPECT_EQ(done.count("norpcbind"), 0u);
+  sched.Advance(20min);
+  ASSERT_EQ(done.count("norpcbind"), 1u);
+  EXPECT_FALSE(done["norpcbind"]);
+  EXPECT_TRUE(log.Contains("Unable to notify norpcbind, giving up"));
+  // Retried, with growing gaps, not in a tight loop.
+  const std::vector<TimePoint>& at = refusing.sent_at;
+  ASSERT_GE(at.size(), 4u);
+  EXPECT_LT(at.size(), 60u);
+  for (size_t i = 2; i < at.size(); ++i) {
+    EXPECT_GE(at[i] - at[i - 1], at[1] - at[0]) << i;
+  }
+  EXPECT_GE(at.back() - at.front(), 5min);
+}
 
 }  // namespace
 }  // namespace nfsrec::statd
