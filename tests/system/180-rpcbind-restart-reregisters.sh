@@ -17,6 +17,11 @@ expect_eq "SM_MON before the restart" "stat_succ state=3" "$out"
 old=$(pgrep -x rpcbind)
 [ -n "$old" ] || fail "no rpcbind in the namespace"
 kill -KILL $old
+# Gone (or a zombie: its lock file is released) before the new one starts.
+for _ in $(seq 1 100); do
+  [ -e /proc/$old ] && ! grep -q '^State:.*Z' /proc/$old/status 2>/dev/null || break
+  sleep 0.05
+done
 rpcbind -f &
 NEWRPCBIND=$!
 for _ in $(seq 1 100); do rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.05; done

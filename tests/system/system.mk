@@ -19,6 +19,7 @@ SYSTEM_TESTS = \
 	tests/system/090-split-notify.sh \
 	tests/system/100-statd-takeover.sh \
 	tests/system/110-options.sh \
-	tests/system/180-rpcbind-restart-reregisters.sh
+	tests/system/180-rpcbind-restart-reregisters.sh \
+	tests/system/185-unmon-not-durable-is-system-err.sh
 TESTS += $(SYSTEM_TESTS)
 EXTRA_DIST += $(SYSTEM_TESTS) tests/system/lib.sh
