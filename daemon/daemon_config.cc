@@ -68,6 +68,8 @@ Status ApplyNfsConf(const NfsConf& conf, DaemonConfig& c) {
       Take(conf.GetBool("nfsrecd", "end-grace-early"), c.tracking.end_grace_early));
   NFSREC_RETURN_IF_ERROR(Take(conf.GetCount("nfsrecd", "reconcile-interval", 999999999),
                               c.tracking.reconcile_interval));
+  NFSREC_RETURN_IF_ERROR(
+      Take(conf.GetCount("nfsrecd", "rpcbind-check-interval", 86400), c.rpcbind_check_interval));
   if (auto v = conf.Get("statd", "name")) c.nsm.my_name = *v;
   if (auto v = conf.Get("statd", "state-directory-path")) c.nsm.state_dir = *v;
   if (auto v = conf.Get("statd", "ha-callout")) c.nsm.ha_callout = *v;
@@ -238,6 +240,7 @@ std::string DaemonConfig::Dump() const {
      << "nfs4 = " << nfs4 << "\n"
      << "end_grace_early = " << tracking.end_grace_early << "\n"
      << "reconcile_interval = " << tracking.reconcile_interval << "\n"
+     << "rpcbind_check_interval = " << rpcbind_check_interval << "\n"
      << "config_file = " << process.config_file << "\n";
   return os.str();
 }

@@ -30,7 +30,8 @@
 //             no-notify (bool), debug (any value but 0: debug logging)
 //   [lockd]   port, udp-port                      as -T, -U
 //   [general] pipefs-directory                    the cld pipe is DIR/nfsd/cld
-//   [nfsrecd] nfs4 (bool), end-grace-early (bool), reconcile-interval
+//   [nfsrecd] nfs4 (bool), end-grace-early (bool), reconcile-interval,
+//             rpcbind-check-interval (seconds, 0: off; default 30)
 #pragma once
 
 #include <cstdint>
@@ -68,6 +69,9 @@ struct DaemonConfig {
   statd::NsmOptions nsm;
   bool nfs4 = true;  // serve NFSv4 client tracking
   nfs4rec::TrackingOptions tracking;
+  // [nfsrecd] rpcbind-check-interval: seconds between checks that rpcbind
+  // still holds our entries (re-registered if not); 0: never.
+  int64_t rpcbind_check_interval = 30;
 
   std::string DbPath() const { return DatabasePath(nsm.state_dir); }
   // One "key = value" line per setting.

@@ -99,6 +99,11 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   Result<std::unique_ptr<NsmEndpoint>> endpoint =
       NsmEndpoint::Serve(loop, scheduler, *log, config.nsm.port, (*nsm)->Handlers());
   if (!endpoint.ok()) return startup.Fail("NSM service", endpoint.status());
+  if (Status s = (*endpoint)->KeepRegistered(scheduler, executor, *log,
+                                             std::chrono::seconds(config.rpcbind_check_interval));
+      !s.ok()) {
+    log->Warning(StrCat("rpcbind registration will not be checked: ", s.ToString()));
+  }
 
   std::unique_ptr<nfs4rec::TrackingDaemon> tracking;
   if (config.nfs4) {

@@ -61,4 +61,37 @@ Result<std::unique_ptr<NsmEndpoint>> NsmEndpoint::Serve(EventLoop& loop, Schedul
   return e;
 }
 
+Status NsmEndpoint::KeepRegistered(Scheduler& scheduler, Executor& executor, Logger& log,
+                                   Duration interval) {
+  if (interval <= Duration::zero()) return Status::Ok();
+  rpc::UdpSocketPort::Options opts;
+  opts.bind_address = "127.0.0.1";
+  NFSREC_ASSIGN_OR_RETURN(watch_port_, rpc::UdpSocketPort::Open(executor.loop(), opts));
+  watch_client_ = std::make_unique<rpc::UdpRpcClient>(*watch_port_, scheduler, log);
+  NFSREC_ASSIGN_OR_RETURN(rpc::Endpoint rpcbind,
+                          rpc::Endpoint::FromNumeric(AF_INET, "127.0.0.1", rpc::kRpcbindPort));
+  auto reregister = [this, &executor](Callback<void(Status)> done) {
+    using Registration = std::unique_ptr<rpc::RpcbindRegistration>;
+    // The old entries went with the old rpcbind; dropping them (rpcb_unset)
+    // also clears any stale ones before ours.  If we are gone when the
+    // worker finishes, the new entries are dropped there too.
+    executor.Run(
+        liveness_.token(),
+        [old = std::move(registration_), listeners = server_->listeners()]() mutable {
+          old.reset();
+          return rpc::RpcbindRegistration::Register(statd::kNsmProgram, statd::kNsmVersion,
+                                                    listeners);
+        },
+        [this, done = std::move(done)](Result<Registration> reg) mutable {
+          if (reg.ok()) registration_ = std::move(reg).value();
+          done(reg.status());
+        });
+  };
+  watch_ = std::make_unique<rpc::RpcbindWatch>(*watch_client_, scheduler, log, rpcbind,
+                                               statd::kNsmProgram, statd::kNsmVersion, interval,
+                                               std::move(reregister));
+  watch_->Start();
+  return Status::Ok();
+}
+
 }  // namespace nfsrec

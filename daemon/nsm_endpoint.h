@@ -7,9 +7,11 @@
 #include <memory>
 
 #include "common/base/clock.h"
+#include "common/base/liveness.h"
 #include "common/base/logging.h"
 #include "common/base/result.h"
 #include "common/os/event_loop.h"
+#include "common/os/executor.h"
 #include "common/rpc/rpc_server.h"
 #include "common/rpc/rpcbind.h"
 
@@ -30,12 +32,23 @@ class NsmEndpoint {
                                                     Logger& log, uint16_t port,
                                                     std::map<uint32_t, rpc::Handler> handlers);
 
+  // From now on, checks every `interval` that rpcbind still holds our
+  // entries and makes them again when a restarted rpcbind has lost them
+  // (rpc::RpcbindWatch); the blocking registration runs on `executor`.
+  // Zero: no checks.
+  Status KeepRegistered(Scheduler& scheduler, Executor& executor, Logger& log, Duration interval);
+
  private:
   NsmEndpoint() = default;
   std::unique_ptr<rpc::RpcServer> server_;
   // ORDER: declared after server_ so that the rpcbind entries go first and
   // nobody is sent to a closed port.
+  // Empty while a re-registration runs on the executor.
   std::unique_ptr<rpc::RpcbindRegistration> registration_;
+  std::unique_ptr<rpc::UdpSocketPort> watch_port_;
+  std::unique_ptr<rpc::UdpRpcClient> watch_client_;
+  std::unique_ptr<rpc::RpcbindWatch> watch_;
+  Liveness liveness_;  // ORDER: last; a re-registration finishing late is dropped
 };
 
 }  // namespace nfsrec

@@ -26,7 +26,8 @@ NFS4REC_TESTS = \
 	nfs4rec/sqlite_client_store_test \
 	nfs4rec/cltrack_test \
 	nfs4rec/clients_info_test \
-	nfs4rec/tracking_daemon_test
+	nfs4rec/tracking_daemon_test \
+	nfs4rec/tracking_fault_test
 check_PROGRAMS += $(NFS4REC_TESTS)
 TESTS += $(NFS4REC_TESTS)
 
@@ -47,6 +48,13 @@ nfs4rec_sqlite_client_store_test_SOURCES = nfs4rec/sqlite_client_store_test.cc \
 	tests/support/client_store_testutil.h $(NFS4REC_MEM_STORE)
 nfs4rec_sqlite_client_store_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 nfs4rec_sqlite_client_store_test_LDADD = tests/support/libstorefakes.a $(NFS4REC_TEST_LIBS) \
+	$(GTEST_LIBS) $(SYS_LIBS)
+
+# I/O faults (open, write, fsync, truncate; EIO and ENOSPC) under TrackingService.
+nfs4rec_tracking_fault_test_SOURCES = nfs4rec/tracking_fault_test.cc \
+	tests/support/fake_grace_control.h
+nfs4rec_tracking_fault_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+nfs4rec_tracking_fault_test_LDADD = tests/support/libstorefakes.a $(NFS4REC_TEST_LIBS) \
 	$(GTEST_LIBS) $(SYS_LIBS)
 
 nfs4rec_cltrack_test_SOURCES = nfs4rec/cltrack_test.cc

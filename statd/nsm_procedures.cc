@@ -234,11 +234,16 @@ void NsmService::RemoveMonitors(std::vector<MonitorKey> keys, std::vector<Entry>
           log_.Error(StrCat(failure, ": ", st.ToString()));
           // Still on disk, so still monitored.
           for (size_t i = 0; i < keys.size(); ++i) monitors_.try_emplace(keys[i], removed[i]);
-        } else {
-          for (const MonitorKey& k : keys) {
-            log_.Notice(StrCat("UNMONITORING ", Describe(k)));
-            if (ha_ != nullptr) ha_->DelClient(k.mon_name, k.my_name);
-          }
+          // Never acknowledge a delete that is not durable: sm_stat has no
+          // failure value, so the error goes up as an RPC-level error
+          // (SYSTEM_ERR), which lockd reports ("cannot unmonitor") instead
+          // of believing the peer forgotten.  Retrying here instead would
+          // hold lockd's call for as long as the disk stays full.
+          return reply(st.WithContext(failure));
+        }
+        for (const MonitorKey& k : keys) {
+          log_.Notice(StrCat("UNMONITORING ", Describe(k)));
+          if (ha_ != nullptr) ha_->DelClient(k.mon_name, k.my_name);
         }
         reply(local_state_);
       });

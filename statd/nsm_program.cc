@@ -17,6 +17,13 @@ void Garbage(Logger& log, const rpc::CallContext& ctx, const char* proc, const S
   r.GarbageArgs();
 }
 
+// sm_stat has no failure value: a change that did not become durable is
+// answered SYSTEM_ERR, which lockd treats as a failed call.
+void ReplyState(Result<int32_t> state, rpc::Responder& r) {
+  if (!state.ok()) return r.SystemErr();
+  r.Reply(EncodeSmStat(*state));
+}
+
 }  // namespace
 
 std::map<uint32_t, rpc::Handler> NsmHandlers(NsmService& service, Logger& log,
@@ -48,7 +55,7 @@ std::map<uint32_t, rpc::Handler> NsmHandlers(NsmService& service, Logger& log,
     Result<MonitorKey> id = DecodeMonId(args);
     if (!id.ok()) return Garbage(log, ctx, "SM_UNMON", id.status(), r);
     service.Unmon(CallerOf(ctx), std::move(id.value()),
-                  [r = std::move(r)](int32_t state) mutable { r.Reply(EncodeSmStat(state)); });
+                  [r = std::move(r)](auto state) mutable { ReplyState(std::move(state), r); });
   };
 
   h[static_cast<uint32_t>(NsmProc::kUnmonAll)] = [&service, &log](const rpc::CallContext& ctx,
@@ -56,7 +63,7 @@ std::map<uint32_t, rpc::Handler> NsmHandlers(NsmService& service, Logger& log,
     Result<MyId> id = DecodeMyId(args);
     if (!id.ok()) return Garbage(log, ctx, "SM_UNMON_ALL", id.status(), r);
     service.UnmonAll(CallerOf(ctx), std::move(id.value()),
-                     [r = std::move(r)](int32_t state) mutable { r.Reply(EncodeSmStat(state)); });
+                     [r = std::move(r)](auto state) mutable { ReplyState(std::move(state), r); });
   };
 
   h[static_cast<uint32_t>(NsmProc::kSimuCrash)] =

@@ -131,6 +131,34 @@ TEST_F(NsmProgramTest, MonUnmonAndUnmonAllReachTheService) {
   EXPECT_EQ(store_->deletes(), 2);
 }
 
+// lockd (here a plain RPC client) sees a failed delete as a failed call:
+// SYSTEM_ERR, not an sm_stat that reads like success.
+TEST_F(NsmProgramTest, UnmonWhoseDeleteFailedIsAnsweredSystemErr) {
+  ASSERT_TRUE(Call(NsmProc::kMon, EncodeMon(Mon("client2")).value())->Success());
+  for (NsmProc proc : {NsmProc::kUnmon, NsmProc::kUnmonAll}) {
+    std::atomic<bool> armed{false};
+    loop_->Post([&] {
+      store_->FailNext(Status::IOError("database or disk is full"));
+      armed = true;
+    });
+    while (!armed) std::this_thread::sleep_for(1ms);
+    auto r = proc == NsmProc::kUnmon
+                 ? Call(proc, EncodeMonId(Mon("client2").id).value())
+                 : Call(proc, EncodeMyId(MyId{"server", 100021, 3, 16}).value());
+    ASSERT_OK(r);
+    EXPECT_TRUE(r->info.accepted);
+    EXPECT_EQ(r->info.accept_stat, rpc::AcceptStat::kSystemErr) << static_cast<int>(proc);
+    EXPECT_TRUE(r->results.empty());
+  }
+  auto r = Call(NsmProc::kUnmon, EncodeMonId(Mon("client2").id).value());
+  ASSERT_OK(r);
+  ASSERT_TRUE(r->Success());
+  EXPECT_EQ(DecodeSmStat(r->results).value(), 3);
+  TearDown();
+  EXPECT_TRUE(store_->monitors().empty());
+  EXPECT_EQ(store_->failed_writes(), 2);
+}
+
 TEST_F(NsmProgramTest, NotifyAnswersVoid) {
   ASSERT_TRUE(Call(NsmProc::kMon, EncodeMon(Mon("client2")).value())->Success());
   auto r = Call(NsmProc::kNotify, EncodeStatChge(NotifyArgs{"client2", 7}).value());

@@ -58,7 +58,9 @@ struct Caller {
 class NsmService {
  public:
   using StatReply = Callback<void(StatRes)>;
-  using StateReply = Callback<void(int32_t)>;
+  // The local state, or an error when the change could not be made durable
+  // (the RPC layer then answers SYSTEM_ERR).
+  using StateReply = Callback<void(Result<int32_t>)>;
   using VoidReply = Callback<void()>;
   using Done = Callback<void(Status)>;
 
@@ -150,12 +152,12 @@ class NsmService {
   void Lookup(const std::string& name, Resolver::Done then);
 
   void FinishMon(MonArgs args, std::string canonical, StatReply reply);
-  // Deletes monitors already taken out of the list (keys[i] was removed[i])
-  // and replies with the local state; if the store fails they are put back
-  // and `failure` starts the logged error.
   // Whether a caller may use a privileged procedure (and, if
   // `reserved_port`, called from a privileged port); logs the decision.
   bool FromLocalHost(const Caller& caller, const char* procedure, bool reserved_port = false);
+  // Deletes monitors already taken out of the list (keys[i] was removed[i])
+  // and replies with the local state; if the store fails they are put back,
+  // `failure` starts the logged error and the reply is that error.
   void RemoveMonitors(std::vector<MonitorKey> keys, std::vector<Entry> removed, std::string failure,
                       StateReply reply);
   void NotifyMatched(const NotifyArgs& args, const std::vector<std::string>& names,

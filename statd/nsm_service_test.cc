@@ -290,10 +290,10 @@ TEST_F(NsmServiceTest, UnmonAndUnmonAll) {
 
   // Remote callers change nothing.
   std::optional<int32_t> st;
-  service_.Unmon(kRemote, KernelMon("10.0.0.2").id, [&](int32_t s) { st = s; });
+  service_.Unmon(kRemote, KernelMon("10.0.0.2").id, [&](Result<int32_t> s) { st = *s; });
   Settle();
   EXPECT_EQ(st, -1);
-  service_.UnmonAll(kRemote, MyId{"server", 100021, 3, 16}, [&](int32_t s) { st = s; });
+  service_.UnmonAll(kRemote, MyId{"server", 100021, 3, 16}, [&](Result<int32_t> s) { st = *s; });
   Settle();
   EXPECT_EQ(st, -1);
   EXPECT_EQ(store_.monitors().size(), 3u);
@@ -302,7 +302,7 @@ TEST_F(NsmServiceTest, UnmonAndUnmonAll) {
   st.reset();
   MonitorKey k = KernelMon("10.0.0.2").id;
   k.my_name = "SERVER";
-  service_.Unmon(kLockd, k, [&](int32_t s) { st = s; });
+  service_.Unmon(kLockd, k, [&](Result<int32_t> s) { st = *s; });
   EXPECT_FALSE(st.has_value());
   store_.Flush();
   EXPECT_EQ(st, 3);
@@ -310,13 +310,65 @@ TEST_F(NsmServiceTest, UnmonAndUnmonAll) {
   EXPECT_TRUE(log_.Contains("UNMONITORING 10.0.0.2 for server"));
 
   // Unknown record: answered, logged, nothing changes.
-  service_.Unmon(kLockd, KernelMon("10.9.9.9").id, [&](int32_t s) { st = s; });
+  service_.Unmon(kLockd, KernelMon("10.9.9.9").id, [&](Result<int32_t> s) { st = *s; });
   EXPECT_TRUE(log_.Contains("Received erroneous SM_UNMON request"));
 
-  service_.UnmonAll(kLockd, MyId{"server", 100021, 3, 16}, [&](int32_t s) { st = s; });
+  service_.UnmonAll(kLockd, MyId{"server", 100021, 3, 16}, [&](Result<int32_t> s) { st = *s; });
   Settle();
   ASSERT_EQ(store_.monitors().size(), 1u);
   EXPECT_EQ(store_.monitors().begin()->first.my_name, "other");
+}
+
+// A delete that did not commit is answered with an error (the RPC layer
+// sends SYSTEM_ERR), never with the state a success carries; the record is
+// still monitored, and the same UNMON succeeds once the store works again.
+TEST_F(NsmServiceTest, SmUnmonFailedDeleteIsNotAcknowledged) {
+  Start();
+  ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.2"))->success);
+  store_.FailNext(Status::IOError("database or disk is full"));
+  std::optional<Result<int32_t>> st;
+  service_.Unmon(kLockd, KernelMon("10.0.0.2").id, [&](Result<int32_t> s) { st = s; });
+  Settle();
+  ASSERT_TRUE(st.has_value());
+  EXPECT_FALSE(st->ok());
+  EXPECT_NE(st->status().message().find("disk is full"), std::string::npos)
+      << st->status().ToString();
+  EXPECT_NE(store_.Find(KernelMon("10.0.0.2").id), nullptr);
+  EXPECT_EQ(service_.monitor_count(), 1u);
+  EXPECT_TRUE(log_.Contains("Failed to delete monitor 10.0.0.2 for server"));
+  EXPECT_FALSE(log_.Contains("UNMONITORING"));
+
+  st.reset();
+  service_.Unmon(kLockd, KernelMon("10.0.0.2").id, [&](Result<int32_t> s) { st = s; });
+  Settle();
+  ASSERT_TRUE(st.has_value());
+  ASSERT_OK(*st);
+  EXPECT_EQ(**st, 3);
+  EXPECT_EQ(store_.Find(KernelMon("10.0.0.2").id), nullptr);
+}
+
+TEST_F(NsmServiceTest, SmUnmonAllFailedDeleteIsNotAcknowledged) {
+  Start();
+  ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.2"))->success);
+  ASSERT_TRUE(Mon(kLockd, KernelMon("client2", 2))->success);
+  store_.FailNext(Status::IOError("attempt to write a readonly database"));
+  std::optional<Result<int32_t>> st;
+  const MyId lockd{"server", 100021, 3, 16};
+  service_.UnmonAll(kLockd, lockd, [&](Result<int32_t> s) { st = s; });
+  Settle();
+  ASSERT_TRUE(st.has_value());
+  EXPECT_FALSE(st->ok());
+  EXPECT_EQ(store_.monitors().size(), 2u);
+  EXPECT_EQ(service_.monitor_count(), 2u);
+  EXPECT_TRUE(log_.Contains("SM_UNMON_ALL: failed to delete 2 monitor(s)"));
+
+  st.reset();
+  service_.UnmonAll(kLockd, lockd, [&](Result<int32_t> s) { st = s; });
+  Settle();
+  ASSERT_TRUE(st.has_value());
+  ASSERT_OK(*st);
+  EXPECT_EQ(**st, 3);
+  EXPECT_TRUE(store_.monitors().empty());
 }
 
 TEST_F(NsmServiceTest, SimuCrashNeedsLoopbackAndPrivilegedPort) {
@@ -445,7 +497,7 @@ TEST_F(NsmServiceTest, HaEventsFollowDurableChanges) {
   EXPECT_TRUE(Mon(kLockd, KernelMon("10.0.0.2"))->success);  // duplicate: no callout
   service_.Notify(Caller{false, false, "10.0.0.2"}, NotifyArgs{"client2", 5}, [] {});
   Settle();
-  service_.Unmon(kLockd, KernelMon("10.0.0.2").id, [](int32_t) {});
+  service_.Unmon(kLockd, KernelMon("10.0.0.2").id, [](Result<int32_t>) {});
   Settle();
   EXPECT_EQ(ha.events,
             (std::vector<std::string>{"add-client 10.0.0.2 server", "sm-notify client2 10.0.0.2 5",
@@ -537,7 +589,7 @@ TEST_F(NsmServiceTest, ReloadLetsReadsThroughAndHoldsChangesUntilLoaded) {
   EXPECT_EQ(stat, (StatRes{true, 3})) << "SM_STAT waited for the reload";
 
   std::optional<int32_t> unmon;
-  service_.Unmon(kLockd, KernelMon("10.0.0.2").id, [&](int32_t s) { unmon = s; });
+  service_.Unmon(kLockd, KernelMon("10.0.0.2").id, [&](Result<int32_t> s) { unmon = *s; });
   std::optional<StatRes> mon;
   service_.Mon(kLockd, KernelMon("client2", 7), [&](StatRes r) { mon = r; });
   resolver_.Flush();
@@ -584,7 +636,7 @@ TEST_F(NsmServiceTest, FailedReloadKeepsTheListsAndRunsWaitingCalls) {
   std::optional<Status> reloaded;
   service_.Reload([&](Status s) { reloaded = s; });
   std::optional<int32_t> unmon;
-  service_.Unmon(kLockd, KernelMon("10.0.0.2").id, [&](int32_t s) { unmon = s; });
+  service_.Unmon(kLockd, KernelMon("10.0.0.2").id, [&](Result<int32_t> s) { unmon = *s; });
   Settle();
   ASSERT_TRUE(reloaded.has_value());
   EXPECT_TRUE(reloaded->IsCorruption());

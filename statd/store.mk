@@ -10,3 +10,10 @@ statd_sqlite_nsm_store_test_SOURCES = \
 	tests/support/nsm_store_testutil.h
 statd_sqlite_nsm_store_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 statd_sqlite_nsm_store_test_LDADD = tests/support/libstorefakes.a $(STATD_TEST_LIBS)
+
+# I/O faults (open, write, fsync, truncate; EIO and ENOSPC) under NsmService.
+check_PROGRAMS += statd/nsm_fault_test
+TESTS += statd/nsm_fault_test
+statd_nsm_fault_test_SOURCES = statd/nsm_fault_test.cc
+statd_nsm_fault_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+statd_nsm_fault_test_LDADD = tests/support/libstorefakes.a $(STATD_TEST_LIBS)

@@ -23,6 +23,7 @@ common_rpc_rpc_test_SOURCES = \
 	common/rpc/rpc_server_test.cc \
 	common/rpc/rpc_test_harness.h \
 	common/rpc/rpcbind_protocol_test.cc \
+	common/rpc/rpcbind_watch_test.cc \
 	common/rpc/sockaddr_test.cc \
 	common/rpc/tcp_transport_test.cc \
 	common/rpc/udp_transport_test.cc

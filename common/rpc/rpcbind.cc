@@ -174,4 +174,72 @@ Result<bool> ProbeRunning(uint32_t prog, uint32_t vers, Duration timeout) {
                       left()) == RPC_SUCCESS;
 }
 
+// ---------------------------------------------------------------------------
+// RpcbindWatch
+
+RpcbindWatch::RpcbindWatch(UdpRpcClient& client, Scheduler& scheduler, Logger& log,
+                           Endpoint rpcbind, uint32_t prog, uint32_t vers, Duration interval,
+                           Reregister reregister)
+    : client_(client),
+      scheduler_(scheduler),
+      log_(log),
+      rpcbind_(rpcbind),
+      prog_(prog),
+      vers_(vers),
+      interval_(interval),
+      reregister_(std::move(reregister)) {}
+
+RpcbindWatch::~RpcbindWatch() {
+  if (timer_ != 0) scheduler_.Cancel(timer_);
+}
+
+void RpcbindWatch::Start() { Schedule(); }
+
+void RpcbindWatch::Schedule() {
+  timer_ = scheduler_.RunAfter(interval_, [this] {
+    timer_ = 0;
+    Check();
+  });
+}
+
+void RpcbindWatch::Check() {
+  if (busy_) return Schedule();
+  busy_ = true;
+  ++checks_;
+  // A few quick resends: rpcbind answers on loopback at once when it runs.
+  RetryPolicy policy;
+  policy.first_timeout = std::chrono::milliseconds(500);
+  policy.max_timeout = std::chrono::seconds(1);
+  policy.max_sends = 3;
+  GetUdpPort(client_, rpcbind_, prog_, vers_, policy,
+             [this, alive = liveness_.token()](Result<uint16_t> port) {
+               if (alive) OnPort(std::move(port));
+             });
+}
+
+void RpcbindWatch::OnPort(Result<uint16_t> port) {
+  if (!port.ok() || *port != 0) {
+    if (!port.ok() && !rpcbind_silent_) {
+      log_.Debug(StrCat("rpcbind check: no answer: ", port.status().ToString()));
+    }
+    rpcbind_silent_ = !port.ok();
+    busy_ = false;
+    return Schedule();
+  }
+  rpcbind_silent_ = false;
+  reregister_([this, alive = liveness_.token()](Status st) {
+    if (!alive) return;
+    if (st.ok()) {
+      ++reregistered_;
+      log_.Notice(StrCat("rpcbind had lost program ", prog_, " version ", vers_,
+                         " (restarted?); registered it again"));
+    } else {
+      log_.Warning(StrCat("rpcbind had lost program ", prog_, " version ", vers_,
+                          "; registering it again failed: ", st.ToString()));
+    }
+    busy_ = false;
+    Schedule();
+  });
+}
+
 }  // namespace nfsrec::rpc

@@ -22,10 +22,14 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base/callback.h"
 #include "common/base/clock.h"
+#include "common/base/liveness.h"
+#include "common/base/logging.h"
 #include "common/base/result.h"
 #include "common/rpc/rpc_server.h"
 #include "common/rpc/rpcbind_protocol.h"
+#include "common/rpc/udp_rpc_client.h"
 
 namespace nfsrec::rpc {
 
@@ -65,5 +69,54 @@ Status UnsetAll(uint32_t prog, uint32_t vers);
 // `timeout` in total.  False if rpcbind does not answer, has no entry, or
 // the service is silent.  An error only for local failures (no socket).
 Result<bool> ProbeRunning(uint32_t prog, uint32_t vers, Duration timeout);
+
+// Keeps our registration while rpcbind restarts under us (rpcbind forgets
+// every entry when it exits; rpc.statd never notices, and lockd's SM_MON
+// then fails to find us).  Every `interval` it asks the local rpcbind for
+// (prog, vers, udp) with one PMAP_GETPORT through the asynchronous client,
+// so the loop never waits.  "Not registered" (port 0) runs `reregister`
+// once, logged in one line; no answer (rpcbind down) is retried at the next
+// check.  rpcbind takes SET only over its local socket (not from loopback
+// UDP), so `reregister` does the blocking libtirpc calls off the loop (an
+// Executor) and reports back through `done` on the loop thread.
+//
+// Loop thread only.  Destroying it cancels the timer and the call in
+// flight; a late `done` is ignored.
+class RpcbindWatch {
+ public:
+  using Reregister = std::function<void(Callback<void(Status)> done)>;
+
+  RpcbindWatch(UdpRpcClient& client, Scheduler& scheduler, Logger& log, Endpoint rpcbind,
+               uint32_t prog, uint32_t vers, Duration interval, Reregister reregister);
+  ~RpcbindWatch();
+  RpcbindWatch(const RpcbindWatch&) = delete;
+  RpcbindWatch& operator=(const RpcbindWatch&) = delete;
+
+  // Schedules the first check, `interval` from now.
+  void Start();
+  // Checks run and re-registrations that succeeded (tests, status).
+  uint64_t checks() const { return checks_; }
+  uint64_t reregistered() const { return reregistered_; }
+
+ private:
+  void Schedule();
+  void Check();
+  void OnPort(Result<uint16_t> port);
+
+  UdpRpcClient& client_;
+  Scheduler& scheduler_;
+  Logger& log_;
+  Endpoint rpcbind_;
+  uint32_t prog_;
+  uint32_t vers_;
+  Duration interval_;
+  Reregister reregister_;
+  Scheduler::TimerId timer_ = 0;
+  bool busy_ = false;  // a check or a re-registration in flight
+  bool rpcbind_silent_ = false;
+  uint64_t checks_ = 0;
+  uint64_t reregistered_ = 0;
+  Liveness liveness_;  // ORDER: last, so late answers see it gone first
+};
 
 }  // namespace nfsrec::rpc

@@ -173,5 +173,42 @@ TEST(FaultVfsTest, CountsAndUnregisters) {
   EXPECT_EQ(sqlite3_vfs_find("nfsrec-fault-count"), nullptr);
 }
 
+TEST(FaultVfsTest, FailsOpenWriteAndTruncateAsEioOrEnospc) {
+  auto vfs = FaultVfs::Create("nfsrec-fault-kinds");
+  ASSERT_OK(vfs);
+  TempDir dir;
+  Db::Options options;
+  options.vfs = (*vfs)->name();
+  // A failed open(2): nothing is opened, the error is an I/O error.
+  (*vfs)->Arm(FaultVfs::Op::kOpen, 1, false);
+  Result<std::unique_ptr<Db>> failed = Db::Open(dir.File("k.sqlite"), options);
+  EXPECT_FALSE(failed.ok());
+  EXPECT_EQ((*vfs)->injected(), 1);
+  EXPECT_GE((*vfs)->opens(), 1);
+  (*vfs)->Disarm();
+  auto db = Db::Open(dir.File("k.sqlite"), options);
+  ASSERT_OK(db);
+  ASSERT_OK((*db)->Exec("CREATE TABLE t (x); PRAGMA journal_size_limit=0;"));
+
+  (*vfs)->Arm(FaultVfs::Op::kWrite, 1, false, FaultVfs::Flavour::kEnospc);
+  Status full = (*db)->Exec("INSERT INTO t VALUES (1)");
+  EXPECT_NE(full.message().find("database or disk is full"), std::string::npos) << full.ToString();
+  (*vfs)->Arm(FaultVfs::Op::kSync, 1, false, FaultVfs::Flavour::kEio);
+  Status io = (*db)->Exec("INSERT INTO t VALUES (2)");
+  EXPECT_NE(io.message().find("disk I/O error"), std::string::npos) << io.ToString();
+
+  // A checkpoint that truncates the WAL meets the truncate fault.
+  (*vfs)->Arm(FaultVfs::Op::kTruncate, 1, true);
+  ASSERT_OK((*db)->Exec("INSERT INTO t VALUES (3)"));
+  (void)(*db)->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  EXPECT_GE((*vfs)->truncates(), 1);
+  EXPECT_EQ((*vfs)->injected(), (*vfs)->truncates());
+  (*vfs)->Disarm();
+  ASSERT_OK((*db)->Exec("INSERT INTO t VALUES (4)"));
+  Result<int64_t> rows = (*db)->QueryInt("SELECT count(*) FROM t");
+  ASSERT_OK(rows);
+  EXPECT_EQ(*rows, 2);  // 3 and 4: 1 and 2 failed
+}
+
 }  // namespace
 }  // namespace nfsrec

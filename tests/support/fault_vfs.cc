@@ -77,27 +77,63 @@ FaultVfs::FaultVfs(std::string name, sqlite3_vfs* real)
 
 FaultVfs::~FaultVfs() { sqlite3_vfs_unregister(&vfs_); }
 
-void FaultVfs::Arm(Op op, int nth, bool persistent) {
+void FaultVfs::Arm(Op op, int nth, bool persistent, Flavour flavour) {
   armed_ = false;
   writes_ = 0;
   syncs_ = 0;
+  opens_ = 0;
+  truncates_ = 0;
   injected_ = 0;
   fail_op_ = static_cast<int>(op);
   nth_ = nth;
   persistent_ = persistent;
+  flavour_ = flavour;
   armed_ = true;
 }
 
 void FaultVfs::Disarm() { armed_ = false; }
 
-bool FaultVfs::ShouldFail(Op op) {
-  int count = op == Op::kWrite ? ++writes_ : ++syncs_;
-  if (!armed_ || fail_op_ != static_cast<int>(op)) return false;
-  if (count == nth_ || (persistent_ && count > nth_)) {
-    ++injected_;
-    return true;
+int FaultVfs::count(Op op) const {
+  switch (op) {
+    case Op::kWrite:
+      return writes_;
+    case Op::kSync:
+      return syncs_;
+    case Op::kOpen:
+      return opens_;
+    case Op::kTruncate:
+      return truncates_;
   }
-  return false;
+  return 0;
+}
+
+int FaultVfs::Fault(Op op) {
+  int n = 0;
+  int eio = SQLITE_OK;
+  switch (op) {
+    case Op::kWrite:
+      n = ++writes_;
+      eio = SQLITE_IOERR_WRITE;
+      break;
+    case Op::kSync:
+      n = ++syncs_;
+      eio = SQLITE_IOERR_FSYNC;
+      break;
+    case Op::kOpen:
+      n = ++opens_;
+      eio = SQLITE_CANTOPEN;
+      break;
+    case Op::kTruncate:
+      n = ++truncates_;
+      eio = SQLITE_IOERR_TRUNCATE;
+      break;
+  }
+  if (!armed_ || fail_op_ != static_cast<int>(op)) return SQLITE_OK;
+  if (n == nth_ || (persistent_ && n > nth_)) {
+    ++injected_;
+    return flavour_ == Flavour::kEnospc ? SQLITE_FULL : eio;
+  }
+  return SQLITE_OK;
 }
 
 int FaultVfs::Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags,
@@ -107,6 +143,10 @@ int FaultVfs::Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int f
   f->owner = self;
   f->real = reinterpret_cast<sqlite3_file*>(f + 1);
   f->real->pMethods = nullptr;
+  if (int fault = self->Fault(Op::kOpen); fault != SQLITE_OK) {
+    f->base.pMethods = nullptr;  // nothing opened, nothing to close
+    return fault;
+  }
   int rc = self->real_->xOpen(self->real_, name, f->real, flags, out_flags);
   // SQLite calls xClose whenever pMethods is set, even after a failed open.
   f->base.pMethods = f->real->pMethods != nullptr ? &kIoMethods : nullptr;
@@ -182,16 +222,17 @@ int FaultVfs::Read(sqlite3_file* f, void* buf, int n, sqlite3_int64 off) noexcep
 }
 
 int FaultVfs::Write(sqlite3_file* f, const void* buf, int n, sqlite3_int64 off) noexcept {
-  if (reinterpret_cast<File*>(f)->owner->ShouldFail(Op::kWrite)) return SQLITE_IOERR_WRITE;
+  if (int fault = reinterpret_cast<File*>(f)->owner->Fault(Op::kWrite)) return fault;
   return Real(f)->pMethods->xWrite(Real(f), buf, n, off);
 }
 
 int FaultVfs::Truncate(sqlite3_file* f, sqlite3_int64 size) noexcept {
+  if (int fault = reinterpret_cast<File*>(f)->owner->Fault(Op::kTruncate)) return fault;
   return Real(f)->pMethods->xTruncate(Real(f), size);
 }
 
 int FaultVfs::Sync(sqlite3_file* f, int flags) noexcept {
-  if (reinterpret_cast<File*>(f)->owner->ShouldFail(Op::kSync)) return SQLITE_IOERR_FSYNC;
+  if (int fault = reinterpret_cast<File*>(f)->owner->Fault(Op::kSync)) return fault;
   return Real(f)->pMethods->xSync(Real(f), flags);
 }
 

@@ -1,11 +1,18 @@
 // FaultVfs: a wrapping sqlite3_vfs that fails chosen I/O, for store tests.
 //
-// It forwards every call to the default VFS ("unix"), counts xWrite and
-// xSync on every file it opened (database, -wal, -journal; not -shm, which
-// SQLite maps into memory), and when armed fails the Nth one with
-// SQLITE_IOERR_WRITE / SQLITE_IOERR_FSYNC, without touching the file (the
-// way SQLite's own test_vfs / ioerr tests do).  In persistent mode every
-// later operation of that kind fails too, modelling a disk that has died.
+// It forwards every call to the default VFS ("unix") and counts, on every
+// file it opened (database, -wal, -journal, temporary files; not -shm,
+// which SQLite maps into memory), xOpen, xWrite, xSync and xTruncate.  When
+// armed it fails the Nth one of one kind without touching the file (the way
+// SQLite's own test_vfs / ioerr tests do), as the disk would report it:
+//
+//   flavour   xOpen            xWrite              xSync               xTruncate
+//   kEio      SQLITE_CANTOPEN  SQLITE_IOERR_WRITE  SQLITE_IOERR_FSYNC  SQLITE_IOERR_TRUNCATE
+//   kEnospc   SQLITE_FULL      SQLITE_FULL         SQLITE_FULL         SQLITE_FULL
+//
+// (the unix VFS reports every failed open(2) as SQLITE_CANTOPEN; SQLITE_FULL
+// is what SQLite makes of ENOSPC).  In persistent mode every later
+// operation of that kind fails too, modelling a disk that has died or filled.
 //
 // Use: create one, pass its name() in sqlite::Db::Options::vfs, Arm(), do a
 // store write, check the error, Disarm(), reopen and check the data.
@@ -26,7 +33,9 @@ namespace nfsrec::sqlite {
 
 class FaultVfs {
  public:
-  enum class Op { kWrite, kSync };
+  enum class Op { kWrite, kSync, kOpen, kTruncate };
+  // What the failed operation reports (see the table above).
+  enum class Flavour { kEio, kEnospc };
 
   // Registers a VFS called `name` wrapping the default one.  AlreadyExists if
   // a VFS of that name is registered.
@@ -39,21 +48,24 @@ class FaultVfs {
 
   // Fails the nth (1-based) `op` from now; with persistent, also every later
   // one.  Resets the counters.
-  void Arm(Op op, int nth, bool persistent);
+  void Arm(Op op, int nth, bool persistent, Flavour flavour = Flavour::kEio);
   // Stops failing (counters keep counting).
   void Disarm();
 
   // Operations seen since the last Arm() (or creation).
   int writes() const { return writes_.load(); }
   int syncs() const { return syncs_.load(); }
+  int opens() const { return opens_.load(); }
+  int truncates() const { return truncates_.load(); }
+  int count(Op op) const;
   // Failures injected since the last Arm().
   int injected() const { return injected_.load(); }
 
  private:
   struct File;
   explicit FaultVfs(std::string name, sqlite3_vfs* real);
-  // Counts one op and says whether it must fail.
-  bool ShouldFail(Op op);
+  // Counts one op; the SQLite code it must fail with, or SQLITE_OK.
+  int Fault(Op op);
   // The wrapped VFS's file inside one of ours.
   static sqlite3_file* Real(sqlite3_file* f);
 
@@ -102,8 +114,11 @@ class FaultVfs {
   std::atomic<bool> persistent_{false};
   std::atomic<int> fail_op_{0};  // Op as int
   std::atomic<int> nth_{0};
+  std::atomic<Flavour> flavour_{Flavour::kEio};
   std::atomic<int> writes_{0};
   std::atomic<int> syncs_{0};
+  std::atomic<int> opens_{0};
+  std::atomic<int> truncates_{0};
   std::atomic<int> injected_{0};
 };
 

@@ -154,22 +154,29 @@ T RunAndWait(EventLoop& loop,
       call);
 }
 
-// One kind of fault to sweep: which operation fails, and whether every
-// later one of that kind fails too (a disk that died) or only the nth.
+// One kind of fault to sweep: which operation fails, whether every later
+// one of that kind fails too (a disk that died) or only the nth, and how
+// (EIO or ENOSPC).
 struct FaultCase {
   sqlite::FaultVfs::Op op;
   bool persistent;
+  sqlite::FaultVfs::Flavour flavour = sqlite::FaultVfs::Flavour::kEio;
 };
-// Write and Sync, each Once and Persistent, for INSTANTIATE_TEST_SUITE_P
-// with FaultCaseName.
+// Write and Sync, each Once and Persistent, EIO, for
+// INSTANTIATE_TEST_SUITE_P with FaultCaseName.
 inline auto AllFaultCases() {
   using Op = sqlite::FaultVfs::Op;
   return ::testing::Values(FaultCase{Op::kWrite, false}, FaultCase{Op::kWrite, true},
                            FaultCase{Op::kSync, false}, FaultCase{Op::kSync, true});
 }
 inline std::string FaultCaseName(const ::testing::TestParamInfo<FaultCase>& info) {
-  return std::string(info.param.op == sqlite::FaultVfs::Op::kWrite ? "Write" : "Sync") +
-         (info.param.persistent ? "Persistent" : "Once");
+  using Op = sqlite::FaultVfs::Op;
+  const char* op = info.param.op == Op::kWrite  ? "Write"
+                   : info.param.op == Op::kSync ? "Sync"
+                   : info.param.op == Op::kOpen ? "Open"
+                                                : "Truncate";
+  return std::string(op) + (info.param.persistent ? "Persistent" : "Once") +
+         (info.param.flavour == sqlite::FaultVfs::Flavour::kEnospc ? "Enospc" : "");
 }
 
 // The N range a fault sweep covered: runs 1..faulted_runs each had a fault

@@ -26,6 +26,8 @@ SYSTEM_TESTS = \
 	tests/system/100-statd-takeover.sh \
 	tests/system/110-options.sh \
 	tests/system/120-forged-v4mapped-caller-refused.sh \
-	tests/system/130-tcp-flood-does-not-starve-lockd.sh
+	tests/system/130-tcp-flood-does-not-starve-lockd.sh \
+	tests/system/180-rpcbind-restart-reregisters.sh \
+	tests/system/185-unmon-not-durable-is-system-err.sh
 TESTS += $(SYSTEM_TESTS)
 EXTRA_DIST += $(SYSTEM_TESTS) tests/system/lib.sh
