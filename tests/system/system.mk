@@ -18,6 +18,10 @@ SYSTEM_TESTS = \
 	tests/system/080-boot-notify.sh \
 	tests/system/090-split-notify.sh \
 	tests/system/100-statd-takeover.sh \
-	tests/system/110-options.sh
+	tests/system/110-options.sh \
+	tests/system/140-idle-without-nfsd-uses-no-cpu.sh \
+	tests/system/150-replaced-database-fails-loudly.sh \
+	tests/system/160-symlinked-state-directory-accepted.sh \
+	tests/system/170-second-sigterm-during-teardown-unregisters.sh
 TESTS += $(SYSTEM_TESTS)
 EXTRA_DIST += $(SYSTEM_TESTS) tests/system/lib.sh
