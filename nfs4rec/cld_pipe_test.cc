@@ -42,7 +42,9 @@ class CldPipeTest : public ::testing::Test {
     ASSERT_OK(pipe_->Start());
   }
   // Runs the loop for `d` of real time.
-  void RunFor(Duration d) { loop_->RunUntil([] { return false; }, d); }
+  void RunFor(Duration d) {
+    loop_->RunUntil([] { return false; }, d);
+  }
   // Runs the loop, with the fake clock at rest, and returns how many watch
   // set-ups and inotify wake-ups happened meanwhile.
   std::pair<uint64_t, uint64_t> IdleCounts() {
@@ -121,7 +123,7 @@ TEST_F(CldPipeTest, PipeRemovedAndRecreatedIsReopenedAndThenIdle) {
   FakeScheduler& sched = sched_;
   ASSERT_NO_FATAL_FAILURE(Create(sched));
   ASSERT_TRUE(pipe_->is_open());
-  EXPECT_EQ(pipe_->generation(), 1u);
+  EXPECT_EQ(pipe_->stats().opens, 1u);
   EXPECT_EQ(IdleCounts(), std::make_pair(uint64_t{0}, uint64_t{0}));
 
   ASSERT_EQ(::unlink(pipe_path_.c_str()), 0);
@@ -136,7 +138,7 @@ TEST_F(CldPipeTest, PipeRemovedAndRecreatedIsReopenedAndThenIdle) {
   MakeFifo();
   // No timer fires here: inotify alone finds the new pipe.
   ASSERT_TRUE(loop_->RunUntil([&] { return pipe_->is_open(); }, kWait));
-  EXPECT_EQ(pipe_->generation(), 2u);
+  EXPECT_EQ(pipe_->stats().opens, 2u);
   EXPECT_EQ(sched.pending(), 0u);  // no re-check while the pipe is open
   RunFor(50ms);                    // the events of the re-arm itself
   EXPECT_EQ(IdleCounts(), std::make_pair(uint64_t{0}, uint64_t{0}));
