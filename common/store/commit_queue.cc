@@ -112,8 +112,7 @@ Status CommitQueue::CheckDatabaseFile() {
 
 void CommitQueue::RunSyncUnit(Unit& unit) {
   bool commit_issued = false;
-  Status st;
-  st = CheckDatabaseFile();
+  Status st = CheckDatabaseFile();
   if (st.ok()) {
     auto txn = sqlite::Transaction::Begin(*db_);
     if (!txn.ok()) {
