@@ -6,15 +6,19 @@
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 #include "common/base/logging.h"
 
 namespace nfsrec {
 namespace {
 
-// Nested includes beyond this are refused: a file that includes itself
-// would otherwise recurse forever.
+// Nested includes beyond this are refused.
 constexpr int kMaxIncludeDepth = 10;
+// What one load reads at most: includes can fan out (a file including the
+// next one twice, twenty times over, names a million files).
+constexpr size_t kMaxFilesPerLoad = 1000;
+constexpr size_t kMaxLinesPerLoad = 100000;
 // nfs.conf is a small text file; a larger one is a mistake, not a config.
 // (nfsconf(8) rewrites it under an exclusive flock, hence the shared one.)
 constexpr size_t kMaxFileSize = 1 << 20;
@@ -36,6 +40,23 @@ std::string Lower(std::string_view s) {
 
 bool EqualNoCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// The key of entries_: section and tag are case-folded, a subsection is
+// compared without case too.
+std::string EntryKey(std::string_view section, bool has_subsection, std::string_view subsection,
+                     std::string_view tag) {
+  std::string key = Lower(section);
+  key += '\0';
+  if (has_subsection) key += '"' + Lower(subsection);
+  key += '\0';
+  key += Lower(tag);
+  return key;
+}
+
+// The same file, spelt "a/./b" or "a/../a/b", is one entry of the include stack.
+std::string NormalPath(const std::string& path) {
+  return std::filesystem::path(path).lexically_normal().string();
 }
 
 }  // namespace
@@ -66,6 +87,7 @@ NfsConf NfsConf::FromText(std::string_view text, const std::string& name, EnvLoo
   NfsConf conf;
   conf.env_ = std::move(env);
   conf.fs_ = fs;
+  conf.include_stack_.push_back(NormalPath(name));
   conf.Parse(text, name, Cursor{}, 0);
   conf.fs_ = nullptr;
   return conf;
@@ -73,6 +95,7 @@ NfsConf NfsConf::FromText(std::string_view text, const std::string& name, EnvLoo
 
 bool NfsConf::ReadFile(const std::string& path, Cursor cursor, int depth) {
   if (fs_ == nullptr) return false;
+  if (OverBudget("")) return true;  // not "unreadable": the bound was warned about
   Result<std::string> text =
       fs_->ReadSmallFile(path, ReadFileOptions{.max_bytes = kMaxFileSize, .shared_lock = true});
   if (!text.ok()) {
@@ -82,7 +105,20 @@ bool NfsConf::ReadFile(const std::string& path, Cursor cursor, int depth) {
     return false;
   }
   files_.push_back(path);
+  ++files_read_;
+  include_stack_.push_back(NormalPath(path));
   Parse(*text, path, std::move(cursor), depth);
+  include_stack_.pop_back();
+  return true;
+}
+
+bool NfsConf::OverBudget(const std::string& where) {
+  if (files_read_ < kMaxFilesPerLoad && lines_read_ < kMaxLinesPerLoad) return false;
+  if (!budget_warned_) {
+    budget_warned_ = true;
+    warnings_.push_back(StrCat(where, "more than ", kMaxFilesPerLoad, " files or ",
+                               kMaxLinesPerLoad, " lines; the rest is ignored"));
+  }
   return true;
 }
 
@@ -107,7 +143,10 @@ void NfsConf::ReadDir(const std::string& dir) {
   std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
     return ::strverscmp(a.c_str(), b.c_str()) < 0;
   });
-  for (const std::string& n : names) ReadFile(dir + "/" + n, Cursor{}, 0);
+  for (const std::string& n : names) {
+    if (OverBudget("")) return;
+    ReadFile(dir + "/" + n, Cursor{}, 0);
+  }
 }
 
 void NfsConf::Parse(std::string_view text, const std::string& name, Cursor cursor, int depth) {
@@ -123,6 +162,11 @@ void NfsConf::Parse(std::string_view text, const std::string& name, Cursor curso
     std::string_view piece = text.substr(pos, nl - pos);
     pos = nl + 1;
     ++lineno;
+    if (lines_read_ >= kMaxLinesPerLoad) {
+      OverBudget(StrCat(name, ":", lineno, ": "));
+      return;
+    }
+    ++lines_read_;
     // A backslash before the newline continues the line; both become blanks.
     if (!piece.empty() && piece.back() == '\\') {
       line.append(piece.substr(0, piece.size() - 1));
@@ -201,41 +245,49 @@ void NfsConf::ParseLine(std::string_view line, const std::string& name, int line
     return;
   }
 
-  if (EqualNoCase(tag, "include")) {
-    bool optional = false;
-    if (!value.empty() && value.front() == '-') {
-      optional = true;
-      value.remove_prefix(1);
-    }
-    if (depth >= kMaxIncludeDepth) {
-      warn(StrCat("includes nested deeper than ", kMaxIncludeDepth, "; ignored"));
-      return;
-    }
-    std::string target(value);
-    if (target.empty() || target.front() != '/') target = DirName(name) + "/" + target;
-    if (!ReadFile(target, cursor, depth + 1) && !optional) {
-      warn(StrCat("cannot read the included file ", target));
+  if (EqualNoCase(tag, "include")) return Include(value, name, lineno, cursor, depth);
+  if (value.empty()) return;
+  // A later setting replaces an earlier one of the same place.
+  entries_.insert_or_assign(EntryKey(cursor.section, cursor.has_subsection, cursor.subsection, tag),
+                            Entry{cursor.section, cursor.subsection, cursor.has_subsection,
+                                  std::string(tag), std::string(value)});
+}
+
+void NfsConf::Include(std::string_view value, const std::string& name, int lineno,
+                      const Cursor& cursor, int depth) {
+  const std::string where = StrCat(name, ":", lineno, ": ");
+  bool optional = false;
+  if (!value.empty() && value.front() == '-') {
+    optional = true;
+    value.remove_prefix(1);
+  }
+  std::string target(value);
+  if (target.empty() || target.front() != '/') target = DirName(name) + "/" + target;
+  const std::string normal = NormalPath(target);
+  if (std::find(include_stack_.begin(), include_stack_.end(), normal) != include_stack_.end()) {
+    if (cycle_warned_.insert(normal).second) {
+      warnings_.push_back(
+          StrCat(where, "include of ", target, ", which is already being read; ignored"));
     }
     return;
   }
-  if (value.empty()) return;
-  // A later setting replaces an earlier one of the same place.
-  const std::string section = cursor.section;
-  auto same = [&](const Entry& e) {
-    return e.section == section && e.has_subsection == cursor.has_subsection &&
-           (!e.has_subsection || EqualNoCase(e.subsection, cursor.subsection)) &&
-           EqualNoCase(e.tag, tag);
-  };
-  entries_.erase(std::remove_if(entries_.begin(), entries_.end(), same), entries_.end());
-  entries_.push_back(Entry{section, cursor.subsection, cursor.has_subsection, std::string(tag),
-                           std::string(value)});
+  if (depth >= kMaxIncludeDepth) {
+    if (!depth_warned_) {
+      depth_warned_ = true;
+      warnings_.push_back(
+          StrCat(where, "includes nested deeper than ", kMaxIncludeDepth, "; ignored"));
+    }
+    return;
+  }
+  if (OverBudget(where)) return;
+  if (!ReadFile(target, cursor, depth + 1) && !optional) {
+    warnings_.push_back(StrCat(where, "cannot read the included file ", target));
+  }
 }
 
 const NfsConf::Entry* NfsConf::Find(std::string_view section, std::string_view tag) const {
-  for (const Entry& e : entries_) {
-    if (!e.has_subsection && EqualNoCase(e.section, section) && EqualNoCase(e.tag, tag)) return &e;
-  }
-  return nullptr;
+  auto it = entries_.find(EntryKey(section, false, "", tag));
+  return it == entries_.end() ? nullptr : &it->second;
 }
 
 std::optional<std::string> NfsConf::Get(std::string_view section, std::string_view tag) const {

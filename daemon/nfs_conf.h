@@ -19,11 +19,19 @@
 // nothing.  A value "$name" reads the environment variable, else the tag of
 // that name in [environment].  Lines that do not parse, and a last line
 // without a newline, are skipped with a warning "FILE:LINE: why".
+//
+// Bounds, so that includes cannot multiply the work: an include of a file
+// that is already being read (a cycle) is skipped, as is one nested deeper
+// than 10; one load reads at most 1,000 files and 100,000 lines and ignores
+// the rest.  Each of these is warned about once per load, at the first
+// place it happened.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,13 +96,28 @@ class NfsConf {
   void Parse(std::string_view text, const std::string& name, Cursor cursor, int depth);
   void ParseLine(std::string_view line, const std::string& name, int lineno, Cursor& cursor,
                  int depth);
+  void Include(std::string_view value, const std::string& name, int lineno, const Cursor& cursor,
+               int depth);
+  // True once this load has read its share of files or lines; the first
+  // time, warns (`where`: "FILE:LINE: " or empty).
+  bool OverBudget(const std::string& where);
   const Entry* Find(std::string_view section, std::string_view tag) const;
 
-  std::vector<Entry> entries_;
+  // By section, subsection and tag, case-folded: a later setting replaces
+  // an earlier one of the same place.
+  std::map<std::string, Entry> entries_;
   std::vector<std::string> warnings_;
   std::vector<std::string> files_;
   EnvLookup env_;
   FileSystem* fs_ = nullptr;  // only while loading
+  // Only while loading: the files being read (lexically normal paths),
+  // outermost first; what was read so far; which bounds were warned about.
+  std::vector<std::string> include_stack_;
+  size_t files_read_ = 0;
+  size_t lines_read_ = 0;
+  bool budget_warned_ = false;
+  bool depth_warned_ = false;
+  std::set<std::string> cycle_warned_;
 };
 
 }  // namespace nfsrec

@@ -186,8 +186,70 @@ TEST_F(NfsConfFilesTest, MissingFileIsEmptyAndSelfIncludeStops) {
   Write("loop.conf", "[statd]\nport = 3\ninclude = loop.conf\n");
   NfsConf loop = NfsConf::Load(fs_, dir_ + "/loop.conf");
   EXPECT_EQ(loop.Get("statd", "port"), "3");
-  ASSERT_FALSE(loop.warnings().empty());
-  EXPECT_NE(loop.warnings().back().find("nested deeper"), std::string::npos);
+  ASSERT_EQ(loop.warnings().size(), 1u) << ::testing::PrintToString(loop.warnings());
+  EXPECT_NE(loop.warnings()[0].find("already being read"), std::string::npos);
+}
+
+// Three self-includes used to read 3^10 copies and warn 177,147 times.
+TEST_F(NfsConfFilesTest, SelfIncludeThreeTimesFinishesFastWithOneWarning) {
+  Write("loop.conf",
+        "[statd]\nport = 3\ninclude = loop.conf\ninclude = ./loop.conf\n"
+        "include = ../" +
+            std::filesystem::path(dir_).filename().string() + "/loop.conf\n");
+  NfsConf c = NfsConf::Load(fs_, dir_ + "/loop.conf");
+  EXPECT_EQ(c.Get("statd", "port"), "3");
+  EXPECT_EQ(c.files(), (std::vector<std::string>{dir_ + "/loop.conf"}));
+  ASSERT_EQ(c.warnings().size(), 1u) << ::testing::PrintToString(c.warnings());
+  EXPECT_EQ(c.warnings()[0].rfind(dir_ + "/loop.conf:3: ", 0), 0u) << c.warnings()[0];
+}
+
+// Two files that include each other, twice each: a cycle through another file.
+TEST_F(NfsConfFilesTest, MutualIncludeIsReadOnceEach) {
+  Write("a.conf", "[statd]\nport = 1\ninclude = b.conf\ninclude = b.conf\n");
+  Write("b.conf", "name = b\ninclude = a.conf\ninclude = a.conf\n");
+  NfsConf c = NfsConf::Load(fs_, dir_ + "/a.conf");
+  EXPECT_EQ(c.Get("statd", "name"), "b");
+  // b is read twice (two separate includes, no cycle); each time its
+  // include of a is the cycle, warned about once.
+  EXPECT_EQ(c.files().size(), 3u) << ::testing::PrintToString(c.files());
+  ASSERT_EQ(c.warnings().size(), 1u) << ::testing::PrintToString(c.warnings());
+  EXPECT_NE(c.warnings()[0].find("b.conf:2: "), std::string::npos) << c.warnings()[0];
+}
+
+// Distinct files, each including the next one eight times: 8^20 include
+// paths, and no cycle or depth bound alone stops it before 8^10.  The
+// per-load budget does, with one warning for each bound met.
+TEST_F(NfsConfFilesTest, IncludeFanOutIsBounded) {
+  constexpr int kFiles = 21;
+  for (int i = 0; i < kFiles; ++i) {
+    std::string text = i == 0 ? "[statd]\n" : "";
+    text += "port = " + std::to_string(i + 1) + "\n";
+    if (i + 1 < kFiles) {
+      for (int k = 0; k < 8; ++k) text += "include = f" + std::to_string(i + 1) + ".conf\n";
+    }
+    Write("f" + std::to_string(i) + ".conf", text);
+  }
+  NfsConf c = NfsConf::Load(fs_, dir_ + "/f0.conf");
+  EXPECT_LE(c.files().size(), 1000u);
+  EXPECT_GE(c.files().size(), 100u);  // bounded, not refused outright
+  EXPECT_TRUE(c.Get("statd", "port"));
+  EXPECT_LE(c.warnings().size(), 2u) << ::testing::PrintToString(c.warnings());
+  bool budget = false;
+  for (const std::string& w : c.warnings())
+    budget |= w.find("the rest is ignored") != std::string::npos;
+  EXPECT_TRUE(budget) << ::testing::PrintToString(c.warnings());
+}
+
+// One file may also be long: 200,000 lines are cut at the line budget.
+TEST_F(NfsConfFilesTest, LineBudgetStopsALongFile) {
+  std::string text = "[statd]\nport = 1\n";
+  for (int i = 0; i < 200000; ++i) text += "#\n";
+  text += "port = 2\n";
+  Write("long.conf", text);
+  NfsConf c = NfsConf::Load(fs_, dir_ + "/long.conf");
+  EXPECT_EQ(c.Get("statd", "port"), "1");
+  ASSERT_EQ(c.warnings().size(), 1u) << ::testing::PrintToString(c.warnings());
+  EXPECT_NE(c.warnings()[0].find("long.conf:100001: "), std::string::npos) << c.warnings()[0];
 }
 
 TEST_F(NfsConfFilesTest, FifoInPlaceOfTheFileDoesNotBlock) {

@@ -31,10 +31,13 @@ namespace {
 // SIGTERM, SIGINT, SIGHUP.  Replies owed for writes in flight are sent; an
 // upcall already read must be answered, or an nfsd thread waits for ever
 // (unread ones go to the next opener of the pipe).  A second signal does
-// not wait.
+// not wait for that, and none ends the process before teardown is done.
 void Quit(const char* signal, bool& quitting, EventLoop& loop, Logger& log, statd::NsmDaemon& nsm,
           nfs4rec::TrackingDaemon* tracking) {
-  if (quitting) return loop.Stop();
+  if (quitting) {
+    log.Notice(StrCat("Caught signal ", signal, ", already stopping; not waiting for replies"));
+    return loop.Stop();
+  }
   quitting = true;
   log.Notice(StrCat("Caught signal ", signal, ", un-registering and exiting"));
   log.Debug(nsm.StatusReport());
@@ -77,7 +80,7 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   auto files = std::make_shared<RealFileSystem>(proc.proc_root);
 
   // ORDER: database before anything that can be asked to remember.
-  Result<std::unique_ptr<CommitQueue>> queue = OpenStore(config.DbPath(), loop);
+  Result<std::unique_ptr<CommitQueue>> queue = OpenStore(config.DbPath(), loop, log.get());
   if (!queue.ok()) return startup.Fail("open database " + config.DbPath(), queue.status());
   // ORDER: the NSM stack loads (and takes over rpc.statd's files) and
   // publishes the state before anyone can call it.
@@ -119,6 +122,12 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   // the sm-notify command changed the database (or an admin wants
   // notification resumed): re-read it, then notify whoever is still owed.
   ::signal(SIGPIPE, SIG_IGN);
+  // ORDER: ignored before their watchers exist, so that each watcher hands
+  // back "ignore" when it goes: the watchers die first in teardown, and a
+  // signal after that must not kill the process before the rpcbind entries
+  // are gone.  (One arriving in the microseconds between the two steps is
+  // lost; readiness is reported only later.)
+  for (int quit_signal : {SIGTERM, SIGINT, SIGHUP}) ::signal(quit_signal, SIG_IGN);
   bool quitting = false;
   auto quit = [&](const char* name) { Quit(name, quitting, loop, *log, **nsm, tracking.get()); };
   SignalWatcher on_term(loop, SIGTERM, [&] { quit("SIGTERM"); });

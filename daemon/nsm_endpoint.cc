@@ -19,12 +19,25 @@ Status RefuseIfStatdRunning() {
 }
 
 Status CheckStateDirectory(const std::string& path) {
+  // stat, not lstat: a symbolic link to shared storage is how HA set-ups
+  // place the directory, and rpc.statd follows it too.
   struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) {
-    return Status::NotFound(StrCat("state directory ", path, ": ", std::strerror(errno)));
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    return Status::NotFound(StrCat("state directory ", path, ": ", std::strerror(err)));
   }
   if (!S_ISDIR(st.st_mode)) {
-    return Status::InvalidArgument(StrCat("state directory ", path, ": not a directory"));
+    return Status::InvalidArgument(StrCat("state directory ", path, " is not a directory"));
+  }
+  // Anybody could plant monitor records (and so notifications and HA
+  // callouts) or swap the database in a world-writable directory; the
+  // sticky bit does not stop new files.
+  for (const std::string& dir : {path, path + "/sm", path + "/sm.bak"}) {
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    if ((st.st_mode & S_IWOTH) != 0) {
+      return Status::PermissionDenied(
+          StrCat("state directory ", dir, " is writable by everyone; run: chmod o-w ", dir));
+    }
   }
   return Status::Ok();
 }

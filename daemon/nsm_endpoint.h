@@ -21,7 +21,9 @@ namespace nfsrec {
 // does, before anything is touched.  Blocking, start-up only.
 Status RefuseIfStatdRunning();
 
-// Refuses a state directory that is missing or not a directory.
+// Refuses a state directory that is missing or not a directory (a
+// symbolic link to one is followed), and one that is, or whose sm/ or
+// sm.bak/ is, writable by everyone.
 Status CheckStateDirectory(const std::string& path);
 
 class NsmEndpoint {

@@ -42,9 +42,10 @@ Result<std::unique_ptr<Pidfile>> TakePidfile(const std::string& path) {
   return Pidfile::Create(path);
 }
 
-Result<std::unique_ptr<CommitQueue>> OpenStore(const std::string& db_path, EventLoop& loop) {
+Result<std::unique_ptr<CommitQueue>> OpenStore(const std::string& db_path, EventLoop& loop,
+                                               Logger* log) {
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Db> db, sqlite::Db::Open(db_path));
-  return std::make_unique<CommitQueue>(std::move(db), loop);
+  return std::make_unique<CommitQueue>(std::move(db), loop, log);
 }
 
 Status StartAndWait(EventLoop& loop, const std::function<void(Callback<void(Status)>)>& start,

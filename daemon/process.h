@@ -55,8 +55,10 @@ class Startup {
 // The pid file, or nothing for an empty path.
 Result<std::unique_ptr<Pidfile>> TakePidfile(const std::string& path);
 
-// The shared database at `db_path` and its commit queue.
-Result<std::unique_ptr<CommitQueue>> OpenStore(const std::string& db_path, EventLoop& loop);
+// The shared database at `db_path` and its commit queue, which reports to
+// `log` (if given) when the file is replaced under it.
+Result<std::unique_ptr<CommitQueue>> OpenStore(const std::string& db_path, EventLoop& loop,
+                                               Logger* log = nullptr);
 
 // Starts something that completes through the loop (a store load) and runs
 // the loop until it has: start(done) must call done exactly once.  TimedOut

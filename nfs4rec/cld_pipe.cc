@@ -95,6 +95,7 @@ void CldPipe::PauseReading() {
 }
 
 void CldPipe::Rearm() {
+  ++stats_.rearms;
   for (const auto& [wd, dir] : watches_) inotify_rm_watch(inotify_fd_.get(), wd);
   watches_.clear();
   for (const std::string& p : paths_) {
@@ -232,6 +233,7 @@ Status CldPipe::Send(uint64_t generation, std::span<const uint8_t> message) {
 
 void CldPipe::OnInotify() {
   alignas(struct inotify_event) char buf[8192];
+  ++stats_.inotify_wakeups;
   bool rearm = false;
   bool reopen = false;
   for (;;) {

@@ -52,6 +52,10 @@ class CldPipe {
     uint64_t writes = 0;
     uint64_t write_errors = 0;
     uint64_t stale_replies = 0;
+    // Watch set-ups and inotify wake-ups: a few a second at most while the
+    // pipe is missing (one per re-check), none while it is open and idle.
+    uint64_t rearms = 0;
+    uint64_t inotify_wakeups = 0;
   };
 
   // paths: the pipe paths to try, in order.

@@ -22,6 +22,7 @@ NFS4REC_MEM_STORE = tests/support/mem_client_store.cc tests/support/mem_client_s
 NFS4REC_TEST_LIBS = nfs4rec/libnfs4rec.a $(COMMON_LIBS)
 NFS4REC_TESTS = \
 	nfs4rec/cld_codec_test \
+	nfs4rec/cld_pipe_test \
 	nfs4rec/tracking_service_test \
 	nfs4rec/sqlite_client_store_test \
 	nfs4rec/cltrack_test \
@@ -34,6 +35,10 @@ TESTS += $(NFS4REC_TESTS)
 nfs4rec_cld_codec_test_SOURCES = nfs4rec/cld_codec_test.cc
 nfs4rec_cld_codec_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 nfs4rec_cld_codec_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+
+nfs4rec_cld_pipe_test_SOURCES = nfs4rec/cld_pipe_test.cc tests/support/fake_scheduler.h
+nfs4rec_cld_pipe_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+nfs4rec_cld_pipe_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 
 nfs4rec_tracking_service_test_SOURCES = nfs4rec/tracking_service_test.cc $(NFS4REC_MEM_STORE) \
 	tests/support/fake_file_system.h tests/support/fake_grace_control.h \

@@ -2,13 +2,21 @@
 
 #include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <future>
+#include <optional>
+#include <string>
 #include <utility>
 
 namespace nfsrec {
 
-CommitQueue::CommitQueue(std::unique_ptr<sqlite::Db> db, EventLoop& loop)
-    : db_(std::move(db)), loop_(loop), thread_([this] { ThreadMain(); }) {}
+namespace {
+// While the database file is gone, its error is logged this often.
+constexpr Duration kFileLostLogInterval = std::chrono::minutes(1);
+}  // namespace
+
+CommitQueue::CommitQueue(std::unique_ptr<sqlite::Db> db, EventLoop& loop, Logger* log)
+    : db_(std::move(db)), loop_(loop), log_(log), thread_([this] { ThreadMain(); }) {}
 
 CommitQueue::~CommitQueue() {
   {
@@ -80,10 +88,32 @@ void CommitQueue::CountGroup(size_t units, bool commit_issued) {
   stats_.max_group = std::max<uint64_t>(stats_.max_group, units);
 }
 
+Status CommitQueue::CheckDatabaseFile() {
+  Status st = db_->CheckFileIdentity();
+  // A steady clock, not the Scheduler: this runs on the commit thread and
+  // only spaces out log lines.
+  const TimePoint now = std::chrono::steady_clock::now();
+  std::optional<std::pair<LogLevel, std::string>> line;
+  if (!st.ok()) {
+    if (!file_lost_ || now - file_lost_logged_ >= kFileLostLogInterval) {
+      line.emplace(LogLevel::kError, st.message() + "; writes fail until then");
+      file_lost_logged_ = now;
+    }
+    file_lost_ = true;
+  } else if (file_lost_) {
+    file_lost_ = false;
+    line.emplace(LogLevel::kNotice, "database " + db_->path() + " is back; writes resume");
+  }
+  if (line && log_ != nullptr) {
+    loop_.Post([log = log_, line = std::move(*line)] { log->Write(line.first, line.second); });
+  }
+  return st;
+}
+
 void CommitQueue::RunSyncUnit(Unit& unit) {
   bool commit_issued = false;
-  Status st;
-  {
+  Status st = CheckDatabaseFile();
+  if (st.ok()) {
     auto txn = sqlite::Transaction::Begin(*db_);
     if (!txn.ok()) {
       st = txn.status();
@@ -95,6 +125,7 @@ void CommitQueue::RunSyncUnit(Unit& unit) {
       if (st.ok()) {
         commit_issued = true;
         st = (*txn)->Commit();
+        if (st.ok()) st = CheckDatabaseFile();
       }
     }
   }  // ~Transaction rolls back unless committed
@@ -106,9 +137,11 @@ void CommitQueue::RunGroup(std::vector<Unit>& group) {
   const size_t n = group.size();
   std::vector<Status> results(n);
   std::vector<bool> failed_alone(n, false);
-  Status group_error;
   bool commit_issued = false;
-  {
+  // Before: nothing goes into a file that is known to be orphaned (not
+  // even its -wal, which SQLite leaves at the path for the next opener).
+  Status group_error = CheckDatabaseFile();
+  if (group_error.ok()) {
     auto txn = sqlite::Transaction::Begin(*db_);
     if (!txn.ok()) {
       group_error = txn.status();
@@ -139,6 +172,8 @@ void CommitQueue::RunGroup(std::vector<Unit>& group) {
       if (group_error.ok()) {
         commit_issued = true;
         group_error = (*txn)->Commit();
+        // After: a replacement during the group is not acknowledged either.
+        if (group_error.ok()) group_error = CheckDatabaseFile();
       }
     }
   }  // ~Transaction rolls back unless committed

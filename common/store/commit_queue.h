@@ -22,7 +22,13 @@
 //    group that had not already failed on its own gets that error;
 //  - after a failed COMMIT the changes may still have reached the disk (an
 //    fsync error cannot tell), so an error means "not known to be durable":
-//    callers retry idempotent writes, they never assume "absent".
+//    callers retry idempotent writes, they never assume "absent";
+//  - before BEGIN and after COMMIT the database's path is checked to still
+//    name the file the connection writes (sqlite::Db::CheckFileIdentity, a
+//    stat each): if the file was renamed over or unlinked, the group fails
+//    with that error, since a restart would never see its writes.  This is
+//    logged as an error (once a minute while it lasts) and checked again
+//    for every group, so commits resume once the file is back.
 #pragma once
 
 #include <condition_variable>
@@ -36,6 +42,8 @@
 #include <vector>
 
 #include "common/base/callback.h"
+#include "common/base/clock.h"
+#include "common/base/logging.h"
 #include "common/base/result.h"
 #include "common/os/event_loop.h"
 #include "common/store/sqlite.h"
@@ -54,8 +62,9 @@ class CommitQueue {
     uint64_t max_group = 0;     // largest number of units in one transaction
   };
 
-  // Takes ownership of the connection.  `loop` must outlive the queue.
-  CommitQueue(std::unique_ptr<sqlite::Db> db, EventLoop& loop);
+  // Takes ownership of the connection.  `loop` (and `log`, if given; its
+  // lines are written on the loop thread) must outlive the queue.
+  CommitQueue(std::unique_ptr<sqlite::Db> db, EventLoop& loop, Logger* log = nullptr);
   // Finishes every queued unit (their completions are posted, not run),
   // then joins the commit thread.
   ~CommitQueue();
@@ -99,9 +108,14 @@ class CommitQueue {
   void RunGroup(std::vector<Unit>& group);
   void RunSyncUnit(Unit& unit);
   void CountGroup(size_t units, bool commit_issued);
+  // The file identity check, logged when it changes.  Commit thread only.
+  Status CheckDatabaseFile();
 
   std::unique_ptr<sqlite::Db> db_;
   EventLoop& loop_;
+  Logger* log_;
+  bool file_lost_ = false;        // commit thread only
+  TimePoint file_lost_logged_{};  // commit thread only
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Unit> queue_;  // guarded by mu_

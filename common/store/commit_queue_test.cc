@@ -1,5 +1,7 @@
 #include "common/store/commit_queue.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -8,7 +10,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/base/logging.h"
 #include "tests/support/store_harness.h"
+#include "tests/support/temp_dir.h"
 #include <gtest/gtest.h>
 
 namespace nfsrec {
@@ -281,6 +285,72 @@ TEST_F(CommitQueueTest, RunSyncSeesEarlierUnitsAndRollsBackOnError) {
   });
   EXPECT_TRUE(st.IsBusy());
   EXPECT_EQ(CountCommitted("k = 100"), 0);
+}
+
+// A database file renamed over (or unlinked) while the daemon runs: every
+// commit after it must fail, or writes acknowledged into the orphaned inode
+// vanish at the next start.  Logged once, not once per group; once the file
+// is back, commits succeed again.
+TEST(CommitQueueFileTest, CommitFailsAfterDatabaseFileReplaced) {
+  test_support::TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  const std::string path = dir.File("nfsrecd.sqlite");
+  std::unique_ptr<EventLoop> loop = EventLoop::Create().value();
+  CapturingLogger log;
+  Result<std::unique_ptr<Db>> db = Db::Open(path);
+  ASSERT_OK(db);
+  CommitQueue queue(std::move(*db), *loop, &log);
+  ASSERT_OK(queue.RunSync([](Db& d) { return d.Exec("CREATE TABLE t (k INTEGER PRIMARY KEY)"); }));
+  auto commit = [&](int64_t k) {
+    std::optional<Status> result;
+    queue.Submit(Insert(k), [&result](Status st) { result = std::move(st); });
+    EXPECT_TRUE(loop->RunUntil([&] { return result.has_value(); }, kWait));
+    // The log line is posted to the loop with the completions' hand-off.
+    loop->RunOnce();
+    return result.value_or(Status::TimedOut("no completion"));
+  };
+  auto errors = [&] {
+    int n = 0;
+    for (const auto& [level, line] : log.lines()) n += level == LogLevel::kError;
+    return n;
+  };
+
+  ASSERT_OK(commit(1));
+  EXPECT_EQ(errors(), 0);
+
+  // The admin's mistake: keep the original under another name, put another
+  // file in its place.
+  const std::string kept = dir.File("kept.sqlite");
+  const std::string other = dir.File("other.sqlite");
+  ASSERT_EQ(::link(path.c_str(), kept.c_str()), 0);
+  dir.Write("other.sqlite", "");
+  ASSERT_EQ(::rename(other.c_str(), path.c_str()), 0);
+  for (int k = 2; k <= 4; ++k) {
+    Status st = commit(k);
+    EXPECT_EQ(st.code(), Status::Code::kIOError) << st.ToString();
+    EXPECT_NE(st.message().find(path), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("replaced"), std::string::npos) << st.message();
+  }
+  EXPECT_EQ(errors(), 1) << "one log line, not one per failed group";
+  EXPECT_TRUE(log.Contains("restore the file or restart nfsrecd"));
+
+  // Unlinked outright: the same, with its own words.
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  Status gone = commit(5);
+  EXPECT_EQ(gone.code(), Status::Code::kIOError) << gone.ToString();
+  EXPECT_NE(gone.message().find("removed"), std::string::npos) << gone.message();
+
+  // The original back in place: commits go through again.
+  ASSERT_EQ(::rename(kept.c_str(), path.c_str()), 0);
+  ASSERT_OK(commit(6));
+  EXPECT_TRUE(log.Contains("is back"));
+  // Nothing of the failed groups went into the orphaned file either.
+  std::optional<int64_t> count;
+  ASSERT_OK(queue.RunSync([&count](Db& d) -> Status {
+    NFSREC_ASSIGN_OR_RETURN(count, d.QueryInt("SELECT count(*) FROM t"));
+    return Status::Ok();
+  }));
+  EXPECT_EQ(count, 2);
 }
 
 }  // namespace

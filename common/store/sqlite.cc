@@ -6,6 +6,7 @@
 
 #include <cassert>
 #include <cerrno>
+#include <cstdlib>
 #include <string>
 #include <utility>
 
@@ -45,6 +46,19 @@ Status PrecreateFile(const std::string& path) {
   if (!dir_fd.valid()) return PosixError("open directory " + dir, errno);
   if (::fsync(dir_fd.get()) != 0) return PosixError("fsync directory " + dir, errno);
   return Status::Ok();
+}
+
+// path with its directory resolved (symbolic links, "..") and its last
+// component as it is.
+Result<std::string> RealDirectoryName(const std::string& path) {
+  const std::string dir = DirName(path);
+  const size_t slash = path.rfind('/');
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  char* real = ::realpath(dir.c_str(), nullptr);
+  if (real == nullptr) return PosixError("resolve directory " + dir, errno);
+  std::string resolved(real);
+  ::free(real);
+  return resolved == "/" ? "/" + base : resolved + "/" + base;
 }
 
 // Asks for WAL and returns the journal mode in force: anything but "wal"
@@ -132,11 +146,19 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const Options& opt
     }
   }
 
+  // SQLite's NOFOLLOW refuses a symbolic link anywhere in the name, but a
+  // linked directory (a state directory on shared storage) is fine: only
+  // the file itself must not be a link (checked above).  So SQLite is given
+  // the directory's real path.
+  std::string open_name = path;
+  if (IsPlainPath(path)) {
+    NFSREC_ASSIGN_OR_RETURN(open_name, RealDirectoryName(path));
+  }
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW;
   if (options.create_if_missing) flags |= SQLITE_OPEN_CREATE;
   if (path.rfind("file:", 0) == 0) flags |= SQLITE_OPEN_URI;
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags,
+  int rc = sqlite3_open_v2(open_name.c_str(), &raw, flags,
                            options.vfs.empty() ? nullptr : options.vfs.c_str());
   if (rc != SQLITE_OK) {
     Status st = SqliteError(raw, rc, "open " + path);
@@ -155,7 +177,32 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const Options& opt
     return Status::Unsupported("database " + path + ": journal_mode is '" + *got + "', not 'wal'");
   }
   NFSREC_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  if (IsPlainPath(path)) {
+    // SQLite opened the file by this name just now: its identity is the
+    // one later commits compare against.
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return PosixError("stat " + path, errno);
+    db->has_identity_ = true;
+    db->dev_ = st.st_dev;
+    db->ino_ = st.st_ino;
+  }
   return db;
+}
+
+Status Db::CheckFileIdentity() const {
+  if (!has_identity_) return Status::Ok();
+  struct stat st;
+  if (::stat(path_.c_str(), &st) != 0) {
+    int err = errno;
+    if (err != ENOENT) return PosixError("stat " + path_, err);
+    return Status::IOError("database " + path_ +
+                           " was removed while open: nothing written now would be found "
+                           "again; restore the file or restart nfsrecd");
+  }
+  if (st.st_dev == dev_ && st.st_ino == ino_) return Status::Ok();
+  return Status::IOError("database " + path_ +
+                         " was replaced by another file while open: nothing written now would "
+                         "be found again; restore the file or restart nfsrecd");
 }
 
 Db::~Db() {

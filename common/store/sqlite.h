@@ -11,6 +11,8 @@
 // message that Status carries is per connection.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -45,8 +47,8 @@ class Db {
   // Opens (creating if allowed) the database at path with the settings above.
   // A missing file is created with mode 0600 (SQLite gives the -wal and -shm
   // files the same mode) and its directory is fsynced.  A symlink at path is
-  // refused.  Errors: NotFound if the file is missing and create_if_missing
-  // is false; Corruption if the file is not a database; IOError otherwise.
+  // refused; symlinks among its directories are followed.  Errors: NotFound if the file is missing
+  // and create_if_missing is false; Corruption if the file is not a database; IOError otherwise.
   static Result<std::unique_ptr<Db>> Open(const std::string& path, const Options& options);
   static Result<std::unique_ptr<Db>> Open(const std::string& path) { return Open(path, Options()); }
   ~Db();
@@ -73,10 +75,21 @@ class Db {
   sqlite3* handle() const { return db_; }
   const std::string& path() const { return path_; }
 
+  // Whether path() still names the file this connection opened (the same
+  // device and inode).  A file renamed over it or an unlink leaves the
+  // connection writing to an inode nobody will open again: IOError, naming
+  // the path and the remedy.  One stat(); OK for in-memory and URI names.
+  Status CheckFileIdentity() const;
+
  private:
   Db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   sqlite3* db_;
   std::string path_;
+  // The opened file's identity; has_identity_ is false for in-memory and
+  // URI names, which have no path to compare.
+  bool has_identity_ = false;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
   // Finalized before the connection closes (declared after db_).
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> cache_;
 };

@@ -81,6 +81,19 @@ TEST_F(SqliteTest, OpenRefusesSymlink) {
   EXPECT_TRUE(db.status().IsPermissionDenied()) << db.status().ToString();
 }
 
+// A state directory on shared storage behind a link (HA set-ups): the
+// database inside it opens, its -wal lands beside it in the real directory.
+TEST_F(SqliteTest, OpenFollowsASymlinkedDirectory) {
+  ASSERT_EQ(::mkdir(dir_.File("real").c_str(), 0700), 0);
+  ASSERT_EQ(::symlink(dir_.File("real").c_str(), dir_.File("linked").c_str()), 0);
+  auto db = Db::Open(dir_.File("linked/c.sqlite"));
+  ASSERT_OK(db);
+  ASSERT_OK((*db)->Exec("CREATE TABLE t (x INTEGER)"));
+  EXPECT_EQ(ModeOf(dir_.File("real/c.sqlite")), 0600u);
+  EXPECT_EQ(ModeOf(dir_.File("real/c.sqlite-wal")), 0600u);
+  EXPECT_OK((*db)->CheckFileIdentity());
+}
+
 TEST_F(SqliteTest, GarbageFileIsCorruption) {
   {
     std::ofstream out(dir_.File("junk.sqlite"), std::ios::binary);

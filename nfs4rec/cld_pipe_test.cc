@@ -1,0 +1,159 @@
+// CldPipe on a real directory with real inotify: while the pipe (or its
+// directory) is missing, the daemon must stay idle between re-checks; once
+// the pipe is back it is opened and nothing more happens.
+#include "nfs4rec/cld_pipe.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "tests/support/fake_scheduler.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
+#include <gtest/gtest.h>
+
+namespace nfsrec::nfs4rec {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Inotify events arrive within milliseconds; a busy loop makes thousands
+// of wake-ups in this time.
+constexpr auto kIdle = 300ms;
+constexpr auto kWait = 10s;
+
+class CldPipeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(tmp_.ok());
+    loop_ = EventLoop::Create().value();
+  }
+
+  void Create(Scheduler& scheduler) {
+    // (A scheduler other than sched_ must outlive pipe_: reset it first.)
+    auto p = CldPipe::Create(*loop_, scheduler, log_, {pipe_path_},
+                             [](std::span<const uint8_t>, uint64_t) {});
+    ASSERT_OK(p);
+    pipe_ = std::move(p).value();
+    ASSERT_OK(pipe_->Start());
+  }
+  // Runs the loop for `d` of real time.
+  void RunFor(Duration d) {
+    loop_->RunUntil([] { return false; }, d);
+  }
+  // Runs the loop, with the fake clock at rest, and returns how many watch
+  // set-ups and inotify wake-ups happened meanwhile.
+  std::pair<uint64_t, uint64_t> IdleCounts() {
+    const CldPipe::Stats before = pipe_->stats();
+    RunFor(kIdle);
+    return {pipe_->stats().rearms - before.rearms,
+            pipe_->stats().inotify_wakeups - before.inotify_wakeups};
+  }
+  // Fires the fake re-check timers for `d` in 100 ms steps, running the
+  // loop (inotify) after each.
+  void AdvanceInSteps(FakeScheduler& sched, Duration d) {
+    for (Duration done{}; done < d; done += 100ms) {
+      sched.Advance(100ms);
+      loop_->RunOnce();
+    }
+  }
+  void MakeFifo() { ASSERT_EQ(::mkfifo(pipe_path_.c_str(), 0600), 0) << pipe_path_; }
+
+  test_support::TempDir tmp_;
+  const std::string pipefs_ = tmp_.File("rpc_pipefs");
+  const std::string nfsd_dir_ = pipefs_ + "/nfsd";
+  const std::string pipe_path_ = nfsd_dir_ + "/cld";
+  StderrLogger log_{"cld_pipe_test", false};
+  std::unique_ptr<EventLoop> loop_;
+  FakeScheduler sched_;
+  std::unique_ptr<CldPipe> pipe_;  // ORDER: after loop_ and sched_, destroyed first
+};
+
+// Removing and re-adding the watches queues IN_IGNORED for the old ones;
+// treating that as a change re-armed for ever (a core at 100%).
+TEST_F(CldPipeTest, CldPipeWaitingForMissingDirectoryStaysIdle) {
+  FakeScheduler& sched = sched_;
+  ASSERT_NO_FATAL_FAILURE(Create(sched));  // nothing of rpc_pipefs exists
+  EXPECT_FALSE(pipe_->is_open());
+  EXPECT_EQ(pipe_->stats().rearms, 1u);
+  // The first re-check replaces the watch: one IN_IGNORED, one wake-up.
+  sched.Advance(100ms);
+  auto [rearms, wakeups] = IdleCounts();
+  EXPECT_EQ(rearms, 0u);
+  EXPECT_LE(wakeups, 1u);
+  // 20 s of re-checks: 100 ms apart for 10 s, then a second apart.  Each
+  // costs one watch set-up and at most one wake-up, nothing in between.
+  const CldPipe::Stats before = pipe_->stats();
+  AdvanceInSteps(sched, 20s);
+  const uint64_t rechecks = pipe_->stats().rearms - before.rearms;
+  EXPECT_GE(rechecks, 100u);
+  EXPECT_LE(rechecks, 115u);
+  EXPECT_LE(pipe_->stats().inotify_wakeups - before.inotify_wakeups, rechecks);
+  std::tie(rearms, wakeups) = IdleCounts();
+  EXPECT_EQ(rearms, 0u);
+  EXPECT_LE(wakeups, 1u);
+  EXPECT_EQ(sched.pending(), 1u);  // the next re-check, nothing else
+}
+
+TEST_F(CldPipeTest, CldPipeWaitingForMissingPipeInPresentDirectoryStaysIdle) {
+  std::filesystem::create_directories(nfsd_dir_);
+  FakeScheduler& sched = sched_;
+  ASSERT_NO_FATAL_FAILURE(Create(sched));
+  EXPECT_FALSE(pipe_->is_open());
+  const CldPipe::Stats before = pipe_->stats();
+  AdvanceInSteps(sched, 12s);
+  const uint64_t rechecks = pipe_->stats().rearms - before.rearms;
+  EXPECT_GE(rechecks, 100u);
+  EXPECT_LE(rechecks, 105u);
+  EXPECT_LE(pipe_->stats().inotify_wakeups - before.inotify_wakeups, rechecks);
+  auto [rearms, wakeups] = IdleCounts();
+  EXPECT_EQ(rearms, 0u);
+  EXPECT_LE(wakeups, 1u);
+}
+
+// nfsd stops (the pipe, then its directory, go), and starts again: the new
+// pipe is opened at once from inotify, and afterwards all is quiet.
+TEST_F(CldPipeTest, PipeRemovedAndRecreatedIsReopenedAndThenIdle) {
+  std::filesystem::create_directories(nfsd_dir_);
+  MakeFifo();
+  FakeScheduler& sched = sched_;
+  ASSERT_NO_FATAL_FAILURE(Create(sched));
+  ASSERT_TRUE(pipe_->is_open());
+  EXPECT_EQ(pipe_->stats().opens, 1u);
+  EXPECT_EQ(IdleCounts(), std::make_pair(uint64_t{0}, uint64_t{0}));
+
+  ASSERT_EQ(::unlink(pipe_path_.c_str()), 0);
+  ASSERT_TRUE(loop_->RunUntil([&] { return !pipe_->is_open(); }, kWait));
+  std::filesystem::remove(nfsd_dir_);
+  AdvanceInSteps(sched, 2s);
+  auto [rearms, wakeups] = IdleCounts();
+  EXPECT_EQ(rearms, 0u);
+  EXPECT_LE(wakeups, 1u);
+
+  std::filesystem::create_directories(nfsd_dir_);
+  MakeFifo();
+  // No timer fires here: inotify alone finds the new pipe.
+  ASSERT_TRUE(loop_->RunUntil([&] { return pipe_->is_open(); }, kWait));
+  EXPECT_EQ(pipe_->stats().opens, 2u);
+  EXPECT_EQ(sched.pending(), 0u);  // no re-check while the pipe is open
+  RunFor(50ms);                    // the events of the re-arm itself
+  EXPECT_EQ(IdleCounts(), std::make_pair(uint64_t{0}, uint64_t{0}));
+}
+
+// The same on the real clock: a few re-checks a second while the pipe is
+// missing (100 ms apart just after start), not thousands of wake-ups.
+TEST_F(CldPipeTest, WaitingOnTheRealClockWakesAFewTimesASecond) {
+  LoopScheduler sched(*loop_);
+  ASSERT_NO_FATAL_FAILURE(Create(sched));
+  RunFor(1s);
+  EXPECT_LE(pipe_->stats().rearms, 15u);
+  EXPECT_LE(pipe_->stats().inotify_wakeups, 15u);
+  pipe_.reset();  // cancels its timer while the scheduler is alive
+}
+
+}  // namespace
+}  // namespace nfsrec::nfs4rec
