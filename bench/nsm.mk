@@ -5,3 +5,4 @@ bench_nsm_bench_LDADD = tests/support/librpctest.a statd/libstatd.a $(COMMON_LIB
 	rpcgen/librpcxdr.a $(SYS_LIBS)
 EXTRA_DIST += bench/run-nsm-bench.sh
 EXTRA_DIST += bench/run-notify-bench.sh
+EXTRA_DIST += bench/run-notify-flood.sh

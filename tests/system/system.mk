@@ -18,6 +18,7 @@ SYSTEM_TESTS = \
 	tests/system/080-boot-notify.sh \
 	tests/system/090-split-notify.sh \
 	tests/system/100-statd-takeover.sh \
-	tests/system/110-options.sh
+	tests/system/110-options.sh \
+	tests/system/135-ha-callout-before-reply.sh
 TESTS += $(SYSTEM_TESTS)
 EXTRA_DIST += $(SYSTEM_TESTS) tests/system/lib.sh
