@@ -72,8 +72,11 @@ HaCallout::HaCallout(CalloutProcesses& processes, Scheduler& scheduler, Logger& 
 
 HaCallout::~HaCallout() {
   if (drain_timer_ != 0) scheduler_.Cancel(drain_timer_);
-  size_t acks = ack_queue_.size() + running_ack_;
-  size_t notifies = notify_states_.size() + (running_.size() - running_ack_);
+  size_t acks = ack_queue_.size();
+  size_t notifies = notify_states_.size();
+  for (const auto& [pid, child] : running_) {
+    if (!child.abandoned) ++(child.ack ? acks : notifies);
+  }
   if (acks + notifies > 0) {
     log_.Warning(StrCat("ha callout: exiting; dropping ", acks, " add-client/del-client and ",
                         notifies, " sm-notify callout(s), queued or running"));
@@ -271,6 +274,7 @@ void HaCallout::FinishDrain(bool deadline) {
     for (auto& [pid, child] : running_) {
       if (child.timer != 0) scheduler_.Cancel(child.timer);
       child.timer = 0;
+      child.abandoned = true;
       processes_.Kill(pid);
       if (child.ack) {
         ++killed_acks;

@@ -165,6 +165,7 @@ class HaCallout final : public HaEvents {
     Done done;  // ack lane only
     Scheduler::TimerId timer = 0;
     bool timed_out = false;
+    bool abandoned = false;  // killed at the end of a drain, already counted
   };
 
   void EnqueueAck(const char* event, const std::string& mon_name, const std::string& my_name,
