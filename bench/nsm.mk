@@ -11,3 +11,4 @@ bench_nsm_flood_SOURCES = bench/flood.cc
 bench_nsm_flood_LDADD = tests/support/librpctest.a statd/libstatd.a $(COMMON_LIBS) \
 	rpcgen/librpcxdr.a $(SYS_LIBS)
 EXTRA_DIST += bench/run-floods.sh
+EXTRA_DIST += bench/run-notify-flood.sh

@@ -4,11 +4,13 @@
 // 16-byte cookie per call.
 //
 //   nsm-bench --calls N --concurrency C [--port P] [--prefix 10.77] [--unmon]
-//   nsm-bench --notify STATE --calls N --concurrency C [--prefix 10.77]
+//   nsm-bench --notify STATE --calls N --concurrency C [--prefix 10.77] [--rising]
 //
 // --notify sends SM_NOTIFY(mon_name, STATE) for the same N names instead of
 // SM_MON (what N rebooted peers' sm-notify would send); the replies are void
-// and are checked for SUCCESS.
+// and are checked for SUCCESS.  With --rising every SM_NOTIFY names the first
+// host (prefix.0.0) with states STATE, STATE+2, ... (one peer rebooting over
+// and over; use concurrency 1 to keep the order).
 // Every reply is checked (stat_succ and the server's state); a wrong or
 // missing reply counts as an error and makes the exit status 1.  With
 // --unmon the records are removed afterwards (not timed).  Prints one line:
@@ -38,6 +40,7 @@ int Run(int argc, char** argv) {
   std::string prefix = "10.77";
   bool unmon = false;
   int notify_state = 0;
+  bool rising = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -53,6 +56,8 @@ int Run(int argc, char** argv) {
       unmon = true;
     else if (a == "--notify")
       notify_state = std::atoi(next().c_str());
+    else if (a == "--rising")
+      rising = true;
     else {
       std::fprintf(
           stderr,
@@ -93,7 +98,8 @@ int Run(int argc, char** argv) {
       Bytes args = do_unmon ? EncodeMonId(m.id).value() : EncodeMon(m).value();
       uint32_t proc = static_cast<uint32_t>(do_unmon ? NsmProc::kUnmon : NsmProc::kMon);
       if (notify_state != 0) {
-        args = EncodeStatChge(NotifyArgs{m.id.mon_name, notify_state}).value();
+        args = rising ? EncodeStatChge(NotifyArgs{Name(prefix, 0), notify_state + 2 * i}).value()
+                      : EncodeStatChge(NotifyArgs{m.id.mon_name, notify_state}).value();
         proc = static_cast<uint32_t>(NsmProc::kNotify);
       }
       Result<test::Reply> r = (*c)->Call(kNsmProgram, kNsmVersion, proc, args, timeout);

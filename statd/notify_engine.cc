@@ -35,6 +35,9 @@ struct NotifyEngine::CallbackJob {
   Scheduler::TimerId timer = 0;
   rpc::UdpRpcClient::CallId call = 0;
   uint64_t generation = 0;  // bumps when a newer request replaces this one
+  // Bumps at every rpcbind round; an answer to an older round is ignored,
+  // so there is never more than one round in flight per job.
+  uint64_t attempt = 0;
 };
 
 struct NotifyEngine::PeerJob {
@@ -86,13 +89,18 @@ NotifyEngine::~NotifyEngine() {
 void NotifyEngine::Enqueue(const CallbackRequest& request) {
   auto it = callbacks_.find(request.key);
   if (it != callbacks_.end()) {
-    // Only the newest state matters to lockd; restart the job with it.
-    CallbackJob& old = *it->second;
-    scheduler_.Cancel(old.timer);
-    callback_client_.Cancel(old.call);
-    auto replaced = std::move(old.request.done);
-    callbacks_.erase(it);
+    // Only the newest state matters to lockd.  The job's round in flight or
+    // its retry timer carries on and sends this state; a new state restarts
+    // the give-up window but not the back-off, so a flood of SM_NOTIFY
+    // never makes more calls than one job's schedule.
+    CallbackJob& job = *it->second;
+    auto replaced = std::move(job.request.done);
+    job.request = request;
+    ++job.generation;
+    job.deadline = scheduler_.Now() + options_.callback_window;
+    ++stats_.callbacks_replaced;
     if (replaced) replaced(false);
+    return;
   }
   auto job = std::make_unique<CallbackJob>();
   job->request = request;
@@ -102,26 +110,35 @@ void NotifyEngine::Enqueue(const CallbackRequest& request) {
   CallbackLookup(request.key);
 }
 
+NotifyEngine::CallbackJob* NotifyEngine::CurrentCallback(const MonitorKey& key, uint64_t attempt) {
+  auto it = callbacks_.find(key);
+  if (it == callbacks_.end() || it->second->attempt != attempt) return nullptr;
+  return it->second.get();
+}
+
 void NotifyEngine::CallbackLookup(const MonitorKey& key) {
   auto it = callbacks_.find(key);
   if (it == callbacks_.end()) return;
   CallbackJob& job = *it->second;
   ++job.rounds;
+  const uint64_t attempt = ++job.attempt;
   Result<rpc::Endpoint> lockd = rpc::Endpoint::FromNumeric(options_.lockd_address, 0);
   if (!lockd.ok()) return CallbackRetry(key, lockd.status().ToString());
   rpc::RetryPolicy policy{job.backoff, job.backoff, 2, Duration::zero()};
   Liveness::Token alive = liveness_.token();
-  rpc::GetUdpPort(
-      callback_client_, lockd.value(), static_cast<uint32_t>(key.my_prog),
-      static_cast<uint32_t>(key.my_vers), policy, [this, alive, key](Result<uint16_t> port) {
-        if (!alive) return;
-        if (!port.ok()) return CallbackRetry(key, "rpcbind: " + port.status().ToString());
-        if (port.value() == 0) {
-          return CallbackRetry(key, StrCat("service ", key.my_prog, " version ", key.my_vers,
-                                           " not registered on localhost"));
-        }
-        CallbackSend(key, port.value());
-      });
+  rpc::GetUdpPort(callback_client_, lockd.value(), static_cast<uint32_t>(key.my_prog),
+                  static_cast<uint32_t>(key.my_vers), policy,
+                  [this, alive, key, attempt](Result<uint16_t> port) {
+                    if (!alive || CurrentCallback(key, attempt) == nullptr) return;
+                    if (!port.ok())
+                      return CallbackRetry(key, "rpcbind: " + port.status().ToString());
+                    if (port.value() == 0) {
+                      return CallbackRetry(key,
+                                           StrCat("service ", key.my_prog, " version ", key.my_vers,
+                                                  " not registered on localhost"));
+                    }
+                    CallbackSend(key, port.value());
+                  });
 }
 
 void NotifyEngine::CallbackSend(const MonitorKey& key, uint16_t port) {
@@ -138,19 +155,26 @@ void NotifyEngine::CallbackSend(const MonitorKey& key, uint16_t port) {
   Result<rpc::Endpoint> dest = rpc::Endpoint::FromNumeric(options_.lockd_address, port);
   rpc::RetryPolicy policy{job.backoff, options_.callback_max_timeout, 3, Duration::zero()};
   Liveness::Token alive = liveness_.token();
-  job.call =
-      callback_client_.Call(dest.value(), static_cast<uint32_t>(key.my_prog),
-                            static_cast<uint32_t>(key.my_vers), static_cast<uint32_t>(key.my_proc),
-                            std::move(args.value()), policy, [this, alive, key](Result<Bytes> r) {
-                              if (!alive) return;
-                              if (!r.ok()) return CallbackRetry(key, r.status().ToString());
-                              auto cur = callbacks_.find(key);
-                              if (cur == callbacks_.end()) return;
-                              log_.Notice(StrCat("Callback to ", key.my_prog, "/", key.my_vers,
-                                                 " (for ", Printable(key.mon_name), ", state ",
-                                                 cur->second->request.new_state, ") succeeded"));
-                              CallbackFinished(key, true);
-                            });
+  const uint64_t attempt = job.attempt;
+  const uint64_t generation = job.generation;
+  job.call = callback_client_.Call(
+      dest.value(), static_cast<uint32_t>(key.my_prog), static_cast<uint32_t>(key.my_vers),
+      static_cast<uint32_t>(key.my_proc), std::move(args.value()), policy,
+      [this, alive, key, attempt, generation, port](Result<Bytes> r) {
+        if (!alive) return;
+        CallbackJob* cur = CurrentCallback(key, attempt);
+        if (cur == nullptr) return;
+        cur->call = 0;
+        if (!r.ok()) return CallbackRetry(key, r.status().ToString());
+        if (cur->generation != generation) {
+          // lockd took an older state; a newer one came meanwhile.
+          return CallbackSend(key, port);
+        }
+        log_.Notice(StrCat("Callback to ", key.my_prog, "/", key.my_vers, " (for ",
+                           Printable(key.mon_name), ", state ", cur->request.new_state,
+                           ") succeeded"));
+        CallbackFinished(key, true);
+      });
 }
 
 void NotifyEngine::CallbackRetry(const MonitorKey& key, const std::string& why) {
@@ -167,10 +191,12 @@ void NotifyEngine::CallbackRetry(const MonitorKey& key, const std::string& why) 
                     std::chrono::duration_cast<std::chrono::milliseconds>(job.backoff).count(),
                     " ms"));
   Liveness::Token alive = liveness_.token();
+  scheduler_.Cancel(job.timer);
   job.timer = scheduler_.RunAfter(job.backoff, [this, alive, key] {
     if (!alive) return;
     auto cur = callbacks_.find(key);
-    if (cur != callbacks_.end()) cur->second->timer = 0;
+    if (cur == callbacks_.end()) return;
+    cur->second->timer = 0;
     CallbackLookup(key);
   });
   job.backoff = std::min(job.backoff * 2, options_.callback_max_timeout);
@@ -180,6 +206,8 @@ void NotifyEngine::CallbackFinished(const MonitorKey& key, bool delivered) {
   auto it = callbacks_.find(key);
   if (it == callbacks_.end()) return;
   ++(delivered ? stats_.callbacks_ok : stats_.callbacks_failed);
+  scheduler_.Cancel(it->second->timer);
+  callback_client_.Cancel(it->second->call);
   auto done = std::move(it->second->request.done);
   callbacks_.erase(it);
   if (done) done(delivered);

@@ -13,8 +13,11 @@
 //    ~25 s, so a lockd that is briefly busy or restarting never learns that
 //    a peer rebooted.  We resend after 1 s, doubling to 30 s, and keep trying
 //    for Options::callback_window (10 min); each failed round re-asks
-//    rpcbind, since lockd may have restarted on a new port.  A newer
-//    notification for the same monitor replaces an older one in flight.
+//    rpcbind, since lockd may have restarted on a new port.  There is at most
+//    one job per monitor record (MonitorKey): a newer notification replaces
+//    the state of the pending job, which then sends only the newest state;
+//    it restarts the window but keeps the back-off, so however many
+//    SM_NOTIFY arrive, calls to rpcbind and lockd follow one schedule.
 //  - SM_NOTIFY: as sm-notify: 2 s, doubling to 120 s, inside a window (-m,
 //    default 15 min; 0 = forever).  The timeout of each rpcbind or SM_NOTIFY
 //    transmission is the current backoff; after 4 unanswered transmissions
@@ -81,6 +84,7 @@ class NotifyEngine final : public LockdCallbacks {
   struct Stats {
     uint64_t callbacks_ok = 0;
     uint64_t callbacks_failed = 0;
+    uint64_t callbacks_replaced = 0;  // a newer state replaced a pending one
     uint64_t peers_notified = 0;
     uint64_t peers_failed = 0;
   };
@@ -105,6 +109,8 @@ class NotifyEngine final : public LockdCallbacks {
   struct CallbackJob;
   struct PeerJob;
 
+  // The job for `key` if `attempt` is its current rpcbind round, else null.
+  CallbackJob* CurrentCallback(const MonitorKey& key, uint64_t attempt);
   void CallbackLookup(const MonitorKey& key);
   void CallbackSend(const MonitorKey& key, uint16_t port);
   void CallbackRetry(const MonitorKey& key, const std::string& why);

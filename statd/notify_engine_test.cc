@@ -253,5 +253,75 @@ TEST_F(NotifyEngineTest, NewerCallbackReplacesOlder) {
   EXPECT_EQ(first_done, false) << "the replaced request must be told";
 }
 
+TEST_F(NotifyEngineTest, RepeatedNotifiesKeepOneCallbackChainPerMonitor) {
+  Build();
+  local_net_.hosts["127.0.0.1"] = FakeDatagramPort::Host{};  // rpcbind up, lockd silent
+  MonitorKey k{"10.0.0.2", "server", 100021, 3, 16};
+  auto getports = [&] {
+    size_t n = 0;
+    for (const auto& s : local_net_.sent) n += s.port == rpc::kRpcbindPort;
+    return n;
+  };
+  int replaced = 0;
+  int32_t state = 1;
+  // 60,000 SM_NOTIFY with rising states over 10 minutes (100 a second).
+  size_t before = 0;
+  size_t worst_per_30s = 0;
+  for (int sec = 0; sec < 600; ++sec) {
+    for (int i = 0; i < 100; ++i) {
+      state += 2;
+      engine_->Enqueue(CallbackRequest{k, "10.0.0.2", state, MakeCookie(1), [&](bool ok) {
+                                         EXPECT_FALSE(ok);
+                                         ++replaced;
+                                       }});
+    }
+    sched_.Advance(1s);
+    ASSERT_EQ(engine_->callbacks_in_progress(), 1u) << "at " << sec << " s";
+    if (sec % 30 == 29) {
+      worst_per_30s = std::max(worst_per_30s, getports() - before);
+      before = getports();
+    }
+  }
+  EXPECT_EQ(replaced, 60000 - 1);
+  EXPECT_EQ(engine_->stats().callbacks_replaced, 60000u - 1u);
+  // One schedule (1 s doubling to 30 s, two GETPORT transmissions a round),
+  // not one per notification.
+  EXPECT_LE(worst_per_30s, 8u);
+  EXPECT_LE(getports(), 70u);
+  EXPECT_LE(sched_.pending(), 4u) << "timers pile up";
+  EXPECT_TRUE(local_net_.delivered.empty());
+
+  // lockd comes back: it hears the newest state, once.
+  std::optional<bool> last;
+  engine_->Enqueue(
+      CallbackRequest{k, "10.0.0.2", state + 2, MakeCookie(1), [&](bool ok) { last = ok; }});
+  local_net_.hosts["127.0.0.1"].ports[{100021, 3}] = 4045;
+  sched_.Advance(61s);
+  ASSERT_EQ(local_net_.delivered.size(), 1u);
+  EXPECT_EQ(DecodeStatus(local_net_.delivered[0].args)->state, state + 2);
+  EXPECT_EQ(last, true);
+  EXPECT_EQ(engine_->callbacks_in_progress(), 0u);
+  EXPECT_EQ(engine_->stats().callbacks_ok, 1u);
+}
+
+TEST_F(NotifyEngineTest, NewerStateDuringACallInFlightIsSentAfterIt) {
+  Build();
+  FakeDatagramPort::Host lockd;
+  lockd.ports[{100021, 3}] = 4045;
+  local_net_.hosts["127.0.0.1"] = lockd;
+  local_net_.latency = 100ms;
+  MonitorKey k{"a", "server", 100021, 3, 16};
+  std::optional<bool> newest;
+  engine_->Enqueue(CallbackRequest{k, "a", 3, {}, nullptr});
+  sched_.Advance(150ms);  // GETPORT answered, the callback (state 3) in flight
+  engine_->Enqueue(CallbackRequest{k, "a", 5, {}, [&](bool ok) { newest = ok; }});
+  sched_.Advance(1s);
+  ASSERT_EQ(local_net_.delivered.size(), 2u);
+  EXPECT_EQ(DecodeStatus(local_net_.delivered[0].args)->state, 3);
+  EXPECT_EQ(DecodeStatus(local_net_.delivered[1].args)->state, 5);
+  EXPECT_EQ(newest, true);
+  EXPECT_EQ(engine_->callbacks_in_progress(), 0u);
+}
+
 }  // namespace
 }  // namespace nfsrec::statd

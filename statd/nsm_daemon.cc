@@ -44,8 +44,8 @@ NsmDaemon::NsmDaemon(EventLoop& loop, Scheduler& scheduler, FileSystem& files, L
   eopts.notify_window = options_.notify_window;
   engine_ = std::make_unique<NotifyEngine>(callback_client_, notify_client_, *ports_.resolver,
                                            scheduler, log_, eopts);
-  service_ =
-      std::make_unique<NsmService>(*ports_.store, *ports_.resolver, *ports_.kernel, *engine_, log_);
+  service_ = std::make_unique<NsmService>(*ports_.store, *ports_.resolver, *ports_.kernel, *engine_,
+                                          log_, &scheduler);
   if (!options_.ha_callout.empty()) {
     ha_ =
         std::make_unique<HaCallout>(loop, scheduler, log_, HaCallout::Options{options_.ha_callout});
@@ -112,7 +112,11 @@ void NsmDaemon::Drain(Callback<void()> done) {
       [this, alive = liveness_.token(), busy, done = std::move(done)](Result<NsmSnapshot>) mutable {
         if (!alive) return;
         if (busy || service_->loading() || service_->waiting() > 0) return Drain(std::move(done));
-        done();
+        if (!ha_) return done();
+        // The SM_MON and SM_UNMON replies that wait for their HA callouts.
+        ha_->Drain([alive = liveness_.token(), done = std::move(done)]() mutable {
+          if (alive) done();
+        });
       });
 }
 

@@ -87,6 +87,8 @@ class NsmDaemon {
   // For an orderly exit: runs `done` on the loop thread once every store
   // call already submitted has completed, so the replies they owe (SM_MON,
   // SM_UNMON, SM_NOTIFY) have been sent.  Calls held by a reload run first.
+  // With -H, the replies that wait for their add-client/del-client callouts
+  // are waited for too, up to the callouts' drain grace (HaCallout::Drain).
   void Drain(Callback<void()> done);
 
   // One line for the logs.

@@ -2,6 +2,9 @@
 // that leaves the loop free, drain, the handler table and the status line.
 #include "statd/nsm_daemon.h"
 
+#include <sys/stat.h>
+
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -163,6 +166,32 @@ TEST_F(NsmDaemonTest, DrainWaitsForRepliesOwedByWritesInFlight) {
   EXPECT_TRUE(order.empty());
   ASSERT_TRUE(Settle([&] { return order.size() == 2; }));
   EXPECT_EQ(order, (std::vector<std::string>{"mon", "drained"}));
+}
+
+TEST_F(NsmDaemonTest, DrainWaitsForTheAddClientCalloutAReplyWaitsFor) {
+  const std::string out = dir_.File("callouts");
+  dir_.Write("ha", "#!/bin/sh\nsleep 0.3\necho \"$@\" >> " + out + "\n");
+  ASSERT_EQ(chmod(dir_.File("ha").c_str(), 0755), 0);
+  NsmOptions o;
+  o.ha_callout = dir_.File("ha");
+  Create(o);
+  Start();
+  std::vector<std::string> order;
+  daemon_->service().Mon(Caller{true, true, "127.0.0.1"},
+                         MonArgs{MonitorKey{"client2", "server", 100021, 3, 16}, Cookie{}},
+                         [&](StatRes r) {
+                           EXPECT_TRUE(r.success);
+                           order.push_back("mon");
+                         });
+  ASSERT_TRUE(loop_->RunUntil([&] { return store_->pending() == 1; }, 5s));  // DNS answered
+  daemon_->Drain([&] { order.push_back("drained"); });
+  store_->Flush();  // committed: the callout starts, the reply waits for it
+  ASSERT_TRUE(loop_->RunUntil([&] { return order.size() == 2; }, 10s));
+  EXPECT_EQ(order, (std::vector<std::string>{"mon", "drained"}));
+  std::ifstream f(out);
+  std::string line;
+  std::getline(f, line);
+  EXPECT_EQ(line, "add-client client2 server");
 }
 
 TEST_F(NsmDaemonTest, HandlersCoverEveryProcedure) {

@@ -113,7 +113,11 @@ void NsmService::Mon(const Caller& caller, MonArgs args, StatReply reply) {
   auto it = monitors_.find(args.id);
   if (it != monitors_.end()) {
     if (it->second.record.priv == args.priv && it->second.generation == 0) {
-      return reply(StatRes{true, local_state_});  // already durable
+      // Already durable.  If its add-client callout has not run in this
+      // process (a crash cut it and the reply short), this is lockd asking
+      // again: run it now.
+      if (ha_ == nullptr || it->second.ha_reported) return reply(StatRes{true, local_state_});
+      return ReportAdded(it->first, StatRes{true, local_state_}, std::move(reply));
     }
     // Either the cookie changed, or the first MON's write is still in flight:
     // writing again orders this reply after that commit.
@@ -181,9 +185,25 @@ void NsmService::FinishMon(MonArgs args, std::string canonical, StatReply reply)
     }
     if (still_ours) cur->second.generation = 0;  // durable, nothing newer pending
     log_.Notice(StrCat("MONITORING ", Describe(key)));
-    if (ha_ != nullptr) ha_->AddClient(key.mon_name, key.my_name);
-    reply(StatRes{true, local_state_});
+    ReportAdded(key, StatRes{true, local_state_}, std::move(reply));
   });
+}
+
+void NsmService::ReportAdded(const MonitorKey& key, StatRes res, StatReply reply) {
+  if (ha_ == nullptr) return reply(res);
+  ha_->AddClient(key.mon_name, key.my_name,
+                 [this, alive = liveness_.token(), key, res,
+                  reply = std::move(reply)](CalloutOutcome outcome) mutable {
+                   if (!alive) return;
+                   if (outcome == CalloutOutcome::kDropped) {
+                     log_.Warning(StrCat("SM_MON of ", Describe(key),
+                                         " not answered: its HA callout did not run"));
+                     return;
+                   }
+                   auto it = monitors_.find(key);
+                   if (it != monitors_.end()) it->second.ha_reported = true;
+                   reply(res);
+                 });
 }
 
 std::map<MonitorKey, NsmService::Entry>::iterator NsmService::FindLoose(const MonitorKey& key) {
@@ -241,12 +261,42 @@ void NsmService::RemoveMonitors(std::vector<MonitorKey> keys, std::vector<Entry>
           // hold lockd's call for as long as the disk stays full.
           return reply(st.WithContext(failure));
         }
-        for (const MonitorKey& k : keys) {
-          log_.Notice(StrCat("UNMONITORING ", Describe(k)));
-          if (ha_ != nullptr) ha_->DelClient(k.mon_name, k.my_name);
-        }
-        reply(local_state_);
+        for (const MonitorKey& k : keys) log_.Notice(StrCat("UNMONITORING ", Describe(k)));
+        ReportRemoved(keys, std::move(reply));
       });
+}
+
+namespace {
+
+// The del-client callouts of one SM_UNMON[_ALL], and the reply waiting for them.
+struct RemovedCallouts {
+  size_t pending = 0;
+  bool dropped = false;
+  int32_t state = 0;
+  NsmService::StateReply reply;
+};
+
+}  // namespace
+
+void NsmService::ReportRemoved(const std::vector<MonitorKey>& keys, StateReply reply) {
+  if (ha_ == nullptr || keys.empty()) return reply(local_state_);
+  auto calls = std::make_shared<RemovedCallouts>();
+  calls->pending = keys.size();
+  calls->state = local_state_;
+  calls->reply = std::move(reply);
+  for (const MonitorKey& k : keys) {
+    ha_->DelClient(k.mon_name, k.my_name,
+                   [this, alive = liveness_.token(), calls](CalloutOutcome outcome) {
+                     if (!alive) return;
+                     calls->dropped = calls->dropped || outcome == CalloutOutcome::kDropped;
+                     if (--calls->pending > 0) return;
+                     if (calls->dropped) {
+                       log_.Warning("SM_UNMON not answered: an HA callout did not run");
+                       return;
+                     }
+                     calls->reply(calls->state);
+                   });
+  }
 }
 
 void NsmService::UnmonAll(const Caller& caller, MyId id, StateReply reply) {
@@ -313,7 +363,8 @@ void NsmService::Notify(const Caller& caller, NotifyArgs args, VoidReply reply) 
   // Cluster software hears of every notification, matched or not.
   if (ha_ != nullptr) ha_->SmNotify(args.mon_name, caller.address, args.state);
   if (monitors_.empty()) {
-    log_.Notice(StrCat("SM_NOTIFY from ", caller.address, " while not monitoring any hosts"));
+    LogUnmatchedNotify(StrCat("SM_NOTIFY from ", caller.address, " for ", Printable(args.mon_name),
+                              " while not monitoring any hosts"));
     return reply();
   }
   // Both lookups run at once; the second to answer goes on.
@@ -334,6 +385,18 @@ void NsmService::Notify(const Caller& caller, NotifyArgs args, VoidReply reply) 
   Lookup(caller.address, step);
 }
 
+void NsmService::LogUnmatchedNotify(const std::string& line) {
+  // Anybody can send SM_NOTIFY, as fast as they like.
+  TimePoint now = clock_ != nullptr ? clock_->Now() : std::chrono::steady_clock::now();
+  uint64_t suppressed = 0;
+  if (!unmatched_log_.Allow(now, &suppressed)) return;
+  if (suppressed > 0) {
+    log_.Notice(StrCat(line, " (", suppressed, " similar line(s) suppressed)"));
+  } else {
+    log_.Notice(line);
+  }
+}
+
 void NsmService::NotifyMatched(const NotifyArgs& args, const std::vector<std::string>& names,
                                const std::vector<std::string>& addresses, VoidReply reply) {
   if (loading_) {
@@ -344,6 +407,7 @@ void NsmService::NotifyMatched(const NotifyArgs& args, const std::vector<std::st
   std::vector<std::pair<MonitorKey, int32_t>> updates;
   std::vector<std::pair<MonitorKey, int32_t>> previous;
   std::vector<MonitorRecord> owed;
+  bool matched = false;
   for (auto& [key, entry] : monitors_) {
     const MonitorRecord& rec = entry.record;
     bool match = false;
@@ -354,6 +418,7 @@ void NsmService::NotifyMatched(const NotifyArgs& args, const std::vector<std::st
     match =
         match || AddressIn(rec.key.mon_name, addresses) || AddressIn(rec.canonical_name, addresses);
     if (!match) continue;
+    matched = true;
     if (rec.peer_state == args.state) {
       log_.Debug(
           StrCat("SM_NOTIFY for ", Describe(key), " repeats state ", args.state, "; suppressed"));
@@ -363,6 +428,12 @@ void NsmService::NotifyMatched(const NotifyArgs& args, const std::vector<std::st
     updates.emplace_back(key, args.state);
     entry.record.peer_state = args.state;
     owed.push_back(entry.record);
+  }
+  if (!matched) {
+    LogUnmatchedNotify(StrCat("SM_NOTIFY for ", Printable(args.mon_name), " (from ",
+                              names.size() > 1 ? Printable(names[1]) : std::string("?"),
+                              ") matches no monitored host"));
+    return reply();
   }
   if (updates.empty()) {
     log_.Debug(StrCat("SM_NOTIFY for ", Printable(args.mon_name), ": no monitor to call back"));

@@ -34,6 +34,7 @@
 #include "common/base/clock.h"
 #include "common/base/liveness.h"
 #include "common/base/logging.h"
+#include "common/base/rate_limit.h"
 #include "common/os/resolver.h"
 #include "common/rpc/log_limiter.h"
 #include "statd/ha_callout.h"
@@ -64,13 +65,17 @@ class NsmService {
   using VoidReply = Callback<void()>;
   using Done = Callback<void(Status)>;
 
+  // `clock` times the rate limit of log lines that any peer can trigger
+  // (SM_NOTIFY); without one the steady clock is read.
   NsmService(NsmStore& store, Resolver& resolver, KernelNsm& kernel, LockdCallbacks& callbacks,
-             Logger& log);
+             Logger& log, const Scheduler* clock = nullptr);
   NsmService(const NsmService&) = delete;
   NsmService& operator=(const NsmService&) = delete;
 
   // Optional (-H): told about every durable monitor change and every
-  // SM_NOTIFY.  Must outlive the service.
+  // SM_NOTIFY.  The SM_MON, SM_UNMON and SM_UNMON_ALL replies wait for their
+  // add-client/del-client callouts (ha_callout.h); a callout dropped at
+  // shutdown sends no reply, so lockd asks again.  Must outlive the service.
   void SetHaEvents(HaEvents* ha) { ha_ = ha; }
 
   // Loads the monitor list and the local state.  A store holding no state
@@ -131,6 +136,10 @@ class NsmService {
   struct Entry {
     MonitorRecord record;
     uint64_t generation = 0;  // bumped on every submitted change
+    // Its add-client callout ran in this process.  A record loaded from the
+    // store has not: a crash may have cut it short, so a repeated SM_MON
+    // runs it.
+    bool ha_reported = false;
   };
 
   bool AcceptableLegacy(const MonitorRecord& r);
@@ -155,6 +164,12 @@ class NsmService {
   // Whether a caller may use a privileged procedure (and, if
   // `reserved_port`, called from a privileged port); logs the decision.
   bool FromLocalHost(const Caller& caller, const char* procedure, bool reserved_port = false);
+  // Runs the add-client callout (with -H), then reply(res).
+  void ReportAdded(const MonitorKey& key, StatRes res, StatReply reply);
+  // Runs the del-client callouts (with -H), then replies the local state.
+  void ReportRemoved(const std::vector<MonitorKey>& keys, StateReply reply);
+  // A rate-limited line about an SM_NOTIFY that matches no monitor.
+  void LogUnmatchedNotify(const std::string& line);
   // Deletes monitors already taken out of the list (keys[i] was removed[i])
   // and replies with the local state; if the store fails they are put back,
   // `failure` starts the logged error and the reply is that error.
@@ -175,6 +190,8 @@ class NsmService {
   LockdCallbacks& callbacks_;
   Logger& log_;
   HaEvents* ha_ = nullptr;
+  const Scheduler* clock_;
+  RateLimit unmatched_log_{std::chrono::minutes(1), 10};
   int32_t local_state_ = 0;
   uint64_t next_generation_ = 1;
   std::map<MonitorKey, Entry> monitors_;

@@ -8,6 +8,7 @@
 #include "tests/support/fake_kernel_nsm.h"
 #include "tests/support/fake_lockd_callbacks.h"
 #include "tests/support/fake_resolver.h"
+#include "tests/support/fake_scheduler.h"
 #include "tests/support/mem_nsm_store.h"
 #include "tests/support/status_matchers.h"
 #include <gtest/gtest.h>
@@ -493,15 +494,133 @@ TEST_F(NsmServiceTest, HaEventsFollowDurableChanges) {
   resolver_.Flush();
   EXPECT_TRUE(ha.events.empty()) << "callout before the record was durable";
   store_.Flush();
+  EXPECT_EQ(ha.Flush(), 1u);
   ASSERT_TRUE(res && res->success);
   EXPECT_TRUE(Mon(kLockd, KernelMon("10.0.0.2"))->success);  // duplicate: no callout
   service_.Notify(Caller{false, false, "10.0.0.2"}, NotifyArgs{"client2", 5}, [] {});
   Settle();
   service_.Unmon(kLockd, KernelMon("10.0.0.2").id, [](Result<int32_t>) {});
   Settle();
+  EXPECT_EQ(ha.Flush(), 1u);
   EXPECT_EQ(ha.events,
             (std::vector<std::string>{"add-client 10.0.0.2 server", "sm-notify client2 10.0.0.2 5",
                                       "del-client 10.0.0.2 server"}));
+}
+
+TEST_F(NsmServiceTest, SmMonReplyWaitsForAddClientCallout) {
+  FakeHaEvents ha;
+  service_.SetHaEvents(&ha);
+  Start();
+  std::optional<StatRes> res;
+  service_.Mon(kLockd, KernelMon("10.0.0.2"), [&](StatRes r) { res = r; });
+  Settle();
+  ASSERT_NE(store_.Find(KernelMon("10.0.0.2").id), nullptr) << "committed";
+  EXPECT_EQ(ha.events, std::vector<std::string>{"add-client 10.0.0.2 server"});
+  EXPECT_FALSE(res.has_value()) << "replied before the callout finished";
+  ha.Flush(CalloutOutcome::kTimedOut);  // a hung callout, killed: the reply goes on
+  ASSERT_TRUE(res.has_value());
+  EXPECT_TRUE(res->success);
+  EXPECT_EQ(res->state, service_.local_state());
+}
+
+TEST_F(NsmServiceTest, SmUnmonAndUnmonAllRepliesWaitForDelClientCallouts) {
+  FakeHaEvents ha;
+  service_.SetHaEvents(&ha);
+  Start();
+  for (const char* n : {"10.0.0.2", "client2", "10.0.0.3"}) {
+    service_.Mon(kLockd, KernelMon(n), [](StatRes) {});
+    Settle();
+    ha.Flush();
+  }
+  std::optional<int32_t> unmon;
+  service_.Unmon(kLockd, KernelMon("10.0.0.3").id, [&](Result<int32_t> s) { unmon = *s; });
+  Settle();
+  EXPECT_EQ(store_.Find(KernelMon("10.0.0.3").id), nullptr) << "deleted";
+  EXPECT_FALSE(unmon.has_value());
+  ha.Flush();
+  EXPECT_EQ(unmon, service_.local_state());
+
+  std::optional<int32_t> all;
+  service_.UnmonAll(kLockd, MyId{"server", 100021, 3, 16}, [&](Result<int32_t> s) { all = *s; });
+  Settle();
+  ASSERT_EQ(ha.pending.size(), 2u);
+  ha.pending[0](CalloutOutcome::kFinished);
+  EXPECT_FALSE(all.has_value()) << "replied before every del-client finished";
+  ha.pending[1](CalloutOutcome::kFinished);
+  ha.pending.clear();
+  EXPECT_EQ(all, service_.local_state());
+}
+
+TEST_F(NsmServiceTest, MonWhoseCalloutWasDroppedIsNotAnsweredAndARepeatRunsIt) {
+  FakeHaEvents ha;
+  service_.SetHaEvents(&ha);
+  Start();
+  std::optional<StatRes> res;
+  service_.Mon(kLockd, KernelMon("10.0.0.2"), [&](StatRes r) { res = r; });
+  Settle();
+  ha.Flush(CalloutOutcome::kDropped);  // shutdown cut it short
+  EXPECT_FALSE(res.has_value()) << "acknowledged without its callout";
+  // After a restart lockd asks again with the same cookie: the record is
+  // already durable, but the callout has not run in this process.
+  NsmService again(store_, resolver_, kernel_, callbacks_, log_);
+  again.SetHaEvents(&ha);
+  std::optional<Status> st;
+  again.Start(LegacyStatd{}, [&](Status s) { st = s; });
+  store_.Flush();
+  ASSERT_TRUE(st && st->ok());
+  again.Mon(kLockd, KernelMon("10.0.0.2"), [&](StatRes r) { res = r; });
+  Settle();
+  EXPECT_FALSE(res.has_value());
+  EXPECT_EQ(ha.Flush(), 1u);
+  ASSERT_TRUE(res && res->success);
+  EXPECT_EQ(ha.events,
+            (std::vector<std::string>{"add-client 10.0.0.2 server", "add-client 10.0.0.2 server"}));
+  // Once it has run, a repeat is answered at once, as rpc.statd does.
+  res.reset();
+  again.Mon(kLockd, KernelMon("10.0.0.2"), [&](StatRes r) { res = r; });
+  ASSERT_TRUE(res && res->success);
+  EXPECT_EQ(ha.events.size(), 2u);
+}
+
+TEST_F(NsmServiceTest, NotifyFromUnknownHostsIsLoggedRateLimited) {
+  FakeScheduler clock;
+  NsmService service(store_, resolver_, kernel_, callbacks_, log_, &clock);
+  std::optional<Status> st;
+  service.Start(LegacyStatd{}, [&](Status s) { st = s; });
+  store_.Flush();
+  ASSERT_TRUE(st && st->ok());
+  auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (const auto& l : log_.lines()) {
+      n += l.first >= LogLevel::kInfo && l.second.find(needle) != std::string::npos;
+    }
+    return n;
+  };
+  int replies = 0;
+  // Not monitoring anybody.
+  for (int i = 0; i < 1000; ++i) {
+    service.Notify(Caller{false, false, "10.0.0.9"}, NotifyArgs{StrCat("u", i), 3},
+                   [&] { ++replies; });
+  }
+  EXPECT_EQ(replies, 1000);
+  EXPECT_EQ(count("while not monitoring any hosts"), 10u);
+  // Monitoring one host, notified by others.
+  service.Mon(kLockd, KernelMon("10.0.0.2"), [](StatRes) {});
+  Settle();
+  for (int i = 0; i < 1000; ++i) {
+    service.Notify(Caller{false, false, "10.0.0.9"}, NotifyArgs{StrCat("u", i), 3},
+                   [&] { ++replies; });
+  }
+  Settle();
+  EXPECT_EQ(replies, 2000);
+  EXPECT_EQ(count("matches no monitored host"), 0u) << "the minute's budget is spent";
+  clock.Advance(std::chrono::minutes(1));
+  service.Notify(Caller{false, false, "10.0.0.9"}, NotifyArgs{"stranger", 3}, [&] { ++replies; });
+  Settle();
+  EXPECT_EQ(count("matches no monitored host"), 1u);
+  EXPECT_EQ(count("1990 similar line(s) suppressed"), 1u);
+  EXPECT_EQ(service.monitor_count(), 1u);
+  EXPECT_TRUE(callbacks_.requests.empty());
 }
 
 TEST_F(NsmServiceTest, RebootMovesMonitorsAndBumpsStateOnce) {

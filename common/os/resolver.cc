@@ -103,14 +103,20 @@ void ThreadResolver::Resolve(const std::string& name, Done done) {
   auto it = cache_.find(name);
   if (it != cache_.end()) {
     if (it->second.expires > clock_.Now()) {
+      lru_.splice(lru_.begin(), lru_, it->second.use);
       Deliver(std::move(done), it->second.result);
       return;
     }
-    cache_.erase(it);
+    Forget(it);
+  }
+  if (waiters_ >= options_.max_waiters) {
+    Deliver(std::move(done), Status::Unavailable("resolver overloaded"));
+    return;
   }
   auto w = waiting_.find(name);
   if (w != waiting_.end()) {
     w->second.push_back(std::move(done));
+    ++waiters_;
     return;
   }
   if (queue_.size() >= options_.max_pending) {
@@ -119,7 +125,13 @@ void ThreadResolver::Resolve(const std::string& name, Done done) {
   }
   queue_.push_back(name);
   waiting_[name].push_back(std::move(done));
+  ++waiters_;
   StartLookups();
+}
+
+void ThreadResolver::Forget(std::map<std::string, CacheEntry>::iterator it) {
+  lru_.erase(it->second.use);
+  cache_.erase(it);
 }
 
 void ThreadResolver::StartLookups() {
@@ -138,15 +150,23 @@ void ThreadResolver::StartLookups() {
 }
 
 void ThreadResolver::Complete(const std::string& name, Result<HostInfo> result) {
-  if (cache_.size() >= options_.max_cache) cache_.clear();
   // A transient failure (EAI_AGAIN and the like) is cached briefly as well, so
   // a flood of notifies for one bad name costs one lookup per TTL.
   Duration ttl = result.ok() ? options_.positive_ttl : options_.negative_ttl;
-  cache_.insert_or_assign(name, CacheEntry{clock_.Now() + ttl, result});
+  auto old = cache_.find(name);
+  if (old != cache_.end()) Forget(old);
+  while (!cache_.empty() && cache_.size() >= options_.max_cache) {
+    Forget(cache_.find(lru_.back()));
+  }
+  if (options_.max_cache > 0) {
+    lru_.push_front(name);
+    cache_.emplace(name, CacheEntry{clock_.Now() + ttl, result, lru_.begin()});
+  }
   auto w = waiting_.find(name);
   if (w == waiting_.end()) return;
   std::vector<Done> dones = std::move(w->second);
   waiting_.erase(w);
+  waiters_ -= dones.size();
   for (Done& done : dones) done(result);
 }
 

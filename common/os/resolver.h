@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <list>
 #include <map>
 #include <string>
 #include <vector>
@@ -47,6 +48,10 @@ bool IsNumericAddress(const std::string& s, std::string* normalized);
 
 // Resolver on Executor workers, with a cache and per-name coalescing:
 // callers asking for a name already being looked up wait for that lookup.
+// Bounded, since the names may come off the wire (SM_NOTIFY): the cache
+// holds at most options.max_cache answers and evicts the least recently
+// used; at most options.max_pending names wait for a lookup slot and at
+// most options.max_waiters callers wait in all; beyond that Unavailable.
 // Loop thread only; the lookups themselves run on the executor's workers,
 // at most options.threads at a time, so a slow name service cannot take
 // every worker of a shared executor.
@@ -54,9 +59,10 @@ class ThreadResolver final : public Resolver {
  public:
   using Lookup = std::function<Result<HostInfo>(const std::string& name)>;
   struct Options {
-    int threads = 2;            // lookups in flight at once
-    size_t max_pending = 4096;  // distinct names waiting for a lookup slot
-    size_t max_cache = 8192;
+    int threads = 2;             // lookups in flight at once
+    size_t max_pending = 4096;   // distinct names waiting for a lookup slot
+    size_t max_cache = 8192;     // answers kept (positive and negative)
+    size_t max_waiters = 65536;  // callers waiting for lookups, in all
     Duration positive_ttl = std::chrono::minutes(5);
     Duration negative_ttl = std::chrono::seconds(30);
     // The blocking lookup, run on a worker: LookupBlocking unless a test
@@ -78,11 +84,15 @@ class ThreadResolver final : public Resolver {
   // The blocking lookup itself, as run on a worker (exposed for tests).
   static Result<HostInfo> LookupBlocking(const std::string& name);
 
+  size_t cached() const { return cache_.size(); }
+
  private:
   struct CacheEntry {
     TimePoint expires;
     Result<HostInfo> result;
+    std::list<std::string>::iterator use;  // its place in lru_
   };
+  void Forget(std::map<std::string, CacheEntry>::iterator it);
   // Answers done later on the loop thread, unless we are gone by then.
   void Deliver(Done done, Result<HostInfo> result);
   void StartLookups();
@@ -94,6 +104,8 @@ class ThreadResolver final : public Resolver {
   std::deque<std::string> queue_;  // names waiting for a lookup slot
   int running_ = 0;                // lookups on workers
   std::map<std::string, CacheEntry> cache_;
+  std::list<std::string> lru_;                        // cached names, most recently used first
+  size_t waiters_ = 0;                                // callers in waiting_
   std::map<std::string, std::vector<Done>> waiting_;  // by name, queued or running
   Liveness liveness_;                                 // last: dies first
 };

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/base/logging.h"
 #include "tests/support/fake_scheduler.h"
 #include "tests/support/status_matchers.h"
 #include <gtest/gtest.h>
@@ -169,6 +170,44 @@ TEST_F(ResolverTest, TooManyWaitingNamesIsUnavailable) {
   for (const char* n : {"a", "a2", "b", "c"}) EXPECT_OK(got[n]);
   EXPECT_EQ(lookup.calls["d"].load(), 0);
   EXPECT_EQ(lookup.calls["a"].load(), 1);
+}
+
+TEST_F(ResolverTest, CacheIsBoundedInEntriesAndKeepsTheRecentlyUsed) {
+  ScriptedLookup lookup(/*with_gate=*/false);
+  lookup.table["peer"] = HostInfo{"peer.example", {"192.0.2.1"}};
+  lookup.calls["peer"] = 0;
+  for (int i = 0; i < 200; ++i) lookup.calls[StrCat("stranger", i)] = 0;
+  ThreadResolver r(executor_, clock_, {.max_cache = 8, .lookup = lookup.Fn()});
+  ASSERT_OK(ResolveNow(r, "peer"));
+  // A flood of names that do not resolve (SM_NOTIFY from strangers).
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_FALSE(ResolveNow(r, StrCat("stranger", i)).ok());
+    EXPECT_LE(r.cached(), 8u);
+    if (i % 4 == 0) ASSERT_OK(ResolveNow(r, "peer"));  // in use: stays cached
+  }
+  EXPECT_EQ(r.cached(), 8u);
+  EXPECT_EQ(lookup.calls["peer"].load(), 1);
+  // The least recently used went first.
+  EXPECT_FALSE(ResolveNow(r, "stranger0").ok());
+  EXPECT_EQ(lookup.calls["stranger0"].load(), 2);
+  EXPECT_FALSE(ResolveNow(r, "stranger199").ok());
+  EXPECT_EQ(lookup.calls["stranger199"].load(), 1);
+}
+
+TEST_F(ResolverTest, TooManyWaitingCallersIsUnavailable) {
+  ScriptedLookup lookup(/*with_gate=*/true);
+  lookup.table["slow"] = HostInfo{"slow", {}};
+  lookup.calls["slow"] = 0;
+  ThreadResolver r(executor_, clock_, {.threads = 1, .max_waiters = 3, .lookup = lookup.Fn()});
+  std::vector<Status> got;
+  for (int i = 0; i < 5; ++i) {
+    r.Resolve("slow", [&got](Result<HostInfo> res) { got.push_back(res.status()); });
+  }
+  ASSERT_TRUE(loop_->RunUntil([&] { return got.size() == 2; }, kSettle));
+  for (const Status& st : got) EXPECT_TRUE(st.IsUnavailable()) << st.ToString();
+  lookup.Open();
+  ASSERT_TRUE(loop_->RunUntil([&] { return got.size() == 5; }, kSettle));
+  for (size_t i = 2; i < 5; ++i) EXPECT_OK(got[i]);
 }
 
 TEST_F(ResolverTest, DestructionDropsTheAnswerOfALookupInFlight) {

@@ -27,6 +27,7 @@ SYSTEM_TESTS = \
 	tests/system/110-options.sh \
 	tests/system/120-forged-v4mapped-caller-refused.sh \
 	tests/system/130-tcp-flood-does-not-starve-lockd.sh \
+	tests/system/135-ha-callout-before-reply.sh \
 	tests/system/140-idle-without-nfsd-uses-no-cpu.sh \
 	tests/system/150-replaced-database-fails-loudly.sh \
 	tests/system/160-symlinked-state-directory-accepted.sh \
