@@ -68,6 +68,7 @@ struct Options {
   int max_delay_ms = 1500;
   bool power_loss = false;
   bool verbose = false;
+  bool inject_loss = false;  // self-test: delete one acknowledged record after each kill
   int nsm_threads = 4;
   int v4_threads = 2;
 };
@@ -78,7 +79,7 @@ struct Cycle {
   uint64_t seed = 0;
   std::atomic<bool> stop{false};
   std::atomic<bool> killed{false};  // set before the SIGKILL: a failure after it is expected
-  std::mutex mu;  // guards anomalies
+  std::mutex mu;                    // guards anomalies
   std::vector<std::string> anomalies;
   void Anomaly(std::string s) {
     std::lock_guard<std::mutex> lock(mu);
@@ -187,8 +188,9 @@ void V4Thread(Cycle& cycle, cldemu::KernelEmulator& k, V4History& h, int index,
   std::mt19937_64 rng(Mix(cycle.seed, 2000 + index));
   auto run = [&](V4Op op) {
     h.Send(op);
-    cldemu::UpcallResult r = op.create ? (op.reclaim ? k.ReclaimComplete(op.name) : k.Create(op.name))
-                                       : k.Remove(op.name);
+    cldemu::UpcallResult r = op.create
+                                 ? (op.reclaim ? k.ReclaimComplete(op.name) : k.Create(op.name))
+                                 : k.Remove(op.name);
     if (!r.ok() || r.reply.status != 0) {
       if (!cycle.killed) {
         cycle.Anomaly(StrCat("v4 upcall not acknowledged while the daemon ran: ", op.Describe(),
@@ -249,10 +251,10 @@ Status MakeTree(const Options& o, Paths& p) {
 bool WaitReady(Cycle& cycle, uint16_t* udp, uint16_t* tcp) {
   const auto deadline = Clock::now() + 20s;
   while (!cycle.killed && Clock::now() < deadline) {
-    Result<uint16_t> u =
-        test::PmapGetPort("127.0.0.1", statd::kNsmProgram, statd::kNsmVersion, test::Proto::kUdp, 1s);
-    Result<uint16_t> t =
-        test::PmapGetPort("127.0.0.1", statd::kNsmProgram, statd::kNsmVersion, test::Proto::kTcp, 1s);
+    Result<uint16_t> u = test::PmapGetPort("127.0.0.1", statd::kNsmProgram, statd::kNsmVersion,
+                                           test::Proto::kUdp, 1s);
+    Result<uint16_t> t = test::PmapGetPort("127.0.0.1", statd::kNsmProgram, statd::kNsmVersion,
+                                           test::Proto::kTcp, 1s);
     if (u.ok() && *u != 0 && t.ok() && *t != 0) {
       Result<test::Reply> r = test::Call("127.0.0.1", *u, test::Proto::kUdp, statd::kNsmProgram,
                                          statd::kNsmVersion, 0, {}, 300ms);
@@ -265,6 +267,30 @@ bool WaitReady(Cycle& cycle, uint16_t* udp, uint16_t* tcp) {
     std::this_thread::sleep_for(10ms);
   }
   return false;
+}
+
+// The checker's self-test: deletes a record whose last operation was
+// acknowledged and that nothing in flight touches; the check must see it.
+void InjectLoss(const std::string& db, const std::vector<NsmHistory>& nsm,
+                const std::vector<V4History>& v4, Cycle& cycle) {
+  for (const NsmHistory& h : nsm) {
+    for (const auto& [key, state] : h.acked()) {
+      if (h.in_flight() && h.in_flight()->Touches(key)) continue;
+      if (DeleteMonitor(db, key).ok()) {
+        cycle.Anomaly("self-test: deleted monitor (" + key.mon_name + ", " + key.my_name + ")");
+        return;
+      }
+    }
+  }
+  for (const V4History& h : v4) {
+    for (const std::string& name : h.acked()) {
+      if (h.in_flight() && h.in_flight()->name == name) continue;
+      if (DeleteClient(db, name).ok()) {
+        cycle.Anomaly("self-test: deleted v4 client " + name);
+        return;
+      }
+    }
+  }
 }
 
 struct Totals {
@@ -293,8 +319,8 @@ int RunCycle(const Options& o, const Paths& p, cldemu::KernelEmulator& k, int nu
     std::ofstream(p.log) << "==== cycle " << number << " delay " << delay_ms << " ms\n";
   }
   auto child = cldemu::ChildProcess::Spawn(
-      {o.daemon, "-F", "-d", "-P", p.state, "--pidfile", p.pid, "--proc-root", p.root,
-       "--cld-pipe", k.pipe_path(), "--config", p.conf, "--reconcile-interval", "0"},
+      {o.daemon, "-F", "-d", "-P", p.state, "--pidfile", p.pid, "--proc-root", p.root, "--cld-pipe",
+       k.pipe_path(), "--config", p.conf, "--reconcile-interval", "0"},
       p.log);
   if (!child.ok()) {
     std::fprintf(stderr, "crash-load: %s\n", child.status().ToString().c_str());
@@ -363,6 +389,7 @@ int RunCycle(const Options& o, const Paths& p, cldemu::KernelEmulator& k, int nu
     std::error_code ec;
     std::filesystem::remove(p.db + "-shm", ec);  // shared memory does not survive a reboot
   }
+  if (o.inject_loss) InjectLoss(p.db, nsm, v4, cycle);
   Result<StoreSnapshot> after = ReadStore(p.db);
   if (!after.ok()) {
     cycle.Anomaly("LOST: the store cannot be read: " + after.status().ToString());
@@ -386,10 +413,9 @@ int RunCycle(const Options& o, const Paths& p, cldemu::KernelEmulator& k, int nu
           "cycle %d seed %llu delay %d ms (ready %s %lld ms, load stopped %lld ms after the kill): "
           "acked %llu, keys %llu, monitors %zu, v4 %zu\n",
           number, static_cast<unsigned long long>(cycle.seed), delay_ms, ready ? "at" : "no,",
-          ready_ms, drain_ms,
-                  static_cast<unsigned long long>(r.acked),
-                  static_cast<unsigned long long>(r.keys), after->monitors.size(),
-                  after->v4_current.size());
+          ready_ms, drain_ms, static_cast<unsigned long long>(r.acked),
+          static_cast<unsigned long long>(r.keys), after->monitors.size(),
+          after->v4_current.size());
     }
     snap = std::move(after).value();
   }
@@ -429,6 +455,8 @@ int Main(int argc, char** argv) {
       o.max_delay_ms = std::atoi(next().c_str());
     } else if (a == "--power-loss") {
       o.power_loss = true;
+    } else if (a == "--inject-loss") {
+      o.inject_loss = true;
     } else if (a == "--verbose") {
       o.verbose = true;
     } else {

@@ -27,7 +27,9 @@ std::string Hex(const statd::Cookie& c) {
   return s + "..";
 }
 
-std::string KeyName(const statd::MonitorKey& k) { return "(" + k.mon_name + ", " + k.my_name + ")"; }
+std::string KeyName(const statd::MonitorKey& k) {
+  return "(" + k.mon_name + ", " + k.my_name + ")";
+}
 
 std::string StateName(const MonitorMap& m, const statd::MonitorKey& k) {
   auto it = m.find(k);
@@ -103,10 +105,9 @@ std::vector<statd::MonitorKey> NsmHistory::Keys() const {
   std::vector<statd::MonitorKey> keys;
   for (int m = 0; m < kMonNamesPerThread; ++m) {
     for (int y = 0; y < kMyNamesPerThread; ++y) {
-      keys.push_back(statd::MonitorKey{StrCat("crash-peer-", index_, "-", m),
-                                       StrCat("crash-lockd-", index_, "-", y),
-                                       static_cast<int32_t>(statd::kNlmProgram), 3,
-                                       statd::kNlmProcSmNotify});
+      keys.push_back(statd::MonitorKey{
+          StrCat("crash-peer-", index_, "-", m), StrCat("crash-lockd-", index_, "-", y),
+          static_cast<int32_t>(statd::kNlmProgram), 3, statd::kNlmProcSmNotify});
     }
   }
   return keys;
@@ -166,10 +167,11 @@ CheckResult Check(const StoreSnapshot& before, const StoreSnapshot& after,
       };
       if (same(want, h.acked()) || (h.in_flight() && same(alt, landed))) continue;
       std::string last = LastAcked(h.log(), k);
-      r.violations.push_back(StrCat("monitor ", KeyName(k), ": stored ",
-                                    StateName(after.monitors, k), ", acknowledged ",
-                                    StateName(h.acked(), k), " by ", last, "; in flight: ",
-                                    h.in_flight() ? h.in_flight()->Describe() : "nothing"));
+      const bool touched = h.in_flight() && h.in_flight()->Touches(k);
+      r.violations.push_back(
+          StrCat("monitor ", KeyName(k), ": stored ", StateName(after.monitors, k),
+                 ", acknowledged ", StateName(h.acked(), k), " by ", last,
+                 "; in flight on it: ", touched ? h.in_flight()->Describe() : "nothing"));
     }
   }
   for (const auto& [k, m] : after.monitors) {
@@ -203,7 +205,8 @@ CheckResult Check(const StoreSnapshot& before, const StoreSnapshot& after,
           const auto& f = h.in_flight();
           ok = stored == want || (f && f->name == name && stored == f->create);
           expected = std::string(want ? "present" : "absent") + " by " + LastAcked(h.log(), name);
-          expected += "; in flight: " + (f ? f->Describe() : std::string("nothing"));
+          expected += "; in flight on it: " +
+                      (f && f->name == name ? f->Describe() : std::string("nothing"));
           break;
         }
       }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include <sqlite3.h>
 
@@ -41,7 +42,38 @@ Status ForEachRow(sqlite3* db, std::string_view sql, Row row) {
   return Status::Ok();
 }
 
+// Runs one statement with text blobs bound to ?1, ?2, ... on a read-write
+// connection.
+Status Run(const std::string& path, std::string_view sql, const std::vector<std::string>& blobs) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
+  DbPtr db(raw);
+  if (rc != SQLITE_OK) return Status::IOError("open " + path);
+  sqlite3_stmt* st = nullptr;
+  rc = sqlite3_prepare_v2(db.get(), sql.data(), static_cast<int>(sql.size()), &st, nullptr);
+  StmtPtr stmt(st);
+  if (rc != SQLITE_OK) return Status::IOError(sqlite3_errmsg(db.get()));
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    sqlite3_bind_blob(st, static_cast<int>(i + 1), blobs[i].data(),
+                      static_cast<int>(blobs[i].size()), SQLITE_TRANSIENT);
+  }
+  if (sqlite3_step(st) != SQLITE_DONE) return Status::IOError(sqlite3_errmsg(db.get()));
+  if (sqlite3_changes(db.get()) != 1) return Status::NotFound("no such row");
+  return Status::Ok();
+}
+
 }  // namespace
+
+Status DeleteMonitor(const std::string& path, const statd::MonitorKey& key) {
+  return Run(path, "DELETE FROM monitors WHERE mon_name = ?1 AND my_name = ?2",
+             {key.mon_name, key.my_name});
+}
+
+Status DeleteClient(const std::string& path, const std::string& id) {
+  return Run(path,
+             "DELETE FROM cld_clients WHERE id = ?1 AND epoch = (SELECT current FROM cld_grace)",
+             {id});
+}
 
 Result<StoreSnapshot> ReadStore(const std::string& path) {
   StoreSnapshot snap;
@@ -71,10 +103,9 @@ Result<StoreSnapshot> ReadStore(const std::string& path) {
         m.peer_state = sqlite3_column_int(s, 6);
         snap.monitors[k] = m;
       }));
-  NFSREC_RETURN_IF_ERROR(ForEachRow(db.get(), "SELECT count(*) FROM notify_list",
-                                    [&](sqlite3_stmt* s) {
-                                      snap.notify_rows = sqlite3_column_int64(s, 0);
-                                    }));
+  NFSREC_RETURN_IF_ERROR(
+      ForEachRow(db.get(), "SELECT count(*) FROM notify_list",
+                 [&](sqlite3_stmt* s) { snap.notify_rows = sqlite3_column_int64(s, 0); }));
   NFSREC_RETURN_IF_ERROR(
       ForEachRow(db.get(), "SELECT current, recovery FROM cld_grace", [&](sqlite3_stmt* s) {
         snap.current = sqlite3_column_int64(s, 0);

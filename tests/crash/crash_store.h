@@ -41,4 +41,9 @@ struct StoreSnapshot {
 // other error is returned.
 Result<StoreSnapshot> ReadStore(const std::string& path);
 
+// The checker's self-test: removes one stored monitor (by mon_name and
+// my_name) or one client of the current epoch, as a lost write would.
+Status DeleteMonitor(const std::string& path, const statd::MonitorKey& key);
+Status DeleteClient(const std::string& path, const std::string& id);
+
 }  // namespace nfsrec::crash

@@ -184,7 +184,8 @@ int Read(sqlite3_file* f, void* buf, int n, sqlite3_int64 off) noexcept {
     int64_t lo = std::max<int64_t>(op.offset, off);
     int64_t hi = std::min<int64_t>(op.offset + static_cast<int64_t>(op.data.size()), end);
     if (lo < hi) {
-      std::memcpy(out + (lo - off), op.data.data() + (lo - op.offset), static_cast<size_t>(hi - lo));
+      std::memcpy(out + (lo - off), op.data.data() + (lo - op.offset),
+                  static_cast<size_t>(hi - lo));
     }
   }
   sqlite3_int64 size = 0;
@@ -279,8 +280,8 @@ int DeviceCharacteristics(sqlite3_file* f) noexcept {
   int c = Real(f)->pMethods->xDeviceCharacteristics(Real(f));
   constexpr int kAtomic = SQLITE_IOCAP_ATOMIC | SQLITE_IOCAP_ATOMIC512 | SQLITE_IOCAP_ATOMIC1K |
                           SQLITE_IOCAP_ATOMIC2K | SQLITE_IOCAP_ATOMIC4K | SQLITE_IOCAP_ATOMIC8K |
-                          SQLITE_IOCAP_ATOMIC16K | SQLITE_IOCAP_ATOMIC32K |
-                          SQLITE_IOCAP_ATOMIC64K | SQLITE_IOCAP_BATCH_ATOMIC;
+                          SQLITE_IOCAP_ATOMIC16K | SQLITE_IOCAP_ATOMIC32K | SQLITE_IOCAP_ATOMIC64K |
+                          SQLITE_IOCAP_BATCH_ATOMIC;
   return c & ~(kAtomic | SQLITE_IOCAP_SEQUENTIAL);
 }
 
@@ -297,11 +298,24 @@ int ShmUnmap(sqlite3_file* f, int delete_flag) noexcept {
 
 const sqlite3_io_methods kIoMethods = {
     2,  // iVersion: shared memory (WAL), no memory-mapped xFetch
-    &Close,     &Read,       &Write,     &Truncate,    &Sync,
-    &FileSize,  &Lock,       &Unlock,    &CheckReservedLock,
-    &FileControl, &SectorSize, &DeviceCharacteristics,
-    &ShmMap,    &ShmLock,    &ShmBarrier, &ShmUnmap,
-    nullptr,    nullptr,
+    &Close,
+    &Read,
+    &Write,
+    &Truncate,
+    &Sync,
+    &FileSize,
+    &Lock,
+    &Unlock,
+    &CheckReservedLock,
+    &FileControl,
+    &SectorSize,
+    &DeviceCharacteristics,
+    &ShmMap,
+    &ShmLock,
+    &ShmBarrier,
+    &ShmUnmap,
+    nullptr,
+    nullptr,
 };
 
 int PowerLoss::Open(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags,
