@@ -295,6 +295,7 @@ void InjectLoss(const std::string& db, const std::vector<NsmHistory>& nsm,
 
 struct Totals {
   uint64_t cycles = 0, acked = 0, keys = 0, lost = 0, anomalies = 0;
+  uint64_t in_flight_landed = 0, in_flight_lost = 0;
   uint64_t killed_before_ready = 0, killed_before_grace = 0;
 };
 
@@ -398,6 +399,8 @@ int RunCycle(const Options& o, const Paths& p, cldemu::KernelEmulator& k, int nu
     CheckResult r = Check(snap, *after, nsm, v4, grace);
     totals.acked += r.acked;
     totals.keys += r.keys;
+    totals.in_flight_landed += r.in_flight_landed;
+    totals.in_flight_lost += r.in_flight_lost;
     totals.lost += r.violations.size();
     for (auto& v : r.violations) cycle.Anomaly("LOST: " + v);
     if (after->integrity != "ok") {
@@ -488,16 +491,17 @@ int Main(int argc, char** argv) {
     if (int rc = RunCycle(o, p, **k, c, snap, totals); rc != 0) return rc;
   }
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  char secs_text[32];
+  std::snprintf(secs_text, sizeof secs_text, "%.1f", secs);
   std::printf(
-      "crash-load: %s: cycles %llu, acknowledged operations checked %llu (keys %llu), lost %llu, "
-      "other anomalies %llu, killed before ready %llu, before GraceStart's answer %llu, "
-      "%.1f s\n",
-      mode, static_cast<unsigned long long>(totals.cycles),
-      static_cast<unsigned long long>(totals.acked), static_cast<unsigned long long>(totals.keys),
-      static_cast<unsigned long long>(totals.lost),
-      static_cast<unsigned long long>(totals.anomalies),
-      static_cast<unsigned long long>(totals.killed_before_ready),
-      static_cast<unsigned long long>(totals.killed_before_grace), secs);
+      "%s\n",
+      StrCat("crash-load: ", mode, ": cycles ", totals.cycles, ", acknowledged operations checked ",
+             totals.acked, " (keys ", totals.keys, "), lost ", totals.lost, ", other anomalies ",
+             totals.anomalies, "; in flight at the kill: landed ", totals.in_flight_landed,
+             ", not landed ", totals.in_flight_lost, "; killed before ready ",
+             totals.killed_before_ready, ", before GraceStart's answer ",
+             totals.killed_before_grace, "; ", secs_text, " s")
+          .c_str());
   return totals.lost == 0 && totals.anomalies == 0 ? 0 : 1;
 }
 

@@ -45,6 +45,16 @@ std::string LastAcked(const std::vector<Op>& log, const Key& k) {
   return "none (the state the cycle started from)";
 }
 
+// Whether an operation in flight at the kill reached the store.
+struct InFlightEffect {
+  bool landed = false;
+  bool lost = false;
+  void CountInto(CheckResult& r) const {
+    if (landed) ++r.in_flight_landed;
+    if (lost && !landed) ++r.in_flight_lost;
+  }
+};
+
 }  // namespace
 
 std::string NsmOp::Describe() const {
@@ -154,6 +164,7 @@ CheckResult Check(const StoreSnapshot& before, const StoreSnapshot& after,
     r.acked += h.acked_count();
     MonitorMap landed = h.acked();
     if (h.in_flight()) Apply(*h.in_flight(), landed);
+    InFlightEffect effect;
     for (const statd::MonitorKey& k : h.Keys()) {
       ++r.keys;
       auto stored = after.monitors.find(k);
@@ -165,7 +176,10 @@ CheckResult Check(const StoreSnapshot& before, const StoreSnapshot& after,
         }
         return stored->second == it->second;
       };
-      if (same(want, h.acked()) || (h.in_flight() && same(alt, landed))) continue;
+      const bool as_acked = same(want, h.acked());
+      const bool as_landed = h.in_flight() && same(alt, landed);
+      if (as_acked != as_landed) (as_landed ? effect.landed : effect.lost) = true;
+      if (as_acked || as_landed) continue;
       std::string last = LastAcked(h.log(), k);
       const bool touched = h.in_flight() && h.in_flight()->Touches(k);
       r.violations.push_back(
@@ -203,7 +217,13 @@ CheckResult Check(const StoreSnapshot& before, const StoreSnapshot& after,
         case GraceStartOutcome::kAcked: {
           const bool want = h.acked().count(name) != 0;
           const auto& f = h.in_flight();
-          ok = stored == want || (f && f->name == name && stored == f->create);
+          const bool mine = f && f->name == name && f->create != want;
+          ok = stored == want || (mine && stored == f->create);
+          if (mine) {
+            InFlightEffect effect;
+            (stored == f->create ? effect.landed : effect.lost) = true;
+            effect.CountInto(r);
+          }
           expected = std::string(want ? "present" : "absent") + " by " + LastAcked(h.log(), name);
           expected += "; in flight on it: " +
                       (f && f->name == name ? f->Describe() : std::string("nothing"));

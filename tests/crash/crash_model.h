@@ -89,6 +89,10 @@ enum class GraceStartOutcome { kNotSent, kInFlight, kAcked };
 struct CheckResult {
   uint64_t acked = 0;  // acknowledged operations whose keys were checked
   uint64_t keys = 0;   // keys checked
+  // Operations in flight at the kill that would change their keys: found
+  // in the store, or not (either is allowed).
+  uint64_t in_flight_landed = 0;
+  uint64_t in_flight_lost = 0;
   std::vector<std::string> violations;
 };
 
