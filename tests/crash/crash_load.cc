@@ -135,18 +135,23 @@ CallResult CallNsm(const NsmOp& op, test::Proto proto, uint16_t port, Duration w
 }
 
 // Sends op until it is answered, as lockd retransmits (every op is
-// idempotent: the same cookie, the same state); short waits so that the
-// thread notices the kill soon.  false: not acknowledged (stays in flight).
+// idempotent: the same cookie, the same state).  A wait of 1 s lets the
+// thread notice the kill soon, and is long enough that a copy still being
+// processed (SM_MON resolves the name first) is rare: a late copy landing
+// after the next operation on its key would be reported.  false: not
+// acknowledged (the op stays in flight).
 bool SendNsm(Cycle& cycle, const NsmOp& op, test::Proto proto, uint16_t port) {
-  for (int attempt = 0; !cycle.killed; ++attempt) {
-    CallResult r = CallNsm(op, proto, port, 500ms);
+  const auto give_up = Clock::now() + 10s;
+  while (!cycle.killed) {
+    CallResult r = CallNsm(op, proto, port, 1s);
     if (r == CallResult::kAcked) return true;
     if (cycle.killed) return false;
-    if (r == CallResult::kRefused || attempt == 20) {
+    if (r == CallResult::kRefused || Clock::now() >= give_up) {
       cycle.Anomaly(std::string(r == CallResult::kRefused ? "refused" : "no reply in 10 s") +
                     " while the daemon ran: " + op.Describe());
       return false;
     }
+    std::this_thread::sleep_for(10ms);  // a refused connection fails at once
   }
   return false;
 }
@@ -256,9 +261,12 @@ bool WaitReady(Cycle& cycle, uint16_t* udp, uint16_t* tcp) {
     Result<uint16_t> t = test::PmapGetPort("127.0.0.1", statd::kNsmProgram, statd::kNsmVersion,
                                            test::Proto::kTcp, 1s);
     if (u.ok() && *u != 0 && t.ok() && *t != 0) {
-      Result<test::Reply> r = test::Call("127.0.0.1", *u, test::Proto::kUdp, statd::kNsmProgram,
-                                         statd::kNsmVersion, 0, {}, 300ms);
-      if (r.ok() && r->Success()) {
+      // Both ports must be the new daemon's, not a killed one's left in rpcbind.
+      Result<test::Reply> ru = test::Call("127.0.0.1", *u, test::Proto::kUdp, statd::kNsmProgram,
+                                          statd::kNsmVersion, 0, {}, 300ms);
+      Result<test::Reply> rt = test::Call("127.0.0.1", *t, test::Proto::kTcp, statd::kNsmProgram,
+                                          statd::kNsmVersion, 0, {}, 300ms);
+      if (ru.ok() && ru->Success() && rt.ok() && rt->Success()) {
         *udp = *u;
         *tcp = *t;
         return true;
