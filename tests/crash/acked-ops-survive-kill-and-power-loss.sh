@@ -16,4 +16,4 @@ if [[ $rc != 1 ]] || ! grep -qE 'LOST: (monitor|v4 client) ' <<<"$out"; then
   exit 1
 fi
 echo "ok: the checker reports a deleted record as lost"
-exec "$run" --both --cycles 10
+exec "$run" --both --cycles 10 --max-delay-ms 1000

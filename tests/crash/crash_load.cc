@@ -304,6 +304,7 @@ void InjectLoss(const std::string& db, const std::vector<NsmHistory>& nsm,
 struct Totals {
   uint64_t cycles = 0, acked = 0, keys = 0, lost = 0, anomalies = 0;
   uint64_t in_flight_landed = 0, in_flight_lost = 0;
+  uint64_t grace_starts = 0, grace_starts_in_grace = 0;  // acknowledged GraceStarts
   uint64_t killed_before_ready = 0, killed_before_grace = 0;
 };
 
@@ -361,6 +362,8 @@ int RunCycle(const Options& o, const Paths& p, cldemu::KernelEmulator& k, int nu
       cldemu::BootResult b = k.StartNfsd();
       if (b.status.ok() && !cycle.killed) {
         grace = GraceStartOutcome::kAcked;
+        ++totals.grace_starts;
+        if (snap.recovery != 0) ++totals.grace_starts_in_grace;  // the last grace never ended
         std::set<std::string> uploaded;
         for (auto& [name, hash] : k.reclaim_table()) uploaded.insert(name);
         if (uploaded != snap.Reclaimable()) {
@@ -506,8 +509,9 @@ int Main(int argc, char** argv) {
       StrCat("crash-load: ", mode, ": cycles ", totals.cycles, ", acknowledged operations checked ",
              totals.acked, " (keys ", totals.keys, "), lost ", totals.lost, ", other anomalies ",
              totals.anomalies, "; in flight at the kill: landed ", totals.in_flight_landed,
-             ", not landed ", totals.in_flight_lost, "; killed before ready ",
-             totals.killed_before_ready, ", before GraceStart's answer ",
+             ", not landed ", totals.in_flight_lost, "; GraceStarts acknowledged ",
+             totals.grace_starts, " (", totals.grace_starts_in_grace, " during an open grace)",
+             "; killed before ready ", totals.killed_before_ready, ", before GraceStart's answer ",
              totals.killed_before_grace, "; ", secs_text, " s")
           .c_str());
   return totals.lost == 0 && totals.anomalies == 0 ? 0 : 1;
