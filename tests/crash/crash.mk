@@ -22,7 +22,8 @@ tests_crash_nfsrecd_powerloss_DEPENDENCIES = daemon/libdaemon.a statd/libstatd.a
 	nfs4rec/libnfs4rec.a $(COMMON_LIBS) rpcgen/librpcxdr.a
 $(tests_crash_nfsrecd_powerloss_OBJECTS): rpcgen/sm_inter.h
 
-EXTRA_DIST += tests/crash/run-crash-cycles tests/crash/acked-ops-survive-kill-and-power-loss.sh
+EXTRA_DIST += tests/crash/run-crash-cycles tests/crash/acked-ops-survive-kill-and-power-loss.sh \
+	tests/crash/README.md
 if HAVE_FUSE3
 check_PROGRAMS += tests/crash/crash-load
 tests_crash_crash_load_SOURCES = tests/crash/crash_load.cc \
