@@ -367,9 +367,17 @@ int RunCycle(const Options& o, const Paths& p, cldemu::KernelEmulator& k, int nu
         std::set<std::string> uploaded;
         for (auto& [name, hash] : k.reclaim_table()) uploaded.insert(name);
         if (uploaded != snap.Reclaimable()) {
-          cycle.Anomaly(StrCat("LOST: GraceStart uploaded ", uploaded.size(),
-                               " clients, the store holds ", snap.Reclaimable().size(),
-                               " reclaimable ones"));
+          std::string diff;
+          for (const std::string& n : snap.Reclaimable()) {
+            if (!uploaded.count(n)) diff += " -" + n;
+          }
+          for (const std::string& n : uploaded) {
+            if (!snap.Reclaimable().count(n)) diff += " +" + n;
+          }
+          cycle.Anomaly(
+              StrCat("LOST: GraceStart uploaded ", uploaded.size(), " clients, the store holds ",
+                     snap.Reclaimable().size(),
+                     " reclaimable ones; not uploaded (-) / uploaded in excess (+):", diff));
           ++totals.lost;
         }
         for (int t = 0; t < o.v4_threads; ++t) {
