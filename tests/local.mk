@@ -14,3 +14,5 @@ TESTS += tests/format-check.sh
 # The folder graph of ARCHITECTURE.md holds for every #include.
 EXTRA_DIST += tests/layering-check.sh
 TESTS += tests/layering-check.sh
+# Fuzz targets: corpus replay in make check, libFuzzer binaries by make fuzz.
+include tests/fuzz/fuzz.mk
