@@ -31,11 +31,10 @@ bool ReplayFile(const fs::path& path) {
   }
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
                              std::istreambuf_iterator<char>());
-  // A copy of exactly the input's size, so ASan sees a read past its end.
-  auto* copy = new uint8_t[bytes.size()];
-  std::copy(bytes.begin(), bytes.end(), copy);
-  LLVMFuzzerTestOneInput(copy, bytes.size());
-  delete[] copy;
+  // A copy allocated at exactly the input's size (a range of forward
+  // iterators), so ASan sees a read past its end.
+  const std::vector<uint8_t> exact(bytes.begin(), bytes.end());
+  LLVMFuzzerTestOneInput(exact.data(), exact.size());
   return true;
 }
 
