@@ -324,8 +324,10 @@ Result<std::optional<int64_t>> NfsConf::GetCount(std::string_view section, std::
   std::optional<std::string> v = Get(section, tag);
   if (!v) return std::optional<int64_t>();
   int64_t n = 0;
+  // At most 18 digits, checked before any digit is added, so n never overflows.
   bool ok = !v->empty() && v->size() <= 18;
-  for (char c : *v) {
+  for (size_t i = 0; ok && i < v->size(); ++i) {
+    const char c = (*v)[i];
     if (c < '0' || c > '9') {
       ok = false;
       break;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -107,6 +108,20 @@ TEST(NfsConfTest, TypedGettersRejectBadValues) {
               std::optional<bool>(false))
         << f;
   }
+}
+
+// Found by tests/fuzz (corpus/nfs_conf/crash-count-overflow): a number of
+// more than 19 digits was multiplied out before its length was refused
+// (signed overflow, undefined behaviour).
+TEST(NfsConfTest, OverlongNumberIsRefusedWithoutOverflow) {
+  const std::string digits(40, '5');
+  NfsConf c = NfsConf::FromText("[statd]\nport = " + digits + "\nretry = 123456789012345678\n");
+  Result<std::optional<int64_t>> count = c.GetCount("statd", "port", INT64_MAX);
+  ASSERT_FALSE(count.ok());
+  EXPECT_NE(count.status().message().find("not a number"), std::string::npos)
+      << count.status().message();
+  EXPECT_FALSE(c.GetPort("statd", "port").ok());
+  EXPECT_EQ(*c.GetCount("statd", "retry", INT64_MAX), std::optional<int64_t>(123456789012345678));
 }
 
 TEST(NfsConfTest, DollarValuesReadTheEnvironmentThenTheEnvironmentSection) {

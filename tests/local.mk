@@ -19,3 +19,5 @@ TESTS += tests/layering-check.sh
 # Every row of docs/BAD_INPUT.md cites a test that exists.
 EXTRA_DIST += tests/docs/bad-input-doc-check.sh docs/BAD_INPUT.md
 TESTS += tests/docs/bad-input-doc-check.sh
+# Fuzz targets: corpus replay in make check, libFuzzer binaries by make fuzz.
+include tests/fuzz/fuzz.mk
