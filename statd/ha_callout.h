@@ -50,8 +50,8 @@
 #include "common/base/callback.h"
 #include "common/base/clock.h"
 #include "common/base/liveness.h"
+#include "common/base/log_limiter.h"
 #include "common/base/logging.h"
-#include "common/base/rate_limit.h"
 #include "common/base/result.h"
 #include "common/os/event_loop.h"
 
@@ -194,7 +194,7 @@ class HaCallout final : public HaEvents {
   std::deque<PeerKey> notify_order_;          // pairs in arrival order
   std::map<pid_t, Child> running_;
   size_t running_ack_ = 0;
-  RateLimit drop_log_{std::chrono::seconds(60), 1};
+  LogLimiter drop_log_{"ha callout: dropped sm-notify", 1, std::chrono::seconds(60)};
   bool draining_ = false;
   bool drained_ = false;  // the grace ended: nothing more runs
   Scheduler::TimerId drain_timer_ = 0;

@@ -33,10 +33,9 @@
 #include "common/base/callback.h"
 #include "common/base/clock.h"
 #include "common/base/liveness.h"
+#include "common/base/log_limiter.h"
 #include "common/base/logging.h"
-#include "common/base/rate_limit.h"
 #include "common/os/resolver.h"
-#include "common/rpc/log_limiter.h"
 #include "statd/ha_callout.h"
 #include "statd/kernel_nsm.h"
 #include "statd/lockd_callbacks.h"
@@ -191,13 +190,13 @@ class NsmService {
   Logger& log_;
   HaEvents* ha_ = nullptr;
   const Scheduler* clock_;
-  RateLimit unmatched_log_{std::chrono::minutes(1), 10};
+  LogLimiter unmatched_log_{"NSM: SM_NOTIFY matching no monitor", 10, std::chrono::minutes(1)};
   int32_t local_state_ = 0;
   uint64_t next_generation_ = 1;
   std::map<MonitorKey, Entry> monitors_;
   std::map<MonitorKey, MonitorRecord> notify_list_;
   std::string boot_id_;
-  rpc::LogLimiter refused_log_{"NSM: refused privileged calls", 20, std::chrono::seconds(10)};
+  LogLimiter refused_log_{"NSM: refused privileged calls", 20, std::chrono::seconds(10)};
   bool loading_ = false;
   std::deque<Callback<void()>> waiting_;
   std::vector<Done> reloads_;  // Reload calls that wait for the next load

@@ -3,7 +3,6 @@
 noinst_LIBRARIES += common/rpc/librpc.a
 common_rpc_librpc_a_SOURCES = \
 	common/rpc/dispatcher.cc common/rpc/dispatcher.h \
-	common/rpc/log_limiter.cc common/rpc/log_limiter.h \
 	common/rpc/rpc_message.cc common/rpc/rpc_message.h \
 	common/rpc/rpc_server.cc common/rpc/rpc_server.h \
 	common/rpc/rpcbind.cc common/rpc/rpcbind.h \
@@ -18,7 +17,6 @@ check_PROGRAMS += common/rpc/rpc_test
 TESTS += common/rpc/rpc_test
 common_rpc_rpc_test_SOURCES = \
 	common/rpc/dispatcher_test.cc \
-	common/rpc/log_limiter_test.cc \
 	common/rpc/rpc_message_test.cc \
 	common/rpc/rpc_server_test.cc \
 	common/rpc/rpc_test_harness.h \

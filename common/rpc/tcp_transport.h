@@ -54,12 +54,12 @@
 
 #include "common/base/clock.h"
 #include "common/base/liveness.h"
+#include "common/base/log_limiter.h"
 #include "common/base/logging.h"
 #include "common/base/result.h"
 #include "common/base/unique_fd.h"
 #include "common/os/event_loop.h"
 #include "common/rpc/dispatcher.h"
-#include "common/rpc/log_limiter.h"
 #include "common/rpc/sockaddr.h"
 
 struct evconnlistener;
