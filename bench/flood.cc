@@ -8,11 +8,14 @@
 //   MODE:
 //     tcp-idle   --conns N --source A [--target D] [--hold-ms T]
 //                N idle TCP connections from source address A to D
-//                (127.0.0.1), held T ms;
+//                (127.0.0.1), held T ms.  --sources K spreads the
+//                connections over K IPv4 source addresses counting up from
+//                A (the server limits connections per address);
 //                the probes run while they are held.
 //     tcp-slow   --conns N --source A [--hold-ms T]
-//                N connections that each announce a record of the largest
-//                size and send it one byte every 100 ms.
+//                N connections that each send all but the last byte of a
+//                65,000-byte record (just under the 64 KiB limit) and hold
+//                it: the most input a peer can make the server keep.
 //     tcp-big    --conns N --source A
 //                N connections that each send a 16 MiB record fragment
 //                header and 64 KiB of it; counts how many the server closed.
@@ -28,6 +31,7 @@
 // --port sets the TCP port (else asked of rpcbind); UDP's is always asked.
 // Prints one line of key=value pairs; exit 0 when every probe was answered
 // correctly, 1 otherwise, 2 on bad usage.
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -65,6 +69,7 @@ struct Args {
   int hold_ms = 3000;
   std::string source;
   std::string target = "127.0.0.1";
+  int sources = 1;
   std::string name;
 };
 
@@ -117,6 +122,16 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// The i-th IPv4 address counting up from `base` ("10.99.0.2", 3 ->
+// "10.99.0.5"); `base` itself if it is not IPv4.
+std::string SourceAddress(const std::string& base, int i) {
+  in_addr a{};
+  if (i == 0 || ::inet_pton(AF_INET, base.c_str(), &a) != 1) return base;
+  a.s_addr = htonl(ntohl(a.s_addr) + static_cast<uint32_t>(i));
+  char out[INET_ADDRSTRLEN];
+  return ::inet_ntop(AF_INET, &a, out, sizeof out) ? out : base;
+}
+
 // A TCP connection from `source` to target:port.
 Result<UniqueFd> Connect(const std::string& source, const std::string& target, uint16_t port) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -145,7 +160,7 @@ int TcpFlood(const Args& a) {
   std::vector<UniqueFd> fds;
   int connect_errors = 0;
   for (int i = 0; i < a.conns; ++i) {
-    Result<UniqueFd> fd = Connect(a.source, a.target, a.port);
+    Result<UniqueFd> fd = Connect(SourceAddress(a.source, i % a.sources), a.target, a.port);
     if (!fd.ok()) {
       connect_errors += 1;
       continue;
@@ -157,26 +172,19 @@ int TcpFlood(const Args& a) {
       (void)::send(fd->get(), mark, sizeof mark, MSG_NOSIGNAL);
       (void)::send(fd->get(), body.data(), body.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     } else if (a.mode == "tcp-slow") {
-      uint8_t mark[4] = {0x7f, 0xff, 0xff, 0xff};
-      (void)::send(fd->get(), mark, sizeof mark, MSG_NOSIGNAL);
+      // Last fragment, 65,000 bytes: within the limit, never completed.
+      constexpr uint32_t kLen = 65000;
+      std::vector<uint8_t> rec = {0x80, 0x00, static_cast<uint8_t>(kLen >> 8),
+                                  static_cast<uint8_t>(kLen & 0xff)};
+      rec.resize(4 + kLen - 1, 0x41);
+      (void)::send(fd->get(), rec.data(), rec.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     }
     fds.push_back(std::move(*fd));
   }
-  std::atomic<bool> stop{false};
-  std::thread trickle([&] {
-    if (a.mode != "tcp-slow") return;
-    auto end = Clock::now() + std::chrono::milliseconds(a.hold_ms);
-    while (!stop && Clock::now() < end) {
-      for (UniqueFd& fd : fds) (void)::send(fd.get(), "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  });
   auto start = Clock::now();
   ProbeStats p = RunProbes(a.port, a.probes, std::max(1, a.hold_ms / std::max(1, a.probes) / 2));
   auto left = std::chrono::milliseconds(a.hold_ms) - (Clock::now() - start);
   if (left.count() > 0) std::this_thread::sleep_for(left);
-  stop = true;
-  trickle.join();
   int closed = 0;
   for (UniqueFd& fd : fds) closed += ClosedByPeer(fd.get()) ? 1 : 0;
   std::printf(
@@ -298,6 +306,8 @@ int Run(int argc, char** argv) {
       a.hold_ms = std::atoi(next().c_str());
     else if (s == "--source")
       a.source = next();
+    else if (s == "--sources")
+      a.sources = std::atoi(next().c_str());
     else if (s == "--target")
       a.target = next();
     else if (s == "--name")
@@ -308,7 +318,7 @@ int Run(int argc, char** argv) {
       return Usage();
   }
   if (a.conns < 0 || a.conns > 20000 || a.calls < 0 || a.calls > 1000000 || a.probes < 1 ||
-      a.probes > 1000 || a.hold_ms < 0 || a.hold_ms > 600000) {
+      a.probes > 1000 || a.hold_ms < 0 || a.hold_ms > 600000 || a.sources < 1 || a.sources > 250) {
     std::fprintf(stderr, "nsm-flood: conns 0..20000, calls 0..1000000, probes 1..1000\n");
     return 2;
   }

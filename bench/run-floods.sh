@@ -9,7 +9,7 @@
 # SM_MON/SM_UNMON over loopback TCP during or after the flood and checks
 # every reply); then the daemon's VmRSS, VmHWM (peak) and CPU seconds
 # (utime+stime from /proc/PID/stat) are read.  "Remote" connections come
-# from 10.99.0.2 to 10.99.0.1, addresses added to the namespace's
+# from 10.99.0.2-71 to 10.99.0.1, addresses added to the namespace's
 # loopback interface, so the daemon sees a non-loopback peer.  Prints a Markdown
 # table; exit status 1 if a probe failed or the daemon died.
 set -euo pipefail
@@ -23,7 +23,7 @@ if [ -z "${WITH_NETNS_NAME:-}" ]; then
 fi
 
 ip addr add 10.99.0.1/24 dev lo
-ip addr add 10.99.0.2/24 dev lo
+for i in $(seq 2 71); do ip addr add "10.99.0.$i/24" dev lo; done
 
 work=$(mktemp -d /var/tmp/nfsrec-floods.XXXXXX)
 DPID=
@@ -118,8 +118,13 @@ row "1,100 idle TCP connections from one remote address" 2 \
 stop_daemon
 
 start_daemon --no-nfs4
-row "200 TCP connections trickling a 2 GiB record" 2 \
-  tcp-slow --conns 200 --source 10.99.0.2 --target 10.99.0.1 --hold-ms 5000
+row "1,100 idle TCP connections from 70 remote addresses" 2 \
+  tcp-idle --conns 1100 --source 10.99.0.2 --sources 70 --target 10.99.0.1 --hold-ms 5000
+stop_daemon
+
+start_daemon --no-nfs4
+row "1,100 TCP connections from 70 addresses, each holding 64,999 bytes of a record" 2 \
+  tcp-slow --conns 1100 --source 10.99.0.2 --sources 70 --target 10.99.0.1 --hold-ms 5000
 stop_daemon
 
 start_daemon --no-nfs4

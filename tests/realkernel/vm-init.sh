@@ -24,7 +24,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /tmp; mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /var/lib/nfs          # server state, kept across emulated reboots
+mount -t tmpfs -o mode=0755 tmpfs /var/lib/nfs  # server state, kept across emulated reboots
 mount -t tmpfs tmpfs /export                # exported fs (/etc/exports gives it an fsid)
 up() { cut -d' ' -f1 /proc/uptime; }
 log() { echo "[vm $(up)] $*"; }
@@ -309,7 +309,7 @@ make_client_ns() {
         hostname client2
         /sbin/ip link set lo up; /sbin/ip addr add 10.0.0.2/24 dev veth1; /sbin/ip link set veth1 up
         umount /proc/fs/nfsd; umount /var/lib/nfs/rpc_pipefs
-        mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /var/lib/nfs
+        mount -t tmpfs tmpfs /run; mount -t tmpfs -o mode=0755 tmpfs /var/lib/nfs
         mkdir -p /run/rpcbind /var/lib/nfs/rpc_pipefs /var/lib/nfs/sm /var/lib/nfs/sm.bak /var/lib/nfs/nfsdcld
         mount -t rpc_pipefs rpc_pipefs /var/lib/nfs/rpc_pipefs
         mkdir -p /mnt/c2v4 /mnt/c2v3 /mnt/c2v41'
