@@ -187,6 +187,15 @@ stop_daemons() {  # stop_daemons [SIGNAL]: default KILL (a crash)
     for p in $DAEMON_PIDS; do wait "$p" 2>/dev/null; done
     DAEMON_PIDS=""
 }
+# CPU time (utime+stime, in ticks of 10 ms) the running daemons have used.
+daemon_cpu_ticks() {
+    t=0
+    for p in $DAEMON_PIDS; do
+        set -- $(cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null)
+        t=$((t + ${1:-0} + ${2:-0}))
+    done
+    echo "$t"
+}
 restart_daemons() { stop_daemons "${1:-TERM}"; start_daemons; }
 # The NSM service answers an RPC NULL call through rpcbind (a killed daemon's stale
 # registration fails this until the new daemon has registered).
