@@ -44,8 +44,8 @@ NsmDaemon::NsmDaemon(EventLoop& loop, Scheduler& scheduler, FileSystem& files, L
   eopts.notify_window = options_.notify_window;
   engine_ = std::make_unique<NotifyEngine>(callback_client_, notify_client_, *ports_.resolver,
                                            scheduler, log_, eopts);
-  service_ = std::make_unique<NsmService>(*ports_.store, *ports_.resolver, *ports_.kernel, *engine_,
-                                          log_, &scheduler);
+  service_ =
+      std::make_unique<NsmService>(*ports_.store, *ports_.resolver, *ports_.kernel, *engine_, log_);
   if (!options_.ha_callout.empty()) {
     ha_ =
         std::make_unique<HaCallout>(loop, scheduler, log_, HaCallout::Options{options_.ha_callout});

@@ -333,6 +333,7 @@ namespace {
 
 // Collects the two lookups an SM_NOTIFY needs before matching.
 struct NotifyLookup {
+  TimePoint received;
   NotifyArgs args;
   NsmService::VoidReply reply;
   std::vector<std::string> names;
@@ -363,7 +364,8 @@ void NsmService::Notify(const Caller& caller, NotifyArgs args, VoidReply reply) 
   // Cluster software hears of every notification, matched or not.
   if (ha_ != nullptr) ha_->SmNotify(args.mon_name, caller.address, args.state);
   if (monitors_.empty()) {
-    LogUnmatchedNotify(StrCat("SM_NOTIFY from ", caller.address, " for ", Printable(args.mon_name),
+    LogUnmatchedNotify(caller.received,
+                       StrCat("SM_NOTIFY from ", caller.address, " for ", Printable(args.mon_name),
                               " while not monitoring any hosts"));
     return reply();
   }
@@ -375,21 +377,22 @@ void NsmService::Notify(const Caller& caller, NotifyArgs args, VoidReply reply) 
   const bool named = !args.mon_name.empty() && args.mon_name.find('\0') == std::string::npos;
   lookup->pending = named ? 2 : 1;
   lookup->reply = std::move(reply);
+  lookup->received = caller.received;
   lookup->args = std::move(args);
   auto step = [this, lookup](Result<HostInfo> r) {
     AddResult(*lookup, r);
     if (--lookup->pending > 0) return;
-    NotifyMatched(lookup->args, lookup->names, lookup->addresses, std::move(lookup->reply));
+    NotifyMatched(lookup->received, lookup->args, lookup->names, lookup->addresses,
+                  std::move(lookup->reply));
   };
   if (named) Lookup(lookup->args.mon_name, step);
   Lookup(caller.address, step);
 }
 
-void NsmService::LogUnmatchedNotify(const std::string& line) {
+void NsmService::LogUnmatchedNotify(TimePoint received, const std::string& line) {
   // Anybody can send SM_NOTIFY, as fast as they like.
-  TimePoint now = clock_ != nullptr ? clock_->Now() : std::chrono::steady_clock::now();
   uint64_t suppressed = 0;
-  if (!unmatched_log_.Allow(now, &suppressed)) return;
+  if (!unmatched_log_.Allow(received, &suppressed)) return;
   if (suppressed > 0) {
     log_.Notice(StrCat(line, " (", suppressed, " similar line(s) suppressed)"));
   } else {
@@ -397,11 +400,12 @@ void NsmService::LogUnmatchedNotify(const std::string& line) {
   }
 }
 
-void NsmService::NotifyMatched(const NotifyArgs& args, const std::vector<std::string>& names,
+void NsmService::NotifyMatched(TimePoint received, const NotifyArgs& args,
+                               const std::vector<std::string>& names,
                                const std::vector<std::string>& addresses, VoidReply reply) {
   if (loading_) {
-    return Wait([this, args, names, addresses, reply = std::move(reply)]() mutable {
-      NotifyMatched(args, names, addresses, std::move(reply));
+    return Wait([this, received, args, names, addresses, reply = std::move(reply)]() mutable {
+      NotifyMatched(received, args, names, addresses, std::move(reply));
     });
   }
   std::vector<std::pair<MonitorKey, int32_t>> updates;
@@ -430,9 +434,9 @@ void NsmService::NotifyMatched(const NotifyArgs& args, const std::vector<std::st
     owed.push_back(entry.record);
   }
   if (!matched) {
-    LogUnmatchedNotify(StrCat("SM_NOTIFY for ", Printable(args.mon_name), " (from ",
-                              names.size() > 1 ? Printable(names[1]) : std::string("?"),
-                              ") matches no monitored host"));
+    LogUnmatchedNotify(received, StrCat("SM_NOTIFY for ", Printable(args.mon_name), " (from ",
+                                        names.size() > 1 ? Printable(names[1]) : std::string("?"),
+                                        ") matches no monitored host"));
     return reply();
   }
   if (updates.empty()) {

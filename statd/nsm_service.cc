@@ -8,13 +8,8 @@
 namespace nfsrec::statd {
 
 NsmService::NsmService(NsmStore& store, Resolver& resolver, KernelNsm& kernel,
-                       LockdCallbacks& callbacks, Logger& log, const Scheduler* clock)
-    : store_(store),
-      resolver_(resolver),
-      kernel_(kernel),
-      callbacks_(callbacks),
-      log_(log),
-      clock_(clock) {}
+                       LockdCallbacks& callbacks, Logger& log)
+    : store_(store), resolver_(resolver), kernel_(kernel), callbacks_(callbacks), log_(log) {}
 
 int32_t NsmService::Apply(NsmSnapshot snapshot) {
   boot_id_ = std::move(snapshot.boot_id);

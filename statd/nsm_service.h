@@ -50,8 +50,8 @@ struct Caller {
   bool privileged_port = false;
   std::string address;  // numeric presentation form, for logs and matching
   uint16_t port = 0;    // source port, for logs
-  // When the call was read, on the loop's Scheduler clock (for the
-  // refusal log's rate limit).
+  // When the call was read, on the loop's Scheduler clock: the time base of
+  // the rate limits on log lines that callers can trigger.
   TimePoint received{};
 };
 
@@ -64,10 +64,8 @@ class NsmService {
   using VoidReply = Callback<void()>;
   using Done = Callback<void(Status)>;
 
-  // `clock` times the rate limit of log lines that any peer can trigger
-  // (SM_NOTIFY); without one the steady clock is read.
   NsmService(NsmStore& store, Resolver& resolver, KernelNsm& kernel, LockdCallbacks& callbacks,
-             Logger& log, const Scheduler* clock = nullptr);
+             Logger& log);
   NsmService(const NsmService&) = delete;
   NsmService& operator=(const NsmService&) = delete;
 
@@ -168,13 +166,14 @@ class NsmService {
   // Runs the del-client callouts (with -H), then replies the local state.
   void ReportRemoved(const std::vector<MonitorKey>& keys, StateReply reply);
   // A rate-limited line about an SM_NOTIFY that matches no monitor.
-  void LogUnmatchedNotify(const std::string& line);
+  void LogUnmatchedNotify(TimePoint received, const std::string& line);
   // Deletes monitors already taken out of the list (keys[i] was removed[i])
   // and replies with the local state; if the store fails they are put back,
   // `failure` starts the logged error and the reply is that error.
   void RemoveMonitors(std::vector<MonitorKey> keys, std::vector<Entry> removed, std::string failure,
                       StateReply reply);
-  void NotifyMatched(const NotifyArgs& args, const std::vector<std::string>& names,
+  void NotifyMatched(TimePoint received, const NotifyArgs& args,
+                     const std::vector<std::string>& names,
                      const std::vector<std::string>& addresses, VoidReply reply);
   void PublishState();
   // Queues the callback lockd is owed for rec.peer_state; on lockd's
@@ -189,7 +188,6 @@ class NsmService {
   LockdCallbacks& callbacks_;
   Logger& log_;
   HaEvents* ha_ = nullptr;
-  const Scheduler* clock_;
   LogLimiter unmatched_log_{"NSM: SM_NOTIFY matching no monitor", 10, std::chrono::minutes(1)};
   int32_t local_state_ = 0;
   uint64_t next_generation_ = 1;
