@@ -196,6 +196,10 @@ daemon_cpu_ticks() {
     done
     echo "$t"
 }
+daemons_alive() {
+    [ -n "$DAEMON_PIDS" ] || return 1
+    for p in $DAEMON_PIDS; do [ -r "/proc/$p/stat" ] || return 1; done
+}
 restart_daemons() { stop_daemons "${1:-TERM}"; start_daemons; }
 # The NSM service answers an RPC NULL call through rpcbind (a killed daemon's stale
 # registration fails this until the new daemon has registered).

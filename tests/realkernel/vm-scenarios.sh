@@ -28,6 +28,7 @@ scenario_v4() {
     logcheck "cld daemon logged GraceDone" "$CLD_LOG" "$PAT_CLD_GRACEDONE" since-start
     # Idle with nfsd running, a client mounted and the cld pipe open: a busy
     # loop would show as hundreds of ticks.
+    check "daemon processes are running ($DAEMON_PIDS)" daemons_alive
     IDLE0=$(daemon_cpu_ticks); sleep 5; IDLE1=$(daemon_cpu_ticks)
     info "idle daemons, nfsd running: $((IDLE1 - IDLE0)) CPU ticks (10 ms) in 5 s"
     check "idle daemons use under 5% of a CPU with nfsd running" [ $((IDLE1 - IDLE0)) -le 25 ]
