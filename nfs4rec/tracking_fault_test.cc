@@ -237,19 +237,7 @@ TEST_P(TrackingFaultTest, NthOperationFails) {
   SweepNthFault(kMaxN, kBudget, [this](int n) { return RunOnce(n); });
 }
 
-auto TrackingFaultCases() {
-  using Op = FaultVfs::Op;
-  using F = FaultVfs::Flavour;
-  std::vector<FaultCase> cases;
-  for (Op op : {Op::kOpen, Op::kWrite, Op::kSync, Op::kTruncate}) {
-    for (bool persistent : {false, true}) {
-      for (F flavour : {F::kEio, F::kEnospc}) cases.push_back(FaultCase{op, persistent, flavour});
-    }
-  }
-  return ::testing::ValuesIn(cases);
-}
-
-INSTANTIATE_TEST_SUITE_P(Faults, TrackingFaultTest, TrackingFaultCases(),
+INSTANTIATE_TEST_SUITE_P(Faults, TrackingFaultTest, test_support::EveryFaultCase(),
                          test_support::FaultCaseName);
 
 // knfsd's v4_end_grace refusing the early end of grace (EIO, EACCES): the

@@ -326,20 +326,8 @@ TEST_P(NsmFaultTest, NthOperationFails) {
   SweepNthFault(kMaxN, kBudget, [this](int n) { return RunOnce(n); });
 }
 
-// The cases swept: every operation, once and for good, EIO and ENOSPC.
-auto NsmFaultCases() {
-  using Op = FaultVfs::Op;
-  using F = FaultVfs::Flavour;
-  std::vector<FaultCase> cases;
-  for (Op op : {Op::kOpen, Op::kWrite, Op::kSync, Op::kTruncate}) {
-    for (bool persistent : {false, true}) {
-      for (F flavour : {F::kEio, F::kEnospc}) cases.push_back(FaultCase{op, persistent, flavour});
-    }
-  }
-  return ::testing::ValuesIn(cases);
-}
-
-INSTANTIATE_TEST_SUITE_P(Faults, NsmFaultTest, NsmFaultCases(), test_support::FaultCaseName);
+INSTANTIATE_TEST_SUITE_P(Faults, NsmFaultTest, test_support::EveryFaultCase(),
+                         test_support::FaultCaseName);
 
 // lockd's /proc files refusing writes (EIO, EACCES): each failure is
 // logged, nothing else depends on it, and the next write after the fault

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "common/base/result.h"
 #include "common/os/event_loop.h"
@@ -168,6 +169,19 @@ inline auto AllFaultCases() {
   using Op = sqlite::FaultVfs::Op;
   return ::testing::Values(FaultCase{Op::kWrite, false}, FaultCase{Op::kWrite, true},
                            FaultCase{Op::kSync, false}, FaultCase{Op::kSync, true});
+}
+// Every operation FaultVfs can fail (open, write, sync, truncate), each
+// once and persistent, with EIO and with ENOSPC.
+inline auto EveryFaultCase() {
+  using Op = sqlite::FaultVfs::Op;
+  using F = sqlite::FaultVfs::Flavour;
+  std::vector<FaultCase> cases;
+  for (Op op : {Op::kOpen, Op::kWrite, Op::kSync, Op::kTruncate}) {
+    for (bool persistent : {false, true}) {
+      for (F flavour : {F::kEio, F::kEnospc}) cases.push_back(FaultCase{op, persistent, flavour});
+    }
+  }
+  return ::testing::ValuesIn(cases);
 }
 inline std::string FaultCaseName(const ::testing::TestParamInfo<FaultCase>& info) {
   using Op = sqlite::FaultVfs::Op;
