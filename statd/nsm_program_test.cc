@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "statd/nsm_codec.h"
+#include "tests/support/dispatch_testutil.h"
 #include "tests/support/fake_kernel_nsm.h"
 #include "tests/support/fake_lockd_callbacks.h"
 #include "tests/support/fake_resolver.h"
@@ -204,28 +205,11 @@ TEST_F(NsmProgramTest, UndecodableArgumentsGetGarbageArgs) {
 // (Linux delivers those from the wire) to the udp6 socket, which is
 // IPV6_V6ONLY, as the UDP transport describes it.
 rpc::CallContext ForgedV4MappedCall(uint16_t port, TimePoint at) {
-  rpc::CallContext ctx;
-  rpc::Endpoint peer = rpc::Endpoint::FromNumeric("::ffff:127.0.0.1", port).value();
-  rpc::Endpoint dest = rpc::Endpoint::FromNumeric("2001:db8::1", 0).value();
-  ctx.peer = peer.addr;
-  ctx.peer_len = peer.len;
-  ctx.netid = rpc::Netid::kUdp6;
-  ctx.dual_stack = false;
-  ctx.arrived_on_loopback =
-      rpc::DatagramFromLoopback(peer.sa(), dest.sa(), rpc::LoopbackInterfaceIndex() + 1,
-                                rpc::LoopbackInterfaceIndex(), false);
+  rpc::CallContext ctx = test_support::DatagramContext("::ffff:127.0.0.1", port, "2001:db8::1",
+                                                       rpc::Netid::kUdp6, false);
   ctx.received = at;
   return ctx;
 }
-
-class CapturedReply final : public rpc::internal::PendingCall {
- public:
-  explicit CapturedReply(std::optional<std::vector<uint8_t>>* out) : out_(out) {}
-  void Send(std::vector<uint8_t> message) override { *out_ = std::move(message); }
-
- private:
-  std::optional<std::vector<uint8_t>>* out_;
-};
 
 class ForgedCallerTest : public NsmProgramTest {
  protected:
@@ -239,14 +223,15 @@ class ForgedCallerTest : public NsmProgramTest {
   // nullopt if unanswered.
   std::optional<std::vector<uint8_t>> Send(NsmProc proc, const std::vector<uint8_t>& args,
                                            rpc::CallContext ctx) {
-    std::optional<std::vector<uint8_t>> reply;
+    std::vector<std::vector<uint8_t>> replies;
     std::vector<uint8_t> call =
         rpc::EncodeCall(++xid_, kNsmProgram, kNsmVersion, static_cast<uint32_t>(proc), args);
-    EXPECT_OK(
-        dispatcher_.Dispatch(call, ctx, rpc::Responder(std::make_unique<CapturedReply>(&reply))));
-    loop_->RunUntil([&] { return reply.has_value(); }, 10s);
-    if (!reply) return std::nullopt;
-    auto info = rpc::DecodeReply(*reply);
+    EXPECT_OK(dispatcher_.Dispatch(
+        call, ctx, rpc::Responder(std::make_unique<test_support::CapturedCall>(&replies))));
+    loop_->RunUntil([&] { return !replies.empty(); }, 10s);
+    if (replies.empty()) return std::nullopt;
+    EXPECT_EQ(replies.size(), 1u);
+    auto info = rpc::DecodeReply(replies.front());
     EXPECT_OK(info);
     EXPECT_TRUE(info->accepted && info->accept_stat == rpc::AcceptStat::kSuccess);
     return std::vector<uint8_t>(info->results.begin(), info->results.end());

@@ -17,9 +17,7 @@
 // then left unanswered on purpose), with a reply that decodes and carries its xid; SUCCESS
 // results decode as the procedure's result type; the service has nothing
 // waiting afterwards.
-#include <netinet/in.h>
 
-#include <cstring>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -29,6 +27,7 @@
 #include "statd/nsm_program.h"
 #include "statd/nsm_service.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/support/dispatch_testutil.h"
 #include "tests/support/fake_ha_events.h"
 #include "tests/support/fake_kernel_nsm.h"
 #include "tests/support/fake_lockd_callbacks.h"
@@ -40,36 +39,18 @@ namespace {
 
 using statd::NsmProc;
 
-class CapturedCall final : public rpc::internal::PendingCall {
- public:
-  explicit CapturedCall(std::vector<std::vector<uint8_t>>* out) : out_(out) {}
-  void Send(std::vector<uint8_t> message) override { out_->push_back(std::move(message)); }
-
- private:
-  std::vector<std::vector<uint8_t>>* out_;
-};
-
 rpc::CallContext Context(uint8_t caller) {
-  rpc::CallContext ctx;
-  if (caller == 3) {
-    sockaddr_in6 sin6{};
-    sin6.sin6_family = AF_INET6;
-    sin6.sin6_port = htons(800);
-    const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1};
-    std::memcpy(&sin6.sin6_addr, mapped, sizeof mapped);
-    std::memcpy(&ctx.peer, &sin6, sizeof sin6);
-    ctx.peer_len = sizeof sin6;
-    ctx.netid = rpc::Netid::kUdp6;
-    return ctx;
+  using test_support::DatagramContext;
+  switch (caller) {
+    case 0:
+      return DatagramContext("127.0.0.1", 801, "127.0.0.1", rpc::Netid::kUdp, true);
+    case 1:
+      return DatagramContext("127.0.0.1", 40001, "127.0.0.1", rpc::Netid::kUdp, true);
+    case 2:
+      return DatagramContext("10.0.0.2", 40001, "10.0.0.1", rpc::Netid::kTcp, false);
+    default:  // from the wire, to the V6ONLY udp6 socket
+      return DatagramContext("::ffff:127.0.0.1", 800, "2001:db8::1", rpc::Netid::kUdp6, false);
   }
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons(caller == 0 ? 801 : 40001);
-  sin.sin_addr.s_addr = htonl(caller == 2 ? 0x0a000002 : INADDR_LOOPBACK);
-  std::memcpy(&ctx.peer, &sin, sizeof sin);
-  ctx.peer_len = sizeof sin;
-  ctx.netid = caller == 2 ? rpc::Netid::kTcp : rpc::Netid::kUdp;
-  return ctx;
 }
 
 // The results of a SUCCESS reply have the procedure's result type.
@@ -96,15 +77,16 @@ struct World {
     resolver.Add("localhost", HostInfo{"localhost", {"127.0.0.1", "::1"}});
     service.SetHaEvents(&ha);
   }
-  // Runs DNS, commits and lockd's answers until nothing moves.
+  // Runs DNS, commits, the HA callouts replies wait for, and lockd's
+  // answers until nothing moves.
   void Settle(uint8_t flags) {
-    while (resolver.Flush() + store.Flush() > 0) {
+    while (resolver.Flush() + store.Flush() + ha.Flush() > 0) {
     }
     if ((flags & 0x18) != 0) {
       std::vector<statd::CallbackRequest> owed = std::move(callbacks.requests);
       callbacks.requests.clear();
       for (auto& r : owed) r.done((flags & 0x08) != 0);
-      while (resolver.Flush() + store.Flush() > 0) {
+      while (resolver.Flush() + store.Flush() + ha.Flush() > 0) {
       }
     }
   }
@@ -144,8 +126,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     rpc::CallContext ctx = Context(flags & 0x03);
     std::vector<std::vector<uint8_t>> replies;
     const int failed_before = w.store.failed_writes();
-    Status st =
-        dispatcher.Dispatch(message, ctx, rpc::Responder(std::make_unique<CapturedCall>(&replies)));
+    Status st = dispatcher.Dispatch(
+        message, ctx, rpc::Responder(std::make_unique<test_support::CapturedCall>(&replies)));
     w.Settle(flags);
     if (!st.ok()) {
       NFSREC_FUZZ_CHECK(replies.empty());

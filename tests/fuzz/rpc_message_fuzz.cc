@@ -6,9 +6,7 @@
 // Invariants: a call that decodes re-encodes to the same header fields; a
 // dispatched call is answered exactly once, with a reply that decodes and
 // carries the call's xid; a call that does not decode is not answered.
-#include <netinet/in.h>
 
-#include <cstring>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -16,18 +14,10 @@
 #include "common/rpc/dispatcher.h"
 #include "common/rpc/rpc_message.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/support/dispatch_testutil.h"
 
 namespace nfsrec::fuzz {
 namespace {
-
-class CapturedCall final : public rpc::internal::PendingCall {
- public:
-  explicit CapturedCall(std::vector<std::vector<uint8_t>>* out) : out_(out) {}
-  void Send(std::vector<uint8_t> message) override { out_->push_back(std::move(message)); }
-
- private:
-  std::vector<std::vector<uint8_t>>* out_;
-};
 
 void CheckDecodeCall(std::span<const uint8_t> message) {
   Result<rpc::CallHeader> call = rpc::DecodeCall(message);
@@ -57,15 +47,10 @@ void CheckDecodeReply(std::span<const uint8_t> message) {
 
 // The caller the transport saw: the first input bit picks loopback or remote.
 rpc::CallContext Context(bool loopback) {
-  rpc::CallContext ctx;
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons(loopback ? 801 : 40000);
-  sin.sin_addr.s_addr = htonl(loopback ? INADDR_LOOPBACK : 0x0a000009);
-  std::memcpy(&ctx.peer, &sin, sizeof sin);
-  ctx.peer_len = sizeof sin;
-  ctx.netid = loopback ? rpc::Netid::kUdp : rpc::Netid::kTcp;
-  return ctx;
+  return loopback
+             ? test_support::DatagramContext("127.0.0.1", 801, "127.0.0.1", rpc::Netid::kUdp, true)
+             : test_support::DatagramContext("10.0.0.9", 40000, "10.0.0.1", rpc::Netid::kTcp,
+                                             false);
 }
 
 void CheckDispatch(std::span<const uint8_t> message) {
@@ -85,8 +70,8 @@ void CheckDispatch(std::span<const uint8_t> message) {
   }
   std::vector<std::vector<uint8_t>> replies;
   rpc::CallContext ctx = Context(!message.empty() && (message[0] & 1) != 0);
-  Status st =
-      dispatcher.Dispatch(message, ctx, rpc::Responder(std::make_unique<CapturedCall>(&replies)));
+  Status st = dispatcher.Dispatch(
+      message, ctx, rpc::Responder(std::make_unique<test_support::CapturedCall>(&replies)));
   if (!st.ok()) {
     NFSREC_FUZZ_CHECK(replies.empty());
     return;
