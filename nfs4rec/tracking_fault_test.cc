@@ -16,9 +16,6 @@
 //  - the service goes on: after Disarm(), without a restart, Create,
 //    Remove, GraceStart and GraceDone succeed, and reopened the file passes
 //    integrity_check and holds what they made.
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <functional>
 #include <map>
@@ -47,10 +44,6 @@ using test_support::SweepNthFault;
 
 constexpr int kMaxN = 300;  // far above the operations of the workload
 constexpr std::chrono::seconds kBudget{60};
-// As in statd/nsm_fault_test.cc: checkpoints and WAL truncation after
-// nearly every commit, so both files' writes, fsyncs and truncates are in
-// the fault window.
-constexpr char kSetup[] = "PRAGMA wal_autocheckpoint=2; PRAGMA journal_size_limit=0";
 const std::string kHash(32, 'h');
 
 // "X'6330'" for "c0": an id as an SQL blob literal.
@@ -64,20 +57,8 @@ std::string Blob(const std::string& id) {
   return out + "'";
 }
 
-// The sweeps count fsyncs, they do not need them to reach a disk (power
-// loss is tests/crash/'s job): on tmpfs every run takes a few milliseconds
-// instead of one disk flush per commit.  Set before the harness makes its
-// directory.
-struct OnTmpfs {
-  OnTmpfs() {
-    struct stat st;
-    if (::stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && ::access("/dev/shm", W_OK) == 0) {
-      ::setenv("TMPDIR", "/dev/shm", 1);
-    }
-  }
-};
-
-class TrackingFaultTest : private OnTmpfs, public ::testing::TestWithParam<FaultCase> {
+class TrackingFaultTest : private test_support::OnTmpfs,
+                          public ::testing::TestWithParam<FaultCase> {
  protected:
   TrackingFaultTest() : scheduler_(h_.loop()) {}
 
@@ -136,7 +117,7 @@ int TrackingFaultTest::RunOnce(int n) {
   const FaultCase fc = GetParam();
   service_.reset();
   h_.RemoveDatabase();
-  EXPECT_OK(h_.OpenFaulty(kSetup));
+  EXPECT_OK(h_.OpenFaulty(test_support::kCheckpointEveryCommit));
   if (!h_.is_open()) return 0;
   FaultVfs& vfs = h_.fault_vfs();
   // A first life: two clients, then a clean stop.
@@ -163,7 +144,7 @@ int TrackingFaultTest::RunOnce(int n) {
   };
 
   vfs.Arm(fc.op, n, fc.persistent, fc.flavour);
-  Status opened = h_.OpenFaulty(kSetup);
+  Status opened = h_.OpenFaulty(test_support::kCheckpointEveryCommit);
   if (opened.ok()) opened = Start();
   if (!opened.ok()) {
     EXPECT_FALSE(opened.IsTimedOut()) << opened.ToString();
@@ -171,7 +152,7 @@ int TrackingFaultTest::RunOnce(int n) {
     h_.Close();
     vfs.Disarm();
     EXPECT_GT(vfs.injected(), 0);
-    EXPECT_OK(h_.OpenFaulty(kSetup));
+    EXPECT_OK(h_.OpenFaulty(test_support::kCheckpointEveryCommit));
     EXPECT_OK(Start());
     if (!h_.is_open() || !service_) return vfs.injected();
   }

@@ -14,9 +14,6 @@
 //    may or may not be there: a failed fsync does not undo the write);
 //  - the service goes on: after Disarm(), without a restart, SM_MON,
 //    SM_NOTIFY and SM_UNMON succeed, and those too are on disk.
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <functional>
 #include <map>
@@ -52,11 +49,6 @@ using namespace std::chrono_literals;
 
 constexpr int kMaxN = 300;  // far above the operations of the workload
 constexpr std::chrono::seconds kBudget{60};
-// A tiny auto-checkpoint threshold makes commits checkpoint into the main
-// file, and a zero journal size limit truncates the WAL after each
-// checkpoint, so writes, fsyncs and truncates of both files are in the
-// fault window.
-constexpr char kSetup[] = "PRAGMA wal_autocheckpoint=2; PRAGMA journal_size_limit=0";
 constexpr int32_t kPeerState = 7;
 const MyId kLockd{"server", 100021, 3, 16};
 const Caller kLocal{true, true, "127.0.0.1"};
@@ -81,20 +73,7 @@ struct Expected {
   }
 };
 
-// The sweeps count fsyncs, they do not need them to reach a disk (power
-// loss is tests/crash/'s job): on tmpfs every run takes a few milliseconds
-// instead of one disk flush per commit.  Set before the harness makes its
-// directory.
-struct OnTmpfs {
-  OnTmpfs() {
-    struct stat st;
-    if (::stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && ::access("/dev/shm", W_OK) == 0) {
-      ::setenv("TMPDIR", "/dev/shm", 1);
-    }
-  }
-};
-
-class NsmFaultTest : private OnTmpfs, public ::testing::TestWithParam<FaultCase> {
+class NsmFaultTest : private test_support::OnTmpfs, public ::testing::TestWithParam<FaultCase> {
  protected:
   NsmFaultTest() : scheduler_(h_.loop()), resolver_(&scheduler_) {
     for (const char* name : {"peer-a", "peer-b", "peer-c", "peer-d", "peer-r"}) {
@@ -192,7 +171,7 @@ int NsmFaultTest::RunOnce(int n) {
   const FaultCase fc = GetParam();
   service_.reset();
   h_.RemoveDatabase();
-  EXPECT_OK(h_.OpenFaulty(kSetup));
+  EXPECT_OK(h_.OpenFaulty(test_support::kCheckpointEveryCommit));
   if (!h_.is_open()) return 0;
   FaultVfs& vfs = h_.fault_vfs();
   // A first boot with two monitors, closed cleanly.
@@ -209,7 +188,7 @@ int NsmFaultTest::RunOnce(int n) {
   vfs.Arm(fc.op, n, fc.persistent, fc.flavour);
   // Reopen and load: a failed open or load is an error, and the daemon
   // would stop there; the next start succeeds once the fault has cleared.
-  Status opened = h_.OpenFaulty(kSetup);
+  Status opened = h_.OpenFaulty(test_support::kCheckpointEveryCommit);
   if (opened.ok()) opened = Start();
   if (!opened.ok()) {
     EXPECT_FALSE(opened.IsTimedOut()) << opened.ToString();
@@ -217,7 +196,7 @@ int NsmFaultTest::RunOnce(int n) {
     h_.Close();
     vfs.Disarm();
     const int injected = vfs.injected();
-    EXPECT_OK(h_.OpenFaulty(kSetup));
+    EXPECT_OK(h_.OpenFaulty(test_support::kCheckpointEveryCommit));
     EXPECT_OK(Start());
     EXPECT_GT(injected, 0);
     if (!h_.is_open() || !service_) return injected;

@@ -14,8 +14,12 @@
 // on it, and the adapters drop those whose owner is gone.
 //
 // Also here: RunAndWait (one asynchronous store call, waited for, bounded)
-// and SweepNthFault (the N loop of the fault-injection tests).
+// and SweepNthFault (the N loop of the fault-injection tests), with its
+// cases (EveryFaultCase), set-up SQL and fixture base (OnTmpfs).
 #pragma once
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <functional>
@@ -170,6 +174,26 @@ inline auto AllFaultCases() {
   return ::testing::Values(FaultCase{Op::kWrite, false}, FaultCase{Op::kWrite, true},
                            FaultCase{Op::kSync, false}, FaultCase{Op::kSync, true});
 }
+// SQL for OpenFaulty in sweeps over every operation: a tiny auto-checkpoint
+// threshold makes commits checkpoint into the main file, and a zero journal
+// size limit truncates the WAL after each checkpoint, so writes, fsyncs and
+// truncates of both files are in the fault window.
+inline constexpr char kCheckpointEveryCommit[] =
+    "PRAGMA wal_autocheckpoint=2; PRAGMA journal_size_limit=0";
+
+// A base class for sweep fixtures: puts TMPDIR on /dev/shm (when writable)
+// before the harness makes its directory.  The sweeps count fsyncs, they do
+// not need them to reach a disk (power loss is tests/crash/'s job): on tmpfs
+// every run takes milliseconds instead of one disk flush per commit.
+struct OnTmpfs {
+  OnTmpfs() {
+    struct stat st;
+    if (::stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && ::access("/dev/shm", W_OK) == 0) {
+      ::setenv("TMPDIR", "/dev/shm", 1);
+    }
+  }
+};
+
 // Every operation FaultVfs can fail (open, write, sync, truncate), each
 // once and persistent, with EIO and with ENOSPC.
 inline auto EveryFaultCase() {
