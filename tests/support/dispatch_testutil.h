@@ -15,9 +15,9 @@ namespace nfsrec::test_support {
 
 // The context of a call from `peer` (numeric address and port) to `dest`
 // on a socket of `netid`, which came in on the loopback interface or not
-// (for TCP, the same answer as the stream rule gives).  "Local" is then decided by the product's own rule
-// (rpc::DatagramFromLoopback), as the UDP transport decides it.  Addresses
-// must be numeric; a bad one is a test bug and aborts through value().
+// (for TCP, the same answer as the stream rule gives).  "Local" is then decided by the product's
+// own rule (rpc::DatagramFromLoopback), as the UDP transport decides it.  Addresses must be
+// numeric; a bad one is a test bug and aborts through value().
 inline rpc::CallContext DatagramContext(const std::string& peer, uint16_t port,
                                         const std::string& dest, rpc::Netid netid,
                                         bool on_loopback_interface, bool dual_stack = false) {
