@@ -107,13 +107,13 @@ pid=$!; wait_registered; kill "$pid"; wait "$pid" || true
     echo "INSERT INTO monitors (mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state, created, updated, lockd_state) VALUES (CAST('$a' AS BLOB), CAST('server' AS BLOB), 100021, 3, 16, zeroblob(16), CAST('$a' AS BLOB), 0, 0, 0, 0);"
   done
   echo "COMMIT;"
-} | sqlite3 "$work/state/nfsrecd.sqlite"
+} | sqlite3 "$work/state/nfsrecd/nfsrecd.sqlite"
 echo "boot-after" > "$work/root/proc/sys/kernel/random/boot_id"
 t0=$(now_ms)
 "$build/nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 >"$work/nfsrecd-boot.log" 2>&1 &
 pid=$!
 while :; do
-  n=$(sqlite3 "$work/state/nfsrecd.sqlite" "SELECT (SELECT count(*) FROM monitors) + (SELECT count(*) FROM notify_list);" 2>/dev/null || echo "$peers")
+  n=$(sqlite3 "$work/state/nfsrecd/nfsrecd.sqlite" "SELECT (SELECT count(*) FROM monitors) + (SELECT count(*) FROM notify_list);" 2>/dev/null || echo "$peers")
   [ "$n" -le $((peers - reachable)) ] && break
   [ $(( $(now_ms) - t0 )) -ge $(( ${BOOT_LIMIT_S:-900} * 1000 )) ] && break
   sleep 0.05

@@ -54,7 +54,7 @@ run_server() {  # NAME START_CMD COUNT_CMD
 
 run_server nfsrecd \
   "'$build/nfsrecd' -F -P '$work/state' --pidfile '$work/pid' --proc-root '$work/root' --no-nfs4 -L" \
-  "sqlite3 '$work/state/nfsrecd.sqlite' 'SELECT count(*) FROM monitors;'"
+  "sqlite3 '$work/state/nfsrecd/nfsrecd.sqlite' 'SELECT count(*) FROM monitors;'"
 run_server rpc.statd \
   "rpc.statd -F --no-notify -P '$work/state'" \
   "cat '$work/state'/sm/* | wc -l"

@@ -3,7 +3,7 @@
 //   -h, --help        usage text on stdout, exit 0, run nothing
 //   -d, --debug       log debug messages
 //   -f, --foreground  log to stderr instead of syslog
-//   -s, --storagedir DIR   directory of the database (default /var/lib/nfs)
+//   -s, --storagedir DIR   directory of the database (default /var/lib/nfs/nfsrecd)
 //   --proc-root DIR   prefix of proc/fs/nfsd/v4_end_grace (tests)
 // Operands after the first two are ignored.  A usage error prints the
 // usage text on stdout and exits with 0 without running anything, as

@@ -19,7 +19,7 @@ TEST(CltrackConfigTest, Defaults) {
   EXPECT_FALSE(cl->help);
   EXPECT_FALSE(cl->debug);
   EXPECT_FALSE(cl->foreground);
-  EXPECT_EQ(cl->request.storagedir, "/var/lib/nfs");
+  EXPECT_EQ(cl->request.storagedir, "/var/lib/nfs/nfsrecd");
   EXPECT_EQ(cl->request.proc_root, "");
   EXPECT_EQ(cl->request.command, "");
   EXPECT_FALSE(cl->request.arg.has_value());

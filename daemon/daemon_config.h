@@ -8,7 +8,7 @@
 //   -d, --no-syslog      log to stderr, debug on (only with -F; else syslog)
 //   -p, --port PORT      fixed NSM listener port (all transports)
 //   -o, --outgoing-port PORT  source port for SM_NOTIFY
-//   -P, --state-directory-path DIR   base dir; the database is DIR/nfsrecd.sqlite
+//   -P, --state-directory-path DIR   base dir; the database is DIR/nfsrecd/nfsrecd.sqlite
 //   -n, --name NAME      our name in SM_NOTIFY
 //   -L, --no-notify      no boot notification (also RPC_STATD_NO_NOTIFY>0)
 //   -H, --ha-callout PROG
@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "common/store/database_location.h"
 #include "daemon/nfs_conf.h"
 #include "daemon/options.h"
 #include "nfs4rec/tracking_options.h"
@@ -48,9 +49,9 @@
 namespace nfsrec {
 
 // The one database of the daemon and the sm-notify command (nfsrec-cltrack
-// names the same file: nfs4rec/cltrack.h).
+// names the same file: nfs4rec/cltrack.h): common/store/database_location.h.
 inline std::string DatabasePath(const std::string& state_dir) {
-  return state_dir + "/nfsrecd.sqlite";
+  return DatabaseFile(DefaultDatabaseDir(state_dir));
 }
 
 // Process-wide settings, owned by the composition root.
@@ -73,7 +74,13 @@ struct DaemonConfig {
   // still holds our entries (re-registered if not); 0: never.
   int64_t rpcbind_check_interval = 30;
 
-  std::string DbPath() const { return DatabasePath(nsm.state_dir); }
+  // The database's directory; "" is DefaultDatabaseDir(nsm.state_dir).
+  std::string database_dir;
+
+  std::string DatabaseDir() const {
+    return database_dir.empty() ? DefaultDatabaseDir(nsm.state_dir) : database_dir;
+  }
+  std::string DbPath() const { return DatabaseFile(DatabaseDir()); }
   // One "key = value" line per setting.
   std::string Dump() const;
 };

@@ -152,7 +152,7 @@ TEST(DaemonConfigTest, NfsConfSettingsApply) {
   EXPECT_EQ(c.nsm.outgoing_port, 2020);
   EXPECT_EQ(c.nsm.my_name, "srv");
   EXPECT_EQ(c.nsm.state_dir, "/srv/nfs");
-  EXPECT_EQ(c.DbPath(), "/srv/nfs/nfsrecd.sqlite");
+  EXPECT_EQ(c.DbPath(), "/srv/nfs/nfsrecd/nfsrecd.sqlite");
   EXPECT_EQ(c.nsm.ha_callout, "/bin/ha");
   EXPECT_TRUE(c.nsm.no_notify);
   EXPECT_TRUE(c.process.debug);

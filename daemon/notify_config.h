@@ -10,7 +10,7 @@
 //   -p PORT    source port for SM_NOTIFY (default: a reserved port)
 //   -v NAME    announce NAME (an address or a name) instead of each
 //              record's my_name
-//   -P DIR     state directory (database DIR/nfsrecd.sqlite)
+//   -P DIR     state directory (database DIR/nfsrecd/nfsrecd.sqlite)
 //   --daemon-pidfile PATH  nfsrecd's pid file (default /run/rpc.statd.pid):
 //              a running daemon is told (SIGUSR1) to reload its lists
 //   --config FILE          nfs.conf to read (default /etc/nfs.conf)

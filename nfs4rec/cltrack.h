@@ -24,9 +24,11 @@
 namespace nfsrec::nfs4rec {
 
 struct CltrackRequest {
-  std::string storagedir = "/var/lib/nfs";  // the database is <storagedir>/nfsrecd.sqlite
-  std::string proc_root;                    // "" = "/"
-  std::string command;                      // empty: none given
+  // The database's directory: <storagedir>/nfsrecd.sqlite, the daemon's
+  // (common/store/database_location.h) unless -s names another.
+  std::string storagedir = "/var/lib/nfs/nfsrecd";
+  std::string proc_root;  // "" = "/"
+  std::string command;    // empty: none given
   std::optional<std::string> arg;
   // Environment, as the kernel sets it.
   std::optional<std::string> has_session;    // NFSDCLTRACK_CLIENT_HAS_SESSION

@@ -228,7 +228,7 @@ struct Paths {
 Status MakeTree(const Options& o, Paths& p) {
   namespace fs = std::filesystem;
   p.state = o.work + "/state";
-  p.db = p.state + "/nfsrecd.sqlite";
+  p.db = p.state + "/nfsrecd/nfsrecd.sqlite";
   p.root = o.work + "/root";
   p.mnt = o.work + "/mnt";
   p.conf = o.work + "/nfs.conf";

@@ -419,7 +419,7 @@ scenario_takeover() {
     # Until now this host ran rpc.statd and never nfsrecd. NFSv4 stays unused here: no daemon
     # reads the cld pipe meanwhile.
     stop_daemons TERM
-    rm -f /var/lib/nfs/nfsrecd.sqlite /var/lib/nfs/nfsrecd.sqlite-wal /var/lib/nfs/nfsrecd.sqlite-shm
+    rm -rf /var/lib/nfs/nfsrecd
     run_bg "$OUT/statd.log" "/sbin/rpc.statd -F -d --no-notify"; DAEMON_PIDS=$BG_PID
     check "rpc.statd answers" wait_until 10 nsm_answers
     check "client2: mount v3 10.0.0.1:/export" c2 mount.nfs 10.0.0.1:/export /mnt/c2v3 -o vers=3

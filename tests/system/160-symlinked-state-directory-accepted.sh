@@ -21,9 +21,9 @@ start_daemon
 out=$("$NSM_CLIENT" mon 10.99.3.1 "$(printf '%032x' 1)")
 expect_eq "SM_MON through the link" "stat_succ state=3" "$out"
 stop_daemon
-[ -f "$T/shared/state/nfsrecd.sqlite" ] || fail "the database is not in the link's target"
+[ -f "$T/shared/state/nfsrecd/nfsrecd.sqlite" ] || fail "the database is not in the link's target"
 expect_eq "the record is in the target" 1 \
-  "$(sqlite3 -batch -noheader "$T/shared/state/nfsrecd.sqlite" "SELECT count(*) FROM monitors;")"
+  "$(sqlite3 -batch -noheader "$T/shared/state/nfsrecd/nfsrecd.sqlite" "SELECT count(*) FROM monitors;")"
 
 : > "$T/plain-file"
 start_refused "regular file" "$T/plain-file" "state directory $T/plain-file is not a directory"

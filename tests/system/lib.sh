@@ -26,7 +26,7 @@ fi
 T=$(mktemp -d /tmp/nfsrec-systest.XXXXXX)
 STATE=$T/state
 ROOT=$T/root
-DB=$STATE/nfsrecd.sqlite
+DB=$STATE/nfsrecd/nfsrecd.sqlite
 # An nfs.conf of our own, so that the host's /etc/nfs.conf never applies.
 CONF=$T/nfs.conf
 : > "$CONF"
