@@ -11,6 +11,10 @@
 #include "common/store/sqlite.h"
 #include "config.h"
 
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
 namespace nfsrec {
 
 std::unique_ptr<Logger> MakeLogger(const char* ident, bool to_stderr, bool debug) {
@@ -40,6 +44,31 @@ int Startup::Fail(const std::string& what, const Status& why) {
   ready_.Report(1);
   return 1;
 }
+
+namespace {
+
+// sd_notify's message goes to $NOTIFY_SOCKET, which systemd sets only for
+// services that may report; elsewhere it does nothing.  The variable stays
+// set so that STOPPING=1 can follow READY=1 (systemd takes reports only
+// from the main process: NotifyAccess=main).
+void NotifySystemd(const std::string& message) {
+#ifdef HAVE_LIBSYSTEMD
+  (void)sd_notify(0, message.c_str());
+#else
+  (void)message;
+#endif
+}
+
+}  // namespace
+
+void Startup::Ready(const std::string& status) {
+  ready_.Report(0);
+  std::string message = "READY=1";
+  if (!status.empty()) message += "\nSTATUS=" + status;
+  NotifySystemd(message);
+}
+
+void Startup::Stopping() { NotifySystemd("STOPPING=1\nSTATUS=stopping"); }
 
 Result<std::unique_ptr<Pidfile>> TakePidfile(const std::string& path) {
   if (path.empty()) return std::unique_ptr<Pidfile>();
