@@ -12,6 +12,7 @@
 
 #include "common/base/unique_fd.h"
 #include "common/os/file_system.h"
+#include "common/store/schema.h"
 
 namespace nfsrec::sqlite {
 namespace {
@@ -153,6 +154,9 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const Options& opt
   std::string open_name = path;
   if (IsPlainPath(path)) {
     NFSREC_ASSIGN_OR_RETURN(open_name, RealDirectoryName(path));
+    // ORDER: before the read-write open, which may already change the file
+    // (a hot journal rolled back, the switch to WAL).
+    NFSREC_RETURN_IF_ERROR(CheckDatabaseIsOurs(path, open_name, options.vfs));
   }
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW;
   if (options.create_if_missing) flags |= SQLITE_OPEN_CREATE;
