@@ -85,6 +85,7 @@ kill "$HOLDER"
 wait "$HOLDER" 2>/dev/null
 
 # nfsdcld's database where ours belongs: refused, unchanged.
+rm -f "$DB" "$DB-wal" "$DB-shm"
 mkdir -p "$(dirname "$DB")"
 sqlite3 "$DB" "CREATE TABLE parameters (key TEXT PRIMARY KEY, value TEXT);
   CREATE TABLE grace (current INTEGER, recovery INTEGER); INSERT INTO grace VALUES (2, 1);
