@@ -81,7 +81,9 @@ Result<std::unique_ptr<CommitQueue>> OpenStore(const std::string& db_path, Event
   // made on first use; its owner and mode are the caller's business.
   const std::string dir = DirName(db_path);
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return PosixError("create database directory " + dir, errno);
+    return PosixError("create database directory " + dir +
+                          " (its parent must exist and be writable, on a writable file system)",
+                      errno);
   }
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Db> db, sqlite::Db::Open(db_path));
   return std::make_unique<CommitQueue>(std::move(db), loop, log);

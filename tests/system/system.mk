@@ -32,6 +32,7 @@ SYSTEM_TESTS = \
 	tests/system/150-replaced-database-fails-loudly.sh \
 	tests/system/160-symlinked-state-directory-accepted.sh \
 	tests/system/170-second-sigterm-during-teardown-unregisters.sh \
+	tests/system/175-startup-failures-say-the-fix.sh \
 	tests/system/180-rpcbind-restart-reregisters.sh \
 	tests/system/185-unmon-not-durable-is-system-err.sh
 TESTS += $(SYSTEM_TESTS)
