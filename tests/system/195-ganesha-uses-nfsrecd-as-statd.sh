@@ -1,19 +1,20 @@
 #!/bin/bash
-# NFS-Ganesha (Debian's nfs-ganesha 4.3, FSAL VFS, NFSv3 with NLM) uses
-# nfsrecd as its statd, started the way Ganesha pods start the system statd:
-# `rpc.statd --port 662`, here a symlink named rpc.statd to the build's
-# nfsrecd.  Two user-space NLM clients (tests/system/nlm-client) in their own
-# namespaces lock one file through Ganesha:
-#  1. Ganesha sent SM_UNMON_ALL at its start; client A's granted NLM4_LOCK
-#     leaves a durable monitor for "clienta" with Ganesha's callback
-#     (NLM 100021, version 4, NLMPROC4_SM_NOTIFY 16) and an all-zero cookie.
-#  2. Client B's conflicting NLM4_TEST and NLM4_LOCK are denied.
+# NFS-Ganesha (Debian's nfs-ganesha 4.3, FSAL VFS, NFSv3 with NLM on a fixed
+# port, NSM_Use_Caller_Name) uses nfsrecd as its statd, started the way
+# Ganesha pods start the system statd: `rpc.statd --port 662`, here a
+# symlink named rpc.statd to the build's nfsrecd (with lib.sh's test
+# paths).  Two user-space NLM clients (tests/system/nlm-client), A over TCP
+# and B over UDP, each in a namespace of its own, lock one file:
+#  1. Ganesha's first NSM call is SM_UNMON_ALL; A's granted NLM4_LOCK leaves
+#     a durable monitor for "clienta" with Ganesha's callback (NLM 100021,
+#     version 4, NLMPROC4_SM_NOTIFY 16), its node name and an all-zero
+#     cookie, and Ganesha holds a TCP connection to port 662.
+#  2. B's conflicting NLM4_TEST and NLM4_LOCK are denied.
 #  3. A "reboots" and sends SM_NOTIFY(clienta, new state) to nfsrecd, which
-#     calls Ganesha back from loopback; Ganesha drops A's lock and B's lock
-#     is granted.
-#  4. Every NSM call Ganesha made came over TCP, and nothing waited for a
-#     time-out: the whole exchange takes seconds, not Ganesha's 3 s RPC
-#     time-out per call.
+#     calls Ganesha back from loopback; Ganesha drops A's lock (B's lock is
+#     granted) and unmonitors A.
+#  4. Every NSM call Ganesha made came over TCP, and nothing waited for
+#     Ganesha's 3 s RPC time-out: the whole test takes a few seconds.
 . "$(dirname "$0")/lib.sh"
 GPID=
 GANESHA=$(command -v ganesha.nfsd || echo /usr/bin/ganesha.nfsd)
