@@ -15,6 +15,8 @@
 #     granted) and unmonitors A.
 #  4. Every NSM call Ganesha made came over TCP, and nothing waited for
 #     Ganesha's 3 s RPC time-out: the whole test takes a few seconds.
+#  5. Restarted, Ganesha's SM_UNMON_ALL (its node name, NLM version 4)
+#     removes the monitor B's lock left.
 . "$(dirname "$0")/lib.sh"
 GPID=
 GANESHA=$(command -v ganesha.nfsd || echo /usr/bin/ganesha.nfsd)
@@ -92,19 +94,21 @@ LOG {
   Components { NLM = FULL_DEBUG; }
 }
 EOF
-"$GANESHA" -F -f "$T/ganesha.conf" -L "$T/ganesha.log" -p "$T/ganesha.pid" >"$T/ganesha.out" 2>&1 &
-GPID=$!
-for _ in $(seq 1 200); do
-  grep -q "NFS SERVER INITIALIZED" "$T/ganesha.log" 2>/dev/null && break
-  kill -0 "$GPID" 2>/dev/null || break
-  sleep 0.05
-done
-if ! grep -q "NFS SERVER INITIALIZED" "$T/ganesha.log" 2>/dev/null; then
+# start_ganesha LOG: runs Ganesha until it reports its services up.
+start_ganesha() {
+  "$GANESHA" -F -f "$T/ganesha.conf" -L "$1" -p "$T/ganesha.pid" >>"$T/ganesha.out" 2>&1 &
+  GPID=$!
+  for _ in $(seq 1 200); do
+    grep -q "NFS SERVER INITIALIZED" "$1" 2>/dev/null && return 0
+    kill -0 "$GPID" 2>/dev/null || break
+    sleep 0.05
+  done
   fail "Ganesha did not start"
-  tail -30 "$T/ganesha.log" "$T/ganesha.out" 2>/dev/null
+  tail -30 "$1" "$T/ganesha.out" 2>/dev/null
   stop_ganesha
   finish
-fi
+}
+start_ganesha "$T/ganesha.log"
 expect_eq "Ganesha's NLM version 4 on its fixed port" $NLM_PORT \
   "$(rpcinfo -p 127.0.0.1 | awk '$1 == 100021 && $2 == 4 && $3 == "tcp" {print $4; exit}')"
 
@@ -182,19 +186,27 @@ grep -q "Callback to 100021/4 (for clienta, state 3) succeeded" "$T/daemon.log" 
 echo "lock with SM_MON took ${lock_ms} ms; notify to B's grant took ${release_ms} ms"
 [ "$lock_ms" -lt 2000 ] || fail "clienta's lock took ${lock_ms} ms (a time-out on the way?)"
 [ "$release_ms" -lt 2500 ] || fail "the release took ${release_ms} ms (a time-out on the way?)"
-grep -qiE "timed out|time-out|timeout" "$T/ganesha.log" && fail "Ganesha logged a time-out"
+
+# 5. Ganesha restarts and, with its SM_UNMON_ALL, drops clientb's monitor.
+stop_ganesha
+expect_eq "clientb still monitored while Ganesha is down" clientb \
+  "$(sql "SELECT CAST(mon_name AS TEXT) FROM monitors;")"
+start_ganesha "$T/ganesha-restarted.log"
+for _ in $(seq 1 100); do [ "$(monitor_count)" = 0 ] && break; sleep 0.05; done
+expect_eq "monitors after Ganesha's restart" 0 "$(monitor_count)"
 
 stop_ganesha
 stop_daemon
 # 4. Every NSM call Ganesha made (SM_UNMON_ALL, SM_MON, SM_UNMON) came on a
 #    connection that our TCP transport saw closed (by Ganesha or at our exit).
 calls=$(grep -cE "SM_(MON|UNMON|UNMON_ALL) call from 127.0.0.1:[0-9]+ accepted" "$T/daemon.log")
-[ "$calls" -ge 3 ] || fail "expected Ganesha's SM_UNMON_ALL, SM_MON and SM_UNMON, saw $calls call(s)"
+[ "$calls" -ge 4 ] || fail "expected Ganesha's SM_UNMON_ALLs, SM_MONs and SM_UNMONs, saw $calls call(s)"
 for port in $(sed -nE 's/.*SM_(MON|UNMON|UNMON_ALL) call from 127\.0\.0\.1:([0-9]+) accepted.*/\2/p' \
   "$T/daemon.log" | sort -u); do
   grep -q "rpc: closed tcp 127.0.0.1 port $port:" "$T/daemon.log" ||
     fail "the NSM call(s) from port $port did not come over TCP"
 done
+grep -qiE "timed out|time-out|timeout" "$T"/ganesha*.log && fail "Ganesha logged a time-out"
 touch "$T/clients.stop"
 # shellcheck disable=SC2086
 wait $CLIENT_PIDS
