@@ -429,6 +429,11 @@ bool TcpTransport::RemoteUnderPressure() const {
 }
 
 Duration TcpTransport::IdleTimeoutFor(const Connection& conn) const {
+  // A lock manager's own connection (kernel lockd, NFS-Ganesha as root) is
+  // never closed for being idle: Ganesha does not notice the close, and its
+  // next SM_MON waits out its 3 s call time-out before it reconnects, with
+  // every lock of a new client queued behind it.  rpc.statd keeps them too.
+  if (conn.loopback() && conn.privileged_port()) return Duration::zero();
   Duration t = limits_.idle_timeout;
   Duration pressure = limits_.remote_idle_timeout_under_pressure;
   if (!conn.loopback() && pressure > Duration::zero() && RemoteUnderPressure() &&

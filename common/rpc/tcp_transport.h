@@ -30,7 +30,8 @@
 //    and only when no unprivileged one can go, so local users cannot push
 //    lockd out either.  (A remote privileged port proves nothing.)
 //  - A connection with no call in flight, no output pending and no input
-//    for idle_timeout is closed; remote ones already after
+//    for idle_timeout is closed (never a privileged loopback one: a lock
+//    manager's connection stays until it closes it); remote ones already after
 //    remote_idle_timeout_under_pressure while the remote budget is at least
 //    three-quarters full.
 // Memory per connection is bounded by max_record_bytes of input being

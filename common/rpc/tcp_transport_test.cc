@@ -548,6 +548,24 @@ TEST_F(TcpBudgetTest, RemoteIdleTimeoutShortensUnderPressure) {
   EXPECT_TRUE(Served(lockd));
 }
 
+TEST_F(TcpBudgetTest, LockManagersLoopbackConnectionIsNeverClosedForBeingIdle) {
+  TcpTransport::Limits limits;
+  limits.idle_timeout = std::chrono::minutes(6);
+  Make(limits);
+  UniqueFd ganesha = Local(636);  // a lock manager running as root
+  UniqueFd user = Local(40000);
+  ASSERT_TRUE(Served(ganesha));
+  ASSERT_TRUE(Served(user));
+  scheduler_.Advance(std::chrono::minutes(7));
+  loop_->RunOnce();
+  EXPECT_TRUE(Closed(user));
+  EXPECT_EQ(transport_->loopback_connection_count(), 1u);
+  // Hours later its next SM_MON is answered at once on the same connection.
+  scheduler_.Advance(std::chrono::hours(3));
+  loop_->RunOnce();
+  EXPECT_TRUE(Served(ganesha));
+}
+
 TEST_F(TcpBudgetTest, RefusalWarningsAreRateLimited) {
   TcpTransport::Limits limits;
   limits.max_connections_per_remote_address = 1;
