@@ -80,6 +80,14 @@ expect_eq "database unchanged by the export" "$before" \
   "$(sql "SELECT count(*) FROM monitors; SELECT count(*) FROM notify_list; SELECT local_state FROM nsm_state;" | tr '\n' ' ')"
 stop_daemon
 
+# The same export from the stopped daemon's database.
+mkdir -p "$T/out2"
+"$NFSRECCTL" --config "$CONF" --state-dir "$STATE" export --nfs-utils "$T/out2" >/dev/null 2>&1
+expect_eq "export of a stopped daemon's database" 0 "$?"
+diff -r "$OUT/sm" "$T/out2/sm" && diff -r "$OUT/sm.bak" "$T/out2/sm.bak" && cmp "$OUT/state" "$T/out2/state" &&
+  [ "$(sqlite3 "$OUT/nfsdcld/main.sqlite" .dump)" = "$(sqlite3 "$T/out2/nfsdcld/main.sqlite" .dump)" ] ||
+  fail "exports of the running and the stopped daemon differ"
+
 # The files, byte for byte as rpc.statd writes them.
 LO=$(printf '\177\000\000\001' | od -An -tx4 | tr -d ' \n')  # 127.0.0.1's s_addr as a host int
 expect_eq "sm/ lists the monitored hosts" "$P1 $P2" "$(ls "$OUT/sm" | tr '\n' ' ' | sed 's/ $//')"
