@@ -63,8 +63,9 @@ Status WriteList(const std::string& dir, const Files& files, size_t& removed) {
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<AtomicDirectory> d,
                           AtomicDirectory::Open(dir, kListDirMode));
   for (const auto& [name, text] : files) {
-    NFSREC_RETURN_IF_ERROR(d->WriteFile(name, text, kListFileMode));
+    NFSREC_RETURN_IF_ERROR(d->Stage(name, text, kListFileMode));
   }
+  NFSREC_RETURN_IF_ERROR(d->CommitStaged());
   NFSREC_ASSIGN_OR_RETURN(std::vector<std::string> present, d->RegularFiles());
   for (const std::string& name : present) {
     if (files.count(name) != 0) continue;

@@ -51,16 +51,41 @@ Status AtomicDirectory::OwnLikeDirectory(int fd, const std::string& name) {
   return Status::Ok();
 }
 
-Status AtomicDirectory::WriteFile(const std::string& name, std::string_view data, mode_t mode) {
+Status AtomicDirectory::WriteTemp(const std::string& name, std::string_view data, mode_t mode) {
   const std::string temp = TempName(name);
   NFSREC_RETURN_IF_ERROR(Remove(temp));
   UniqueFd fd(::openat(fd_.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | kOpenFlags, mode));
   if (!fd) return PosixError("create " + path_ + "/" + temp, errno);
   // The mode as asked, whatever the umask.
   if (::fchmod(fd.get(), mode) != 0) return PosixError("chmod " + path_ + "/" + temp, errno);
-  NFSREC_RETURN_IF_ERROR(WriteAll(fd.get(), data, path_ + "/" + temp));
-  fd.reset();
+  NFSREC_RETURN_IF_ERROR(OwnLikeDirectory(fd.get(), temp));
+  return WriteAll(fd.get(), data, path_ + "/" + temp);
+}
+
+Status AtomicDirectory::WriteFile(const std::string& name, std::string_view data, mode_t mode) {
+  NFSREC_RETURN_IF_ERROR(WriteTemp(name, data, mode));
   return Commit(name);
+}
+
+Status AtomicDirectory::Stage(const std::string& name, std::string_view data, mode_t mode) {
+  NFSREC_RETURN_IF_ERROR(WriteTemp(name, data, mode));
+  staged_.push_back(name);
+  return Status::Ok();
+}
+
+Status AtomicDirectory::CommitStaged() {
+  if (staged_.empty()) return Status::Ok();
+  // ORDER: the data of every temp file is on disk before any rename, so a
+  // crash never leaves a renamed file without its content.
+  if (::syncfs(fd_.get()) != 0) return PosixError("syncfs " + path_, errno);
+  for (const std::string& name : staged_) {
+    const std::string temp = TempName(name);
+    if (::renameat(fd_.get(), temp.c_str(), fd_.get(), name.c_str()) != 0) {
+      return PosixError("rename " + path_ + "/" + temp + " to " + name, errno);
+    }
+  }
+  staged_.clear();
+  return Status::Ok();
 }
 
 Status AtomicDirectory::Commit(const std::string& name) {

@@ -42,6 +42,13 @@ class AtomicDirectory {
   // Makes the existing regular file TempName(name) owned like the directory
   // and durable, then renames it over `name`.
   Status Commit(const std::string& name);
+  // For many files at once: Stage writes TempName(name) as WriteFile does
+  // but without its fsync; CommitStaged then makes every staged file
+  // durable with one syncfs(2) of the directory's file system (one flush
+  // instead of one per file: thousands of host files) and renames each
+  // into place, in the order staged.
+  Status Stage(const std::string& name, std::string_view data, mode_t mode);
+  Status CommitStaged();
   // Removes `name` (a missing one is fine).
   Status Remove(const std::string& name);
   // Names of the regular files that do not start with '.', in byte order.
@@ -57,8 +64,12 @@ class AtomicDirectory {
   // fchown to the directory's owner if the file has another one.
   Status OwnLikeDirectory(int fd, const std::string& name);
 
+  // Creates TempName(name) with `data`, owned like the directory.
+  Status WriteTemp(const std::string& name, std::string_view data, mode_t mode);
+
   std::string path_;
   UniqueFd fd_;
+  std::vector<std::string> staged_;
   uid_t uid_;
   gid_t gid_;
 };
