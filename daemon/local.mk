@@ -55,3 +55,16 @@ daemon_config_test_SOURCES = daemon/nfs_conf_test.cc daemon/options_test.cc \
 	daemon/daemon_config_test.cc daemon/notify_config_test.cc daemon/cltrack_config_test.cc
 daemon_config_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 daemon_config_test_LDADD = daemon/libdaemon.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+
+# nfsrecctl: the administrator's command (export --nfs-utils for now).
+sbin_PROGRAMS += nfsrecctl
+nfsrecctl_SOURCES = daemon/nfsrecctl_main.cc daemon/nfsrecctl_config.cc daemon/nfsrecctl_config.h
+nfsrecctl_LDADD = daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a $(COMMON_LIBS) \
+	rpcgen/librpcxdr.a $(SYS_LIBS)
+dist_man_MANS += man/nfsrecctl.8
+
+check_PROGRAMS += daemon/nfsrecctl_config_test
+TESTS += daemon/nfsrecctl_config_test
+daemon_nfsrecctl_config_test_SOURCES = daemon/nfsrecctl_config_test.cc daemon/nfsrecctl_config.cc
+daemon_nfsrecctl_config_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+daemon_nfsrecctl_config_test_LDADD = daemon/libdaemon.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)

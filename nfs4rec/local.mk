@@ -8,6 +8,7 @@ nfs4rec_libnfs4rec_a_SOURCES = \
 	nfs4rec/client_store.h \
 	nfs4rec/clients_info.cc nfs4rec/clients_info.h \
 	nfs4rec/grace.cc nfs4rec/grace.h \
+	nfs4rec/nfsdcld_export.cc nfs4rec/nfsdcld_export.h \
 	nfs4rec/sqlite_client_store.cc nfs4rec/sqlite_client_store.h \
 	nfs4rec/tracking_daemon.cc nfs4rec/tracking_daemon.h \
 	nfs4rec/tracking_options.h \
@@ -28,7 +29,8 @@ NFS4REC_TESTS = \
 	nfs4rec/cltrack_test \
 	nfs4rec/clients_info_test \
 	nfs4rec/tracking_daemon_test \
-	nfs4rec/tracking_fault_test
+	nfs4rec/tracking_fault_test \
+	nfs4rec/nfsdcld_export_test
 check_PROGRAMS += $(NFS4REC_TESTS)
 TESTS += $(NFS4REC_TESTS)
 
@@ -74,3 +76,8 @@ nfs4rec_tracking_daemon_test_SOURCES = nfs4rec/tracking_daemon_test.cc \
 	tests/support/fake_file_system.h tests/support/fake_scheduler.h
 nfs4rec_tracking_daemon_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 nfs4rec_tracking_daemon_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+
+# nfsdcld's main.sqlite written from the store (nfsrecctl export --nfs-utils).
+nfs4rec_nfsdcld_export_test_SOURCES = nfs4rec/nfsdcld_export_test.cc
+nfs4rec_nfsdcld_export_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+nfs4rec_nfsdcld_export_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)

@@ -12,7 +12,8 @@ statd_libstatd_a_SOURCES = \
 	statd/nsm_options.h \
 	statd/nsm_program.cc statd/nsm_program.h \
 	statd/nsm_procedures.cc statd/nsm_service.cc statd/nsm_service.h \
-	statd/nsm_store.h
+	statd/nsm_store.h \
+	statd/nfs_utils_export.cc statd/nfs_utils_export.h
 
 # What every statd test links after its own test support.
 STATD_TEST_LIBS = statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)
@@ -69,3 +70,10 @@ TESTS += statd/nsm_daemon_test
 statd_nsm_daemon_test_SOURCES = statd/nsm_daemon_test.cc
 statd_nsm_daemon_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 statd_nsm_daemon_test_LDADD = tests/support/libstorefakes.a $(STATD_TEST_LIBS)
+
+# rpc.statd's files written from the store (nfsrecctl export --nfs-utils).
+check_PROGRAMS += statd/nfs_utils_export_test
+TESTS += statd/nfs_utils_export_test
+statd_nfs_utils_export_test_SOURCES = statd/nfs_utils_export_test.cc
+statd_nfs_utils_export_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+statd_nfs_utils_export_test_LDADD = tests/support/libstorefakes.a $(STATD_TEST_LIBS)

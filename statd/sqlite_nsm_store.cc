@@ -319,6 +319,12 @@ const std::vector<Migration>& SqliteNsmStore::Migrations() {
   return kMigrations;
 }
 
+Result<NsmSnapshot> SqliteNsmStore::ReadOffline(Db& db) {
+  NsmSnapshot snapshot;
+  NFSREC_RETURN_IF_ERROR(ReadSnapshot(db, snapshot));
+  return snapshot;
+}
+
 Result<std::unique_ptr<SqliteNsmStore>> SqliteNsmStore::Open(CommitQueue& queue) {
   NFSREC_RETURN_IF_ERROR(
       queue.RunSync([](Db& db) { return ApplyMigrations(db, kComponent, Migrations()); }));

@@ -30,6 +30,10 @@ class SqliteNsmStore final : public NsmStore {
 
   // The ordered migrations of the "nsm" component (exposed for tests).
   static const std::vector<Migration>& Migrations();
+  // What Load reads, read on `db` by the caller (inside its own read
+  // transaction, on a connection that may be read-only): for readers outside
+  // the daemon, such as nfsrecctl.  Same errors as Load.
+  static Result<NsmSnapshot> ReadOffline(sqlite::Db& db);
 
   ~SqliteNsmStore() override = default;
   SqliteNsmStore(const SqliteNsmStore&) = delete;

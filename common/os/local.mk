@@ -2,6 +2,7 @@
 # process set-up (daemonize, pid file).
 noinst_LIBRARIES += common/os/libos.a
 common_os_libos_a_SOURCES = \
+	common/os/atomic_file.cc common/os/atomic_file.h \
 	common/os/daemonize.cc common/os/daemonize.h \
 	common/os/event_loop.cc common/os/event_loop.h \
 	common/os/executor.cc common/os/executor.h \

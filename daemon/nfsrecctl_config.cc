@@ -1,0 +1,139 @@
+#include "daemon/nfsrecctl_config.h"
+
+#include <algorithm>
+#include <initializer_list>
+
+#include "common/base/logging.h"
+#include "common/base/result.h"
+
+namespace nfsrec {
+namespace {
+
+using options::ErrorKind;
+using options::OptionError;
+
+enum : int {
+  kConfig = options::kFirstLongOnlyId,
+  kStateDir,
+  kNfsUtils,
+};
+
+constexpr options::OptionSpec kOptions[] = {
+    {'h', 'h', "help", false},         {'V', 'V', "version", false},
+    {'V', 'v', nullptr, false},        {kConfig, 0, "config", true},
+    {kStateDir, 0, "state-dir", true}, {kNfsUtils, 0, "nfs-utils", true},
+};
+
+// Options every command accepts.
+constexpr int kGlobalOptions[] = {'h', 'V', kConfig, kStateDir};
+
+struct CtlCommand {
+  const char* name;
+  const char* synopsis;
+  std::initializer_list<int> options;  // beyond kGlobalOptions
+  size_t max_operands;
+};
+
+const CtlCommand kCtlCommands[] = {
+    {"export", "export --nfs-utils DIR", {kNfsUtils}, 0},
+};
+
+const CtlCommand* FindCommand(const std::string& name) {
+  for (const CtlCommand& c : kCtlCommands) {
+    if (name == c.name) return &c;
+  }
+  return nullptr;
+}
+
+bool Accepts(const CtlCommand& c, int id) {
+  return std::find(std::begin(kGlobalOptions), std::end(kGlobalOptions), id) !=
+             std::end(kGlobalOptions) ||
+         std::find(c.options.begin(), c.options.end(), id) != c.options.end();
+}
+
+// What each command needs beyond the table.
+options::ParseResult<bool> CheckCommand(const CtlCommandLine& cl) {
+  if (cl.command == "export" && cl.nfs_utils_dir.empty()) {
+    return OptionError{ErrorKind::kUsage, "export needs --nfs-utils DIR"};
+  }
+  return true;
+}
+
+}  // namespace
+
+options::ParseResult<CtlCommandLine> ParseCtlCommandLine(const std::vector<std::string>& args) {
+  NFSREC_ASSIGN_OR_RETURN(options::Scanned scanned, options::Scan(kOptions, args));
+  CtlCommandLine cl;
+  for (const options::Option& o : scanned.options) {
+    switch (o.id) {
+      case 'h':
+        cl.action = CtlCommandLine::Action::kHelp;
+        return cl;
+      case 'V':
+        cl.action = CtlCommandLine::Action::kVersion;
+        return cl;
+      case kConfig: {
+        NFSREC_ASSIGN_OR_RETURN(cl.config_file, options::PathValue(o));
+        break;
+      }
+      case kStateDir: {
+        NFSREC_ASSIGN_OR_RETURN(cl.state_dir, options::PathValue(o));
+        break;
+      }
+      case kNfsUtils: {
+        NFSREC_ASSIGN_OR_RETURN(cl.nfs_utils_dir, options::PathValue(o));
+        break;
+      }
+    }
+  }
+  if (scanned.operands.empty()) return OptionError{ErrorKind::kUsage, "no command given"};
+  cl.command = scanned.operands[0];
+  cl.operands.assign(scanned.operands.begin() + 1, scanned.operands.end());
+  const CtlCommand* command = FindCommand(cl.command);
+  if (command == nullptr) {
+    return OptionError{ErrorKind::kUsage, StrCat("unknown command '", Printable(cl.command), "'")};
+  }
+  for (const options::Option& o : scanned.options) {
+    if (!Accepts(*command, o.id)) {
+      return OptionError{ErrorKind::kUsage, StrCat(o.name, " does not apply to ", command->name)};
+    }
+  }
+  if (cl.operands.size() > command->max_operands) {
+    return OptionError{ErrorKind::kUsage, StrCat("unexpected argument '",
+                                                 Printable(cl.operands[command->max_operands]),
+                                                 "' after ", command->name)};
+  }
+  NFSREC_ASSIGN_OR_RETURN(bool checked, CheckCommand(cl));
+  (void)checked;
+  return cl;
+}
+
+options::ParseResult<CtlStore> ResolveCtlStore(const CtlCommandLine& cl,
+                                               const NfsConfLoader& load_conf) {
+  // The daemon's own parser on the daemon's own command line, so that every
+  // nfs.conf setting that places the state or the database applies here too.
+  std::vector<std::string> daemon_args = {"nfsrecd", "--config", cl.config_file};
+  if (!cl.state_dir.empty()) {
+    daemon_args.push_back("-P");
+    daemon_args.push_back(cl.state_dir);
+  }
+  NFSREC_ASSIGN_OR_RETURN(CommandLine daemon, ParseCommandLine(daemon_args, "", load_conf));
+  CtlStore store;
+  store.state_dir = daemon.config.nsm.state_dir;
+  store.database = daemon.config.DbPath();
+  store.conf_warnings = daemon.conf.warnings();
+  return store;
+}
+
+options::ErrorReply CtlErrorReply(options::ErrorKind kind) {
+  return {1, kind == ErrorKind::kUsage};
+}
+
+std::string CtlUsage(const std::string& program) {
+  std::string text = StrCat("Usage: ", program, " [--config FILE] [--state-dir DIR] COMMAND\n",
+                            "       ", program, " --help | --version\n", "Commands:\n");
+  for (const CtlCommand& c : kCtlCommands) text += StrCat("  ", c.synopsis, "\n");
+  return text;
+}
+
+}  // namespace nfsrec

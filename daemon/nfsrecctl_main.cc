@@ -1,0 +1,191 @@
+// nfsrecctl: the administrator's command (man/nfsrecctl.8), a composition
+// root like nfsrecd's main: the only other file that sees both statd/ and
+// nfs4rec/.  Commands: daemon/nfsrecctl_config.h.
+//
+// It reads the store through its own read-only connection and never writes
+// it: SQLite's WAL lets it read one consistent snapshot while the daemon
+// runs and commits, and a stopped daemon's database is read the same way.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/base/logging.h"
+#include "common/os/file_system.h"
+#include "common/store/sqlite.h"
+#include "config.h"
+#include "daemon/nfs_conf.h"
+#include "daemon/nfsrecctl_config.h"
+#include "nfs4rec/nfsdcld_export.h"
+#include "statd/nfs_utils_export.h"
+
+namespace nfsrec {
+namespace {
+
+// SQLite's waits for the daemon's checkpoints, as nfsdcld's busy timeout.
+constexpr int kBusyTimeoutMs = 10000;
+
+// `path` as the path of an SQLite URI: bytes other than unreserved ones
+// and '/' are %-escaped, so '?', '#' and '%' in a name stay in the name.
+std::string UriPath(const std::string& path) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : path) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
+        c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+Result<std::unique_ptr<sqlite::Db>> OpenReadOnly(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return Status::NotFound(StrCat("no database at ", path,
+                                     ": nfsrecd has not run with this state directory "
+                                     "(see --state-dir and --config)"));
+    }
+    return PosixError("stat " + path, errno);
+  }
+  sqlite::Db::Options options;
+  options.create_if_missing = false;
+  options.busy_timeout_ms = kBusyTimeoutMs;
+  return sqlite::Db::Open("file:" + UriPath(path) + "?mode=ro", options);
+}
+
+// Everything an export writes, read in one read transaction.
+struct Snapshot {
+  std::optional<statd::NsmSnapshot> nsm;           // absent: no NSM state stored
+  std::optional<nfs4rec::ClientSnapshot> clients;  // absent: no NFSv4 tracking stored
+};
+
+Result<Snapshot> ReadSnapshot(sqlite::Db& db) {
+  NFSREC_RETURN_IF_ERROR(db.Exec("BEGIN"));
+  Snapshot snap;
+  Status failed;
+  Result<statd::NsmSnapshot> nsm = statd::ReadNsmOffline(db);
+  if (nsm.ok()) {
+    snap.nsm = std::move(nsm).value();
+  } else if (!nsm.status().IsNotFound()) {
+    failed = nsm.status();
+  }
+  Result<nfs4rec::ClientSnapshot> clients = nfs4rec::ReadClientsOffline(db);
+  if (clients.ok()) {
+    snap.clients = std::move(clients).value();
+  } else if (!clients.status().IsNotFound() && failed.ok()) {
+    failed = clients.status();
+  }
+  Status ended = db.Exec("COMMIT");
+  NFSREC_RETURN_IF_ERROR(failed);
+  NFSREC_RETURN_IF_ERROR(ended);
+  return snap;
+}
+
+void ReportSkipped(const std::vector<std::string>& skipped) {
+  for (const std::string& s : skipped) std::fprintf(stderr, "nfsrecctl: left out: %s\n", s.c_str());
+}
+
+int Fail(const std::string& what, const Status& why) {
+  std::fprintf(stderr, "nfsrecctl: %s: %s\n", what.c_str(), why.ToString().c_str());
+  return 1;
+}
+
+int Export(const CtlStore& store, const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Fail("export", Status::NotFound(dir + " is not a directory (create it first)"));
+  }
+  Result<std::unique_ptr<sqlite::Db>> db = OpenReadOnly(store.database);
+  if (!db.ok()) return Fail("export", db.status());
+  // ORDER: the whole snapshot is read before anything is written, so a
+  // database that cannot be read leaves DIR as it was.
+  Result<Snapshot> snap = ReadSnapshot(**db);
+  if (!snap.ok()) return Fail(StrCat("export: read ", store.database), snap.status());
+  db->reset();
+  std::printf("read %s\n", store.database.c_str());
+
+  if (!snap->nsm) {
+    std::printf("no NSM state stored: %s/sm, sm.bak and state left as they are\n", dir.c_str());
+  } else {
+    Result<statd::LegacyExportCounts> c = statd::ExportLegacyStatd(*snap->nsm, dir);
+    if (!c.ok()) return Fail("export: rpc.statd's files", c.status());
+    ReportSkipped(c->skipped);
+    std::string state = c->state > 0 ? StrCat("state ", c->state) : std::string("no state number");
+    std::printf(
+        "wrote %zu monitors for %zu hosts to %s/sm, %zu for %zu hosts to %s/sm.bak, %s; "
+        "removed %zu stale files\n",
+        c->monitors, c->monitor_hosts, dir.c_str(), c->notify, c->notify_hosts, dir.c_str(),
+        state.c_str(), c->removed);
+  }
+
+  const std::string storagedir = dir + "/nfsdcld";
+  if (!snap->clients) {
+    std::printf("no NFSv4 client tracking stored: %s left as it is\n", storagedir.c_str());
+  } else {
+    Result<nfs4rec::NfsdcldExportCounts> c = nfs4rec::ExportNfsdcld(*snap->clients, storagedir);
+    if (!c.ok()) return Fail("export: nfsdcld's database", c.status());
+    ReportSkipped(c->skipped);
+    const nfs4rec::Epochs& e = c->epochs;
+    if (e.in_grace()) {
+      std::printf(
+          "wrote %zu NFSv4 clients that may reclaim (recovery epoch %llu; %zu reclaimed "
+          "so far, epoch %llu) to %s/%s\n",
+          c->recovery, static_cast<unsigned long long>(e.recovery), c->current,
+          static_cast<unsigned long long>(e.current), storagedir.c_str(),
+          nfs4rec::kNfsdcldDatabaseName);
+    } else {
+      std::printf("wrote %zu NFSv4 clients (epoch %llu) to %s/%s\n", c->current,
+                  static_cast<unsigned long long>(e.current), storagedir.c_str(),
+                  nfs4rec::kNfsdcldDatabaseName);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace nfsrec
+
+int main(int argc, char** argv) {
+  using namespace nfsrec;
+  const std::vector<std::string> args(argv, argv + argc);
+  std::string prog = args.empty() ? "nfsrecctl" : args[0];
+  if (auto slash = prog.rfind('/'); slash != std::string::npos) prog = prog.substr(slash + 1);
+  options::ParseResult<CtlCommandLine> cl = ParseCtlCommandLine(args);
+  if (!cl.ok()) {
+    return options::ReportError(prog, cl.status(), CtlErrorReply(cl.status().kind), CtlUsage(prog),
+                                stderr);
+  }
+  switch (cl->action) {
+    case CtlCommandLine::Action::kHelp:
+      std::printf("%s", CtlUsage(prog).c_str());
+      return 0;
+    case CtlCommandLine::Action::kVersion:
+      std::printf("%s version %s\n", prog.c_str(), PACKAGE_VERSION);
+      return 0;
+    case CtlCommandLine::Action::kRun:
+      break;
+  }
+  options::ParseResult<CtlStore> store = ResolveCtlStore(*cl, [](const std::string& path) {
+    RealFileSystem files;
+    return NfsConf::Load(files, path, GetEnv);
+  });
+  if (!store.ok()) {
+    return options::ReportError(prog, store.status(), CtlErrorReply(store.status().kind),
+                                CtlUsage(prog), stderr);
+  }
+  for (const std::string& w : store->conf_warnings) {
+    std::fprintf(stderr, "%s: nfs.conf: %s\n", prog.c_str(), w.c_str());
+  }
+  if (cl->command == "export") return Export(*store, cl->nfs_utils_dir);
+  return 1;  // every command of the table is handled above
+}

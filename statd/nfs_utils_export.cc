@@ -1,0 +1,161 @@
+#include "statd/nfs_utils_export.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "common/base/logging.h"
+#include "common/os/atomic_file.h"
+#include "common/store/schema.h"
+#include "statd/sqlite_nsm_store.h"
+
+namespace nfsrec::statd {
+namespace {
+
+// rpc.statd reads a line with fgets into a buffer of 1096 bytes, so a line
+// (newline included) longer than 1095 bytes would be read as two.
+constexpr size_t kMaxLineBytes = 1095;
+constexpr size_t kMaxFileName = 255;  // NAME_MAX
+// sm/ files are the statd user's business alone; statd itself creates them
+// 0600.  state is 0644, as rpc.statd and sm-notify write it.
+constexpr mode_t kListFileMode = 0600;
+constexpr mode_t kListDirMode = 0700;
+constexpr mode_t kStateFileMode = 0644;
+
+bool IsBlank(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' || c == '\0';
+}
+
+bool HasBlank(const std::string& s) {
+  for (char c : s) {
+    if (IsBlank(c)) return true;
+  }
+  return false;
+}
+
+// File name -> lines, for one list.
+using Files = std::map<std::string, std::string>;
+
+size_t Collect(const std::vector<MonitorRecord>& records, const char* list, Files& files,
+               std::vector<std::string>& skipped) {
+  size_t lines = 0;
+  for (const MonitorRecord& r : records) {
+    Status ok = CheckLegacyExportable(r);
+    if (!ok.ok()) {
+      skipped.push_back(StrCat(list, ": ", ok.message()));
+      continue;
+    }
+    files[r.canonical_name] += FormatLegacyMonitorLine(r);
+    ++lines;
+  }
+  return lines;
+}
+
+// Replaces the files of `dir` with `files` and removes the others.
+Status WriteList(const std::string& dir, const Files& files, size_t& removed) {
+  NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<AtomicDirectory> d,
+                          AtomicDirectory::Open(dir, kListDirMode));
+  for (const auto& [name, text] : files) {
+    NFSREC_RETURN_IF_ERROR(d->Stage(name, text, kListFileMode));
+  }
+  NFSREC_RETURN_IF_ERROR(d->CommitStaged());
+  NFSREC_ASSIGN_OR_RETURN(std::vector<std::string> present, d->RegularFiles());
+  for (const std::string& name : present) {
+    if (files.count(name) != 0) continue;
+    NFSREC_RETURN_IF_ERROR(d->Remove(name));
+    ++removed;
+  }
+  return d->Sync();
+}
+
+}  // namespace
+
+Result<NsmSnapshot> ReadNsmOffline(sqlite::Db& db) {
+  NFSREC_ASSIGN_OR_RETURN(const int version, SchemaVersion(db, SqliteNsmStore::kComponent));
+  const int known = static_cast<int>(SqliteNsmStore::Migrations().size());
+  if (version == 0) return Status::NotFound("the database holds no NSM state");
+  if (version != known) {
+    return Status::Unsupported(
+        StrCat("NSM schema is at version ", version, ", this program reads version ", known,
+               ": use the nfsrecctl of the nfsrecd that wrote the database"));
+  }
+  return SqliteNsmStore::ReadOffline(db);
+}
+
+std::string FormatLegacyMonitorLine(const MonitorRecord& record) {
+  // rpc.statd stores lockd's address, always 127.0.0.1, as the raw s_addr.
+  const uint32_t loopback = htonl(INADDR_LOOPBACK);
+  char head[40];
+  std::snprintf(head, sizeof(head), "%08x %08x %08x %08x ", loopback,
+                static_cast<uint32_t>(record.key.my_prog),
+                static_cast<uint32_t>(record.key.my_vers),
+                static_cast<uint32_t>(record.key.my_proc));
+  std::string line(head);
+  line += HexBytes(record.priv.data(), record.priv.size());
+  line += ' ';
+  line += record.key.mon_name;
+  line += ' ';
+  line += record.key.my_name;
+  line += '\n';
+  return line;
+}
+
+Status CheckLegacyExportable(const MonitorRecord& record) {
+  const std::string who = StrCat("mon_name ", Printable(record.key.mon_name), " my_name ",
+                                 Printable(record.key.my_name));
+  auto refuse = [&](std::string_view why) {
+    return Status::InvalidArgument(StrCat(who, ": ", why));
+  };
+  if (record.key.mon_name.empty() || HasBlank(record.key.mon_name)) {
+    return refuse("mon_name is empty or holds a blank");
+  }
+  if (record.key.my_name.empty() || HasBlank(record.key.my_name)) {
+    return refuse("my_name is empty or holds a blank");
+  }
+  const std::string& file = record.canonical_name;
+  if (file.empty() || file[0] == '.' || file.size() > kMaxFileName || HasBlank(file) ||
+      file.find('/') != std::string::npos) {
+    return refuse(StrCat("canonical name ", Printable(file), " cannot be a file name"));
+  }
+  // 68 bytes of numbers and cookie, a blank, the names, a blank, newline.
+  if (68 + record.key.mon_name.size() + record.key.my_name.size() + 3 > kMaxLineBytes) {
+    return refuse("names too long for rpc.statd's line buffer");
+  }
+  return Status::Ok();
+}
+
+Result<LegacyExportCounts> ExportLegacyStatd(const NsmSnapshot& snapshot, const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) return PosixError("state directory " + dir, errno);
+  if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument(dir + " is not a directory");
+  LegacyExportCounts counts;
+  Files monitors;
+  Files notify;
+  counts.monitors = Collect(snapshot.monitors, "sm", monitors, counts.skipped);
+  counts.notify = Collect(snapshot.notify, "sm.bak", notify, counts.skipped);
+  counts.monitor_hosts = monitors.size();
+  counts.notify_hosts = notify.size();
+  NFSREC_RETURN_IF_ERROR(WriteList(dir + "/sm", monitors, counts.removed));
+  NFSREC_RETURN_IF_ERROR(WriteList(dir + "/sm.bak", notify, counts.removed));
+  if (snapshot.local_state > 0) {
+    NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<AtomicDirectory> base,
+                            AtomicDirectory::Open(dir, kListDirMode));
+    const int32_t state = snapshot.local_state;
+    char bytes[sizeof(state)];
+    std::memcpy(bytes, &state, sizeof(state));  // host byte order, as rpc.statd's int
+    NFSREC_RETURN_IF_ERROR(
+        base->WriteFile("state", std::string_view(bytes, sizeof(bytes)), kStateFileMode));
+    NFSREC_RETURN_IF_ERROR(base->Sync());
+    counts.state = state;
+  }
+  return counts;
+}
+
+}  // namespace nfsrec::statd

@@ -1,0 +1,61 @@
+// Writing rpc.statd's files from nfsrecd's NSM state: the way back to
+// nfs-utils (nfsrecctl export --nfs-utils DIR).  The formats are those that
+// statd/legacy_state.h reads (nfs-utils support/nsm/file.c):
+//   DIR/sm/<canonical name>      one line per monitor record of that host:
+//     "%08x %08x %08x %08x " of 127.0.0.1's s_addr (network order printed as
+//     a host-endian unsigned, as rpc.statd prints it), my_prog, my_vers,
+//     my_proc; lockd's 16-byte cookie as 32 lower-case hex digits; then
+//     " <mon_name> <my_name>\n".
+//   DIR/sm.bak/<canonical name>  the same, for peers still owed an SM_NOTIFY
+//   DIR/state                    the NSM state number, a 4-byte host-endian int
+// The peer and lockd states a record carries in nfsrecd have no place in
+// these files; rpc.statd does not keep them either.
+//
+// Every file is replaced atomically and made owned like its directory
+// (common/os/atomic_file.h); files of sm/ and sm.bak/ naming hosts that the
+// snapshot does not hold are removed, so rpc.statd and sm-notify see exactly
+// the snapshot.  A record that rpc.statd's format cannot carry (a name with
+// a blank, a file name with '/', a line longer than rpc.statd reads) is left
+// out and named in `skipped`, never written mangled.
+//
+// Blocking file I/O: for commands, never for the daemon's event loop.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/base/result.h"
+#include "common/store/sqlite.h"
+#include "statd/monitor.h"
+#include "statd/nsm_store.h"
+
+namespace nfsrec::statd {
+
+// The NSM state, read on `db` inside the caller's read transaction (the
+// connection may be read-only).  NotFound if the database holds no NSM
+// state; Unsupported if its schema is not the one this program reads.
+Result<NsmSnapshot> ReadNsmOffline(sqlite::Db& db);
+
+// One sm/ line for `record`, newline included.
+std::string FormatLegacyMonitorLine(const MonitorRecord& record);
+
+// Why rpc.statd could not read `record` back as it is, or OK.
+Status CheckLegacyExportable(const MonitorRecord& record);
+
+struct LegacyExportCounts {
+  size_t monitors = 0;  // lines written to sm/
+  size_t monitor_hosts = 0;
+  size_t notify = 0;  // lines written to sm.bak/
+  size_t notify_hosts = 0;
+  size_t removed = 0;                // stale files removed from sm/ and sm.bak/
+  int32_t state = 0;                 // written to DIR/state; 0: none stored, the file is left alone
+  std::vector<std::string> skipped;  // records left out, with the reason
+};
+
+// Writes sm/, sm.bak/ and state under `dir` (which must exist; sm/ and
+// sm.bak/ are created mode 0700 if missing) from `snapshot`.
+Result<LegacyExportCounts> ExportLegacyStatd(const NsmSnapshot& snapshot, const std::string& dir);
+
+}  // namespace nfsrec::statd
