@@ -1,6 +1,7 @@
 # Packaging: the Debian package builds and is lintian-clean; make install
 # with DESTDIR puts every file where expected.
 PACKAGING_TESTS = tests/packaging/deb-builds-and-lintian-clean.sh \
+	tests/packaging/switch-order-and-idempotence.sh \
 	tests/packaging/make-install-destdir.sh
 TESTS += $(PACKAGING_TESTS)
 EXTRA_DIST += $(PACKAGING_TESTS)
