@@ -18,6 +18,8 @@ if ! missing=$(cd "$top_srcdir" && dpkg-checkbuilddeps 2>&1); then
 fi
 
 out=$top_builddir/tests/packaging/deb-out
+# The package build is a make of its own, not a part of make check's.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 start=$(date +%s)
 NFSRECD_DEB_OUT=$out "$top_srcdir/scripts/build-deb" >"$out.log" 2>&1 || {
   cat "$out.log"; echo "FAIL: scripts/build-deb"; exit 1; }
