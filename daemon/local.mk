@@ -52,7 +52,8 @@ check_PROGRAMS += daemon/config_test
 TESTS += daemon/config_test
 daemon_config_test_SOURCES = daemon/nfs_conf_test.cc daemon/options_test.cc \
 	daemon/check_state_directory_test.cc \
-	daemon/daemon_config_test.cc daemon/notify_config_test.cc daemon/cltrack_config_test.cc
+	daemon/daemon_config_test.cc daemon/notify_config_test.cc daemon/cltrack_config_test.cc \
+	daemon/startup_notify_test.cc
 daemon_config_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 daemon_config_test_LDADD = daemon/libdaemon.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 

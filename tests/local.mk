@@ -21,3 +21,5 @@ EXTRA_DIST += tests/docs/bad-input-doc-check.sh docs/BAD_INPUT.md
 TESTS += tests/docs/bad-input-doc-check.sh
 # Fuzz targets: corpus replay in make check, libFuzzer binaries by make fuzz.
 include tests/fuzz/fuzz.mk
+# The Debian package and make install (tests/packaging/packaging.mk).
+include tests/packaging/packaging.mk
