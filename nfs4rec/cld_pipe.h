@@ -41,6 +41,23 @@
 
 namespace nfsrec::nfs4rec {
 
+// How the pipe is opened: open(2) here (RealPipeOpener), or, once the
+// daemon has dropped root, through the privileged helper
+// (common/os/privileged_helper.h).  Called on the loop thread; must not
+// block for long (rpc_pipefs opens with O_NONBLOCK never wait).
+class PipeOpener {
+ public:
+  virtual ~PipeOpener() = default;
+  // The pipe opened O_RDWR | O_NONBLOCK | O_CLOEXEC.  NotFound while it is
+  // absent (ENOENT, ENXIO, ENOTDIR); any other failure is worth a warning.
+  virtual Result<UniqueFd> Open(const std::string& path) = 0;
+};
+
+class RealPipeOpener final : public PipeOpener {
+ public:
+  Result<UniqueFd> Open(const std::string& path) override;
+};
+
 class CldPipe {
  public:
   // One whole message as read; `generation` names the pipe instance.
@@ -58,10 +75,11 @@ class CldPipe {
     uint64_t inotify_wakeups = 0;
   };
 
-  // paths: the pipe paths to try, in order.
+  // paths: the pipe paths to try, in order; `opener` null: RealPipeOpener.
   static Result<std::unique_ptr<CldPipe>> Create(EventLoop& loop, Scheduler& scheduler, Logger& log,
                                                  std::vector<std::string> paths,
-                                                 OnMessage on_message);
+                                                 OnMessage on_message,
+                                                 std::shared_ptr<PipeOpener> opener = nullptr);
   ~CldPipe();
   CldPipe(const CldPipe&) = delete;
   CldPipe& operator=(const CldPipe&) = delete;
@@ -83,7 +101,7 @@ class CldPipe {
 
  private:
   CldPipe(EventLoop& loop, Scheduler& scheduler, Logger& log, std::vector<std::string> paths,
-          OnMessage on_message, UniqueFd inotify_fd);
+          OnMessage on_message, UniqueFd inotify_fd, std::shared_ptr<PipeOpener> opener);
   void Rearm();
   bool TryOpen();
   void Close(const std::string& why);
@@ -97,6 +115,7 @@ class CldPipe {
   Logger& log_;
   std::vector<std::string> paths_;
   OnMessage on_message_;
+  std::shared_ptr<PipeOpener> opener_;
   UniqueFd inotify_fd_;
   std::unique_ptr<IoWatcher> inotify_watcher_;
   std::map<int, std::string> watches_;  // wd -> watched directory
