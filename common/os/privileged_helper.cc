@@ -108,7 +108,8 @@ Status CheckNoLinks(const std::string& proc_root, std::string_view path, bool wa
     walk += "/";
     walk += path.substr(start, end - start);
     if (::lstat(walk.c_str(), &st) != 0) return PosixError("lstat " + walk, errno);
-    if (S_ISLNK(st.st_mode)) return Status::PermissionDenied("privileged helper: symbolic link " + walk);
+    if (S_ISLNK(st.st_mode))
+      return Status::PermissionDenied("privileged helper: symbolic link " + walk);
     start = end + 1;
   }
   if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
@@ -173,8 +174,8 @@ void SendReply(int fd, const std::string& reply, int pass_fd) {
     if (static_cast<size_t>(n) > kMaxRequestBytes) {
       reply = Refuse("request too large");
     } else {
-      reply = HandleHelperRequest(std::string_view(buf.data(), static_cast<size_t>(n)), policy,
-                                  &pass);
+      reply =
+          HandleHelperRequest(std::string_view(buf.data(), static_cast<size_t>(n)), policy, &pass);
     }
     SendReply(fd, reply, pass.get());
   }

@@ -77,8 +77,7 @@ std::string EncodeHelperRequest(HelperOp op, uint32_t flags, uint32_t max_bytes,
 
 // The helper's side of one request: the reply in wire format; for OpenPipe
 // `fd` receives the descriptor to pass.  Never fails: errors are replies.
-std::string HandleHelperRequest(std::string_view request, const HelperPolicy& policy,
-                                UniqueFd* fd);
+std::string HandleHelperRequest(std::string_view request, const HelperPolicy& policy, UniqueFd* fd);
 
 // The daemon's side: the connections to the helper.  Thread-safe; calls
 // block until the helper answers.  Every call fails with Unavailable once

@@ -123,8 +123,9 @@ TEST_F(PrivilegedHelperTest, ASymbolicLinkBelowProcIsRefused) {
 TEST_F(PrivilegedHelperTest, OversizedAndMalformedRequestsAreRefused) {
   ExpectRefused(EncodeHelperRequest(HelperOp::kWrite, 0, 0, kState, std::string(257, '1')),
                 "write data over the limit");
-  ExpectRefused(EncodeHelperRequest(HelperOp::kRead, 0, 64, "/proc/fs/nfsd/" + std::string(5000, 'a')),
-                "path over the limit");
+  ExpectRefused(
+      EncodeHelperRequest(HelperOp::kRead, 0, 64, "/proc/fs/nfsd/" + std::string(5000, 'a')),
+      "path over the limit");
   ExpectRefused(std::string(200 * 1024, 'x'), "request over the limit");
   ExpectRefused("abc", "short header");
   std::string lying = EncodeHelperRequest(HelperOp::kRead, 0, 64, kState);

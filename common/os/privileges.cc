@@ -11,6 +11,8 @@
 #include <memory>
 #include <string_view>
 
+#include "common/os/file_system.h"
+
 namespace nfsrec {
 namespace {
 
@@ -22,8 +24,8 @@ using CapState = std::unique_ptr<std::remove_pointer_t<cap_t>, CapFree>;
 Status RequireSingleThread(std::string_view what) {
   const size_t threads = CountThreads();
   if (threads > 1) {
-    return Status::InvalidArgument(StrCat(what, " with ", threads,
-                                          " threads: capabilities would change in one only"));
+    return Status::InvalidArgument(
+        StrCat(what, " with ", threads, " threads: capabilities would change in one only"));
   }
   return Status::Ok();
 }
@@ -33,7 +35,8 @@ Status RequireSingleThread(std::string_view what) {
 Status PruneBoundingSet() {
   for (cap_value_t c = 0; c < ::cap_max_bits(); ++c) {
     if (::cap_get_bound(c) <= 0) continue;  // absent already, or unknown to this kernel
-    if (::cap_drop_bound(c) != 0) return PosixError(StrCat("drop capability ", c, " from bounding set"), errno);
+    if (::cap_drop_bound(c) != 0)
+      return PosixError(StrCat("drop capability ", c, " from bounding set"), errno);
   }
   return Status::Ok();
 }
@@ -62,6 +65,27 @@ Status SetCapabilities(const std::vector<cap_value_t>& keep) {
   return Status::Ok();
 }
 
+// Every thread but the caller runs as `uid` with no capability.
+Status CheckOtherThreads(uid_t uid) {
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/proc/self/task"), ::closedir);
+  if (!dir) return PosixError("opendir /proc/self/task", errno);
+  const std::string self = std::to_string(::gettid());
+  const std::string want_uid = StrCat("Uid:\t", uid, "\t", uid, "\t", uid, "\t");
+  while (const dirent* e = ::readdir(dir.get())) {
+    if (e->d_name[0] == '.' || self == e->d_name) continue;
+    RealFileSystem files;
+    Result<std::string> status =
+        files.ReadSmallFile(StrCat("/proc/self/task/", e->d_name, "/status"), ReadFileOptions{});
+    if (!status.ok()) continue;  // the thread ended
+    if (status->find(want_uid) == std::string::npos ||
+        status->find("CapPrm:\t0000000000000000\n") == std::string::npos ||
+        status->find("CapEff:\t0000000000000000\n") == std::string::npos) {
+      return Status::PermissionDenied(StrCat("thread ", e->d_name, " kept its privileges"));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 size_t CountThreads() {
@@ -79,19 +103,29 @@ Result<PrivilegePlan> PlanPrivilegeDrop(const std::string& state_dir, uid_t curr
   plan.sm_path = state_dir + "/sm";
   if (current_uid != 0) return plan;  // kNone: nothing to drop
   struct stat st;
-  if (::lstat(plan.sm_path.c_str(), &st) != 0) return PosixError("lstat " + plan.sm_path, errno);
+  if (::lstat(plan.sm_path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return PosixError("lstat " + plan.sm_path, errno);
+    plan.action = PrivilegePlan::Action::kStayRoot;
+    plan.sm_missing = true;
+    return plan;
+  }
   plan.uid = st.st_uid;
   plan.gid = st.st_gid;
   plan.action = st.st_uid == 0 ? PrivilegePlan::Action::kStayRoot : PrivilegePlan::Action::kDrop;
   return plan;
 }
 
-Status ApplyPrivilegePlan(const PrivilegePlan& plan, Logger& log) {
+Status ApplyPrivilegePlan(const PrivilegePlan& plan, Logger& log, OtherThreads others) {
   if (plan.action == PrivilegePlan::Action::kNone) return Status::Ok();
-  NFSREC_RETURN_IF_ERROR(RequireSingleThread("dropping privileges"));
+  if (others == OtherThreads::kRefuse) {
+    NFSREC_RETURN_IF_ERROR(RequireSingleThread("dropping privileges"));
+  }
   NFSREC_RETURN_IF_ERROR(PruneBoundingSet());
   if (plan.action == PrivilegePlan::Action::kStayRoot) {
-    log.Warning(StrCat("Running as root.  chown ", plan.sm_path, " to choose a different user"));
+    log.Warning(
+        plan.sm_missing
+            ? StrCat("Running as root.  Make ", plan.sm_path, " owned by the user to run as")
+            : StrCat("Running as root.  chown ", plan.sm_path, " to choose a different user"));
     return Status::Ok();
   }
   // ORDER: keep-caps before setuid (else the permitted set is cleared with
@@ -120,6 +154,7 @@ Status ApplyPrivilegePlan(const PrivilegePlan& plan, Logger& log) {
     return Status::PermissionDenied("uid or gid did not change as asked");
   }
   if (::setuid(0) == 0) return Status::PermissionDenied("root could be regained after the drop");
+  if (others == OtherThreads::kLoseEverything) NFSREC_RETURN_IF_ERROR(CheckOtherThreads(plan.uid));
   log.Notice(StrCat("Effective UID, GID: ", plan.uid, ", ", plan.gid));
   return Status::Ok();
 }

@@ -30,20 +30,34 @@ struct PrivilegePlan {
   uid_t uid = 0;
   gid_t gid = 0;
   std::string sm_path;  // <state_dir>/sm, for the log lines
+  bool sm_missing = false;
 };
 
 // What ApplyPrivilegePlan will do for a process running as `current_uid`
-// (getuid()).  NotFound (or the lstat errno) if <state_dir>/sm cannot be
-// examined while running as root; not looked at otherwise.
+// (getuid()).  A missing sm/ means staying root (the database needs no sm/,
+// so none may exist); any other lstat failure is an error.  Not looked at
+// unless running as root.
 Result<PrivilegePlan> PlanPrivilegeDrop(const std::string& state_dir, uid_t current_uid);
 
+// Threads other than the caller, when there are some:
+enum class OtherThreads {
+  kRefuse,  // InvalidArgument: the drop must come before any thread exists
+  // The uid change reaches every thread (glibc applies set*id to all), and
+  // keep-caps is set in the calling thread only, so the others lose every
+  // capability with it; checked in /proc/self/task.  Their bounding sets
+  // stay as they were: none of them may execute programs.
+  kLoseEverything,
+};
+
 // kNone: nothing.  kStayRoot: prunes the bounding set and warns "Running as
-// root.  chown <sm> to choose a different user".  kDrop: prunes the
+// root.  chown <sm> to choose a different user" (or, with no sm/, to make
+// one owned by that user).  kDrop: prunes the
 // bounding set, setgroups(0), setgid, setuid with keep-caps, then leaves
 // exactly CAP_NET_BIND_SERVICE permitted and effective, and logs "Effective
 // UID, GID: u, g".  Checks the outcome (and that root cannot be regained);
 // any failure is an error value and the caller must not go on.
-Status ApplyPrivilegePlan(const PrivilegePlan& plan, Logger& log);
+Status ApplyPrivilegePlan(const PrivilegePlan& plan, Logger& log,
+                          OtherThreads others = OtherThreads::kRefuse);
 
 // For the nfsdcld role and the privileged helper: uid stays 0 (what /proc
 // and rpc_pipefs permission checks ask for), every capability is dropped

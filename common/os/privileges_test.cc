@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/os/file_system.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 #include <gtest/gtest.h>
@@ -98,8 +99,8 @@ TEST(PlanPrivilegeDropTest, RootPlansTheOwnerOfSmNotOfTheStateDirectory) {
   }
   Result<PrivilegePlan> plan = PlanPrivilegeDrop(tmp.path(), 0);
   ASSERT_OK(plan);
-  EXPECT_EQ(plan->action, want_uid == 0 ? PrivilegePlan::Action::kStayRoot
-                                        : PrivilegePlan::Action::kDrop);
+  EXPECT_EQ(plan->action,
+            want_uid == 0 ? PrivilegePlan::Action::kStayRoot : PrivilegePlan::Action::kDrop);
   EXPECT_EQ(plan->uid, want_uid);
   EXPECT_EQ(plan->gid, want_gid);
   EXPECT_EQ(plan->sm_path, tmp.File("sm"));
@@ -114,10 +115,19 @@ TEST(PlanPrivilegeDropTest, RootOwnedSmMeansStayRoot) {
   EXPECT_EQ(plan->action, PrivilegePlan::Action::kStayRoot);
 }
 
-TEST(PlanPrivilegeDropTest, MissingSmIsNotFoundForRoot) {
+TEST(PlanPrivilegeDropTest, MissingSmMeansStayingRoot) {
   test_support::TempDir tmp;
   Result<PrivilegePlan> plan = PlanPrivilegeDrop(tmp.path(), 0);
-  EXPECT_TRUE(plan.status().IsNotFound()) << plan.status().ToString();
+  ASSERT_OK(plan);
+  EXPECT_EQ(plan->action, PrivilegePlan::Action::kStayRoot);
+  EXPECT_TRUE(plan->sm_missing);
+}
+
+TEST(PlanPrivilegeDropTest, AnSmThatCannotBeExaminedIsAnError) {
+  test_support::TempDir tmp;
+  tmp.Write("file", "x");  // a state "directory" that is a file: ENOTDIR
+  Result<PrivilegePlan> plan = PlanPrivilegeDrop(tmp.File("file"), 0);
+  EXPECT_FALSE(plan.ok());
 }
 
 TEST(PlanPrivilegeDropTest, ASymlinkNamedSmSpeaksForItself) {
@@ -221,6 +231,50 @@ TEST(ApplyPrivilegePlanTest, RefusedWhileAnotherThreadExists) {
   std::map<std::string, std::string> f = Fields(out);
   EXPECT_EQ(f["result"], "refused");
   EXPECT_EQ(f["uid"], std::to_string(::geteuid()));
+}
+
+TEST(ApplyPrivilegePlanTest, ALateDropLeavesOtherThreadsWithoutAnyCapability) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  std::string out = InChild([](int fd) {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    pid_t other_tid = 0;
+    std::thread other([&] {
+      std::unique_lock<std::mutex> lock(mu);
+      other_tid = ::gettid();
+      cv.notify_all();
+      cv.wait(lock, [&] { return done; });
+    });
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return other_tid != 0; });
+    }
+    NullLogger log;
+    Status s = ApplyPrivilegePlan(DropTo(kUser, kGroup), log, OtherThreads::kLoseEverything);
+    Put(fd, "result:\t" + s.ToString() + "\n");
+    RealFileSystem files;
+    Result<std::string> st = files.ReadSmallFile(
+        "/proc/self/task/" + std::to_string(other_tid) + "/status", ReadFileOptions{});
+    if (st.ok()) {
+      std::map<std::string, std::string> f = Fields(*st);
+      Put(fd, "otherEff:\t" + f["CapEff"] + "\notherPrm:\t" + f["CapPrm"] + "\notherUid:\t" +
+                  f["Uid"] + "\n");
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      done = true;
+    }
+    cv.notify_all();
+    other.join();
+    PutOwnStatus(fd);
+  });
+  std::map<std::string, std::string> f = Fields(out);
+  EXPECT_EQ(f["result"], "OK");
+  EXPECT_EQ(Hex(f["CapEff"]), kNetBindService);
+  EXPECT_EQ(f["otherUid"], "65534\t65534\t65534\t65534");
+  EXPECT_EQ(Hex(f["otherEff"]), 0u);
+  EXPECT_EQ(Hex(f["otherPrm"]), 0u);
 }
 
 TEST(DropToRootWithoutCapabilitiesTest, StaysUidZeroWithNoCapabilityAndNoDacOverride) {

@@ -33,6 +33,7 @@ SYSTEM_TESTS = \
 	tests/system/160-symlinked-state-directory-accepted.sh \
 	tests/system/170-second-sigterm-during-teardown-unregisters.sh \
 	tests/system/180-rpcbind-restart-reregisters.sh \
-	tests/system/185-unmon-not-durable-is-system-err.sh
+	tests/system/185-unmon-not-durable-is-system-err.sh \
+	tests/system/190-privileges-dropped.sh
 TESTS += $(SYSTEM_TESTS)
 EXTRA_DIST += $(SYSTEM_TESTS) tests/system/lib.sh
