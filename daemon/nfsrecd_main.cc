@@ -160,7 +160,7 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   std::unique_ptr<nfs4rec::TrackingDaemon> tracking;
   if (config.nfs4) {
     std::shared_ptr<nfs4rec::PipeOpener> opener;
-    if (helper) opener = std::make_shared<HelperPipeOpener>(helper->channel());
+    if (helper) opener = std::make_shared<nfs4rec::HelperPipeOpener>(helper->channel());
     Result<std::unique_ptr<nfs4rec::TrackingDaemon>> t = nfs4rec::TrackingDaemon::Create(
         loop, scheduler, executor, files, *log, **queue, config.tracking, std::move(opener));
     if (!t.ok()) return startup.Fail("NFSv4 client tracking", t.status());

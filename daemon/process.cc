@@ -102,10 +102,13 @@ Status PrepareDatabaseDir(const std::string& db_dir, const std::string& legacy_d
   NFSREC_RETURN_IF_ERROR(MoveLegacyDatabase(legacy_db, db, log));
   if (plan.action != PrivilegePlan::Action::kDrop) return Status::Ok();
   UniqueFd dir(::open(db_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir) return PosixError("open database directory " + db_dir, errno);
-  if (::fchown(dir.get(), plan.uid, plan.gid) != 0 || ::fchmod(dir.get(), 0700) != 0) {
-    return PosixError("hand over database directory " + db_dir, errno);
+  struct stat st;
+  if (!dir && errno == EACCES && ::stat(db_dir.c_str(), &st) == 0 && st.st_uid == plan.uid) {
+    // Already the user's and closed to others (root without
+    // CAP_DAC_OVERRIDE cannot look in): what is inside is theirs.
+    return Status::Ok();
   }
+  if (!dir) return PosixError("open database directory " + db_dir, errno);
   UniqueFd file(::openat(dir.get(), kDatabaseFileName,
                          O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600));
   if (!file) return PosixError("create database " + db, errno);
@@ -116,6 +119,11 @@ Status PrepareDatabaseDir(const std::string& db_dir, const std::string& legacy_d
         errno != ENOENT) {
       return PosixError("hand over " + db + suffix, errno);
     }
+  }
+  // ORDER: the directory last: once it is the user's (mode 0700), root
+  // without CAP_DAC_OVERRIDE can no longer reach what is inside.
+  if (::fchown(dir.get(), plan.uid, plan.gid) != 0 || ::fchmod(dir.get(), 0700) != 0) {
+    return PosixError("hand over database directory " + db_dir, errno);
   }
   return Status::Ok();
 }

@@ -18,7 +18,6 @@
 #include "common/os/privileges.h"
 #include "common/store/commit_queue.h"
 #include "daemon/nfs_conf.h"
-#include "nfs4rec/cld_pipe.h"
 
 namespace nfsrec {
 
@@ -65,7 +64,8 @@ Result<std::unique_ptr<CommitQueue>> OpenStore(const std::string& db_path, Event
 
 // While still root, before the drop: the database's directory `db_dir`
 // becomes the user's (made mode 0700 if missing; the mode and owner of an
-// existing one are set again), a database left at `legacy_db` (the path
+// existing one are set again unless it is the user's already and closed to
+// a root without CAP_DAC_OVERRIDE), a database left at `legacy_db` (the path
 // before the database had a directory of its own) is moved in with its
 // -wal and -shm unless one is already there, and the database file is
 // made (empty, which SQLite takes for a new database) and handed over with
@@ -77,16 +77,6 @@ Status PrepareDatabaseDir(const std::string& db_dir, const std::string& legacy_d
 
 // The pid file becomes the user's (as rpc.statd's does).
 Status HandOverPidfile(const std::string& path, const PrivilegePlan& plan);
-
-// The cld pipe, opened by the privileged helper and passed back.
-class HelperPipeOpener final : public nfs4rec::PipeOpener {
- public:
-  explicit HelperPipeOpener(std::shared_ptr<HelperChannel> helper) : helper_(std::move(helper)) {}
-  Result<UniqueFd> Open(const std::string& path) override { return helper_->OpenPipe(path); }
-
- private:
-  std::shared_ptr<HelperChannel> helper_;
-};
 
 // Starts something that completes through the loop (a store load) and runs
 // the loop until it has: start(done) must call done exactly once.  TimedOut

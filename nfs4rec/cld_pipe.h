@@ -38,6 +38,7 @@
 #include "common/base/logging.h"
 #include "common/base/unique_fd.h"
 #include "common/os/event_loop.h"
+#include "common/os/privileged_helper.h"
 
 namespace nfsrec::nfs4rec {
 
@@ -56,6 +57,18 @@ class PipeOpener {
 class RealPipeOpener final : public PipeOpener {
  public:
   Result<UniqueFd> Open(const std::string& path) override;
+};
+
+// Opened by the privileged helper and passed back.  The helper's own
+// connection per caller keeps this quick while a worker's v4_end_grace
+// write waits in the kernel (common/os/privileged_helper.h).
+class HelperPipeOpener final : public PipeOpener {
+ public:
+  explicit HelperPipeOpener(std::shared_ptr<HelperChannel> helper) : helper_(std::move(helper)) {}
+  Result<UniqueFd> Open(const std::string& path) override { return helper_->OpenPipe(path); }
+
+ private:
+  std::shared_ptr<HelperChannel> helper_;
 };
 
 class CldPipe {

@@ -193,9 +193,6 @@ void CloseAllBut(std::vector<int> keep) {
 }
 
 [[noreturn]] void HelperMain(std::vector<int> fds, const HelperPolicy& policy, pid_t parent) {
-  // ORDER: die with the daemon, checked after asking (it may be gone).
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  if (::getppid() != parent) ::_exit(0);
   // A terminal's ^C reaches the whole process group: the helper stays
   // until the daemon, which may still need it, closes the connections.
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) ::signal(sig, SIG_IGN);
@@ -203,6 +200,10 @@ void CloseAllBut(std::vector<int> keep) {
   ::prctl(PR_SET_NAME, "nfsrecd-priv", 0, 0, 0);
   CloseAllBut(fds);
   Status dropped = ::geteuid() == 0 ? DropToRootWithoutCapabilities() : Status::Ok();
+  // ORDER: die with the daemon (which, dropped, may not kill us), set after
+  // the credential change and checked after asking: it may be gone already.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (::getppid() != parent) ::_exit(0);
   const std::string ready = dropped.ok() ? std::string(1, kReadyByte) : dropped.ToString();
   (void)!::send(fds[0], ready.data(), ready.size(), MSG_NOSIGNAL);
   if (!dropped.ok()) ::_exit(1);
@@ -457,8 +458,9 @@ PrivilegedHelper::~PrivilegedHelper() {
   const auto deadline = std::chrono::steady_clock::now() + 1s;
   while (::waitpid(pid_, nullptr, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() >= deadline) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
+      // Dropped, we may not signal a uid-0 process: then it dies with us
+      // (PR_SET_PDEATHSIG), and waiting here could be for ever.
+      if (::kill(pid_, SIGKILL) == 0) ::waitpid(pid_, nullptr, 0);
       return;
     }
     std::this_thread::sleep_for(5ms);

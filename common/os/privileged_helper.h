@@ -124,7 +124,8 @@ class PrivilegedHelper {
   static Result<std::unique_ptr<PrivilegedHelper>> Start(HelperPolicy policy,
                                                          size_t connections = kHelperConnections);
   // Closes the connections, waits up to a second for the helper to exit
-  // (it may be stuck in a kernel write), then kills it; always reaps it.
+  // (it may be stuck in a kernel write), then kills and reaps it if allowed
+  // (a dropped daemon is not; the helper then dies with it).
   ~PrivilegedHelper();
   PrivilegedHelper(const PrivilegedHelper&) = delete;
   PrivilegedHelper& operator=(const PrivilegedHelper&) = delete;

@@ -3,12 +3,13 @@
 // itself), never of the state directory, which stays root's.
 //
 // Capabilities are per thread and so are the keep-caps flag and the
-// bounding set: every drop here must run while the process has a single
-// thread (before the executor, the commit thread or libevent workers
-// exist); the functions refuse otherwise.  Nothing is left inheritable or
-// ambient, so a program we execute (an ha-callout) starts with no
-// capabilities at all, and the bounding set is emptied so that not even a
-// set-user-ID root program it runs could regain them.
+// bounding set: a drop runs while the process has a single thread (before
+// the executor's workers or the commit thread exist) and refuses otherwise,
+// unless the caller accepts that the other threads lose everything
+// (OtherThreads::kLoseEverything, for the sm-notify command's late drop).  Nothing is left
+// inheritable or ambient, so a program we execute (an ha-callout) starts with no capabilities at
+// all, and the bounding set is emptied so that not even a set-user-ID root program it runs could
+// regain them.
 #pragma once
 
 #include <sys/types.h>
