@@ -40,6 +40,11 @@ expect_eq "database made by the sm-notify command" statd "$(stat -c %U "$DB")"
 # status_field PID FIELD: the value of one /proc/PID/status line.
 status_field() { awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
 
+"$LOCKD_EMU" --ready-file "$T/lockd.ready" >"$T/lockd.out" 2>"$T/lockd.err" &
+EMU=$!
+for _ in $(seq 1 100); do [ -s "$T/lockd.ready" ] && break; sleep 0.05; done
+[ -s "$T/lockd.ready" ] || fail "lockd emulator did not start"
+
 "$NFSRECD" -F -d -P "$STATE" --pidfile "$T/pid" --proc-root "$ROOT" --cld-pipe "$ROOT/cld" \
   --config "$CONF" -H "$T/ha.sh" >"$T/daemon.log" 2>&1 &
 DPID=$!
@@ -93,6 +98,16 @@ expect_eq "nsm_local_state after SM_SIMU_CRASH" "$after" "$(cat "$ROOT/proc/sys/
 expect_eq "ha-callout uid and CapEff" "add-client $STATD_UID 0000000000000000" \
   "$(grep '^add-client' "$T/ha.out" | head -1)"
 
+# A peer's SM_NOTIFY: the callback to lockd still comes from a reserved
+# port (CAP_NET_BIND_SERVICE), the only kind the kernel's lockd accepts.
+"$NSM_CLIENT" --tcp mon 10.9.0.2 $COOKIE >/dev/null
+"$NSM_CLIENT" notify 10.9.0.2 7 >/dev/null
+for _ in $(seq 1 100); do grep -q CALLBACK "$T/lockd.out" && break; sleep 0.05; done
+case "$(grep CALLBACK "$T/lockd.out" | head -1)" in
+  *"privileged=1 mon_name=10.9.0.2 state=7 priv=$COOKIE"*) echo "ok: lockd callback from a reserved port" ;;
+  *) fail "unexpected lockd callback: [$(cat "$T/lockd.out")]" ;;
+esac
+
 # 4. The cld pipe, opened through the helper.
 grep -q "cld: opened $ROOT/cld" "$T/daemon.log" || fail "the cld pipe was not opened"
 [ -n "$(find -L /proc/$DPID/fd -samefile "$ROOT/cld" 2>/dev/null)" ] || fail "the daemon does not hold the cld pipe"
@@ -111,6 +126,9 @@ stop_daemon
 rpcinfo -p 127.0.0.1 2>/dev/null | grep -qw 100024 && fail "rpcbind still has 100024 after SIGTERM"
 [ -n "$HPID" ] && kill -0 "$HPID" 2>/dev/null && fail "the helper outlived the daemon"
 expect_eq "pid file after exit" 0 "$(stat -c %s "$T/pid")"
+
+kill "$EMU" 2>/dev/null
+wait "$EMU" 2>/dev/null
 
 # 7. Debian's rpc.statd, same sm/ ownership, for comparison.
 if command -v rpc.statd >/dev/null; then
