@@ -307,7 +307,10 @@ std::string HandleHelperRequest(std::string_view request, const HelperPolicy& po
 
 HelperChannel::HelperChannel(std::vector<UniqueFd> connections)
     : connections_(std::move(connections)) {
-  for (size_t i = 0; i < connections_.size(); ++i) free_.push_back(i);
+  for (size_t i = 0; i < connections_.size(); ++i) {
+    free_.push_back(i);
+    buffers_.push_back(std::make_unique_for_overwrite<char[]>(kMaxReplyBytes));
+  }
 }
 
 Result<HelperChannel::Reply> HelperChannel::Call(std::string_view request) {
@@ -321,13 +324,13 @@ Result<HelperChannel::Reply> HelperChannel::Call(std::string_view request) {
   }
   const int fd = connections_[index].get();
   Result<Reply> out = Status::Unavailable("privileged helper: gone");
-  std::vector<char> buf(kMaxReplyBytes);
+  char* const buf = buffers_[index].get();
   ssize_t n;
   do {
     n = ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
   if (n == static_cast<ssize_t>(request.size())) {
-    iovec iov{buf.data(), buf.size()};
+    iovec iov{buf, kMaxReplyBytes};
     msghdr msg = {};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -345,7 +348,7 @@ Result<HelperChannel::Reply> HelperChannel::Call(std::string_view request) {
         reply.fd.reset(passed);
       }
     }
-    std::string_view in(buf.data(), n > 0 ? static_cast<size_t>(n) : 0);
+    std::string_view in(buf, n > 0 ? static_cast<size_t>(n) : 0);
     if (in.size() >= kReplyHeaderBytes && (msg.msg_flags & MSG_TRUNC) == 0 &&
         GetU32(in, 8) <= in.size() - kReplyHeaderBytes) {
       const uint32_t msg_len = GetU32(in, 8);

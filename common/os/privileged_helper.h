@@ -110,7 +110,9 @@ class HelperChannel {
   std::mutex mu_;
   std::condition_variable free_cv_;
   std::vector<UniqueFd> connections_;  // fixed once built
-  std::vector<size_t> free_;           // indices into connections_
+  // One reply buffer per connection, used by whoever holds it.
+  std::vector<std::unique_ptr<char[]>> buffers_;
+  std::vector<size_t> free_;  // indices into connections_
   bool shut_down_ = false;
 };
 
