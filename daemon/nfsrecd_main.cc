@@ -93,6 +93,7 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
     if (!h.ok()) return startup.Fail("privileged helper", h.status());
     helper = std::move(h).value();
   }
+  if (Status s = ReclaimPidfile(proc.pidfile, *plan); !s.ok()) return startup.Fail("pid file", s);
   Result<std::unique_ptr<Pidfile>> pidfile = TakePidfile(proc.pidfile);
   if (!pidfile.ok()) return startup.Fail("pid file", pidfile.status());
   if (Status s = HandOverPidfile(proc.pidfile, *plan); !s.ok()) return startup.Fail("pid file", s);

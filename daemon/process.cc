@@ -120,9 +120,10 @@ Status PrepareDatabaseDir(const std::string& db_dir, const std::string& legacy_d
       return PosixError("hand over " + db + suffix, errno);
     }
   }
-  // ORDER: the directory last: once it is the user's (mode 0700), root
-  // without CAP_DAC_OVERRIDE can no longer reach what is inside.
-  if (::fchown(dir.get(), plan.uid, plan.gid) != 0 || ::fchmod(dir.get(), 0700) != 0) {
+  // ORDER: the directory last, its mode before its owner: once it is the
+  // user's, root without CAP_FOWNER can no longer change its mode, nor,
+  // without CAP_DAC_OVERRIDE, reach what is inside.
+  if (::fchmod(dir.get(), 0700) != 0 || ::fchown(dir.get(), plan.uid, plan.gid) != 0) {
     return PosixError("hand over database directory " + db_dir, errno);
   }
   return Status::Ok();
@@ -131,6 +132,16 @@ Status PrepareDatabaseDir(const std::string& db_dir, const std::string& legacy_d
 Status HandOverPidfile(const std::string& path, const PrivilegePlan& plan) {
   if (path.empty() || plan.action != PrivilegePlan::Action::kDrop) return Status::Ok();
   if (::lchown(path.c_str(), plan.uid, plan.gid) != 0) return PosixError("chown " + path, errno);
+  return Status::Ok();
+}
+
+Status ReclaimPidfile(const std::string& path, const PrivilegePlan& plan) {
+  if (path.empty() || plan.action == PrivilegePlan::Action::kNone) return Status::Ok();
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid == 0) {
+    return Status::Ok();
+  }
+  if (::lchown(path.c_str(), 0, 0) != 0) return PosixError("chown " + path, errno);
   return Status::Ok();
 }
 

@@ -78,6 +78,12 @@ Status PrepareDatabaseDir(const std::string& db_dir, const std::string& legacy_d
 // The pid file becomes the user's (as rpc.statd's does).
 Status HandOverPidfile(const std::string& path, const PrivilegePlan& plan);
 
+// Before the pid file is opened, as root: one left by a run that dropped
+// (truncated, not removed, at exit) is given back to root, which without
+// CAP_DAC_OVERRIDE could not open it otherwise.  A running instance keeps
+// its descriptor and its lock, so it is still found.
+Status ReclaimPidfile(const std::string& path, const PrivilegePlan& plan);
+
 // Starts something that completes through the loop (a store load) and runs
 // the loop until it has: start(done) must call done exactly once.  TimedOut
 // after `limit`.

@@ -122,5 +122,17 @@ TEST(HandOverPidfileTest, OnlyADropGivesThePidFileAway) {
   EXPECT_EQ(Stat(tmp.File("pid")).st_uid, kUser);
 }
 
+TEST(ReclaimPidfileTest, APidFileLeftByADroppedRunIsRootsAgain) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give files away";
+  test_support::TempDir tmp;
+  tmp.Write("pid", "");
+  ASSERT_EQ(::chown(tmp.File("pid").c_str(), kUser, kGroup), 0);
+  ASSERT_OK(ReclaimPidfile(tmp.File("pid"), Plan(PrivilegePlan::Action::kNone)));
+  EXPECT_EQ(Stat(tmp.File("pid")).st_uid, kUser);  // not root: not ours to touch
+  ASSERT_OK(ReclaimPidfile(tmp.File("pid"), Plan(PrivilegePlan::Action::kDrop)));
+  EXPECT_EQ(Stat(tmp.File("pid")).st_uid, 0u);
+  ASSERT_OK(ReclaimPidfile(tmp.File("absent"), Plan(PrivilegePlan::Action::kDrop)));
+}
+
 }  // namespace
 }  // namespace nfsrec

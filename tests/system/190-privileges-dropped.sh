@@ -27,15 +27,17 @@ chmod 755 "$T/ha.sh"
 touch "$T/ha.out"
 chmod 666 "$T/ha.out"
 
-# 0. The sm-notify command on a fresh state directory (as at first boot):
-#    the database it makes as root is statd's, and it drops after the state
-#    is published.
-"$NFSRECD" --sm-notify -d -P "$STATE" --proc-root "$ROOT" --daemon-pidfile "$T/pid" --config "$CONF" \
+# 0. The sm-notify command on a fresh state directory of its own (as at
+#    first boot): the database it makes as root is statd's, and it drops
+#    after the state is published.
+mkdir -p "$T/nstate/sm" "$T/nstate/sm.bak"
+chown statd: "$T/nstate/sm" "$T/nstate/sm.bak"
+"$NFSRECD" --sm-notify -d -P "$T/nstate" --proc-root "$ROOT" --daemon-pidfile "$T/pid" --config "$CONF" \
   >"$T/sm-notify.log" 2>&1
 expect_eq "sm-notify command exit status" 0 "$?"
 grep -q "Effective UID, GID: $STATD_UID, $STATD_GID" "$T/sm-notify.log" ||
   fail "the sm-notify command did not drop: $(cat "$T/sm-notify.log")"
-expect_eq "database made by the sm-notify command" statd "$(stat -c %U "$DB")"
+expect_eq "database made by the sm-notify command" statd "$(stat -c %U "$T/nstate/nfsrecd/nfsrecd.sqlite")"
 
 # status_field PID FIELD: the value of one /proc/PID/status line.
 status_field() { awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
@@ -45,15 +47,24 @@ EMU=$!
 for _ in $(seq 1 100); do [ -s "$T/lockd.ready" ] && break; sleep 0.05; done
 [ -s "$T/lockd.ready" ] || fail "lockd emulator did not start"
 
-"$NFSRECD" -F -d -P "$STATE" --pidfile "$T/pid" --proc-root "$ROOT" --cld-pipe "$ROOT/cld" \
-  --config "$CONF" -H "$T/ha.sh" >"$T/daemon.log" 2>&1 &
-DPID=$!
-for _ in $(seq 1 100); do
-  rpcinfo -T udp 127.0.0.1 100024 1 >/dev/null 2>&1 && break
-  kill -0 "$DPID" 2>/dev/null || break
-  sleep 0.05
-done
-rpcinfo -T udp 127.0.0.1 100024 1 >/dev/null 2>&1 || { fail "daemon did not come up"; finish; }
+# The daemon starts with no capability in its bounding set but those it
+# needs before the drop (the unit's CapabilityBoundingSet).
+BOUNDED=
+command -v setpriv >/dev/null &&
+  BOUNDED="setpriv --bounding-set -all,+setuid,+setgid,+setpcap,+chown,+net_bind_service --"
+start_bounded() {
+  $BOUNDED "$NFSRECD" -F -d -P "$STATE" --pidfile "$T/pid" --proc-root "$ROOT" --cld-pipe "$ROOT/cld" \
+    --config "$CONF" -H "$T/ha.sh" >"$1" 2>&1 &
+  DPID=$!
+  for _ in $(seq 1 100); do
+    rpcinfo -T udp 127.0.0.1 100024 1 >/dev/null 2>&1 && return 0
+    kill -0 "$DPID" 2>/dev/null || break
+    sleep 0.05
+  done
+  fail "daemon did not come up"
+  finish
+}
+start_bounded "$T/daemon.log"
 HPID=$(pgrep -P "$DPID" -x nfsrecd-priv)
 [ -n "$HPID" ] || fail "no privileged helper child"
 
@@ -129,6 +140,12 @@ expect_eq "pid file after exit" 0 "$(stat -c %s "$T/pid")"
 
 kill "$EMU" 2>/dev/null
 wait "$EMU" 2>/dev/null
+
+# A second start: the database directory is statd's now, and closed to a
+# root without CAP_DAC_OVERRIDE.
+start_bounded "$T/daemon.2.log"
+expect_eq "second start: SM_STAT" "stat_succ" "$("$NSM_CLIENT" stat localhost | cut -d' ' -f1)"
+stop_daemon
 
 # 7. Debian's rpc.statd, same sm/ ownership, for comparison.
 if command -v rpc.statd >/dev/null; then
