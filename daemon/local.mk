@@ -69,3 +69,12 @@ TESTS += daemon/nfsrecctl_config_test
 daemon_nfsrecctl_config_test_SOURCES = daemon/nfsrecctl_config_test.cc daemon/nfsrecctl_config.cc
 daemon_nfsrecctl_config_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 daemon_nfsrecctl_config_test_LDADD = daemon/libdaemon.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+
+# What the daemon hands over to the user it drops to (database directory,
+# a database at the old path, pid file).
+check_PROGRAMS += daemon/process_test
+TESTS += daemon/process_test
+daemon_process_test_SOURCES = daemon/process_test.cc
+daemon_process_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+daemon_process_test_LDADD = daemon/libdaemon.a $(COMMON_LIBS) $(GTEST_LIBS) $(LIBCAP_LIBS) \
+	$(SYS_LIBS)

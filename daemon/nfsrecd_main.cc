@@ -5,6 +5,7 @@
 // --sm-notify as the first argument, it runs the sm-notify-compatible
 // command instead (daemon/notify_main.cc).
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +17,9 @@
 #include "common/os/event_loop.h"
 #include "common/os/executor.h"
 #include "common/os/file_system.h"
+#include "common/os/privileged_helper.h"
+#include "common/os/privileges.h"
+#include "common/rpc/rpcbind.h"
 #include "common/store/commit_queue.h"
 #include "config.h"
 #include "daemon/daemon_config.h"
@@ -23,6 +27,7 @@
 #include "daemon/nsm_endpoint.h"
 #include "daemon/process.h"
 #include "nfs4rec/tracking_daemon.h"
+#include "statd/nsm_codec.h"
 #include "statd/nsm_daemon.h"
 
 namespace nfsrec {
@@ -65,22 +70,67 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
     log->Error(s.message());
     return 1;
   }
+  // Whom to run as: the owner of sm/ (rpc.statd's rule), known before
+  // anything is created, so that what is made as root can be theirs.
+  Result<PrivilegePlan> plan = PlanPrivilegeDrop(config.nsm.state_dir, ::getuid());
+  if (!plan.ok()) {
+    std::fprintf(stderr, "nfsrecd: %s\n", plan.status().ToString().c_str());
+    log->Error(plan.status().ToString());
+    return 1;
+  }
+  const bool drop = plan->action == PrivilegePlan::Action::kDrop;
   // ORDER: detach before opening anything the child must own (database
   // thread, sockets); the parent waits for the child's readiness report.
   Startup startup(*log, "nfsrecd", proc.foreground, /*echo=*/proc.foreground);
   if (Status s = startup.Detach(); !s.ok()) return startup.Fail("start-up", s);
+  // ORDER: the privileged helper, forked while this is the only thread
+  // (fork keeps only the caller's); it serves the kernel files and the cld
+  // pipe the dropped daemon may no longer open.
+  std::unique_ptr<PrivilegedHelper> helper;
+  if (drop) {
+    HelperPolicy policy{proc.proc_root, {}};
+    if (config.nfs4) policy.pipe_paths = nfs4rec::CldPipePaths(config.tracking);
+    Result<std::unique_ptr<PrivilegedHelper>> h = PrivilegedHelper::Start(std::move(policy));
+    if (!h.ok()) return startup.Fail("privileged helper", h.status());
+    helper = std::move(h).value();
+  }
+  if (Status s = ReclaimPidfile(proc.pidfile, *plan); !s.ok()) return startup.Fail("pid file", s);
   Result<std::unique_ptr<Pidfile>> pidfile = TakePidfile(proc.pidfile);
   if (!pidfile.ok()) return startup.Fail("pid file", pidfile.status());
+  if (Status s = HandOverPidfile(proc.pidfile, *plan); !s.ok()) return startup.Fail("pid file", s);
+  if (Status s =
+          PrepareDatabaseDir(config.DatabaseDir(), DatabaseFile(config.nsm.state_dir), *plan, *log);
+      !s.ok()) {
+    return startup.Fail("database directory " + config.DatabaseDir(), s);
+  }
   Result<std::unique_ptr<EventLoop>> loop_r = EventLoop::Create();
   if (!loop_r.ok()) return startup.Fail("event loop", loop_r.status());
   EventLoop& loop = **loop_r;
   LoopScheduler scheduler(loop);
+  // ORDER: stale rpcbind entries go while root (one made by a statd that
+  // ran as root can only be removed by root); ours are made after the
+  // drop, so that the uid that removes them at exit is the one that owns
+  // them.  Listeners are bound after the drop too, as rpc.statd binds its
+  // own: CAP_NET_BIND_SERVICE covers reserved ports.
+  if (drop) {
+    if (Status s = rpc::UnsetAll(statd::kNsmProgram, statd::kNsmVersion); !s.ok()) {
+      log->Warning(StrCat("Removing stale rpcbind entries: ", s.ToString()));
+    }
+  }
+  // ORDER: drop before any thread exists (executor workers, the commit
+  // thread): capabilities are per thread.
+  if (Status s = ApplyPrivilegePlan(*plan, *log); !s.ok()) {
+    return startup.Fail("dropping privileges", s);
+  }
   // Blocking work (DNS, procfs scans, /proc writes the kernel may hold) and
-  // every small OS file, /proc under --proc-root.
+  // every small OS file, /proc under --proc-root; once dropped, the kernel's
+  // NFS files through the helper.
   Executor executor(loop);
-  auto files = std::make_shared<RealFileSystem>(proc.proc_root);
+  std::shared_ptr<FileSystem> files = std::make_shared<RealFileSystem>(proc.proc_root);
+  if (helper) files = std::make_shared<HelperFileSystem>(helper->channel(), std::move(files));
 
-  // ORDER: database before anything that can be asked to remember.
+  // ORDER: database before anything that can be asked to remember; opened
+  // after the drop, so that whatever SQLite creates is the user's.
   Result<std::unique_ptr<CommitQueue>> queue = OpenStore(config.DbPath(), loop, log.get());
   if (!queue.ok()) return startup.Fail("open database " + config.DbPath(), queue.status());
   // ORDER: the NSM stack loads (and takes over rpc.statd's files) and
@@ -111,8 +161,10 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
 
   std::unique_ptr<nfs4rec::TrackingDaemon> tracking;
   if (config.nfs4) {
+    std::shared_ptr<nfs4rec::PipeOpener> opener;
+    if (helper) opener = std::make_shared<nfs4rec::HelperPipeOpener>(helper->channel());
     Result<std::unique_ptr<nfs4rec::TrackingDaemon>> t = nfs4rec::TrackingDaemon::Create(
-        loop, scheduler, executor, files, *log, **queue, config.tracking);
+        loop, scheduler, executor, files, *log, **queue, config.tracking, std::move(opener));
     if (!t.ok()) return startup.Fail("NFSv4 client tracking", t.status());
     tracking = std::move(t).value();
     Status ts = StartAndWait(loop, [&](auto done) { tracking->Start(std::move(done)); });

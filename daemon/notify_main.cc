@@ -18,7 +18,9 @@
 #include "common/os/event_loop.h"
 #include "common/os/executor.h"
 #include "common/os/file_system.h"
+#include "common/os/privileges.h"
 #include "common/store/commit_queue.h"
+#include "common/store/database_location.h"
 #include "daemon/daemon_config.h"
 #include "daemon/nfs_conf.h"
 #include "daemon/notify_config.h"
@@ -70,18 +72,34 @@ int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
     return 0;
   }
 
+  // Whom to run as once the state is bumped and published: the owner of
+  // sm/, as the daemon.
+  Result<PrivilegePlan> plan = PlanPrivilegeDrop(config.nsm.state_dir, ::getuid());
+  if (!plan.ok()) {
+    log->Error(plan.status().ToString());
+    return 1;
+  }
+
   // ORDER: detach before any thread exists (fork keeps only the caller's
   // thread); the parent still exits only after the state is bumped and
   // published, when the child reports, as sm-notify's does.
   Startup startup(*log, "sm-notify", /*foreground=*/config.debug, /*echo=*/false);
   if (Status s = startup.Detach(); !s.ok()) return startup.Fail("Start-up", s);
+  // ORDER: the database, opened as root, must be the user's: SQLite gives
+  // its -wal and -shm the database file's owner when it makes them as root.
+  const std::string db_path = DatabasePath(config.nsm.state_dir);
+  if (Status s =
+          PrepareDatabaseDir(DirName(db_path), DatabaseFile(config.nsm.state_dir), *plan, *log);
+      !s.ok()) {
+    return startup.Fail("Database directory", s);
+  }
   Result<std::unique_ptr<EventLoop>> loop_r = EventLoop::Create();
   if (!loop_r.ok()) return startup.Fail("Event loop", loop_r.status());
   EventLoop& loop = **loop_r;
   LoopScheduler scheduler(loop);
   Executor executor(loop);
   RealFileSystem files(config.proc_root);
-  Result<std::unique_ptr<CommitQueue>> queue = OpenStore(DatabasePath(config.nsm.state_dir), loop);
+  Result<std::unique_ptr<CommitQueue>> queue = OpenStore(db_path, loop);
   if (!queue.ok()) return startup.Fail("Cannot open database", queue.status());
   Result<std::unique_ptr<statd::NsmDaemon>> nsm =
       statd::NsmDaemon::Create(loop, scheduler, executor, files, *log, **queue, config.nsm);
@@ -101,6 +119,12 @@ int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
   if (!loop.RunUntil([&] { return summary.has_value(); }, std::chrono::minutes(5))) return 1;
   if (!summary->ok()) {
     return startup.Fail("Notification", summary->status());
+  }
+  // ORDER: the drop comes after the state bump and the kernel write, as
+  // sm-notify's does; the commit thread and the executor's workers exist by
+  // now and lose every capability with the uid change.
+  if (Status s = ApplyPrivilegePlan(*plan, *log, OtherThreads::kLoseEverything); !s.ok()) {
+    return startup.Fail("Dropping privileges", s);
   }
   TellRunningDaemon(config.daemon_pidfile, *log);
   if (!config.debug) log->Notice("Backgrounding to notify hosts...");

@@ -1,6 +1,8 @@
 #include "daemon/process.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -8,6 +10,7 @@
 
 #include "common/base/liveness.h"
 #include "common/os/file_system.h"
+#include "common/store/database_location.h"
 #include "common/store/sqlite.h"
 #include "config.h"
 
@@ -87,6 +90,90 @@ Result<std::unique_ptr<CommitQueue>> OpenStore(const std::string& db_path, Event
   }
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Db> db, sqlite::Db::Open(db_path));
   return std::make_unique<CommitQueue>(std::move(db), loop, log);
+}
+
+namespace {
+
+constexpr const char* kSqliteCompanions[] = {"-wal", "-shm"};
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+// ORDER: -wal and -shm first, the database last: interrupted, the next
+// start finds no database at the new path and moves again, and a WAL
+// already moved lies where the database will be.
+Status MoveLegacyDatabase(const std::string& from, const std::string& to, Logger& log) {
+  if (!Exists(from) || Exists(to)) return Status::Ok();
+  for (const char* suffix : kSqliteCompanions) {
+    const std::string f = from + suffix;
+    if (Exists(f) && ::rename(f.c_str(), (to + suffix).c_str()) != 0) {
+      return PosixError(StrCat("move ", f, " to ", to, suffix), errno);
+    }
+  }
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    return PosixError("move " + from + " to " + to, errno);
+  for (const std::string& dir : {DirName(from), DirName(to)}) {
+    UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (d) (void)::fsync(d.get());
+  }
+  log.Notice(StrCat("Moved the database ", from, " to ", to));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status PrepareDatabaseDir(const std::string& db_dir, const std::string& legacy_db,
+                          const PrivilegePlan& plan, Logger& log) {
+  if (::mkdir(db_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return PosixError("create database directory " + db_dir, errno);
+  }
+  const std::string db = DatabaseFile(db_dir);
+  NFSREC_RETURN_IF_ERROR(MoveLegacyDatabase(legacy_db, db, log));
+  if (plan.action != PrivilegePlan::Action::kDrop) return Status::Ok();
+  UniqueFd dir(::open(db_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  struct stat st;
+  if (!dir && errno == EACCES && ::stat(db_dir.c_str(), &st) == 0 && st.st_uid == plan.uid) {
+    // Already the user's and closed to others (root without
+    // CAP_DAC_OVERRIDE cannot look in): what is inside is theirs.
+    return Status::Ok();
+  }
+  if (!dir) return PosixError("open database directory " + db_dir, errno);
+  UniqueFd file(::openat(dir.get(), kDatabaseFileName,
+                         O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600));
+  if (!file) return PosixError("create database " + db, errno);
+  if (::fchown(file.get(), plan.uid, plan.gid) != 0) return PosixError("hand over " + db, errno);
+  for (const char* suffix : kSqliteCompanions) {
+    const std::string name = std::string(kDatabaseFileName) + suffix;
+    if (::fchownat(dir.get(), name.c_str(), plan.uid, plan.gid, AT_SYMLINK_NOFOLLOW) != 0 &&
+        errno != ENOENT) {
+      return PosixError("hand over " + db + suffix, errno);
+    }
+  }
+  // ORDER: the directory last, its mode before its owner: once it is the
+  // user's, root without CAP_FOWNER can no longer change its mode, nor,
+  // without CAP_DAC_OVERRIDE, reach what is inside.
+  if (::fchmod(dir.get(), 0700) != 0 || ::fchown(dir.get(), plan.uid, plan.gid) != 0) {
+    return PosixError("hand over database directory " + db_dir, errno);
+  }
+  return Status::Ok();
+}
+
+Status HandOverPidfile(const std::string& path, const PrivilegePlan& plan) {
+  if (path.empty() || plan.action != PrivilegePlan::Action::kDrop) return Status::Ok();
+  if (::lchown(path.c_str(), plan.uid, plan.gid) != 0) return PosixError("chown " + path, errno);
+  return Status::Ok();
+}
+
+Status ReclaimPidfile(const std::string& path, const PrivilegePlan& plan) {
+  if (path.empty() || plan.action == PrivilegePlan::Action::kNone) return Status::Ok();
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid == 0) {
+    return Status::Ok();
+  }
+  if (::lchown(path.c_str(), 0, 0) != 0) return PosixError("chown " + path, errno);
+  return Status::Ok();
 }
 
 Status StartAndWait(EventLoop& loop, const std::function<void(Callback<void(Status)>)>& start,

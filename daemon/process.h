@@ -14,6 +14,8 @@
 #include "common/os/daemonize.h"
 #include "common/os/event_loop.h"
 #include "common/os/pidfile.h"
+#include "common/os/privileged_helper.h"
+#include "common/os/privileges.h"
 #include "common/store/commit_queue.h"
 #include "daemon/nfs_conf.h"
 
@@ -64,6 +66,28 @@ Result<std::unique_ptr<Pidfile>> TakePidfile(const std::string& path);
 // `log` (if given) when the file is replaced under it.
 Result<std::unique_ptr<CommitQueue>> OpenStore(const std::string& db_path, EventLoop& loop,
                                                Logger* log = nullptr);
+
+// While still root, before the drop: the database's directory `db_dir`
+// becomes the user's (made mode 0700 if missing; the mode and owner of an
+// existing one are set again unless it is the user's already and closed to
+// a root without CAP_DAC_OVERRIDE), a database left at `legacy_db` (the path
+// before the database had a directory of its own) is moved in with its
+// -wal and -shm unless one is already there, and the database file is
+// made (empty, which SQLite takes for a new database) and handed over with
+// its -wal and -shm, so that what SQLite creates later, as root or not,
+// belongs to the user too.  Without a drop only the directory is made and
+// the legacy database moved.
+Status PrepareDatabaseDir(const std::string& db_dir, const std::string& legacy_db,
+                          const PrivilegePlan& plan, Logger& log);
+
+// The pid file becomes the user's (as rpc.statd's does).
+Status HandOverPidfile(const std::string& path, const PrivilegePlan& plan);
+
+// Before the pid file is opened, as root: one left by a run that dropped
+// (truncated, not removed, at exit) is given back to root, which without
+// CAP_DAC_OVERRIDE could not open it otherwise.  A running instance keeps
+// its descriptor and its lock, so it is still found.
+Status ReclaimPidfile(const std::string& path, const PrivilegePlan& plan);
 
 // Starts something that completes through the loop (a store load) and runs
 // the loop until it has: start(done) must call done exactly once.  TimedOut

@@ -53,23 +53,37 @@ constexpr decltype(statfs::f_type) kRpcPipefsMagic = 0x67596969;
 
 }  // namespace
 
+Result<UniqueFd> RealPipeOpener::Open(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+  if (fd) return fd;
+  const int err = errno;
+  if (err == ENOENT || err == ENXIO || err == ENOTDIR) {
+    return Status::NotFound(StrCat("open ", path, ": ", std::strerror(err)));
+  }
+  return PosixError("open " + path, err);
+}
+
 Result<std::unique_ptr<CldPipe>> CldPipe::Create(EventLoop& loop, Scheduler& scheduler, Logger& log,
                                                  std::vector<std::string> paths,
-                                                 OnMessage on_message) {
+                                                 OnMessage on_message,
+                                                 std::shared_ptr<PipeOpener> opener) {
   if (paths.empty()) return Status::InvalidArgument("no cld pipe path given");
   int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) return PosixError("inotify_init1", errno);
-  return std::unique_ptr<CldPipe>(
-      new CldPipe(loop, scheduler, log, std::move(paths), std::move(on_message), UniqueFd(fd)));
+  if (!opener) opener = std::make_shared<RealPipeOpener>();
+  return std::unique_ptr<CldPipe>(new CldPipe(loop, scheduler, log, std::move(paths),
+                                              std::move(on_message), UniqueFd(fd),
+                                              std::move(opener)));
 }
 
 CldPipe::CldPipe(EventLoop& loop, Scheduler& scheduler, Logger& log, std::vector<std::string> paths,
-                 OnMessage on_message, UniqueFd inotify_fd)
+                 OnMessage on_message, UniqueFd inotify_fd, std::shared_ptr<PipeOpener> opener)
     : loop_(loop),
       scheduler_(scheduler),
       log_(log),
       paths_(std::move(paths)),
       on_message_(std::move(on_message)),
+      opener_(std::move(opener)),
       inotify_fd_(std::move(inotify_fd)),
       buf_(kDrainBufferSize + kCldHeaderSize) {}
 
@@ -125,14 +139,15 @@ void CldPipe::Rearm() {
 
 bool CldPipe::TryOpen() {
   for (const std::string& p : paths_) {
-    int fd = ::open(p.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno != ENOENT && errno != ENXIO && errno != ENOTDIR) {
-        log_.Warning(StrCat("cld: cannot open ", p, ": ", std::strerror(errno)));
+    Result<UniqueFd> opened = opener_->Open(p);
+    if (!opened.ok()) {
+      if (!opened.status().IsNotFound()) {
+        log_.Warning(StrCat("cld: cannot open ", p, ": ", opened.status().ToString()));
       }
       continue;
     }
-    UniqueFd owned(fd);
+    UniqueFd owned = std::move(opened).value();
+    const int fd = owned.get();
     struct stat st;
     if (::fstat(fd, &st) != 0) {
       log_.Warning(StrCat("cld: fstat ", p, ": ", std::strerror(errno)));

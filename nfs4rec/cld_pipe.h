@@ -38,8 +38,38 @@
 #include "common/base/logging.h"
 #include "common/base/unique_fd.h"
 #include "common/os/event_loop.h"
+#include "common/os/privileged_helper.h"
 
 namespace nfsrec::nfs4rec {
+
+// How the pipe is opened: open(2) here (RealPipeOpener), or, once the
+// daemon has dropped root, through the privileged helper
+// (common/os/privileged_helper.h).  Called on the loop thread; must not
+// block for long (rpc_pipefs opens with O_NONBLOCK never wait).
+class PipeOpener {
+ public:
+  virtual ~PipeOpener() = default;
+  // The pipe opened O_RDWR | O_NONBLOCK | O_CLOEXEC.  NotFound while it is
+  // absent (ENOENT, ENXIO, ENOTDIR); any other failure is worth a warning.
+  virtual Result<UniqueFd> Open(const std::string& path) = 0;
+};
+
+class RealPipeOpener final : public PipeOpener {
+ public:
+  Result<UniqueFd> Open(const std::string& path) override;
+};
+
+// Opened by the privileged helper and passed back.  The helper's own
+// connection per caller keeps this quick while a worker's v4_end_grace
+// write waits in the kernel (common/os/privileged_helper.h).
+class HelperPipeOpener final : public PipeOpener {
+ public:
+  explicit HelperPipeOpener(std::shared_ptr<HelperChannel> helper) : helper_(std::move(helper)) {}
+  Result<UniqueFd> Open(const std::string& path) override { return helper_->OpenPipe(path); }
+
+ private:
+  std::shared_ptr<HelperChannel> helper_;
+};
 
 class CldPipe {
  public:
@@ -58,10 +88,11 @@ class CldPipe {
     uint64_t inotify_wakeups = 0;
   };
 
-  // paths: the pipe paths to try, in order.
+  // paths: the pipe paths to try, in order; `opener` null: RealPipeOpener.
   static Result<std::unique_ptr<CldPipe>> Create(EventLoop& loop, Scheduler& scheduler, Logger& log,
                                                  std::vector<std::string> paths,
-                                                 OnMessage on_message);
+                                                 OnMessage on_message,
+                                                 std::shared_ptr<PipeOpener> opener = nullptr);
   ~CldPipe();
   CldPipe(const CldPipe&) = delete;
   CldPipe& operator=(const CldPipe&) = delete;
@@ -83,7 +114,7 @@ class CldPipe {
 
  private:
   CldPipe(EventLoop& loop, Scheduler& scheduler, Logger& log, std::vector<std::string> paths,
-          OnMessage on_message, UniqueFd inotify_fd);
+          OnMessage on_message, UniqueFd inotify_fd, std::shared_ptr<PipeOpener> opener);
   void Rearm();
   bool TryOpen();
   void Close(const std::string& why);
@@ -97,6 +128,7 @@ class CldPipe {
   Logger& log_;
   std::vector<std::string> paths_;
   OnMessage on_message_;
+  std::shared_ptr<PipeOpener> opener_;
   UniqueFd inotify_fd_;
   std::unique_ptr<IoWatcher> inotify_watcher_;
   std::map<int, std::string> watches_;  // wd -> watched directory

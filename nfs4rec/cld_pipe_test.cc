@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -153,6 +154,74 @@ TEST_F(CldPipeTest, WaitingOnTheRealClockWakesAFewTimesASecond) {
   EXPECT_LE(pipe_->stats().rearms, 15u);
   EXPECT_LE(pipe_->stats().inotify_wakeups, 15u);
   pipe_.reset();  // cancels its timer while the scheduler is alive
+}
+
+// A PipeOpener that records what it was asked and answers as told.
+class ScriptedOpener final : public PipeOpener {
+ public:
+  explicit ScriptedOpener(std::function<Result<UniqueFd>(const std::string&)> answer)
+      : answer_(std::move(answer)) {}
+  Result<UniqueFd> Open(const std::string& path) override {
+    asked.push_back(path);
+    return answer_(path);
+  }
+  std::vector<std::string> asked;
+
+ private:
+  std::function<Result<UniqueFd>(const std::string&)> answer_;
+};
+
+// The daemon, once it has dropped root, opens the pipe through the
+// privileged helper: the pipe must use the opener it was given, for every
+// path in order, and read from the descriptor it hands back.
+TEST_F(CldPipeTest, ThePipeIsOpenedThroughTheGivenOpener) {
+  std::filesystem::create_directories(nfsd_dir_);
+  MakeFifo();
+  const std::string other = tmp_.File("elsewhere/cld");
+  auto opener = std::make_shared<ScriptedOpener>([&](const std::string& path) -> Result<UniqueFd> {
+    if (path == other) return Status::NotFound("absent");
+    return RealPipeOpener().Open(path);
+  });
+  CapturingLogger log;
+  auto p = CldPipe::Create(
+      *loop_, sched_, log, {other, pipe_path_}, [](std::span<const uint8_t>, uint64_t) {}, opener);
+  ASSERT_OK(p);
+  pipe_ = std::move(p).value();
+  ASSERT_OK(pipe_->Start());
+  EXPECT_TRUE(pipe_->is_open());
+  EXPECT_EQ(pipe_->open_path(), pipe_path_);
+  EXPECT_EQ(opener->asked, (std::vector<std::string>{other, pipe_path_}));
+  EXPECT_FALSE(log.Contains("cannot open"));  // absent is not worth a warning
+  pipe_.reset();                              // before `log` goes
+}
+
+TEST_F(CldPipeTest, AnOpenerRefusalOtherThanAbsenceIsLoggedAndRetried) {
+  std::filesystem::create_directories(nfsd_dir_);
+  MakeFifo();
+  bool refuse = true;
+  auto opener = std::make_shared<ScriptedOpener>([&](const std::string& path) -> Result<UniqueFd> {
+    if (refuse) return Status::PermissionDenied("privileged helper: path not allowed");
+    return RealPipeOpener().Open(path);
+  });
+  CapturingLogger log;
+  auto p = CldPipe::Create(
+      *loop_, sched_, log, {pipe_path_}, [](std::span<const uint8_t>, uint64_t) {}, opener);
+  ASSERT_OK(p);
+  pipe_ = std::move(p).value();
+  ASSERT_OK(pipe_->Start());
+  EXPECT_FALSE(pipe_->is_open());
+  EXPECT_TRUE(log.Contains("cld: cannot open " + pipe_path_ + ": "));
+  EXPECT_TRUE(log.Contains("privileged helper: path not allowed"));
+  refuse = false;
+  AdvanceInSteps(sched_, 200ms);
+  EXPECT_TRUE(pipe_->is_open());
+  pipe_.reset();  // before `log` goes
+}
+
+TEST(RealPipeOpenerTest, AbsentPipeIsNotFound) {
+  RealPipeOpener opener;
+  EXPECT_TRUE(opener.Open("/nonexistent-dir/nfsd/cld").status().IsNotFound());
+  EXPECT_TRUE(opener.Open("/etc/hostname/cld").status().IsNotFound());  // ENOTDIR
 }
 
 }  // namespace

@@ -8,25 +8,35 @@
 
 namespace nfsrec::nfs4rec {
 
+std::vector<std::string> CldPipePaths(const TrackingOptions& options) {
+  std::vector<std::string> paths{options.pipe_path};
+  if (options.pipe_path == kDefaultCldPipePath) paths.emplace_back(kAlternateCldPipePath);
+  return paths;
+}
+
 Result<std::unique_ptr<TrackingDaemon>> TrackingDaemon::Create(
     EventLoop& loop, Scheduler& scheduler, Executor& executor, std::shared_ptr<FileSystem> fs,
-    Logger& log, CommitQueue& queue, const TrackingOptions& options) {
+    Logger& log, CommitQueue& queue, const TrackingOptions& options,
+    std::shared_ptr<PipeOpener> opener) {
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<SqliteClientStore> store, SqliteClientStore::Open(queue));
-  return CreateWithStore(loop, scheduler, executor, std::move(fs), log, std::move(store), options);
+  return CreateWithStore(loop, scheduler, executor, std::move(fs), log, std::move(store), options,
+                         std::move(opener));
 }
 
 Result<std::unique_ptr<TrackingDaemon>> TrackingDaemon::CreateWithStore(
     EventLoop& loop, Scheduler& scheduler, Executor& executor, std::shared_ptr<FileSystem> fs,
-    Logger& log, std::unique_ptr<ClientStore> store, const TrackingOptions& options) {
-  std::unique_ptr<TrackingDaemon> d(
-      new TrackingDaemon(loop, scheduler, executor, std::move(fs), log, std::move(store), options));
+    Logger& log, std::unique_ptr<ClientStore> store, const TrackingOptions& options,
+    std::shared_ptr<PipeOpener> opener) {
+  std::unique_ptr<TrackingDaemon> d(new TrackingDaemon(
+      loop, scheduler, executor, std::move(fs), log, std::move(store), options, std::move(opener)));
   NFSREC_RETURN_IF_ERROR(d->Init());
   return d;
 }
 
 TrackingDaemon::TrackingDaemon(EventLoop& loop, Scheduler& scheduler, Executor& executor,
                                std::shared_ptr<FileSystem> fs, Logger& log,
-                               std::unique_ptr<ClientStore> store, const TrackingOptions& options)
+                               std::unique_ptr<ClientStore> store, const TrackingOptions& options,
+                               std::shared_ptr<PipeOpener> opener)
     : loop_(loop),
       scheduler_(scheduler),
       executor_(executor),
@@ -34,7 +44,8 @@ TrackingDaemon::TrackingDaemon(EventLoop& loop, Scheduler& scheduler, Executor& 
       log_(log),
       options_(options),
       store_(std::move(store)),
-      grace_(executor, fs_) {}
+      grace_(executor, fs_),
+      opener_(std::move(opener)) {}
 
 TrackingDaemon::~TrackingDaemon() {
   // ORDER: stop the pipe first so no new upcall reaches a half-destroyed service.
@@ -62,11 +73,11 @@ Status TrackingDaemon::Init() {
     log_.Info(StrCat("cld: reconciling with ", kNfsdClientsDir, " every ", interval,
                      " s and after each grace period"));
   }
-  std::vector<std::string> paths{options_.pipe_path};
-  if (options_.pipe_path == kDefaultCldPipePath) paths.emplace_back(kAlternateCldPipePath);
-  NFSREC_ASSIGN_OR_RETURN(pipe_, CldPipe::Create(loop_, scheduler_, log_, std::move(paths),
-                                                 [this](std::span<const uint8_t> bytes,
-                                                        uint64_t gen) { OnMessage(bytes, gen); }));
+  NFSREC_ASSIGN_OR_RETURN(
+      pipe_, CldPipe::Create(
+                 loop_, scheduler_, log_, CldPipePaths(options_),
+                 [this](std::span<const uint8_t> bytes, uint64_t gen) { OnMessage(bytes, gen); },
+                 opener_));
   return Status::Ok();
 }
 

@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/base/callback.h"
 #include "common/base/clock.h"
@@ -29,19 +30,24 @@
 
 namespace nfsrec::nfs4rec {
 
+// The cld pipe paths tried, in order: the configured one, and with the
+// default also the other usual rpc_pipefs mount point.
+std::vector<std::string> CldPipePaths(const TrackingOptions& options);
+
 class TrackingDaemon {
  public:
   // Opens the "cld" schema in the queue's database and loads the epochs.
   // `fs` is shared with Executor workers, which may outlive the daemon.
-  static Result<std::unique_ptr<TrackingDaemon>> Create(EventLoop& loop, Scheduler& scheduler,
-                                                        Executor& executor,
-                                                        std::shared_ptr<FileSystem> fs, Logger& log,
-                                                        CommitQueue& queue,
-                                                        const TrackingOptions& options);
+  // `opener` opens the cld pipe (null: open(2) in this process).
+  static Result<std::unique_ptr<TrackingDaemon>> Create(
+      EventLoop& loop, Scheduler& scheduler, Executor& executor, std::shared_ptr<FileSystem> fs,
+      Logger& log, CommitQueue& queue, const TrackingOptions& options,
+      std::shared_ptr<PipeOpener> opener = nullptr);
   // Same with any ClientStore (tests).
   static Result<std::unique_ptr<TrackingDaemon>> CreateWithStore(
       EventLoop& loop, Scheduler& scheduler, Executor& executor, std::shared_ptr<FileSystem> fs,
-      Logger& log, std::unique_ptr<ClientStore> store, const TrackingOptions& options);
+      Logger& log, std::unique_ptr<ClientStore> store, const TrackingOptions& options,
+      std::shared_ptr<PipeOpener> opener = nullptr);
   ~TrackingDaemon();
   TrackingDaemon(const TrackingDaemon&) = delete;
   TrackingDaemon& operator=(const TrackingDaemon&) = delete;
@@ -64,7 +70,7 @@ class TrackingDaemon {
  private:
   TrackingDaemon(EventLoop& loop, Scheduler& scheduler, Executor& executor,
                  std::shared_ptr<FileSystem> fs, Logger& log, std::unique_ptr<ClientStore> store,
-                 const TrackingOptions& options);
+                 const TrackingOptions& options, std::shared_ptr<PipeOpener> opener);
   Status Init();
   void OnMessage(std::span<const uint8_t> bytes, uint64_t generation);
   void SendReply(uint64_t generation, const CldMessage& reply);
@@ -80,6 +86,7 @@ class TrackingDaemon {
   ProcGraceControl grace_;
   std::unique_ptr<TrackingService> service_;
   std::unique_ptr<ProcLiveClientSource> live_clients_;
+  std::shared_ptr<PipeOpener> opener_;
   std::unique_ptr<CldPipe> pipe_;
   uint8_t last_version_ = kCldVersion1;
   Callback<void()> drained_;

@@ -1,5 +1,5 @@
 # The operating-system edge: event loop (libevent), files, name service,
-# process set-up (daemonize, pid file).
+# process set-up (daemonize, pid file, dropping root, the privileged helper).
 noinst_LIBRARIES += common/os/libos.a
 common_os_libos_a_SOURCES = \
 	common/os/atomic_file.cc common/os/atomic_file.h \
@@ -8,6 +8,8 @@ common_os_libos_a_SOURCES = \
 	common/os/executor.cc common/os/executor.h \
 	common/os/file_system.cc common/os/file_system.h \
 	common/os/pidfile.cc common/os/pidfile.h \
+	common/os/privileges.cc common/os/privileges.h \
+	common/os/privileged_helper.cc common/os/privileged_helper.h \
 	common/os/resolver.cc common/os/resolver.h
 
 check_PROGRAMS += common/os/event_loop_test
@@ -30,3 +32,16 @@ common_os_file_system_test_LDADD = $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 common_os_resolver_test_SOURCES = common/os/resolver_test.cc tests/support/fake_scheduler.h
 common_os_resolver_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 common_os_resolver_test_LDADD = $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+
+# Dropping root and the privileged helper: the drops run in forked children
+# (they cannot be undone) and skip without root; the helper's validation
+# runs unprivileged.
+COMMON_OS_PRIV_TESTS = common/os/privileges_test common/os/privileged_helper_test
+check_PROGRAMS += $(COMMON_OS_PRIV_TESTS)
+TESTS += $(COMMON_OS_PRIV_TESTS)
+common_os_privileges_test_SOURCES = common/os/privileges_test.cc
+common_os_privileges_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+common_os_privileges_test_LDADD = $(COMMON_LIBS) $(GTEST_LIBS) $(LIBCAP_LIBS) $(SYS_LIBS)
+common_os_privileged_helper_test_SOURCES = common/os/privileged_helper_test.cc
+common_os_privileged_helper_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+common_os_privileged_helper_test_LDADD = $(COMMON_LIBS) $(GTEST_LIBS) $(LIBCAP_LIBS) $(SYS_LIBS)

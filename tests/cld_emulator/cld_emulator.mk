@@ -10,11 +10,12 @@ CLDEMU_LIBS = tests/cld_emulator/libcldemu.a nfs4rec/libnfs4rec.a $(COMMON_LIBS)
 
 check_PROGRAMS += tests/cld_emulator/cld-testd
 tests_cld_emulator_cld_testd_SOURCES = tests/cld_emulator/cld_testd.cc
-tests_cld_emulator_cld_testd_LDADD = nfs4rec/libnfs4rec.a $(COMMON_LIBS) $(SYS_LIBS)
+tests_cld_emulator_cld_testd_LDADD = nfs4rec/libnfs4rec.a $(COMMON_LIBS) $(LIBCAP_LIBS) $(SYS_LIBS)
 
 CLDEMU_TESTS = tests/cld_emulator/kernel_emulator_test tests/cld_emulator/scenarios_test
 check_PROGRAMS += $(CLDEMU_TESTS)
-TESTS += $(CLDEMU_TESTS)
+TESTS += $(CLDEMU_TESTS) tests/cld_emulator/scenarios-via-helper.sh
+EXTRA_DIST += tests/cld_emulator/scenarios-via-helper.sh
 
 tests_cld_emulator_kernel_emulator_test_SOURCES = tests/cld_emulator/kernel_emulator_test.cc
 tests_cld_emulator_kernel_emulator_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS) $(FUSE3_CFLAGS)

@@ -18,6 +18,7 @@
 #include "common/os/event_loop.h"
 #include "common/os/executor.h"
 #include "common/os/file_system.h"
+#include "common/os/privileged_helper.h"
 #include "common/store/commit_queue.h"
 #include "common/store/sqlite.h"
 #include "nfs4rec/tracking_daemon.h"
@@ -66,6 +67,21 @@ int Run(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   StderrLogger log("cld-testd", debug);
+  // CLD_TESTD_VIA_HELPER: the pipe and /proc through the privileged helper,
+  // as in the daemon once it has dropped root (forked while single-threaded).
+  std::shared_ptr<FileSystem> files = std::make_shared<RealFileSystem>(proc_root);
+  std::shared_ptr<nfs4rec::PipeOpener> opener;
+  std::unique_ptr<PrivilegedHelper> helper;
+  if (std::getenv("CLD_TESTD_VIA_HELPER") != nullptr) {
+    auto h = PrivilegedHelper::Start(HelperPolicy{proc_root, nfs4rec::CldPipePaths(opts)});
+    if (!h.ok()) {
+      log.Error(h.status().ToString());
+      return 1;
+    }
+    helper = std::move(h).value();
+    files = std::make_shared<HelperFileSystem>(helper->channel(), std::move(files));
+    opener = std::make_shared<nfs4rec::HelperPipeOpener>(helper->channel());
+  }
   auto loop = EventLoop::Create();
   if (!loop.ok()) {
     log.Error(loop.status().ToString());
@@ -79,8 +95,8 @@ int Run(int argc, char** argv) {
   auto queue = std::make_unique<CommitQueue>(std::move(db).value(), **loop);
   LoopScheduler scheduler(**loop);
   Executor executor(**loop);
-  auto daemon = nfs4rec::TrackingDaemon::Create(
-      **loop, scheduler, executor, std::make_shared<RealFileSystem>(proc_root), log, *queue, opts);
+  auto daemon = nfs4rec::TrackingDaemon::Create(**loop, scheduler, executor, files, log, *queue,
+                                                opts, opener);
   if (!daemon.ok()) {
     log.Error(daemon.status().ToString());
     return 1;

@@ -39,6 +39,7 @@ SYSTEM_TESTS = \
 	tests/system/175-startup-failures-say-the-fix.sh \
 	tests/system/180-rpcbind-restart-reregisters.sh \
 	tests/system/185-unmon-not-durable-is-system-err.sh \
+	tests/system/190-privileges-dropped.sh \
 	tests/system/195-ganesha-uses-nfsrecd-as-statd.sh
 TESTS += $(SYSTEM_TESTS)
 EXTRA_DIST += $(SYSTEM_TESTS) tests/system/lib.sh

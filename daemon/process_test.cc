@@ -1,0 +1,138 @@
+// What the daemon hands over to the user it drops to, while still root: the
+// database directory and files (and a database left at the old path), and
+// the pid file.
+#include "daemon/process.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/store/database_location.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
+#include <gtest/gtest.h>
+
+namespace nfsrec {
+namespace {
+
+constexpr uid_t kUser = 65534;
+constexpr gid_t kGroup = 65534;
+
+PrivilegePlan Plan(PrivilegePlan::Action action) {
+  PrivilegePlan plan;
+  plan.action = action;
+  plan.uid = kUser;
+  plan.gid = kGroup;
+  return plan;
+}
+
+struct stat Stat(const std::string& path) {
+  struct stat st = {};
+  ::lstat(path.c_str(), &st);
+  return st;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+class PrepareDatabaseDirTest : public ::testing::Test {
+ protected:
+  test_support::TempDir tmp_;
+  const std::string state_ = tmp_.path();
+  const std::string dir_ = DefaultDatabaseDir(state_);
+  const std::string db_ = DatabaseFile(dir_);
+  const std::string legacy_ = DatabaseFile(state_);
+  CapturingLogger log_;
+};
+
+TEST_F(PrepareDatabaseDirTest, WithoutADropTheDirectoryIsMadeAndNothingElse) {
+  ASSERT_OK(PrepareDatabaseDir(dir_, legacy_, Plan(PrivilegePlan::Action::kNone), log_));
+  EXPECT_EQ(Stat(dir_).st_mode & 07777, 0700u);
+  EXPECT_FALSE(std::filesystem::exists(db_));
+}
+
+TEST_F(PrepareDatabaseDirTest, ADatabaseAtTheOldPathMovesInWithItsWal) {
+  tmp_.Write("nfsrecd.sqlite", "db");
+  tmp_.Write("nfsrecd.sqlite-wal", "wal");
+  ASSERT_OK(PrepareDatabaseDir(dir_, legacy_, Plan(PrivilegePlan::Action::kStayRoot), log_));
+  EXPECT_EQ(Slurp(db_), "db");
+  EXPECT_EQ(Slurp(db_ + "-wal"), "wal");
+  EXPECT_FALSE(std::filesystem::exists(legacy_));
+  EXPECT_FALSE(std::filesystem::exists(legacy_ + "-wal"));
+  EXPECT_TRUE(log_.Contains("Moved the database " + legacy_ + " to " + db_));
+}
+
+TEST_F(PrepareDatabaseDirTest, ADatabaseAlreadyInPlaceIsNotReplacedByTheOldOne) {
+  tmp_.Write("nfsrecd.sqlite", "old");
+  tmp_.Write("nfsrecd/nfsrecd.sqlite", "new");
+  ASSERT_OK(PrepareDatabaseDir(dir_, legacy_, Plan(PrivilegePlan::Action::kNone), log_));
+  EXPECT_EQ(Slurp(db_), "new");
+  EXPECT_EQ(Slurp(legacy_), "old");
+}
+
+// An interrupted move left the WAL in the new place: the next start moves
+// the database beside it.
+TEST_F(PrepareDatabaseDirTest, AMoveInterruptedAfterTheWalIsFinished) {
+  tmp_.Write("nfsrecd.sqlite", "db");
+  tmp_.Write("nfsrecd/nfsrecd.sqlite-wal", "wal");
+  ASSERT_OK(PrepareDatabaseDir(dir_, legacy_, Plan(PrivilegePlan::Action::kNone), log_));
+  EXPECT_EQ(Slurp(db_), "db");
+  EXPECT_EQ(Slurp(db_ + "-wal"), "wal");
+}
+
+TEST_F(PrepareDatabaseDirTest, ForADropTheDirectoryAndTheDatabaseBecomeTheUsers) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give files away";
+  tmp_.Write("nfsrecd.sqlite", "db");
+  tmp_.Write("nfsrecd.sqlite-shm", "shm");
+  ASSERT_OK(PrepareDatabaseDir(dir_, legacy_, Plan(PrivilegePlan::Action::kDrop), log_));
+  for (const std::string& p : {dir_, db_, db_ + "-shm"}) {
+    EXPECT_EQ(Stat(p).st_uid, kUser) << p;
+    EXPECT_EQ(Stat(p).st_gid, kGroup) << p;
+  }
+  EXPECT_EQ(Stat(dir_).st_mode & 07777, 0700u);
+}
+
+TEST_F(PrepareDatabaseDirTest, ForADropAMissingDatabaseIsMadeEmptyAndTheUsers) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give files away";
+  ASSERT_OK(PrepareDatabaseDir(dir_, legacy_, Plan(PrivilegePlan::Action::kDrop), log_));
+  EXPECT_EQ(Stat(db_).st_uid, kUser);
+  EXPECT_EQ(Stat(db_).st_size, 0);
+}
+
+TEST_F(PrepareDatabaseDirTest, ADatabaseFileThatIsASymlinkIsRefused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give files away";
+  tmp_.Write("elsewhere", "x");
+  std::filesystem::create_directories(dir_);
+  ASSERT_EQ(::symlink(tmp_.File("elsewhere").c_str(), db_.c_str()), 0);
+  EXPECT_FALSE(PrepareDatabaseDir(dir_, legacy_, Plan(PrivilegePlan::Action::kDrop), log_).ok());
+  EXPECT_EQ(Stat(tmp_.File("elsewhere")).st_uid, 0u);
+}
+
+TEST(HandOverPidfileTest, OnlyADropGivesThePidFileAway) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give files away";
+  test_support::TempDir tmp;
+  tmp.Write("pid", "1\n");
+  ASSERT_OK(HandOverPidfile(tmp.File("pid"), Plan(PrivilegePlan::Action::kStayRoot)));
+  EXPECT_EQ(Stat(tmp.File("pid")).st_uid, 0u);
+  ASSERT_OK(HandOverPidfile(tmp.File("pid"), Plan(PrivilegePlan::Action::kDrop)));
+  EXPECT_EQ(Stat(tmp.File("pid")).st_uid, kUser);
+}
+
+TEST(ReclaimPidfileTest, APidFileLeftByADroppedRunIsRootsAgain) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give files away";
+  test_support::TempDir tmp;
+  tmp.Write("pid", "");
+  ASSERT_EQ(::chown(tmp.File("pid").c_str(), kUser, kGroup), 0);
+  ASSERT_OK(ReclaimPidfile(tmp.File("pid"), Plan(PrivilegePlan::Action::kNone)));
+  EXPECT_EQ(Stat(tmp.File("pid")).st_uid, kUser);  // not root: not ours to touch
+  ASSERT_OK(ReclaimPidfile(tmp.File("pid"), Plan(PrivilegePlan::Action::kDrop)));
+  EXPECT_EQ(Stat(tmp.File("pid")).st_uid, 0u);
+  ASSERT_OK(ReclaimPidfile(tmp.File("absent"), Plan(PrivilegePlan::Action::kDrop)));
+}
+
+}  // namespace
+}  // namespace nfsrec
