@@ -60,10 +60,12 @@ options::ParseResult<CltrackCommandLine> ParseCltrackCommandLine(
   return cl;
 }
 
-options::ErrorReply CltrackErrorReply(options::ErrorKind) { return {0, true}; }
+options::ErrorReply CltrackErrorReply(options::ErrorKind) { return {1, true}; }
 
 std::string CltrackUsage(const std::string& program) {
-  return program + " [ -hfd ] [ -s dir ] <command> <args>\n";
+  return "Usage: " + program +
+         " [ -hfd ] [ -s dir ] <command> [arg]\n"
+         "  commands: init | create ID | remove ID | check ID | gracedone TIME\n";
 }
 
 }  // namespace nfsrec

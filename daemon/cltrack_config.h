@@ -1,15 +1,15 @@
 // nfsrec-cltrack's command line (nfsdcltrack's; the kernel runs it as
 // /sbin/nfsdcltrack), parsed by daemon/options.h:
 //   nfsrec-cltrack [-hdf] [-s DIR] [--config FILE] [--proc-root DIR] <command> [arg]
-//   -h, --help        usage text on stdout, exit 0, run nothing
+//   -h, --help        usage text on stdout, exit 1, run nothing
 //   -d, --debug       log debug messages
 //   -f, --foreground  log to stderr instead of syslog
 //   -s, --storagedir DIR   directory of the database (DIR/nfsrecd.sqlite)
 //   --config FILE     nfs.conf to read (default /etc/nfs.conf)
 //   --proc-root DIR   prefix of proc/fs/nfsd/v4_end_grace (tests)
-// Operands after the first two are ignored.  A usage error prints the
-// usage text on stdout and exits with 0 without running anything, as
-// nfsdcltrack does (nonzero statuses are the commands' answers).
+// Operands after the first two are ignored.  -h and a usage error print
+// the usage text on stdout and exit with 1 without running anything, as
+// Debian's nfsdcltrack (2.6.2) does.
 //
 // nfs.conf (daemon/nfs_conf.h; bad values and unknown keys are warned
 // about on stderr, never fatal):

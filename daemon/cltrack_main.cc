@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   }
   if (cl->help) {
     std::printf("%s", CltrackUsage(prog).c_str());
-    return 0;
+    return 1;
   }
   nfs4rec::CltrackRequest req = cl->request;
   req.has_session = Env("NFSDCLTRACK_CLIENT_HAS_SESSION");

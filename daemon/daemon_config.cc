@@ -172,9 +172,10 @@ std::string Usage(const std::string& program) {
          "       [-h] [-v]\n";
 }
 
-options::ErrorReply DaemonErrorReply(options::ErrorKind kind) {
+options::ErrorReply DaemonErrorReply(options::ErrorKind kind, DaemonRole role) {
   switch (kind) {
     case ErrorKind::kUsage:
+      return {role == DaemonRole::kRpcStatd ? 0 : 255, true};
     case ErrorKind::kBadValue:
       return {255, true};
     case ErrorKind::kBadPort:

@@ -180,9 +180,13 @@ std::string NotifyOnlyWarning(const std::string& program);
 // warned about in `conf`.
 void ApplySmNotifyConf(NfsConf& conf, statd::NsmOptions& nsm);
 
-// rpc.statd's answers: a usage error exits with -1 (255) after the usage
-// text, a bad port number with 1 after it, a bad nfs.conf with 1 alone.
-options::ErrorReply DaemonErrorReply(options::ErrorKind kind);
+// The answers to a bad command line.  As rpc.statd (Debian's 2.6.2, whose
+// getopt error lands on the help case): a usage error (unknown option,
+// missing value) exits 0 after the usage text, a bad port number 1 after
+// it, contradicting options -1 (255).  The nfsrecd name answers a usage
+// error with 255, so that a mistyped unit fails.  A bad nfs.conf: 1 alone.
+options::ErrorReply DaemonErrorReply(options::ErrorKind kind,
+                                     DaemonRole role = DaemonRole::kNfsrecd);
 
 std::string Usage(const std::string& program);
 

@@ -397,6 +397,14 @@ TEST(DaemonConfigTest, HelpAndVersionEndTheCommandLine) {
   EXPECT_EQ(KindOf({"-p", "0", "-v"}), ErrorKind::kBadPort);
 }
 
+// Debian's rpc.statd lands getopt's errors on its help case: exit 0.
+TEST(DaemonConfigTest, RpcStatdNameAnswersUsageErrorsWithZeroAsDebiansDoes) {
+  EXPECT_EQ(DaemonErrorReply(ErrorKind::kUsage, DaemonRole::kRpcStatd).exit_status, 0);
+  EXPECT_TRUE(DaemonErrorReply(ErrorKind::kUsage, DaemonRole::kRpcStatd).usage);
+  EXPECT_EQ(DaemonErrorReply(ErrorKind::kBadPort, DaemonRole::kRpcStatd).exit_status, 1);
+  EXPECT_EQ(DaemonErrorReply(ErrorKind::kBadValue, DaemonRole::kRpcStatd).exit_status, 255);
+}
+
 TEST(DaemonConfigTest, ExitStatusesAreRpcStatds) {
   EXPECT_EQ(DaemonErrorReply(ErrorKind::kUsage).exit_status, 255);
   EXPECT_TRUE(DaemonErrorReply(ErrorKind::kUsage).usage);

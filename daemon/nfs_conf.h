@@ -89,6 +89,8 @@ class NfsConf {
   // Warns about every tag of [section] (not of its subsections) that is not
   // in `known`: a misspelt key would otherwise be silently ignored.
   void WarnUnknownTags(std::string_view section, const std::vector<std::string_view>& known);
+  // Adds a warning for the start-up log.
+  void AddWarning(std::string warning) { warnings_.push_back(std::move(warning)); }
   // Adds a warning about the setting (with its FILE:LINE).
   void WarnAbout(std::string_view section, std::string_view tag, std::string_view why);
 

@@ -14,9 +14,9 @@ enum : int {
 };
 
 constexpr options::OptionSpec kOptions[] = {
-    {'h', 'h', "help", false},       {'F', 'F', "foreground", false},
-    {'d', 'd', "debug", false},      {'p', 'p', "pipefsdir", true},
-    {'s', 's', "storagedir", true},  {kConfig, 0, "config", true},
+    {'h', 'h', "help", false},         {'F', 'F', "foreground", false},
+    {'d', 'd', "debug", false},        {'p', 'p', "pipefsdir", true},
+    {'s', 's', "storagedir", true},    {kConfig, 0, "config", true},
     {kProcRoot, 0, "proc-root", true},
 };
 

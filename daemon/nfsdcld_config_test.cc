@@ -1,12 +1,11 @@
 #include "daemon/nfsdcld_config.h"
 
-#include <gtest/gtest.h>
-
 #include "daemon/cltrack_config.h"
 #include "daemon/nlm_ports.h"
 #include "daemon/notify_source.h"
 #include "tests/support/fake_file_system.h"
 #include "tests/support/status_matchers.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec {
 namespace {
@@ -17,8 +16,8 @@ using options::ParseResult;
 ParseResult<CommandLine> ParseNfsdcld(std::vector<std::string> args,
                                       const std::string& conf_text = "") {
   args.insert(args.begin(), "/usr/sbin/nfsdcld");
-  return ParseNfsdcldCommandLine(
-      args, [&](const std::string&) { return NfsConf::FromText(conf_text); });
+  return ParseNfsdcldCommandLine(args,
+                                 [&](const std::string&) { return NfsConf::FromText(conf_text); });
 }
 
 TEST(NfsdcldConfigTest, DefaultsAreTheTrackingRoleOnTheDaemonsDatabase) {
@@ -113,8 +112,8 @@ TEST(NfsdcldConfigTest, HelpAndMistakesPrintTheUsageAndExitZero) {
 ParseResult<CltrackCommandLine> ParseCltrack(std::vector<std::string> args,
                                              const std::string& conf_text) {
   args.insert(args.begin(), "/sbin/nfsdcltrack");
-  return ParseCltrackCommandLine(
-      args, [&](const std::string&) { return NfsConf::FromText(conf_text); });
+  return ParseCltrackCommandLine(args,
+                                 [&](const std::string&) { return NfsConf::FromText(conf_text); });
 }
 
 // The helper and the daemon use one database by default, wherever the

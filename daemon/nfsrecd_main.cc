@@ -217,7 +217,7 @@ int main(int argc, char** argv) {
   nfsrec::options::ParseResult<nfsrec::CommandLine> cl = ParseForRole(role, args);
   if (!cl.ok()) {
     const auto reply = nfsdcld ? nfsrec::NfsdcldErrorReply(cl.status().kind)
-                               : nfsrec::DaemonErrorReply(cl.status().kind);
+                               : nfsrec::DaemonErrorReply(cl.status().kind, role);
     return nfsrec::options::ReportError(base, cl.status(), reply, usage, nfsdcld ? stdout : stderr);
   }
   switch (cl->action) {
@@ -241,12 +241,11 @@ int main(int argc, char** argv) {
       break;
   }
   // The boot notification's source address and name (-n, [sm-notify]
-  // outgoing-addr): resolved before anything starts, as sm-notify does.
+  // outgoing-addr): resolved before anything starts, as sm-notify does;
+  // a problem is logged with nfs.conf's warnings.
   if (cl->config.serve_nsm && !cl->config.nsm.no_notify) {
-    if (nfsrec::Status s = nfsrec::ApplyNotifySource(cl->config.nsm); !s.ok()) {
-      std::fprintf(stderr, "%s: %s\n", base.c_str(), s.message().c_str());
-      return 1;
-    }
+    std::string why = nfsrec::ApplyNotifySourceOrFallBack(cl->config.nsm);
+    if (!why.empty()) cl->conf.AddWarning(why);
   }
   return nfsrec::RunDaemon(cl->config, cl->conf);
 }

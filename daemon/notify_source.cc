@@ -1,11 +1,15 @@
 #include "daemon/notify_source.h"
 
+#include <errno.h>
 #include <netdb.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <memory>
 
 #include "common/base/logging.h"
+#include "common/base/unique_fd.h"
 
 namespace nfsrec {
 namespace {
@@ -66,6 +70,27 @@ Status ApplyNotifySource(statd::NsmOptions& nsm) {
   nsm.notify_source = std::move(source.bind_address);
   nsm.my_name = std::move(source.name);
   return Status::Ok();
+}
+
+std::string ApplyNotifySourceOrFallBack(statd::NsmOptions& nsm) {
+  if (nsm.my_name.empty()) return "";
+  Result<NotifySource> source = ResolveNotifySource(nsm.my_name);
+  if (!source.ok()) {
+    return StrCat(source.status().message(), "; SM_NOTIFY announces it as given, from any address");
+  }
+  // Can this host send from it?  Binding port 0 tells without a packet.
+  Result<AddrinfoPtr> ai = Lookup(source->bind_address, AI_NUMERICHOST);
+  if (!ai.ok()) return StrCat("source address ", source->bind_address, ": ", ai.status().message());
+  UniqueFd fd(::socket((*ai)->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd || ::bind(fd.get(), (*ai)->ai_addr, (*ai)->ai_addrlen) != 0) {
+    const std::string why = std::strerror(errno);
+    nsm.my_name = source->name;
+    return StrCat("cannot send from ", source->bind_address, " (", why, "); SM_NOTIFY announces ",
+                  Printable(nsm.my_name), " from any address");
+  }
+  nsm.notify_source = std::move(source->bind_address);
+  nsm.my_name = std::move(source->name);
+  return "";
 }
 
 }  // namespace nfsrec

@@ -29,7 +29,15 @@ struct NotifySource {
 // InvalidArgument naming `addr_or_name` and the resolver's reason.
 Result<NotifySource> ResolveNotifySource(const std::string& addr_or_name);
 
-// Resolves nsm.my_name, if set, into nsm.notify_source and nsm.my_name.
+// Resolves nsm.my_name, if set, into nsm.notify_source and nsm.my_name
+// (the sm-notify command: an error ends it with status 1).
 Status ApplyNotifySource(statd::NsmOptions& nsm);
+
+// The daemon's version: rpc.statd keeps serving when the sm-notify it runs
+// refuses -v, so here a name that does not resolve, or an address that is
+// not (yet) on this host (a floating address elsewhere), is announced as
+// given from the default address; the reason is returned for the log
+// (empty when all went well).
+std::string ApplyNotifySourceOrFallBack(statd::NsmOptions& nsm);
 
 }  // namespace nfsrec
