@@ -249,7 +249,7 @@ keyed "[statd] port that is no number: ephemeral" "[statd]\nport = abc\n" any
 keyed "-p wins over [statd] port" "[statd]\nport = 4015\n" 4016 -p 4016
 keyed "[statd] no-notify with a bad boolean is tolerated" "[statd]\nport = 4017\nno-notify = maybe\n" 4017
 keyed "unknown key is tolerated" "[statd]\nport = 4018\nbogus-key = 1\n" 4018
-grep -q "shared-nfs.conf:3: unknown key bogus-key in \[statd\]" "$T/ours-statd.log" ||
+grep -q "/etc/nfs.conf:3: unknown key bogus-key in \[statd\]" "$T/ours-statd.log" ||
   fail "no FILE:LINE warning for the unknown key: $(cat "$T/ours-statd.log")"
 keyed "-o and -p differ" "" 4019 -p 4019 -o 4020
 set_conf ""
