@@ -70,8 +70,8 @@ TEST(CltrackConfigTest, HelpAndErrors) {
     ASSERT_FALSE(cl.ok()) << bad[0];
     EXPECT_EQ(cl.status().kind, ErrorKind::kUsage) << bad[0];
   }
-  // nfsdcltrack's answer to a usage error: the usage text and status 0.
-  EXPECT_EQ(CltrackErrorReply(ErrorKind::kUsage).exit_status, 0);
+  // Debian's nfsdcltrack (2.6.2) answers a usage error with its usage text and 1.
+  EXPECT_EQ(CltrackErrorReply(ErrorKind::kUsage).exit_status, 1);
   EXPECT_TRUE(CltrackErrorReply(ErrorKind::kUsage).usage);
 }
 

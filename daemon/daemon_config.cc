@@ -1,5 +1,6 @@
 #include "daemon/daemon_config.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <optional>
 #include <sstream>
@@ -24,6 +25,9 @@ enum : int {
   kDumpConfig,
 };
 
+// The longest retry window (-m, retry-time): about two years.
+constexpr int64_t kMaxNotifyMinutes = 1000000;
+
 constexpr options::OptionSpec kOptions[] = {
     {'F', 'F', "foreground", false},
     {'d', 'd', "no-syslog", false},
@@ -32,6 +36,7 @@ constexpr options::OptionSpec kOptions[] = {
     {'P', 'P', "state-directory-path", true},
     {'n', 'n', "name", true},
     {'L', 'L', "no-notify", false},
+    {'N', 'N', "notify-mode", false},
     {'H', 'H', "ha-callout", true},
     {'T', 'T', "nlm-port", true},
     {'U', 'U', "nlm-udp-port", true},
@@ -49,37 +54,34 @@ constexpr options::OptionSpec kOptions[] = {
     {kDumpConfig, 0, "dump-config", false},
 };
 
-template <typename T, typename V>
-Status Take(const Result<std::optional<V>>& setting, T& target) {
-  NFSREC_ASSIGN_OR_RETURN(std::optional<V> v, setting);
-  if (v) target = *v;
-  return Status::Ok();
-}
-
-// Settings from nfs.conf, onto the defaults (docs in the header).
-Status ApplyNfsConf(const NfsConf& conf, DaemonConfig& c) {
-  NFSREC_RETURN_IF_ERROR(Take(conf.GetPort("statd", "port"), c.nsm.port));
-  NFSREC_RETURN_IF_ERROR(Take(conf.GetPort("statd", "outgoing-port"), c.nsm.outgoing_port));
-  NFSREC_RETURN_IF_ERROR(Take(conf.GetBool("statd", "no-notify"), c.nsm.no_notify));
-  NFSREC_RETURN_IF_ERROR(Take(conf.GetPort("lockd", "port"), c.nsm.nlm_tcp_port));
-  NFSREC_RETURN_IF_ERROR(Take(conf.GetPort("lockd", "udp-port"), c.nsm.nlm_udp_port));
-  NFSREC_RETURN_IF_ERROR(Take(conf.GetBool("nfsrecd", "nfs4"), c.nfs4));
-  NFSREC_RETURN_IF_ERROR(
-      Take(conf.GetBool("nfsrecd", "end-grace-early"), c.tracking.end_grace_early));
-  NFSREC_RETURN_IF_ERROR(Take(conf.GetCount("nfsrecd", "reconcile-interval", 999999999),
-                              c.tracking.reconcile_interval));
-  NFSREC_RETURN_IF_ERROR(
-      Take(conf.GetCount("nfsrecd", "rpcbind-check-interval", 86400), c.rpcbind_check_interval));
+// Settings from nfs.conf, onto the role's defaults (docs in the header).
+void ApplyNfsConf(NfsConf& conf, DaemonConfig& c) {
+  WarnUnknownKeys(conf, {"general", "statd", "sm-notify", "lockd", "nfsdcld", "nfsrecd"});
+  // [sm-notify] first: rpc.statd hands its own outgoing port and name to
+  // sm-notify on the command line, which wins over sm-notify's settings.
+  ApplySmNotifyConf(conf, c.nsm);
+  if (auto v = conf.ReadPort("statd", "port")) c.nsm.port = *v;
+  if (auto v = conf.ReadPort("statd", "outgoing-port")) c.nsm.outgoing_port = *v;
+  if (auto v = conf.ReadBool("statd", "no-notify")) c.nsm.no_notify = *v;
+  if (auto v = conf.ReadPort("lockd", "port")) c.nsm.nlm_tcp_port = *v;
+  if (auto v = conf.ReadPort("lockd", "udp-port")) c.nsm.nlm_udp_port = *v;
+  if (auto v = conf.ReadBool("nfsrecd", "nfs4")) c.nfs4 = *v;
+  if (auto v = conf.ReadBool("nfsrecd", "end-grace-early")) c.tracking.end_grace_early = *v;
+  if (auto v = conf.ReadNumber("nfsrecd", "reconcile-interval", 0, 999999999)) {
+    c.tracking.reconcile_interval = *v;
+  }
+  if (auto v = conf.ReadNumber("nfsrecd", "rpcbind-check-interval", 0, 86400)) {
+    c.rpcbind_check_interval = *v;
+  }
   if (auto v = conf.Get("statd", "name")) c.nsm.my_name = *v;
   if (auto v = conf.Get("statd", "state-directory-path")) c.nsm.state_dir = *v;
   if (auto v = conf.Get("statd", "ha-callout")) c.nsm.ha_callout = *v;
-  if (auto v = conf.Get("statd", "debug"); v && *v != "0") c.process.debug = true;
-  if (auto v = conf.Get("general", "pipefs-directory")) {
-    std::string dir = *v;
-    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-    c.tracking.pipe_path = dir + "/nfsd/cld";
+  if (ReadDebugList(conf, "statd")) c.process.debug = true;
+  // The full daemon is nfsdcld too; nfsdcld reads its debug as a number.
+  if (auto v = conf.ReadNumber("nfsdcld", "debug", INT32_MIN, INT32_MAX); v && *v > 0) {
+    c.process.debug = true;
   }
-  return Status::Ok();
+  if (auto v = conf.Get("general", "pipefs-directory")) c.tracking.pipe_path = CldPipePath(*v);
 }
 
 // The command line with one more option applied.
@@ -110,6 +112,9 @@ ParseResult<CommandLine> Apply(const Option& o, CommandLine cl) {
       break;
     case 'L':
       c.nsm.no_notify = true;
+      break;
+    case 'N':
+      cl.action = CommandLine::Action::kNotifyOnly;
       break;
     case 'H':
       c.nsm.ha_callout = o.value;
@@ -160,16 +165,17 @@ ParseResult<CommandLine> Apply(const Option& o, CommandLine cl) {
 
 std::string Usage(const std::string& program) {
   return "Usage: " + program +
-         " [-FdL] [-p port] [-o port] [-P state-dir] [-n name] [-H prog]\n"
+         " [-FdLN] [-p port] [-o port] [-P state-dir] [-n name] [-H prog]\n"
          "       [-T nlm-tcp-port] [-U nlm-udp-port] [--pidfile path] [--proc-root dir]\n"
          "       [--cld-pipe path] [--no-nfs4] [--no-end-grace-early] [--dump-config]\n"
          "       [--reconcile-interval seconds] [--config nfs.conf]\n"
          "       [-h] [-v]\n";
 }
 
-options::ErrorReply DaemonErrorReply(options::ErrorKind kind) {
+options::ErrorReply DaemonErrorReply(options::ErrorKind kind, DaemonRole role) {
   switch (kind) {
     case ErrorKind::kUsage:
+      return {role == DaemonRole::kRpcStatd ? 0 : 255, true};
     case ErrorKind::kBadValue:
       return {255, true};
     case ErrorKind::kBadPort:
@@ -199,18 +205,22 @@ ParseResult<ScannedConf> ScanAndLoadConf(std::span<const options::OptionSpec> sp
 // options in order, then the checks across options.
 ParseResult<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
                                           const std::string& env_no_notify,
-                                          const NfsConfLoader& load_conf) {
+                                          const NfsConfLoader& load_conf, DaemonRole role) {
   CommandLine cl;
   DaemonConfig& c = cl.config;
+  c.role = role;
+  if (role == DaemonRole::kRpcStatd) c.nfs4 = false;
   NFSREC_ASSIGN_OR_RETURN(ScannedConf scanned, ScanAndLoadConf(kOptions, args, kConfig,
                                                                c.process.config_file, load_conf));
   cl.conf = std::move(scanned.conf);
-  if (Status s = ApplyNfsConf(cl.conf, c); !s.ok()) {
-    return OptionError{ErrorKind::kBadNfsConf, s.message()};
-  }
+  ApplyNfsConf(cl.conf, c);
   if (!env_no_notify.empty() && std::atoi(env_no_notify.c_str()) > 0) c.nsm.no_notify = true;
   for (const Option& o : scanned.options) {
     NFSREC_ASSIGN_OR_RETURN(cl, Apply(o, std::move(cl)));
+    // rpc.statd exits at -h or -v: what follows is never looked at.
+    if (cl.action == CommandLine::Action::kHelp || cl.action == CommandLine::Action::kVersion) {
+      return cl;
+    }
   }
   if (c.nsm.port != 0 && c.nsm.port == c.nsm.outgoing_port) {
     return OptionError{ErrorKind::kBadValue, "listening port and outgoing port cannot be the same"};
@@ -220,9 +230,60 @@ ParseResult<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
   return cl;
 }
 
+void ApplySmNotifyConf(NfsConf& conf, statd::NsmOptions& nsm) {
+  if (auto v = conf.ReadNumber("sm-notify", "retry-time", 0, kMaxNotifyMinutes)) {
+    nsm.notify_window = std::chrono::minutes(*v);
+  }
+  if (auto v = conf.ReadBool("sm-notify", "lift-grace")) nsm.lift_grace = *v;
+  if (auto v = conf.ReadBool("sm-notify", "update-state")) nsm.update_state = *v;
+  if (auto v = conf.ReadBool("sm-notify", "force")) nsm.force_notify = *v;
+  if (auto v = conf.ReadPort("sm-notify", "outgoing-port")) nsm.outgoing_port = *v;
+  if (auto v = conf.Get("sm-notify", "outgoing-addr")) nsm.my_name = *v;
+}
+
+const char* RoleName(DaemonRole role) {
+  switch (role) {
+    case DaemonRole::kNfsrecd:
+      return "nfsrecd";
+    case DaemonRole::kRpcStatd:
+      return "rpc.statd";
+    case DaemonRole::kNfsdcld:
+      return "nfsdcld";
+  }
+  return "nfsrecd";
+}
+
+std::vector<std::string> NotifyOnlyArgs(const DaemonConfig& config) {
+  std::vector<std::string> args{"sm-notify"};
+  if (config.process.foreground) args.push_back("-d");
+  if (config.nsm.outgoing_port != 0) {
+    args.push_back("-p" + std::to_string(config.nsm.outgoing_port));
+  }
+  if (!config.nsm.my_name.empty()) {
+    args.push_back("-v");
+    args.push_back(config.nsm.my_name);
+  }
+  if (config.nsm.state_dir != statd::kDefaultStateDir) {
+    args.push_back("-P");
+    args.push_back(config.nsm.state_dir);
+  }
+  if (!config.process.proc_root.empty()) args.push_back("--proc-root=" + config.process.proc_root);
+  if (config.process.pidfile != ProcessOptions().pidfile) {
+    args.push_back("--daemon-pidfile=" + config.process.pidfile);
+  }
+  args.push_back("--config=" + config.process.config_file);
+  return args;
+}
+
+std::string NotifyOnlyWarning(const std::string& program) {
+  return program + ": -N deprecated, consider using /usr/sbin/sm-notify directly";
+}
+
 std::string DaemonConfig::Dump() const {
   std::ostringstream os;
-  os << "foreground = " << process.foreground << "\n"
+  os << "role = " << RoleName(role) << "\n"
+     << "nsm = " << serve_nsm << "\n"
+     << "foreground = " << process.foreground << "\n"
      << "log_stderr = " << process.log_stderr << "\n"
      << "debug = " << process.debug << "\n"
      << "port = " << nsm.port << "\n"
@@ -230,6 +291,10 @@ std::string DaemonConfig::Dump() const {
      << "state_directory_path = " << nsm.state_dir << "\n"
      << "database = " << DbPath() << "\n"
      << "name = " << nsm.my_name << "\n"
+     << "notify_window_minutes = " << nsm.notify_window.count() << "\n"
+     << "lift_grace = " << nsm.lift_grace << "\n"
+     << "update_state = " << nsm.update_state << "\n"
+     << "force_notify = " << nsm.force_notify << "\n"
      << "no_notify = " << nsm.no_notify << "\n"
      << "ha_callout = " << nsm.ha_callout << "\n"
      << "nlm_tcp_port = " << nsm.nlm_tcp_port << "\n"

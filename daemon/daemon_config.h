@@ -1,7 +1,15 @@
 // The daemon's configuration, from nfs.conf and then the command line
 // (rpc.statd-compatible options plus nfsrecd's own; the command line wins,
 // as with rpc.statd), immutable once parsed.  Short options bundle as
-// getopt's do (-Fd, -FdL, -p662, -FdP/dir; daemon/options.h).
+// getopt's do (-Fd, -FdL, -p662, -FdP/dir; daemon/options.h).  The nfsdcld
+// name has a command line of its own: daemon/nfsdcld_config.h.
+//
+// Roles, by the program's name (argv[0]'s last component):
+//   nfsrecd    NSM (rpc.statd and boot notification) and NFSv4 tracking
+//   rpc.statd  NSM only; NFSv4 tracking only with [nfsrecd] nfs4 = y, so
+//              that an rpc.statd started beside nfsdcld (Ganesha pods,
+//              nfs-utils' units) never takes the cld pipe from it
+//   nfsdcld    NFSv4 tracking only (daemon/nfsdcld_config.h)
 //
 // Options:                                   rpc.statd equivalent
 //   -F, --foreground                         same
@@ -9,10 +17,17 @@
 //   -p, --port PORT      fixed NSM listener port (all transports)
 //   -o, --outgoing-port PORT  source port for SM_NOTIFY
 //   -P, --state-directory-path DIR   base dir; the database is DIR/nfsrecd/nfsrecd.sqlite
-//   -n, --name NAME      our name in SM_NOTIFY
+//   -n, --name NAME      boot notification as sm-notify -v NAME: NAME (an
+//                        address is reverse-resolved) is SM_NOTIFY's
+//                        mon_name and its address the packets' source
+//   -N, --notify-mode    deprecated: warns, then runs the sm-notify command
+//                        (-F as -d, -o as -p, -n as -v, -P, --config) and
+//                        exits with its status
 //   -L, --no-notify      no boot notification (also RPC_STATD_NO_NOTIFY>0)
 //   -H, --ha-callout PROG
-//   -T, --nlm-port, -U, --nlm-udp-port PORT   (written to /proc/sys/fs/nfs)
+//   -T, --nlm-port, -U, --nlm-udp-port PORT   written to
+//                        /proc/sys/fs/nfs/nlm_{tcp,udp}port at start-up
+//                        (daemon/nlm_ports.h); -T alone sets both
 //   --pidfile PATH       default /run/rpc.statd.pid, where mount.nfs looks
 //   --proc-root DIR      prefix for every /proc path (tests)
 //   --cld-pipe PATH      the nfsd/cld rpc_pipefs pipe
@@ -25,13 +40,25 @@
 //   --dump-config        print the effective configuration and exit
 //   -h, -?, --help; -v, -V, --version
 //
-// nfs.conf settings (daemon/nfs_conf.h for the syntax):
-//   [statd]   port, outgoing-port, name, state-directory-path, ha-callout,
-//             no-notify (bool), debug (any value but 0: debug logging)
-//   [lockd]   port, udp-port                      as -T, -U
-//   [general] pipefs-directory                    the cld pipe is DIR/nfsd/cld
-//   [nfsrecd] nfs4 (bool), end-grace-early (bool), reconcile-interval,
-//             rpcbind-check-interval (seconds, 0: off; default 30)
+// nfs.conf settings (daemon/nfs_conf.h for the syntax).  Values are read as
+// nfs-utils reads them (NfsConf::Read*): a bad yes/no value gives the
+// default, a number is read as atoi() reads it, each with a warning that
+// names FILE:LINE; an unknown key in these sections is warned about too.
+// None of them stops the daemon.
+//   [statd]     port, outgoing-port, name (as -n), state-directory-path,
+//               ha-callout, no-notify (bool), debug (facility list: any
+//               but 0 turns debug logging on)
+//   [sm-notify] the daemon's own boot notification, as rpc.statd's
+//               sm-notify would run it: retry-time (minutes, 0: forever),
+//               lift-grace (bool), update-state (bool), force (bool:
+//               notify at every start, not once per boot), outgoing-port
+//               and outgoing-addr (as sm-notify -p and -v; [statd]
+//               outgoing-port and name win, as rpc.statd passes them on)
+//   [lockd]     port, udp-port                      as -T, -U
+//   [general]   pipefs-directory                    the cld pipe is DIR/nfsd/cld
+//   [nfsdcld]   debug (a number, >0: debug logging; the nfsrecd role)
+//   [nfsrecd]   nfs4 (bool), end-grace-early (bool), reconcile-interval,
+//               rpcbind-check-interval (seconds, 0: off; default 30)
 #pragma once
 
 #include <cstdint>
@@ -54,6 +81,13 @@ inline std::string DatabasePath(const std::string& state_dir) {
   return DatabaseFile(DefaultDatabaseDir(state_dir));
 }
 
+// The cld pipe under an rpc_pipefs mount point ([general]
+// pipefs-directory, nfsdcld -p): DIR/nfsd/cld.
+inline std::string CldPipePath(std::string pipefs_dir) {
+  while (pipefs_dir.size() > 1 && pipefs_dir.back() == '/') pipefs_dir.pop_back();
+  return pipefs_dir + "/nfsd/cld";
+}
+
 // Process-wide settings, owned by the composition root.
 struct ProcessOptions {
   bool foreground = false;
@@ -64,11 +98,21 @@ struct ProcessOptions {
   std::string config_file = NfsConf::kDefaultPath;
 };
 
+// Which program this is, by argv[0] (see the top of this file).
+enum class DaemonRole { kNfsrecd, kRpcStatd, kNfsdcld };
+
+// The role's name for messages: "nfsrecd", "rpc.statd" or "nfsdcld".
+const char* RoleName(DaemonRole role);
+
 // One sub-struct per module; each module owns its options type.
 struct DaemonConfig {
+  DaemonRole role = DaemonRole::kNfsrecd;
   ProcessOptions process;
+  // What this process serves: the role's defaults, then nfs.conf and the
+  // command line (--no-nfs4, [nfsrecd] nfs4).
+  bool serve_nsm = true;  // NSM (rpc.statd) and the boot notification
   statd::NsmOptions nsm;
-  bool nfs4 = true;  // serve NFSv4 client tracking
+  bool nfs4 = true;  // NFSv4 client tracking
   nfs4rec::TrackingOptions tracking;
   // [nfsrecd] rpcbind-check-interval: seconds between checks that rpcbind
   // still holds our entries (re-registered if not); 0: never.
@@ -86,7 +130,8 @@ struct DaemonConfig {
 };
 
 struct CommandLine {
-  enum class Action { kRun, kHelp, kVersion, kDumpConfig };
+  // kNotifyOnly: rpc.statd -N, run NotifyOnlyArgs() as the sm-notify command.
+  enum class Action { kRun, kHelp, kVersion, kDumpConfig, kNotifyOnly };
   Action action = Action::kRun;
   DaemonConfig config;
   NfsConf conf;  // what was read, for its file list and warnings
@@ -114,13 +159,34 @@ options::ParseResult<ScannedConf> ScanAndLoadConf(std::span<const options::Optio
 // empty), then the options in command-line order.  A bad value in nfs.conf
 // is an error too (kBadNfsConf): running on another port or directory than
 // the admin configured would be worse than not starting.
+// `role` is kNfsrecd or kRpcStatd (nfsdcld: ParseNfsdcldCommandLine).
 options::ParseResult<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
                                                    const std::string& env_no_notify,
-                                                   const NfsConfLoader& load_conf);
+                                                   const NfsConfLoader& load_conf,
+                                                   DaemonRole role = DaemonRole::kNfsrecd);
 
-// rpc.statd's answers: a usage error exits with -1 (255) after the usage
-// text, a bad port number with 1 after it, a bad nfs.conf with 1 alone.
-options::ErrorReply DaemonErrorReply(options::ErrorKind kind);
+// rpc.statd -N: the sm-notify command line that rpc.statd would exec
+// (args[0] "sm-notify"): -d for -F, -p for the outgoing port, -v for the
+// name, and ours, -P for a state directory other than the default and
+// --config for the nfs.conf that was read.
+std::vector<std::string> NotifyOnlyArgs(const DaemonConfig& config);
+// What rpc.statd prints for -N, without the newline.
+std::string NotifyOnlyWarning(const std::string& program);
+
+// The settings of [sm-notify] that every boot notification honours (the
+// sm-notify command's and the daemon's own): retry-time, lift-grace,
+// update-state, force (force_notify), outgoing-port, outgoing-addr (into
+// my_name, resolved later by daemon/notify_source.h).  Bad values are
+// warned about in `conf`.
+void ApplySmNotifyConf(NfsConf& conf, statd::NsmOptions& nsm);
+
+// The answers to a bad command line.  As rpc.statd (Debian's 2.6.2, whose
+// getopt error lands on the help case): a usage error (unknown option,
+// missing value) exits 0 after the usage text, a bad port number 1 after
+// it, contradicting options -1 (255).  The nfsrecd name answers a usage
+// error with 255, so that a mistyped unit fails.  A bad nfs.conf: 1 alone.
+options::ErrorReply DaemonErrorReply(options::ErrorKind kind,
+                                     DaemonRole role = DaemonRole::kNfsrecd);
 
 std::string Usage(const std::string& program);
 

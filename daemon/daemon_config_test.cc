@@ -222,22 +222,187 @@ TEST(DaemonConfigTest, ErrorKinds) {
   EXPECT_EQ(KindOf({"-p", "662", "-o", "662"}), ErrorKind::kBadValue);
   // The same port for listening and sending is refused wherever it comes from.
   EXPECT_EQ(KindOf({"-o", "662"}, "[statd]\nport = 662\n"), ErrorKind::kBadValue);
-  // A usage error is reported before the nfs.conf that was not read.
-  EXPECT_EQ(KindOf({"--bogus"}, "[statd]\nport = http\n"), ErrorKind::kUsage);
+  EXPECT_EQ(KindOf({"-N", "-x"}), ErrorKind::kUsage);
 }
 
-TEST(DaemonConfigTest, BadNfsConfValueIsAnErrorNamingTheSetting) {
-  for (const char* text : {"[statd]\nport = http\n", "[statd]\nno-notify = perhaps\n",
-                           "[lockd]\nudp-port = 0\n", "[nfsrecd]\nreconcile-interval = -5\n"}) {
-    ParseResult<CommandLine> cl = Parse({}, text);
-    ASSERT_FALSE(cl.ok()) << text;
-    EXPECT_EQ(cl.status().kind, ErrorKind::kBadNfsConf);
-    EXPECT_NE(cl.status().message.find("nfs.conf ["), std::string::npos) << cl.status().message;
-  }
-  // nfs.conf is applied before the command line's values are.
-  ParseResult<CommandLine> both = Parse({"-p", "0"}, "[statd]\nport = http\n");
-  ASSERT_FALSE(both.ok());
-  EXPECT_EQ(both.status().kind, ErrorKind::kBadNfsConf);
+// The warnings a parse left in its NfsConf, one string.
+std::string WarningsOf(const CommandLine& cl) {
+  std::string all;
+  for (const std::string& w : cl.conf.warnings()) all += w + "\n";
+  return all;
+}
+
+// What nfs-utils tolerates never stops the daemon: a bad yes/no value is
+// the default, a number is read as atoi() reads it, each with a warning
+// that names FILE:LINE.
+TEST(DaemonConfigTest, ToleratedBadNfsConfValuesWarnWithFileAndLineAndNeverStop) {
+  ParseResult<CommandLine> cl = Parse({},
+                                      "[statd]\nport = http\nno-notify = perhaps\n"
+                                      "outgoing-port = 2020x\n"
+                                      "[lockd]\nport = 4045\nudp-port = 0\n"
+                                      "[nfsrecd]\nreconcile-interval = -5\n"
+                                      "rpcbind-check-interval = 90000\n");
+  ASSERT_TRUE(cl.ok()) << cl.status().message;
+  const DaemonConfig& c = cl->config;
+  EXPECT_EQ(c.nsm.port, 0);                      // atoi("http"): 0, an ephemeral port
+  EXPECT_FALSE(c.nsm.no_notify);                 // the default
+  EXPECT_EQ(c.nsm.outgoing_port, 2020);          // atoi("2020x")
+  EXPECT_EQ(c.nsm.nlm_udp_port, 4045);           // 0 is "not set": follows port
+  EXPECT_EQ(c.tracking.reconcile_interval, -1);  // out of range: the default
+  EXPECT_EQ(c.rpcbind_check_interval, 30);
+  const std::string w = WarningsOf(*cl);
+  EXPECT_NE(w.find("nfs.conf:2: [statd] port: http is not a number; read as 0"), std::string::npos)
+      << w;
+  EXPECT_NE(w.find("nfs.conf:3: [statd] no-notify: perhaps is not a yes/no value"),
+            std::string::npos)
+      << w;
+  EXPECT_NE(w.find("nfs.conf:4: [statd] outgoing-port: 2020x is not a number; read as 2020"),
+            std::string::npos)
+      << w;
+  EXPECT_NE(w.find("nfs.conf:9: [nfsrecd] reconcile-interval: -5 is outside"), std::string::npos)
+      << w;
+  EXPECT_NE(w.find("nfs.conf:10: [nfsrecd] rpcbind-check-interval: 90000 is outside"),
+            std::string::npos)
+      << w;
+  EXPECT_EQ(w.find("udp-port"), std::string::npos) << w;  // 0 is a valid "unset"
+}
+
+TEST(DaemonConfigTest, UnknownKeysOfOurSectionsAreWarnedAboutOthersSectionsAreNot) {
+  ParseResult<CommandLine> cl =
+      Parse({},
+            "[statd]\nprot = 662\n[sm-notify]\nretry = 5\n[lockd]\ntcp-port = 1\n"
+            "[nfsdcld]\nstoragedir = /x\n[nfsrecd]\nnfs5 = y\n[general]\npipefs-dir = /p\n"
+            "[mountd]\nmanage-gids = y\n[nfsd]\nthreads = 8\n[statd \"sub\"]\nanything = 1\n");
+  ASSERT_TRUE(cl.ok()) << cl.status().message;
+  const std::string w = WarningsOf(*cl);
+  EXPECT_NE(w.find("nfs.conf:2: unknown key prot in [statd]"), std::string::npos) << w;
+  EXPECT_NE(w.find("nfs.conf:4: unknown key retry in [sm-notify]"), std::string::npos) << w;
+  EXPECT_NE(w.find("nfs.conf:6: unknown key tcp-port in [lockd]"), std::string::npos) << w;
+  EXPECT_NE(w.find("nfs.conf:10: unknown key nfs5 in [nfsrecd]"), std::string::npos) << w;
+  EXPECT_NE(w.find("nfs.conf:12: unknown key pipefs-dir in [general]"), std::string::npos) << w;
+  EXPECT_EQ(w.find("storagedir"), std::string::npos) << w;  // a key of [nfsdcld]
+  EXPECT_EQ(w.find("manage-gids"), std::string::npos) << w;
+  EXPECT_EQ(w.find("threads"), std::string::npos) << w;
+  EXPECT_EQ(w.find("anything"), std::string::npos) << w;
+}
+
+// The daemon's own boot notification is rpc.statd's sm-notify: [sm-notify]
+// applies to it, and [statd]'s outgoing port and name win, as rpc.statd
+// passes them to sm-notify on its command line.
+TEST(DaemonConfigTest, SmNotifySectionAppliesToTheDaemonsBootNotification) {
+  ParseResult<CommandLine> cl = Parse({},
+                                      "[sm-notify]\nlift-grace = n\nretry-time = 3\n"
+                                      "update-state = no\nforce = yes\noutgoing-port = 2021\n"
+                                      "outgoing-addr = 10.0.0.1\n");
+  ASSERT_TRUE(cl.ok()) << cl.status().message;
+  const statd::NsmOptions& n = cl->config.nsm;
+  EXPECT_FALSE(n.lift_grace);
+  EXPECT_EQ(n.notify_window, std::chrono::minutes(3));
+  EXPECT_FALSE(n.update_state);
+  EXPECT_TRUE(n.force_notify);
+  EXPECT_EQ(n.outgoing_port, 2021);
+  EXPECT_EQ(n.my_name, "10.0.0.1");
+  EXPECT_EQ(cl->conf.warnings().size(), 0u);
+
+  ParseResult<CommandLine> statd_wins =
+      Parse({},
+            "[sm-notify]\noutgoing-port = 2021\noutgoing-addr = 10.0.0.1\n"
+            "[statd]\noutgoing-port = 2020\nname = srv\n");
+  ASSERT_TRUE(statd_wins.ok());
+  EXPECT_EQ(statd_wins->config.nsm.outgoing_port, 2020);
+  EXPECT_EQ(statd_wins->config.nsm.my_name, "srv");
+  ParseResult<CommandLine> cmdline_wins =
+      Parse({"-o", "2022", "-n", "other"}, "[sm-notify]\noutgoing-addr = 10.0.0.1\n");
+  ASSERT_TRUE(cmdline_wins.ok());
+  EXPECT_EQ(cmdline_wins->config.nsm.outgoing_port, 2022);
+  EXPECT_EQ(cmdline_wins->config.nsm.my_name, "other");
+  // Without [sm-notify], sm-notify's defaults.
+  ParseResult<CommandLine> none = Parse({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->config.nsm.lift_grace);
+  EXPECT_EQ(none->config.nsm.notify_window, std::chrono::minutes(15));
+  EXPECT_TRUE(none->config.nsm.update_state);
+  EXPECT_FALSE(none->config.nsm.force_notify);
+}
+
+TEST(DaemonConfigTest, DebugIsAFacilityListInStatdAndANumberInNfsdcld) {
+  auto debug = [](const std::string& conf) {
+    ParseResult<CommandLine> cl = Parse({}, conf);
+    EXPECT_TRUE(cl.ok());
+    return cl.ok() && cl->config.process.debug;
+  };
+  EXPECT_TRUE(debug("[statd]\ndebug = general,call\n"));
+  EXPECT_TRUE(debug("[statd]\ndebug = auth parse\n"));
+  EXPECT_TRUE(debug("[statd]\ndebug = 1\n"));
+  EXPECT_FALSE(debug("[statd]\ndebug = 0\n"));
+  EXPECT_TRUE(debug("[nfsdcld]\ndebug = 2\n"));
+  EXPECT_FALSE(debug("[nfsdcld]\ndebug = 0\n"));
+  EXPECT_FALSE(debug("[nfsdcld]\ndebug = -1\n"));
+  ParseResult<CommandLine> bad = Parse({}, "[statd]\ndebug = verbose\n");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_FALSE(bad->config.process.debug);
+  EXPECT_NE(WarningsOf(*bad).find("nfs.conf:2: [statd] debug: unknown facility verbose"),
+            std::string::npos)
+      << WarningsOf(*bad);
+}
+
+ParseResult<CommandLine> ParseAsStatd(std::vector<std::string> args, const std::string& conf) {
+  args.insert(args.begin(), "/sbin/rpc.statd");
+  return ParseCommandLine(
+      args, "", [&](const std::string&) { return NfsConf::FromText(conf); }, DaemonRole::kRpcStatd);
+}
+
+TEST(DaemonConfigTest, RpcStatdNameServesNsmOnlyUnlessNfsrecdNfs4SaysOtherwise) {
+  ParseResult<CommandLine> statd = ParseAsStatd({"-F"}, "");
+  ASSERT_TRUE(statd.ok());
+  EXPECT_EQ(statd->config.role, DaemonRole::kRpcStatd);
+  EXPECT_TRUE(statd->config.serve_nsm);
+  EXPECT_FALSE(statd->config.nfs4);
+  ParseResult<CommandLine> both = ParseAsStatd({}, "[nfsrecd]\nnfs4 = y\n");
+  ASSERT_TRUE(both.ok());
+  EXPECT_TRUE(both->config.nfs4);
+  ParseResult<CommandLine> full = Parse({});
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->config.role, DaemonRole::kNfsrecd);
+  EXPECT_TRUE(full->config.serve_nsm);
+  EXPECT_TRUE(full->config.nfs4);
+}
+
+// rpc.statd -N execs sm-notify with -d for -F, -p for -o and -v for -n.
+TEST(DaemonConfigTest, NotifyModeRunsSmNotifyWithStatdsOptions) {
+  ParseResult<CommandLine> cl =
+      ParseAsStatd({"-N", "-F", "-o", "2020", "-n", "srv", "-P", "/srv/nfs", "--config=/c"}, "");
+  ASSERT_TRUE(cl.ok()) << cl.status().message;
+  EXPECT_EQ(cl->action, CommandLine::Action::kNotifyOnly);
+  EXPECT_EQ(NotifyOnlyArgs(cl->config),
+            (std::vector<std::string>{"sm-notify", "-d", "-p2020", "-v", "srv", "-P", "/srv/nfs",
+                                      "--config=/c"}));
+  ParseResult<CommandLine> plain = ParseAsStatd({"--notify-mode"}, "");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->action, CommandLine::Action::kNotifyOnly);
+  EXPECT_EQ(NotifyOnlyArgs(plain->config),
+            (std::vector<std::string>{"sm-notify", "--config=/etc/nfs.conf"}));
+  EXPECT_EQ(NotifyOnlyWarning("rpc.statd"),
+            "rpc.statd: -N deprecated, consider using /usr/sbin/sm-notify directly");
+}
+
+// rpc.statd exits at -h or -v: a bad value after them is never read.
+TEST(DaemonConfigTest, HelpAndVersionEndTheCommandLine) {
+  ParseResult<CommandLine> v = Parse({"-v", "-p", "0"});
+  ASSERT_TRUE(v.ok()) << v.status().message;
+  EXPECT_EQ(v->action, CommandLine::Action::kVersion);
+  ParseResult<CommandLine> h = Parse({"-?", "-V"});
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->action, CommandLine::Action::kHelp);
+  EXPECT_EQ(KindOf({"-p", "0", "-v"}), ErrorKind::kBadPort);
+}
+
+// Debian's rpc.statd lands getopt's errors on its help case: exit 0.
+TEST(DaemonConfigTest, RpcStatdNameAnswersUsageErrorsWithZeroAsDebiansDoes) {
+  EXPECT_EQ(DaemonErrorReply(ErrorKind::kUsage, DaemonRole::kRpcStatd).exit_status, 0);
+  EXPECT_TRUE(DaemonErrorReply(ErrorKind::kUsage, DaemonRole::kRpcStatd).usage);
+  EXPECT_EQ(DaemonErrorReply(ErrorKind::kBadPort, DaemonRole::kRpcStatd).exit_status, 1);
+  EXPECT_EQ(DaemonErrorReply(ErrorKind::kBadValue, DaemonRole::kRpcStatd).exit_status, 255);
 }
 
 TEST(DaemonConfigTest, ExitStatusesAreRpcStatds) {

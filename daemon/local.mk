@@ -6,6 +6,9 @@ daemon_libdaemon_a_SOURCES = \
 	daemon/daemon_config.cc daemon/daemon_config.h \
 	daemon/notify_config.cc daemon/notify_config.h \
 	daemon/cltrack_config.cc daemon/cltrack_config.h \
+	daemon/nfsdcld_config.cc daemon/nfsdcld_config.h \
+	daemon/nlm_ports.cc daemon/nlm_ports.h \
+	daemon/notify_source.cc daemon/notify_source.h \
 	daemon/nfs_conf.cc daemon/nfs_conf.h \
 	daemon/notify_main.cc daemon/notify_main.h \
 	daemon/nsm_endpoint.cc daemon/nsm_endpoint.h \
@@ -53,9 +56,10 @@ TESTS += daemon/config_test
 daemon_config_test_SOURCES = daemon/nfs_conf_test.cc daemon/options_test.cc \
 	daemon/check_state_directory_test.cc \
 	daemon/daemon_config_test.cc daemon/notify_config_test.cc daemon/cltrack_config_test.cc \
-	daemon/startup_notify_test.cc
+	daemon/startup_notify_test.cc daemon/nfsdcld_config_test.cc
 daemon_config_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-daemon_config_test_LDADD = daemon/libdaemon.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+daemon_config_test_LDADD = daemon/libdaemon.a statd/libstatd.a $(COMMON_LIBS) $(GTEST_LIBS) \
+	$(SYS_LIBS)
 
 # nfsrecctl: the administrator's command (export --nfs-utils for now).
 sbin_PROGRAMS += nfsrecctl

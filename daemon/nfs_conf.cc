@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -250,7 +252,7 @@ void NfsConf::ParseLine(std::string_view line, const std::string& name, int line
   // A later setting replaces an earlier one of the same place.
   entries_.insert_or_assign(EntryKey(cursor.section, cursor.has_subsection, cursor.subsection, tag),
                             Entry{cursor.section, cursor.subsection, cursor.has_subsection,
-                                  std::string(tag), std::string(value)});
+                                  std::string(tag), std::string(value), StrCat(name, ":", lineno)});
 }
 
 void NfsConf::Include(std::string_view value, const std::string& name, int lineno,
@@ -351,6 +353,131 @@ Result<std::optional<uint16_t>> NfsConf::GetPort(std::string_view section,
   }
   if (!*n) return std::optional<uint16_t>();
   return std::optional<uint16_t>(static_cast<uint16_t>(**n));
+}
+
+void NfsConf::WarnAbout(std::string_view section, std::string_view tag, std::string_view why) {
+  const std::string key = EntryKey(section, false, "", tag);
+  if (!value_warned_.insert(key).second) return;
+  const Entry* e = Find(section, tag);
+  const std::string where = e != nullptr ? e->where + ": " : std::string();
+  warnings_.push_back(StrCat(where, "[", section, "] ", tag, ": ", why));
+}
+
+std::optional<bool> NfsConf::ReadBool(std::string_view section, std::string_view tag) {
+  Result<std::optional<bool>> v = GetBool(section, tag);
+  if (v.ok()) return *v;
+  WarnAbout(section, tag,
+            StrCat(Printable(Get(section, tag).value_or("")),
+                   " is not a yes/no value (1 t true y yes on, 0 f false n no off); "
+                   "the default applies"));
+  return std::nullopt;
+}
+
+std::optional<int64_t> NfsConf::ReadNumber(std::string_view section, std::string_view tag,
+                                           int64_t min, int64_t max) {
+  std::optional<std::string> v = Get(section, tag);
+  if (!v) return std::nullopt;
+  // atoi(): leading white space, one sign, digits; the rest is ignored.
+  size_t i = 0;
+  while (i < v->size() && IsSpace((*v)[i])) ++i;
+  bool negative = false;
+  if (i < v->size() && ((*v)[i] == '-' || (*v)[i] == '+')) negative = (*v)[i++] == '-';
+  const size_t digits_at = i;
+  int64_t n = 0;
+  bool overflow = false;
+  for (; i < v->size() && (*v)[i] >= '0' && (*v)[i] <= '9'; ++i) {
+    if (n > (INT64_MAX - 9) / 10) overflow = true;
+    if (!overflow) n = n * 10 + ((*v)[i] - '0');
+  }
+  if (negative) n = -n;
+  const std::string shown = Printable(*v);
+  if (overflow) {
+    WarnAbout(section, tag, StrCat(shown, " is out of range; the default applies"));
+    return std::nullopt;
+  }
+  if (i == digits_at || i != v->size()) {
+    WarnAbout(section, tag, StrCat(shown, " is not a number; read as ", n, ", as nfs-utils does"));
+  }
+  if (n < min || n > max) {
+    if (i == digits_at || i != v->size()) return std::nullopt;  // warned above
+    WarnAbout(section, tag, StrCat(shown, " is outside ", min, "..", max, "; the default applies"));
+    return std::nullopt;
+  }
+  return n;
+}
+
+std::optional<uint16_t> NfsConf::ReadPort(std::string_view section, std::string_view tag) {
+  std::optional<int64_t> n = ReadNumber(section, tag, 0, 65535);
+  if (!n || *n == 0) return std::nullopt;
+  return static_cast<uint16_t>(*n);
+}
+
+std::vector<std::string> NfsConf::ReadList(std::string_view section, std::string_view tag) const {
+  std::vector<std::string> out;
+  std::optional<std::string> v = Get(section, tag);
+  if (!v) return out;
+  std::string item;
+  for (char c : *v + " ") {
+    if (IsSpace(c) || c == ',') {
+      if (!item.empty()) out.push_back(std::move(item));
+      item.clear();
+    } else {
+      item += c;
+    }
+  }
+  return out;
+}
+
+void NfsConf::WarnUnknownTags(std::string_view section,
+                              const std::vector<std::string_view>& known) {
+  const std::string lower = Lower(section);
+  for (const auto& [key, e] : entries_) {
+    if (e.section != lower || e.has_subsection) continue;
+    bool found = false;
+    for (std::string_view k : known) found = found || EqualNoCase(k, e.tag);
+    if (!found) {
+      warnings_.push_back(
+          StrCat(e.where, ": unknown key ", Printable(e.tag), " in [", section, "]; ignored"));
+    }
+  }
+}
+
+void WarnUnknownKeys(NfsConf& conf, const std::vector<std::string_view>& sections) {
+  static const std::map<std::string_view, std::vector<std::string_view>> kKnown = {
+      {"general", {"pipefs-directory"}},
+      {"statd",
+       {"port", "outgoing-port", "name", "state-directory-path", "ha-callout", "no-notify",
+        "debug"}},
+      {"sm-notify",
+       {"debug", "force", "retry-time", "update-state", "outgoing-port", "outgoing-addr",
+        "lift-grace"}},
+      {"lockd", {"port", "udp-port"}},
+      {"nfsdcld", {"debug", "storagedir"}},
+      {"nfsdcltrack", {"debug", "storagedir"}},
+      {"nfsrecd", {"nfs4", "end-grace-early", "reconcile-interval", "rpcbind-check-interval"}},
+  };
+  for (std::string_view section : sections) {
+    auto it = kKnown.find(section);
+    if (it != kKnown.end()) conf.WarnUnknownTags(section, it->second);
+  }
+}
+
+bool ReadDebugList(NfsConf& conf, std::string_view section) {
+  bool on = false;
+  for (const std::string& token : conf.ReadList(section, "debug")) {
+    bool known = false;
+    for (const char* k : {"0", "general", "call", "auth", "parse", "all", "1"}) {
+      known = known || EqualNoCase(token, k);
+    }
+    if (!known) {
+      conf.WarnAbout(section, "debug",
+                     StrCat("unknown facility ", Printable(token),
+                            " (known: 0 general call auth parse all 1)"));
+      continue;
+    }
+    if (token != "0") on = true;
+  }
+  return on;
 }
 
 }  // namespace nfsrec

@@ -69,6 +69,31 @@ class NfsConf {
   Result<std::optional<int64_t>> GetCount(std::string_view section, std::string_view tag,
                                           int64_t max) const;
 
+  // Readers that take a value as nfs-utils does (conf_get_bool,
+  // conf_get_num, conf_get_list), for keys nfs-utils also reads: a value it
+  // would take otherwise than as written is warned about ("FILE:LINE: ...",
+  // once per key) and never stops a daemon.
+  //
+  // A yes/no value as GetBool; another value gives the default (nullopt).
+  std::optional<bool> ReadBool(std::string_view section, std::string_view tag);
+  // A number as atoi() reads it: blanks, a sign and leading digits, the rest
+  // ignored (warned about), no digits read as 0.  A result outside min..max
+  // is warned about and gives the default (nullopt).
+  std::optional<int64_t> ReadNumber(std::string_view section, std::string_view tag, int64_t min,
+                                    int64_t max);
+  // ReadNumber over 0..65535, where 0 (also what "abc" reads as) is "not
+  // set", as nfs-utils treats a port of 0.
+  std::optional<uint16_t> ReadPort(std::string_view section, std::string_view tag);
+  // A list separated by blanks or commas (the `debug` keys).
+  std::vector<std::string> ReadList(std::string_view section, std::string_view tag) const;
+  // Warns about every tag of [section] (not of its subsections) that is not
+  // in `known`: a misspelt key would otherwise be silently ignored.
+  void WarnUnknownTags(std::string_view section, const std::vector<std::string_view>& known);
+  // Adds a warning for the start-up log.
+  void AddWarning(std::string warning) { warnings_.push_back(std::move(warning)); }
+  // Adds a warning about the setting (with its FILE:LINE).
+  void WarnAbout(std::string_view section, std::string_view tag, std::string_view why);
+
   // Problems met while reading, for the log; none of them stops a daemon.
   const std::vector<std::string>& warnings() const { return warnings_; }
   // Files that were read, in order.
@@ -81,6 +106,7 @@ class NfsConf {
     bool has_subsection = false;
     std::string tag;
     std::string value;
+    std::string where;  // "FILE:LINE" of the setting
   };
   // Where a line is in the text: the section it belongs to.
   struct Cursor {
@@ -118,6 +144,28 @@ class NfsConf {
   bool budget_warned_ = false;
   bool depth_warned_ = false;
   std::set<std::string> cycle_warned_;
+  std::set<std::string> value_warned_;  // section and tag already warned about
 };
+
+// Every key of the sections nfsrecd's programs read, the keys' meaning
+// being documented where they are applied (daemon/daemon_config.h,
+// notify_config.h, nfsdcld_config.h, cltrack_config.h):
+//   [general]     pipefs-directory
+//   [statd]       port outgoing-port name state-directory-path ha-callout
+//                 no-notify debug
+//   [sm-notify]   debug force retry-time update-state outgoing-port
+//                 outgoing-addr lift-grace
+//   [lockd]       port udp-port
+//   [nfsdcld]     debug storagedir
+//   [nfsdcltrack] debug storagedir
+//   [nfsrecd]     nfs4 end-grace-early reconcile-interval rpcbind-check-interval
+// Warns (NfsConf::WarnUnknownTags) about other keys in those of these
+// `sections` that a program reads; other daemons' sections are theirs.
+void WarnUnknownKeys(NfsConf& conf, const std::vector<std::string_view>& sections);
+
+// The `debug` keys of [statd], [sm-notify] and [nfsdcltrack]: a list of
+// xlog facilities (0 general call auth parse all 1).  True if it turns
+// debug logging on (any facility but 0); an unknown token is warned about.
+bool ReadDebugList(NfsConf& conf, std::string_view section);
 
 }  // namespace nfsrec

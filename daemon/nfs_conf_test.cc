@@ -289,3 +289,59 @@ TEST_F(NfsConfFilesTest, UnreadableFileIsAWarning) {
 
 }  // namespace
 }  // namespace nfsrec
+
+namespace nfsrec {
+namespace {
+
+// conf_get_num is atoi(): leading blanks, a sign, digits; the rest ignored.
+TEST(NfsConfReadTest, ReadNumberIsAtoiWithAWarningForWhatAtoiIgnores) {
+  NfsConf c = NfsConf::FromText(
+      "[s]\na = 42\nb = 42abc\nc = abc\nd = -7\ne = 99999999999999999999999\nf = 70000\n");
+  EXPECT_EQ(c.ReadNumber("s", "a", 0, 100), 42);
+  EXPECT_EQ(c.ReadNumber("s", "b", 0, 100), 42);
+  EXPECT_EQ(c.ReadNumber("s", "c", 0, 100), 0);
+  EXPECT_EQ(c.ReadNumber("s", "d", -10, 100), -7);
+  EXPECT_EQ(c.ReadNumber("s", "d", 0, 100), std::nullopt);
+  EXPECT_EQ(c.ReadNumber("s", "e", 0, 100), std::nullopt);
+  EXPECT_EQ(c.ReadPort("s", "f"), std::nullopt);
+  EXPECT_EQ(c.ReadPort("s", "c"), std::nullopt);  // 0: not set
+  EXPECT_EQ(c.ReadNumber("s", "absent", 0, 100), std::nullopt);
+  std::string w;
+  for (const std::string& s : c.warnings()) w += s + "\n";
+  EXPECT_EQ(w.find("[s] a:"), std::string::npos) << w;
+  EXPECT_NE(w.find("nfs.conf:3: [s] b: 42abc is not a number; read as 42"), std::string::npos);
+  EXPECT_NE(w.find("nfs.conf:4: [s] c: abc is not a number; read as 0"), std::string::npos);
+  EXPECT_NE(w.find("nfs.conf:5: [s] d: -7 is outside 0..100"), std::string::npos) << w;
+  EXPECT_NE(w.find("nfs.conf:6: [s] e: "), std::string::npos) << w;
+  EXPECT_NE(w.find("nfs.conf:7: [s] f: 70000 is outside 0..65535"), std::string::npos) << w;
+}
+
+TEST(NfsConfReadTest, ReadBoolGivesTheDefaultForOtherValuesWarningOnce) {
+  NfsConf c = NfsConf::FromText("[s]\nyes = On\nno = F\nbad = maybe\n");
+  EXPECT_EQ(c.ReadBool("s", "yes"), true);
+  EXPECT_EQ(c.ReadBool("s", "no"), false);
+  EXPECT_EQ(c.ReadBool("s", "bad"), std::nullopt);
+  EXPECT_EQ(c.ReadBool("s", "bad"), std::nullopt);
+  EXPECT_EQ(c.ReadBool("s", "absent"), std::nullopt);
+  ASSERT_EQ(c.warnings().size(), 1u);
+  EXPECT_NE(c.warnings()[0].find("nfs.conf:4: [s] bad: maybe is not a yes/no value"),
+            std::string::npos);
+}
+
+TEST(NfsConfReadTest, ListsSplitOnBlanksAndCommas) {
+  NfsConf c = NfsConf::FromText("[s]\ndebug = general, call  auth,,parse\n");
+  EXPECT_EQ(c.ReadList("s", "debug"),
+            (std::vector<std::string>{"general", "call", "auth", "parse"}));
+  EXPECT_TRUE(c.ReadList("s", "absent").empty());
+}
+
+// An included file's settings are warned about at their own file and line.
+TEST(NfsConfReadTest, UnknownTagWarningNamesTheFileAndLineOfTheSetting) {
+  NfsConf c = NfsConf::FromText("# top\n[statd]\nport = 1\n\nprot = 2\n", "/etc/nfs.conf");
+  WarnUnknownKeys(c, {"statd"});
+  ASSERT_EQ(c.warnings().size(), 1u);
+  EXPECT_EQ(c.warnings()[0], "/etc/nfs.conf:5: unknown key prot in [statd]; ignored");
+}
+
+}  // namespace
+}  // namespace nfsrec

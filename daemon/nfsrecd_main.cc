@@ -1,9 +1,15 @@
 // nfsrecd: the composition root.  The only file that sees both services:
 // the NSM service (statd/) and NFSv4 client tracking (nfs4rec/).
 //
-// Invoked as "sm-notify" or "nfsrec-notify" (a link to this binary), or with
-// --sm-notify as the first argument, it runs the sm-notify-compatible
-// command instead (daemon/notify_main.cc).
+// What runs depends on the program's name (argv[0]'s last component; the
+// compatibility names are links to this binary):
+//   nfsrecd, or any other name   the full daemon (daemon/daemon_config.h)
+//   rpc.statd                    the daemon in the NSM role, rpc.statd's
+//                                command line (-N runs the sm-notify command)
+//   nfsdcld                      the daemon in the NFSv4-tracking role,
+//                                nfsdcld's command line (daemon/nfsdcld_config.h)
+//   sm-notify, nfsrec-notify     the sm-notify command (daemon/notify_main.cc),
+//                                as is any name with --sm-notify first
 #include <signal.h>
 #include <unistd.h>
 
@@ -23,7 +29,10 @@
 #include "common/store/commit_queue.h"
 #include "config.h"
 #include "daemon/daemon_config.h"
+#include "daemon/nfsdcld_config.h"
+#include "daemon/nlm_ports.h"
 #include "daemon/notify_main.h"
+#include "daemon/notify_source.h"
 #include "daemon/nsm_endpoint.h"
 #include "daemon/process.h"
 #include "nfs4rec/tracking_daemon.h"
@@ -37,7 +46,7 @@ namespace {
 // upcall already read must be answered, or an nfsd thread waits for ever
 // (unread ones go to the next opener of the pipe).  A second signal does
 // not wait for that, and none ends the process before teardown is done.
-void Quit(const char* signal, bool& quitting, EventLoop& loop, Logger& log, statd::NsmDaemon& nsm,
+void Quit(const char* signal, bool& quitting, EventLoop& loop, Logger& log, statd::NsmDaemon* nsm,
           nfs4rec::TrackingDaemon* tracking) {
   if (quitting) {
     log.Notice(StrCat("Caught signal ", signal, ", already stopping; not waiting for replies"));
@@ -46,11 +55,13 @@ void Quit(const char* signal, bool& quitting, EventLoop& loop, Logger& log, stat
   quitting = true;
   Startup::Stopping();
   log.Notice(StrCat("Caught signal ", signal, ", un-registering and exiting"));
-  log.Debug(nsm.StatusReport());
-  nsm.Drain([&loop, tracking] {
+  auto drain_tracking = [&loop, tracking] {
     if (tracking == nullptr) return loop.Stop();
     tracking->Drain([&loop] { loop.Stop(); });
-  });
+  };
+  if (nsm == nullptr) return drain_tracking();
+  log.Debug(nsm->StatusReport());
+  nsm->Drain(std::move(drain_tracking));
 }
 
 // The daemon's start-up, as ORDER steps; teardown is by destructors in
@@ -63,15 +74,26 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   LogStart(*log, conf);
 
   // ORDER: refuse to start beside a running statd, or without a state
-  // directory, before touching anything.
-  for (const Status& s : {RefuseIfStatdRunning(), CheckStateDirectory(config.nsm.state_dir)}) {
+  // directory, before touching anything.  (The nfsdcld role serves no NSM.)
+  for (const Status& s :
+       {config.serve_nsm ? RefuseIfStatdRunning() : Status::Ok(),
+        config.serve_nsm ? CheckStateDirectory(config.nsm.state_dir) : Status::Ok()}) {
     if (s.ok()) continue;
     std::fprintf(stderr, s.IsAlreadyExists() ? "%s\n" : "nfsrecd: %s\n", s.message().c_str());
     log->Error(s.message());
     return 1;
   }
+  // ORDER: lockd's ports as root, loading lockd if need be, before lockd
+  // can be started by anyone else (rpc.statd does it before detaching).
+  if (config.serve_nsm) {
+    RealFileSystem proc_files(proc.proc_root);
+    (void)SetNlmPorts(proc_files, config.nsm.nlm_tcp_port, config.nsm.nlm_udp_port, *log);
+  }
   // Whom to run as: the owner of sm/ (rpc.statd's rule), known before
-  // anything is created, so that what is made as root can be theirs.
+  // anything is created, so that what is made as root can be theirs.  The
+  // nfsdcld role drops too (nfsdcld itself stays uid 0 without
+  // capabilities): it shares the database directory, which is that user's,
+  // and the helper opens the cld pipe for it.
   Result<PrivilegePlan> plan = PlanPrivilegeDrop(config.nsm.state_dir, ::getuid());
   if (!plan.ok()) {
     std::fprintf(stderr, "nfsrecd: %s\n", plan.status().ToString().c_str());
@@ -112,7 +134,7 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   // drop, so that the uid that removes them at exit is the one that owns
   // them.  Listeners are bound after the drop too, as rpc.statd binds its
   // own: CAP_NET_BIND_SERVICE covers reserved ports.
-  if (drop) {
+  if (drop && config.serve_nsm) {
     if (Status s = rpc::UnsetAll(statd::kNsmProgram, statd::kNsmVersion); !s.ok()) {
       log->Warning(StrCat("Removing stale rpcbind entries: ", s.ToString()));
     }
@@ -135,28 +157,34 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   if (!queue.ok()) return startup.Fail("open database " + config.DbPath(), queue.status());
   // ORDER: the NSM stack loads (and takes over rpc.statd's files) and
   // publishes the state before anyone can call it.
-  Result<std::unique_ptr<statd::NsmDaemon>> nsm =
-      statd::NsmDaemon::Create(loop, scheduler, executor, *files, *log, **queue, config.nsm);
-  if (!nsm.ok()) return startup.Fail("NSM", nsm.status());
-  Status started = StartAndWait(loop, [&](auto done) { (*nsm)->Start(std::move(done)); });
-  if (!started.ok()) return startup.Fail("NSM start-up", started);
-  // ORDER: on a new boot the bumped state is durable and published before
-  // anyone can ask for it (rpc.statd, too, bumps it before it serves);
-  // notification goes on in the background.
-  if (!config.nsm.no_notify) {
-    (void)StartAndWait(loop, [&](auto done) {
-      (*nsm)->RunBootNotification(/*force=*/false, [done = std::move(done)](auto) mutable {
-        done(Status::Ok());  // a failure is logged by the facade and is not fatal
+  std::unique_ptr<statd::NsmDaemon> nsm;
+  std::unique_ptr<NsmEndpoint> endpoint;
+  if (config.serve_nsm) {
+    Result<std::unique_ptr<statd::NsmDaemon>> n =
+        statd::NsmDaemon::Create(loop, scheduler, executor, *files, *log, **queue, config.nsm);
+    if (!n.ok()) return startup.Fail("NSM", n.status());
+    nsm = std::move(n).value();
+    Status started = StartAndWait(loop, [&](auto done) { nsm->Start(std::move(done)); });
+    if (!started.ok()) return startup.Fail("NSM start-up", started);
+    // ORDER: on a new boot the bumped state is durable and published before
+    // anyone can ask for it (rpc.statd, too, bumps it before it serves);
+    // notification goes on in the background.
+    if (!config.nsm.no_notify) {
+      (void)StartAndWait(loop, [&](auto done) {
+        nsm->RunBootNotification(config.nsm.force_notify, [done = std::move(done)](auto) mutable {
+          done(Status::Ok());  // a failure is logged by the facade and is not fatal
+        });
       });
-    });
-  }
-  Result<std::unique_ptr<NsmEndpoint>> endpoint =
-      NsmEndpoint::Serve(loop, scheduler, *log, config.nsm.port, (*nsm)->Handlers());
-  if (!endpoint.ok()) return startup.Fail("NSM service", endpoint.status());
-  if (Status s = (*endpoint)->KeepRegistered(scheduler, executor, *log,
-                                             std::chrono::seconds(config.rpcbind_check_interval));
-      !s.ok()) {
-    log->Warning(StrCat("rpcbind registration will not be checked: ", s.ToString()));
+    }
+    Result<std::unique_ptr<NsmEndpoint>> e =
+        NsmEndpoint::Serve(loop, scheduler, *log, config.nsm.port, nsm->Handlers());
+    if (!e.ok()) return startup.Fail("NSM service", e.status());
+    endpoint = std::move(e).value();
+    if (Status s = endpoint->KeepRegistered(scheduler, executor, *log,
+                                            std::chrono::seconds(config.rpcbind_check_interval));
+        !s.ok()) {
+      log->Warning(StrCat("rpcbind registration will not be checked: ", s.ToString()));
+    }
   }
 
   std::unique_ptr<nfs4rec::TrackingDaemon> tracking;
@@ -182,11 +210,15 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   // lost; readiness is reported only later.)
   for (int quit_signal : {SIGTERM, SIGINT, SIGHUP}) ::signal(quit_signal, SIG_IGN);
   bool quitting = false;
-  auto quit = [&](const char* name) { Quit(name, quitting, loop, *log, **nsm, tracking.get()); };
+  auto quit = [&](const char* name) {
+    Quit(name, quitting, loop, *log, nsm.get(), tracking.get());
+  };
   SignalWatcher on_term(loop, SIGTERM, [&] { quit("SIGTERM"); });
   SignalWatcher on_int(loop, SIGINT, [&] { quit("SIGINT"); });
   SignalWatcher on_hup(loop, SIGHUP, [&] { quit("SIGHUP"); });
-  SignalWatcher on_usr1(loop, SIGUSR1, [&] { (*nsm)->Reload([](Status) {}); });
+  SignalWatcher on_usr1(loop, SIGUSR1, [&] {
+    if (nsm) nsm->Reload([](Status) {});
+  });
   // Only this (the loop) thread takes SIGUSR1; a pending one arrives now.
   if (Status s = UnblockSignal(SIGUSR1); !s.ok()) return startup.Fail("SIGUSR1", s);
 
@@ -201,6 +233,23 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
 
 }  // namespace
 }  // namespace nfsrec
+
+namespace {
+
+// Parses the daemon's command line for the role that argv[0] names; usage
+// and its stream, and the error replies, are the role's.
+nfsrec::options::ParseResult<nfsrec::CommandLine> ParseForRole(
+    nfsrec::DaemonRole role, const std::vector<std::string>& args) {
+  auto load = [](const std::string& path) {
+    nfsrec::RealFileSystem files;
+    return nfsrec::NfsConf::Load(files, path, nfsrec::GetEnv);
+  };
+  if (role == nfsrec::DaemonRole::kNfsdcld) return nfsrec::ParseNfsdcldCommandLine(args, load);
+  const char* env = std::getenv("RPC_STATD_NO_NOTIFY");
+  return nfsrec::ParseCommandLine(args, env ? env : "", load, role);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // SIGUSR1 (the sm-notify command: "reload") stays pending until the
@@ -218,20 +267,22 @@ int main(int argc, char** argv) {
     args.erase(args.begin() + 1);
     return nfsrec::NotifyMain(args);
   }
+  nfsrec::DaemonRole role = nfsrec::DaemonRole::kNfsrecd;
+  if (base == "rpc.statd") role = nfsrec::DaemonRole::kRpcStatd;
+  if (base == "nfsdcld") role = nfsrec::DaemonRole::kNfsdcld;
+  const bool nfsdcld = role == nfsrec::DaemonRole::kNfsdcld;
+  const std::string usage = nfsdcld ? nfsrec::NfsdcldUsage(base) : nfsrec::Usage(base);
 
-  const char* env = std::getenv("RPC_STATD_NO_NOTIFY");
-  nfsrec::options::ParseResult<nfsrec::CommandLine> cl =
-      nfsrec::ParseCommandLine(args, env ? env : "", [](const std::string& path) {
-        nfsrec::RealFileSystem files;
-        return nfsrec::NfsConf::Load(files, path, nfsrec::GetEnv);
-      });
+  nfsrec::options::ParseResult<nfsrec::CommandLine> cl = ParseForRole(role, args);
   if (!cl.ok()) {
-    return nfsrec::options::ReportError(
-        base, cl.status(), nfsrec::DaemonErrorReply(cl.status().kind), nfsrec::Usage(base), stderr);
+    const auto reply = nfsdcld ? nfsrec::NfsdcldErrorReply(cl.status().kind)
+                               : nfsrec::DaemonErrorReply(cl.status().kind, role);
+    return nfsrec::options::ReportError(base, cl.status(), reply, usage, nfsdcld ? stdout : stderr);
   }
   switch (cl->action) {
     case nfsrec::CommandLine::Action::kHelp:
-      std::fprintf(stderr, "%s", nfsrec::Usage(base).c_str());
+      // rpc.statd's help goes to stderr, nfsdcld's to stdout; both exit 0.
+      std::fprintf(nfsdcld ? stdout : stderr, "%s", usage.c_str());
       return 0;
     case nfsrec::CommandLine::Action::kVersion:
       std::printf("%s version %s\n", base.c_str(), PACKAGE_VERSION);
@@ -242,8 +293,18 @@ int main(int argc, char** argv) {
       }
       std::printf("%s", cl->config.Dump().c_str());
       return 0;
+    case nfsrec::CommandLine::Action::kNotifyOnly:
+      std::fprintf(stderr, "%s\n", nfsrec::NotifyOnlyWarning(base).c_str());
+      return nfsrec::NotifyMain(nfsrec::NotifyOnlyArgs(cl->config));
     case nfsrec::CommandLine::Action::kRun:
       break;
+  }
+  // The boot notification's source address and name (-n, [sm-notify]
+  // outgoing-addr): resolved before anything starts, as sm-notify does;
+  // a problem is logged with nfs.conf's warnings.
+  if (cl->config.serve_nsm && !cl->config.nsm.no_notify) {
+    std::string why = nfsrec::ApplyNotifySourceOrFallBack(cl->config.nsm);
+    if (!why.empty()) cl->conf.AddWarning(why);
   }
   return nfsrec::RunDaemon(cl->config, cl->conf);
 }

@@ -27,24 +27,15 @@ constexpr options::OptionSpec kOptions[] = {
     {kConfig, 0, "config", true},
 };
 
-// The longest -m or retry-time: about two years.
+// The longest -m: about two years.
 constexpr int64_t kMaxMinutes = 1000000;
 
-Status ApplyNfsConf(const NfsConf& conf, NotifyCommandConfig& c) {
-  NFSREC_ASSIGN_OR_RETURN(std::optional<bool> force, conf.GetBool("sm-notify", "force"));
-  NFSREC_ASSIGN_OR_RETURN(std::optional<int64_t> minutes,
-                          conf.GetCount("sm-notify", "retry-time", kMaxMinutes));
-  NFSREC_ASSIGN_OR_RETURN(std::optional<bool> update, conf.GetBool("sm-notify", "update-state"));
-  NFSREC_ASSIGN_OR_RETURN(std::optional<uint16_t> port, conf.GetPort("sm-notify", "outgoing-port"));
-  NFSREC_ASSIGN_OR_RETURN(std::optional<bool> lift, conf.GetBool("sm-notify", "lift-grace"));
-  if (force) c.force = *force;
-  if (minutes) c.nsm.notify_window = std::chrono::minutes(*minutes);
-  if (update) c.nsm.update_state = *update;
-  if (port) c.nsm.outgoing_port = *port;
-  if (lift) c.nsm.lift_grace = *lift;
-  if (auto v = conf.Get("sm-notify", "outgoing-addr")) c.nsm.my_name = *v;
+void ApplyNfsConf(NfsConf& conf, NotifyCommandConfig& c) {
+  WarnUnknownKeys(conf, {"sm-notify", "statd"});
+  ApplySmNotifyConf(conf, c.nsm);
+  c.force = c.nsm.force_notify;
+  c.log_debug = ReadDebugList(conf, "sm-notify");
   if (auto v = conf.Get("statd", "state-directory-path")) c.nsm.state_dir = *v;
-  return Status::Ok();
 }
 
 // The configuration with one more option applied.
@@ -98,9 +89,7 @@ ParseResult<NotifyCommandLine> ParseNotifyCommandLine(const std::vector<std::str
   NFSREC_ASSIGN_OR_RETURN(ScannedConf scanned, ScanAndLoadConf(kOptions, args, kConfig,
                                                                cl.config.config_file, load_conf));
   cl.conf = std::move(scanned.conf);
-  if (Status s = ApplyNfsConf(cl.conf, cl.config); !s.ok()) {
-    return OptionError{ErrorKind::kBadNfsConf, s.message()};
-  }
+  ApplyNfsConf(cl.conf, cl.config);
   for (const Option& o : scanned.options) {
     NFSREC_ASSIGN_OR_RETURN(cl.config, Apply(o, std::move(cl.config)));
   }

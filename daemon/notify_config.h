@@ -8,8 +8,10 @@
 //   -m MIN     retry window in minutes (default 15; 0 = retry forever)
 //   -n         do not bump the NSM state number
 //   -p PORT    source port for SM_NOTIFY (default: a reserved port)
-//   -v NAME    announce NAME (an address or a name) instead of each
-//              record's my_name
+//   -v ADDR|NAME  as sm-notify: SM_NOTIFY leaves from this address (a
+//              name's first address) and announces this name (an address's
+//              reverse name; no reverse name: exit 1) instead of each
+//              record's my_name (daemon/notify_source.h)
 //   -P DIR     state directory (database DIR/nfsrecd/nfsrecd.sqlite)
 //   --daemon-pidfile PATH  nfsrecd's pid file (default /run/rpc.statd.pid):
 //              a running daemon is told (SIGUSR1) to reload its lists
@@ -18,9 +20,11 @@
 // There is no help option: -h, like any other mistake, prints the usage
 // text and exits with 1, as sm-notify does.
 //
-// nfs.conf, as sm-notify reads it: [sm-notify] force, retry-time (minutes),
-// update-state, outgoing-port, outgoing-addr, lift-grace, and [statd]
-// state-directory-path.
+// nfs.conf, as sm-notify reads it (bad values and unknown keys warned
+// about, never fatal): [sm-notify] force, retry-time (minutes),
+// update-state, outgoing-port, outgoing-addr (as -v), lift-grace, debug (a
+// facility list: debug logging, still in the background and to syslog),
+// and [statd] state-directory-path.
 #pragma once
 
 #include <string>
@@ -34,8 +38,9 @@
 namespace nfsrec {
 
 struct NotifyCommandConfig {
-  bool debug = false;  // -d
-  bool force = false;  // -f
+  bool debug = false;      // -d: foreground, stderr, debug logging
+  bool log_debug = false;  // [sm-notify] debug: debug logging only
+  bool force = false;      // -f
   // Created O_EXCL and kept until reboot; honoured only with the default
   // state directory, as sm-notify does.
   std::string guard_file = "/run/sm-notify.pid";

@@ -125,11 +125,37 @@ TEST(NotifyConfigTest, ErrorKinds) {
   EXPECT_EQ(KindOf({"-P", ""}), ErrorKind::kBadValue);
   EXPECT_EQ(KindOf({"-p", "0"}), ErrorKind::kBadPort);
   EXPECT_EQ(KindOf({"-p", "abc"}), ErrorKind::kBadPort);
-  ParseResult<NotifyCommandLine> conf = Parse({}, "[sm-notify]\nretry-time = soon\n");
-  ASSERT_FALSE(conf.ok());
-  EXPECT_EQ(conf.status().kind, ErrorKind::kBadNfsConf);
-  EXPECT_NE(conf.status().message.find("nfs.conf [sm-notify] retry-time = soon"), std::string::npos)
-      << conf.status().message;
+}
+
+// sm-notify reads retry-time with conf_get_num (atoi) and lift-grace with
+// conf_get_bool: "soon" is 0 minutes (retry for ever) and "maybe" the
+// default; both are warned about with FILE:LINE and neither stops it.
+TEST(NotifyConfigTest, ToleratedBadNfsConfValuesWarnAndNeverStop) {
+  ParseResult<NotifyCommandLine> cl =
+      Parse({}, "[sm-notify]\nretry-time = soon\nlift-grace = maybe\nretrytime = 1\n");
+  ASSERT_TRUE(cl.ok()) << cl.status().message;
+  EXPECT_EQ(cl->config.nsm.notify_window, std::chrono::minutes(0));
+  EXPECT_TRUE(cl->config.nsm.lift_grace);
+  std::string w;
+  for (const std::string& s : cl->conf.warnings()) w += s + "\n";
+  EXPECT_NE(w.find("nfs.conf:2: [sm-notify] retry-time: soon is not a number; read as 0"),
+            std::string::npos)
+      << w;
+  EXPECT_NE(w.find("nfs.conf:3: [sm-notify] lift-grace: maybe is not a yes/no value"),
+            std::string::npos)
+      << w;
+  EXPECT_NE(w.find("nfs.conf:4: unknown key retrytime in [sm-notify]"), std::string::npos) << w;
+}
+
+// [sm-notify] debug turns on debug logging, not the foreground (-d).
+TEST(NotifyConfigTest, DebugListLogsDebugWithoutTheForeground) {
+  ParseResult<NotifyCommandLine> cl = Parse({}, "[sm-notify]\ndebug = call\n");
+  ASSERT_TRUE(cl.ok());
+  EXPECT_TRUE(cl->config.log_debug);
+  EXPECT_FALSE(cl->config.debug);
+  ParseResult<NotifyCommandLine> off = Parse({}, "[sm-notify]\ndebug = 0\n");
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->config.log_debug);
 }
 
 TEST(NotifyConfigTest, ExitStatusesAreSmNotifys) {

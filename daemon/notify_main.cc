@@ -24,6 +24,8 @@
 #include "daemon/daemon_config.h"
 #include "daemon/nfs_conf.h"
 #include "daemon/notify_config.h"
+#include "daemon/notify_source.h"
+#include "daemon/nsm_endpoint.h"
 #include "daemon/process.h"
 #include "statd/boot_notifier.h"
 #include "statd/nsm_daemon.h"
@@ -64,7 +66,8 @@ void TellRunningDaemon(const std::string& pidfile, Logger& log) {
 }  // namespace
 
 int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
-  std::unique_ptr<Logger> log = MakeLogger("sm-notify", config.debug, config.debug);
+  std::unique_ptr<Logger> log =
+      MakeLogger("sm-notify", config.debug, config.debug || config.log_debug);
   LogStart(*log, conf);
   if (config.nsm.state_dir == statd::kDefaultStateDir && !TakeGuard(config.guard_file, *log) &&
       !config.force && config.nsm.update_state) {
@@ -136,7 +139,8 @@ int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
 }
 
 int NotifyMain(const std::vector<std::string>& args) {
-  const std::string prog = args.empty() ? "sm-notify" : args[0];
+  std::string prog = args.empty() ? "sm-notify" : args[0];
+  if (auto slash = prog.rfind('/'); slash != std::string::npos) prog = prog.substr(slash + 1);
   options::ParseResult<NotifyCommandLine> cl =
       ParseNotifyCommandLine(args, [](const std::string& path) {
         RealFileSystem files;
@@ -145,6 +149,16 @@ int NotifyMain(const std::vector<std::string>& args) {
   if (!cl.ok()) {
     return options::ReportError(prog, cl.status(), NotifyErrorReply(cl.status().kind),
                                 NotifyUsage(prog), stderr);
+  }
+  // What sm-notify checks before it detaches, with the reason on stderr
+  // (after detaching, failures go to the log only): the state directory
+  // (-P), then -v's source address and announced name (an address
+  // without a reverse name is refused).  Exit status 1, as sm-notify's.
+  for (Status s :
+       {CheckStateDirectory(cl->config.nsm.state_dir), ApplyNotifySource(cl->config.nsm)}) {
+    if (s.ok()) continue;
+    std::fprintf(stderr, "%s: %s\n", prog.c_str(), s.message().c_str());
+    return 1;
   }
   return RunNotifyCommand(cl->config, cl->conf);
 }

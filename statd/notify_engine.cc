@@ -7,7 +7,8 @@
 
 namespace nfsrec::statd {
 
-Result<NotifySockets> OpenNotifySockets(EventLoop& loop, uint16_t outgoing_port) {
+Result<NotifySockets> OpenNotifySockets(EventLoop& loop, uint16_t outgoing_port,
+                                        const std::string& source_address) {
   rpc::UdpSocketPort::Options cb_opts;
   cb_opts.family = AF_INET;
   cb_opts.bind_address = "127.0.0.1";
@@ -18,7 +19,14 @@ Result<NotifySockets> OpenNotifySockets(EventLoop& loop, uint16_t outgoing_port)
   out_opts.family = AF_INET6;
   out_opts.port = outgoing_port;
   out_opts.reserved_port = outgoing_port == 0;
+  if (!source_address.empty()) {
+    out_opts.family = source_address.find(':') == std::string::npos ? AF_INET : AF_INET6;
+    out_opts.bind_address = source_address;
+  }
   Result<std::unique_ptr<rpc::UdpSocketPort>> out = rpc::UdpSocketPort::Open(loop, out_opts);
+  if (!out.ok() && !source_address.empty()) {
+    return out.status().WithContext("notify socket on " + source_address);
+  }
   if (!out.ok()) {
     out_opts.family = AF_INET;  // no IPv6 on this host
     out = rpc::UdpSocketPort::Open(loop, out_opts);

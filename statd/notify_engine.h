@@ -51,12 +51,14 @@ namespace nfsrec::statd {
 // The engine's two sockets: lockd callbacks from a reserved port bound to
 // 127.0.0.1 (the kernel accepts nothing else), and SM_NOTIFY from
 // `outgoing_port` or, if 0, a reserved port, on IPv6 reaching IPv4 too (IPv4
-// only on a host without IPv6).
+// only on a host without IPv6).  A numeric `source_address` (sm-notify -v)
+// binds SM_NOTIFY's socket to it, in its own family.
 struct NotifySockets {
   std::unique_ptr<rpc::UdpSocketPort> callback;
   std::unique_ptr<rpc::UdpSocketPort> notify;
 };
-Result<NotifySockets> OpenNotifySockets(EventLoop& loop, uint16_t outgoing_port);
+Result<NotifySockets> OpenNotifySockets(EventLoop& loop, uint16_t outgoing_port,
+                                        const std::string& source_address = "");
 
 class NotifyEngine final : public LockdCallbacks {
  public:

@@ -18,7 +18,8 @@ Result<std::unique_ptr<NsmDaemon>> NsmDaemon::Create(EventLoop& loop, Scheduler&
   ports.kernel = std::make_unique<ProcKernelNsm>(files);
   // Lockd callbacks leave from a privileged port on loopback (the kernel
   // accepts nothing else), SM_NOTIFY from a privileged port or -o.
-  NFSREC_ASSIGN_OR_RETURN(NotifySockets sockets, OpenNotifySockets(loop, options.outgoing_port));
+  NFSREC_ASSIGN_OR_RETURN(NotifySockets sockets,
+                          OpenNotifySockets(loop, options.outgoing_port, options.notify_source));
   ports.callback_port = std::move(sockets.callback);
   ports.notify_port = std::move(sockets.notify);
   return CreateWithPorts(loop, scheduler, files, log, std::move(ports), options);
@@ -39,7 +40,6 @@ NsmDaemon::NsmDaemon(EventLoop& loop, Scheduler& scheduler, FileSystem& files, L
       ports_(std::move(ports)),
       callback_client_(*ports_.callback_port, scheduler, log),
       notify_client_(*ports_.notify_port, scheduler, log) {
-  WriteNlmPorts(*ports_.kernel, options_.nlm_tcp_port, options_.nlm_udp_port, log_);
   NotifyEngine::Options eopts;
   eopts.notify_window = options_.notify_window;
   engine_ = std::make_unique<NotifyEngine>(callback_client_, notify_client_, *ports_.resolver,

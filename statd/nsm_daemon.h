@@ -53,7 +53,9 @@ class NsmDaemon {
 
   // Opens the "nsm" schema in the queue's database, a ThreadResolver on
   // `executor`, ProcKernelNsm over `files` and the notify sockets
-  // (options.outgoing_port); applies -T/-U.  Nothing is loaded yet.
+  // (options.outgoing_port, options.notify_source).  -T/-U are the
+  // composition root's (daemon/nlm_ports.h): they must be written as root,
+  // loading lockd if need be.  Nothing is loaded yet.
   // `files` also serves rpc.statd's files and the boot id; it, the executor
   // and the queue must outlive the daemon.
   static Result<std::unique_ptr<NsmDaemon>> Create(EventLoop& loop, Scheduler& scheduler,

@@ -49,7 +49,7 @@ class NsmDaemonTest : public ::testing::Test {
     ports.kernel = std::move(kernel);
     ports.callback_port = std::make_unique<FakeDatagramPort>(*scheduler_);
     ports.notify_port = std::make_unique<FakeDatagramPort>(*scheduler_);
-    options.nlm_tcp_port = 4045;
+    options.nlm_tcp_port = 4045;  // applied by the composition root, not here
     daemon_ =
         NsmDaemon::CreateWithPorts(*loop_, *scheduler_, files_, log_, std::move(ports), options);
   }
@@ -82,11 +82,11 @@ class NsmDaemonTest : public ::testing::Test {
   std::unique_ptr<NsmDaemon> daemon_;
 };
 
-TEST_F(NsmDaemonTest, StartPublishesTheStateAndAppliesNlmPorts) {
+TEST_F(NsmDaemonTest, StartPublishesTheStateAndLeavesNlmPortsToTheCaller) {
   Create();
   Start();
   EXPECT_EQ(kernel_->published, std::vector<int32_t>{3});
-  EXPECT_EQ(kernel_->nlm_ports, (std::vector<std::pair<std::string, uint16_t>>{{"tcp", 4045}}));
+  EXPECT_TRUE(kernel_->nlm_ports.empty());
   EXPECT_EQ(daemon_->StatusReport(),
             "nsm: state 3, 0 monitor(s), 0 to notify; callbacks in progress 0 (ok 0, failed 0); "
             "peers in progress 0 (notified 0, failed 0); reloads 0 (failed 0)");

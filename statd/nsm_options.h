@@ -19,14 +19,19 @@ struct NsmOptions {
   uint16_t outgoing_port = 0;  // -o: source port of SM_NOTIFY (0: a privileged one)
   std::string state_dir = kDefaultStateDir;  // -P: rpc.statd's files live here
   std::string my_name;                       // -n: our name in SM_NOTIFY
-  bool no_notify = false;                    // -L: no boot notification from the daemon
-  std::string ha_callout;                    // -H
-  uint16_t nlm_tcp_port = 0;                 // -T, written to /proc/sys/fs/nfs
-  uint16_t nlm_udp_port = 0;                 // -U
+  // Numeric source address of SM_NOTIFY (sm-notify -v, rpc.statd -n,
+  // [sm-notify] outgoing-addr, resolved by daemon/notify_source.h); "" binds
+  // the wildcard address.
+  std::string notify_source;
+  bool no_notify = false;     // -L: no boot notification from the daemon
+  std::string ha_callout;     // -H
+  uint16_t nlm_tcp_port = 0;  // -T, written to /proc/sys/fs/nfs
+  uint16_t nlm_udp_port = 0;  // -U
   // Boot notification (sm-notify -m, and the engine's window in the daemon).
   std::chrono::minutes notify_window{15};
-  bool lift_grace = true;    // write nlm_end_grace when nobody is to be notified
-  bool update_state = true;  // sm-notify -n turns it off
+  bool lift_grace = true;     // write nlm_end_grace when nobody is to be notified
+  bool update_state = true;   // sm-notify -n turns it off
+  bool force_notify = false;  // [sm-notify] force: notify even if this boot already was
 };
 
 }  // namespace nfsrec::statd

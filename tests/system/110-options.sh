@@ -3,7 +3,9 @@
 # nfs-utils (nfsrecd -Fd, -FdLP/dir -p662; sm-notify -dfn, -dfm5), and
 # each binary keeps its exit statuses for bad command lines: nfsrecd
 # rpc.statd's (usage 255, bad port 1, bad nfs.conf 1 without usage), the
-# sm-notify command 1, nfsrec-cltrack 0 with the usage text on stdout.
+# sm-notify command 1, nfsrec-cltrack 1 with the usage text on stdout (as
+# Debian's nfsdcltrack);
+# bad nfs.conf values that nfs-utils tolerates are warnings, not errors.
 . "$(dirname "$0")/lib.sh"
 
 # Starts the daemon with exactly these arguments and waits for its rpcbind
@@ -85,14 +87,19 @@ check_error "nfsrecd -Fx" 255 yes "${D[@]}" --config "$CONF" -Fx
 check_error "nfsrecd -p (no value)" 255 yes "${D[@]}" --config "$CONF" -p
 check_error "nfsrecd stray operand" 255 yes "${D[@]}" --config "$CONF" stray
 check_error "nfsrecd -p0" 1 yes "${D[@]}" --config "$CONF" -Fp0
-check_error "nfsrecd bad nfs.conf" 1 no "${D[@]}" --config "$T/bad.conf"
-grep -q 'nfs.conf \[statd\] port = http' "$T/err.log" || fail "no clear nfs.conf message: $(cat "$T/err.log")"
+# Values nfs-utils tolerates are warned about with FILE:LINE, never fatal.
+check_error "nfsrecd tolerated bad nfs.conf" 0 no "${D[@]}" --config "$T/bad.conf" --dump-config
+grep -q 'bad.conf:2: \[statd\] port: http is not a number' "$T/err.log" ||
+  fail "no FILE:LINE nfs.conf warning: $(cat "$T/err.log")"
 check_error "nfsrecd -h" 0 yes "${D[@]}" --config "$CONF" -h
 check_error "nfsrecd --sm-notify -dx" 1 yes "$NFSRECD" --sm-notify --config "$CONF" -dx
 check_error "nfsrecd --sm-notify -m" 1 yes "$NFSRECD" --sm-notify --config "$CONF" -dfm
 check_error "nfsrecd --sm-notify -p0" 1 yes "$NFSRECD" --sm-notify --config "$CONF" -p0
-check_error "nfsrecd --sm-notify bad nfs.conf" 1 no "$NFSRECD" --sm-notify --config "$T/bad.conf"
-check_error "nfsrec-cltrack -x" 0 yes "$top_builddir/nfsrec-cltrack" -x init
-check_error "nfsrec-cltrack -fs" 0 yes "$top_builddir/nfsrec-cltrack" -fs
+check_error "nfsrecd --sm-notify tolerated bad nfs.conf" 0 no "$NFSRECD" --sm-notify \
+  --config "$T/bad.conf" -d -P "$STATE" --proc-root "$ROOT" --daemon-pidfile "$T/pid"
+grep -q 'bad.conf:4: \[sm-notify\] retry-time: soon is not a number' "$T/err.log" ||
+  fail "sm-notify: no FILE:LINE nfs.conf warning: $(cat "$T/err.log")"
+check_error "nfsrec-cltrack -x" 1 yes "$top_builddir/nfsrec-cltrack" -x init
+check_error "nfsrec-cltrack -fs" 1 yes "$top_builddir/nfsrec-cltrack" -fs
 if rpcinfo 127.0.0.1 | awk '$1 == 100024' | grep -q .; then fail "registered after a bad command line"; fi
 finish

@@ -29,6 +29,9 @@ SYSTEM_TESTS = \
 	tests/system/090-split-notify.sh \
 	tests/system/100-statd-takeover.sh \
 	tests/system/110-options.sh \
+	tests/system/115-option-table-vs-nfs-utils.sh \
+	tests/system/116-outgoing-addr-is-notify-source.sh \
+	tests/system/116-lift-grace-no-leaves-lockd-grace.sh \
 	tests/system/120-forged-v4mapped-caller-refused.sh \
 	tests/system/130-tcp-flood-does-not-starve-lockd.sh \
 	tests/system/135-ha-callout-before-reply.sh \
