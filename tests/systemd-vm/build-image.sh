@@ -22,7 +22,7 @@ SUITE=bookworm
 KVER=$(cat "$RKWORK/kver")
 KTREE=$RKWORK/kernel
 PACKAGES=(systemd-sysv udev dbus nfs-kernel-server nfs-common rpcbind iproute2 kmod procps util-linux
-          libcap2-bin psmisc "${EXTRA[@]}")
+          libcap2-bin psmisc)
 mkdir -p "$WORK"
 # A debootstrap that was interrupted leaves proc and sys mounted in its target: unmount them
 # before a tree is removed, and never cross into another file system while removing.
@@ -33,10 +33,19 @@ remove_tree() { unmount_below "$1"; rm -rf --one-file-system "$1"; }
 # mirror or ROOT_FORMAT change; the .debs stay in debs/) and the image (server.img, rebuilt when
 # root-base/ or server-files.sh change). ROOT_FORMAT: bump when the steps below change.
 ROOT_FORMAT=2
+# The extra packages (the package's Depends) only force a rebuild when the tree lacks one.
 base_key=$(echo "$ROOT_FORMAT $KVER $MIRROR $SUITE ${PACKAGES[*]}" | sha256sum | cut -c1-16)
-img_key=$( { echo "$base_key"; cat "$HERE/server-files.sh"; } | sha256sum | cut -c1-16)
+img_key=$( { echo "$base_key ${EXTRA[*]}"; cat "$HERE/server-files.sh"; } | sha256sum | cut -c1-16)
 B=$WORK/root-base
-if [ "$(cat "$WORK/root-base.key" 2>/dev/null)" != "$base_key" ]; then
+missing_extras() {
+    local p
+    for p in "${EXTRA[@]}"; do
+        dpkg-query --admindir="$B/var/lib/dpkg" -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+            echo "$p"
+    done
+}
+if [ "$(cat "$WORK/root-base.key" 2>/dev/null)" != "$base_key" ] || [ -n "$(missing_extras)" ]; then
+    PACKAGES+=("${EXTRA[@]}")
     t0=$(date +%s)
     remove_tree "$B"; rm -f "$WORK/root-base.key"
     # debootstrap reuses the .debs it finds in the target's apt cache once they verify

@@ -33,8 +33,9 @@ SYSVM_REBOOT=${SYSVM_REBOOT:-systemctl}
 # The package's dependencies go into the image: the VM has no network.
 deb_depends() {
     [ -n "${NFSRECD_DEB:-}" ] || return 0
-    dpkg-deb -f "$NFSRECD_DEB" Depends Pre-Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/:any//' |
-        awk 'NF{print $1}' | sort -u
+    # one field per call: with several, dpkg-deb prefixes each value with its name
+    { dpkg-deb -f "$NFSRECD_DEB" Depends; dpkg-deb -f "$NFSRECD_DEB" Pre-Depends; } | tr ',' '\n' |
+        sed 's/|.*//; s/(.*)//; s/:any//' | awk 'NF{print $1}' | sort -u
 }
 
 build() {
