@@ -32,7 +32,12 @@ TEST_F(CheckStateDirectoryTest, RegularFileIsRefusedAsNotADirectory) {
   tmp_.Write("file", "x");
   Status st = CheckStateDirectory(tmp_.File("file"));
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument) << st.ToString();
-  EXPECT_EQ(st.message(), "state directory " + tmp_.File("file") + " is not a directory");
+  EXPECT_EQ(st.message(), "state directory " + tmp_.File("file") +
+                              " is not a directory. Move the file away and create the directory "
+                              "(install -d -m 0755 " +
+                              tmp_.File("file") +
+                              "), or set state-directory-path in the [statd] section of nfs.conf, "
+                              "or -P DIR to use another");
   ASSERT_EQ(::symlink(tmp_.File("file").c_str(), tmp_.File("link").c_str()), 0);
   EXPECT_NE(CheckStateDirectory(tmp_.File("link")).message().find("is not a directory"),
             std::string::npos);
@@ -41,7 +46,13 @@ TEST_F(CheckStateDirectoryTest, RegularFileIsRefusedAsNotADirectory) {
 TEST_F(CheckStateDirectoryTest, MissingDirectoryAndDanglingLinkSayWhy) {
   Status st = CheckStateDirectory(tmp_.File("absent"));
   EXPECT_TRUE(st.IsNotFound()) << st.ToString();
-  EXPECT_NE(st.message().find("No such file or directory"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("No such file or directory. Create it (install -d -m 0755 " +
+                              tmp_.File("absent")),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("set state-directory-path in the [statd] section of nfs.conf, or -P"),
+            std::string::npos)
+      << st.message();
   ASSERT_EQ(::symlink(tmp_.File("absent").c_str(), tmp_.File("dangling").c_str()), 0);
   EXPECT_TRUE(CheckStateDirectory(tmp_.File("dangling")).IsNotFound());
 }

@@ -23,11 +23,25 @@ if STATIC_DAEMON
 nfsrecd_LDFLAGS = $(AM_LDFLAGS) -static-libstdc++ -static-libgcc
 endif
 
-# sm-notify-compatible command: a link to the daemon binary.
+# sm-notify-compatible command: a link to the daemon binary.  The names
+# other software calls (rpc.statd, sm-notify, nfsdcld: the daemon in that
+# role, chosen by argv[0]; nfsdcltrack: the helper) are links in
+# $(libexecdir)/nfsrecd, so that installing never replaces nfs-utils'
+# files; the package makes them alternatives of nfs-utils' names.
+compatdir = $(libexecdir)/nfsrecd
 install-exec-hook:
 	cd $(DESTDIR)$(sbindir) && rm -f nfsrec-notify && $(LN_S) nfsrecd nfsrec-notify
+	$(MKDIR_P) $(DESTDIR)$(compatdir)
+	for name in rpc.statd sm-notify nfsdcld; do \
+	  rm -f $(DESTDIR)$(compatdir)/$$name && \
+	  $(LN_S) $(sbindir)/nfsrecd $(DESTDIR)$(compatdir)/$$name || exit 1; \
+	done
+	rm -f $(DESTDIR)$(compatdir)/nfsdcltrack && \
+	  $(LN_S) $(sbindir)/nfsrec-cltrack $(DESTDIR)$(compatdir)/nfsdcltrack
 uninstall-hook:
 	rm -f $(DESTDIR)$(sbindir)/nfsrec-notify
+	for name in rpc.statd sm-notify nfsdcld nfsdcltrack; do rm -f $(DESTDIR)$(compatdir)/$$name; done
+	-rmdir $(DESTDIR)$(compatdir)
 
 # nfsdcltrack-compatible usermode helper.
 sbin_PROGRAMS += nfsrec-cltrack

@@ -39,6 +39,7 @@ void Quit(const char* signal, bool& quitting, EventLoop& loop, Logger& log, stat
     return loop.Stop();
   }
   quitting = true;
+  Startup::Stopping();
   log.Notice(StrCat("Caught signal ", signal, ", un-registering and exiting"));
   log.Debug(nsm.StatusReport());
   nsm.Drain([&loop, tracking] {
@@ -137,7 +138,10 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   // Only this (the loop) thread takes SIGUSR1; a pending one arrives now.
   if (Status s = UnblockSignal(SIGUSR1); !s.ok()) return startup.Fail("SIGUSR1", s);
 
-  startup.Ready();
+  startup.Ready(StrCat("NSM registered with rpcbind",
+                       config.nsm.port != 0 ? StrCat(" on port ", config.nsm.port) : "",
+                       config.nfs4 ? ", NFSv4 client tracking on " + config.tracking.pipe_path
+                                   : ", NFSv4 client tracking off"));
   Status ran = loop.Run();
   if (!ran.ok()) log->Error(StrCat("Event loop: ", ran.ToString()));
   return ran.ok() ? 0 : 1;

@@ -1,21 +1,143 @@
 #include "daemon/nsm_endpoint.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <initializer_list>
+#include <set>
+#include <sstream>
 
 #include "statd/nsm_codec.h"
 
 namespace nfsrec {
+namespace {
+
+// How the state directory is chosen, for the messages that ask to change it.
+constexpr char kStateDirSetting[] =
+    "set state-directory-path in the [statd] section of nfs.conf, or -P DIR";
+
+// The inodes of sockets bound to local `port` (TCP listening, or UDP), from
+// /proc/net/{tcp,udp}{,6}: "sl local_address rem_address st ... inode".
+std::set<std::string> SocketInodes(uint16_t port) {
+  std::set<std::string> inodes;
+  for (const char* table : {"tcp", "tcp6", "udp", "udp6"}) {
+    std::ifstream in(StrCat("/proc/net/", table));
+    std::string line;
+    std::getline(in, line);  // the header
+    const bool tcp = table[0] == 't';
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string sl, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      if (!(fields >> sl >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+            timeout >> inode)) {
+        continue;
+      }
+      const size_t colon = local.rfind(':');
+      if (colon == std::string::npos) continue;
+      if (std::strtoul(local.c_str() + colon + 1, nullptr, 16) != port) continue;
+      if (tcp && state != "0A") continue;  // TCP_LISTEN
+      if (inode != "0") inodes.insert(inode);
+    }
+  }
+  return inodes;
+}
+
+// A process that holds a socket, as far as /proc tells.
+struct Holder {
+  std::string pid;   // empty: not found
+  std::string comm;  // its command name
+  std::string unit;  // the systemd service it runs in, if any
+  std::string Describe() const {
+    return StrCat("pid ", pid, " (", comm.empty() ? "?" : comm, unit.empty() ? "" : ", ", unit,
+                  ")");
+  }
+};
+
+// The process that owns one of these socket inodes.
+Holder OwnerOf(const std::set<std::string>& inodes) {
+  Holder h;
+  if (inodes.empty()) return h;
+  std::unique_ptr<DIR, int (*)(DIR*)> proc(::opendir("/proc"), ::closedir);
+  if (!proc) return h;
+  while (const dirent* p = ::readdir(proc.get())) {
+    const std::string pid = p->d_name;
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string fd_dir = "/proc/" + pid + "/fd";
+    std::unique_ptr<DIR, int (*)(DIR*)> fds(::opendir(fd_dir.c_str()), ::closedir);
+    if (!fds) continue;
+    bool holds = false;
+    while (const dirent* f = ::readdir(fds.get())) {
+      char target[64];
+      const std::string link = fd_dir + "/" + f->d_name;
+      const ssize_t n = ::readlink(link.c_str(), target, sizeof(target) - 1);
+      if (n <= 0) continue;
+      const std::string t(target, static_cast<size_t>(n));
+      if (t.rfind("socket:[", 0) == 0 && inodes.count(t.substr(8, t.size() - 9)) != 0) {
+        holds = true;
+        break;
+      }
+    }
+    if (!holds) continue;
+    h.pid = pid;
+    std::getline(std::ifstream("/proc/" + pid + "/comm"), h.comm);
+    // "0::/system.slice/rpc-statd.service": the unit is the last ".service".
+    std::ifstream cgroup("/proc/" + pid + "/cgroup");
+    for (std::string line; std::getline(cgroup, line);) {
+      for (size_t end = line.find(".service"); end != std::string::npos;
+           end = line.find(".service", end + 1)) {
+        const size_t slash = line.rfind('/', end);
+        const size_t start = slash == std::string::npos ? 0 : slash + 1;
+        h.unit = line.substr(start, end + 8 - start);
+      }
+    }
+    return h;
+  }
+  return h;
+}
+
+// The unit that stops `h`: the one it runs in if that is a unit of its own
+// (a daemon started by hand inherits whatever service ran the shell), else
+// the name its package gives it.
+std::string StopUnit(const Holder& h, std::initializer_list<std::string_view> own,
+                     std::string_view fallback) {
+  for (std::string_view u : own) {
+    if (h.unit == u) return h.unit;
+  }
+  return std::string(fallback);
+}
+
+}  // namespace
 
 Status RefuseIfStatdRunning() {
   constexpr auto kProbeTimeout = std::chrono::seconds(2);
-  Result<bool> running = rpc::ProbeRunning(statd::kNsmProgram, statd::kNsmVersion, kProbeTimeout);
+  uint16_t port = 0;
+  Result<bool> running =
+      rpc::ProbeRunning(statd::kNsmProgram, statd::kNsmVersion, kProbeTimeout, &port);
   // A failed probe (no rpcbind yet) is not a reason to refuse.
-  if (running.ok() && *running) return Status::AlreadyExists("Statd service already running!");
-  return Status::Ok();
+  if (!running.ok() || !*running) return Status::Ok();
+  // rpc.statd's own words first (scripts match them), then who and what to do.
+  const Holder h = OwnerOf(SocketInodes(port));
+  std::string fix;
+  if (h.comm == "nfsrecd") {
+    fix = StrCat("Stop it first (systemctl stop ",
+                 StopUnit(h, {"nfsrecd.service", "rpc-statd.service"}, "nfsrecd.service"), ")");
+  } else {
+    const std::string unit = h.comm == "rpc.statd" || h.pid.empty()
+                                 ? StopUnit(h, {"rpc-statd.service"}, "rpc-statd.service")
+                                 : std::string();
+    fix = StrCat("Stop it first (",
+                 unit.empty() ? StrCat("kill ", h.pid) : StrCat("systemctl stop ", unit),
+                 "), or switch this host to nfsrecd with: nfsrecd-switch nfsrecd");
+  }
+  return Status::AlreadyExists(StrCat(
+      "Statd service already running! The NSM service (program 100024) answers on port ", port,
+      h.pid.empty() ? "" : ", held by ", h.pid.empty() ? "" : h.Describe(), ". ", fix));
 }
 
 Status CheckStateDirectory(const std::string& path) {
@@ -24,10 +146,16 @@ Status CheckStateDirectory(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     const int err = errno;
-    return Status::NotFound(StrCat("state directory ", path, ": ", std::strerror(err)));
+    return Status::NotFound(StrCat("state directory ", path, ": ", std::strerror(err),
+                                   ". Create it (install -d -m 0755 ", path,
+                                   "; the nfs-common package makes /var/lib/nfs), or ",
+                                   kStateDirSetting, " to use another"));
   }
   if (!S_ISDIR(st.st_mode)) {
-    return Status::InvalidArgument(StrCat("state directory ", path, " is not a directory"));
+    return Status::InvalidArgument(StrCat("state directory ", path,
+                                          " is not a directory. Move the file away and create "
+                                          "the directory (install -d -m 0755 ",
+                                          path, "), or ", kStateDirSetting, " to use another"));
   }
   // Anybody could plant monitor records (and so notifications and HA
   // callouts) or swap the database in a world-writable directory; the
@@ -55,7 +183,14 @@ Result<std::unique_ptr<NsmEndpoint>> NsmEndpoint::Serve(EventLoop& loop, Schedul
       rpc::RpcServer::Create(loop, scheduler, log, opts);
   if (!server.ok()) {
     log.Error("failed to create RPC listeners, exiting");
-    return server.status().WithContext("RPC listeners");
+    Status st = server.status().WithContext("RPC listeners");
+    if (port == 0 || st.message().find(std::strerror(EADDRINUSE)) == std::string::npos) return st;
+    const Holder h = OwnerOf(SocketInodes(port));
+    return Status::AlreadyExists(StrCat(
+        st.message(), ". Port ", port, " is in use", h.pid.empty() ? "" : " by ",
+        h.pid.empty() ? "" : h.Describe(),
+        ": stop that process, or choose another port for NSM with -p PORT (port in the [statd] "
+        "section of nfs.conf), or leave it unset for a free port that rpcbind advertises"));
   }
   e->server_ = std::move(server).value();
   NFSREC_RETURN_IF_ERROR(

@@ -11,6 +11,10 @@
 #include "common/store/sqlite.h"
 #include "config.h"
 
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
 namespace nfsrec {
 
 std::unique_ptr<Logger> MakeLogger(const char* ident, bool to_stderr, bool debug) {
@@ -41,6 +45,31 @@ int Startup::Fail(const std::string& what, const Status& why) {
   return 1;
 }
 
+namespace {
+
+// sd_notify's message goes to $NOTIFY_SOCKET, which systemd sets only for
+// services that may report; elsewhere it does nothing.  The variable stays
+// set so that STOPPING=1 can follow READY=1 (systemd takes reports only
+// from the main process: NotifyAccess=main).
+void NotifySystemd(const std::string& message) {
+#ifdef HAVE_LIBSYSTEMD
+  (void)sd_notify(0, message.c_str());
+#else
+  (void)message;
+#endif
+}
+
+}  // namespace
+
+void Startup::Ready(const std::string& status) {
+  ready_.Report(0);
+  std::string message = "READY=1";
+  if (!status.empty()) message += "\nSTATUS=" + status;
+  NotifySystemd(message);
+}
+
+void Startup::Stopping() { NotifySystemd("STOPPING=1\nSTATUS=stopping"); }
+
 Result<std::unique_ptr<Pidfile>> TakePidfile(const std::string& path) {
   if (path.empty()) return std::unique_ptr<Pidfile>();
   return Pidfile::Create(path);
@@ -52,7 +81,9 @@ Result<std::unique_ptr<CommitQueue>> OpenStore(const std::string& db_path, Event
   // made on first use; its owner and mode are the caller's business.
   const std::string dir = DirName(db_path);
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return PosixError("create database directory " + dir, errno);
+    return PosixError("create database directory " + dir +
+                          " (its parent must exist and be writable, on a writable file system)",
+                      errno);
   }
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Db> db, sqlite::Db::Open(db_path));
   return std::make_unique<CommitQueue>(std::move(db), loop, log);

@@ -27,9 +27,11 @@ std::unique_ptr<Logger> MakeLogger(const char* ident, bool to_stderr, bool debug
 void LogStart(Logger& log, const NfsConf& conf);
 
 // A start-up in progress: detaches (unless in the foreground) and reports
-// the outcome to the waiting parent.  Fail() logs, tells the parent, and
-// returns the exit status; destroying a Startup that never reported makes
-// the parent exit with the child's status.
+// the outcome to the waiting parent, and to systemd when started as a
+// Type=notify service (sd_notify; a no-op without libsystemd or outside
+// systemd).  Fail() logs, tells the parent, and returns the exit status;
+// destroying a Startup that never reported makes the parent exit with the
+// child's status.
 class Startup {
  public:
   // With `echo`, failures are also printed to stderr, prefixed with
@@ -42,7 +44,10 @@ class Startup {
   Status Detach();
   // Exit status 1, after logging "what: why" (and echoing it).
   int Fail(const std::string& what, const Status& why);
-  void Ready() { ready_.Report(0); }
+  // READY=1 with `status` (one line) as systemd's STATUS=.
+  void Ready(const std::string& status = "");
+  // STOPPING=1: a quit signal has started teardown.
+  static void Stopping();
 
  private:
   Logger& log_;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -47,6 +48,9 @@ std::string DeepestExistingDir(const std::string& path) {
   return dir;
 }
 
+// statfs(2) f_type of rpc_pipefs (RPCAUTH_GSSMAGIC in the kernel).
+constexpr decltype(statfs::f_type) kRpcPipefsMagic = 0x67596969;
+
 }  // namespace
 
 Result<std::unique_ptr<CldPipe>> CldPipe::Create(EventLoop& loop, Scheduler& scheduler, Logger& log,
@@ -82,8 +86,18 @@ Status CldPipe::Start() {
   fast_recheck_until_ = scheduler_.Now() + kFastRecheckWindow;
   Rearm();
   if (!TryOpen()) {
-    log_.Notice(StrCat("cld: waiting for ", paths_.front(),
-                       paths_.size() > 1 ? " (or an alternative path)" : "", " to appear"));
+    // Not a failure: say once what would end the wait.
+    const std::string pipefs = DirName(DirName(paths_.front()));
+    struct statfs fs;
+    const bool mounted = ::statfs(pipefs.c_str(), &fs) == 0 && fs.f_type == kRpcPipefsMagic;
+    log_.Info(
+        StrCat("cld: waiting for ", paths_.front(),
+               paths_.size() > 1 ? " (or an alternative path)" : "", " to appear: ",
+               mounted ? "nfsd makes it when the NFS server starts (systemctl start nfs-server)"
+                       : StrCat("rpc_pipefs is not mounted on ", pipefs,
+                                " (mount -t rpc_pipefs sunrpc ", pipefs,
+                                ", or systemctl start rpc_pipefs.target), and nfsd makes it "
+                                "there when the NFS server starts (systemctl start nfs-server)")));
     ScheduleRecheck(RecheckInterval());
   }
   return Status::Ok();

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "common/store/sqlite.h"
 #include "nfs4rec/client_sql.h"
@@ -71,6 +73,36 @@ TEST_F(CltrackTest, InitFailsWithEaccesOnAnUnusableDirectory) {
   std::filesystem::create_directories(dir_ + "/state/nfsrecd.sqlite");  // a directory, not a db
   EXPECT_EQ(Run("init") & 0xff, 243);
   EXPECT_EQ(Run("create", Hex("a")) & 0xff, 135);  // -EREMOTEIO
+}
+
+TEST_F(CltrackTest, NfsdcltracksOwnDatabaseAtOurPathIsRefusedUnchanged) {
+  const std::string path = dir_ + "/state/nfsrecd.sqlite";
+  std::filesystem::create_directories(dir_ + "/state");
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "CREATE TABLE parameters (key TEXT PRIMARY KEY, value TEXT);"
+                         "CREATE TABLE clients (id BLOB PRIMARY KEY, time INTEGER, has_session "
+                         "INTEGER);"
+                         "INSERT INTO parameters VALUES ('version', '2');",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  auto bytes = [&] {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string before = bytes();
+  EXPECT_EQ(Run("init") & 0xff, 243);              // -EACCES, as for any unusable database
+  EXPECT_EQ(Run("create", Hex("a")) & 0xff, 135);  // -EREMOTEIO
+  EXPECT_EQ(bytes(), before);
+  bool named = false;
+  for (const auto& [level, line] : log_.lines()) {
+    named |= line.find("cannot open the database") != std::string::npos &&
+             line.find(path + " is not nfsrecd's: it looks like nfsdcltrack's database") !=
+                 std::string::npos;
+  }
+  EXPECT_TRUE(named) << "no log line names the file and what it is";
 }
 
 TEST_F(CltrackTest, RebootCycleMapsOntoEpochs) {

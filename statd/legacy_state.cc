@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <optional>
+#include <vector>
 
 #include "common/base/logging.h"
 #include "statd/nsm_codec.h"
@@ -82,7 +83,61 @@ void ReadList(FileSystem& fs, const std::string& dir, std::vector<MonitorRecord>
   }
 }
 
+// Regular files not starting with '.' in dir (what ReadList would read).
+size_t CountListFiles(FileSystem& fs, const std::string& dir) {
+  Result<std::vector<DirEntry>> entries = fs.ListDirectory(dir);
+  if (!entries.ok()) return 0;
+  size_t n = 0;
+  for (const DirEntry& entry : *entries) {
+    if (!entry.name.empty() && entry.name[0] != '.' && entry.type == FileType::kRegular) ++n;
+  }
+  return n;
+}
+
+// What rpc.statd left in dir, as "dir/sm (2 files), dir/state (state 7)",
+// or "" if nothing worth importing.
+std::string DescribeLegacyFiles(FileSystem& fs, const std::string& dir) {
+  std::vector<std::string> found;
+  if (size_t n = CountListFiles(fs, dir + "/sm"); n > 0) {
+    found.push_back(StrCat(dir, "/sm (", n, " monitored host(s))"));
+  }
+  if (size_t n = CountListFiles(fs, dir + "/sm.bak"); n > 0) {
+    found.push_back(StrCat(dir, "/sm.bak (", n, " host(s) to notify)"));
+  }
+  if (int32_t state = ReadLegacyState(fs, dir); state > 0) {
+    found.push_back(StrCat(dir, "/state (state ", state, ")"));
+  }
+  std::string text;
+  for (const std::string& f : found) text += (text.empty() ? "" : ", ") + f;
+  return text;
+}
+
 }  // namespace
+
+std::string MisplacedLegacyFiles(FileSystem& fs, const std::string& state_dir) {
+  std::string dir = state_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  // Fedora's place under a Debian state directory, and Debian's place
+  // above a Fedora one.
+  std::vector<std::string> others = {dir + "/statd"};
+  const size_t slash = dir.rfind('/');
+  if (slash != std::string::npos && dir.substr(slash + 1) == "statd") {
+    others.push_back(slash == 0 ? "/" : dir.substr(0, slash));
+  }
+  for (const std::string& other : others) {
+    std::string found = DescribeLegacyFiles(fs, other == "/" ? "" : other);
+    if (found.empty()) continue;
+    return StrCat(found, " not imported: they are rpc.statd's files outside the state directory ",
+                  dir,
+                  ", which is the only place read. To import them instead, set "
+                  "state-directory-path = ",
+                  other,
+                  " in the [statd] section of nfs.conf (or start "
+                  "with -P ",
+                  other, ")");
+  }
+  return "";
+}
 
 int32_t ReadLegacyState(FileSystem& fs, const std::string& state_dir) {
   // A FIFO in its place reads as empty (FileSystem never blocks on one).
@@ -137,6 +192,9 @@ LegacyStatd ReadLegacyStatd(FileSystem& fs, const std::string& state_dir) {
   legacy.state = ReadLegacyState(fs, state_dir);
   ReadList(fs, state_dir + "/sm", legacy.monitors, legacy.problems);
   ReadList(fs, state_dir + "/sm.bak", legacy.notify, legacy.problems);
+  if (std::string elsewhere = MisplacedLegacyFiles(fs, state_dir); !elsewhere.empty()) {
+    legacy.problems.push_back(std::move(elsewhere));
+  }
   return legacy;
 }
 

@@ -11,6 +11,11 @@
 //   The address is always 127.0.0.1 (lockd's) and is not needed.  The file
 //   name is the peer's canonical name.  Names starting with '.' are temp
 //   files; anything but a regular file is skipped.
+// Layouts: Debian keeps these files in /var/lib/nfs, Fedora and RHEL in
+// /var/lib/nfs/statd.  Only the state directory's own files are read; files
+// of the other layout (<state-dir>/statd/, or the parent of a state
+// directory named "statd") are named in `problems` with the setting that
+// would read them, never imported beside the state directory's.
 // nfsrecd keeps everything in its database; these files are only read, so
 // that a host moving from rpc.statd keeps its state number and still
 // notifies the peers that rpc.statd monitored.
@@ -35,6 +40,14 @@ Result<MonitorRecord> ParseLegacyMonitorLine(std::string_view line, const std::s
 
 // The state number and both lists.  A file or line that does not parse is
 // skipped and named in `problems`; a missing directory is not a problem.
+// rpc.statd's files in the other layout's place (see above) add one entry
+// to `problems` (MisplacedLegacyFiles).
 LegacyStatd ReadLegacyStatd(FileSystem& fs, const std::string& state_dir);
+
+// One line naming rpc.statd's files found where the other layout keeps
+// them (monitor and notify files, a state number), that they are not
+// imported, and the nfs.conf key and option that would import them; empty
+// if there are none.
+std::string MisplacedLegacyFiles(FileSystem& fs, const std::string& state_dir);
 
 }  // namespace nfsrec::statd

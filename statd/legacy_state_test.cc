@@ -127,5 +127,72 @@ TEST(LegacyFakeDirTest, OnlyRegularFilesAreReadAndTheStateIsItsFirstFourBytes) {
   EXPECT_TRUE(l.problems.empty()) << ::testing::PrintToString(l.problems);
 }
 
+std::string StateBytes(int32_t state) {
+  return std::string(reinterpret_cast<const char*>(&state), sizeof(state));
+}
+
+// Only one problem names the other layout's files, and says how to read them.
+std::string OnlyMisplacedNote(const LegacyStatd& l) {
+  EXPECT_EQ(l.problems.size(), 1u) << ::testing::PrintToString(l.problems);
+  return l.problems.empty() ? std::string() : l.problems.back();
+}
+
+TEST(LegacyLayoutTest, FedoraFilesUnderADebianStateDirectoryAreNamedNotImported) {
+  FakeFileSystem fs;
+  fs.SetFile("/var/lib/nfs/state", "");  // Debian's empty file
+  fs.MakeDir("/var/lib/nfs/sm");
+  fs.SetFile("/var/lib/nfs/statd/sm/peer1", std::string(kLine) + "\n");
+  fs.SetFile("/var/lib/nfs/statd/sm/peer2", std::string(kLine) + "\n");
+  fs.SetFile("/var/lib/nfs/statd/sm/.peer3.new", std::string(kLine) + "\n");
+  fs.SetFile("/var/lib/nfs/statd/state", StateBytes(9));
+  LegacyStatd l = ReadLegacyStatd(fs, "/var/lib/nfs");
+  EXPECT_EQ(l.state, 0);
+  EXPECT_TRUE(l.monitors.empty());
+  EXPECT_EQ(OnlyMisplacedNote(l),
+            "/var/lib/nfs/statd/sm (2 monitored host(s)), /var/lib/nfs/statd/state (state 9) not "
+            "imported: they are rpc.statd's files outside the state directory /var/lib/nfs, which "
+            "is the only place read. To import them instead, set state-directory-path = "
+            "/var/lib/nfs/statd in the [statd] section of nfs.conf (or start with -P "
+            "/var/lib/nfs/statd)");
+}
+
+TEST(LegacyLayoutTest, DebianFilesAboveAFedoraStateDirectoryAreNamedAndOnlyOnePlaceIsRead) {
+  FakeFileSystem fs;
+  const std::string line2 =
+      "0100007f 000186b5 00000003 00000010 0102030405060708090a0b0c0d0e0f10 peer2 srv\n";
+  fs.SetFile("/var/lib/nfs/statd/sm/ours", line2);
+  fs.SetFile("/var/lib/nfs/sm/theirs", std::string(kLine) + "\n");
+  fs.SetFile("/var/lib/nfs/sm.bak/late", std::string(kLine) + "\n");
+  LegacyStatd l = ReadLegacyStatd(fs, "/var/lib/nfs/statd");
+  ASSERT_EQ(l.monitors.size(), 1u);
+  EXPECT_EQ(l.monitors[0].canonical_name, "ours");
+  EXPECT_TRUE(l.notify.empty());
+  const std::string note = OnlyMisplacedNote(l);
+  EXPECT_NE(note.find("/var/lib/nfs/sm (1 monitored host(s)), /var/lib/nfs/sm.bak (1 host(s) to "
+                      "notify) not imported"),
+            std::string::npos)
+      << note;
+  EXPECT_NE(note.find("outside the state directory /var/lib/nfs/statd,"), std::string::npos)
+      << note;
+  EXPECT_NE(note.find("state-directory-path = /var/lib/nfs in the [statd] section"),
+            std::string::npos)
+      << note;
+  EXPECT_NE(note.find("-P /var/lib/nfs)"), std::string::npos) << note;
+  EXPECT_EQ(MisplacedLegacyFiles(fs, "/var/lib/nfs/statd/"), note);
+}
+
+TEST(LegacyLayoutTest, EmptyFilesOfTheOtherLayoutAreNotMentioned) {
+  FakeFileSystem fs;
+  fs.MakeDir("/var/lib/nfs/statd/sm");
+  fs.MakeDir("/var/lib/nfs/statd/sm.bak");
+  fs.SetFile("/var/lib/nfs/statd/state", "");
+  fs.MakeSpecial("/var/lib/nfs/statd/sm/link", FileType::kSymlink);
+  EXPECT_EQ(MisplacedLegacyFiles(fs, "/var/lib/nfs"), "");
+  fs.SetFile("/var/lib/nfs/state", "");
+  fs.MakeDir("/var/lib/nfs/sm");
+  EXPECT_EQ(MisplacedLegacyFiles(fs, "/var/lib/nfs/statd"), "");
+  EXPECT_TRUE(ReadLegacyStatd(fs, "/var/lib/nfs").problems.empty());
+}
+
 }  // namespace
 }  // namespace nfsrec::statd

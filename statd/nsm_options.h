@@ -6,9 +6,13 @@
 #include <cstdint>
 #include <string>
 
+#include "config.h"
+
 namespace nfsrec::statd {
 
-inline constexpr char kDefaultStateDir[] = "/var/lib/nfs";
+// rpc.statd's state directory, chosen at configure time (--with-statedir:
+// /var/lib/nfs on Debian, /var/lib/nfs/statd on Fedora and RHEL).
+inline constexpr char kDefaultStateDir[] = NFSREC_DEFAULT_STATEDIR;
 
 struct NsmOptions {
   uint16_t port = 0;           // -p: NSM listener port on every transport (0: ephemeral)

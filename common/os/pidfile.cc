@@ -14,7 +14,18 @@ Result<std::unique_ptr<Pidfile>> Pidfile::Create(const std::string& path) {
   if (!fd) return PosixError("open pid file " + path, errno);
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
-      return Status::Busy("pid file " + path + " is locked by another process");
+      // The holder wrote its pid there; name it, and what stops it.
+      char text[32] = {};
+      const ssize_t n = ::pread(fd.get(), text, sizeof(text) - 1, 0);
+      std::string pid = n > 0 ? std::string(text, static_cast<size_t>(n)) : std::string();
+      while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+      if (pid.find_first_not_of("0123456789") != std::string::npos) pid.clear();
+      return Status::Busy("pid file " + path + " is locked by another process" +
+                          (pid.empty() ? "" : " (pid " + pid + ")") +
+                          ": an nfsrecd is already running with this pid file. Stop it first "
+                          "(systemctl stop nfsrecd.service" +
+                          (pid.empty() ? "" : ", or kill " + pid) +
+                          "), or give this one another pid file (--pidfile)");
     }
     return PosixError("lock pid file " + path, errno);
   }

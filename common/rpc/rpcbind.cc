@@ -126,10 +126,15 @@ Result<std::unique_ptr<RpcbindRegistration>> RpcbindRegistration::Register(
     netbuf nb{ep->len, ep->len, &ep->addr};
     rpc_createerr.cf_stat = RPC_SUCCESS;
     if (!rpcb_set(prog, vers, nconf.get(), &nb)) {
-      // reg's destructor removes the entries made so far.
-      return Status::Unavailable(StrCat("rpcbind: cannot register ", prog, "/", vers, " on ",
-                                        l.netid, " ", UniversalAddress(l.address, l.port), ": ",
-                                        CreateErrorText()));
+      // reg's destructor removes the entries made so far.  No create error
+      // means rpcbind answered "no": another process holds the entry.
+      const bool unreachable = rpc_createerr.cf_stat != RPC_SUCCESS;
+      return Status::Unavailable(StrCat(
+          "rpcbind: cannot register ", prog, "/", vers, " on ", l.netid, " ",
+          UniversalAddress(l.address, l.port), ": ", CreateErrorText(),
+          unreachable ? "; rpcbind is not running: start it (systemctl start rpcbind.socket)"
+                      : "; another process holds this registration (see rpcinfo -p): stop it, "
+                        "or remove its entry (rpcinfo -d)"));
     }
     reg->netids_.push_back(l.netid);
   }
@@ -155,7 +160,7 @@ Status UnsetAll(uint32_t prog, uint32_t vers) {
   return Status::Ok();
 }
 
-Result<bool> ProbeRunning(uint32_t prog, uint32_t vers, Duration timeout) {
+Result<bool> ProbeRunning(uint32_t prog, uint32_t vers, Duration timeout, uint16_t* port_out) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto left = [&] { return deadline - std::chrono::steady_clock::now(); };
 
@@ -170,6 +175,7 @@ Result<bool> ProbeRunning(uint32_t prog, uint32_t vers, Duration timeout) {
   }
   NFSREC_ASSIGN_OR_RETURN(LoopbackUdpClient service,
                           LoopbackUdpClient::Open(prog, vers, static_cast<uint16_t>(port)));
+  if (port_out != nullptr) *port_out = static_cast<uint16_t>(port);
   return service.Call(NULLPROC, AsXdrProc(xdr_void), nullptr, AsXdrProc(xdr_void), nullptr,
                       left()) == RPC_SUCCESS;
 }

@@ -68,7 +68,8 @@ Status UnsetAll(uint32_t prog, uint32_t vers);
 // NULL call to 127.0.0.1 on that port is answered with SUCCESS, both within
 // `timeout` in total.  False if rpcbind does not answer, has no entry, or
 // the service is silent.  An error only for local failures (no socket).
-Result<bool> ProbeRunning(uint32_t prog, uint32_t vers, Duration timeout);
+// With `port`, the port rpcbind named is stored there when true.
+Result<bool> ProbeRunning(uint32_t prog, uint32_t vers, Duration timeout, uint16_t* port = nullptr);
 
 // Keeps our registration while rpcbind restarts under us (rpcbind forgets
 // every entry when it exits; rpc.statd never notices, and lockd's SM_MON

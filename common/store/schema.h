@@ -14,8 +14,16 @@
 // the caller's COMMIT; a failing migration is rolled back to its savepoint
 // and its error returned, so whatever the caller does next, the recorded
 // version always matches the tables.
+//
+// Identity: nfsrecd's databases carry kApplicationId in the SQLite header
+// (PRAGMA application_id, the big-endian 32-bit number at offset 68 of the
+// file).  ApplyMigrations stamps it the first time it runs on a database
+// (also one made before the mark existed), in the caller's transaction or
+// in one of its own before the first migration, and Db::Open refuses any file that is not
+// ours (CheckDatabaseIsOurs) before writing to it.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -24,15 +32,32 @@
 
 namespace nfsrec {
 
+// "NFSR".
+inline constexpr int32_t kApplicationId = 0x4e465352;
+inline constexpr char kApplicationIdText[] = "0x4e465352";
+
 struct Migration {
   int to_version;  // 1, 2, 3 ... in order
   std::function<Status(sqlite::Db&)> apply;
 };
 
+// Whether the existing file at `path` is nfsrecd's database, without
+// writing a byte to it: OK if it is empty, carries kApplicationId, or has
+// no application id and either no table or nfsrecd's schema_versions table.
+// `open_name` is the name to give SQLite (the path with its directory
+// resolved) and `vfs` the VFS to read through (empty: the default).
+// Errors name the file, what it looks like and what to do: Corruption if it
+// is not an SQLite database; InvalidArgument if it is another program's
+// (another application id; nfsdcld's or nfsdcltrack's tables; any other
+// tables); IOError if it cannot be read.
+Status CheckDatabaseIsOurs(const std::string& path, const std::string& open_name,
+                           const std::string& vfs);
+
 // Brings `component` up to the last migration's version.  Errors:
 // InvalidArgument if `migrations` are not numbered 1, 2, 3 ...; Corruption if
 // the database records a newer version than the last migration (the database
-// is not modified); otherwise the failing migration's error, with context
+// is not modified); InvalidArgument if it carries another application id;
+// otherwise the failing migration's error, with context
 // naming the component and the version.
 Status ApplyMigrations(sqlite::Db& db, const std::string& component,
                        const std::vector<Migration>& migrations);

@@ -1,5 +1,9 @@
 #include "common/store/schema.h"
 
+#include <sys/stat.h>
+
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -167,6 +171,196 @@ TEST_F(SchemaTest, GarbageVersionIsCorruption) {
   auto v = SchemaVersion(*db_, "nsm");
   ASSERT_FALSE(v.ok());
   EXPECT_TRUE(v.status().IsCorruption());
+}
+
+// Files that are not nfsrecd's database, made without Db::Open (as the
+// other program would), and read back byte for byte.
+class ForeignDatabaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(dir_.ok()); }
+
+  // A database made by plain SQLite (rollback journal, as nfsdcld and
+  // nfsdcltrack leave it) with `sql` run in it.
+  void MakeWithSql(const std::string& sql) {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, &err);
+    const std::string message = err != nullptr ? err : "";
+    sqlite3_free(err);
+    sqlite3_close(raw);
+    ASSERT_EQ(rc, SQLITE_OK) << message;
+  }
+  std::string Bytes() const {
+    std::ifstream in(path_, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  bool Exists(const std::string& path) const {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0;
+  }
+  // Db::Open must refuse the file without changing it or making a WAL
+  // beside it; returns the refusal.
+  Status ExpectRefusedAndUnchanged() {
+    const std::string before = Bytes();
+    EXPECT_FALSE(before.empty());
+    auto db = Db::Open(path_);
+    EXPECT_FALSE(db.ok());
+    EXPECT_EQ(Bytes(), before) << "the refused file was changed";
+    EXPECT_FALSE(Exists(path_ + "-wal")) << "a WAL was made beside the refused file";
+    if (db.ok()) return Status::Ok();
+    const std::string& m = db.status().message();
+    // Every refusal names the file and says what to do.
+    EXPECT_NE(m.find(path_ + " is not nfsrecd's"), std::string::npos) << m;
+    EXPECT_NE(m.find("move it away (mv " + path_ + " " + path_ + ".not-nfsrecd)"),
+              std::string::npos)
+        << m;
+    return db.status();
+  }
+
+  TempDir dir_;
+  const std::string path_ = dir_.File("nfsrecd.sqlite");
+};
+
+TEST_F(ForeignDatabaseTest, NfsdcldDatabaseIsRefusedUnchangedAndNamedAsNfsdclds) {
+  MakeWithSql(
+      "CREATE TABLE parameters (key TEXT PRIMARY KEY, value TEXT);"
+      "CREATE TABLE grace (current INTEGER , recovery INTEGER);"
+      "INSERT INTO grace VALUES (1, 0);"
+      "CREATE TABLE \"rec-0000000000000001\" (id BLOB PRIMARY KEY, princhash BLOB);"
+      "INSERT INTO parameters VALUES ('version', '4');");
+  Status st = ExpectRefusedAndUnchanged();
+  EXPECT_TRUE(st.IsInvalidArgument()) << st.ToString();
+  EXPECT_NE(st.message().find("looks like nfsdcld's database (tables grace, parameters, "
+                              "rec-0000000000000001)"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("/var/lib/nfs/nfsdcld/main.sqlite"), std::string::npos);
+}
+
+TEST_F(ForeignDatabaseTest, NfsdcltrackDatabaseIsRefusedUnchanged) {
+  MakeWithSql(
+      "CREATE TABLE parameters (key TEXT PRIMARY KEY, value TEXT);"
+      "CREATE TABLE clients (id BLOB PRIMARY KEY, time INTEGER, has_session INTEGER);"
+      "INSERT INTO parameters VALUES ('version', '2');");
+  Status st = ExpectRefusedAndUnchanged();
+  EXPECT_TRUE(st.IsInvalidArgument()) << st.ToString();
+  EXPECT_NE(st.message().find("looks like nfsdcltrack's database"), std::string::npos)
+      << st.message();
+}
+
+TEST_F(ForeignDatabaseTest, OtherProgramsTablesAreRefusedUnchanged) {
+  MakeWithSql(
+      "CREATE TABLE photos (id INTEGER PRIMARY KEY, data BLOB); INSERT INTO photos VALUES "
+      "(1, x'00ff');");
+  Status st = ExpectRefusedAndUnchanged();
+  EXPECT_TRUE(st.IsInvalidArgument()) << st.ToString();
+  EXPECT_NE(st.message().find("SQLite database of another program (tables photos)"),
+            std::string::npos)
+      << st.message();
+}
+
+TEST_F(ForeignDatabaseTest, OtherApplicationIdIsRefusedUnchangedEvenWithoutTables) {
+  MakeWithSql("PRAGMA application_id = 1179795779; PRAGMA user_version = 1;");
+  Status st = ExpectRefusedAndUnchanged();
+  EXPECT_TRUE(st.IsInvalidArgument()) << st.ToString();
+  EXPECT_NE(st.message().find("application_id 0x46524143, not nfsrecd's 0x4e465352"),
+            std::string::npos)
+      << st.message();
+}
+
+TEST_F(ForeignDatabaseTest, OtherApplicationIdWithOurTablesIsRefusedUnchanged) {
+  MakeWithSql(
+      "PRAGMA application_id = 7;"
+      "CREATE TABLE schema_versions (component TEXT PRIMARY KEY, version INTEGER);");
+  Status st = ExpectRefusedAndUnchanged();
+  EXPECT_TRUE(st.IsInvalidArgument()) << st.ToString();
+}
+
+TEST_F(ForeignDatabaseTest, FileThatIsNotSqliteIsRefusedUnchanged) {
+  {
+    std::ofstream out(path_, std::ios::binary);
+    out << "# nfsdcltrack was here\n" << std::string(300, 'x');
+  }
+  Status st = ExpectRefusedAndUnchanged();
+  EXPECT_TRUE(st.IsCorruption()) << st.ToString();
+  EXPECT_NE(st.message().find("not an SQLite database at all (it begins \"# nfsdcltrack wa"),
+            std::string::npos)
+      << st.message();
+}
+
+TEST_F(ForeignDatabaseTest, ShortFileIsRefusedUnchanged) {
+  {
+    std::ofstream out(path_, std::ios::binary);
+    out << "SQLite format 3";
+  }
+  EXPECT_TRUE(ExpectRefusedAndUnchanged().IsCorruption());
+}
+
+TEST_F(ForeignDatabaseTest, NewFileIsCreatedAndStampedWhenTheSchemaIsApplied) {
+  {
+    auto db = Db::Open(path_);
+    ASSERT_OK(db);
+    auto mark = (*db)->QueryInt("PRAGMA application_id");
+    ASSERT_OK(mark);
+    EXPECT_EQ(*mark, 0) << "stamped before any schema";
+    ASSERT_OK(ApplyMigrations(**db, "nsm",
+                              {{1, [](Db& d) { return d.Exec("CREATE TABLE monitors (x)"); }}}));
+    mark = (*db)->QueryInt("PRAGMA application_id");
+    ASSERT_OK(mark);
+    EXPECT_EQ(*mark, kApplicationId);
+  }
+  // Closing the last connection checkpoints the WAL: the mark is in the
+  // file's header, at offset 68, big-endian.
+  const std::string bytes = Bytes();
+  ASSERT_GE(bytes.size(), 100u);
+  EXPECT_EQ(bytes.substr(68, 4), "NFSR");
+  auto again = Db::Open(path_);
+  EXPECT_OK(again);
+}
+
+TEST_F(ForeignDatabaseTest, EmptyFileIsAdopted) {
+  { std::ofstream out(path_, std::ios::binary); }
+  auto db = Db::Open(path_);
+  EXPECT_OK(db);
+}
+
+TEST_F(ForeignDatabaseTest, UnstampedNfsrecdDatabaseIsAdoptedStampedAndKeepsItsData) {
+  // What nfsrecd wrote before the mark existed.
+  MakeWithSql(
+      "PRAGMA journal_mode=WAL;"
+      "CREATE TABLE schema_versions (component TEXT PRIMARY KEY NOT NULL, version INTEGER NOT "
+      "NULL);"
+      "INSERT INTO schema_versions VALUES ('nsm', 1);"
+      "CREATE TABLE monitors (name TEXT); INSERT INTO monitors VALUES ('peer.example');");
+  auto db = Db::Open(path_);
+  ASSERT_OK(db);
+  int ran = 0;
+  ASSERT_OK(ApplyMigrations(**db, "nsm", {{1, [&ran](Db&) {
+                                             ++ran;
+                                             return Status::Ok();
+                                           }}}));
+  EXPECT_EQ(ran, 0);
+  auto mark = (*db)->QueryInt("PRAGMA application_id");
+  ASSERT_OK(mark);
+  EXPECT_EQ(*mark, kApplicationId);
+  auto rows = (*db)->QueryInt("SELECT count(*) FROM monitors WHERE name = 'peer.example'");
+  ASSERT_OK(rows);
+  EXPECT_EQ(*rows, 1);
+}
+
+TEST(ApplyMigrationsTest, AnotherApplicationIdIsRefusedAndNotRestamped) {
+  auto db = Db::Open(":memory:");
+  ASSERT_OK(db);
+  ASSERT_OK((*db)->Exec("PRAGMA application_id = 7"));
+  Status st = ApplyMigrations(**db, "nsm", {{1, [](Db&) { return Status::Ok(); }}});
+  EXPECT_TRUE(st.IsInvalidArgument()) << st.ToString();
+  auto mark = (*db)->QueryInt("PRAGMA application_id");
+  ASSERT_OK(mark);
+  EXPECT_EQ(*mark, 7);
+  auto version = SchemaVersion(**db, "nsm");
+  ASSERT_OK(version);
+  EXPECT_EQ(*version, 0);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "common/base/unique_fd.h"
 #include "common/os/file_system.h"
+#include "common/store/schema.h"
 
 namespace nfsrec::sqlite {
 namespace {
@@ -37,7 +38,10 @@ Status PrecreateFile(const std::string& path) {
   if (fd < 0) {
     int err = errno;
     if (err == EEXIST) return Status::Ok();
-    return PosixError("create " + path, err);
+    return PosixError("create " + path +
+                          " (its directory must be writable by the user nfsrecd runs as, on a "
+                          "writable file system)",
+                      err);
   }
   UniqueFd file(fd);
   if (::fsync(file.get()) != 0) return PosixError("fsync " + path, errno);
@@ -83,6 +87,36 @@ Result<std::string> SwitchToWal(Db& db, int busy_timeout_ms) {
   return got;
 }
 
+// What an administrator can do about a failure of this class, appended to
+// its message; "" where the cause is a bug or a bad input, not the system.
+std::string FixFor(sqlite3* db, int rc) {
+  const char* name = db != nullptr ? sqlite3_db_filename(db, "main") : nullptr;
+  const std::string file = name != nullptr && *name != '\0' ? name : "the database file";
+  switch (rc & 0xff) {
+    case SQLITE_FULL:
+      return "; free space on the file system that holds " + file + " (df), then restart";
+    case SQLITE_READONLY:
+      return "; " + file +
+             " cannot be written: the file system is read-only, or the file, its -wal and -shm "
+             "files or their directory do not belong to the user nfsrecd runs as";
+    case SQLITE_CANTOPEN:
+      return "; the directory of " + file +
+             " must exist and be writable by the user nfsrecd runs as";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return "; another process holds " + file + " locked (find it with: fuser " + file + ")";
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return "; " + file +
+             " is damaged: stop nfsrecd, move it away with its -wal and -shm files, and restore a "
+             "copy (or start afresh, which forgets every monitor and client record)";
+    case SQLITE_IOERR:
+      return "; the disk that holds " + file + " failed a read or write: see the kernel log";
+    default:
+      return "";
+  }
+}
+
 }  // namespace
 
 Status SqliteError(sqlite3* db, int rc, std::string_view context) {
@@ -98,6 +132,7 @@ Status SqliteError(sqlite3* db, int rc, std::string_view context) {
       msg += ")";
     }
   }
+  msg += FixFor(db, rc);
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -153,6 +188,9 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const Options& opt
   std::string open_name = path;
   if (IsPlainPath(path)) {
     NFSREC_ASSIGN_OR_RETURN(open_name, RealDirectoryName(path));
+    // ORDER: before the read-write open, which may already change the file
+    // (a hot journal rolled back, the switch to WAL).
+    NFSREC_RETURN_IF_ERROR(CheckDatabaseIsOurs(path, open_name, options.vfs));
   }
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW;
   if (options.create_if_missing) flags |= SQLITE_OPEN_CREATE;

@@ -47,8 +47,17 @@ class Db {
   // Opens (creating if allowed) the database at path with the settings above.
   // A missing file is created with mode 0600 (SQLite gives the -wal and -shm
   // files the same mode) and its directory is fsynced.  A symlink at path is
-  // refused; symlinks among its directories are followed.  Errors: NotFound if the file is missing
-  // and create_if_missing is false; Corruption if the file is not a database; IOError otherwise.
+  // refused; symlinks among its directories are followed.
+  // An existing file must be nfsrecd's before anything is written to it (not
+  // even the switch to WAL): empty, or an SQLite database that carries
+  // kApplicationId (common/store/schema.h), or one with application_id 0 that is empty or has
+  // nfsrecd's schema_versions table (made before the mark existed).  Any
+  // other file is refused, unchanged, with a message that names it, says what
+  // it looks like (nfsdcld's or nfsdcltrack's database, another program's,
+  // not SQLite at all) and what to do.
+  // Errors: NotFound if the file is missing and create_if_missing is false;
+  // Corruption if the file is not an SQLite database; InvalidArgument if it
+  // is another program's; IOError otherwise.
   static Result<std::unique_ptr<Db>> Open(const std::string& path, const Options& options);
   static Result<std::unique_ptr<Db>> Open(const std::string& path) { return Open(path, Options()); }
   ~Db();

@@ -261,7 +261,29 @@ TEST_F(SqliteTest, ErrorsNameTheCauseAndMapToCodes) {
   EXPECT_TRUE(SqliteError(nullptr, SQLITE_BUSY, "x").IsBusy());
   EXPECT_TRUE(SqliteError(nullptr, SQLITE_READONLY, "x").IsPermissionDenied());
   EXPECT_EQ(SqliteError(nullptr, SQLITE_FULL, "commit").message(),
-            "commit: database or disk is full");
+            "commit: database or disk is full; free space on the file system that holds the "
+            "database file (df), then restart");
+}
+
+TEST_F(SqliteTest, SystemErrorsSayWhatToDoAndNameTheFile) {
+  auto db = OpenOrDie("fix.sqlite");
+  ASSERT_NE(db, nullptr);
+  const std::string file = dir_.File("fix.sqlite");
+  auto message = [&](int rc) { return SqliteError(db->handle(), rc, "x").message(); };
+  EXPECT_NE(message(SQLITE_FULL).find("free space on the file system that holds " + file),
+            std::string::npos);
+  EXPECT_NE(
+      message(SQLITE_READONLY).find(file + " cannot be written: the file system is read-only"),
+      std::string::npos);
+  EXPECT_NE(message(SQLITE_READONLY_DBMOVED).find("do not belong to the user nfsrecd runs as"),
+            std::string::npos);
+  EXPECT_NE(message(SQLITE_CANTOPEN).find("must exist and be writable"), std::string::npos);
+  EXPECT_NE(message(SQLITE_BUSY).find("fuser " + file), std::string::npos);
+  EXPECT_NE(message(SQLITE_CORRUPT).find("move it away with its -wal and -shm files"),
+            std::string::npos);
+  EXPECT_NE(message(SQLITE_IOERR_FSYNC).find("see the kernel log"), std::string::npos);
+  // Bugs and bad input get no advice.
+  EXPECT_EQ(message(SQLITE_CONSTRAINT).find(';'), std::string::npos) << message(SQLITE_CONSTRAINT);
 }
 
 TEST_F(SqliteTest, StepErrorLeavesStatementReusable) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/store/schema.h"
 #include "common/store/sqlite.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
@@ -123,7 +124,12 @@ TEST_F(PowerLossVfsTest, CommitUnderSynchronousFullSurvivesOneWithoutSyncIsLost)
     // The crash comes before any checkpoint: the WAL must carry the commits.
     ASSERT_EQ(sqlite3_db_config((*db)->handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr),
               SQLITE_OK);
-    ASSERT_OK((*db)->Exec("PRAGMA wal_autocheckpoint=0; CREATE TABLE t (x INTEGER);"));
+    // Marked as nfsrecd's, so that the second connection accepts a table
+    // that no migration made.
+    ASSERT_OK(
+        (*db)->Exec("PRAGMA wal_autocheckpoint=0; CREATE TABLE t (x INTEGER); "
+                    "PRAGMA application_id = " +
+                    std::to_string(kApplicationId)));
     ASSERT_OK((*db)->Exec("INSERT INTO t VALUES (1);"));  // synchronous=FULL: fsynced
     ASSERT_OK((*db)->Exec("PRAGMA synchronous=OFF; INSERT INTO t VALUES (2);"));
     // Another connection of the process sees the unsynced commit.

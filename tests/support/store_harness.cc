@@ -6,6 +6,9 @@
 #include <iostream>
 #include <utility>
 
+#include "common/base/logging.h"
+#include "common/store/schema.h"
+
 namespace nfsrec::test_support {
 
 DbHarness::DbHarness() {
@@ -19,6 +22,9 @@ Status DbHarness::Open(const DbOpenOptions& options) {
   Close();
   if (!ok()) return Status::Unavailable("no temporary directory or event loop");
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Db> db, sqlite::Db::Open(path(), options.db));
+  // Tests make tables of their own, not a migrated schema: the mark keeps
+  // a reopen from refusing the file as another program's.
+  NFSREC_RETURN_IF_ERROR(db->Exec(StrCat("PRAGMA application_id = ", kApplicationId)));
   if (!options.setup_sql.empty()) NFSREC_RETURN_IF_ERROR(db->Exec(options.setup_sql));
   queue_ = std::make_unique<CommitQueue>(std::move(db), *loop_);
   return OnOpen();

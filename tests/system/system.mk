@@ -12,6 +12,10 @@ tests_system_forge6_CPPFLAGS = $(AM_CPPFLAGS)
 tests_system_forge6_LDADD = statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a $(SYS_LIBS)
 check_PROGRAMS += tests/system/tcp-flood
 tests_system_tcp_flood_SOURCES = tests/system/tcp_flood.cc
+check_PROGRAMS += tests/system/nlm-client
+tests_system_nlm_client_SOURCES = tests/system/nlm_client.cc
+tests_system_nlm_client_CPPFLAGS = $(AM_CPPFLAGS)
+tests_system_nlm_client_LDADD = tests/support/librpctest.a $(COMMON_LIBS) $(SYS_LIBS)
 
 SYSTEM_TESTS = \
 	tests/system/010-rpcinfo.sh \
@@ -32,7 +36,9 @@ SYSTEM_TESTS = \
 	tests/system/150-replaced-database-fails-loudly.sh \
 	tests/system/160-symlinked-state-directory-accepted.sh \
 	tests/system/170-second-sigterm-during-teardown-unregisters.sh \
+	tests/system/175-startup-failures-say-the-fix.sh \
 	tests/system/180-rpcbind-restart-reregisters.sh \
-	tests/system/185-unmon-not-durable-is-system-err.sh
+	tests/system/185-unmon-not-durable-is-system-err.sh \
+	tests/system/195-ganesha-uses-nfsrecd-as-statd.sh
 TESTS += $(SYSTEM_TESTS)
 EXTRA_DIST += $(SYSTEM_TESTS) tests/system/lib.sh
