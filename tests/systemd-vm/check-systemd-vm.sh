@@ -30,8 +30,16 @@ if ! mkfs.ext4 2>&1 | grep -q -- '-d '; then
     exit 77
 fi
 
+export WORK=${SYSVM_WORK:-${TMPDIR:-/tmp}/nfsrec-systemd-vm}
+export RKWORK=${REALKERNEL_WORK:-${TMPDIR:-/tmp}/nfsrec-realkernel}
 if [ -z "${NFSRECD_DEB:-}" ] && [ -x "$top/scripts/build-deb" ]; then
-    echo "check-systemd-vm: building the package (scripts/build-deb)"
+    if ! command -v dpkg-buildpackage > /dev/null 2>&1 || ! command -v dh > /dev/null 2>&1; then
+        echo "check-systemd-vm: SKIP: scripts/build-deb needs dpkg-dev and debhelper (or set NFSRECD_DEB)"
+        exit 77
+    fi
+    # built into the work dir, not beside the source
+    export NFSRECD_DEB_OUT=${NFSRECD_DEB_OUT:-$WORK/build-deb}
+    echo "check-systemd-vm: building the package (scripts/build-deb into $NFSRECD_DEB_OUT)"
     # build-deb prints the package's path on its last line
     out=$(cd "$top" && scripts/build-deb) || { echo "check-systemd-vm: scripts/build-deb failed" >&2; exit 1; }
     NFSRECD_DEB=$(printf '%s\n' "$out" | tail -1)
@@ -39,9 +47,8 @@ if [ -z "${NFSRECD_DEB:-}" ] && [ -x "$top/scripts/build-deb" ]; then
 fi
 if [ -n "${NFSRECD_DEB:-}" ]; then export NFSRECD_DEB
 else echo "check-systemd-vm: note: no package (no NFSRECD_DEB, no scripts/build-deb): nfs-utils baseline only"; fi
+mkdir -p "$WORK"
 
-export WORK=${SYSVM_WORK:-${TMPDIR:-/tmp}/nfsrec-systemd-vm}
-export RKWORK=${REALKERNEL_WORK:-${TMPDIR:-/tmp}/nfsrec-realkernel}
 t0=$(date +%s)
 set +e
 "$HERE/run-sysvm.sh" all

@@ -16,6 +16,7 @@
 #   NFSRECD_DEB=<path>        the package to install in the server; without it only the nfs-utils
 #                             baseline runs (boot, locks, reboot, reclaim)
 #   SYSVM_REBOOT=systemctl|crash  how the server reboots (crash: sysrq b, no shutdown)
+#   SYSVM_SETTLE=0            seconds between `nfsrecd-switch nfsrecd` and the reboot
 #   TIMEOUT=1800              wall-clock limit of the whole run (seconds)
 #   SMP=1 SERVER_MEM=1024 CLIENT_MEM=512
 #   SYSVM_MIRROR=http://deb.debian.org/debian   debootstrap's mirror
@@ -88,7 +89,7 @@ run() {
     rm -rf "$SHARE"; mkdir -p "$SHARE"/{sync,out,state,deb}
     install -m644 "$HERE/server-agent.sh" "$HERE/sysvm-lib.sh" "$SHARE/"
     [ -n "${NFSRECD_DEB:-}" ] && cp "$NFSRECD_DEB" "$SHARE/deb/"
-    echo "SYSVM_REBOOT=$SYSVM_REBOOT" > "$SHARE/env"
+    printf 'SYSVM_REBOOT=%s\nSYSVM_SETTLE=%s\n' "$SYSVM_REBOOT" "${SYSVM_SETTLE:-0}" > "$SHARE/env"
     cp --sparse=always "$WORK/server.img" "$WORK/run.img"
     local accel="-accel tcg,thread=multi -cpu max"
     if kvm_works; then accel="-accel kvm -cpu host"; fi

@@ -124,12 +124,14 @@ nfsrecd_running() {
     info "nfsrecd.service: started at ${start}us, active at ${active}us (monotonic)"
     check "boot $BOOT: nfsrecd.service went active after its main process started (READY=1)" \
         [ "${active:-0}" -gt "${start:-0}" ]
-    last=$(journalctl -b -u nfsrecd.service -o short-monotonic --no-pager |
-        grep -E 'Listening on|cld: (opened|waiting)|registered' | tail -1)
-    if [ -n "$last" ]; then
-        t=$(echo "$last" | sed -n 's/^\[ *\([0-9]*\)\.\([0-9]*\)\].*/\1\2/p')
-        check "boot $BOOT: the last start-up line precedes the unit's activation ($last)" [ "$t" -le "$active" ]
-    else info "the journal has no start-up line of nfsrecd (listeners, cld) to compare with"; fi
+    # READY=1 comes once the listeners are up and the cld pipe is held or watched: at boot the
+    # pipe may appear only when nfsd starts, so the first cld line (opened or waiting) counts
+    jl=$(journalctl -b -u nfsrecd.service -o short-monotonic --no-pager)
+    for l in "$(echo "$jl" | grep -E 'Listening on' | tail -1)" "$(echo "$jl" | grep -E 'cld: (opened|waiting)' | head -1)"; do
+        if [ -z "$l" ]; then info "no such start-up line of nfsrecd in the journal"; continue; fi
+        t=$(echo "$l" | sed -n 's/^\[ *\([0-9]*\)\.\([0-9]*\)\].*/\1\2/p')
+        check "boot $BOOT: start-up line before the unit's activation ($l)" [ "$t" -le "$active" ]
+    done
     for p in rpc.statd sm-notify nfsdcld; do check "boot $BOOT: no $p process" no_process $p; done
     check "boot $BOOT: rpcinfo -p shows 100024 (status)" sh -c 'rpcinfo -p | grep -qw 100024'
     check "boot $BOOT: the kernel uses cld client tracking" kernel_has 'NFSD: Using nfsdcld client tracking'
@@ -205,6 +207,8 @@ case $BOOT in
     nfsrecd_running
     # a server that did not switch is not rebooted into the nfsrecd round
     unit_active nfsrecd.service || the_end
+    # SYSVM_SETTLE: seconds between the switch and the reboot (0: at once, as an admin might)
+    [ "${SYSVM_SETTLE:-0}" -gt 0 ] && { info "waiting ${SYSVM_SETTLE}s before the reboot"; sleep "$SYSVM_SETTLE"; }
     reboot_server ;;
 3)
     nfsrecd_running
