@@ -128,7 +128,7 @@ vms() {
     trap 'kill $(jobs -p) 2> /dev/null; exit 1' TERM INT
     # shellcheck disable=SC2086
     qemu-system-x86_64 $ACCEL -smp "$SMP" -m "$CLIENT_MEM" -nographic -no-reboot \
-        -kernel "$WORK/vmlinuz" -initrd "$WORK/initrd-client.cpio" -append "console=ttyS0 quiet loglevel=4 panic=-1" \
+        -kernel "$WORK/vmlinuz" -initrd "$WORK/initrd-client.cpio" -append "console=ttyS0 quiet loglevel=4 panic=-1 no_timer_check" \
         -virtfs local,path="$SHARE",mount_tag=host,security_model=none,id=host \
         -netdev socket,id=n0,udp=127.0.0.1:10001,localaddr=127.0.0.1:10002 \
         -device virtio-net-pci,netdev=n0,mac=52:54:00:00:01:02,romfile= \
@@ -138,7 +138,7 @@ vms() {
         # shellcheck disable=SC2086
         qemu-system-x86_64 $ACCEL -smp "$SMP" -m "$SERVER_MEM" -nographic -no-reboot \
             -kernel "$WORK/vmlinuz" -initrd "$WORK/initrd-server.cpio" \
-            -append "console=ttyS0 panic=-1 net.ifnames=0 loglevel=4 systemd.show_status=1" \
+            -append "console=ttyS0 panic=-1 no_timer_check net.ifnames=0 loglevel=4 systemd.show_status=1" \
             -drive file="$WORK/run.img",format=raw,if=virtio \
             -virtfs local,path="$SHARE",mount_tag=host,security_model=none,id=host \
             -netdev socket,id=n0,udp=127.0.0.1:10002,localaddr=127.0.0.1:10001 \
