@@ -143,6 +143,8 @@ nfsrecd_running() {
     check "boot $BOOT: nfsrecd CapPrm is cap_net_bind_service only" [ "$(status_field "$pid" CapPrm)" = 0000000000000400 ]
     check "boot $BOOT: nfsrecd CapBnd is cap_net_bind_service only" [ "$(status_field "$pid" CapBnd)" = 0000000000000400 ]
     privileges nfsrecd "$pid"
+    # what the daemon's reconciliation reads, as its own mount namespace shows it
+    info "/proc/fs/nfsd/clients in nfsrecd's mount namespace: $(nsenter -t "$pid" -m ls -d /proc/fs/nfsd/clients 2>&1)"
     for p in $(systemctl show -p ControlGroup --value nfsrecd.service | xargs -I{} cat /sys/fs/cgroup{}/cgroup.procs); do
         [ "$p" = "$pid" ] || privileges "nfsrecd.service process $(cat /proc/$p/comm 2>/dev/null)" "$p"
     done
