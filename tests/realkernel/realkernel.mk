@@ -16,6 +16,8 @@ REALKERNEL_SCENARIOS =
 REALKERNEL_WORK = $(abs_top_builddir)/realkernel-work
 REALKERNEL_STATIC_BUILDDIR = $(abs_top_builddir)/realkernel-static
 REALKERNEL_DAEMON = nfsrecd$(EXEEXT)
+# After every scenario (REALKERNEL_SCENARIOS empty), the systemd boot test runs on the same kernel.
+REALKERNEL_SYSTEMD_VM = yes
 
 EXTRA_DIST += tests/realkernel/README.md tests/realkernel/check-realkernel.sh \
 	tests/realkernel/run-vm.sh tests/realkernel/vm-init.sh tests/realkernel/vm-scenarios.sh \
@@ -52,8 +54,12 @@ check-realkernel:
 	fi; \
 	REALKERNEL_WORK='$(REALKERNEL_WORK)' \
 	  bash '$(abs_top_srcdir)/tests/realkernel/check-realkernel.sh' "$$@" $(REALKERNEL_SCENARIOS)
+	@if test "$(REALKERNEL_SYSTEMD_VM)" = yes && test -z "$(REALKERNEL_SCENARIOS)"; then \
+	  $(MAKE) $(AM_MAKEFLAGS) check-systemd-vm; fi
 
 # Only the default locations: an overridden REALKERNEL_WORK is the caller's to keep.
 clean-realkernel:
 	-rm -rf '$(abs_top_builddir)/realkernel-static' '$(abs_top_builddir)/realkernel-work'
 clean-local: clean-realkernel
+
+include tests/systemd-vm/systemd-vm.mk
