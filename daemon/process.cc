@@ -50,6 +50,13 @@ int Startup::Fail(const std::string& what, const Status& why) {
 
 namespace {
 
+// The database directory could not be made: the cause, and the fix.
+Status MakeDirError(const std::string& dir, int err) {
+  return PosixError("create database directory " + dir +
+                        " (its parent must exist and be writable, on a writable file system)",
+                    err);
+}
+
 // sd_notify's message goes to $NOTIFY_SOCKET, which systemd sets only for
 // services that may report; elsewhere it does nothing.  The variable stays
 // set so that STOPPING=1 can follow READY=1 (systemd takes reports only
@@ -83,11 +90,7 @@ Result<std::unique_ptr<CommitQueue>> OpenStore(const std::string& db_path, Event
   // The database's own directory (common/store/database_location.h) is
   // made on first use; its owner and mode are the caller's business.
   const std::string dir = DirName(db_path);
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return PosixError("create database directory " + dir +
-                          " (its parent must exist and be writable, on a writable file system)",
-                      errno);
-  }
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return MakeDirError(dir, errno);
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Db> db, sqlite::Db::Open(db_path));
   return std::make_unique<CommitQueue>(std::move(db), loop, log);
 }
@@ -126,9 +129,7 @@ Status MoveLegacyDatabase(const std::string& from, const std::string& to, Logger
 
 Status PrepareDatabaseDir(const std::string& db_dir, const std::string& legacy_db,
                           const PrivilegePlan& plan, Logger& log) {
-  if (::mkdir(db_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return PosixError("create database directory " + db_dir, errno);
-  }
+  if (::mkdir(db_dir.c_str(), 0700) != 0 && errno != EEXIST) return MakeDirError(db_dir, errno);
   const std::string db = DatabaseFile(db_dir);
   NFSREC_RETURN_IF_ERROR(MoveLegacyDatabase(legacy_db, db, log));
   if (plan.action != PrivilegePlan::Action::kDrop) return Status::Ok();
