@@ -143,7 +143,8 @@ nfsrecd_running() {
         sh -c "[ \"\$(awk '\$1==\"Uid:\"{print \$2\$3\$4\$5}' /proc/$pid/status)\" = '$smuid$smuid$smuid$smuid' ]"
     check "boot $BOOT: nfsrecd CapEff is cap_net_bind_service only" [ "$(status_field "$pid" CapEff)" = 0000000000000400 ]
     check "boot $BOOT: nfsrecd CapPrm is cap_net_bind_service only" [ "$(status_field "$pid" CapPrm)" = 0000000000000400 ]
-    check "boot $BOOT: nfsrecd CapBnd is cap_net_bind_service only" [ "$(status_field "$pid" CapBnd)" = 0000000000000400 ]
+    # the bounding set is emptied, as rpc.statd does: nothing it runs can regain a capability
+    check "boot $BOOT: nfsrecd CapBnd is empty" [ "$(status_field "$pid" CapBnd)" = 0000000000000000 ]
     privileges nfsrecd "$pid"
     # what the daemon's reconciliation reads, as its own mount namespace shows it (a unit's
     # sandboxing may give it a /proc without nfsd's mount)
@@ -154,6 +155,12 @@ nfsrecd_running() {
     for p in $(systemctl show -p ControlGroup --value nfsrecd.service | xargs -I{} cat /sys/fs/cgroup{}/cgroup.procs); do
         [ "$p" = "$pid" ] || privileges "nfsrecd.service process $(cat /proc/$p/comm 2>/dev/null)" "$p"
     done
+    # the privileged helper (kernel files, the cld pipe): uid 0 without any capability
+    hp=$(pgrep -P "$pid" -x nfsrecd-priv | head -1)
+    check "boot $BOOT: the privileged helper runs (pid ${hp:-none})" [ -n "$hp" ]
+    [ -n "$hp" ] && check "boot $BOOT: the privileged helper is uid 0 with no capability" \
+        [ "$(status_field "$hp" Uid)/$(status_field "$hp" CapEff)/$(status_field "$hp" CapPrm)/$(status_field "$hp" CapBnd)" = \
+          "0 0 0 0/0000000000000000/0000000000000000/0000000000000000" ]
 }
 
 # ------------------------------------------------------------------ the client's locks
