@@ -155,12 +155,15 @@ nfsrecd_running() {
     for p in $(systemctl show -p ControlGroup --value nfsrecd.service | xargs -I{} cat /sys/fs/cgroup{}/cgroup.procs); do
         [ "$p" = "$pid" ] || privileges "nfsrecd.service process $(cat /proc/$p/comm 2>/dev/null)" "$p"
     done
-    # the privileged helper (kernel files, the cld pipe): uid 0 without any capability
+    # the privileged helper (kernel files, the cld pipe): uid 0 with CAP_DAC_READ_SEARCH only
+    # (nfsd's client directories are mode 0600)
     hp=$(pgrep -P "$pid" -x nfsrecd-priv | head -1)
     check "boot $BOOT: the privileged helper runs (pid ${hp:-none})" [ -n "$hp" ]
-    [ -n "$hp" ] && check "boot $BOOT: the privileged helper is uid 0 with no capability" \
+    [ -n "$hp" ] && check "boot $BOOT: the privileged helper is uid 0 with cap_dac_read_search only" \
         [ "$(status_field "$hp" Uid)/$(status_field "$hp" CapEff)/$(status_field "$hp" CapPrm)/$(status_field "$hp" CapBnd)" = \
-          "0 0 0 0/0000000000000000/0000000000000000/0000000000000000" ]
+          "0 0 0 0/0000000000000004/0000000000000004/0000000000000000" ]
+    check "boot $BOOT: nfsrecd logged no unreadable entry of the kernel's client list" \
+        not sh -c "journalctl -b -u nfsrecd.service --no-pager | grep -q 'client list were unreadable'"
 }
 
 # ------------------------------------------------------------------ the client's locks
