@@ -127,12 +127,17 @@ nfsrecd_running() {
     check "boot $BOOT: nfsrecd.service went active after its main process started (READY=1)" \
         [ "${active:-0}" -gt "${start:-0}" ]
     # READY=1 comes once the listeners are up and the cld pipe is held or watched: at boot the
-    # pipe may appear only when nfsd starts, so the first cld line (opened or waiting) counts
-    jl=$(journalctl -b -u nfsrecd.service -o short-monotonic --no-pager)
+    # pipe may appear only when nfsd starts, so the first cld line (opened or waiting) counts.
+    # Compared in realtime microseconds: journald stamps a syslog line's realtime with the time
+    # it was sent, but its monotonic time with when journald got to it (seconds later at a
+    # loaded boot).
+    active_rt=$(busctl get-property org.freedesktop.systemd1 /org/freedesktop/systemd1/unit/nfsrecd_2eservice \
+        org.freedesktop.systemd1.Unit ActiveEnterTimestamp | cut -d' ' -f2)
+    jl=$(journalctl -b -u nfsrecd.service -o short-unix --no-pager)
     for l in "$(echo "$jl" | grep -E 'Listening on' | tail -1)" "$(echo "$jl" | grep -E 'cld: (opened|waiting)' | head -1)"; do
         if [ -z "$l" ]; then info "no such start-up line of nfsrecd in the journal"; continue; fi
-        t=$(echo "$l" | sed -n 's/^\[ *\([0-9]*\)\.\([0-9]*\)\].*/\1\2/p')
-        check "boot $BOOT: start-up line before the unit's activation ($l)" [ "$t" -le "$active" ]
+        t=$(echo "$l" | sed -n 's/^\([0-9]*\)\.\([0-9]\{6\}\) .*/\1\2/p')
+        check "boot $BOOT: start-up line before the unit's activation at ${active_rt}us ($l)" [ "${t:-0}" -le "${active_rt:-0}" ]
     done
     for p in rpc.statd sm-notify nfsdcld; do check "boot $BOOT: no $p process" no_process $p; done
     check "boot $BOOT: rpcinfo -p shows 100024 (status)" sh -c 'rpcinfo -p | grep -qw 100024'
