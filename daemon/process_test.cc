@@ -3,7 +3,9 @@
 // the pid file.
 #include "daemon/process.h"
 
+#include <sys/capability.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -101,6 +103,35 @@ TEST_F(PrepareDatabaseDirTest, ForADropAMissingDatabaseIsMadeEmptyAndTheUsers) {
   ASSERT_OK(PrepareDatabaseDir(dir_, legacy_, Plan(PrivilegePlan::Action::kDrop), log_));
   EXPECT_EQ(Stat(db_).st_uid, kUser);
   EXPECT_EQ(Stat(db_).st_size, 0);
+}
+
+// Under the unit's bounding set root has CAP_DAC_READ_SEARCH but not
+// CAP_DAC_OVERRIDE: it can enter the user's 0700 directory but not create
+// the database there; the user does, after the drop.
+TEST_F(PrepareDatabaseDirTest, ForADropTheUsersDirectoryWithoutADatabaseIsLeftToTheUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give files away";
+  std::filesystem::create_directories(dir_);
+  ASSERT_EQ(::chmod(dir_.c_str(), 0700), 0);
+  ASSERT_EQ(::chown(dir_.c_str(), kUser, kGroup), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    cap_t c = ::cap_get_proc();
+    cap_value_t v = CAP_DAC_OVERRIDE;
+    if (::cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_CLEAR) != 0 || ::cap_set_proc(c) != 0) {
+      ::_exit(2);
+    }
+    ::cap_free(c);
+    CapturingLogger log;
+    ::_exit(PrepareDatabaseDir(dir_, legacy_, Plan(PrivilegePlan::Action::kDrop), log).ok() ? 0
+                                                                                            : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(Stat(dir_).st_uid, kUser);
+  EXPECT_FALSE(std::filesystem::exists(db_));
 }
 
 TEST_F(PrepareDatabaseDirTest, ADatabaseFileThatIsASymlinkIsRefused) {

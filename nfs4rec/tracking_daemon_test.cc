@@ -97,7 +97,7 @@ class TrackingDaemonTest : public ::testing::Test {
 // loop never runs out of events; nothing here waits for it to go idle.)
 constexpr auto kSettle = seconds(10);
 
-TEST_F(TrackingDaemonTest, ReconcilesOnTheLeaseTimerAndRecordsDurably) {
+TEST_F(TrackingDaemonTest, ReconcilesOnceLoadedThenOnTheLeaseTimerAndRecordsDurably) {
   fs_->SetFile(kNfsdLeaseTimePath, "90\n");  // the default interval is the lease
   Client(1, "confirmed", "\"Linux NFSv4.0 a \\x22x\\x22\"", true);
   Client(2, "unconfirmed", "\"unconfirmed\"", true);
@@ -108,26 +108,33 @@ TEST_F(TrackingDaemonTest, ReconcilesOnTheLeaseTimerAndRecordsDurably) {
     Running r;
     ASSERT_NO_FATAL_FAILURE(Run(r, log, Options()));
     const TrackingService& s = r.daemon->service();
-    sched_.Advance(seconds(89));
-    EXPECT_EQ(r.executor->threads(), 0u);  // no scan before the lease has passed
-    sched_.Advance(seconds(1));
+    // The first run needs no timer: clients live when the daemon takes over
+    // are recorded before any lease has passed.
     ASSERT_TRUE(r.loop->RunUntil([&] { return s.stats().reconcile_added >= 1; }, kSettle));
-    // A second period adds nothing more.
+    EXPECT_EQ(s.stats().reconcile_runs, 1u);
+    Client(5, "confirmed", "\"later\"", true);
+    sched_.Advance(seconds(89));
+    EXPECT_FALSE(r.loop->RunUntil([&] { return s.stats().reconcile_runs >= 2; },
+                                  std::chrono::milliseconds(200)));  // not before the lease
+    sched_.Advance(seconds(1));
+    ASSERT_TRUE(r.loop->RunUntil([&] { return s.stats().reconcile_added >= 2; }, kSettle));
+    // A further period adds nothing more.
     sched_.Advance(seconds(90));
-    ASSERT_TRUE(r.loop->RunUntil([&] { return s.stats().reconcile_runs >= 2; }, kSettle));
-    EXPECT_EQ(s.stats().reconcile_added, 1u);
-    EXPECT_NE(r.daemon->StatusReport().find("clients added 1"), std::string::npos)
+    ASSERT_TRUE(r.loop->RunUntil([&] { return s.stats().reconcile_runs >= 3; }, kSettle));
+    EXPECT_EQ(s.stats().reconcile_added, 2u);
+    EXPECT_NE(r.daemon->StatusReport().find("clients added 2"), std::string::npos)
         << r.daemon->StatusReport();
   }
-  EXPECT_EQ(StoredIds(), std::vector<std::string>{"Linux NFSv4.0 a \"x\""});
+  EXPECT_EQ(StoredIds(), (std::vector<std::string>{"Linux NFSv4.0 a \"x\"", "later"}));
 }
 
 TEST_F(TrackingDaemonTest, WithoutALeaseFileTheIntervalIsNinetySeconds) {
-  Client(1, "confirmed", "\"c\"", true);
   StderrLogger log("tracking_daemon_test", false);
   Running r;
   ASSERT_NO_FATAL_FAILURE(Run(r, log, Options()));
   const TrackingService& s = r.daemon->service();
+  ASSERT_TRUE(r.loop->RunUntil([&] { return s.stats().reconcile_runs >= 1; }, kSettle));
+  Client(1, "confirmed", "\"c\"", true);  // appears after the first run
   sched_.Advance(seconds(90));
   ASSERT_TRUE(r.loop->RunUntil([&] { return s.stats().reconcile_added >= 1; }, kSettle));
 }

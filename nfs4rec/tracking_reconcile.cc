@@ -14,6 +14,10 @@ void TrackingService::EnableReconcile(LiveClientSource& source, Duration interva
   live_source_ = &source;
   reconcile_interval_ = interval;
   reconcile_follows_lease_ = follow_lease;
+  // A first run as soon as the records are loaded: when the daemon takes
+  // over from nfsdcld while nfsd serves clients (nfsrecd-switch), they get
+  // their records before a reboot that may come within the first interval.
+  if (start_ != StartState::kReady) reconcile_after_start_ = true;
   ScheduleReconcile();
 }
 

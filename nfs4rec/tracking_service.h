@@ -113,8 +113,9 @@ class TrackingService {
   void Handle(const CldMessage& upcall, Reply reply);
 
   // Reconciliation with the kernel's live client list (docs/nfs4rec.md,
-  // "Reconciling with the kernel's client list"): runs right after every
-  // GraceDone and then every `interval`.  A zero interval runs it only after
+  // "Reconciling with the kernel's client list"): runs once the records are
+  // loaded (when enabled before Start), right after every GraceDone and then
+  // every `interval`.  A zero interval runs it only at start and after
   // GraceDone.  With `follow_lease`, the interval becomes the lease that a
   // scan reports (the admin's lease is written when nfsd starts, usually
   // after us).  `source` must outlive the service.

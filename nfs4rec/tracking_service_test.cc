@@ -544,6 +544,37 @@ TEST_F(ReconcileTest, WaitsForTheLoad) {
   EXPECT_TRUE(store_.Has(1, "new"));
 }
 
+// Enabled before Start (as the daemon does): the first run comes once the
+// records are loaded, without waiting for the interval.
+TEST_F(ReconcileTest, FirstRunOnceLoadedWhenEnabledBeforeStart) {
+  store_.Insert(1, ClientRecord{"have", kHash, {}, 0});
+  service_ =
+      std::make_unique<TrackingService>(store_, grace_, sched_, log_, TrackingServiceOptions{});
+  service_->EnableReconcile(*source_, Duration::zero());  // no periodic timer at all
+  Client(1, "confirmed", "\"have\"", true);
+  Client(2, "confirmed", "\"live at the switch\"", true);
+  EXPECT_EQ(source_->scans, 0);  // nothing before the load
+  service_->Start([](Status st) { EXPECT_OK(st); });
+  store_.RunPending();  // the load completes and starts the first scan
+  EXPECT_EQ(source_->scans, 1);
+  sched_.RunAll();  // its answer
+  store_.RunPending();
+  EXPECT_TRUE(store_.Has(1, "live at the switch"));
+  EXPECT_EQ(service_->stats().reconcile_added, 1u);  // "have" is not rewritten
+  EXPECT_EQ(store_.Records(1)[0].princhash, kHash);
+  EXPECT_EQ(source_->scans, 1);  // once, not again
+}
+
+// Enabled on a service already started: no extra run, the timer decides.
+TEST_F(ReconcileTest, EnabledAfterStartWaitsForTheInterval) {
+  MakeService();
+  Client(1, "confirmed", "\"c\"", true);
+  service_->EnableReconcile(*source_, std::chrono::seconds(90));
+  store_.RunPending();
+  EXPECT_EQ(source_->scans, 0);
+  EXPECT_EQ(sched_.PendingDelays(), std::vector<Duration>{std::chrono::seconds(90)});
+}
+
 TEST_F(ReconcileTest, PeriodicTimer) {
   MakeService();
   service_->EnableReconcile(*source_, std::chrono::seconds(90));

@@ -199,7 +199,9 @@ void CloseAllBut(std::vector<int> keep) {
   ::signal(SIGPIPE, SIG_IGN);
   ::prctl(PR_SET_NAME, "nfsrecd-priv", 0, 0, 0);
   CloseAllBut(fds);
-  Status dropped = ::geteuid() == 0 ? DropToRootWithoutCapabilities() : Status::Ok();
+  Status dropped = ::geteuid() == 0
+                       ? DropToRootWithoutCapabilities(RootKeeps::kReadSearchIfPermitted)
+                       : Status::Ok();
   // ORDER: die with the daemon (which, dropped, may not kill us), set after
   // the credential change and checked after asking: it may be gone already.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

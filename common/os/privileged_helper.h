@@ -1,7 +1,8 @@
 // The privileged helper: a small process forked from the daemon while it
 // is still root and single-threaded, which stays uid 0 with no capability
-// at all and does, on request, the few things the daemon cannot do once it
-// has dropped to the owner of sm/:
+// but CAP_DAC_READ_SEARCH (when it has it: nfsd's client directories are
+// mode 0600, which uid 0 alone cannot enter) and does, on request, the few things the daemon cannot
+// do once it has dropped to the owner of sm/:
 //   * read, write and list kernel files under /proc/sys/fs/nfs/,
 //     /proc/fs/lockd/ and /proc/fs/nfsd/ (--proc-root applied).  uid 0 is
 //     what they check: sysctl files check the writer's euid at every

@@ -188,13 +188,33 @@ TEST_F(PrivilegedHelperTest, HelperExitsWhenTheDaemonSideGoes) {
   EXPECT_TRUE(kept->ReadSmallFile(kState, {}).status().IsUnavailable());
 }
 
-TEST_F(PrivilegedHelperTest, AsRootTheHelperKeepsUidZeroWithoutCapabilities) {
+TEST_F(PrivilegedHelperTest, AsRootTheHelperKeepsUidZeroAndOnlyReadSearch) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
   std::string status = Slurp("/proc/" + std::to_string(helper_->pid()) + "/status");
   EXPECT_NE(status.find("\nUid:\t0\t0\t0\t0\n"), std::string::npos) << status;
-  EXPECT_NE(status.find("\nCapEff:\t0000000000000000\n"), std::string::npos) << status;
-  EXPECT_NE(status.find("\nCapPrm:\t0000000000000000\n"), std::string::npos) << status;
+  // CAP_DAC_READ_SEARCH (bit 2) only.
+  EXPECT_NE(status.find("\nCapEff:\t0000000000000004\n"), std::string::npos) << status;
+  EXPECT_NE(status.find("\nCapPrm:\t0000000000000004\n"), std::string::npos) << status;
   EXPECT_NE(status.find("\nCapBnd:\t0000000000000000\n"), std::string::npos) << status;
+}
+
+// nfsd makes the clients directory and each client's directory mode 0600
+// and their files 0400: uid 0 without a capability could list the
+// directory but not read a client's info.
+TEST_F(PrivilegedHelperTest, AsRootReadsClientInfoBelowDirectoriesOfMode0600) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  ASSERT_EQ(::chmod(tmp_.File("proc/fs/nfsd/clients/7/info").c_str(), 0400), 0);
+  ASSERT_EQ(::chmod(tmp_.File("proc/fs/nfsd/clients/7").c_str(), 0600), 0);
+  ASSERT_EQ(::chmod(tmp_.File("proc/fs/nfsd/clients").c_str(), 0600), 0);
+  Result<std::vector<DirEntry>> clients = channel().ListDirectory("/proc/fs/nfsd/clients");
+  ASSERT_OK(clients);
+  EXPECT_EQ(*clients, (std::vector<DirEntry>{{"7", FileType::kDirectory}}));
+  Result<std::string> info =
+      channel().ReadSmallFile("/proc/fs/nfsd/clients/7/info", ReadFileOptions{});
+  ASSERT_OK(info);
+  EXPECT_EQ(*info, "clientid: 0x1\n");
+  ASSERT_EQ(::chmod(tmp_.File("proc/fs/nfsd/clients").c_str(), 0700), 0);  // TempDir removes it
+  ASSERT_EQ(::chmod(tmp_.File("proc/fs/nfsd/clients/7").c_str(), 0700), 0);
 }
 
 TEST_F(PrivilegedHelperTest, HelperFileSystemSendsOnlyKernelNfsPathsToTheHelper) {

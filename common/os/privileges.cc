@@ -159,13 +159,23 @@ Status ApplyPrivilegePlan(const PrivilegePlan& plan, Logger& log, OtherThreads o
   return Status::Ok();
 }
 
-Status DropToRootWithoutCapabilities() {
+Status DropToRootWithoutCapabilities(RootKeeps keeps) {
   if (::getuid() != 0 || ::geteuid() != 0) {
     return Status::PermissionDenied("not running as root");
   }
   NFSREC_RETURN_IF_ERROR(RequireSingleThread("dropping capabilities"));
+  std::vector<cap_value_t> keep;
+  if (keeps == RootKeeps::kReadSearchIfPermitted) {
+    CapState now(::cap_get_proc());
+    if (!now) return PosixError("cap_get_proc", errno);
+    cap_flag_value_t permitted = CAP_CLEAR;
+    if (::cap_get_flag(now.get(), CAP_DAC_READ_SEARCH, CAP_PERMITTED, &permitted) != 0) {
+      return PosixError("cap_get_flag", errno);
+    }
+    if (permitted == CAP_SET) keep.push_back(CAP_DAC_READ_SEARCH);
+  }
   NFSREC_RETURN_IF_ERROR(PruneBoundingSet());
-  return SetCapabilities({});
+  return SetCapabilities(keep);
 }
 
 }  // namespace nfsrec

@@ -60,11 +60,20 @@ enum class OtherThreads {
 Status ApplyPrivilegePlan(const PrivilegePlan& plan, Logger& log,
                           OtherThreads others = OtherThreads::kRefuse);
 
+// What DropToRootWithoutCapabilities leaves permitted and effective.
+enum class RootKeeps {
+  kNothing,
+  // CAP_DAC_READ_SEARCH, if permitted now (else nothing): nfsd makes
+  // /proc/fs/nfsd/clients and every client's directory mode 0600, which
+  // uid 0 can list but not enter without a capability.
+  kReadSearchIfPermitted,
+};
+
 // For the nfsdcld role and the privileged helper: uid stays 0 (what /proc
-// and rpc_pipefs permission checks ask for), every capability is dropped
-// and the bounding set pruned, as nfsdcld does.  PermissionDenied unless
-// running as root.
-Status DropToRootWithoutCapabilities();
+// and rpc_pipefs permission checks ask for), every capability but `keeps`
+// is dropped and the bounding set pruned, as nfsdcld does.
+// PermissionDenied unless running as root.
+Status DropToRootWithoutCapabilities(RootKeeps keeps = RootKeeps::kNothing);
 
 // Number of threads of this process (/proc/self/task), 0 if unknown.
 size_t CountThreads();

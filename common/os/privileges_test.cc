@@ -4,6 +4,7 @@
 #include "common/os/privileges.h"
 
 #include <fcntl.h>
+#include <sys/capability.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -298,6 +299,53 @@ TEST(DropToRootWithoutCapabilitiesTest, StaysUidZeroWithNoCapabilityAndNoDacOver
   EXPECT_EQ(Hex(f["CapPrm"]), 0u);
   EXPECT_EQ(Hex(f["CapBnd"]), 0u);
   EXPECT_EQ(f["open_theirs"], "refused");
+}
+
+// The privileged helper's drop: CAP_DAC_READ_SEARCH stays, so a directory
+// of mode 0600 (as nfsd makes /proc/fs/nfsd/clients/<id>) can be entered,
+// and nothing else: no write to someone else's file.
+TEST(DropToRootWithoutCapabilitiesTest, KeepsReadSearchOnlyWhenAskedAndPermitted) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  test_support::TempDir tmp;
+  tmp.Write("dir/info", "x");
+  ASSERT_EQ(::chmod(tmp.File("dir/info").c_str(), 0400), 0);
+  ASSERT_EQ(::chmod(tmp.File("dir").c_str(), 0600), 0);
+  tmp.Write("theirs", "secret");
+  ASSERT_EQ(::chown(tmp.File("theirs").c_str(), kUser, kGroup), 0);
+  ASSERT_EQ(::chmod(tmp.File("theirs").c_str(), 0600), 0);
+  const std::string info = tmp.File("dir/info");
+  const std::string theirs = tmp.File("theirs");
+  for (bool permitted : {true, false}) {
+    SCOPED_TRACE(permitted);
+    std::string out = InChild([&](int fd) {
+      if (!permitted) {
+        // The unit's bounding set lacked it: not permitted when the daemon started.
+        cap_t c = ::cap_get_proc();
+        cap_value_t v = CAP_DAC_READ_SEARCH;
+        ::cap_set_flag(c, CAP_PERMITTED, 1, &v, CAP_CLEAR);
+        ::cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_CLEAR);
+        if (::cap_set_proc(c) != 0) Put(fd, "setup:\tfailed\n");
+        ::cap_free(c);
+      }
+      Status s = DropToRootWithoutCapabilities(RootKeeps::kReadSearchIfPermitted);
+      Put(fd, "result:\t" + s.ToString() + "\n");
+      int in = ::open(info.c_str(), O_RDONLY | O_CLOEXEC);
+      Put(fd, std::string("open_info:\t") + (in < 0 ? "refused" : "allowed") + "\n");
+      int other = ::open(theirs.c_str(), O_WRONLY | O_CLOEXEC);
+      Put(fd, std::string("write_theirs:\t") + (other < 0 ? "refused" : "allowed") + "\n");
+      PutOwnStatus(fd);
+    });
+    std::map<std::string, std::string> f = Fields(out);
+    EXPECT_EQ(f["setup"], "");
+    EXPECT_EQ(f["result"], "OK");
+    EXPECT_EQ(f["Uid"], "0\t0\t0\t0");
+    const uint64_t read_search = permitted ? uint64_t{1} << CAP_DAC_READ_SEARCH : 0;
+    EXPECT_EQ(Hex(f["CapEff"]), read_search);
+    EXPECT_EQ(Hex(f["CapPrm"]), read_search);
+    EXPECT_EQ(Hex(f["CapBnd"]), 0u);
+    EXPECT_EQ(f["open_info"], permitted ? "allowed" : "refused");
+    EXPECT_EQ(f["write_theirs"], "refused");
+  }
 }
 
 TEST(DropToRootWithoutCapabilitiesTest, RefusedWhenNotRoot) {

@@ -4,6 +4,8 @@
 # switch-over needs.  Logs the build time (CI budget).  Skips (77) without
 # dpkg-dev, debhelper or lintian (scripts/deps installs them) and in the
 # sanitized pass (the package does not depend on the build's flags).
+# The package stays in tests/packaging/deb-out/ with build-deb's record of
+# its sources: make check-systemd-vm reuses it instead of building again.
 set -euo pipefail
 : "${top_srcdir:?}" "${top_builddir:?}"
 

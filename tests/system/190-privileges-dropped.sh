@@ -51,7 +51,7 @@ for _ in $(seq 1 100); do [ -s "$T/lockd.ready" ] && break; sleep 0.05; done
 # needs before the drop (the unit's CapabilityBoundingSet).
 BOUNDED=
 command -v setpriv >/dev/null &&
-  BOUNDED="setpriv --bounding-set -all,+setuid,+setgid,+setpcap,+chown,+net_bind_service --"
+  BOUNDED="setpriv --bounding-set -all,+setuid,+setgid,+setpcap,+chown,+net_bind_service,+dac_read_search --"
 start_bounded() {
   $BOUNDED "$NFSRECD" -F -d -P "$STATE" --pidfile "$T/pid" --proc-root "$ROOT" --cld-pipe "$ROOT/cld" \
     --config "$CONF" -H "$T/ha.sh" >"$1" 2>&1 &
@@ -85,11 +85,12 @@ for task in /proc/$DPID/task/*; do
 done
 grep -q "Effective UID, GID: $STATD_UID, $STATD_GID" "$T/daemon.log" || fail "no 'Effective UID, GID' log line"
 
-# 2. The helper: uid 0, nothing else.
+# 2. The helper: uid 0 and CAP_DAC_READ_SEARCH (nfsd's 0600 client
+#    directories), nothing else.
 if [ -n "$HPID" ]; then
   expect_eq "helper Uid" "0 0 0 0" "$(status_field $HPID Uid)"
-  expect_eq "helper CapEff" 0000000000000000 "$(status_field $HPID CapEff)"
-  expect_eq "helper CapPrm" 0000000000000000 "$(status_field $HPID CapPrm)"
+  expect_eq "helper CapEff" 0000000000000004 "$(status_field $HPID CapEff)"
+  expect_eq "helper CapPrm" 0000000000000004 "$(status_field $HPID CapPrm)"
   expect_eq "helper CapBnd" 0000000000000000 "$(status_field $HPID CapBnd)"
 fi
 

@@ -3,8 +3,10 @@
 # `make check-realkernel`) runs it.
 #
 # Usage: check-systemd-vm.sh <top source dir>
-# The package: $NFSRECD_DEB if set, else the one scripts/build-deb builds (its last line) when the tree
-# has scripts/build-deb (built here), else none: then only the nfs-utils baseline runs.
+# The package: $NFSRECD_DEB if set, else `scripts/build-deb --reuse` into $NFSRECD_DEB_OUT (its last
+# line): the package that make check's packaging test built there when the sources are the same (one
+# dpkg-buildpackage per CI run), else built here; without scripts/build-deb, none: then only the
+# nfs-utils baseline runs.
 # Environment: SYSVM_WORK (run-sysvm.sh's WORK), REALKERNEL_WORK (the real-kernel suite's work
 # dir, whose kernel and busybox initramfs are reused); every knob of run-sysvm.sh passes through.
 # Exit: 0 when every check passed, 1 otherwise, 77 (skip) when a host prerequisite is missing.
@@ -25,7 +27,9 @@ if [ "$(id -u)" != 0 ]; then
     echo "check-systemd-vm: SKIP: needs root (debootstrap chroots, the VMs' private network namespace)"
     exit 77
 fi
-if ! mkfs.ext4 2>&1 | grep -q -- '-d '; then
+# mkfs.ext4 without arguments prints its usage and fails: under pipefail a pipe would fail with it
+usage=$(mkfs.ext4 2>&1 || true)
+if ! grep -q -- '-d ' <<< "$usage"; then
     echo "check-systemd-vm: SKIP: this mkfs.ext4 has no -d (e2fsprogs >= 1.43 needed)"
     exit 77
 fi
@@ -37,11 +41,12 @@ if [ -z "${NFSRECD_DEB:-}" ] && [ -x "$top/scripts/build-deb" ]; then
         echo "check-systemd-vm: SKIP: scripts/build-deb needs dpkg-dev and debhelper (or set NFSRECD_DEB)"
         exit 77
     fi
-    # built into the work dir, not beside the source
+    # into the work dir unless told (make passes the packaging test's directory), not beside the source
     export NFSRECD_DEB_OUT=${NFSRECD_DEB_OUT:-$WORK/build-deb}
-    echo "check-systemd-vm: building the package (scripts/build-deb into $NFSRECD_DEB_OUT)"
+    echo "check-systemd-vm: the package (scripts/build-deb --reuse in $NFSRECD_DEB_OUT)"
     # build-deb prints the package's path on its last line
-    out=$(cd "$top" && scripts/build-deb) || { echo "check-systemd-vm: scripts/build-deb failed" >&2; exit 1; }
+    out=$(cd "$top" && scripts/build-deb --reuse) || { echo "check-systemd-vm: scripts/build-deb failed" >&2; exit 1; }
+    printf '%s\n' "$out" | grep '^build-deb: ' || true
     NFSRECD_DEB=$(printf '%s\n' "$out" | tail -1)
     [ -f "$NFSRECD_DEB" ] || { echo "check-systemd-vm: scripts/build-deb named no package ('$NFSRECD_DEB')" >&2; exit 1; }
 fi

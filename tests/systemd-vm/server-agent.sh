@@ -1,13 +1,15 @@
 #!/bin/sh
 # server-agent.sh - runs at every boot of the server VM (sysvm-agent.service, from the host
 # share), once systemd has reached multi-user.target. The boot count, kept on the share, picks
-# the step:
-#   boot 1  nfs-utils as Debian ships it; the client takes its v3 and v4 locks; reboot
-#   boot 2  the client reclaims under nfs-utils; then, with a package in /host/deb:
-#           apt install ./nfsrecd_*.deb, nfsrecd-switch nfsrecd, checks of the units, the process
-#           and its privileges; reboot (without a package: the end)
-#   boot 3  the client reclaims under nfsrecd; nfsrecd-switch nfs-utils; reboot
-#   boot 4  the client reclaims under nfs-utils again; rpc.statd's uid and capabilities; the end
+# the step. With a package in /host/deb:
+#   boot 1  nfs-utils as Debian ships it; the client takes its v3 and v4 locks; then
+#           apt install ./nfsrecd_*.deb, nfsrecd-switch nfsrecd with the locks held, checks of the
+#           units, the process and its privileges, and that nfsrecd recorded the live v4 client;
+#           reboot
+#   boot 2  the client reclaims under nfsrecd; nfsrecd-switch nfs-utils; reboot
+#   boot 3  the client reclaims under nfs-utils again; rpc.statd's uid and capabilities; the end
+# Without a package (the nfs-utils baseline): boot 1 as above up to the locks, reboot; boot 2 the
+# client reclaims under nfs-utils; the end.
 # A reboot is `systemctl reboot` (SYSVM_REBOOT=systemctl, the default) or a crash
 # (SYSVM_REBOOT=crash: sysrq b, no shutdown at all). /host/env (written by the host) sets the
 # knobs.
@@ -125,12 +127,17 @@ nfsrecd_running() {
     check "boot $BOOT: nfsrecd.service went active after its main process started (READY=1)" \
         [ "${active:-0}" -gt "${start:-0}" ]
     # READY=1 comes once the listeners are up and the cld pipe is held or watched: at boot the
-    # pipe may appear only when nfsd starts, so the first cld line (opened or waiting) counts
-    jl=$(journalctl -b -u nfsrecd.service -o short-monotonic --no-pager)
+    # pipe may appear only when nfsd starts, so the first cld line (opened or waiting) counts.
+    # Compared in realtime microseconds: journald stamps a syslog line's realtime with the time
+    # it was sent, but its monotonic time with when journald got to it (seconds later at a
+    # loaded boot).
+    active_rt=$(busctl get-property org.freedesktop.systemd1 /org/freedesktop/systemd1/unit/nfsrecd_2eservice \
+        org.freedesktop.systemd1.Unit ActiveEnterTimestamp | cut -d' ' -f2)
+    jl=$(journalctl -b -u nfsrecd.service -o short-unix --no-pager)
     for l in "$(echo "$jl" | grep -E 'Listening on' | tail -1)" "$(echo "$jl" | grep -E 'cld: (opened|waiting)' | head -1)"; do
         if [ -z "$l" ]; then info "no such start-up line of nfsrecd in the journal"; continue; fi
-        t=$(echo "$l" | sed -n 's/^\[ *\([0-9]*\)\.\([0-9]*\)\].*/\1\2/p')
-        check "boot $BOOT: start-up line before the unit's activation ($l)" [ "$t" -le "$active" ]
+        t=$(echo "$l" | sed -n 's/^\([0-9]*\)\.\([0-9]\{6\}\) .*/\1\2/p')
+        check "boot $BOOT: start-up line before the unit's activation at ${active_rt}us ($l)" [ "${t:-0}" -le "${active_rt:-0}" ]
     done
     for p in rpc.statd sm-notify nfsdcld; do check "boot $BOOT: no $p process" no_process $p; done
     check "boot $BOOT: rpcinfo -p shows 100024 (status)" sh -c 'rpcinfo -p | grep -qw 100024'
@@ -141,13 +148,27 @@ nfsrecd_running() {
         sh -c "[ \"\$(awk '\$1==\"Uid:\"{print \$2\$3\$4\$5}' /proc/$pid/status)\" = '$smuid$smuid$smuid$smuid' ]"
     check "boot $BOOT: nfsrecd CapEff is cap_net_bind_service only" [ "$(status_field "$pid" CapEff)" = 0000000000000400 ]
     check "boot $BOOT: nfsrecd CapPrm is cap_net_bind_service only" [ "$(status_field "$pid" CapPrm)" = 0000000000000400 ]
-    check "boot $BOOT: nfsrecd CapBnd is cap_net_bind_service only" [ "$(status_field "$pid" CapBnd)" = 0000000000000400 ]
+    # the bounding set is emptied, as rpc.statd does: nothing it runs can regain a capability
+    check "boot $BOOT: nfsrecd CapBnd is empty" [ "$(status_field "$pid" CapBnd)" = 0000000000000000 ]
     privileges nfsrecd "$pid"
-    # what the daemon's reconciliation reads, as its own mount namespace shows it
-    info "/proc/fs/nfsd/clients in nfsrecd's mount namespace: $(nsenter -t "$pid" -m ls -d /proc/fs/nfsd/clients 2>&1)"
+    # what the daemon's reconciliation reads, as its own mount namespace shows it (a unit's
+    # sandboxing may give it a /proc without nfsd's mount)
+    check "boot $BOOT: nfsrecd's mount namespace shows /proc/fs/nfsd/clients" \
+        nsenter -t "$pid" -m test -d /proc/fs/nfsd/clients
+    check "boot $BOOT: nfsrecd logged no 'cannot read the kernel's client list'" \
+        not sh -c "journalctl -b -u nfsrecd.service --no-pager | grep -q 'cannot read the kernel'"
     for p in $(systemctl show -p ControlGroup --value nfsrecd.service | xargs -I{} cat /sys/fs/cgroup{}/cgroup.procs); do
         [ "$p" = "$pid" ] || privileges "nfsrecd.service process $(cat /proc/$p/comm 2>/dev/null)" "$p"
     done
+    # the privileged helper (kernel files, the cld pipe): uid 0 with CAP_DAC_READ_SEARCH only
+    # (nfsd's client directories are mode 0600)
+    hp=$(pgrep -P "$pid" -x nfsrecd-priv | head -1)
+    check "boot $BOOT: the privileged helper runs (pid ${hp:-none})" [ -n "$hp" ]
+    [ -n "$hp" ] && check "boot $BOOT: the privileged helper is uid 0 with cap_dac_read_search only" \
+        [ "$(status_field "$hp" Uid)/$(status_field "$hp" CapEff)/$(status_field "$hp" CapPrm)/$(status_field "$hp" CapBnd)" = \
+          "0 0 0 0/0000000000000004/0000000000000004/0000000000000000" ]
+    check "boot $BOOT: nfsrecd logged no unreadable entry of the kernel's client list" \
+        not sh -c "journalctl -b -u nfsrecd.service --no-pager | grep -q 'client list were unreadable'"
 }
 
 # ------------------------------------------------------------------ the client's locks
@@ -178,9 +199,11 @@ reclaim_round() {  # reclaim_round <daemons>
 }
 
 the_deb() { ls /host/deb/nfsrecd_*.deb 2>/dev/null | head -1; }
-
-case $BOOT in
-1)
+# "cld: reconciliation: N live clients, M records added": M > 0 once the live v4 client has its record
+v4_client_recorded() {
+    journalctl -b -u nfsrecd.service --no-pager | grep -qE 'cld: reconciliation: [0-9]+ live clients, [1-9][0-9]* records added'
+}
+take_locks() {
     nfs_utils_running
     privileges rpc.statd "$(pgrep -x rpc.statd | head -1)"
     signal up-1
@@ -189,12 +212,10 @@ case $BOOT in
     check "boot 1: the server holds client1's NLM lock" wait_until 30 nlm_lock_held f3
     check "boot 1: rpc.statd monitors client1 (/var/lib/nfs/sm)" sh -c 'ls /var/lib/nfs/sm | grep -q .'
     dump_state boot1
-    reboot_server ;;
-2)
-    nfs_utils_running
-    reclaim_round nfs-utils
-    deb=$(the_deb)
-    if [ -z "$deb" ]; then info "no package in /host/deb: the nfs-utils baseline only"; the_end; fi
+}
+# The package installed and nfsrecd switched in while client1 holds its locks.
+install_and_switch() {
+    deb=$1
     # apt reads the file as _apt: a copy outside the 9p share
     cp "$deb" /tmp/ && chmod 644 "/tmp/${deb##*/}"
     if ! (cd /tmp && apt-get install -y "./${deb##*/}") > "$OUT/server-apt.log" 2>&1; then
@@ -209,16 +230,34 @@ case $BOOT in
     nfsrecd_running
     # a server that did not switch is not rebooted into the nfsrecd round
     unit_active nfsrecd.service || the_end
+    # nfsdcld's database is not imported: the reconciliation with the kernel's client list gives
+    # the v4 client its record, at start, so a reboot right after the switch keeps its reclaim
+    check "boot $BOOT: nfsrecd recorded the live v4 client (reconciliation at start)" wait_until 30 v4_client_recorded
     # SYSVM_SETTLE: seconds between the switch and the reboot (0: at once, as an admin might)
     [ "${SYSVM_SETTLE:-0}" -gt 0 ] && { info "waiting ${SYSVM_SETTLE}s before the reboot"; sleep "$SYSVM_SETTLE"; }
+}
+
+DEB=$(the_deb)
+case "$BOOT:${DEB:+pkg}" in
+1:pkg)
+    take_locks
+    install_and_switch "$DEB"
     reboot_server ;;
-3)
+1:)
+    take_locks
+    info "no package in /host/deb: the nfs-utils baseline only"
+    reboot_server ;;
+2:pkg)
     nfsrecd_running
     reclaim_round nfsrecd
     check "nfsrecd-switch nfs-utils" sh -c "nfsrecd-switch nfs-utils > $OUT/server-switch-nfs-utils.log 2>&1"
     nfs_utils_running
     reboot_server ;;
-4)
+2:)
+    nfs_utils_running
+    reclaim_round nfs-utils
+    the_end ;;
+3:pkg)
     nfs_utils_running
     reclaim_round nfs-utils
     privileges rpc.statd "$(pgrep -x rpc.statd | head -1)"

@@ -13,13 +13,9 @@ cat > "$R/etc/fstab" <<'FSTAB'
 host /host 9p trans=virtio,version=9p2000.L,msize=262144,nofail 0 0
 FSTAB
 printf '9p\n9pnet_virtio\n' > "$R/etc/modules-load.d/sysvm.conf"
-# the private qemu network between the two VMs (eth0: net.ifnames=0 on the command line)
-cat > "$R/etc/systemd/network/10-eth0.network" <<'NET'
-[Match]
-Name=eth0
-[Network]
-Address=10.0.1.1/24
-NET
+# The private qemu network between the two VMs (eth0: net.ifnames=0 on the command line): the
+# server's initramfs sets its address before systemd starts (build-image.sh), so no network
+# manager runs and network-online.target does not wait.
 printf '/srv/export 10.0.1.0/24(rw,no_root_squash,no_subtree_check,insecure) 127.0.0.1(rw,no_root_squash,no_subtree_check,insecure)\n' \
     > "$R/etc/exports"
 # Short lease and grace so that a round takes seconds, not minutes; lockd's grace likewise
@@ -47,6 +43,6 @@ StandardError=journal+console
 [Install]
 WantedBy=multi-user.target
 UNIT
-systemctl --root="$R" enable sysvm-agent.service systemd-networkd.service nfs-server.service
+systemctl --root="$R" enable sysvm-agent.service nfs-server.service
 systemctl --root="$R" mask serial-getty@ttyS0.service getty@tty1.service apt-daily.timer apt-daily-upgrade.timer \
     e2scrub_all.timer e2scrub_reap.service fstrim.timer > /dev/null 2>&1 || true
