@@ -87,8 +87,14 @@ void TrackingService::OnLiveClients(Result<LiveClientScan> scan) {
     ScheduleReconcile();
   }
   if (!scan.ok()) {
-    // Kernels before 5.3 have no list: say so once, not every lease period.
     const bool missing = scan.status().code() == Status::Code::kNotFound;
+    // Before nfsd's first upcall a missing list only means nfsd has not
+    // started yet (the first run is at start-up, usually before nfsd).
+    if (missing && stats_.upcalls == 0) {
+      log_.Debug("cld: no kernel client list yet (nfsd not started)");
+      return;
+    }
+    // Kernels before 5.3 have no list: say so once, not every lease period.
     if (!missing || !reported_missing_list_) {
       log_.Warning(
           StrCat("cld: cannot read the kernel's client list",

@@ -437,6 +437,19 @@ class ReconcileTest : public TrackingServiceTest {
       std::make_unique<FakeLiveClientSource>(sched_, fs_);
 };
 
+TEST_F(ReconcileTest, MissingListBeforeNfsdsFirstUpcallIsNoWarningAfterItIsOne) {
+  MakeService();
+  service_->EnableReconcile(*source_, Duration::zero());
+  fs_.Remove(kNfsdClientsDir);
+  Reconcile();
+  EXPECT_FALSE(log_.Contains("cannot read the kernel's client list"));
+  std::vector<CldMessage> replies;
+  Send(Up(CldCommand::kGetVersion), &replies);
+  Reconcile();
+  EXPECT_EQ(replies.size(), 1u);
+  EXPECT_TRUE(log_.Contains("cannot read the kernel's client list (kernel before 5.3?)"));
+}
+
 TEST_F(ReconcileTest, RecordsConfirmedAndCourtesyClientsHoldingState) {
   MakeService();
   service_->EnableReconcile(*source_, Duration::zero());

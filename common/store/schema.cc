@@ -129,11 +129,16 @@ struct Inspection {
 };
 
 Result<Inspection> Inspect(const std::string& open_name, const std::string& path,
-                           const std::string& vfs) {
+                           const std::string& vfs, int busy_timeout_ms) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(open_name.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW,
                            vfs.empty() ? nullptr : vfs.c_str());
   std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close_v2);
+  if (rc != SQLITE_OK) return SqliteError(raw, rc, "inspect " + path);
+  // Another process may be creating the database this moment (the daemon
+  // and the sm-notify command start together): wait for its lock as the
+  // read-write connection would.
+  rc = sqlite3_busy_timeout(raw, busy_timeout_ms);
   if (rc != SQLITE_OK) return SqliteError(raw, rc, "inspect " + path);
   Inspection result;
   for (const char* sql : {"PRAGMA application_id",
@@ -181,20 +186,52 @@ Status Stamp(sqlite::Db& db) {
   return txn->Commit();
 }
 
-}  // namespace
-
-Status CheckDatabaseIsOurs(const std::string& path, const std::string& open_name,
-                           const std::string& vfs) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid()) return PosixError("open " + path, errno);
-  unsigned char header[kHeaderSize];
+// The first kHeaderSize bytes of the file (fewer if it is shorter).
+Result<size_t> ReadHeader(int fd, const std::string& path, unsigned char* header) {
   size_t got = 0;
   while (got < kHeaderSize) {
-    ssize_t n = ::read(fd.get(), header + got, kHeaderSize - got);
+    ssize_t n = ::pread(fd, header + got, kHeaderSize - got, static_cast<off_t>(got));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return PosixError("read " + path, errno);
     if (n == 0) break;
     got += static_cast<size_t>(n);
+  }
+  return got;
+}
+
+constexpr int kLockPollMs = 20;
+
+// True if another process holds one of the POSIX locks SQLite's unix VFS
+// takes on a database file (the pending, reserved and shared bytes from
+// offset 0x40000000).  Locks of this process are not reported (F_GETLK).
+bool SqliteLockHeld(int fd) {
+  struct flock lock = {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = 0x40000000;
+  lock.l_len = 2 + 510;
+  if (::fcntl(fd, F_GETLK, &lock) != 0) return false;
+  return lock.l_type != F_UNLCK;
+}
+
+}  // namespace
+
+Status CheckDatabaseIsOurs(const std::string& path, const std::string& open_name,
+                           const std::string& vfs, int busy_timeout_ms) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return PosixError("open " + path, errno);
+  unsigned char header[kHeaderSize];
+  // A header that is not (yet) SQLite's while another process holds SQLite's
+  // locks on the file is a database being created (the sm-notify command
+  // starting beside the daemon: page 1 is written last, at COMMIT): wait
+  // for it, as the read-write open would, before judging the file.
+  size_t got = 0;
+  for (int waited_ms = 0;; waited_ms += kLockPollMs) {
+    NFSREC_ASSIGN_OR_RETURN(got, ReadHeader(fd.get(), path, header));
+    const bool sqlite =
+        got == kHeaderSize && std::memcmp(header, kSqliteMagic, sizeof(kSqliteMagic)) == 0;
+    if (sqlite || got == 0 || waited_ms >= busy_timeout_ms || !SqliteLockHeld(fd.get())) break;
+    ::usleep(kLockPollMs * 1000);
   }
   if (got == 0) return Status::Ok();  // made by PrecreateFile, or never written
   if (got < kHeaderSize || std::memcmp(header, kSqliteMagic, sizeof(kSqliteMagic)) != 0) {
@@ -213,7 +250,7 @@ Status CheckDatabaseIsOurs(const std::string& path, const std::string& open_name
   // No mark in the file: a WAL may hold a newer header (ours, stamped but
   // not yet checkpointed), or it is nfsrecd's from before the mark, an
   // empty database, or a program that sets none (nfsdcld, nfsdcltrack).
-  NFSREC_ASSIGN_OR_RETURN(const Inspection seen, Inspect(open_name, path, vfs));
+  NFSREC_ASSIGN_OR_RETURN(const Inspection seen, Inspect(open_name, path, vfs, busy_timeout_ms));
   if (seen.application_id == kApplicationId) return Status::Ok();
   if (seen.application_id != 0) {
     return Status::InvalidArgument(ForeignIdRefusal(path, seen.application_id));

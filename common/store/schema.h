@@ -49,9 +49,10 @@ struct Migration {
 // Errors name the file, what it looks like and what to do: Corruption if it
 // is not an SQLite database; InvalidArgument if it is another program's
 // (another application id; nfsdcld's or nfsdcltrack's tables; any other
-// tables); IOError if it cannot be read.
+// tables); IOError if it cannot be read.  A lock held by another process
+// (one creating the database) is waited for up to busy_timeout_ms.
 Status CheckDatabaseIsOurs(const std::string& path, const std::string& open_name,
-                           const std::string& vfs);
+                           const std::string& vfs, int busy_timeout_ms = 10000);
 
 // Brings `component` up to the last migration's version.  Errors:
 // InvalidArgument if `migrations` are not numbered 1, 2, 3 ...; Corruption if

@@ -1,9 +1,12 @@
 #include "common/store/schema.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -317,6 +320,41 @@ TEST_F(ForeignDatabaseTest, NewFileIsCreatedAndStampedWhenTheSchemaIsApplied) {
   EXPECT_EQ(bytes.substr(68, 4), "NFSR");
   auto again = Db::Open(path_);
   EXPECT_OK(again);
+}
+
+TEST_F(ForeignDatabaseTest, DatabaseBeingCreatedByAnotherProcessIsWaitedForNotRefused) {
+  // Another process (the sm-notify command starting beside the daemon) has
+  // spilled its first pages into the file, page 1 (the header) still
+  // unwritten, and holds its lock until COMMIT.
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    sqlite3* raw = nullptr;
+    if (sqlite3_open(path_.c_str(), &raw) != SQLITE_OK) ::_exit(1);
+    if (sqlite3_exec(raw,
+                     "PRAGMA cache_size = 1; BEGIN EXCLUSIVE;"
+                     "CREATE TABLE schema_versions (component TEXT, version INTEGER);"
+                     "CREATE TABLE filler (x); INSERT INTO filler VALUES (zeroblob(100000));",
+                     nullptr, nullptr, nullptr) != SQLITE_OK) {
+      ::_exit(2);
+    }
+    if (::write(ready[1], "x", 1) != 1) ::_exit(3);
+    ::usleep(300 * 1000);
+    ::_exit(sqlite3_exec(raw, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK ? 0 : 4);
+  }
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  const std::string header = Bytes().substr(0, 16);
+  EXPECT_EQ(header, std::string(16, '\0')) << "the header was written before COMMIT";
+  auto db = Db::Open(path_);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_OK(db);
 }
 
 TEST_F(ForeignDatabaseTest, EmptyFileIsAdopted) {

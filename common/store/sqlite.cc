@@ -190,7 +190,8 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const Options& opt
     NFSREC_ASSIGN_OR_RETURN(open_name, RealDirectoryName(path));
     // ORDER: before the read-write open, which may already change the file
     // (a hot journal rolled back, the switch to WAL).
-    NFSREC_RETURN_IF_ERROR(CheckDatabaseIsOurs(path, open_name, options.vfs));
+    NFSREC_RETURN_IF_ERROR(
+        CheckDatabaseIsOurs(path, open_name, options.vfs, options.busy_timeout_ms));
   }
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW;
   if (options.create_if_missing) flags |= SQLITE_OPEN_CREATE;
