@@ -87,10 +87,8 @@ Result<std::unique_ptr<Pidfile>> TakePidfile(const std::string& path) {
 
 Result<std::unique_ptr<CommitQueue>> OpenStore(const std::string& db_path, EventLoop& loop,
                                                Logger* log) {
-  // The database's own directory (common/store/database_location.h) is
-  // made on first use; its owner and mode are the caller's business.
-  const std::string dir = DirName(db_path);
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return MakeDirError(dir, errno);
+  // The database's directory exists: PrepareDatabaseDir made it, with the
+  // owner and mode the privilege plan needs.
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Db> db, sqlite::Db::Open(db_path));
   return std::make_unique<CommitQueue>(std::move(db), loop, log);
 }

@@ -62,7 +62,8 @@ class Startup {
 // The pid file, or nothing for an empty path.
 Result<std::unique_ptr<Pidfile>> TakePidfile(const std::string& path);
 
-// The shared database at `db_path` and its commit queue, which reports to
+// The shared database at `db_path` (its directory made by
+// PrepareDatabaseDir) and its commit queue, which reports to
 // `log` (if given) when the file is replaced under it.
 Result<std::unique_ptr<CommitQueue>> OpenStore(const std::string& db_path, EventLoop& loop,
                                                Logger* log = nullptr);

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 
 #include "common/store/database_location.h"
 #include "tests/support/status_matchers.h"
@@ -36,11 +35,6 @@ struct stat Stat(const std::string& path) {
   return st;
 }
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 class PrepareDatabaseDirTest : public ::testing::Test {
  protected:
   test_support::TempDir tmp_;
@@ -61,8 +55,8 @@ TEST_F(PrepareDatabaseDirTest, ADatabaseAtTheOldPathMovesInWithItsWal) {
   tmp_.Write("nfsrecd.sqlite", "db");
   tmp_.Write("nfsrecd.sqlite-wal", "wal");
   ASSERT_OK(PrepareDatabaseDir(dir_, legacy_, Plan(PrivilegePlan::Action::kStayRoot), log_));
-  EXPECT_EQ(Slurp(db_), "db");
-  EXPECT_EQ(Slurp(db_ + "-wal"), "wal");
+  EXPECT_EQ(test_support::ReadFileBytes(db_), "db");
+  EXPECT_EQ(test_support::ReadFileBytes(db_ + "-wal"), "wal");
   EXPECT_FALSE(std::filesystem::exists(legacy_));
   EXPECT_FALSE(std::filesystem::exists(legacy_ + "-wal"));
   EXPECT_TRUE(log_.Contains("Moved the database " + legacy_ + " to " + db_));
@@ -72,8 +66,8 @@ TEST_F(PrepareDatabaseDirTest, ADatabaseAlreadyInPlaceIsNotReplacedByTheOldOne) 
   tmp_.Write("nfsrecd.sqlite", "old");
   tmp_.Write("nfsrecd/nfsrecd.sqlite", "new");
   ASSERT_OK(PrepareDatabaseDir(dir_, legacy_, Plan(PrivilegePlan::Action::kNone), log_));
-  EXPECT_EQ(Slurp(db_), "new");
-  EXPECT_EQ(Slurp(legacy_), "old");
+  EXPECT_EQ(test_support::ReadFileBytes(db_), "new");
+  EXPECT_EQ(test_support::ReadFileBytes(legacy_), "old");
 }
 
 // An interrupted move left the WAL in the new place: the next start moves
@@ -82,8 +76,8 @@ TEST_F(PrepareDatabaseDirTest, AMoveInterruptedAfterTheWalIsFinished) {
   tmp_.Write("nfsrecd.sqlite", "db");
   tmp_.Write("nfsrecd/nfsrecd.sqlite-wal", "wal");
   ASSERT_OK(PrepareDatabaseDir(dir_, legacy_, Plan(PrivilegePlan::Action::kNone), log_));
-  EXPECT_EQ(Slurp(db_), "db");
-  EXPECT_EQ(Slurp(db_ + "-wal"), "wal");
+  EXPECT_EQ(test_support::ReadFileBytes(db_), "db");
+  EXPECT_EQ(test_support::ReadFileBytes(db_ + "-wal"), "wal");
 }
 
 TEST_F(PrepareDatabaseDirTest, ForADropTheDirectoryAndTheDatabaseBecomeTheUsers) {

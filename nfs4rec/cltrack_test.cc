@@ -88,10 +88,7 @@ TEST_F(CltrackTest, NfsdcltracksOwnDatabaseAtOurPathIsRefusedUnchanged) {
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
-  auto bytes = [&] {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  };
+  auto bytes = [&] { return test_support::ReadFileBytes(path); };
   const std::string before = bytes();
   EXPECT_EQ(Run("init") & 0xff, 243);              // -EACCES, as for any unusable database
   EXPECT_EQ(Run("create", Hex("a")) & 0xff, 135);  // -EREMOTEIO

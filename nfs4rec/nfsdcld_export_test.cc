@@ -20,6 +20,7 @@
 #include "common/store/schema.h"
 #include "nfs4rec/client_sql.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/store_harness.h"
 #include "tests/support/temp_dir.h"
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -27,13 +28,8 @@
 namespace nfsrec::nfs4rec {
 namespace {
 
+using test_support::ReadOnlyDbOptions;
 using test_support::TempDir;
-
-sqlite::Db::Options ReadOnlyOptions() {
-  sqlite::Db::Options o;
-  o.create_if_missing = false;
-  return o;
-}
 
 // A plain connection, as nfsdcld opens the file (no WAL, no pragmas).
 class RawDb {
@@ -233,7 +229,7 @@ class NfsdcldUploadTest : public NfsdcldExportTest {
   // Reads offline through a read-only connection, as nfsrecctl does, and exports.
   void Export() {
     Result<std::unique_ptr<sqlite::Db>> ro =
-        sqlite::Db::Open("file:" + dir_.File("nfsrecd.sqlite") + "?mode=ro", ReadOnlyOptions());
+        sqlite::Db::Open("file:" + dir_.File("nfsrecd.sqlite") + "?mode=ro", ReadOnlyDbOptions());
     ASSERT_OK(ro.status());
     Result<ClientSnapshot> snap = ReadClientsOffline(**ro);
     ASSERT_OK(snap.status());

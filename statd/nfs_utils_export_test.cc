@@ -11,8 +11,6 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "common/os/file_system.h"
 #include "statd/legacy_state.h"
@@ -26,20 +24,9 @@
 namespace nfsrec::statd {
 namespace {
 
+using test_support::ReadFileBytes;
+using test_support::ReadOnlyDbOptions;
 using test_support::TempDir;
-
-sqlite::Db::Options ReadOnlyOptions() {
-  sqlite::Db::Options o;
-  o.create_if_missing = false;
-  return o;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::vector<std::string> Names(const std::string& dir) {
   std::vector<std::string> out;
@@ -139,7 +126,7 @@ TEST_F(ExportLegacyStatdTest, RoundTripsThroughOurImporter) {
 
   EXPECT_EQ(Names(Path("sm")), (std::vector<std::string>{"10.0.0.2", "alpha.example"}));
   EXPECT_EQ(Names(Path("sm.bak")), (std::vector<std::string>{"gamma.example"}));
-  EXPECT_EQ(ReadAll(Path("sm/alpha.example")),
+  EXPECT_EQ(ReadFileBytes(Path("sm/alpha.example")),
             FormatLegacyMonitorLine(a1) + FormatLegacyMonitorLine(a2));
 
   RealFileSystem fs;
@@ -155,7 +142,7 @@ TEST_F(ExportLegacyStatdTest, StateIsAHostEndianIntWithStatdsMode) {
   NsmSnapshot snap;
   snap.local_state = 0x01020305;
   ASSERT_OK(ExportLegacyStatd(snap, dir_.path()).status());
-  std::string bytes = ReadAll(Path("state"));
+  std::string bytes = ReadFileBytes(Path("state"));
   ASSERT_EQ(bytes.size(), sizeof(int));
   int value = 0;
   std::memcpy(&value, bytes.data(), sizeof(value));
@@ -174,7 +161,7 @@ TEST_F(ExportLegacyStatdTest, NoStoredStateLeavesTheStateFileAlone) {
   Result<LegacyExportCounts> counts = ExportLegacyStatd(snap, dir_.path());
   ASSERT_OK(counts.status());
   EXPECT_EQ(counts->state, 0);
-  EXPECT_EQ(ReadAll(Path("state")), "abcd");
+  EXPECT_EQ(ReadFileBytes(Path("state")), "abcd");
 }
 
 TEST_F(ExportLegacyStatdTest, StaleHostFilesAreRemovedAndOthersLeftAlone) {
@@ -190,7 +177,7 @@ TEST_F(ExportLegacyStatdTest, StaleHostFilesAreRemovedAndOthersLeftAlone) {
   ASSERT_OK(counts.status());
   EXPECT_EQ(counts->removed, 2u);
   EXPECT_EQ(Names(Path("sm")), (std::vector<std::string>{".keep", "peer", "subdir"}));
-  EXPECT_EQ(ReadAll(Path("sm/peer")), FormatLegacyMonitorLine(Record("peer", "peer", 1)));
+  EXPECT_EQ(ReadFileBytes(Path("sm/peer")), FormatLegacyMonitorLine(Record("peer", "peer", 1)));
   EXPECT_TRUE(Names(Path("sm.bak")).empty());
 }
 
@@ -215,8 +202,8 @@ TEST_F(ExportLegacyStatdTest, PlantedSymlinkAtTheTempNameIsNotFollowed) {
   NsmSnapshot snap;
   snap.monitors = {Record("peer", "peer", 1)};
   ASSERT_OK(ExportLegacyStatd(snap, dir_.path()).status());
-  EXPECT_EQ(ReadAll(Path("victim")), "untouched");
-  EXPECT_EQ(ReadAll(Path("sm/peer")), FormatLegacyMonitorLine(Record("peer", "peer", 1)));
+  EXPECT_EQ(ReadFileBytes(Path("victim")), "untouched");
+  EXPECT_EQ(ReadFileBytes(Path("sm/peer")), FormatLegacyMonitorLine(Record("peer", "peer", 1)));
 }
 
 TEST_F(ExportLegacyStatdTest, FilesAreOwnedLikeTheirDirectory) {
@@ -263,7 +250,7 @@ TEST_F(ExportFromDatabaseTest, ReadOnlySnapshotHoldsMonitorsNotifyListAndState) 
       RunAndWait(h_.loop(), [&](NsmStore::Done d) { h_.store().PutMonitor(m2, std::move(d)); }));
 
   Result<std::unique_ptr<sqlite::Db>> db =
-      sqlite::Db::Open("file:" + h_.path() + "?mode=ro", ReadOnlyOptions());
+      sqlite::Db::Open("file:" + h_.path() + "?mode=ro", ReadOnlyDbOptions());
   ASSERT_OK(db.status());
   Result<NsmSnapshot> snap = ReadNsmOffline(**db);
   ASSERT_OK(snap.status());

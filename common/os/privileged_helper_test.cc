@@ -9,7 +9,6 @@
 
 #include <cerrno>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "tests/support/status_matchers.h"
@@ -20,13 +19,6 @@ namespace nfsrec {
 namespace {
 
 constexpr char kState[] = "/proc/sys/fs/nfs/nsm_local_state";
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 class PrivilegedHelperTest : public ::testing::Test {
  protected:
@@ -80,7 +72,7 @@ TEST(IsHelperPathTest, OnlyTheKernelNfsDirectoriesGoToTheHelper) {
 
 TEST_F(PrivilegedHelperTest, WritesReadsAndListsAllowlistedFilesUnderTheProcRoot) {
   ASSERT_OK(channel().WriteExistingFile(kState, "17"));
-  EXPECT_EQ(Slurp(tmp_.File("proc/sys/fs/nfs/nsm_local_state")), "17");
+  EXPECT_EQ(test_support::ReadFileBytes(tmp_.File("proc/sys/fs/nfs/nsm_local_state")), "17");
   Result<std::string> info =
       channel().ReadSmallFile("/proc/fs/nfsd/clients/7/info", ReadFileOptions{});
   ASSERT_OK(info);
@@ -106,7 +98,7 @@ TEST_F(PrivilegedHelperTest, PathsOutsideTheAllowlistAreRefused) {
     ExpectRefused(EncodeHelperRequest(HelperOp::kWrite, 0, 0, path, "Y"), "write " + path);
     ExpectRefused(EncodeHelperRequest(HelperOp::kList, 0, 0, path), "list " + path);
   }
-  EXPECT_EQ(Slurp(tmp_.File("etc/passwd")), "root:x:0:0");
+  EXPECT_EQ(test_support::ReadFileBytes(tmp_.File("etc/passwd")), "root:x:0:0");
 }
 
 TEST_F(PrivilegedHelperTest, ASymbolicLinkBelowProcIsRefused) {
@@ -117,7 +109,7 @@ TEST_F(PrivilegedHelperTest, ASymbolicLinkBelowProcIsRefused) {
   ExpectRefused(EncodeHelperRequest(HelperOp::kRead, 0, 1024, "/proc/fs/lockd/dir/passwd"),
                 "directory link");
   ExpectRefused(EncodeHelperRequest(HelperOp::kList, 0, 0, "/proc/fs/lockd/dir"), "list link");
-  EXPECT_EQ(Slurp(tmp_.File("etc/passwd")), "root:x:0:0");
+  EXPECT_EQ(test_support::ReadFileBytes(tmp_.File("etc/passwd")), "root:x:0:0");
 }
 
 TEST_F(PrivilegedHelperTest, OversizedAndMalformedRequestsAreRefused) {
@@ -136,7 +128,7 @@ TEST_F(PrivilegedHelperTest, OversizedAndMalformedRequestsAreRefused) {
   ExpectRefused(EncodeHelperRequest(static_cast<HelperOp>(99), 0, 64, kState), "op 99");
   ExpectRefused(EncodeHelperRequest(HelperOp::kRead, 0x80, 64, kState), "unknown flags");
   ExpectRefused(EncodeHelperRequest(HelperOp::kRead, 0, 64, kState, "data"), "data on a read");
-  EXPECT_EQ(Slurp(tmp_.File("proc/sys/fs/nfs/nsm_local_state")), "0");
+  EXPECT_EQ(test_support::ReadFileBytes(tmp_.File("proc/sys/fs/nfs/nsm_local_state")), "0");
 }
 
 TEST_F(PrivilegedHelperTest, ReadsAreBoundedWhateverTheCallerAsks) {
@@ -190,7 +182,7 @@ TEST_F(PrivilegedHelperTest, HelperExitsWhenTheDaemonSideGoes) {
 
 TEST_F(PrivilegedHelperTest, AsRootTheHelperKeepsUidZeroAndOnlyReadSearch) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-  std::string status = Slurp("/proc/" + std::to_string(helper_->pid()) + "/status");
+  std::string status = test_support::ReadFileBytes("/proc/" + std::to_string(helper_->pid()) + "/status");
   EXPECT_NE(status.find("\nUid:\t0\t0\t0\t0\n"), std::string::npos) << status;
   // CAP_DAC_READ_SEARCH (bit 2) only.
   EXPECT_NE(status.find("\nCapEff:\t0000000000000004\n"), std::string::npos) << status;
@@ -225,7 +217,7 @@ TEST_F(PrivilegedHelperTest, HelperFileSystemSendsOnlyKernelNfsPathsToTheHelper)
   ASSERT_OK(record);
   EXPECT_EQ(*record, "record");
   ASSERT_OK(fs.WriteExistingFile("/proc/fs/lockd/nlm_end_grace", "Y"));
-  EXPECT_EQ(Slurp(tmp_.File("proc/fs/lockd/nlm_end_grace")), "Y");
+  EXPECT_EQ(test_support::ReadFileBytes(tmp_.File("proc/fs/lockd/nlm_end_grace")), "Y");
   Result<std::vector<DirEntry>> listing = fs.ListDirectory(tmp_.File("state/sm"));
   ASSERT_OK(listing);
   EXPECT_EQ(listing->size(), 1u);

@@ -50,6 +50,13 @@ if grep -q 'deb-systemd-helper enable' "$out/control/postinst" &&
   echo "FAIL: postinst enables the units on a fresh install"; exit 1
 fi
 
+# nfs-kernel-server installed after nfsrecd gets its choices (tests/systemd-vm/check-install-order.sh).
+for path in /usr/sbin/nfsdcld /sbin/nfsdcltrack; do
+  grep -qx "interest-noawait $path" "$out/control/triggers" 2>/dev/null ||
+    { echo "FAIL: no file trigger on $path"; exit 1; }
+done
+grep -q '^  triggered)' "$out/control/postinst" || { echo "FAIL: postinst handles no trigger"; exit 1; }
+
 lintian_start=$(date +%s)
 # As root lintian says so on stderr; its verdict is the exit status.
 if ! lintian --fail-on error "$deb" >"$out/lintian.txt" 2>&1; then

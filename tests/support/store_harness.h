@@ -40,6 +40,13 @@
 
 namespace nfsrec::test_support {
 
+// For a "file:...?mode=ro" connection that must not create the database.
+inline sqlite::Db::Options ReadOnlyDbOptions() {
+  sqlite::Db::Options o;
+  o.create_if_missing = false;
+  return o;
+}
+
 // Makes completions run until pred() holds; false if it never did within
 // its bound.  For an adapter: run its EventLoop.  For a fake that queues
 // its completions (MemClientStore): deliver them.

@@ -5,9 +5,16 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 namespace nfsrec::test_support {
+
+// The whole file's bytes; empty if it cannot be read (tests compare it).
+inline std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
 // mkdtemp under $TMPDIR (default /tmp); removed recursively on destruction.
 class TempDir {

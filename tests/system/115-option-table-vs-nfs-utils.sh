@@ -275,29 +275,27 @@ echo "\$*" >>"$T/modprobe.calls"
 EOF
 chmod +x "$T/fakebin/modprobe"
 rm -f "$ROOT/proc/sys/fs/nfs/nlm_tcpport" "$ROOT/proc/sys/fs/nfs/nlm_udpport"
-fresh_state
-PATH="$T/fakebin:$PATH" "$T/ours/rpc.statd" -F -L -T 4045 -U 4046 --proc-root "$ROOT" \
-  >"$T/ours-nlm.log" 2>&1 &
-DPID=$!
-for _ in $(seq 1 100); do
-  rpcinfo -T udp 127.0.0.1 100024 1 >/dev/null 2>&1 && break
-  sleep 0.05
-done
-stop_daemon
+# Our rpc.statd on a fresh state with the fake modprobe, until it answers,
+# then stopped: what it did to lockd's ports is left to check.
+run_ours_nlm() {
+  fresh_state
+  PATH="$T/fakebin:$PATH" "$T/ours/rpc.statd" -F -L "$@" --proc-root "$ROOT" \
+    >"$T/ours-nlm.log" 2>&1 &
+  DPID=$!
+  for _ in $(seq 1 100); do
+    rpcinfo -T udp 127.0.0.1 100024 1 >/dev/null 2>&1 && break
+    sleep 0.05
+  done
+  stop_daemon
+}
+run_ours_nlm -T 4045 -U 4046
 expect_eq "modprobe ran once" "lockd" "$(cat "$T/modprobe.calls" 2>/dev/null)"
 expect_eq "-T wrote nlm_tcpport" 4045 "$(cat "$ROOT/proc/sys/fs/nfs/nlm_tcpport" 2>/dev/null)"
 expect_eq "-U wrote nlm_udpport" 4046 "$(cat "$ROOT/proc/sys/fs/nfs/nlm_udpport" 2>/dev/null)"
 # [lockd] port alone sets both, lockd already loaded: no modprobe.
 set_conf "[lockd]\nport = 4047\n"
 rm -f "$T/modprobe.calls"
-fresh_state
-PATH="$T/fakebin:$PATH" "$T/ours/rpc.statd" -F -L --proc-root "$ROOT" >"$T/ours-nlm.log" 2>&1 &
-DPID=$!
-for _ in $(seq 1 100); do
-  rpcinfo -T udp 127.0.0.1 100024 1 >/dev/null 2>&1 && break
-  sleep 0.05
-done
-stop_daemon
+run_ours_nlm
 expect_eq "[lockd] port: no modprobe when loaded" "" "$(cat "$T/modprobe.calls" 2>/dev/null)"
 expect_eq "[lockd] port wrote nlm_tcpport" 4047 "$(cat "$ROOT/proc/sys/fs/nfs/nlm_tcpport")"
 expect_eq "[lockd] port wrote nlm_udpport" 4047 "$(cat "$ROOT/proc/sys/fs/nfs/nlm_udpport")"

@@ -60,4 +60,14 @@ set +e
 rc=$?
 set -e
 echo "check-systemd-vm: $(($(date +%s) - t0))s including the image build"
+# nfsrecd installed before nfs-kernel-server (its file trigger), in a chroot of the same root.
+if [ -n "${NFSRECD_DEB:-}" ] && [ -d "$WORK/root-base" ]; then
+    t1=$(date +%s)
+    set +e
+    "$HERE/check-install-order.sh" "$WORK/root-base" "$NFSRECD_DEB" "$WORK/debs"
+    order=$?
+    set -e
+    echo "check-systemd-vm: install order checked in $(($(date +%s) - t1))s"
+    [ "$order" = 0 ] || [ "$order" = 77 ] || rc=1
+fi
 [ "$rc" = 0 ] || exit 1

@@ -12,7 +12,8 @@ SYSVM_DEB_OUT = $(abs_top_builddir)/tests/packaging/deb-out
 
 EXTRA_DIST += tests/systemd-vm/README.md tests/systemd-vm/check-systemd-vm.sh \
 	tests/systemd-vm/run-sysvm.sh tests/systemd-vm/build-image.sh tests/systemd-vm/server-files.sh \
-	tests/systemd-vm/server-agent.sh tests/systemd-vm/client-init.sh tests/systemd-vm/sysvm-lib.sh
+	tests/systemd-vm/server-agent.sh tests/systemd-vm/client-init.sh tests/systemd-vm/sysvm-lib.sh \
+	tests/systemd-vm/check-install-order.sh
 
 # A missing host tool (exit 77) is reported as a skip, not as a failure of the target.
 check-systemd-vm:
