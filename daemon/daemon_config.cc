@@ -188,9 +188,12 @@ options::ErrorReply DaemonErrorReply(options::ErrorKind kind, DaemonRole role) {
 
 ParseResult<ScannedConf> ScanAndLoadConf(std::span<const options::OptionSpec> specs,
                                          const std::vector<std::string>& args, int config_id,
-                                         std::string& config_file, const NfsConfLoader& load_conf) {
+                                         std::string& config_file, const NfsConfLoader& load_conf,
+                                         std::vector<std::string>* ignored_operands) {
   NFSREC_ASSIGN_OR_RETURN(options::Scanned scanned, options::Scan(specs, args));
-  if (!scanned.operands.empty()) {
+  if (ignored_operands != nullptr) {
+    *ignored_operands = scanned.operands;
+  } else if (!scanned.operands.empty()) {
     return OptionError{ErrorKind::kUsage, "unexpected argument: " + scanned.operands.front()};
   }
   for (const Option& o : scanned.options) {
@@ -210,9 +213,15 @@ ParseResult<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
   DaemonConfig& c = cl.config;
   c.role = role;
   if (role == DaemonRole::kRpcStatd) c.nfs4 = false;
-  NFSREC_ASSIGN_OR_RETURN(ScannedConf scanned, ScanAndLoadConf(kOptions, args, kConfig,
-                                                               c.process.config_file, load_conf));
+  std::vector<std::string> ignored;
+  NFSREC_ASSIGN_OR_RETURN(
+      ScannedConf scanned,
+      ScanAndLoadConf(kOptions, args, kConfig, c.process.config_file, load_conf,
+                      role == DaemonRole::kRpcStatd ? &ignored : nullptr));
   cl.conf = std::move(scanned.conf);
+  for (const std::string& operand : ignored) {
+    cl.conf.AddWarning("ignoring argument " + operand + ": rpc.statd takes none");
+  }
   ApplyNfsConf(cl.conf, c);
   if (!env_no_notify.empty() && std::atoi(env_no_notify.c_str()) > 0) c.nsm.no_notify = true;
   for (const Option& o : scanned.options) {

@@ -149,10 +149,12 @@ struct ScannedConf {
   std::vector<options::Option> options;  // in command-line order
   NfsConf conf;
 };
-options::ParseResult<ScannedConf> ScanAndLoadConf(std::span<const options::OptionSpec> specs,
-                                                  const std::vector<std::string>& args,
-                                                  int config_id, std::string& config_file,
-                                                  const NfsConfLoader& load_conf);
+// Operands are an error unless `ignored_operands` is given: then they are
+// put there (rpc.statd ignores its operands, and so does its role here).
+options::ParseResult<ScannedConf> ScanAndLoadConf(
+    std::span<const options::OptionSpec> specs, const std::vector<std::string>& args,
+    int config_id, std::string& config_file, const NfsConfLoader& load_conf,
+    std::vector<std::string>* ignored_operands = nullptr);
 
 // Scans argv (options::Scan), loads the nfs.conf that --config names (or
 // the default), applies it, then RPC_STATD_NO_NOTIFY (`env_no_notify`, or

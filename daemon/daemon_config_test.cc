@@ -368,6 +368,19 @@ TEST(DaemonConfigTest, RpcStatdNameServesNsmOnlyUnlessNfsrecdNfs4SaysOtherwise) 
   EXPECT_TRUE(full->config.nfs4);
 }
 
+// rpc.statd never looks at its operands; nfsrecd's own command refuses them.
+TEST(DaemonConfigTest, RpcStatdNameIgnoresOperandsWithAWarningNfsrecdRefusesThem) {
+  ParseResult<CommandLine> statd = ParseAsStatd({"-F", "stray", "-p", "4000"}, "");
+  ASSERT_TRUE(statd.ok());
+  EXPECT_EQ(statd->config.nsm.port, 4000);
+  EXPECT_NE(WarningsOf(*statd).find("ignoring argument stray: rpc.statd takes none"),
+            std::string::npos)
+      << WarningsOf(*statd);
+  ParseResult<CommandLine> ours = Parse({"-F", "stray"});
+  ASSERT_FALSE(ours.ok());
+  EXPECT_EQ(ours.status().kind, ErrorKind::kUsage);
+}
+
 // rpc.statd -N execs sm-notify with -d for -F, -p for -o and -v for -n.
 TEST(DaemonConfigTest, NotifyModeRunsSmNotifyWithStatdsOptions) {
   ParseResult<CommandLine> cl =
