@@ -130,8 +130,7 @@ void TrackingService::NoteGraceEnded(const EndGraceResult& r) {
                    " clients that may reclaim did not come back")
           : StrCat(e.reclaimed, " clients reclaimed (the kernel did not say how many may)");
   log_.Notice(StrCat("cld: grace ended (", ReasonForLog(e.reason), ") ", after, ": ", missing,
-                     "; recovery epoch ", e.recovery_epoch, " dropped (", r.dropped,
-                     " records)"));
+                     "; recovery epoch ", e.recovery_epoch, " dropped (", r.dropped, " records)"));
   last_ended_ = e;
   grace_started_.reset();
   may_reclaim_known_ = true;

@@ -47,14 +47,15 @@ void NsmService::RemoveMonitorsOf(const std::string& host, const MonitorFilter& 
   }
   if (keys.empty()) {
     // Never inline: an empty deletion answers after the calls before it.
-    store_.DeleteMonitors({}, [alive = liveness_.token(), host, done = std::move(done)](Status) mutable {
-      if (alive) done(Status::NotFound(StrCat("no monitor record for ", Printable(host))));
-    });
+    store_.DeleteMonitors(
+        {}, [alive = liveness_.token(), host, done = std::move(done)](Status) mutable {
+          if (alive) done(Status::NotFound(StrCat("no monitor record for ", Printable(host))));
+        });
     return;
   }
   const size_t n = keys.size();
-  log_.Info(StrCat("Administrator request: removing ", n, " monitor record(s) of ",
-                   Printable(host)));
+  log_.Info(
+      StrCat("Administrator request: removing ", n, " monitor record(s) of ", Printable(host)));
   std::string failure = StrCat("Failed to remove ", n, " monitor record(s) of ", Printable(host));
   RemoveMonitors(std::move(keys), std::move(removed), std::move(failure),
                  [n, done = std::move(done)](Result<int32_t> st) mutable {

@@ -17,8 +17,7 @@ namespace {
 
 const Caller kLockd{true, true, "127.0.0.1"};
 
-MonArgs Mon(const std::string& mon_name, const std::string& my_name = "server",
-            int32_t vers = 3) {
+MonArgs Mon(const std::string& mon_name, const std::string& my_name = "server", int32_t vers = 3) {
   MonArgs a{MonitorKey{mon_name, my_name, 100021, vers, 16}, {}};
   a.priv.fill(7);
   return a;
@@ -68,8 +67,8 @@ class NsmAdminTest : public ::testing::Test {
 
 TEST_F(NsmAdminTest, RemovesEveryRecordOfTheHostFoldedAsSmUnmonDoes) {
   Monitor(Mon("client2"));
-  Monitor(Mon("CLIENT2", "server", 4));        // same host, another spelling and version
-  Monitor(Mon("client2", "ganesha", 4));       // another lock manager
+  Monitor(Mon("CLIENT2", "server", 4));   // same host, another spelling and version
+  Monitor(Mon("client2", "ganesha", 4));  // another lock manager
   Monitor(Mon("other"));
   std::optional<Result<size_t>> r;
   service_.RemoveMonitorsOf("Client2", {}, [&](Result<size_t> x) { r = std::move(x); });
