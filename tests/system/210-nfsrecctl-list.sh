@@ -112,6 +112,14 @@ PY
   ) && echo "ok: $name --json matches $(schema_of "$name").json" || fail "$name --json: $out"
 done
 
+# The schemas catch a drift: a field they do not name is refused.
+python3 - "$SCHEMAS/list-monitors.json" "$R/monitors.json" <<'PY' && echo "ok: an unknown field fails the schema" || fail "the schema let an unknown field through"
+import json, sys, jsonschema
+doc = json.load(open(sys.argv[2]))
+doc["monitors"][0]["added_later"] = 1
+sys.exit(0 if list(jsonschema.Draft7Validator(json.load(open(sys.argv[1]))).iter_errors(doc)) else 1)
+PY
+
 # What the documents say.
 jq_() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 expect_eq "monitors" "$P1 $P2" "$(jq_ "$R/monitors.json" '" ".join(m["mon_name"]["text"] for m in d["monitors"])')"
@@ -132,7 +140,7 @@ expect_eq "show of the client in both epochs" "current recovery" \
 # The tables name what is stored.
 for n in "$P1" "$P2"; do grep -q "^$n  " "$R/monitors.out" || fail "list monitors lacks $n: $(cat "$R/monitors.out")"; done
 grep -q "$P3" "$R/monitors.out" && fail "list monitors shows the unmonitored $P3"
-head -1 "$R/monitors.out" | grep -q "^MON_NAME  CANONICAL_NAME  MY_NAME" || fail "monitors header: $(head -1 "$R/monitors.out")"
+head -1 "$R/monitors.out" | grep -Eq "^MON_NAME +CANONICAL_NAME +MY_NAME +PROG" || fail "monitors header: $(head -1 "$R/monitors.out")"
 grep -q "^$GONE  " "$R/notify.out" || fail "list notify lacks $GONE"
 grep -q "  yes        Linux NFSv4.2 a$" "$R/clients-recovery.out" || fail "recovery table: $(cat "$R/clients-recovery.out")"
 grep -q "  no         hex:0102fe$" "$R/clients-recovery.out" || fail "binary id as hex: $(cat "$R/clients-recovery.out")"
@@ -141,6 +149,8 @@ expect_eq "state" "state: 5 (odd: up)" "$(cat "$R/state.out")"
 grep -q "^monitor $P1$" "$R/show-mapped.out" || fail "show ::ffff:$P1: $(cat "$R/show-mapped.out")"
 grep -q "^notify $GONE$" "$R/show-gone.out" || fail "show $GONE: $(cat "$R/show-gone.out")"
 grep -q "^client hex:0102fe$" "$R/show-client-hex.out" || fail "show hex:0102FE: $(cat "$R/show-client-hex.out")"
+
+cat "$R/monitors.out" "$R/notify.out" "$R/clients-recovery.out" "$R/grace.out" "$R/show-p1.out"
 
 # Nothing found, usage errors, no database.
 ctl show nobody.example >"$T/nf.out" 2>"$T/nf.err"
