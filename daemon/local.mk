@@ -67,6 +67,27 @@ nfsrecctl_SOURCES = daemon/nfsrecctl_main.cc daemon/nfsrecctl_config.cc daemon/n
 nfsrecctl_LDADD = daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a $(COMMON_LIBS) \
 	rpcgen/librpcxdr.a $(SYS_LIBS)
 dist_man_MANS += man/nfsrecctl.8
+# The store read and the listings (list, show, grace, state).
+NFSRECCTL_LIST_SOURCES = daemon/nfsrecctl_store.cc daemon/nfsrecctl_store.h \
+	daemon/nfsrecctl_format.cc daemon/nfsrecctl_format.h \
+	daemon/nfsrecctl_list.cc daemon/nfsrecctl_list.h
+nfsrecctl_SOURCES += $(NFSRECCTL_LIST_SOURCES)
+# The --json shapes (man/nfsrecctl.8 points to them), with their schemas.
+dist_doc_DATA = docs/nfsrecctl-json.md
+nfsrecctlschemadir = $(docdir)/schema
+dist_nfsrecctlschema_DATA = docs/schema/list-monitors.json docs/schema/list-notify.json \
+	docs/schema/list-clients.json docs/schema/show.json docs/schema/grace.json \
+	docs/schema/state.json
+
+# The listings on databases written by the real SQLite stores.
+check_PROGRAMS += daemon/nfsrecctl_list_test
+TESTS += daemon/nfsrecctl_list_test
+daemon_nfsrecctl_list_test_SOURCES = daemon/nfsrecctl_list_test.cc daemon/nfsrecctl_config.cc \
+	$(NFSRECCTL_LIST_SOURCES)
+daemon_nfsrecctl_list_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+daemon_nfsrecctl_list_test_LDADD = tests/support/libstorefakes.a daemon/libdaemon.a \
+	statd/libstatd.a nfs4rec/libnfs4rec.a $(COMMON_LIBS) rpcgen/librpcxdr.a $(GTEST_LIBS) \
+	$(SYS_LIBS)
 
 check_PROGRAMS += daemon/nfsrecctl_config_test
 TESTS += daemon/nfsrecctl_config_test

@@ -16,12 +16,15 @@ enum : int {
   kConfig = options::kFirstLongOnlyId,
   kStateDir,
   kNfsUtils,
+  kJson,
+  kEpoch,
 };
 
 constexpr options::OptionSpec kOptions[] = {
     {'h', 'h', "help", false},         {'V', 'V', "version", false},
     {'V', 'v', nullptr, false},        {kConfig, 0, "config", true},
     {kStateDir, 0, "state-dir", true}, {kNfsUtils, 0, "nfs-utils", true},
+    {kJson, 0, "json", false},         {kEpoch, 0, "epoch", true},
 };
 
 // Options every command accepts.
@@ -35,6 +38,13 @@ struct CtlCommand {
 };
 
 const CtlCommand kCtlCommands[] = {
+    {"list",
+     "list monitors|notify|clients [--epoch current|recovery] [--json]",
+     {kJson, kEpoch},
+     1},
+    {"show", "show HOST|CLIENT [--json]", {kJson}, 1},
+    {"grace", "grace [--json]", {kJson}, 0},
+    {"state", "state [--json]", {kJson}, 0},
     {"export", "export --nfs-utils DIR", {kNfsUtils}, 0},
 };
 
@@ -55,6 +65,23 @@ bool Accepts(const CtlCommand& c, int id) {
 options::ParseResult<bool> CheckCommand(const CtlCommandLine& cl) {
   if (cl.command == "export" && cl.nfs_utils_dir.empty()) {
     return OptionError{ErrorKind::kUsage, "export needs --nfs-utils DIR"};
+  }
+  if (cl.command == "list") {
+    if (cl.operands.empty()) {
+      return OptionError{ErrorKind::kUsage, "list needs what to list: monitors, notify or clients"};
+    }
+    const std::string& what = cl.operands[0];
+    if (what != "monitors" && what != "notify" && what != "clients") {
+      return OptionError{ErrorKind::kUsage,
+                         StrCat("cannot list '", Printable(what),
+                                "': the lists are monitors, notify and clients")};
+    }
+    if (cl.epoch_given && what != "clients") {
+      return OptionError{ErrorKind::kUsage, "--epoch applies to list clients only"};
+    }
+  }
+  if (cl.command == "show" && cl.operands.empty()) {
+    return OptionError{ErrorKind::kUsage, "show needs a host name, an address or a client id"};
   }
   return true;
 }
@@ -84,6 +111,20 @@ options::ParseResult<CtlCommandLine> ParseCtlCommandLine(const std::vector<std::
         NFSREC_ASSIGN_OR_RETURN(cl.nfs_utils_dir, options::PathValue(o));
         break;
       }
+      case kJson:
+        cl.json = true;
+        break;
+      case kEpoch:
+        if (o.value == "current") {
+          cl.epoch = CtlEpoch::kCurrent;
+        } else if (o.value == "recovery") {
+          cl.epoch = CtlEpoch::kRecovery;
+        } else {
+          return OptionError{ErrorKind::kBadValue, StrCat("--epoch is current or recovery, not '",
+                                                          Printable(o.value), "'")};
+        }
+        cl.epoch_given = true;
+        break;
     }
   }
   if (scanned.operands.empty()) return OptionError{ErrorKind::kUsage, "no command given"};
@@ -126,7 +167,8 @@ options::ParseResult<CtlStore> ResolveCtlStore(const CtlCommandLine& cl,
 }
 
 options::ErrorReply CtlErrorReply(options::ErrorKind kind) {
-  return {1, kind == ErrorKind::kUsage};
+  const bool usage = kind == ErrorKind::kUsage || kind == ErrorKind::kBadValue;
+  return {usage ? kCtlExitUsage : kCtlExitFailure, kind == ErrorKind::kUsage};
 }
 
 std::string CtlUsage(const std::string& program) {

@@ -4,14 +4,21 @@
 //   nfsrecctl -V | --version     version on stdout, exit 0
 // Options may stand before or after COMMAND (getopt permutes).  Commands are
 // rows of one table (kCtlCommands in the .cc): a name, its synopsis, the
-// options it accepts and how many operands; adding one (list, show, grace,
-// status, metrics) is a row, a case in CheckCommand and a handler in main.
+// options it accepts and how many operands; adding one is a row, a case in
+// CheckCommand if it needs one, and a handler in main.
+//   list monitors|notify|clients [--epoch current|recovery] [--json]
+//   show HOST|CLIENT [--json]
+//   grace [--json]
+//   state [--json]           the listings: daemon/nfsrecctl_list.h
 //   export --nfs-utils DIR   write rpc.statd's and nfsdcld's files under DIR
 //
 // Which database: the daemon's own rules (daemon/daemon_config.h): nfs.conf
 // ([statd] state-directory-path and whatever else places the database),
-// then --state-dir as the daemon's -P.  Errors exit 1, a usage error after
-// the usage text on stderr.
+// then --state-dir as the daemon's -P.
+//
+// Exit statuses (man/nfsrecctl.8): 0 success; 1 an error or nothing found;
+// 2 a command-line error (after the usage text on stderr for an unknown
+// option, command or operand).
 #pragma once
 
 #include <string>
@@ -22,14 +29,23 @@
 
 namespace nfsrec {
 
+inline constexpr int kCtlExitOk = 0;
+inline constexpr int kCtlExitFailure = 1;  // an error, or nothing found
+inline constexpr int kCtlExitUsage = 2;
+
+enum class CtlEpoch { kCurrent, kRecovery };
+
 struct CtlCommandLine {
   enum class Action { kRun, kHelp, kVersion };
   Action action = Action::kRun;
-  std::string command;                // "export"
+  std::string command;                // "list", "export", ...
   std::vector<std::string> operands;  // after the command's name
   std::string config_file = NfsConf::kDefaultPath;
   std::string state_dir;      // --state-dir; "" if not given
   std::string nfs_utils_dir;  // export --nfs-utils
+  bool json = false;          // --json: one JSON document on stdout (docs/nfsrecctl-json.md)
+  CtlEpoch epoch = CtlEpoch::kCurrent;  // list clients --epoch
+  bool epoch_given = false;
 };
 
 options::ParseResult<CtlCommandLine> ParseCtlCommandLine(const std::vector<std::string>& args);

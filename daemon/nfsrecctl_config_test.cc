@@ -59,13 +59,63 @@ TEST(NfsrecctlCommandLine, UsageErrorsNameTheProblem) {
     ASSERT_FALSE(cl.ok()) << c.message_part;
     EXPECT_EQ(cl.status().kind, ErrorKind::kUsage);
     EXPECT_NE(cl.status().message.find(c.message_part), std::string::npos) << cl.status().message;
-    EXPECT_EQ(CtlErrorReply(cl.status().kind).exit_status, 1);
+    EXPECT_EQ(CtlErrorReply(cl.status().kind).exit_status, kCtlExitUsage);
     EXPECT_TRUE(CtlErrorReply(cl.status().kind).usage);
   }
 }
 
+TEST(NfsrecctlCommandLine, ListingsTakeWhatToListAndJson) {
+  ParseResult<CtlCommandLine> cl = Parse({"list", "clients", "--epoch", "recovery", "--json"});
+  ASSERT_TRUE(cl.ok()) << cl.status().message;
+  EXPECT_EQ(cl->command, "list");
+  EXPECT_EQ(cl->operands, std::vector<std::string>{"clients"});
+  EXPECT_EQ(cl->epoch, CtlEpoch::kRecovery);
+  EXPECT_TRUE(cl->json);
+
+  cl = Parse({"--json", "list", "monitors"});
+  ASSERT_TRUE(cl.ok()) << cl.status().message;
+  EXPECT_TRUE(cl->json);
+  EXPECT_EQ(Parse({"list", "clients"})->epoch, CtlEpoch::kCurrent);
+  EXPECT_FALSE(Parse({"list", "notify"})->json);
+
+  cl = Parse({"show", "Linux NFSv4.2 a", "--state-dir", "/s"});
+  ASSERT_TRUE(cl.ok()) << cl.status().message;
+  EXPECT_EQ(cl->operands, std::vector<std::string>{"Linux NFSv4.2 a"});
+  EXPECT_TRUE(Parse({"grace", "--json"}).ok());
+  EXPECT_TRUE(Parse({"state"}).ok());
+}
+
+TEST(NfsrecctlCommandLine, ListingUsageErrorsExitTwo) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message_part;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"list"}, "monitors, notify or clients"},
+           {{"list", "peers"}, "cannot list 'peers'"},
+           {{"list", "monitors", "--epoch", "current"}, "--epoch applies to list clients only"},
+           {{"list", "clients", "--epoch", "previous"}, "current or recovery"},
+           {{"list", "clients", "extra"}, "unexpected argument 'extra'"},
+           {{"show"}, "show needs"},
+           {{"show", "a", "b"}, "unexpected argument 'b'"},
+           {{"grace", "now"}, "unexpected argument 'now'"},
+           {{"state", "--epoch", "current"}, "--epoch does not apply to state"},
+           {{"export", "--json", "--nfs-utils", "/o"}, "--json does not apply to export"},
+       }) {
+    ParseResult<CtlCommandLine> cl = Parse(c.args);
+    ASSERT_FALSE(cl.ok()) << c.message_part;
+    EXPECT_NE(cl.status().message.find(c.message_part), std::string::npos) << cl.status().message;
+    EXPECT_EQ(CtlErrorReply(cl.status().kind).exit_status, kCtlExitUsage) << cl.status().message;
+  }
+}
+
 TEST(NfsrecctlCommandLine, UsageListsEveryCommand) {
-  EXPECT_NE(CtlUsage("nfsrecctl").find("export --nfs-utils DIR"), std::string::npos);
+  const std::string usage = CtlUsage("nfsrecctl");
+  for (const char* synopsis : {"export --nfs-utils DIR",
+                               "list monitors|notify|clients [--epoch current|recovery] [--json]",
+                               "show HOST|CLIENT [--json]", "grace [--json]", "state [--json]"}) {
+    EXPECT_NE(usage.find(synopsis), std::string::npos) << synopsis;
+  }
 }
 
 TEST(NfsrecctlStore, DatabaseFollowsTheDaemonsRules) {

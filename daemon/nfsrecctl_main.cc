@@ -3,93 +3,25 @@
 // nfs4rec/.  Commands: daemon/nfsrecctl_config.h.
 //
 // It reads the store through its own read-only connection and never writes
-// it: SQLite's WAL lets it read one consistent snapshot while the daemon
-// runs and commits, and a stopped daemon's database is read the same way.
+// it (daemon/nfsrecctl_store.h).
 #include <sys/stat.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/base/logging.h"
 #include "common/os/file_system.h"
-#include "common/store/sqlite.h"
 #include "config.h"
 #include "daemon/nfs_conf.h"
 #include "daemon/nfsrecctl_config.h"
+#include "daemon/nfsrecctl_list.h"
+#include "daemon/nfsrecctl_store.h"
 #include "nfs4rec/nfsdcld_export.h"
 #include "statd/nfs_utils_export.h"
 
 namespace nfsrec {
 namespace {
-
-// SQLite's waits for the daemon's checkpoints, as nfsdcld's busy timeout.
-constexpr int kBusyTimeoutMs = 10000;
-
-// `path` as the path of an SQLite URI: bytes other than unreserved ones
-// and '/' are %-escaped, so '?', '#' and '%' in a name stay in the name.
-std::string UriPath(const std::string& path) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : path) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
-        c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-Result<std::unique_ptr<sqlite::Db>> OpenReadOnly(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) {
-      return Status::NotFound(StrCat("no database at ", path,
-                                     ": nfsrecd has not run with this state directory "
-                                     "(see --state-dir and --config)"));
-    }
-    return PosixError("stat " + path, errno);
-  }
-  sqlite::Db::Options options;
-  options.create_if_missing = false;
-  options.busy_timeout_ms = kBusyTimeoutMs;
-  return sqlite::Db::Open("file:" + UriPath(path) + "?mode=ro", options);
-}
-
-// Everything an export writes, read in one read transaction.
-struct Snapshot {
-  std::optional<statd::NsmSnapshot> nsm;           // absent: no NSM state stored
-  std::optional<nfs4rec::ClientSnapshot> clients;  // absent: no NFSv4 tracking stored
-};
-
-Result<Snapshot> ReadSnapshot(sqlite::Db& db) {
-  NFSREC_RETURN_IF_ERROR(db.Exec("BEGIN"));
-  Snapshot snap;
-  Status failed;
-  Result<statd::NsmSnapshot> nsm = statd::ReadNsmOffline(db);
-  if (nsm.ok()) {
-    snap.nsm = std::move(nsm).value();
-  } else if (!nsm.status().IsNotFound()) {
-    failed = nsm.status();
-  }
-  Result<nfs4rec::ClientSnapshot> clients = nfs4rec::ReadClientsOffline(db);
-  if (clients.ok()) {
-    snap.clients = std::move(clients).value();
-  } else if (!clients.status().IsNotFound() && failed.ok()) {
-    failed = clients.status();
-  }
-  Status ended = db.Exec("COMMIT");
-  NFSREC_RETURN_IF_ERROR(failed);
-  NFSREC_RETURN_IF_ERROR(ended);
-  return snap;
-}
 
 void ReportSkipped(const std::vector<std::string>& skipped) {
   for (const std::string& s : skipped) std::fprintf(stderr, "nfsrecctl: left out: %s\n", s.c_str());
@@ -97,7 +29,7 @@ void ReportSkipped(const std::vector<std::string>& skipped) {
 
 int Fail(const std::string& what, const Status& why) {
   std::fprintf(stderr, "nfsrecctl: %s: %s\n", what.c_str(), why.ToString().c_str());
-  return 1;
+  return kCtlExitFailure;
 }
 
 int Export(const CtlStore& store, const std::string& dir) {
@@ -105,13 +37,10 @@ int Export(const CtlStore& store, const std::string& dir) {
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return Fail("export", Status::NotFound(dir + " is not a directory (create it first)"));
   }
-  Result<std::unique_ptr<sqlite::Db>> db = OpenReadOnly(store.database);
-  if (!db.ok()) return Fail("export", db.status());
   // ORDER: the whole snapshot is read before anything is written, so a
   // database that cannot be read leaves DIR as it was.
-  Result<Snapshot> snap = ReadSnapshot(**db);
+  Result<CtlSnapshot> snap = ReadStoreSnapshot(store.database);
   if (!snap.ok()) return Fail(StrCat("export: read ", store.database), snap.status());
-  db->reset();
   std::printf("read %s\n", store.database.c_str());
 
   if (!snap->nsm) {
@@ -186,6 +115,7 @@ int main(int argc, char** argv) {
   for (const std::string& w : store->conf_warnings) {
     std::fprintf(stderr, "%s: nfs.conf: %s\n", prog.c_str(), w.c_str());
   }
+  if (IsListingCommand(cl->command)) return RunListing(*cl, *store, stdout, stderr);
   if (cl->command == "export") return Export(*store, cl->nfs_utils_dir);
-  return 1;  // every command of the table is handled above
+  return kCtlExitFailure;  // every command of the table is handled above
 }

@@ -49,3 +49,7 @@ EXTRA_DIST += $(SYSTEM_TESTS) tests/system/lib.sh
 
 # The way back to nfs-utils (nfsrecctl export --nfs-utils).
 SYSTEM_TESTS += tests/system/200-export-to-nfs-utils.sh
+
+# nfsrecctl's listings against a running and a stopped daemon, --json
+# checked against docs/schema/.
+SYSTEM_TESTS += tests/system/210-nfsrecctl-list.sh
