@@ -12,13 +12,13 @@ NsmStore::Done MirroredNsmStore::Then(Done done, Callback<void()> then) {
 }
 
 void MirroredNsmStore::Load(LoadDone done) {
-  inner_->Load([this, alive = liveness_.token(),
-                done = std::move(done)](Result<NsmSnapshot> snap) mutable {
-    if (!snap.ok() || !alive) return done(std::move(snap));
-    // The caller may move the snapshot away; the mirror reads it first.
-    mirror_.Loaded(*snap);
-    done(std::move(snap));
-  });
+  inner_->Load(
+      [this, alive = liveness_.token(), done = std::move(done)](Result<NsmSnapshot> snap) mutable {
+        if (!snap.ok() || !alive) return done(std::move(snap));
+        // The caller may move the snapshot away; the mirror reads it first.
+        mirror_.Loaded(*snap);
+        done(std::move(snap));
+      });
 }
 
 void MirroredNsmStore::PutMonitor(const MonitorRecord& record, Done done) {
@@ -42,14 +42,13 @@ void MirroredNsmStore::SetLocalState(int32_t state, Done done) {
 void MirroredNsmStore::ImportLegacy(int32_t state, const std::vector<MonitorRecord>& monitors,
                                     const std::vector<MonitorRecord>& notify,
                                     Callback<void(Result<bool>)> done) {
-  inner_->ImportLegacy(
-      state, monitors, notify,
-      [this, alive = liveness_.token(), state, monitors, notify,
-       done = std::move(done)](Result<bool> imported) mutable {
-        const bool changed = imported.ok() && *imported;
-        done(std::move(imported));
-        if (changed && alive) mirror_.Imported(state, monitors, notify);
-      });
+  inner_->ImportLegacy(state, monitors, notify,
+                       [this, alive = liveness_.token(), state, monitors, notify,
+                        done = std::move(done)](Result<bool> imported) mutable {
+                         const bool changed = imported.ok() && *imported;
+                         done(std::move(imported));
+                         if (changed && alive) mirror_.Imported(state, monitors, notify);
+                       });
 }
 
 void MirroredNsmStore::SetLockdStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,

@@ -195,12 +195,12 @@ void SmMirror::JobDone(Taken taken, Result<LegacyUpdateCounts> result) {
   notify_.dirty.merge(taken.notify);
   uint64_t held = 0;
   if (failure_log_.Allow(scheduler_.Now(), &held)) {
-    log_.Warning(StrCat("Keeping rpc.statd's files in ", state_dir_,
-                        " current failed (the database has every change; they are retried with "
-                        "the next one): ",
-                        result.status().ToString(),
-                        held > 0 ? StrCat("; ", held, " more failure(s) since the last warning")
-                                 : ""));
+    log_.Warning(
+        StrCat("Keeping rpc.statd's files in ", state_dir_,
+               " current failed (the database has every change; they are retried with "
+               "the next one): ",
+               result.status().ToString(),
+               held > 0 ? StrCat("; ", held, " more failure(s) since the last warning") : ""));
   }
   FinishFlushes();
 }
@@ -222,18 +222,18 @@ void SmMirror::Flush(Duration limit, Callback<void()> done) {
   scheduler_.RunAfter(Duration::zero(), [this, alive = liveness_.token()] {
     if (alive && !running_) MaybeStart();
   });
-  const Scheduler::TimerId timer = scheduler_.RunAfter(limit, [this, alive = liveness_.token(),
-                                                               id, limit] {
-    if (!alive) return;
-    auto it = flushes_.find(id);
-    if (it == flushes_.end()) return;
-    Callback<void()> cb = std::move(it->second.done);
-    flushes_.erase(it);
-    log_.Warning(StrCat("rpc.statd's files in ", state_dir_, " not written within ",
-                        std::chrono::duration_cast<std::chrono::seconds>(limit).count(),
-                        " s; they may lag the database until the next start"));
-    cb();
-  });
+  const Scheduler::TimerId timer =
+      scheduler_.RunAfter(limit, [this, alive = liveness_.token(), id, limit] {
+        if (!alive) return;
+        auto it = flushes_.find(id);
+        if (it == flushes_.end()) return;
+        Callback<void()> cb = std::move(it->second.done);
+        flushes_.erase(it);
+        log_.Warning(StrCat("rpc.statd's files in ", state_dir_, " not written within ",
+                            std::chrono::duration_cast<std::chrono::seconds>(limit).count(),
+                            " s; they may lag the database until the next start"));
+        cb();
+      });
   flushes_.emplace(id, PendingFlush{std::move(done), timer});
 }
 

@@ -158,7 +158,7 @@ class SmMirror {
   };
   uint64_t next_flush_ = 1;
   std::map<uint64_t, PendingFlush> flushes_;  // waiting Flush calls, by id
-  Liveness liveness_;                             // last: job results and timers check it
+  Liveness liveness_;                         // last: job results and timers check it
 };
 
 }  // namespace nfsrec::statd

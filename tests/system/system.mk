@@ -49,3 +49,6 @@ EXTRA_DIST += $(SYSTEM_TESTS) tests/system/lib.sh
 
 # The way back to nfs-utils (nfsrecctl export --nfs-utils).
 SYSTEM_TESTS += tests/system/200-export-to-nfs-utils.sh
+
+# rpc.statd's files kept current while nfsrecd runs (statd/sm_mirror.h).
+SYSTEM_TESTS += tests/system/210-sm-mirror-read-by-sm-notify.sh
