@@ -53,8 +53,13 @@ std::string SmMirror::List::Text(const std::string& host, uint64_t& skipped) con
   return text;
 }
 
-SmMirror::SmMirror(MirrorRunner& runner, Scheduler& scheduler, Logger& log, std::string state_dir)
-    : runner_(runner), scheduler_(scheduler), log_(log), state_dir_(std::move(state_dir)) {}
+SmMirror::SmMirror(MirrorRunner& runner, Scheduler& scheduler, Logger& log, std::string state_dir,
+                   Duration pace)
+    : runner_(runner),
+      scheduler_(scheduler),
+      log_(log),
+      state_dir_(std::move(state_dir)),
+      pace_(pace) {}
 
 bool SmMirror::Dirty() const {
   return whole_ || state_dirty_ || !monitors_.dirty.empty() || !notify_.dirty.empty();
@@ -132,8 +137,8 @@ void SmMirror::RewriteAll() {
   MaybeStart();
 }
 
-void SmMirror::MaybeStart() {
-  if (running_) return;
+void SmMirror::MaybeStart(bool now) {
+  if (running_ || (pacing_ && !now)) return;
   if (state_ <= 0 || !Dirty()) return FinishFlushes();
   Taken taken;
   taken.whole = whole_;
@@ -185,7 +190,16 @@ void SmMirror::JobDone(Taken taken, Result<LegacyUpdateCounts> result) {
   if (result.ok()) {
     stats_.files_written += result->written;
     stats_.files_removed += result->removed;
-    return MaybeStart();
+    // Nothing came meanwhile: the next change starts its job at once.
+    if (!Dirty()) return FinishFlushes();
+    if (!flushes_.empty() || pace_ <= Duration::zero()) return MaybeStart(/*now=*/true);
+    pacing_ = true;
+    scheduler_.RunAfter(pace_, [this, alive = liveness_.token()] {
+      if (!alive) return;
+      pacing_ = false;
+      MaybeStart();
+    });
+    return;
   }
   ++stats_.failed_jobs;
   // Written again by the next job; the next change or Flush starts it.
@@ -220,7 +234,7 @@ void SmMirror::Flush(Duration limit, Callback<void()> done) {
   // A job left dirty by a failure is tried once more; if nothing is to be
   // written, the flush ends on the next turn of the loop.
   scheduler_.RunAfter(Duration::zero(), [this, alive = liveness_.token()] {
-    if (alive && !running_) MaybeStart();
+    if (alive) MaybeStart(/*now=*/true);
   });
   const Scheduler::TimerId timer =
       scheduler_.RunAfter(limit, [this, alive = liveness_.token(), id, limit] {

@@ -14,6 +14,11 @@
 // Jobs run on a MirrorRunner (an Executor worker in the daemon), never on
 // the loop and never before the change's commit; at most one runs at a
 // time, and changes that arrive meanwhile are merged into the next one.
+// When changes came while a job ran, the next job starts `pace` after it
+// ended, so that under a steady stream of changes the mirror's fsyncs stay
+// few beside the store's commits; a change that finds no job running and
+// none just ended starts its job at once, and Flush never waits for the
+// pace.
 // The first snapshot, and RewriteAll (after a reload), rewrite every file
 // and remove those of hosts the store does not hold.
 //
@@ -82,7 +87,9 @@ class SmMirror {
   };
 
   // `state_dir` holds sm/, sm.bak/ and state.
-  SmMirror(MirrorRunner& runner, Scheduler& scheduler, Logger& log, std::string state_dir);
+  SmMirror(MirrorRunner& runner, Scheduler& scheduler, Logger& log, std::string state_dir,
+           Duration pace = kDefaultPace);
+  static constexpr Duration kDefaultPace = std::chrono::milliseconds(100);
   SmMirror(const SmMirror&) = delete;
   SmMirror& operator=(const SmMirror&) = delete;
 
@@ -130,9 +137,10 @@ class SmMirror {
   };
 
   bool Dirty() const;
-  // Starts a job if there is something to write, none runs, and the store
-  // holds a state; finishes waiting flushes when all is written.
-  void MaybeStart();
+  // Starts a job if there is something to write, none runs, the pace
+  // allows (or `now`), and the store holds a state; finishes waiting
+  // flushes when all is written.
+  void MaybeStart(bool now = false);
   void JobDone(Taken taken, Result<LegacyUpdateCounts> result);
   // Replaces `list` with `records`, marking the hosts whose file changes.
   void Replace(List& list, const std::vector<MonitorRecord>& records);
@@ -142,6 +150,8 @@ class SmMirror {
   Scheduler& scheduler_;
   Logger& log_;
   std::string state_dir_;
+  Duration pace_;
+  bool pacing_ = false;  // a job ended less than pace_ ago
   List monitors_;
   List notify_;
   int32_t state_ = 0;

@@ -163,6 +163,18 @@ class SmMirrorTest : public ::testing::Test {
     ASSERT_TRUE(reply.has_value() && reply->success);
   }
 
+  // Runs mirror jobs, and the loop for the pace between them, until
+  // everything told to the mirror is written (or a job failed).
+  void WriteAll() {
+    for (int i = 0; i < 100; ++i) {
+      const uint64_t failed = daemon_->mirror()->stats().failed_jobs;
+      runner_->RunAll();
+      if (daemon_->mirror()->idle() || daemon_->mirror()->stats().failed_jobs > failed) return;
+      loop_->RunUntil([&] { return runner_->queued() > 0; }, 1s);
+      if (runner_->queued() == 0) return;  // dirty after a failure: waits for a change
+    }
+  }
+
   // What `nfsrecctl export --nfs-utils` writes from the store now.
   Tree ExportedFrom(const MemNsmStore& store, const std::string& list) {
     NsmSnapshot snap;
@@ -216,7 +228,7 @@ TEST_F(SmMirrorTest, SmUnmonRemovesTheLineThenTheHostsFile) {
   Start();
   MonCommitted("client2", 1, "server");
   MonCommitted("client2", 2, "other");
-  runner_->RunAll();
+  WriteAll();
   ASSERT_EQ(ListFiles(sm_)["client2.example"].size(), 2u);
 
   std::optional<Result<int32_t>> unmon;
@@ -225,7 +237,7 @@ TEST_F(SmMirrorTest, SmUnmonRemovesTheLineThenTheHostsFile) {
                            [&](Result<int32_t> r) { unmon = r; });
   store_->Flush();
   ASSERT_TRUE(unmon.has_value() && unmon->ok());
-  runner_->RunAll();
+  WriteAll();
   const Tree left = ListFiles(sm_);
   ASSERT_EQ(left.count("client2.example"), 1u);
   ASSERT_EQ(left.at("client2.example").size(), 1u);
@@ -236,7 +248,7 @@ TEST_F(SmMirrorTest, SmUnmonRemovesTheLineThenTheHostsFile) {
                            MonitorKey{"client2", "other", 100021, 3, 16},
                            [&](Result<int32_t> r) { unmon = r; });
   store_->Flush();
-  runner_->RunAll();
+  WriteAll();
   EXPECT_FALSE(std::filesystem::exists(sm_ + "/client2.example"));
 }
 
@@ -246,7 +258,7 @@ TEST_F(SmMirrorTest, SmUnmonAllRemovesEveryFileOfThatCaller) {
   MonCommitted("10.1.0.1", 1, "server");
   MonCommitted("10.1.0.2", 2, "server");
   MonCommitted("10.1.0.3", 3, "ganesha");
-  runner_->RunAll();
+  WriteAll();
   ASSERT_EQ(ListFiles(sm_).size(), 3u);
 
   std::optional<Result<int32_t>> all;
@@ -254,7 +266,7 @@ TEST_F(SmMirrorTest, SmUnmonAllRemovesEveryFileOfThatCaller) {
                               [&](Result<int32_t> r) { all = r; });
   store_->Flush();
   ASSERT_TRUE(all.has_value() && all->ok());
-  runner_->RunAll();
+  WriteAll();
   const Tree left = ListFiles(sm_);
   ASSERT_EQ(left.size(), 1u);
   EXPECT_EQ(left.begin()->first, "10.1.0.3");
@@ -267,14 +279,14 @@ TEST_F(SmMirrorTest, BootMovesSmToSmBakAndBumpsTheStateFile) {
   Start();
   MonCommitted("10.1.0.1", 1);
   MonCommitted("10.1.0.2", 2);
-  runner_->RunAll();
+  WriteAll();
 
   std::optional<Result<NsmService::RebootPlan>> plan;
   daemon_->service().PrepareReboot("boot-2", false, true,
                                    [&](Result<NsmService::RebootPlan> p) { plan = std::move(p); });
   store_->Flush();
   ASSERT_TRUE(plan.has_value() && plan->ok());
-  runner_->RunAll();
+  WriteAll();
   EXPECT_TRUE(ListFiles(sm_).empty());
   const Tree bak = ListFiles(bak_);
   EXPECT_EQ(bak.size(), 2u);
@@ -283,7 +295,7 @@ TEST_F(SmMirrorTest, BootMovesSmToSmBakAndBumpsTheStateFile) {
 
   daemon_->service().PeerNotified(MonitorKey{"10.1.0.1", "server", 100021, 3, 16});
   store_->Flush();
-  runner_->RunAll();
+  WriteAll();
   ASSERT_EQ(ListFiles(bak_).size(), 1u);
   EXPECT_EQ(ListFiles(bak_).begin()->first, "10.1.0.2");
 }
@@ -292,7 +304,7 @@ TEST_F(SmMirrorTest, BootMovesSmToSmBakAndBumpsTheStateFile) {
 TEST_F(SmMirrorTest, HundredSmMonsCoalesceIntoFewJobsAndTheFilesAreExact) {
   Create();
   Start();
-  runner_->RunAll();
+  WriteAll();
   const size_t before = runner_->started();
   std::vector<std::optional<StatRes>> replies(100);
   for (int i = 0; i < 100; ++i) {
@@ -307,7 +319,7 @@ TEST_F(SmMirrorTest, HundredSmMonsCoalesceIntoFewJobsAndTheFilesAreExact) {
   EXPECT_EQ(runner_->queued(), 1u);
   store_->Flush();  // the other 99 commit while it runs
   EXPECT_EQ(runner_->queued(), 1u);
-  runner_->RunAll();
+  WriteAll();
   for (const auto& r : replies) ASSERT_TRUE(r.has_value() && r->success);
   EXPECT_EQ(runner_->started() - before, 2u);
   EXPECT_EQ(ListFiles(sm_).size(), 100u);
@@ -318,7 +330,7 @@ TEST_F(SmMirrorTest, HundredSmMonsCoalesceIntoFewJobsAndTheFilesAreExact) {
 TEST_F(SmMirrorTest, DrainWaitsForTheLastMirrorJob) {
   Create();
   Start();
-  runner_->RunAll();
+  WriteAll();
   MonCommitted("10.1.0.1", 1);
   ASSERT_EQ(runner_->queued(), 1u);
   bool drained = false;
@@ -339,15 +351,15 @@ TEST_F(SmMirrorTest, FailedWriteWarnsOnceAndNeverFailsTheRequest) {
   dir_.Write("sm", "not a directory");
   Create();
   Start();
-  runner_->RunAll();
+  WriteAll();
   std::optional<StatRes> reply;
   Mon("10.1.0.1", 1, &reply);
   store_->Flush();
   ASSERT_TRUE(reply.has_value());
   EXPECT_TRUE(reply->success);
-  runner_->RunAll();
+  WriteAll();
   MonCommitted("10.1.0.2", 2);
-  runner_->RunAll();
+  WriteAll();
   size_t warnings = 0;
   for (const auto& [level, line] : log_.lines()) {
     if (level == LogLevel::kWarning && line.find("Keeping rpc.statd's files") != std::string::npos)
@@ -359,7 +371,7 @@ TEST_F(SmMirrorTest, FailedWriteWarnsOnceAndNeverFailsTheRequest) {
   // Once sm/ can be written, the next change writes what the failures left.
   ASSERT_EQ(::unlink(sm_.c_str()), 0);
   MonCommitted("10.1.0.3", 3);
-  runner_->RunAll();
+  WriteAll();
   EXPECT_EQ(ListFiles(sm_).size(), 3u);
 }
 
@@ -388,7 +400,7 @@ TEST_F(SmMirrorTest, NextStartDoesNotTakeOverTheMirroredFiles) {
   Create();
   Start();
   MonCommitted("10.1.0.1", 1);
-  runner_->RunAll();
+  WriteAll();
   MonitorRecord gone{MonitorKey{"10.1.0.9", "server", 100021, 3, 16}, CookieOf(7), "10.1.0.9"};
   dir_.Write("sm/10.1.0.9", FormatLegacyMonitorLine(gone));  // the lagging file
 
@@ -400,7 +412,7 @@ TEST_F(SmMirrorTest, NextStartDoesNotTakeOverTheMirroredFiles) {
   EXPECT_FALSE(log_.Contains("Took over from rpc.statd"));
   EXPECT_EQ(daemon_->service().monitor_count(), 1u);
   EXPECT_EQ(store_->monitors().size(), 1u);
-  runner_->RunAll();
+  WriteAll();
   const Tree sm = ListFiles(sm_);
   ASSERT_EQ(sm.size(), 1u);
   EXPECT_EQ(sm.begin()->first, "10.1.0.1");
@@ -412,13 +424,13 @@ TEST_F(SmMirrorTest, ReloadRewritesEveryFile) {
   Create();
   Start();
   MonCommitted("10.1.0.1", 1);
-  runner_->RunAll();
+  WriteAll();
   dir_.Write("sm/stray", "junk\n");
   std::optional<Status> reloaded;
   daemon_->Reload([&](Status s) { reloaded = s; });
   store_->Flush();
   ASSERT_TRUE(reloaded.has_value());
-  runner_->RunAll();
+  WriteAll();
   EXPECT_EQ(ListFiles(sm_), ExportedFrom(*store_, "sm"));
   EXPECT_EQ(daemon_->mirror()->stats().whole_jobs, 2u);
 }
@@ -441,6 +453,45 @@ TEST(SmMirrorFlush, GivesUpAfterTheLimitWithAWarning) {
   scheduler.Advance(1s);
   EXPECT_TRUE(flushed);
   EXPECT_TRUE(log.Contains("not written within 5 s"));
+}
+
+// Under a stream of changes the next job waits for the pace after the
+// last one ended; a flush does not.
+TEST(SmMirrorPace, NextJobWaitsForThePaceButAFlushDoesNot) {
+  TempDir dir;
+  FakeMirrorRunner runner;
+  FakeScheduler scheduler;
+  CapturingLogger log;
+  SmMirror mirror(runner, scheduler, log, dir.path(), 100ms);
+  NsmSnapshot snap;
+  snap.local_state = 3;
+  mirror.Loaded(snap);
+  ASSERT_EQ(runner.queued(), 1u);
+  MonitorRecord r{MonitorKey{"10.4.0.1", "server", 100021, 3, 16}, CookieOf(1), "10.4.0.1"};
+  mirror.MonitorPut(r);  // while the first job runs
+  ASSERT_EQ(runner.RunAll(), 1u);
+  EXPECT_EQ(runner.queued(), 0u);
+  scheduler.Advance(99ms);
+  EXPECT_EQ(runner.queued(), 0u);
+  scheduler.Advance(1ms);
+  ASSERT_EQ(runner.RunAll(), 1u);
+  EXPECT_EQ(ListFiles(dir.File("sm")).size(), 1u);
+
+  r.key.mon_name = "10.4.0.2";
+  r.canonical_name = "10.4.0.2";
+  mirror.MonitorPut(r);  // nothing came during the last job: at once
+  ASSERT_EQ(runner.queued(), 1u);
+  r.key.mon_name = "10.4.0.3";
+  r.canonical_name = "10.4.0.3";
+  mirror.MonitorPut(r);
+  ASSERT_EQ(runner.RunAll(), 1u);
+  EXPECT_EQ(runner.queued(), 0u);  // paced
+  bool flushed = false;
+  mirror.Flush(5s, [&] { flushed = true; });
+  scheduler.Advance(0ms);
+  ASSERT_EQ(runner.RunAll(), 1u);
+  EXPECT_TRUE(flushed);
+  EXPECT_EQ(ListFiles(dir.File("sm")).size(), 3u);
 }
 
 TEST(SmMirrorFlush, EndsOnTheNextTurnWhenNothingIsLeft) {
