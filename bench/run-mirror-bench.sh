@@ -2,11 +2,12 @@
 # The cost of keeping rpc.statd's files current (statd/sm_mirror.h):
 # durable SM_MON throughput and latency of nfsrecd with the mirror (the
 # default) and without it (--no-mirror-sm), at concurrency 1, 8 and 64, in
-# one run, alternating, each on a fresh state directory in /var/tmp (the
+# one run, interleaved, each on a fresh state directory in /var/tmp (the
 # real disk), in a private network namespace with its own rpcbind.
 #
-#   bench/run-mirror-bench.sh [BUILD_DIR] [CALLS] [ROUNDS]
+#   bench/run-mirror-bench.sh [BUILD_DIR] [CALLS] [ROUNDS] [CONCURRENCIES]
 #
+# CONCURRENCIES defaults to "1 8 64".
 # Every reply is verified by nsm-bench; after each run the daemon is
 # stopped (SIGTERM: the mirror's last job is flushed) and the records are
 # counted in the database and, with the mirror, in sm/ (one file per peer).
@@ -16,11 +17,12 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
 calls=${2:-2000}
 rounds=${3:-1}
+concurrencies=${4:-1 8 64}
 export PATH="$PATH:/usr/sbin:/sbin"
 make -C "$build" -s bench/nsm-bench nfsrecd >/dev/null
 
 if [ -z "${WITH_NETNS_NAME:-}" ]; then
-  exec "$top/tests/support/with-netns" -- "$0" "$build" "$calls" "$rounds"
+  exec "$top/tests/support/with-netns" -- "$0" "$build" "$calls" "$rounds" "$concurrencies"
 fi
 
 work=$(mktemp -d /var/tmp/mirror-bench.XXXXXX)
@@ -47,9 +49,14 @@ run() {  # MODE CONCURRENCY
   echo "mirror=$mode $out stored=$rows sm_files=$files"
 }
 
-for _ in $(seq 1 "$rounds"); do
-  for conc in 1 8 64; do
-    run on "$conc"
-    run off "$conc"
+# The order alternates between rounds, so that neither mode always runs
+# on a disk still busy with the other's writes.
+for round in $(seq 1 "$rounds"); do
+  for conc in $concurrencies; do
+    if [ $((round % 2)) = 1 ]; then
+      run on "$conc"; run off "$conc"
+    else
+      run off "$conc"; run on "$conc"
+    fi
   done
 done

@@ -23,7 +23,7 @@ Result<std::unique_ptr<NsmDaemon>> NsmDaemon::Create(EventLoop& loop, Scheduler&
                           OpenNotifySockets(loop, options.outgoing_port, options.notify_source));
   ports.callback_port = std::move(sockets.callback);
   ports.notify_port = std::move(sockets.notify);
-  if (options.mirror_sm) ports.mirror_runner = std::make_unique<ExecutorMirrorRunner>(executor);
+  if (options.mirror_sm) ports.mirror_runner = std::make_unique<ExecutorMirrorRunner>(loop);
   return CreateWithPorts(loop, scheduler, files, log, std::move(ports), options);
 }
 

@@ -58,7 +58,7 @@ class NsmDaemon {
   // Opens the "nsm" schema in the queue's database, a ThreadResolver on
   // `executor`, ProcKernelNsm over `files` and the notify sockets
   // (options.outgoing_port, options.notify_source), and, with
-  // options.mirror_sm, runs the mirror's jobs on `executor`.  -T/-U are the
+  // options.mirror_sm, the mirror's own runner.  -T/-U are the
   // composition root's (daemon/nlm_ports.h): they must be written as root,
   // loading lockd if need be.  Nothing is loaded yet.
   // `files` also serves rpc.statd's files and the boot id; it, the executor

@@ -66,13 +66,18 @@ class MirrorRunner {
   virtual void Run(Liveness::Token owner, Work work, Done done) = 0;
 };
 
+// The daemon's runner: one thread of its own, at nice 10, so that under a
+// CPU-bound load the loop and the commit thread go first and the mirror
+// only lags (and coalesces more); DNS lookups on the shared Executor are
+// not slowed.
 class ExecutorMirrorRunner final : public MirrorRunner {
  public:
-  explicit ExecutorMirrorRunner(Executor& executor) : executor_(executor) {}
+  static constexpr int kNice = 10;
+  explicit ExecutorMirrorRunner(EventLoop& loop) : executor_(loop, Executor::Options{1}) {}
   void Run(Liveness::Token owner, Work work, Done done) override;
 
  private:
-  Executor& executor_;
+  Executor executor_;
 };
 
 class SmMirror {
@@ -89,7 +94,7 @@ class SmMirror {
   // `state_dir` holds sm/, sm.bak/ and state.
   SmMirror(MirrorRunner& runner, Scheduler& scheduler, Logger& log, std::string state_dir,
            Duration pace = kDefaultPace);
-  static constexpr Duration kDefaultPace = std::chrono::milliseconds(100);
+  static constexpr Duration kDefaultPace = std::chrono::milliseconds(1000);
   SmMirror(const SmMirror&) = delete;
   SmMirror& operator=(const SmMirror&) = delete;
 
