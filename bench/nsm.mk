@@ -3,7 +3,7 @@ EXTRA_PROGRAMS += bench/nsm-bench
 bench_nsm_bench_SOURCES = bench/nsm_bench.cc
 bench_nsm_bench_LDADD = tests/support/librpctest.a statd/libstatd.a $(COMMON_LIBS) \
 	rpcgen/librpcxdr.a $(SYS_LIBS)
-EXTRA_DIST += bench/run-nsm-bench.sh
+EXTRA_DIST += bench/run-nsm-bench.sh bench/run-mirror-bench.sh
 EXTRA_DIST += bench/run-notify-bench.sh
 # Hostile-load driver for docs/RESOURCE_BOUNDS.md, built on demand: make bench/nsm-flood
 EXTRA_PROGRAMS += bench/nsm-flood

@@ -13,12 +13,15 @@
 // and over; use concurrency 1 to keep the order).
 // Every reply is checked (stat_succ and the server's state); a wrong or
 // missing reply counts as an error and makes the exit status 1.  With
-// --unmon the records are removed afterwards (not timed).  Prints one line:
-//   calls=N concurrency=C seconds=S calls_per_second=R errors=E
+// --unmon the records are removed afterwards (not timed).  Prints one line,
+// with the latency of the timed calls (call sent to reply read) in ms:
+//   calls=N concurrency=C seconds=S calls_per_second=R p50_ms=L p99_ms=L errors=E
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -83,7 +86,10 @@ int Run(int argc, char** argv) {
   std::atomic<int> next{0};
   std::atomic<int> errors{0};
   std::atomic<int32_t> state{0};
+  std::mutex latency_mu;
+  std::vector<double> latency_ms;  // of the timed calls
   auto worker = [&](bool do_unmon) {
+    std::vector<double> mine;
     Result<std::unique_ptr<test::TcpClient>> c =
         test::TcpClient::Connect("127.0.0.1", port, timeout);
     if (!c.ok()) {
@@ -102,7 +108,13 @@ int Run(int argc, char** argv) {
                       : EncodeStatChge(NotifyArgs{m.id.mon_name, notify_state}).value();
         proc = static_cast<uint32_t>(NsmProc::kNotify);
       }
+      const auto sent = std::chrono::steady_clock::now();
       Result<test::Reply> r = (*c)->Call(kNsmProgram, kNsmVersion, proc, args, timeout);
+      if (!do_unmon) {
+        mine.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent)
+                .count());
+      }
       if (!r.ok() || !r->Success()) {
         errors += 1;
         continue;
@@ -118,6 +130,8 @@ int Run(int argc, char** argv) {
         errors += 1;  // the state must not change under us
       }
     }
+    std::lock_guard<std::mutex> lock(latency_mu);
+    latency_ms.insert(latency_ms.end(), mine.begin(), mine.end());
   };
 
   auto start = std::chrono::steady_clock::now();
@@ -125,8 +139,15 @@ int Run(int argc, char** argv) {
   for (int t = 0; t < concurrency; ++t) threads.emplace_back(worker, false);
   for (auto& t : threads) t.join();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("calls=%d concurrency=%d seconds=%.3f calls_per_second=%.1f errors=%d\n", calls,
-              concurrency, secs, calls / secs, errors.load());
+  std::sort(latency_ms.begin(), latency_ms.end());
+  auto percentile = [&](double p) {
+    if (latency_ms.empty()) return 0.0;
+    return latency_ms[std::min(latency_ms.size() - 1, static_cast<size_t>(p * latency_ms.size()))];
+  };
+  std::printf(
+      "calls=%d concurrency=%d seconds=%.3f calls_per_second=%.1f p50_ms=%.2f p99_ms=%.2f "
+      "errors=%d\n",
+      calls, concurrency, secs, calls / secs, percentile(0.50), percentile(0.99), errors.load());
   int rc = errors.load() == 0 ? 0 : 1;
   if (unmon) {
     next = 0;

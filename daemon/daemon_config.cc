@@ -23,6 +23,7 @@ enum : int {
   kReconcileInterval,
   kConfig,
   kDumpConfig,
+  kNoMirrorSm,
 };
 
 // The longest retry window (-m, retry-time): about two years.
@@ -52,6 +53,7 @@ constexpr options::OptionSpec kOptions[] = {
     {kReconcileInterval, 0, "reconcile-interval", true},
     {kConfig, 0, "config", true},
     {kDumpConfig, 0, "dump-config", false},
+    {kNoMirrorSm, 0, "no-mirror-sm", false},
 };
 
 // Settings from nfs.conf, onto the role's defaults (docs in the header).
@@ -73,6 +75,7 @@ void ApplyNfsConf(NfsConf& conf, DaemonConfig& c) {
   if (auto v = conf.ReadNumber("nfsrecd", "rpcbind-check-interval", 0, 86400)) {
     c.rpcbind_check_interval = *v;
   }
+  if (auto v = conf.ReadBool("nfsrecd", "mirror-sm")) c.nsm.mirror_sm = *v;
   if (auto v = conf.Get("statd", "name")) c.nsm.my_name = *v;
   if (auto v = conf.Get("statd", "state-directory-path")) c.nsm.state_dir = *v;
   if (auto v = conf.Get("statd", "ha-callout")) c.nsm.ha_callout = *v;
@@ -157,6 +160,9 @@ ParseResult<CommandLine> Apply(const Option& o, CommandLine cl) {
     case kDumpConfig:
       cl.action = CommandLine::Action::kDumpConfig;
       break;
+    case kNoMirrorSm:
+      c.nsm.mirror_sm = false;
+      break;
   }
   return cl;
 }
@@ -168,7 +174,7 @@ std::string Usage(const std::string& program) {
          " [-FdLN] [-p port] [-o port] [-P state-dir] [-n name] [-H prog]\n"
          "       [-T nlm-tcp-port] [-U nlm-udp-port] [--pidfile path] [--proc-root dir]\n"
          "       [--cld-pipe path] [--no-nfs4] [--no-end-grace-early] [--dump-config]\n"
-         "       [--reconcile-interval seconds] [--config nfs.conf]\n"
+         "       [--reconcile-interval seconds] [--no-mirror-sm] [--config nfs.conf]\n"
          "       [-h] [-v]\n";
 }
 
@@ -315,6 +321,7 @@ std::string DaemonConfig::Dump() const {
      << "end_grace_early = " << tracking.end_grace_early << "\n"
      << "reconcile_interval = " << tracking.reconcile_interval << "\n"
      << "rpcbind_check_interval = " << rpcbind_check_interval << "\n"
+     << "mirror_sm = " << nsm.mirror_sm << "\n"
      << "config_file = " << process.config_file << "\n";
   return os.str();
 }

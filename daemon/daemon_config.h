@@ -35,6 +35,8 @@
 //   --no-end-grace-early never end the NFSv4 grace period early
 //   --reconcile-interval SECONDS  record live NFSv4 clients every SECONDS
 //                        (default: the lease time; 0: off)
+//   --no-mirror-sm       do not keep sm/, sm.bak/ and state current
+//                        (statd/sm_mirror.h)
 //   --config FILE        nfs.conf to read (default /etc/nfs.conf, plus
 //                        /usr/etc/nfs.conf and the .d directories)
 //   --dump-config        print the effective configuration and exit
@@ -58,7 +60,8 @@
 //   [general]   pipefs-directory                    the cld pipe is DIR/nfsd/cld
 //   [nfsdcld]   debug (a number, >0: debug logging; the nfsrecd role)
 //   [nfsrecd]   nfs4 (bool), end-grace-early (bool), reconcile-interval,
-//               rpcbind-check-interval (seconds, 0: off; default 30)
+//               rpcbind-check-interval (seconds, 0: off; default 30),
+//               mirror-sm (bool, default y: keep rpc.statd's files current)
 #pragma once
 
 #include <cstdint>

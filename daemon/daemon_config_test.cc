@@ -53,6 +53,25 @@ TEST(DaemonConfigTest, Defaults) {
   EXPECT_EQ(c.tracking.reconcile_interval, -1);
 }
 
+// rpc.statd's files are kept current unless the key or the option says no
+// (statd/sm_mirror.h); the key is known, so it draws no warning.
+TEST(DaemonConfigTest, MirrorSmOnByDefaultOffByKeyOrOption) {
+  ParseResult<CommandLine> def = Parse({});
+  ASSERT_TRUE(def.ok());
+  EXPECT_TRUE(def->config.nsm.mirror_sm);
+  EXPECT_NE(def->config.Dump().find("mirror_sm = 1\n"), std::string::npos);
+
+  ParseResult<CommandLine> key = Parse({}, "[nfsrecd]\nmirror-sm = n\n");
+  ASSERT_TRUE(key.ok());
+  EXPECT_FALSE(key->config.nsm.mirror_sm);
+  EXPECT_TRUE(key->conf.warnings().empty());
+  EXPECT_NE(key->config.Dump().find("mirror_sm = 0\n"), std::string::npos);
+
+  ParseResult<CommandLine> opt = Parse({"--no-mirror-sm"}, "[nfsrecd]\nmirror-sm = y\n");
+  ASSERT_TRUE(opt.ok());
+  EXPECT_FALSE(opt->config.nsm.mirror_sm);
+}
+
 TEST(DaemonConfigTest, BundledShortOptions) {
   ParseResult<CommandLine> cl = Parse({"-FdL", "-p662", "-o", "2020", "-FdP/srv/nfs"});
   ASSERT_TRUE(cl.ok()) << cl.status().message;

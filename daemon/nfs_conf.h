@@ -159,6 +159,7 @@ class NfsConf {
 //   [nfsdcld]     debug storagedir
 //   [nfsdcltrack] debug storagedir
 //   [nfsrecd]     nfs4 end-grace-early reconcile-interval rpcbind-check-interval
+//                 mirror-sm
 // Warns (NfsConf::WarnUnknownTags) about other keys in those of these
 // `sections` that a program reads; other daemons' sections are theirs.
 void WarnUnknownKeys(NfsConf& conf, const std::vector<std::string_view>& sections);

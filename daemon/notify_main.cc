@@ -104,8 +104,12 @@ int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
   RealFileSystem files(config.proc_root);
   Result<std::unique_ptr<CommitQueue>> queue = OpenStore(db_path, loop);
   if (!queue.ok()) return startup.Fail("Cannot open database", queue.status());
+  // rpc.statd's files are kept current by the daemon, which reloads when
+  // told below (statd/sm_mirror.h).
+  statd::NsmOptions nsm_options = config.nsm;
+  nsm_options.mirror_sm = false;
   Result<std::unique_ptr<statd::NsmDaemon>> nsm =
-      statd::NsmDaemon::Create(loop, scheduler, executor, files, *log, **queue, config.nsm);
+      statd::NsmDaemon::Create(loop, scheduler, executor, files, *log, **queue, nsm_options);
   if (!nsm.ok()) return startup.Fail("Start-up", nsm.status());
   Status started = StartAndWait(loop, [&](auto done) { (*nsm)->Start(std::move(done)); });
   if (!started.ok()) return startup.Fail("Start-up", started);

@@ -14,7 +14,9 @@ statd_libstatd_a_SOURCES = \
 	statd/nsm_program.cc statd/nsm_program.h \
 	statd/nsm_procedures.cc statd/nsm_service.cc statd/nsm_service.h \
 	statd/nsm_store.h \
-	statd/nfs_utils_export.cc statd/nfs_utils_export.h
+	statd/nfs_utils_export.cc statd/nfs_utils_export.h \
+	statd/sm_mirror.cc statd/sm_mirror.h \
+	statd/mirrored_nsm_store.cc statd/mirrored_nsm_store.h
 
 # What every statd test links after its own test support.
 STATD_TEST_LIBS = statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)
@@ -84,3 +86,10 @@ TESTS += statd/nfs_utils_export_test
 statd_nfs_utils_export_test_SOURCES = statd/nfs_utils_export_test.cc
 statd_nfs_utils_export_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 statd_nfs_utils_export_test_LDADD = tests/support/libstorefakes.a $(STATD_TEST_LIBS)
+
+# rpc.statd's files kept current as the store changes.
+check_PROGRAMS += statd/sm_mirror_test
+TESTS += statd/sm_mirror_test
+statd_sm_mirror_test_SOURCES = statd/sm_mirror_test.cc
+statd_sm_mirror_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+statd_sm_mirror_test_LDADD = tests/support/libstorefakes.a $(STATD_TEST_LIBS)

@@ -1,17 +1,19 @@
 #include "statd/nfs_utils_export.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <map>
-#include <set>
 #include <utility>
 
 #include "common/base/logging.h"
+#include "common/base/unique_fd.h"
 #include "common/os/atomic_file.h"
 #include "common/store/schema.h"
 #include "statd/sqlite_nsm_store.h"
@@ -40,39 +42,73 @@ bool HasBlank(const std::string& s) {
   return false;
 }
 
-// File name -> lines, for one list.
-using Files = std::map<std::string, std::string>;
+// More files than this in one list share one flush (syncfs) instead of
+// one fsync each.
+constexpr size_t kStageAbove = 8;
 
-size_t Collect(const std::vector<MonitorRecord>& records, const char* list, Files& files,
-               std::vector<std::string>& skipped) {
-  size_t lines = 0;
-  for (const MonitorRecord& r : records) {
-    Status ok = CheckLegacyExportable(r);
-    if (!ok.ok()) {
-      skipped.push_back(StrCat(list, ": ", ok.message()));
-      continue;
-    }
-    files[r.canonical_name] += FormatLegacyMonitorLine(r);
-    ++lines;
-  }
-  return lines;
-}
-
-// Replaces the files of `dir` with `files` and removes the others.
-Status WriteList(const std::string& dir, const Files& files, size_t& removed) {
+// Writes `files` into `dir` (an empty content removes the file) and, if
+// `whole`, removes the files not named.
+Status WriteList(const std::string& dir, const LegacyFiles& files, bool whole,
+                 LegacyUpdateCounts& counts) {
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<AtomicDirectory> d,
                           AtomicDirectory::Open(dir, kListDirMode));
+  size_t to_write = 0;
+  for (const auto& [name, text] : files) to_write += text.empty() ? 0 : 1;
+  const bool stage = to_write > kStageAbove;
+  bool changed = false;
   for (const auto& [name, text] : files) {
-    NFSREC_RETURN_IF_ERROR(d->Stage(name, text, kListFileMode));
+    if (text.empty()) continue;
+    NFSREC_RETURN_IF_ERROR(stage ? d->Stage(name, text, kListFileMode)
+                                 : d->WriteFile(name, text, kListFileMode));
+    ++counts.written;
+    changed = true;
   }
-  NFSREC_RETURN_IF_ERROR(d->CommitStaged());
-  NFSREC_ASSIGN_OR_RETURN(std::vector<std::string> present, d->RegularFiles());
-  for (const std::string& name : present) {
-    if (files.count(name) != 0) continue;
+  if (stage) NFSREC_RETURN_IF_ERROR(d->CommitStaged());
+  for (const auto& [name, text] : files) {
+    if (!text.empty()) continue;
     NFSREC_RETURN_IF_ERROR(d->Remove(name));
-    ++removed;
+    ++counts.removed;
+    changed = true;
   }
-  return d->Sync();
+  if (whole) {
+    NFSREC_ASSIGN_OR_RETURN(std::vector<std::string> present, d->RegularFiles());
+    for (const std::string& name : present) {
+      if (files.count(name) != 0) continue;
+      NFSREC_RETURN_IF_ERROR(d->Remove(name));
+      ++counts.removed;
+      changed = true;
+    }
+  }
+  return changed ? d->Sync() : Status::Ok();
+}
+
+// Overwrites the existing DIR/state in place (see WriteLegacyUpdate).
+Status OverwriteState(const std::string& dir, const char (&bytes)[sizeof(int32_t)]) {
+  const std::string path = dir + "/state";
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (!fd) return PosixError("open " + path, errno);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return PosixError("stat " + path, errno);
+  if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(path + " is not a regular file");
+  if (::pwrite(fd.get(), bytes, sizeof(bytes), 0) != static_cast<ssize_t>(sizeof(bytes))) {
+    return PosixError("write " + path, errno);
+  }
+  if (::ftruncate(fd.get(), sizeof(bytes)) != 0) return PosixError("truncate " + path, errno);
+  if (::fsync(fd.get()) != 0) return PosixError("fsync " + path, errno);
+  return Status::Ok();
+}
+
+Status WriteState(const std::string& dir, int32_t state) {
+  char bytes[sizeof(state)];
+  std::memcpy(bytes, &state, sizeof(state));  // host byte order, as rpc.statd's int
+  Result<std::unique_ptr<AtomicDirectory>> base = AtomicDirectory::Open(dir, kListDirMode);
+  Status st = base.ok() ? (*base)->WriteFile("state", std::string_view(bytes, sizeof(bytes)),
+                                             kStateFileMode)
+                        : base.status();
+  if (st.ok()) return (*base)->Sync();
+  if (!st.IsPermissionDenied()) return st;
+  Status in_place = OverwriteState(dir, bytes);
+  return in_place.ok() ? in_place : st.WithContext(in_place.message());
 }
 
 }  // namespace
@@ -131,30 +167,48 @@ Status CheckLegacyExportable(const MonitorRecord& record) {
   return Status::Ok();
 }
 
+size_t AddLegacyLines(const std::vector<MonitorRecord>& records, const char* list,
+                      LegacyFiles& files, std::vector<std::string>& skipped) {
+  size_t lines = 0;
+  for (const MonitorRecord& r : records) {
+    Status ok = CheckLegacyExportable(r);
+    if (!ok.ok()) {
+      skipped.push_back(StrCat(list, ": ", ok.message()));
+      continue;
+    }
+    files[r.canonical_name] += FormatLegacyMonitorLine(r);
+    ++lines;
+  }
+  return lines;
+}
+
+Result<LegacyUpdateCounts> WriteLegacyUpdate(const std::string& dir, const LegacyUpdate& update) {
+  LegacyUpdateCounts counts;
+  NFSREC_RETURN_IF_ERROR(WriteList(dir + "/sm", update.monitors, update.whole, counts));
+  NFSREC_RETURN_IF_ERROR(WriteList(dir + "/sm.bak", update.notify, update.whole, counts));
+  if (update.state > 0) {
+    NFSREC_RETURN_IF_ERROR(WriteState(dir, update.state));
+    ++counts.written;
+  }
+  return counts;
+}
+
 Result<LegacyExportCounts> ExportLegacyStatd(const NsmSnapshot& snapshot, const std::string& dir) {
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0) return PosixError("state directory " + dir, errno);
   if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument(dir + " is not a directory");
   LegacyExportCounts counts;
-  Files monitors;
-  Files notify;
-  counts.monitors = Collect(snapshot.monitors, "sm", monitors, counts.skipped);
-  counts.notify = Collect(snapshot.notify, "sm.bak", notify, counts.skipped);
-  counts.monitor_hosts = monitors.size();
-  counts.notify_hosts = notify.size();
-  NFSREC_RETURN_IF_ERROR(WriteList(dir + "/sm", monitors, counts.removed));
-  NFSREC_RETURN_IF_ERROR(WriteList(dir + "/sm.bak", notify, counts.removed));
-  if (snapshot.local_state > 0) {
-    NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<AtomicDirectory> base,
-                            AtomicDirectory::Open(dir, kListDirMode));
-    const int32_t state = snapshot.local_state;
-    char bytes[sizeof(state)];
-    std::memcpy(bytes, &state, sizeof(state));  // host byte order, as rpc.statd's int
-    NFSREC_RETURN_IF_ERROR(
-        base->WriteFile("state", std::string_view(bytes, sizeof(bytes)), kStateFileMode));
-    NFSREC_RETURN_IF_ERROR(base->Sync());
-    counts.state = state;
-  }
+  LegacyUpdate update;
+  update.whole = true;
+  counts.monitors = AddLegacyLines(snapshot.monitors, "sm", update.monitors, counts.skipped);
+  counts.notify = AddLegacyLines(snapshot.notify, "sm.bak", update.notify, counts.skipped);
+  counts.monitor_hosts = update.monitors.size();
+  counts.notify_hosts = update.notify.size();
+  // 0: none stored, the state file is left alone.
+  update.state = snapshot.local_state > 0 ? snapshot.local_state : 0;
+  NFSREC_ASSIGN_OR_RETURN(LegacyUpdateCounts written, WriteLegacyUpdate(dir, update));
+  counts.removed = written.removed;
+  counts.state = update.state;
   return counts;
 }
 

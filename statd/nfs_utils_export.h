@@ -18,11 +18,16 @@
 // a blank, a file name with '/', a line longer than rpc.statd reads) is left
 // out and named in `skipped`, never written mangled.
 //
-// Blocking file I/O: for commands, never for the daemon's event loop.
+// The daemon's mirror (statd/sm_mirror.h) writes the same files, a few
+// hosts at a time, through WriteLegacyUpdate.
+//
+// Blocking file I/O: for commands and executor workers, never for the
+// daemon's event loop.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -57,5 +62,38 @@ struct LegacyExportCounts {
 // Writes sm/, sm.bak/ and state under `dir` (which must exist; sm/ and
 // sm.bak/ are created mode 0700 if missing) from `snapshot`.
 Result<LegacyExportCounts> ExportLegacyStatd(const NsmSnapshot& snapshot, const std::string& dir);
+
+// The files of one list (sm/ or sm.bak/): file name (canonical name) ->
+// content.  In a LegacyUpdate an empty content removes the file.
+using LegacyFiles = std::map<std::string, std::string>;
+
+// Adds the lines of `records` to `files`, in the records' order; a record
+// that CheckLegacyExportable refuses is left out and named in `skipped`
+// after `list`.  Returns the number of lines added.
+size_t AddLegacyLines(const std::vector<MonitorRecord>& records, const char* list,
+                      LegacyFiles& files, std::vector<std::string>& skipped);
+
+// A change to rpc.statd's files under a state directory.
+struct LegacyUpdate {
+  // The lists are whole: files of sm/ and sm.bak/ not named are removed.
+  bool whole = false;
+  LegacyFiles monitors;  // sm/
+  LegacyFiles notify;    // sm.bak/
+  int32_t state = 0;     // > 0: written to DIR/state
+};
+
+struct LegacyUpdateCounts {
+  size_t written = 0;  // files replaced, state included
+  size_t removed = 0;  // files removed from sm/ and sm.bak/
+};
+
+// Applies `update` under `dir` (sm/ and sm.bak/ are created mode 0700 if
+// missing).  Each file is replaced atomically; many files at once share
+// one flush (AtomicDirectory::Stage).  DIR/state is replaced atomically
+// too, or, where the state directory is not ours to create files in (it
+// stays root's after the daemon dropped to sm/'s owner, as Debian sets it
+// up), overwritten in place: a 4-byte write at offset 0, then fsync,
+// which no crash can tear.
+Result<LegacyUpdateCounts> WriteLegacyUpdate(const std::string& dir, const LegacyUpdate& update);
 
 }  // namespace nfsrec::statd

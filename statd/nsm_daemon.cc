@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "statd/legacy_state.h"
+#include "statd/mirrored_nsm_store.h"
 #include "statd/nsm_program.h"
 #include "statd/sqlite_nsm_store.h"
 
@@ -22,6 +23,7 @@ Result<std::unique_ptr<NsmDaemon>> NsmDaemon::Create(EventLoop& loop, Scheduler&
                           OpenNotifySockets(loop, options.outgoing_port, options.notify_source));
   ports.callback_port = std::move(sockets.callback);
   ports.notify_port = std::move(sockets.notify);
+  if (options.mirror_sm) ports.mirror_runner = std::make_unique<ExecutorMirrorRunner>(loop);
   return CreateWithPorts(loop, scheduler, files, log, std::move(ports), options);
 }
 
@@ -40,6 +42,11 @@ NsmDaemon::NsmDaemon(EventLoop& loop, Scheduler& scheduler, FileSystem& files, L
       ports_(std::move(ports)),
       callback_client_(*ports_.callback_port, scheduler, log),
       notify_client_(*ports_.notify_port, scheduler, log) {
+  if (ports_.mirror_runner) {
+    mirror_ =
+        std::make_unique<SmMirror>(*ports_.mirror_runner, scheduler, log_, options_.state_dir);
+    ports_.store = std::make_unique<MirroredNsmStore>(std::move(ports_.store), *mirror_);
+  }
   NotifyEngine::Options eopts;
   eopts.notify_window = options_.notify_window;
   engine_ = std::make_unique<NotifyEngine>(callback_client_, notify_client_, *ports_.resolver,
@@ -77,6 +84,7 @@ void NsmDaemon::Reload(Done done) {
       ++failed_reloads_;
       log_.Error(StrCat("SIGUSR1: reload failed: ", st.ToString()));
     }
+    if (mirror_) mirror_->RewriteAll();
     if (!options_.no_notify) RunBootNotification(/*force=*/false);
     done(st);
   });
@@ -112,11 +120,15 @@ void NsmDaemon::Drain(Callback<void()> done) {
       [this, alive = liveness_.token(), busy, done = std::move(done)](Result<NsmSnapshot>) mutable {
         if (!alive) return;
         if (busy || service_->loading() || service_->waiting() > 0) return Drain(std::move(done));
-        if (!ha_) return done();
+        // Every change is committed and told to the mirror by now.
+        auto flush = [this, alive, done = std::move(done)]() mutable {
+          if (!alive) return;
+          if (!mirror_) return done();
+          mirror_->Flush(kMirrorFlushLimit, std::move(done));
+        };
+        if (!ha_) return flush();
         // The SM_MON and SM_UNMON replies that wait for their HA callouts.
-        ha_->Drain([alive = liveness_.token(), done = std::move(done)]() mutable {
-          if (alive) done();
-        });
+        ha_->Drain(std::move(flush));
       });
 }
 
@@ -132,7 +144,10 @@ std::string NsmDaemon::StatusReport() const {
                 engine_->callbacks_in_progress(), " (ok ", es.callbacks_ok, ", failed ",
                 es.callbacks_failed, "); peers in progress ", engine_->peers_in_progress(),
                 " (notified ", es.peers_notified, ", failed ", es.peers_failed, "); reloads ",
-                reloads_, " (failed ", failed_reloads_, ")");
+                reloads_, " (failed ", failed_reloads_, ")",
+                mirror_ ? StrCat("; sm/ mirror jobs ", mirror_->stats().jobs, " (failed ",
+                                 mirror_->stats().failed_jobs, ")")
+                        : "");
 }
 
 }  // namespace nfsrec::statd

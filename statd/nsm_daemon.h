@@ -35,6 +35,7 @@
 #include "statd/nsm_options.h"
 #include "statd/nsm_service.h"
 #include "statd/nsm_store.h"
+#include "statd/sm_mirror.h"
 
 namespace nfsrec::statd {
 
@@ -49,11 +50,15 @@ class NsmDaemon {
     std::unique_ptr<KernelNsm> kernel;
     std::unique_ptr<rpc::DatagramPort> callback_port;  // lockd callbacks
     std::unique_ptr<rpc::DatagramPort> notify_port;    // SM_NOTIFY to peers
+    // Where the jobs that keep rpc.statd's files current run
+    // (statd/sm_mirror.h); none: the files are not kept current.
+    std::unique_ptr<MirrorRunner> mirror_runner;
   };
 
   // Opens the "nsm" schema in the queue's database, a ThreadResolver on
   // `executor`, ProcKernelNsm over `files` and the notify sockets
-  // (options.outgoing_port, options.notify_source).  -T/-U are the
+  // (options.outgoing_port, options.notify_source), and, with
+  // options.mirror_sm, the mirror's own runner.  -T/-U are the
   // composition root's (daemon/nlm_ports.h): they must be written as root,
   // loading lockd if need be.  Nothing is loaded yet.
   // `files` also serves rpc.statd's files and the boot id; it, the executor
@@ -75,6 +80,7 @@ class NsmDaemon {
   void Start(Done done);
   // SIGUSR1: re-reads the lists off the loop thread, then, unless
   // options.no_notify, resumes boot notification for whoever is still owed.
+  // The mirror, if any, then rewrites every file.
   void Reload(Done done);
   // Boot notification (BootNotifier::Run) with the kernel's boot id;
   // `force` treats this as a new boot.  Errors are logged; `started` and
@@ -90,8 +96,11 @@ class NsmDaemon {
   // call already submitted has completed, so the replies they owe (SM_MON,
   // SM_UNMON, SM_NOTIFY) have been sent.  Calls held by a reload run first.
   // With -H, the replies that wait for their add-client/del-client callouts
-  // are waited for too, up to the callouts' drain grace (HaCallout::Drain).
+  // are waited for too, up to the callouts' drain grace (HaCallout::Drain);
+  // then the mirror's last job, up to kMirrorFlushLimit, so that a clean
+  // stop leaves rpc.statd's files exact.
   void Drain(Callback<void()> done);
+  static constexpr Duration kMirrorFlushLimit = std::chrono::seconds(5);
 
   // nfsrecctl remove monitor: NsmService::RemoveMonitorsOf.
   void RemoveMonitors(const std::string& host, const NsmService::MonitorFilter& filter,
@@ -103,6 +112,8 @@ class NsmDaemon {
   NsmService& service() { return *service_; }
   const NotifyEngine& engine() const { return *engine_; }
   const BootNotifier& notifier() const { return *notifier_; }
+  // The mirror of rpc.statd's files; null if they are not kept current.
+  const SmMirror* mirror() const { return mirror_.get(); }
 
  private:
   NsmDaemon(EventLoop& loop, Scheduler& scheduler, FileSystem& files, Logger& log, Ports ports,
@@ -111,6 +122,8 @@ class NsmDaemon {
   Logger& log_;
   NsmOptions options_;
   FileSystem& files_;
+  // ORDER: before ports_, whose store (MirroredNsmStore) reports to it.
+  std::unique_ptr<SmMirror> mirror_;
   Ports ports_;
   rpc::UdpRpcClient callback_client_;
   rpc::UdpRpcClient notify_client_;

@@ -32,6 +32,10 @@ struct NsmOptions {
   bool lift_grace = true;     // write nlm_end_grace when nobody is to be notified
   bool update_state = true;   // sm-notify -n turns it off
   bool force_notify = false;  // [sm-notify] force: notify even if this boot already was
+  // Keep sm/, sm.bak/ and state current as the store changes
+  // (statd/sm_mirror.h): --no-mirror-sm, [nfsrecd] mirror-sm.  The daemon's;
+  // the sm-notify command leaves it to the daemon it tells to reload.
+  bool mirror_sm = true;
 };
 
 }  // namespace nfsrec::statd

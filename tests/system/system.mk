@@ -53,3 +53,5 @@ SYSTEM_TESTS += tests/system/200-export-to-nfs-utils.sh
 # nfsrecctl's listings against a running and a stopped daemon, --json
 # checked against docs/schema/.
 SYSTEM_TESTS += tests/system/210-nfsrecctl-list.sh
+# rpc.statd's files kept current while nfsrecd runs (statd/sm_mirror.h).
+SYSTEM_TESTS += tests/system/215-sm-mirror-read-by-sm-notify.sh

@@ -1,0 +1,512 @@
+// rpc.statd's files kept current by the daemon (statd/sm_mirror.h): the
+// NSM facade on a real loop, a store that commits when the test says
+// (MemNsmStore), a runner that runs mirror jobs when the test says, and a
+// real state directory.
+#include "statd/sm_mirror.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/os/file_system.h"
+#include "statd/nfs_utils_export.h"
+#include "statd/nsm_daemon.h"
+#include "tests/support/fake_datagram_port.h"
+#include "tests/support/fake_kernel_nsm.h"
+#include "tests/support/fake_resolver.h"
+#include "tests/support/fake_scheduler.h"
+#include "tests/support/mem_nsm_store.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
+#include <gtest/gtest.h>
+
+namespace nfsrec::statd {
+namespace {
+
+using namespace std::chrono_literals;
+using test_support::TempDir;
+
+// Queues mirror jobs; the test runs them (work, then done) on its thread.
+class FakeMirrorRunner final : public MirrorRunner {
+ public:
+  void Run(Liveness::Token owner, Work work, Done done) override {
+    jobs_.push_back(Job{std::move(owner), std::move(work), std::move(done)});
+    ++started_;
+  }
+  // Runs the queued jobs and those their completions start.
+  size_t RunAll() {
+    size_t n = 0;
+    while (!jobs_.empty()) {
+      Job job = std::move(jobs_.front());
+      jobs_.pop_front();
+      Result<LegacyUpdateCounts> result = job.work();
+      if (job.owner) job.done(std::move(result));
+      ++n;
+    }
+    return n;
+  }
+  size_t queued() const { return jobs_.size(); }
+  size_t started() const { return started_; }
+
+ private:
+  struct Job {
+    Liveness::Token owner;
+    Work work;
+    Done done;
+  };
+  std::deque<Job> jobs_;
+  size_t started_ = 0;
+};
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// File name -> its lines, sorted (the order of lines in a file is free).
+using Tree = std::map<std::string, std::vector<std::string>>;
+
+Tree ListFiles(const std::string& dir) {
+  Tree out;
+  if (!std::filesystem::exists(dir)) return out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    std::vector<std::string> lines;
+    std::istringstream in(ReadAll(e.path().string()));
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    std::sort(lines.begin(), lines.end());
+    out[e.path().filename().string()] = lines;
+  }
+  return out;
+}
+
+int32_t StateFile(const std::string& dir) {
+  std::string bytes = ReadAll(dir + "/state");
+  int32_t v = 0;
+  if (bytes.size() == sizeof(v)) std::memcpy(&v, bytes.data(), sizeof(v));
+  return v;
+}
+
+Cookie CookieOf(uint8_t seed) {
+  Cookie c{};
+  for (size_t i = 0; i < c.size(); ++i) c[i] = static_cast<uint8_t>(seed + i);
+  return c;
+}
+
+class SmMirrorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(dir_.ok());
+    auto loop = EventLoop::Create();
+    ASSERT_OK(loop);
+    loop_ = std::move(loop).value();
+    scheduler_ = std::make_unique<LoopScheduler>(*loop_);
+    sm_ = dir_.File("sm");
+    bak_ = dir_.File("sm.bak");
+  }
+
+  // A daemon over `store` (a fresh one if null), mirroring into dir_.
+  void Create(std::unique_ptr<MemNsmStore> store = nullptr) {
+    daemon_.reset();
+    NsmOptions options;
+    options.state_dir = dir_.path();
+    options.no_notify = true;
+    NsmDaemon::Ports ports;
+    if (!store) store = std::make_unique<MemNsmStore>();
+    store_ = store.get();
+    ports.store = std::move(store);
+    auto resolver = std::make_unique<FakeResolver>(scheduler_.get());
+    resolver->Add("client2", HostInfo{"client2.example", {"10.0.0.2"}});
+    ports.resolver = std::move(resolver);
+    ports.kernel = std::make_unique<FakeKernelNsm>();
+    ports.callback_port = std::make_unique<FakeDatagramPort>(*scheduler_);
+    ports.notify_port = std::make_unique<FakeDatagramPort>(*scheduler_);
+    auto runner = std::make_unique<FakeMirrorRunner>();
+    runner_ = runner.get();
+    ports.mirror_runner = std::move(runner);
+    daemon_ =
+        NsmDaemon::CreateWithPorts(*loop_, *scheduler_, files_, log_, std::move(ports), options);
+  }
+
+  void Start() {
+    std::optional<Status> st;
+    daemon_->Start([&](Status s) { st = s; });
+    store_->Flush();
+    ASSERT_TRUE(st.has_value());
+    ASSERT_OK(*st);
+  }
+
+  // SM_MON from lockd, answered once committed; returns when the store
+  // has the write pending (DNS answered), not committed.
+  void Mon(const std::string& mon_name, uint8_t seed, std::optional<StatRes>* reply,
+           const std::string& my_name = "server") {
+    const size_t before = store_->pending();
+    daemon_->service().Mon(Caller{true, true, "127.0.0.1"},
+                           MonArgs{MonitorKey{mon_name, my_name, 100021, 3, 16}, CookieOf(seed)},
+                           [reply](StatRes r) { *reply = r; });
+    ASSERT_TRUE(loop_->RunUntil([&] { return store_->pending() > before; }, 5s));
+  }
+  void MonCommitted(const std::string& mon_name, uint8_t seed,
+                    const std::string& my_name = "server") {
+    std::optional<StatRes> reply;
+    Mon(mon_name, seed, &reply, my_name);
+    store_->Flush();
+    ASSERT_TRUE(reply.has_value() && reply->success);
+  }
+
+  // Runs mirror jobs, and the loop for the pace between them, until
+  // everything told to the mirror is written (or a job failed).
+  void WriteAll() {
+    for (int i = 0; i < 100; ++i) {
+      const uint64_t failed = daemon_->mirror()->stats().failed_jobs;
+      runner_->RunAll();
+      if (daemon_->mirror()->idle() || daemon_->mirror()->stats().failed_jobs > failed) return;
+      loop_->RunUntil([&] { return runner_->queued() > 0; }, 1s);
+      if (runner_->queued() == 0) return;  // dirty after a failure: waits for a change
+    }
+  }
+
+  // What `nfsrecctl export --nfs-utils` writes from the store now.
+  Tree ExportedFrom(const MemNsmStore& store, const std::string& list) {
+    NsmSnapshot snap;
+    snap.local_state = store.local_state();
+    for (const auto& [k, r] : store.monitors()) snap.monitors.push_back(r);
+    for (const auto& [k, r] : store.notify_list()) snap.notify.push_back(r);
+    EXPECT_OK(ExportLegacyStatd(snap, out_.path()));
+    return ListFiles(out_.File(list));
+  }
+
+  TempDir dir_;
+  TempDir out_;
+  std::string sm_;
+  std::string bak_;
+  RealFileSystem files_;
+  CapturingLogger log_;
+  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<LoopScheduler> scheduler_;
+  MemNsmStore* store_ = nullptr;
+  FakeMirrorRunner* runner_ = nullptr;
+  std::unique_ptr<NsmDaemon> daemon_;
+};
+
+TEST_F(SmMirrorTest, SmMonFileAppearsAfterItsCommitNotBefore) {
+  Create();
+  Start();
+  runner_->RunAll();  // the start-up's rewrite
+  EXPECT_EQ(StateFile(dir_.path()), 3);
+
+  std::optional<StatRes> reply;
+  Mon("client2", 1, &reply);
+  EXPECT_EQ(runner_->queued(), 0u);  // not committed: nothing to write
+  runner_->RunAll();
+  EXPECT_FALSE(std::filesystem::exists(sm_ + "/client2.example"));
+
+  store_->Flush();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_TRUE(reply->success);
+  EXPECT_EQ(runner_->queued(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(sm_ + "/client2.example"));  // the reply did not wait
+  runner_->RunAll();
+  MonitorRecord rec{MonitorKey{"client2", "server", 100021, 3, 16}, CookieOf(1), "client2.example"};
+  EXPECT_EQ(ReadAll(sm_ + "/client2.example"), FormatLegacyMonitorLine(rec));
+  struct stat st;
+  ASSERT_EQ(::stat((sm_ + "/client2.example").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+}
+
+TEST_F(SmMirrorTest, SmUnmonRemovesTheLineThenTheHostsFile) {
+  Create();
+  Start();
+  MonCommitted("client2", 1, "server");
+  MonCommitted("client2", 2, "other");
+  WriteAll();
+  ASSERT_EQ(ListFiles(sm_)["client2.example"].size(), 2u);
+
+  std::optional<Result<int32_t>> unmon;
+  daemon_->service().Unmon(Caller{true, true, "127.0.0.1"},
+                           MonitorKey{"client2", "server", 100021, 3, 16},
+                           [&](Result<int32_t> r) { unmon = r; });
+  store_->Flush();
+  ASSERT_TRUE(unmon.has_value() && unmon->ok());
+  WriteAll();
+  const Tree left = ListFiles(sm_);
+  ASSERT_EQ(left.count("client2.example"), 1u);
+  ASSERT_EQ(left.at("client2.example").size(), 1u);
+  EXPECT_NE(left.at("client2.example")[0].find(" client2 other"), std::string::npos);
+
+  unmon.reset();
+  daemon_->service().Unmon(Caller{true, true, "127.0.0.1"},
+                           MonitorKey{"client2", "other", 100021, 3, 16},
+                           [&](Result<int32_t> r) { unmon = r; });
+  store_->Flush();
+  WriteAll();
+  EXPECT_FALSE(std::filesystem::exists(sm_ + "/client2.example"));
+}
+
+TEST_F(SmMirrorTest, SmUnmonAllRemovesEveryFileOfThatCaller) {
+  Create();
+  Start();
+  MonCommitted("10.1.0.1", 1, "server");
+  MonCommitted("10.1.0.2", 2, "server");
+  MonCommitted("10.1.0.3", 3, "ganesha");
+  WriteAll();
+  ASSERT_EQ(ListFiles(sm_).size(), 3u);
+
+  std::optional<Result<int32_t>> all;
+  daemon_->service().UnmonAll(Caller{true, true, "127.0.0.1"}, MyId{"server", 100021, 3, 16},
+                              [&](Result<int32_t> r) { all = r; });
+  store_->Flush();
+  ASSERT_TRUE(all.has_value() && all->ok());
+  WriteAll();
+  const Tree left = ListFiles(sm_);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left.begin()->first, "10.1.0.3");
+}
+
+// A boot moves sm/ to sm.bak/ with state + 2; an acknowledged peer leaves
+// sm.bak/, as sm-notify would leave them.
+TEST_F(SmMirrorTest, BootMovesSmToSmBakAndBumpsTheStateFile) {
+  Create();
+  Start();
+  MonCommitted("10.1.0.1", 1);
+  MonCommitted("10.1.0.2", 2);
+  WriteAll();
+
+  std::optional<Result<NsmService::RebootPlan>> plan;
+  daemon_->service().PrepareReboot("boot-2", false, true,
+                                   [&](Result<NsmService::RebootPlan> p) { plan = std::move(p); });
+  store_->Flush();
+  ASSERT_TRUE(plan.has_value() && plan->ok());
+  WriteAll();
+  EXPECT_TRUE(ListFiles(sm_).empty());
+  const Tree bak = ListFiles(bak_);
+  EXPECT_EQ(bak.size(), 2u);
+  EXPECT_EQ(bak, ExportedFrom(*store_, "sm.bak"));
+  EXPECT_EQ(StateFile(dir_.path()), 5);
+
+  daemon_->service().PeerNotified(MonitorKey{"10.1.0.1", "server", 100021, 3, 16});
+  store_->Flush();
+  WriteAll();
+  ASSERT_EQ(ListFiles(bak_).size(), 1u);
+  EXPECT_EQ(ListFiles(bak_).begin()->first, "10.1.0.2");
+}
+
+// 100 SM_MONs while a job runs: one more job writes them all.
+TEST_F(SmMirrorTest, HundredSmMonsCoalesceIntoFewJobsAndTheFilesAreExact) {
+  Create();
+  Start();
+  WriteAll();
+  const size_t before = runner_->started();
+  std::vector<std::optional<StatRes>> replies(100);
+  for (int i = 0; i < 100; ++i) {
+    daemon_->service().Mon(
+        Caller{true, true, "127.0.0.1"},
+        MonArgs{MonitorKey{"10.2.0." + std::to_string(i), "server", 100021, 3, 16},
+                CookieOf(static_cast<uint8_t>(i))},
+        [&replies, i](StatRes r) { replies[i] = r; });
+  }
+  ASSERT_TRUE(loop_->RunUntil([&] { return store_->pending() == 100; }, 5s));
+  ASSERT_TRUE(store_->CommitNext());  // the first commit starts a job
+  EXPECT_EQ(runner_->queued(), 1u);
+  store_->Flush();  // the other 99 commit while it runs
+  EXPECT_EQ(runner_->queued(), 1u);
+  WriteAll();
+  for (const auto& r : replies) ASSERT_TRUE(r.has_value() && r->success);
+  EXPECT_EQ(runner_->started() - before, 2u);
+  EXPECT_EQ(ListFiles(sm_).size(), 100u);
+  EXPECT_EQ(ListFiles(sm_), ExportedFrom(*store_, "sm"));
+  EXPECT_EQ(daemon_->mirror()->stats().failed_jobs, 0u);
+}
+
+TEST_F(SmMirrorTest, DrainWaitsForTheLastMirrorJob) {
+  Create();
+  Start();
+  WriteAll();
+  MonCommitted("10.1.0.1", 1);
+  ASSERT_EQ(runner_->queued(), 1u);
+  bool drained = false;
+  daemon_->Drain([&] { drained = true; });
+  for (int i = 0; i < 20 && !drained; ++i) {
+    store_->Flush();
+    loop_->RunUntil([] { return false; }, 2ms);
+  }
+  EXPECT_FALSE(drained);
+  runner_->RunAll();
+  ASSERT_TRUE(loop_->RunUntil([&] { return drained; }, 5s));
+  EXPECT_EQ(ListFiles(sm_).count("10.1.0.1"), 1u);
+}
+
+// sm/ cannot be a directory here: the SM_MON still succeeds, one warning
+// says so, and the next failure is not logged again.
+TEST_F(SmMirrorTest, FailedWriteWarnsOnceAndNeverFailsTheRequest) {
+  dir_.Write("sm", "not a directory");
+  Create();
+  Start();
+  WriteAll();
+  std::optional<StatRes> reply;
+  Mon("10.1.0.1", 1, &reply);
+  store_->Flush();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_TRUE(reply->success);
+  WriteAll();
+  MonCommitted("10.1.0.2", 2);
+  WriteAll();
+  size_t warnings = 0;
+  for (const auto& [level, line] : log_.lines()) {
+    if (level == LogLevel::kWarning && line.find("Keeping rpc.statd's files") != std::string::npos)
+      ++warnings;
+  }
+  EXPECT_EQ(warnings, 1u);
+  EXPECT_GE(daemon_->mirror()->stats().failed_jobs, 2u);
+  EXPECT_EQ(store_->monitors().size(), 2u);
+  // Once sm/ can be written, the next change writes what the failures left.
+  ASSERT_EQ(::unlink(sm_.c_str()), 0);
+  MonCommitted("10.1.0.3", 3);
+  WriteAll();
+  EXPECT_EQ(ListFiles(sm_).size(), 3u);
+}
+
+// A store that never took over keeps rpc.statd's files as they are: when
+// the take-over fails, sm/ is untouched for the next try.
+TEST_F(SmMirrorTest, NothingIsWrittenBeforeTheTakeOverIsCommitted) {
+  MonitorRecord legacy{MonitorKey{"10.3.0.1", "server", 100021, 3, 16}, CookieOf(9), "10.3.0.1"};
+  ASSERT_EQ(::mkdir(sm_.c_str(), 0700), 0);
+  dir_.Write("sm/10.3.0.1", FormatLegacyMonitorLine(legacy));
+  Create();
+  store_->FailNext(Status::IOError("disk gone"));
+  std::optional<Status> st;
+  daemon_->Start([&](Status s) { st = s; });
+  store_->Flush();
+  ASSERT_TRUE(st.has_value());
+  EXPECT_FALSE(st->ok());
+  runner_->RunAll();
+  EXPECT_EQ(runner_->started(), 0u);
+  EXPECT_EQ(ReadAll(sm_ + "/10.3.0.1"), FormatLegacyMonitorLine(legacy));
+}
+
+// The next start reads the database, not the mirrored files: no second
+// take-over, and a file the mirror had not yet removed (a crash right after
+// an SM_UNMON's commit) brings nothing back and is removed.
+TEST_F(SmMirrorTest, NextStartDoesNotTakeOverTheMirroredFiles) {
+  Create();
+  Start();
+  MonCommitted("10.1.0.1", 1);
+  WriteAll();
+  MonitorRecord gone{MonitorKey{"10.1.0.9", "server", 100021, 3, 16}, CookieOf(7), "10.1.0.9"};
+  dir_.Write("sm/10.1.0.9", FormatLegacyMonitorLine(gone));  // the lagging file
+
+  auto next = std::make_unique<MemNsmStore>();
+  for (const auto& [k, r] : store_->monitors()) next->Seed(r);
+  next->SeedLocalState(store_->local_state());
+  Create(std::move(next));
+  Start();
+  EXPECT_FALSE(log_.Contains("Took over from rpc.statd"));
+  EXPECT_EQ(daemon_->service().monitor_count(), 1u);
+  EXPECT_EQ(store_->monitors().size(), 1u);
+  WriteAll();
+  const Tree sm = ListFiles(sm_);
+  ASSERT_EQ(sm.size(), 1u);
+  EXPECT_EQ(sm.begin()->first, "10.1.0.1");
+}
+
+// After a reload (another process changed the store) every file is
+// rewritten, strays included.
+TEST_F(SmMirrorTest, ReloadRewritesEveryFile) {
+  Create();
+  Start();
+  MonCommitted("10.1.0.1", 1);
+  WriteAll();
+  dir_.Write("sm/stray", "junk\n");
+  std::optional<Status> reloaded;
+  daemon_->Reload([&](Status s) { reloaded = s; });
+  store_->Flush();
+  ASSERT_TRUE(reloaded.has_value());
+  WriteAll();
+  EXPECT_EQ(ListFiles(sm_), ExportedFrom(*store_, "sm"));
+  EXPECT_EQ(daemon_->mirror()->stats().whole_jobs, 2u);
+}
+
+// The flush that drain waits for is bounded.
+TEST(SmMirrorFlush, GivesUpAfterTheLimitWithAWarning) {
+  TempDir dir;
+  FakeMirrorRunner runner;
+  FakeScheduler scheduler;
+  CapturingLogger log;
+  SmMirror mirror(runner, scheduler, log, dir.path());
+  NsmSnapshot snap;
+  snap.local_state = 3;
+  mirror.Loaded(snap);
+  ASSERT_EQ(runner.queued(), 1u);
+  bool flushed = false;
+  mirror.Flush(5s, [&] { flushed = true; });
+  scheduler.Advance(4s);
+  EXPECT_FALSE(flushed);
+  scheduler.Advance(1s);
+  EXPECT_TRUE(flushed);
+  EXPECT_TRUE(log.Contains("not written within 5 s"));
+}
+
+// Under a stream of changes the next job waits for the pace after the
+// last one ended; a flush does not.
+TEST(SmMirrorPace, NextJobWaitsForThePaceButAFlushDoesNot) {
+  TempDir dir;
+  FakeMirrorRunner runner;
+  FakeScheduler scheduler;
+  CapturingLogger log;
+  SmMirror mirror(runner, scheduler, log, dir.path(), 100ms);
+  NsmSnapshot snap;
+  snap.local_state = 3;
+  mirror.Loaded(snap);
+  ASSERT_EQ(runner.queued(), 1u);
+  MonitorRecord r{MonitorKey{"10.4.0.1", "server", 100021, 3, 16}, CookieOf(1), "10.4.0.1"};
+  mirror.MonitorPut(r);  // while the first job runs
+  ASSERT_EQ(runner.RunAll(), 1u);
+  EXPECT_EQ(runner.queued(), 0u);
+  scheduler.Advance(99ms);
+  EXPECT_EQ(runner.queued(), 0u);
+  scheduler.Advance(1ms);
+  ASSERT_EQ(runner.RunAll(), 1u);
+  EXPECT_EQ(ListFiles(dir.File("sm")).size(), 1u);
+
+  r.key.mon_name = "10.4.0.2";
+  r.canonical_name = "10.4.0.2";
+  mirror.MonitorPut(r);  // nothing came during the last job: at once
+  ASSERT_EQ(runner.queued(), 1u);
+  r.key.mon_name = "10.4.0.3";
+  r.canonical_name = "10.4.0.3";
+  mirror.MonitorPut(r);
+  ASSERT_EQ(runner.RunAll(), 1u);
+  EXPECT_EQ(runner.queued(), 0u);  // paced
+  bool flushed = false;
+  mirror.Flush(5s, [&] { flushed = true; });
+  scheduler.Advance(0ms);
+  ASSERT_EQ(runner.RunAll(), 1u);
+  EXPECT_TRUE(flushed);
+  EXPECT_EQ(ListFiles(dir.File("sm")).size(), 3u);
+}
+
+TEST(SmMirrorFlush, EndsOnTheNextTurnWhenNothingIsLeft) {
+  TempDir dir;
+  FakeMirrorRunner runner;
+  FakeScheduler scheduler;
+  CapturingLogger log;
+  SmMirror mirror(runner, scheduler, log, dir.path());
+  bool flushed = false;
+  mirror.Flush(5s, [&] { flushed = true; });
+  EXPECT_FALSE(flushed);  // never inline
+  scheduler.Advance(0s);
+  EXPECT_TRUE(flushed);
+  EXPECT_FALSE(log.Contains("not written"));
+}
+
+}  // namespace
+}  // namespace nfsrec::statd
