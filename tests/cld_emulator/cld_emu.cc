@@ -15,12 +15,13 @@
 //                        the records uploaded at the last GraceStart
 //   quit                 unmounts and exits 0
 // Exits 77 if FUSE cannot be mounted here.
-#include <cstdio>
+#include <sys/stat.h>
+
 #include <cerrno>
+#include <cstdio>
 #include <iostream>
 #include <sstream>
 #include <string>
-#include <sys/stat.h>
 
 #include "common/base/logging.h"
 #include "tests/cld_emulator/kernel_emulator.h"
