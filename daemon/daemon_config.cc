@@ -85,6 +85,8 @@ void ApplyNfsConf(NfsConf& conf, DaemonConfig& c) {
     c.process.debug = true;
   }
   if (auto v = conf.Get("general", "pipefs-directory")) c.tracking.pipe_path = CldPipePath(*v);
+  if (auto v = conf.Get("nfsdcld", "storagedir")) c.tracking.nfsdcld_storagedir = *v;
+  if (auto v = conf.Get("nfsdcltrack", "storagedir")) c.tracking.nfsdcltrack_storagedir = *v;
 }
 
 // The command line with one more option applied.
@@ -220,10 +222,9 @@ ParseResult<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
   c.role = role;
   if (role == DaemonRole::kRpcStatd) c.nfs4 = false;
   std::vector<std::string> ignored;
-  NFSREC_ASSIGN_OR_RETURN(
-      ScannedConf scanned,
-      ScanAndLoadConf(kOptions, args, kConfig, c.process.config_file, load_conf,
-                      role == DaemonRole::kRpcStatd ? &ignored : nullptr));
+  NFSREC_ASSIGN_OR_RETURN(ScannedConf scanned,
+                          ScanAndLoadConf(kOptions, args, kConfig, c.process.config_file, load_conf,
+                                          role == DaemonRole::kRpcStatd ? &ignored : nullptr));
   cl.conf = std::move(scanned.conf);
   for (const std::string& operand : ignored) {
     cl.conf.AddWarning("ignoring argument " + operand + ": rpc.statd takes none");

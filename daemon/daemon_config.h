@@ -59,6 +59,8 @@
 //   [lockd]     port, udp-port                      as -T, -U
 //   [general]   pipefs-directory                    the cld pipe is DIR/nfsd/cld
 //   [nfsdcld]   debug (a number, >0: debug logging; the nfsrecd role)
+//   [nfsdcld] storagedir, [nfsdcltrack] storagedir   where nfs-utils' NFSv4
+//               records are taken over from at start (nfs4rec/nfs_utils_import.h)
 //   [nfsrecd]   nfs4 (bool), end-grace-early (bool), reconcile-interval,
 //               rpcbind-check-interval (seconds, 0: off; default 30),
 //               mirror-sm (bool, default y: keep rpc.statd's files current)
@@ -155,8 +157,8 @@ struct ScannedConf {
 // Operands are an error unless `ignored_operands` is given: then they are
 // put there (rpc.statd ignores its operands, and so does its role here).
 options::ParseResult<ScannedConf> ScanAndLoadConf(
-    std::span<const options::OptionSpec> specs, const std::vector<std::string>& args,
-    int config_id, std::string& config_file, const NfsConfLoader& load_conf,
+    std::span<const options::OptionSpec> specs, const std::vector<std::string>& args, int config_id,
+    std::string& config_file, const NfsConfLoader& load_conf,
     std::vector<std::string>* ignored_operands = nullptr);
 
 // Scans argv (options::Scan), loads the nfs.conf that --config names (or

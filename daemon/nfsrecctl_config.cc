@@ -18,13 +18,23 @@ enum : int {
   kNfsUtils,
   kJson,
   kEpoch,
+  kFromNfsdcld,
+  kFromNfsdcltrack,
+  kFromV4recovery,
 };
 
 constexpr options::OptionSpec kOptions[] = {
-    {'h', 'h', "help", false},         {'V', 'V', "version", false},
-    {'V', 'v', nullptr, false},        {kConfig, 0, "config", true},
-    {kStateDir, 0, "state-dir", true}, {kNfsUtils, 0, "nfs-utils", true},
-    {kJson, 0, "json", false},         {kEpoch, 0, "epoch", true},
+    {'h', 'h', "help", false},
+    {'V', 'V', "version", false},
+    {'V', 'v', nullptr, false},
+    {kConfig, 0, "config", true},
+    {kStateDir, 0, "state-dir", true},
+    {kNfsUtils, 0, "nfs-utils", true},
+    {kJson, 0, "json", false},
+    {kEpoch, 0, "epoch", true},
+    {kFromNfsdcld, 0, "from-nfsdcld", true},
+    {kFromNfsdcltrack, 0, "from-nfsdcltrack", true},
+    {kFromV4recovery, 0, "from-v4recovery", true},
 };
 
 // Options every command accepts.
@@ -46,6 +56,10 @@ const CtlCommand kCtlCommands[] = {
     {"grace", "grace [--json]", {kJson}, 0},
     {"state", "state [--json]", {kJson}, 0},
     {"export", "export --nfs-utils DIR", {kNfsUtils}, 0},
+    {"import",
+     "import [--from-nfsdcld DIR] [--from-nfsdcltrack DIR] [--from-v4recovery DIR]",
+     {kFromNfsdcld, kFromNfsdcltrack, kFromV4recovery},
+     0},
 };
 
 const CtlCommand* FindCommand(const std::string& name) {
@@ -125,6 +139,15 @@ options::ParseResult<CtlCommandLine> ParseCtlCommandLine(const std::vector<std::
         }
         cl.epoch_given = true;
         break;
+      case kFromNfsdcld:
+      case kFromNfsdcltrack:
+      case kFromV4recovery: {
+        NFSREC_ASSIGN_OR_RETURN(std::string dir, options::PathValue(o));
+        (o.id == kFromNfsdcld       ? cl.import_from.nfsdcld_dir
+         : o.id == kFromNfsdcltrack ? cl.import_from.nfsdcltrack_dir
+                                    : cl.import_from.v4recovery_dir) = dir;
+        break;
+      }
     }
   }
   if (scanned.operands.empty()) return OptionError{ErrorKind::kUsage, "no command given"};

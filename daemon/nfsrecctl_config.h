@@ -11,6 +11,8 @@
 //   grace [--json]
 //   state [--json]           the listings: daemon/nfsrecctl_list.h
 //   export --nfs-utils DIR   write rpc.statd's and nfsdcld's files under DIR
+//   import [--from-nfsdcld DIR] [--from-nfsdcltrack DIR] [--from-v4recovery DIR]
+//                            take over nfs-utils' NFSv4 records (daemon/nfsrecctl_import.h)
 //
 // Which database: the daemon's own rules (daemon/daemon_config.h): nfs.conf
 // ([statd] state-directory-path and whatever else places the database),
@@ -46,6 +48,9 @@ struct CtlCommandLine {
   bool json = false;          // --json: one JSON document on stdout (docs/nfsrecctl-json.md)
   CtlEpoch epoch = CtlEpoch::kCurrent;  // list clients --epoch
   bool epoch_given = false;
+  struct ImportFrom {  // import --from-*; all empty: where nfs-utils keeps them
+    std::string nfsdcld_dir, nfsdcltrack_dir, v4recovery_dir;
+  } import_from;
 };
 
 options::ParseResult<CtlCommandLine> ParseCtlCommandLine(const std::vector<std::string>& args);

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "daemon/nfs_conf.h"
 #include "daemon/nfsrecctl_config.h"
+#include "daemon/nfsrecctl_import.h"
 #include "daemon/nfsrecctl_list.h"
 #include "daemon/nfsrecctl_store.h"
 #include "nfs4rec/nfsdcld_export.h"
@@ -117,5 +118,11 @@ int main(int argc, char** argv) {
   }
   if (IsListingCommand(cl->command)) return RunListing(*cl, *store, stdout, stderr);
   if (cl->command == "export") return Export(*store, cl->nfs_utils_dir);
+  if (cl->command == "import") {
+    return RunCtlImport(*cl, [](const std::string& path) {
+      RealFileSystem files;
+      return NfsConf::Load(files, path, GetEnv);
+    });
+  }
   return kCtlExitFailure;  // every command of the table is handled above
 }

@@ -182,7 +182,8 @@ TEST_F(PrivilegedHelperTest, HelperExitsWhenTheDaemonSideGoes) {
 
 TEST_F(PrivilegedHelperTest, AsRootTheHelperKeepsUidZeroAndOnlyReadSearch) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-  std::string status = test_support::ReadFileBytes("/proc/" + std::to_string(helper_->pid()) + "/status");
+  std::string status =
+      test_support::ReadFileBytes("/proc/" + std::to_string(helper_->pid()) + "/status");
   EXPECT_NE(status.find("\nUid:\t0\t0\t0\t0\n"), std::string::npos) << status;
   // CAP_DAC_READ_SEARCH (bit 2) only.
   EXPECT_NE(status.find("\nCapEff:\t0000000000000004\n"), std::string::npos) << status;

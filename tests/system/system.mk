@@ -55,3 +55,6 @@ SYSTEM_TESTS += tests/system/200-export-to-nfs-utils.sh
 SYSTEM_TESTS += tests/system/210-nfsrecctl-list.sh
 # rpc.statd's files kept current while nfsrecd runs (statd/sm_mirror.h).
 SYSTEM_TESTS += tests/system/215-sm-mirror-read-by-sm-notify.sh
+# The switch from nfsdcld: its clients reclaim under nfsrecd (Debian's
+# nfsdcld and the FUSE cld emulator).
+SYSTEM_TESTS += tests/system/220-nfsdcld-clients-reclaim-after-switch.sh
