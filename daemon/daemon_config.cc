@@ -23,6 +23,7 @@ enum : int {
   kReconcileInterval,
   kConfig,
   kDumpConfig,
+  kControlSocket,
 };
 
 // The longest retry window (-m, retry-time): about two years.
@@ -52,6 +53,7 @@ constexpr options::OptionSpec kOptions[] = {
     {kReconcileInterval, 0, "reconcile-interval", true},
     {kConfig, 0, "config", true},
     {kDumpConfig, 0, "dump-config", false},
+    {kControlSocket, 0, "control-socket", true},
 };
 
 // Settings from nfs.conf, onto the role's defaults (docs in the header).
@@ -73,6 +75,7 @@ void ApplyNfsConf(NfsConf& conf, DaemonConfig& c) {
   if (auto v = conf.ReadNumber("nfsrecd", "rpcbind-check-interval", 0, 86400)) {
     c.rpcbind_check_interval = *v;
   }
+  if (auto v = conf.Get("nfsrecd", "control-socket")) c.control_socket = *v;
   if (auto v = conf.Get("statd", "name")) c.nsm.my_name = *v;
   if (auto v = conf.Get("statd", "state-directory-path")) c.nsm.state_dir = *v;
   if (auto v = conf.Get("statd", "ha-callout")) c.nsm.ha_callout = *v;
@@ -157,6 +160,10 @@ ParseResult<CommandLine> Apply(const Option& o, CommandLine cl) {
     case kDumpConfig:
       cl.action = CommandLine::Action::kDumpConfig;
       break;
+    case kControlSocket: {
+      NFSREC_ASSIGN_OR_RETURN(c.control_socket, options::PathValue(o));
+      break;
+    }
   }
   return cl;
 }
@@ -168,7 +175,8 @@ std::string Usage(const std::string& program) {
          " [-FdLN] [-p port] [-o port] [-P state-dir] [-n name] [-H prog]\n"
          "       [-T nlm-tcp-port] [-U nlm-udp-port] [--pidfile path] [--proc-root dir]\n"
          "       [--cld-pipe path] [--no-nfs4] [--no-end-grace-early] [--dump-config]\n"
-         "       [--reconcile-interval seconds] [--config nfs.conf]\n"
+         "       [--reconcile-interval seconds] [--control-socket path|none]\n"
+         "       [--config nfs.conf]\n"
          "       [-h] [-v]\n";
 }
 
@@ -306,6 +314,7 @@ std::string DaemonConfig::Dump() const {
      << "end_grace_early = " << tracking.end_grace_early << "\n"
      << "reconcile_interval = " << tracking.reconcile_interval << "\n"
      << "rpcbind_check_interval = " << rpcbind_check_interval << "\n"
+     << "control_socket = " << (ControlSocketPath().empty() ? "none" : ControlSocketPath()) << "\n"
      << "config_file = " << process.config_file << "\n";
   return os.str();
 }

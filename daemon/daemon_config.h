@@ -35,6 +35,8 @@
 //   --no-end-grace-early never end the NFSv4 grace period early
 //   --reconcile-interval SECONDS  record live NFSv4 clients every SECONDS
 //                        (default: the lease time; 0: off)
+//   --control-socket PATH  the control socket (daemon/control_server.h);
+//                        "none": no socket
 //   --config FILE        nfs.conf to read (default /etc/nfs.conf, plus
 //                        /usr/etc/nfs.conf and the .d directories)
 //   --dump-config        print the effective configuration and exit
@@ -58,7 +60,8 @@
 //   [general]   pipefs-directory                    the cld pipe is DIR/nfsd/cld
 //   [nfsdcld]   debug (a number, >0: debug logging; the nfsrecd role)
 //   [nfsrecd]   nfs4 (bool), end-grace-early (bool), reconcile-interval,
-//               rpcbind-check-interval (seconds, 0: off; default 30)
+//               rpcbind-check-interval (seconds, 0: off; default 30),
+//               control-socket (as --control-socket)
 #pragma once
 
 #include <cstdint>
@@ -125,6 +128,15 @@ struct DaemonConfig {
     return database_dir.empty() ? DefaultDatabaseDir(nsm.state_dir) : database_dir;
   }
   std::string DbPath() const { return DatabaseFile(DatabaseDir()); }
+
+  // [nfsrecd] control-socket, --control-socket: "" is the default,
+  // DatabaseDir()/control; "none" turns the socket off.
+  std::string control_socket;
+  // The control socket's path; "" when turned off.
+  std::string ControlSocketPath() const {
+    if (control_socket == "none") return "";
+    return control_socket.empty() ? DatabaseDir() + "/control" : control_socket;
+  }
   // One "key = value" line per setting.
   std::string Dump() const;
 };

@@ -454,7 +454,9 @@ void WarnUnknownKeys(NfsConf& conf, const std::vector<std::string_view>& section
       {"lockd", {"port", "udp-port"}},
       {"nfsdcld", {"debug", "storagedir"}},
       {"nfsdcltrack", {"debug", "storagedir"}},
-      {"nfsrecd", {"nfs4", "end-grace-early", "reconcile-interval", "rpcbind-check-interval"}},
+      {"nfsrecd",
+       {"nfs4", "end-grace-early", "reconcile-interval", "rpcbind-check-interval",
+        "control-socket"}},
   };
   for (std::string_view section : sections) {
     auto it = kKnown.find(section);

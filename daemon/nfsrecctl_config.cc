@@ -16,12 +16,14 @@ enum : int {
   kConfig = options::kFirstLongOnlyId,
   kStateDir,
   kNfsUtils,
+  kJson,
 };
 
 constexpr options::OptionSpec kOptions[] = {
     {'h', 'h', "help", false},         {'V', 'V', "version", false},
     {'V', 'v', nullptr, false},        {kConfig, 0, "config", true},
     {kStateDir, 0, "state-dir", true}, {kNfsUtils, 0, "nfs-utils", true},
+    {kJson, 0, "json", false},
 };
 
 // Options every command accepts.
@@ -36,6 +38,8 @@ struct CtlCommand {
 
 const CtlCommand kCtlCommands[] = {
     {"export", "export --nfs-utils DIR", {kNfsUtils}, 0},
+    {"status", "status [--json]", {kJson}, 0},
+    {"metrics", "metrics", {}, 0},
 };
 
 const CtlCommand* FindCommand(const std::string& name) {
@@ -84,6 +88,9 @@ options::ParseResult<CtlCommandLine> ParseCtlCommandLine(const std::vector<std::
         NFSREC_ASSIGN_OR_RETURN(cl.nfs_utils_dir, options::PathValue(o));
         break;
       }
+      case kJson:
+        cl.json = true;
+        break;
     }
   }
   if (scanned.operands.empty()) return OptionError{ErrorKind::kUsage, "no command given"};
@@ -121,6 +128,7 @@ options::ParseResult<CtlStore> ResolveCtlStore(const CtlCommandLine& cl,
   CtlStore store;
   store.state_dir = daemon.config.nsm.state_dir;
   store.database = daemon.config.DbPath();
+  store.control_socket = daemon.config.ControlSocketPath();
   store.conf_warnings = daemon.conf.warnings();
   return store;
 }

@@ -7,6 +7,7 @@
 // options it accepts and how many operands; adding one (list, show, grace,
 // status, metrics) is a row, a case in CheckCommand and a handler in main.
 //   export --nfs-utils DIR   write rpc.statd's and nfsdcld's files under DIR
+//   status [--json], metrics the running daemon's figures (daemon/nfsrecctl_live.h)
 //
 // Which database: the daemon's own rules (daemon/daemon_config.h): nfs.conf
 // ([statd] state-directory-path and whatever else places the database),
@@ -30,6 +31,7 @@ struct CtlCommandLine {
   std::string config_file = NfsConf::kDefaultPath;
   std::string state_dir;      // --state-dir; "" if not given
   std::string nfs_utils_dir;  // export --nfs-utils
+  bool json = false;          // --json
 };
 
 options::ParseResult<CtlCommandLine> ParseCtlCommandLine(const std::vector<std::string>& args);
@@ -37,7 +39,8 @@ options::ParseResult<CtlCommandLine> ParseCtlCommandLine(const std::vector<std::
 // Where the store is, by the daemon's rules (above).
 struct CtlStore {
   std::string state_dir;
-  std::string database;  // the database file
+  std::string database;        // the database file
+  std::string control_socket;  // the daemon's control socket; "" if turned off
   std::vector<std::string> conf_warnings;
 };
 options::ParseResult<CtlStore> ResolveCtlStore(const CtlCommandLine& cl,

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "daemon/nfs_conf.h"
 #include "daemon/nfsrecctl_config.h"
+#include "daemon/nfsrecctl_live.h"
 #include "nfs4rec/nfsdcld_export.h"
 #include "statd/nfs_utils_export.h"
 
@@ -187,5 +188,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: nfs.conf: %s\n", prog.c_str(), w.c_str());
   }
   if (cl->command == "export") return Export(*store, cl->nfs_utils_dir);
+  if (cl->command == "status" || cl->command == "metrics") {
+    return RunLiveCommand(cl->command, store->control_socket, cl->json);
+  }
   return 1;  // every command of the table is handled above
 }

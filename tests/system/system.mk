@@ -49,3 +49,6 @@ EXTRA_DIST += $(SYSTEM_TESTS) tests/system/lib.sh
 
 # The way back to nfs-utils (nfsrecctl export --nfs-utils).
 SYSTEM_TESTS += tests/system/200-export-to-nfs-utils.sh
+
+# nfsrecctl status and metrics over the daemon's control socket.
+SYSTEM_TESTS += tests/system/205-nfsrecctl-status.sh
