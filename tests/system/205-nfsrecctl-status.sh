@@ -78,6 +78,7 @@ PY
 echo "ok: status --json validated against docs/schema/status.json"
 
 ctl status >"$T/status.txt" 2>&1
+sed 's/^/  | /' "$T/status.txt"
 expect_eq "status exit status" 0 "$?"
 grep -q "SM_STAT 1, SM_MON 5 (1 garbage, 1 refused), SM_UNMON 1" "$T/status.txt" ||
   fail "human status: $(cat "$T/status.txt")"
