@@ -185,6 +185,23 @@ Result<LiveClientScan> ScanLiveClients(FileSystem& fs) {
   return scan;
 }
 
+Result<std::string> FindNfsdClient(FileSystem& fs, std::string_view name) {
+  NFSREC_ASSIGN_OR_RETURN(const std::vector<DirEntry> entries, fs.ListDirectory(kNfsdClientsDir));
+  for (const DirEntry& entry : entries) {
+    std::string dir = StrCat(kNfsdClientsDir, "/", entry.name);
+    Result<std::string> text =
+        fs.ReadSmallFile(dir + "/info", ReadFileOptions{.max_bytes = kInfoMax});
+    if (!text.ok()) continue;  // gone meanwhile, or unreadable: not this one
+    Result<NfsdClientInfo> info = ParseClientInfo(*text);
+    if (info.ok() && info->name == name) return dir;
+  }
+  return Status::NotFound("nfsd does not know the client");
+}
+
+Status ExpireNfsdClient(FileSystem& fs, const std::string& dir) {
+  return fs.WriteExistingFile(dir + "/ctl", "expire\n");
+}
+
 ProcLiveClientSource::ProcLiveClientSource(Executor& executor, std::shared_ptr<FileSystem> fs)
     : executor_(executor), fs_(std::move(fs)) {}
 

@@ -17,6 +17,9 @@
 //           `name` is the client owner that cld upcalls carry, printed by
 //           seq_quote_mem(): inside double quotes, printable ASCII bytes as
 //           they are and every other byte, and '"' and '\', as \xNN.
+//   ctl     write-only; "expire\n" makes nfsd expire the client at once
+//           (force_expire_client): it sends the tracker a Remove for it
+//           before the write returns.
 //   states  one line per open/lock/delegation/layout stateid the client
 //           holds, "- 0x...: { type: open, ... }"; empty if it holds none.
 // Unknown lines are ignored, so newer kernels' additions do no harm.
@@ -84,6 +87,17 @@ struct LiveClientScan {
 // Clients that vanish between the listing and the read are left out
 // silently.
 Result<LiveClientScan> ScanLiveClients(FileSystem& fs);
+
+// The directory under kNfsdClientsDir (e.g. "/proc/fs/nfsd/clients/7") of
+// the client whose info names `name`.  NotFound if no readable entry does,
+// or if there is no list (nfsd not running, kernel before 5.3).  Blocking
+// (procfs): call it off the loop thread.
+Result<std::string> FindNfsdClient(FileSystem& fs, std::string_view name);
+
+// Writes "expire\n" to <dir>/ctl.  Blocking, and nfsd holds the write until
+// the tracker has answered the Remove upcall it sends: never call it on the
+// thread that answers upcalls.
+Status ExpireNfsdClient(FileSystem& fs, const std::string& dir);
 
 // Port used by TrackingService.
 class LiveClientSource {

@@ -11,7 +11,9 @@
 #include <memory>
 
 #include "common/base/callback.h"
+#include "common/base/clock.h"
 #include "common/base/liveness.h"
+#include "common/base/result.h"
 #include "common/base/status.h"
 #include "common/os/executor.h"
 #include "common/os/file_system.h"
@@ -19,6 +21,8 @@
 namespace nfsrec::nfs4rec {
 
 inline constexpr char kV4EndGracePath[] = "/proc/fs/nfsd/v4_end_grace";
+// nfsd's grace time in seconds, "90\n"; written before nfsd starts.
+inline constexpr char kNfsdGraceTimePath[] = "/proc/fs/nfsd/nfsv4gracetime";
 
 // Port used by TrackingService.
 class GraceControl {
@@ -26,11 +30,17 @@ class GraceControl {
   virtual ~GraceControl() = default;
   // Asks the kernel to end grace.  `done` runs later on the loop thread.
   virtual void EndGrace(Callback<void(Status)> done) = 0;
+  // Reads nfsd's grace time (how long its own timer runs).  `done` runs
+  // later on the loop thread.
+  virtual void ReadGraceTime(Callback<void(Result<Duration>)> done) = 0;
 };
 
 // Writes "Y" to v4_end_grace; blocking (see the header comment).  NotFound
 // if the file is missing (nfsd not loaded), Busy if nfsd is not running.
 Status WriteEndGrace(FileSystem& fs);
+// Reads kNfsdGraceTimePath; blocking.  Corruption if it holds no positive
+// number.
+Result<Duration> ReadGraceTime(FileSystem& fs);
 
 class ProcGraceControl final : public GraceControl {
  public:
@@ -44,6 +54,7 @@ class ProcGraceControl final : public GraceControl {
   ProcGraceControl& operator=(const ProcGraceControl&) = delete;
 
   void EndGrace(Callback<void(Status)> done) override;
+  void ReadGraceTime(Callback<void(Result<Duration>)> done) override;
 
  private:
   Executor& executor_;

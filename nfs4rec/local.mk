@@ -12,11 +12,12 @@ nfs4rec_libnfs4rec_a_SOURCES = \
 	nfs4rec/sqlite_client_store.cc nfs4rec/sqlite_client_store.h \
 	nfs4rec/tracking_daemon.cc nfs4rec/tracking_daemon.h \
 	nfs4rec/tracking_options.h \
+	nfs4rec/tracking_grace.cc \
 	nfs4rec/tracking_reconcile.cc \
 	nfs4rec/tracking_service.cc nfs4rec/tracking_service.h
 
 dist_man_MANS += man/nfsrec-cltrack.8
-EXTRA_DIST += docs/nfs4rec.md
+EXTRA_DIST += docs/nfs4rec.md docs/events.md
 
 # Test support (the in-memory ClientStore) is compiled into the tests that use it.
 NFS4REC_MEM_STORE = tests/support/mem_client_store.cc tests/support/mem_client_store.h
@@ -25,6 +26,7 @@ NFS4REC_TESTS = \
 	nfs4rec/cld_codec_test \
 	nfs4rec/cld_pipe_test \
 	nfs4rec/tracking_service_test \
+	nfs4rec/tracking_grace_test \
 	nfs4rec/sqlite_client_store_test \
 	nfs4rec/cltrack_test \
 	nfs4rec/clients_info_test \
@@ -45,6 +47,11 @@ nfs4rec_cld_pipe_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 nfs4rec_tracking_service_test_SOURCES = nfs4rec/tracking_service_test.cc $(NFS4REC_MEM_STORE) \
 	tests/support/fake_file_system.h tests/support/fake_grace_control.h \
 	tests/support/fake_live_client_source.h
+nfs4rec_tracking_grace_test_SOURCES = nfs4rec/tracking_grace_test.cc $(NFS4REC_MEM_STORE) \
+	tests/support/fake_grace_control.h tests/support/fake_scheduler.h
+nfs4rec_tracking_grace_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+nfs4rec_tracking_grace_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+
 nfs4rec_tracking_service_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 nfs4rec_tracking_service_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 

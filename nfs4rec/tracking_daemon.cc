@@ -149,6 +149,56 @@ void TrackingDaemon::CheckDrained() {
   done();
 }
 
+const char* TrackingDaemon::ExpireOutcomeText(ExpireOutcome outcome) {
+  return outcome == ExpireOutcome::kExpiredThroughNfsd ? "expired through nfsd"
+                                                       : "removed from the store";
+}
+
+void TrackingDaemon::ExpireClient(const std::string& id,
+                                  Callback<void(Result<ExpireOutcome>)> done) {
+  // On the worker: found and expired (true), unknown to nfsd (false), or
+  // the error of the ctl write.
+  auto expire = [fs = fs_, id]() -> Result<bool> {
+    Result<std::string> dir = FindNfsdClient(*fs, id);
+    if (!dir.ok()) {
+      if (dir.status().IsNotFound()) return false;
+      return dir.status();
+    }
+    Status st = ExpireNfsdClient(*fs, *dir);
+    if (st.IsNotFound()) return false;  // the client went meanwhile
+    if (!st.ok()) return st;
+    return true;
+  };
+  executor_.Run(
+      liveness_.token(), std::move(expire),
+      [this, id, done = std::move(done)](Result<bool> expired) mutable {
+        if (!expired.ok()) {
+          log_.Warning(StrCat("cld: cannot expire client ", TrackingService::ClientIdForLog(id),
+                              " through nfsd: ", expired.status().ToString()));
+          return done(expired.status());
+        }
+        if (*expired) {
+          log_.Notice(StrCat("cld: client ", TrackingService::ClientIdForLog(id),
+                             " expired through nfsd (administrator request)"));
+          // nfsd answered its own Remove before the write returned, if it
+          // sent one: it does only for clients it marked as recorded, and a
+          // client recorded by reconciliation (a v4.0 reclaim, no Create) is
+          // not.  A record still here goes now.
+          service_->RemoveRecord(id, [done = std::move(done)](Status st) mutable {
+            if (!st.ok() && !st.IsNotFound() && !st.IsBusy()) {
+              return done(st.WithContext("expired through nfsd, but its record stays"));
+            }
+            done(ExpireOutcome::kExpiredThroughNfsd);
+          });
+          return;
+        }
+        service_->RemoveRecord(id, [done = std::move(done)](Status st) mutable {
+          if (!st.ok()) return done(st);
+          done(ExpireOutcome::kRemovedFromStore);
+        });
+      });
+}
+
 std::string TrackingDaemon::StatusReport() const {
   const CldPipe::Stats& ps = pipe_->stats();
   std::string pipe = pipe_->is_open() ? StrCat("open ", pipe_->open_path())

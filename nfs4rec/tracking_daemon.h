@@ -62,6 +62,19 @@ class TrackingDaemon {
   // read but never answered would keep an nfsd thread waiting for ever.
   void Drain(Callback<void()> done);
 
+  // nfsrecctl expire client.  If nfsd knows the client (a clients/<n>/info
+  // names `id`), writes "expire" to its ctl and lets nfsd's own Remove
+  // upcall delete the record, so kernel and store agree (a record nfsd sent
+  // no Remove for, e.g. one written by reconciliation, is deleted once the
+  // write has returned); otherwise deletes
+  // the record from the store directly (TrackingService::RemoveRecord, whose
+  // errors it returns: NotFound when neither knows the client).  The /proc
+  // work runs on the Executor; `done` runs on the loop thread.
+  enum class ExpireOutcome { kExpiredThroughNfsd, kRemovedFromStore };
+  void ExpireClient(const std::string& id, Callback<void(Result<ExpireOutcome>)> done);
+  // "expired through nfsd", "removed from the store".
+  static const char* ExpireOutcomeText(ExpireOutcome outcome);
+
   // One line for the logs.
   std::string StatusReport() const;
 

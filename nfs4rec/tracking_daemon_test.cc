@@ -21,6 +21,12 @@
 namespace nfsrec::nfs4rec {
 namespace {
 
+ClientRecord Rec(const std::string& id) {
+  ClientRecord r;
+  r.id = id;
+  return r;
+}
+
 using std::chrono::seconds;
 
 // Starts the daemon and runs the loop until its records are loaded.
@@ -62,6 +68,25 @@ class TrackingDaemonTest : public ::testing::Test {
     std::sort(ids.begin(), ids.end());
     return ids;
   }
+  // Writes current-epoch records through a fresh connection.
+  void PutRecords(const std::vector<std::string>& ids) {
+    auto loop = EventLoop::Create().value();
+    auto queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *loop);
+    auto store = SqliteClientStore::Open(*queue).value();
+    size_t done = 0;
+    for (const std::string& id : ids) {
+      store->PutClient(Rec(id), [&done](Status st) {
+        EXPECT_TRUE(st.ok()) << st.ToString();
+        ++done;
+      });
+    }
+    EXPECT_TRUE(loop->RunUntil([&] { return done == ids.size(); }, std::chrono::seconds(10)));
+  }
+  TrackingOptions NoReconcile() const {
+    TrackingOptions opts = Options();
+    opts.reconcile_interval = 0;
+    return opts;
+  }
   std::string db() const { return tmp_.File("nfsrecd.sqlite"); }
   TrackingOptions Options() const {
     TrackingOptions opts;
@@ -77,6 +102,26 @@ class TrackingDaemonTest : public ::testing::Test {
     std::unique_ptr<CommitQueue> queue;
     std::unique_ptr<TrackingDaemon> daemon;
   };
+  // Destroys in dependency order: the daemon first, the loop last.
+  static void Stop(Running& r) {
+    r.daemon.reset();
+    r.queue.reset();
+    r.executor.reset();
+    r.loop.reset();
+  }
+  // Runs ExpireClient to its answer.
+  Result<TrackingDaemon::ExpireOutcome> Expire(Running& r, const std::string& id) {
+    auto out = std::make_shared<std::optional<Result<TrackingDaemon::ExpireOutcome>>>();
+    r.daemon->ExpireClient(
+        id, [out](Result<TrackingDaemon::ExpireOutcome> x) { out->emplace(std::move(x)); });
+    EXPECT_FALSE(out->has_value()) << "answered inline";
+    for (int i = 0; i < 1000 && !out->has_value(); ++i) {
+      r.loop->RunUntil([&] { return out->has_value(); }, std::chrono::milliseconds(10));
+      sched_.Advance(Duration::zero());
+    }
+    if (!out->has_value()) return Status::TimedOut("ExpireClient did not answer");
+    return std::move(**out);
+  }
   void Run(Running& r, Logger& log, const TrackingOptions& opts) {
     r.loop = EventLoop::Create().value();
     r.executor = std::make_unique<Executor>(*r.loop);
@@ -180,6 +225,99 @@ TEST_F(TrackingDaemonTest, ScanStillRunningWhenTheDaemonGoesIsDropped) {
   r.loop->RunUntil([] { return false; }, std::chrono::milliseconds(100));
   r.queue.reset();
   EXPECT_TRUE(StoredIds().empty());
+}
+
+TEST_F(TrackingDaemonTest, ClientKnownToNfsdIsExpiredThroughItsCtl) {
+  Client(7, "confirmed", "\"Linux NFSv4.2 k\"", true);
+  Client(8, "confirmed", "\"other\"", true);
+  fs_->SetFile(StrCat(kNfsdClientsDir, "/7/ctl"), "");
+  fs_->SetFile(StrCat(kNfsdClientsDir, "/8/ctl"), "");
+  PutRecords({"Linux NFSv4.2 k", "other"});
+  CapturingLogger log;
+  Running r;
+  ASSERT_NO_FATAL_FAILURE(Run(r, log, NoReconcile()));
+  Result<TrackingDaemon::ExpireOutcome> out = Expire(r, "Linux NFSv4.2 k");
+  ASSERT_OK(out);
+  EXPECT_EQ(*out, TrackingDaemon::ExpireOutcome::kExpiredThroughNfsd);
+  EXPECT_STREQ(TrackingDaemon::ExpireOutcomeText(*out), "expired through nfsd");
+  EXPECT_EQ(fs_->writes(),
+            (std::vector<FakeFileSystem::Write>{{StrCat(kNfsdClientsDir, "/7/ctl"), "expire\n"}}));
+  EXPECT_TRUE(log.Contains("cld: client \"Linux NFSv4.2 k\" expired through nfsd"));
+  Stop(r);
+  // This fake nfsd sends no Remove upcall, as nfsd does for a client it
+  // never marked as recorded: the record goes after the write.
+  EXPECT_EQ(StoredIds(), (std::vector<std::string>{"other"}));
+}
+
+TEST_F(TrackingDaemonTest, KnownToNfsdWithoutARecordIsStillExpired) {
+  Client(3, "confirmed", "\"fresh\"", true);
+  fs_->SetFile(StrCat(kNfsdClientsDir, "/3/ctl"), "");
+  CapturingLogger log;
+  Running r;
+  ASSERT_NO_FATAL_FAILURE(Run(r, log, NoReconcile()));
+  Result<TrackingDaemon::ExpireOutcome> out = Expire(r, "fresh");
+  ASSERT_OK(out);
+  EXPECT_EQ(*out, TrackingDaemon::ExpireOutcome::kExpiredThroughNfsd);
+  EXPECT_EQ(fs_->writes().size(), 1u);
+}
+
+TEST_F(TrackingDaemonTest, ClientOnlyInTheStoreIsRemovedFromTheStore) {
+  Client(1, "confirmed", "\"someone else\"", true);
+  PutRecords({"gone", "stays"});
+  CapturingLogger log;
+  Running r;
+  ASSERT_NO_FATAL_FAILURE(Run(r, log, NoReconcile()));
+  Result<TrackingDaemon::ExpireOutcome> out = Expire(r, "gone");
+  ASSERT_OK(out);
+  EXPECT_EQ(*out, TrackingDaemon::ExpireOutcome::kRemovedFromStore);
+  EXPECT_STREQ(TrackingDaemon::ExpireOutcomeText(*out), "removed from the store");
+  EXPECT_TRUE(fs_->writes().empty());
+  EXPECT_TRUE(log.Contains("cld: client \"gone\": record removed from the store"));
+  Stop(r);
+  EXPECT_EQ(StoredIds(), (std::vector<std::string>{"stays"}));
+}
+
+TEST_F(TrackingDaemonTest, WithoutAKernelClientListTheStoreIsUsed) {
+  fs_->Remove(kNfsdClientsDir);
+  PutRecords({"gone"});
+  CapturingLogger log;
+  Running r;
+  ASSERT_NO_FATAL_FAILURE(Run(r, log, NoReconcile()));
+  Result<TrackingDaemon::ExpireOutcome> out = Expire(r, "gone");
+  ASSERT_OK(out);
+  EXPECT_EQ(*out, TrackingDaemon::ExpireOutcome::kRemovedFromStore);
+}
+
+TEST_F(TrackingDaemonTest, ClientKnownNowhereIsNotFound) {
+  Client(1, "confirmed", "\"someone else\"", true);
+  PutRecords({"stays"});
+  CapturingLogger log;
+  Running r;
+  ASSERT_NO_FATAL_FAILURE(Run(r, log, NoReconcile()));
+  Result<TrackingDaemon::ExpireOutcome> out = Expire(r, std::string("\x01nobody", 7));
+  ASSERT_FALSE(out.ok());
+  EXPECT_TRUE(out.status().IsNotFound()) << out.status().ToString();
+  EXPECT_NE(out.status().message().find("hex:016e6f626f6479"), std::string::npos)
+      << out.status().ToString();
+  EXPECT_TRUE(fs_->writes().empty());
+  Stop(r);
+  EXPECT_EQ(StoredIds(), (std::vector<std::string>{"stays"}));
+}
+
+TEST_F(TrackingDaemonTest, FailedCtlWriteIsReportedAndTheRecordStays) {
+  Client(7, "confirmed", "\"k\"", true);
+  fs_->SetFile(StrCat(kNfsdClientsDir, "/7/ctl"), "");
+  fs_->FailWrites(StrCat(kNfsdClientsDir, "/7/ctl"), Status::IOError("write: Invalid argument"));
+  PutRecords({"k"});
+  CapturingLogger log;
+  Running r;
+  ASSERT_NO_FATAL_FAILURE(Run(r, log, NoReconcile()));
+  Result<TrackingDaemon::ExpireOutcome> out = Expire(r, "k");
+  ASSERT_FALSE(out.ok());
+  EXPECT_TRUE(out.status().IsIOError()) << out.status().ToString();
+  EXPECT_TRUE(log.Contains("cld: cannot expire client \"k\" through nfsd"));
+  Stop(r);
+  EXPECT_EQ(StoredIds(), (std::vector<std::string>{"k"}));
 }
 
 }  // namespace

@@ -84,6 +84,7 @@ void TrackingService::OnLoaded(Result<ClientSnapshot> snapshot, Callback<void(St
     log_.Info(StrCat("cld: grace period open (recovery epoch ", epochs_.recovery, ", current ",
                      epochs_.current, "): ", awaiting_.size(), " of ", uploaded_,
                      " clients have not reclaimed yet"));
+    NoteLoadedInGrace();
   }
   start_ = StartState::kReady;
   for (auto& [up, reply] : waiting) Dispatch(up, std::move(reply));
@@ -198,10 +199,7 @@ void TrackingService::HandleGraceStart(const CldMessage& up, Reply reply) {
     }
     uploaded_ = awaiting_.size();
     end_grace_requested_ = false;
-    log_.Info(StrCat("cld: GraceStart: ",
-                     r->kept_recovery ? "grace still open from the previous start, keeping" : "new",
-                     " recovery epoch ", epochs_.recovery, ", current epoch ", epochs_.current,
-                     "; uploading ", job->records.size(), " records"));
+    NoteGraceStarted(*r);
     ContinueUpload(job);
   }));
 }
@@ -283,13 +281,16 @@ void TrackingService::HandleCreate(const CldMessage& up, Reply reply) {
 // So when the set of uploaded clients without a fresh Create is empty, no
 // reclaim can still be pending, and grace only delays new state.
 void TrackingService::OnCreated(const std::string& id) {
-  if (!epochs_.in_grace() || awaiting_.erase(id) == 0 || !awaiting_.empty()) return;
+  if (!epochs_.in_grace() || awaiting_.erase(id) == 0) return;
+  NoteReclaim(id);
+  if (!awaiting_.empty()) return;
   if (!options_.end_grace_early || end_grace_requested_ || uploaded_ == 0) return;
   end_grace_requested_ = true;
   ++stats_.early_ends;
-  log_.Notice(StrCat("cld: all ", uploaded_,
-                     " uploaded clients have re-created their records;"
-                     " ending the grace period early"));
+  // The notice-level event is "grace ended", at the GraceDone this brings.
+  log_.Info(StrCat("cld: all ", uploaded_,
+                   " uploaded clients have re-created their records;"
+                   " ending the grace period early"));
   grace_.EndGrace(liveness_.Guard([this](Status st) {
     if (st.ok()) {
       log_.Info("cld: the kernel ended the grace period");
@@ -316,6 +317,39 @@ void TrackingService::HandleRemove(const CldMessage& up, Reply reply) {
   }));
 }
 
+void TrackingService::RemoveRecord(const std::string& id, Callback<void(Status)> done) {
+  Status refused;
+  if (start_ != StartState::kReady) {
+    refused = Status::Unavailable("the client records are not loaded");
+  } else if (current_ids_.count(id) == 0 && pending_creates_.count(id) == 0) {
+    refused = awaiting_.count(id) != 0
+                  ? Status::Busy(StrCat("client ", ClientIdForLog(id),
+                                        " has only a record of the recovery epoch: it may still "
+                                        "reclaim, and the record goes when grace ends"))
+                  : Status::NotFound(StrCat("no record of client ", ClientIdForLog(id)));
+  }
+  if (!refused.ok()) {
+    // Scheduler callbacks are copyable; the Callback is not.
+    auto shared = std::make_shared<Callback<void(Status)>>(std::move(done));
+    scheduler_.RunAfter(Duration::zero(),
+                        liveness_.Guard([shared, refused] { (*shared)(refused); }));
+    return;
+  }
+  current_ids_.erase(id);
+  if (scan_running_) removed_during_scan_.insert(id);
+  store_.RemoveClient(id, liveness_.Guard([this, id, done = std::move(done)](Status st) mutable {
+    if (st.ok()) {
+      log_.Notice(StrCat("cld: client ", ClientIdForLog(id),
+                         ": record removed from the store (administrator request)"));
+    } else {
+      ++stats_.store_errors;
+      current_ids_.insert(id);  // still on disk
+      log_.Error(StrCat("cld: cannot remove client ", NameForLog(id), ": ", st.ToString()));
+    }
+    done(st);
+  }));
+}
+
 void TrackingService::HandleCheck(const CldMessage& up, Reply reply) {
   ++stats_.checks;
   if (up.name.empty()) return Finish(up, reply, kCldEAcces);
@@ -325,15 +359,11 @@ void TrackingService::HandleCheck(const CldMessage& up, Reply reply) {
       log_.Error(StrCat("cld: Check of ", NameForLog(up.name), " failed: ", r.status().ToString()));
       return Finish(up, reply, kCldEAcces);
     }
-    if (r->started_grace) {
-      log_.Info(
-          StrCat("cld: Check outside grace (kernel without GraceStart): opened recovery "
-                 "epoch ",
-                 r->epochs.recovery));
-    }
     epochs_ = r->epochs;
+    if (r->started_grace) NoteGraceOpenedByCheck();
     bool allowed = r->outcome != ReclaimOutcome::kNotFound;
     if (allowed) current_ids_.insert(up.name);
+    if (r->outcome == ReclaimOutcome::kReclaimed && epochs_.in_grace()) NoteReclaim(up.name);
     Finish(up, reply, allowed ? 0 : kCldEAcces);
   };
   store_.CheckReclaim(up.name, liveness_.Guard(std::move(checked)));
@@ -350,10 +380,9 @@ void TrackingService::HandleGraceDone(const CldMessage& up, Reply reply) {
     if (r->was_in_grace) {
       // The whole recovery epoch goes; reclaimed clients live on in the
       // current epoch, so only the awaiting ones lose their record.
-      log_.Info(StrCat("cld: GraceDone: grace over; dropped the recovery epoch (", r->dropped,
-                       " records); ", awaiting_.size(), " of ", uploaded_,
-                       " uploaded clients did not reclaim"));
+      NoteGraceEnded(*r);
     } else {
+      // Older kernels may send GraceDone twice: not a second event.
       log_.Info("cld: GraceDone outside grace; nothing to do");
     }
     epochs_ = r->epochs;

@@ -31,6 +31,8 @@
 // need no store, are answered as always.
 //
 // Early end of grace: see TrackingService::OnCreated and docs/nfs4rec.md.
+// Grace bookkeeping and the recovery events in the log (grace started, each
+// reclaim, grace ended and why): nfs4rec/tracking_grace.cc, docs/events.md.
 // Reconciliation (records for live clients that reclaimed without a Create):
 // see TrackingService::OnLiveClients (nfs4rec/tracking_reconcile.cc) and
 // docs/nfs4rec.md.
@@ -42,6 +44,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -67,6 +70,49 @@ struct TrackingServiceOptions {
 
 // Maps a store outcome to a cld status: OK -> 0, anything else -> -EREMOTEIO.
 int16_t ToCldStatus(const Status& st);
+
+// Why a grace period ended; the rule is in docs/events.md ("Why grace
+// ended").  The cld protocol's GraceDone says nothing about its cause, so
+// it is told from who was still missing and how long grace had run.
+enum class GraceEndReason {
+  kAllReclaimed,  // every client that may reclaim had re-created its record
+  kTimer,         // clients missing, and nfsd's own grace time had run out
+  kAdmin,         // clients missing, before nfsd's grace time: v4_end_grace by someone else
+  kUnknown,  // timer or admin: grace began before this process, or nfsd's grace time is unknown
+};
+// "all-reclaimed", "timer", "admin", "unknown": stable, for the status report.
+const char* GraceEndReasonName(GraceEndReason reason);
+
+// Grace bookkeeping for the status report.  Times are on the service's
+// Scheduler clock (steady); the reader converts them to wall time with
+// wall_now - (scheduler.Now() - t).
+struct GraceReport {
+  bool in_grace = false;
+  uint64_t current_epoch = 0;
+  uint64_t recovery_epoch = 0;  // 0 out of grace
+  // In grace: when GraceStart (v0 kernels: the first Check) opened it;
+  // unset when it was already open when this process loaded the records.
+  std::optional<TimePoint> started_at;
+  // nfsd's grace time (nfsv4gracetime), read at GraceStart, if it could be.
+  std::optional<Duration> kernel_grace_time;
+  // False when a v0 kernel opened grace with a Check: no upload says who may.
+  bool may_reclaim_known = true;
+  uint64_t may_reclaim = 0;  // clients uploaded at GraceStart
+  uint64_t reclaimed = 0;    // of those, how many re-created their record so far
+
+  struct Ended {
+    GraceEndReason reason = GraceEndReason::kUnknown;
+    TimePoint ended_at{};
+    std::optional<Duration> duration;  // unset when started_at was
+    uint64_t recovery_epoch = 0;       // the epoch dropped
+    bool may_reclaim_known = true;
+    uint64_t may_reclaim = 0;
+    uint64_t reclaimed = 0;
+    uint64_t not_returned = 0;  // may_reclaim - reclaimed
+  };
+  // The last grace period that ended in this process, if any.
+  std::optional<Ended> last_ended;
+};
 
 class TrackingService {
  public:
@@ -123,12 +169,22 @@ class TrackingService {
   // Runs one reconciliation now (or right after the one in progress).
   void ReconcileNow();
 
+  // nfsrecctl expire client, for a client that nfsd does not know: deletes
+  // its record from the current epoch.  done(OK) once that is durable;
+  // NotFound if it has no current record; Busy if it has only a record of
+  // the recovery epoch (it may still reclaim; grace's end drops it);
+  // Unavailable before the records are loaded.  Never inline.
+  void RemoveRecord(const std::string& id, Callback<void(Status)> done);
+  // A client id for events: "text" when printable, else hex:..., truncated.
+  static std::string ClientIdForLog(const std::string& id);
+
   // Upcalls read but not finally answered yet.
   size_t in_flight() const { return in_flight_; }
   const Stats& stats() const { return stats_; }
   const Epochs& epochs() const { return epochs_; }
   // Uploaded clients that have not re-created their record in this grace.
   size_t awaiting_reclaim() const { return awaiting_.size(); }
+  GraceReport grace_report() const;
   std::string StatusReport() const;
 
  private:
@@ -147,6 +203,13 @@ class TrackingService {
   void HandleCheck(const CldMessage& up, Reply reply);
   void HandleGraceDone(const CldMessage& up, Reply reply);
   void OnCreated(const std::string& id);
+  // Grace bookkeeping and its log lines (tracking_grace.cc).
+  void NoteGraceStarted(const GraceStartResult& r);
+  void NoteGraceOpenedByCheck();
+  void NoteLoadedInGrace();
+  void NoteReclaim(const std::string& id);
+  void NoteGraceEnded(const EndGraceResult& r);
+  GraceEndReason EndReason(const std::optional<Duration>& elapsed) const;
   void ScheduleReconcile();
   void OnLiveClients(Result<LiveClientScan> scan);
   static bool ShouldRecord(const NfsdClientInfo& c);
@@ -188,6 +251,12 @@ class TrackingService {
   bool scan_running_ = false;
   bool rescan_wanted_ = false;
   bool reported_missing_list_ = false;
+  // Grace bookkeeping (see GraceReport).
+  std::optional<TimePoint> grace_started_;
+  std::optional<Duration> kernel_grace_time_;
+  bool may_reclaim_known_ = true;
+  uint64_t reclaimed_ = 0;
+  std::optional<GraceReport::Ended> last_ended_;
   Liveness liveness_;  // ORDER: last, so it dies first
 };
 

@@ -14,6 +14,12 @@
 namespace nfsrec::nfs4rec {
 namespace {
 
+ClientRecord Rec(const std::string& id) {
+  ClientRecord r;
+  r.id = id;
+  return r;
+}
+
 class ManualScheduler final : public Scheduler {
  public:
   TimePoint Now() const override { return now_; }
@@ -622,6 +628,81 @@ TEST_F(ReconcileTest, IntervalFollowsTheLeaseAScanReports) {
     service_.reset();
     sched_.RunAll();
   }
+}
+
+// nfsrecctl expire client, store side (RemoveRecord).
+std::optional<Status> RemoveRecordOf(TrackingService& s, MemClientStore& store,
+                                     ManualScheduler& sched, const std::string& id) {
+  std::optional<Status> out;
+  s.RemoveRecord(id, [&out](Status st) { out = st; });
+  EXPECT_FALSE(out.has_value()) << "answered inline";
+  store.RunPending();
+  sched.RunAll();
+  return out;
+}
+
+TEST_F(TrackingServiceTest, RemoveRecordDeletesACurrentRecordDurablyFirst) {
+  MakeService();
+  Create("c1");
+  Create("c2");
+  std::optional<Status> out;
+  service_->RemoveRecord("c1", [&out](Status st) { out = st; });
+  EXPECT_FALSE(out.has_value());
+  store_.RunPending();
+  ASSERT_TRUE(out.has_value());
+  ASSERT_OK(*out);
+  EXPECT_FALSE(store_.Has(store_.epochs().current, "c1"));
+  EXPECT_TRUE(store_.Has(store_.epochs().current, "c2"));
+  EXPECT_TRUE(log_.Contains("cld: client \"c1\": record removed from the store"));
+  // Gone now: a second request finds nothing.
+  out = RemoveRecordOf(*service_, store_, sched_, "c1");
+  ASSERT_TRUE(out.has_value());
+  EXPECT_TRUE(out->IsNotFound()) << out->ToString();
+}
+
+TEST_F(TrackingServiceTest, RemoveRecordOfAnUnknownClientIsNotFound) {
+  MakeService();
+  Create("c1");
+  const uint64_t mutations = store_.mutations();
+  std::optional<Status> out = RemoveRecordOf(*service_, store_, sched_, "nobody");
+  ASSERT_TRUE(out.has_value());
+  EXPECT_TRUE(out->IsNotFound());
+  EXPECT_EQ(store_.mutations(), mutations);
+}
+
+TEST_F(TrackingServiceTest, RemoveRecordOfAClientThatMayStillReclaimIsBusy) {
+  store_.Insert(1, Rec("old"));
+  MakeService();
+  Call(Up(CldCommand::kGraceStart));
+  std::optional<Status> out = RemoveRecordOf(*service_, store_, sched_, "old");
+  ASSERT_TRUE(out.has_value());
+  EXPECT_TRUE(out->IsBusy()) << out->ToString();
+  EXPECT_TRUE(store_.Has(1, "old"));
+}
+
+TEST_F(TrackingServiceTest, RemoveRecordStoreFailureKeepsTheRecordKnown) {
+  MakeService();
+  Create("c1");
+  store_.FailNext(Status::IOError("disk full"));
+  std::optional<Status> out = RemoveRecordOf(*service_, store_, sched_, "c1");
+  ASSERT_TRUE(out.has_value());
+  EXPECT_TRUE(out->IsIOError());
+  EXPECT_TRUE(store_.Has(store_.epochs().current, "c1"));
+  out = RemoveRecordOf(*service_, store_, sched_, "c1");  // still known: tried again
+  ASSERT_TRUE(out.has_value());
+  ASSERT_OK(*out);
+  EXPECT_FALSE(store_.Has(store_.epochs().current, "c1"));
+}
+
+TEST_F(TrackingServiceTest, RemoveRecordBeforeTheLoadIsUnavailable) {
+  service_ =
+      std::make_unique<TrackingService>(store_, grace_, sched_, log_, TrackingServiceOptions{});
+  std::optional<Status> out;
+  service_->RemoveRecord("c1", [&out](Status st) { out = st; });
+  EXPECT_FALSE(out.has_value());
+  sched_.RunAll();
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->code(), Status::Code::kUnavailable);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "statd/boot_notifier.h"
 
+#include <chrono>
 #include <utility>
 
 namespace nfsrec::statd {
@@ -14,10 +15,11 @@ std::string ReadBootId(FileSystem& fs) {
 }
 
 BootNotifier::BootNotifier(NsmService& service, NotifyEngine& engine, KernelNsm& kernel,
-                           Logger& log, Options options)
+                           Scheduler& scheduler, Logger& log, Options options)
     : service_(service),
       engine_(engine),
       kernel_(kernel),
+      scheduler_(scheduler),
       log_(log),
       options_(std::move(options)) {}
 
@@ -44,14 +46,13 @@ void BootNotifier::Run(const std::string& boot_id, bool force,
           if (outstanding_ == 0 && finished_) finished_(answered_, failed_);
           return;
         }
-        log_.Notice(
-            StrCat("Notifying ", plan->peers.size(), " host(s) of NSM state ", plan->state));
-        NotifyAll(plan->peers, plan->state);
+        NotifyAll(plan->peers, plan->state, plan->new_boot);
         started(summary);
       });
 }
 
-void BootNotifier::NotifyAll(const std::vector<MonitorRecord>& records, int32_t state) {
+void BootNotifier::NotifyAll(const std::vector<MonitorRecord>& records, int32_t state,
+                             bool new_boot) {
   std::vector<NotifyEngine::Peer> peers;
   peers.reserve(records.size());
   for (const MonitorRecord& r : records) {
@@ -70,16 +71,43 @@ void BootNotifier::NotifyAll(const std::vector<MonitorRecord>& records, int32_t 
   engine_.NotifyPeers(std::move(peers), state,
                       [this, alive = liveness_.token()](const NotifyEngine::Peer& p, bool ok) {
                         if (!alive) return;
-                        if (ok) {
-                          ++answered_;
-                          service_.PeerNotified(p.key);
-                        } else {
-                          ++failed_;
-                        }
-                        if (outstanding_ > 0) --outstanding_;
-                        if (outstanding_ == 0 && finished_) finished_(answered_, failed_);
+                        if (ok) service_.PeerNotified(p.key);
+                        PeerDone(ok);
                       });
-  outstanding_ += engine_.peers_in_progress() - before;
+  // The engine answers later, never inline, so the run is set up in time.
+  const size_t added = engine_.peers_in_progress() - before;
+  if (added == 0) return;  // all of them already in progress
+  const bool new_run = outstanding_ == 0;
+  if (new_run) {
+    report_ = Report{report_.runs + 1, true, new_boot, state, 0, 0, 0, scheduler_.Now(), {}};
+  }
+  report_.new_boot = report_.new_boot || new_boot;
+  report_.state = state;
+  outstanding_ += added;
+  report_.peers += added;
+  log_.Notice(StrCat("Boot notification started: notifying ", added, " host(s) of NSM state ",
+                     state, new_boot ? "" : " (resumed)",
+                     new_run ? "" : StrCat(", ", outstanding_, " in progress in all")));
+}
+
+void BootNotifier::PeerDone(bool answered) {
+  if (answered) {
+    ++answered_;
+    ++report_.answered;
+  } else {
+    ++failed_;
+    ++report_.unreachable;
+  }
+  if (outstanding_ > 0) --outstanding_;
+  if (outstanding_ != 0) return;
+  report_.running = false;
+  report_.finished_at = scheduler_.Now();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*report_.finished_at -
+                                                                        report_.started_at);
+  log_.Notice(StrCat("Boot notification finished: ", report_.answered, " of ", report_.peers,
+                     " host(s) answered, ", report_.unreachable, " unreachable (given up) in ",
+                     ms.count() / 1000, ".", ms.count() % 1000 / 100, " s"));
+  if (finished_) finished_(answered_, failed_);
 }
 
 }  // namespace nfsrec::statd

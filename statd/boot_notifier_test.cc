@@ -71,7 +71,7 @@ class BootNotifierTest : public ::testing::Test {
   }
 
   BootNotifier Notifier(bool lift_grace = true, bool bump_state = true) {
-    return BootNotifier(service_, engine_, kernel_, log_,
+    return BootNotifier(service_, engine_, kernel_, sched_, log_,
                         BootNotifier::Options{"", lift_grace, bump_state});
   }
 
@@ -197,6 +197,103 @@ TEST_F(BootNotifierTest, StoreFailureIsReported) {
   EXPECT_TRUE(summary_->status().IsIOError());
   EXPECT_EQ(store_.local_state(), 3);
   EXPECT_EQ(service_.monitor_count(), 1u);
+}
+
+// The notice-level lines of the log that contain `needle`.
+std::vector<std::string> Notices(const CapturingLogger& log, const std::string& needle) {
+  std::vector<std::string> out;
+  for (const auto& [level, text] : log.lines()) {
+    if (level == LogLevel::kNotice && text.find(needle) != std::string::npos) out.push_back(text);
+  }
+  return out;
+}
+
+TEST_F(BootNotifierTest, StartAndFinishAreOneNoticeEachWithCountsAndTime) {
+  store_.Seed(Record("peer1"));
+  store_.Seed(Record("peer2"));
+  store_.Seed(Record("gone"));
+  AddPeer("peer1", "10.0.0.1");
+  AddPeer("peer2", "10.0.0.2");
+  resolver_.Add("gone", HostInfo{"gone", {"10.0.0.9"}});  // no host answers there
+  StartService();
+  BootNotifier n = Notifier();
+  EXPECT_EQ(n.report().runs, 0u);
+  n.Run("boot-1", false, [this](Result<BootNotifier::Summary> s) { summary_ = std::move(s); });
+  const TimePoint t0 = sched_.Now();
+  for (int i = 0; i < 20; ++i) {
+    store_.Flush();
+    sched_.Advance(100ms);
+  }
+  auto started = Notices(log_, "Boot notification started");
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0], "Boot notification started: notifying 3 host(s) of NSM state 5");
+  BootNotifier::Report r = n.report();
+  EXPECT_EQ(r.runs, 1u);
+  EXPECT_TRUE(r.running);
+  EXPECT_TRUE(r.new_boot);
+  EXPECT_EQ(r.state, 5);
+  EXPECT_EQ(r.peers, 3u);
+  EXPECT_EQ(r.answered, 2u);
+  EXPECT_EQ(r.unreachable, 0u);
+  EXPECT_EQ(r.started_at, t0);
+  EXPECT_FALSE(r.finished_at.has_value());
+  EXPECT_TRUE(Notices(log_, "Boot notification finished").empty());
+
+  sched_.Advance(20min);  // past the notify window: "gone" is given up
+  store_.Flush();
+  r = n.report();
+  EXPECT_FALSE(r.running);
+  EXPECT_EQ(r.answered, 2u);
+  EXPECT_EQ(r.unreachable, 1u);
+  ASSERT_TRUE(r.finished_at.has_value());
+  const Duration took = *r.finished_at - r.started_at;
+  EXPECT_GE(took, 15min);
+  EXPECT_LE(took, 20min);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
+  auto finished = Notices(log_, "Boot notification finished");
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0], StrCat("Boot notification finished: 2 of 3 host(s) answered, 1 "
+                                "unreachable (given up) in ",
+                                ms / 1000, ".", ms % 1000 / 100, " s"));
+  EXPECT_EQ(store_.notify_list().size(), 1u) << "the unreachable peer stays owed";
+}
+
+TEST_F(BootNotifierTest, ResumedRunSaysSoAndCountsAgainFromZero) {
+  store_.SeedBootId("boot-1");
+  store_.SeedLocalState(7);
+  store_.SeedNotify(Record("peer1"));
+  AddPeer("peer1", "10.0.0.1");
+  StartService();
+  BootNotifier n = Notifier();
+  Run(n, "boot-1", false);
+  auto started = Notices(log_, "Boot notification started");
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0], "Boot notification started: notifying 1 host(s) of NSM state 7 (resumed)");
+  EXPECT_FALSE(n.report().new_boot);
+  EXPECT_EQ(n.report().answered, 1u);
+  EXPECT_EQ(
+      Notices(log_, "Boot notification finished: 1 of 1 host(s) answered, 0 unreachable").size(),
+      1u);
+  // A forced run later is a second run with its own figures.
+  store_.Seed(Record("peer1"));
+  ASSERT_TRUE(store_.notify_list().empty());
+  service_.Reload([](Status) {});
+  store_.Flush();
+  Run(n, "boot-1", /*force=*/true);
+  EXPECT_EQ(n.report().runs, 2u);
+  EXPECT_TRUE(n.report().new_boot);
+  EXPECT_EQ(n.report().peers, 1u);
+  EXPECT_EQ(n.report().answered, 1u);
+  EXPECT_EQ(Notices(log_, "Boot notification finished").size(), 2u);
+}
+
+TEST_F(BootNotifierTest, NobodyToNotifyIsOneNoticeAndNoRun) {
+  StartService();
+  BootNotifier n = Notifier();
+  Run(n, "boot-1", false);
+  EXPECT_EQ(Notices(log_, "No hosts to notify").size(), 1u);
+  EXPECT_TRUE(Notices(log_, "Boot notification").empty());
+  EXPECT_EQ(n.report().runs, 0u);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@ statd_libstatd_a_SOURCES = \
 	statd/legacy_state.cc statd/legacy_state.h \
 	statd/lockd_callbacks.h \
 	statd/monitor.h \
+	statd/nsm_admin.cc \
 	statd/notify_engine.cc statd/notify_engine.h \
 	statd/nsm_codec.cc statd/nsm_codec.h \
 	statd/nsm_daemon.cc statd/nsm_daemon.h \
@@ -26,6 +27,12 @@ TESTS += statd/nsm_codec_test
 statd_nsm_codec_test_SOURCES = statd/nsm_codec_test.cc
 statd_nsm_codec_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 statd_nsm_codec_test_LDADD = $(STATD_TEST_LIBS)
+
+check_PROGRAMS += statd/nsm_admin_test
+TESTS += statd/nsm_admin_test
+statd_nsm_admin_test_SOURCES = statd/nsm_admin_test.cc tests/support/fake_resolver.h
+statd_nsm_admin_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+statd_nsm_admin_test_LDADD = tests/support/libstorefakes.a $(STATD_TEST_LIBS)
 
 check_PROGRAMS += statd/nsm_service_test
 TESTS += statd/nsm_service_test

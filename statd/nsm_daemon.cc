@@ -52,7 +52,7 @@ NsmDaemon::NsmDaemon(EventLoop& loop, Scheduler& scheduler, FileSystem& files, L
     service_->SetHaEvents(ha_.get());
   }
   notifier_ = std::make_unique<BootNotifier>(
-      *service_, *engine_, *ports_.kernel, log_,
+      *service_, *engine_, *ports_.kernel, scheduler, log_,
       BootNotifier::Options{options_.my_name, options_.lift_grace, options_.update_state});
 }
 
@@ -121,6 +121,11 @@ void NsmDaemon::Drain(Callback<void()> done) {
           if (alive) done();
         });
       });
+}
+
+void NsmDaemon::RemoveMonitors(const std::string& host, const NsmService::MonitorFilter& filter,
+                               Callback<void(Result<size_t>)> done) {
+  service_->RemoveMonitorsOf(host, filter, std::move(done));
 }
 
 std::string NsmDaemon::StatusReport() const {

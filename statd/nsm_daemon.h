@@ -94,6 +94,10 @@ class NsmDaemon {
   // are waited for too, up to the callouts' drain grace (HaCallout::Drain).
   void Drain(Callback<void()> done);
 
+  // nfsrecctl remove monitor: NsmService::RemoveMonitorsOf.
+  void RemoveMonitors(const std::string& host, const NsmService::MonitorFilter& filter,
+                      Callback<void(Result<size_t>)> done);
+
   // One line for the logs.
   std::string StatusReport() const;
 

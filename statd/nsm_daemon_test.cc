@@ -203,5 +203,32 @@ TEST_F(NsmDaemonTest, HandlersCoverEveryProcedure) {
   }
 }
 
+// nfsrecctl remove monitor reaches the service's list and the store, and
+// waits for a reload in flight like SM_UNMON does.
+TEST_F(NsmDaemonTest, RemoveMonitorsRemovesTheHostsRecordsAfterAReloadInFlight) {
+  NsmOptions options;
+  options.no_notify = true;  // the reload would otherwise start a boot notification
+  Create(options);
+  MonitorRecord r;
+  r.key = MonitorKey{"client2", "server", 100021, 4, 16};
+  r.canonical_name = "client2.example";
+  store_->Seed(r);
+  r.key.mon_name = "client3";
+  r.canonical_name = "client3";
+  store_->Seed(r);
+  Start();
+  ASSERT_EQ(daemon_->service().monitor_count(), 2u);
+  daemon_->Reload([](Status) {});
+  std::optional<Result<size_t>> removed;
+  daemon_->RemoveMonitors("CLIENT2.example", {}, [&](Result<size_t> n) { removed = std::move(n); });
+  EXPECT_FALSE(removed.has_value());
+  ASSERT_TRUE(Settle([&] { return removed.has_value(); }));
+  ASSERT_OK(*removed);
+  EXPECT_EQ(**removed, 1u);
+  EXPECT_EQ(daemon_->service().monitor_count(), 1u);
+  ASSERT_EQ(store_->monitors().size(), 1u);
+  EXPECT_EQ(store_->monitors().begin()->first.mon_name, "client3");
+}
+
 }  // namespace
 }  // namespace nfsrec::statd

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -103,6 +104,23 @@ class NsmService {
   // run by whoever owns notification).
   bool SimuCrashAllowed(const Caller& caller);
   void Notify(const Caller& caller, NotifyArgs args, VoidReply reply);
+
+  // --- Administration (nfsrecctl remove monitor; statd/nsm_admin.cc) ---
+  // Which monitors of a host to remove; unset fields match any value.
+  struct MonitorFilter {
+    std::optional<int32_t> my_prog;
+    std::optional<int32_t> my_vers;
+    std::optional<int32_t> my_proc;
+  };
+  // Removes every monitor record of `host` that passes `filter`, as SM_UNMON
+  // removes one: the host matches mon_name or the canonical name ASCII
+  // case-insensitively (a numeric address also in any spelling of it), the
+  // answer comes after the deletion is durable, a failed deletion leaves
+  // the records monitored, and with -H the del-client callouts run first.
+  // The notify list is left alone: those peers are still owed our reboot.
+  // done(number removed); NotFound if no record matches.
+  void RemoveMonitorsOf(const std::string& host, const MonitorFilter& filter,
+                        Callback<void(Result<size_t>)> done);
 
   // --- Boot notification (used by BootNotifier) ---
   struct RebootPlan {

@@ -61,7 +61,7 @@ if [ "${LOG_PATTERNS:-$MODE}" = nfs-utils ]; then
 else
     # nfsrecd's log lines (with -d); override through the env knobs when they change
     : "${PAT_CLD_CREATE=cld: upcall Create}"
-    : "${PAT_CLD_SENT=uploading [1-9][0-9]* records}"
+    : "${PAT_CLD_SENT=uploaded [1-9][0-9]* records}"
     : "${PAT_CLD_GRACEDONE=cld: upcall GraceDone}"
     : "${PAT_RECONCILE_ADDED=cld: reconciliation: [0-9]+ live clients, [1-9][0-9]* records added}"
     : "${PAT_NSM_MON=MONITORING}"

@@ -1,5 +1,6 @@
 // FakeGraceControl: the GraceControl port (nfs4rec/grace.h) that records
-// calls and answers only when the test says so, through Finish().
+// calls and answers only when the test says so, through Finish() and
+// AnswerGraceTime().
 #pragma once
 
 #include <utility>
@@ -25,10 +26,25 @@ class FakeGraceControl final : public GraceControl {
   }
   bool waiting() const { return static_cast<bool>(done_); }
 
+  void ReadGraceTime(Callback<void(Result<Duration>)> done) override {
+    ++grace_time_reads;
+    grace_time_done_ = std::move(done);
+  }
+  // Answers the last ReadGraceTime; false if none is waiting.
+  bool AnswerGraceTime(Result<Duration> r) {
+    if (!grace_time_done_) return false;
+    Callback<void(Result<Duration>)> done = std::move(grace_time_done_);
+    grace_time_done_ = nullptr;
+    done(std::move(r));
+    return true;
+  }
+  int grace_time_reads = 0;
+
   int calls = 0;
 
  private:
   Callback<void(Status)> done_;
+  Callback<void(Result<Duration>)> grace_time_done_;
 };
 
 }  // namespace nfsrec::nfs4rec

@@ -1,0 +1,316 @@
+// Grace bookkeeping (TrackingService::grace_report) and the recovery events
+// in the log: grace started, each reclaim, grace ended and why.
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nfs4rec/tracking_service.h"
+#include "tests/support/fake_grace_control.h"
+#include "tests/support/fake_scheduler.h"
+#include "tests/support/mem_client_store.h"
+#include "tests/support/status_matchers.h"
+#include <gtest/gtest.h>
+
+namespace nfsrec::nfs4rec {
+namespace {
+
+ClientRecord Rec(const std::string& id) {
+  ClientRecord r;
+  r.id = id;
+  return r;
+}
+
+using std::chrono::seconds;
+
+class TrackingGraceTest : public ::testing::Test {
+ protected:
+  void MakeService(TrackingServiceOptions opts = {}) {
+    service_ = std::make_unique<TrackingService>(store_, grace_, sched_, log_, opts);
+    std::optional<Status> started;
+    service_->Start([&started](Status st) { started = st; });
+    Settle();
+    ASSERT_TRUE(started.has_value());
+    ASSERT_OK(*started);
+  }
+  void Settle() {
+    for (int i = 0; i < 100 && store_.pending() > 0; ++i) {
+      store_.RunPending();
+      sched_.Advance(Duration::zero());
+    }
+    sched_.Advance(Duration::zero());
+  }
+  std::vector<CldMessage> Call(CldCommand cmd, std::string name = "", uint8_t version = 2) {
+    CldMessage m;
+    m.version = version;
+    m.command = static_cast<uint8_t>(cmd);
+    m.xid = next_xid_++;
+    m.name = std::move(name);
+    std::vector<CldMessage> out;
+    service_->Handle(m, [&out](const CldMessage& r) { out.push_back(r); });
+    Settle();
+    return out;
+  }
+  // Records in the current epoch, then a GraceStart that uploads them.
+  void StartGraceWith(const std::vector<std::string>& ids, Duration kernel_grace = seconds(90)) {
+    for (const std::string& id : ids) store_.Insert(store_.epochs().current, Rec(id));
+    auto r = Call(CldCommand::kGraceStart);
+    ASSERT_FALSE(r.empty());
+    EXPECT_EQ(r.back().status, 0);
+    ASSERT_TRUE(grace_.AnswerGraceTime(kernel_grace));
+  }
+  std::vector<std::string> Lines(LogLevel level, const std::string& needle) const {
+    std::vector<std::string> out;
+    for (const auto& [l, text] : log_.lines()) {
+      if (l == level && text.find(needle) != std::string::npos) out.push_back(text);
+    }
+    return out;
+  }
+  size_t NoticeCount() const {
+    return std::count_if(log_.lines().begin(), log_.lines().end(),
+                         [](const auto& l) { return l.first == LogLevel::kNotice; });
+  }
+
+  MemClientStore store_;
+  FakeGraceControl grace_;
+  FakeScheduler sched_;
+  CapturingLogger log_;
+  std::unique_ptr<TrackingService> service_;
+  uint32_t next_xid_ = 1;
+};
+
+TEST_F(TrackingGraceTest, GraceStartLogsOneNoticeWithCountsAndEpochs) {
+  MakeService();
+  StartGraceWith({"a", "b", "c"});
+  auto lines = Lines(LogLevel::kNotice, "cld: grace started");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0], "cld: grace started: 3 clients may reclaim from epoch 1; current epoch 2");
+  GraceReport g = service_->grace_report();
+  EXPECT_TRUE(g.in_grace);
+  EXPECT_EQ(g.recovery_epoch, 1u);
+  EXPECT_EQ(g.current_epoch, 2u);
+  EXPECT_EQ(g.may_reclaim, 3u);
+  EXPECT_EQ(g.reclaimed, 0u);
+  ASSERT_TRUE(g.started_at.has_value());
+  EXPECT_EQ(*g.started_at, sched_.Now());
+  ASSERT_TRUE(g.kernel_grace_time.has_value());
+  EXPECT_EQ(*g.kernel_grace_time, seconds(90));
+  EXPECT_FALSE(g.last_ended.has_value());
+}
+
+TEST_F(TrackingGraceTest, EachReclaimIsOneDebugLineAndCounted) {
+  MakeService();
+  StartGraceWith({"Linux NFSv4.2 host1", std::string("\x01\x02\xff", 3), "c"});
+  EXPECT_EQ(Call(CldCommand::kCreate, "Linux NFSv4.2 host1").back().status, 0);
+  EXPECT_EQ(Call(CldCommand::kCreate, std::string("\x01\x02\xff", 3)).back().status, 0);
+  // A client that was not uploaded is no reclaim.
+  EXPECT_EQ(Call(CldCommand::kCreate, "new").back().status, 0);
+  auto lines = Lines(LogLevel::kDebug, "cld: reclaim:");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "cld: reclaim: client \"Linux NFSv4.2 host1\" (1 of 3)");
+  EXPECT_EQ(lines[1], "cld: reclaim: client hex:0102ff (2 of 3)");
+  EXPECT_EQ(service_->grace_report().reclaimed, 2u);
+  EXPECT_EQ(service_->grace_report().may_reclaim, 3u);
+}
+
+TEST_F(TrackingGraceTest, ReclaimLineTruncatesLongIds) {
+  MakeService();
+  const std::string text(100, 'x');
+  const std::string binary(100, '\0');
+  StartGraceWith({text, binary});
+  Call(CldCommand::kCreate, text);
+  Call(CldCommand::kCreate, binary);
+  auto lines = Lines(LogLevel::kDebug, "cld: reclaim:");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], StrCat("cld: reclaim: client \"", std::string(64, 'x'), "...\" (1 of 2)"));
+  EXPECT_EQ(lines[1], StrCat("cld: reclaim: client hex:", std::string(96, '0'), "... (2 of 2)"));
+}
+
+TEST_F(TrackingGraceTest, AllReclaimedEndsEarlyAndSaysSo) {
+  MakeService();
+  StartGraceWith({"a", "b"});
+  sched_.Advance(seconds(14));
+  Call(CldCommand::kCreate, "a");
+  Call(CldCommand::kCreate, "b");
+  ASSERT_EQ(grace_.calls, 1);  // the early end was asked for
+  ASSERT_TRUE(grace_.Finish(Status::Ok()));
+  const size_t notices = NoticeCount();
+  Call(CldCommand::kGraceDone);
+  EXPECT_EQ(NoticeCount(), notices + 1);
+  auto lines = Lines(LogLevel::kNotice, "cld: grace ended");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0],
+            "cld: grace ended (all reclaimed) after 14 s: 0 of 2 clients that may reclaim did not "
+            "come back; recovery epoch 1 dropped (2 records)");
+  GraceReport g = service_->grace_report();
+  EXPECT_FALSE(g.in_grace);
+  EXPECT_EQ(g.recovery_epoch, 0u);
+  ASSERT_TRUE(g.last_ended.has_value());
+  EXPECT_EQ(g.last_ended->reason, GraceEndReason::kAllReclaimed);
+  EXPECT_STREQ(GraceEndReasonName(g.last_ended->reason), "all-reclaimed");
+  ASSERT_TRUE(g.last_ended->duration.has_value());
+  EXPECT_EQ(*g.last_ended->duration, seconds(14));
+  EXPECT_EQ(g.last_ended->may_reclaim, 2u);
+  EXPECT_EQ(g.last_ended->reclaimed, 2u);
+  EXPECT_EQ(g.last_ended->not_returned, 0u);
+  EXPECT_EQ(g.last_ended->recovery_epoch, 1u);
+}
+
+TEST_F(TrackingGraceTest, KernelsOwnEarlyEndWithoutOursIsAllReclaimed) {
+  TrackingServiceOptions opts;
+  opts.end_grace_early = false;
+  MakeService(opts);
+  StartGraceWith({"a"});
+  Call(CldCommand::kCreate, "a");
+  EXPECT_EQ(grace_.calls, 0);
+  Call(CldCommand::kGraceDone);
+  EXPECT_EQ(service_->grace_report().last_ended->reason, GraceEndReason::kAllReclaimed);
+}
+
+TEST_F(TrackingGraceTest, EmptyUploadEndIsAllReclaimed) {
+  MakeService();
+  StartGraceWith({});
+  Call(CldCommand::kGraceDone);
+  auto lines = Lines(LogLevel::kNotice, "cld: grace ended");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0],
+            "cld: grace ended (all reclaimed) after 0 s: 0 of 0 clients that may reclaim did not "
+            "come back; recovery epoch 1 dropped (0 records)");
+}
+
+TEST_F(TrackingGraceTest, GraceDoneAfterTheKernelsGraceTimeIsTheTimer) {
+  MakeService();
+  StartGraceWith({"a", "b", "c"}, seconds(90));
+  Call(CldCommand::kCreate, "a");
+  sched_.Advance(seconds(90));
+  Call(CldCommand::kGraceDone);
+  auto lines = Lines(LogLevel::kNotice, "cld: grace ended");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0],
+            "cld: grace ended (timer) after 90 s: 2 of 3 clients that may reclaim did not come "
+            "back; recovery epoch 1 dropped (3 records)");
+  GraceReport g = service_->grace_report();
+  EXPECT_EQ(g.last_ended->reason, GraceEndReason::kTimer);
+  EXPECT_EQ(g.last_ended->not_returned, 2u);
+  EXPECT_EQ(g.last_ended->reclaimed, 1u);
+}
+
+TEST_F(TrackingGraceTest, TimerEndWithinOneSecondOfTheGraceTimeIsStillTheTimer) {
+  MakeService();
+  StartGraceWith({"a"}, seconds(10));
+  sched_.Advance(std::chrono::milliseconds(9200));
+  Call(CldCommand::kGraceDone);
+  EXPECT_EQ(service_->grace_report().last_ended->reason, GraceEndReason::kTimer);
+}
+
+TEST_F(TrackingGraceTest, GraceDoneBeforeTheGraceTimeWithClientsMissingIsAdmin) {
+  MakeService();
+  StartGraceWith({"a", "b"}, seconds(90));
+  sched_.Advance(seconds(30));
+  Call(CldCommand::kGraceDone);
+  EXPECT_EQ(grace_.calls, 0);  // not ours
+  auto lines = Lines(LogLevel::kNotice, "cld: grace ended");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0],
+            "cld: grace ended (admin) after 30 s: 2 of 2 clients that may reclaim did not come "
+            "back; recovery epoch 1 dropped (2 records)");
+  EXPECT_STREQ(GraceEndReasonName(service_->grace_report().last_ended->reason), "admin");
+}
+
+TEST_F(TrackingGraceTest, UnknownGraceTimeCannotTellTimerFromAdmin) {
+  MakeService();
+  StartGraceWith({"a"});
+  // A second GraceStart (nfsd restarted during grace) forgets the first
+  // one's grace time; this one's cannot be read.
+  Call(CldCommand::kGraceStart);
+  ASSERT_TRUE(grace_.AnswerGraceTime(Status::NotFound("no nfsv4gracetime")));
+  sched_.Advance(seconds(200));
+  Call(CldCommand::kGraceDone);
+  auto lines = Lines(LogLevel::kNotice, "cld: grace ended");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0],
+            "cld: grace ended (timer or admin) after 200 s: 1 of 1 clients that may reclaim did "
+            "not come back; recovery epoch 1 dropped (1 records)");
+  EXPECT_EQ(service_->grace_report().last_ended->reason, GraceEndReason::kUnknown);
+}
+
+TEST_F(TrackingGraceTest, SecondGraceStartDuringGraceSaysSoAndRestartsTheClock) {
+  MakeService();
+  StartGraceWith({"a", "b"});
+  sched_.Advance(seconds(5));
+  Call(CldCommand::kGraceStart);
+  grace_.AnswerGraceTime(Duration(seconds(90)));
+  auto lines = Lines(LogLevel::kNotice, "cld: grace started");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[1],
+            "cld: grace started: 2 clients may reclaim from epoch 1; current epoch 2 (grace still "
+            "open from the previous start)");
+  EXPECT_EQ(*service_->grace_report().started_at, sched_.Now());
+}
+
+TEST_F(TrackingGraceTest, SecondGraceDoneLogsNoNewNotice) {
+  MakeService();
+  StartGraceWith({"a"});
+  Call(CldCommand::kGraceDone);
+  const size_t notices = NoticeCount();
+  const GraceReport before = service_->grace_report();
+  sched_.Advance(seconds(1));
+  auto r = Call(CldCommand::kGraceDone);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 0);
+  EXPECT_EQ(NoticeCount(), notices);
+  EXPECT_EQ(Lines(LogLevel::kNotice, "cld: grace ended").size(), 1u);
+  // The last ended grace is still the first one.
+  GraceReport after = service_->grace_report();
+  ASSERT_TRUE(after.last_ended.has_value());
+  EXPECT_EQ(after.last_ended->ended_at, before.last_ended->ended_at);
+}
+
+TEST_F(TrackingGraceTest, RestartDuringGraceKnowsCountsButNotTheStart) {
+  store_.SetEpochs(Epochs{5, 4});
+  store_.Insert(4, Rec("a"));
+  store_.Insert(4, Rec("b"));
+  store_.Insert(5, Rec("a"));
+  MakeService();
+  GraceReport g = service_->grace_report();
+  EXPECT_TRUE(g.in_grace);
+  EXPECT_FALSE(g.started_at.has_value());
+  EXPECT_EQ(g.may_reclaim, 2u);
+  EXPECT_EQ(g.reclaimed, 1u);
+  sched_.Advance(seconds(30));
+  Call(CldCommand::kGraceDone);
+  auto lines = Lines(LogLevel::kNotice, "cld: grace ended");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0],
+            "cld: grace ended (timer or admin) after an unknown time (grace began before this "
+            "start): 1 of 2 clients that may reclaim did not come back; recovery epoch 4 dropped "
+            "(2 records)");
+  EXPECT_FALSE(service_->grace_report().last_ended->duration.has_value());
+}
+
+TEST_F(TrackingGraceTest, V0CheckOpensGraceAndCountsReclaims) {
+  store_.Insert(1, Rec("a"));
+  store_.Insert(1, Rec("b"));
+  MakeService();
+  EXPECT_EQ(Call(CldCommand::kCheck, "a", 1).back().status, 0);
+  auto started = Lines(LogLevel::kNotice, "cld: grace started");
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0],
+            "cld: grace started: clients may reclaim from epoch 1; current epoch 2 (kernel "
+            "without GraceStart: opened by a Check)");
+  EXPECT_EQ(Call(CldCommand::kCheck, "a", 1).back().status, 0);  // already current: no reclaim
+  EXPECT_EQ(Lines(LogLevel::kDebug, "cld: reclaim:").size(), 1u);
+  GraceReport g = service_->grace_report();
+  EXPECT_FALSE(g.may_reclaim_known);
+  EXPECT_EQ(g.reclaimed, 1u);
+  Call(CldCommand::kGraceDone, "", 1);
+  auto ended = Lines(LogLevel::kNotice, "cld: grace ended");
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0],
+            "cld: grace ended (timer or admin) after 0 s: 1 clients reclaimed (the kernel did not "
+            "say how many may); recovery epoch 1 dropped (2 records)");
+}
+
+}  // namespace
+}  // namespace nfsrec::nfs4rec
