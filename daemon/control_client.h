@@ -6,9 +6,8 @@
 #include <chrono>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "common/base/result.h"
+#include <nlohmann/json.hpp>
 
 namespace nfsrec {
 

@@ -156,11 +156,7 @@ void ControlServer::ListenerFree::operator()(evconnlistener* l) const { evconnli
 
 ControlServer::ControlServer(EventLoop& loop, Scheduler& scheduler, Logger& log, uid_t daemon_uid,
                              Options options)
-    : loop_(loop),
-      scheduler_(scheduler),
-      log_(log),
-      daemon_uid_(daemon_uid),
-      options_(options) {}
+    : loop_(loop), scheduler_(scheduler), log_(log), daemon_uid_(daemon_uid), options_(options) {}
 
 ControlServer::~ControlServer() {
   std::vector<std::shared_ptr<Connection>> open;
@@ -182,8 +178,8 @@ Status ControlServer::RefuseIfAnswered(const std::string& path) {
 }
 
 Result<std::unique_ptr<ControlServer>> ControlServer::Listen(EventLoop& loop, Scheduler& scheduler,
-                                                            Logger& log, const std::string& path,
-                                                            Options options) {
+                                                             Logger& log, const std::string& path,
+                                                             Options options) {
   NFSREC_ASSIGN_OR_RETURN(sockaddr_un sa, UnixAddress(path));
   struct stat st;
   if (::lstat(path.c_str(), &st) == 0) {
@@ -203,8 +199,8 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Listen(EventLoop& loop, Sc
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)) != 0) {
     return PosixError("bind control socket " + path, errno);
   }
-  auto server = std::unique_ptr<ControlServer>(
-      new ControlServer(loop, scheduler, log, ::geteuid(), options));
+  auto server =
+      std::unique_ptr<ControlServer>(new ControlServer(loop, scheduler, log, ::geteuid(), options));
   server->path_ = path;
   if (::lstat(path.c_str(), &st) == 0) {
     server->inode_ = st.st_ino;
@@ -217,8 +213,8 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Listen(EventLoop& loop, Sc
 }
 
 Result<std::unique_ptr<ControlServer>> ControlServer::Adopt(EventLoop& loop, Scheduler& scheduler,
-                                                           Logger& log, UniqueFd listening,
-                                                           uid_t daemon_uid, Options options) {
+                                                            Logger& log, UniqueFd listening,
+                                                            uid_t daemon_uid, Options options) {
   auto server =
       std::unique_ptr<ControlServer>(new ControlServer(loop, scheduler, log, daemon_uid, options));
   NFSREC_RETURN_IF_ERROR(server->Start(std::move(listening)));
@@ -261,8 +257,8 @@ void ControlServer::OnAccept(UniqueFd fd) {
                daemon_uid_ != 0 ? StrCat(" and uid ", daemon_uid_) : std::string(), ")")));
   }
   if (connections_.size() > options_.max_connections) {
-    return conn->Answer(Status::Busy(StrCat("busy: ", options_.max_connections,
-                                            " control connections open; try again")));
+    return conn->Answer(Status::Busy(
+        StrCat("busy: ", options_.max_connections, " control connections open; try again")));
   }
 }
 
@@ -286,8 +282,8 @@ void ControlServer::Dispatch(const std::string& line, Reply reply) {
   }
   // The handler may outlive nothing: a late reply after the server is gone
   // does nothing.
-  it->second(request, [alive = liveness_.token(), reply = std::move(reply)](
-                          Result<nlohmann::json> outcome) mutable {
+  it->second(request, [alive = liveness_.token(),
+                       reply = std::move(reply)](Result<nlohmann::json> outcome) mutable {
     if (alive) reply(std::move(outcome));
   });
 }

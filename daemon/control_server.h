@@ -36,8 +36,6 @@
 #include <memory>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "common/base/callback.h"
 #include "common/base/clock.h"
 #include "common/base/liveness.h"
@@ -45,6 +43,7 @@
 #include "common/base/result.h"
 #include "common/base/unique_fd.h"
 #include "common/os/event_loop.h"
+#include <nlohmann/json.hpp>
 
 struct evconnlistener;
 
@@ -118,8 +117,8 @@ class ControlServer {
   Logger& log_;
   const uid_t daemon_uid_;
   Options options_;
-  std::string path_;   // "" when adopted
-  ino_t inode_ = 0;    // the socket file's, to remove only our own
+  std::string path_;  // "" when adopted
+  ino_t inode_ = 0;   // the socket file's, to remove only our own
   dev_t device_ = 0;
   std::unique_ptr<evconnlistener, ListenerFree> listener_;
   std::map<Connection*, std::shared_ptr<Connection>> connections_;

@@ -164,7 +164,8 @@ TEST_F(ControlServerTest, NotJsonMissingCommandAndUnknownCommandAreRefused) {
   auto array = Exchange(path_, "[\"status\"]\n");
   EXPECT_EQ(Await(array), "{\"ok\":false,\"error\":\"request is not a JSON object\"}\n");
   auto nameless = Exchange(path_, "{\"cmd\":\"status\"}\n");
-  EXPECT_EQ(Await(nameless), "{\"ok\":false,\"error\":\"request has no \\\"command\\\" string\"}\n");
+  EXPECT_EQ(Await(nameless),
+            "{\"ok\":false,\"error\":\"request has no \\\"command\\\" string\"}\n");
   Result<json> unknown = Call({{"command", "reboot"}});
   EXPECT_TRUE(unknown.status().IsNotFound()) << unknown.status().ToString();
   EXPECT_EQ(unknown.status().message(), "unknown command 'reboot'");

@@ -18,6 +18,8 @@ int64_t UnixSeconds(TimePoint t, TimePoint mono_now, std::chrono::system_clock::
   return std::chrono::duration_cast<std::chrono::seconds>(wall.time_since_epoch()).count();
 }
 
+double Seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+
 const char* PeerState(statd::NotifyEngine::PeerProgress::State s) {
   using State = statd::NotifyEngine::PeerProgress::State;
   switch (s) {
@@ -45,9 +47,12 @@ LiveStatus::Nsm GatherNsm(const statd::NsmDaemon& d, TimePoint mono_now,
   const statd::NsmProgramStats& calls = d.program_stats();
   n.replies_awaited = calls.awaiting_reply;
   const std::pair<NsmProc, const char*> kProcedures[] = {
-      {NsmProc::kNull, "SM_NULL"},           {NsmProc::kStat, "SM_STAT"},
-      {NsmProc::kMon, "SM_MON"},             {NsmProc::kUnmon, "SM_UNMON"},
-      {NsmProc::kUnmonAll, "SM_UNMON_ALL"}, {NsmProc::kSimuCrash, "SM_SIMU_CRASH"},
+      {NsmProc::kNull, "SM_NULL"},
+      {NsmProc::kStat, "SM_STAT"},
+      {NsmProc::kMon, "SM_MON"},
+      {NsmProc::kUnmon, "SM_UNMON"},
+      {NsmProc::kUnmonAll, "SM_UNMON_ALL"},
+      {NsmProc::kSimuCrash, "SM_SIMU_CRASH"},
       {NsmProc::kNotify, "SM_NOTIFY"},
   };
   for (const auto& [proc, name] : kProcedures) {
@@ -77,6 +82,16 @@ LiveStatus::Nsm GatherNsm(const statd::NsmDaemon& d, TimePoint mono_now,
   n.peers_queued = engine.peers_queued();
   n.peers_pending = engine.peers_in_progress() - n.peers_queued;
   n.peers_total = engine.peers_in_progress() + n.peers_answered + n.peers_given_up;
+  const statd::BootNotifier::Report& r = d.notifier().report();
+  n.boot = LiveStatus::Nsm::BootRun{r.runs,
+                                    r.running,
+                                    r.new_boot,
+                                    r.state,
+                                    r.peers,
+                                    r.answered,
+                                    r.unreachable,
+                                    r.runs > 0 ? UnixSeconds(r.started_at, mono_now, now) : 0,
+                                    r.finished_at ? UnixSeconds(*r.finished_at, mono_now, now) : 0};
   return n;
 }
 
@@ -110,11 +125,28 @@ LiveStatus::Nfs4 GatherNfs4(const nfs4rec::TrackingDaemon& d, TimePoint mono_now
   n.pipe_path = pipe.open_path();
   n.pipe_opens = pipe.stats().opens;
   n.last_upcall = UnixSeconds(pipe.stats().last_message, mono_now, now);
-  const nfs4rec::Epochs& e = service.epochs();
-  n.grace.in_grace = e.in_grace();
-  n.grace.current_epoch = e.current;
-  n.grace.recovery_epoch = e.recovery;
-  n.grace.may_reclaim = service.awaiting_reclaim();
+  const nfs4rec::GraceReport g = service.grace_report();
+  n.grace.in_grace = g.in_grace;
+  n.grace.current_epoch = g.current_epoch;
+  n.grace.recovery_epoch = g.recovery_epoch;
+  n.grace.may_reclaim_known = g.may_reclaim_known;
+  n.grace.may_reclaim = g.may_reclaim;
+  n.grace.reclaimed = g.reclaimed;
+  if (g.started_at) n.grace.since = UnixSeconds(*g.started_at, mono_now, now);
+  if (g.kernel_grace_time) n.grace.kernel_grace_seconds = Seconds(*g.kernel_grace_time);
+  if (g.last_ended) {
+    const nfs4rec::GraceReport::Ended& e = *g.last_ended;
+    LiveStatus::GraceEnd end;
+    end.reason = nfs4rec::GraceEndReasonName(e.reason);
+    if (e.duration) end.duration_seconds = Seconds(*e.duration);
+    end.recovery_epoch = e.recovery_epoch;
+    end.may_reclaim_known = e.may_reclaim_known;
+    end.may_reclaim = e.may_reclaim;
+    end.reclaimed = e.reclaimed;
+    end.not_returned = e.not_returned;
+    end.at = UnixSeconds(e.ended_at, mono_now, now);
+    n.grace.last_end = end;
+  }
   return n;
 }
 
@@ -132,8 +164,8 @@ LiveStatus GatherLiveStatus(const LiveSources& src) {
   if (src.nsm != nullptr) s.nsm = GatherNsm(*src.nsm, mono_now, now);
   if (src.queue != nullptr) {
     const CommitQueue::Stats q = src.queue->stats();
-    s.store = LiveStatus::Store{q.units,   q.transactions, q.queued,
-                                q.running, q.max_group,    q.commit_time};
+    s.store =
+        LiveStatus::Store{q.units, q.transactions, q.queued, q.running, q.max_group, q.commit_time};
   }
   if (src.tracking != nullptr) s.nfs4 = GatherNfs4(*src.tracking, mono_now, now);
   return s;

@@ -14,7 +14,7 @@
 namespace nfsrec {
 
 struct LiveSources {
-  const statd::NsmDaemon* nsm = nullptr;            // null: not serving NSM
+  const statd::NsmDaemon* nsm = nullptr;              // null: not serving NSM
   const nfs4rec::TrackingDaemon* tracking = nullptr;  // null: not tracking NFSv4
   const CommitQueue* queue = nullptr;
   const Scheduler* scheduler = nullptr;  // the clock the facades' times are on

@@ -28,9 +28,9 @@ std::optional<LiveOutput> Failure(const std::string& command, const std::string&
                       "nfsrecd is not running (no control socket at " + socket_path + ")\n"};
   }
   if (st.IsUnavailable()) {
-    return LiveOutput{kCtlExitNotRunning, "",
-                      "nfsrecd is not running (nobody answers on the control socket " +
-                          socket_path + ")\n"};
+    return LiveOutput{
+        kCtlExitNotRunning, "",
+        "nfsrecd is not running (nobody answers on the control socket " + socket_path + ")\n"};
   }
   if (st.IsPermissionDenied()) {
     return LiveOutput{kCtlExitRefused, "",
@@ -54,15 +54,16 @@ std::string Millis(const json& seconds) {
 }
 
 void NsmSummary(const json& n, std::ostringstream& os) {
-  os << "NSM: state " << n.at("state") << ", " << n.at("monitors") << " monitors, " << n.at("notify_list")
-     << " peers to notify\n";
+  os << "NSM: state " << n.at("state") << ", " << n.at("monitors") << " monitors, "
+     << n.at("notify_list") << " peers to notify\n";
   std::string calls;
   for (const json& p : n.at("requests")) {
     if (p.at("calls").get<uint64_t>() == 0) continue;
     calls += StrCat(calls.empty() ? "" : ", ", p.at("procedure").get<std::string>(), " ",
                     p.at("calls").get<uint64_t>());
     std::string extra;
-    if (p.at("garbage").get<uint64_t>() > 0) extra += StrCat(p.at("garbage").get<uint64_t>(), " garbage");
+    if (p.at("garbage").get<uint64_t>() > 0)
+      extra += StrCat(p.at("garbage").get<uint64_t>(), " garbage");
     if (p.at("refused").get<uint64_t>() > 0) {
       extra += StrCat(extra.empty() ? "" : ", ", p.at("refused").get<uint64_t>(), " refused");
     }
@@ -79,6 +80,16 @@ void NsmSummary(const json& n, std::ostringstream& os) {
   const json& notify = n.at("notify");
   os << "  notification: " << notify.at("answered") << " answered, " << notify.at("given_up")
      << " given up, " << notify.at("peers_total") << " peers since start\n";
+  const json& boot = notify.at("boot");
+  if (boot.at("runs").get<uint64_t>() > 0) {
+    os << "  boot notification: " << (boot.at("new_boot").get<bool>() ? "new boot" : "resumed")
+       << ", state " << boot.at("state") << ", " << boot.at("peers") << " peers, "
+       << boot.at("answered") << " answered, " << boot.at("unreachable") << " unreachable; started "
+       << When(boot.at("started_utc"))
+       << (boot.at("running").get<bool>() ? ", running"
+                                          : ", finished " + When(boot.at("finished_utc")))
+       << "\n";
+  }
   if (notify.at("peers").empty()) return;
   os << "    HOST                             STATE     ATTEMPTS  NEXT RETRY\n";
   for (const json& p : notify.at("peers")) {
@@ -86,8 +97,9 @@ void NsmSummary(const json& n, std::ostringstream& os) {
     std::snprintf(line, sizeof(line), "    %-32s %-9s %-9llu %s\n", Text(p.at("host")).c_str(),
                   p.at("state").get<std::string>().c_str(),
                   static_cast<unsigned long long>(p.at("attempts").get<uint64_t>()),
-                  p.at("next_retry_utc").is_string() ? p.at("next_retry_utc").get<std::string>().c_str()
-                                                  : "-");
+                  p.at("next_retry_utc").is_string()
+                      ? p.at("next_retry_utc").get<std::string>().c_str()
+                      : "-");
     os << line;
   }
   const size_t listed = notify.at("peers").size();
@@ -99,9 +111,10 @@ void NsmSummary(const json& n, std::ostringstream& os) {
 void Nfs4Summary(const json& n, std::ostringstream& os) {
   const json& pipe = n.at("pipe");
   os << "NFSv4: cld pipe " << (pipe.at("open").get<bool>() ? "open" : "closed");
-  if (!pipe.at("path").get<std::string>().empty()) os << " (" << pipe.at("path").get<std::string>() << ")";
-  os << ", opened " << pipe.at("opens") << " times, last upcall " << When(pipe.at("last_upcall_utc"))
-     << "\n";
+  if (!pipe.at("path").get<std::string>().empty())
+    os << " (" << pipe.at("path").get<std::string>() << ")";
+  os << ", opened " << pipe.at("opens") << " times, last upcall "
+     << When(pipe.at("last_upcall_utc")) << "\n";
   std::string by;
   for (const auto& [command, count] : n.at("upcalls").at("by_command").items()) {
     if (count.get<uint64_t>() > 0) by += StrCat(by.empty() ? "" : ", ", command, " ", count);
@@ -110,17 +123,28 @@ void Nfs4Summary(const json& n, std::ostringstream& os) {
      << n.at("in_flight") << " in flight, " << n.at("store_errors") << " store errors\n";
   const json& g = n.at("grace");
   if (g.at("in_grace").get<bool>()) {
-    os << "  grace: in grace since " << When(g.at("since_utc")) << ", epoch " << g.at("current_epoch")
-       << " (reclaiming from " << g.at("recovery_epoch") << "), " << g.at("reclaimed") << " of "
-       << g.at("may_reclaim") << " clients reclaimed\n";
+    os << "  grace: in grace since " << When(g.at("since_utc")) << ", epoch "
+       << g.at("current_epoch") << " (reclaiming from " << g.at("recovery_epoch") << "), "
+       << g.at("reclaimed");
+    if (g.at("may_reclaim_known").get<bool>()) {
+      os << " of " << g.at("may_reclaim") << " clients reclaimed\n";
+    } else {
+      os << " clients reclaimed (who may reclaim is unknown: a Check opened grace)\n";
+    }
   } else {
     os << "  grace: not in grace, epoch " << g.at("current_epoch") << "\n";
   }
   if (g.at("last_end").is_object()) {
     const json& e = g.at("last_end");
+    std::string after = "an unknown time";
+    if (e.at("duration_seconds").is_number()) {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%.0f s", e.at("duration_seconds").get<double>());
+      after = buf;
+    }
     os << "  last grace ended " << When(e.at("at_utc")) << " (" << e.at("reason").get<std::string>()
-       << ", after " << e.at("duration_seconds") << " s, " << e.at("not_returned")
-       << " clients did not come back)\n";
+       << ", after " << after << ", epoch " << e.at("recovery_epoch") << " dropped, "
+       << e.at("not_returned") << " clients did not come back)\n";
   }
 }
 
@@ -136,7 +160,8 @@ std::string HumanStatus(const json& s) {
     os << "NSM: not served by this daemon\n";
   }
   const json& st = s.at("store");
-  os << "Store: " << st.at("units") << " units in " << st.at("transactions") << " commits (group size "
+  os << "Store: " << st.at("units") << " units in " << st.at("transactions")
+     << " commits (group size "
      << "mean " << st.at("group_size").at("mean") << ", max " << st.at("group_size").at("max")
      << "); commit p50 " << Millis(st.at("commit_seconds").at("p50")) << ", p99 "
      << Millis(st.at("commit_seconds").at("p99")) << "; " << st.at("queued") << " queued, "
@@ -160,8 +185,9 @@ LiveOutput StatusOutput(const std::string& socket_path, const Result<json>& repl
     return LiveOutput{0, HumanStatus(status), ""};
   } catch (const json::exception& e) {
     // A daemon of another version: its object is not the one documented.
-    return LiveOutput{1, "", StrCat("nfsrecctl: status: unexpected status object (", e.what(),
-                                    "); try --json\n")};
+    return LiveOutput{
+        1, "",
+        StrCat("nfsrecctl: status: unexpected status object (", e.what(), "); try --json\n")};
   }
 }
 

@@ -11,9 +11,8 @@
 #include <chrono>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "common/base/result.h"
+#include <nlohmann/json.hpp>
 
 namespace nfsrec {
 

@@ -33,8 +33,20 @@ json SampleStatus() {
   f.upcalls = {{"create", 1}, {"check", 0}};
   f.upcalls_total = 1;
   f.pipe_open = false;
-  f.grace = {true, 4, 3, 5, 2, 1799999900, std::nullopt};
+  f.grace.in_grace = true;
+  f.grace.current_epoch = 4;
+  f.grace.recovery_epoch = 3;
+  f.grace.may_reclaim = 5;
+  f.grace.reclaimed = 2;
+  f.grace.since = 1799999900;
+  LiveStatus::GraceEnd end;
+  end.reason = "all-reclaimed";
+  end.duration_seconds = 12;
+  end.recovery_epoch = 2;
+  end.at = 1799990000;
+  f.grace.last_end = end;
   s.nfs4 = f;
+  s.nsm->boot = {1, true, true, 7, 3, 1, 0, 1799999001, 0};
   return StatusToJson(s);
 }
 
@@ -70,15 +82,16 @@ TEST(StatusOutput, JsonIsTheDaemonsObject) {
 TEST(StatusOutput, HumanSummaryNamesTheFigures) {
   LiveOutput o = StatusOutput(kSocket, SampleStatus(), false);
   ASSERT_EQ(o.exit_code, 0) << o.err;
-  for (const char* s : {"nfsrecd 1.0, pid 10, uid 105, ready since 2027-01-15T07:43:20Z",
-                        "NSM: state 7, 1 monitors",
-                        "requests: SM_MON 2 (1 refused), SM_UNMON 1 (1 garbage)\n",
-                        "peer-a", "pending", "2027-01-15T08:02:00Z",
-                        "(1 of 3 peers listed)",
-                        "Store: 3 units in 2 commits",
-                        "NFSv4: cld pipe closed",
-                        "upcalls: 1 (create 1)",
-                        "in grace since 2027-01-15T07:58:20Z, epoch 4 (reclaiming from 3), 2 of 5"}) {
+  for (const char* s :
+       {"nfsrecd 1.0, pid 10, uid 105, ready since 2027-01-15T07:43:20Z",
+        "NSM: state 7, 1 monitors", "requests: SM_MON 2 (1 refused), SM_UNMON 1 (1 garbage)\n",
+        "peer-a", "pending", "2027-01-15T08:02:00Z", "(1 of 3 peers listed)",
+        "Store: 3 units in 2 commits", "NFSv4: cld pipe closed", "upcalls: 1 (create 1)",
+        "in grace since 2027-01-15T07:58:20Z, epoch 4 (reclaiming from 3), 2 of 5",
+        "boot notification: new boot, state 7, 3 peers, 1 answered, 0 unreachable; "
+        "started 2027-01-15T07:43:21Z, running",
+        "last grace ended 2027-01-15T05:13:20Z (all-reclaimed, after 12 s, epoch 2 "
+        "dropped, 0 clients did not come back)"}) {
     EXPECT_NE(o.out.find(s), std::string::npos) << s << "\nin:\n" << o.out;
   }
 }

@@ -32,18 +32,22 @@ json Bytes(const std::string& s) {
 json Time(int64_t t) { return t > 0 ? json(t) : json(nullptr); }
 json TimeUtc(int64_t t) { return t > 0 ? json(Rfc3339Utc(t)) : json(nullptr); }
 
+json Optional(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
 json GroupSize(const LiveStatus::Store& s) {
-  return {{"mean", s.transactions == 0 ? 0.0
-                                       : static_cast<double>(s.units) /
-                                             static_cast<double>(s.transactions)},
+  return {{"mean", s.transactions == 0
+                       ? 0.0
+                       : static_cast<double>(s.units) / static_cast<double>(s.transactions)},
           {"max", s.max_group}};
 }
 
 json NsmJson(const LiveStatus::Nsm& n) {
   json procedures = json::array();
   for (const auto& p : n.procedures) {
-    procedures.push_back(
-        {{"procedure", p.name}, {"calls", p.calls}, {"garbage", p.garbage}, {"refused", p.refused}});
+    procedures.push_back({{"procedure", p.name},
+                          {"calls", p.calls},
+                          {"garbage", p.garbage},
+                          {"refused", p.refused}});
   }
   json peers = json::array();
   for (const auto& p : n.peers) {
@@ -53,6 +57,18 @@ json NsmJson(const LiveStatus::Nsm& n) {
                      {"next_retry", Time(p.next_retry)},
                      {"next_retry_utc", TimeUtc(p.next_retry)}});
   }
+  const LiveStatus::Nsm::BootRun& b = n.boot;
+  json boot = {{"runs", b.runs},
+               {"running", b.running},
+               {"new_boot", b.new_boot},
+               {"state", b.state},
+               {"peers", b.peers},
+               {"answered", b.answered},
+               {"unreachable", b.unreachable},
+               {"started", Time(b.started)},
+               {"started_utc", TimeUtc(b.started)},
+               {"finished", Time(b.finished)},
+               {"finished_utc", TimeUtc(b.finished)}};
   return {
       {"state", n.state},
       {"monitors", n.monitors},
@@ -69,26 +85,34 @@ json NsmJson(const LiveStatus::Nsm& n) {
        {{"answered", n.peers_answered},
         {"given_up", n.peers_given_up},
         {"peers_total", n.peers_total},
-        {"peers", peers}}},
+        {"peers", peers},
+        {"boot", boot}}},
   };
 }
 
 json GraceJson(const LiveStatus::Grace& g) {
   json last = nullptr;
   if (g.last_end) {
-    last = {{"reason", g.last_end->reason},
-            {"duration_seconds", g.last_end->duration_seconds},
-            {"not_returned", g.last_end->not_returned},
-            {"at", Time(g.last_end->at)},
-            {"at_utc", TimeUtc(g.last_end->at)}};
+    const LiveStatus::GraceEnd& e = *g.last_end;
+    last = {{"reason", e.reason},
+            {"duration_seconds", Optional(e.duration_seconds)},
+            {"recovery_epoch", e.recovery_epoch},
+            {"may_reclaim_known", e.may_reclaim_known},
+            {"may_reclaim", e.may_reclaim},
+            {"reclaimed", e.reclaimed},
+            {"not_returned", e.not_returned},
+            {"at", Time(e.at)},
+            {"at_utc", TimeUtc(e.at)}};
   }
   return {{"in_grace", g.in_grace},
           {"current_epoch", g.current_epoch},
           {"recovery_epoch", g.recovery_epoch},
+          {"may_reclaim_known", g.may_reclaim_known},
           {"may_reclaim", g.may_reclaim},
           {"reclaimed", g.reclaimed},
           {"since", Time(g.since)},
           {"since_utc", TimeUtc(g.since)},
+          {"kernel_grace_seconds", Optional(g.kernel_grace_seconds)},
           {"last_end", last}};
 }
 
@@ -192,7 +216,8 @@ void NsmMetrics(const LiveStatus::Nsm& n, Exposition& e) {
            "outcome=\"delivered\"");
   e.Sample("nfsrecd_nsm_callbacks_total", static_cast<double>(n.callbacks_failed),
            "outcome=\"failed\"");
-  e.Family("nfsrecd_notify_peers", "gauge", "Peers being notified of this host's reboot, by state.");
+  e.Family("nfsrecd_notify_peers", "gauge",
+           "Peers being notified of this host's reboot, by state.");
   e.Sample("nfsrecd_notify_peers", static_cast<double>(n.peers_queued), "state=\"queued\"");
   e.Sample("nfsrecd_notify_peers", static_cast<double>(n.peers_pending), "state=\"pending\"");
   e.Family("nfsrecd_notify_peers_finished_total", "counter",
@@ -201,6 +226,13 @@ void NsmMetrics(const LiveStatus::Nsm& n, Exposition& e) {
            "outcome=\"answered\"");
   e.Sample("nfsrecd_notify_peers_finished_total", static_cast<double>(n.peers_given_up),
            "outcome=\"given_up\"");
+  e.One("nfsrecd_notify_boot_runs_total", "counter",
+        "Boot notification runs started by this process.", static_cast<double>(n.boot.runs));
+  e.One("nfsrecd_notify_boot_running", "gauge", "1 while a boot notification run is in progress.",
+        n.boot.running ? 1 : 0);
+  e.One("nfsrecd_notify_boot_start_time_seconds", "gauge",
+        "Unix time the current or last boot notification run started; 0 if none.",
+        static_cast<double>(n.boot.started));
   e.Family("nfsrecd_notify_peer_attempts", "gauge",
            "Calls made to each listed peer (rpcbind and SM_NOTIFY), by host and state.");
   for (const auto& p : n.peers) {
@@ -264,11 +296,25 @@ void Nfs4Metrics(const LiveStatus::Nfs4& n, Exposition& e) {
         static_cast<double>(g.recovery_epoch));
   e.One("nfsrecd_grace_clients_may_reclaim", "gauge",
         "Clients that may reclaim in the open grace period.", static_cast<double>(g.may_reclaim));
-  e.One("nfsrecd_grace_clients_reclaimed", "gauge",
-        "Of those, clients that have reclaimed so far.", static_cast<double>(g.reclaimed));
+  e.One("nfsrecd_grace_clients_reclaimed", "gauge", "Of those, clients that have reclaimed so far.",
+        static_cast<double>(g.reclaimed));
   e.One("nfsrecd_grace_start_time_seconds", "gauge",
         "Unix time the open grace period started; 0 if none or unknown.",
         static_cast<double>(g.since));
+  if (g.last_end) {
+    const LiveStatus::GraceEnd& end = *g.last_end;
+    e.Family("nfsrecd_grace_last_end_time_seconds", "gauge",
+             "Unix time the last grace period ended, with why (docs/events.md).");
+    e.Sample("nfsrecd_grace_last_end_time_seconds", static_cast<double>(end.at),
+             StrCat("reason=\"", LabelValue(end.reason), "\""));
+    e.One("nfsrecd_grace_last_not_returned", "gauge",
+          "Clients that could have reclaimed in the last grace period and did not.",
+          static_cast<double>(end.not_returned));
+    if (end.duration_seconds) {
+      e.One("nfsrecd_grace_last_duration_seconds", "gauge", "How long the last grace period ran.",
+            *end.duration_seconds);
+    }
+  }
 }
 
 }  // namespace

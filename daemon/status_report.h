@@ -18,9 +18,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "common/base/histogram.h"
+#include <nlohmann/json.hpp>
 
 namespace nfsrec {
 
@@ -57,8 +56,21 @@ struct LiveStatus {
     uint64_t peers_pending = 0;
     uint64_t peers_answered = 0;  // since start
     uint64_t peers_given_up = 0;
-    std::vector<Peer> peers;  // at most kMaxPeersListed
-    uint64_t peers_total = 0;  // in progress plus finished ones kept
+    std::vector<Peer> peers;   // at most kMaxPeersListed
+    uint64_t peers_total = 0;  // every peer notified since start
+    // The current or last boot notification run (none: runs == 0).
+    struct BootRun {
+      uint64_t runs = 0;
+      bool running = false;
+      bool new_boot = false;
+      int32_t state = 0;
+      uint64_t peers = 0;
+      uint64_t answered = 0;
+      uint64_t unreachable = 0;
+      int64_t started = 0;
+      int64_t finished = 0;  // 0 while running
+    };
+    BootRun boot;
   };
   std::optional<Nsm> nsm;
 
@@ -73,18 +85,24 @@ struct LiveStatus {
   Store store;
 
   struct GraceEnd {
-    std::string reason;  // as TrackingService reports it
-    double duration_seconds = 0;
+    std::string reason;  // all-reclaimed, timer, admin, unknown (docs/events.md)
+    std::optional<double> duration_seconds;  // unknown if grace began before this process
+    uint64_t recovery_epoch = 0;
+    bool may_reclaim_known = true;
+    uint64_t may_reclaim = 0;
+    uint64_t reclaimed = 0;
     uint64_t not_returned = 0;
     int64_t at = 0;
   };
   struct Grace {
     bool in_grace = false;
     uint64_t current_epoch = 0;
-    uint64_t recovery_epoch = 0;  // 0 out of grace
+    uint64_t recovery_epoch = 0;    // 0 out of grace
+    bool may_reclaim_known = true;  // false: a v0 kernel's Check opened it
     uint64_t may_reclaim = 0;
     uint64_t reclaimed = 0;
-    int64_t since = 0;  // when this grace started, if known
+    int64_t since = 0;                           // when this grace started, if known
+    std::optional<double> kernel_grace_seconds;  // nfsd's nfsv4gracetime, if read
     std::optional<GraceEnd> last_end;
   };
   struct Nfs4 {

@@ -32,7 +32,8 @@ LiveStatus Known() {
   n.peers_pending = 1;
   n.peers_answered = 1;
   n.peers_total = 2;
-  n.peers = {{"client\"1", "pending", 3, 1800000060}, {std::string("\xff\x01", 2), "answered", 2, 0}};
+  n.peers = {{"client\"1", "pending", 3, 1800000060},
+             {std::string("\xff\x01", 2), "answered", 2, 0}};
   s.nsm = n;
   s.store.units = 7;
   s.store.transactions = 3;
@@ -47,8 +48,24 @@ LiveStatus Known() {
   f.pipe_path = "/run/rpc_pipefs/nfsd/cld";
   f.pipe_opens = 1;
   f.last_upcall = 1799999990;
-  f.grace = {true, 3, 2, 4, 1, 1799999500, std::nullopt};
+  f.grace.in_grace = true;
+  f.grace.current_epoch = 3;
+  f.grace.recovery_epoch = 2;
+  f.grace.may_reclaim = 4;
+  f.grace.reclaimed = 1;
+  f.grace.since = 1799999500;
+  f.grace.kernel_grace_seconds = 90;
+  LiveStatus::GraceEnd end;
+  end.reason = "timer";
+  end.duration_seconds = 90.5;
+  end.recovery_epoch = 1;
+  end.may_reclaim = 3;
+  end.reclaimed = 2;
+  end.not_returned = 1;
+  end.at = 1799990000;
+  f.grace.last_end = end;
   s.nfs4 = f;
+  s.nsm->boot = {1, false, true, 5, 2, 1, 1, 1799999001, 1799999100};
   return s;
 }
 
@@ -117,6 +134,12 @@ TEST(StatusToPrometheus, GoldenExpositionOfAKnownSet) {
            "nfsrecd_grace_clients_may_reclaim 4\n",
            "nfsrecd_grace_clients_reclaimed 1\n",
            "nfsrecd_grace_start_time_seconds 1799999500\n",
+           "nfsrecd_grace_last_end_time_seconds{reason=\"timer\"} 1799990000\n",
+           "nfsrecd_grace_last_not_returned 1\n",
+           "nfsrecd_grace_last_duration_seconds 90.5\n",
+           "nfsrecd_notify_boot_runs_total 1\n",
+           "nfsrecd_notify_boot_running 0\n",
+           "nfsrecd_notify_boot_start_time_seconds 1799999001\n",
        }) {
     EXPECT_NE(text.find(line), std::string::npos) << line << "\nin:\n" << text;
   }
@@ -180,7 +203,26 @@ TEST(StatusToJson, CarriesTheFiguresWithBytesAsHexAndTimesAsBothForms) {
   EXPECT_EQ(j["nfs4"]["pipe"]["open"], true);
   EXPECT_EQ(j["nfs4"]["grace"]["may_reclaim"], 4);
   EXPECT_EQ(j["nfs4"]["grace"]["since_utc"], "2027-01-15T07:51:40Z");
-  EXPECT_TRUE(j["nfs4"]["grace"]["last_end"].is_null());
+  EXPECT_EQ(j["nfs4"]["grace"]["kernel_grace_seconds"], 90.0);
+  EXPECT_EQ(j["nfs4"]["grace"]["last_end"]["reason"], "timer");
+  EXPECT_EQ(j["nfs4"]["grace"]["last_end"]["duration_seconds"], 90.5);
+  EXPECT_EQ(j["nfs4"]["grace"]["last_end"]["not_returned"], 1);
+  EXPECT_EQ(j["nsm"]["notify"]["boot"]["unreachable"], 1);
+  EXPECT_EQ(j["nsm"]["notify"]["boot"]["finished_utc"], "2027-01-15T07:45:00Z");
+}
+
+TEST(StatusToJson, UnknownDurationsAndTimesAreNull) {
+  LiveStatus s = Known();
+  s.nfs4->grace.since = 0;
+  s.nfs4->grace.kernel_grace_seconds.reset();
+  s.nfs4->grace.last_end->duration_seconds.reset();
+  s.nsm->boot = {};
+  nlohmann::json j = StatusToJson(s);
+  EXPECT_TRUE(j["nfs4"]["grace"]["since"].is_null());
+  EXPECT_TRUE(j["nfs4"]["grace"]["kernel_grace_seconds"].is_null());
+  EXPECT_TRUE(j["nfs4"]["grace"]["last_end"]["duration_seconds"].is_null());
+  EXPECT_TRUE(j["nsm"]["notify"]["boot"]["started"].is_null());
+  EXPECT_EQ(StatusToPrometheus(s).find("nfsrecd_grace_last_duration_seconds "), std::string::npos);
 }
 
 TEST(StatusToJson, AServiceNotRunIsNull) {

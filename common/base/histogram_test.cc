@@ -13,8 +13,7 @@ TEST(LatencyHistogram, BoundsDoubleFrom16Microseconds) {
   EXPECT_EQ(LatencyHistogram::UpperBound(0), microseconds(16));
   EXPECT_EQ(LatencyHistogram::UpperBound(1), microseconds(32));
   EXPECT_EQ(LatencyHistogram::UpperBound(10), microseconds(16 * 1024));
-  EXPECT_EQ(LatencyHistogram::UpperBound(LatencyHistogram::kBounds - 1),
-            microseconds(16LL << 20));
+  EXPECT_EQ(LatencyHistogram::UpperBound(LatencyHistogram::kBounds - 1), microseconds(16LL << 20));
 }
 
 TEST(LatencyHistogram, EmptyHasZeroPercentiles) {
