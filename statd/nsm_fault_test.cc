@@ -335,7 +335,7 @@ class NsmProcFaultTest : public ::testing::Test {
   }
   // Runs boot notification and waits for it to be under way.
   Result<BootNotifier::Summary> Reboot(const std::string& boot_id) {
-    BootNotifier n(service_, engine_, kernel_, log_, BootNotifier::Options{});
+    BootNotifier n(service_, engine_, kernel_, sched_, log_, BootNotifier::Options{});
     std::optional<Result<BootNotifier::Summary>> summary;
     n.Run(boot_id, false, [&](Result<BootNotifier::Summary> s) { summary = std::move(s); });
     Settle();
