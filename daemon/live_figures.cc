@@ -10,12 +10,8 @@
 namespace nfsrec {
 namespace {
 
-// A point on the Scheduler's (monotonic) clock as unix seconds; 0 for the
-// epoch, which the facades use for "never".
 int64_t UnixSeconds(TimePoint t, TimePoint mono_now, std::chrono::system_clock::time_point now) {
-  if (t == TimePoint{}) return 0;
-  auto wall = now - std::chrono::duration_cast<std::chrono::system_clock::duration>(mono_now - t);
-  return std::chrono::duration_cast<std::chrono::seconds>(wall.time_since_epoch()).count();
+  return UnixSecondsOf(t, mono_now, now);
 }
 
 double Seconds(Duration d) { return std::chrono::duration<double>(d).count(); }

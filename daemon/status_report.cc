@@ -319,6 +319,12 @@ void Nfs4Metrics(const LiveStatus::Nfs4& n, Exposition& e) {
 
 }  // namespace
 
+int64_t UnixSecondsOf(TimePoint t, TimePoint mono_now, std::chrono::system_clock::time_point now) {
+  if (t == TimePoint{}) return 0;
+  auto wall = now - std::chrono::duration_cast<std::chrono::system_clock::duration>(mono_now - t);
+  return std::chrono::duration_cast<std::chrono::seconds>(wall.time_since_epoch()).count();
+}
+
 std::string Rfc3339Utc(int64_t unix_seconds) {
   if (unix_seconds <= 0) return "";
   time_t t = static_cast<time_t>(unix_seconds);

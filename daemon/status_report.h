@@ -12,12 +12,14 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/base/clock.h"
 #include "common/base/histogram.h"
 #include <nlohmann/json.hpp>
 
@@ -123,6 +125,11 @@ struct LiveStatus {
 
 // The longest peer list a status carries; peers_total says how many more.
 constexpr size_t kMaxPeersListed = 1000;
+
+// A point on a monotonic clock (the Scheduler's) as unix seconds, given
+// both clocks' readings now; 0 for the clock's epoch, which the services
+// use for "never".
+int64_t UnixSecondsOf(TimePoint t, TimePoint mono_now, std::chrono::system_clock::time_point now);
 
 // "2026-11-30T12:00:00Z"; "" for 0.
 std::string Rfc3339Utc(int64_t unix_seconds);

@@ -233,6 +233,15 @@ TEST(StatusToJson, AServiceNotRunIsNull) {
   EXPECT_EQ(j["store"]["group_size"]["mean"], 0.0);
 }
 
+TEST(UnixSecondsOf, MonotonicPointsBecomeWallTimeAndTheEpochMeansNever) {
+  const TimePoint mono_now = TimePoint{} + std::chrono::hours(5);
+  const auto wall_now = std::chrono::system_clock::time_point{} + std::chrono::seconds(1800000000);
+  EXPECT_EQ(UnixSecondsOf(mono_now, mono_now, wall_now), 1800000000);
+  EXPECT_EQ(UnixSecondsOf(mono_now - std::chrono::seconds(90), mono_now, wall_now), 1799999910);
+  EXPECT_EQ(UnixSecondsOf(mono_now + std::chrono::seconds(120), mono_now, wall_now), 1800000120);
+  EXPECT_EQ(UnixSecondsOf(TimePoint{}, mono_now, wall_now), 0);
+}
+
 TEST(Rfc3339Utc, FormatsUnixSecondsAndLeavesZeroEmpty) {
   EXPECT_EQ(Rfc3339Utc(0), "");
   EXPECT_EQ(Rfc3339Utc(86400 + 3661), "1970-01-02T01:01:01Z");
