@@ -24,6 +24,7 @@ enum : int {
   kConfig,
   kDumpConfig,
   kNoMirrorSm,
+  kControlSocket,
 };
 
 // The longest retry window (-m, retry-time): about two years.
@@ -54,6 +55,7 @@ constexpr options::OptionSpec kOptions[] = {
     {kConfig, 0, "config", true},
     {kDumpConfig, 0, "dump-config", false},
     {kNoMirrorSm, 0, "no-mirror-sm", false},
+    {kControlSocket, 0, "control-socket", true},
 };
 
 // Settings from nfs.conf, onto the role's defaults (docs in the header).
@@ -76,6 +78,7 @@ void ApplyNfsConf(NfsConf& conf, DaemonConfig& c) {
     c.rpcbind_check_interval = *v;
   }
   if (auto v = conf.ReadBool("nfsrecd", "mirror-sm")) c.nsm.mirror_sm = *v;
+  if (auto v = conf.Get("nfsrecd", "control-socket")) c.control_socket = *v;
   if (auto v = conf.Get("statd", "name")) c.nsm.my_name = *v;
   if (auto v = conf.Get("statd", "state-directory-path")) c.nsm.state_dir = *v;
   if (auto v = conf.Get("statd", "ha-callout")) c.nsm.ha_callout = *v;
@@ -165,6 +168,10 @@ ParseResult<CommandLine> Apply(const Option& o, CommandLine cl) {
     case kNoMirrorSm:
       c.nsm.mirror_sm = false;
       break;
+    case kControlSocket: {
+      NFSREC_ASSIGN_OR_RETURN(c.control_socket, options::PathValue(o));
+      break;
+    }
   }
   return cl;
 }
@@ -176,7 +183,8 @@ std::string Usage(const std::string& program) {
          " [-FdLN] [-p port] [-o port] [-P state-dir] [-n name] [-H prog]\n"
          "       [-T nlm-tcp-port] [-U nlm-udp-port] [--pidfile path] [--proc-root dir]\n"
          "       [--cld-pipe path] [--no-nfs4] [--no-end-grace-early] [--dump-config]\n"
-         "       [--reconcile-interval seconds] [--no-mirror-sm] [--config nfs.conf]\n"
+         "       [--reconcile-interval seconds] [--no-mirror-sm] [--control-socket path|none]\n"
+         "       [--config nfs.conf]\n"
          "       [-h] [-v]\n";
 }
 
@@ -323,6 +331,7 @@ std::string DaemonConfig::Dump() const {
      << "reconcile_interval = " << tracking.reconcile_interval << "\n"
      << "rpcbind_check_interval = " << rpcbind_check_interval << "\n"
      << "mirror_sm = " << nsm.mirror_sm << "\n"
+     << "control_socket = " << (ControlSocketPath().empty() ? "none" : ControlSocketPath()) << "\n"
      << "config_file = " << process.config_file << "\n";
   return os.str();
 }

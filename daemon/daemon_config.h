@@ -37,6 +37,8 @@
 //                        (default: the lease time; 0: off)
 //   --no-mirror-sm       do not keep sm/, sm.bak/ and state current
 //                        (statd/sm_mirror.h)
+//   --control-socket PATH  the control socket (daemon/control_server.h);
+//                        "none": no socket
 //   --config FILE        nfs.conf to read (default /etc/nfs.conf, plus
 //                        /usr/etc/nfs.conf and the .d directories)
 //   --dump-config        print the effective configuration and exit
@@ -64,6 +66,7 @@
 //   [nfsrecd]   nfs4 (bool), end-grace-early (bool), reconcile-interval,
 //               rpcbind-check-interval (seconds, 0: off; default 30),
 //               mirror-sm (bool, default y: keep rpc.statd's files current)
+//               control-socket (as --control-socket)
 #pragma once
 
 #include <cstdint>
@@ -130,6 +133,15 @@ struct DaemonConfig {
     return database_dir.empty() ? DefaultDatabaseDir(nsm.state_dir) : database_dir;
   }
   std::string DbPath() const { return DatabaseFile(DatabaseDir()); }
+
+  // [nfsrecd] control-socket, --control-socket: "" is the default,
+  // DatabaseDir()/control; "none" turns the socket off.
+  std::string control_socket;
+  // The control socket's path; "" when turned off.
+  std::string ControlSocketPath() const {
+    if (control_socket == "none") return "";
+    return control_socket.empty() ? DatabaseDir() + "/control" : control_socket;
+  }
   // One "key = value" line per setting.
   std::string Dump() const;
 };

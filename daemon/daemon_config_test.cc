@@ -286,6 +286,24 @@ TEST(DaemonConfigTest, ToleratedBadNfsConfValuesWarnWithFileAndLineAndNeverStop)
   EXPECT_EQ(w.find("udp-port"), std::string::npos) << w;  // 0 is a valid "unset"
 }
 
+TEST(DaemonConfigTest, ControlSocketDefaultsToTheDatabaseDirectoryAndCanBeMovedOrTurnedOff) {
+  ParseResult<CommandLine> d = Parse({"-P", "/srv/nfs"}, "");
+  ASSERT_TRUE(d.ok()) << d.status().message;
+  EXPECT_EQ(d->config.ControlSocketPath(), "/srv/nfs/nfsrecd/control");
+  EXPECT_NE(d->config.Dump().find("control_socket = /srv/nfs/nfsrecd/control\n"),
+            std::string::npos);
+  ParseResult<CommandLine> conf = Parse({}, "[nfsrecd]\ncontrol-socket = /run/nfsrecd.ctl\n");
+  ASSERT_TRUE(conf.ok()) << conf.status().message;
+  EXPECT_EQ(conf->config.ControlSocketPath(), "/run/nfsrecd.ctl");
+  EXPECT_TRUE(conf->conf.warnings().empty());
+  // The command line wins over nfs.conf; "none" turns it off.
+  ParseResult<CommandLine> off =
+      Parse({"--control-socket", "none"}, "[nfsrecd]\ncontrol-socket = /run/nfsrecd.ctl\n");
+  ASSERT_TRUE(off.ok()) << off.status().message;
+  EXPECT_EQ(off->config.ControlSocketPath(), "");
+  EXPECT_NE(off->config.Dump().find("control_socket = none\n"), std::string::npos);
+}
+
 TEST(DaemonConfigTest, UnknownKeysOfOurSectionsAreWarnedAboutOthersSectionsAreNot) {
   ParseResult<CommandLine> cl =
       Parse({},

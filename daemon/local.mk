@@ -13,7 +13,11 @@ daemon_libdaemon_a_SOURCES = \
 	daemon/nfs_conf.cc daemon/nfs_conf.h \
 	daemon/notify_main.cc daemon/notify_main.h \
 	daemon/nsm_endpoint.cc daemon/nsm_endpoint.h \
-	daemon/process.cc daemon/process.h
+	daemon/process.cc daemon/process.h \
+	daemon/control_server.cc daemon/control_server.h \
+	daemon/control_client.cc daemon/control_client.h \
+	daemon/status_report.cc daemon/status_report.h \
+	daemon/live_figures.cc daemon/live_figures.h
 
 # The daemon (and, through argv[0] or --sm-notify, the sm-notify command).
 sbin_PROGRAMS += nfsrecd
@@ -62,10 +66,11 @@ daemon_config_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 daemon_config_test_LDADD = daemon/libdaemon.a statd/libstatd.a $(COMMON_LIBS) $(GTEST_LIBS) \
 	$(SYS_LIBS)
 
-# nfsrecctl: the administrator's command (export --nfs-utils for now).
+# nfsrecctl: the administrator's command (man/nfsrecctl.8).
 sbin_PROGRAMS += nfsrecctl
 nfsrecctl_SOURCES = daemon/nfsrecctl_main.cc daemon/nfsrecctl_config.cc daemon/nfsrecctl_config.h \
-	daemon/nfsrecctl_import.cc daemon/nfsrecctl_import.h
+	daemon/nfsrecctl_import.cc daemon/nfsrecctl_import.h \
+	daemon/nfsrecctl_live.cc daemon/nfsrecctl_live.h
 nfsrecctl_LDADD = daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a $(COMMON_LIBS) \
 	rpcgen/librpcxdr.a $(SYS_LIBS)
 dist_man_MANS += man/nfsrecctl.8
@@ -114,3 +119,10 @@ daemon_nfsrecctl_import_test_SOURCES = daemon/nfsrecctl_import_test.cc daemon/nf
 daemon_nfsrecctl_import_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 daemon_nfsrecctl_import_test_LDADD = daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a \
 	$(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+# The control socket (server and client) and the status/metrics renderings.
+check_PROGRAMS += daemon/control_test
+TESTS += daemon/control_test
+daemon_control_test_SOURCES = daemon/control_server_test.cc daemon/status_report_test.cc \
+	daemon/nfsrecctl_live_test.cc daemon/nfsrecctl_live.cc daemon/nfsrecctl_config.cc
+daemon_control_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+daemon_control_test_LDADD = daemon/libdaemon.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)

@@ -455,7 +455,8 @@ void WarnUnknownKeys(NfsConf& conf, const std::vector<std::string_view>& section
       {"nfsdcld", {"debug", "storagedir"}},
       {"nfsdcltrack", {"debug", "storagedir"}},
       {"nfsrecd",
-       {"nfs4", "end-grace-early", "reconcile-interval", "rpcbind-check-interval", "mirror-sm"}},
+       {"nfs4", "end-grace-early", "reconcile-interval", "rpcbind-check-interval", "mirror-sm",
+        "control-socket"}},
   };
   for (std::string_view section : sections) {
     auto it = kKnown.find(section);

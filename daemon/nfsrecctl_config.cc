@@ -60,6 +60,8 @@ const CtlCommand kCtlCommands[] = {
      "import [--from-nfsdcld DIR] [--from-nfsdcltrack DIR] [--from-v4recovery DIR]",
      {kFromNfsdcld, kFromNfsdcltrack, kFromV4recovery},
      0},
+    {"status", "status [--json]", {kJson}, 0},
+    {"metrics", "metrics", {}, 0},
 };
 
 const CtlCommand* FindCommand(const std::string& name) {
@@ -185,6 +187,7 @@ options::ParseResult<CtlStore> ResolveCtlStore(const CtlCommandLine& cl,
   CtlStore store;
   store.state_dir = daemon.config.nsm.state_dir;
   store.database = daemon.config.DbPath();
+  store.control_socket = daemon.config.ControlSocketPath();
   store.conf_warnings = daemon.conf.warnings();
   return store;
 }

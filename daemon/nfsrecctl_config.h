@@ -13,6 +13,7 @@
 //   export --nfs-utils DIR   write rpc.statd's and nfsdcld's files under DIR
 //   import [--from-nfsdcld DIR] [--from-nfsdcltrack DIR] [--from-v4recovery DIR]
 //                            take over nfs-utils' NFSv4 records (daemon/nfsrecctl_import.h)
+//   status [--json], metrics the running daemon's figures (daemon/nfsrecctl_live.h)
 //
 // Which database: the daemon's own rules (daemon/daemon_config.h): nfs.conf
 // ([statd] state-directory-path and whatever else places the database),
@@ -58,7 +59,8 @@ options::ParseResult<CtlCommandLine> ParseCtlCommandLine(const std::vector<std::
 // Where the store is, by the daemon's rules (above).
 struct CtlStore {
   std::string state_dir;
-  std::string database;  // the database file
+  std::string database;        // the database file
+  std::string control_socket;  // the daemon's control socket; "" if turned off
   std::vector<std::string> conf_warnings;
 };
 options::ParseResult<CtlStore> ResolveCtlStore(const CtlCommandLine& cl,

@@ -17,6 +17,7 @@
 #include "daemon/nfsrecctl_config.h"
 #include "daemon/nfsrecctl_import.h"
 #include "daemon/nfsrecctl_list.h"
+#include "daemon/nfsrecctl_live.h"
 #include "daemon/nfsrecctl_store.h"
 #include "nfs4rec/nfsdcld_export.h"
 #include "statd/nfs_utils_export.h"
@@ -123,6 +124,9 @@ int main(int argc, char** argv) {
       RealFileSystem files;
       return NfsConf::Load(files, path, GetEnv);
     });
+  }
+  if (cl->command == "status" || cl->command == "metrics") {
+    return RunLiveCommand(cl->command, store->control_socket, cl->json);
   }
   return kCtlExitFailure;  // every command of the table is handled above
 }

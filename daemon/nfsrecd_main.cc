@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -28,7 +29,9 @@
 #include "common/rpc/rpcbind.h"
 #include "common/store/commit_queue.h"
 #include "config.h"
+#include "daemon/control_server.h"
 #include "daemon/daemon_config.h"
+#include "daemon/live_figures.h"
 #include "daemon/nfs4_takeover.h"
 #include "daemon/nfsdcld_config.h"
 #include "daemon/nlm_ports.h"
@@ -125,6 +128,14 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
           PrepareDatabaseDir(config.DatabaseDir(), DatabaseFile(config.nsm.state_dir), *plan, *log);
       !s.ok()) {
     return startup.Fail("database directory " + config.DatabaseDir(), s);
+  }
+  // ORDER: a daemon already answering on the control socket stops this one
+  // before it touches the database or the network.
+  const std::string control_path = config.ControlSocketPath();
+  if (!control_path.empty()) {
+    if (Status s = ControlServer::RefuseIfAnswered(control_path); !s.ok()) {
+      return startup.Fail("control socket", s);
+    }
   }
   Result<std::unique_ptr<EventLoop>> loop_r = EventLoop::Create();
   if (!loop_r.ok()) return startup.Fail("event loop", loop_r.status());
@@ -229,6 +240,26 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   });
   // Only this (the loop) thread takes SIGUSR1; a pending one arrives now.
   if (Status s = UnblockSignal(SIGUSR1); !s.ok()) return startup.Fail("SIGUSR1", s);
+
+  // ORDER: the control socket last, after the drop (so it is the daemon
+  // user's) and after the services it reports on; destroyed first.
+  const int64_t ready_at = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  std::unique_ptr<ControlServer> control;
+  if (!control_path.empty()) {
+    Result<std::unique_ptr<ControlServer>> c =
+        ControlServer::Listen(loop, scheduler, *log, control_path, {});
+    if (!c.ok()) return startup.Fail("control socket", c.status());
+    control = std::move(c).value();
+    const LiveSources sources{nsm.get(), tracking.get(), queue->get(), &scheduler, ready_at};
+    control->Register("status", [sources](const nlohmann::json&, ControlServer::Reply reply) {
+      reply(StatusToJson(GatherLiveStatus(sources)));
+    });
+    control->Register("metrics", [sources](const nlohmann::json&, ControlServer::Reply reply) {
+      reply(nlohmann::json{{"text", StatusToPrometheus(GatherLiveStatus(sources))}});
+    });
+  }
 
   startup.Ready(StrCat("NSM registered with rpcbind",
                        config.nsm.port != 0 ? StrCat(" on port ", config.nsm.port) : "",

@@ -230,6 +230,7 @@ void CldPipe::OnReadable() {
       }
     }
     ++stats_.messages;
+    stats_.last_message = scheduler_.Now();
     on_message_(std::span<const uint8_t>(buf_.data(), total), generation_);
   }
 }

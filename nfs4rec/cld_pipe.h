@@ -86,6 +86,9 @@ class CldPipe {
     // pipe is missing (one per re-check), none while it is open and idle.
     uint64_t rearms = 0;
     uint64_t inotify_wakeups = 0;
+    // When the last upcall was read, on the Scheduler's clock; the epoch
+    // if none has been.
+    TimePoint last_message{};
   };
 
   // paths: the pipe paths to try, in order; `opener` null: RealPipeOpener.

@@ -3,6 +3,7 @@
 // the pipe is back it is opened and nothing more happens.
 #include "nfs4rec/cld_pipe.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "nfs4rec/cld_codec.h"
 #include "tests/support/fake_scheduler.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
@@ -193,6 +195,35 @@ TEST_F(CldPipeTest, ThePipeIsOpenedThroughTheGivenOpener) {
   EXPECT_EQ(opener->asked, (std::vector<std::string>{other, pipe_path_}));
   EXPECT_FALSE(log.Contains("cannot open"));  // absent is not worth a warning
   pipe_.reset();                              // before `log` goes
+}
+
+TEST_F(CldPipeTest, AnUpcallReadIsCountedWithTheTimeItWasRead) {
+  std::filesystem::create_directories(nfsd_dir_);
+  // A stream socket stands in for the pipe: the kernel's end is ours.
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+  UniqueFd kernel(sv[1]);
+  auto daemon_end = std::make_shared<UniqueFd>(sv[0]);
+  auto opener = std::make_shared<ScriptedOpener>(
+      [daemon_end](const std::string&) -> Result<UniqueFd> { return std::move(*daemon_end); });
+  size_t read = 0;
+  auto p = CldPipe::Create(
+      *loop_, sched_, log_, {pipe_path_}, [&read](std::span<const uint8_t>, uint64_t) { ++read; },
+      opener);
+  ASSERT_OK(p);
+  pipe_ = std::move(p).value();
+  ASSERT_OK(pipe_->Start());
+  ASSERT_TRUE(pipe_->is_open());
+  EXPECT_EQ(pipe_->stats().last_message, TimePoint{});  // none yet
+  sched_.Advance(7s);
+  CldMessage up;
+  up.command = static_cast<uint8_t>(CldCommand::kGetVersion);
+  up.xid = 9;
+  std::vector<uint8_t> bytes = EncodeCldUpcall(up).value();
+  ASSERT_EQ(::write(kernel.get(), bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  ASSERT_TRUE(loop_->RunUntil([&] { return read == 1; }, kWait));
+  EXPECT_EQ(pipe_->stats().messages, 1u);
+  EXPECT_EQ(pipe_->stats().last_message, sched_.Now());
 }
 
 TEST_F(CldPipeTest, AnOpenerRefusalOtherThanAbsenceIsLoggedAndRetried) {

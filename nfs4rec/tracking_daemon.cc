@@ -115,6 +115,7 @@ void TrackingDaemon::OnMessage(std::span<const uint8_t> bytes, uint64_t generati
     return;
   }
   last_version_ = up->version;
+  ++upcalls_by_command_[up->command];
   service_->Handle(*up, [this, generation](const CldMessage& r) { SendReply(generation, r); });
 }
 

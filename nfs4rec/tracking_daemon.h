@@ -9,6 +9,7 @@
 // Scheduler and the EventLoop.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -79,6 +80,10 @@ class TrackingDaemon {
 
   const TrackingService& service() const { return *service_; }
   const CldPipe& pipe() const { return *pipe_; }
+  // Upcalls that decoded, by their command byte (cm_cmd); and those that
+  // did not.
+  const std::map<uint8_t, uint64_t>& upcalls_by_command() const { return upcalls_by_command_; }
+  uint64_t bad_upcalls() const { return bad_upcalls_; }
 
  private:
   TrackingDaemon(EventLoop& loop, Scheduler& scheduler, Executor& executor,
@@ -104,6 +109,7 @@ class TrackingDaemon {
   uint8_t last_version_ = kCldVersion1;
   Callback<void()> drained_;
   uint64_t bad_upcalls_ = 0;
+  std::map<uint8_t, uint64_t> upcalls_by_command_;
   uint64_t dropped_replies_ = 0;
   Liveness liveness_;  // last: dies first
 };

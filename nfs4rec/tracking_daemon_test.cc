@@ -5,12 +5,16 @@
 // test waits for a timer in real time.
 #include "nfs4rec/tracking_daemon.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
 
 #include "common/store/sqlite.h"
+#include "nfs4rec/cld_codec.h"
 #include "nfs4rec/sqlite_client_store.h"
 #include "tests/support/fake_file_system.h"
 #include "tests/support/fake_scheduler.h"
@@ -318,6 +322,67 @@ TEST_F(TrackingDaemonTest, FailedCtlWriteIsReportedAndTheRecordStays) {
   EXPECT_TRUE(log.Contains("cld: cannot expire client \"k\" through nfsd"));
   Stop(r);
   EXPECT_EQ(StoredIds(), (std::vector<std::string>{"k"}));
+}
+
+// A pipe stand-in: hands out one end of a stream socket pair, once.
+class SocketPairOpener final : public PipeOpener {
+ public:
+  explicit SocketPairOpener(UniqueFd fd) : fd_(std::move(fd)) {}
+  Result<UniqueFd> Open(const std::string&) override {
+    if (!fd_) return Status::NotFound("already handed out");
+    return std::move(fd_);
+  }
+
+ private:
+  UniqueFd fd_;
+};
+
+// The figures behind `nfsrecctl status`: decoded upcalls by their command
+// byte, undecodable ones apart.
+TEST_F(TrackingDaemonTest, UpcallsAreCountedByCommandAndUndecodableOnesApart) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+  UniqueFd kernel(sv[1]);
+  CapturingLogger log;
+  Running r;
+  r.loop = EventLoop::Create().value();
+  r.executor = std::make_unique<Executor>(*r.loop);
+  r.queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *r.loop);
+  auto d = TrackingDaemon::Create(*r.loop, sched_, *r.executor, fs_, log, *r.queue, NoReconcile(),
+                                  std::make_shared<SocketPairOpener>(UniqueFd(sv[0])));
+  ASSERT_OK(d);
+  r.daemon = std::move(d).value();
+  ASSERT_OK(StartAndWait(*r.daemon, *r.loop));
+  auto send = [&](const std::vector<uint8_t>& bytes) {
+    ASSERT_EQ(::write(kernel.get(), bytes.data(), bytes.size()),
+              static_cast<ssize_t>(bytes.size()));
+  };
+  sched_.Advance(seconds(3));  // the fake clock's epoch means "never"
+  CldMessage up;
+  up.command = static_cast<uint8_t>(CldCommand::kGetVersion);
+  up.xid = 1;
+  send(EncodeCldUpcall(up).value());
+  up.xid = 2;
+  send(EncodeCldUpcall(up).value());
+  up.command = static_cast<uint8_t>(CldCommand::kCreate);
+  up.xid = 3;
+  up.name = "client-a";
+  send(EncodeCldUpcall(up).value());
+  auto counted = [&] {
+    uint64_t n = 0;
+    for (const auto& [command, count] : r.daemon->upcalls_by_command()) n += count;
+    return n;
+  };
+  ASSERT_TRUE(r.loop->RunUntil([&] { return counted() == 3; }, std::chrono::seconds(10)));
+  // A header of an unknown version: read, answered, counted apart.
+  send({9, 0, 0, 0, 0, 0, 0, 4});
+  ASSERT_TRUE(
+      r.loop->RunUntil([&] { return r.daemon->bad_upcalls() == 1; }, std::chrono::seconds(10)));
+  EXPECT_EQ(r.daemon->upcalls_by_command().at(static_cast<uint8_t>(CldCommand::kGetVersion)), 2u);
+  EXPECT_EQ(r.daemon->upcalls_by_command().at(static_cast<uint8_t>(CldCommand::kCreate)), 1u);
+  EXPECT_EQ(r.daemon->upcalls_by_command().size(), 2u);
+  EXPECT_EQ(r.daemon->pipe().stats().last_message, sched_.Now());
+  Stop(r);
 }
 
 }  // namespace

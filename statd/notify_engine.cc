@@ -60,6 +60,8 @@ struct NotifyEngine::PeerJob {
   size_t name_index = 0;  // which of names() is being sent
   Scheduler::TimerId timer = 0;
   rpc::UdpRpcClient::CallId call = 0;
+  uint32_t attempts = 0;
+  TimePoint next_retry{};
 
   std::vector<std::string> names() const {
     std::vector<std::string> out{peer.notify_name};
@@ -308,6 +310,7 @@ void NotifyEngine::PeerGetPort(uint64_t id) {
   if (it == active_.end()) return;
   PeerJob& job = *it->second;
   if (PeerExpired(job)) return PeerFinish(id, false);
+  ++job.attempts;
   const std::string& addr = job.addresses[job.address_index % job.addresses.size()];
   Result<rpc::Endpoint> ep = rpc::Endpoint::FromNumeric(addr, 0);
   if (!ep.ok())
@@ -334,6 +337,7 @@ void NotifyEngine::PeerSend(uint64_t id, uint16_t port) {
   if (it == active_.end()) return;
   PeerJob& job = *it->second;
   if (PeerExpired(job)) return PeerFinish(id, false);
+  ++job.attempts;
   std::vector<std::string> names = job.names();
   Result<Bytes> args = EncodeStatChge(NotifyArgs{names[job.name_index], job.state});
   if (!args.ok()) {
@@ -388,11 +392,13 @@ void NotifyEngine::PeerRetry(uint64_t id, const std::string& why,
     return PeerFinish(id, false);
   }
   Liveness::Token alive = liveness_.token();
+  job.next_retry = scheduler_.Now() + delay;
   job.timer = scheduler_.RunAfter(delay, [this, alive, id, step] {
     if (!alive) return;
     auto cur = active_.find(id);
     if (cur == active_.end()) return;
     cur->second->timer = 0;
+    cur->second->next_retry = TimePoint{};
     (this->*step)(id);
   });
 }
@@ -409,8 +415,30 @@ void NotifyEngine::PeerFinish(uint64_t id, bool answered) {
   } else {
     ++stats_.peers_failed;
   }
+  using State = PeerProgress::State;
+  finished_.push_front(
+      PeerProgress{job->peer.host, answered ? State::kAnswered : State::kGivenUp, job->attempts});
+  if (finished_.size() > kFinishedKept) finished_.pop_back();
   if (job->on_done) job->on_done(job->peer, answered);
   StartQueuedPeers();
+}
+
+std::vector<NotifyEngine::PeerProgress> NotifyEngine::Progress(size_t max) const {
+  std::vector<PeerProgress> out;
+  for (const auto& [id, job] : active_) {
+    if (out.size() >= max) return out;
+    out.push_back(PeerProgress{job->peer.host, PeerProgress::State::kPending, job->attempts,
+                               job->next_retry});
+  }
+  for (const auto& job : queued_) {
+    if (out.size() >= max) return out;
+    out.push_back(PeerProgress{job->peer.host, PeerProgress::State::kQueued, 0, {}});
+  }
+  for (const PeerProgress& p : finished_) {
+    if (out.size() >= max) return out;
+    out.push_back(p);
+  }
+  return out;
 }
 
 }  // namespace nfsrec::statd

@@ -32,6 +32,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -91,6 +92,19 @@ class NotifyEngine final : public LockdCallbacks {
     uint64_t peers_failed = 0;
   };
 
+  // Where one peer of boot notification stands, for status reports.
+  struct PeerProgress {
+    enum class State { kQueued, kPending, kAnswered, kGivenUp };
+    std::string host;
+    State state = State::kQueued;
+    // rpcbind lookups and SM_NOTIFY calls made to it so far.
+    uint32_t attempts = 0;
+    // When the next try is due, while one waits on a timer; else the epoch.
+    TimePoint next_retry{};
+  };
+  // The most recently finished peers kept for Progress().
+  static constexpr size_t kFinishedKept = 1000;
+
   NotifyEngine(rpc::UdpRpcClient& callback_client, rpc::UdpRpcClient& notify_client,
                Resolver& resolver, Scheduler& scheduler, Logger& log, Options options);
   ~NotifyEngine() override;
@@ -105,7 +119,12 @@ class NotifyEngine final : public LockdCallbacks {
 
   size_t callbacks_in_progress() const { return callbacks_.size(); }
   size_t peers_in_progress() const { return active_.size() + queued_.size(); }
+  // Of those, the ones waiting for their turn (Options::max_parallel).
+  size_t peers_queued() const { return queued_.size(); }
   const Stats& stats() const { return stats_; }
+  // Peers in progress (active first, then queued), then finished ones,
+  // newest first; at most `max` in all.
+  std::vector<PeerProgress> Progress(size_t max) const;
 
  private:
   struct CallbackJob;
@@ -146,7 +165,8 @@ class NotifyEngine final : public LockdCallbacks {
   uint64_t next_peer_id_ = 1;
   std::map<uint64_t, std::unique_ptr<PeerJob>> active_;
   std::vector<std::unique_ptr<PeerJob>> queued_;
-  Liveness liveness_;  // last: late timers and replies check it
+  std::deque<PeerProgress> finished_;  // newest at the front, kFinishedKept at most
+  Liveness liveness_;                  // last: late timers and replies check it
 };
 
 }  // namespace nfsrec::statd

@@ -197,6 +197,39 @@ TEST_F(NotifyEngineTest, NoStatdWaitsTwoMinutes) {
   EXPECT_TRUE(done_["nostatd"]);
 }
 
+TEST_F(NotifyEngineTest, ProgressShowsPendingQueuedThenFinishedPeersNewestFirst) {
+  NotifyEngine::Options o;
+  o.max_parallel = 1;
+  Build(o);
+  AddPeer("nostatd", "10.0.0.7", true, /*statd=*/false);
+  AddPeer("live", "10.0.0.8");
+  engine_->NotifyPeers({PeerFor("nostatd"), PeerFor("live")}, 5, Record());
+  sched_.Advance(1s);
+  using State = NotifyEngine::PeerProgress::State;
+  std::vector<NotifyEngine::PeerProgress> p = engine_->Progress(10);
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].host, "nostatd");
+  EXPECT_EQ(p[0].state, State::kPending);
+  EXPECT_EQ(p[0].attempts, 1u);  // one rpcbind lookup, which said "no statd"
+  EXPECT_GT(p[0].next_retry, sched_.Now());
+  EXPECT_LE(p[0].next_retry, sched_.Now() + 120s);
+  EXPECT_EQ(p[1].host, "live");
+  EXPECT_EQ(p[1].state, State::kQueued);
+  EXPECT_EQ(engine_->Progress(1).size(), 1u);
+  EXPECT_EQ(engine_->peers_queued(), 1u);
+
+  remote_net_.hosts["10.0.0.7"].ports[{kNsmProgram, kNsmVersion}] = 1011;
+  sched_.Advance(121s);
+  p = engine_->Progress(10);
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].host, "live");
+  EXPECT_EQ(p[0].state, State::kAnswered);
+  EXPECT_EQ(p[0].attempts, 2u);  // rpcbind, then SM_NOTIFY
+  EXPECT_EQ(p[1].host, "nostatd");
+  EXPECT_EQ(p[1].state, State::kAnswered);
+  EXPECT_EQ(p[1].attempts, 3u);
+}
+
 TEST_F(NotifyEngineTest, CallbackGoesToLockdWithStoredNameStateAndCookie) {
   Build();
   FakeDatagramPort::Host lockd;

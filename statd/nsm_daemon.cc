@@ -105,9 +105,12 @@ void NsmDaemon::RunBootNotification(bool force,
 }
 
 std::map<uint32_t, rpc::Handler> NsmDaemon::Handlers() {
-  return NsmHandlers(*service_, log_, [this, alive = liveness_.token()] {
-    if (alive) RunBootNotification(/*force=*/true);
-  });
+  return NsmHandlers(
+      *service_, log_,
+      [this, alive = liveness_.token()] {
+        if (alive) RunBootNotification(/*force=*/true);
+      },
+      program_stats_);
 }
 
 void NsmDaemon::Drain(Callback<void()> done) {

@@ -33,6 +33,7 @@
 #include "statd/kernel_nsm.h"
 #include "statd/notify_engine.h"
 #include "statd/nsm_options.h"
+#include "statd/nsm_program.h"
 #include "statd/nsm_service.h"
 #include "statd/nsm_store.h"
 #include "statd/sm_mirror.h"
@@ -110,10 +111,13 @@ class NsmDaemon {
   std::string StatusReport() const;
 
   NsmService& service() { return *service_; }
+  const NsmService& service() const { return *service_; }
   const NotifyEngine& engine() const { return *engine_; }
   const BootNotifier& notifier() const { return *notifier_; }
   // The mirror of rpc.statd's files; null if they are not kept current.
   const SmMirror* mirror() const { return mirror_.get(); }
+  // Calls counted by Handlers().
+  const NsmProgramStats& program_stats() const { return *program_stats_; }
 
  private:
   NsmDaemon(EventLoop& loop, Scheduler& scheduler, FileSystem& files, Logger& log, Ports ports,
@@ -133,6 +137,7 @@ class NsmDaemon {
   std::unique_ptr<BootNotifier> notifier_;
   uint64_t reloads_ = 0;
   uint64_t failed_reloads_ = 0;
+  std::shared_ptr<NsmProgramStats> program_stats_ = std::make_shared<NsmProgramStats>();
   Liveness liveness_;  // last: store and notifier answers check it
 };
 

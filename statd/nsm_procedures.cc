@@ -71,6 +71,7 @@ bool NsmService::FromLocalHost(const Caller& caller, const char* procedure, bool
     refusal = StrCat(procedure, " call from unprivileged port on ", who, " refused");
   }
   if (!refusal.empty()) {
+    ++refused_calls_[procedure];
     refused_log_.Write(log_, LogLevel::kWarning, caller.received, refusal);
     return false;
   }

@@ -282,6 +282,39 @@ TEST_F(ForgedCallerTest, V4MappedLoopbackSourceIsRefusedEveryPrivilegedProcedure
   EXPECT_EQ(LogCount(" accepted"), 1u);
 }
 
+TEST_F(ForgedCallerTest, StatsCountCallsGarbageRefusalsAndRepliesAwaited) {
+  TearDown();
+  auto stats = std::make_shared<NsmProgramStats>();
+  ASSERT_OK(dispatcher_.AddProgram(kNsmProgram, kNsmVersion,
+                                   NsmHandlers(*service_, log_, nullptr, stats)));
+  const rpc::CallContext local =
+      test_support::DatagramContext("127.0.0.1", 800, "127.0.0.1", rpc::Netid::kUdp, true);
+  std::vector<std::vector<uint8_t>> replies;
+  auto dispatch = [&](NsmProc proc, const std::vector<uint8_t>& args, rpc::CallContext ctx) {
+    std::vector<uint8_t> call =
+        rpc::EncodeCall(++xid_, kNsmProgram, kNsmVersion, static_cast<uint32_t>(proc), args);
+    ASSERT_OK(dispatcher_.Dispatch(
+        call, ctx, rpc::Responder(std::make_unique<test_support::CapturedCall>(&replies))));
+  };
+  // A local SM_MON waits for DNS, then for its commit: counted as awaited.
+  dispatch(NsmProc::kMon, EncodeMon(Mon("client2")).value(), local);
+  EXPECT_EQ(stats->awaiting_reply, 1u);
+  ASSERT_TRUE(loop_->RunUntil([&] { return replies.size() == 1; }, 10s));
+  EXPECT_EQ(stats->awaiting_reply, 0u);
+  // A forged caller is refused; a truncated argument is garbage.
+  dispatch(NsmProc::kMon, EncodeMon(Mon("evil")).value(), ForgedV4MappedCall(700, {}));
+  dispatch(NsmProc::kStat, {0, 0, 0, 9, 'a'}, local);
+  ASSERT_TRUE(loop_->RunUntil([&] { return replies.size() == 3; }, 10s));
+  EXPECT_EQ(rpc::DecodeReply(replies[2])->accept_stat, rpc::AcceptStat::kGarbageArgs);
+  EXPECT_EQ(stats->awaiting_reply, 0u);
+  EXPECT_EQ(stats->by_proc[NsmProc::kMon].calls, 2u);
+  EXPECT_EQ(stats->by_proc[NsmProc::kMon].garbage, 0u);
+  EXPECT_EQ(stats->by_proc[NsmProc::kStat].calls, 1u);
+  EXPECT_EQ(stats->by_proc[NsmProc::kStat].garbage, 1u);
+  EXPECT_EQ(service_->refused_calls().at("SM_MON"), 1u);
+  EXPECT_EQ(service_->refused_calls().count("SM_STAT"), 0u);
+}
+
 TEST_F(ForgedCallerTest, RefusalFloodIsRateLimitedInTheLog) {
   Direct();
   const TimePoint t{};

@@ -146,6 +146,8 @@ class NsmService {
   std::vector<MonitorRecord> Monitors() const;
   // Calls waiting for a load (see loading()).
   size_t waiting() const { return waiting_.size(); }
+  // Calls refused because of who made them, by procedure name ("SM_MON").
+  const std::map<std::string, uint64_t>& refused_calls() const { return refused_calls_; }
 
  private:
   struct Entry {
@@ -213,6 +215,7 @@ class NsmService {
   std::map<MonitorKey, MonitorRecord> notify_list_;
   std::string boot_id_;
   LogLimiter refused_log_{"NSM: refused privileged calls", 20, std::chrono::seconds(10)};
+  std::map<std::string, uint64_t> refused_calls_;
   bool loading_ = false;
   std::deque<Callback<void()>> waiting_;
   std::vector<Done> reloads_;  // Reload calls that wait for the next load

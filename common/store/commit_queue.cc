@@ -51,7 +51,10 @@ Status CommitQueue::RunSync(const Work& work) {
 
 CommitQueue::Stats CommitQueue::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  Stats s = stats_;
+  s.queued = queue_.size();
+  s.running = running_;
+  return s;
 }
 
 void CommitQueue::ThreadMain() {
@@ -72,6 +75,7 @@ void CommitQueue::ThreadMain() {
           queue_.pop_front();
         }
       }
+      running_ = group.size();
     }
     if (group.front().sync) {
       RunSyncUnit(group.front());
@@ -81,10 +85,14 @@ void CommitQueue::ThreadMain() {
   }
 }
 
-void CommitQueue::CountGroup(size_t units, bool commit_issued) {
+void CommitQueue::CountGroup(size_t units, bool commit_issued, Duration commit_time) {
   std::lock_guard<std::mutex> lock(mu_);
+  running_ = 0;
   stats_.units += units;
-  if (commit_issued) stats_.transactions += 1;
+  if (commit_issued) {
+    stats_.transactions += 1;
+    stats_.commit_time.Record(commit_time);
+  }
   stats_.max_group = std::max<uint64_t>(stats_.max_group, units);
 }
 
@@ -112,6 +120,7 @@ Status CommitQueue::CheckDatabaseFile() {
 
 void CommitQueue::RunSyncUnit(Unit& unit) {
   bool commit_issued = false;
+  Duration commit_time{};
   Status st = CheckDatabaseFile();
   if (st.ok()) {
     auto txn = sqlite::Transaction::Begin(*db_);
@@ -124,12 +133,14 @@ void CommitQueue::RunSyncUnit(Unit& unit) {
       }
       if (st.ok()) {
         commit_issued = true;
+        const auto before = std::chrono::steady_clock::now();
         st = (*txn)->Commit();
+        commit_time = std::chrono::steady_clock::now() - before;
         if (st.ok()) st = CheckDatabaseFile();
       }
     }
   }  // ~Transaction rolls back unless committed
-  CountGroup(1, commit_issued);
+  CountGroup(1, commit_issued, commit_time);
   unit.done(std::move(st));
 }
 
@@ -138,6 +149,7 @@ void CommitQueue::RunGroup(std::vector<Unit>& group) {
   std::vector<Status> results(n);
   std::vector<bool> failed_alone(n, false);
   bool commit_issued = false;
+  Duration commit_time{};
   // Before: nothing goes into a file that is known to be orphaned (not
   // even its -wal, which SQLite leaves at the path for the next opener).
   Status group_error = CheckDatabaseFile();
@@ -171,7 +183,9 @@ void CommitQueue::RunGroup(std::vector<Unit>& group) {
       }
       if (group_error.ok()) {
         commit_issued = true;
+        const auto before = std::chrono::steady_clock::now();
         group_error = (*txn)->Commit();
+        commit_time = std::chrono::steady_clock::now() - before;
         // After: a replacement during the group is not acknowledged either.
         if (group_error.ok()) group_error = CheckDatabaseFile();
       }
@@ -182,7 +196,7 @@ void CommitQueue::RunGroup(std::vector<Unit>& group) {
       if (!failed_alone[i]) results[i] = group_error;
     }
   }
-  CountGroup(n, commit_issued);
+  CountGroup(n, commit_issued, commit_time);
   // One hand-off per group keeps completions in submission order.
   std::vector<Done> dones;
   dones.reserve(n);

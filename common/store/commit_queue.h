@@ -43,6 +43,7 @@
 
 #include "common/base/callback.h"
 #include "common/base/clock.h"
+#include "common/base/histogram.h"
 #include "common/base/logging.h"
 #include "common/base/result.h"
 #include "common/os/event_loop.h"
@@ -60,6 +61,12 @@ class CommitQueue {
     uint64_t units = 0;         // units committed or failed
     uint64_t transactions = 0;  // COMMITs issued (fsync groups)
     uint64_t max_group = 0;     // largest number of units in one transaction
+    // At the time of stats(): units waiting for the commit thread, and
+    // units of the group it is running.
+    uint64_t queued = 0;
+    uint64_t running = 0;
+    // Wall time of each COMMIT statement (the fsync), per transaction.
+    LatencyHistogram commit_time;
   };
 
   // Takes ownership of the connection.  `loop` (and `log`, if given; its
@@ -107,7 +114,8 @@ class CommitQueue {
   void ThreadMain();
   void RunGroup(std::vector<Unit>& group);
   void RunSyncUnit(Unit& unit);
-  void CountGroup(size_t units, bool commit_issued);
+  // `commit_time`: how long the COMMIT took, if one was issued.
+  void CountGroup(size_t units, bool commit_issued, Duration commit_time);
   // The file identity check, logged when it changes.  Commit thread only.
   Status CheckDatabaseFile();
 
@@ -121,6 +129,7 @@ class CommitQueue {
   std::deque<Unit> queue_;  // guarded by mu_
   bool stopping_ = false;   // guarded by mu_
   Stats stats_;             // guarded by mu_
+  size_t running_ = 0;      // guarded by mu_
   std::thread thread_;
 };
 

@@ -153,6 +153,25 @@ TEST_F(CommitQueueTest, ConcurrentUnitsShareTransactions) {
   EXPECT_EQ(CountCommitted(), kUnits);
 }
 
+TEST_F(CommitQueueTest, StatsShowQueuedAndRunningUnitsAndTimeEachCommit) {
+  const CommitQueue::Stats before = queue_->stats();
+  SubmitBlocker();
+  int done = 0;
+  for (int i = 0; i < 3; ++i) queue_->Submit(Insert(i), [&done](Status) { ++done; });
+  // The blocker's group is running; the three wait behind it.
+  ASSERT_TRUE(loop_->RunUntil([&] { return queue_->stats().running == 1; }, kWait));
+  EXPECT_EQ(queue_->stats().queued, 3u);
+  Release();
+  ASSERT_TRUE(loop_->RunUntil([&] { return done == 3 && blocker_done_ == 1; }, kWait));
+  const CommitQueue::Stats after = queue_->stats();
+  EXPECT_EQ(after.queued, 0u);
+  EXPECT_EQ(after.running, 0u);
+  // One histogram entry per COMMIT issued: the blocker's and the group's.
+  EXPECT_EQ(after.commit_time.count() - before.commit_time.count(), 2u);
+  EXPECT_EQ(after.commit_time.count(), after.transactions);
+  EXPECT_GT(after.commit_time.Percentile(0.99), Duration::zero());
+}
+
 TEST_F(CommitQueueTest, NoCompletionBeforeItsDataIsDurable) {
   constexpr int kUnits = 20;
   int done = 0;

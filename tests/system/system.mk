@@ -58,3 +58,5 @@ SYSTEM_TESTS += tests/system/215-sm-mirror-read-by-sm-notify.sh
 # The switch from nfsdcld: its clients reclaim under nfsrecd (Debian's
 # nfsdcld and the FUSE cld emulator).
 SYSTEM_TESTS += tests/system/220-nfsdcld-clients-reclaim-after-switch.sh
+# nfsrecctl status and metrics over the daemon's control socket.
+SYSTEM_TESTS += tests/system/205-nfsrecctl-status.sh
