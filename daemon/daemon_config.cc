@@ -82,6 +82,8 @@ void ApplyNfsConf(NfsConf& conf, DaemonConfig& c) {
     c.process.debug = true;
   }
   if (auto v = conf.Get("general", "pipefs-directory")) c.tracking.pipe_path = CldPipePath(*v);
+  if (auto v = conf.Get("nfsdcld", "storagedir")) c.tracking.nfsdcld_storagedir = *v;
+  if (auto v = conf.Get("nfsdcltrack", "storagedir")) c.tracking.nfsdcltrack_storagedir = *v;
 }
 
 // The command line with one more option applied.

@@ -57,6 +57,8 @@
 //   [lockd]     port, udp-port                      as -T, -U
 //   [general]   pipefs-directory                    the cld pipe is DIR/nfsd/cld
 //   [nfsdcld]   debug (a number, >0: debug logging; the nfsrecd role)
+//   [nfsdcld] storagedir, [nfsdcltrack] storagedir   where nfs-utils' NFSv4
+//               records are taken over from at start (nfs4rec/nfs_utils_import.h)
 //   [nfsrecd]   nfs4 (bool), end-grace-early (bool), reconcile-interval,
 //               rpcbind-check-interval (seconds, 0: off; default 30)
 #pragma once

@@ -8,6 +8,7 @@ daemon_libdaemon_a_SOURCES = \
 	daemon/cltrack_config.cc daemon/cltrack_config.h \
 	daemon/nfsdcld_config.cc daemon/nfsdcld_config.h \
 	daemon/nlm_ports.cc daemon/nlm_ports.h \
+	daemon/nfs4_takeover.cc daemon/nfs4_takeover.h \
 	daemon/notify_source.cc daemon/notify_source.h \
 	daemon/nfs_conf.cc daemon/nfs_conf.h \
 	daemon/notify_main.cc daemon/notify_main.h \
@@ -63,7 +64,8 @@ daemon_config_test_LDADD = daemon/libdaemon.a statd/libstatd.a $(COMMON_LIBS) $(
 
 # nfsrecctl: the administrator's command (export --nfs-utils for now).
 sbin_PROGRAMS += nfsrecctl
-nfsrecctl_SOURCES = daemon/nfsrecctl_main.cc daemon/nfsrecctl_config.cc daemon/nfsrecctl_config.h
+nfsrecctl_SOURCES = daemon/nfsrecctl_main.cc daemon/nfsrecctl_config.cc daemon/nfsrecctl_config.h \
+	daemon/nfsrecctl_import.cc daemon/nfsrecctl_import.h
 nfsrecctl_LDADD = daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a $(COMMON_LIBS) \
 	rpcgen/librpcxdr.a $(SYS_LIBS)
 dist_man_MANS += man/nfsrecctl.8
@@ -82,3 +84,12 @@ daemon_process_test_SOURCES = daemon/process_test.cc
 daemon_process_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 daemon_process_test_LDADD = daemon/libdaemon.a $(COMMON_LIBS) $(GTEST_LIBS) $(LIBCAP_LIBS) \
 	$(SYS_LIBS)
+
+# nfsrecctl import: its options and the running-daemon check.
+check_PROGRAMS += daemon/nfsrecctl_import_test
+TESTS += daemon/nfsrecctl_import_test
+daemon_nfsrecctl_import_test_SOURCES = daemon/nfsrecctl_import_test.cc daemon/nfsrecctl_import.cc \
+	daemon/nfsrecctl_config.cc
+daemon_nfsrecctl_import_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+daemon_nfsrecctl_import_test_LDADD = daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a \
+	$(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)

@@ -39,6 +39,7 @@ ParseResult<CommandLine> ParseNfsdcldCommandLine(const std::vector<std::string>&
     c.process.debug = true;
   }
   if (auto v = conf.Get("nfsdcld", "storagedir")) c.database_dir = *v;
+  if (auto v = conf.Get("nfsdcltrack", "storagedir")) c.tracking.nfsdcltrack_storagedir = *v;
   if (auto v = conf.Get("general", "pipefs-directory")) c.tracking.pipe_path = CldPipePath(*v);
   if (auto v = conf.Get("statd", "state-directory-path")) c.nsm.state_dir = *v;
   for (const Option& o : scanned.options) {
@@ -69,6 +70,8 @@ ParseResult<CommandLine> ParseNfsdcldCommandLine(const std::vector<std::string>&
         break;  // read before nfs.conf
     }
   }
+  // nfsdcld's own main.sqlite, if any, sits beside ours in its storagedir.
+  if (!c.database_dir.empty()) c.tracking.nfsdcld_storagedir = c.database_dir;
   return cl;
 }
 

@@ -10,7 +10,8 @@
 //                            Default [nfsdcld] storagedir; without either,
 //                            the daemon's own database under [statd]
 //                            state-directory-path, so that every name of
-//                            nfsrecd shares one file
+//                            nfsrecd shares one file.  nfsdcld's own
+//                            main.sqlite there is taken over at start
 //   -h, --help               usage on stdout, exit 0
 //   --config FILE, --proc-root DIR   as for nfsrecd (tests)
 // Like nfsdcld, any mistake (an unknown option, a missing value) prints the

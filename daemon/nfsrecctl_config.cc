@@ -16,12 +16,21 @@ enum : int {
   kConfig = options::kFirstLongOnlyId,
   kStateDir,
   kNfsUtils,
+  kFromNfsdcld,
+  kFromNfsdcltrack,
+  kFromV4recovery,
 };
 
 constexpr options::OptionSpec kOptions[] = {
-    {'h', 'h', "help", false},         {'V', 'V', "version", false},
-    {'V', 'v', nullptr, false},        {kConfig, 0, "config", true},
-    {kStateDir, 0, "state-dir", true}, {kNfsUtils, 0, "nfs-utils", true},
+    {'h', 'h', "help", false},
+    {'V', 'V', "version", false},
+    {'V', 'v', nullptr, false},
+    {kConfig, 0, "config", true},
+    {kStateDir, 0, "state-dir", true},
+    {kNfsUtils, 0, "nfs-utils", true},
+    {kFromNfsdcld, 0, "from-nfsdcld", true},
+    {kFromNfsdcltrack, 0, "from-nfsdcltrack", true},
+    {kFromV4recovery, 0, "from-v4recovery", true},
 };
 
 // Options every command accepts.
@@ -36,6 +45,10 @@ struct CtlCommand {
 
 const CtlCommand kCtlCommands[] = {
     {"export", "export --nfs-utils DIR", {kNfsUtils}, 0},
+    {"import",
+     "import [--from-nfsdcld DIR] [--from-nfsdcltrack DIR] [--from-v4recovery DIR]",
+     {kFromNfsdcld, kFromNfsdcltrack, kFromV4recovery},
+     0},
 };
 
 const CtlCommand* FindCommand(const std::string& name) {
@@ -82,6 +95,15 @@ options::ParseResult<CtlCommandLine> ParseCtlCommandLine(const std::vector<std::
       }
       case kNfsUtils: {
         NFSREC_ASSIGN_OR_RETURN(cl.nfs_utils_dir, options::PathValue(o));
+        break;
+      }
+      case kFromNfsdcld:
+      case kFromNfsdcltrack:
+      case kFromV4recovery: {
+        NFSREC_ASSIGN_OR_RETURN(std::string dir, options::PathValue(o));
+        (o.id == kFromNfsdcld       ? cl.import_from.nfsdcld_dir
+         : o.id == kFromNfsdcltrack ? cl.import_from.nfsdcltrack_dir
+                                    : cl.import_from.v4recovery_dir) = dir;
         break;
       }
     }

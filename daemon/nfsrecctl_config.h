@@ -7,6 +7,8 @@
 // options it accepts and how many operands; adding one (list, show, grace,
 // status, metrics) is a row, a case in CheckCommand and a handler in main.
 //   export --nfs-utils DIR   write rpc.statd's and nfsdcld's files under DIR
+//   import [--from-nfsdcld DIR] [--from-nfsdcltrack DIR] [--from-v4recovery DIR]
+//                            take over nfs-utils' NFSv4 records (daemon/nfsrecctl_import.h)
 //
 // Which database: the daemon's own rules (daemon/daemon_config.h): nfs.conf
 // ([statd] state-directory-path and whatever else places the database),
@@ -30,6 +32,9 @@ struct CtlCommandLine {
   std::string config_file = NfsConf::kDefaultPath;
   std::string state_dir;      // --state-dir; "" if not given
   std::string nfs_utils_dir;  // export --nfs-utils
+  struct ImportFrom {         // import --from-*; all empty: where nfs-utils keeps them
+    std::string nfsdcld_dir, nfsdcltrack_dir, v4recovery_dir;
+  } import_from;
 };
 
 options::ParseResult<CtlCommandLine> ParseCtlCommandLine(const std::vector<std::string>& args);

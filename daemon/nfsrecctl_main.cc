@@ -20,6 +20,7 @@
 #include "config.h"
 #include "daemon/nfs_conf.h"
 #include "daemon/nfsrecctl_config.h"
+#include "daemon/nfsrecctl_import.h"
 #include "nfs4rec/nfsdcld_export.h"
 #include "statd/nfs_utils_export.h"
 
@@ -187,5 +188,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: nfs.conf: %s\n", prog.c_str(), w.c_str());
   }
   if (cl->command == "export") return Export(*store, cl->nfs_utils_dir);
+  if (cl->command == "import") {
+    return RunCtlImport(*cl, [](const std::string& path) {
+      RealFileSystem files;
+      return NfsConf::Load(files, path, GetEnv);
+    });
+  }
   return 1;  // every command of the table is handled above
 }

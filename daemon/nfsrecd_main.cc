@@ -29,6 +29,7 @@
 #include "common/store/commit_queue.h"
 #include "config.h"
 #include "daemon/daemon_config.h"
+#include "daemon/nfs4_takeover.h"
 #include "daemon/nfsdcld_config.h"
 #include "daemon/nlm_ports.h"
 #include "daemon/notify_main.h"
@@ -139,6 +140,10 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
       log->Warning(StrCat("Removing stale rpcbind entries: ", s.ToString()));
     }
   }
+  // ORDER: nfs-utils' NFSv4 records are read while root (nfsdcld's
+  // directory is root's), applied once the store is open.
+  nfs4rec::ImportRead nfs_utils;
+  if (config.nfs4) nfs_utils = ReadNfsUtilsRecords(NfsUtilsLocations(config), *log);
   // ORDER: drop before any thread exists (executor workers, the commit
   // thread): capabilities are per thread.
   if (Status s = ApplyPrivilegePlan(*plan, *log); !s.ok()) {
@@ -189,6 +194,9 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
 
   std::unique_ptr<nfs4rec::TrackingDaemon> tracking;
   if (config.nfs4) {
+    // ORDER: before the first Load, so the next GraceStart uploads them; a
+    // failure is logged and the daemon serves what its store holds.
+    (void)TakeOverNfsUtilsRecords(**queue, nfs_utils, *log);
     std::shared_ptr<nfs4rec::PipeOpener> opener;
     if (helper) opener = std::make_shared<nfs4rec::HelperPipeOpener>(helper->channel());
     Result<std::unique_ptr<nfs4rec::TrackingDaemon>> t = nfs4rec::TrackingDaemon::Create(

@@ -9,6 +9,7 @@ nfs4rec_libnfs4rec_a_SOURCES = \
 	nfs4rec/clients_info.cc nfs4rec/clients_info.h \
 	nfs4rec/grace.cc nfs4rec/grace.h \
 	nfs4rec/nfsdcld_export.cc nfs4rec/nfsdcld_export.h \
+	nfs4rec/nfs_utils_import.cc nfs4rec/nfs_utils_import_read.cc nfs4rec/nfs_utils_import.h \
 	nfs4rec/sqlite_client_store.cc nfs4rec/sqlite_client_store.h \
 	nfs4rec/tracking_daemon.cc nfs4rec/tracking_daemon.h \
 	nfs4rec/tracking_options.h \
@@ -30,7 +31,8 @@ NFS4REC_TESTS = \
 	nfs4rec/clients_info_test \
 	nfs4rec/tracking_daemon_test \
 	nfs4rec/tracking_fault_test \
-	nfs4rec/nfsdcld_export_test
+	nfs4rec/nfsdcld_export_test \
+	nfs4rec/nfs_utils_import_test
 check_PROGRAMS += $(NFS4REC_TESTS)
 TESTS += $(NFS4REC_TESTS)
 
@@ -81,3 +83,10 @@ nfs4rec_tracking_daemon_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LI
 nfs4rec_nfsdcld_export_test_SOURCES = nfs4rec/nfsdcld_export_test.cc
 nfs4rec_nfsdcld_export_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 nfs4rec_nfsdcld_export_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+
+# nfs-utils' NFSv4 records taken over at start (nfsdcld, nfsdcltrack, v4recovery).
+nfs4rec_nfs_utils_import_test_SOURCES = nfs4rec/nfs_utils_import_test.cc \
+	tests/support/client_store_testutil.h
+nfs4rec_nfs_utils_import_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+nfs4rec_nfs_utils_import_test_LDADD = tests/support/libstorefakes.a $(NFS4REC_TEST_LIBS) \
+	$(GTEST_LIBS) $(SYS_LIBS)

@@ -19,6 +19,11 @@ struct TrackingOptions {
   // Seconds between reconciliations with the kernel's client list
   // (docs/nfs4rec.md); negative means the lease time, 0 turns it off.
   int64_t reconcile_interval = -1;
+  // nfs-utils' trackers, whose records are taken over at start
+  // (nfs4rec/nfs_utils_import.h): [nfsdcld] storagedir, [nfsdcltrack]
+  // storagedir.  Empty: not read.
+  std::string nfsdcld_storagedir = "/var/lib/nfs/nfsdcld";
+  std::string nfsdcltrack_storagedir = "/var/lib/nfs/nfsdcltrack";
 };
 
 }  // namespace nfsrec::nfs4rec

@@ -12,6 +12,12 @@ check_PROGRAMS += tests/cld_emulator/cld-testd
 tests_cld_emulator_cld_testd_SOURCES = tests/cld_emulator/cld_testd.cc
 tests_cld_emulator_cld_testd_LDADD = nfs4rec/libnfs4rec.a $(COMMON_LIBS) $(LIBCAP_LIBS) $(SYS_LIBS)
 
+# The emulator driven line by line from shell tests (tests/system/2xx).
+check_PROGRAMS += tests/cld_emulator/cld-emu
+tests_cld_emulator_cld_emu_SOURCES = tests/cld_emulator/cld_emu.cc
+tests_cld_emulator_cld_emu_CPPFLAGS = $(AM_CPPFLAGS) $(FUSE3_CFLAGS)
+tests_cld_emulator_cld_emu_LDADD = $(CLDEMU_LIBS) $(FUSE3_LIBS) $(SYS_LIBS)
+
 CLDEMU_TESTS = tests/cld_emulator/kernel_emulator_test tests/cld_emulator/scenarios_test
 check_PROGRAMS += $(CLDEMU_TESTS)
 TESTS += $(CLDEMU_TESTS) tests/cld_emulator/scenarios-via-helper.sh

@@ -49,3 +49,7 @@ EXTRA_DIST += $(SYSTEM_TESTS) tests/system/lib.sh
 
 # The way back to nfs-utils (nfsrecctl export --nfs-utils).
 SYSTEM_TESTS += tests/system/200-export-to-nfs-utils.sh
+
+# The switch from nfsdcld: its clients reclaim under nfsrecd (Debian's
+# nfsdcld and the FUSE cld emulator).
+SYSTEM_TESTS += tests/system/210-nfsdcld-clients-reclaim-after-switch.sh
