@@ -62,7 +62,7 @@ set -euo pipefail
 # tells the running daemon to reload.
 NFSREC_CMD_DEFAULT="/host/bin/nfsrecd -F -d -L -P /var/lib/nfs --cld-pipe /var/lib/nfs/rpc_pipefs/nfsd/cld"
 NOTIFY_CMD_NFSRECD="/host/bin/nfsrecd --sm-notify -d -f"
-ALL_SCENARIOS="v4 v40 v3 2host v4-lostdb mixed reboot-in-grace daemon-restart nfsd-first early-grace unrecorded v40-reboot2 takeover"
+ALL_SCENARIOS="v4 v40 v3 2host v4-lostdb mixed reboot-in-grace daemon-restart nfsd-first early-grace unrecorded v40-reboot2 takeover switch-in switch-out"
 
 WORK=${WORK:-${TMPDIR:-/tmp}/nfsrec-realkernel}
 SHARE=${SHARE:-$WORK/share}

@@ -574,6 +574,8 @@ scenario_switch_in() {
     switch_reclaimed
     check "nfsrecd took over rpc.statd's record (daemon or notify command)" \
         grep -qE "Took over from rpc.statd: 1 monitor record" "$CLD_LOG" "$NOTIFY_LOG"
+    logcheck "nfsrecd imported nfsdcld's main.sqlite (2 records)" "$CLD_LOG" \
+        "${PAT_CLD_SENT:+import: nfsdcld .*main\.sqlite.*: 2 records}" since-start
     logcheck "nfsrecd uploaded nfsdcld's two clients at GraceStart" "$CLD_LOG" \
         "${PAT_CLD_SENT:+uploading 2 records}" since-start
     ctl_show list clients --json
