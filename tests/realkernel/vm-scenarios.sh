@@ -577,7 +577,7 @@ scenario_switch_in() {
     logcheck "nfsrecd imported nfsdcld's main.sqlite (2 records)" "$CLD_LOG" \
         "${PAT_CLD_SENT:+import: nfsdcld .*main\.sqlite.*: 2 records}" since-start
     logcheck "nfsrecd uploaded nfsdcld's two clients at GraceStart" "$CLD_LOG" \
-        "${PAT_CLD_SENT:+uploading 2 records}" since-start
+        "${PAT_CLD_SENT:+upload(ing|ed) 2 records}" since-start
     ctl_show list clients --json
     ctl_show status
     switch_unlock
