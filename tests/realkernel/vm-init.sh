@@ -212,7 +212,7 @@ server_daemons() {  # server_daemons nfs-utils|nfsrecd
             NFSREC_CMD=""
             : "${CLD_CMD:=/usr/sbin/nfsdcld -F -d}"
             : "${STATD_CMD:=/sbin/rpc.statd -F -d --no-notify}"
-            NOTIFY_CMD=${NU_NOTIFY_CMD:-/sbin/sm-notify -f -d}
+            NOTIFY_CMD="/sbin/sm-notify -f -d"
             CLD_LOG=$OUT/cld.log; NSM_LOG=$OUT/statd.log ;;
         nfsrecd)
             NFSREC_CMD=$MODE_NFSREC_CMD; NOTIFY_CMD=$MODE_NOTIFY_CMD
