@@ -72,8 +72,7 @@ int RunCtlImport(const CtlCommandLine& cl, const NfsConfLoader& load_conf) {
   }
   nfs4rec::ImportLocations where = NfsUtilsLocations(config);
   const CtlCommandLine::ImportFrom& from = cl.import_from;
-  if (!from.nfsdcld_dir.empty() || !from.nfsdcltrack_dir.empty() ||
-      !from.v4recovery_dir.empty()) {
+  if (!from.nfsdcld_dir.empty() || !from.nfsdcltrack_dir.empty() || !from.v4recovery_dir.empty()) {
     where.nfsdcld_dir = from.nfsdcld_dir;
     where.nfsdcltrack_dir = from.nfsdcltrack_dir;
     where.v4recovery_dirs.clear();
@@ -90,8 +89,9 @@ int RunCtlImport(const CtlCommandLine& cl, const NfsConfLoader& load_conf) {
   options.create_if_missing = false;
   Result<std::unique_ptr<sqlite::Db>> db = sqlite::Db::Open(config.DbPath(), options);
   if (!db.ok()) {
-    return Fail(StrCat("open ", config.DbPath(), ": ", db.status().ToString(),
-                       db.status().IsNotFound() ? " (start nfsrecd once: it imports at start)" : ""));
+    return Fail(
+        StrCat("open ", config.DbPath(), ": ", db.status().ToString(),
+               db.status().IsNotFound() ? " (start nfsrecd once: it imports at start)" : ""));
   }
   const int64_t now = static_cast<int64_t>(::time(nullptr));
   Result<std::unique_ptr<sqlite::Transaction>> txn = sqlite::Transaction::Begin(**db);

@@ -35,7 +35,8 @@ std::string Rfc3339(int64_t unix_seconds) {
   time_t t = static_cast<time_t>(unix_seconds);
   struct tm tm;
   char buf[32];
-  if (::gmtime_r(&t, &tm) == nullptr || ::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+  if (::gmtime_r(&t, &tm) == nullptr ||
+      ::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
     return StrCat(unix_seconds);
   }
   return buf;
@@ -49,9 +50,9 @@ Result<std::optional<SourceIdentity>> RecordedIdentity(sqlite::Db& db, const std
   NFSREC_ASSIGN_OR_RETURN(const bool row, st->Step());
   std::optional<SourceIdentity> out;
   if (row) {
-    out = SourceIdentity{static_cast<uint64_t>(st->ColumnInt(0)),
-                         static_cast<uint64_t>(st->ColumnInt(1)), st->ColumnInt(2),
-                         st->ColumnInt(3)};
+    out =
+        SourceIdentity{static_cast<uint64_t>(st->ColumnInt(0)),
+                       static_cast<uint64_t>(st->ColumnInt(1)), st->ColumnInt(2), st->ColumnInt(3)};
   }
   st->Reset();
   return out;
@@ -88,7 +89,8 @@ Result<StoreState> ReadStoreState(sqlite::Db& db) {
   StoreState out;
   NFSREC_ASSIGN_OR_RETURN(out.epochs, client_sql::ReadEpochs(db));
   NFSREC_ASSIGN_OR_RETURN(out.records, db.QueryInt("SELECT count(*) FROM cld_clients"));
-  NFSREC_ASSIGN_OR_RETURN(out.newest, db.QueryInt("SELECT coalesce(max(time), 0) FROM cld_clients"));
+  NFSREC_ASSIGN_OR_RETURN(out.newest,
+                          db.QueryInt("SELECT coalesce(max(time), 0) FROM cld_clients"));
   return out;
 }
 
@@ -152,8 +154,7 @@ const std::vector<Migration>& ImportMigrations() {
 }
 
 Result<ImportOutcome> ApplyNfsUtilsImport(sqlite::Db& db, const ImportRead& read, int64_t now) {
-  NFSREC_RETURN_IF_ERROR(
-      ApplyMigrations(db, client_sql::kComponent, client_sql::Migrations()));
+  NFSREC_RETURN_IF_ERROR(ApplyMigrations(db, client_sql::kComponent, client_sql::Migrations()));
   NFSREC_RETURN_IF_ERROR(ApplyMigrations(db, kImportComponent, ImportMigrations()));
   ImportOutcome out;
   std::vector<const ImportSource*> changed;
@@ -174,8 +175,8 @@ Result<ImportOutcome> ApplyNfsUtilsImport(sqlite::Db& db, const ImportRead& read
       });
   for (const ImportSource* src : changed) {
     if (src == chosen) continue;
-    out.lines.push_back({true, StrCat(Describe(*src), "; not imported: ", chosen->path,
-                                      " was modified later")});
+    out.lines.push_back(
+        {true, StrCat(Describe(*src), "; not imported: ", chosen->path, " was modified later")});
     NFSREC_RETURN_IF_ERROR(RecordSeen(db, *src, now, "superseded"));
   }
   NFSREC_ASSIGN_OR_RETURN(const StoreState store, ReadStoreState(db));

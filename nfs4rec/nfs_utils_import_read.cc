@@ -158,8 +158,8 @@ Status ReadOpenDatabase(sqlite3* db, ImportSource& src) {
   src.schema = std::atoi(version[0].c_str());
   const int max_schema = src.kind == ImportKind::kNfsdcltrack ? 2 : 4;
   if (src.schema < 1 || src.schema > max_schema) {
-    return Status::Unsupported(StrCat("schema version ", Printable(version[0]), " (known: 1 to ",
-                                      max_schema, ")"));
+    return Status::Unsupported(
+        StrCat("schema version ", Printable(version[0]), " (known: 1 to ", max_schema, ")"));
   }
   if (src.schema <= 2) {
     if (names.count("clients") == 0) return Status::Unsupported("no clients table");
@@ -199,7 +199,8 @@ class JournalCopy {
  public:
   static Result<std::unique_ptr<JournalCopy>> Make(const std::string& path) {
     const char* tmp = std::getenv("TMPDIR");
-    std::string templ = StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/nfsrecd-import.XXXXXX");
+    std::string templ =
+        StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/nfsrecd-import.XXXXXX");
     if (::mkdtemp(templ.data()) == nullptr) return PosixError("mkdtemp " + templ, errno);
     auto copy = std::unique_ptr<JournalCopy>(new JournalCopy(templ));
     namespace fs = std::filesystem;

@@ -194,7 +194,8 @@ TEST_F(NfsUtilsImportTest, NfsdcldV4NotInGraceAdoptedWithEpochAndPrinchash) {
   EXPECT_EQ(snap_.current[1].princhash, kHashA);
   EXPECT_EQ(snap_.current[0].princhash, "");
   EXPECT_FALSE(snap_.current[0].has_session.has_value());
-  EXPECT_NE(Notices(o).find("N import: nfsdcld " + Nfsdcld() + " (schema 4): epoch 7: 2 records; adopted"),
+  EXPECT_NE(Notices(o).find("N import: nfsdcld " + Nfsdcld() +
+                            " (schema 4): epoch 7: 2 records; adopted"),
             std::string::npos)
       << Notices(o);
 }
@@ -203,9 +204,10 @@ TEST_F(NfsUtilsImportTest, NfsdcldV4InGraceKeepsRecoveryAndCurrentEpochs) {
   MakeV4(7, 6);
   {
     Fixture f(Nfsdcld());
-    f.Exec("CREATE TABLE \"rec-0000000000000006\" (id BLOB PRIMARY KEY, princhash blob);"
-           "CREATE TABLE \"rec-0000000000000007\" (id BLOB PRIMARY KEY, princhash blob);"
-           "CREATE TABLE \"rec-0000000000000005\" (id BLOB PRIMARY KEY, princhash blob);");
+    f.Exec(
+        "CREATE TABLE \"rec-0000000000000006\" (id BLOB PRIMARY KEY, princhash blob);"
+        "CREATE TABLE \"rec-0000000000000007\" (id BLOB PRIMARY KEY, princhash blob);"
+        "CREATE TABLE \"rec-0000000000000005\" (id BLOB PRIMARY KEY, princhash blob);");
     f.Insert("rec-0000000000000006", "id, princhash", {kIdA, kHashA});
     f.Insert("rec-0000000000000006", "id, princhash", {kIdB, ""});
     f.Insert("rec-0000000000000006", "id, princhash", {kIdC, ""});
@@ -227,8 +229,9 @@ TEST_F(NfsUtilsImportTest, NfsdcldV3WithoutPrinchashAdopted) {
   {
     Fixture f(Nfsdcld());
     f.Exec(kV3Init);
-    f.Exec("INSERT OR FAIL INTO grace values (3, 0);"
-           "CREATE TABLE \"rec-0000000000000003\" (id BLOB PRIMARY KEY);");
+    f.Exec(
+        "INSERT OR FAIL INTO grace values (3, 0);"
+        "CREATE TABLE \"rec-0000000000000003\" (id BLOB PRIMARY KEY);");
     f.Insert("rec-0000000000000003", "id", {kIdA});
     f.Insert("rec-0000000000000003", "id", {kIdC});
   }
@@ -243,9 +246,10 @@ TEST_F(NfsUtilsImportTest, NfsdcldV3UnpaddedTableNamesAreRead) {
   {
     Fixture f(Nfsdcld());
     f.Exec(kV3Init);
-    f.Exec("INSERT OR FAIL INTO grace values (11, 10);"
-           "CREATE TABLE \"rec-a\" (id BLOB PRIMARY KEY);"
-           "CREATE TABLE \"rec-b\" (id BLOB PRIMARY KEY);");
+    f.Exec(
+        "INSERT OR FAIL INTO grace values (11, 10);"
+        "CREATE TABLE \"rec-a\" (id BLOB PRIMARY KEY);"
+        "CREATE TABLE \"rec-b\" (id BLOB PRIMARY KEY);");
     f.Insert("rec-a", "id", {kIdA});
     f.Insert("rec-a", "id", {kIdB});
     f.Insert("rec-b", "id", {kIdB});
@@ -301,8 +305,9 @@ TEST_F(NfsUtilsImportTest, NfsdcltrackV2AdoptedWithHasSession) {
     Fixture f(Cltrack());
     f.Exec(kV1Init);
     // nfsdcltrack's own v1 -> v2 upgrade.
-    f.Exec("ALTER TABLE clients ADD COLUMN has_session INTEGER;"
-           "UPDATE parameters SET value = 2 WHERE key = \"version\";");
+    f.Exec(
+        "ALTER TABLE clients ADD COLUMN has_session INTEGER;"
+        "UPDATE parameters SET value = 2 WHERE key = \"version\";");
     f.Insert("clients", "id, time, has_session", {kIdA}, {1500000000, 1});
   }
   Start();
@@ -314,8 +319,9 @@ TEST_F(NfsUtilsImportTest, NfsdcltrackV2AdoptedWithHasSession) {
 TEST_F(NfsUtilsImportTest, V4recoveryGoodNamesBecomeHashIdsBadOnesAreCounted) {
   const std::string good1 = "0123456789abcdef0123456789abcdef";
   const std::string good2 = "fedcba9876543210fedcba9876543210";
-  for (const std::string& d : {good1, good2, std::string("0123456789ABCDEF0123456789ABCDEF"),
-                               std::string("short"), std::string("0123456789abcdef0123456789abcdeg")}) {
+  for (const std::string& d :
+       {good1, good2, std::string("0123456789ABCDEF0123456789ABCDEF"), std::string("short"),
+        std::string("0123456789abcdef0123456789abcdeg")}) {
     std::filesystem::create_directories(Recdir() + "/" + d);
   }
   src_.Write("v4recovery/00000000000000000000000000000000", "a file, not a client directory");
@@ -382,8 +388,8 @@ TEST_F(NfsUtilsImportTest, HotJournalIsRolledBackInACopyAndTheOriginalKept) {
     Fixture f(Nfsdcld());
     f.Exec("PRAGMA cache_size = 1; BEGIN; DELETE FROM \"rec-0000000000000004\";");
     for (int i = 0; i < 200; ++i) {
-      f.Insert("rec-0000000000000004", "id", {std::string(900, static_cast<char>('a' + i % 26)) +
-                                                  std::to_string(i)});
+      f.Insert("rec-0000000000000004", "id",
+               {std::string(900, static_cast<char>('a' + i % 26)) + std::to_string(i)});
     }
     std::filesystem::copy_file(Nfsdcld(), hot + "/main.sqlite");
     std::filesystem::copy_file(Nfsdcld() + "-journal", hot + "/main.sqlite-journal");
@@ -453,8 +459,10 @@ TEST_F(NfsUtilsImportTest, OnlyTheMostRecentlyModifiedChangedSourceIsImported) {
   ImportOutcome o = Start();
   EXPECT_EQ(snap_.epochs, (Epochs{5, 0}));
   EXPECT_EQ(Ids(snap_.current), (std::vector<std::string>{kIdA}));
-  EXPECT_NE(Notices(o).find("import: nfsdcltrack " + Cltrack() + " (schema 2): 1 records; not "
-                            "imported: " + Nfsdcld() + " was modified later"),
+  EXPECT_NE(Notices(o).find("import: nfsdcltrack " + Cltrack() +
+                            " (schema 2): 1 records; not "
+                            "imported: " +
+                            Nfsdcld() + " was modified later"),
             std::string::npos)
       << Notices(o);
   // Both are seen: the next start leaves them alone.
@@ -556,8 +564,9 @@ TEST_F(NfsUtilsImportTest, UnreadableSourceIsOneWarningAndTheOthersStillImport) 
 TEST_F(NfsUtilsImportTest, UnknownSchemaVersionIsRefused) {
   {
     Fixture f(Nfsdcld());
-    f.Exec("CREATE TABLE parameters (key TEXT PRIMARY KEY, value TEXT);"
-           "INSERT INTO parameters VALUES ('version', '5');");
+    f.Exec(
+        "CREATE TABLE parameters (key TEXT PRIMARY KEY, value TEXT);"
+        "INSERT INTO parameters VALUES ('version', '5');");
   }
   Result<ImportSource> r = ReadTrackerDatabase(ImportKind::kNfsdcld, Nfsdcld());
   ASSERT_FALSE(r.ok());

@@ -2,11 +2,13 @@
 // script, so that shell tests can put any cld daemon (ours, or Debian's
 // nfsdcld) behind it.
 //
-//   cld-emu MOUNTPOINT
+//   cld-emu MOUNTPOINT [OPEN_WAIT_SECONDS]
 // mounts the emulator, creates rpc_pipefs/nfsd (kept across nfsd stops, as
 // nfsdcld watches it for the pipe) and prints "ready PIPE PROC_ROOT".  Then
 // reads one command per line on stdin and answers one line on stdout
-// (client ids and principal hashes in hex):
+// (client ids and principal hashes in hex).  OPEN_WAIT_SECONDS (default 1,
+// as nfsd waits) is how long nfsd start waits for a daemon to open the pipe:
+// nfsdcld opens it only once inotify reports it.
 //   start                nfsd start: "booted version=V uploaded=N skipped=0|1",
 //                        or "error MESSAGE"
 //   stop                 nfsd stop: "stopped"
@@ -15,12 +17,15 @@
 //                        the records uploaded at the last GraceStart
 //   quit                 unmounts and exits 0
 // Exits 77 if FUSE cannot be mounted here.
-#include <cstdio>
+#include <sys/stat.h>
+
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 #include <string>
-#include <sys/stat.h>
 
 #include "common/base/logging.h"
 #include "tests/cld_emulator/kernel_emulator.h"
@@ -46,13 +51,14 @@ std::string Hex(const std::string& s) { return nfsrec::HexBytes(s.data(), s.size
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s MOUNTPOINT\n", argv[0]);
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: %s MOUNTPOINT [OPEN_WAIT_SECONDS]\n", argv[0]);
     return 2;
   }
   EmulatorOptions options;
   options.mountpoint = argv[1];
   options.remove_dir_on_stop = false;
+  if (argc == 3) options.open_wait = std::chrono::seconds(std::atoi(argv[2]));
   auto k = KernelEmulator::Mount(options);
   if (!k.ok()) {
     std::fprintf(stderr, "cld-emu: FUSE unavailable: %s\n", k.status().ToString().c_str());

@@ -263,7 +263,10 @@ struct FuseOps {
     if (it == k->files_.end()) return (void)fuse_reply_err(req, EBADF);
     if (k->ServeReadLocked(req, *it->second, size)) return;
     if (fi->flags & O_NONBLOCK) return (void)fuse_reply_err(req, EAGAIN);
-    k->parked_.push_back(KernelEmulator::ParkedRead{req, fi->fh, size});
+    // rpc_pipe_read never waits: with nothing queued it returns 0, which
+    // ends the read loop of nfsdcld releases that ask for more than one
+    // message holds (2.6.2 reads the v2 size of a v1 GetVersion).
+    fuse_reply_buf(req, nullptr, 0);
   }
 
   static void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t,
@@ -454,16 +457,6 @@ void KernelEmulator::WakeReadersLocked() {
     fuse_pollhandle_destroy(ph);
   }
   polls_.clear();
-  std::vector<ParkedRead> still;
-  for (const ParkedRead& p : parked_) {
-    auto it = files_.find(p.fh);
-    if (it == files_.end()) {
-      fuse_reply_err(p.req, EBADF);
-      continue;
-    }
-    if (!ServeReadLocked(p.req, *it->second, p.size)) still.push_back(p);
-  }
-  parked_ = std::move(still);
 }
 
 std::shared_ptr<KernelEmulator::Upcall> KernelEmulator::AllocLocked(CldMessage msg) {

@@ -7,7 +7,8 @@
 // and runs the kernel's logic (fs/nfsd/nfs4recover.c, nfs4state.c) in the
 // test process.  What it reproduces, from the kernel sources:
 //  - each read returns (the rest of) one upcall and never spans two; a
-//    partial read keeps the rest for the same open file;
+//    partial read keeps the rest for the same open file; a read with no
+//    upcall queued returns 0 at once (EAGAIN with O_NONBLOCK);
 //  - each write is one downcall: a size other than the negotiated message
 //    (1034 for v1, 1067 for v2) fails with EINVAL, and so does an xid that is
 //    not in flight (including a second answer to the same upcall);
@@ -152,11 +153,6 @@ class KernelEmulator {
   struct Upcall;
   struct Node;
   struct OpenFile;
-  struct ParkedRead {
-    fuse_req* req;
-    uint64_t fh;
-    size_t size;
-  };
 
   explicit KernelEmulator(const EmulatorOptions& options);
   Status DoMount();
@@ -200,7 +196,6 @@ class KernelEmulator {
   int nwriters_ = 0;
   std::deque<std::shared_ptr<Upcall>> queue_;  // unread upcalls
   std::vector<fuse_pollhandle*> polls_;
-  std::vector<ParkedRead> parked_;
   TimePoint no_reader_since_;
   // nfsd instance.
   bool running_ = false;
