@@ -1,7 +1,7 @@
 #!/bin/bash
 # check-realkernel.sh - the real-kernel acceptance suite, as `make check-realkernel` runs it.
 #
-# Usage: check-realkernel.sh nfsrecd <nfsrecd binary> [scenario...]
+# Usage: check-realkernel.sh nfsrecd <nfsrecd binary> [scenario...]   (nfsrecctl: beside it, or NFSRECCTL_BIN)
 #        check-realkernel.sh nfs-utils [scenario...]
 # nfsrecd mode needs nothing from the build system but the binary (static, or linked only
 # against libraries the image copies; see README.md).
@@ -26,7 +26,10 @@ case "$mode" in
         if ldd "$bin" > /dev/null 2>&1; then
             echo "check-realkernel: note: $bin is dynamically linked; configure --enable-static-daemon makes it static"
         fi
-        export NFSRECD_BIN=$bin ;;
+        export NFSRECD_BIN=$bin
+        # nfsrecctl from the same build, for the switch scenarios
+        ctl=$(dirname "$bin")/nfsrecctl
+        if [ -z "${NFSRECCTL_BIN:-}" ] && [ -x "$ctl" ]; then export NFSRECCTL_BIN=$ctl; fi ;;
     nfs-utils) ;;
     *) echo "usage: $0 nfsrecd <binary> [scenario...] | nfs-utils [scenario...]" >&2; exit 1 ;;
 esac

@@ -23,9 +23,13 @@ EXTRA_DIST += tests/realkernel/README.md tests/realkernel/check-realkernel.sh \
 	tests/realkernel/run-vm.sh tests/realkernel/vm-init.sh tests/realkernel/vm-scenarios.sh \
 	tests/realkernel/nfs-utils-as-nfsrecd.sh
 
+# nfsrecctl is built beside the daemon (the switch scenarios run it in the VM); it stays
+# dynamically linked and run-vm.sh copies its libraries into the image.
+REALKERNEL_CTL = nfsrecctl$(EXEEXT)
+
 if STATIC_DAEMON
 realkernel_daemon_path = $(abs_top_builddir)/$(REALKERNEL_DAEMON)
-realkernel-daemon: $(REALKERNEL_DAEMON)
+realkernel-daemon: $(REALKERNEL_DAEMON) $(REALKERNEL_CTL)
 else
 realkernel_daemon_path = $(REALKERNEL_STATIC_BUILDDIR)/$(REALKERNEL_DAEMON)
 realkernel-daemon:
@@ -39,12 +43,12 @@ realkernel-daemon:
 	    eval "$(SHELL) '$(abs_top_srcdir)/configure' -q $$(cd '$(abs_top_builddir)' && ./config.status --config) \
 	      --enable-static-daemon"; \
 	  fi && \
-	  $(MAKE) $(AM_MAKEFLAGS) $(REALKERNEL_DAEMON)
+	  $(MAKE) $(AM_MAKEFLAGS) $(REALKERNEL_DAEMON) $(REALKERNEL_CTL)
 endif
 
 check-realkernel:
 	@if test "$(REALKERNEL_MODE)" = nfsrecd && test "$(REALKERNEL_LINK)" = dynamic; then \
-	  $(MAKE) $(AM_MAKEFLAGS) $(REALKERNEL_DAEMON) || exit 1; \
+	  $(MAKE) $(AM_MAKEFLAGS) $(REALKERNEL_DAEMON) $(REALKERNEL_CTL) || exit 1; \
 	  set -- nfsrecd "$(abs_top_builddir)/$(REALKERNEL_DAEMON)"; \
 	elif test "$(REALKERNEL_MODE)" = nfsrecd; then \
 	  $(MAKE) $(AM_MAKEFLAGS) realkernel-daemon || exit 1; \

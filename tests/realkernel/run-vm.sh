@@ -14,6 +14,8 @@
 #   mixed reboot-in-grace daemon-restart nfsd-first early-grace unrecorded   issue 5
 #   v40-reboot2                               issue 6 (expected failure in nfs-utils mode)
 #   takeover                                  rpc.statd -> nfsrecd at a reboot (nfsrecd mode only)
+#   switch-in switch-out                      issue 11: nfs-utils -> nfsrecd and back at a reboot, with
+#                                             v4.0, v4.1 and v3 locks held (nfsrecd mode only)
 #   custom                                    runs $SHARE/test.sh with the helpers of vm-init.sh (debugging)
 #
 # Environment knobs:
@@ -25,6 +27,9 @@
 #   NFSRECD_BIN=<path>          host path of the nfsrecd binary; copied to $SHARE/bin/nfsrecd
 #                               (/host/bin/nfsrecd in the VM). Static, or its shared libraries are
 #                               copied into the image at build time.
+#   NFSRECCTL_BIN=<path>        host path of nfsrecctl (switch-out exports with it, switch-in shows
+#                               its listings); copied to $SHARE/bin/nfsrecctl, its shared libraries
+#                               into the image at build time
 #   nfsrecd mode (one process serves cld and NSM, a second mode replaces sm-notify):
 #     NFSREC_CMD="$NFSREC_CMD_DEFAULT"
 #     NOTIFY_CMD="$NOTIFY_CMD_NFSRECD"
@@ -57,7 +62,7 @@ set -euo pipefail
 # tells the running daemon to reload.
 NFSREC_CMD_DEFAULT="/host/bin/nfsrecd -F -d -L -P /var/lib/nfs --cld-pipe /var/lib/nfs/rpc_pipefs/nfsd/cld"
 NOTIFY_CMD_NFSRECD="/host/bin/nfsrecd --sm-notify -d -f"
-ALL_SCENARIOS="v4 v40 v3 2host v4-lostdb mixed reboot-in-grace daemon-restart nfsd-first early-grace unrecorded v40-reboot2 takeover"
+ALL_SCENARIOS="v4 v40 v3 2host v4-lostdb mixed reboot-in-grace daemon-restart nfsd-first early-grace unrecorded v40-reboot2 takeover switch-in switch-out"
 
 WORK=${WORK:-${TMPDIR:-/tmp}/nfsrec-realkernel}
 SHARE=${SHARE:-$WORK/share}
@@ -139,6 +144,7 @@ build_initramfs() {
     if [ -x /usr/bin/sqlite3 ]; then copy_bin /usr/bin/sqlite3 /usr/bin/sqlite3; fi
     # a dynamically linked daemon under test runs with the libraries it needs
     if [ -n "${NFSRECD_BIN:-}" ]; then copy_libs "$NFSRECD_BIN"; fi
+    if [ -n "${NFSRECCTL_BIN:-}" ]; then copy_libs "$NFSRECCTL_BIN"; fi
     # configuration that glibc and libtirpc read
     cp /etc/netconfig /etc/services /etc/protocols /etc/rpc "$R/etc/"
     printf 'root:x:0:0:root:/:/bin/sh\n_rpc:x:100:65534::/run/rpcbind:/bin/false\nstatd:x:101:65534::/var/lib/nfs:/bin/false\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$R/etc/passwd"
@@ -163,6 +169,7 @@ stage_binary() {
             echo "note: $NFSRECD_BIN is dynamically linked; its libraries were copied into the image at build time"
         fi
     fi
+    if [ -n "${NFSRECCTL_BIN:-}" ]; then install -m755 "$NFSRECCTL_BIN" "$SHARE/bin/nfsrecctl"; fi
     if [ "$MODE" = nfsrecd ] && [ ! -x "$SHARE/bin/nfsrecd" ]; then
         echo "run-vm.sh: MODE=nfsrecd needs the daemon: set NFSRECD_BIN or put it at $SHARE/bin/nfsrecd" >&2
         exit 2

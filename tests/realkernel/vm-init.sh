@@ -72,6 +72,8 @@ fi
 : "${C2_NFSREC_CMD:=$NFSREC_CMD}"
 if [ -n "$NFSREC_CMD" ]; then CLD_LOG=$OUT/nfsrec.log; NSM_LOG=$OUT/nfsrec.log
 else CLD_LOG=$OUT/cld.log; NSM_LOG=$OUT/statd.log; fi
+# The mode's server command lines, for the switch scenarios (server_daemons).
+MODE_NFSREC_CMD=$NFSREC_CMD MODE_NOTIFY_CMD=$NOTIFY_CMD
 NOTIFY_LOG=$OUT/notify.log
 C2_LOG=$OUT/c2-daemon.log
 SERVER_IPS="127.0.0.1 10.0.0.1"
@@ -201,6 +203,23 @@ daemons_alive() {
     for p in $DAEMON_PIDS; do [ -r "/proc/$p/stat" ] || return 1; done
 }
 restart_daemons() { stop_daemons "${1:-TERM}"; start_daemons; }
+# Which recovery daemons the server runs from its next start on, for the switch scenarios:
+# "nfs-utils" (Debian's rpc.statd, nfsdcld and sm-notify as nfs-utils mode runs them) or
+# "nfsrecd" (the mode's NFSREC_CMD and NOTIFY_CMD). client2's daemon is not changed.
+server_daemons() {  # server_daemons nfs-utils|nfsrecd
+    case "$1" in
+        nfs-utils)
+            NFSREC_CMD=""
+            : "${CLD_CMD:=/usr/sbin/nfsdcld -F -d}"
+            : "${STATD_CMD:=/sbin/rpc.statd -F -d --no-notify}"
+            NOTIFY_CMD="/sbin/sm-notify -f -d"
+            CLD_LOG=$OUT/cld.log; NSM_LOG=$OUT/statd.log ;;
+        nfsrecd)
+            NFSREC_CMD=$MODE_NFSREC_CMD; NOTIFY_CMD=$MODE_NOTIFY_CMD
+            CLD_LOG=$OUT/nfsrec.log; NSM_LOG=$OUT/nfsrec.log ;;
+    esac
+    log "server daemons from the next start on: $1 (notify: $NOTIFY_CMD)"
+}
 # The NSM service answers an RPC NULL call through rpcbind (a killed daemon's stale
 # registration fails this until the new daemon has registered).
 nsm_answers() { rpcinfo -u 127.0.0.1 100024 1 > /dev/null 2>&1; }
@@ -326,7 +345,7 @@ make_client_ns() {
         mkdir -p /run/rpcbind /var/lib/nfs/rpc_pipefs /var/lib/nfs/sm /var/lib/nfs/sm.bak /var/lib/nfs/nfsdcld
         mount -t rpc_pipefs rpc_pipefs /var/lib/nfs/rpc_pipefs
         mkdir -p /mnt/c2v4 /mnt/c2v3 /mnt/c2v41'
-    if [ -n "$NFSREC_CMD" ]; then C2_CMD=$C2_NFSREC_CMD; else C2_CMD=$C2_STATD_CMD; fi
+    if [ -n "$C2_NFSREC_CMD" ]; then C2_CMD=$C2_NFSREC_CMD; else C2_CMD=$C2_STATD_CMD; fi
     echo "=== start $(up)" >> "$C2_LOG"
     nsenter -t $C1 -n -m -u sh -c "rpcbind -f > $OUT/c2-rpcbind.log 2>&1 &
         sleep 0.3; ( exec $C2_CMD ) >> $C2_LOG 2>&1 &"
@@ -359,6 +378,9 @@ log "mode=$MODE lease=$LEASE nfsrec='$NFSREC_CMD' cld='$CLD_CMD' statd='$STATD_C
 . /vm-scenarios.sh
 
 [ "$SCEN" = nfsd-first ] && DAEMONS_AFTER_NFSD=1
+# before_<scenario> (optional) sets up the first server start, e.g. which daemons it runs.
+bfn=before_$(echo "$SCEN" | tr - _)
+if type "$bfn" > /dev/null 2>&1; then "$bfn"; fi
 case "$SCEN" in
     early-grace|reboot-in-grace) GRACE=30 ;;
 esac

@@ -455,3 +455,182 @@ scenario_custom() {
     if [ -f /host/test.sh ]; then . /host/test.sh
     else log "FAIL: no test.sh in the share"; FAILS=$((FAILS + 1)); fi
 }
+
+# ------------------------------------------------------------------ switch scenarios (issue 11)
+# The server moves between nfs-utils and nfsrecd at a reboot while clients hold locks: nfsvm a
+# v4.0 lock, client2 a v4.1 and a v3 (NLM) lock. nfsrecd mode only (both daemons are needed).
+NFSRECCTL=/host/bin/nfsrecctl
+# No client may lose a lock: the v4 client's "lost N locks" or a failed reclaim, lockd's failed
+# NLM reclaim.
+LOSS_PAT='NFS: .*(lost [0-9]+ lock|[Rr]eclaim failed)|lockd: failed to reclaim'
+
+switch_lock() {  # mounts and the three locks of the switch scenarios; $1: file prefix
+    P=$1
+    make_client_ns
+    mkdir -p /mnt/s40
+    check "mount v4.0" mount.nfs4 127.0.0.1:/export /mnt/s40 -o vers=4.0
+    check "client2: mount v4.1" c2 mount.nfs4 10.0.0.1:/export /mnt/c2v41 -o vers=4.1
+    check "client2: mount v3" c2 mount.nfs 10.0.0.1:/export /mnt/c2v3 -o vers=3
+    echo a > /mnt/s40/${P}40; echo b > /mnt/s40/${P}41; echo c > /mnt/s40/${P}3
+    T=$(up)
+    hold /mnt/s40/${P}40 $P-40.log; H40=$HOLDER
+    hold /mnt/c2v41/${P}41 $P-41.log nsenter -t $C1 -n -m -u; H41=$HOLDER
+    hold /mnt/c2v3/${P}3 $P-3.log nsenter -t $C1 -n -m -u; H3=$HOLDER
+    check "v4.0 lock granted (nfsvm)" wait_grep LOCKED "$OUT/$P-40.log" 40
+    check "client2 v4.1 lock granted" wait_grep LOCKED "$OUT/$P-41.log" 40
+    check "client2 v3 lock granted" wait_grep LOCKED "$OUT/$P-3.log" 40
+    info "three locks granted in $(elapsed "$T")s"
+    check "server holds the v4.0 lock" v4_lock_held "NFSv4.0 nfsvm" ${P}40
+    check "server holds client2's v4.1 lock" v4_lock_held "NFSv4.1 client2" ${P}41
+    check "server holds client2's NLM lock" nlm_lock_held ${P}3
+    dump_nfsd_clients > "$OUT/$P-clients-before.txt"
+    STATE1=$(cat /proc/sys/fs/nfs/nsm_local_state)
+    info "NSM state before the switch: $STATE1"
+}
+# The programs of the server's recovery daemons (client2's run in the same pid namespace).
+server_daemon_progs() {
+    for p in $DAEMON_PIDS; do basename "$(tr '\0' '\n' < /proc/$p/cmdline | head -n 1)"; done | sort | tr '\n' ' '
+}
+server_runs() { [ "$(server_daemon_progs)" = "$1" ]; }
+# The NSM state number: rpc.statd's state file (4-byte host-endian int), lockd's copy.
+state_file_number() { od -An -tu4 /var/lib/nfs/state 2>/dev/null | tr -d ' '; }
+nsm_state_above() { [ "$(cat /proc/sys/fs/nfs/nsm_local_state)" -gt "$1" ]; }
+# v4 clients that hold a lock state on the server.
+v4_lockers() {
+    n=0
+    for c in /proc/fs/nfsd/clients/*; do grep -q 'type: lock' "$c/states" 2>/dev/null && n=$((n + 1)); done
+    echo $n
+}
+# The v4 client reclaimed its lock, or the kernel made it give up (no need to wait on).
+v4_settled() {  # v4_settled <client name part> <file> <server address the client mounted>
+    v4_lock_held "$1" "$2" || dmesg_since_has "$REBOOT_T" "NFS: $3: lost"
+}
+switch_reclaimed() {  # after the boot into the other daemons: every lock is back, none lost
+    poke /mnt/s40; c2_poke /mnt/c2v41 &
+    check "kernel started a grace period (the clients' records were uploaded)" \
+        wait_until 5 dmesg_since_has "$REBOOT_T" 'starting [0-9]+-second grace period'
+    wait_until 40 v4_settled "NFSv4.0 nfsvm" ${P}40 127.0.0.1
+    check "v4.0 lock reclaimed (nfsvm)" v4_lock_held "NFSv4.0 nfsvm" ${P}40
+    wait_until 20 v4_settled "NFSv4.1 client2" ${P}41 10.0.0.1
+    check "client2 v4.1 lock reclaimed" v4_lock_held "NFSv4.1 client2" ${P}41
+    check "client2's NLM lock reclaimed (SM_NOTIFY reached client2)" wait_until 20 nlm_lock_held ${P}3
+    info "reclaims done $(elapsed "$NFSD_T")s after nfsd started"
+    check "both v4 clients hold their lock again (counted: $(v4_lockers))" [ "$(v4_lockers)" = 2 ]
+    dump_nfsd_clients > "$OUT/$P-clients-after.txt"
+    check "lockd's NSM state went on from $STATE1, not restarted" wait_until 10 nsm_state_above "$STATE1"
+    info "NSM state now $(cat /proc/sys/fs/nfs/nsm_local_state) (state file: $(state_file_number))"
+    # a reclaim the server refused: 10034 = NFS4ERR_RECLAIM_BAD, 10033 = NFS4ERR_NO_GRACE
+    sleep 1
+    trace_ops_stop "$OUT/$P-ops-trace.txt"
+    grep -oE '(OPEN|LOCK|RECLAIM_COMPLETE) status=-?[0-9]+' "$OUT/$P-ops-trace.txt" | sort | uniq -c |
+        while read -r l; do info "server answered (count op status): $l"; done
+    check "server refused no reclaim (no NFS4ERR_RECLAIM_BAD or NO_GRACE)" \
+        not grep -qE 'status=(10034|10033)' "$OUT/$P-ops-trace.txt"
+    check "no client lost a lock (no 'lost', no failed reclaim in the kernel log)" \
+        not dmesg_since_has "$REBOOT_T" "$LOSS_PAT"
+    T=$(up)
+    check "nfsvm: conflicting lock on client2's v4.1 file denied" denied /mnt/s40/${P}41
+    check "nfsvm: conflicting lock on client2's NLM-locked file denied" denied /mnt/s40/${P}3
+    info "conflicting locks answered after $(elapsed "$T")s (the client retries NFS4ERR_GRACE)"
+}
+switch_unlock() {
+    kernel_lines
+    unhold $H40; unhold $H41; unhold $H3
+    umnt /mnt/s40; c2 umount /mnt/c2v41; c2 umount /mnt/c2v3
+}
+# nfsrecctl's output in the log (decides nothing): only commands this build's nfsrecctl lists.
+ctl_show() {  # ctl_show <command> [args...]
+    if [ ! -x "$NFSRECCTL" ]; then info "nfsrecctl $*: no nfsrecctl in the share"; return; fi
+    if ! "$NFSRECCTL" --help 2>&1 | grep -qE "^  $1( |$)"; then info "nfsrecctl $*: not in this build"; return; fi
+    f=$OUT/nfsrecctl-$(echo "$*" | tr -c 'a-z0-9\n' '-').txt
+    "$NFSRECCTL" --state-dir /var/lib/nfs "$@" > "$f" 2>&1
+    info "nfsrecctl $* (exit $?):"
+    while IFS= read -r l; do log "  | $l"; done < "$f"
+}
+
+# switch-in: boot 1 runs nfs-utils (rpc.statd, nfsdcld, sm-notify); clients lock; crash; boot 2
+# runs nfsrecd on the same /var/lib/nfs, without any import command: its first start takes over
+# rpc.statd's sm/ (SM_NOTIFY makes client2 reclaim its NLM lock) and nfsdcld's main.sqlite
+# (GraceStart uploads both v4 clients).
+before_switch_in() { [ -z "$MODE_NFSREC_CMD" ] || server_daemons nfs-utils; }
+scenario_switch_in() {
+    log "=== switch-in scenario: nfs-utils serves v4.0, v4.1 and v3 locks; the server reboots into nfsrecd"
+    if [ -z "$MODE_NFSREC_CMD" ]; then info "nothing to switch to: nfsrecd mode only"; return; fi
+    S0=$(up)
+    check "boot 1 runs nfs-utils' daemons (server: $(server_daemon_progs))" server_runs "nfsdcld rpc.statd "
+    switch_lock si
+    check "rpc.statd recorded client2 in sm/" sh -c '[ -n "$(ls /var/lib/nfs/sm)" ]'
+    for f in /var/lib/nfs/sm/*; do echo "$f: $(cat "$f")"; done > "$OUT/si-sm.txt"
+    if command -v sqlite3 > /dev/null; then
+        sqlite3 /var/lib/nfs/nfsdcld/main.sqlite 'SELECT * FROM grace;' > "$OUT/si-nfsdcld-grace.txt" 2>&1
+        info "nfsdcld's epochs (current|recovery): $(cat "$OUT/si-nfsdcld-grace.txt")"
+    fi
+    server_crash
+    check "server dropped client2's NLM lock at the crash" not nlm_lock_held si3
+    [ -d /var/lib/nfs/nfsrecd ] && log "note: /var/lib/nfs/nfsrecd exists before nfsrecd's first start"
+    server_daemons nfsrecd
+    trace_ops_start
+    server_boot
+    switch_reclaimed
+    check "nfsrecd took over rpc.statd's record (daemon or notify command)" \
+        grep -qE "Took over from rpc.statd: 1 monitor record" "$CLD_LOG" "$NOTIFY_LOG"
+    logcheck "nfsrecd imported nfsdcld's main.sqlite (2 records)" "$CLD_LOG" \
+        "${PAT_CLD_SENT:+import: nfsdcld .*main\.sqlite.*: 2 records}" since-start
+    logcheck "nfsrecd uploaded nfsdcld's two clients at GraceStart" "$CLD_LOG" \
+        "${PAT_CLD_SENT:+upload(ing|ed) 2 records}" since-start
+    ctl_show list clients --json
+    ctl_show status
+    switch_unlock
+    info "switch-in took $(elapsed "$S0")s after the first boot"
+}
+
+# switch-out: boot 1 runs nfsrecd; clients lock; as the package's removal does, nfsrecd is
+# stopped, `nfsrecctl export --nfs-utils /var/lib/nfs` writes sm/, sm.bak/, state and
+# nfsdcld/main.sqlite, and nfs-utils' rpc.statd and nfsdcld start on them; crash; boot 2 runs
+# nfs-utils on that /var/lib/nfs: sm-notify notifies client2, nfsdcld uploads both v4 clients.
+# (Crashing with no NSM daemon registered would cost a minute: lockd's SM_UNMON at nfsd's stop
+# retries rpcbind's "not registered" for about 60 s, where a killed daemon's stale port fails
+# at once.)
+scenario_switch_out() {
+    log "=== switch-out scenario: nfsrecd serves v4.0, v4.1 and v3 locks; exported; the server reboots into nfs-utils"
+    if [ -z "$MODE_NFSREC_CMD" ]; then info "nothing to switch from: nfsrecd mode only"; return; fi
+    S0=$(up)
+    switch_lock so
+    check "nfsrecctl is in the share ($NFSRECCTL; run-vm.sh's NFSRECCTL_BIN)" [ -x "$NFSRECCTL" ]
+    log "nfsrecd stopped (SIGTERM), as the package's removal stops the service"
+    stop_daemons TERM
+    T=$(up)
+    check "nfsrecctl export --nfs-utils /var/lib/nfs" \
+        sh -c "$NFSRECCTL --state-dir /var/lib/nfs export --nfs-utils /var/lib/nfs > $OUT/so-export.txt 2>&1"
+    info "export took $(elapsed "$T")s:"
+    while IFS= read -r l; do log "  | $l"; done < "$OUT/so-export.txt"
+    for f in /var/lib/nfs/sm/*; do echo "$f: $(cat "$f")"; done > "$OUT/so-sm.txt"
+    check "export wrote client2's monitor record to sm/" grep -qE ' (client2|10\.0\.0\.2) ' "$OUT/so-sm.txt"
+    EXPORTED_STATE=$(state_file_number)
+    check "export wrote nfsrecd's NSM state $STATE1 to the state file (${EXPORTED_STATE:-none})" \
+        [ "$EXPORTED_STATE" = "$STATE1" ]
+    if command -v sqlite3 > /dev/null; then
+        db=/var/lib/nfs/nfsdcld/main.sqlite
+        cur=$(sqlite3 "$db" 'SELECT printf("%016x", current) FROM grace;' 2>&1)
+        n=$(sqlite3 "$db" "SELECT count(*) FROM \"rec-$cur\";" 2>&1)
+        check "export wrote both v4 clients to nfsdcld's main.sqlite (epoch table rec-$cur: $n)" [ "$n" = 2 ]
+    fi
+    server_daemons nfs-utils
+    start_daemons
+    check "nfs-utils' rpc.statd answers on the exported files" wait_until 10 nsm_answers
+    check "nfs-utils' daemons run (server: $(server_daemon_progs))" server_runs "nfsdcld rpc.statd "
+    check "client2's NLM lock still held after the switch at run time" nlm_lock_held so3
+    server_crash
+    check "server dropped client2's NLM lock at the crash" not nlm_lock_held so3
+    trace_ops_start
+    server_boot
+    check "boot 2 runs nfs-utils' daemons (server: $(server_daemon_progs))" server_runs "nfsdcld rpc.statd "
+    switch_reclaimed
+    n=$(log_since_start "$CLD_LOG" | grep -c 'Sending client')
+    check "nfsdcld uploaded both exported clients at GraceStart ($n 'Sending client' lines)" [ "$n" = 2 ]
+    check "sm-notify notified client2" log_since_start_has "$NOTIFY_LOG" 'client2|10\.0\.0\.2'
+    check "sm-notify went on from the exported state ($EXPORTED_STATE -> $(state_file_number))" \
+        [ "$(state_file_number)" -gt "$EXPORTED_STATE" ]
+    switch_unlock
+    info "switch-out took $(elapsed "$S0")s after the first boot"
+}
