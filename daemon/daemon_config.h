@@ -137,10 +137,13 @@ struct DaemonConfig {
   // [nfsrecd] control-socket, --control-socket: "" is the default,
   // DatabaseDir()/control; "none" turns the socket off.
   std::string control_socket;
-  // The control socket's path; "" when turned off.
+  // The control socket's path; "" when turned off.  The nfsdcld role has
+  // its own default, so that it and an rpc.statd role (Debian's two units
+  // pointed at nfsrecd) both have one.
   std::string ControlSocketPath() const {
     if (control_socket == "none") return "";
-    return control_socket.empty() ? DatabaseDir() + "/control" : control_socket;
+    if (!control_socket.empty()) return control_socket;
+    return DatabaseDir() + (role == DaemonRole::kNfsdcld ? "/control-nfsdcld" : "/control");
   }
   // One "key = value" line per setting.
   std::string Dump() const;

@@ -302,6 +302,10 @@ TEST(DaemonConfigTest, ControlSocketDefaultsToTheDatabaseDirectoryAndCanBeMovedO
   ASSERT_TRUE(off.ok()) << off.status().message;
   EXPECT_EQ(off->config.ControlSocketPath(), "");
   EXPECT_NE(off->config.Dump().find("control_socket = none\n"), std::string::npos);
+  // The nfsdcld role beside an rpc.statd role (two processes) has its own.
+  DaemonConfig nfsdcld = d->config;
+  nfsdcld.role = DaemonRole::kNfsdcld;
+  EXPECT_EQ(nfsdcld.ControlSocketPath(), "/srv/nfs/nfsrecd/control-nfsdcld");
 }
 
 TEST(DaemonConfigTest, UnknownKeysOfOurSectionsAreWarnedAboutOthersSectionsAreNot) {

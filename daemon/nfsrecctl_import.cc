@@ -20,8 +20,6 @@
 namespace nfsrec {
 namespace {
 
-constexpr char kControlSocketName[] = "control";
-
 // nfsrecctl's lines: notices and debug on stdout, warnings on stderr.
 class PrintLogger final : public Logger {
  public:
@@ -66,8 +64,11 @@ int RunCtlImport(const CtlCommandLine& cl, const NfsConfLoader& load_conf) {
   options::ParseResult<CommandLine> daemon = ParseCommandLine(daemon_args, "", load_conf);
   if (!daemon.ok()) return Fail(daemon.status().message);
   const DaemonConfig& config = daemon->config;
-  const std::string socket = config.DatabaseDir() + "/" + kControlSocketName;
-  if (DaemonIsRunning(config.process.pidfile, socket)) {
+  // The nfsdcld role has no pid file and a control socket of its own.
+  DaemonConfig as_nfsdcld = config;
+  as_nfsdcld.role = DaemonRole::kNfsdcld;
+  if (DaemonIsRunning(config.process.pidfile, config.ControlSocketPath()) ||
+      DaemonIsRunning("", as_nfsdcld.ControlSocketPath())) {
     return Fail("nfsrecd is running; it imports at start");
   }
   nfs4rec::ImportLocations where = NfsUtilsLocations(config);

@@ -129,12 +129,15 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
       !s.ok()) {
     return startup.Fail("database directory " + config.DatabaseDir(), s);
   }
-  // ORDER: a daemon already answering on the control socket stops this one
-  // before it touches the database or the network.
-  const std::string control_path = config.ControlSocketPath();
+  // A daemon already answering on the control socket keeps it: this one
+  // runs without (recovery never waits for the admin tool), and says so.
+  std::string control_path = config.ControlSocketPath();
   if (!control_path.empty()) {
     if (Status s = ControlServer::RefuseIfAnswered(control_path); !s.ok()) {
-      return startup.Fail("control socket", s);
+      log->Warning(StrCat("Control socket: ", s.ToString(),
+                          "; running without one (set --control-socket or [nfsrecd] "
+                          "control-socket for this daemon)"));
+      control_path.clear();
     }
   }
   Result<std::unique_ptr<EventLoop>> loop_r = EventLoop::Create();
@@ -250,8 +253,14 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   if (!control_path.empty()) {
     Result<std::unique_ptr<ControlServer>> c =
         ControlServer::Listen(loop, scheduler, *log, control_path, {});
-    if (!c.ok()) return startup.Fail("control socket", c.status());
-    control = std::move(c).value();
+    if (!c.ok()) {
+      log->Warning(StrCat("Control socket ", control_path, ": ", c.status().ToString(),
+                          "; nfsrecctl status and metrics will not reach this daemon"));
+    } else {
+      control = std::move(c).value();
+    }
+  }
+  if (control) {
     const LiveSources sources{nsm.get(), tracking.get(), queue->get(), &scheduler, ready_at};
     control->Register("status", [sources](const nlohmann::json&, ControlServer::Reply reply) {
       reply(StatusToJson(GatherLiveStatus(sources)));
