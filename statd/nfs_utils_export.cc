@@ -48,10 +48,11 @@ constexpr size_t kStageAbove = 8;
 
 // Writes `files` into `dir` (an empty content removes the file) and, if
 // `whole`, removes the files not named.
-Status WriteList(const std::string& dir, const LegacyFiles& files, bool whole,
+Status WriteList(const std::string& dir, const LegacyFiles& files, bool whole, bool durable,
                  LegacyUpdateCounts& counts) {
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<AtomicDirectory> d,
                           AtomicDirectory::Open(dir, kListDirMode));
+  d->set_durable(durable);
   size_t to_write = 0;
   for (const auto& [name, text] : files) to_write += text.empty() ? 0 : 1;
   const bool stage = to_write > kStageAbove;
@@ -83,7 +84,7 @@ Status WriteList(const std::string& dir, const LegacyFiles& files, bool whole,
 }
 
 // Overwrites the existing DIR/state in place (see WriteLegacyUpdate).
-Status OverwriteState(const std::string& dir, const char (&bytes)[sizeof(int32_t)]) {
+Status OverwriteState(const std::string& dir, const char (&bytes)[sizeof(int32_t)], bool durable) {
   const std::string path = dir + "/state";
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (!fd) return PosixError("open " + path, errno);
@@ -94,20 +95,21 @@ Status OverwriteState(const std::string& dir, const char (&bytes)[sizeof(int32_t
     return PosixError("write " + path, errno);
   }
   if (::ftruncate(fd.get(), sizeof(bytes)) != 0) return PosixError("truncate " + path, errno);
-  if (::fsync(fd.get()) != 0) return PosixError("fsync " + path, errno);
+  if (durable && ::fsync(fd.get()) != 0) return PosixError("fsync " + path, errno);
   return Status::Ok();
 }
 
-Status WriteState(const std::string& dir, int32_t state) {
+Status WriteState(const std::string& dir, int32_t state, bool durable) {
   char bytes[sizeof(state)];
   std::memcpy(bytes, &state, sizeof(state));  // host byte order, as rpc.statd's int
   Result<std::unique_ptr<AtomicDirectory>> base = AtomicDirectory::Open(dir, kListDirMode);
+  if (base.ok()) (*base)->set_durable(durable);
   Status st = base.ok() ? (*base)->WriteFile("state", std::string_view(bytes, sizeof(bytes)),
                                              kStateFileMode)
                         : base.status();
   if (st.ok()) return (*base)->Sync();
   if (!st.IsPermissionDenied()) return st;
-  Status in_place = OverwriteState(dir, bytes);
+  Status in_place = OverwriteState(dir, bytes, durable);
   return in_place.ok() ? in_place : st.WithContext(in_place.message());
 }
 
@@ -184,11 +186,18 @@ size_t AddLegacyLines(const std::vector<MonitorRecord>& records, const char* lis
 
 Result<LegacyUpdateCounts> WriteLegacyUpdate(const std::string& dir, const LegacyUpdate& update) {
   LegacyUpdateCounts counts;
-  NFSREC_RETURN_IF_ERROR(WriteList(dir + "/sm", update.monitors, update.whole, counts));
-  NFSREC_RETURN_IF_ERROR(WriteList(dir + "/sm.bak", update.notify, update.whole, counts));
+  NFSREC_RETURN_IF_ERROR(
+      WriteList(dir + "/sm", update.monitors, update.whole, update.durable, counts));
+  NFSREC_RETURN_IF_ERROR(
+      WriteList(dir + "/sm.bak", update.notify, update.whole, update.durable, counts));
   if (update.state > 0) {
-    NFSREC_RETURN_IF_ERROR(WriteState(dir, update.state));
+    NFSREC_RETURN_IF_ERROR(WriteState(dir, update.state, update.durable));
     ++counts.written;
+  }
+  if (update.durable) {
+    // Also whatever earlier updates wrote without a flush (the mirror's).
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd || ::syncfs(fd.get()) != 0) return PosixError("syncfs " + dir, errno);
   }
   return counts;
 }

@@ -80,6 +80,11 @@ struct LegacyUpdate {
   LegacyFiles monitors;  // sm/
   LegacyFiles notify;    // sm.bak/
   int32_t state = 0;     // > 0: written to DIR/state
+  // true: every file is on disk when the call returns, with those that
+  // earlier non-durable updates wrote (one syncfs at the end).  false:
+  // nothing is flushed (AtomicDirectory::set_durable): the mirror's files
+  // are rewritten from the database at the next start anyway.
+  bool durable = true;
 };
 
 struct LegacyUpdateCounts {

@@ -102,6 +102,35 @@ class ExportLegacyStatdTest : public ::testing::Test {
   TempDir dir_;
 };
 
+// The mirror's updates skip every flush; what they leave is the same.
+TEST_F(ExportLegacyStatdTest, AnUpdateWithoutFlushesWritesTheSameFiles) {
+  LegacyUpdate update;
+  update.whole = true;
+  update.state = 9;
+  std::vector<std::string> skipped;
+  std::vector<MonitorRecord> records;
+  for (int i = 0; i < 12; ++i) {  // more than one flush shares: the staged path too
+    records.push_back(Record(StrCat("h", i), StrCat("h", i, ".example"), uint8_t(i)));
+  }
+  AddLegacyLines(records, "sm", update.monitors, skipped);
+  AddLegacyLines({records[0]}, "sm.bak", update.notify, skipped);
+  ASSERT_TRUE(skipped.empty());
+  TempDir other;
+  ASSERT_TRUE(other.ok());
+  ASSERT_OK(WriteLegacyUpdate(dir_.path(), update));
+  update.durable = false;
+  ASSERT_OK(WriteLegacyUpdate(other.path(), update));
+  for (const char* list : {"sm", "sm.bak"}) {
+    ASSERT_EQ(Names(dir_.File(list)), Names(other.File(list))) << list;
+    for (const std::string& name : Names(dir_.File(list))) {
+      EXPECT_EQ(ReadFileBytes(dir_.File(std::string(list) + "/" + name)),
+                ReadFileBytes(other.File(std::string(list) + "/" + name)));
+    }
+  }
+  EXPECT_EQ(Names(dir_.File("sm")).size(), 12u);
+  EXPECT_EQ(ReadFileBytes(dir_.File("state")), ReadFileBytes(other.File("state")));
+}
+
 TEST_F(ExportLegacyStatdTest, RoundTripsThroughOurImporter) {
   NsmSnapshot snap;
   snap.local_state = 17;

@@ -154,6 +154,9 @@ void SmMirror::MaybeStart(bool now) {
   taken.state = whole_ || state_dirty_;
   LegacyUpdate update;
   update.whole = whole_;
+  // A flush (drain) leaves the files on disk; other jobs flush nothing, so
+  // that they never compete with the database's commits.
+  update.durable = !flushes_.empty();
   uint64_t skipped = 0;
   auto fill = [&](List& list, LegacyFiles& files, std::set<std::string>& took) {
     if (whole_) {

@@ -15,10 +15,13 @@
 // the loop and never before the change's commit; at most one runs at a
 // time, and changes that arrive meanwhile are merged into the next one.
 // When changes came while a job ran, the next job starts `pace` after it
-// ended, so that under a steady stream of changes the mirror's fsyncs stay
-// few beside the store's commits; a change that finds no job running and
-// none just ended starts its job at once, and Flush never waits for the
-// pace.
+// ended, so that under a steady stream of changes the mirror's CPU and I/O
+// stay small beside the store's commits; a change that finds no job
+// running and none just ended starts its job at once, and Flush never
+// waits for the pace.  Jobs flush nothing (no fsync: after a crash the
+// next start rewrites every file from the database); the job a Flush
+// (drain) waits for ends with one syncfs, so a clean stop leaves the files
+// on disk.
 // The first snapshot, and RewriteAll (after a reload), rewrite every file
 // and remove those of hosts the store does not hold.
 //

@@ -77,7 +77,7 @@ Status AtomicDirectory::CommitStaged() {
   if (staged_.empty()) return Status::Ok();
   // ORDER: the data of every temp file is on disk before any rename, so a
   // crash never leaves a renamed file without its content.
-  if (::syncfs(fd_.get()) != 0) return PosixError("syncfs " + path_, errno);
+  if (durable_ && ::syncfs(fd_.get()) != 0) return PosixError("syncfs " + path_, errno);
   for (const std::string& name : staged_) {
     const std::string temp = TempName(name);
     if (::renameat(fd_.get(), temp.c_str(), fd_.get(), name.c_str()) != 0) {
@@ -96,7 +96,7 @@ Status AtomicDirectory::Commit(const std::string& name) {
   if (::fstat(fd.get(), &st) != 0) return PosixError("stat " + path_ + "/" + temp, errno);
   if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(path_ + "/" + temp + " is not a file");
   NFSREC_RETURN_IF_ERROR(OwnLikeDirectory(fd.get(), temp));
-  if (::fsync(fd.get()) != 0) return PosixError("fsync " + path_ + "/" + temp, errno);
+  if (durable_ && ::fsync(fd.get()) != 0) return PosixError("fsync " + path_ + "/" + temp, errno);
   if (::renameat(fd_.get(), temp.c_str(), fd_.get(), name.c_str()) != 0) {
     return PosixError("rename " + path_ + "/" + temp + " to " + name, errno);
   }
@@ -138,7 +138,7 @@ Result<std::vector<std::string>> AtomicDirectory::RegularFiles() const {
 }
 
 Status AtomicDirectory::Sync() {
-  if (::fsync(fd_.get()) != 0) return PosixError("fsync directory " + path_, errno);
+  if (durable_ && ::fsync(fd_.get()) != 0) return PosixError("fsync directory " + path_, errno);
   return Status::Ok();
 }
 

@@ -58,6 +58,12 @@ class AtomicDirectory {
 
   const std::string& path() const { return path_; }
 
+  // Off: no fsync and no syncfs (renames stay atomic, but a crash may lose
+  // the latest files).  For copies that are rebuilt from elsewhere after a
+  // crash (statd/sm_mirror.h), where a flush would only compete with the
+  // database's own.
+  void set_durable(bool durable) { durable_ = durable; }
+
  private:
   AtomicDirectory(std::string path, UniqueFd fd, uid_t uid, gid_t gid)
       : path_(std::move(path)), fd_(std::move(fd)), uid_(uid), gid_(gid) {}
@@ -72,6 +78,7 @@ class AtomicDirectory {
   std::vector<std::string> staged_;
   uid_t uid_;
   gid_t gid_;
+  bool durable_ = true;
 };
 
 }  // namespace nfsrec
