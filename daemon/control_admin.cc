@@ -91,8 +91,9 @@ void RegisterAdminCommands(ControlServer& server, statd::NsmDaemon* nsm,
                            nfs4rec::TrackingDaemon* tracking) {
   server.Register("remove-monitor", [nsm](const json& request, ControlServer::Reply reply) {
     if (nsm == nullptr) {
-      return reply(Reason(Status::Unavailable(
-          "this daemon does not serve NSM (it runs in the nfsdcld role): no monitor records here")));
+      return reply(
+          Reason(Status::Unavailable("this daemon does not serve NSM (it runs in the nfsdcld "
+                                     "role): no monitor records here")));
     }
     Result<RemoveMonitorRequest> args = ParseRemoveMonitorRequest(request);
     if (!args.ok()) return reply(Reason(args.status()));
@@ -109,8 +110,8 @@ void RegisterAdminCommands(ControlServer& server, statd::NsmDaemon* nsm,
     Result<std::string> id = ParseExpireClientRequest(request);
     if (!id.ok()) return reply(Reason(id.status()));
     tracking->ExpireClient(
-        *id, [reply = std::move(reply)](
-                 Result<nfs4rec::TrackingDaemon::ExpireOutcome> outcome) mutable {
+        *id,
+        [reply = std::move(reply)](Result<nfs4rec::TrackingDaemon::ExpireOutcome> outcome) mutable {
           reply(ExpireClientResult(outcome));
         });
   });

@@ -33,9 +33,8 @@ TEST(ParseRemoveMonitorRequest, HostAndOptionalCallbackFilter) {
 }
 
 TEST(ParseRemoveMonitorRequest, MissingHostOrBadNumbersAreInvalid) {
-  EXPECT_TRUE(ParseRemoveMonitorRequest(json{{"command", "remove-monitor"}})
-                  .status()
-                  .IsInvalidArgument());
+  EXPECT_TRUE(
+      ParseRemoveMonitorRequest(json{{"command", "remove-monitor"}}).status().IsInvalidArgument());
   EXPECT_TRUE(ParseRemoveMonitorRequest(json{{"host", ""}}).status().IsInvalidArgument());
   EXPECT_TRUE(ParseRemoveMonitorRequest(json{{"host", 7}}).status().IsInvalidArgument());
   EXPECT_TRUE(
@@ -59,8 +58,7 @@ TEST(ParseExpireClientRequest, MissingOddOrNonHexIdIsInvalid) {
   EXPECT_TRUE(ParseExpireClientRequest(json::object()).status().IsInvalidArgument());
   EXPECT_TRUE(
       ParseExpireClientRequest(json{{"id", {{"hex", "abc"}}}}).status().IsInvalidArgument());
-  EXPECT_TRUE(
-      ParseExpireClientRequest(json{{"id", {{"hex", "zz"}}}}).status().IsInvalidArgument());
+  EXPECT_TRUE(ParseExpireClientRequest(json{{"id", {{"hex", "zz"}}}}).status().IsInvalidArgument());
   EXPECT_TRUE(ParseExpireClientRequest(json{{"id", {{"hex", ""}}}}).status().IsInvalidArgument());
 }
 

@@ -98,11 +98,11 @@ LiveOutput RemoveMonitorOutput(const std::string& host, const Result<json>& repl
     return LiveOutput{kCtlExitOk, doc.dump(2) + "\n", ""};
   }
   if (via == AdminVia::kStore) {
-    return LiveOutput{kCtlExitOk,
-                      StrCat("daemon not running: removed ",
-                             Plural(n, "monitor record", "monitor records"), " of ",
-                             Printable(host), " from the database\n"),
-                      ""};
+    return LiveOutput{
+        kCtlExitOk,
+        StrCat("daemon not running: removed ", Plural(n, "monitor record", "monitor records"),
+               " of ", Printable(host), " from the database\n"),
+        ""};
   }
   return LiveOutput{kCtlExitOk,
                     StrCat("removed ", Plural(n, "monitor record", "monitor records"), " of ",
@@ -143,9 +143,9 @@ Result<size_t> RemoveMonitorsOffline(const std::string& db_path, const std::stri
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<CommitQueue> queue, OpenStore(db_path, *loop));
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<statd::SqliteNsmStore> nsm,
                           statd::SqliteNsmStore::Open(*queue));
-  NFSREC_ASSIGN_OR_RETURN(statd::NsmSnapshot snap,
-                          Await<statd::NsmSnapshot>(
-                              *loop, [&](auto done) { nsm->Load(std::move(done)); }));
+  NFSREC_ASSIGN_OR_RETURN(statd::NsmSnapshot snap, Await<statd::NsmSnapshot>(*loop, [&](auto done) {
+                            nsm->Load(std::move(done));
+                          }));
   std::vector<statd::MonitorKey> keys;
   for (const statd::MonitorRecord& r : snap.monitors) {
     if (!HostMatches(r, host)) continue;
@@ -168,9 +168,9 @@ Status ExpireClientOffline(const std::string& db_path, const std::string& id) {
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<CommitQueue> queue, OpenStore(db_path, *loop));
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<nfs4rec::SqliteClientStore> clients,
                           nfs4rec::SqliteClientStore::Open(*queue));
-  NFSREC_ASSIGN_OR_RETURN(nfs4rec::ClientSnapshot snap,
-                          Await<nfs4rec::ClientSnapshot>(
-                              *loop, [&](auto done) { clients->Load(std::move(done)); }));
+  NFSREC_ASSIGN_OR_RETURN(
+      nfs4rec::ClientSnapshot snap,
+      Await<nfs4rec::ClientSnapshot>(*loop, [&](auto done) { clients->Load(std::move(done)); }));
   auto has = [&id](const std::vector<nfs4rec::ClientRecord>& records) {
     for (const nfs4rec::ClientRecord& r : records) {
       if (r.id == id) return true;

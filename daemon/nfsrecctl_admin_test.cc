@@ -67,7 +67,8 @@ class OfflineAdminTest : public ::testing::Test {
       nsm.Load([&](Result<statd::NsmSnapshot> s) { snap.emplace(std::move(s)); });
       ASSERT_TRUE(loop.RunUntil([&] { return snap.has_value(); }, 10s));
       ASSERT_OK(*snap);
-      for (const auto& r : (*snap)->monitors) out.push_back(StrCat(r.key.mon_name, "/", r.key.my_vers));
+      for (const auto& r : (*snap)->monitors)
+        out.push_back(StrCat(r.key.mon_name, "/", r.key.my_vers));
     });
     return out;
   }
@@ -151,9 +152,8 @@ TEST(AdminOutput, JsonNamesTheCountOrOutcomeAndWhereItWasDone) {
 }
 
 TEST(AdminOutput, OfflineExpireSaysNfsdWasNotTold) {
-  LiveOutput o =
-      ExpireClientOutput("Linux a", json{{"outcome", "removed from the store"}}, AdminVia::kStore,
-                         false);
+  LiveOutput o = ExpireClientOutput("Linux a", json{{"outcome", "removed from the store"}},
+                                    AdminVia::kStore, false);
   EXPECT_EQ(o.exit_code, 0);
   EXPECT_NE(o.out.find("daemon not running: removed client Linux a from the database; nfsd was "
                        "not told"),
