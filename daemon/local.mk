@@ -17,7 +17,8 @@ daemon_libdaemon_a_SOURCES = \
 	daemon/control_server.cc daemon/control_server.h \
 	daemon/control_client.cc daemon/control_client.h \
 	daemon/status_report.cc daemon/status_report.h \
-	daemon/live_figures.cc daemon/live_figures.h
+	daemon/live_figures.cc daemon/live_figures.h \
+	daemon/control_admin.cc daemon/control_admin.h
 
 # The daemon (and, through argv[0] or --sm-notify, the sm-notify command).
 sbin_PROGRAMS += nfsrecd
@@ -70,7 +71,8 @@ daemon_config_test_LDADD = daemon/libdaemon.a statd/libstatd.a $(COMMON_LIBS) $(
 sbin_PROGRAMS += nfsrecctl
 nfsrecctl_SOURCES = daemon/nfsrecctl_main.cc daemon/nfsrecctl_config.cc daemon/nfsrecctl_config.h \
 	daemon/nfsrecctl_import.cc daemon/nfsrecctl_import.h \
-	daemon/nfsrecctl_live.cc daemon/nfsrecctl_live.h
+	daemon/nfsrecctl_live.cc daemon/nfsrecctl_live.h \
+	daemon/nfsrecctl_admin.cc daemon/nfsrecctl_admin.h
 nfsrecctl_LDADD = daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a $(COMMON_LIBS) \
 	rpcgen/librpcxdr.a $(SYS_LIBS)
 dist_man_MANS += man/nfsrecctl.8
@@ -84,7 +86,7 @@ dist_doc_DATA = docs/nfsrecctl-json.md
 nfsrecctlschemadir = $(docdir)/schema
 dist_nfsrecctlschema_DATA = docs/schema/list-monitors.json docs/schema/list-notify.json \
 	docs/schema/list-clients.json docs/schema/show.json docs/schema/grace.json \
-	docs/schema/state.json
+	docs/schema/state.json docs/schema/remove-monitor.json docs/schema/expire-client.json
 
 # The listings on databases written by the real SQLite stores.
 check_PROGRAMS += daemon/nfsrecctl_list_test
@@ -126,3 +128,13 @@ daemon_control_test_SOURCES = daemon/control_server_test.cc daemon/status_report
 	daemon/nfsrecctl_live_test.cc daemon/nfsrecctl_live.cc daemon/nfsrecctl_config.cc
 daemon_control_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 daemon_control_test_LDADD = daemon/libdaemon.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+# nfsrecctl remove monitor / expire client: the control commands
+# (daemon/control_admin.h) and the CLI with its offline path.
+check_PROGRAMS += daemon/admin_test
+TESTS += daemon/admin_test
+daemon_admin_test_SOURCES = daemon/control_admin_test.cc daemon/nfsrecctl_admin_test.cc \
+	daemon/nfsrecctl_admin.cc daemon/nfsrecctl_import.cc daemon/nfsrecctl_config.cc \
+	daemon/nfsrecctl_format.cc
+daemon_admin_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+daemon_admin_test_LDADD = daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a \
+	$(COMMON_LIBS) rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)

@@ -1,6 +1,7 @@
 #include "daemon/nfsrecctl_config.h"
 
 #include <algorithm>
+#include <climits>
 #include <initializer_list>
 
 #include "common/base/logging.h"
@@ -21,6 +22,9 @@ enum : int {
   kFromNfsdcld,
   kFromNfsdcltrack,
   kFromV4recovery,
+  kProg,
+  kVers,
+  kProc,
 };
 
 constexpr options::OptionSpec kOptions[] = {
@@ -35,6 +39,9 @@ constexpr options::OptionSpec kOptions[] = {
     {kFromNfsdcld, 0, "from-nfsdcld", true},
     {kFromNfsdcltrack, 0, "from-nfsdcltrack", true},
     {kFromV4recovery, 0, "from-v4recovery", true},
+    {kProg, 0, "prog", true},
+    {kVers, 0, "vers", true},
+    {kProc, 0, "proc", true},
 };
 
 // Options every command accepts.
@@ -62,6 +69,11 @@ const CtlCommand kCtlCommands[] = {
      0},
     {"status", "status [--json]", {kJson}, 0},
     {"metrics", "metrics", {}, 0},
+    {"remove",
+     "remove monitor HOST [--prog N] [--vers N] [--proc N] [--json]",
+     {kProg, kVers, kProc, kJson},
+     2},
+    {"expire", "expire client CLIENT [--json]", {kJson}, 2},
 };
 
 const CtlCommand* FindCommand(const std::string& name) {
@@ -94,6 +106,16 @@ options::ParseResult<bool> CheckCommand(const CtlCommandLine& cl) {
     }
     if (cl.epoch_given && what != "clients") {
       return OptionError{ErrorKind::kUsage, "--epoch applies to list clients only"};
+    }
+  }
+  if (cl.command == "remove" || cl.command == "expire") {
+    const char* what = cl.command == "remove" ? "monitor" : "client";
+    const char* operand = cl.command == "remove" ? "HOST" : "CLIENT";
+    if (cl.operands.empty() || cl.operands[0] != what) {
+      return OptionError{ErrorKind::kUsage, StrCat(cl.command, " takes ", what, " ", operand)};
+    }
+    if (cl.operands.size() < 2 || cl.operands[1].empty()) {
+      return OptionError{ErrorKind::kUsage, StrCat(cl.command, " ", what, " needs ", operand)};
     }
   }
   if (cl.command == "show" && cl.operands.empty()) {
@@ -150,6 +172,13 @@ options::ParseResult<CtlCommandLine> ParseCtlCommandLine(const std::vector<std::
                                     : cl.import_from.v4recovery_dir) = dir;
         break;
       }
+      case kProg:
+      case kVers:
+      case kProc: {
+        NFSREC_ASSIGN_OR_RETURN(int64_t n, options::CountValue(o, INT32_MAX));
+        (o.id == kProg ? cl.prog : o.id == kVers ? cl.vers : cl.proc) = static_cast<int32_t>(n);
+        break;
+      }
     }
   }
   if (scanned.operands.empty()) return OptionError{ErrorKind::kUsage, "no command given"};
@@ -188,6 +217,10 @@ options::ParseResult<CtlStore> ResolveCtlStore(const CtlCommandLine& cl,
   store.state_dir = daemon.config.nsm.state_dir;
   store.database = daemon.config.DbPath();
   store.control_socket = daemon.config.ControlSocketPath();
+  DaemonConfig as_nfsdcld = daemon.config;
+  as_nfsdcld.role = DaemonRole::kNfsdcld;
+  store.nfsdcld_control_socket = as_nfsdcld.ControlSocketPath();
+  store.pidfile = daemon.config.process.pidfile;
   store.conf_warnings = daemon.conf.warnings();
   return store;
 }

@@ -14,6 +14,10 @@
 //   import [--from-nfsdcld DIR] [--from-nfsdcltrack DIR] [--from-v4recovery DIR]
 //                            take over nfs-utils' NFSv4 records (daemon/nfsrecctl_import.h)
 //   status [--json], metrics the running daemon's figures (daemon/nfsrecctl_live.h)
+//   remove monitor HOST [--prog N] [--vers N] [--proc N] [--json]
+//   expire client CLIENT [--json]
+//                            through the daemon, or the store if none runs
+//                            (daemon/nfsrecctl_admin.h)
 //
 // Which database: the daemon's own rules (daemon/daemon_config.h): nfs.conf
 // ([statd] state-directory-path and whatever else places the database),
@@ -24,6 +28,8 @@
 // option, command or operand).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +58,9 @@ struct CtlCommandLine {
   struct ImportFrom {  // import --from-*; all empty: where nfs-utils keeps them
     std::string nfsdcld_dir, nfsdcltrack_dir, v4recovery_dir;
   } import_from;
+  // remove monitor --prog/--vers/--proc: only the records lockd made with
+  // that callback program, version, procedure.
+  std::optional<int32_t> prog, vers, proc;
 };
 
 options::ParseResult<CtlCommandLine> ParseCtlCommandLine(const std::vector<std::string>& args);
@@ -61,6 +70,10 @@ struct CtlStore {
   std::string state_dir;
   std::string database;        // the database file
   std::string control_socket;  // the daemon's control socket; "" if turned off
+  // The nfsdcld role's control socket ("" if turned off): a daemon in that
+  // role tracks NFSv4 clients on the same database.
+  std::string nfsdcld_control_socket;
+  std::string pidfile;  // the daemon's pid file, as nfsrecd -p would have it
   std::vector<std::string> conf_warnings;
 };
 options::ParseResult<CtlStore> ResolveCtlStore(const CtlCommandLine& cl,

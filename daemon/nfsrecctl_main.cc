@@ -2,8 +2,9 @@
 // root like nfsrecd's main: the only other file that sees both statd/ and
 // nfs4rec/.  Commands: daemon/nfsrecctl_config.h.
 //
-// It reads the store through its own read-only connection and never writes
-// it (daemon/nfsrecctl_store.h).
+// The listings read the store through their own read-only connection and
+// never write it (daemon/nfsrecctl_store.h); remove and expire write it only
+// when no daemon runs (daemon/nfsrecctl_admin.h).
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "common/os/file_system.h"
 #include "config.h"
 #include "daemon/nfs_conf.h"
+#include "daemon/nfsrecctl_admin.h"
 #include "daemon/nfsrecctl_config.h"
 #include "daemon/nfsrecctl_import.h"
 #include "daemon/nfsrecctl_list.h"
@@ -128,5 +130,6 @@ int main(int argc, char** argv) {
   if (cl->command == "status" || cl->command == "metrics") {
     return RunLiveCommand(cl->command, store->control_socket, cl->json);
   }
+  if (cl->command == "remove" || cl->command == "expire") return RunAdminCommand(*cl, *store);
   return kCtlExitFailure;  // every command of the table is handled above
 }

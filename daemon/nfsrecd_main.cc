@@ -29,6 +29,7 @@
 #include "common/rpc/rpcbind.h"
 #include "common/store/commit_queue.h"
 #include "config.h"
+#include "daemon/control_admin.h"
 #include "daemon/control_server.h"
 #include "daemon/daemon_config.h"
 #include "daemon/live_figures.h"
@@ -268,6 +269,7 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
     control->Register("metrics", [sources](const nlohmann::json&, ControlServer::Reply reply) {
       reply(nlohmann::json{{"text", StatusToPrometheus(GatherLiveStatus(sources))}});
     });
+    RegisterAdminCommands(*control, nsm.get(), tracking.get());
   }
 
   startup.Ready(StrCat("NSM registered with rpcbind",

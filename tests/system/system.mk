@@ -60,3 +60,5 @@ SYSTEM_TESTS += tests/system/215-sm-mirror-read-by-sm-notify.sh
 SYSTEM_TESTS += tests/system/220-nfsdcld-clients-reclaim-after-switch.sh
 # nfsrecctl status and metrics over the daemon's control socket.
 SYSTEM_TESTS += tests/system/205-nfsrecctl-status.sh
+# nfsrecctl remove monitor / expire client, through the daemon and offline.
+SYSTEM_TESTS += tests/system/225-nfsrecctl-remove-expire.sh
