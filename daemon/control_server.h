@@ -1,5 +1,5 @@
 // ControlServer: the daemon's local control socket, which nfsrecctl's live
-// commands (status, metrics, and later ones) use.
+// commands (status, metrics, remove-monitor, expire-client) use.
 //
 // Wire format (docs/nfsrecctl-json.md).  A Unix stream socket; the client
 // sends ONE request line, a JSON object naming the command and its
