@@ -191,8 +191,13 @@ Result<LegacyUpdateCounts> WriteLegacyUpdate(const std::string& dir, const Legac
   NFSREC_RETURN_IF_ERROR(
       WriteList(dir + "/sm.bak", update.notify, update.whole, update.durable, counts));
   if (update.state > 0) {
-    NFSREC_RETURN_IF_ERROR(WriteState(dir, update.state, update.durable));
-    ++counts.written;
+    Status st = WriteState(dir, update.state, update.durable);
+    if (st.IsPermissionDenied() && update.state_optional) {
+      counts.state_not_writable = true;
+    } else {
+      NFSREC_RETURN_IF_ERROR(st);
+      ++counts.written;
+    }
   }
   if (update.durable) {
     // Also whatever earlier updates wrote without a flush (the mirror's).

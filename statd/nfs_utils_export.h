@@ -85,11 +85,16 @@ struct LegacyUpdate {
   // nothing is flushed (AtomicDirectory::set_durable): the mirror's files
   // are rewritten from the database at the next start anyway.
   bool durable = true;
+  // true: a state file this process may not write (Debian's is root's and
+  // the daemon runs as statd, as rpc.statd does) is left alone and said in
+  // the counts, instead of failing the update.
+  bool state_optional = false;
 };
 
 struct LegacyUpdateCounts {
-  size_t written = 0;  // files replaced, state included
-  size_t removed = 0;  // files removed from sm/ and sm.bak/
+  size_t written = 0;               // files replaced, state included
+  size_t removed = 0;               // files removed from sm/ and sm.bak/
+  bool state_not_writable = false;  // state_optional, and DIR/state was not ours to write
 };
 
 // Applies `update` under `dir` (sm/ and sm.bak/ are created mode 0700 if

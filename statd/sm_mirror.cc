@@ -157,6 +157,7 @@ void SmMirror::MaybeStart(bool now) {
   // A flush (drain) leaves the files on disk; other jobs flush nothing, so
   // that they never compete with the database's commits.
   update.durable = !flushes_.empty();
+  update.state_optional = true;
   uint64_t skipped = 0;
   auto fill = [&](List& list, LegacyFiles& files, std::set<std::string>& took) {
     if (whole_) {
@@ -202,6 +203,15 @@ void SmMirror::JobDone(Taken taken, Result<LegacyUpdateCounts> result) {
   if (result.ok()) {
     stats_.files_written += result->written;
     stats_.files_removed += result->removed;
+    if (result->state_not_writable && !state_not_writable_said_) {
+      // Debian's layout: sm-notify made `state` as root and rpc.statd,
+      // as this daemon, runs as statd and never writes it after the boot.
+      state_not_writable_said_ = true;
+      log_.Info(StrCat("rpc.statd's ", state_dir_,
+                       "/state is not this user's to write (as for rpc.statd after its drop): "
+                       "the mirror keeps sm/ and sm.bak/ current, and the state number is in "
+                       "the database"));
+    }
     // Nothing came meanwhile: the next change starts its job at once.
     if (!Dirty()) return FinishFlushes();
     if (!flushes_.empty() || pace_ <= Duration::zero()) return MaybeStart(/*now=*/true);

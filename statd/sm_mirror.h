@@ -167,6 +167,7 @@ class SmMirror {
   bool whole_ = false;
   bool loaded_ = false;
   bool running_ = false;
+  bool state_not_writable_said_ = false;  // the one line that says `state` is left alone
   Stats stats_;
   LogLimiter failure_log_{"sm/ mirror: failed writes", 1, std::chrono::minutes(10)};
   LogLimiter skipped_log_{"sm/ mirror: records left out", 1, std::chrono::minutes(10)};

@@ -201,7 +201,8 @@ reclaim_round() {  # reclaim_round <daemons>
 the_deb() { ls /host/deb/nfsrecd_*.deb 2>/dev/null | head -1; }
 # "cld: reconciliation: N live clients, M records added": M > 0 once the live v4 client has its record
 v4_client_recorded() {
-    journalctl -b -u nfsrecd.service --no-pager | grep -qE 'cld: reconciliation: [0-9]+ live clients, [1-9][0-9]* records added'
+    journalctl -b -u nfsrecd.service --no-pager |
+        grep -qE 'import: nfsdcld .*: [1-9][0-9]* records; adopted|cld: reconciliation: [0-9]+ live clients, [1-9][0-9]* records added'
 }
 take_locks() {
     nfs_utils_running
@@ -230,9 +231,10 @@ install_and_switch() {
     nfsrecd_running
     # a server that did not switch is not rebooted into the nfsrecd round
     unit_active nfsrecd.service || the_end
-    # nfsdcld's database is not imported: the reconciliation with the kernel's client list gives
-    # the v4 client its record, at start, so a reboot right after the switch keeps its reclaim
-    check "boot $BOOT: nfsrecd recorded the live v4 client (reconciliation at start)" wait_until 30 v4_client_recorded
+    # nfsdcld's database is taken over at start (nfs4rec/nfs_utils_import.h), or else the
+    # reconciliation with the kernel's client list gives the v4 client its record, so a reboot
+    # right after the switch keeps its reclaim
+    check "boot $BOOT: nfsrecd recorded the live v4 client (nfsdcld's import or reconciliation)" wait_until 30 v4_client_recorded
     # SYSVM_SETTLE: seconds between the switch and the reboot (0: at once, as an admin might)
     [ "${SYSVM_SETTLE:-0}" -gt 0 ] && { info "waiting ${SYSVM_SETTLE}s before the reboot"; sleep "$SYSVM_SETTLE"; }
 }
