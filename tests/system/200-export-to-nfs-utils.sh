@@ -16,18 +16,7 @@
 # the test into a network namespace that cannot reach the archive: from
 # $NFS_KERNEL_SERVER_DEB, the real-kernel suite's download, apt's cache, or
 # `apt-get download` into the build directory.
-if [ -z "${WITH_NETNS_NAME:-}" ] && [ -z "${NFS_KERNEL_SERVER_DEB:-}" ] && [ "$(id -u)" = 0 ]; then
-  debs=${top_builddir:-.}/tests/system/debs
-  for d in "${top_builddir:-.}/realkernel-work/debs" /var/cache/apt/archives "$debs"; do
-    NFS_KERNEL_SERVER_DEB=$(ls "$d"/nfs-kernel-server_*.deb 2>/dev/null | head -1)
-    [ -n "$NFS_KERNEL_SERVER_DEB" ] && break
-  done
-  if [ -z "$NFS_KERNEL_SERVER_DEB" ] && mkdir -p "$debs"; then
-    (cd "$debs" && timeout 60 apt-get download nfs-kernel-server >/dev/null 2>&1)
-    NFS_KERNEL_SERVER_DEB=$(ls "$debs"/nfs-kernel-server_*.deb 2>/dev/null | head -1)
-  fi
-  export NFS_KERNEL_SERVER_DEB
-fi
+. "$(dirname "$0")/knfsd-deb.sh"
 . "$(dirname "$0")/lib.sh"
 command -v rpc.statd >/dev/null || skip "rpc.statd is not installed (Debian package nfs-common)"
 command -v sm-notify >/dev/null || skip "sm-notify is not installed (Debian package nfs-common)"

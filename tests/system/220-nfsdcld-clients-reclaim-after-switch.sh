@@ -11,18 +11,7 @@
 
 # nfs-kernel-server's .deb is fetched before lib.sh moves the test into a
 # network namespace that cannot reach the archive (as 200-* does).
-if [ -z "${WITH_NETNS_NAME:-}" ] && [ -z "${NFS_KERNEL_SERVER_DEB:-}" ] && [ "$(id -u)" = 0 ]; then
-  debs=${top_builddir:-.}/tests/system/debs
-  for d in "${top_builddir:-.}/realkernel-work/debs" /var/cache/apt/archives "$debs"; do
-    NFS_KERNEL_SERVER_DEB=$(ls "$d"/nfs-kernel-server_*.deb 2>/dev/null | head -1)
-    [ -n "$NFS_KERNEL_SERVER_DEB" ] && break
-  done
-  if [ -z "$NFS_KERNEL_SERVER_DEB" ] && mkdir -p "$debs"; then
-    (cd "$debs" && timeout 60 apt-get download nfs-kernel-server >/dev/null 2>&1)
-    NFS_KERNEL_SERVER_DEB=$(ls "$debs"/nfs-kernel-server_*.deb 2>/dev/null | head -1)
-  fi
-  export NFS_KERNEL_SERVER_DEB
-fi
+. "$(dirname "$0")/knfsd-deb.sh"
 . "$(dirname "$0")/lib.sh"
 CLD_EMU=$top_builddir/tests/cld_emulator/cld-emu
 NFSRECCTL=$top_builddir/nfsrecctl

@@ -45,7 +45,7 @@ SYSTEM_TESTS = \
 	tests/system/190-privileges-dropped.sh \
 	tests/system/195-ganesha-uses-nfsrecd-as-statd.sh
 TESTS += $(SYSTEM_TESTS)
-EXTRA_DIST += $(SYSTEM_TESTS) tests/system/lib.sh
+EXTRA_DIST += $(SYSTEM_TESTS) tests/system/lib.sh tests/system/knfsd-deb.sh
 
 # The way back to nfs-utils (nfsrecctl export --nfs-utils).
 SYSTEM_TESTS += tests/system/200-export-to-nfs-utils.sh
