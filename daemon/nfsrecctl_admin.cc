@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "common/base/logging.h"
+#include "common/os/effective_owner.h"
 #include "common/os/event_loop.h"
+#include "common/os/file_system.h"
 #include "common/store/commit_queue.h"
 #include "daemon/control_client.h"
 #include "daemon/nfsrecctl_format.h"
@@ -139,6 +141,8 @@ LiveOutput ExpireClientOutput(const std::string& client, const Result<json>& rep
 Result<size_t> RemoveMonitorsOffline(const std::string& db_path, const std::string& host,
                                      const CtlCommandLine& filter) {
   NFSREC_RETURN_IF_ERROR(RequireDatabase(db_path));
+  // ORDER: declared first, so the store is closed before root comes back.
+  NFSREC_ASSIGN_OR_RETURN(EffectiveOwner owner, EffectiveOwner::Become(DirName(db_path)));
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<EventLoop> loop, EventLoop::Create());
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<CommitQueue> queue, OpenStore(db_path, *loop));
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<statd::SqliteNsmStore> nsm,
@@ -164,6 +168,8 @@ Result<size_t> RemoveMonitorsOffline(const std::string& db_path, const std::stri
 
 Status ExpireClientOffline(const std::string& db_path, const std::string& id) {
   NFSREC_RETURN_IF_ERROR(RequireDatabase(db_path));
+  // ORDER: declared first, so the store is closed before root comes back.
+  NFSREC_ASSIGN_OR_RETURN(EffectiveOwner owner, EffectiveOwner::Become(DirName(db_path)));
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<EventLoop> loop, EventLoop::Create());
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<CommitQueue> queue, OpenStore(db_path, *loop));
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<nfs4rec::SqliteClientStore> clients,

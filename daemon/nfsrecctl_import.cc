@@ -14,6 +14,8 @@
 
 #include "common/base/logging.h"
 #include "common/base/unique_fd.h"
+#include "common/os/effective_owner.h"
+#include "common/os/file_system.h"
 #include "common/store/sqlite.h"
 #include "daemon/nfs4_takeover.h"
 
@@ -86,6 +88,10 @@ int RunCtlImport(const CtlCommandLine& cl, const NfsConfLoader& load_conf) {
                 read.warnings.empty() ? "" : " that could be read");
     return read.warnings.empty() ? 0 : 1;
   }
+  // ORDER: after nfs-utils' files were read as root, before the store is
+  // opened, and outliving it: whatever SQLite creates there is the daemon's.
+  Result<EffectiveOwner> owner = EffectiveOwner::Become(DirName(config.DbPath()));
+  if (!owner.ok()) return Fail(owner.status().ToString());
   sqlite::Db::Options options;
   options.create_if_missing = false;
   Result<std::unique_ptr<sqlite::Db>> db = sqlite::Db::Open(config.DbPath(), options);

@@ -5,6 +5,8 @@
 #include <cerrno>
 
 #include "common/base/logging.h"
+#include "common/os/effective_owner.h"
+#include "common/os/file_system.h"
 #include "common/store/schema.h"
 #include "nfs4rec/nfsdcld_export.h"
 #include "statd/nfs_utils_export.h"
@@ -87,6 +89,9 @@ Result<CtlSnapshot> ReadCtlSnapshot(sqlite::Db& db) {
 }
 
 Result<CtlSnapshot> ReadStoreSnapshot(const std::string& path) {
+  // ORDER: before the open and outliving the connection: a reader may create
+  // the -wal and -shm files, and the last one to close removes them.
+  NFSREC_ASSIGN_OR_RETURN(EffectiveOwner owner, EffectiveOwner::Become(DirName(path)));
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Db> db, OpenStoreReadOnly(path));
   return ReadCtlSnapshot(*db);
 }

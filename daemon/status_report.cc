@@ -264,11 +264,13 @@ void StoreMetrics(const LiveStatus::Store& s, Exposition& e) {
   e.Sample(name + "_bucket", static_cast<double>(h.count()), "le=\"+Inf\"");
   e.Sample(name + "_sum", Seconds(h.sum()));
   e.Sample(name + "_count", static_cast<double>(h.count()));
-  e.Family("nfsrecd_store_commit_latency_seconds", "gauge",
-           "COMMIT wall time percentiles, from the histogram's buckets.");
-  e.Sample("nfsrecd_store_commit_latency_seconds", Seconds(h.Percentile(0.5)), "quantile=\"0.5\"");
-  e.Sample("nfsrecd_store_commit_latency_seconds", Seconds(h.Percentile(0.99)),
-           "quantile=\"0.99\"");
+  // Plain gauges, not a summary: `quantile` is a summary's reserved label, and
+  // the histogram above already gives scrapers exact aggregation.
+  e.One("nfsrecd_store_commit_p50_seconds", "gauge",
+        "Median COMMIT wall time, from the histogram's buckets.", Seconds(h.Percentile(0.5)));
+  e.One("nfsrecd_store_commit_p99_seconds", "gauge",
+        "99th percentile COMMIT wall time, from the histogram's buckets.",
+        Seconds(h.Percentile(0.99)));
 }
 
 void Nfs4Metrics(const LiveStatus::Nfs4& n, Exposition& e) {

@@ -4,6 +4,7 @@ noinst_LIBRARIES += common/os/libos.a
 common_os_libos_a_SOURCES = \
 	common/os/atomic_file.cc common/os/atomic_file.h \
 	common/os/daemonize.cc common/os/daemonize.h \
+	common/os/effective_owner.cc common/os/effective_owner.h \
 	common/os/event_loop.cc common/os/event_loop.h \
 	common/os/executor.cc common/os/executor.h \
 	common/os/file_system.cc common/os/file_system.h \
@@ -18,8 +19,9 @@ common_os_event_loop_test_SOURCES = common/os/event_loop_test.cc
 common_os_event_loop_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 common_os_event_loop_test_LDADD = $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 
-# Executor, FileSystem and ThreadResolver, against tests/support's fakes.
-COMMON_OS_TESTS = common/os/executor_test common/os/file_system_test common/os/resolver_test
+# Executor, FileSystem, ThreadResolver and EffectiveOwner (as root), against tests/support's fakes.
+COMMON_OS_TESTS = common/os/executor_test common/os/file_system_test common/os/resolver_test \
+	common/os/effective_owner_test
 check_PROGRAMS += $(COMMON_OS_TESTS)
 TESTS += $(COMMON_OS_TESTS)
 common_os_executor_test_SOURCES = common/os/executor_test.cc
@@ -29,6 +31,9 @@ common_os_file_system_test_SOURCES = common/os/file_system_test.cc \
 	tests/support/fake_file_system.h
 common_os_file_system_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 common_os_file_system_test_LDADD = $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+common_os_effective_owner_test_SOURCES = common/os/effective_owner_test.cc
+common_os_effective_owner_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+common_os_effective_owner_test_LDADD = $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 common_os_resolver_test_SOURCES = common/os/resolver_test.cc tests/support/fake_scheduler.h
 common_os_resolver_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 common_os_resolver_test_LDADD = $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
