@@ -13,12 +13,12 @@ struct Client::Call {
   std::string path;
   std::string body;
   bool idempotent = false;
-  TimePoint give_up{};      // idempotent calls: no new attempt after this
-  size_t endpoint = 0;      // of the current attempt
-  size_t tried = 0;         // attempts so far
-  Duration backoff{};       // before the next round over the endpoints
-  Duration timeout{};       // zero: options_.request_timeout
-  bool pinned = false;      // SendTo: one endpoint, one attempt
+  TimePoint give_up{};  // idempotent calls: no new attempt after this
+  size_t endpoint = 0;  // of the current attempt
+  size_t tried = 0;     // attempts so far
+  Duration backoff{};   // before the next round over the endpoints
+  Duration timeout{};   // zero: options_.request_timeout
+  bool pinned = false;  // SendTo: one endpoint, one attempt
   Callback<void(Result<std::string>)> done;
 };
 
@@ -27,8 +27,8 @@ Result<std::unique_ptr<Client>> Client::Create(EventLoop& loop, Scheduler& sched
   if (options.endpoints.empty()) return Status::InvalidArgument("etcd: no endpoints");
   for (auto& e : options.endpoints) {
     if (e.rfind("http://", 0) != 0 && e.rfind("https://", 0) != 0) {
-      return Status::InvalidArgument(
-          StrCat("etcd endpoint \"", Printable(e), "\" is not http://host:port or https://host:port"));
+      return Status::InvalidArgument(StrCat("etcd endpoint \"", Printable(e),
+                                            "\" is not http://host:port or https://host:port"));
     }
     while (!e.empty() && e.back() == '/') e.pop_back();
   }
@@ -166,11 +166,10 @@ void Client::Attempt(std::unique_ptr<Call> call) {
     Duration left = call->give_up - scheduler_.Now();
     req.timeout = std::max(std::min(req.timeout, left), Duration(std::chrono::milliseconds(100)));
   }
-  http_->Start(std::move(req),
-               [this, alive = liveness_.token(), call = std::move(call)](
-                   Result<HttpResponse> answer) mutable {
-                 if (alive) OnAnswer(std::move(call), std::move(answer));
-               });
+  http_->Start(std::move(req), [this, alive = liveness_.token(),
+                                call = std::move(call)](Result<HttpResponse> answer) mutable {
+    if (alive) OnAnswer(std::move(call), std::move(answer));
+  });
 }
 
 void Client::OnAnswer(std::unique_ptr<Call> call, Result<HttpResponse> answer) {
@@ -210,15 +209,22 @@ void Client::OnAnswer(std::unique_ptr<Call> call, Result<HttpResponse> answer) {
   }
   if (again) {
     if (delay == Duration::zero()) return Attempt(std::move(call));
-    scheduler_.RunAfter(delay, [this, alive = liveness_.token(), c = call.release()] {
-      std::unique_ptr<Call> owned(c);
-      if (alive) Attempt(std::move(owned));
+    // Held by the client while it waits (a timer's closure must be
+    // copyable), freed with it if it never fires.
+    uint64_t id = next_waiting_++;
+    waiting_.emplace(id, std::move(call));
+    scheduler_.RunAfter(delay, [this, alive = liveness_.token(), id] {
+      if (!alive) return;
+      auto it = waiting_.find(id);
+      std::unique_ptr<Call> owned = std::move(it->second);
+      waiting_.erase(it);
+      Attempt(std::move(owned));
     });
     return;
   }
-  Status failed = Status::Unavailable(
-      StrCat("etcd unavailable (last tried ", endpoint, ": ", why.message(), ")",
-             call->idempotent || never_sent ? "" : "; the write may or may not have been committed"));
+  Status failed = Status::Unavailable(StrCat(
+      "etcd unavailable (last tried ", endpoint, ": ", why.message(), ")",
+      call->idempotent || never_sent ? "" : "; the write may or may not have been committed"));
   Outage(failed);
   call->done(std::move(failed));
 }

@@ -41,6 +41,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -268,6 +269,8 @@ class Client {
   size_t active_ = 0;
   bool outage_ = false;
   LogLimiter outage_log_;
+  std::map<uint64_t, std::unique_ptr<Call>> waiting_;  // backing off
+  uint64_t next_waiting_ = 1;
   std::set<Watch*> watches_;
   Scheduler::TimerId probe_timer_ = 0;
   Liveness liveness_;

@@ -1,10 +1,10 @@
 #include "common/store/etcd_codec.h"
 
 #include <charconv>
-#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "common/base/logging.h"
+#include <nlohmann/json.hpp>
 
 namespace nfsrec::etcd {
 
@@ -135,8 +135,8 @@ class Reader {
 Result<json> Parse(std::string_view body) {
   json j = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
-    return Status::Corruption(StrCat("etcd answer is not a JSON object: ",
-                                     Printable(body.substr(0, 120))));
+    return Status::Corruption(
+        StrCat("etcd answer is not a JSON object: ", Printable(body.substr(0, 120))));
   }
   return j;
 }
@@ -210,21 +210,30 @@ Result<T> DecodeWith(std::string_view body, F read) {
 
 const char* TargetName(Compare::Target t) {
   switch (t) {
-    case Compare::Target::kVersion: return "VERSION";
-    case Compare::Target::kCreateRevision: return "CREATE";
-    case Compare::Target::kModRevision: return "MOD";
-    case Compare::Target::kValue: return "VALUE";
-    case Compare::Target::kLease: return "LEASE";
+    case Compare::Target::kVersion:
+      return "VERSION";
+    case Compare::Target::kCreateRevision:
+      return "CREATE";
+    case Compare::Target::kModRevision:
+      return "MOD";
+    case Compare::Target::kValue:
+      return "VALUE";
+    case Compare::Target::kLease:
+      return "LEASE";
   }
   return "VERSION";
 }
 
 const char* OpName(Compare::Op o) {
   switch (o) {
-    case Compare::Op::kEqual: return "EQUAL";
-    case Compare::Op::kGreater: return "GREATER";
-    case Compare::Op::kLess: return "LESS";
-    case Compare::Op::kNotEqual: return "NOT_EQUAL";
+    case Compare::Op::kEqual:
+      return "EQUAL";
+    case Compare::Op::kGreater:
+      return "GREATER";
+    case Compare::Op::kLess:
+      return "LESS";
+    case Compare::Op::kNotEqual:
+      return "NOT_EQUAL";
   }
   return "EQUAL";
 }
@@ -278,15 +287,25 @@ std::string EncodeDelete(const DeleteRequest& r) { return DeleteJson(r).dump(); 
 std::string EncodeTxn(const TxnRequest& r) {
   json compares = json::array();
   for (const auto& c : r.compares) {
-    json j = {{"key", Base64Encode(c.key)}, {"target", TargetName(c.target)},
-              {"result", OpName(c.op)}};
+    json j = {
+        {"key", Base64Encode(c.key)}, {"target", TargetName(c.target)}, {"result", OpName(c.op)}};
     if (!c.range_end.empty()) j["range_end"] = Base64Encode(c.range_end);
     switch (c.target) {
-      case Compare::Target::kVersion: j["version"] = std::to_string(c.number); break;
-      case Compare::Target::kCreateRevision: j["create_revision"] = std::to_string(c.number); break;
-      case Compare::Target::kModRevision: j["mod_revision"] = std::to_string(c.number); break;
-      case Compare::Target::kValue: j["value"] = Base64Encode(c.value); break;
-      case Compare::Target::kLease: j["lease"] = std::to_string(c.number); break;
+      case Compare::Target::kVersion:
+        j["version"] = std::to_string(c.number);
+        break;
+      case Compare::Target::kCreateRevision:
+        j["create_revision"] = std::to_string(c.number);
+        break;
+      case Compare::Target::kModRevision:
+        j["mod_revision"] = std::to_string(c.number);
+        break;
+      case Compare::Target::kValue:
+        j["value"] = Base64Encode(c.value);
+        break;
+      case Compare::Target::kLease:
+        j["lease"] = std::to_string(c.number);
+        break;
     }
     compares.push_back(std::move(j));
   }
@@ -437,16 +456,23 @@ Status DecodeError(long http_status, std::string_view body) {
   message = StrCat("etcd: ", Printable(message));
   switch (code) {
     case 4:
-    case 14: return Status::Unavailable(message);
-    case 5: return Status::NotFound(message);
+    case 14:
+      return Status::Unavailable(message);
+    case 5:
+      return Status::NotFound(message);
     case 3:
     case 9:
-    case 11: return Status::InvalidArgument(message);
-    case 6: return Status::AlreadyExists(message);
+    case 11:
+      return Status::InvalidArgument(message);
+    case 6:
+      return Status::AlreadyExists(message);
     case 7:
-    case 16: return Status::PermissionDenied(message);
-    case 8: return Status::Busy(message);
-    default: break;
+    case 16:
+      return Status::PermissionDenied(message);
+    case 8:
+      return Status::Busy(message);
+    default:
+      break;
   }
   if (http_status == 503) return Status::Unavailable(message);
   return Status::IOError(message);

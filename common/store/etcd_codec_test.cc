@@ -9,13 +9,12 @@
 #include <chrono>
 #include <optional>
 
-#include <nlohmann/json.hpp>
-
 #include "common/base/unique_fd.h"
 #include "common/os/event_loop.h"
 #include "common/store/etcd_client.h"
 #include "tests/support/status_matchers.h"
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace nfsrec::etcd {
 namespace {
@@ -237,7 +236,8 @@ TEST_F(EtcdOffline, RefusingEndpointsFailQuicklyUnavailableWithOneLogLine) {
   EXPECT_LT(took, 2s);
   EXPECT_FALSE(client->available());
   int lines = 0;
-  for (const auto& [level, text] : log_.lines()) lines += text.find("no endpoint answers") != std::string::npos;
+  for (const auto& [level, text] : log_.lines())
+    lines += text.find("no endpoint answers") != std::string::npos;
   EXPECT_EQ(lines, 1);
 }
 
@@ -270,9 +270,9 @@ TEST_F(EtcdOffline, DestroyedClientNeverCallsBack) {
   ASSERT_NE(client, nullptr);
   bool called = false;
   client->Range(RangeRequest::Key("k"), [&](Result<RangeResponse>) { called = true; });
-  auto watch = client->StartWatch(WatchRequest{"k", "", 0, false},
-                                  [&](const std::vector<Event>&) { called = true; },
-                                  [&](const WatchError&) { called = true; });
+  auto watch = client->StartWatch(
+      WatchRequest{"k", "", 0, false}, [&](const std::vector<Event>&) { called = true; },
+      [&](const WatchError&) { called = true; });
   loop_->RunUntil([] { return false; }, 100ms);
   client.reset();
   watch.reset();  // after its client: does nothing

@@ -1,11 +1,10 @@
 #include "common/store/etcd_http.h"
 
-#include <curl/curl.h>
-
 #include <chrono>
 #include <utility>
 
 #include "common/base/logging.h"
+#include <curl/curl.h>
 
 namespace nfsrec::etcd {
 
@@ -63,7 +62,8 @@ Result<std::unique_ptr<HttpTransport>> HttpTransport::Create(EventLoop& loop, Sc
     curl_global_cleanup();
     return Status::IOError("curl_multi_init failed");
   }
-  auto t = std::unique_ptr<HttpTransport>(new HttpTransport(loop, scheduler, std::move(tls), multi));
+  auto t =
+      std::unique_ptr<HttpTransport>(new HttpTransport(loop, scheduler, std::move(tls), multi));
   curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &HttpTransport::OnSocket);
   curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, t.get());
   curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &HttpTransport::OnTimer);
@@ -264,9 +264,8 @@ void HttpTransport::Dispatch() {
     std::unique_ptr<Transfer> owned = std::move(it->second);
     transfers_.erase(it);
     if (owned->result != CURLE_OK) {
-      Status st = owned->easy != nullptr
-                      ? TransferError(owned->easy, owned->result, owned->error)
-                      : Status::Unavailable(curl_easy_strerror(owned->result));
+      Status st = owned->easy != nullptr ? TransferError(owned->easy, owned->result, owned->error)
+                                         : Status::Unavailable(curl_easy_strerror(owned->result));
       owned->done(std::move(st));
     } else {
       HttpResponse r;

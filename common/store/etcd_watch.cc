@@ -37,21 +37,22 @@ void Watch::Connect() {
   ++streams_;
   HttpRequest req;
   req.url = client_.options_.endpoints[endpoint_] + "/v3/watch";
-  req.body = codec::EncodeWatchCreate(request_.key, request_.range_end, next_revision_,
-                                      request_.prev_kv);
+  req.body =
+      codec::EncodeWatchCreate(request_.key, request_.range_end, next_revision_, request_.prev_kv);
   req.headers.push_back("Grpc-Metadata-Hasleader: true");
   req.connect_timeout = client_.options_.connect_timeout;
   req.on_data = [this, alive = liveness_.token()](std::string_view bytes) {
     if (alive) OnData(bytes);
   };
-  stream_ = client_.http_->Start(std::move(req), [this, alive = liveness_.token()](
-                                                     Result<HttpResponse> r) {
-    if (!alive) return;
-    stream_ = 0;
-    if (!r.ok()) return OnStreamEnd(r.status());
-    if (r->status != 200) return OnStreamEnd(codec::DecodeError(r->status, r->body));
-    OnStreamEnd(Status::Unavailable("the watch stream ended"));
-  });
+  stream_ = client_.http_->Start(std::move(req),
+                                 [this, alive = liveness_.token()](Result<HttpResponse> r) {
+                                   if (!alive) return;
+                                   stream_ = 0;
+                                   if (!r.ok()) return OnStreamEnd(r.status());
+                                   if (r->status != 200)
+                                     return OnStreamEnd(codec::DecodeError(r->status, r->body));
+                                   OnStreamEnd(Status::Unavailable("the watch stream ended"));
+                                 });
 }
 
 void Watch::OnData(std::string_view bytes) {
@@ -73,9 +74,9 @@ void Watch::OnData(std::string_view bytes) {
                                    "etcd watch: revision ", next_revision_,
                                    " is compacted (compact revision ", m->compact_revision, ")"))});
       }
-      return Fail(WatchError{WatchError::Kind::kCanceled, 0,
-                             Status::IOError(StrCat("etcd canceled the watch: ",
-                                                    Printable(m->cancel_reason)))});
+      return Fail(WatchError{
+          WatchError::Kind::kCanceled, 0,
+          Status::IOError(StrCat("etcd canceled the watch: ", Printable(m->cancel_reason)))});
     }
     if (m->created) {
       connected_ = true;
@@ -143,12 +144,12 @@ void Client::Unregister(Watch* w) { watches_.erase(w); }
 
 void Client::ArmProbe() {
   if (probe_timer_ != 0 || options_.watch_probe_interval == Duration::zero()) return;
-  probe_timer_ = scheduler_.RunAfter(options_.watch_probe_interval,
-                                     [this, alive = liveness_.token()] {
-                                       if (!alive) return;
-                                       probe_timer_ = 0;
-                                       Probe();
-                                     });
+  probe_timer_ =
+      scheduler_.RunAfter(options_.watch_probe_interval, [this, alive = liveness_.token()] {
+        if (!alive) return;
+        probe_timer_ = 0;
+        Probe();
+      });
 }
 
 void Client::Probe() {
