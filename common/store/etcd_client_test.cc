@@ -404,6 +404,40 @@ TEST_F(EtcdThreeMembers, WatchResumesOnAnotherMemberWithoutMissingOrRepeatingEve
   EXPECT_GE(w->streams(), 2u);
 }
 
+TEST_F(EtcdThreeMembers, WatchLeavesAHungMemberFoundByTheStatusProbe) {
+  const auto& ep = cluster_->endpoints();
+  Client& watcher = NewClient(Options(ep));  // probes every second
+  Client& writer = NewClient(Options({ep[2], ep[1]}));
+  std::vector<std::string> values;
+  auto w = watcher.StartWatch(
+      WatchRequest{"/h/", PrefixEnd("/h/"), 0, false},
+      [&](const std::vector<Event>& ev) {
+        for (const auto& e : ev) values.push_back(e.kv.value);
+      },
+      [&](const WatchError& e) { ADD_FAILURE() << e.status.ToString(); });
+  ASSERT_TRUE(loop_->RunUntil([&] { return w->connected(); }, 5s));
+  ASSERT_EQ(w->endpoint(), ep[0]);
+  ASSERT_OK(Put(writer, "/h/0", "0"));
+  ASSERT_TRUE(loop_->RunUntil([&] { return values.size() == 1; }, 5s));
+  // SIGSTOP: the stream stays open, the member's kernel still ACKs, and
+  // nothing arrives; only the probe tells.
+  ASSERT_OK(cluster_->Freeze(1));
+  for (int i = 1; i <= 5; ++i) {
+    TxnRequest create;
+    std::string key = "/h/" + std::to_string(i);
+    create.compares.push_back(Compare::Version(key, Compare::Op::kEqual, 0));
+    create.success.emplace_back(PutRequest{key, std::to_string(i), 0, false});
+    Result<TxnResponse> r = Status::Unavailable("not tried");
+    for (int attempt = 0; attempt < 10 && !r.ok(); ++attempt) r = Txn(writer, create);
+    ASSERT_OK(r);
+  }
+  bool all = loop_->RunUntil([&] { return values.size() >= 6; }, 8s);
+  ASSERT_OK(cluster_->Thaw(1));
+  ASSERT_TRUE(all) << values.size() << " events";
+  EXPECT_EQ(values, (std::vector<std::string>{"0", "1", "2", "3", "4", "5"}));
+  EXPECT_NE(w->endpoint(), ep[0]);
+}
+
 TEST_F(EtcdThreeMembers, EveryAcknowledgedWriteSurvivesKillingTheLeaderMidStream) {
   int leader = Leader();
   ASSERT_NE(leader, 0);

@@ -45,3 +45,4 @@ common_store_etcd_client_test_SOURCES = common/store/etcd_client_test.cc
 common_store_etcd_client_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 common_store_etcd_client_test_LDADD = $(ETCD_LIBS) $(COMMON_LIBS) $(GTEST_LIBS) $(CURL_LIBS) \
 	$(SYS_LIBS)
+EXTRA_DIST += tests/support/etcd-cluster tests/support/etcd_cluster.h docs/etcd-client.md
