@@ -24,9 +24,10 @@
 //    makes it safe to repeat: a Txn whose compare holds only if the write
 //    did not happen (mod_revision of the key equal to what it read, or
 //    version 0 for a create), then re-reads on failure.
-//  - Idempotent calls (Range, TimeToLive, MemberStatus, lease keep-alive)
-//    are retried on the next endpoint, with exponential back-off once every
-//    endpoint failed, until `read_retry_time` has passed.
+//  - Idempotent calls (Range, a Txn of reads only, TimeToLive, Revoke,
+//    MemberStatus, lease keep-alive) are retried on the next endpoint,
+//    with exponential back-off once every endpoint failed, until
+//    `read_retry_time` has passed.
 //  - Endpoints are tried in order; one that refuses, cannot be reached or
 //    times out is left for the next one, for every later call too.
 //  - Unavailable is the Status when no endpoint answered in time (or the
@@ -36,8 +37,9 @@
 //    fail without quorum.  A serializable read is answered by the member
 //    alone, also without quorum, and may be stale.
 //
-// Loop thread only.  Lease and Watch objects may outlive their Client;
-// they then do nothing.
+// Loop thread only.  Lease and Watch objects may outlive their Client (not
+// its Scheduler): a Watch then does nothing, a Lease renews no more and
+// reports the loss at its expiry.
 #pragma once
 
 #include <cstdint>
@@ -120,8 +122,10 @@ class Lease {
 
 struct WatchRequest {
   std::string key;
-  std::string range_end;       // empty: the key alone; PrefixEnd(key): a prefix
-  int64_t start_revision = 0;  // 0: changes after now
+  std::string range_end;  // empty: the key alone; PrefixEnd(key): a prefix
+  // 0: changes after etcd accepts the watch; to follow a Range read at
+  // revision R without a gap, R + 1.
+  int64_t start_revision = 0;
   bool prev_kv = false;
 };
 

@@ -208,34 +208,15 @@ Result<T> DecodeWith(std::string_view body, F read) {
   return out;
 }
 
+// Indexed by the enums' order (etcd_types.h), which is etcd's.
 const char* TargetName(Compare::Target t) {
-  switch (t) {
-    case Compare::Target::kVersion:
-      return "VERSION";
-    case Compare::Target::kCreateRevision:
-      return "CREATE";
-    case Compare::Target::kModRevision:
-      return "MOD";
-    case Compare::Target::kValue:
-      return "VALUE";
-    case Compare::Target::kLease:
-      return "LEASE";
-  }
-  return "VERSION";
+  static constexpr const char* kNames[] = {"VERSION", "CREATE", "MOD", "VALUE", "LEASE"};
+  return kNames[static_cast<int>(t)];
 }
 
 const char* OpName(Compare::Op o) {
-  switch (o) {
-    case Compare::Op::kEqual:
-      return "EQUAL";
-    case Compare::Op::kGreater:
-      return "GREATER";
-    case Compare::Op::kLess:
-      return "LESS";
-    case Compare::Op::kNotEqual:
-      return "NOT_EQUAL";
-  }
-  return "EQUAL";
+  static constexpr const char* kNames[] = {"EQUAL", "GREATER", "LESS", "NOT_EQUAL"};
+  return kNames[static_cast<int>(o)];
 }
 
 }  // namespace

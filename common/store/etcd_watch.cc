@@ -99,7 +99,7 @@ void Watch::OnData(std::string_view bytes) {
     if (fresh.empty()) continue;
     next_revision_ = fresh.back().kv.mod_revision + 1;
     on_events_(fresh);
-    if (!alive) return;
+    if (!alive || !client_alive_) return;
   }
 }
 
