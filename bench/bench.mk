@@ -4,3 +4,11 @@ CLEANFILES += $(EXTRA_PROGRAMS)
 
 bench_store_bench_SOURCES = bench/store_bench.cc
 bench_store_bench_LDADD = statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a $(SYS_LIBS)
+
+# etcd Put latency/throughput beside SQLite's CommitQueue on the same disk:
+# make bench/etcd_bench, then bench/run-etcd-bench.sh.
+EXTRA_PROGRAMS += bench/etcd_bench
+bench_etcd_bench_SOURCES = bench/etcd_bench.cc
+bench_etcd_bench_CPPFLAGS = $(AM_CPPFLAGS) $(CURL_CFLAGS)
+bench_etcd_bench_LDADD = $(ETCD_LIBS) $(COMMON_LIBS) $(CURL_LIBS) $(SYS_LIBS)
+EXTRA_DIST += bench/run-etcd-bench.sh
