@@ -12,3 +12,15 @@ bench_etcd_bench_SOURCES = bench/etcd_bench.cc
 bench_etcd_bench_CPPFLAGS = $(AM_CPPFLAGS) $(CURL_CFLAGS)
 bench_etcd_bench_LDADD = $(ETCD_LIBS) $(COMMON_LIBS) $(CURL_LIBS) $(SYS_LIBS)
 EXTRA_DIST += bench/run-etcd-bench.sh
+
+# This machine's fsync latency (the floor under a durable reply), for bench/run-all.
+EXTRA_PROGRAMS += bench/fsync-latency
+bench_fsync_latency_SOURCES = bench/fsync_latency.cc
+
+# Every benchmark beside nfs-utils, repeated, as one table (docs/PERFORMANCE.md);
+# not part of check:  make bench-run-all [RUN_ALL_FLAGS="--quick"]
+# or, from the source tree:  bench/run-all BUILD_DIR [--reps N] [--quick]
+EXTRA_DIST += bench/run-all
+bench-run-all:
+	$(top_srcdir)/bench/run-all $(abs_top_builddir) $(RUN_ALL_FLAGS)
+.PHONY: bench-run-all

@@ -1,13 +1,15 @@
 // cld-bench: throughput of NFSv4 client tracking.
 //
 //   cld-bench store [--records N] [--depth D]...   direct SqliteClientStore
-//   cld-bench daemon [--records N] [--threads T]   cld-testd behind the FUSE
-//                                                  kernel emulator (root)
+//   cld-bench daemon [--records N] [--threads T,T...]   cld-testd behind
+//                                                  the FUSE kernel emulator (root)
 //
 // "store": durable PutClient/s with D completions outstanding (1 = one at
 // a time, each waiting for its own fsync), then StartGrace over N records.
 // "daemon": T emulated nfsd threads send Create upcalls (each answered only
-// after its commit), then N records are uploaded by GraceStart on a reboot.
+// after its commit, each reply checked), then N records are uploaded by
+// GraceStart on a reboot.  "daemon store: units=U transactions=X ..." is the
+// daemon's commit queue over the Create rounds (operations per fsync: U/X).
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -137,6 +139,7 @@ int DaemonBench(int records, const std::vector<int>& threads) {
     return 1;
   }
   std::atomic<int> next{0};
+  std::atomic<int> failed{0};
   for (int t : threads) {
     const int total = t == 1 ? 500 : 10000;
     const int base = next;
@@ -145,7 +148,10 @@ int DaemonBench(int records, const std::vector<int>& threads) {
     std::vector<std::thread> ts;
     for (int j = 0; j < t; ++j) {
       ts.emplace_back([&] {
-        for (int n = i++; n < total; n = i++) (*k)->Create(Id(base + n));
+        for (int n = i++; n < total; n = i++) {
+          cldemu::UpcallResult r = (*k)->Create(Id(base + n));
+          if (!r.ok() || r.reply.status != 0) ++failed;
+        }
       });
     }
     for (auto& th : ts) th.join();
@@ -156,6 +162,15 @@ int DaemonBench(int records, const std::vector<int>& threads) {
   }
   (*k)->StopNfsd();
   daemon->Stop(SIGTERM, 10000);
+  // The daemon's commit queue over the Create rounds (its exit status line).
+  {
+    std::string l = cldemu::ReadFile(log);
+    size_t at = l.rfind("store: units=");
+    if (at != std::string::npos) {
+      std::printf("daemon %s", l.substr(at, l.find('\n', at) - at + 1).c_str());
+    }
+  }
+  if (failed > 0) std::fprintf(stderr, "cld-bench: %d Create upcalls failed\n", failed.load());
   Status pst = Populate(db, records);
   if (!pst.ok()) {
     std::fprintf(stderr, "populate: %s\n", pst.ToString().c_str());
@@ -178,7 +193,7 @@ int DaemonBench(int records, const std::vector<int>& threads) {
   if (at != std::string::npos) {
     std::printf("daemon log: %s", l.substr(at, l.find('\n', at) - at + 1).c_str());
   }
-  return 0;
+  return failed > 0 ? 1 : 0;
 }
 
 }  // namespace
@@ -190,10 +205,21 @@ int main(int argc, char** argv) {
   }
   std::string mode = argv[1];
   int records = 100000;
+  std::vector<int> threads = {1, 16, 64};
   for (int i = 2; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--records") == 0) records = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--threads") == 0) {  // a comma list: --threads 1,8,64
+      threads.clear();
+      for (const char* p = argv[i + 1]; *p != '\0'; p += *p == ',' ? 1 : 0) {
+        char* end = nullptr;
+        const long t = std::strtol(p, &end, 10);
+        if (end == p || t < 1 || t > 256) return 2;
+        threads.push_back(static_cast<int>(t));
+        p = end;
+      }
+    }
   }
   if (mode == "store") return StoreBench(records, {1, 16, 256});
-  if (mode == "daemon") return DaemonBench(records, {1, 16, 64});
+  if (mode == "daemon") return DaemonBench(records, threads);
   return 2;
 }

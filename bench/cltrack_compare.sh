@@ -4,11 +4,11 @@
 # storage directory, and prints the mean wall time per command and any exit
 # status that differs.  Neither needs nfsd: writes to
 # /proc/fs/nfsd/v4_end_grace fail harmlessly where nfsd is absent.
-#   bench/cltrack_compare.sh [clients] [path/to/nfsrec-cltrack]
+#   [NFSDCLTRACK=path] bench/cltrack_compare.sh [clients] [path/to/nfsrec-cltrack]
 set -eu
 N=${1:-200}
 OURS=${2:-$(dirname "$0")/../nfsrec-cltrack}
-THEIRS=/usr/sbin/nfsdcltrack
+THEIRS=${NFSDCLTRACK:-/usr/sbin/nfsdcltrack}  # or one unpacked from the .deb
 if [ ! -x "$THEIRS" ]; then
   echo "SKIP: $THEIRS missing (apt-get install nfs-kernel-server)"; exit 77
 fi

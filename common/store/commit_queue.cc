@@ -16,7 +16,13 @@ constexpr Duration kFileLostLogInterval = std::chrono::minutes(1);
 }  // namespace
 
 CommitQueue::CommitQueue(std::unique_ptr<sqlite::Db> db, EventLoop& loop, Logger* log)
-    : db_(std::move(db)), loop_(loop), log_(log), thread_([this] { ThreadMain(); }) {}
+    : CommitQueue(std::move(db), loop, log, Options()) {}
+
+CommitQueue::CommitQueue(std::unique_ptr<sqlite::Db> db, EventLoop& loop, Logger* log,
+                         Options options)
+    : db_(std::move(db)), loop_(loop), log_(log), options_(options), thread_([this] {
+        ThreadMain();
+      }) {}
 
 CommitQueue::~CommitQueue() {
   {
@@ -28,12 +34,16 @@ CommitQueue::~CommitQueue() {
 }
 
 void CommitQueue::Submit(Work work, Done done) {
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
     assert(!stopping_);
     queue_.push_back(Unit{std::move(work), std::move(done), false});
+    // The commit thread waits either for a first unit or, gathering, for
+    // the expected group; in between, waking it would only make it look.
+    wake = queue_.size() == 1 || queue_.size() >= gather_target_;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
 }
 
 Status CommitQueue::RunSync(const Work& work) {
@@ -44,6 +54,7 @@ Status CommitQueue::RunSync(const Work& work) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(Unit{work, [&promise](Status st) { promise.set_value(std::move(st)); }, true});
+    ++sync_queued_;
   }
   cv_.notify_one();
   return result.get();
@@ -64,11 +75,13 @@ void CommitQueue::ThreadMain() {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything is done
+      if (!queue_.front().sync) Gather(lock);
       // A group is every queued unit up to the next RunSync unit, which
       // always runs alone in its own transaction.
       if (queue_.front().sync) {
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
+        --sync_queued_;
       } else {
         while (!queue_.empty() && !queue_.front().sync) {
           group.push_back(std::move(queue_.front()));
@@ -85,9 +98,41 @@ void CommitQueue::ThreadMain() {
   }
 }
 
-void CommitQueue::CountGroup(size_t units, bool commit_issued, Duration commit_time) {
+void CommitQueue::Gather(std::unique_lock<std::mutex>& lock) {
+  auto grown = [this] { return stopping_ || sync_queued_ > 0 || queue_.size() >= gather_target_; };
+  if (grown()) return;
+  const auto now = std::chrono::steady_clock::now();
+  // A first unit long after the last group is new work, not a writer
+  // coming back from it: it starts at once.
+  if (now - last_group_end_ > std::max(commit_time_avg_, options_.return_horizon)) return;
+  const auto share =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double, Duration::period>(
+          static_cast<double>(commit_time_avg_.count()) * options_.gather_fraction));
+  stats_.gather_waits += 1;
+  if (!cv_.wait_until(lock, now + std::min(options_.max_gather_wait, share), grown)) {
+    stats_.gather_timeouts += 1;
+    writers_ = 0;  // fewer came back in time: learn their number again
+  }
+}
+
+void CommitQueue::CountGroup(size_t units, bool commit_issued, Duration commit_time,
+                             bool gather_next) {
   std::lock_guard<std::mutex> lock(mu_);
   running_ = 0;
+  gather_target_ = 0;
+  if (commit_issued) {
+    // An average over the last eight or so COMMITs.
+    commit_time_avg_ = commit_time_avg_ == Duration::zero()
+                           ? commit_time
+                           : commit_time_avg_ + (commit_time - commit_time_avg_) / 8;
+  }
+  if (gather_next && commit_issued && options_.max_gather_wait > Duration::zero()) {
+    // Units queued now, plus this group's, whose writers are about to get
+    // their completions and may submit again.
+    writers_ = std::max(writers_, queue_.size() + units);
+    gather_target_ = writers_;
+    last_group_end_ = std::chrono::steady_clock::now();
+  }
   stats_.units += units;
   if (commit_issued) {
     stats_.transactions += 1;
@@ -140,7 +185,7 @@ void CommitQueue::RunSyncUnit(Unit& unit) {
       }
     }
   }  // ~Transaction rolls back unless committed
-  CountGroup(1, commit_issued, commit_time);
+  CountGroup(1, commit_issued, commit_time, false);
   unit.done(std::move(st));
 }
 
@@ -196,7 +241,7 @@ void CommitQueue::RunGroup(std::vector<Unit>& group) {
       if (!failed_alone[i]) results[i] = group_error;
     }
   }
-  CountGroup(n, commit_issued, commit_time);
+  CountGroup(n, commit_issued, commit_time, true);
   // One hand-off per group keeps completions in submission order.
   std::vector<Done> dones;
   dones.reserve(n);

@@ -9,6 +9,24 @@
 // next group.  Hence: no reply that depends on a write can leave before that
 // write is durable, and concurrent requests share fsyncs.
 //
+// Gathering.  Writers usually wait for their completion before they submit
+// again (lockd's SM_MON, an nfsd thread's Create), so C of them keep C units
+// in play.  Taking whatever is queued the moment the previous COMMIT
+// returns splits them: the units completed by that COMMIT are still on
+// their way back (reply, client, next call) while the others already wait,
+// and the two parts then alternate, far fewer than C units per fsync.  So
+// when a group ends, the next one is expected to hold the units queued then
+// plus the ones just completed (or the most seen in play since a wait last
+// timed out, if more).  When its first unit comes within return_horizon
+// (or the average COMMIT time, if longer) of that end, the group waits until
+// the expected units are queued, for at most the gather window: the smaller
+// of max_gather_wait and gather_fraction of the average COMMIT time, so
+// always well under one fsync.  A wait that times out makes the queue learn
+// the number of writers again.  It never waits when the expected units are
+// already there (one writer at a time, whose unit starts as soon as it
+// arrives), for a first unit after an idle spell, for RunSync or while
+// stopping.
+//
 // Loop-thread contract: Submit() and the destructor are called on the loop
 // thread; `done` always runs on the loop thread (via EventLoop::Post), never
 // inline inside Submit().  `work` runs on the commit thread and must touch
@@ -57,6 +75,17 @@ class CommitQueue {
   // Move-only, so a completion can carry a reply or another Callback.
   using Done = Callback<void(Status)>;
 
+  struct Options {
+    // Upper bound of the gather window (see Gathering); zero disables
+    // gathering.
+    Duration max_gather_wait = std::chrono::milliseconds(5);
+    // The window is at most this share of the average COMMIT time.
+    double gather_fraction = 0.5;
+    // A first unit later than this (or than the average COMMIT time, if
+    // longer) after the last group ended is not waited with.
+    Duration return_horizon = std::chrono::milliseconds(5);
+  };
+
   struct Stats {
     uint64_t units = 0;         // units committed or failed
     uint64_t transactions = 0;  // COMMITs issued (fsync groups)
@@ -65,6 +94,10 @@ class CommitQueue {
     // units of the group it is running.
     uint64_t queued = 0;
     uint64_t running = 0;
+    // Groups that waited for units still on their way (see Gathering),
+    // and how many of those waits ended at the window instead.
+    uint64_t gather_waits = 0;
+    uint64_t gather_timeouts = 0;
     // Wall time of each COMMIT statement (the fsync), per transaction.
     LatencyHistogram commit_time;
   };
@@ -72,6 +105,7 @@ class CommitQueue {
   // Takes ownership of the connection.  `loop` (and `log`, if given; its
   // lines are written on the loop thread) must outlive the queue.
   CommitQueue(std::unique_ptr<sqlite::Db> db, EventLoop& loop, Logger* log = nullptr);
+  CommitQueue(std::unique_ptr<sqlite::Db> db, EventLoop& loop, Logger* log, Options options);
   // Finishes every queued unit (their completions are posted, not run),
   // then joins the commit thread.
   ~CommitQueue();
@@ -112,16 +146,21 @@ class CommitQueue {
     bool sync = false;  // RunSync: own transaction, done runs on the commit thread
   };
   void ThreadMain();
+  // Waits (mu_ held through `lock`) while the next group is still expected
+  // to grow; see Gathering.
+  void Gather(std::unique_lock<std::mutex>& lock);
   void RunGroup(std::vector<Unit>& group);
   void RunSyncUnit(Unit& unit);
   // `commit_time`: how long the COMMIT took, if one was issued.
-  void CountGroup(size_t units, bool commit_issued, Duration commit_time);
+  // `gather_next`: whether the next group may wait for this one's writers.
+  void CountGroup(size_t units, bool commit_issued, Duration commit_time, bool gather_next);
   // The file identity check, logged when it changes.  Commit thread only.
   Status CheckDatabaseFile();
 
   std::unique_ptr<sqlite::Db> db_;
   EventLoop& loop_;
   Logger* log_;
+  const Options options_;
   bool file_lost_ = false;        // commit thread only
   TimePoint file_lost_logged_{};  // commit thread only
   mutable std::mutex mu_;
@@ -130,6 +169,14 @@ class CommitQueue {
   bool stopping_ = false;   // guarded by mu_
   Stats stats_;             // guarded by mu_
   size_t running_ = 0;      // guarded by mu_
+  size_t sync_queued_ = 0;  // RunSync units in queue_; guarded by mu_
+  // Gathering (see above); guarded by mu_.  The next group's expected
+  // size (0: none), the most units seen in play since a wait last timed
+  // out, when the last group ended, and the COMMIT time, smoothed.
+  size_t gather_target_ = 0;
+  size_t writers_ = 0;
+  std::chrono::steady_clock::time_point last_group_end_{};
+  Duration commit_time_avg_{};
   std::thread thread_;
 };
 

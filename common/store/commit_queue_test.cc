@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -370,6 +371,178 @@ TEST(CommitQueueFileTest, CommitFailsAfterDatabaseFileReplaced) {
     return Status::Ok();
   }));
   EXPECT_EQ(count, 2);
+}
+
+// Gathering (commit_queue.h): writers that wait for their completion before
+// submitting again must not split into alternating half-groups.
+class CommitQueueGatherTest : public ::testing::Test {
+ protected:
+  // A window long enough that only the behaviour under test can end a
+  // wait in time: the share of the COMMIT time is lifted out of the way,
+  // and a writer counts as returning for as long as the window.
+  void Open(Duration max_gather_wait) {
+    ASSERT_TRUE(dir_.ok());
+    loop_ = EventLoop::Create().value();
+    Result<std::unique_ptr<Db>> db = Db::Open(dir_.File("gather.sqlite"));
+    ASSERT_OK(db);
+    CommitQueue::Options options;
+    options.max_gather_wait = max_gather_wait;
+    options.gather_fraction = 1e9;
+    options.return_horizon = max_gather_wait;
+    queue_ = std::make_unique<CommitQueue>(std::move(*db), *loop_, nullptr, options);
+    ASSERT_OK(
+        queue_->RunSync([](Db& d) { return d.Exec("CREATE TABLE t (k INTEGER PRIMARY KEY)"); }));
+  }
+  void TearDown() override { queue_.reset(); }
+
+  // Submits units one after another, each from the previous one's
+  // completion (one writer); returns once all have completed.
+  void OneAtATime(int64_t first, int count) {
+    int done = 0;
+    std::function<void(int)> next = [&](int i) {
+      queue_->Submit(Insert(first + i), [&, i](Status st) {
+        EXPECT_OK(st);
+        ++done;
+        if (i + 1 < count) next(i + 1);
+      });
+    };
+    next(0);
+    ASSERT_TRUE(loop_->RunUntil([&] { return done == count; }, kWait));
+  }
+
+  test_support::TempDir dir_;
+  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<CommitQueue> queue_;
+};
+
+TEST_F(CommitQueueGatherTest, WriterReturningFromTheLastCommitJoinsTheNextGroup) {
+  Open(std::chrono::seconds(30));
+  std::atomic<bool> release{false};
+  std::atomic<bool> running{false};
+  const CommitQueue::Stats before = queue_->stats();
+  int done = 0;
+  // Group 1: a unit that holds the commit thread; its writer submits again
+  // as soon as its completion runs.
+  queue_->Submit(
+      [&](Db& db) {
+        running = true;
+        while (!release) std::this_thread::sleep_for(1ms);
+        return Insert(0)(db);
+      },
+      [&](Status st) {
+        EXPECT_OK(st);
+        ++done;
+        queue_->Submit(Insert(100), [&](Status st2) {
+          EXPECT_OK(st2);
+          ++done;
+        });
+      });
+  ASSERT_TRUE(loop_->RunUntil([&] { return running.load(); }, kWait));
+  // Four writers queue up behind it.
+  for (int i = 1; i <= 4; ++i) {
+    queue_->Submit(Insert(i), [&](Status st) {
+      EXPECT_OK(st);
+      ++done;
+    });
+  }
+  release = true;
+  ASSERT_TRUE(loop_->RunUntil([&] { return done == 6; }, kWait));
+  const CommitQueue::Stats after = queue_->stats();
+  // Without gathering the four would commit alone and the returning writer
+  // after them: three fsyncs.  With it, two, the second holding all five.
+  EXPECT_EQ(after.transactions - before.transactions, 2u);
+  EXPECT_EQ(after.max_group, 5u);
+  // (Whether the commit thread had to wait depends on who got there first.)
+  EXPECT_EQ(after.gather_timeouts, before.gather_timeouts);
+}
+
+TEST_F(CommitQueueGatherTest, OneWriterAtATimeNeverWaits) {
+  Open(std::chrono::seconds(30));
+  const CommitQueue::Stats before = queue_->stats();
+  const auto t0 = std::chrono::steady_clock::now();
+  OneAtATime(0, 20);
+  const CommitQueue::Stats after = queue_->stats();
+  EXPECT_EQ(after.gather_waits, before.gather_waits);
+  EXPECT_EQ(after.transactions - before.transactions, 20u);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(30));
+}
+
+TEST_F(CommitQueueGatherTest, UnitAfterTheWindowStartsAtOnce) {
+  Open(100ms);
+  // A group of three ends...
+  int done = 0;
+  for (int i = 0; i < 3; ++i) {
+    queue_->Submit(Insert(i), [&](Status st) {
+      EXPECT_OK(st);
+      ++done;
+    });
+  }
+  ASSERT_TRUE(loop_->RunUntil([&] { return done == 3; }, kWait));
+  // ... and long after its window, one writer comes: nothing to wait for.
+  std::this_thread::sleep_for(300ms);
+  const CommitQueue::Stats before = queue_->stats();
+  OneAtATime(10, 1);
+  EXPECT_EQ(queue_->stats().gather_waits, before.gather_waits);
+}
+
+TEST_F(CommitQueueGatherTest, WaitEndsAtTheWindowWhenWritersDoNotReturn) {
+  Open(std::chrono::seconds(1));
+  // A RunSync unit (after which nothing is gathered) holds the commit
+  // thread while two writers queue up: they form one group.
+  std::atomic<bool> release{false};
+  std::atomic<bool> running{false};
+  std::thread holder([&] {
+    EXPECT_OK(queue_->RunSync([&](Db&) {
+      running = true;
+      while (!release) std::this_thread::sleep_for(1ms);
+      return Status::Ok();
+    }));
+  });
+  while (!running) std::this_thread::sleep_for(1ms);
+  const CommitQueue::Stats before = queue_->stats();
+  int done = 0;
+  bool lone_done = false;
+  for (int i = 0; i < 2; ++i) {
+    queue_->Submit(Insert(i), [&, i](Status st) {
+      EXPECT_OK(st);
+      ++done;
+      if (i == 0) {  // only one of the two writes again
+        queue_->Submit(Insert(10), [&](Status st2) {
+          EXPECT_OK(st2);
+          lone_done = true;
+        });
+      }
+    });
+  }
+  release = true;
+  holder.join();
+  ASSERT_TRUE(loop_->RunUntil([&] { return lone_done; }, kWait));
+  EXPECT_EQ(done, 2);
+  const CommitQueue::Stats after = queue_->stats();
+  EXPECT_EQ(after.gather_waits - before.gather_waits, 1u);
+  EXPECT_EQ(after.gather_timeouts - before.gather_timeouts, 1u);
+}
+
+TEST_F(CommitQueueGatherTest, ZeroWindowDisablesGathering) {
+  Open(Duration::zero());
+  std::atomic<bool> release{false};
+  std::atomic<bool> running{false};
+  int done = 0;
+  queue_->Submit(
+      [&](Db& db) {
+        running = true;
+        while (!release) std::this_thread::sleep_for(1ms);
+        return Insert(0)(db);
+      },
+      [&](Status) {
+        ++done;
+        queue_->Submit(Insert(100), [&](Status) { ++done; });
+      });
+  ASSERT_TRUE(loop_->RunUntil([&] { return running.load(); }, kWait));
+  queue_->Submit(Insert(1), [&](Status) { ++done; });
+  release = true;
+  ASSERT_TRUE(loop_->RunUntil([&] { return done == 3; }, kWait));
+  EXPECT_EQ(queue_->stats().gather_waits, 0u);
 }
 
 }  // namespace

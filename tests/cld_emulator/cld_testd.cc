@@ -4,7 +4,7 @@
 //   cld-testd --pipe PATH --db FILE [--proc-root DIR] [--no-early-end] [-d]
 // It dies with its parent, so a crashed test leaves no daemon behind.
 // SIGTERM/SIGINT: stop reading upcalls, answer the ones already read, exit 0.
-// SIGUSR1: log a status line.
+// SIGUSR1: log a status line (also written at exit).
 #include <getopt.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -119,9 +119,15 @@ int Run(int argc, char** argv) {
   };
   SignalWatcher term(**loop, SIGTERM, stop);
   SignalWatcher intr(**loop, SIGINT, stop);
-  SignalWatcher usr1(**loop, SIGUSR1, [&] { log.Info((*daemon)->StatusReport()); });
+  // The status line ends with the commit queue's counts (bench/cld_bench.cc reads them).
+  auto report = [&] {
+    const CommitQueue::Stats q = queue->stats();
+    return StrCat((*daemon)->StatusReport(), "; store: units=", q.units,
+                  " transactions=", q.transactions, " max_group=", q.max_group);
+  };
+  SignalWatcher usr1(**loop, SIGUSR1, [&] { log.Info(report()); });
   st = (*loop)->Run();
-  log.Info((*daemon)->StatusReport());
+  log.Info(report());
   daemon->reset();
   return st.ok() ? 0 : 1;
 }
