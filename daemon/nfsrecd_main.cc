@@ -121,6 +121,25 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
     if (!h.ok()) return startup.Fail("privileged helper", h.status());
     helper = std::move(h).value();
   }
+  Result<std::unique_ptr<EventLoop>> loop_r = EventLoop::Create();
+  if (!loop_r.ok()) return startup.Fail("event loop", loop_r.status());
+  EventLoop& loop = **loop_r;
+  LoopScheduler scheduler(loop);
+  // ORDER: the cld pipe next, before the store is opened or loaded and
+  // before the NSM side starts: knfsd waits only about a second for a
+  // process to hold nfsd/cld open (then tracks nothing, or from 6.19 fails
+  // to start).  The helper opens it; a missing pipe is watched and opened
+  // within milliseconds of appearing, also while the rest starts.  Upcalls
+  // wait in the pipe until the tracking facade has loaded its records.
+  std::shared_ptr<nfs4rec::PipeOpener> pipe_opener;
+  std::unique_ptr<nfs4rec::CldPipe> early_pipe;
+  if (config.nfs4) {
+    if (helper) pipe_opener = std::make_shared<nfs4rec::HelperPipeOpener>(helper->channel());
+    Result<std::unique_ptr<nfs4rec::CldPipe>> p =
+        nfs4rec::TrackingDaemon::OpenPipeEarly(loop, scheduler, *log, config.tracking, pipe_opener);
+    if (!p.ok()) return startup.Fail("cld pipe", p.status());
+    early_pipe = std::move(p).value();
+  }
   if (Status s = ReclaimPidfile(proc.pidfile, *plan); !s.ok()) return startup.Fail("pid file", s);
   Result<std::unique_ptr<Pidfile>> pidfile = TakePidfile(proc.pidfile);
   if (!pidfile.ok()) return startup.Fail("pid file", pidfile.status());
@@ -141,10 +160,6 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
       control_path.clear();
     }
   }
-  Result<std::unique_ptr<EventLoop>> loop_r = EventLoop::Create();
-  if (!loop_r.ok()) return startup.Fail("event loop", loop_r.status());
-  EventLoop& loop = **loop_r;
-  LoopScheduler scheduler(loop);
   // ORDER: stale rpcbind entries go while root (one made by a statd that
   // ran as root can only be removed by root); ours are made after the
   // drop, so that the uid that removes them at exit is the one that owns
@@ -156,9 +171,14 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
     }
   }
   // ORDER: nfs-utils' NFSv4 records are read while root (nfsdcld's
-  // directory is root's), applied once the store is open.
+  // directory is root's), applied once the store is open; after the cld
+  // pipe, and only the sources whose identity changed since the store
+  // recorded it (a stat each), so a big stale nfsdcld database costs
+  // nothing.
   nfs4rec::ImportRead nfs_utils;
-  if (config.nfs4) nfs_utils = ReadNfsUtilsRecords(NfsUtilsLocations(config), *log);
+  if (config.nfs4) {
+    nfs_utils = ReadChangedNfsUtilsRecords(NfsUtilsLocations(config), config.DbPath(), *log);
+  }
   // ORDER: drop before any thread exists (executor workers, the commit
   // thread): capabilities are per thread.
   if (Status s = ApplyPrivilegePlan(*plan, *log); !s.ok()) {
@@ -212,10 +232,11 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
     // ORDER: before the first Load, so the next GraceStart uploads them; a
     // failure is logged and the daemon serves what its store holds.
     (void)TakeOverNfsUtilsRecords(**queue, nfs_utils, *log);
-    std::shared_ptr<nfs4rec::PipeOpener> opener;
-    if (helper) opener = std::make_shared<nfs4rec::HelperPipeOpener>(helper->channel());
+    // The pipe opened in the first step is adopted: its upcalls are read
+    // from now on and answered once the records are loaded.
     Result<std::unique_ptr<nfs4rec::TrackingDaemon>> t = nfs4rec::TrackingDaemon::Create(
-        loop, scheduler, executor, files, *log, **queue, config.tracking, std::move(opener));
+        loop, scheduler, executor, files, *log, **queue, config.tracking, std::move(pipe_opener),
+        std::move(early_pipe));
     if (!t.ok()) return startup.Fail("NFSv4 client tracking", t.status());
     tracking = std::move(t).value();
     Status ts = StartAndWait(loop, [&](auto done) { tracking->Start(std::move(done)); });

@@ -319,7 +319,20 @@ Result<ImportSource> ReadV4recoveryDir(const std::string& dir) {
   return src;
 }
 
-ImportRead ReadNfsUtilsSources(const ImportLocations& where) {
+namespace {
+
+// The identity a source would be read with: the stat of main.sqlite, or of
+// the v4recovery directory.  NotFound if absent.
+Result<SourceIdentity> StatIdentity(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return PosixError("stat " + path, errno);
+  return IdentityOf(st);
+}
+
+// Reads every source, or with `recorded` only those whose identity differs
+// from the recorded one.
+ImportRead ReadSources(const ImportLocations& where,
+                       const std::map<std::string, SourceIdentity>* recorded) {
   ImportRead out;
   auto keep = [&out](ImportKind kind, const std::string& path, Result<ImportSource> r) {
     if (r.ok()) {
@@ -329,10 +342,26 @@ ImportRead ReadNfsUtilsSources(const ImportLocations& where) {
                                     " cannot be read, not imported: ", r.status().ToString()));
     }
   };
+  // True if `path` is as recorded: it is then listed, not read.
+  auto unchanged = [&out, recorded](ImportKind kind, const std::string& path) {
+    if (recorded == nullptr) return false;
+    auto it = recorded->find(path);
+    if (it == recorded->end()) return false;
+    Result<SourceIdentity> now = StatIdentity(path);
+    if (!now.ok() || !(*now == it->second)) return false;
+    ImportSource src;
+    src.kind = kind;
+    src.path = path;
+    src.identity = *now;
+    src.not_read = true;
+    out.sources.push_back(std::move(src));
+    return true;
+  };
   for (auto [kind, dir] : {std::pair{ImportKind::kNfsdcld, where.nfsdcld_dir},
                            std::pair{ImportKind::kNfsdcltrack, where.nfsdcltrack_dir}}) {
     if (dir.empty()) continue;
     const std::string path = dir + "/main.sqlite";
+    if (unchanged(kind, path)) continue;
     keep(kind, path, ReadTrackerDatabase(kind, path));
   }
   std::set<std::pair<uint64_t, uint64_t>> seen_dirs;
@@ -343,8 +372,45 @@ ImportRead ReadNfsUtilsSources(const ImportLocations& where) {
              .second) {
       continue;
     }
+    if (unchanged(ImportKind::kV4recovery, dir)) continue;
     keep(ImportKind::kV4recovery, dir, ReadV4recoveryDir(dir));
   }
+  return out;
+}
+
+}  // namespace
+
+ImportRead ReadNfsUtilsSources(const ImportLocations& where) { return ReadSources(where, nullptr); }
+
+ImportRead ReadChangedNfsUtilsSources(const ImportLocations& where,
+                                      const std::map<std::string, SourceIdentity>& recorded) {
+  return ReadSources(where, &recorded);
+}
+
+Result<std::map<std::string, SourceIdentity>> ReadRecordedIdentities(const std::string& db_path) {
+  std::map<std::string, SourceIdentity> out;
+  struct stat st;
+  if (::stat(db_path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return out;
+    return PosixError("stat " + db_path, errno);
+  }
+  if (st.st_size == 0) return out;  // made empty, not initialised yet
+  NFSREC_ASSIGN_OR_RETURN(RawDb db,
+                          OpenDb(StrCat("file:", UriPath(db_path)), SQLITE_OPEN_READONLY, db_path));
+  NFSREC_ASSIGN_OR_RETURN(
+      const std::vector<std::string> tables,
+      Strings(db.get(), "SELECT name FROM sqlite_master WHERE name = 'nfs_utils_import'"));
+  if (tables.empty()) return out;
+  const std::string sql = "SELECT path, dev, ino, size, mtime_ns FROM nfs_utils_import";
+  NFSREC_ASSIGN_OR_RETURN(RawStmt q, Prepare(db.get(), sql));
+  int rc;
+  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+    out[BlobColumn(q.get(), 0)] =
+        SourceIdentity{static_cast<uint64_t>(sqlite3_column_int64(q.get(), 1)),
+                       static_cast<uint64_t>(sqlite3_column_int64(q.get(), 2)),
+                       sqlite3_column_int64(q.get(), 3), sqlite3_column_int64(q.get(), 4)};
+  }
+  if (rc != SQLITE_DONE) return sqlite::SqliteError(db.get(), rc, sql);
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -571,6 +572,71 @@ TEST_F(NfsUtilsImportTest, UnknownSchemaVersionIsRefused) {
   Result<ImportSource> r = ReadTrackerDatabase(ImportKind::kNfsdcld, Nfsdcld());
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("schema version 5"), std::string::npos);
+}
+
+// Identity first: a source whose dev, ino, size and mtime equal the ones the
+// store recorded is only stat'ed.  Its bytes are replaced here by garbage of
+// the same size under the same mtime: reading it would fail loudly.
+TEST_F(NfsUtilsImportTest, UnchangedSourceIsNotReadAtTheNextStart) {
+  MakeV4(3, 0);
+  {
+    Fixture f(Nfsdcld());
+    f.Exec("CREATE TABLE \"rec-0000000000000003\" (id BLOB PRIMARY KEY, princhash BLOB);");
+    f.Insert("rec-0000000000000003", "id", {kIdA});
+  }
+  ASSERT_TRUE(Start().imported);
+  Result<std::map<std::string, SourceIdentity>> recorded = ReadRecordedIdentities(h_.path());
+  ASSERT_OK(recorded);
+  ASSERT_EQ(recorded->count(Nfsdcld()), 1u);
+  struct stat before;
+  ASSERT_EQ(::stat(Nfsdcld().c_str(), &before), 0);
+  {
+    std::ofstream out(Nfsdcld(), std::ios::binary | std::ios::trunc);
+    out << std::string(static_cast<size_t>(before.st_size), 'x');
+  }
+  struct timespec times[2] = {before.st_mtim, before.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, Nfsdcld().c_str(), times, 0), 0);
+
+  ImportRead read = ReadChangedNfsUtilsSources(Where(), *recorded);
+  EXPECT_TRUE(read.warnings.empty()) << read.warnings[0];
+  ASSERT_EQ(read.sources.size(), 1u);
+  EXPECT_TRUE(read.sources[0].not_read);
+  EXPECT_TRUE(read.sources[0].current.empty());
+  // Reading everything, as before, would have opened the garbage.
+  EXPECT_EQ(ReadNfsUtilsSources(Where()).warnings.size(), 1u);
+
+  ImportOutcome o;
+  ASSERT_OK(h_.queue().RunSync([&](sqlite::Db& db) -> Status {
+    NFSREC_ASSIGN_OR_RETURN(o, ApplyNfsUtilsImport(db, read, Now()));
+    return Status::Ok();
+  }));
+  EXPECT_FALSE(o.imported);
+  ASSERT_EQ(o.lines.size(), 1u);
+  EXPECT_NE(o.lines[0].text.find("unchanged since last start, not read"), std::string::npos);
+  ASSERT_OK(h_.Open());
+  Result<ClientSnapshot> snap = ClientStoreCalls(h_.store(), h_.settle()).Load();
+  ASSERT_OK(snap);
+  EXPECT_EQ(Ids(snap->current), (std::vector<std::string>{kIdA}));
+}
+
+// A changed identity (here only the mtime) means the source is read again.
+TEST_F(NfsUtilsImportTest, SourceWithAChangedIdentityIsRead) {
+  MakeV4(3, 0);
+  ASSERT_TRUE(Start().imported);
+  Result<std::map<std::string, SourceIdentity>> recorded = ReadRecordedIdentities(h_.path());
+  ASSERT_OK(recorded);
+  SetMtime(Nfsdcld(), Now() + 10);
+  ImportRead read = ReadChangedNfsUtilsSources(Where(), *recorded);
+  ASSERT_EQ(read.sources.size(), 1u);
+  EXPECT_FALSE(read.sources[0].not_read);
+  EXPECT_EQ(read.sources[0].schema, 4);
+}
+
+TEST_F(NfsUtilsImportTest, NoDatabaseYetMeansNoRecordedIdentities) {
+  Result<std::map<std::string, SourceIdentity>> recorded =
+      ReadRecordedIdentities(src_.File("absent.sqlite"));
+  ASSERT_OK(recorded);
+  EXPECT_TRUE(recorded->empty());
 }
 
 }  // namespace
