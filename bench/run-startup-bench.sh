@@ -1,11 +1,15 @@
 #!/bin/bash
 # run-startup-bench.sh: start-up of nfsrecd with a big store (issue 13).
 #
-#   bench/run-startup-bench.sh [--monitors N] [--records M] [--runs R] NFSRECD [NFSRECD...]
+#   bench/run-startup-bench.sh [--monitors N] [--records M] [--runs R] [--nfsdcld-records K]
+#                              NFSRECD [NFSRECD...]
 #
 # For each binary given (e.g. main's build and this one), R starts (default 3) on the same
 # state: N NSM monitors (default 100,000) and M NFSv4 client records (default 1,000,000) in a
 # private state directory, written once with SQL after a first start has created the schema.
+# With K > 0, a stale nfsdcld database (schema 4, K records, modified in 2022, so older than the
+# store's records and never imported) sits in the configured [nfsdcld] storagedir: the import's
+# identity check decides whether each start reads it.
 # Each start runs in a private network namespace with its own rpcbind
 # (tests/support/with-netns), as root, with sm/ owned by nobody (so the daemon drops privileges
 # and its helper opens the pipe, as on a real server) and with the cld pipe a FIFO (what the
@@ -17,6 +21,7 @@
 #             counted only when the reply is a well-formed accepted SUCCESS reply to that xid
 #   ready_ms  the daemon reported readiness (READY=1 on NOTIFY_SOCKET: every store loaded)
 #   rss_kb, hwm_kb   VmRSS and VmHWM of the daemon 1 s after readiness
+# EXTRA_ARGS: more daemon options (e.g. --no-mirror-sm).
 # Needs root, rpcbind, sqlite3 and python3; exits 77 (skip) without them.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -24,11 +29,13 @@ TOP=$(cd "$HERE/.." && pwd)
 monitors=100000
 records=1000000
 runs=3
+nfsdcld_records=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --monitors) monitors=$2; shift 2 ;;
         --records) records=$2; shift 2 ;;
         --runs) runs=$2; shift 2 ;;
+        --nfsdcld-records) nfsdcld_records=$2; shift 2 ;;
         --) shift; break ;;
         -*) echo "usage: $0 [--monitors N] [--records M] [--runs R] NFSRECD..." >&2; exit 2 ;;
         *) break ;;
@@ -55,7 +62,7 @@ mkfifo "$W/cld"
 
 daemon_args() {
     echo "-F -d -L -p $PORT -P $state --proc-root $W/proc --cld-pipe $W/cld" \
-        "--config $W/nfs.conf --control-socket none --reconcile-interval 0"
+        "--config $W/nfs.conf --control-socket none --reconcile-interval 0 ${EXTRA_ARGS:-}"
 }
 
 # One start: the probe execs the daemon, times it, stops it with SIGTERM.
@@ -177,6 +184,19 @@ COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
 EOF
 chown -R nobody:nogroup "$state/nfsrecd"
+if [ "$nfsdcld_records" -gt 0 ]; then
+    sqlite3 "$W/nfsdcld/main.sqlite" <<EOF
+CREATE TABLE parameters (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE grace (current INTEGER, recovery INTEGER);
+INSERT INTO parameters VALUES ('version', '4');
+INSERT INTO grace VALUES (5, 0);
+CREATE TABLE "rec-0000000000000005" (id BLOB PRIMARY KEY, princhash BLOB);
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $nfsdcld_records)
+INSERT INTO "rec-0000000000000005" SELECT CAST('Linux NFSv4.1 old-client-' || i AS BLOB), NULL FROM n;
+EOF
+    touch -d 2022-01-01 "$W/nfsdcld/main.sqlite"
+    echo "# stale nfsdcld database: $nfsdcld_records records, $(du -k "$W/nfsdcld/main.sqlite" | cut -f1) KB"
+fi
 echo "# state: $(sqlite3 "$db" 'SELECT count(*) FROM monitors') monitors," \
     "$(sqlite3 "$db" 'SELECT count(*) FROM cld_clients') v4 records," \
     "$(du -k "$db" | cut -f1) KB, written in $(echo "$(date +%s.%N) - $t" | bc 2>/dev/null || echo '?') s"

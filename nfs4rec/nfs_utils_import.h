@@ -110,7 +110,9 @@ struct ImportLocations {
 };
 
 // The v4recovery directories of this host: /proc/fs/nfsd/nfsv4recoverydir's
-// value (under proc_root) if the file exists, then `default_dir`.
+// value (under proc_root) if the file exists and answers within 100 ms (a
+// child process reads it: while nfsd starts it blocks until the cld daemon
+// has answered nfsd's first upcall), then `default_dir`.
 std::vector<std::string> V4recoveryDirs(const std::string& proc_root,
                                         const std::string& default_dir = kDefaultV4recoveryDir);
 

@@ -1,20 +1,25 @@
 // The readers of nfs_utils_import.h: nfs-utils' files into plain structs.
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
 #include <utility>
 
 #include "common/base/logging.h"
+#include "common/base/unique_fd.h"
 #include "nfs4rec/nfs_utils_import.h"
 #include <sqlite3.h>
 
@@ -237,6 +242,44 @@ bool IsMd5Hex(const std::string& name) {
   return true;
 }
 
+// The first line of `path`, read by a child process and waited for at
+// most `limit`; "" if absent, empty or not answered in time.  A file under
+// /proc/fs/nfsd blocks its reader while nfsd starts: nfsd holds its mutex
+// until the cld daemon (the caller, whose pipe may already be open) has
+// answered its first upcall, so the caller must never wait for it.  The
+// child is killed and left to the kernel (it goes when the read returns).
+std::string FirstLineWithin(const std::string& path, std::chrono::milliseconds limit) {
+  if (::access(path.c_str(), F_OK) != 0) return "";
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return "";
+  UniqueFd in(fds[0]);
+  UniqueFd out(fds[1]);
+  const pid_t child = ::fork();
+  if (child < 0) return "";
+  if (child == 0) {
+    // Only async-signal-safe calls: the parent may have threads.
+    char buf[4096];
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : ::read(fd, buf, sizeof(buf));
+    if (n > 0) (void)!::write(out.get(), buf, static_cast<size_t>(n));
+    ::_exit(0);
+  }
+  out.reset();
+  struct pollfd p = {in.get(), POLLIN, 0};
+  std::string text;
+  if (::poll(&p, 1, static_cast<int>(limit.count())) == 1) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(in.get(), buf, sizeof(buf))) > 0) text.append(buf, static_cast<size_t>(n));
+    ::waitpid(child, nullptr, 0);
+  } else {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, WNOHANG);
+    return "";
+  }
+  return text.substr(0, text.find('\n'));
+}
+
 }  // namespace
 
 const char* ImportKindName(ImportKind kind) {
@@ -254,9 +297,9 @@ const char* ImportKindName(ImportKind kind) {
 std::vector<std::string> V4recoveryDirs(const std::string& proc_root,
                                         const std::string& default_dir) {
   std::vector<std::string> dirs;
-  std::ifstream in(proc_root + "/proc/fs/nfsd/nfsv4recoverydir");
-  std::string line;
-  if (in && std::getline(in, line) && !line.empty()) dirs.push_back(line);
+  std::string line =
+      FirstLineWithin(proc_root + "/proc/fs/nfsd/nfsv4recoverydir", std::chrono::milliseconds(100));
+  if (!line.empty()) dirs.push_back(line);
   if (!default_dir.empty() && (dirs.empty() || dirs[0] != default_dir)) {
     dirs.push_back(default_dir);
   }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -354,6 +355,19 @@ TEST_F(NfsUtilsImportTest, V4recoveryDirsReadFromProcAndTheDefaultWithoutDuplica
   std::filesystem::create_directory_symlink(Recdir(), src_.File("alias"));
   ImportRead read = ReadNfsUtilsSources(ImportLocations{"", "", {Recdir(), src_.File("alias")}});
   EXPECT_EQ(read.sources.size(), 1u);
+}
+
+// While nfsd starts, a read of nfsv4recoverydir waits for nfsd's mutex,
+// which nfsd holds until the cld daemon (this process, its pipe open) has
+// answered: the read must not hold the caller up.  A FIFO without a writer
+// blocks its reader the same way.
+TEST_F(NfsUtilsImportTest, AProcFileThatBlocksIsGivenUpAfterATenthOfASecond) {
+  std::filesystem::create_directories(src_.File("proc/proc/fs/nfsd"));
+  ASSERT_EQ(::mkfifo(src_.File("proc/proc/fs/nfsd/nfsv4recoverydir").c_str(), 0600), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(V4recoveryDirs(src_.File("proc"), "/var/lib/nfs/v4recovery"),
+            (std::vector<std::string>{"/var/lib/nfs/v4recovery"}));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
 }
 
 TEST_F(NfsUtilsImportTest, EmptyAndOversizedIdsAreSkippedAndCounted) {

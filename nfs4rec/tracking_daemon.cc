@@ -79,16 +79,20 @@ Status TrackingDaemon::Init() {
   const bool follow_lease = interval < 0;
   if (follow_lease) {
     // Once per lease: a client that got state since the last run is then
-    // recorded before its state could lapse.  One small procfs read at start.
+    // recorded before its state could lapse.  The lease comes with the
+    // first scan, right after the load, on an Executor worker: nothing
+    // under /proc/fs/nfsd is read here, on the loop thread, because while
+    // nfsd starts it holds its mutex (every such read waits for it) until
+    // this daemon has answered its first upcall.
     constexpr int64_t kFallbackLease = 90;
-    Result<int64_t> lease = ReadLeaseTime(*fs_);
-    interval = lease.ok() ? *lease : kFallbackLease;
+    interval = kFallbackLease;
   }
   if (interval > 0) {
     live_clients_ = std::make_unique<ProcLiveClientSource>(executor_, fs_);
     service_->EnableReconcile(*live_clients_, std::chrono::seconds(interval), follow_lease);
-    log_.Info(StrCat("cld: reconciling with ", kNfsdClientsDir, " every ", interval,
-                     " s and after each grace period"));
+    log_.Info(StrCat("cld: reconciling with ", kNfsdClientsDir, " every ",
+                     follow_lease ? std::string("lease period") : StrCat(interval, " s"),
+                     " and after each grace period"));
   }
   auto on_message = [this](std::span<const uint8_t> bytes, uint64_t gen) { OnMessage(bytes, gen); };
   if (pipe_) {

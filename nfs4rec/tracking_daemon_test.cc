@@ -189,6 +189,22 @@ TEST_F(TrackingDaemonTest, WithoutALeaseFileTheIntervalIsNinetySeconds) {
   ASSERT_TRUE(r.loop->RunUntil([&] { return s.stats().reconcile_added >= 1; }, kSettle));
 }
 
+// While nfsd starts it holds its mutex until the cld daemon has answered
+// its first upcall, and every read under /proc/fs/nfsd waits for that
+// mutex: creating the daemon reads nothing there (the lease comes with the
+// first scan, on a worker, after Start).
+TEST_F(TrackingDaemonTest, CreatingTheDaemonReadsNothingUnderProc) {
+  fs_->SetFile(kNfsdLeaseTimePath, "45\n");
+  StderrLogger log("tracking_daemon_test", false);
+  auto loop = EventLoop::Create().value();
+  Executor executor(*loop);
+  auto queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *loop);
+  auto d = TrackingDaemon::Create(*loop, sched_, executor, fs_, log, *queue, Options());
+  ASSERT_OK(d);
+  EXPECT_EQ(fs_->reads(), 0);
+  d->reset();
+}
+
 TEST_F(TrackingDaemonTest, ZeroIntervalTurnsItOff) {
   Client(1, "confirmed", "\"c\"", true);
   StderrLogger log("tracking_daemon_test", false);
