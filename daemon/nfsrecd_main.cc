@@ -140,10 +140,16 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
     if (!p.ok()) return startup.Fail("cld pipe", p.status());
     early_pipe = std::move(p).value();
   }
+  // Between the blocking steps below, while the loop does not run yet: a
+  // pipe that appeared meanwhile is opened at once.
+  auto open_pipe_if_appeared = [&early_pipe] {
+    if (early_pipe) early_pipe->OpenIfAppeared();
+  };
   if (Status s = ReclaimPidfile(proc.pidfile, *plan); !s.ok()) return startup.Fail("pid file", s);
   Result<std::unique_ptr<Pidfile>> pidfile = TakePidfile(proc.pidfile);
   if (!pidfile.ok()) return startup.Fail("pid file", pidfile.status());
   if (Status s = HandOverPidfile(proc.pidfile, *plan); !s.ok()) return startup.Fail("pid file", s);
+  open_pipe_if_appeared();
   if (Status s =
           PrepareDatabaseDir(config.DatabaseDir(), DatabaseFile(config.nsm.state_dir), *plan, *log);
       !s.ok()) {
@@ -178,6 +184,7 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   nfs4rec::ImportRead nfs_utils;
   if (config.nfs4) {
     nfs_utils = ReadChangedNfsUtilsRecords(NfsUtilsLocations(config), config.DbPath(), *log);
+    open_pipe_if_appeared();
   }
   // ORDER: drop before any thread exists (executor workers, the commit
   // thread): capabilities are per thread.
@@ -190,11 +197,13 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   Executor executor(loop);
   std::shared_ptr<FileSystem> files = std::make_shared<RealFileSystem>(proc.proc_root);
   if (helper) files = std::make_shared<HelperFileSystem>(helper->channel(), std::move(files));
+  open_pipe_if_appeared();
 
   // ORDER: database before anything that can be asked to remember; opened
   // after the drop, so that whatever SQLite creates is the user's.
   Result<std::unique_ptr<CommitQueue>> queue = OpenStore(config.DbPath(), loop, log.get());
   if (!queue.ok()) return startup.Fail("open database " + config.DbPath(), queue.status());
+  open_pipe_if_appeared();
   // ORDER: the NSM stack loads (and takes over rpc.statd's files) and
   // publishes the state before anyone can call it.
   std::unique_ptr<statd::NsmDaemon> nsm;
@@ -204,6 +213,7 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
         statd::NsmDaemon::Create(loop, scheduler, executor, *files, *log, **queue, config.nsm);
     if (!n.ok()) return startup.Fail("NSM", n.status());
     nsm = std::move(n).value();
+    open_pipe_if_appeared();
     Status started = StartAndWait(loop, [&](auto done) { nsm->Start(std::move(done)); });
     if (!started.ok()) return startup.Fail("NSM start-up", started);
     // ORDER: on a new boot the bumped state is durable and published before

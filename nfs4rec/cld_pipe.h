@@ -110,6 +110,13 @@ class CldPipe {
   void PauseReading();
   // Reads again, at once: whatever the kernel queued meanwhile comes first.
   void ResumeReading();
+  // If no pipe is open, tries to open one now, without the loop: for the
+  // daemon's start-up steps that hold the loop thread, between which a pipe
+  // nfsd has just made must not wait for the loop's watch (nfsd gives up
+  // after about a second).  Never blocks for long.
+  void OpenIfAppeared() {
+    if (!fd_) TryOpen();
+  }
   // Replaces the handler given to Create (for a pipe opened before its
   // reader existed: TrackingDaemon::OpenPipeEarly).
   void SetHandler(OnMessage on_message) { on_message_ = std::move(on_message); }
