@@ -9,3 +9,5 @@ bench_cld_bench_LDADD = tests/cld_emulator/libcldemu.a nfs4rec/libnfs4rec.a $(CO
 	$(FUSE3_LIBS) $(SYS_LIBS)
 endif
 EXTRA_DIST += bench/cltrack_compare.sh
+# Start-up with a big store (issue 13), side by side: bench/run-startup-bench.sh OLD NEW (root)
+EXTRA_DIST += bench/run-startup-bench.sh

@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include <map>
+#include <string>
 #include <utility>
 
 namespace nfsrec {
@@ -16,6 +18,20 @@ nfs4rec::ImportLocations NfsUtilsLocations(const DaemonConfig& config) {
 
 nfs4rec::ImportRead ReadNfsUtilsRecords(const nfs4rec::ImportLocations& where, Logger& log) {
   nfs4rec::ImportRead read = nfs4rec::ReadNfsUtilsSources(where);
+  for (const std::string& w : read.warnings) log.Warning(w);
+  return read;
+}
+
+nfs4rec::ImportRead ReadChangedNfsUtilsRecords(const nfs4rec::ImportLocations& where,
+                                               const std::string& db_path, Logger& log) {
+  Result<std::map<std::string, nfs4rec::SourceIdentity>> recorded =
+      nfs4rec::ReadRecordedIdentities(db_path);
+  if (!recorded.ok()) {
+    log.Warning(StrCat("import: cannot read the identities recorded in ", db_path, ": ",
+                       recorded.status().ToString(), "; reading every source"));
+    return ReadNfsUtilsRecords(where, log);
+  }
+  nfs4rec::ImportRead read = nfs4rec::ReadChangedNfsUtilsSources(where, *recorded);
   for (const std::string& w : read.warnings) log.Warning(w);
   return read;
 }

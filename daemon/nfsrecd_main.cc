@@ -121,10 +121,35 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
     if (!h.ok()) return startup.Fail("privileged helper", h.status());
     helper = std::move(h).value();
   }
+  Result<std::unique_ptr<EventLoop>> loop_r = EventLoop::Create();
+  if (!loop_r.ok()) return startup.Fail("event loop", loop_r.status());
+  EventLoop& loop = **loop_r;
+  LoopScheduler scheduler(loop);
+  // ORDER: the cld pipe next, before the store is opened or loaded and
+  // before the NSM side starts: knfsd waits only about a second for a
+  // process to hold nfsd/cld open (then tracks nothing, or from 6.19 fails
+  // to start).  The helper opens it; a missing pipe is watched and opened
+  // within milliseconds of appearing, also while the rest starts.  Upcalls
+  // wait in the pipe until the tracking facade has loaded its records.
+  std::shared_ptr<nfs4rec::PipeOpener> pipe_opener;
+  std::unique_ptr<nfs4rec::CldPipe> early_pipe;
+  if (config.nfs4) {
+    if (helper) pipe_opener = std::make_shared<nfs4rec::HelperPipeOpener>(helper->channel());
+    Result<std::unique_ptr<nfs4rec::CldPipe>> p =
+        nfs4rec::TrackingDaemon::OpenPipeEarly(loop, scheduler, *log, config.tracking, pipe_opener);
+    if (!p.ok()) return startup.Fail("cld pipe", p.status());
+    early_pipe = std::move(p).value();
+  }
+  // Between the blocking steps below, while the loop does not run yet: a
+  // pipe that appeared meanwhile is opened at once.
+  auto open_pipe_if_appeared = [&early_pipe] {
+    if (early_pipe) early_pipe->OpenIfAppeared();
+  };
   if (Status s = ReclaimPidfile(proc.pidfile, *plan); !s.ok()) return startup.Fail("pid file", s);
   Result<std::unique_ptr<Pidfile>> pidfile = TakePidfile(proc.pidfile);
   if (!pidfile.ok()) return startup.Fail("pid file", pidfile.status());
   if (Status s = HandOverPidfile(proc.pidfile, *plan); !s.ok()) return startup.Fail("pid file", s);
+  open_pipe_if_appeared();
   if (Status s =
           PrepareDatabaseDir(config.DatabaseDir(), DatabaseFile(config.nsm.state_dir), *plan, *log);
       !s.ok()) {
@@ -141,10 +166,6 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
       control_path.clear();
     }
   }
-  Result<std::unique_ptr<EventLoop>> loop_r = EventLoop::Create();
-  if (!loop_r.ok()) return startup.Fail("event loop", loop_r.status());
-  EventLoop& loop = **loop_r;
-  LoopScheduler scheduler(loop);
   // ORDER: stale rpcbind entries go while root (one made by a statd that
   // ran as root can only be removed by root); ours are made after the
   // drop, so that the uid that removes them at exit is the one that owns
@@ -156,9 +177,15 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
     }
   }
   // ORDER: nfs-utils' NFSv4 records are read while root (nfsdcld's
-  // directory is root's), applied once the store is open.
+  // directory is root's), applied once the store is open; after the cld
+  // pipe, and only the sources whose identity changed since the store
+  // recorded it (a stat each), so a big stale nfsdcld database costs
+  // nothing.
   nfs4rec::ImportRead nfs_utils;
-  if (config.nfs4) nfs_utils = ReadNfsUtilsRecords(NfsUtilsLocations(config), *log);
+  if (config.nfs4) {
+    nfs_utils = ReadChangedNfsUtilsRecords(NfsUtilsLocations(config), config.DbPath(), *log);
+    open_pipe_if_appeared();
+  }
   // ORDER: drop before any thread exists (executor workers, the commit
   // thread): capabilities are per thread.
   if (Status s = ApplyPrivilegePlan(*plan, *log); !s.ok()) {
@@ -170,11 +197,13 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   Executor executor(loop);
   std::shared_ptr<FileSystem> files = std::make_shared<RealFileSystem>(proc.proc_root);
   if (helper) files = std::make_shared<HelperFileSystem>(helper->channel(), std::move(files));
+  open_pipe_if_appeared();
 
   // ORDER: database before anything that can be asked to remember; opened
   // after the drop, so that whatever SQLite creates is the user's.
   Result<std::unique_ptr<CommitQueue>> queue = OpenStore(config.DbPath(), loop, log.get());
   if (!queue.ok()) return startup.Fail("open database " + config.DbPath(), queue.status());
+  open_pipe_if_appeared();
   // ORDER: the NSM stack loads (and takes over rpc.statd's files) and
   // publishes the state before anyone can call it.
   std::unique_ptr<statd::NsmDaemon> nsm;
@@ -184,6 +213,7 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
         statd::NsmDaemon::Create(loop, scheduler, executor, *files, *log, **queue, config.nsm);
     if (!n.ok()) return startup.Fail("NSM", n.status());
     nsm = std::move(n).value();
+    open_pipe_if_appeared();
     Status started = StartAndWait(loop, [&](auto done) { nsm->Start(std::move(done)); });
     if (!started.ok()) return startup.Fail("NSM start-up", started);
     // ORDER: on a new boot the bumped state is durable and published before
@@ -212,10 +242,11 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
     // ORDER: before the first Load, so the next GraceStart uploads them; a
     // failure is logged and the daemon serves what its store holds.
     (void)TakeOverNfsUtilsRecords(**queue, nfs_utils, *log);
-    std::shared_ptr<nfs4rec::PipeOpener> opener;
-    if (helper) opener = std::make_shared<nfs4rec::HelperPipeOpener>(helper->channel());
+    // The pipe opened in the first step is adopted: its upcalls are read
+    // from now on and answered once the records are loaded.
     Result<std::unique_ptr<nfs4rec::TrackingDaemon>> t = nfs4rec::TrackingDaemon::Create(
-        loop, scheduler, executor, files, *log, **queue, config.tracking, std::move(opener));
+        loop, scheduler, executor, files, *log, **queue, config.tracking, std::move(pipe_opener),
+        std::move(early_pipe));
     if (!t.ok()) return startup.Fail("NFSv4 client tracking", t.status());
     tracking = std::move(t).value();
     Status ts = StartAndWait(loop, [&](auto done) { tracking->Start(std::move(done)); });

@@ -122,6 +122,14 @@ void CldPipe::PauseReading() {
   if (fd_watcher_) fd_watcher_->Stop();
 }
 
+void CldPipe::ResumeReading() {
+  if (reading_) return;
+  reading_ = true;
+  if (!fd_watcher_) return;
+  fd_watcher_->Start();
+  OnReadable();
+}
+
 void CldPipe::Rearm() {
   ++stats_.rearms;
   for (const auto& [wd, dir] : watches_) inotify_rm_watch(inotify_fd_.get(), wd);

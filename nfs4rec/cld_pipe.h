@@ -103,8 +103,23 @@ class CldPipe {
   // Sets up the watches and tries to open the pipe.  Never blocks; a missing
   // pipe is not an error (it is opened when it appears).
   Status Start();
-  // Stops reading upcalls (replies can still be written).
+  // Stops reading upcalls (replies can still be written).  Called before
+  // Start, the pipe is opened but not read: upcalls wait in the kernel's
+  // pipe (rpc_pipefs keeps them, without a time-out, while a reader holds it
+  // open) until ResumeReading.
   void PauseReading();
+  // Reads again, at once: whatever the kernel queued meanwhile comes first.
+  void ResumeReading();
+  // If no pipe is open, tries to open one now, without the loop: for the
+  // daemon's start-up steps that hold the loop thread, between which a pipe
+  // nfsd has just made must not wait for the loop's watch (nfsd gives up
+  // after about a second).  Never blocks for long.
+  void OpenIfAppeared() {
+    if (!fd_) TryOpen();
+  }
+  // Replaces the handler given to Create (for a pipe opened before its
+  // reader existed: TrackingDaemon::OpenPipeEarly).
+  void SetHandler(OnMessage on_message) { on_message_ = std::move(on_message); }
 
   // Writes one whole downcall.  Unavailable if that pipe instance is gone;
   // InvalidArgument if the kernel refused it (wrong size or unknown xid).

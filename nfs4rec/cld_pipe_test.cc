@@ -249,6 +249,27 @@ TEST_F(CldPipeTest, AnOpenerRefusalOtherThanAbsenceIsLoggedAndRetried) {
   pipe_.reset();  // before `log` goes
 }
 
+// The daemon's start-up holds the loop between steps: a pipe nfsd made
+// meanwhile is opened by OpenIfAppeared, with no loop turn and no timer.
+TEST_F(CldPipeTest, APipeThatAppearedIsOpenedWithoutTheLoop) {
+  std::filesystem::create_directories(nfsd_dir_);
+  auto p = CldPipe::Create(*loop_, sched_, log_, {pipe_path_},
+                           [](std::span<const uint8_t>, uint64_t) {});
+  ASSERT_OK(p);
+  pipe_ = std::move(p).value();
+  pipe_->PauseReading();
+  ASSERT_OK(pipe_->Start());
+  EXPECT_FALSE(pipe_->is_open());
+  pipe_->OpenIfAppeared();
+  EXPECT_FALSE(pipe_->is_open());
+  MakeFifo();
+  pipe_->OpenIfAppeared();
+  EXPECT_TRUE(pipe_->is_open());
+  EXPECT_EQ(pipe_->stats().opens, 1u);
+  pipe_->OpenIfAppeared();  // already open: nothing more
+  EXPECT_EQ(pipe_->stats().opens, 1u);
+}
+
 TEST(RealPipeOpenerTest, AbsentPipeIsNotFound) {
   RealPipeOpener opener;
   EXPECT_TRUE(opener.Open("/nonexistent-dir/nfsd/cld").status().IsNotFound());

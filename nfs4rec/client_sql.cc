@@ -107,6 +107,12 @@ Result<bool> HasClient(sqlite::Db& db, uint64_t epoch, const std::string& id) {
 }
 
 Result<GraceStartResult> StartGrace(sqlite::Db& db) {
+  NFSREC_ASSIGN_OR_RETURN(GraceStartResult out, OpenGrace(db));
+  NFSREC_ASSIGN_OR_RETURN(out.reclaimable, ReadClients(db, out.epochs.recovery));
+  return out;
+}
+
+Result<GraceStartResult> OpenGrace(sqlite::Db& db) {
   NFSREC_ASSIGN_OR_RETURN(const Epochs before, ReadEpochs(db));
   GraceStartResult out;
   if (before.in_grace()) {
@@ -119,7 +125,6 @@ Result<GraceStartResult> StartGrace(sqlite::Db& db) {
     out.epochs = Epochs{before.current + 1, before.current};
     NFSREC_RETURN_IF_ERROR(SetEpochs(db, out.epochs));
   }
-  NFSREC_ASSIGN_OR_RETURN(out.reclaimable, ReadClients(db, out.epochs.recovery));
   return out;
 }
 
@@ -216,6 +221,61 @@ Result<bool> AllReclaimedWithSessions(sqlite::Db& db, const Epochs& epochs) {
   bool done = row && s.ColumnInt(0) == 0;
   s.Reset();
   return done;
+}
+
+Result<std::vector<ClientRecord>> ReadClientsAfter(sqlite::Db& db, uint64_t epoch,
+                                                   const std::optional<std::string>& after,
+                                                   size_t limit) {
+  NFSREC_ASSIGN_OR_RETURN(
+      sqlite::Statement * st,
+      db.Cached(after ? "SELECT id, princhash, has_session, time FROM cld_clients"
+                        " WHERE epoch = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+                      : "SELECT id, princhash, has_session, time FROM cld_clients"
+                        " WHERE epoch = ?1 ORDER BY id LIMIT ?3"));
+  sqlite::Statement& s = *st;
+  NFSREC_RETURN_IF_ERROR(s.BindInt(1, static_cast<int64_t>(epoch)));
+  if (after) NFSREC_RETURN_IF_ERROR(s.BindBlob(2, after->data(), after->size()));
+  NFSREC_RETURN_IF_ERROR(s.BindInt(3, static_cast<int64_t>(limit)));
+  std::vector<ClientRecord> out;
+  for (;;) {
+    NFSREC_ASSIGN_OR_RETURN(const bool row, s.Step());
+    if (!row) break;
+    ClientRecord r;
+    r.id = BlobToString(s.ColumnBlob(0));
+    if (!s.ColumnIsNull(1)) r.princhash = BlobToString(s.ColumnBlob(1));
+    if (!s.ColumnIsNull(2)) r.has_session = s.ColumnInt(2) != 0;
+    r.time = s.ColumnInt(3);
+    out.push_back(std::move(r));
+  }
+  s.Reset();
+  return out;
+}
+
+Result<int64_t> CountClients(sqlite::Db& db, uint64_t epoch) {
+  NFSREC_ASSIGN_OR_RETURN(sqlite::Statement * st,
+                          db.Cached("SELECT count(*) FROM cld_clients WHERE epoch = ?1"));
+  NFSREC_RETURN_IF_ERROR(st->BindInt(1, static_cast<int64_t>(epoch)));
+  NFSREC_ASSIGN_OR_RETURN(const bool row, st->Step());
+  const int64_t n = row ? st->ColumnInt(0) : 0;
+  st->Reset();
+  return n;
+}
+
+Status ForEachClientId(sqlite::Db& db, uint64_t epoch,
+                       const std::function<void(std::string_view id)>& visit) {
+  NFSREC_ASSIGN_OR_RETURN(sqlite::Statement * st,
+                          db.Cached("SELECT id FROM cld_clients WHERE epoch = ?1"));
+  sqlite::Statement& s = *st;
+  NFSREC_RETURN_IF_ERROR(s.BindInt(1, static_cast<int64_t>(epoch)));
+  for (;;) {
+    // A failed Step leaves the statement reset.
+    NFSREC_ASSIGN_OR_RETURN(const bool row, s.Step());
+    if (!row) break;
+    const sqlite::Blob id = s.ColumnBlob(0);
+    visit(std::string_view(reinterpret_cast<const char*>(id.data()), id.size()));
+  }
+  s.Reset();
+  return Status::Ok();
 }
 
 }  // namespace nfsrec::nfs4rec::client_sql

@@ -25,7 +25,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/store/schema.h"
@@ -55,5 +58,20 @@ Result<EndGraceResult> EndGrace(sqlite::Db& db);
 // recovery record has a current record with has_session = 1, and every
 // current record has has_session = 1.
 Result<bool> AllReclaimedWithSessions(sqlite::Db& db, const Epochs& epochs);
+
+// StartGrace without reading the recovery epoch (`reclaimable` empty), and
+// one page of an epoch: up to `limit` records with an id after `after`
+// (none: from the first), by id (SQLite compares BLOBs as memcmp does).
+Result<GraceStartResult> OpenGrace(sqlite::Db& db);
+Result<std::vector<ClientRecord>> ReadClientsAfter(sqlite::Db& db, uint64_t epoch,
+                                                   const std::optional<std::string>& after,
+                                                   size_t limit);
+
+// Start-up without the records in memory (SqliteClientStore::LoadDigest):
+// how many an epoch holds, and each of its ids in turn (the view is valid
+// during the call only).
+Result<int64_t> CountClients(sqlite::Db& db, uint64_t epoch);
+Status ForEachClientId(sqlite::Db& db, uint64_t epoch,
+                       const std::function<void(std::string_view id)>& visit);
 
 }  // namespace nfsrec::nfs4rec::client_sql

@@ -24,8 +24,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/base/callback.h"
@@ -83,6 +85,16 @@ struct ClientSnapshot {
   bool operator==(const ClientSnapshot&) const = default;
 };
 
+// What a starting TrackingService keeps of the records: the epochs and one
+// fingerprint per id (ClientIdSet), never the records themselves.
+struct ClientDigest {
+  Epochs epochs;
+  std::vector<uint64_t> current;  // fingerprints of the current epoch's ids
+  // Of the recovery epoch's records that the caller's filter accepts (those
+  // the kernel may have been sent at GraceStart); empty out of grace.
+  std::vector<uint64_t> recovery;
+};
+
 class ClientStore {
  public:
   using Done = Callback<void(Status)>;
@@ -94,9 +106,29 @@ class ClientStore {
   // Writes nothing.  Corruption if the stored epochs are impossible.
   virtual void Load(ResultDone<ClientSnapshot> done) = 0;
 
+  // What Load reads, as a ClientDigest: `fingerprint` of each current id;
+  // of each recovery record that `offered` accepts.  Both may run on
+  // another thread (the store's) and must only compute.  The default reads
+  // through Load; a store that can stream its rows overrides it, so that a
+  // million records never sit in memory at once.
+  using Fingerprint = std::function<uint64_t(std::string_view id)>;
+  using RecordFilter = std::function<bool(const ClientRecord& record)>;
+  virtual void LoadDigest(Fingerprint fingerprint, RecordFilter offered,
+                          ResultDone<ClientDigest> done);
+
   // Opens a grace period (see the header comment) and returns the recovery
   // epoch's records, read in the same transaction.
   virtual void StartGrace(ResultDone<GraceStartResult> done) = 0;
+  // As StartGrace, but `reclaimable` is left empty: the caller pages
+  // through the recovery epoch with ReadRecords instead of holding it whole.
+  // The default calls StartGrace.
+  virtual void OpenGrace(ResultDone<GraceStartResult> done);
+  // Up to `limit` records of `epoch`, by id (bytes compared unsigned), each
+  // with an id after `after` (none: from the first).  Writes nothing.  The
+  // default reads through Load, so it sees the current and recovery epochs
+  // only, and costs a whole Load per page.
+  virtual void ReadRecords(uint64_t epoch, std::optional<std::string> after, size_t limit,
+                           ResultDone<std::vector<ClientRecord>> done);
   // Inserts the record into the current epoch, replacing one with the same id.
   virtual void PutClient(const ClientRecord& record, Done done) = 0;
   // Deletes the id from the current epoch; an absent id is not an error.

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nfs4rec/sqlite_client_store.h"
@@ -285,6 +286,82 @@ TYPED_TEST(ClientStoreContractTest, LoadReadsEpochsCurrentAndRecovery) {
   ASSERT_OK(in_grace);
   EXPECT_EQ(*in_grace,
             (ClientSnapshot{Epochs{2, 1}, {Client("b"), Client("new")}, {a, Client("b")}}));
+}
+
+// LoadDigest is Load in fingerprints: the current epoch's ids, and the
+// recovery records the filter accepts (here: those with a princhash).
+TYPED_TEST(ClientStoreContractTest, LoadDigestFingerprintsWhatLoadReads) {
+  ClientRecord a = Client("a", std::string(32, 'q'), true);
+  ASSERT_OK(this->calls().Put(a));
+  this->PutAll({"b"});
+  // Out of grace the recovery list is empty, whatever the filter says.
+  auto digest = [this] {
+    return test_support::RunAndWait<Result<ClientDigest>>(this->h_.settle(), [&](auto done) {
+      this->store().LoadDigest(
+          [](std::string_view id) { return std::hash<std::string_view>()(id); },
+          [](const ClientRecord& r) { return !r.princhash.empty(); }, done);
+    });
+  };
+  auto fp = [](const std::string& id) { return std::hash<std::string_view>()(id); };
+  auto sorted = [](std::vector<uint64_t> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  Result<ClientDigest> out_of_grace = digest();
+  ASSERT_OK(out_of_grace);
+  EXPECT_EQ(out_of_grace->epochs, (Epochs{1, 0}));
+  EXPECT_EQ(sorted(out_of_grace->current), sorted({fp("a"), fp("b")}));
+  EXPECT_TRUE(out_of_grace->recovery.empty());
+
+  ASSERT_OK(this->calls().StartGrace());
+  this->PutAll({"b", "new"});
+  Result<ClientDigest> in_grace = digest();
+  ASSERT_OK(in_grace);
+  EXPECT_EQ(in_grace->epochs, (Epochs{2, 1}));
+  EXPECT_EQ(sorted(in_grace->current), sorted({fp("b"), fp("new")}));
+  EXPECT_EQ(in_grace->recovery, std::vector<uint64_t>{fp("a")});
+}
+
+// The GraceStart upload's source: OpenGrace switches the epochs as
+// StartGrace does but returns no records; ReadRecords pages through an
+// epoch in id order.
+TYPED_TEST(ClientStoreContractTest, OpenGraceThenReadRecordsPagesThroughTheRecoveryEpoch) {
+  ClientRecord a = Client("a", std::string(32, 'q'), true);
+  ASSERT_OK(this->calls().Put(a));
+  this->PutAll({"e", "c", "b", "d"});
+  Result<GraceStartResult> g = test_support::RunAndWait<Result<GraceStartResult>>(
+      this->h_.settle(), [&](auto done) { this->store().OpenGrace(done); });
+  ASSERT_OK(g);
+  EXPECT_EQ(g->epochs, (Epochs{2, 1}));
+  EXPECT_FALSE(g->kept_recovery);
+  EXPECT_TRUE(g->reclaimable.empty());
+  auto page = [this](const std::optional<std::string>& after, size_t limit) {
+    return test_support::RunAndWait<Result<std::vector<ClientRecord>>>(
+        this->h_.settle(), [&](auto done) { this->store().ReadRecords(1, after, limit, done); });
+  };
+  std::vector<std::string> ids;
+  std::optional<std::string> after;
+  for (int pages = 0; pages < 10; ++pages) {
+    Result<std::vector<ClientRecord>> p = page(after, 2);
+    ASSERT_OK(p);
+    for (const ClientRecord& r : *p) ids.push_back(r.id);
+    if (p->size() < 2) break;
+    after = p->back().id;
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  Result<std::vector<ClientRecord>> first = page(std::nullopt, 1);
+  ASSERT_OK(first);
+  ASSERT_EQ(first->size(), 1u);
+  ClientRecord got = (*first)[0];
+  got.time = 0;
+  EXPECT_EQ(got, a);  // every field
+  // The new current epoch is empty.
+  Result<std::vector<ClientRecord>> current =
+      test_support::RunAndWait<Result<std::vector<ClientRecord>>>(
+          this->h_.settle(),
+          [&](auto done) { this->store().ReadRecords(2, std::nullopt, 10, done); });
+  ASSERT_OK(current);
+  EXPECT_TRUE(current->empty());
 }
 
 TYPED_TEST(ClientStoreContractTest, LoadIsOrderedWithTheOtherCalls) {

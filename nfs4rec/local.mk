@@ -3,9 +3,10 @@ noinst_LIBRARIES += nfs4rec/libnfs4rec.a
 nfs4rec_libnfs4rec_a_SOURCES = \
 	nfs4rec/cld_codec.cc nfs4rec/cld_codec.h \
 	nfs4rec/cld_pipe.cc nfs4rec/cld_pipe.h \
+	nfs4rec/client_id_set.cc nfs4rec/client_id_set.h \
 	nfs4rec/client_sql.cc nfs4rec/client_sql.h \
 	nfs4rec/cltrack.cc nfs4rec/cltrack.h \
-	nfs4rec/client_store.h \
+	nfs4rec/client_store.cc nfs4rec/client_store.h \
 	nfs4rec/clients_info.cc nfs4rec/clients_info.h \
 	nfs4rec/grace.cc nfs4rec/grace.h \
 	nfs4rec/nfsdcld_export.cc nfs4rec/nfsdcld_export.h \
@@ -26,6 +27,7 @@ NFS4REC_TEST_LIBS = nfs4rec/libnfs4rec.a $(COMMON_LIBS)
 NFS4REC_TESTS = \
 	nfs4rec/cld_codec_test \
 	nfs4rec/cld_pipe_test \
+	nfs4rec/client_id_set_test \
 	nfs4rec/tracking_service_test \
 	nfs4rec/tracking_grace_test \
 	nfs4rec/sqlite_client_store_test \
@@ -45,6 +47,10 @@ nfs4rec_cld_codec_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 nfs4rec_cld_pipe_test_SOURCES = nfs4rec/cld_pipe_test.cc tests/support/fake_scheduler.h
 nfs4rec_cld_pipe_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 nfs4rec_cld_pipe_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+
+nfs4rec_client_id_set_test_SOURCES = nfs4rec/client_id_set_test.cc
+nfs4rec_client_id_set_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+nfs4rec_client_id_set_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 
 nfs4rec_tracking_service_test_SOURCES = nfs4rec/tracking_service_test.cc $(NFS4REC_MEM_STORE) \
 	tests/support/fake_file_system.h tests/support/fake_grace_control.h \
@@ -82,7 +88,7 @@ nfs4rec_clients_info_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 nfs4rec_clients_info_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 
 nfs4rec_tracking_daemon_test_SOURCES = nfs4rec/tracking_daemon_test.cc \
-	tests/support/fake_file_system.h tests/support/fake_scheduler.h
+	tests/support/fake_file_system.h tests/support/fake_scheduler.h $(NFS4REC_MEM_STORE)
 nfs4rec_tracking_daemon_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 nfs4rec_tracking_daemon_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 

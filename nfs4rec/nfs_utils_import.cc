@@ -162,7 +162,16 @@ Result<ImportOutcome> ApplyNfsUtilsImport(sqlite::Db& db, const ImportRead& read
     NFSREC_ASSIGN_OR_RETURN(const std::optional<SourceIdentity> seen,
                             RecordedIdentity(db, src.path));
     if (seen && *seen == src.identity) {
-      out.lines.push_back({false, StrCat(Describe(src), "; unchanged since last start")});
+      out.lines.push_back({false, src.not_read
+                                      ? StrCat("import: ", ImportKindName(src.kind), " ", src.path,
+                                               ": unchanged since last start, not read")
+                                      : StrCat(Describe(src), "; unchanged since last start")});
+    } else if (src.not_read) {
+      // Recorded anew between the stat and now (nfsrecctl import): its
+      // records were not read, so it waits for the next start.
+      out.lines.push_back({true, StrCat("import: ", ImportKindName(src.kind), " ", src.path,
+                                        ": its recorded identity changed during start-up;"
+                                        " looked at again at the next start")});
     } else {
       changed.push_back(&src);
     }

@@ -37,7 +37,10 @@
 //     records  INTEGER NOT NULL,  -- records the source held
 //     outcome  TEXT NOT NULL);    -- adopted, replaced, older, superseded
 //
-// A source whose identity equals the recorded one is skipped.  Of those
+// A source whose identity equals the recorded one is skipped; the daemon
+// compares identities before reading (ReadChangedNfsUtilsSources: a stat
+// per source, the recorded ones read from the database), so an unchanged
+// source is never read at all.  Of those
 // that changed (or are new) only the most recently modified is considered
 // (the tracker the kernel used last); all are recorded as seen.  If the
 // store holds no record in any epoch, the source is adopted (nfsdcld v3/v4
@@ -52,6 +55,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -93,6 +97,9 @@ struct ImportSource {
   size_t skipped_ids = 0;              // empty or over 1024 bytes
   size_t skipped_entries = 0;          // v4recovery: not a client directory
   bool rolled_back = false;            // read from a copy rolled back from its hot journal
+  // Not read: its identity equalled the one recorded when it was stat'ed
+  // (ReadChangedNfsUtilsSources); kind, path and identity only.
+  bool not_read = false;
 };
 
 // Where to look.  An empty string is not read.
@@ -103,7 +110,9 @@ struct ImportLocations {
 };
 
 // The v4recovery directories of this host: /proc/fs/nfsd/nfsv4recoverydir's
-// value (under proc_root) if the file exists, then `default_dir`.
+// value (under proc_root) if the file exists and answers within 100 ms (a
+// child process reads it: while nfsd starts it blocks until the cld daemon
+// has answered nfsd's first upcall), then `default_dir`.
 std::vector<std::string> V4recoveryDirs(const std::string& proc_root,
                                         const std::string& default_dir = kDefaultV4recoveryDir);
 
@@ -120,6 +129,17 @@ struct ImportRead {
 // Every location that exists, v4recovery directories without duplicates
 // (the same directory under two names is read once).  Blocking.
 ImportRead ReadNfsUtilsSources(const ImportLocations& where);
+
+// The identities the database at `db_path` recorded (path -> identity), read
+// through a read-only connection (as root, before the drop: SQLite gives a
+// -wal or -shm it creates the database file's owner).  Empty if the file,
+// or the table, does not exist yet.  Blocking; a few rows.
+Result<std::map<std::string, SourceIdentity>> ReadRecordedIdentities(const std::string& db_path);
+
+// As ReadNfsUtilsSources, but a source whose identity (one stat) equals
+// `recorded`'s for its path is not read: it comes back with not_read set.
+ImportRead ReadChangedNfsUtilsSources(const ImportLocations& where,
+                                      const std::map<std::string, SourceIdentity>& recorded);
 
 struct ImportLogLine {
   bool notice = true;  // false: debug

@@ -1,20 +1,25 @@
 // The readers of nfs_utils_import.h: nfs-utils' files into plain structs.
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
 #include <utility>
 
 #include "common/base/logging.h"
+#include "common/base/unique_fd.h"
 #include "nfs4rec/nfs_utils_import.h"
 #include <sqlite3.h>
 
@@ -237,6 +242,44 @@ bool IsMd5Hex(const std::string& name) {
   return true;
 }
 
+// The first line of `path`, read by a child process and waited for at
+// most `limit`; "" if absent, empty or not answered in time.  A file under
+// /proc/fs/nfsd blocks its reader while nfsd starts: nfsd holds its mutex
+// until the cld daemon (the caller, whose pipe may already be open) has
+// answered its first upcall, so the caller must never wait for it.  The
+// child is killed and left to the kernel (it goes when the read returns).
+std::string FirstLineWithin(const std::string& path, std::chrono::milliseconds limit) {
+  if (::access(path.c_str(), F_OK) != 0) return "";
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return "";
+  UniqueFd in(fds[0]);
+  UniqueFd out(fds[1]);
+  const pid_t child = ::fork();
+  if (child < 0) return "";
+  if (child == 0) {
+    // Only async-signal-safe calls: the parent may have threads.
+    char buf[4096];
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : ::read(fd, buf, sizeof(buf));
+    if (n > 0) (void)!::write(out.get(), buf, static_cast<size_t>(n));
+    ::_exit(0);
+  }
+  out.reset();
+  struct pollfd p = {in.get(), POLLIN, 0};
+  std::string text;
+  if (::poll(&p, 1, static_cast<int>(limit.count())) == 1) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(in.get(), buf, sizeof(buf))) > 0) text.append(buf, static_cast<size_t>(n));
+    ::waitpid(child, nullptr, 0);
+  } else {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, WNOHANG);
+    return "";
+  }
+  return text.substr(0, text.find('\n'));
+}
+
 }  // namespace
 
 const char* ImportKindName(ImportKind kind) {
@@ -254,9 +297,9 @@ const char* ImportKindName(ImportKind kind) {
 std::vector<std::string> V4recoveryDirs(const std::string& proc_root,
                                         const std::string& default_dir) {
   std::vector<std::string> dirs;
-  std::ifstream in(proc_root + "/proc/fs/nfsd/nfsv4recoverydir");
-  std::string line;
-  if (in && std::getline(in, line) && !line.empty()) dirs.push_back(line);
+  std::string line =
+      FirstLineWithin(proc_root + "/proc/fs/nfsd/nfsv4recoverydir", std::chrono::milliseconds(100));
+  if (!line.empty()) dirs.push_back(line);
   if (!default_dir.empty() && (dirs.empty() || dirs[0] != default_dir)) {
     dirs.push_back(default_dir);
   }
@@ -319,7 +362,20 @@ Result<ImportSource> ReadV4recoveryDir(const std::string& dir) {
   return src;
 }
 
-ImportRead ReadNfsUtilsSources(const ImportLocations& where) {
+namespace {
+
+// The identity a source would be read with: the stat of main.sqlite, or of
+// the v4recovery directory.  NotFound if absent.
+Result<SourceIdentity> StatIdentity(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return PosixError("stat " + path, errno);
+  return IdentityOf(st);
+}
+
+// Reads every source, or with `recorded` only those whose identity differs
+// from the recorded one.
+ImportRead ReadSources(const ImportLocations& where,
+                       const std::map<std::string, SourceIdentity>* recorded) {
   ImportRead out;
   auto keep = [&out](ImportKind kind, const std::string& path, Result<ImportSource> r) {
     if (r.ok()) {
@@ -329,10 +385,26 @@ ImportRead ReadNfsUtilsSources(const ImportLocations& where) {
                                     " cannot be read, not imported: ", r.status().ToString()));
     }
   };
+  // True if `path` is as recorded: it is then listed, not read.
+  auto unchanged = [&out, recorded](ImportKind kind, const std::string& path) {
+    if (recorded == nullptr) return false;
+    auto it = recorded->find(path);
+    if (it == recorded->end()) return false;
+    Result<SourceIdentity> now = StatIdentity(path);
+    if (!now.ok() || !(*now == it->second)) return false;
+    ImportSource src;
+    src.kind = kind;
+    src.path = path;
+    src.identity = *now;
+    src.not_read = true;
+    out.sources.push_back(std::move(src));
+    return true;
+  };
   for (auto [kind, dir] : {std::pair{ImportKind::kNfsdcld, where.nfsdcld_dir},
                            std::pair{ImportKind::kNfsdcltrack, where.nfsdcltrack_dir}}) {
     if (dir.empty()) continue;
     const std::string path = dir + "/main.sqlite";
+    if (unchanged(kind, path)) continue;
     keep(kind, path, ReadTrackerDatabase(kind, path));
   }
   std::set<std::pair<uint64_t, uint64_t>> seen_dirs;
@@ -343,8 +415,45 @@ ImportRead ReadNfsUtilsSources(const ImportLocations& where) {
              .second) {
       continue;
     }
+    if (unchanged(ImportKind::kV4recovery, dir)) continue;
     keep(ImportKind::kV4recovery, dir, ReadV4recoveryDir(dir));
   }
+  return out;
+}
+
+}  // namespace
+
+ImportRead ReadNfsUtilsSources(const ImportLocations& where) { return ReadSources(where, nullptr); }
+
+ImportRead ReadChangedNfsUtilsSources(const ImportLocations& where,
+                                      const std::map<std::string, SourceIdentity>& recorded) {
+  return ReadSources(where, &recorded);
+}
+
+Result<std::map<std::string, SourceIdentity>> ReadRecordedIdentities(const std::string& db_path) {
+  std::map<std::string, SourceIdentity> out;
+  struct stat st;
+  if (::stat(db_path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return out;
+    return PosixError("stat " + db_path, errno);
+  }
+  if (st.st_size == 0) return out;  // made empty, not initialised yet
+  NFSREC_ASSIGN_OR_RETURN(RawDb db,
+                          OpenDb(StrCat("file:", UriPath(db_path)), SQLITE_OPEN_READONLY, db_path));
+  NFSREC_ASSIGN_OR_RETURN(
+      const std::vector<std::string> tables,
+      Strings(db.get(), "SELECT name FROM sqlite_master WHERE name = 'nfs_utils_import'"));
+  if (tables.empty()) return out;
+  const std::string sql = "SELECT path, dev, ino, size, mtime_ns FROM nfs_utils_import";
+  NFSREC_ASSIGN_OR_RETURN(RawStmt q, Prepare(db.get(), sql));
+  int rc;
+  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+    out[BlobColumn(q.get(), 0)] =
+        SourceIdentity{static_cast<uint64_t>(sqlite3_column_int64(q.get(), 1)),
+                       static_cast<uint64_t>(sqlite3_column_int64(q.get(), 2)),
+                       sqlite3_column_int64(q.get(), 3), sqlite3_column_int64(q.get(), 4)};
+  }
+  if (rc != SQLITE_DONE) return sqlite::SqliteError(db.get(), rc, sql);
   return out;
 }
 

@@ -9,9 +9,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -355,6 +357,19 @@ TEST_F(NfsUtilsImportTest, V4recoveryDirsReadFromProcAndTheDefaultWithoutDuplica
   EXPECT_EQ(read.sources.size(), 1u);
 }
 
+// While nfsd starts, a read of nfsv4recoverydir waits for nfsd's mutex,
+// which nfsd holds until the cld daemon (this process, its pipe open) has
+// answered: the read must not hold the caller up.  A FIFO without a writer
+// blocks its reader the same way.
+TEST_F(NfsUtilsImportTest, AProcFileThatBlocksIsGivenUpAfterATenthOfASecond) {
+  std::filesystem::create_directories(src_.File("proc/proc/fs/nfsd"));
+  ASSERT_EQ(::mkfifo(src_.File("proc/proc/fs/nfsd/nfsv4recoverydir").c_str(), 0600), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(V4recoveryDirs(src_.File("proc"), "/var/lib/nfs/v4recovery"),
+            (std::vector<std::string>{"/var/lib/nfs/v4recovery"}));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+}
+
 TEST_F(NfsUtilsImportTest, EmptyAndOversizedIdsAreSkippedAndCounted) {
   MakeV4(2, 0);
   {
@@ -571,6 +586,71 @@ TEST_F(NfsUtilsImportTest, UnknownSchemaVersionIsRefused) {
   Result<ImportSource> r = ReadTrackerDatabase(ImportKind::kNfsdcld, Nfsdcld());
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("schema version 5"), std::string::npos);
+}
+
+// Identity first: a source whose dev, ino, size and mtime equal the ones the
+// store recorded is only stat'ed.  Its bytes are replaced here by garbage of
+// the same size under the same mtime: reading it would fail loudly.
+TEST_F(NfsUtilsImportTest, UnchangedSourceIsNotReadAtTheNextStart) {
+  MakeV4(3, 0);
+  {
+    Fixture f(Nfsdcld());
+    f.Exec("CREATE TABLE \"rec-0000000000000003\" (id BLOB PRIMARY KEY, princhash BLOB);");
+    f.Insert("rec-0000000000000003", "id", {kIdA});
+  }
+  ASSERT_TRUE(Start().imported);
+  Result<std::map<std::string, SourceIdentity>> recorded = ReadRecordedIdentities(h_.path());
+  ASSERT_OK(recorded);
+  ASSERT_EQ(recorded->count(Nfsdcld()), 1u);
+  struct stat before;
+  ASSERT_EQ(::stat(Nfsdcld().c_str(), &before), 0);
+  {
+    std::ofstream out(Nfsdcld(), std::ios::binary | std::ios::trunc);
+    out << std::string(static_cast<size_t>(before.st_size), 'x');
+  }
+  struct timespec times[2] = {before.st_mtim, before.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, Nfsdcld().c_str(), times, 0), 0);
+
+  ImportRead read = ReadChangedNfsUtilsSources(Where(), *recorded);
+  EXPECT_TRUE(read.warnings.empty()) << read.warnings[0];
+  ASSERT_EQ(read.sources.size(), 1u);
+  EXPECT_TRUE(read.sources[0].not_read);
+  EXPECT_TRUE(read.sources[0].current.empty());
+  // Reading everything, as before, would have opened the garbage.
+  EXPECT_EQ(ReadNfsUtilsSources(Where()).warnings.size(), 1u);
+
+  ImportOutcome o;
+  ASSERT_OK(h_.queue().RunSync([&](sqlite::Db& db) -> Status {
+    NFSREC_ASSIGN_OR_RETURN(o, ApplyNfsUtilsImport(db, read, Now()));
+    return Status::Ok();
+  }));
+  EXPECT_FALSE(o.imported);
+  ASSERT_EQ(o.lines.size(), 1u);
+  EXPECT_NE(o.lines[0].text.find("unchanged since last start, not read"), std::string::npos);
+  ASSERT_OK(h_.Open());
+  Result<ClientSnapshot> snap = ClientStoreCalls(h_.store(), h_.settle()).Load();
+  ASSERT_OK(snap);
+  EXPECT_EQ(Ids(snap->current), (std::vector<std::string>{kIdA}));
+}
+
+// A changed identity (here only the mtime) means the source is read again.
+TEST_F(NfsUtilsImportTest, SourceWithAChangedIdentityIsRead) {
+  MakeV4(3, 0);
+  ASSERT_TRUE(Start().imported);
+  Result<std::map<std::string, SourceIdentity>> recorded = ReadRecordedIdentities(h_.path());
+  ASSERT_OK(recorded);
+  SetMtime(Nfsdcld(), Now() + 10);
+  ImportRead read = ReadChangedNfsUtilsSources(Where(), *recorded);
+  ASSERT_EQ(read.sources.size(), 1u);
+  EXPECT_FALSE(read.sources[0].not_read);
+  EXPECT_EQ(read.sources[0].schema, 4);
+}
+
+TEST_F(NfsUtilsImportTest, NoDatabaseYetMeansNoRecordedIdentities) {
+  Result<std::map<std::string, SourceIdentity>> recorded =
+      ReadRecordedIdentities(src_.File("absent.sqlite"));
+  ASSERT_OK(recorded);
+  EXPECT_TRUE(recorded->empty());
 }
 
 }  // namespace

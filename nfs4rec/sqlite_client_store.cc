@@ -42,9 +42,52 @@ void SqliteClientStore::Load(ResultDone<ClientSnapshot> done) {
       });
 }
 
+void SqliteClientStore::LoadDigest(Fingerprint fingerprint, RecordFilter offered,
+                                   ResultDone<ClientDigest> done) {
+  SubmitWithResult<ClientDigest>(
+      [fingerprint = std::move(fingerprint),
+       offered = std::move(offered)](sqlite::Db& db) -> Result<ClientDigest> {
+        ClientDigest out;
+        NFSREC_ASSIGN_OR_RETURN(out.epochs, client_sql::ReadEpochs(db));
+        NFSREC_ASSIGN_OR_RETURN(const int64_t n, client_sql::CountClients(db, out.epochs.current));
+        out.current.reserve(static_cast<size_t>(n));
+        NFSREC_RETURN_IF_ERROR(client_sql::ForEachClientId(
+            db, out.epochs.current,
+            [&](std::string_view id) { out.current.push_back(fingerprint(id)); }));
+        if (out.epochs.in_grace()) {
+          // Only after a restart during grace; the full records are needed
+          // for `offered`.
+          NFSREC_ASSIGN_OR_RETURN(const std::vector<ClientRecord> recovery,
+                                  client_sql::ReadClients(db, out.epochs.recovery));
+          for (const ClientRecord& r : recovery) {
+            if (offered(r)) out.recovery.push_back(fingerprint(r.id));
+          }
+        }
+        return out;
+      },
+      [done = std::move(done)](Result<ClientDigest> r) mutable {
+        if (!r.ok()) return done(r.status().WithContext("load cld state"));
+        done(std::move(r));
+      });
+}
+
 void SqliteClientStore::StartGrace(ResultDone<GraceStartResult> done) {
   SubmitWithResult<GraceStartResult>([](sqlite::Db& db) { return client_sql::StartGrace(db); },
                                      std::move(done));
+}
+
+void SqliteClientStore::OpenGrace(ResultDone<GraceStartResult> done) {
+  SubmitWithResult<GraceStartResult>([](sqlite::Db& db) { return client_sql::OpenGrace(db); },
+                                     std::move(done));
+}
+
+void SqliteClientStore::ReadRecords(uint64_t epoch, std::optional<std::string> after, size_t limit,
+                                    ResultDone<std::vector<ClientRecord>> done) {
+  SubmitWithResult<std::vector<ClientRecord>>(
+      [epoch, after = std::move(after), limit](sqlite::Db& db) {
+        return client_sql::ReadClientsAfter(db, epoch, after, limit);
+      },
+      std::move(done));
 }
 
 void SqliteClientStore::PutClient(const ClientRecord& record, Done done) {

@@ -9,6 +9,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "common/base/liveness.h"
 #include "common/store/commit_queue.h"
@@ -25,7 +28,13 @@ class SqliteClientStore final : public ClientStore {
   SqliteClientStore& operator=(const SqliteClientStore&) = delete;
 
   void Load(ResultDone<ClientSnapshot> done) override;
+  // Streams the current epoch's ids through `fingerprint` row by row.
+  void LoadDigest(Fingerprint fingerprint, RecordFilter offered,
+                  ResultDone<ClientDigest> done) override;
   void StartGrace(ResultDone<GraceStartResult> done) override;
+  void OpenGrace(ResultDone<GraceStartResult> done) override;
+  void ReadRecords(uint64_t epoch, std::optional<std::string> after, size_t limit,
+                   ResultDone<std::vector<ClientRecord>> done) override;
   void PutClient(const ClientRecord& record, Done done) override;
   void RemoveClient(const std::string& id, Done done) override;
   void CheckReclaim(const std::string& id, ResultDone<CheckResult> done) override;

@@ -14,21 +14,36 @@ std::vector<std::string> CldPipePaths(const TrackingOptions& options) {
   return paths;
 }
 
+Result<std::unique_ptr<CldPipe>> TrackingDaemon::OpenPipeEarly(EventLoop& loop,
+                                                               Scheduler& scheduler, Logger& log,
+                                                               const TrackingOptions& options,
+                                                               std::shared_ptr<PipeOpener> opener) {
+  // Until a daemon adopts it nothing is read, so this handler never runs.
+  NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<CldPipe> pipe,
+                          CldPipe::Create(
+                              loop, scheduler, log, CldPipePaths(options),
+                              [](std::span<const uint8_t>, uint64_t) {}, std::move(opener)));
+  pipe->PauseReading();
+  NFSREC_RETURN_IF_ERROR(pipe->Start());
+  return pipe;
+}
+
 Result<std::unique_ptr<TrackingDaemon>> TrackingDaemon::Create(
     EventLoop& loop, Scheduler& scheduler, Executor& executor, std::shared_ptr<FileSystem> fs,
     Logger& log, CommitQueue& queue, const TrackingOptions& options,
-    std::shared_ptr<PipeOpener> opener) {
+    std::shared_ptr<PipeOpener> opener, std::unique_ptr<CldPipe> early) {
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<SqliteClientStore> store, SqliteClientStore::Open(queue));
   return CreateWithStore(loop, scheduler, executor, std::move(fs), log, std::move(store), options,
-                         std::move(opener));
+                         std::move(opener), std::move(early));
 }
 
 Result<std::unique_ptr<TrackingDaemon>> TrackingDaemon::CreateWithStore(
     EventLoop& loop, Scheduler& scheduler, Executor& executor, std::shared_ptr<FileSystem> fs,
     Logger& log, std::unique_ptr<ClientStore> store, const TrackingOptions& options,
-    std::shared_ptr<PipeOpener> opener) {
-  std::unique_ptr<TrackingDaemon> d(new TrackingDaemon(
-      loop, scheduler, executor, std::move(fs), log, std::move(store), options, std::move(opener)));
+    std::shared_ptr<PipeOpener> opener, std::unique_ptr<CldPipe> early) {
+  std::unique_ptr<TrackingDaemon> d(new TrackingDaemon(loop, scheduler, executor, std::move(fs),
+                                                       log, std::move(store), options,
+                                                       std::move(opener), std::move(early)));
   NFSREC_RETURN_IF_ERROR(d->Init());
   return d;
 }
@@ -36,7 +51,7 @@ Result<std::unique_ptr<TrackingDaemon>> TrackingDaemon::CreateWithStore(
 TrackingDaemon::TrackingDaemon(EventLoop& loop, Scheduler& scheduler, Executor& executor,
                                std::shared_ptr<FileSystem> fs, Logger& log,
                                std::unique_ptr<ClientStore> store, const TrackingOptions& options,
-                               std::shared_ptr<PipeOpener> opener)
+                               std::shared_ptr<PipeOpener> opener, std::unique_ptr<CldPipe> early)
     : loop_(loop),
       scheduler_(scheduler),
       executor_(executor),
@@ -45,7 +60,9 @@ TrackingDaemon::TrackingDaemon(EventLoop& loop, Scheduler& scheduler, Executor& 
       options_(options),
       store_(std::move(store)),
       grace_(executor, fs_),
-      opener_(std::move(opener)) {}
+      opener_(std::move(opener)),
+      pipe_(std::move(early)),
+      adopted_pipe_(pipe_ != nullptr) {}
 
 TrackingDaemon::~TrackingDaemon() {
   // ORDER: stop the pipe first so no new upcall reaches a half-destroyed service.
@@ -62,32 +79,39 @@ Status TrackingDaemon::Init() {
   const bool follow_lease = interval < 0;
   if (follow_lease) {
     // Once per lease: a client that got state since the last run is then
-    // recorded before its state could lapse.  One small procfs read at start.
+    // recorded before its state could lapse.  The lease comes with the
+    // first scan, right after the load, on an Executor worker: nothing
+    // under /proc/fs/nfsd is read here, on the loop thread, because while
+    // nfsd starts it holds its mutex (every such read waits for it) until
+    // this daemon has answered its first upcall.
     constexpr int64_t kFallbackLease = 90;
-    Result<int64_t> lease = ReadLeaseTime(*fs_);
-    interval = lease.ok() ? *lease : kFallbackLease;
+    interval = kFallbackLease;
   }
   if (interval > 0) {
     live_clients_ = std::make_unique<ProcLiveClientSource>(executor_, fs_);
     service_->EnableReconcile(*live_clients_, std::chrono::seconds(interval), follow_lease);
-    log_.Info(StrCat("cld: reconciling with ", kNfsdClientsDir, " every ", interval,
-                     " s and after each grace period"));
+    log_.Info(StrCat("cld: reconciling with ", kNfsdClientsDir, " every ",
+                     follow_lease ? std::string("lease period") : StrCat(interval, " s"),
+                     " and after each grace period"));
   }
-  NFSREC_ASSIGN_OR_RETURN(
-      pipe_, CldPipe::Create(
-                 loop_, scheduler_, log_, CldPipePaths(options_),
-                 [this](std::span<const uint8_t> bytes, uint64_t gen) { OnMessage(bytes, gen); },
-                 opener_));
+  auto on_message = [this](std::span<const uint8_t> bytes, uint64_t gen) { OnMessage(bytes, gen); };
+  if (pipe_) {
+    pipe_->SetHandler(std::move(on_message));
+    return Status::Ok();
+  }
+  NFSREC_ASSIGN_OR_RETURN(pipe_, CldPipe::Create(loop_, scheduler_, log_, CldPipePaths(options_),
+                                                 std::move(on_message), opener_));
   return Status::Ok();
 }
 
 void TrackingDaemon::Start(Callback<void(Status)> done) {
   // ORDER: the pipe first: knfsd waits only about a second for its reader,
-  // and upcalls wait for the load anyway.
-  Status opened = pipe_->Start();
+  // and upcalls wait for the load anyway (the service holds them, in order).
+  Status opened = adopted_pipe_ ? Status::Ok() : pipe_->Start();
   service_->Start([opened, done = std::move(done)](Status loaded) mutable {
     done(opened.ok() ? loaded.WithContext("cld store") : opened);
   });
+  if (adopted_pipe_) pipe_->ResumeReading();
 }
 
 void TrackingDaemon::OnMessage(std::span<const uint8_t> bytes, uint64_t generation) {

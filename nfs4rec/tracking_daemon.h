@@ -37,25 +37,35 @@ std::vector<std::string> CldPipePaths(const TrackingOptions& options);
 
 class TrackingDaemon {
  public:
+  // The first start-up step: opens the cld pipe now (or watches for it and
+  // opens it within milliseconds of its creation: CldPipe), before the
+  // store exists, because knfsd waits only about a second for a reader.
+  // Nothing is read yet; upcalls wait in the kernel's pipe until a daemon
+  // created with this pipe starts.  `opener` as for Create.
+  static Result<std::unique_ptr<CldPipe>> OpenPipeEarly(EventLoop& loop, Scheduler& scheduler,
+                                                        Logger& log, const TrackingOptions& options,
+                                                        std::shared_ptr<PipeOpener> opener);
   // Opens the "cld" schema in the queue's database and loads the epochs.
   // `fs` is shared with Executor workers, which may outlive the daemon.
-  // `opener` opens the cld pipe (null: open(2) in this process).
+  // `opener` opens the cld pipe (null: open(2) in this process); `early`,
+  // if given, is the pipe OpenPipeEarly opened, adopted instead.
   static Result<std::unique_ptr<TrackingDaemon>> Create(
       EventLoop& loop, Scheduler& scheduler, Executor& executor, std::shared_ptr<FileSystem> fs,
       Logger& log, CommitQueue& queue, const TrackingOptions& options,
-      std::shared_ptr<PipeOpener> opener = nullptr);
+      std::shared_ptr<PipeOpener> opener = nullptr, std::unique_ptr<CldPipe> early = nullptr);
   // Same with any ClientStore (tests).
   static Result<std::unique_ptr<TrackingDaemon>> CreateWithStore(
       EventLoop& loop, Scheduler& scheduler, Executor& executor, std::shared_ptr<FileSystem> fs,
       Logger& log, std::unique_ptr<ClientStore> store, const TrackingOptions& options,
-      std::shared_ptr<PipeOpener> opener = nullptr);
+      std::shared_ptr<PipeOpener> opener = nullptr, std::unique_ptr<CldPipe> early = nullptr);
   ~TrackingDaemon();
   TrackingDaemon(const TrackingDaemon&) = delete;
   TrackingDaemon& operator=(const TrackingDaemon&) = delete;
 
-  // Opens (or starts waiting for) the pipe, then loads the records; `done`
-  // runs on the loop thread once they are loaded (upcalls read meanwhile
-  // wait for them).  Never blocks.
+  // Opens (or starts waiting for) the pipe, or starts reading the one
+  // adopted from OpenPipeEarly, and loads the records; `done` runs on the
+  // loop thread once they are loaded (upcalls read meanwhile wait for
+  // them, in order).  Never blocks.
   void Start(Callback<void(Status)> done);
   // For an orderly exit: stops reading upcalls and runs `done` on the loop
   // thread once every upcall already read has been answered.  An upcall
@@ -88,7 +98,8 @@ class TrackingDaemon {
  private:
   TrackingDaemon(EventLoop& loop, Scheduler& scheduler, Executor& executor,
                  std::shared_ptr<FileSystem> fs, Logger& log, std::unique_ptr<ClientStore> store,
-                 const TrackingOptions& options, std::shared_ptr<PipeOpener> opener);
+                 const TrackingOptions& options, std::shared_ptr<PipeOpener> opener,
+                 std::unique_ptr<CldPipe> early);
   Status Init();
   void OnMessage(std::span<const uint8_t> bytes, uint64_t generation);
   void SendReply(uint64_t generation, const CldMessage& reply);
@@ -106,6 +117,7 @@ class TrackingDaemon {
   std::unique_ptr<ProcLiveClientSource> live_clients_;
   std::shared_ptr<PipeOpener> opener_;
   std::unique_ptr<CldPipe> pipe_;
+  bool adopted_pipe_ = false;  // opened by OpenPipeEarly, started already
   uint8_t last_version_ = kCldVersion1;
   Callback<void()> drained_;
   uint64_t bad_upcalls_ = 0;

@@ -18,6 +18,7 @@
 #include "nfs4rec/sqlite_client_store.h"
 #include "tests/support/fake_file_system.h"
 #include "tests/support/fake_scheduler.h"
+#include "tests/support/mem_client_store.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 #include <gtest/gtest.h>
@@ -186,6 +187,22 @@ TEST_F(TrackingDaemonTest, WithoutALeaseFileTheIntervalIsNinetySeconds) {
   Client(1, "confirmed", "\"c\"", true);  // appears after the first run
   sched_.Advance(seconds(90));
   ASSERT_TRUE(r.loop->RunUntil([&] { return s.stats().reconcile_added >= 1; }, kSettle));
+}
+
+// While nfsd starts it holds its mutex until the cld daemon has answered
+// its first upcall, and every read under /proc/fs/nfsd waits for that
+// mutex: creating the daemon reads nothing there (the lease comes with the
+// first scan, on a worker, after Start).
+TEST_F(TrackingDaemonTest, CreatingTheDaemonReadsNothingUnderProc) {
+  fs_->SetFile(kNfsdLeaseTimePath, "45\n");
+  StderrLogger log("tracking_daemon_test", false);
+  auto loop = EventLoop::Create().value();
+  Executor executor(*loop);
+  auto queue = std::make_unique<CommitQueue>(sqlite::Db::Open(db()).value(), *loop);
+  auto d = TrackingDaemon::Create(*loop, sched_, executor, fs_, log, *queue, Options());
+  ASSERT_OK(d);
+  EXPECT_EQ(fs_->reads(), 0);
+  d->reset();
 }
 
 TEST_F(TrackingDaemonTest, ZeroIntervalTurnsItOff) {
@@ -383,6 +400,104 @@ TEST_F(TrackingDaemonTest, UpcallsAreCountedByCommandAndUndecodableOnesApart) {
   EXPECT_EQ(r.daemon->upcalls_by_command().size(), 2u);
   EXPECT_EQ(r.daemon->pipe().stats().last_message, sched_.Now());
   Stop(r);
+}
+
+// An opener that counts its calls and hands out one socket end, once.
+class CountingOpener final : public PipeOpener {
+ public:
+  explicit CountingOpener(UniqueFd fd) : fd_(std::move(fd)) {}
+  Result<UniqueFd> Open(const std::string&) override {
+    ++calls;
+    if (!fd_) return Status::NotFound("already handed out");
+    return std::move(fd_);
+  }
+  int calls = 0;
+
+ private:
+  UniqueFd fd_;
+};
+
+// Start-up order (daemon/nfsrecd_main.cc): the cld pipe is opened first,
+// before any store exists, and read only once a daemon adopts it; upcalls
+// the kernel sent meanwhile are read then, wait while the store's Load is
+// held, and are answered in order once it completes.
+TEST_F(TrackingDaemonTest, PipeOpenedBeforeTheLoadAndUpcallsAnsweredOnceLoaded) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+  UniqueFd kernel(sv[1]);
+  CapturingLogger log;
+  auto loop = EventLoop::Create().value();
+  Executor executor(*loop);
+  auto opener = std::make_shared<CountingOpener>(UniqueFd(sv[0]));
+  Result<std::unique_ptr<CldPipe>> pipe =
+      TrackingDaemon::OpenPipeEarly(*loop, sched_, log, NoReconcile(), opener);
+  ASSERT_OK(pipe);
+  EXPECT_EQ(opener->calls, 1);
+  EXPECT_TRUE((*pipe)->is_open());
+
+  // The kernel's first upcalls, before the store exists.
+  auto send = [&](const CldMessage& up) {
+    std::vector<uint8_t> bytes = EncodeCldUpcall(up).value();
+    ASSERT_EQ(::write(kernel.get(), bytes.data(), bytes.size()),
+              static_cast<ssize_t>(bytes.size()));
+  };
+  CldMessage version;
+  version.command = static_cast<uint8_t>(CldCommand::kGetVersion);
+  version.xid = 1;
+  send(version);
+  CldMessage create;
+  create.command = static_cast<uint8_t>(CldCommand::kCreate);
+  create.xid = 2;
+  create.name = "client-a";
+  send(create);
+  // Not read while no daemon has adopted the pipe.
+  EXPECT_FALSE(loop->RunUntil([&] { return (*pipe)->stats().messages != 0; },
+                              std::chrono::milliseconds(50)));
+
+  auto mem = std::make_unique<MemClientStore>();
+  MemClientStore* store = mem.get();
+  auto d = TrackingDaemon::CreateWithStore(*loop, sched_, executor, fs_, log, std::move(mem),
+                                           NoReconcile(), nullptr, std::move(pipe).value());
+  ASSERT_OK(d);
+  bool started = false;
+  (*d)->Start([&started](Status st) {
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    started = true;
+  });
+  EXPECT_EQ(opener->calls, 1);  // adopted, not opened again
+  // Read now, but held: the Load has not completed.
+  ASSERT_TRUE(loop->RunUntil([&] { return (*d)->service().stats().upcalls == 2; },
+                             std::chrono::seconds(10)));
+  EXPECT_EQ((*d)->service().in_flight(), 2u);
+  uint8_t byte;
+  EXPECT_EQ(::recv(kernel.get(), &byte, 1, MSG_DONTWAIT | MSG_PEEK), -1);
+  EXPECT_FALSE(store->Has(1, "client-a"));
+  EXPECT_FALSE(started);
+
+  // The Load completes (then the Create's write): both are answered, in order.
+  std::vector<uint8_t> got;
+  auto replies_read = [&] {
+    store->RunPending();
+    uint8_t buf[4096];
+    ssize_t n = ::recv(kernel.get(), buf, sizeof(buf), MSG_DONTWAIT);
+    if (n > 0) got.insert(got.end(), buf, buf + n);
+    return got.size() >= 2 * kCldMsgV1Size;
+  };
+  ASSERT_TRUE(loop->RunUntil(replies_read, std::chrono::seconds(10)));
+  EXPECT_TRUE(started);
+  ASSERT_EQ(got.size(), 2 * kCldMsgV1Size);
+  Result<CldMessage> first =
+      DecodeCldDowncall(std::span<const uint8_t>(got.data(), kCldMsgV1Size), kCldVersion1);
+  Result<CldMessage> second = DecodeCldDowncall(
+      std::span<const uint8_t>(got.data() + kCldMsgV1Size, kCldMsgV1Size), kCldVersion1);
+  ASSERT_OK(first);
+  ASSERT_OK(second);
+  EXPECT_EQ(first->xid, 1u);
+  EXPECT_EQ(first->status, 0);
+  EXPECT_EQ(second->xid, 2u);
+  EXPECT_EQ(second->status, 0);
+  EXPECT_TRUE(store->Has(1, "client-a"));
+  d->reset();
 }
 
 }  // namespace

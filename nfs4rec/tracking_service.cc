@@ -2,6 +2,7 @@
 
 #include <cassert>
 #include <chrono>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -9,12 +10,20 @@ namespace nfsrec::nfs4rec {
 
 int16_t ToCldStatus(const Status& st) { return st.ok() ? 0 : kCldERemoteIo; }
 
+// Records read from the store per page of a GraceStart upload: a million
+// records are never in memory at once, and a page is read in a few ms.
+constexpr size_t kUploadPage = 4096;
+
+// A GraceStart upload: pages of the recovery epoch, in id order, each sent
+// options_.upload_batch downcalls per loop turn.
 struct TrackingService::Upload {
   uint64_t seq = 0;
   CldMessage request;
   Reply reply;
-  std::vector<ClientRecord> records;
+  GraceStartResult grace;             // epochs; its `reclaimable` stays empty
+  std::vector<ClientRecord> records;  // the page being sent
   size_t next = 0;
+  bool last_page = false;  // `records` is the last page
   uint64_t sent = 0;
   uint64_t skipped = 0;
   TimePoint started;
@@ -42,7 +51,13 @@ std::string TrackingService::NameForLog(const std::string& id) {
 
 TrackingService::TrackingService(ClientStore& store, GraceControl& grace, Scheduler& scheduler,
                                  Logger& log, TrackingServiceOptions options)
-    : store_(store), grace_(grace), scheduler_(scheduler), log_(log), options_(options) {
+    : store_(store),
+      grace_(grace),
+      scheduler_(scheduler),
+      log_(log),
+      options_(options),
+      awaiting_(ClientIdSet::RandomHasher()),
+      current_ids_(awaiting_.hasher()) {
   if (options_.upload_batch == 0) options_.upload_batch = 1;
 }
 
@@ -53,33 +68,36 @@ TrackingService::~TrackingService() {
 void TrackingService::Start(Callback<void(Status)> done) {
   assert(start_ == StartState::kIdle || start_ == StartState::kFailed);
   start_ = StartState::kLoading;
-  store_.Load(liveness_.Guard([this, done = std::move(done)](Result<ClientSnapshot> r) mutable {
-    OnLoaded(std::move(r), std::move(done));
-  }));
+  const ClientIdSet::Hasher hasher = current_ids_.hasher();
+  store_.LoadDigest([hasher](std::string_view id) { return hasher(id); },
+                    [](const ClientRecord& r) { return RecordProblem(r).empty(); },
+                    liveness_.Guard([this, done = std::move(done)](Result<ClientDigest> r) mutable {
+                      OnLoaded(std::move(r), std::move(done));
+                    }));
 }
 
-void TrackingService::OnLoaded(Result<ClientSnapshot> snapshot, Callback<void(Status)> done) {
+void TrackingService::OnLoaded(Result<ClientDigest> digest, Callback<void(Status)> done) {
   std::vector<std::pair<CldMessage, Reply>> waiting = std::move(waiting_);
   waiting_.clear();
-  if (!snapshot.ok()) {
+  if (!digest.ok()) {
     start_ = StartState::kFailed;
-    log_.Error(StrCat("cld: cannot load the client records: ", snapshot.status().ToString(),
+    log_.Error(StrCat("cld: cannot load the client records: ", digest.status().ToString(),
                       "; answering upcalls that need them with errors"));
     for (auto& [up, reply] : waiting) {
       if (!RefuseWithoutStore(up, reply)) Dispatch(up, std::move(reply));
     }
-    done(snapshot.status());
+    done(digest.status());
     return;
   }
-  epochs_ = snapshot->epochs;
+  epochs_ = digest->epochs;
   current_ids_.clear();
-  for (const ClientRecord& r : snapshot->current) current_ids_.insert(r.id);
+  current_ids_.reserve(digest->current.size());
+  for (uint64_t f : digest->current) current_ids_.InsertFingerprint(f);
   awaiting_.clear();
-  for (const ClientRecord& r : snapshot->recovery) {
-    if (RecordProblem(r).empty()) awaiting_.insert(r.id);
-  }
+  awaiting_.reserve(digest->recovery.size());
+  for (uint64_t f : digest->recovery) awaiting_.InsertFingerprint(f);
   uploaded_ = awaiting_.size();
-  for (const ClientRecord& r : snapshot->current) awaiting_.erase(r.id);
+  for (uint64_t f : digest->current) awaiting_.EraseFingerprint(f);
   if (epochs_.in_grace()) {
     log_.Info(StrCat("cld: grace period open (recovery epoch ", epochs_.recovery, ", current ",
                      epochs_.current, "): ", awaiting_.size(), " of ", uploaded_,
@@ -183,7 +201,7 @@ void TrackingService::HandleGraceStart(const CldMessage& up, Reply reply) {
   job->request = up;
   job->reply = std::move(reply);
   job->started = scheduler_.Now();
-  store_.StartGrace(liveness_.Guard([this, job](Result<GraceStartResult> r) {
+  store_.OpenGrace(liveness_.Guard([this, job](Result<GraceStartResult> r) {
     if (!r.ok()) {
       ++stats_.store_errors;
       log_.Error(StrCat("cld: GraceStart failed in the store: ", r.status().ToString()));
@@ -192,16 +210,37 @@ void TrackingService::HandleGraceStart(const CldMessage& up, Reply reply) {
     }
     epochs_ = r->epochs;
     current_ids_.clear();  // the store emptied the current epoch
-    job->records = std::move(r->reclaimable);
+    job->grace = std::move(r).value();
+    // Filled page by page; uploaded_ is set, and grace noted as started
+    // (nfsd starts its timer then), once the last page is sent.  Until
+    // then uploaded_ is 0, so no early end can be asked for mid-upload.
     awaiting_.clear();
-    for (const ClientRecord& rec : job->records) {
-      if (RecordProblem(rec).empty()) awaiting_.insert(rec.id);
-    }
-    uploaded_ = awaiting_.size();
+    uploaded_ = 0;
     end_grace_requested_ = false;
-    NoteGraceStarted(*r);
-    ContinueUpload(job);
+    ReadUploadPage(job);
   }));
+}
+
+void TrackingService::ReadUploadPage(const std::shared_ptr<Upload>& job) {
+  std::optional<std::string> after;
+  if (!job->records.empty()) after = job->records.back().id;
+  store_.ReadRecords(epochs_.recovery, std::move(after), kUploadPage,
+                     liveness_.Guard([this, job](Result<std::vector<ClientRecord>> page) {
+                       if (job->seq == upload_seq_ && !page.ok()) {
+                         ++stats_.store_errors;
+                         log_.Error(StrCat("cld: GraceStart xid ", job->request.xid,
+                                           ": reading the records after ", job->sent,
+                                           " failed: ", page.status().ToString()));
+                         Finish(job->request, job->reply, ToCldStatus(page.status()));
+                         return;
+                       }
+                       if (page.ok()) {
+                         job->records = std::move(page).value();
+                         job->next = 0;
+                         job->last_page = job->records.size() < kUploadPage;
+                       }
+                       ContinueUpload(job);
+                     }));
 }
 
 void TrackingService::ContinueUpload(const std::shared_ptr<Upload>& job) {
@@ -226,6 +265,7 @@ void TrackingService::ContinueUpload(const std::shared_ptr<Upload>& job) {
                           "): the database holds a value the kernel cannot take"));
       continue;
     }
+    awaiting_.insert(rec.id);
     CldMessage m = ReplyTo(job->request, kCldEInProgress);
     m.name = rec.id;
     if (v2) m.princhash = rec.princhash;
@@ -238,6 +278,9 @@ void TrackingService::ContinueUpload(const std::shared_ptr<Upload>& job) {
     scheduler_.RunAfter(Duration::zero(), liveness_.Guard([this, job] { ContinueUpload(job); }));
     return;
   }
+  if (!job->last_page) return ReadUploadPage(job);
+  uploaded_ = awaiting_.size();
+  NoteGraceStarted(job->grace);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(scheduler_.Now() - job->started);
   log_.Info(StrCat("cld: GraceStart xid ", job->request.xid, ": uploaded ", job->sent, " records",
                    job->skipped ? StrCat(", skipped ", job->skipped) : "", " in ", ms.count(),

@@ -9,9 +9,9 @@
 //                  recovery; during grace the recovery epoch is kept and only
 //                  current is emptied), then one -EINPROGRESS downcall per
 //                  valid record of the recovery epoch (name, plus princhash
-//                  in v2), then status 0.  Records whose name is empty or
-//                  over 1024 bytes, or whose princhash is neither 0 nor 32
-//                  bytes, are skipped with a log line and never sent.
+//                  in v2), read a page at a time in id order, then status 0.  Records whose name is
+//                  empty or over 1024 bytes, or whose princhash is neither 0 nor 32 bytes, are
+//                  skipped with a log line and never sent.
 //   Create      -> store the record in the current epoch; answered only after
 //                  the store reports it durable.
 //   Remove      -> delete it from the current epoch.
@@ -22,7 +22,11 @@
 //   other       -> -EOPNOTSUPP.
 // Store failures answer -EREMOTEIO, as nfsdcld does.
 //
-// Start-up: Start() loads the store's snapshot asynchronously.  Upcalls
+// Memory: the sets of ids (current, awaiting reclaim) are ClientIdSets,
+// 8 bytes per client; the records stay in the store, and start-up reads
+// only their fingerprints (ClientStore::LoadDigest).
+//
+// Start-up: Start() loads the store's digest asynchronously.  Upcalls
 // that arrive before it has loaded wait, in order, and are handled once it
 // has: answering them earlier would act on state the load then overwrites
 // (a Remove's id would come back as recorded).  If the load fails, waiting
@@ -55,6 +59,7 @@
 #include "common/base/liveness.h"
 #include "common/base/logging.h"
 #include "nfs4rec/cld_codec.h"
+#include "nfs4rec/client_id_set.h"
 #include "nfs4rec/client_store.h"
 #include "nfs4rec/clients_info.h"
 #include "nfs4rec/grace.h"
@@ -191,12 +196,13 @@ class TrackingService {
   struct Upload;
   enum class StartState { kIdle, kLoading, kReady, kFailed };
 
-  void OnLoaded(Result<ClientSnapshot> snapshot, Callback<void(Status)> done);
+  void OnLoaded(Result<ClientDigest> digest, Callback<void(Status)> done);
   void Dispatch(const CldMessage& up, Reply reply);
   // After a failed load: answers an upcall that needs the store as a
   // store failure; false if it needs none.
   bool RefuseWithoutStore(const CldMessage& up, const Reply& reply);
   void HandleGraceStart(const CldMessage& up, Reply reply);
+  void ReadUploadPage(const std::shared_ptr<Upload>& job);
   void ContinueUpload(const std::shared_ptr<Upload>& job);
   void HandleCreate(const CldMessage& up, Reply reply);
   void HandleRemove(const CldMessage& up, Reply reply);
@@ -230,7 +236,7 @@ class TrackingService {
   std::vector<std::pair<CldMessage, Reply>> waiting_;
   bool reconcile_after_start_ = false;
   Epochs epochs_;
-  std::set<std::string> awaiting_;  // uploaded, not yet re-created
+  ClientIdSet awaiting_;  // uploaded, not yet re-created
   size_t uploaded_ = 0;
   bool end_grace_requested_ = false;
   uint64_t upload_seq_ = 0;  // the newest GraceStart; older uploads stop
@@ -239,7 +245,7 @@ class TrackingService {
   // Ids with a record in the current epoch as far as this process wrote or
   // loaded them, plus Creates not yet durable: reconciliation never writes
   // over these (a Create's record carries the princhash, ours would not).
-  std::set<std::string> current_ids_;
+  ClientIdSet current_ids_;  // same key as awaiting_: they share fingerprints
   std::map<std::string, int> pending_creates_;
   // Removes issued since the running scan started: the kernel's list may
   // still show a client it has just expired.

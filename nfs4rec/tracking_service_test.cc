@@ -215,6 +215,29 @@ TEST_F(TrackingServiceTest, LargeUploadIsBatchedAcrossLoopTurns) {
   EXPECT_EQ(out.back().status, 0);
 }
 
+// The upload reads the recovery epoch a page at a time (4096 records):
+// across pages every record goes out once, in id order, and the count of
+// clients that may reclaim is known when grace is noted as started.
+TEST_F(TrackingServiceTest, UploadOfSeveralPagesSendsEveryRecordOnceInOrder) {
+  constexpr int kRecords = 10000;
+  for (int i = 0; i < kRecords; ++i) {
+    store_.Insert(1, ClientRecord{StrCat("client-", 100000 + i), "", {}, 0});
+  }
+  MakeService();
+  auto r = Call(Up(CldCommand::kGraceStart));
+  ASSERT_EQ(r.size(), kRecords + 1u);
+  for (int i = 0; i < kRecords; ++i) {
+    ASSERT_EQ(r[i].name, StrCat("client-", 100000 + i)) << i;
+    ASSERT_EQ(r[i].status, kCldEInProgress);
+  }
+  EXPECT_EQ(r.back().status, 0);
+  EXPECT_EQ(service_->stats().records_uploaded, static_cast<uint64_t>(kRecords));
+  EXPECT_EQ(service_->awaiting_reclaim(), static_cast<size_t>(kRecords));
+  EXPECT_TRUE(log_.Contains(StrCat("grace started: ", kRecords, " clients may reclaim")));
+  Create("client-100000");
+  EXPECT_EQ(service_->awaiting_reclaim(), kRecords - 1u);
+}
+
 TEST_F(TrackingServiceTest, SecondRebootDuringGraceKeepsUnreclaimedClients) {
   MakeService();
   Create("a");

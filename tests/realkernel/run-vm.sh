@@ -13,6 +13,8 @@
 #   v4 v40 v3 2host v4-lostdb                 the original set (v4-lostdb is a negative control)
 #   mixed reboot-in-grace daemon-restart nfsd-first early-grace unrecorded   issue 5
 #   v40-reboot2                               issue 6 (expected failure in nfs-utils mode)
+#   start-together nfsd-before-daemon         issue 13: daemons started with nfsd, or 0.5 s after
+#                                             it (inside the kernel's 1 s wait for the cld pipe)
 #   takeover                                  rpc.statd -> nfsrecd at a reboot (nfsrecd mode only)
 #   switch-in switch-out                      issue 11: nfs-utils -> nfsrecd and back at a reboot, with
 #                                             v4.0, v4.1 and v3 locks held (nfsrecd mode only)
@@ -62,7 +64,7 @@ set -euo pipefail
 # tells the running daemon to reload.
 NFSREC_CMD_DEFAULT="/host/bin/nfsrecd -F -d -L -P /var/lib/nfs --cld-pipe /var/lib/nfs/rpc_pipefs/nfsd/cld"
 NOTIFY_CMD_NFSRECD="/host/bin/nfsrecd --sm-notify -d -f"
-ALL_SCENARIOS="v4 v40 v3 2host v4-lostdb mixed reboot-in-grace daemon-restart nfsd-first early-grace unrecorded v40-reboot2 takeover switch-in switch-out"
+ALL_SCENARIOS="v4 v40 v3 2host v4-lostdb mixed reboot-in-grace daemon-restart nfsd-first early-grace unrecorded v40-reboot2 takeover switch-in switch-out start-together nfsd-before-daemon"
 
 WORK=${WORK:-${TMPDIR:-/tmp}/nfsrec-realkernel}
 SHARE=${SHARE:-$WORK/share}

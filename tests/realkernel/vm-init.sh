@@ -203,6 +203,16 @@ daemons_alive() {
     for p in $DAEMON_PIDS; do [ -r "/proc/$p/stat" ] || return 1; done
 }
 restart_daemons() { stop_daemons "${1:-TERM}"; start_daemons; }
+# As start_daemons, but each daemon is exec'd <seconds> later (0: at once), in the background.
+start_daemons_after() {  # start_daemons_after <seconds>
+    if [ "$1" = 0 ]; then start_daemons; return; fi
+    if [ -n "$NFSREC_CMD" ]; then
+        run_bg "$CLD_LOG" "sh -c 'sleep $1; exec $NFSREC_CMD'"; DAEMON_PIDS=$BG_PID
+    else
+        run_bg "$NSM_LOG" "sh -c 'sleep $1; exec $STATD_CMD'"; DAEMON_PIDS=$BG_PID
+        run_bg "$CLD_LOG" "sh -c 'sleep $1; exec $CLD_CMD'"; DAEMON_PIDS="$DAEMON_PIDS $BG_PID"
+    fi
+}
 # Which recovery daemons the server runs from its next start on, for the switch scenarios:
 # "nfs-utils" (Debian's rpc.statd, nfsdcld and sm-notify as nfs-utils mode runs them) or
 # "nfsrecd" (the mode's NFSREC_CMD and NOTIFY_CMD). client2's daemon is not changed.
@@ -235,6 +245,8 @@ nfsd_start() {
     rpc.mountd -F -d all >> "$OUT/mountd.log" 2>&1 &
     MOUNTD_PID=$!
     sleep 0.5
+    # START_WITH_NFSD=<seconds>: the daemons start as rpc.nfsd does (0), or that much after it.
+    [ -n "${START_WITH_NFSD:-}" ] && start_daemons_after "$START_WITH_NFSD"
     T0=$(up)
     rpc.nfsd 2 >> "$OUT/rpc.nfsd.log" 2>&1 || log "rpc.nfsd failed: $(tail -3 "$OUT/rpc.nfsd.log")"
     NFSD_T=$T0
@@ -250,6 +262,14 @@ server_start() {
     run_bg "$NOTIFY_LOG" "$NOTIFY_CMD"
     if [ "${DAEMONS_AFTER_NFSD:-0}" = 1 ]; then
         nfsd_start
+        return
+    fi
+    if [ -n "${START_WITH_NFSD:-}" ]; then
+        nfsd_start
+        check "NSM service answers (rpcinfo -u 127.0.0.1 status)" wait_until 10 nsm_answers
+        check "kernel uses the cld daemon ('$TRACKING')" tracking_is_cld
+        check "kernel did not log 'Unable to initialize client recovery tracking'" \
+            not dmesg_since_has "$T0" 'Unable to initialize client recovery tracking'
         return
     fi
     start_daemons
@@ -378,6 +398,11 @@ log "mode=$MODE lease=$LEASE nfsrec='$NFSREC_CMD' cld='$CLD_CMD' statd='$STATD_C
 . /vm-scenarios.sh
 
 [ "$SCEN" = nfsd-first ] && DAEMONS_AFTER_NFSD=1
+# Issue 13: every server start of these scenarios starts the daemons with nfsd (nfsd_start).
+case "$SCEN" in
+    start-together) START_WITH_NFSD=0 ;;
+    nfsd-before-daemon) START_WITH_NFSD=0.5 ;;
+esac
 # before_<scenario> (optional) sets up the first server start, e.g. which daemons it runs.
 bfn=before_$(echo "$SCEN" | tr - _)
 if type "$bfn" > /dev/null 2>&1; then "$bfn"; fi

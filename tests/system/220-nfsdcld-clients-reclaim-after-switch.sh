@@ -94,9 +94,18 @@ start_nfsdcld() {
   done
   fail "nfsrecd (as nfsdcld) did not come up: $(tail -5 "$1")"
 }
+# The cld pipe is watched before the store is opened: the import's line
+# comes after "cld: waiting for".
+wait_log() {  # wait_log <log> <pattern>: up to 10 s
+  for _ in $(seq 1 200); do
+    grep -q "$2" "$1" && return 0
+    sleep 0.05
+  done
+  return 1
+}
 start_nfsdcld "$T/daemon.log"
 grep "import:" "$T/daemon.log"
-grep -q "import: nfsdcld $STORE/main.sqlite (schema 4): epoch [0-9]*: 3 records; adopted" "$T/daemon.log" ||
+wait_log "$T/daemon.log" "import: nfsdcld $STORE/main.sqlite (schema 4): epoch [0-9]*: 3 records; adopted" ||
   fail "no import line naming nfsdcld's database and its 3 records"
 r=$(emu start)
 expect_eq "GraceStart after the switch" "booted version=2 uploaded=3 skipped=0" "$r"
@@ -118,7 +127,7 @@ expect_eq "the decision is recorded" "nfsdcld|adopted|3" \
 
 # A second start: the source is unchanged, nothing is imported again.
 start_nfsdcld "$T/daemon.2.log"
-grep -q "import: nfsdcld $STORE/main.sqlite (schema 4).*; unchanged since last start" "$T/daemon.2.log" ||
+wait_log "$T/daemon.2.log" "import: nfsdcld $STORE/main.sqlite: unchanged since last start, not read" ||
   fail "second start: no 'unchanged since last start' line"
 grep -q "adopted\|replaced" "$T/daemon.2.log" && fail "second start imported again"
 expect_eq "GraceStart after a restart during grace" "booted version=2 uploaded=3 skipped=0" "$(emu start)"
