@@ -65,6 +65,15 @@ void SqliteClientStore::RemoveClient(const std::string& id, Done done) {
       std::move(done));
 }
 
+void SqliteClientStore::SetLeaseExpired(const std::string& id, bool expired, Done done) {
+  SubmitGuarded(
+      [id, expired](sqlite::Db& db) -> Status {
+        NFSREC_ASSIGN_OR_RETURN(const Epochs e, client_sql::ReadEpochs(db));
+        return client_sql::SetLeaseExpired(db, e.current, id, expired);
+      },
+      std::move(done));
+}
+
 void SqliteClientStore::CheckReclaim(const std::string& id, ResultDone<CheckResult> done) {
   SubmitWithResult<CheckResult>(
       [id](sqlite::Db& db) -> Result<CheckResult> {

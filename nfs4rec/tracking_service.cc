@@ -18,6 +18,7 @@ struct TrackingService::Upload {
   uint64_t sent = 0;
   uint64_t skipped = 0;
   TimePoint started;
+  Duration writing{};  // spent inside reply: the downcall writes
 };
 
 namespace {
@@ -73,10 +74,19 @@ void TrackingService::OnLoaded(Result<ClientSnapshot> snapshot, Callback<void(St
   }
   epochs_ = snapshot->epochs;
   current_ids_.clear();
-  for (const ClientRecord& r : snapshot->current) current_ids_.insert(r.id);
+  lease_expired_ids_.clear();
+  for (const ClientRecord& r : snapshot->current) {
+    current_ids_.insert(r.id);
+    if (r.lease_expired) lease_expired_ids_.insert(r.id);
+  }
   awaiting_.clear();
+  not_offered_ = 0;
   for (const ClientRecord& r : snapshot->recovery) {
-    if (RecordProblem(r).empty()) awaiting_.insert(r.id);
+    if (!Offered(r)) {
+      ++not_offered_;
+    } else if (RecordProblem(r).empty()) {
+      awaiting_.insert(r.id);
+    }
   }
   uploaded_ = awaiting_.size();
   for (const ClientRecord& r : snapshot->current) awaiting_.erase(r.id);
@@ -192,7 +202,9 @@ void TrackingService::HandleGraceStart(const CldMessage& up, Reply reply) {
     }
     epochs_ = r->epochs;
     current_ids_.clear();  // the store emptied the current epoch
+    lease_expired_ids_.clear();
     job->records = std::move(r->reclaimable);
+    LeaveOutExpired(job->records);
     awaiting_.clear();
     for (const ClientRecord& rec : job->records) {
       if (RecordProblem(rec).empty()) awaiting_.insert(rec.id);
@@ -229,7 +241,9 @@ void TrackingService::ContinueUpload(const std::shared_ptr<Upload>& job) {
     CldMessage m = ReplyTo(job->request, kCldEInProgress);
     m.name = rec.id;
     if (v2) m.princhash = rec.princhash;
+    const TimePoint before = scheduler_.Now();
     job->reply(m);
+    job->writing += scheduler_.Now() - before;
     ++job->sent;
     ++stats_.records_uploaded;
     --budget;
@@ -238,10 +252,15 @@ void TrackingService::ContinueUpload(const std::shared_ptr<Upload>& job) {
     scheduler_.RunAfter(Duration::zero(), liveness_.Guard([this, job] { ContinueUpload(job); }));
     return;
   }
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(scheduler_.Now() - job->started);
+  using std::chrono::milliseconds;
+  const Duration total = scheduler_.Now() - job->started;
+  // The daemon's own part excludes the writes, which the kernel (or a FUSE
+  // emulator) paces.
+  auto ms = [](Duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); };
   log_.Info(StrCat("cld: GraceStart xid ", job->request.xid, ": uploaded ", job->sent, " records",
-                   job->skipped ? StrCat(", skipped ", job->skipped) : "", " in ", ms.count(),
-                   " ms"));
+                   job->skipped ? StrCat(", skipped ", job->skipped) : "", " in ", ms(total),
+                   " ms (daemon ", ms(total - job->writing), " ms, writing downcalls ",
+                   ms(job->writing), " ms)"));
   Finish(job->request, job->reply, 0);
 }
 
@@ -258,7 +277,10 @@ void TrackingService::HandleCreate(const CldMessage& up, Reply reply) {
   store_.PutClient(rec, liveness_.Guard([this, up, reply = std::move(reply)](Status st) {
     auto p = pending_creates_.find(up.name);
     if (p != pending_creates_.end() && --p->second == 0) pending_creates_.erase(p);
-    if (st.ok()) current_ids_.insert(up.name);
+    if (st.ok()) {
+      current_ids_.insert(up.name);
+      lease_expired_ids_.erase(up.name);  // a Create writes the record unmarked
+    }
     if (!st.ok()) {
       ++stats_.store_errors;
       log_.Error(StrCat("cld: cannot store client ", NameForLog(up.name), ": ", st.ToString()));
@@ -291,13 +313,7 @@ void TrackingService::OnCreated(const std::string& id) {
   log_.Info(StrCat("cld: all ", uploaded_,
                    " uploaded clients have re-created their records;"
                    " ending the grace period early"));
-  grace_.EndGrace(liveness_.Guard([this](Status st) {
-    if (st.ok()) {
-      log_.Info("cld: the kernel ended the grace period");
-    } else {
-      log_.Warning(StrCat("cld: could not end the grace period early: ", st.ToString()));
-    }
-  }));
+  grace_.EndGrace(liveness_.Guard([this](Status st) { OnEndGraceWritten(st); }));
 }
 
 void TrackingService::HandleRemove(const CldMessage& up, Reply reply) {
@@ -307,6 +323,7 @@ void TrackingService::HandleRemove(const CldMessage& up, Reply reply) {
     return Finish(up, reply, kCldEInval);
   }
   current_ids_.erase(up.name);
+  lease_expired_ids_.erase(up.name);
   if (scan_running_) removed_during_scan_.insert(up.name);
   store_.RemoveClient(up.name, liveness_.Guard([this, up, reply = std::move(reply)](Status st) {
     if (!st.ok()) {
@@ -336,6 +353,7 @@ void TrackingService::RemoveRecord(const std::string& id, Callback<void(Status)>
     return;
   }
   current_ids_.erase(id);
+  lease_expired_ids_.erase(id);
   if (scan_running_) removed_during_scan_.insert(id);
   store_.RemoveClient(id, liveness_.Guard([this, id, done = std::move(done)](Status st) mutable {
     if (st.ok()) {
@@ -377,14 +395,17 @@ void TrackingService::HandleGraceDone(const CldMessage& up, Reply reply) {
       log_.Error(StrCat("cld: GraceDone failed in the store: ", r.status().ToString()));
       return Finish(up, reply, ToCldStatus(r.status()));
     }
-    if (r->was_in_grace) {
-      // The whole recovery epoch goes; reclaimed clients live on in the
-      // current epoch, so only the awaiting ones lose their record.
-      NoteGraceEnded(*r);
-    } else {
-      // Older kernels may send GraceDone twice: not a second event.
+    if (!r->was_in_grace) {
+      // Older kernels may send GraceDone twice (nfsd's timer and the last
+      // RECLAIM_COMPLETE both end grace): the second changes nothing, not
+      // even a reconciliation run, and succeeds.
       log_.Info("cld: GraceDone outside grace; nothing to do");
+      epochs_ = r->epochs;
+      return Finish(up, reply, 0);
     }
+    // The whole recovery epoch goes; reclaimed clients live on in the
+    // current epoch, so only the awaiting ones lose their record.
+    NoteGraceEnded(*r);
     epochs_ = r->epochs;
     awaiting_.clear();
     uploaded_ = 0;
