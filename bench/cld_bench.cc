@@ -5,6 +5,8 @@
 //                                                  kernel emulator (root)
 //   cld-bench grace [--records N]                  the daemon's GraceStart
 //                                                  upload alone (root)
+//   cld-bench populate --db PATH [--records N]     writes N records into a
+//                                                  database (for a VM's run)
 //
 // "store": durable PutClient/s with D completions outstanding (1 = one at
 // a time, each waiting for its own fsync), then StartGrace over N records.
@@ -200,13 +202,21 @@ int DaemonBench(int records, const std::vector<int>& threads, bool creates) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: cld-bench store|daemon|grace [--records N]\n");
+    std::fprintf(stderr,
+                 "usage: cld-bench store|daemon|grace|populate [--records N] [--db PATH]\n");
     return 2;
   }
   std::string mode = argv[1];
   int records = 100000;
+  std::string db;
   for (int i = 2; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--records") == 0) records = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--db") == 0) db = argv[i + 1];
+  }
+  if (mode == "populate" && !db.empty()) {
+    Status st = Populate(db, records);
+    if (!st.ok()) std::fprintf(stderr, "populate: %s\n", st.ToString().c_str());
+    return st.ok() ? 0 : 1;
   }
   if (mode == "store") return StoreBench(records, {1, 16, 256});
   if (mode == "daemon") return DaemonBench(records, {1, 16, 64}, true);

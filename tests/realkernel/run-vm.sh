@@ -18,6 +18,8 @@
 #                                             v4.0, v4.1 and v3 locks held (nfsrecd mode only)
 #   grace-length                              issue 13: a client gone before the reboot does not hold
 #                                             grace open (asserted for nfsrecd only)
+#   grace-upload                              issue 13: GraceStart upload of $SHARE/upload.sqlite
+#                                             (bench/cld-bench populate; not in the default set)
 #   custom                                    runs $SHARE/test.sh with the helpers of vm-init.sh (debugging)
 #
 # Environment knobs:

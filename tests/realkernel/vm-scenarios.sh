@@ -733,3 +733,22 @@ scenario_grace_length() {
     uncut_client2
     c2 umount -f -l /mnt/c2v4
 }
+
+# The daemon's GraceStart upload through the real kernel's pipe (docs/PERFORMANCE.md): the
+# records of $SHARE/upload.sqlite (made on the host by `bench/cld-bench populate --db ...`)
+# become the daemon's database, and the next nfsd start uploads them. Not in the default set.
+scenario_grace_upload() {
+    log "=== grace-upload scenario"
+    if [ "$MODE" != nfsrecd ] || [ ! -f /host/upload.sqlite ]; then
+        info "nfsrecd mode with \$SHARE/upload.sqlite only (bench/cld-bench populate)"; return
+    fi
+    server_crash
+    rm -f /var/lib/nfs/nfsrecd/nfsrecd.sqlite*
+    cp /host/upload.sqlite /var/lib/nfs/nfsrecd/nfsrecd.sqlite
+    server_boot
+    check "daemon finished the upload" \
+        wait_until 200 log_since_start_has "$CLD_LOG" "GraceStart xid [0-9]+: uploaded [0-9]+ records"
+    log_since_start "$CLD_LOG" | grep -E 'grace started|GraceStart xid' | while read -r l; do info "$l"; done
+    check "kernel started a grace period" dmesg_since_has "$REBOOT_T" 'starting [0-9]+-second grace period'
+    kernel_lines
+}
