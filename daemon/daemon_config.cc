@@ -71,6 +71,9 @@ void ApplyNfsConf(NfsConf& conf, DaemonConfig& c) {
   if (auto v = conf.ReadPort("lockd", "udp-port")) c.nsm.nlm_udp_port = *v;
   if (auto v = conf.ReadBool("nfsrecd", "nfs4")) c.nfs4 = *v;
   if (auto v = conf.ReadBool("nfsrecd", "end-grace-early")) c.tracking.end_grace_early = *v;
+  if (auto v = conf.ReadBool("nfsrecd", "grace-upload-expired")) {
+    c.tracking.grace_upload_expired = *v;
+  }
   if (auto v = conf.ReadNumber("nfsrecd", "reconcile-interval", 0, 999999999)) {
     c.tracking.reconcile_interval = *v;
   }
@@ -328,6 +331,7 @@ std::string DaemonConfig::Dump() const {
      << "cld_pipe = " << tracking.pipe_path << "\n"
      << "nfs4 = " << nfs4 << "\n"
      << "end_grace_early = " << tracking.end_grace_early << "\n"
+     << "grace_upload_expired = " << tracking.grace_upload_expired << "\n"
      << "reconcile_interval = " << tracking.reconcile_interval << "\n"
      << "rpcbind_check_interval = " << rpcbind_check_interval << "\n"
      << "mirror_sm = " << nsm.mirror_sm << "\n"

@@ -64,6 +64,8 @@
 //   [nfsdcld] storagedir, [nfsdcltrack] storagedir   where nfs-utils' NFSv4
 //               records are taken over from at start (nfs4rec/nfs_utils_import.h)
 //   [nfsrecd]   nfs4 (bool), end-grace-early (bool), reconcile-interval,
+//               grace-upload-expired (bool, default n: GraceStart leaves out
+//               clients whose lease had expired; docs/nfs4rec.md),
 //               rpcbind-check-interval (seconds, 0: off; default 30),
 //               mirror-sm (bool, default y: keep rpc.statd's files current)
 //               control-socket (as --control-socket)

@@ -72,6 +72,21 @@ TEST(DaemonConfigTest, MirrorSmOnByDefaultOffByKeyOrOption) {
   EXPECT_FALSE(opt->config.nsm.mirror_sm);
 }
 
+// GraceStart leaves out clients whose lease had expired unless the key says
+// to offer them (docs/nfs4rec.md); the key is known, so it draws no warning.
+TEST(DaemonConfigTest, GraceUploadExpiredOffByDefaultOnByKey) {
+  ParseResult<CommandLine> def = Parse({});
+  ASSERT_TRUE(def.ok());
+  EXPECT_FALSE(def->config.tracking.grace_upload_expired);
+  EXPECT_NE(def->config.Dump().find("grace_upload_expired = 0\n"), std::string::npos);
+
+  ParseResult<CommandLine> key = Parse({}, "[nfsrecd]\ngrace-upload-expired = y\n");
+  ASSERT_TRUE(key.ok());
+  EXPECT_TRUE(key->config.tracking.grace_upload_expired);
+  EXPECT_TRUE(key->conf.warnings().empty());
+  EXPECT_NE(key->config.Dump().find("grace_upload_expired = 1\n"), std::string::npos);
+}
+
 TEST(DaemonConfigTest, BundledShortOptions) {
   ParseResult<CommandLine> cl = Parse({"-FdL", "-p662", "-o", "2020", "-FdP/srv/nfs"});
   ASSERT_TRUE(cl.ok()) << cl.status().message;
@@ -164,7 +179,7 @@ TEST(DaemonConfigTest, NfsConfSettingsApply) {
                                       "[lockd]\nport = 4045\n"
                                       "[general]\npipefs-directory = /run/pipefs/\n"
                                       "[nfsrecd]\nnfs4 = off\nend-grace-early = no\n"
-                                      "reconcile-interval = 30\n");
+                                      "reconcile-interval = 30\ngrace-upload-expired = y\n");
   ASSERT_TRUE(cl.ok()) << cl.status().message;
   const DaemonConfig& c = cl->config;
   EXPECT_EQ(c.nsm.port, 662);
@@ -182,6 +197,7 @@ TEST(DaemonConfigTest, NfsConfSettingsApply) {
   EXPECT_FALSE(c.nfs4);
   EXPECT_FALSE(c.tracking.end_grace_early);
   EXPECT_EQ(c.tracking.reconcile_interval, 30);
+  EXPECT_TRUE(c.tracking.grace_upload_expired);
 }
 
 TEST(DaemonConfigTest, CommandLineWinsOverNfsConf) {

@@ -128,6 +128,7 @@ LiveStatus::Nfs4 GatherNfs4(const nfs4rec::TrackingDaemon& d, TimePoint mono_now
   n.grace.may_reclaim_known = g.may_reclaim_known;
   n.grace.may_reclaim = g.may_reclaim;
   n.grace.reclaimed = g.reclaimed;
+  n.grace.not_offered = g.not_offered;
   if (g.started_at) n.grace.since = UnixSeconds(*g.started_at, mono_now, now);
   if (g.kernel_grace_time) n.grace.kernel_grace_seconds = Seconds(*g.kernel_grace_time);
   if (g.last_ended) {
@@ -139,7 +140,9 @@ LiveStatus::Nfs4 GatherNfs4(const nfs4rec::TrackingDaemon& d, TimePoint mono_now
     end.may_reclaim_known = e.may_reclaim_known;
     end.may_reclaim = e.may_reclaim;
     end.reclaimed = e.reclaimed;
+    end.reclaimed_without_create = e.reclaimed_without_create;
     end.not_returned = e.not_returned;
+    end.not_offered = e.not_offered;
     end.at = UnixSeconds(e.ended_at, mono_now, now);
     n.grace.last_end = end;
   }

@@ -456,7 +456,7 @@ void WarnUnknownKeys(NfsConf& conf, const std::vector<std::string_view>& section
       {"nfsdcltrack", {"debug", "storagedir"}},
       {"nfsrecd",
        {"nfs4", "end-grace-early", "reconcile-interval", "rpcbind-check-interval", "mirror-sm",
-        "control-socket"}},
+        "control-socket", "grace-upload-expired"}},
   };
   for (std::string_view section : sections) {
     auto it = kKnown.find(section);

@@ -127,7 +127,11 @@ void Nfs4Summary(const json& n, std::ostringstream& os) {
        << g.at("current_epoch") << " (reclaiming from " << g.at("recovery_epoch") << "), "
        << g.at("reclaimed");
     if (g.at("may_reclaim_known").get<bool>()) {
-      os << " of " << g.at("may_reclaim") << " clients reclaimed\n";
+      os << " of " << g.at("may_reclaim") << " clients reclaimed";
+      if (g.value("not_offered", uint64_t{0}) > 0) {
+        os << ", " << g.at("not_offered") << " not offered (expired before the reboot)";
+      }
+      os << "\n";
     } else {
       os << " clients reclaimed (who may reclaim is unknown: a Check opened grace)\n";
     }
@@ -144,7 +148,14 @@ void Nfs4Summary(const json& n, std::ostringstream& os) {
     }
     os << "  last grace ended " << When(e.at("at_utc")) << " (" << e.at("reason").get<std::string>()
        << ", after " << after << ", epoch " << e.at("recovery_epoch") << " dropped, "
-       << e.at("not_returned") << " clients did not come back)\n";
+       << e.at("not_returned") << " clients did not come back";
+    if (e.value("reclaimed_without_create", uint64_t{0}) > 0) {
+      os << ", " << e.at("reclaimed_without_create") << " reclaimed without a Create (NFSv4.0)";
+    }
+    if (e.value("not_offered", uint64_t{0}) > 0) {
+      os << ", " << e.at("not_offered") << " not offered (expired before the reboot)";
+    }
+    os << ")\n";
   }
 }
 

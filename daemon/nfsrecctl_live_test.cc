@@ -96,6 +96,26 @@ TEST(StatusOutput, HumanSummaryNamesTheFigures) {
   }
 }
 
+// Clients left out of the upload and NFSv4.0 clients that came back without
+// a Create are named, as in the "grace ended" event (docs/events.md).
+TEST(StatusOutput, HumanSummaryNamesClientsNotOfferedAndReclaimedWithoutCreate) {
+  json s = SampleStatus();
+  s["nfs4"]["grace"]["not_offered"] = 3;
+  s["nfs4"]["grace"]["last_end"]["reclaimed_without_create"] = 2;
+  s["nfs4"]["grace"]["last_end"]["not_offered"] = 1;
+  LiveOutput o = StatusOutput(kSocket, s, false);
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  for (const char* line :
+       {"2 of 5 clients reclaimed, 3 not offered (expired before the reboot)\n",
+        "dropped, 0 clients did not come back, 2 reclaimed without a Create (NFSv4.0), 1 not "
+        "offered (expired before the reboot))\n"}) {
+    EXPECT_NE(o.out.find(line), std::string::npos) << line << "\nin:\n" << o.out;
+  }
+  // Zero counts say nothing.
+  EXPECT_EQ(StatusOutput(kSocket, SampleStatus(), false).out.find("not offered"),
+            std::string::npos);
+}
+
 TEST(StatusOutput, AnObjectOfAnotherShapeIsAnErrorNotACrash) {
   json odd = SampleStatus();
   odd["nsm"].erase("requests");

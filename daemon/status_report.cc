@@ -100,7 +100,9 @@ json GraceJson(const LiveStatus::Grace& g) {
             {"may_reclaim_known", e.may_reclaim_known},
             {"may_reclaim", e.may_reclaim},
             {"reclaimed", e.reclaimed},
+            {"reclaimed_without_create", e.reclaimed_without_create},
             {"not_returned", e.not_returned},
+            {"not_offered", e.not_offered},
             {"at", Time(e.at)},
             {"at_utc", TimeUtc(e.at)}};
   }
@@ -110,6 +112,7 @@ json GraceJson(const LiveStatus::Grace& g) {
           {"may_reclaim_known", g.may_reclaim_known},
           {"may_reclaim", g.may_reclaim},
           {"reclaimed", g.reclaimed},
+          {"not_offered", g.not_offered},
           {"since", Time(g.since)},
           {"since_utc", TimeUtc(g.since)},
           {"kernel_grace_seconds", Optional(g.kernel_grace_seconds)},
@@ -300,6 +303,9 @@ void Nfs4Metrics(const LiveStatus::Nfs4& n, Exposition& e) {
         "Clients that may reclaim in the open grace period.", static_cast<double>(g.may_reclaim));
   e.One("nfsrecd_grace_clients_reclaimed", "gauge", "Of those, clients that have reclaimed so far.",
         static_cast<double>(g.reclaimed));
+  e.One("nfsrecd_grace_clients_not_offered", "gauge",
+        "Clients left out of the open grace period: their lease had expired before the reboot.",
+        static_cast<double>(g.not_offered));
   e.One("nfsrecd_grace_start_time_seconds", "gauge",
         "Unix time the open grace period started; 0 if none or unknown.",
         static_cast<double>(g.since));
@@ -312,6 +318,9 @@ void Nfs4Metrics(const LiveStatus::Nfs4& n, Exposition& e) {
     e.One("nfsrecd_grace_last_not_returned", "gauge",
           "Clients that could have reclaimed in the last grace period and did not.",
           static_cast<double>(end.not_returned));
+    e.One("nfsrecd_grace_last_not_offered", "gauge",
+          "Clients left out of the last grace period: their lease had expired before the reboot.",
+          static_cast<double>(end.not_offered));
     if (end.duration_seconds) {
       e.One("nfsrecd_grace_last_duration_seconds", "gauge", "How long the last grace period ran.",
             *end.duration_seconds);

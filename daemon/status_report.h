@@ -92,8 +92,10 @@ struct LiveStatus {
     uint64_t recovery_epoch = 0;
     bool may_reclaim_known = true;
     uint64_t may_reclaim = 0;
-    uint64_t reclaimed = 0;
+    uint64_t reclaimed = 0;                 // NFSv4.0 ones found live included
+    uint64_t reclaimed_without_create = 0;  // of reclaimed: NFSv4.0, found live
     uint64_t not_returned = 0;
+    uint64_t not_offered = 0;  // left out of the upload: lease expired before
     int64_t at = 0;
   };
   struct Grace {
@@ -103,6 +105,7 @@ struct LiveStatus {
     bool may_reclaim_known = true;  // false: a v0 kernel's Check opened it
     uint64_t may_reclaim = 0;
     uint64_t reclaimed = 0;
+    uint64_t not_offered = 0;                    // left out of the upload: lease expired before
     int64_t since = 0;                           // when this grace started, if known
     std::optional<double> kernel_grace_seconds;  // nfsd's nfsv4gracetime, if read
     std::optional<GraceEnd> last_end;

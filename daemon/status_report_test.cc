@@ -58,6 +58,7 @@ LiveStatus Known() {
   f.grace.recovery_epoch = 2;
   f.grace.may_reclaim = 4;
   f.grace.reclaimed = 1;
+  f.grace.not_offered = 2;
   f.grace.since = 1799999500;
   f.grace.kernel_grace_seconds = 90;
   LiveStatus::GraceEnd end;
@@ -66,7 +67,9 @@ LiveStatus Known() {
   end.recovery_epoch = 1;
   end.may_reclaim = 3;
   end.reclaimed = 2;
+  end.reclaimed_without_create = 1;
   end.not_returned = 1;
+  end.not_offered = 3;
   end.at = 1799990000;
   f.grace.last_end = end;
   s.nfs4 = f;
@@ -138,9 +141,11 @@ TEST(StatusToPrometheus, GoldenExpositionOfAKnownSet) {
            "nfsrecd_grace_recovery_epoch 2\n",
            "nfsrecd_grace_clients_may_reclaim 4\n",
            "nfsrecd_grace_clients_reclaimed 1\n",
+           "nfsrecd_grace_clients_not_offered 2\n",
            "nfsrecd_grace_start_time_seconds 1799999500\n",
            "nfsrecd_grace_last_end_time_seconds{reason=\"timer\"} 1799990000\n",
            "nfsrecd_grace_last_not_returned 1\n",
+           "nfsrecd_grace_last_not_offered 3\n",
            "nfsrecd_grace_last_duration_seconds 90.5\n",
            "nfsrecd_notify_boot_runs_total 1\n",
            "nfsrecd_notify_boot_running 0\n",
@@ -212,6 +217,9 @@ TEST(StatusToJson, CarriesTheFiguresWithBytesAsHexAndTimesAsBothForms) {
   EXPECT_EQ(j["nfs4"]["grace"]["last_end"]["reason"], "timer");
   EXPECT_EQ(j["nfs4"]["grace"]["last_end"]["duration_seconds"], 90.5);
   EXPECT_EQ(j["nfs4"]["grace"]["last_end"]["not_returned"], 1);
+  EXPECT_EQ(j["nfs4"]["grace"]["not_offered"], 2);
+  EXPECT_EQ(j["nfs4"]["grace"]["last_end"]["reclaimed_without_create"], 1);
+  EXPECT_EQ(j["nfs4"]["grace"]["last_end"]["not_offered"], 3);
   EXPECT_EQ(j["nsm"]["notify"]["boot"]["unreachable"], 1);
   EXPECT_EQ(j["nsm"]["notify"]["boot"]["finished_utc"], "2027-01-15T07:45:00Z");
 }

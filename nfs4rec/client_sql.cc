@@ -23,6 +23,10 @@ Status MigrateV1(sqlite::Db& db) {
       " PRIMARY KEY (epoch, id)) WITHOUT ROWID;");
 }
 
+Status MigrateV2(sqlite::Db& db) {
+  return db.Exec("ALTER TABLE cld_clients ADD COLUMN lease_expired INTEGER NOT NULL DEFAULT 0;");
+}
+
 Status SetEpochs(sqlite::Db& db, const Epochs& e) {
   NFSREC_ASSIGN_OR_RETURN(
       sqlite::Statement * st,
@@ -51,6 +55,7 @@ std::string BlobToString(const sqlite::Blob& b) { return std::string(b.begin(), 
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, &MigrateV1},
+      {2, &MigrateV2},
   };
   return kMigrations;
 }
@@ -73,8 +78,8 @@ Result<Epochs> ReadEpochs(sqlite::Db& db) {
 Result<std::vector<ClientRecord>> ReadClients(sqlite::Db& db, uint64_t epoch) {
   NFSREC_ASSIGN_OR_RETURN(
       sqlite::Statement * st,
-      db.Cached(
-          "SELECT id, princhash, has_session, time FROM cld_clients WHERE epoch = ?1 ORDER BY id"));
+      db.Cached("SELECT id, princhash, has_session, time, lease_expired FROM cld_clients"
+                " WHERE epoch = ?1 ORDER BY id"));
   sqlite::Statement& s = *st;
   NFSREC_RETURN_IF_ERROR(s.BindInt(1, static_cast<int64_t>(epoch)));
   std::vector<ClientRecord> out;
@@ -87,6 +92,7 @@ Result<std::vector<ClientRecord>> ReadClients(sqlite::Db& db, uint64_t epoch) {
     if (!s.ColumnIsNull(1)) r.princhash = BlobToString(s.ColumnBlob(1));
     if (!s.ColumnIsNull(2)) r.has_session = s.ColumnInt(2) != 0;
     r.time = s.ColumnInt(3);
+    r.lease_expired = s.ColumnInt(4) != 0;
     out.push_back(std::move(r));
   }
   s.Reset();
@@ -131,8 +137,9 @@ Result<GraceStartResult> OpenGrace(sqlite::Db& db) {
 Status PutClient(sqlite::Db& db, uint64_t epoch, const ClientRecord& r) {
   NFSREC_ASSIGN_OR_RETURN(
       sqlite::Statement * st,
-      db.Cached("INSERT OR REPLACE INTO cld_clients (epoch, id, princhash, has_session, time)"
-                " VALUES (?1, ?2, ?3, ?4, CAST(strftime('%s', 'now') AS INTEGER))"));
+      db.Cached("INSERT OR REPLACE INTO cld_clients"
+                " (epoch, id, princhash, has_session, time, lease_expired)"
+                " VALUES (?1, ?2, ?3, ?4, CAST(strftime('%s', 'now') AS INTEGER), ?5)"));
   sqlite::Statement& s = *st;
   NFSREC_RETURN_IF_ERROR(s.BindInt(1, static_cast<int64_t>(epoch)));
   NFSREC_RETURN_IF_ERROR(s.BindBlob(2, r.id.data(), r.id.size()));
@@ -146,6 +153,7 @@ Status PutClient(sqlite::Db& db, uint64_t epoch, const ClientRecord& r) {
   } else {
     NFSREC_RETURN_IF_ERROR(s.BindNull(4));
   }
+  NFSREC_RETURN_IF_ERROR(s.BindInt(5, r.lease_expired ? 1 : 0));
   Status result = s.Run();
   s.Reset();
   return result;
@@ -205,6 +213,19 @@ Result<EndGraceResult> EndGrace(sqlite::Db& db) {
   return out;
 }
 
+Status SetLeaseExpired(sqlite::Db& db, uint64_t epoch, const std::string& id, bool expired) {
+  NFSREC_ASSIGN_OR_RETURN(
+      sqlite::Statement * st,
+      db.Cached("UPDATE cld_clients SET lease_expired = ?3 WHERE epoch = ?1 AND id = ?2"));
+  sqlite::Statement& s = *st;
+  NFSREC_RETURN_IF_ERROR(s.BindInt(1, static_cast<int64_t>(epoch)));
+  NFSREC_RETURN_IF_ERROR(s.BindBlob(2, id.data(), id.size()));
+  NFSREC_RETURN_IF_ERROR(s.BindInt(3, expired ? 1 : 0));
+  Status result = s.Run();
+  s.Reset();
+  return result;
+}
+
 Result<bool> AllReclaimedWithSessions(sqlite::Db& db, const Epochs& epochs) {
   if (!epochs.in_grace()) return false;
   NFSREC_ASSIGN_OR_RETURN(
@@ -228,9 +249,9 @@ Result<std::vector<ClientRecord>> ReadClientsAfter(sqlite::Db& db, uint64_t epoc
                                                    size_t limit) {
   NFSREC_ASSIGN_OR_RETURN(
       sqlite::Statement * st,
-      db.Cached(after ? "SELECT id, princhash, has_session, time FROM cld_clients"
+      db.Cached(after ? "SELECT id, princhash, has_session, time, lease_expired FROM cld_clients"
                         " WHERE epoch = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
-                      : "SELECT id, princhash, has_session, time FROM cld_clients"
+                      : "SELECT id, princhash, has_session, time, lease_expired FROM cld_clients"
                         " WHERE epoch = ?1 ORDER BY id LIMIT ?3"));
   sqlite::Statement& s = *st;
   NFSREC_RETURN_IF_ERROR(s.BindInt(1, static_cast<int64_t>(epoch)));
@@ -245,6 +266,7 @@ Result<std::vector<ClientRecord>> ReadClientsAfter(sqlite::Db& db, uint64_t epoc
     if (!s.ColumnIsNull(1)) r.princhash = BlobToString(s.ColumnBlob(1));
     if (!s.ColumnIsNull(2)) r.has_session = s.ColumnInt(2) != 0;
     r.time = s.ColumnInt(3);
+    r.lease_expired = s.ColumnInt(4) != 0;
     out.push_back(std::move(r));
   }
   s.Reset();
@@ -276,6 +298,22 @@ Status ForEachClientId(sqlite::Db& db, uint64_t epoch,
   }
   s.Reset();
   return Status::Ok();
+}
+
+Result<std::vector<std::string>> ReadLeaseExpiredIds(sqlite::Db& db, uint64_t epoch) {
+  NFSREC_ASSIGN_OR_RETURN(
+      sqlite::Statement * st,
+      db.Cached("SELECT id FROM cld_clients WHERE epoch = ?1 AND lease_expired != 0"));
+  sqlite::Statement& s = *st;
+  NFSREC_RETURN_IF_ERROR(s.BindInt(1, static_cast<int64_t>(epoch)));
+  std::vector<std::string> out;
+  for (;;) {
+    NFSREC_ASSIGN_OR_RETURN(const bool row, s.Step());
+    if (!row) break;
+    out.push_back(BlobToString(s.ColumnBlob(0)));
+  }
+  s.Reset();
+  return out;
 }
 
 }  // namespace nfsrec::nfs4rec::client_sql

@@ -3,7 +3,7 @@
 // nfsdcltrack-compatible helper (inside its own BEGIN IMMEDIATE
 // transactions), so the SQL exists once.
 //
-// Schema (component "cld", version 1):
+// Schema (component "cld", version 2):
 //
 //   CREATE TABLE cld_grace (
 //     id       INTEGER PRIMARY KEY CHECK (id = 1),   -- exactly one row
@@ -18,6 +18,13 @@
 //     has_session INTEGER,            -- 1/0 from the helper; NULL = unknown
 //     time        INTEGER NOT NULL,   -- unix seconds of the last write
 //     PRIMARY KEY (epoch, id)) WITHOUT ROWID;
+//
+// Version 2 (grace length, docs/nfs4rec.md "Who is offered at GraceStart"):
+//
+//   ALTER TABLE cld_clients
+//     ADD COLUMN lease_expired INTEGER NOT NULL DEFAULT 0;
+//       -- 1: the last reconciliation saw the client courtesy or expirable;
+//       -- written only by SetLeaseExpired, 0 on every other write
 //
 // Epochs are rows, not tables: GraceStart is an UPDATE of cld_grace, not a
 // CREATE TABLE, and GraceDone one DELETE.  Every function below expects to
@@ -54,6 +61,9 @@ Result<ReclaimOutcome> Reclaim(sqlite::Db& db, const Epochs& epochs, const std::
                                bool copy_to_current);
 Result<EndGraceResult> EndGrace(sqlite::Db& db);
 
+// Sets lease_expired of the id's record in `epoch`; an absent id is no error.
+Status SetLeaseExpired(sqlite::Db& db, uint64_t epoch, const std::string& id, bool expired);
+
 // nfsdcltrack's "reclaims complete" test in epoch terms: in grace, every
 // recovery record has a current record with has_session = 1, and every
 // current record has has_session = 1.
@@ -73,5 +83,7 @@ Result<std::vector<ClientRecord>> ReadClientsAfter(sqlite::Db& db, uint64_t epoc
 Result<int64_t> CountClients(sqlite::Db& db, uint64_t epoch);
 Status ForEachClientId(sqlite::Db& db, uint64_t epoch,
                        const std::function<void(std::string_view id)>& visit);
+// The ids of `epoch` whose record is marked lease_expired.
+Result<std::vector<std::string>> ReadLeaseExpiredIds(sqlite::Db& db, uint64_t epoch);
 
 }  // namespace nfsrec::nfs4rec::client_sql

@@ -15,9 +15,16 @@ void ClientStore::LoadDigest(Fingerprint fingerprint, RecordFilter offered,
     ClientDigest out;
     out.epochs = snap->epochs;
     out.current.reserve(snap->current.size());
-    for (const ClientRecord& r : snap->current) out.current.push_back(fingerprint(r.id));
+    for (const ClientRecord& r : snap->current) {
+      out.current.push_back(fingerprint(r.id));
+      if (r.lease_expired) out.current_lease_expired.push_back(r.id);
+    }
     for (const ClientRecord& r : snap->recovery) {
-      if (offered(r)) out.recovery.push_back(fingerprint(r.id));
+      if (offered(r)) {
+        out.recovery.push_back(fingerprint(r.id));
+      } else {
+        ++out.recovery_left_out;
+      }
     }
     done(std::move(out));
   });

@@ -42,6 +42,11 @@ struct ClientRecord {
   // say; only the nfsdcltrack-compatible helper learns it from the kernel.
   std::optional<bool> has_session;
   int64_t time = 0;  // unix seconds of the last write; set by the store
+  // The last reconciliation saw this client's lease expired (courtesy or
+  // expirable in /proc/fs/nfsd/clients): GraceStart does not offer it
+  // unless configured to (docs/nfs4rec.md, "Who is offered at GraceStart").
+  // A record written by PutClient (a Create) always has it false.
+  bool lease_expired = false;
   bool operator==(const ClientRecord&) const = default;
 };
 
@@ -93,6 +98,11 @@ struct ClientDigest {
   // Of the recovery epoch's records that the caller's filter accepts (those
   // the kernel may have been sent at GraceStart); empty out of grace.
   std::vector<uint64_t> recovery;
+  // How many recovery records the filter refused (not offered at GraceStart).
+  uint64_t recovery_left_out = 0;
+  // The current epoch's ids marked lease_expired (few: clients whose lease
+  // ran out and that nfsd still keeps as courtesy clients).
+  std::vector<std::string> current_lease_expired;
 };
 
 class ClientStore {
@@ -133,6 +143,9 @@ class ClientStore {
   virtual void PutClient(const ClientRecord& record, Done done) = 0;
   // Deletes the id from the current epoch; an absent id is not an error.
   virtual void RemoveClient(const std::string& id, Done done) = 0;
+  // Sets lease_expired of the id's current-epoch record, nothing else (its
+  // time included); an absent id is not an error.
+  virtual void SetLeaseExpired(const std::string& id, bool expired, Done done) = 0;
   // The v0 Check: opens a grace period first if none is open (old kernels
   // send no GraceStart), then looks the id up; a client found only in the
   // recovery epoch is copied into current.

@@ -152,6 +152,35 @@ TYPED_TEST(ClientStoreContractTest, StartGraceTurnsCurrentIntoRecovery) {
   EXPECT_EQ(this->Ids(1), (std::vector<std::string>{"a", "b"}));
 }
 
+// The mark travels with the record into the recovery epoch (GraceStart
+// leaves it out of the upload), only the current record's is set, and a
+// Put (a Create) writes the record afresh, unmarked.
+TYPED_TEST(ClientStoreContractTest, LeaseExpiredMarksTheCurrentRecordUntilAPutClearsIt) {
+  ClientRecord a = Client("a", std::string(32, 'x'), true);
+  ASSERT_OK(this->calls().Put(a));
+  this->PutAll({"b"});
+  ASSERT_OK(this->calls().SetLeaseExpired("a", true));
+  ASSERT_OK(this->calls().SetLeaseExpired("never-there", true));
+  ClientRecord a_marked = a;
+  a_marked.lease_expired = true;
+  EXPECT_EQ(this->Records(1), (std::vector<ClientRecord>{a_marked, Client("b")}));
+
+  Result<GraceStartResult> g = this->calls().StartGrace();
+  ASSERT_OK(g);
+  EXPECT_EQ(SortedUntimed(g->reclaimable), (std::vector<ClientRecord>{a_marked, Client("b")}));
+  // During grace it touches only current: a has no current record yet.
+  ASSERT_OK(this->calls().SetLeaseExpired("a", false));
+  EXPECT_EQ(this->Records(1), (std::vector<ClientRecord>{a_marked, Client("b")}));
+  ASSERT_OK(this->calls().Put(a));
+  EXPECT_EQ(this->Records(2), (std::vector<ClientRecord>{a}));
+  ASSERT_OK(this->calls().SetLeaseExpired("a", true));
+  ASSERT_OK(this->calls().SetLeaseExpired("a", false));
+  EXPECT_EQ(this->Records(2), (std::vector<ClientRecord>{a}));
+  ASSERT_OK(this->calls().SetLeaseExpired("a", true));
+  ASSERT_OK(this->calls().Put(a));
+  EXPECT_EQ(this->Records(2), (std::vector<ClientRecord>{a}));
+}
+
 TYPED_TEST(ClientStoreContractTest, DuringGracePutAndRemoveTouchOnlyCurrent) {
   this->PutAll({"a", "b"});
   ASSERT_OK(this->calls().StartGrace());

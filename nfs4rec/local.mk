@@ -56,7 +56,8 @@ nfs4rec_tracking_service_test_SOURCES = nfs4rec/tracking_service_test.cc $(NFS4R
 	tests/support/fake_file_system.h tests/support/fake_grace_control.h \
 	tests/support/fake_live_client_source.h
 nfs4rec_tracking_grace_test_SOURCES = nfs4rec/tracking_grace_test.cc $(NFS4REC_MEM_STORE) \
-	tests/support/fake_grace_control.h tests/support/fake_scheduler.h
+	tests/support/fake_file_system.h tests/support/fake_grace_control.h \
+	tests/support/fake_live_client_source.h tests/support/fake_scheduler.h
 nfs4rec_tracking_grace_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 nfs4rec_tracking_grace_test_LDADD = $(NFS4REC_TEST_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 

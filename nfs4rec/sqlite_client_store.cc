@@ -54,13 +54,19 @@ void SqliteClientStore::LoadDigest(Fingerprint fingerprint, RecordFilter offered
         NFSREC_RETURN_IF_ERROR(client_sql::ForEachClientId(
             db, out.epochs.current,
             [&](std::string_view id) { out.current.push_back(fingerprint(id)); }));
+        NFSREC_ASSIGN_OR_RETURN(out.current_lease_expired,
+                                client_sql::ReadLeaseExpiredIds(db, out.epochs.current));
         if (out.epochs.in_grace()) {
           // Only after a restart during grace; the full records are needed
           // for `offered`.
           NFSREC_ASSIGN_OR_RETURN(const std::vector<ClientRecord> recovery,
                                   client_sql::ReadClients(db, out.epochs.recovery));
           for (const ClientRecord& r : recovery) {
-            if (offered(r)) out.recovery.push_back(fingerprint(r.id));
+            if (offered(r)) {
+              out.recovery.push_back(fingerprint(r.id));
+            } else {
+              ++out.recovery_left_out;
+            }
           }
         }
         return out;
@@ -104,6 +110,15 @@ void SqliteClientStore::RemoveClient(const std::string& id, Done done) {
       [id](sqlite::Db& db) -> Status {
         NFSREC_ASSIGN_OR_RETURN(const Epochs e, client_sql::ReadEpochs(db));
         return client_sql::RemoveClient(db, e.current, id);
+      },
+      std::move(done));
+}
+
+void SqliteClientStore::SetLeaseExpired(const std::string& id, bool expired, Done done) {
+  SubmitGuarded(
+      [id, expired](sqlite::Db& db) -> Status {
+        NFSREC_ASSIGN_OR_RETURN(const Epochs e, client_sql::ReadEpochs(db));
+        return client_sql::SetLeaseExpired(db, e.current, id, expired);
       },
       std::move(done));
 }

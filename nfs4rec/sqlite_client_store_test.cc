@@ -40,7 +40,7 @@ TEST_F(SqliteClientStoreTest, FreshDatabaseHasEpochOneAndSchemaVersion) {
   EXPECT_EQ(s->epochs, (Epochs{1, 0}));
   auto db = h_.Peek();
   ASSERT_NE(db, nullptr);
-  EXPECT_EQ(SchemaVersion(*db, "cld").value(), 1);
+  EXPECT_EQ(SchemaVersion(*db, "cld").value(), static_cast<int>(client_sql::Migrations().size()));
 }
 
 TEST_F(SqliteClientStoreTest, RecordsSurviveReopenWithBinaryIdsAndPrincHash) {
@@ -150,6 +150,43 @@ TEST_F(SqliteClientStoreTest, CompletionsAfterTheStoreIsGoneAreDropped) {
   EXPECT_FALSE(ran);
   ASSERT_OK(h_.Open());
   EXPECT_EQ(Ids(1), std::vector<std::string>{"late"});
+}
+
+// Version 1 to 2 adds cld_clients.lease_expired: every record of an older
+// database, in both epochs, keeps all it had and comes out unmarked (such a
+// database predates the marks, so each of its clients is offered at the
+// next GraceStart, as before).
+TEST_F(SqliteClientStoreTest, UpgradeFromVersionOneKeepsRecordsUnmarked) {
+  h_.Close();
+  h_.RemoveDatabase();
+  {
+    auto db = sqlite::Db::Open(h_.path());
+    ASSERT_OK(db);
+    const std::vector<Migration>& all = client_sql::Migrations();
+    ASSERT_GE(all.size(), 2u);
+    std::vector<Migration> v1(all.begin(), all.begin() + 1);
+    ASSERT_OK(ApplyMigrations(**db, client_sql::kComponent, v1));
+    ASSERT_OK(
+        (*db)->Exec("UPDATE cld_grace SET current = 3, recovery = 2;"
+                    "INSERT INTO cld_clients (epoch, id, princhash, has_session, time)"
+                    " VALUES (2, x'6f6c64', zeroblob(32), 1, 7), (3, x'6e6577', NULL, NULL, 8)"));
+  }
+  ASSERT_OK(h_.Open());
+  auto db = h_.Peek();
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(SchemaVersion(*db, "cld").value(), 2);
+  Result<ClientSnapshot> s = calls().Load();
+  ASSERT_OK(s);
+  EXPECT_EQ(s->epochs, (Epochs{3, 2}));
+  ClientRecord old = Client("old", std::string(32, '\0'), true);
+  old.time = 7;
+  ClientRecord fresh = Client("new");
+  fresh.time = 8;
+  EXPECT_EQ(s->recovery, std::vector<ClientRecord>{old});
+  EXPECT_EQ(s->current, std::vector<ClientRecord>{fresh});
+  // The new column is usable at once.
+  ASSERT_OK(calls().SetLeaseExpired("new", true));
+  EXPECT_EQ(h_.PeekInt("SELECT count(*) FROM cld_clients WHERE lease_expired = 1").value(), 1);
 }
 
 TEST_F(SqliteClientStoreTest, NewerSchemaIsRefused) {

@@ -74,6 +74,7 @@ TrackingDaemon::~TrackingDaemon() {
 Status TrackingDaemon::Init() {
   TrackingServiceOptions so;
   so.end_grace_early = options_.end_grace_early;
+  so.upload_expired = options_.grace_upload_expired;
   service_ = std::make_unique<TrackingService>(*store_, grace_, scheduler_, log_, so);
   int64_t interval = options_.reconcile_interval;
   const bool follow_lease = interval < 0;

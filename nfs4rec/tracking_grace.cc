@@ -1,8 +1,11 @@
-// TrackingService, continued: grace bookkeeping for the status report and
-// the recovery events in the log.  The wording of every line is documented
-// in docs/events.md; keep the two in step.
+// TrackingService, continued: who is offered at GraceStart, grace
+// bookkeeping for the status report and the recovery events in the log.
+// The wording of every line is documented in docs/events.md; keep the two
+// in step.
+#include <algorithm>
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "nfs4rec/tracking_service.h"
 
@@ -59,14 +62,31 @@ std::string TrackingService::ClientIdForLog(const std::string& id) {
   return StrCat("hex:", HexBytes(id.data(), n), id.size() > kMaxHex ? "..." : "");
 }
 
+void TrackingService::OnEndGraceWritten(const Status& st) {
+  if (st.ok()) {
+    log_.Info("cld: the kernel ended the grace period");
+  } else if (st.IsBusy()) {
+    // Newer kernels answer EBUSY once grace is over: nfsd ended it itself
+    // when the same RECLAIM_COMPLETE reached its own count, and its
+    // GraceDone is on its way.  (Or nfsd has stopped.)  Nothing to do.
+    log_.Debug(StrCat("cld: v4_end_grace: grace already over: ", st.ToString()));
+  } else {
+    log_.Warning(StrCat("cld: could not end the grace period early: ", st.ToString()));
+  }
+}
+
 void TrackingService::NoteGraceStarted(const GraceStartResult& r) {
+  if (pending_end_) FinishGraceEnded(nullptr);
   grace_started_ = scheduler_.Now();
   may_reclaim_known_ = true;
   reclaimed_ = 0;
   kernel_grace_time_.reset();
-  log_.Notice(StrCat("cld: grace started: ", uploaded_, " clients may reclaim from epoch ",
-                     epochs_.recovery, "; current epoch ", epochs_.current,
-                     r.kept_recovery ? " (grace still open from the previous start)" : ""));
+  log_.Notice(StrCat(
+      "cld: grace started: ", uploaded_, " clients may reclaim from epoch ", epochs_.recovery,
+      not_offered_ ? StrCat(", ", not_offered_, " not offered (expired before the reboot)")
+                   : std::string(),
+      "; current epoch ", epochs_.current,
+      r.kept_recovery ? " (grace still open from the previous start)" : ""));
   // nfsd's grace time tells its timer from an early v4_end_grace.  nfsd
   // cannot change it while it runs, so once per GraceStart is enough.
   const uint64_t seq = upload_seq_;
@@ -81,6 +101,8 @@ void TrackingService::NoteGraceStarted(const GraceStartResult& r) {
 }
 
 void TrackingService::NoteGraceOpenedByCheck() {
+  if (pending_end_) FinishGraceEnded(nullptr);
+  not_offered_ = 0;
   grace_started_ = scheduler_.Now();
   may_reclaim_known_ = false;
   reclaimed_ = 0;
@@ -121,6 +143,34 @@ void TrackingService::NoteGraceEnded(const EndGraceResult& r) {
   e.may_reclaim = may_reclaim_known_ ? uploaded_ : 0;
   e.reclaimed = reclaimed_;
   e.not_returned = may_reclaim_known_ ? awaiting_.size() : 0;
+  e.not_offered = not_offered_;
+  pending_end_ = PendingEnd{e, may_reclaim_known_ ? awaiting_ : std::set<std::string>{}, r.dropped,
+                            scans_started_};
+  grace_started_.reset();
+  may_reclaim_known_ = true;
+  reclaimed_ = 0;
+  not_offered_ = 0;
+  // An NFSv4.0 client reclaims without a Create: only the kernel's client
+  // list, read after GraceDone, tells it from one that did not come back.
+  if (live_source_ == nullptr) FinishGraceEnded(nullptr);
+}
+
+// With `scan` (a client list read after GraceDone), uploaded clients
+// without a new record that hold state in it count as reclaimed; without,
+// they count as not come back.
+void TrackingService::FinishGraceEnded(const LiveClientScan* scan) {
+  PendingEnd p = std::move(*pending_end_);
+  pending_end_.reset();
+  GraceReport::Ended& e = p.ended;
+  if (scan != nullptr) {
+    for (const NfsdClientInfo& c : scan->clients) {
+      const bool live =
+          c.status == NfsdClientStatus::kConfirmed || c.status == NfsdClientStatus::kCourtesy;
+      if (live && c.holds_state && p.missing.erase(c.name) != 0) ++e.reclaimed_without_create;
+    }
+    e.reclaimed += e.reclaimed_without_create;
+    e.not_returned -= e.reclaimed_without_create;
+  }
   const std::string after =
       e.duration ? StrCat("after ", Seconds(*e.duration), " s")
                  : std::string("after an unknown time (grace began before this start)");
@@ -129,12 +179,17 @@ void TrackingService::NoteGraceEnded(const EndGraceResult& r) {
           ? StrCat(e.not_returned, " of ", e.may_reclaim,
                    " clients that may reclaim did not come back")
           : StrCat(e.reclaimed, " clients reclaimed (the kernel did not say how many may)");
+  const std::string without_create =
+      e.reclaimed_without_create
+          ? StrCat(" (", e.reclaimed_without_create, " reclaimed without a Create: NFSv4.0)")
+          : std::string();
+  const std::string not_offered =
+      e.not_offered ? StrCat(", ", e.not_offered, " not offered (expired before the reboot)")
+                    : std::string();
   log_.Notice(StrCat("cld: grace ended (", ReasonForLog(e.reason), ") ", after, ": ", missing,
-                     "; recovery epoch ", e.recovery_epoch, " dropped (", r.dropped, " records)"));
+                     without_create, not_offered, "; recovery epoch ", e.recovery_epoch,
+                     " dropped (", p.dropped, " records)"));
   last_ended_ = e;
-  grace_started_.reset();
-  may_reclaim_known_ = true;
-  reclaimed_ = 0;
 }
 
 GraceReport TrackingService::grace_report() const {
@@ -148,6 +203,7 @@ GraceReport TrackingService::grace_report() const {
     g.may_reclaim_known = may_reclaim_known_;
     g.may_reclaim = may_reclaim_known_ ? uploaded_ : 0;
     g.reclaimed = reclaimed_;
+    g.not_offered = not_offered_;
   }
   g.last_ended = last_ended_;
   return g;

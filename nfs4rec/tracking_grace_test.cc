@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "nfs4rec/tracking_service.h"
+#include "tests/support/fake_file_system.h"
 #include "tests/support/fake_grace_control.h"
+#include "tests/support/fake_live_client_source.h"
 #include "tests/support/fake_scheduler.h"
 #include "tests/support/mem_client_store.h"
 #include "tests/support/status_matchers.h"
@@ -16,9 +18,10 @@
 namespace nfsrec::nfs4rec {
 namespace {
 
-ClientRecord Rec(const std::string& id) {
+ClientRecord Rec(const std::string& id, bool lease_expired = false) {
   ClientRecord r;
   r.id = id;
+  r.lease_expired = lease_expired;
   return r;
 }
 
@@ -53,11 +56,17 @@ class TrackingGraceTest : public ::testing::Test {
     return out;
   }
   // Records in the current epoch, then a GraceStart that uploads them.
-  void StartGraceWith(const std::vector<std::string>& ids, Duration kernel_grace = seconds(90)) {
+  void StartGraceWith(const std::vector<std::string>& ids, Duration kernel_grace = seconds(90),
+                      const std::vector<std::string>& expired = {}) {
     for (const std::string& id : ids) store_.Insert(store_.epochs().current, Rec(id));
+    for (const std::string& id : expired) store_.Insert(store_.epochs().current, Rec(id, true));
+    uploads_.clear();
     auto r = Call(CldCommand::kGraceStart);
     ASSERT_FALSE(r.empty());
     EXPECT_EQ(r.back().status, 0);
+    for (const CldMessage& m : r) {
+      if (m.status == kCldEInProgress) uploads_.push_back(m.name);
+    }
     ASSERT_TRUE(grace_.AnswerGraceTime(kernel_grace));
   }
   std::vector<std::string> Lines(LogLevel level, const std::string& needle) const {
@@ -78,6 +87,7 @@ class TrackingGraceTest : public ::testing::Test {
   CapturingLogger log_;
   std::unique_ptr<TrackingService> service_;
   uint32_t next_xid_ = 1;
+  std::vector<std::string> uploads_;  // names sent by the last StartGraceWith
 };
 
 TEST_F(TrackingGraceTest, GraceStartLogsOneNoticeWithCountsAndEpochs) {
@@ -310,6 +320,321 @@ TEST_F(TrackingGraceTest, V0CheckOpensGraceAndCountsReclaims) {
   EXPECT_EQ(ended[0],
             "cld: grace ended (timer or admin) after 0 s: 1 clients reclaimed (the kernel did not "
             "say how many may); recovery epoch 1 dropped (2 records)");
+}
+
+// ---------------------------------------------------------------- grace length
+// Who is offered at GraceStart (ClientRecord::lease_expired), GraceDone
+// idempotence, EBUSY from v4_end_grace, and the counts of "grace ended".
+
+TEST_F(TrackingGraceTest, GraceStartLeavesOutRecordsWhoseLeaseHadExpired) {
+  MakeService();
+  StartGraceWith({"a"}, seconds(90), {"gone1", "gone2"});
+  EXPECT_EQ(uploads_, std::vector<std::string>{"a"});
+  auto lines = Lines(LogLevel::kNotice, "cld: grace started");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0],
+            "cld: grace started: 1 clients may reclaim from epoch 1, 2 not offered (expired "
+            "before the reboot); current epoch 2");
+  GraceReport g = service_->grace_report();
+  EXPECT_EQ(g.may_reclaim, 1u);
+  EXPECT_EQ(g.not_offered, 2u);
+  // They stay in the recovery epoch until grace ends.
+  EXPECT_TRUE(store_.Has(1, "gone1"));
+  EXPECT_TRUE(store_.Has(1, "gone2"));
+  // The one offered client is all grace waits for.
+  Call(CldCommand::kCreate, "a");
+  EXPECT_EQ(grace_.calls, 1);
+  ASSERT_TRUE(grace_.Finish(Status::Ok()));
+  Call(CldCommand::kGraceDone);
+  lines = Lines(LogLevel::kNotice, "cld: grace ended");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0],
+            "cld: grace ended (all reclaimed) after 0 s: 0 of 1 clients that may reclaim did not "
+            "come back, 2 not offered (expired before the reboot); recovery epoch 1 dropped (3 "
+            "records)");
+  g = service_->grace_report();
+  EXPECT_EQ(g.not_offered, 0u);
+  ASSERT_TRUE(g.last_ended.has_value());
+  EXPECT_EQ(g.last_ended->reason, GraceEndReason::kAllReclaimed);
+  EXPECT_EQ(g.last_ended->not_offered, 2u);
+  EXPECT_EQ(g.last_ended->not_returned, 0u);
+}
+
+TEST_F(TrackingGraceTest, GraceUploadExpiredOffersEveryRecordAsBefore) {
+  TrackingServiceOptions opts;
+  opts.upload_expired = true;
+  MakeService(opts);
+  StartGraceWith({"a"}, seconds(90), {"gone"});
+  std::sort(uploads_.begin(), uploads_.end());
+  EXPECT_EQ(uploads_, (std::vector<std::string>{"a", "gone"}));
+  EXPECT_EQ(service_->grace_report().not_offered, 0u);
+  Call(CldCommand::kCreate, "a");
+  EXPECT_EQ(grace_.calls, 0);  // "gone" may still come back
+  EXPECT_EQ(service_->awaiting_reclaim(), 1u);
+}
+
+TEST_F(TrackingGraceTest, OnlyOfferedClientsHoldGraceOpen) {
+  MakeService();
+  StartGraceWith({}, seconds(90), {"gone"});
+  EXPECT_TRUE(uploads_.empty());
+  // nfsd skips grace on an empty upload; its GraceDone follows.
+  Call(CldCommand::kGraceDone);
+  auto lines = Lines(LogLevel::kNotice, "cld: grace ended");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0],
+            "cld: grace ended (all reclaimed) after 0 s: 0 of 0 clients that may reclaim did not "
+            "come back, 1 not offered (expired before the reboot); recovery epoch 1 dropped (1 "
+            "records)");
+}
+
+TEST_F(TrackingGraceTest, RestartDuringGraceKnowsWhoWasNotOffered) {
+  store_.SetEpochs(Epochs{5, 4});
+  store_.Insert(4, Rec("a"));
+  store_.Insert(4, Rec("gone", true));
+  MakeService();
+  GraceReport g = service_->grace_report();
+  EXPECT_EQ(g.may_reclaim, 1u);
+  EXPECT_EQ(g.not_offered, 1u);
+  EXPECT_EQ(service_->awaiting_reclaim(), 1u);
+  Call(CldCommand::kCreate, "a");
+  EXPECT_EQ(grace_.calls, 1);  // the early end does not wait for "gone"
+}
+
+TEST_F(TrackingGraceTest, ACreateClearsTheMarkSoTheNextGraceStartOffersIt) {
+  store_.Insert(1, Rec("back", true));
+  MakeService();
+  Call(CldCommand::kCreate, "back");  // a courtesy client that came back
+  ASSERT_EQ(store_.Records(1).size(), 1u);
+  EXPECT_FALSE(store_.Records(1)[0].lease_expired);
+  StartGraceWith({});
+  EXPECT_EQ(uploads_, std::vector<std::string>{"back"});
+}
+
+TEST_F(TrackingGraceTest, SecondGraceDoneChangesNothingAndSucceeds) {
+  MakeService();
+  StartGraceWith({"a", "b"});
+  Call(CldCommand::kCreate, "a");
+  sched_.Advance(seconds(90));
+  ASSERT_EQ(Call(CldCommand::kGraceDone).back().status, 0);
+  const std::vector<ClientRecord> records = store_.Records(2);
+  const Epochs epochs = store_.epochs();
+  const TrackingService::Stats stats = service_->stats();
+  const GraceReport before = service_->grace_report();
+  const size_t lines = log_.lines().size();
+  sched_.Advance(seconds(1));
+  auto r = Call(CldCommand::kGraceDone);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 0);
+  EXPECT_EQ(store_.Records(2), records);
+  EXPECT_EQ(store_.epochs(), epochs);
+  EXPECT_EQ(service_->stats().grace_dones, stats.grace_dones + 1);
+  EXPECT_EQ(service_->stats().store_errors, stats.store_errors);
+  GraceReport after = service_->grace_report();
+  ASSERT_TRUE(after.last_ended.has_value());
+  EXPECT_EQ(after.last_ended->ended_at, before.last_ended->ended_at);
+  EXPECT_EQ(after.last_ended->not_returned, 1u);
+  EXPECT_EQ(after.current_epoch, before.current_epoch);
+  // One info line (and the upcall's debug line), nothing louder.
+  std::vector<std::pair<LogLevel, std::string>> since(log_.lines().begin() + lines,
+                                                      log_.lines().end());
+  int louder = 0;
+  for (const auto& [level, text] : since) {
+    if (level == LogLevel::kDebug) continue;
+    ++louder;
+    EXPECT_EQ(level, LogLevel::kInfo) << text;
+    EXPECT_EQ(text, "cld: GraceDone outside grace; nothing to do");
+  }
+  EXPECT_EQ(louder, 1);
+}
+
+TEST_F(TrackingGraceTest, EndGraceBusyAfterTheKernelsOwnEndIsNoWarning) {
+  MakeService();
+  StartGraceWith({"a"});
+  Call(CldCommand::kCreate, "a");
+  ASSERT_EQ(grace_.calls, 1);
+  // nfsd counted the same RECLAIM_COMPLETE and ended grace itself; newer
+  // kernels answer our write with EBUSY.
+  ASSERT_TRUE(grace_.Finish(Status::Busy("write /proc/fs/nfsd/v4_end_grace: busy")));
+  Settle();
+  EXPECT_TRUE(Lines(LogLevel::kWarning, "").empty());
+  EXPECT_EQ(Lines(LogLevel::kDebug, "cld: v4_end_grace: grace already over").size(), 1u);
+  Call(CldCommand::kGraceDone);
+  EXPECT_EQ(service_->grace_report().last_ended->reason, GraceEndReason::kAllReclaimed);
+}
+
+TEST_F(TrackingGraceTest, EndGraceFailureOtherThanBusyStillWarns) {
+  MakeService();
+  StartGraceWith({"a"});
+  Call(CldCommand::kCreate, "a");
+  ASSERT_TRUE(grace_.Finish(Status::IOError("write /proc/fs/nfsd/v4_end_grace: EIO")));
+  Settle();
+  EXPECT_EQ(Lines(LogLevel::kWarning, "cld: could not end the grace period early").size(), 1u);
+}
+
+// With the kernel's client list: leases seen expired mark the records, and
+// the "grace ended" counts use a list read after GraceDone.
+class GraceWithClientListTest : public TrackingGraceTest {
+ protected:
+  void SetUp() override { fs_.MakeDir(kNfsdClientsDir); }
+  void TearDown() override { service_.reset(); }
+  void MakeListeningService(TrackingServiceOptions opts = {}) {
+    MakeService(opts);
+    service_->EnableReconcile(source_, Duration::zero());
+    SettleAll();
+  }
+  void Client(int id, const std::string& status, const std::string& name, bool states,
+              int minor = 1) {
+    const std::string dir = StrCat(kNfsdClientsDir, "/", id);
+    fs_.SetFile(dir + "/info", StrCat("clientid: 0x", id, "\nstatus: ", status, "\nname: \"", name,
+                                      "\"\nminor version: ", minor, "\n"));
+    fs_.SetFile(dir + "/states", states ? "- 0x1: { type: lock }\n" : "");
+  }
+  void SettleAll() {
+    for (int i = 0; i < 20; ++i) {
+      store_.RunPending();
+      sched_.Advance(Duration::zero());
+    }
+  }
+  void Reconcile() {
+    service_->ReconcileNow();
+    SettleAll();
+  }
+  bool Marked(uint64_t epoch, const std::string& id) const {
+    for (const ClientRecord& r : store_.Records(epoch)) {
+      if (r.id == id) return r.lease_expired;
+    }
+    ADD_FAILURE() << "no record of " << id << " in epoch " << epoch;
+    return false;
+  }
+
+  FakeFileSystem fs_;
+  FakeLiveClientSource source_{sched_, fs_};
+};
+
+TEST_F(GraceWithClientListTest, ReconciliationMarksExpiredLeasesAndClearsThemWhenActive) {
+  MakeListeningService();
+  Call(CldCommand::kCreate, "live");
+  Call(CldCommand::kCreate, "quiet");
+  Call(CldCommand::kCreate, "expiring");
+  Call(CldCommand::kCreate, "unlisted");
+  Client(1, "confirmed", "live", true);
+  Client(2, "courtesy", "quiet", true);
+  Client(3, "expirable", "expiring", true);
+  Client(4, "courtesy", "courtesy-new", true);  // no record yet: written marked
+  Reconcile();
+  EXPECT_FALSE(Marked(1, "live"));
+  EXPECT_TRUE(Marked(1, "quiet"));
+  EXPECT_TRUE(Marked(1, "expiring"));
+  EXPECT_TRUE(Marked(1, "courtesy-new"));
+  EXPECT_FALSE(Marked(1, "unlisted"));
+  // A run that sees nothing new writes nothing.
+  const uint64_t writes = store_.mutations();
+  Reconcile();
+  EXPECT_EQ(store_.mutations(), writes);
+  // "quiet" renews its lease: the mark goes; the record keeps its princhash.
+  Client(2, "confirmed", "quiet", true);
+  Reconcile();
+  EXPECT_FALSE(Marked(1, "quiet"));
+  EXPECT_EQ(store_.mutations(), writes + 1);
+
+  StartGraceWith({});
+  std::sort(uploads_.begin(), uploads_.end());
+  EXPECT_EQ(uploads_, (std::vector<std::string>{"live", "quiet", "unlisted"}));
+  EXPECT_EQ(service_->grace_report().not_offered, 2u);
+}
+
+TEST_F(GraceWithClientListTest, AMarkFailingInTheStoreIsCountedAndTriedAgain) {
+  MakeListeningService();
+  Call(CldCommand::kCreate, "quiet");
+  Client(1, "courtesy", "quiet", true);
+  store_.FailNext(Status::IOError("disk"));
+  Reconcile();
+  EXPECT_FALSE(Marked(1, "quiet"));
+  EXPECT_EQ(service_->stats().store_errors, 1u);
+  Reconcile();
+  EXPECT_TRUE(Marked(1, "quiet"));
+}
+
+// NFSv4.0 clients reclaim with OPEN CLAIM_PREVIOUS and send no Create: the
+// list read right after GraceDone shows them back, holding state.
+TEST_F(GraceWithClientListTest, GraceEndedCountsNfsv40ClientsFoundInTheListAsBack) {
+  MakeListeningService();
+  StartGraceWith({"v40-back", "v41-back", "v40-gone", "v40-nostate"}, seconds(30));
+  Call(CldCommand::kCreate, "v41-back");
+  Client(1, "confirmed", "v40-back", true, 0);
+  Client(2, "confirmed", "v41-back", true, 1);
+  Client(3, "confirmed", "v40-nostate", false, 0);
+  sched_.Advance(seconds(30));
+  const int scans = source_.scans;
+  Call(CldCommand::kGraceDone);
+  SettleAll();
+  EXPECT_EQ(source_.scans, scans + 1);
+  auto lines = Lines(LogLevel::kNotice, "cld: grace ended");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0],
+            "cld: grace ended (timer) after 30 s: 2 of 4 clients that may reclaim did not come "
+            "back (1 reclaimed without a Create: NFSv4.0); recovery epoch 1 dropped (4 records)");
+  GraceReport g = service_->grace_report();
+  ASSERT_TRUE(g.last_ended.has_value());
+  EXPECT_EQ(g.last_ended->may_reclaim, 4u);
+  EXPECT_EQ(g.last_ended->reclaimed, 2u);
+  EXPECT_EQ(g.last_ended->reclaimed_without_create, 1u);
+  EXPECT_EQ(g.last_ended->not_returned, 2u);
+  // The same run recorded the v4.0 client (docs/nfs4rec.md).
+  EXPECT_TRUE(store_.Has(store_.epochs().current, "v40-back"));
+}
+
+TEST_F(GraceWithClientListTest, AScanStartedBeforeGraceDoneDoesNotCount) {
+  MakeListeningService();
+  StartGraceWith({"v40"}, seconds(30));
+  sched_.Advance(seconds(30));
+  service_->ReconcileNow();  // reads the list now, before the reclaim
+  Client(1, "confirmed", "v40", true, 0);
+  CldMessage done;
+  done.version = 2;
+  done.command = static_cast<uint8_t>(CldCommand::kGraceDone);
+  done.xid = 99;
+  service_->Handle(done, [](const CldMessage&) {});
+  store_.RunPending();  // GraceDone is durable; the early scan is still running
+  EXPECT_TRUE(Lines(LogLevel::kNotice, "cld: grace ended").empty());
+  SettleAll();
+  auto lines = Lines(LogLevel::kNotice, "cld: grace ended");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("0 of 1 clients that may reclaim did not come back (1 reclaimed"),
+            std::string::npos)
+      << lines[0];
+}
+
+TEST_F(GraceWithClientListTest, AnUnreadableListCountsTheMissingAsNotBack) {
+  MakeListeningService();
+  StartGraceWith({"v40"}, seconds(30));
+  fs_.Remove(kNfsdClientsDir);
+  sched_.Advance(seconds(30));
+  Call(CldCommand::kGraceDone);
+  SettleAll();
+  auto lines = Lines(LogLevel::kNotice, "cld: grace ended");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find(": 1 of 1 clients that may reclaim did not come back;"),
+            std::string::npos)
+      << lines[0];
+}
+
+TEST_F(GraceWithClientListTest, ANewGraceStartLogsTheWaitingEndFirst) {
+  MakeListeningService();
+  StartGraceWith({"a"}, seconds(30));
+  CldMessage done;
+  done.version = 2;
+  done.command = static_cast<uint8_t>(CldCommand::kGraceDone);
+  done.xid = 98;
+  service_->Handle(done, [](const CldMessage&) {});
+  store_.RunPending();  // the list read after GraceDone has not come back
+  Call(CldCommand::kGraceStart);
+  std::vector<std::string> order;
+  for (const auto& [level, text] : log_.lines()) {
+    if (level == LogLevel::kNotice) order.push_back(text.substr(0, 17));
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"cld: grace starte", "cld: grace ended ",
+                                             "cld: grace starte"}));
 }
 
 }  // namespace

@@ -16,6 +16,10 @@ struct TrackingOptions {
   // End grace as soon as every uploaded client has re-created its record
   // (see docs/nfs4rec.md, "Ending grace early").
   bool end_grace_early = true;
+  // Also offer at GraceStart the clients that the last reconciliation saw
+  // with an expired lease (docs/nfs4rec.md, "Who is offered at
+  // GraceStart"); off, grace can end early despite clients gone for good.
+  bool grace_upload_expired = false;
   // Seconds between reconciliations with the kernel's client list
   // (docs/nfs4rec.md); negative means the lease time, 0 turns it off.
   int64_t reconcile_interval = -1;

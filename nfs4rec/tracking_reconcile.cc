@@ -44,6 +44,7 @@ void TrackingService::ReconcileNow() {
     return;
   }
   scan_running_ = true;
+  ++scans_started_;
   removed_during_scan_.clear();
   live_source_->Scan(
       liveness_.Guard([this](Result<LiveClientScan> r) { OnLiveClients(std::move(r)); }));
@@ -70,6 +71,11 @@ bool TrackingService::ShouldRecord(const NfsdClientInfo& c) {
 
 void TrackingService::OnLiveClients(Result<LiveClientScan> scan) {
   scan_running_ = false;
+  // ORDER: before a rescan starts another.  A scan that began before
+  // GraceDone may miss a client that reclaimed since.
+  if (pending_end_ && scans_started_ > pending_end_->after_scan) {
+    FinishGraceEnded(scan.ok() ? &*scan : nullptr);
+  }
   ++stats_.reconcile_runs;
   std::set<std::string> removed = std::move(removed_during_scan_);
   removed_during_scan_.clear();
@@ -153,10 +159,12 @@ void TrackingService::OnLiveClients(Result<LiveClientScan> scan) {
     ClientRecord rec;
     rec.id = c.name;
     if (c.minor_version) rec.has_session = *c.minor_version >= 1;
+    rec.lease_expired = c.status == NfsdClientStatus::kCourtesy;
     ++run->writes;
-    store_.PutClient(rec, liveness_.Guard([this, run, finished, c](Status st) {
+    store_.PutClient(rec, liveness_.Guard([this, run, finished, c, rec](Status st) {
       if (st.ok()) {
         current_ids_.insert(c.name);
+        if (rec.lease_expired) lease_expired_ids_.insert(c.name);
         ++run->added;
         ++stats_.reconcile_added;
         if (log_.DebugEnabled()) {
@@ -175,6 +183,56 @@ void TrackingService::OnLiveClients(Result<LiveClientScan> scan) {
     }));
   }
   if (run->writes == 0) finished();
+  UpdateLeaseMarks(*scan, removed);
+}
+
+// Marks the current record of each client the list shows with an expired
+// lease (courtesy, expirable), and clears the mark of each it shows
+// confirmed: GraceStart offers only unmarked records.  A client missing
+// from the list keeps its mark, marked or not: nothing new was seen.  The
+// write changes the mark alone, so a Create's princhash stays.
+void TrackingService::UpdateLeaseMarks(const LiveClientScan& scan,
+                                       const std::set<std::string>& removed) {
+  std::set<std::string> issued;
+  for (const NfsdClientInfo& c : scan.clients) {
+    bool expired = false;
+    switch (c.status) {
+      case NfsdClientStatus::kCourtesy:
+      case NfsdClientStatus::kExpirable:
+        expired = true;
+        break;
+      case NfsdClientStatus::kConfirmed:
+        break;
+      default:
+        continue;
+    }
+    if (current_ids_.count(c.name) == 0 || pending_creates_.count(c.name) != 0 ||
+        removed.count(c.name) != 0 || (lease_expired_ids_.count(c.name) != 0) == expired ||
+        !issued.insert(c.name).second) {
+      continue;
+    }
+    const std::string id = c.name;
+    store_.SetLeaseExpired(id, expired, liveness_.Guard([this, id, expired](Status st) {
+      if (!st.ok()) {
+        ++stats_.store_errors;
+        log_.Error(
+            StrCat("cld: cannot mark client ", NameForLog(id), " in the store: ", st.ToString()));
+        return;
+      }
+      // A Remove or a Create since has rewritten or dropped the record.
+      if (current_ids_.count(id) == 0 || pending_creates_.count(id) != 0) return;
+      if (expired) {
+        lease_expired_ids_.insert(id);
+      } else {
+        lease_expired_ids_.erase(id);
+      }
+      if (log_.DebugEnabled()) {
+        log_.Debug(StrCat("cld: client ", ClientIdForLog(id),
+                          expired ? ": lease expired; not offered at the next GraceStart"
+                                  : ": active again; offered at the next GraceStart"));
+      }
+    }));
+  }
 }
 
 std::string TrackingService::ReconcileReport() const {

@@ -27,6 +27,8 @@ struct TrackingService::Upload {
   uint64_t sent = 0;
   uint64_t skipped = 0;
   TimePoint started;
+  TimePoint read;      // the store's epoch switch and read done
+  Duration writing{};  // spent inside reply: the downcall writes
 };
 
 namespace {
@@ -70,7 +72,10 @@ void TrackingService::Start(Callback<void(Status)> done) {
   start_ = StartState::kLoading;
   const ClientIdSet::Hasher hasher = current_ids_.hasher();
   store_.LoadDigest([hasher](std::string_view id) { return hasher(id); },
-                    [](const ClientRecord& r) { return RecordProblem(r).empty(); },
+                    // By value: it runs on the store's thread.
+                    [upload_expired = options_.upload_expired](const ClientRecord& r) {
+                      return (upload_expired || !r.lease_expired) && RecordProblem(r).empty();
+                    },
                     liveness_.Guard([this, done = std::move(done)](Result<ClientDigest> r) mutable {
                       OnLoaded(std::move(r), std::move(done));
                     }));
@@ -93,9 +98,12 @@ void TrackingService::OnLoaded(Result<ClientDigest> digest, Callback<void(Status
   current_ids_.clear();
   current_ids_.reserve(digest->current.size());
   for (uint64_t f : digest->current) current_ids_.InsertFingerprint(f);
+  lease_expired_ids_.clear();
+  for (std::string& id : digest->current_lease_expired) lease_expired_ids_.insert(std::move(id));
   awaiting_.clear();
   awaiting_.reserve(digest->recovery.size());
   for (uint64_t f : digest->recovery) awaiting_.InsertFingerprint(f);
+  not_offered_ = digest->recovery_left_out;
   uploaded_ = awaiting_.size();
   for (uint64_t f : digest->current) awaiting_.EraseFingerprint(f);
   if (epochs_.in_grace()) {
@@ -208,8 +216,11 @@ void TrackingService::HandleGraceStart(const CldMessage& up, Reply reply) {
       Finish(job->request, job->reply, ToCldStatus(r.status()));
       return;
     }
+    job->read = scheduler_.Now();
     epochs_ = r->epochs;
     current_ids_.clear();  // the store emptied the current epoch
+    lease_expired_ids_.clear();
+    not_offered_ = 0;  // counted page by page
     job->grace = std::move(r).value();
     // Filled page by page; uploaded_ is set, and grace noted as started
     // (nfsd starts its timer then), once the last page is sent.  Until
@@ -256,6 +267,10 @@ void TrackingService::ContinueUpload(const std::shared_ptr<Upload>& job) {
   size_t budget = options_.upload_batch;
   while (job->next < job->records.size() && budget > 0) {
     const ClientRecord& rec = job->records[job->next++];
+    if (!Offered(rec)) {
+      ++not_offered_;  // see TrackingService::Offered
+      continue;
+    }
     std::string problem = RecordProblem(rec);
     if (!problem.empty()) {
       ++job->skipped;
@@ -269,7 +284,9 @@ void TrackingService::ContinueUpload(const std::shared_ptr<Upload>& job) {
     CldMessage m = ReplyTo(job->request, kCldEInProgress);
     m.name = rec.id;
     if (v2) m.princhash = rec.princhash;
+    const TimePoint before = scheduler_.Now();
     job->reply(m);
+    job->writing += scheduler_.Now() - before;
     ++job->sent;
     ++stats_.records_uploaded;
     --budget;
@@ -281,10 +298,16 @@ void TrackingService::ContinueUpload(const std::shared_ptr<Upload>& job) {
   if (!job->last_page) return ReadUploadPage(job);
   uploaded_ = awaiting_.size();
   NoteGraceStarted(job->grace);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(scheduler_.Now() - job->started);
+  using std::chrono::milliseconds;
+  const Duration total = scheduler_.Now() - job->started;
+  // The daemon's own part excludes the writes, which the kernel (or a FUSE
+  // emulator) paces.
+  auto ms = [](Duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); };
   log_.Info(StrCat("cld: GraceStart xid ", job->request.xid, ": uploaded ", job->sent, " records",
-                   job->skipped ? StrCat(", skipped ", job->skipped) : "", " in ", ms.count(),
-                   " ms"));
+                   job->skipped ? StrCat(", skipped ", job->skipped) : "", " in ", ms(total),
+                   " ms (daemon ", ms(total - job->writing), " ms, of which the store ",
+                   ms(job->read - job->started), " ms; writing downcalls ", ms(job->writing),
+                   " ms)"));
   Finish(job->request, job->reply, 0);
 }
 
@@ -301,7 +324,10 @@ void TrackingService::HandleCreate(const CldMessage& up, Reply reply) {
   store_.PutClient(rec, liveness_.Guard([this, up, reply = std::move(reply)](Status st) {
     auto p = pending_creates_.find(up.name);
     if (p != pending_creates_.end() && --p->second == 0) pending_creates_.erase(p);
-    if (st.ok()) current_ids_.insert(up.name);
+    if (st.ok()) {
+      current_ids_.insert(up.name);
+      lease_expired_ids_.erase(up.name);  // a Create writes the record unmarked
+    }
     if (!st.ok()) {
       ++stats_.store_errors;
       log_.Error(StrCat("cld: cannot store client ", NameForLog(up.name), ": ", st.ToString()));
@@ -334,13 +360,7 @@ void TrackingService::OnCreated(const std::string& id) {
   log_.Info(StrCat("cld: all ", uploaded_,
                    " uploaded clients have re-created their records;"
                    " ending the grace period early"));
-  grace_.EndGrace(liveness_.Guard([this](Status st) {
-    if (st.ok()) {
-      log_.Info("cld: the kernel ended the grace period");
-    } else {
-      log_.Warning(StrCat("cld: could not end the grace period early: ", st.ToString()));
-    }
-  }));
+  grace_.EndGrace(liveness_.Guard([this](Status st) { OnEndGraceWritten(st); }));
 }
 
 void TrackingService::HandleRemove(const CldMessage& up, Reply reply) {
@@ -350,6 +370,7 @@ void TrackingService::HandleRemove(const CldMessage& up, Reply reply) {
     return Finish(up, reply, kCldEInval);
   }
   current_ids_.erase(up.name);
+  lease_expired_ids_.erase(up.name);
   if (scan_running_) removed_during_scan_.insert(up.name);
   store_.RemoveClient(up.name, liveness_.Guard([this, up, reply = std::move(reply)](Status st) {
     if (!st.ok()) {
@@ -379,6 +400,7 @@ void TrackingService::RemoveRecord(const std::string& id, Callback<void(Status)>
     return;
   }
   current_ids_.erase(id);
+  lease_expired_ids_.erase(id);
   if (scan_running_) removed_during_scan_.insert(id);
   store_.RemoveClient(id, liveness_.Guard([this, id, done = std::move(done)](Status st) mutable {
     if (st.ok()) {
@@ -420,14 +442,17 @@ void TrackingService::HandleGraceDone(const CldMessage& up, Reply reply) {
       log_.Error(StrCat("cld: GraceDone failed in the store: ", r.status().ToString()));
       return Finish(up, reply, ToCldStatus(r.status()));
     }
-    if (r->was_in_grace) {
-      // The whole recovery epoch goes; reclaimed clients live on in the
-      // current epoch, so only the awaiting ones lose their record.
-      NoteGraceEnded(*r);
-    } else {
-      // Older kernels may send GraceDone twice: not a second event.
+    if (!r->was_in_grace) {
+      // Older kernels may send GraceDone twice (nfsd's timer and the last
+      // RECLAIM_COMPLETE both end grace): the second changes nothing, not
+      // even a reconciliation run, and succeeds.
       log_.Info("cld: GraceDone outside grace; nothing to do");
+      epochs_ = r->epochs;
+      return Finish(up, reply, 0);
     }
+    // The whole recovery epoch goes; reclaimed clients live on in the
+    // current epoch, so only the awaiting ones lose their record.
+    NoteGraceEnded(*r);
     epochs_ = r->epochs;
     awaiting_.clear();
     uploaded_ = 0;

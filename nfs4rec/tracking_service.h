@@ -9,16 +9,20 @@
 //                  recovery; during grace the recovery epoch is kept and only
 //                  current is emptied), then one -EINPROGRESS downcall per
 //                  valid record of the recovery epoch (name, plus princhash
-//                  in v2), read a page at a time in id order, then status 0.  Records whose name is
-//                  empty or over 1024 bytes, or whose princhash is neither 0 nor 32 bytes, are
-//                  skipped with a log line and never sent.
+//                  in v2), read a page at a time in id order, then status 0.  Records marked
+//                  lease_expired are left out unless `upload_expired` (they stay in the store;
+//                  tracking_grace.cc).  Records whose name is empty or
+//                  over 1024 bytes, or whose princhash is neither 0 nor 32
+//                  bytes, are skipped with a log line and never sent.
 //   Create      -> store the record in the current epoch; answered only after
 //                  the store reports it durable.
 //   Remove      -> delete it from the current epoch.
 //   Check (v0)  -> 0 if the client may reclaim (copied into current), else
 //                  -EACCES; opens a grace period first if none is open.
-//   GraceDone   -> drop the recovery epoch; 0 also when no grace is open;
-//                  then reconcile with the kernel's client list (below).
+//   GraceDone   -> drop the recovery epoch, then reconcile with the kernel's
+//                  client list (below).  Idempotent: when no grace is open
+//                  (older kernels send it twice) it changes nothing and
+//                  answers 0.
 //   other       -> -EOPNOTSUPP.
 // Store failures answer -EREMOTEIO, as nfsdcld does.
 //
@@ -68,6 +72,9 @@ namespace nfsrec::nfs4rec {
 
 struct TrackingServiceOptions {
   bool end_grace_early = true;
+  // Offer at GraceStart also the records whose client the last
+  // reconciliation saw with an expired lease ([nfsrecd] grace-upload-expired).
+  bool upload_expired = false;
   // GraceStart records sent per loop turn, so a large upload does not hold
   // the loop (shared with the NSM service) for its whole duration.
   size_t upload_batch = 512;
@@ -104,6 +111,9 @@ struct GraceReport {
   bool may_reclaim_known = true;
   uint64_t may_reclaim = 0;  // clients uploaded at GraceStart
   uint64_t reclaimed = 0;    // of those, how many re-created their record so far
+  // Recovery records left out of the upload: the client's lease had expired
+  // before the reboot (ClientRecord::lease_expired).
+  uint64_t not_offered = 0;
 
   struct Ended {
     GraceEndReason reason = GraceEndReason::kUnknown;
@@ -112,8 +122,13 @@ struct GraceReport {
     uint64_t recovery_epoch = 0;       // the epoch dropped
     bool may_reclaim_known = true;
     uint64_t may_reclaim = 0;
+    // Uploaded clients that came back: a new record, or (NFSv4.0, which
+    // reclaims without a Create) found holding state in the kernel's client
+    // list read right after GraceDone.
     uint64_t reclaimed = 0;
-    uint64_t not_returned = 0;  // may_reclaim - reclaimed
+    uint64_t reclaimed_without_create = 0;  // of reclaimed, found in the list
+    uint64_t not_returned = 0;              // may_reclaim - reclaimed
+    uint64_t not_offered = 0;
   };
   // The last grace period that ended in this process, if any.
   std::optional<Ended> last_ended;
@@ -215,9 +230,20 @@ class TrackingService {
   void NoteLoadedInGrace();
   void NoteReclaim(const std::string& id);
   void NoteGraceEnded(const EndGraceResult& r);
+  void FinishGraceEnded(const LiveClientScan* scan);
+  // A client whose lease had expired before the reboot (the last
+  // reconciliation saw it courtesy or expirable) is not offered: if it is
+  // gone for good, nfsd would wait the whole grace period for its
+  // RECLAIM_COMPLETE.  Refusing its reclaim cannot give one lock to two
+  // holders; the cost falls on that client alone if it does come back
+  // (docs/nfs4rec.md, "Who is offered at GraceStart").
+  bool Offered(const ClientRecord& r) const { return options_.upload_expired || !r.lease_expired; }
+  void OnEndGraceWritten(const Status& st);
   GraceEndReason EndReason(const std::optional<Duration>& elapsed) const;
   void ScheduleReconcile();
   void OnLiveClients(Result<LiveClientScan> scan);
+  // Marks or clears lease_expired of current records after a scan.
+  void UpdateLeaseMarks(const LiveClientScan& scan, const std::set<std::string>& removed);
   static bool ShouldRecord(const NfsdClientInfo& c);
   std::string ReconcileReport() const;
   // Why a record may not be uploaded; empty if it may.
@@ -263,6 +289,20 @@ class TrackingService {
   bool may_reclaim_known_ = true;
   uint64_t reclaimed_ = 0;
   std::optional<GraceReport::Ended> last_ended_;
+  uint64_t not_offered_ = 0;
+  // Current-epoch ids whose record is marked lease_expired, as this process
+  // loaded or wrote them (few: only clients gone quiet).
+  std::set<std::string> lease_expired_ids_;
+  // A grace end whose event waits for the first client list read after its
+  // GraceDone, to count the NFSv4.0 clients that came back.
+  struct PendingEnd {
+    GraceReport::Ended ended;
+    std::set<std::string> missing;  // uploaded, no new record
+    uint64_t dropped = 0;
+    uint64_t after_scan = 0;  // scans_started_ at GraceDone
+  };
+  std::optional<PendingEnd> pending_end_;
+  uint64_t scans_started_ = 0;
   Liveness liveness_;  // ORDER: last, so it dies first
 };
 

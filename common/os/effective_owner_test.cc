@@ -7,7 +7,6 @@
 #include "common/base/unique_fd.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
-
 #include <gtest/gtest.h>
 
 namespace nfsrec {

@@ -18,6 +18,10 @@
 #   takeover                                  rpc.statd -> nfsrecd at a reboot (nfsrecd mode only)
 #   switch-in switch-out                      issue 11: nfs-utils -> nfsrecd and back at a reboot, with
 #                                             v4.0, v4.1 and v3 locks held (nfsrecd mode only)
+#   grace-length                              issue 13: a client gone before the reboot does not hold
+#                                             grace open (asserted for nfsrecd only)
+#   grace-upload                              issue 13: GraceStart upload of $SHARE/upload.sqlite
+#                                             (bench/cld-bench populate; not in the default set)
 #   custom                                    runs $SHARE/test.sh with the helpers of vm-init.sh (debugging)
 #
 # Environment knobs:
@@ -64,7 +68,7 @@ set -euo pipefail
 # tells the running daemon to reload.
 NFSREC_CMD_DEFAULT="/host/bin/nfsrecd -F -d -L -P /var/lib/nfs --cld-pipe /var/lib/nfs/rpc_pipefs/nfsd/cld"
 NOTIFY_CMD_NFSRECD="/host/bin/nfsrecd --sm-notify -d -f"
-ALL_SCENARIOS="v4 v40 v3 2host v4-lostdb mixed reboot-in-grace daemon-restart nfsd-first early-grace unrecorded v40-reboot2 takeover switch-in switch-out start-together nfsd-before-daemon"
+ALL_SCENARIOS="v4 v40 v3 2host v4-lostdb mixed reboot-in-grace daemon-restart nfsd-first early-grace unrecorded v40-reboot2 takeover switch-in switch-out start-together nfsd-before-daemon grace-length"
 
 WORK=${WORK:-${TMPDIR:-/tmp}/nfsrec-realkernel}
 SHARE=${SHARE:-$WORK/share}

@@ -677,3 +677,121 @@ scenario_switch_out() {
     switch_unlock
     info "switch-out took $(elapsed "$S0")s after the first boot"
 }
+
+# ------------------------------------------------------------------ grace length (issue 13)
+# Two live clients (nfsvm over NFSv4.2 and NFSv4.1) and client2 (NFSv4.2) hold locks; client2
+# then goes away (cut off) until its lease has expired and nfsd keeps it as a courtesy client.
+# The server reboots. nfsrecd leaves client2 out of the GraceStart upload (its reconciliation
+# saw the lease expired), so grace ends as soon as both live clients have sent RECLAIM_COMPLETE;
+# nfs-utils' nfsdcld uploads client2 too, and the full grace runs. In both modes client2 does
+# not reclaim while away, and a new lock (which needs grace over) is granted once grace ends.
+before_grace_length() { GRACE=${GL_GRACE:-45}; }
+# client_status <client name part> <status>: nfsd lists such a client with that status.
+client_status() {
+    for c in /proc/fs/nfsd/clients/*; do
+        [ -f "$c/info" ] || continue
+        grep -q "^name: .*$1" "$c/info" && grep -q "^status: $2" "$c/info" && return 0
+    done
+    return 1
+}
+# trace_time <trace file> <pattern>: the timestamp (s) of the last trace line matching.
+trace_time() {
+    awk -v p="$2" '$0 ~ p { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) t = $i }
+        END { sub(":", "", t); print t }' "$1"
+}
+scenario_grace_length() {
+    log "=== grace-length scenario (lease ${LEASE}s, grace ${GRACE}s)"
+    if [ "$MODE" = nfsrecd ]; then
+        PAT_GL_MARK='client2.*lease expired; not offered'
+        PAT_GL_START='grace started: 2 clients may reclaim from epoch [0-9]+, 1 not offered \(expired before the reboot\)'
+        PAT_GL_END='grace ended \(all reclaimed\).*: 0 of 2 clients that may reclaim did not come back, 1 not offered'
+    else
+        PAT_GL_MARK=''; PAT_GL_START=''; PAT_GL_END=''
+    fi
+    make_client_ns
+    mkdir -p /mnt/gl42 /mnt/gl41
+    check "mount v4.2" mount.nfs4 127.0.0.1:/export /mnt/gl42 -o vers=4.2
+    check "mount v4.1" mount.nfs4 127.0.0.1:/export /mnt/gl41 -o vers=4.1
+    check "client2: mount v4.2" c2 mount.nfs4 10.0.0.1:/export /mnt/c2v4 -o vers=4.2
+    echo a > /mnt/gl42/gl1; echo b > /mnt/gl42/gl2; echo c > /mnt/gl42/gl3; echo d > /mnt/gl42/gl4
+    hold /mnt/gl42/gl1 gl1.log; H1=$HOLDER
+    hold /mnt/gl41/gl2 gl2.log; H2=$HOLDER
+    hold /mnt/c2v4/gl3 gl3.log nsenter -t $C1 -n -m -u; H3=$HOLDER
+    check "v4.2 lock granted (nfsvm)" wait_grep LOCKED "$OUT/gl1.log" 40
+    check "v4.1 lock granted (nfsvm)" wait_grep LOCKED "$OUT/gl2.log" 40
+    check "client2 lock granted" wait_grep LOCKED "$OUT/gl3.log" 40
+    check "server holds client2's lock" v4_lock_held "NFSv4.2 client2" gl3
+    cut_client2
+    T=$(up)
+    check "client2's lease expired: nfsd keeps it as a courtesy client" \
+        wait_until $((3 * LEASE + 15)) client_status client2 courtesy
+    info "client2 listed as courtesy $(elapsed "$T")s after it went away"
+    # nfsrecd reconciles once per lease: wait for the run that sees client2 expired.
+    [ -n "$PAT_GL_MARK" ] && wait_until $((LEASE + 15)) grep -qE "$PAT_GL_MARK" "$CLD_LOG"
+    logcheck "daemon saw client2's lease expired (reconciliation)" "$CLD_LOG" "$PAT_GL_MARK"
+    dump_nfsd_clients > "$OUT/gl-clients-before.txt"
+    server_crash
+    trace_ops_start
+    # nfsd's own "grace complete" event (nfsd4_end_grace), in the same clock as the ops.
+    GCE=$TRACEFS/events/nfsd/nfsd_grace_complete/enable
+    [ -f "$GCE" ] && echo 1 > "$GCE"
+    server_boot
+    # Also the moment v4_end_grace reads Y, polled every 0.1 s (a fallback, and a cross-check).
+    ( n=$(( (2 * GRACE + 30) * 10 ))
+      while ! grace_ended && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+      grace_ended && echo "grace-length: grace ended" > $TRACEFS/trace_marker ) &
+    GP=$!
+    poke /mnt/gl42; poke /mnt/gl41
+    check "v4.2 lock reclaimed (nfsvm)" wait_until 40 v4_lock_held "NFSv4.2 nfsvm" gl1
+    check "v4.1 lock reclaimed (nfsvm)" wait_until 20 v4_lock_held "NFSv4.1 nfsvm" gl2
+    TR=$(up)
+    info "both live clients reclaimed $(elapsed "$NFSD_T")s after nfsd started"
+    # Resumed I/O: a new lock is refused with NFS4ERR_GRACE (the client retries) until grace is
+    # over; client2's file is free then, as client2 did not reclaim.
+    check "nfsvm locks client2's file once grace is over (client2 is away)" \
+        timeout $((2 * GRACE + 30)) flock -x /mnt/gl42/gl3 true
+    info "resumed I/O: a new lock granted $(elapsed "$TR")s after the live clients reclaimed, $(elapsed "$NFSD_T")s after nfsd started (grace ${GRACE}s)"
+    check "grace ended" wait_until 10 grace_ended
+    wait $GP
+    [ -f "$GCE" ] && echo 0 > "$GCE"
+    trace_ops_stop "$OUT/gl-ops-trace.txt"
+    RC=$(trace_time "$OUT/gl-ops-trace.txt" 'RECLAIM_COMPLETE status=0')
+    GP_T=$(trace_time "$OUT/gl-ops-trace.txt" 'grace-length: grace ended')
+    GE=$(trace_time "$OUT/gl-ops-trace.txt" 'nfsd_grace_complete')
+    [ -n "$GE" ] || GE=$GP_T
+    GAP=$(echo "$GE $RC" | awk '$1 != "" && $2 != "" { printf "%.2f", $1 - $2 }')
+    info "grace ended ${GAP:-?}s after the last live client's RECLAIM_COMPLETE (trace: ${RC:-none} -> ${GE:-none}; v4_end_grace seen Y at ${GP_T:-none})"
+    if dmesg_since_has "$REBOOT_T" 'all clients done reclaiming'; then info "kernel ended grace early"
+    else info "kernel ran the full grace (a client in the upload never sent RECLAIM_COMPLETE)"; fi
+    if [ "$MODE" = nfsrecd ]; then
+        check "grace ended < 1 s after the last live client's RECLAIM_COMPLETE (${GAP:-?}s)" \
+            awk -v g="$GAP" 'BEGIN { exit !(g != "" && g < 1) }'
+    fi
+    logcheck "daemon left client2 out of the upload" "$CLD_LOG" "$PAT_GL_START" since-start
+    logcheck "daemon's grace ended event counts client2 as not offered" "$CLD_LOG" "$PAT_GL_END" since-start
+    check "client2 did not reclaim (it is away)" not v4_lock_held client2 gl3
+    kernel_lines
+    unhold $H1; unhold $H2; kill -9 -"$H3" "$H3" 2>/dev/null
+    umnt /mnt/gl42; umnt /mnt/gl41
+    uncut_client2
+    c2 umount -f -l /mnt/c2v4
+}
+
+# The daemon's GraceStart upload through the real kernel's pipe (docs/PERFORMANCE.md): the
+# records of $SHARE/upload.sqlite (made on the host by `bench/cld-bench populate --db ...`)
+# become the daemon's database, and the next nfsd start uploads them. Not in the default set.
+scenario_grace_upload() {
+    log "=== grace-upload scenario"
+    if [ "$MODE" != nfsrecd ] || [ ! -f /host/upload.sqlite ]; then
+        info "nfsrecd mode with \$SHARE/upload.sqlite only (bench/cld-bench populate)"; return
+    fi
+    server_crash
+    rm -f /var/lib/nfs/nfsrecd/nfsrecd.sqlite*
+    cp /host/upload.sqlite /var/lib/nfs/nfsrecd/nfsrecd.sqlite
+    server_boot
+    check "daemon finished the upload" \
+        wait_until 200 log_since_start_has "$CLD_LOG" "GraceStart xid [0-9]+: uploaded [0-9]+ records"
+    log_since_start "$CLD_LOG" | grep -E 'grace started|GraceStart xid' | while read -r l; do info "$l"; done
+    check "kernel started a grace period" dmesg_since_has "$REBOOT_T" 'starting [0-9]+-second grace period'
+    kernel_lines
+}

@@ -35,6 +35,10 @@ class ClientStoreCalls {
   Status Remove(const std::string& id) {
     return test_support::RunAndWait(settle_, [&](auto done) { store_.RemoveClient(id, done); });
   }
+  Status SetLeaseExpired(const std::string& id, bool expired) {
+    return test_support::RunAndWait(settle_,
+                                    [&](auto done) { store_.SetLeaseExpired(id, expired, done); });
+  }
   Result<GraceStartResult> StartGrace() {
     return test_support::RunAndWait<Result<GraceStartResult>>(
         settle_, [&](auto done) { store_.StartGrace(done); });
@@ -106,7 +110,8 @@ inline void PrintTo(const ClientSnapshot& s, std::ostream* os) {
     *os << "[";
     for (const ClientRecord& r : recs) {
       *os << " " << r.id.substr(0, 12) << "(" << r.id.size() << (r.princhash.empty() ? "" : ",h")
-          << (r.has_session ? (*r.has_session ? ",s1" : ",s0") : "") << ")";
+          << (r.has_session ? (*r.has_session ? ",s1" : ",s0") : "")
+          << (r.lease_expired ? ",x" : "") << ")";
     }
     *os << " ]";
   };

@@ -72,6 +72,17 @@ void MemClientStore::RemoveClient(const std::string& id, Done done) {
   pending_.push_back([done = std::move(done)]() mutable { done(Status::Ok()); });
 }
 
+void MemClientStore::SetLeaseExpired(const std::string& id, bool expired, Done done) {
+  if (QueueFailure(done)) return;
+  ++mutations_;
+  auto epoch = rows_.find(epochs_.current);
+  if (epoch != rows_.end()) {
+    auto it = epoch->second.find(id);
+    if (it != epoch->second.end()) it->second.lease_expired = expired;
+  }
+  pending_.push_back([done = std::move(done)]() mutable { done(Status::Ok()); });
+}
+
 void MemClientStore::CheckReclaim(const std::string& id, ResultDone<CheckResult> done) {
   if (QueueFailure(done)) return;
   ++mutations_;
@@ -85,6 +96,7 @@ void MemClientStore::CheckReclaim(const std::string& id, ResultDone<CheckResult>
     out.outcome = ReclaimOutcome::kAlreadyCurrent;
   } else if (Has(epochs_.recovery, id)) {
     ClientRecord copy = rows_[epochs_.recovery][id];
+    copy.lease_expired = false;
     copy.time = static_cast<int64_t>(std::time(nullptr));
     rows_[epochs_.current][id] = std::move(copy);
     out.outcome = ReclaimOutcome::kReclaimed;

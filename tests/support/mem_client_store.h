@@ -29,6 +29,7 @@ class MemClientStore final : public ClientStore {
   void StartGrace(ResultDone<GraceStartResult> done) override;
   void PutClient(const ClientRecord& record, Done done) override;
   void RemoveClient(const std::string& id, Done done) override;
+  void SetLeaseExpired(const std::string& id, bool expired, Done done) override;
   void CheckReclaim(const std::string& id, ResultDone<CheckResult> done) override;
   void EndGrace(ResultDone<EndGraceResult> done) override;
 
