@@ -297,7 +297,7 @@ class TrackingService {
   // GraceDone, to count the NFSv4.0 clients that came back.
   struct PendingEnd {
     GraceReport::Ended ended;
-    std::set<std::string> missing;  // uploaded, no new record
+    ClientIdSet missing;  // uploaded, no new record (awaiting_ when grace ended)
     uint64_t dropped = 0;
     uint64_t after_scan = 0;  // scans_started_ at GraceDone
   };
