@@ -4,10 +4,17 @@
 #
 #   bench/run-notify-bench.sh [BUILD_DIR] [PEERS]
 #
-# 1. callbacks: the server monitors PEERS hosts (SM_MON, kernel arguments);
-#    then PEERS SM_NOTIFYs arrive (one per peer, 8 senders); the time runs
-#    until the lockd emulator has received PEERS callbacks (each checked for
-#    the right cookie-bearing line count).
+# Environment: PHASES (default "callbacks boot"), SERVERS (the callbacks
+# phase's servers, default "nfsrecd rpc.statd"), NFSRECD (the nfsrecd binary,
+# default BUILD_DIR/nfsrecd: another build's, for before/after figures),
+# CALLBACK_LIMIT_S (180), BOOT_LIMIT_S (900).
+#
+# 1. callbacks: the server monitors PEERS hosts (SM_MON, kernel arguments,
+#    64 at a time); its VmRSS is printed; then PEERS SM_NOTIFYs arrive (one
+#    per peer, 8 senders); the time runs from the first SM_NOTIFY until the
+#    lockd emulator has received a callback for every peer.  Then every
+#    callback is checked: one distinct mon_name per peer, from a privileged
+#    port, with state 7 and that peer's own cookie.
 # 2. boot: the server's notify list holds PEERS peers, 10% of them on
 #    addresses nobody answers; the time runs from the start of the notifier
 #    until every reachable peer has answered (its record deleted).  The peers
@@ -19,6 +26,11 @@ build=${1:-$top/build}
 peers=${2:-1000}
 export PATH="$PATH:/usr/sbin:/sbin"
 make -C "$build" -s bench/nsm-bench nfsrecd tests/support/lockd-emu >/dev/null
+nfsrecd=${NFSRECD:-$build/nfsrecd}
+phases=${PHASES:-callbacks boot}
+servers=${SERVERS:-nfsrecd rpc.statd}
+# nsm-bench's names: PREFIX.c.d up to 65536 peers, PREFIX.b.c.d beyond.
+if [ "$peers" -le 65536 ]; then prefix=10.88; else prefix=88; fi
 
 if [ -z "${WITH_NETNS_NAME:-}" ]; then
   exec "$top/tests/support/with-netns" -- "$0" "$build" "$peers"
@@ -44,6 +56,33 @@ fresh_state() {
 }
 
 # ---- 1. SM_NOTIFY -> lockd callbacks ----
+# Checks lockd.out: one callback per peer with its own cookie (nsm-bench's:
+# byte b of peer i's is (i * 7 + b) mod 256), state 7, privileged source.
+verify_callbacks() {  # FILE
+  awk -v peers="$peers" -v prefix="$prefix" '
+    /^CALLBACK / && / state=7 / {
+      name = ""; priv = ""; privileged = ""
+      for (f = 1; f <= NF; f++) {
+        split($f, kv, "=")
+        if (kv[1] == "mon_name") name = kv[2]
+        else if (kv[1] == "priv") priv = kv[2]
+        else if (kv[1] == "privileged") privileged = kv[2]
+      }
+      if (name in seen) { dup++; next }
+      seen[name] = 1
+      n = split(name, o, ".")
+      i = (n == 4 && prefix !~ /\./) ? o[2] * 65536 + o[3] * 256 + o[4] : o[3] * 256 + o[4]
+      want = ""
+      for (b = 0; b < 16; b++) want = want sprintf("%02x", (i * 7 + b) % 256)
+      if (priv == want && privileged == "1" && i < peers) good++; else bad++
+    }
+    END { printf "verified=%d wrong=%d duplicates=%d\n", good, bad, dup }' "$1"
+}
+count_called_back() {  # FILE: distinct peers with a state-7 callback
+  awk '/^CALLBACK / && / state=7 / && match($0, / mon_name=[^ ]*/) {
+         k = substr($0, RSTART, RLENGTH); if (!(k in s)) { s[k] = 1; c++ } }
+       END { print c + 0 }' "$1"
+}
 callbacks() {  # NAME START_CMD
   local name=$1 start=$2
   fresh_state a
@@ -54,27 +93,44 @@ callbacks() {  # NAME START_CMD
   eval "exec $start" >"$work/$name.log" 2>&1 &
   local pid=$!
   wait_registered
-  "$bench" --calls "$peers" --concurrency 8 --prefix 10.88 >/dev/null
+  "$bench" --calls "$peers" --concurrency 64 --prefix "$prefix" >"$work/mon-$name.out"
+  local rss
+  rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
   local t0 t1 n
   t0=$(now_ms)
-  "$bench" --notify 7 --calls "$peers" --concurrency 8 --prefix 10.88 >"$work/notify-$name.out" &
+  "$bench" --notify 7 --calls "$peers" --concurrency 8 --prefix "$prefix" >"$work/notify-$name.out" &
   local bpid=$!
   # Bounded: a server that has not delivered every callback after
   # CALLBACK_LIMIT_S seconds is reported with what it delivered by then.
+  # Lines are counted cheaply (wc); distinct peers once there are enough.
   while :; do
-    n=$(grep -c '^CALLBACK .* state=7 ' "$work/lockd.out" || true)
-    [ "$n" -ge "$peers" ] && break
+    n=0
+    if [ "$(wc -l <"$work/lockd.out")" -ge "$peers" ]; then
+      n=$(count_called_back "$work/lockd.out")
+      [ "$n" -ge "$peers" ] && break
+    fi
     [ $(( $(now_ms) - t0 )) -ge $(( ${CALLBACK_LIMIT_S:-180} * 1000 )) ] && break
     sleep 0.02
   done
   t1=$(now_ms)
+  [ "$n" -ge "$peers" ] || n=$(count_called_back "$work/lockd.out")
   kill "$bpid" 2>/dev/null || true
   wait "$bpid" 2>/dev/null || true
-  echo "bench=callbacks server=$name peers=$peers callbacks=$n ms=$((t1 - t0))"
+  sleep 0.2
+  echo "sm_mon server=$name $(cat "$work/mon-$name.out")"
+  echo "bench=callbacks server=$name peers=$peers callbacks=$n ms=$((t1 - t0)) rss_kb=$rss" \
+    "$(verify_callbacks "$work/lockd.out")"
   kill "$pid" "$epid"; wait "$pid" "$epid" 2>/dev/null || true
 }
-callbacks nfsrecd "'$build/nfsrecd' -F -P '$work/state' --pidfile '$work/pid' --proc-root '$work/root' --no-nfs4 -L"
-callbacks rpc.statd "rpc.statd -F --no-notify -P '$work/state'"
+if [[ " $phases " == *" callbacks "* ]]; then
+  for s in $servers; do
+    case $s in
+      nfsrecd) callbacks nfsrecd "'$nfsrecd' -F -P '$work/state' --pidfile '$work/pid' --proc-root '$work/root' --no-nfs4 -L" ;;
+      rpc.statd) callbacks rpc.statd "rpc.statd -F --no-notify -P '$work/state'" ;;
+    esac
+  done
+fi
+[[ " $phases " == *" boot "* ]] || exit 0
 
 # ---- 2. Boot notification ----
 reachable=$(( peers * 9 / 10 ))
@@ -99,7 +155,7 @@ list() {  # one address per line: reachable first, then the unreachable 10%
 
 # nfsrecd: the records are put into its monitor list, then it "reboots".
 fresh_state before
-"$build/nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 -L >/dev/null 2>&1 &
+"$nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 -L >/dev/null 2>&1 &
 pid=$!; wait_registered; kill "$pid"; wait "$pid" || true
 {
   echo "BEGIN;"
@@ -110,7 +166,7 @@ pid=$!; wait_registered; kill "$pid"; wait "$pid" || true
 } | sqlite3 "$work/state/nfsrecd/nfsrecd.sqlite"
 echo "boot-after" > "$work/root/proc/sys/kernel/random/boot_id"
 t0=$(now_ms)
-"$build/nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 >"$work/nfsrecd-boot.log" 2>&1 &
+"$nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 >"$work/nfsrecd-boot.log" 2>&1 &
 pid=$!
 while :; do
   n=$(sqlite3 "$work/state/nfsrecd/nfsrecd.sqlite" "SELECT (SELECT count(*) FROM monitors) + (SELECT count(*) FROM notify_list);" 2>/dev/null || echo "$peers")
