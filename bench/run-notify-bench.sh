@@ -4,14 +4,16 @@
 #
 #   bench/run-notify-bench.sh [BUILD_DIR] [PEERS]
 #
-# Environment: PHASES (default "callbacks boot"), SERVERS (the callbacks
-# phase's servers, default "nfsrecd rpc.statd"), NFSRECD (the nfsrecd binary,
+# Environment: PHASES (default "callbacks boot"; also "rss"), SERVERS (the callbacks
+# phase's servers, default "nfsrecd rpc.statd"), SENDERS (SM_NOTIFYs in
+# flight at once in the callbacks phase, default 8, at most 256), NFSRECD (the nfsrecd binary,
 # default BUILD_DIR/nfsrecd: another build's, for before/after figures),
-# CALLBACK_LIMIT_S (180), BOOT_LIMIT_S (900).
+# CALLBACK_LIMIT_S (180), BOOT_LIMIT_S (900), PERF_DATA (record a profile of
+# the daemon during the storm into PERF_DATA.<server>; PERF_ARGS adds options).
 #
 # 1. callbacks: the server monitors PEERS hosts (SM_MON, kernel arguments,
 #    64 at a time); its VmRSS is printed; then PEERS SM_NOTIFYs arrive (one
-#    per peer, 8 senders); the time runs from the first SM_NOTIFY until the
+#    per peer, SENDERS at a time); the time runs from the first SM_NOTIFY until the
 #    lockd emulator has received a callback for every peer.  Then every
 #    callback is checked: one distinct mon_name per peer, from a privileged
 #    port, with state 7 and that peer's own cookie.
@@ -29,6 +31,7 @@ make -C "$build" -s bench/nsm-bench nfsrecd tests/support/lockd-emu >/dev/null
 nfsrecd=${NFSRECD:-$build/nfsrecd}
 phases=${PHASES:-callbacks boot}
 servers=${SERVERS:-nfsrecd rpc.statd}
+senders=${SENDERS:-8}
 # nsm-bench's names: PREFIX.c.d up to 65536 peers, PREFIX.b.c.d beyond.
 if [ "$peers" -le 65536 ]; then prefix=10.88; else prefix=88; fi
 
@@ -37,13 +40,13 @@ if [ -z "${WITH_NETNS_NAME:-}" ]; then
 fi
 
 work=$(mktemp -d /var/tmp/notify-bench.XXXXXX)
-cleanup() { touch "$work/peer.stop"; sleep 0.3; rm -rf "$work"; }
+cleanup() { touch "$work/peer.stop"; sleep 0.3; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
 bench=$build/bench/nsm-bench
 emu=$build/tests/support/lockd-emu
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 wait_registered() {
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 $(( ${REGISTER_LIMIT_S:-10} * 20 ))); do
     rpcinfo -T udp 127.0.0.1 100024 1 >/dev/null 2>&1 && return 0
     sleep 0.05
   done
@@ -94,11 +97,24 @@ callbacks() {  # NAME START_CMD
   local pid=$!
   wait_registered
   "$bench" --calls "$peers" --concurrency 64 --prefix "$prefix" >"$work/mon-$name.out"
+  # nfsrecd mirrors the records into sm/ files off the loop, a little
+  # later: let that finish, so that it does not compete with the storm.
+  local waited=0
+  while [ "$(find "$work/state/sm" -maxdepth 1 -type f | wc -l)" -lt "$peers" ] &&
+    [ "$waited" -lt 1200 ]; do
+    sleep 0.5; waited=$((waited + 1))
+  done
   local rss
   rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
-  local t0 t1 n
+  local t0 t1 n perf_pid=
+  if [ -n "${PERF_DATA:-}" ]; then  # a profile of the storm (perf record)
+    perf record -F 999 ${PERF_ARGS:-} -p "$pid" -o "$PERF_DATA.$name" >/dev/null 2>&1 &
+    perf_pid=$!
+    sleep 1
+  fi
   t0=$(now_ms)
-  "$bench" --notify 7 --calls "$peers" --concurrency 8 --prefix "$prefix" >"$work/notify-$name.out" &
+  "$bench" --notify 7 --calls "$peers" --concurrency "$senders" --prefix "$prefix" \
+    >"$work/notify-$name.out" &
   local bpid=$!
   # Bounded: a server that has not delivered every callback after
   # CALLBACK_LIMIT_S seconds is reported with what it delivered by then.
@@ -114,11 +130,12 @@ callbacks() {  # NAME START_CMD
   done
   t1=$(now_ms)
   [ "$n" -ge "$peers" ] || n=$(count_called_back "$work/lockd.out")
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   kill "$bpid" 2>/dev/null || true
   wait "$bpid" 2>/dev/null || true
   sleep 0.2
   echo "sm_mon server=$name $(cat "$work/mon-$name.out")"
-  echo "bench=callbacks server=$name peers=$peers callbacks=$n ms=$((t1 - t0)) rss_kb=$rss" \
+  echo "bench=callbacks server=$name peers=$peers senders=$senders callbacks=$n ms=$((t1 - t0)) rss_kb=$rss" \
     "$(verify_callbacks "$work/lockd.out")"
   kill "$pid" "$epid"; wait "$pid" "$epid" 2>/dev/null || true
 }
@@ -130,6 +147,35 @@ if [[ " $phases " == *" callbacks "* ]]; then
     esac
   done
 fi
+
+# ---- rss: a daemon holding PEERS monitors ----
+# The store is filled directly (the records nsm-bench's SM_MON leaves), the
+# daemon started on it; VmRSS and VmHWM once it answers and has settled,
+# with and without the sm/ mirror.
+rss_phase() {
+  fresh_state rss
+  "$nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 -L >/dev/null 2>&1 &
+  local pid=$!; wait_registered; kill "$pid"; wait "$pid" || true
+  awk -v n="$peers" -v prefix="$prefix" 'BEGIN {
+    print "BEGIN;"
+    for (i = 0; i < n; i++) {
+      if (prefix ~ /\./) a = sprintf("%s.%d.%d", prefix, int(i / 256) % 256, i % 256)
+      else a = sprintf("%s.%d.%d.%d", prefix, int(i / 65536) % 256, int(i / 256) % 256, i % 256)
+      printf "INSERT INTO monitors (mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state, created, updated, lockd_state) VALUES (CAST(\x27%s\x27 AS BLOB), CAST(\x27server\x27 AS BLOB), 100021, 3, 16, randomblob(16), CAST(\x27%s\x27 AS BLOB), 0, 0, 0, 0);\n", a, a
+    }
+    print "COMMIT;" }' | sqlite3 "$work/state/nfsrecd/nfsrecd.sqlite"
+  for mirror in "" --no-mirror-sm; do
+    local t0 t1
+    t0=$(now_ms)
+    "$nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 $mirror >/dev/null 2>&1 &
+    pid=$!; wait_registered; t1=$(now_ms)
+    sleep "${RSS_SETTLE_S:-5}"
+    echo "bench=rss server=nfsrecd monitors=$peers mirror=${mirror:-yes} answering_ms=$((t1 - t0))" \
+      "$(awk '/^VmRSS|^VmHWM/ {printf "%s_kb=%s ", tolower(substr($1, 3, 3)), $2}' "/proc/$pid/status")"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+  done
+}
+[[ " $phases " == *" rss "* ]] && rss_phase
 [[ " $phases " == *" boot "* ]] || exit 0
 
 # ---- 2. Boot notification ----

@@ -3,6 +3,8 @@
 // procedures themselves are in nsm_procedures.cc.
 #include "statd/nsm_service.h"
 
+#include <malloc.h>
+
 #include <utility>
 
 namespace nfsrec::statd {
@@ -23,6 +25,10 @@ int32_t NsmService::Apply(NsmSnapshot snapshot) {
   };
   fill(notify_list_, snapshot.notify);
   fill(monitors_, snapshot.monitors);
+  // The snapshot (read on the commit thread, in its malloc arena) is
+  // several times the size of the index built from it; give its pages back
+  // rather than keep them resident until something reuses them.
+  malloc_trim(0);
   return snapshot.local_state;
 }
 
