@@ -167,7 +167,8 @@ rss_phase() {
   for mirror in "" --no-mirror-sm; do
     local t0 t1
     t0=$(now_ms)
-    "$nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 $mirror >/dev/null 2>&1 &
+    # -L: no boot notification (the records stay monitors, none is notified).
+    "$nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 -L $mirror >/dev/null 2>&1 &
     pid=$!; wait_registered; t1=$(now_ms)
     sleep "${RSS_SETTLE_S:-5}"
     echo "bench=rss server=nfsrecd monitors=$peers mirror=${mirror:-yes} answering_ms=$((t1 - t0))" \

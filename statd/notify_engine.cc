@@ -52,7 +52,7 @@ struct NotifyEngine::PeerJob {
   uint64_t id = 0;
   Peer peer;
   int32_t state = 0;
-  PeerDone on_done;
+  std::shared_ptr<const PeerDone> on_done;  // one per NotifyPeers call
   TimePoint started;
   Duration backoff;
   std::vector<std::string> addresses;
@@ -226,13 +226,14 @@ void NotifyEngine::CallbackFinished(const MonitorKey& key, bool delivered) {
 // ---- Boot notification -----------------------------------------------------
 
 void NotifyEngine::NotifyPeers(std::vector<Peer> peers, int32_t state, PeerDone on_peer) {
+  auto on_done = std::make_shared<const PeerDone>(std::move(on_peer));
   for (Peer& p : peers) {
     if (!peer_keys_.insert(p.key).second) continue;  // already in progress
     auto job = std::make_unique<PeerJob>();
     job->id = next_peer_id_++;
     job->peer = std::move(p);
     job->state = state;
-    job->on_done = on_peer;
+    job->on_done = on_done;
     queued_.push_back(std::move(job));
   }
   StartQueuedPeers();
@@ -416,7 +417,7 @@ void NotifyEngine::PeerFinish(uint64_t id, bool answered) {
   finished_.push_front(
       PeerProgress{job->peer.host, answered ? State::kAnswered : State::kGivenUp, job->attempts});
   if (finished_.size() > kFinishedKept) finished_.pop_back();
-  if (job->on_done) job->on_done(job->peer, answered);
+  if (job->on_done && *job->on_done) (*job->on_done)(job->peer, answered);
   StartQueuedPeers();
 }
 
