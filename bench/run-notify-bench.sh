@@ -4,7 +4,7 @@
 #
 #   bench/run-notify-bench.sh [BUILD_DIR] [PEERS]
 #
-# Environment: PHASES (default "callbacks boot"; also "rss"), SERVERS (the callbacks
+# Environment: PHASES (default "callbacks boot"; also "rss" and "monlat"), SERVERS (the callbacks
 # phase's servers, default "nfsrecd rpc.statd"), SENDERS (SM_NOTIFYs in
 # flight at once in the callbacks phase, default 8, at most 256), NFSRECD (the nfsrecd binary,
 # default BUILD_DIR/nfsrecd: another build's, for before/after figures),
@@ -177,6 +177,20 @@ rss_phase() {
   done
 }
 [[ " $phases " == *" rss "* ]] && rss_phase
+
+# ---- monlat: SM_MON latency with PEERS monitors already held ----
+# PEERS monitors by SM_MON (64 at a time), then MONLAT_CALLS more (default
+# 1000) one at a time, timed: their latency must not grow with PEERS.
+monlat_phase() {
+  fresh_state monlat
+  "$nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 -L >/dev/null 2>&1 &
+  local pid=$!; wait_registered
+  "$bench" --calls "$peers" --concurrency 64 --prefix "$prefix" >/dev/null
+  echo "bench=monlat server=nfsrecd monitors=$peers" \
+    "$("$bench" --calls "${MONLAT_CALLS:-1000}" --concurrency 1 --prefix 11.1)"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+[[ " $phases " == *" monlat "* ]] && monlat_phase
 [[ " $phases " == *" boot "* ]] || exit 0
 
 # ---- 2. Boot notification ----
