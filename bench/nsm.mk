@@ -12,3 +12,8 @@ bench_nsm_flood_LDADD = tests/support/librpctest.a statd/libstatd.a $(COMMON_LIB
 	rpcgen/librpcxdr.a $(SYS_LIBS)
 EXTRA_DIST += bench/run-floods.sh
 EXTRA_DIST += bench/run-notify-flood.sh
+# Memory and SM_NOTIFY matching cost of the monitor list at a given size,
+# built on demand: make bench/monitor-index-bench
+EXTRA_PROGRAMS += bench/monitor-index-bench
+bench_monitor_index_bench_SOURCES = bench/monitor_index_bench.cc
+bench_monitor_index_bench_LDADD = statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a $(SYS_LIBS)

@@ -6,6 +6,11 @@
 //   nsm-bench --calls N --concurrency C [--port P] [--prefix 10.77] [--unmon]
 //   nsm-bench --notify STATE --calls N --concurrency C [--prefix 10.77] [--rising]
 //
+// Call i names host PREFIX.(i / 256).(i % 256) for a two-part prefix (at
+// most 65536 calls), PREFIX.(i / 65536).(i / 256 % 256).(i % 256) for a
+// one-part prefix such as "10" (at most 1,000,000 calls); its cookie is the
+// 16 bytes (i * 7 + b) mod 256, b = 0..15.
+//
 // --notify sends SM_NOTIFY(mon_name, STATE) for the same N names instead of
 // SM_MON (what N rebooted peers' sm-notify would send); the replies are void
 // and are checked for SUCCESS.  With --rising every SM_NOTIFY names the first
@@ -33,7 +38,11 @@
 namespace nfsrec::statd {
 namespace {
 
+bool OnePart(const std::string& prefix) { return prefix.find('.') == std::string::npos; }
+
 std::string Name(const std::string& prefix, int i) {
+  if (OnePart(prefix))
+    return StrCat(prefix, ".", (i >> 16) & 255, ".", (i >> 8) & 255, ".", i & 255);
   return StrCat(prefix, ".", (i >> 8) & 255, ".", i & 255);
 }
 
@@ -68,8 +77,10 @@ int Run(int argc, char** argv) {
       return 2;
     }
   }
-  if (calls <= 0 || calls > 65536 || concurrency <= 0 || concurrency > 256) {
-    std::fprintf(stderr, "nsm-bench: calls must be 1..65536, concurrency 1..256\n");
+  const int max_calls = OnePart(prefix) ? 1000000 : 65536;
+  if (calls <= 0 || calls > max_calls || concurrency <= 0 || concurrency > 256) {
+    std::fprintf(stderr, "nsm-bench: calls must be 1..%d for prefix %s, concurrency 1..256\n",
+                 max_calls, prefix.c_str());
     return 2;
   }
   const auto timeout = std::chrono::seconds(10);

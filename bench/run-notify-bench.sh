@@ -4,10 +4,19 @@
 #
 #   bench/run-notify-bench.sh [BUILD_DIR] [PEERS]
 #
-# 1. callbacks: the server monitors PEERS hosts (SM_MON, kernel arguments);
-#    then PEERS SM_NOTIFYs arrive (one per peer, 8 senders); the time runs
-#    until the lockd emulator has received PEERS callbacks (each checked for
-#    the right cookie-bearing line count).
+# Environment: PHASES (default "callbacks boot"; also "rss" and "monlat"), SERVERS (the callbacks
+# phase's servers, default "nfsrecd rpc.statd"), SENDERS (SM_NOTIFYs in
+# flight at once in the callbacks phase, default 8, at most 256), NFSRECD (the nfsrecd binary,
+# default BUILD_DIR/nfsrecd: another build's, for before/after figures),
+# CALLBACK_LIMIT_S (180), BOOT_LIMIT_S (900), PERF_DATA (record a profile of
+# the daemon during the storm into PERF_DATA.<server>; PERF_ARGS adds options).
+#
+# 1. callbacks: the server monitors PEERS hosts (SM_MON, kernel arguments,
+#    64 at a time); its VmRSS is printed; then PEERS SM_NOTIFYs arrive (one
+#    per peer, SENDERS at a time); the time runs from the first SM_NOTIFY until the
+#    lockd emulator has received a callback for every peer.  Then every
+#    callback is checked: one distinct mon_name per peer, from a privileged
+#    port, with state 7 and that peer's own cookie.
 # 2. boot: the server's notify list holds PEERS peers, 10% of them on
 #    addresses nobody answers; the time runs from the start of the notifier
 #    until every reachable peer has answered (its record deleted).  The peers
@@ -19,19 +28,25 @@ build=${1:-$top/build}
 peers=${2:-1000}
 export PATH="$PATH:/usr/sbin:/sbin"
 make -C "$build" -s bench/nsm-bench nfsrecd tests/support/lockd-emu >/dev/null
+nfsrecd=${NFSRECD:-$build/nfsrecd}
+phases=${PHASES:-callbacks boot}
+servers=${SERVERS:-nfsrecd rpc.statd}
+senders=${SENDERS:-8}
+# nsm-bench's names: PREFIX.c.d up to 65536 peers, PREFIX.b.c.d beyond.
+if [ "$peers" -le 65536 ]; then prefix=10.88; else prefix=88; fi
 
 if [ -z "${WITH_NETNS_NAME:-}" ]; then
   exec "$top/tests/support/with-netns" -- "$0" "$build" "$peers"
 fi
 
 work=$(mktemp -d /var/tmp/notify-bench.XXXXXX)
-cleanup() { touch "$work/peer.stop"; sleep 0.3; rm -rf "$work"; }
+cleanup() { touch "$work/peer.stop"; sleep 0.3; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
 bench=$build/bench/nsm-bench
 emu=$build/tests/support/lockd-emu
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 wait_registered() {
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 $(( ${REGISTER_LIMIT_S:-10} * 20 ))); do
     rpcinfo -T udp 127.0.0.1 100024 1 >/dev/null 2>&1 && return 0
     sleep 0.05
   done
@@ -44,6 +59,33 @@ fresh_state() {
 }
 
 # ---- 1. SM_NOTIFY -> lockd callbacks ----
+# Checks lockd.out: one callback per peer with its own cookie (nsm-bench's:
+# byte b of peer i's is (i * 7 + b) mod 256), state 7, privileged source.
+verify_callbacks() {  # FILE
+  awk -v peers="$peers" -v prefix="$prefix" '
+    /^CALLBACK / && / state=7 / {
+      name = ""; priv = ""; privileged = ""
+      for (f = 1; f <= NF; f++) {
+        split($f, kv, "=")
+        if (kv[1] == "mon_name") name = kv[2]
+        else if (kv[1] == "priv") priv = kv[2]
+        else if (kv[1] == "privileged") privileged = kv[2]
+      }
+      if (name in seen) { dup++; next }
+      seen[name] = 1
+      n = split(name, o, ".")
+      i = (n == 4 && prefix !~ /\./) ? o[2] * 65536 + o[3] * 256 + o[4] : o[3] * 256 + o[4]
+      want = ""
+      for (b = 0; b < 16; b++) want = want sprintf("%02x", (i * 7 + b) % 256)
+      if (priv == want && privileged == "1" && i < peers) good++; else bad++
+    }
+    END { printf "verified=%d wrong=%d duplicates=%d\n", good, bad, dup }' "$1"
+}
+count_called_back() {  # FILE: distinct peers with a state-7 callback
+  awk '/^CALLBACK / && / state=7 / && match($0, / mon_name=[^ ]*/) {
+         k = substr($0, RSTART, RLENGTH); if (!(k in s)) { s[k] = 1; c++ } }
+       END { print c + 0 }' "$1"
+}
 callbacks() {  # NAME START_CMD
   local name=$1 start=$2
   fresh_state a
@@ -54,27 +96,102 @@ callbacks() {  # NAME START_CMD
   eval "exec $start" >"$work/$name.log" 2>&1 &
   local pid=$!
   wait_registered
-  "$bench" --calls "$peers" --concurrency 8 --prefix 10.88 >/dev/null
-  local t0 t1 n
+  "$bench" --calls "$peers" --concurrency 64 --prefix "$prefix" >"$work/mon-$name.out"
+  # nfsrecd mirrors the records into sm/ files off the loop, a little
+  # later: let that finish, so that it does not compete with the storm.
+  local waited=0
+  while [ "$(find "$work/state/sm" -maxdepth 1 -type f | wc -l)" -lt "$peers" ] &&
+    [ "$waited" -lt 1200 ]; do
+    sleep 0.5; waited=$((waited + 1))
+  done
+  local rss
+  rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+  local t0 t1 n perf_pid=
+  if [ -n "${PERF_DATA:-}" ]; then  # a profile of the storm (perf record)
+    perf record -F 999 ${PERF_ARGS:-} -p "$pid" -o "$PERF_DATA.$name" >/dev/null 2>&1 &
+    perf_pid=$!
+    sleep 1
+  fi
   t0=$(now_ms)
-  "$bench" --notify 7 --calls "$peers" --concurrency 8 --prefix 10.88 >"$work/notify-$name.out" &
+  "$bench" --notify 7 --calls "$peers" --concurrency "$senders" --prefix "$prefix" \
+    >"$work/notify-$name.out" &
   local bpid=$!
   # Bounded: a server that has not delivered every callback after
   # CALLBACK_LIMIT_S seconds is reported with what it delivered by then.
+  # Lines are counted cheaply (wc); distinct peers once there are enough.
   while :; do
-    n=$(grep -c '^CALLBACK .* state=7 ' "$work/lockd.out" || true)
-    [ "$n" -ge "$peers" ] && break
+    n=0
+    if [ "$(wc -l <"$work/lockd.out")" -ge "$peers" ]; then
+      n=$(count_called_back "$work/lockd.out")
+      [ "$n" -ge "$peers" ] && break
+    fi
     [ $(( $(now_ms) - t0 )) -ge $(( ${CALLBACK_LIMIT_S:-180} * 1000 )) ] && break
     sleep 0.02
   done
   t1=$(now_ms)
+  [ "$n" -ge "$peers" ] || n=$(count_called_back "$work/lockd.out")
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   kill "$bpid" 2>/dev/null || true
   wait "$bpid" 2>/dev/null || true
-  echo "bench=callbacks server=$name peers=$peers callbacks=$n ms=$((t1 - t0))"
+  sleep 0.2
+  echo "sm_mon server=$name $(cat "$work/mon-$name.out")"
+  echo "bench=callbacks server=$name peers=$peers senders=$senders callbacks=$n ms=$((t1 - t0)) rss_kb=$rss" \
+    "$(verify_callbacks "$work/lockd.out")"
   kill "$pid" "$epid"; wait "$pid" "$epid" 2>/dev/null || true
 }
-callbacks nfsrecd "'$build/nfsrecd' -F -P '$work/state' --pidfile '$work/pid' --proc-root '$work/root' --no-nfs4 -L"
-callbacks rpc.statd "rpc.statd -F --no-notify -P '$work/state'"
+if [[ " $phases " == *" callbacks "* ]]; then
+  for s in $servers; do
+    case $s in
+      nfsrecd) callbacks nfsrecd "'$nfsrecd' -F -P '$work/state' --pidfile '$work/pid' --proc-root '$work/root' --no-nfs4 -L" ;;
+      rpc.statd) callbacks rpc.statd "rpc.statd -F --no-notify -P '$work/state'" ;;
+    esac
+  done
+fi
+
+# ---- rss: a daemon holding PEERS monitors ----
+# The store is filled directly (the records nsm-bench's SM_MON leaves), the
+# daemon started on it; VmRSS and VmHWM once it answers and has settled,
+# with and without the sm/ mirror.
+rss_phase() {
+  fresh_state rss
+  "$nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 -L >/dev/null 2>&1 &
+  local pid=$!; wait_registered; kill "$pid"; wait "$pid" || true
+  awk -v n="$peers" -v prefix="$prefix" 'BEGIN {
+    print "BEGIN;"
+    for (i = 0; i < n; i++) {
+      if (prefix ~ /\./) a = sprintf("%s.%d.%d", prefix, int(i / 256) % 256, i % 256)
+      else a = sprintf("%s.%d.%d.%d", prefix, int(i / 65536) % 256, int(i / 256) % 256, i % 256)
+      printf "INSERT INTO monitors (mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state, created, updated, lockd_state) VALUES (CAST(\x27%s\x27 AS BLOB), CAST(\x27server\x27 AS BLOB), 100021, 3, 16, randomblob(16), CAST(\x27%s\x27 AS BLOB), 0, 0, 0, 0);\n", a, a
+    }
+    print "COMMIT;" }' | sqlite3 "$work/state/nfsrecd/nfsrecd.sqlite"
+  for mirror in "" --no-mirror-sm; do
+    local t0 t1
+    t0=$(now_ms)
+    # -L: no boot notification (the records stay monitors, none is notified).
+    "$nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 -L $mirror >/dev/null 2>&1 &
+    pid=$!; wait_registered; t1=$(now_ms)
+    sleep "${RSS_SETTLE_S:-5}"
+    echo "bench=rss server=nfsrecd monitors=$peers mirror=${mirror:-yes} answering_ms=$((t1 - t0))" \
+      "$(awk '/^VmRSS|^VmHWM/ {printf "%s_kb=%s ", tolower(substr($1, 3, 3)), $2}' "/proc/$pid/status")"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+  done
+}
+[[ " $phases " == *" rss "* ]] && rss_phase
+
+# ---- monlat: SM_MON latency with PEERS monitors already held ----
+# PEERS monitors by SM_MON (64 at a time), then MONLAT_CALLS more (default
+# 1000) one at a time, timed: their latency must not grow with PEERS.
+monlat_phase() {
+  fresh_state monlat
+  "$nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 -L >/dev/null 2>&1 &
+  local pid=$!; wait_registered
+  "$bench" --calls "$peers" --concurrency 64 --prefix "$prefix" >/dev/null
+  echo "bench=monlat server=nfsrecd monitors=$peers" \
+    "$("$bench" --calls "${MONLAT_CALLS:-1000}" --concurrency 1 --prefix 11.1)"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+[[ " $phases " == *" monlat "* ]] && monlat_phase
+[[ " $phases " == *" boot "* ]] || exit 0
 
 # ---- 2. Boot notification ----
 reachable=$(( peers * 9 / 10 ))
@@ -99,7 +216,7 @@ list() {  # one address per line: reachable first, then the unreachable 10%
 
 # nfsrecd: the records are put into its monitor list, then it "reboots".
 fresh_state before
-"$build/nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 -L >/dev/null 2>&1 &
+"$nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 -L >/dev/null 2>&1 &
 pid=$!; wait_registered; kill "$pid"; wait "$pid" || true
 {
   echo "BEGIN;"
@@ -110,7 +227,7 @@ pid=$!; wait_registered; kill "$pid"; wait "$pid" || true
 } | sqlite3 "$work/state/nfsrecd/nfsrecd.sqlite"
 echo "boot-after" > "$work/root/proc/sys/kernel/random/boot_id"
 t0=$(now_ms)
-"$build/nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 >"$work/nfsrecd-boot.log" 2>&1 &
+"$nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 >"$work/nfsrecd-boot.log" 2>&1 &
 pid=$!
 while :; do
   n=$(sqlite3 "$work/state/nfsrecd/nfsrecd.sqlite" "SELECT (SELECT count(*) FROM monitors) + (SELECT count(*) FROM notify_list);" 2>/dev/null || echo "$peers")

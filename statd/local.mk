@@ -5,7 +5,7 @@ statd_libstatd_a_SOURCES = \
 	statd/kernel_nsm.cc statd/kernel_nsm.h \
 	statd/legacy_state.cc statd/legacy_state.h \
 	statd/lockd_callbacks.h \
-	statd/monitor.h \
+	statd/monitor.h statd/monitor_index.cc statd/monitor_index.h \
 	statd/nsm_admin.cc \
 	statd/notify_engine.cc statd/notify_engine.h \
 	statd/nsm_codec.cc statd/nsm_codec.h \
@@ -29,6 +29,13 @@ TESTS += statd/nsm_codec_test
 statd_nsm_codec_test_SOURCES = statd/nsm_codec_test.cc
 statd_nsm_codec_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 statd_nsm_codec_test_LDADD = $(STATD_TEST_LIBS)
+
+# The indexed monitor list: matching, folding, address forms, removal.
+check_PROGRAMS += statd/monitor_index_test
+TESTS += statd/monitor_index_test
+statd_monitor_index_test_SOURCES = statd/monitor_index_test.cc
+statd_monitor_index_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+statd_monitor_index_test_LDADD = $(STATD_TEST_LIBS)
 
 check_PROGRAMS += statd/nsm_admin_test
 TESTS += statd/nsm_admin_test

@@ -7,6 +7,7 @@
 #include <array>
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,18 @@ struct MonitorKey {
   int32_t my_vers = 0;
   int32_t my_proc = 0;
   auto operator<=>(const MonitorKey&) const = default;
+};
+
+// For hash tables keyed by MonitorKey.
+struct MonitorKeyHash {
+  size_t operator()(const MonitorKey& k) const {
+    size_t h = std::hash<std::string>()(k.mon_name);
+    for (size_t v : {std::hash<std::string>()(k.my_name), static_cast<size_t>(k.my_prog),
+                     static_cast<size_t>(k.my_vers), static_cast<size_t>(k.my_proc)}) {
+      h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    }
+    return h;
+  }
 };
 
 struct MonitorRecord {

@@ -52,7 +52,7 @@ struct NotifyEngine::PeerJob {
   uint64_t id = 0;
   Peer peer;
   int32_t state = 0;
-  PeerDone on_done;
+  std::shared_ptr<const PeerDone> on_done;  // one per NotifyPeers call
   TimePoint started;
   Duration backoff;
   std::vector<std::string> addresses;
@@ -226,16 +226,14 @@ void NotifyEngine::CallbackFinished(const MonitorKey& key, bool delivered) {
 // ---- Boot notification -----------------------------------------------------
 
 void NotifyEngine::NotifyPeers(std::vector<Peer> peers, int32_t state, PeerDone on_peer) {
+  auto on_done = std::make_shared<const PeerDone>(std::move(on_peer));
   for (Peer& p : peers) {
-    bool running = false;
-    for (const auto& [id, job] : active_) running = running || job->peer.key == p.key;
-    for (const auto& job : queued_) running = running || job->peer.key == p.key;
-    if (running) continue;
+    if (!peer_keys_.insert(p.key).second) continue;  // already in progress
     auto job = std::make_unique<PeerJob>();
     job->id = next_peer_id_++;
     job->peer = std::move(p);
     job->state = state;
-    job->on_done = on_peer;
+    job->on_done = on_done;
     queued_.push_back(std::move(job));
   }
   StartQueuedPeers();
@@ -244,17 +242,16 @@ void NotifyEngine::NotifyPeers(std::vector<Peer> peers, int32_t state, PeerDone 
 void NotifyEngine::StartQueuedPeers() {
   // The window of each peer starts when it is taken up, so a long queue
   // behind the parallelism limit does not eat into later peers' windows.
-  size_t next = 0;
   std::vector<uint64_t> started;
-  while (active_.size() < options_.max_parallel && next < queued_.size()) {
-    std::unique_ptr<PeerJob> job = std::move(queued_[next++]);
+  while (active_.size() < options_.max_parallel && !queued_.empty()) {
+    std::unique_ptr<PeerJob> job = std::move(queued_.front());
+    queued_.pop_front();
     job->started = scheduler_.Now();
     job->backoff = options_.notify_first_timeout;
     uint64_t id = job->id;
-    active_[id] = std::move(job);
+    active_.emplace_hint(active_.end(), id, std::move(job));
     started.push_back(id);
   }
-  queued_.erase(queued_.begin(), queued_.begin() + static_cast<long>(next));
   for (uint64_t id : started) PeerResolve(id);
 }
 
@@ -408,6 +405,7 @@ void NotifyEngine::PeerFinish(uint64_t id, bool answered) {
   if (it == active_.end()) return;
   std::unique_ptr<PeerJob> job = std::move(it->second);
   active_.erase(it);
+  peer_keys_.erase(job->peer.key);
   scheduler_.Cancel(job->timer);
   notify_client_.Cancel(job->call);
   if (answered) {
@@ -419,7 +417,7 @@ void NotifyEngine::PeerFinish(uint64_t id, bool answered) {
   finished_.push_front(
       PeerProgress{job->peer.host, answered ? State::kAnswered : State::kGivenUp, job->attempts});
   if (finished_.size() > kFinishedKept) finished_.pop_back();
-  if (job->on_done) job->on_done(job->peer, answered);
+  if (job->on_done && *job->on_done) (*job->on_done)(job->peer, answered);
   StartQueuedPeers();
 }
 

@@ -37,6 +37,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/base/clock.h"
@@ -161,10 +163,12 @@ class NotifyEngine final : public LockdCallbacks {
   Logger& log_;
   Options options_;
   Stats stats_;
-  std::map<MonitorKey, std::unique_ptr<CallbackJob>> callbacks_;
+  std::unordered_map<MonitorKey, std::unique_ptr<CallbackJob>, MonitorKeyHash> callbacks_;
   uint64_t next_peer_id_ = 1;
   std::map<uint64_t, std::unique_ptr<PeerJob>> active_;
-  std::vector<std::unique_ptr<PeerJob>> queued_;
+  std::deque<std::unique_ptr<PeerJob>> queued_;  // in arrival order
+  // The notify-list records of every peer in active_ or queued_.
+  std::unordered_set<MonitorKey, MonitorKeyHash> peer_keys_;
   std::deque<PeerProgress> finished_;  // newest at the front, kFinishedKept at most
   Liveness liveness_;                  // last: late timers and replies check it
 };

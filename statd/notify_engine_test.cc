@@ -184,6 +184,36 @@ TEST_F(NotifyEngineTest, ParallelismIsBounded) {
   EXPECT_EQ(engine_->peers_in_progress(), 0u);
 }
 
+// A second NotifyPeers (SIGUSR1) while peers are active or queued adds only
+// the peers not in progress; a peer that finished can be notified again.
+TEST_F(NotifyEngineTest, PeersInProgressAreNotDuplicatedAndFinishedOnesCanRunAgain) {
+  NotifyEngine::Options o;
+  o.max_parallel = 2;
+  Build(o);
+  std::vector<NotifyEngine::Peer> peers;
+  for (int i = 0; i < 5; ++i) {
+    AddPeer(StrCat("p", i), StrCat("10.0.4.", i), /*up=*/false);
+    peers.push_back(PeerFor(StrCat("p", i)));
+  }
+  std::map<std::string, int> finished;
+  auto count = [&finished](const NotifyEngine::Peer& p, bool) { ++finished[p.host]; };
+  engine_->NotifyPeers({peers[0], peers[1], peers[2], peers[0]}, 5, count);
+  EXPECT_EQ(engine_->peers_in_progress(), 3u);
+  EXPECT_EQ(engine_->peers_queued(), 1u);
+  // p1 is active, p2 queued: both skipped; p3 and p4 join the queue.
+  engine_->NotifyPeers({peers[1], peers[2], peers[3], peers[4]}, 5, count);
+  EXPECT_EQ(engine_->peers_in_progress(), 5u);
+  EXPECT_EQ(engine_->peers_queued(), 3u);
+  sched_.Advance(60min);
+  EXPECT_EQ(engine_->peers_in_progress(), 0u);
+  EXPECT_EQ(finished,
+            (std::map<std::string, int>{{"p0", 1}, {"p1", 1}, {"p2", 1}, {"p3", 1}, {"p4", 1}}));
+  engine_->NotifyPeers({peers[0]}, 7, count);
+  EXPECT_EQ(engine_->peers_in_progress(), 1u);
+  sched_.Advance(16min);
+  EXPECT_EQ(finished["p0"], 2);
+}
+
 TEST_F(NotifyEngineTest, NoStatdWaitsTwoMinutes) {
   Build();
   AddPeer("nostatd", "10.0.0.7", true, /*statd=*/false);

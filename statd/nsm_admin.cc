@@ -8,18 +8,6 @@
 
 namespace nfsrec::statd {
 
-namespace {
-
-bool SameHost(const MonitorRecord& r, const std::string& host, const std::string& host_address) {
-  if (EqualsIgnoreCase(r.key.mon_name, host) || EqualsIgnoreCase(r.canonical_name, host)) {
-    return true;
-  }
-  std::string norm;
-  return !host_address.empty() && IsNumericAddress(r.key.mon_name, &norm) && norm == host_address;
-}
-
-}  // namespace
-
 void NsmService::RemoveMonitorsOf(const std::string& host, const MonitorFilter& filter,
                                   Callback<void(Result<size_t>)> done) {
   if (loading_) {
@@ -31,19 +19,17 @@ void NsmService::RemoveMonitorsOf(const std::string& host, const MonitorFilter& 
   if (!IsNumericAddress(host, &host_address)) host_address.clear();
   std::vector<MonitorKey> keys;
   std::vector<Entry> removed;
-  for (auto it = monitors_.begin(); it != monitors_.end();) {
-    const MonitorKey& k = it->first;
-    const bool match = SameHost(it->second.record, host, host_address) &&
-                       (!filter.my_prog || *filter.my_prog == k.my_prog) &&
+  // The host: its mon_name or canonical name case-insensitively, or, for a
+  // numeric address, a mon_name spelling the same address.
+  for (Slot s : monitors_.MatchAdministered(host, host_address)) {
+    MonitorKey k = monitors_.Key(s);
+    const bool match = (!filter.my_prog || *filter.my_prog == k.my_prog) &&
                        (!filter.my_vers || *filter.my_vers == k.my_vers) &&
                        (!filter.my_proc || *filter.my_proc == k.my_proc);
-    if (!match) {
-      ++it;
-      continue;
-    }
-    keys.push_back(k);
-    removed.push_back(it->second);
-    it = monitors_.erase(it);
+    if (!match) continue;
+    removed.push_back(monitors_.Get(s));
+    keys.push_back(std::move(k));
+    monitors_.Erase(s);
   }
   if (keys.empty()) {
     // Never inline: an empty deletion answers after the calls before it.

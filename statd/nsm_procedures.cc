@@ -111,18 +111,18 @@ void NsmService::Mon(const Caller& caller, MonArgs args, StatReply reply) {
   args.id.my_name = SanitizeMyName(std::move(args.id.my_name));
 
   // 5. A duplicate: same cookie is a no-op, a new cookie replaces the old one.
-  auto it = monitors_.find(args.id);
-  if (it != monitors_.end()) {
-    if (it->second.record.priv == args.priv && it->second.generation == 0) {
+  const Slot dup = monitors_.Find(args.id);
+  if (dup != MonitorIndex::kNone) {
+    if (monitors_.priv(dup) == args.priv && monitors_.generation(dup) == 0) {
       // Already durable.  If its add-client callout has not run in this
       // process (a crash cut it and the reply short), this is lockd asking
       // again: run it now.
-      if (ha_ == nullptr || it->second.ha_reported) return reply(StatRes{true, local_state_});
-      return ReportAdded(it->first, StatRes{true, local_state_}, std::move(reply));
+      if (ha_ == nullptr || monitors_.ha_reported(dup)) return reply(StatRes{true, local_state_});
+      return ReportAdded(args.id, StatRes{true, local_state_}, std::move(reply));
     }
     // Either the cookie changed, or the first MON's write is still in flight:
     // writing again orders this reply after that commit.
-    std::string canonical = it->second.record.canonical_name;
+    std::string canonical(monitors_.canonical_name(dup));
     return FinishMon(std::move(args), std::move(canonical), std::move(reply));
   }
 
@@ -159,32 +159,32 @@ void NsmService::FinishMon(MonArgs args, std::string canonical, StatReply reply)
   rec.canonical_name = std::move(canonical);
 
   std::optional<Entry> previous;
-  auto it = monitors_.find(rec.key);
-  if (it != monitors_.end()) {
-    previous = it->second;
-    rec.peer_state = it->second.record.peer_state;
+  const Slot existing = monitors_.Find(rec.key);
+  if (existing != MonitorIndex::kNone) {
+    previous = monitors_.Get(existing);
+    rec.peer_state = monitors_.peer_state(existing);
   }
-  uint64_t gen = next_generation_++;
-  monitors_.insert_or_assign(rec.key, Entry{rec, gen});
+  const uint32_t gen = NextGeneration();
+  monitors_.Put(Entry{rec, gen, false});
 
   store_.PutMonitor(rec, [this, alive = liveness_.token(), key = rec.key, gen, previous,
                           reply = std::move(reply)](Status st) mutable {
     if (!alive) return;
-    auto cur = monitors_.find(key);
-    bool still_ours = cur != monitors_.end() && cur->second.generation == gen;
+    const Slot cur = monitors_.Find(key);
+    const bool still_ours = cur != MonitorIndex::kNone && monitors_.generation(cur) == gen;
     if (!st.ok()) {
       log_.Error(StrCat("Failed to insert monitor ", Describe(key), ": ", st.ToString()));
       log_.Warning(StrCat("STAT_FAIL for SM_MON of ", Printable(key.mon_name)));
       if (still_ours) {
         if (previous) {
-          cur->second = *previous;
+          monitors_.Put(*previous);
         } else {
-          monitors_.erase(cur);
+          monitors_.Erase(cur);
         }
       }
       return reply(StatRes{false, kFailState});
     }
-    if (still_ours) cur->second.generation = 0;  // durable, nothing newer pending
+    if (still_ours) monitors_.set_generation(cur, 0);  // durable, nothing newer pending
     log_.Notice(StrCat("MONITORING ", Describe(key)));
     ReportAdded(key, StatRes{true, local_state_}, std::move(reply));
   });
@@ -201,27 +201,16 @@ void NsmService::ReportAdded(const MonitorKey& key, StatRes res, StatReply reply
                                          " not answered: its HA callout did not run"));
                      return;
                    }
-                   auto it = monitors_.find(key);
-                   if (it != monitors_.end()) it->second.ha_reported = true;
+                   const Slot slot = monitors_.Find(key);
+                   if (slot != MonitorIndex::kNone) monitors_.set_ha_reported(slot);
                    reply(res);
                  });
 }
 
-std::map<MonitorKey, NsmService::Entry>::iterator NsmService::FindLoose(const MonitorKey& key) {
-  auto it = monitors_.find(key);
-  if (it != monitors_.end()) return it;
-  // Host names are case-insensitive; lockd sends the same bytes for MON and
-  // UNMON, other lock managers may not.
-  for (it = monitors_.begin(); it != monitors_.end(); ++it) {
-    const MonitorKey& k = it->first;
-    if (k.my_prog == key.my_prog && k.my_vers == key.my_vers && k.my_proc == key.my_proc &&
-        EqualsIgnoreCase(k.my_name, key.my_name) &&
-        (EqualsIgnoreCase(k.mon_name, key.mon_name) ||
-         EqualsIgnoreCase(it->second.record.canonical_name, key.mon_name))) {
-      return it;
-    }
-  }
-  return monitors_.end();
+uint32_t NsmService::NextGeneration() {
+  const uint32_t gen = next_generation_++;
+  if (next_generation_ == 0) next_generation_ = 1;  // 0 means durable
+  return gen;
 }
 
 void NsmService::Unmon(const Caller& caller, MonitorKey id, StateReply reply) {
@@ -232,16 +221,19 @@ void NsmService::Unmon(const Caller& caller, MonitorKey id, StateReply reply) {
   }
   if (!FromLocalHost(caller, "SM_UNMON")) return reply(kFailState);
   id.my_name = SanitizeMyName(std::move(id.my_name));
-  auto it = FindLoose(id);
-  if (it == monitors_.end()) {
+  // Host names are case-insensitive; lockd sends the same bytes for MON and
+  // UNMON, other lock managers may not.
+  const Slot slot = monitors_.FindLoose(id);
+  if (slot == MonitorIndex::kNone) {
     log_.Warning(StrCat("Received erroneous SM_UNMON request from ", Printable(id.my_name), " for ",
                         Printable(id.mon_name)));
     return reply(local_state_);
   }
-  std::string failure = StrCat("Failed to delete monitor ", Describe(it->first));
-  std::vector<MonitorKey> keys{it->first};
-  std::vector<Entry> removed{it->second};
-  monitors_.erase(it);
+  Entry entry = monitors_.Get(slot);
+  std::string failure = StrCat("Failed to delete monitor ", Describe(entry.record.key));
+  std::vector<MonitorKey> keys{entry.record.key};
+  std::vector<Entry> removed{std::move(entry)};
+  monitors_.Erase(slot);
   RemoveMonitors(std::move(keys), std::move(removed), std::move(failure), std::move(reply));
 }
 
@@ -254,7 +246,9 @@ void NsmService::RemoveMonitors(std::vector<MonitorKey> keys, std::vector<Entry>
         if (!st.ok()) {
           log_.Error(StrCat(failure, ": ", st.ToString()));
           // Still on disk, so still monitored.
-          for (size_t i = 0; i < keys.size(); ++i) monitors_.try_emplace(keys[i], removed[i]);
+          for (size_t i = 0; i < keys.size(); ++i) {
+            if (monitors_.Find(keys[i]) == MonitorIndex::kNone) monitors_.Put(removed[i]);
+          }
           // Never acknowledge a delete that is not durable: sm_stat has no
           // failure value, so the error goes up as an RPC-level error
           // (SYSTEM_ERR), which lockd reports ("cannot unmonitor") instead
@@ -310,16 +304,10 @@ void NsmService::UnmonAll(const Caller& caller, MyId id, StateReply reply) {
   id.my_name = SanitizeMyName(std::move(id.my_name));
   std::vector<MonitorKey> keys;
   std::vector<Entry> removed;
-  for (auto it = monitors_.begin(); it != monitors_.end();) {
-    const MonitorKey& k = it->first;
-    if (k.my_prog == id.my_prog && k.my_vers == id.my_vers && k.my_proc == id.my_proc &&
-        EqualsIgnoreCase(k.my_name, id.my_name)) {
-      keys.push_back(k);
-      removed.push_back(it->second);
-      it = monitors_.erase(it);
-    } else {
-      ++it;
-    }
+  for (Slot s : monitors_.FindClient(id.my_name, id.my_prog, id.my_vers, id.my_proc)) {
+    removed.push_back(monitors_.Get(s));
+    keys.push_back(removed.back().record.key);
+    monitors_.Erase(s);
   }
   if (keys.empty()) return reply(local_state_);
   std::string failure = StrCat("SM_UNMON_ALL: failed to delete ", keys.size(), " monitor(s)");
@@ -346,15 +334,6 @@ void AddResult(NotifyLookup& l, const Result<HostInfo>& r) {
   if (!r.ok()) return;
   l.names.push_back(r.value().canonical_name);
   for (const auto& a : r.value().addresses) l.addresses.push_back(a);
-}
-
-bool AddressIn(const std::string& s, const std::vector<std::string>& addresses) {
-  std::string norm;
-  if (!IsNumericAddress(s, &norm)) return false;
-  for (const auto& a : addresses) {
-    if (a == norm) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -412,27 +391,21 @@ void NsmService::NotifyMatched(TimePoint received, const NotifyArgs& args,
   std::vector<std::pair<MonitorKey, int32_t>> updates;
   std::vector<std::pair<MonitorKey, int32_t>> previous;
   std::vector<MonitorRecord> owed;
-  bool matched = false;
-  for (auto& [key, entry] : monitors_) {
-    const MonitorRecord& rec = entry.record;
-    bool match = false;
-    for (const auto& n : names) {
-      match =
-          match || EqualsIgnoreCase(rec.key.mon_name, n) || EqualsIgnoreCase(rec.canonical_name, n);
-    }
-    match =
-        match || AddressIn(rec.key.mon_name, addresses) || AddressIn(rec.canonical_name, addresses);
-    if (!match) continue;
-    matched = true;
-    if (rec.peer_state == args.state) {
-      log_.Debug(
-          StrCat("SM_NOTIFY for ", Describe(key), " repeats state ", args.state, "; suppressed"));
+  // Records whose mon_name or canonical name is one of the sender's names
+  // (case-insensitively) or one of its addresses (monitor_index.h).
+  const std::vector<Slot> slots = monitors_.MatchHost(names, addresses);
+  const bool matched = !slots.empty();
+  for (Slot s : slots) {
+    const int32_t peer_state = monitors_.peer_state(s);
+    if (peer_state == args.state) {
+      log_.Debug(StrCat("SM_NOTIFY for ", Describe(monitors_.Key(s)), " repeats state ", args.state,
+                        "; suppressed"));
       continue;
     }
-    previous.emplace_back(key, rec.peer_state);
-    updates.emplace_back(key, args.state);
-    entry.record.peer_state = args.state;
-    owed.push_back(entry.record);
+    monitors_.set_peer_state(s, args.state);
+    owed.push_back(monitors_.Record(s));
+    previous.emplace_back(owed.back().key, peer_state);
+    updates.emplace_back(owed.back().key, args.state);
   }
   if (!matched) {
     LogUnmatchedNotify(received, StrCat("SM_NOTIFY for ", Printable(args.mon_name), " (from ",
@@ -451,8 +424,8 @@ void NsmService::NotifyMatched(TimePoint received, const NotifyArgs& args,
       // Not recorded: undo, and do not answer, so the peer retransmits.
       log_.Error(StrCat("Failed to record SM_NOTIFY: ", st.ToString()));
       for (const auto& [key, state] : previous) {
-        auto it = monitors_.find(key);
-        if (it != monitors_.end()) it->second.record.peer_state = state;
+        const Slot slot = monitors_.Find(key);
+        if (slot != MonitorIndex::kNone) monitors_.set_peer_state(slot, state);
       }
       return;
     }

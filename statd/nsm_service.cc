@@ -3,6 +3,8 @@
 // procedures themselves are in nsm_procedures.cc.
 #include "statd/nsm_service.h"
 
+#include <malloc.h>
+
 #include <utility>
 
 namespace nfsrec::statd {
@@ -13,16 +15,20 @@ NsmService::NsmService(NsmStore& store, Resolver& resolver, KernelNsm& kernel,
 
 int32_t NsmService::Apply(NsmSnapshot snapshot) {
   boot_id_ = std::move(snapshot.boot_id);
-  notify_list_.clear();
-  for (MonitorRecord& rec : snapshot.notify) {
-    MonitorKey key = rec.key;
-    notify_list_.emplace(std::move(key), std::move(rec));
-  }
-  monitors_.clear();
-  for (MonitorRecord& rec : snapshot.monitors) {
-    MonitorKey key = rec.key;
-    monitors_.emplace(std::move(key), Entry{std::move(rec), 0});
-  }
+  // The store's keys are unique; were one repeated, the first would win.
+  auto fill = [](MonitorIndex& index, std::vector<MonitorRecord>& records) {
+    index.Clear();
+    for (MonitorRecord& rec : records) {
+      if (index.Find(rec.key) == MonitorIndex::kNone) index.Put(Entry{std::move(rec)});
+    }
+    std::vector<MonitorRecord>().swap(records);
+  };
+  fill(notify_list_, snapshot.notify);
+  fill(monitors_, snapshot.monitors);
+  // The snapshot (read on the commit thread, in its malloc arena) is
+  // several times the size of the index built from it; give its pages back
+  // rather than keep them resident until something reuses them.
+  malloc_trim(0);
   return snapshot.local_state;
 }
 
@@ -172,11 +178,12 @@ void NsmService::FinishStart(int32_t state, Done done) {
     log_.Info(StrCat("Loaded ", monitors_.size(), " monitor record(s)"));
     PublishState();
     // Callbacks that lockd never acknowledged before the restart.
-    for (const auto& [key, e] : monitors_) {
-      if (e.record.peer_state != 0 && e.record.peer_state != e.record.lockd_state) {
-        log_.Info(
-            StrCat("Resending the callback for ", Describe(key), ", state ", e.record.peer_state));
-        OwedCallback(e.record);
+    for (Slot s : monitors_.All()) {
+      const int32_t peer_state = monitors_.peer_state(s);
+      if (peer_state != 0 && peer_state != monitors_.lockd_state(s)) {
+        const MonitorRecord rec = monitors_.Record(s);
+        log_.Info(StrCat("Resending the callback for ", Describe(rec.key), ", state ", peer_state));
+        OwedCallback(rec);
       }
     }
     next(Status::Ok());
@@ -195,9 +202,9 @@ void NsmService::OwedCallback(const MonitorRecord& rec) {
 
 void NsmService::CallbackDelivered(const MonitorKey& key, int32_t state) {
   if (loading_) return Wait([this, key, state] { CallbackDelivered(key, state); });
-  auto it = monitors_.find(key);
-  if (it == monitors_.end()) return;  // unmonitored meanwhile
-  it->second.record.lockd_state = state;
+  const Slot slot = monitors_.Find(key);
+  if (slot == MonitorIndex::kNone) return;  // unmonitored meanwhile
+  monitors_.set_lockd_state(slot, state);
   store_.SetLockdStates({{key, state}}, [this, alive = liveness_.token(), key](Status st) {
     if (alive && !st.ok()) {
       // Harmless: the callback is sent again after a restart.
@@ -235,35 +242,41 @@ void NsmService::PrepareReboot(const std::string& boot_id, bool force, bool bump
       PrepareReboot(boot_id, force, bump_state, std::move(done));
     });
   }
-  auto values = [](const std::map<MonitorKey, MonitorRecord>& m) {
+  auto values = [](const MonitorIndex& m) {
     std::vector<MonitorRecord> out;
     out.reserve(m.size());
-    for (const auto& [k, r] : m) out.push_back(r);
+    for (Slot s : m.All()) out.push_back(m.Record(s));
     return out;
   };
   bool new_boot = force || boot_id.empty() || boot_id != boot_id_;
   if (!new_boot) {
     return done(RebootPlan{false, local_state_, values(notify_list_)});
   }
-  std::map<MonitorKey, MonitorRecord> peers = notify_list_;
-  for (const auto& [key, e] : monitors_) peers.insert_or_assign(key, e.record);
   // The state changes only if somebody is to hear about it (sm-notify).
-  int32_t state = peers.empty() || !bump_state ? local_state_ : local_state_ + 2;
+  const bool no_peers = notify_list_.empty() && monitors_.empty();
+  int32_t state = no_peers || !bump_state ? local_state_ : local_state_ + 2;
 
   // The in-memory list empties now, in submission order with the store, so
   // an SM_MON that arrives before the commit lands in the new list.
-  std::map<MonitorKey, Entry> old_monitors = std::move(monitors_);
-  monitors_.clear();
+  MonitorIndex old_monitors = std::move(monitors_);
+  monitors_.Clear();
   store_.PrepareReboot(
       true, state, boot_id,
-      [this, alive = liveness_.token(), state, boot_id, peers = std::move(peers),
-       old_monitors = std::move(old_monitors), values, done = std::move(done)](Status st) mutable {
+      [this, alive = liveness_.token(), state, boot_id, old_monitors = std::move(old_monitors),
+       values, done = std::move(done)](Status st) mutable {
         if (!alive) return;
         if (!st.ok()) {
-          for (auto& [key, e] : old_monitors) monitors_.try_emplace(key, std::move(e));
+          for (Slot s : old_monitors.All()) {
+            if (monitors_.Find(old_monitors.Key(s)) == MonitorIndex::kNone) {
+              monitors_.Put(old_monitors.Get(s));
+            }
+          }
           return done(st.WithContext("preparing boot notification"));
         }
-        notify_list_ = std::move(peers);
+        // As the store did: every monitor record joins the notify list,
+        // replacing a notify record with the same key.
+        for (Slot s : old_monitors.All()) notify_list_.Put(Entry{old_monitors.Record(s)});
+        old_monitors.Clear();
         boot_id_ = boot_id;
         if (state != local_state_) {
           log_.Notice(StrCat("NSM state number changed to ", state));
@@ -276,7 +289,9 @@ void NsmService::PrepareReboot(const std::string& boot_id, bool force, bool bump
 
 void NsmService::PeerNotified(const MonitorKey& key) {
   if (loading_) return Wait([this, key] { PeerNotified(key); });
-  if (notify_list_.erase(key) == 0) return;
+  const Slot slot = notify_list_.Find(key);
+  if (slot == MonitorIndex::kNone) return;
+  notify_list_.Erase(slot);
   store_.DeleteNotified({key}, [this, alive = liveness_.token(), key](Status st) {
     if (alive && !st.ok()) {
       // The row stays, so the peer is notified again next boot: harmless.
@@ -289,7 +304,7 @@ void NsmService::PeerNotified(const MonitorKey& key) {
 std::vector<MonitorRecord> NsmService::Monitors() const {
   std::vector<MonitorRecord> out;
   out.reserve(monitors_.size());
-  for (const auto& [key, e] : monitors_) out.push_back(e.record);
+  for (Slot s : monitors_.All()) out.push_back(monitors_.Record(s));
   return out;
 }
 

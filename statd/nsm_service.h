@@ -41,6 +41,7 @@
 #include "statd/kernel_nsm.h"
 #include "statd/lockd_callbacks.h"
 #include "statd/monitor.h"
+#include "statd/monitor_index.h"
 #include "statd/nsm_codec.h"
 #include "statd/nsm_store.h"
 
@@ -150,14 +151,13 @@ class NsmService {
   const std::map<std::string, uint64_t>& refused_calls() const { return refused_calls_; }
 
  private:
-  struct Entry {
-    MonitorRecord record;
-    uint64_t generation = 0;  // bumped on every submitted change
-    // Its add-client callout ran in this process.  A record loaded from the
-    // store has not: a crash may have cut it short, so a repeated SM_MON
-    // runs it.
-    bool ha_reported = false;
-  };
+  // A record and its bookkeeping: `generation` is nonzero while a change
+  // is being made durable (a new one for every submitted change);
+  // `ha_reported` says its add-client callout ran in this process (a record
+  // loaded from the store has not: a crash may have cut it short, so a
+  // repeated SM_MON runs it).
+  using Entry = MonitorIndex::Entry;
+  using Slot = MonitorIndex::Slot;
 
   bool AcceptableLegacy(const MonitorRecord& r);
   // Start, once the store answered.
@@ -200,7 +200,7 @@ class NsmService {
   // acknowledgement, records it durably.
   void OwedCallback(const MonitorRecord& rec);
   void CallbackDelivered(const MonitorKey& key, int32_t state);
-  std::map<MonitorKey, Entry>::iterator FindLoose(const MonitorKey& key);
+  uint32_t NextGeneration();
 
   NsmStore& store_;
   Resolver& resolver_;
@@ -210,9 +210,9 @@ class NsmService {
   HaEvents* ha_ = nullptr;
   LogLimiter unmatched_log_{"NSM: SM_NOTIFY matching no monitor", 10, std::chrono::minutes(1)};
   int32_t local_state_ = 0;
-  uint64_t next_generation_ = 1;
-  std::map<MonitorKey, Entry> monitors_;
-  std::map<MonitorKey, MonitorRecord> notify_list_;
+  uint32_t next_generation_ = 1;
+  MonitorIndex monitors_;
+  MonitorIndex notify_list_;
   std::string boot_id_;
   LogLimiter refused_log_{"NSM: refused privileged calls", 20, std::chrono::seconds(10)};
   std::map<std::string, uint64_t> refused_calls_;

@@ -418,6 +418,63 @@ TEST_F(NsmServiceTest, NotifyMatchesByNameOrAddressAndPersistsBeforeCallback) {
   EXPECT_EQ(callbacks_.requests[1].new_state, 9);
 }
 
+// Among many monitors, an SM_NOTIFY calls back exactly the records of its
+// sender (found by name, by address in another spelling, and through the
+// names the resolver gives), and a record removed by SM_UNMON or
+// SM_UNMON_ALL is no longer found by any of them.
+TEST_F(NsmServiceTest, NotifyAmongManyMonitorsCallsBackOnlyTheSendersRecords) {
+  Start();
+  for (int i = 0; i < 500; ++i) {
+    store_.PutMonitor(
+        MonitorRecord{MonitorKey{"10.5." + std::to_string(i / 250) + "." + std::to_string(i % 250),
+                                 "server", 100021, 3, 16},
+                      MakeCookie(static_cast<uint8_t>(i)), "host" + std::to_string(i), 0, 0},
+        [](Status) {});
+  }
+  store_.Flush();
+  std::optional<Status> reloaded;
+  service_.Reload([&](Status st) { reloaded = st; });
+  Settle();
+  ASSERT_TRUE(reloaded.has_value() && reloaded->ok());
+  ASSERT_EQ(service_.monitor_count(), 500u);
+
+  // By canonical name, case folded; from an address nobody monitors.
+  service_.Notify(Caller{false, false, "192.0.2.9"}, NotifyArgs{"HOST17", 5}, [] {});
+  Settle();
+  ASSERT_EQ(callbacks_.requests.size(), 1u);
+  EXPECT_EQ(callbacks_.requests[0].mon_name, "10.5.0.17");
+  EXPECT_EQ(callbacks_.requests[0].priv, MakeCookie(17));
+
+  // By the sender's address, spelled otherwise than the monitor (10.5.1.5).
+  service_.Notify(Caller{false, false, "10.5.261"}, NotifyArgs{"unknown-name", 5}, [] {});
+  Settle();
+  ASSERT_EQ(callbacks_.requests.size(), 2u);
+  EXPECT_EQ(callbacks_.requests[1].mon_name, "10.5.1.5");
+
+  // Through the resolver: the name it sends resolves to a monitored address.
+  resolver_.Add("renamed", HostInfo{"renamed.example", {"10.5.0.99"}});
+  service_.Notify(Caller{false, false, "192.0.2.9"}, NotifyArgs{"renamed", 5}, [] {});
+  Settle();
+  ASSERT_EQ(callbacks_.requests.size(), 3u);
+  EXPECT_EQ(callbacks_.requests[2].mon_name, "10.5.0.99");
+
+  // Removed records match no more.
+  MonitorKey k{"HOST42", "SERVER", 100021, 3, 16};  // SM_UNMON's loose match
+  service_.Unmon(kLockd, k, [](Result<int32_t>) {});
+  Settle();
+  EXPECT_EQ(service_.monitor_count(), 499u);
+  EXPECT_EQ(store_.Find(MonitorKey{"10.5.0.42", "server", 100021, 3, 16}), nullptr);
+  service_.Notify(Caller{false, false, "10.5.0.42"}, NotifyArgs{"host42", 5}, [] {});
+  Settle();
+  EXPECT_EQ(callbacks_.requests.size(), 3u);
+  EXPECT_TRUE(log_.Contains("matches no monitored host"));
+
+  service_.UnmonAll(kLockd, MyId{"Server", 100021, 3, 16}, [](Result<int32_t>) {});
+  Settle();
+  EXPECT_EQ(service_.monitor_count(), 0u);
+  EXPECT_TRUE(store_.monitors().empty());
+}
+
 TEST_F(NsmServiceTest, NotifyStoreFailureDoesNotReplySoPeerRetries) {
   Start();
   ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.2"))->success);
