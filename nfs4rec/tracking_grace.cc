@@ -144,8 +144,8 @@ void TrackingService::NoteGraceEnded(const EndGraceResult& r) {
   e.reclaimed = reclaimed_;
   e.not_returned = may_reclaim_known_ ? awaiting_.size() : 0;
   e.not_offered = not_offered_;
-  pending_end_ = PendingEnd{e, may_reclaim_known_ ? awaiting_ : ClientIdSet(awaiting_.hasher()), r.dropped,
-                            scans_started_};
+  pending_end_ = PendingEnd{e, may_reclaim_known_ ? awaiting_ : ClientIdSet(awaiting_.hasher()),
+                            r.dropped, scans_started_};
   grace_started_.reset();
   may_reclaim_known_ = true;
   reclaimed_ = 0;
