@@ -47,9 +47,9 @@ bool HasBlank(const std::string& s) {
 constexpr size_t kStageAbove = 8;
 
 // Writes `files` into `dir` (an empty content removes the file) and, if
-// `whole`, removes the files not named.
-Status WriteList(const std::string& dir, const LegacyFiles& files, bool whole, bool durable,
-                 LegacyUpdateCounts& counts) {
+// `whole`, removes the files named neither there nor in `keep`.
+Status WriteList(const std::string& dir, const LegacyFiles& files, bool whole,
+                 const std::set<std::string>& keep, bool durable, LegacyUpdateCounts& counts) {
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<AtomicDirectory> d,
                           AtomicDirectory::Open(dir, kListDirMode));
   d->set_durable(durable);
@@ -74,7 +74,7 @@ Status WriteList(const std::string& dir, const LegacyFiles& files, bool whole, b
   if (whole) {
     NFSREC_ASSIGN_OR_RETURN(std::vector<std::string> present, d->RegularFiles());
     for (const std::string& name : present) {
-      if (files.count(name) != 0) continue;
+      if (files.count(name) != 0 || keep.count(name) != 0) continue;
       NFSREC_RETURN_IF_ERROR(d->Remove(name));
       ++counts.removed;
       changed = true;
@@ -186,10 +186,10 @@ size_t AddLegacyLines(const std::vector<MonitorRecord>& records, const char* lis
 
 Result<LegacyUpdateCounts> WriteLegacyUpdate(const std::string& dir, const LegacyUpdate& update) {
   LegacyUpdateCounts counts;
-  NFSREC_RETURN_IF_ERROR(
-      WriteList(dir + "/sm", update.monitors, update.whole, update.durable, counts));
-  NFSREC_RETURN_IF_ERROR(
-      WriteList(dir + "/sm.bak", update.notify, update.whole, update.durable, counts));
+  NFSREC_RETURN_IF_ERROR(WriteList(dir + "/sm", update.monitors, update.whole, update.keep_monitors,
+                                   update.durable, counts));
+  NFSREC_RETURN_IF_ERROR(WriteList(dir + "/sm.bak", update.notify, update.whole, update.keep_notify,
+                                   update.durable, counts));
   if (update.state > 0) {
     Status st = WriteState(dir, update.state, update.durable);
     if (st.IsPermissionDenied() && update.state_optional) {

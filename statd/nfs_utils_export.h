@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -75,11 +76,16 @@ size_t AddLegacyLines(const std::vector<MonitorRecord>& records, const char* lis
 
 // A change to rpc.statd's files under a state directory.
 struct LegacyUpdate {
-  // The lists are whole: files of sm/ and sm.bak/ not named are removed.
+  // The lists are whole: files of sm/ and sm.bak/ named neither in
+  // monitors/notify nor in keep_monitors/keep_notify are removed.
   bool whole = false;
   LegacyFiles monitors;  // sm/
   LegacyFiles notify;    // sm.bak/
-  int32_t state = 0;     // > 0: written to DIR/state
+  // With `whole`: more files to keep as they are (a later update writes
+  // them: SmMirror writes a whole rewrite in batches).
+  std::set<std::string> keep_monitors;
+  std::set<std::string> keep_notify;
+  int32_t state = 0;  // > 0: written to DIR/state
   // true: every file is on disk when the call returns, with those that
   // earlier non-durable updates wrote (one syncfs at the end).  false:
   // nothing is flushed (AtomicDirectory::set_durable): the mirror's files

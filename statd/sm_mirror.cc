@@ -159,24 +159,31 @@ void SmMirror::MaybeStart(bool now) {
   update.durable = !flushes_.empty();
   update.state_optional = true;
   uint64_t skipped = 0;
-  auto fill = [&](List& list, LegacyFiles& files, std::set<std::string>& took) {
+  size_t budget = kHostsPerJob;
+  auto fill = [&](List& list, LegacyFiles& files, std::set<std::string>& took,
+                  std::set<std::string>& keep) {
     if (whole_) {
+      // Every host's file is rewritten, batch by batch; this job removes
+      // the strays and keeps the files later batches rewrite.
       for (const auto& [host, keys] : list.hosts) {
-        std::string text = list.Text(host, skipped);
-        if (!text.empty()) files.emplace(host, std::move(text));
+        list.dirty.insert(host);
+        keep.insert(host);
       }
-    } else {
-      // "" for a host with no exportable line removes its file.
-      for (const std::string& host : list.dirty) files.emplace(host, list.Text(host, skipped));
     }
-    took = std::move(list.dirty);
-    list.dirty.clear();
+    // "" for a host with no exportable line removes its file.
+    while (!list.dirty.empty() && budget > 0) {
+      auto node = list.dirty.extract(list.dirty.begin());
+      files.emplace(node.value(), list.Text(node.value(), skipped));
+      took.insert(std::move(node));
+      --budget;
+    }
   };
-  fill(monitors_, update.monitors, taken.monitors);
-  fill(notify_, update.notify, taken.notify);
+  fill(monitors_, update.monitors, taken.monitors, update.keep_monitors);
+  fill(notify_, update.notify, taken.notify, update.keep_notify);
   if (taken.state) update.state = state_;
   whole_ = false;
   state_dirty_ = false;
+  taken.more = Dirty();
   if (skipped > 0) {
     stats_.skipped_records += skipped;
     uint64_t held = 0;
@@ -214,7 +221,11 @@ void SmMirror::JobDone(Taken taken, Result<LegacyUpdateCounts> result) {
     }
     // Nothing came meanwhile: the next change starts its job at once.
     if (!Dirty()) return FinishFlushes();
-    if (!flushes_.empty() || pace_ <= Duration::zero()) return MaybeStart(/*now=*/true);
+    // The rest of a backlog goes on at once: the pace is for changes that
+    // keep coming, not for a rewrite in batches.
+    if (taken.more || !flushes_.empty() || pace_ <= Duration::zero()) {
+      return MaybeStart(/*now=*/true);
+    }
     pacing_ = true;
     scheduler_.RunAfter(pace_, [this, alive = liveness_.token()] {
       if (!alive) return;

@@ -98,6 +98,10 @@ class SmMirror {
   SmMirror(MirrorRunner& runner, Scheduler& scheduler, Logger& log, std::string state_dir,
            Duration pace = kDefaultPace);
   static constexpr Duration kDefaultPace = std::chrono::milliseconds(1000);
+  // Most host files one job writes: their texts are built on the loop
+  // thread, so a start with 100,000 hosts must not build them all at once
+  // (seconds of a blocked loop, and every text in memory together).
+  static constexpr size_t kHostsPerJob = 1024;
   SmMirror(const SmMirror&) = delete;
   SmMirror& operator=(const SmMirror&) = delete;
 
@@ -142,6 +146,7 @@ class SmMirror {
     std::set<std::string> monitors;
     std::set<std::string> notify;
     bool state = false;
+    bool more = false;  // hosts were left dirty for the next job (kHostsPerJob)
   };
 
   bool Dirty() const;

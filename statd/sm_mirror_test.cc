@@ -494,6 +494,37 @@ TEST(SmMirrorPace, NextJobWaitsForThePaceButAFlushDoesNot) {
   EXPECT_EQ(ListFiles(dir.File("sm")).size(), 3u);
 }
 
+// A first snapshot of many hosts is written in bounded batches, back to
+// back (no pace between them), the strays removed by the first.
+TEST(SmMirrorBatches, ManyHostsAreWrittenInBoundedJobsWithoutPacing) {
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  dir.Write("sm/stray", "junk\n");
+  FakeMirrorRunner runner;
+  FakeScheduler scheduler;
+  CapturingLogger log;
+  SmMirror mirror(runner, scheduler, log, dir.path(), 1s);
+  NsmSnapshot snap;
+  snap.local_state = 3;
+  const size_t hosts = 2 * SmMirror::kHostsPerJob + 100;
+  for (size_t i = 0; i < hosts; ++i) {
+    const std::string name = StrCat("10.5.", i / 256, ".", i % 256);
+    snap.monitors.push_back(
+        MonitorRecord{MonitorKey{name, "server", 100021, 3, 16}, CookieOf(1), name});
+  }
+  mirror.Loaded(snap);
+  ASSERT_EQ(runner.queued(), 1u);
+  ASSERT_EQ(runner.RunAll(), 3u);  // each completion started the next at once
+  EXPECT_EQ(mirror.stats().jobs, 3u);
+  EXPECT_EQ(mirror.stats().whole_jobs, 1u);
+  EXPECT_EQ(mirror.stats().files_removed, 1u);
+  EXPECT_TRUE(mirror.idle());
+  const Tree files = ListFiles(dir.File("sm"));
+  EXPECT_EQ(files.size(), hosts);
+  EXPECT_EQ(files.count("stray"), 0u);
+  EXPECT_EQ(StateFile(dir.path()), 3);
+}
+
 TEST(SmMirrorFlush, EndsOnTheNextTurnWhenNothingIsLeft) {
   TempDir dir;
   FakeMirrorRunner runner;
