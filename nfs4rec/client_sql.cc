@@ -50,6 +50,26 @@ Status DeleteEpoch(sqlite::Db& db, uint64_t epoch, uint64_t* deleted) {
 
 std::string BlobToString(const sqlite::Blob& b) { return std::string(b.begin(), b.end()); }
 
+// The rows of a bound statement that selects id, princhash, has_session,
+// time, lease_expired, in that order; the statement is reset after.
+Result<std::vector<ClientRecord>> StepRecords(sqlite::Statement& s) {
+  std::vector<ClientRecord> out;
+  for (;;) {
+    // A failed Step leaves the statement reset.
+    NFSREC_ASSIGN_OR_RETURN(const bool row, s.Step());
+    if (!row) break;
+    ClientRecord r;
+    r.id = BlobToString(s.ColumnBlob(0));
+    if (!s.ColumnIsNull(1)) r.princhash = BlobToString(s.ColumnBlob(1));
+    if (!s.ColumnIsNull(2)) r.has_session = s.ColumnInt(2) != 0;
+    r.time = s.ColumnInt(3);
+    r.lease_expired = s.ColumnInt(4) != 0;
+    out.push_back(std::move(r));
+  }
+  s.Reset();
+  return out;
+}
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -82,21 +102,7 @@ Result<std::vector<ClientRecord>> ReadClients(sqlite::Db& db, uint64_t epoch) {
                 " WHERE epoch = ?1 ORDER BY id"));
   sqlite::Statement& s = *st;
   NFSREC_RETURN_IF_ERROR(s.BindInt(1, static_cast<int64_t>(epoch)));
-  std::vector<ClientRecord> out;
-  for (;;) {
-    // A failed Step leaves the statement reset.
-    NFSREC_ASSIGN_OR_RETURN(const bool row, s.Step());
-    if (!row) break;
-    ClientRecord r;
-    r.id = BlobToString(s.ColumnBlob(0));
-    if (!s.ColumnIsNull(1)) r.princhash = BlobToString(s.ColumnBlob(1));
-    if (!s.ColumnIsNull(2)) r.has_session = s.ColumnInt(2) != 0;
-    r.time = s.ColumnInt(3);
-    r.lease_expired = s.ColumnInt(4) != 0;
-    out.push_back(std::move(r));
-  }
-  s.Reset();
-  return out;
+  return StepRecords(s);
 }
 
 Result<bool> HasClient(sqlite::Db& db, uint64_t epoch, const std::string& id) {
@@ -257,20 +263,7 @@ Result<std::vector<ClientRecord>> ReadClientsAfter(sqlite::Db& db, uint64_t epoc
   NFSREC_RETURN_IF_ERROR(s.BindInt(1, static_cast<int64_t>(epoch)));
   if (after) NFSREC_RETURN_IF_ERROR(s.BindBlob(2, after->data(), after->size()));
   NFSREC_RETURN_IF_ERROR(s.BindInt(3, static_cast<int64_t>(limit)));
-  std::vector<ClientRecord> out;
-  for (;;) {
-    NFSREC_ASSIGN_OR_RETURN(const bool row, s.Step());
-    if (!row) break;
-    ClientRecord r;
-    r.id = BlobToString(s.ColumnBlob(0));
-    if (!s.ColumnIsNull(1)) r.princhash = BlobToString(s.ColumnBlob(1));
-    if (!s.ColumnIsNull(2)) r.has_session = s.ColumnInt(2) != 0;
-    r.time = s.ColumnInt(3);
-    r.lease_expired = s.ColumnInt(4) != 0;
-    out.push_back(std::move(r));
-  }
-  s.Reset();
-  return out;
+  return StepRecords(s);
 }
 
 Result<int64_t> CountClients(sqlite::Db& db, uint64_t epoch) {
