@@ -23,7 +23,8 @@ Result<EffectiveOwner> EffectiveOwner::Become(const std::string& dir) {
   if (::setegid(st.st_gid) != 0) return PosixError(StrCat("setegid ", st.st_gid), errno);
   if (::seteuid(st.st_uid) != 0) {
     const int err = errno;
-    (void)::setegid(owner.saved_gid_);
+    // The uids never changed, so this restores the gid (as root).
+    if (::setegid(owner.saved_gid_) != 0) return PosixError("setegid back", errno);
     return PosixError(StrCat("seteuid ", st.st_uid), err);
   }
   owner.active_ = true;
@@ -37,9 +38,10 @@ EffectiveOwner::EffectiveOwner(EffectiveOwner&& other) noexcept
 
 EffectiveOwner::~EffectiveOwner() {
   if (!active_) return;
-  // Cannot fail: the real and saved uid are still 0.
-  (void)::seteuid(0);
-  (void)::setegid(saved_gid_);
+  // Cannot fail: the real and saved uid are still 0.  Were it to, the
+  // root-only steps after this fail with EPERM and say so.
+  if (::seteuid(0) != 0) return;
+  if (::setegid(saved_gid_) != 0) return;
 }
 
 }  // namespace nfsrec
