@@ -159,6 +159,9 @@ DPID=$!
 for _ in $(seq 1 100); do grep -q "cld: waiting" "$T/daemon-pipefs.log" && break; sleep 0.05; done
 says pipefs "cld: waiting for $T/pipefs/nfsd/cld to appear: rpc_pipefs is not mounted on $T/pipefs (mount -t rpc_pipefs sunrpc $T/pipefs"
 expect_eq "pipefs: waiting lines" 1 "$(grep -c "cld: waiting" "$T/daemon-pipefs.log")"
+# The waiting line comes early (the cld pipe is looked for first); the
+# control socket, the last step before readiness, says SIGTERM is handled.
+for _ in $(seq 1 300); do [ -S "$STATE/nfsrecd/control" ] && break; sleep 0.05; done
 stop_daemon
 
 # rpc.statd's files in Fedora's place under a Debian-style state directory:
