@@ -5,7 +5,7 @@ statd_libstatd_a_SOURCES = \
 	statd/kernel_nsm.cc statd/kernel_nsm.h \
 	statd/legacy_state.cc statd/legacy_state.h \
 	statd/lockd_callbacks.h \
-	statd/monitor.h statd/monitor_index.cc statd/monitor_index.h \
+	statd/monitor.h statd/monitor_index.cc statd/monitor_index.h statd/slot_tables.h \
 	statd/nsm_admin.cc \
 	statd/notify_engine.cc statd/notify_engine.h \
 	statd/nsm_codec.cc statd/nsm_codec.h \
