@@ -27,7 +27,7 @@ struct TrackingService::Upload {
   uint64_t sent = 0;
   uint64_t skipped = 0;
   TimePoint started;
-  TimePoint read;      // the store's epoch switch and read done
+  Duration store{};    // in the store: the epoch switch and every page read
   Duration writing{};  // spent inside reply: the downcall writes
 };
 
@@ -216,7 +216,7 @@ void TrackingService::HandleGraceStart(const CldMessage& up, Reply reply) {
       Finish(job->request, job->reply, ToCldStatus(r.status()));
       return;
     }
-    job->read = scheduler_.Now();
+    job->store += scheduler_.Now() - job->started;
     epochs_ = r->epochs;
     current_ids_.clear();  // the store emptied the current epoch
     lease_expired_ids_.clear();
@@ -235,8 +235,10 @@ void TrackingService::HandleGraceStart(const CldMessage& up, Reply reply) {
 void TrackingService::ReadUploadPage(const std::shared_ptr<Upload>& job) {
   std::optional<std::string> after;
   if (!job->records.empty()) after = job->records.back().id;
+  const TimePoint asked = scheduler_.Now();
   store_.ReadRecords(epochs_.recovery, std::move(after), kUploadPage,
-                     liveness_.Guard([this, job](Result<std::vector<ClientRecord>> page) {
+                     liveness_.Guard([this, job, asked](Result<std::vector<ClientRecord>> page) {
+                       job->store += scheduler_.Now() - asked;
                        if (job->seq == upload_seq_ && !page.ok()) {
                          ++stats_.store_errors;
                          log_.Error(StrCat("cld: GraceStart xid ", job->request.xid,
@@ -306,8 +308,7 @@ void TrackingService::ContinueUpload(const std::shared_ptr<Upload>& job) {
   log_.Info(StrCat("cld: GraceStart xid ", job->request.xid, ": uploaded ", job->sent, " records",
                    job->skipped ? StrCat(", skipped ", job->skipped) : "", " in ", ms(total),
                    " ms (daemon ", ms(total - job->writing), " ms, of which the store ",
-                   ms(job->read - job->started), " ms; writing downcalls ", ms(job->writing),
-                   " ms)"));
+                   ms(job->store), " ms; writing downcalls ", ms(job->writing), " ms)"));
   Finish(job->request, job->reply, 0);
 }
 
