@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nfs4rec/tracking_service.h"
@@ -144,8 +145,10 @@ void TrackingService::NoteGraceEnded(const EndGraceResult& r) {
   e.reclaimed = reclaimed_;
   e.not_returned = may_reclaim_known_ ? awaiting_.size() : 0;
   e.not_offered = not_offered_;
-  pending_end_ = PendingEnd{e, may_reclaim_known_ ? awaiting_ : ClientIdSet(awaiting_.hasher()),
-                            r.dropped, scans_started_};
+  // Taken, not copied: the caller empties awaiting_ right after.
+  ClientIdSet missing(awaiting_.hasher());
+  if (may_reclaim_known_) std::swap(missing, awaiting_);
+  pending_end_ = PendingEnd{e, std::move(missing), r.dropped, scans_started_};
   grace_started_.reset();
   may_reclaim_known_ = true;
   reclaimed_ = 0;
