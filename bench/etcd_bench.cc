@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_args.h"
 #include "common/base/histogram.h"
 #include "common/os/event_loop.h"
 #include "common/store/commit_queue.h"
@@ -43,21 +44,12 @@ struct Options {
   std::vector<int> concurrency = {1, 64};
 };
 
-std::vector<std::string> Split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) out.push_back(item);
-  return out;
-}
-
 bool ParseArgs(int argc, char** argv, Options* out) {
-  const char* tmp = getenv("TMPDIR");
-  out->dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+  out->dir = bench::DefaultDir();
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string arg = argv[i], value = argv[i + 1];
     if (arg == "--endpoints") {
-      out->endpoints = Split(value);
+      out->endpoints = bench::SplitCommas(value);
     } else if (arg == "--dir") {
       out->dir = value;
     } else if (arg == "--count") {
@@ -66,7 +58,7 @@ bool ParseArgs(int argc, char** argv, Options* out) {
       out->value_bytes = static_cast<size_t>(std::stoul(value));
     } else if (arg == "--concurrency") {
       out->concurrency.clear();
-      for (const auto& c : Split(value)) out->concurrency.push_back(std::stoi(c));
+      for (const auto& c : bench::SplitCommas(value)) out->concurrency.push_back(std::stoi(c));
     } else {
       return false;
     }

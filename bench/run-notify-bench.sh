@@ -9,7 +9,10 @@
 # flight at once in the callbacks phase, default 8, at most 256), NFSRECD (the nfsrecd binary,
 # default BUILD_DIR/nfsrecd: another build's, for before/after figures),
 # CALLBACK_LIMIT_S (180), BOOT_LIMIT_S (900), PERF_DATA (record a profile of
-# the daemon during the storm into PERF_DATA.<server>; PERF_ARGS adds options).
+# the daemon during the storm into PERF_DATA.<server>; PERF_ARGS adds options),
+# DEAD (the boot phase's unreachable peers among PEERS, default PEERS/10),
+# DEAD_FIRST=1 (list them before the reachable ones), BOOT_SERVERS (default
+# "nfsrecd sm-notify"; PERF_DATA profiles nfsrecd's boot run into PERF_DATA.boot).
 #
 # 1. callbacks: the server monitors PEERS hosts (SM_MON, kernel arguments,
 #    64 at a time); its VmRSS is printed; then PEERS SM_NOTIFYs arrive (one
@@ -17,7 +20,7 @@
 #    lockd emulator has received a callback for every peer.  Then every
 #    callback is checked: one distinct mon_name per peer, from a privileged
 #    port, with state 7 and that peer's own cookie.
-# 2. boot: the server's notify list holds PEERS peers, 10% of them on
+# 2. boot: the server's notify list holds PEERS peers, DEAD of them on
 #    addresses nobody answers; the time runs from the start of the notifier
 #    until every reachable peer has answered (its record deleted).  The peers
 #    are one host (a namespace with PEERS*0.9 addresses on its veth, its own
@@ -131,10 +134,14 @@ callbacks() {  # NAME START_CMD
   t1=$(now_ms)
   [ "$n" -ge "$peers" ] || n=$(count_called_back "$work/lockd.out")
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+  # The senders have had every answer by now (a callback follows its
+  # SM_NOTIFY's commit), unless the server fell behind the limit.
+  for _ in $(seq 1 50); do kill -0 "$bpid" 2>/dev/null || break; sleep 0.1; done
   kill "$bpid" 2>/dev/null || true
   wait "$bpid" 2>/dev/null || true
   sleep 0.2
   echo "sm_mon server=$name $(cat "$work/mon-$name.out")"
+  echo "sm_notify server=$name $(cat "$work/notify-$name.out")"
   echo "bench=callbacks server=$name peers=$peers senders=$senders callbacks=$n ms=$((t1 - t0)) rss_kb=$rss" \
     "$(verify_callbacks "$work/lockd.out")"
   kill "$pid" "$epid"; wait "$pid" "$epid" 2>/dev/null || true
@@ -194,25 +201,33 @@ monlat_phase() {
 [[ " $phases " == *" boot "* ]] || exit 0
 
 # ---- 2. Boot notification ----
-reachable=$(( peers * 9 / 10 ))
-addr() { echo "10.240.$(( 1 + $1 / 250 )).$(( 1 + $1 % 250 ))"; }
-gone() { echo "10.240.200.$(( 1 + $1 % 250 )).x" | sed 's/\.x$//'; }
+dead=${DEAD:-$(( peers / 10 ))}
+reachable=$(( peers - dead ))
+# The peers' addresses (10.241/16) are routed through the peer namespace's
+# veth address, not on the link: one neighbour entry instead of one per
+# peer, since the kernel's ARP table (gc_thresh3, 1024 by default, shared by
+# every namespace) would otherwise overflow and drop packets beyond ~1000
+# peers.  Unreachable ones are routed there too and dropped (no forwarding).
+addr() { echo "10.241.$(( 1 + $1 / 250 )).$(( 1 + $1 % 250 ))"; }
 mkdir -p "$work/peer/sm" "$work/peer/sm.bak"
 export work reachable
 "$top/tests/support/with-netns" --name peers --veth 10.240.0.1/16,10.240.0.2/16 -- bash -c '
   for i in $(seq 0 $((reachable - 1))); do
-    echo "address add 10.240.$(( 1 + i / 250 )).$(( 1 + i % 250 ))/16 dev veth0"
+    echo "address add 10.241.$(( 1 + i / 250 )).$(( 1 + i % 250 ))/32 dev veth0"
   done | ip -batch -
   rpc.statd -F --no-notify -P "$work/peer" >"$work/peer-statd.log" 2>&1 &
   touch "$work/peer.ready"
   while [ ! -e "$work/peer.stop" ]; do sleep 0.2; done' &
 for _ in $(seq 1 400); do [ -e "$work/peer.ready" ] && break; sleep 0.05; done
+ip route add 10.241.0.0/16 via 10.240.0.2
 sleep 1
 
-list() {  # one address per line: reachable first, then the unreachable 10%
+list() {  # one address per line: reachable first, then the unreachable (DEAD_FIRST: reversed)
+  if [ -n "${DEAD_FIRST:-}" ]; then list_dead; fi
   for i in $(seq 0 $((reachable - 1))); do addr "$i"; done
-  for i in $(seq 0 $((peers - reachable - 1))); do echo "10.240.200.$((1 + i))"; done
+  if [ -z "${DEAD_FIRST:-}" ]; then list_dead; fi
 }
+list_dead() { for i in $(seq 0 $((dead - 1))); do echo "10.241.$((200 + i / 250)).$((1 + i % 250))"; done; }
 
 # nfsrecd: the records are put into its monitor list, then it "reboots".
 fresh_state before
@@ -229,6 +244,11 @@ echo "boot-after" > "$work/root/proc/sys/kernel/random/boot_id"
 t0=$(now_ms)
 "$nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 >"$work/nfsrecd-boot.log" 2>&1 &
 pid=$!
+perf_pid=
+if [ -n "${PERF_DATA:-}" ]; then
+  perf record -F 999 ${PERF_ARGS:-} -p "$pid" -o "$PERF_DATA.boot" >/dev/null 2>&1 &
+  perf_pid=$!
+fi
 while :; do
   n=$(sqlite3 "$work/state/nfsrecd/nfsrecd.sqlite" "SELECT (SELECT count(*) FROM monitors) + (SELECT count(*) FROM notify_list);" 2>/dev/null || echo "$peers")
   [ "$n" -le $((peers - reachable)) ] && break
@@ -237,7 +257,9 @@ while :; do
 done
 t1=$(now_ms)
 echo "bench=boot server=nfsrecd peers=$peers reachable=$reachable left=$n ms=$((t1 - t0))"
+if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
 kill "$pid"; wait "$pid" 2>/dev/null || true
+[[ " ${BOOT_SERVERS:-nfsrecd sm-notify} " == *" sm-notify "* ]] || exit 0
 
 # Debian's sm-notify: one sm/ file per peer, in nfs-utils' record format.
 fresh_state smn

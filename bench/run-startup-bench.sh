@@ -21,6 +21,10 @@
 #             counted only when the reply is a well-formed accepted SUCCESS reply to that xid
 #   ready_ms  the daemon reported readiness (READY=1 on NOTIFY_SOCKET: every store loaded)
 #   rss_kb, hwm_kb   VmRSS and VmHWM of the daemon 1 s after readiness
+#   mirror    what the sm/ mirror did at that start, from the daemon's log: in-step (the
+#             marker of the last clean stop matched: nothing rewritten), rewrote-all, or off
+#             (--no-mirror-sm, or a binary that does not log it); ",unfinished-at-stop" when
+#             the drain's 5 s for the mirror ran out (the files then lag until the next start)
 # EXTRA_ARGS: more daemon options (e.g. --no-mirror-sm).
 # Needs root, rpcbind, sqlite3 and python3; exits 77 (skip) without them.
 set -euo pipefail
@@ -204,6 +208,12 @@ echo "# daemon: $(daemon_args)"
 for bin in "$@"; do
     for r in $(seq 1 "$runs"); do
         out=$(probe "$bin" "$W/run.log") || { echo "$bin run $r failed: $out"; tail -20 "$W/run.log"; exit 1; }
-        echo "$bin run=$r $out"
+        # What the sm/ mirror did at this start (statd/sm_mirror.h): found the files in step
+        # with the database, or rewrote them all (in the background, after the NSM answered).
+        mirror=off
+        grep -q "sm/ mirror: rewrote every file" "$W/run.log" && mirror=rewrote-all
+        grep -q "sm/ mirror: .* are in step" "$W/run.log" && mirror=in-step
+        grep -q "not written within" "$W/run.log" && mirror=$mirror,unfinished-at-stop
+        echo "$bin run=$r $out mirror=$mirror"
     done
 done

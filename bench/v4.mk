@@ -9,5 +9,8 @@ bench_cld_bench_LDADD = tests/cld_emulator/libcldemu.a nfs4rec/libnfs4rec.a $(CO
 	$(FUSE3_LIBS) $(SYS_LIBS)
 endif
 EXTRA_DIST += bench/cltrack_compare.sh
+# The daemon end to end (SM_MON and Create) on SQLite and etcd beside rpc.statd
+# and nfsdcld (issue 14; uses cld-bench external): bench/run-daemon-etcd-bench.sh BUILD (root)
+EXTRA_DIST += bench/run-daemon-etcd-bench.sh
 # Start-up with a big store (issue 13), side by side: bench/run-startup-bench.sh OLD NEW (root)
 EXTRA_DIST += bench/run-startup-bench.sh

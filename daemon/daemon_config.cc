@@ -5,6 +5,8 @@
 #include <optional>
 #include <sstream>
 
+#include "nfs4rec/tracking_service.h"
+
 namespace nfsrec {
 namespace {
 
@@ -241,6 +243,9 @@ ParseResult<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
     cl.conf.AddWarning("ignoring argument " + operand + ": rpc.statd takes none");
   }
   ApplyNfsConf(cl.conf, c);
+  Result<ClusterOptions> cluster = ReadClusterConf(cl.conf, LocalHostName());
+  if (!cluster.ok()) return OptionError{ErrorKind::kBadNfsConf, cluster.status().message()};
+  c.cluster = std::move(cluster).value();
   if (!env_no_notify.empty() && std::atoi(env_no_notify.c_str()) > 0) c.nsm.no_notify = true;
   for (const Option& o : scanned.options) {
     NFSREC_ASSIGN_OR_RETURN(cl, Apply(o, std::move(cl)));
@@ -254,6 +259,17 @@ ParseResult<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
   }
   // With -T alone, lockd uses the same port for UDP (as rpc.statd does).
   if (c.nsm.nlm_tcp_port != 0 && c.nsm.nlm_udp_port == 0) c.nsm.nlm_udp_port = c.nsm.nlm_tcp_port;
+  if (c.cluster.on_etcd()) {
+    // The instance's peers know it by its service address: notification
+    // comes from there, named by its reverse name or else the address
+    // itself (daemon/notify_source.h), unless -n or [statd] name says
+    // otherwise.
+    if (c.nsm.my_name.empty() && !c.cluster.addresses.empty()) {
+      c.nsm.my_name = c.cluster.addresses.front();
+    }
+    // The kernel must leave the end of grace to the cluster.
+    c.tracking.grace_hold_id = nfs4rec::ClusterGraceHoldId();
+  }
   return cl;
 }
 
@@ -336,6 +352,7 @@ std::string DaemonConfig::Dump() const {
      << "rpcbind_check_interval = " << rpcbind_check_interval << "\n"
      << "mirror_sm = " << nsm.mirror_sm << "\n"
      << "control_socket = " << (ControlSocketPath().empty() ? "none" : ControlSocketPath()) << "\n"
+     << "backend = " << cluster.Describe() << "\n"
      << "config_file = " << process.config_file << "\n";
   return os.str();
 }

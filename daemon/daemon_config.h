@@ -68,7 +68,9 @@
 //               clients whose lease had expired; docs/nfs4rec.md),
 //               rpcbind-check-interval (seconds, 0: off; default 30),
 //               mirror-sm (bool, default y: keep rpc.statd's files current)
-//               control-socket (as --control-socket)
+//               control-socket (as --control-socket),
+//               backend, etcd-*, cluster, instance, node, cluster-* (cluster
+//               mode: daemon/cluster_config.h; a bad value stops the daemon)
 #pragma once
 
 #include <cstdint>
@@ -78,6 +80,7 @@
 #include <vector>
 
 #include "common/store/database_location.h"
+#include "daemon/cluster_config.h"
 #include "daemon/nfs_conf.h"
 #include "daemon/options.h"
 #include "nfs4rec/tracking_options.h"
@@ -124,6 +127,9 @@ struct DaemonConfig {
   statd::NsmOptions nsm;
   bool nfs4 = true;  // NFSv4 client tracking
   nfs4rec::TrackingOptions tracking;
+  // Where the records live, and in cluster mode which instance this is
+  // ([nfsrecd] backend and the cluster keys: daemon/cluster_config.h).
+  ClusterOptions cluster;
   // [nfsrecd] rpcbind-check-interval: seconds between checks that rpcbind
   // still holds our entries (re-registered if not); 0: never.
   int64_t rpcbind_check_interval = 30;

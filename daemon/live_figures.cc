@@ -167,6 +167,7 @@ LiveStatus GatherLiveStatus(const LiveSources& src) {
         LiveStatus::Store{q.units, q.transactions, q.queued, q.running, q.max_group, q.commit_time};
   }
   if (src.tracking != nullptr) s.nfs4 = GatherNfs4(*src.tracking, mono_now, now);
+  if (src.cluster) s.cluster = src.cluster();
   return s;
 }
 

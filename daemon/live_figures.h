@@ -3,6 +3,7 @@
 // composition root: it sees both services.  Loop thread only.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "common/base/clock.h"
@@ -19,6 +20,8 @@ struct LiveSources {
   const CommitQueue* queue = nullptr;
   const Scheduler* scheduler = nullptr;  // the clock the facades' times are on
   int64_t started = 0;                   // unix seconds, when ready
+  // Cluster mode's figures (ClusterMode::Figures); empty: not in cluster mode.
+  std::function<LiveStatus::Cluster()> cluster;
 };
 
 LiveStatus GatherLiveStatus(const LiveSources& sources);

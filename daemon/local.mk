@@ -4,6 +4,9 @@ noinst_LIBRARIES += daemon/libdaemon.a
 daemon_libdaemon_a_SOURCES = \
 	daemon/options.cc daemon/options.h \
 	daemon/daemon_config.cc daemon/daemon_config.h \
+	daemon/cluster_config.cc daemon/cluster_config.h \
+	daemon/cluster_preflight.cc daemon/cluster_preflight.h \
+	daemon/cluster_mode.cc daemon/cluster_mode.h \
 	daemon/notify_config.cc daemon/notify_config.h \
 	daemon/cltrack_config.cc daemon/cltrack_config.h \
 	daemon/nfsdcld_config.cc daemon/nfsdcld_config.h \
@@ -18,7 +21,8 @@ daemon_libdaemon_a_SOURCES = \
 	daemon/control_client.cc daemon/control_client.h \
 	daemon/status_report.cc daemon/status_report.h \
 	daemon/live_figures.cc daemon/live_figures.h \
-	daemon/control_admin.cc daemon/control_admin.h
+	daemon/control_admin.cc daemon/control_admin.h \
+	daemon/cluster_grace_control.cc daemon/cluster_grace_control.h
 
 # The daemon (and, through argv[0] or --sm-notify, the sm-notify command).
 sbin_PROGRAMS += nfsrecd
@@ -26,8 +30,8 @@ nfsrecd_SOURCES = daemon/nfsrecd_main.cc
 # DAEMON_LIBS (configure.ac) is $(SYS_LIBS), or with --enable-static-daemon
 # the same libraries linked statically except libc and libtirpc: libtirpc.a
 # needs libgssapi_krb5, which Debian 12 ships without a static archive.
-nfsrecd_LDADD = daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a $(COMMON_LIBS) \
-	rpcgen/librpcxdr.a @DAEMON_LIBS@
+nfsrecd_LDADD = daemon/libdaemon.a $(ETCD_NSM_LIBS) statd/libstatd.a nfs4rec/libnfs4rec.a \
+	$(CLUSTER_LIBS) $(COMMON_LIBS) rpcgen/librpcxdr.a @DAEMON_LIBS@
 if STATIC_DAEMON
 nfsrecd_LDFLAGS = $(AM_LDFLAGS) -static-libstdc++ -static-libgcc
 endif
@@ -60,6 +64,7 @@ nfsrec_cltrack_LDADD = daemon/libdaemon.a nfs4rec/libnfs4rec.a $(COMMON_LIBS) $(
 check_PROGRAMS += daemon/config_test
 TESTS += daemon/config_test
 daemon_config_test_SOURCES = daemon/nfs_conf_test.cc daemon/options_test.cc \
+	daemon/cluster_config_test.cc daemon/cluster_preflight_test.cc \
 	daemon/check_state_directory_test.cc \
 	daemon/daemon_config_test.cc daemon/notify_config_test.cc daemon/cltrack_config_test.cc \
 	daemon/startup_notify_test.cc daemon/nfsdcld_config_test.cc
@@ -72,9 +77,10 @@ sbin_PROGRAMS += nfsrecctl
 nfsrecctl_SOURCES = daemon/nfsrecctl_main.cc daemon/nfsrecctl_config.cc daemon/nfsrecctl_config.h \
 	daemon/nfsrecctl_import.cc daemon/nfsrecctl_import.h \
 	daemon/nfsrecctl_live.cc daemon/nfsrecctl_live.h \
-	daemon/nfsrecctl_admin.cc daemon/nfsrecctl_admin.h
-nfsrecctl_LDADD = daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a $(COMMON_LIBS) \
-	rpcgen/librpcxdr.a $(SYS_LIBS)
+	daemon/nfsrecctl_admin.cc daemon/nfsrecctl_admin.h \
+	daemon/nfsrecctl_cluster.cc daemon/nfsrecctl_cluster.h
+nfsrecctl_LDADD = daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a $(CLUSTER_LIBS) \
+	$(COMMON_LIBS) rpcgen/librpcxdr.a $(CURL_LIBS) $(SYS_LIBS)
 dist_man_MANS += man/nfsrecctl.8
 # The store read and the listings (list, show, grace, state).
 NFSRECCTL_LIST_SOURCES = daemon/nfsrecctl_store.cc daemon/nfsrecctl_store.h \
@@ -86,7 +92,9 @@ dist_doc_DATA = docs/nfsrecctl-json.md
 nfsrecctlschemadir = $(docdir)/schema
 dist_nfsrecctlschema_DATA = docs/schema/list-monitors.json docs/schema/list-notify.json \
 	docs/schema/list-clients.json docs/schema/show.json docs/schema/grace.json \
-	docs/schema/state.json docs/schema/remove-monitor.json docs/schema/expire-client.json
+	docs/schema/state.json docs/schema/remove-monitor.json docs/schema/expire-client.json \
+	docs/schema/cluster-status.json docs/schema/cluster-instances.json \
+	docs/schema/cluster-grace.json docs/schema/cluster-lift.json docs/schema/cluster-remove-node.json
 
 # The listings on databases written by the real SQLite stores.
 check_PROGRAMS += daemon/nfsrecctl_list_test
@@ -95,14 +103,14 @@ daemon_nfsrecctl_list_test_SOURCES = daemon/nfsrecctl_list_test.cc daemon/nfsrec
 	$(NFSRECCTL_LIST_SOURCES)
 daemon_nfsrecctl_list_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 daemon_nfsrecctl_list_test_LDADD = tests/support/libstorefakes.a daemon/libdaemon.a \
-	statd/libstatd.a nfs4rec/libnfs4rec.a $(COMMON_LIBS) rpcgen/librpcxdr.a $(GTEST_LIBS) \
+	statd/libstatd.a nfs4rec/libnfs4rec.a cluster/libcluster.a $(COMMON_LIBS) rpcgen/librpcxdr.a $(GTEST_LIBS) \
 	$(SYS_LIBS)
 
 check_PROGRAMS += daemon/nfsrecctl_config_test
 TESTS += daemon/nfsrecctl_config_test
 daemon_nfsrecctl_config_test_SOURCES = daemon/nfsrecctl_config_test.cc daemon/nfsrecctl_config.cc
 daemon_nfsrecctl_config_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-daemon_nfsrecctl_config_test_LDADD = daemon/libdaemon.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+daemon_nfsrecctl_config_test_LDADD = daemon/libdaemon.a cluster/libcluster.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 
 # What the daemon hands over to the user it drops to (database directory,
 # a database at the old path, pid file).
@@ -120,14 +128,14 @@ daemon_nfsrecctl_import_test_SOURCES = daemon/nfsrecctl_import_test.cc daemon/nf
 	daemon/nfsrecctl_config.cc
 daemon_nfsrecctl_import_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 daemon_nfsrecctl_import_test_LDADD = daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a \
-	$(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+	cluster/libcluster.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 # The control socket (server and client) and the status/metrics renderings.
 check_PROGRAMS += daemon/control_test
 TESTS += daemon/control_test
 daemon_control_test_SOURCES = daemon/control_server_test.cc daemon/status_report_test.cc \
 	daemon/nfsrecctl_live_test.cc daemon/nfsrecctl_live.cc daemon/nfsrecctl_config.cc
 daemon_control_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-daemon_control_test_LDADD = daemon/libdaemon.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+daemon_control_test_LDADD = daemon/libdaemon.a cluster/libcluster.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 # nfsrecctl remove monitor / expire client: the control commands
 # (daemon/control_admin.h) and the CLI with its offline path.
 check_PROGRAMS += daemon/admin_test
@@ -137,4 +145,12 @@ daemon_admin_test_SOURCES = daemon/control_admin_test.cc daemon/nfsrecctl_admin_
 	daemon/nfsrecctl_format.cc
 daemon_admin_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 daemon_admin_test_LDADD = daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a \
-	$(COMMON_LIBS) rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)
+	cluster/libcluster.a $(COMMON_LIBS) rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)
+
+# ClusterGraceControl: the kernel's early end waits for the cluster grace.
+check_PROGRAMS += daemon/cluster_grace_control_test
+TESTS += daemon/cluster_grace_control_test
+daemon_cluster_grace_control_test_SOURCES = daemon/cluster_grace_control_test.cc
+daemon_cluster_grace_control_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
+daemon_cluster_grace_control_test_LDADD = daemon/libdaemon.a nfs4rec/libnfs4rec.a $(COMMON_LIBS) \
+	$(GTEST_LIBS) $(SYS_LIBS)

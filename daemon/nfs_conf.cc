@@ -456,7 +456,9 @@ void WarnUnknownKeys(NfsConf& conf, const std::vector<std::string_view>& section
       {"nfsdcltrack", {"debug", "storagedir"}},
       {"nfsrecd",
        {"nfs4", "end-grace-early", "reconcile-interval", "rpcbind-check-interval", "mirror-sm",
-        "control-socket", "grace-upload-expired"}},
+        "control-socket", "grace-upload-expired", "backend", "etcd-endpoints", "etcd-cacert",
+        "etcd-cert", "etcd-key", "cluster", "instance", "node", "cluster-addresses",
+        "cluster-lease-time", "cluster-preflight"}},
   };
   for (std::string_view section : sections) {
     auto it = kKnown.find(section);

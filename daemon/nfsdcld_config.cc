@@ -42,6 +42,14 @@ ParseResult<CommandLine> ParseNfsdcldCommandLine(const std::vector<std::string>&
   if (auto v = conf.Get("nfsdcltrack", "storagedir")) c.tracking.nfsdcltrack_storagedir = *v;
   if (auto v = conf.Get("general", "pipefs-directory")) c.tracking.pipe_path = CldPipePath(*v);
   if (auto v = conf.Get("statd", "state-directory-path")) c.nsm.state_dir = *v;
+  // One process serves an instance in cluster mode (it holds the instance's
+  // lease); with nfsdcld beside an rpc.statd there would be two.
+  if (conf.Get("nfsrecd", "backend").value_or("sqlite") != "sqlite") {
+    return options::OptionError{
+        options::ErrorKind::kBadNfsConf,
+        "[nfsrecd] backend = etcd is served by nfsrecd alone (nfsrecd.service), "
+        "not by the nfsdcld name"};
+  }
   for (const Option& o : scanned.options) {
     switch (o.id) {
       case 'h':

@@ -227,5 +227,59 @@ TEST(NotifySourceTest, ApplyLeavesAnEmptyNameAlone) {
   EXPECT_NE(nsm.my_name, "127.0.0.1");
 }
 
+// Reverse lookups without DNS: no address has a name, or every one has.
+Result<std::string> NoReverseName(const std::string&) {
+  return Status::NotFound("Name or service not known");
+}
+Result<std::string> NamedNfsI1(const std::string&) { return std::string("nfs-i1.example"); }
+
+TEST(NotifySourceTest, TheSmNotifyCommandRefusesAnAddressWithoutAReverseName) {
+  Result<NotifySource> s =
+      ResolveNotifySource("10.240.0.100", UnnamedAddress::kRefuse, NoReverseName);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(s.status().IsInvalidArgument()) << s.status().ToString();
+  EXPECT_NE(s.status().message().find("'10.240.0.100' is unusable"), std::string::npos)
+      << s.status().message();
+}
+
+TEST(NotifySourceTest, TheDaemonAnnouncesAnAddressWithoutAReverseNameAsItself) {
+  Result<NotifySource> s =
+      ResolveNotifySource("10.240.0.100", UnnamedAddress::kAnnounceAddress, NoReverseName);
+  ASSERT_OK(s);
+  EXPECT_EQ(s->bind_address, "10.240.0.100");
+  EXPECT_EQ(s->name, "10.240.0.100");
+  // IPv6 in its canonical text, as peers see it in the packets' source.
+  s = ResolveNotifySource("fd00:0::0001", UnnamedAddress::kAnnounceAddress, NoReverseName);
+  ASSERT_OK(s);
+  EXPECT_EQ(s->bind_address, "fd00::1");
+  EXPECT_EQ(s->name, "fd00::1");
+}
+
+TEST(NotifySourceTest, AReverseNameWinsOverTheAddressText) {
+  for (UnnamedAddress unnamed : {UnnamedAddress::kRefuse, UnnamedAddress::kAnnounceAddress}) {
+    Result<NotifySource> s = ResolveNotifySource("10.240.0.100", unnamed, NamedNfsI1);
+    ASSERT_OK(s);
+    EXPECT_EQ(s->bind_address, "10.240.0.100");
+    EXPECT_EQ(s->name, "nfs-i1.example");
+  }
+}
+
+TEST(NotifySourceTest, TheDaemonBindsAnUnnamedLocalAddressAndAnnouncesIt) {
+  statd::NsmOptions nsm;
+  nsm.my_name = "127.0.0.1";
+  EXPECT_EQ(ApplyNotifySourceOrFallBack(nsm, NoReverseName), "");
+  EXPECT_EQ(nsm.notify_source, "127.0.0.1");
+  EXPECT_EQ(nsm.my_name, "127.0.0.1");
+}
+
+TEST(NotifySourceTest, TheDaemonAnnouncesAnUnnamedAddressThatIsNotHereFromAnyAddress) {
+  statd::NsmOptions nsm;
+  nsm.my_name = "192.0.2.77";  // TEST-NET-1: on no interface of this host
+  const std::string why = ApplyNotifySourceOrFallBack(nsm, NoReverseName);
+  EXPECT_NE(why.find("cannot send from 192.0.2.77"), std::string::npos) << why;
+  EXPECT_EQ(nsm.notify_source, "");
+  EXPECT_EQ(nsm.my_name, "192.0.2.77");
+}
+
 }  // namespace
 }  // namespace nfsrec

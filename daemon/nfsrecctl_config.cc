@@ -4,6 +4,7 @@
 #include <climits>
 #include <initializer_list>
 
+#include "cluster/keys.h"
 #include "common/base/logging.h"
 #include "common/base/result.h"
 
@@ -25,6 +26,8 @@ enum : int {
   kProg,
   kVers,
   kProc,
+  kEtcdEndpoints,
+  kCluster,
 };
 
 constexpr options::OptionSpec kOptions[] = {
@@ -42,7 +45,12 @@ constexpr options::OptionSpec kOptions[] = {
     {kProg, 0, "prog", true},
     {kVers, 0, "vers", true},
     {kProc, 0, "proc", true},
+    {kEtcdEndpoints, 0, "etcd-endpoints", true},
+    {kCluster, 0, "cluster", true},
 };
+
+// cluster lift INSTANCE...: more is a mistake, not a cluster.
+constexpr size_t kMaxLiftOperands = 256;
 
 // Options every command accepts.
 constexpr int kGlobalOptions[] = {'h', 'V', kConfig, kStateDir};
@@ -74,6 +82,11 @@ const CtlCommand kCtlCommands[] = {
      {kProg, kVers, kProc, kJson},
      2},
     {"expire", "expire client CLIENT [--json]", {kJson}, 2},
+    {"cluster",
+     "cluster status|instances|grace|lift [INSTANCE...]|remove-node NODE [--json]\n"
+     "          [--etcd-endpoints URL,...] [--cluster NAME]",
+     {kJson, kEtcdEndpoints, kCluster},
+     1 + kMaxLiftOperands},
 };
 
 const CtlCommand* FindCommand(const std::string& name) {
@@ -118,10 +131,49 @@ options::ParseResult<bool> CheckCommand(const CtlCommandLine& cl) {
       return OptionError{ErrorKind::kUsage, StrCat(cl.command, " ", what, " needs ", operand)};
     }
   }
+  if (cl.command == "cluster") {
+    const std::string what = cl.operands.empty() ? "" : cl.operands[0];
+    if (what != "status" && what != "instances" && what != "grace" && what != "lift" &&
+        what != "remove-node") {
+      return OptionError{ErrorKind::kUsage,
+                         what.empty() ? std::string("cluster needs status, instances, grace, lift "
+                                                    "or remove-node")
+                                      : StrCat("unknown cluster command '", Printable(what), "'")};
+    }
+    const size_t names = cl.operands.size() - 1;
+    if (what == "remove-node" && names != 1) {
+      return OptionError{ErrorKind::kUsage, "cluster remove-node needs exactly one NODE"};
+    }
+    if (what != "remove-node" && what != "lift" && names != 0) {
+      return OptionError{
+          ErrorKind::kUsage,
+          StrCat("unexpected argument '", Printable(cl.operands[1]), "' after cluster ", what)};
+    }
+    for (size_t i = 1; i < cl.operands.size(); ++i) {
+      Status valid =
+          cluster::ValidateName(what == "remove-node" ? "node" : "instance", cl.operands[i]);
+      if (!valid.ok()) return OptionError{ErrorKind::kBadValue, valid.message()};
+    }
+  }
   if (cl.command == "show" && cl.operands.empty()) {
     return OptionError{ErrorKind::kUsage, "show needs a host name, an address or a client id"};
   }
   return true;
+}
+
+// "a,b c" -> {"a", "b", "c"}: commas or blanks, as nfs.conf lists.
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  for (char c : text + ",") {
+    if (c == ',' || c == ' ' || c == '\t') {
+      if (!item.empty()) out.push_back(std::move(item));
+      item.clear();
+    } else {
+      item += c;
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -179,6 +231,18 @@ options::ParseResult<CtlCommandLine> ParseCtlCommandLine(const std::vector<std::
         (o.id == kProg ? cl.prog : o.id == kVers ? cl.vers : cl.proc) = static_cast<int32_t>(n);
         break;
       }
+      case kEtcdEndpoints:
+        cl.etcd_endpoints = SplitList(o.value);
+        if (cl.etcd_endpoints.empty()) {
+          return OptionError{ErrorKind::kBadValue, "--etcd-endpoints needs at least one URL"};
+        }
+        break;
+      case kCluster: {
+        Status valid = cluster::ValidateName("cluster", o.value);
+        if (!valid.ok()) return OptionError{ErrorKind::kBadValue, valid.message()};
+        cl.cluster = o.value;
+        break;
+      }
     }
   }
   if (scanned.operands.empty()) return OptionError{ErrorKind::kUsage, "no command given"};
@@ -223,6 +287,35 @@ options::ParseResult<CtlStore> ResolveCtlStore(const CtlCommandLine& cl,
   store.pidfile = daemon.config.process.pidfile;
   store.conf_warnings = daemon.conf.warnings();
   return store;
+}
+
+options::ParseResult<CtlCluster> ResolveCtlCluster(const CtlCommandLine& cl,
+                                                   const NfsConfLoader& load_conf,
+                                                   std::string_view host_name) {
+  NfsConf conf = load_conf ? load_conf(cl.config_file) : NfsConf::FromText("");
+  // The daemon's own reader, so that a value the daemon would refuse is
+  // refused here too, with the same message.
+  Result<ClusterOptions> read = ReadClusterConf(conf, host_name);
+  if (!read.ok()) {
+    return OptionError{ErrorKind::kBadValue, StrCat(cl.config_file, ": ", read.status().message())};
+  }
+  CtlCluster c;
+  c.endpoints = cl.etcd_endpoints.empty() ? read->endpoints : cl.etcd_endpoints;
+  c.cluster = cl.cluster.empty() ? read->cluster : cl.cluster;
+  c.ca_file = read->tls.ca_file;
+  c.cert_file = read->tls.cert_file;
+  c.key_file = read->tls.key_file;
+  if (c.endpoints.empty()) {
+    return OptionError{ErrorKind::kUsage,
+                       StrCat("no etcd endpoint: give --etcd-endpoints or set etcd-endpoints in "
+                              "[nfsrecd] of ",
+                              cl.config_file)};
+  }
+  Status valid = cluster::ValidateName("cluster", c.cluster);
+  if (!valid.ok()) {
+    return OptionError{ErrorKind::kBadValue, StrCat(cl.config_file, ": ", valid.message())};
+  }
+  return c;
 }
 
 options::ErrorReply CtlErrorReply(options::ErrorKind kind) {

@@ -18,6 +18,9 @@
 //   expire client CLIENT [--json]
 //                            through the daemon, or the store if none runs
 //                            (daemon/nfsrecctl_admin.h)
+//   cluster status|instances|grace|lift [INSTANCE...]|remove-node NODE
+//           [--json] [--etcd-endpoints URL,...] [--cluster NAME]
+//                            cluster mode on etcd (daemon/nfsrecctl_cluster.h)
 //
 // Which database: the daemon's own rules (daemon/daemon_config.h): nfs.conf
 // ([statd] state-directory-path and whatever else places the database),
@@ -31,8 +34,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "daemon/cluster_config.h"
 #include "daemon/daemon_config.h"
 #include "daemon/options.h"
 
@@ -61,6 +66,10 @@ struct CtlCommandLine {
   // remove monitor --prog/--vers/--proc: only the records lockd made with
   // that callback program, version, procedure.
   std::optional<int32_t> prog, vers, proc;
+  // cluster --etcd-endpoints (comma-separated) and --cluster; empty: from
+  // nfs.conf (ResolveCtlCluster).
+  std::vector<std::string> etcd_endpoints;
+  std::string cluster;
 };
 
 options::ParseResult<CtlCommandLine> ParseCtlCommandLine(const std::vector<std::string>& args);
@@ -78,6 +87,21 @@ struct CtlStore {
 };
 options::ParseResult<CtlStore> ResolveCtlStore(const CtlCommandLine& cl,
                                                const NfsConfLoader& load_conf);
+
+// Where the cluster's etcd is: the command line (--etcd-endpoints,
+// --cluster), else nfs.conf's [nfsrecd] section as the daemon reads it
+// (ReadClusterConf, daemon/cluster_config.h: the same keys, defaults and
+// checks; `host_name` is its default instance and node name).  A bad value
+// there is a kBadValue error naming the key, as the daemon would refuse
+// it; no endpoint known is a usage error.
+struct CtlCluster {
+  std::vector<std::string> endpoints;
+  std::string cluster;
+  std::string ca_file, cert_file, key_file;  // "" if not set
+};
+options::ParseResult<CtlCluster> ResolveCtlCluster(const CtlCommandLine& cl,
+                                                   const NfsConfLoader& load_conf,
+                                                   std::string_view host_name = LocalHostName());
 
 options::ErrorReply CtlErrorReply(options::ErrorKind kind);
 

@@ -141,5 +141,93 @@ TEST(NfsrecctlStore, DatabaseFollowsTheDaemonsRules) {
   EXPECT_EQ(s->database, "/t/nfsrecd/nfsrecd.sqlite");
 }
 
+TEST(NfsrecctlCluster, CommandsOperandsAndOptions) {
+  auto cl = Parse({"cluster", "lift", "i1", "i2", "--json", "--etcd-endpoints",
+                   "http://a:2379,http://b:2379", "--cluster", "c1"});
+  ASSERT_TRUE(cl.ok()) << cl.status().message;
+  EXPECT_EQ(cl->operands, (std::vector<std::string>{"lift", "i1", "i2"}));
+  EXPECT_TRUE(cl->json);
+  EXPECT_EQ(cl->etcd_endpoints, (std::vector<std::string>{"http://a:2379", "http://b:2379"}));
+  EXPECT_EQ(cl->cluster, "c1");
+  for (const char* what : {"status", "instances", "grace", "lift"}) {
+    EXPECT_TRUE(Parse({"cluster", what}).ok()) << what;
+  }
+  EXPECT_TRUE(Parse({"cluster", "remove-node", "n1"}).ok());
+}
+
+TEST(NfsrecctlCluster, UsageErrorsExitTwo) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"cluster"},
+                                             {"cluster", "bogus"},
+                                             {"cluster", "remove-node"},
+                                             {"cluster", "remove-node", "a", "b"},
+                                             {"cluster", "status", "extra"},
+                                             {"cluster", "lift", "a/b"},
+                                             {"cluster", "status", "--cluster", "a b"},
+                                             {"cluster", "status", "--etcd-endpoints", ","},
+                                             {"list", "monitors", "--cluster", "c1"}}) {
+    auto cl = Parse(args);
+    ASSERT_FALSE(cl.ok()) << args.size();
+    EXPECT_EQ(CtlErrorReply(cl.status().kind).exit_status, kCtlExitUsage) << cl.status().message;
+  }
+}
+
+TEST(NfsrecctlCluster, EndpointsAndNameFromNfsConfUnlessGiven) {
+  const char* conf =
+      "[nfsrecd]\netcd-endpoints = https://e1:2379 https://e2:2379\ncluster = prod\n"
+      "etcd-cacert = /etc/ca.pem\netcd-cert = /etc/c.pem\netcd-key = /etc/k.pem\n";
+  auto from_conf = ResolveCtlCluster(*Parse({"cluster", "status"}), Conf(conf));
+  ASSERT_TRUE(from_conf.ok()) << from_conf.status().message;
+  EXPECT_EQ(from_conf->endpoints, (std::vector<std::string>{"https://e1:2379", "https://e2:2379"}));
+  EXPECT_EQ(from_conf->cluster, "prod");
+  EXPECT_EQ(from_conf->ca_file, "/etc/ca.pem");
+  EXPECT_EQ(from_conf->cert_file, "/etc/c.pem");
+  EXPECT_EQ(from_conf->key_file, "/etc/k.pem");
+  auto given = ResolveCtlCluster(
+      *Parse({"cluster", "status", "--etcd-endpoints", "http://x:1", "--cluster", "c2"}),
+      Conf(conf));
+  ASSERT_TRUE(given.ok());
+  EXPECT_EQ(given->endpoints, std::vector<std::string>{"http://x:1"});
+  EXPECT_EQ(given->cluster, "c2");
+  auto none = ResolveCtlCluster(*Parse({"cluster", "status"}), Conf(""));
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(CtlErrorReply(none.status().kind).exit_status, kCtlExitUsage);
+  EXPECT_NE(none.status().message.find("etcd-endpoints"), std::string::npos);
+  auto bad = ResolveCtlCluster(*Parse({"cluster", "status"}),
+                               Conf("[nfsrecd]\netcd-endpoints = http://x:1\ncluster = a/b\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(CtlErrorReply(bad.status().kind).exit_status, kCtlExitUsage);
+}
+
+// nfsrecctl reads [nfsrecd] with the daemon's ReadClusterConf: what the
+// daemon refuses it refuses with the same words, and it has the daemon's
+// defaults.
+TEST(NfsrecctlCluster, ReadsNfsConfAsTheDaemonDoes) {
+  for (const char* text :
+       {"[nfsrecd]\netcd-endpoints = e1:2379\n",
+        "[nfsrecd]\netcd-endpoints = http://e1:2379\netcd-cert = /c.pem\n",
+        "[nfsrecd]\netcd-endpoints = http://e1:2379\nbackend = etcd\n"
+        "instance = a/b\n",
+        "[nfsrecd]\netcd-endpoints = http://e1:2379\ncluster-lease-time = 1\n"}) {
+    Result<ClusterOptions> daemon = ReadClusterConf(NfsConf::FromText(text), "host1");
+    ASSERT_FALSE(daemon.ok()) << text;
+    auto ctl = ResolveCtlCluster(*Parse({"cluster", "status"}), Conf(text), "host1");
+    ASSERT_FALSE(ctl.ok()) << text;
+    EXPECT_EQ(CtlErrorReply(ctl.status().kind).exit_status, kCtlExitUsage);
+    EXPECT_NE(ctl.status().message.find(daemon.status().message()), std::string::npos)
+        << ctl.status().message;
+    // The command line does not make a bad nfs.conf good.
+    EXPECT_FALSE(ResolveCtlCluster(*Parse({"cluster", "status", "--etcd-endpoints", "http://x:1"}),
+                                   Conf(text), "host1")
+                     .ok());
+  }
+  auto defaults = ResolveCtlCluster(
+      *Parse({"cluster", "status"}),
+      Conf("[nfsrecd]\netcd-endpoints = http://e1:2379,http://e2:2379\n"), "host1");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().message;
+  EXPECT_EQ(defaults->cluster, ReadClusterConf(NfsConf::FromText(""), "host1")->cluster);
+  EXPECT_EQ(defaults->endpoints, (std::vector<std::string>{"http://e1:2379", "http://e2:2379"}));
+}
+
 }  // namespace
 }  // namespace nfsrec

@@ -73,6 +73,7 @@ CtlJson ClientJson(const ClientRecord& r) {
   j["princhash"] = r.princhash.empty() ? CtlJson(nullptr) : CtlJson(BytesJson(r.princhash));
   j["has_session"] = r.has_session ? CtlJson(*r.has_session) : CtlJson(nullptr);
   j["time"] = r.time;
+  j["lease_expired"] = r.lease_expired;
   return j;
 }
 
@@ -119,12 +120,13 @@ std::string ListClients(const CtlCommandLine& cl, const ClientSnapshot& snap) {
     j["clients"] = std::move(list);
     return Document(j);
   }
-  std::vector<std::string> header = {"EPOCH", "TIME", "SESSION", "PRINCHASH"};
+  std::vector<std::string> header = {"EPOCH", "TIME", "SESSION", "PRINCHASH", "EXPIRED"};
   if (recovery) header.push_back("RECLAIMED");
   header.push_back("ID");
   std::vector<std::vector<std::string>> rows;
   for (const ClientRecord& r : records) {
-    std::vector<std::string> row = {StrCat(epoch), Rfc3339Utc(r.time), Session(r), Princhash(r)};
+    std::vector<std::string> row = {StrCat(epoch), Rfc3339Utc(r.time), Session(r), Princhash(r),
+                                    r.lease_expired ? "yes" : "no"};
     if (recovery) row.push_back(current.count(r.id) != 0 ? "yes" : "no");
     row.push_back(ShowBytes(r.id));
     rows.push_back(std::move(row));
@@ -142,6 +144,11 @@ std::string ClientBlock(const char* role, uint64_t epoch, const ClientRecord& r)
                 r.princhash.empty() ? "-" : HexBytes(r.princhash.data(), r.princhash.size()),
                 "\n",                                                            //
                 "  session:    ", r.has_session ? Session(r) : "unknown", "\n",  //
+                "  lease:      ",
+                r.lease_expired ? "expired at the last reconciliation (courtesy or expirable; "
+                                  "not offered at the next GraceStart)"
+                                : "not seen expired",
+                "\n",  //
                 "  time:       ", Rfc3339Utc(r.time), " (", r.time, ")\n");
 }
 
@@ -203,12 +210,15 @@ std::string Grace(const CtlCommandLine& cl, const ClientSnapshot& snap) {
   const std::set<std::string> current = Ids(snap.current);
   size_t reclaimed = 0;
   for (const ClientRecord& r : snap.recovery) reclaimed += current.count(r.id);
+  size_t expired = 0;
+  for (const ClientRecord& r : snap.current) expired += r.lease_expired;
   if (cl.json) {
     CtlJson j = CtlJson::object();
     j["in_grace"] = snap.epochs.in_grace();
     j["current_epoch"] = snap.epochs.current;
     j["recovery_epoch"] = snap.epochs.recovery;
     j["current_clients"] = snap.current.size();
+    j["current_lease_expired"] = expired;
     j["may_reclaim"] = snap.recovery.size();
     j["reclaimed"] = reclaimed;
     j["clients"] = CtlJson::array();
@@ -225,7 +235,11 @@ std::string Grace(const CtlCommandLine& cl, const ClientSnapshot& snap) {
                   "current epoch:    ", snap.epochs.current, "\n",  //
                   "recovery epoch:   none\n",                       //
                   "clients:          ", snap.current.size(),        //
-                  " (they may reclaim after the next server restart)\n");
+                  " (they may reclaim after the next server restart)\n",
+                  expired == 0 ? std::string()
+                               : StrCat("lease expired:    ", expired,
+                                        " of them, seen courtesy or expirable: the next "
+                                        "GraceStart does not offer them\n"));
   }
   std::string out = StrCat("grace:            in grace\n",                    //
                            "current epoch:    ", snap.epochs.current, "\n",   //

@@ -269,6 +269,7 @@ TEST_F(ListingTest, ClientsOfEachEpochAndWhetherRecoveryOnesReclaimed) {
   EXPECT_TRUE(current["clients"][0]["has_session"].is_null());
   EXPECT_GT(current["clients"][0]["time"].get<int64_t>(), 1700000000);
   EXPECT_FALSE(current["clients"][0].contains("reclaimed"));
+  EXPECT_EQ(current["clients"][0]["lease_expired"], false);
 
   const CtlJson recovery = RenderJson({"list", "clients", "--epoch", "recovery"});
   EXPECT_EQ(recovery["epoch"], "recovery");
@@ -290,6 +291,26 @@ TEST_F(ListingTest, ClientsOfEachEpochAndWhetherRecoveryOnesReclaimed) {
   EXPECT_TRUE(Contains(table, "hex:0102fe\n")) << table;
   const CtlSnapshot snap = Snapshot();
   EXPECT_TRUE(Contains(table, Rfc3339Utc(snap.clients->recovery[0].time))) << table;
+}
+
+// A client the last reconciliation saw expired (courtesy) is marked in
+// the listing, the JSON and show: the next GraceStart does not offer it.
+TEST_F(ListingTest, ClientsSeenExpiredAreMarked) {
+  Populate();
+  ASSERT_OK(RunAndWait(h_.loop(), [&](ClientStore::Done done) {
+    h_.clients().SetLeaseExpired("Linux NFSv4.2 d", true, std::move(done));
+  }));
+  const CtlJson current = RenderJson({"list", "clients"});
+  ASSERT_EQ(current["clients"].size(), 2u);
+  EXPECT_EQ(current["clients"][0]["lease_expired"], false);  // a
+  EXPECT_EQ(current["clients"][1]["lease_expired"], true);   // d
+  const std::string table = Render({"list", "clients"});
+  EXPECT_TRUE(Contains(table, "EXPIRED  ID\n")) << table;
+  EXPECT_TRUE(Contains(table, "yes      Linux NFSv4.2 d\n")) << table;
+  EXPECT_TRUE(Contains(table, "no       Linux NFSv4.2 a\n")) << table;
+  EXPECT_EQ(RenderJson({"grace"})["current_lease_expired"], 1);
+  const std::string shown = Render({"show", "Linux NFSv4.2 d"});
+  EXPECT_TRUE(Contains(shown, "lease:      expired at the last reconciliation")) << shown;
 }
 
 TEST_F(ListingTest, GraceCountsRecoveryRecordsThatHaveACurrentRecordAsReclaimed) {
@@ -386,7 +407,7 @@ TEST_F(ListingTest, ListsOfAnEmptyStoreHaveOnlyTheirHeader) {
   EXPECT_EQ(RenderJson({"list", "monitors"})["monitors"], CtlJson::array());
   EXPECT_EQ(Render({"list", "notify"}),
             "MON_NAME  CANONICAL_NAME  MY_NAME  PROG  VERS  PROC  PEER_STATE  CALLBACK\n");
-  EXPECT_EQ(Render({"list", "clients"}), "EPOCH  TIME  SESSION  PRINCHASH  ID\n");
+  EXPECT_EQ(Render({"list", "clients"}), "EPOCH  TIME  SESSION  PRINCHASH  EXPIRED  ID\n");
 }
 
 // --- The command's reads ----------------------------------------------------------

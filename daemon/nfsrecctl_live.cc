@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <optional>
 #include <sstream>
+#include <utility>
 
 #include "common/base/logging.h"
 #include "daemon/control_client.h"
@@ -159,6 +160,23 @@ void Nfs4Summary(const json& n, std::ostringstream& os) {
   }
 }
 
+// Cluster mode: each store's etcd group commit.
+void ClusterStoresSummary(const json& c, std::ostringstream& os) {
+  os << "Store on etcd (cluster " << c.at("cluster").get<std::string>() << ", instance "
+     << c.at("instance").get<std::string>() << "):";
+  const char* sep = " ";
+  for (const auto& [key, name] : {std::pair<const char*, const char*>{"nsm", "NSM"},
+                                  std::pair<const char*, const char*>{"nfs4", "NFSv4"}}) {
+    const json& b = c.at("stores").at(key);
+    if (!b.is_object()) continue;
+    os << sep << name << " " << b.at("units") << " units in " << b.at("transactions")
+       << " Txns (group size mean " << b.at("group_size").at("mean") << ", max "
+       << b.at("group_size").at("max") << "; " << b.at("reruns") << " re-run alone)";
+    sep = "; ";
+  }
+  os << "\n";
+}
+
 }  // namespace
 
 std::string HumanStatus(const json& s) {
@@ -177,6 +195,9 @@ std::string HumanStatus(const json& s) {
      << "); commit p50 " << Millis(st.at("commit_seconds").at("p50")) << ", p99 "
      << Millis(st.at("commit_seconds").at("p99")) << "; " << st.at("queued") << " queued, "
      << st.at("running") << " running\n";
+  if (s.contains("cluster") && s.at("cluster").is_object() && s.at("cluster").contains("stores")) {
+    ClusterStoresSummary(s.at("cluster"), os);
+  }
   if (s.at("nfs4").is_object()) {
     Nfs4Summary(s.at("nfs4"), os);
   } else {

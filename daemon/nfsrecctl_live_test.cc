@@ -96,6 +96,27 @@ TEST(StatusOutput, HumanSummaryNamesTheFigures) {
   }
 }
 
+TEST(StatusOutput, HumanSummaryInClusterModeShowsEachEtcdStoresGroupCommit) {
+  json j = SampleStatus();
+  LiveStatus::Cluster c;
+  c.cluster = "c1";
+  c.instance = "i1";
+  c.node = "n1";
+  c.nsm_store = LiveStatus::Cluster::Batcher{12, 4, 0, 6};
+  c.nfs4_store = LiveStatus::Cluster::Batcher{40, 10, 2, 9};
+  LiveStatus s;
+  s.cluster = c;
+  j["cluster"] = StatusToJson(s)["cluster"];
+  LiveOutput o = StatusOutput(kSocket, j, false);
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const char* want =
+      "Store on etcd (cluster c1, instance i1): NSM 12 units in 4 Txns (group size mean 3.0, max "
+      "6; 0 re-run alone); NFSv4 40 units in 10 Txns (group size mean 4.0, max 9; 2 re-run "
+      "alone)\n";
+  EXPECT_NE(o.out.find(want), std::string::npos) << want << "\nin:\n" << o.out;
+  EXPECT_EQ(StatusOutput(kSocket, SampleStatus(), false).out.find("on etcd"), std::string::npos);
+}
+
 // Clients left out of the upload and NFSv4.0 clients that came back without
 // a Create are named, as in the "grace ended" event (docs/events.md).
 TEST(StatusOutput, HumanSummaryNamesClientsNotOfferedAndReclaimedWithoutCreate) {

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "daemon/nfs_conf.h"
 #include "daemon/nfsrecctl_admin.h"
+#include "daemon/nfsrecctl_cluster.h"
 #include "daemon/nfsrecctl_config.h"
 #include "daemon/nfsrecctl_import.h"
 #include "daemon/nfsrecctl_list.h"
@@ -107,6 +108,17 @@ int main(int argc, char** argv) {
       return 0;
     case CtlCommandLine::Action::kRun:
       break;
+  }
+  if (cl->command == "cluster") {
+    options::ParseResult<CtlCluster> where = ResolveCtlCluster(*cl, [](const std::string& path) {
+      RealFileSystem files;
+      return NfsConf::Load(files, path, GetEnv);
+    });
+    if (!where.ok()) {
+      return options::ReportError(prog, where.status(), CtlErrorReply(where.status().kind),
+                                  CtlUsage(prog), stderr);
+    }
+    return RunClusterCommand(*cl, *where, stdout, stderr);
   }
   options::ParseResult<CtlStore> store = ResolveCtlStore(*cl, [](const std::string& path) {
     RealFileSystem files;

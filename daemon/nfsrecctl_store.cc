@@ -17,24 +17,6 @@ namespace {
 // SQLite's waits for the daemon's checkpoints, as nfsdcld's busy timeout.
 constexpr int kBusyTimeoutMs = 10000;
 
-// `path` as the path of an SQLite URI: bytes other than unreserved ones
-// and '/' are %-escaped, so '?', '#' and '%' in a name stay in the name.
-std::string UriPath(const std::string& path) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : path) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
-        c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<sqlite::Db>> OpenStoreReadOnly(const std::string& path) {
@@ -63,7 +45,7 @@ Result<std::unique_ptr<sqlite::Db>> OpenStoreReadOnly(const std::string& path) {
   sqlite::Db::Options options;
   options.create_if_missing = false;
   options.busy_timeout_ms = kBusyTimeoutMs;
-  return sqlite::Db::Open("file:" + UriPath(path) + "?mode=ro", options);
+  return sqlite::Db::Open(sqlite::FileUri(path) + "?mode=ro", options);
 }
 
 Result<CtlSnapshot> ReadCtlSnapshot(sqlite::Db& db) {

@@ -27,9 +27,11 @@
 #include "common/os/file_system.h"
 #include "common/os/privileged_helper.h"
 #include "common/os/privileges.h"
+#include "common/os/signals.h"
 #include "common/rpc/rpcbind.h"
 #include "common/store/commit_queue.h"
 #include "config.h"
+#include "daemon/cluster_mode.h"
 #include "daemon/control_admin.h"
 #include "daemon/control_server.h"
 #include "daemon/daemon_config.h"
@@ -183,7 +185,8 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   // recorded it (a stat each), so a big stale nfsdcld database costs
   // nothing.
   nfs4rec::ImportRead nfs_utils;
-  if (config.nfs4) {
+  const bool on_etcd = config.cluster.on_etcd();
+  if (config.nfs4 && !on_etcd) {
     nfs_utils = ReadChangedNfsUtilsRecords(NfsUtilsLocations(config), config.DbPath(), *log);
     open_pipe_if_appeared();
   }
@@ -201,9 +204,40 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   open_pipe_if_appeared();
 
   // ORDER: database before anything that can be asked to remember; opened
-  // after the drop, so that whatever SQLite creates is the user's.
-  Result<std::unique_ptr<CommitQueue>> queue = OpenStore(config.DbPath(), loop, log.get());
-  if (!queue.ok()) return startup.Fail("open database " + config.DbPath(), queue.status());
+  // after the drop, so that whatever SQLite creates is the user's.  In
+  // cluster mode the instance is taken first (waiting while another node
+  // holds it), and its records live in etcd: no database is opened.
+  std::unique_ptr<CommitQueue> queue;
+  std::unique_ptr<ClusterMode> cluster;
+  // A start-up step that runs out of time names the store that did not
+  // answer: SQLite's disk, or etcd as the cluster sees it then.
+  const NoAnswer no_answer = [&](Duration limit) {
+    if (!cluster) return DatabaseNoAnswer(limit);
+    const LiveStatus::Cluster now = cluster->Figures();
+    return EtcdNoAnswer(config.cluster.endpoints, config.cluster.instance, now.etcd_available,
+                        now.held, limit);
+  };
+  bool lost_instance = false;
+  std::function<void()> quit_lost;  // set once the quit path exists
+  if (on_etcd) {
+    Result<std::unique_ptr<ClusterMode>> c =
+        ClusterMode::Create(loop, scheduler, *log, config.cluster,
+                            LocalInstanceParams(conf, LocalHostName(), config.cluster.node),
+                            [&lost_instance, &quit_lost, &loop](Status) {
+                              lost_instance = true;
+                              if (quit_lost) return quit_lost();
+                              loop.Stop();
+                            });
+    if (!c.ok()) return startup.Fail("cluster mode", c.status());
+    cluster = std::move(c).value();
+    Status held = StartAndWait(
+        loop, [&](auto done) { cluster->Start(std::move(done)); }, kStartLimit, no_answer);
+    if (!held.ok()) return startup.Fail("cluster mode", held);
+  } else {
+    Result<std::unique_ptr<CommitQueue>> q = OpenStore(config.DbPath(), loop, log.get());
+    if (!q.ok()) return startup.Fail("open database " + config.DbPath(), q.status());
+    queue = std::move(q).value();
+  }
   open_pipe_if_appeared();
   // ORDER: the NSM stack loads (and takes over rpc.statd's files) and
   // publishes the state before anyone can call it.
@@ -211,11 +245,15 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   std::unique_ptr<NsmEndpoint> endpoint;
   if (config.serve_nsm) {
     Result<std::unique_ptr<statd::NsmDaemon>> n =
-        statd::NsmDaemon::Create(loop, scheduler, executor, *files, *log, **queue, config.nsm);
+        cluster
+            ? statd::NsmDaemon::CreateOnStore(loop, scheduler, executor, *files, *log,
+                                              cluster->MakeNsmStore(), config.nsm)
+            : statd::NsmDaemon::Create(loop, scheduler, executor, *files, *log, *queue, config.nsm);
     if (!n.ok()) return startup.Fail("NSM", n.status());
     nsm = std::move(n).value();
     open_pipe_if_appeared();
-    Status started = StartAndWait(loop, [&](auto done) { nsm->Start(std::move(done)); });
+    Status started = StartAndWait(
+        loop, [&](auto done) { nsm->Start(std::move(done)); }, kStartLimit, no_answer);
     if (!started.ok()) return startup.Fail("NSM start-up", started);
     // ORDER: on a new boot the bumped state is durable and published before
     // anyone can ask for it (rpc.statd, too, bumps it before it serves);
@@ -242,15 +280,21 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   if (config.nfs4) {
     // ORDER: before the first Load, so the next GraceStart uploads them; a
     // failure is logged and the daemon serves what its store holds.
-    (void)TakeOverNfsUtilsRecords(**queue, nfs_utils, *log);
+    if (queue) (void)TakeOverNfsUtilsRecords(*queue, nfs_utils, *log);
     // The pipe opened in the first step is adopted: its upcalls are read
     // from now on and answered once the records are loaded.
-    Result<std::unique_ptr<nfs4rec::TrackingDaemon>> t = nfs4rec::TrackingDaemon::Create(
-        loop, scheduler, executor, files, *log, **queue, config.tracking, std::move(pipe_opener),
-        std::move(early_pipe));
+    Result<std::unique_ptr<nfs4rec::TrackingDaemon>> t =
+        cluster ? nfs4rec::TrackingDaemon::CreateWithStore(
+                      loop, scheduler, executor, files, *log, cluster->MakeClientStore(),
+                      config.tracking, std::move(pipe_opener), std::move(early_pipe),
+                      cluster->GraceDecorator())
+                : nfs4rec::TrackingDaemon::Create(loop, scheduler, executor, files, *log, *queue,
+                                                  config.tracking, std::move(pipe_opener),
+                                                  std::move(early_pipe));
     if (!t.ok()) return startup.Fail("NFSv4 client tracking", t.status());
     tracking = std::move(t).value();
-    Status ts = StartAndWait(loop, [&](auto done) { tracking->Start(std::move(done)); });
+    Status ts = StartAndWait(
+        loop, [&](auto done) { tracking->Start(std::move(done)); }, kStartLimit, no_answer);
     if (!ts.ok()) return startup.Fail("NFSv4 client tracking", ts);
   }
 
@@ -258,24 +302,24 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   // the sm-notify command changed the database (or an admin wants
   // notification resumed): re-read it, then notify whoever is still owed.
   ::signal(SIGPIPE, SIG_IGN);
-  // ORDER: ignored before their watchers exist, so that each watcher hands
-  // back "ignore" when it goes: the watchers die first in teardown, and a
-  // signal after that must not kill the process before the rpcbind entries
-  // are gone.  (One arriving in the microseconds between the two steps is
-  // lost; readiness is reported only later.)
-  for (int quit_signal : {SIGTERM, SIGINT, SIGHUP}) ::signal(quit_signal, SIG_IGN);
   bool quitting = false;
   auto quit = [&](const char* name) {
     Quit(name, quitting, loop, *log, nsm.get(), tracking.get());
   };
+  quit_lost = [&] { quit("the loss of the instance"); };
   SignalWatcher on_term(loop, SIGTERM, [&] { quit("SIGTERM"); });
   SignalWatcher on_int(loop, SIGINT, [&] { quit("SIGINT"); });
   SignalWatcher on_hup(loop, SIGHUP, [&] { quit("SIGHUP"); });
   SignalWatcher on_usr1(loop, SIGUSR1, [&] {
     if (nsm) nsm->Reload([](Status) {});
   });
-  // Only this (the loop) thread takes SIGUSR1; a pending one arrives now.
-  if (Status s = UnblockSignal(SIGUSR1); !s.ok()) return startup.Fail("SIGUSR1", s);
+  // ORDER: blocked since main() in every thread, taken by this (the loop)
+  // thread only once their watchers exist: one that arrived during
+  // start-up is delivered now and handled when the loop runs, through the
+  // same teardown as later.  Blocked again before the watchers go (it
+  // dies first), so that a signal during teardown stays pending and cannot
+  // end the process before the rpcbind entries are gone.
+  UnblockedSignals taken({SIGTERM, SIGINT, SIGHUP, SIGUSR1});
 
   // ORDER: the control socket last, after the drop (so it is the daemon
   // user's) and after the services it reports on; destroyed first.
@@ -294,7 +338,8 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
     }
   }
   if (control) {
-    const LiveSources sources{nsm.get(), tracking.get(), queue->get(), &scheduler, ready_at};
+    LiveSources sources{nsm.get(), tracking.get(), queue.get(), &scheduler, ready_at, {}};
+    if (cluster) sources.cluster = [c = cluster.get()] { return c->Figures(); };
     control->Register("status", [sources](const nlohmann::json&, ControlServer::Reply reply) {
       reply(StatusToJson(GatherLiveStatus(sources)));
     });
@@ -310,7 +355,14 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
                                    : ", NFSv4 client tracking off"));
   Status ran = loop.Run();
   if (!ran.ok()) log->Error(StrCat("Event loop: ", ran.ToString()));
-  return ran.ok() ? 0 : 1;
+  // A clean stop gives the instance back at once, for the node that takes
+  // it over; after a loss there is nothing to give.
+  if (cluster && !lost_instance) {
+    (void)StartAndWait(loop, [&](auto done) {
+      cluster->Release([done = std::move(done)]() mutable { done(Status::Ok()); });
+    });
+  }
+  return ran.ok() && !lost_instance ? 0 : 1;
 }
 
 }  // namespace
@@ -334,13 +386,22 @@ nfsrec::options::ParseResult<nfsrec::CommandLine> ParseForRole(
 }  // namespace
 
 int main(int argc, char** argv) {
-  // SIGUSR1 (the sm-notify command: "reload") stays pending until the
-  // loop's watcher exists: ignored it would be lost, and by default fatal.
-  // ORDER: before any thread, so that every thread inherits the mask.
-  if (nfsrec::Status s = nfsrec::BlockSignal(SIGUSR1); !s.ok()) {
+  // SIGUSR1 (the sm-notify command: "reload") and the quit signals
+  // (SIGTERM, SIGINT, SIGHUP) stay pending until the loop's watchers take
+  // them: ignored they would be lost, and by default a quit signal during
+  // start-up would kill a half-started daemon (its pid file and rpcbind
+  // entries left behind).  ORDER: first, before any thread or child
+  // exists, so that every thread inherits the mask (children start with
+  // none: common/os/signals.h).
+  if (nfsrec::Status s = nfsrec::BlockSignals({SIGUSR1, SIGTERM, SIGINT, SIGHUP}); !s.ok()) {
     std::fprintf(stderr, "nfsrecd: %s\n", s.ToString().c_str());
     return 1;
   }
+  // The sm-notify command ends at a quit signal's default action.
+  auto notify_main = [](const std::vector<std::string>& notify_args) {
+    (void)nfsrec::UnblockSignals({SIGTERM, SIGINT, SIGHUP});
+    return nfsrec::NotifyMain(notify_args);
+  };
   // A fixed mmap threshold: the start-up loads free snapshots of every
   // record on the commit thread, and glibc's adaptive threshold (raised by
   // the first such free) would keep those megabytes in that thread's arena
@@ -351,10 +412,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
   std::string base = args.empty() ? "nfsrecd" : args[0];
   if (auto slash = base.rfind('/'); slash != std::string::npos) base = base.substr(slash + 1);
-  if (base == "sm-notify" || base == "nfsrec-notify") return nfsrec::NotifyMain(args);
+  if (base == "sm-notify" || base == "nfsrec-notify") return notify_main(args);
   if (args.size() > 1 && args[1] == "--sm-notify") {
     args.erase(args.begin() + 1);
-    return nfsrec::NotifyMain(args);
+    return notify_main(args);
   }
   nfsrec::DaemonRole role = nfsrec::DaemonRole::kNfsrecd;
   if (base == "rpc.statd") role = nfsrec::DaemonRole::kRpcStatd;
@@ -384,13 +445,14 @@ int main(int argc, char** argv) {
       return 0;
     case nfsrec::CommandLine::Action::kNotifyOnly:
       std::fprintf(stderr, "%s\n", nfsrec::NotifyOnlyWarning(base).c_str());
-      return nfsrec::NotifyMain(nfsrec::NotifyOnlyArgs(cl->config));
+      return notify_main(nfsrec::NotifyOnlyArgs(cl->config));
     case nfsrec::CommandLine::Action::kRun:
       break;
   }
   // The boot notification's source address and name (-n, [sm-notify]
-  // outgoing-addr): resolved before anything starts, as sm-notify does;
-  // a problem is logged with nfs.conf's warnings.
+  // outgoing-addr, in cluster mode the instance's address): resolved before
+  // anything starts, as sm-notify does; a problem is logged with nfs.conf's
+  // warnings.
   if (cl->config.serve_nsm && !cl->config.nsm.no_notify) {
     std::string why = nfsrec::ApplyNotifySourceOrFallBack(cl->config.nsm);
     if (!why.empty()) cl->conf.AddWarning(why);

@@ -1,12 +1,12 @@
 #include "daemon/nlm_ports.h"
 
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <cerrno>
 #include <string>
 #include <utility>
 
+#include "common/os/signals.h"
 #include "statd/kernel_nsm.h"
 
 extern char** environ;
@@ -17,9 +17,8 @@ Status RunModprobeLockd() {
   char arg0[] = "modprobe";
   char arg1[] = "lockd";
   char* argv[] = {arg0, arg1, nullptr};
-  pid_t pid = 0;
-  const int rc = ::posix_spawnp(&pid, "modprobe", nullptr, nullptr, argv, environ);
-  if (rc != 0) return PosixError("run modprobe lockd", rc);
+  NFSREC_ASSIGN_OR_RETURN(pid_t pid, SpawnWithDefaultSignals("run modprobe lockd", argv, environ,
+                                                             /*search_path=*/true));
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) return PosixError("wait for modprobe lockd", errno);

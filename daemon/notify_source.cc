@@ -40,7 +40,13 @@ Result<std::string> NameInfo(const addrinfo& ai, int flags) {
 
 }  // namespace
 
-Result<NotifySource> ResolveNotifySource(const std::string& addr_or_name) {
+Result<std::string> LookUpReverseName(const std::string& numeric_address) {
+  NFSREC_ASSIGN_OR_RETURN(AddrinfoPtr ai, Lookup(numeric_address, AI_NUMERICHOST));
+  return NameInfo(*ai, NI_NAMEREQD);
+}
+
+Result<NotifySource> ResolveNotifySource(const std::string& addr_or_name, UnnamedAddress unnamed,
+                                         const ReverseNameLookup& reverse_name) {
   auto unusable = [&](const Status& why) {
     return Status::InvalidArgument(
         StrCat("my_name '", Printable(addr_or_name), "' is unusable: ", why.message()));
@@ -51,9 +57,14 @@ Result<NotifySource> ResolveNotifySource(const std::string& addr_or_name) {
     Result<std::string> address = NameInfo(**numeric, NI_NUMERICHOST);
     if (!address.ok()) return unusable(address.status());
     out.bind_address = *address;
-    Result<std::string> name = NameInfo(**numeric, NI_NAMEREQD);
-    if (!name.ok()) return unusable(name.status());
-    out.name = *name;
+    Result<std::string> name = reverse_name(out.bind_address);
+    if (name.ok() && !name->empty()) {
+      out.name = *name;
+    } else if (unnamed == UnnamedAddress::kAnnounceAddress) {
+      out.name = out.bind_address;
+    } else {
+      return unusable(name.ok() ? Status::NotFound("empty reverse name") : name.status());
+    }
     return out;
   }
   if (!numeric.status().IsNotFound()) return unusable(numeric.status());
@@ -72,9 +83,11 @@ Status ApplyNotifySource(statd::NsmOptions& nsm) {
   return Status::Ok();
 }
 
-std::string ApplyNotifySourceOrFallBack(statd::NsmOptions& nsm) {
+std::string ApplyNotifySourceOrFallBack(statd::NsmOptions& nsm,
+                                        const ReverseNameLookup& reverse_name) {
   if (nsm.my_name.empty()) return "";
-  Result<NotifySource> source = ResolveNotifySource(nsm.my_name);
+  Result<NotifySource> source =
+      ResolveNotifySource(nsm.my_name, UnnamedAddress::kAnnounceAddress, reverse_name);
   if (!source.ok()) {
     return StrCat(source.status().message(), "; SM_NOTIFY announces it as given, from any address");
   }

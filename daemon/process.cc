@@ -181,14 +181,56 @@ Status ReclaimPidfile(const std::string& path, const PrivilegePlan& plan) {
   return Status::Ok();
 }
 
+namespace {
+
+// "5 min", "90 s", "50 ms".
+std::string LimitText(Duration limit) {
+  using std::chrono::duration_cast;
+  const auto ms = duration_cast<std::chrono::milliseconds>(limit).count();
+  if (ms < 1000) return StrCat(ms, " ms");
+  if (ms % 60000 == 0) return StrCat(ms / 60000, " min");
+  return StrCat(ms / 1000, " s");
+}
+
+}  // namespace
+
+std::string DatabaseNoAnswer(Duration limit) {
+  return StrCat("the database did not answer in ", LimitText(limit),
+                ": the disk or file system holding it does not respond; check it (dmesg), then "
+                "start again");
+}
+
+std::string EtcdNoAnswer(const std::vector<std::string>& endpoints, const std::string& instance,
+                         bool etcd_answers, bool held, Duration limit) {
+  if (!etcd_answers) {
+    std::string urls;
+    for (const std::string& e : endpoints) urls += (urls.empty() ? "" : ",") + e;
+    return StrCat("etcd did not answer in ", LimitText(limit), ": no member at etcd-endpoints (",
+                  urls,
+                  ") answered, or its members have no quorum (a majority must be up); start etcd "
+                  "or bring a majority of its members back (etcdctl endpoint health), check "
+                  "[nfsrecd] etcd-endpoints and the TLS files, then start again");
+  }
+  if (!held) {
+    return StrCat("instance ", instance, " was still held by another owner after ",
+                  LimitText(limit),
+                  " (its node keeps renewing its lease): stop the nfsrecd serving it there, or "
+                  "run 'nfsrecctl cluster remove-node NODE' if that node is gone for good, then "
+                  "start again");
+  }
+  return StrCat("etcd did not complete the instance's loads in ", LimitText(limit),
+                " although its members answer: check their health and load (etcdctl endpoint "
+                "status), then start again");
+}
+
 Status StartAndWait(EventLoop& loop, const std::function<void(Callback<void(Status)>)>& start,
-                    std::chrono::seconds limit) {
+                    Duration limit, const NoAnswer& no_answer) {
   std::optional<Status> result;
   // A completion after the time-out must not write to this dead frame.
   Liveness liveness;  // ORDER: after result, so it dies first
   start(liveness.Guard([&result](Status s) { result = std::move(s); }));
   if (!loop.RunUntil([&] { return result.has_value(); }, limit)) {
-    return Status::TimedOut("the store did not answer");
+    return Status::TimedOut(no_answer ? no_answer(limit) : DatabaseNoAnswer(limit));
   }
   return *result;
 }

@@ -7,8 +7,10 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/base/callback.h"
+#include "common/base/clock.h"
 #include "common/base/logging.h"
 #include "common/base/result.h"
 #include "common/os/daemonize.h"
@@ -90,10 +92,27 @@ Status HandOverPidfile(const std::string& path, const PrivilegePlan& plan);
 // its descriptor and its lock, so it is still found.
 Status ReclaimPidfile(const std::string& path, const PrivilegePlan& plan);
 
+// How long start-up waits for each step that completes through the loop.
+inline constexpr std::chrono::minutes kStartLimit{5};
+
+// What a start-up step that ran out of time says: what did not answer and
+// the fix, given how long it waited.
+using NoAnswer = std::function<std::string(Duration limit)>;
+
+// SQLite's commit thread did not finish: its disk or file system hangs.
+std::string DatabaseNoAnswer(Duration limit);
+
+// On etcd, from the cluster's figures when the time ran out
+// (ClusterMode::Figures): no endpoint answered or there is no quorum
+// (!etcd_answers), another live owner kept the instance (!held), or etcd
+// answered too slowly.
+std::string EtcdNoAnswer(const std::vector<std::string>& endpoints, const std::string& instance,
+                         bool etcd_answers, bool held, Duration limit);
+
 // Starts something that completes through the loop (a store load) and runs
 // the loop until it has: start(done) must call done exactly once.  TimedOut
-// after `limit`.
+// after `limit`, with the message no_answer(limit).
 Status StartAndWait(EventLoop& loop, const std::function<void(Callback<void(Status)>)>& start,
-                    std::chrono::seconds limit = std::chrono::minutes(5));
+                    Duration limit = kStartLimit, const NoAnswer& no_answer = DatabaseNoAnswer);
 
 }  // namespace nfsrec

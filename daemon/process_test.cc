@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "common/store/database_location.h"
 #include "tests/support/status_matchers.h"
@@ -157,6 +158,69 @@ TEST(ReclaimPidfileTest, APidFileLeftByADroppedRunIsRootsAgain) {
   ASSERT_OK(ReclaimPidfile(tmp.File("pid"), Plan(PrivilegePlan::Action::kDrop)));
   EXPECT_EQ(Stat(tmp.File("pid")).st_uid, 0u);
   ASSERT_OK(ReclaimPidfile(tmp.File("absent"), Plan(PrivilegePlan::Action::kDrop)));
+}
+
+// A start that never answers, run against a 50 ms limit.
+Status NeverAnswered(EventLoop& loop, const NoAnswer& no_answer) {
+  std::optional<Callback<void(Status)>> kept;  // held, never called
+  return StartAndWait(
+      loop, [&](Callback<void(Status)> done) { kept.emplace(std::move(done)); },
+      std::chrono::milliseconds(50), no_answer);
+}
+
+TEST(StartAndWaitTest, AnAnswerInTimeIsReturned) {
+  auto loop = EventLoop::Create();
+  ASSERT_OK(loop);
+  Status s = StartAndWait(
+      **loop,
+      [&](Callback<void(Status)> done) {
+        (*loop)->Post([done = std::move(done)]() mutable { done(Status::NotFound("no")); });
+      },
+      std::chrono::milliseconds(500));
+  EXPECT_TRUE(s.IsNotFound()) << s.ToString();
+}
+
+TEST(StartAndWaitTest, OnSqliteTheTimeOutBlamesTheDatabasesDisk) {
+  auto loop = EventLoop::Create();
+  ASSERT_OK(loop);
+  Status s = NeverAnswered(**loop, nullptr);
+  EXPECT_TRUE(s.IsTimedOut()) << s.ToString();
+  EXPECT_NE(s.message().find("the database did not answer in 50 ms"), std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("file system"), std::string::npos) << s.message();
+  EXPECT_EQ(s.message().find("etcd"), std::string::npos) << s.message();
+}
+
+TEST(StartAndWaitTest, OnEtcdTheTimeOutNamesTheEndpointsAndQuorum) {
+  auto loop = EventLoop::Create();
+  ASSERT_OK(loop);
+  Status s = NeverAnswered(**loop, [](Duration limit) {
+    return EtcdNoAnswer({"http://10.0.0.1:2379", "http://10.0.0.2:2379"}, "i1",
+                        /*etcd_answers=*/false, /*held=*/false, limit);
+  });
+  EXPECT_TRUE(s.IsTimedOut()) << s.ToString();
+  const std::string& m = s.message();
+  EXPECT_NE(m.find("etcd did not answer in 50 ms"), std::string::npos) << m;
+  EXPECT_NE(m.find("(http://10.0.0.1:2379,http://10.0.0.2:2379)"), std::string::npos) << m;
+  EXPECT_NE(m.find("quorum"), std::string::npos) << m;
+  EXPECT_NE(m.find("etcdctl endpoint health"), std::string::npos) << m;
+  EXPECT_EQ(m.find("database"), std::string::npos) << m;
+}
+
+TEST(StartAndWaitTest, OnEtcdAnInstanceKeptByAnotherOwnerSaysSoAndHowToFreeIt) {
+  const std::string m = EtcdNoAnswer({"http://10.0.0.1:2379"}, "i1", /*etcd_answers=*/true,
+                                     /*held=*/false, kStartLimit);
+  EXPECT_NE(m.find("instance i1 was still held by another owner after 5 min"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("nfsrecctl cluster remove-node"), std::string::npos) << m;
+  EXPECT_EQ(m.find("quorum"), std::string::npos) << m;
+}
+
+TEST(StartAndWaitTest, OnEtcdSlowLoadsOfAHeldInstanceAskForEtcdsHealth) {
+  const std::string m = EtcdNoAnswer({"http://10.0.0.1:2379"}, "i1", /*etcd_answers=*/true,
+                                     /*held=*/true, std::chrono::seconds(90));
+  EXPECT_NE(m.find("etcd did not complete the instance's loads in 90 s"), std::string::npos) << m;
+  EXPECT_NE(m.find("etcdctl endpoint status"), std::string::npos) << m;
 }
 
 }  // namespace

@@ -346,6 +346,76 @@ std::string Rfc3339Utc(int64_t unix_seconds) {
   return buf;
 }
 
+namespace {
+
+json BatcherJson(const std::optional<LiveStatus::Cluster::Batcher>& b) {
+  if (!b) return nullptr;
+  return {{"units", b->units},
+          {"transactions", b->transactions},
+          {"reruns", b->reruns},
+          {"group_size",
+           {{"mean", b->transactions == 0
+                         ? 0.0
+                         : static_cast<double>(b->units) / static_cast<double>(b->transactions)},
+            {"max", b->max_group}}}};
+}
+
+json ClusterJson(const LiveStatus::Cluster& c) {
+  return {{"cluster", c.cluster},
+          {"instance", c.instance},
+          {"node", c.node},
+          {"etcd_available", c.etcd_available},
+          {"etcd_endpoint", c.etcd_endpoint},
+          {"held", c.held},
+          {"token", c.token},
+          {"grace", {{"current", c.grace_current}, {"recovery", c.grace_recovery}}},
+          {"need", c.need},
+          {"enforcing", c.enforcing},
+          {"stores", {{"nsm", BatcherJson(c.nsm_store)}, {"nfs4", BatcherJson(c.nfs4_store)}}}};
+}
+
+void ClusterMetrics(const LiveStatus::Cluster& c, Exposition& e) {
+  e.One("nfsrecd_cluster_etcd_up", "gauge", "1 if the last etcd call reached a member.",
+        c.etcd_available ? 1 : 0);
+  e.One("nfsrecd_cluster_instance_held", "gauge", "1 while this process serves its instance.",
+        c.held ? 1 : 0);
+  e.One("nfsrecd_cluster_grace_recovery_epoch", "gauge",
+        "The cluster grace's recovery epoch; 0: no cluster grace.",
+        static_cast<double>(c.grace_recovery));
+  e.One("nfsrecd_cluster_need_grace", "gauge", "1 while this instance has clients to recover.",
+        c.need ? 1 : 0);
+  struct Column {
+    const char* name;
+    const char* type;
+    const char* help;
+    uint64_t LiveStatus::Cluster::Batcher::*field;
+  };
+  if (!c.nsm_store && !c.nfs4_store) return;
+  const std::pair<const char*, const std::optional<LiveStatus::Cluster::Batcher>*> stores[] = {
+      {"nsm", &c.nsm_store}, {"nfs4", &c.nfs4_store}};
+  for (const Column& col : {
+           Column{"nfsrecd_cluster_store_units_total", "counter",
+                  "Units the store's etcd group commit completed, committed or failed.",
+                  &LiveStatus::Cluster::Batcher::units},
+           Column{"nfsrecd_cluster_store_transactions_total", "counter",
+                  "Write Txns sent to etcd (one raft entry each), re-runs included.",
+                  &LiveStatus::Cluster::Batcher::transactions},
+           Column{"nfsrecd_cluster_store_reruns_total", "counter",
+                  "Units sent again alone after their group failed a compare or was refused.",
+                  &LiveStatus::Cluster::Batcher::reruns},
+           Column{"nfsrecd_cluster_store_group_size_max", "gauge", "Most units in one Txn.",
+                  &LiveStatus::Cluster::Batcher::max_group},
+       }) {
+    e.Family(col.name, col.type, col.help);
+    for (const auto& [name, b] : stores) {
+      if (!*b) continue;
+      e.Sample(col.name, static_cast<double>((**b).*col.field), StrCat("store=\"", name, "\""));
+    }
+  }
+}
+
+}  // namespace
+
 nlohmann::json StatusToJson(const LiveStatus& s) {
   const LiveStatus::Store& st = s.store;
   json store = {{"units", st.units},
@@ -367,7 +437,8 @@ nlohmann::json StatusToJson(const LiveStatus& s) {
           {"started_utc", TimeUtc(s.started)},
           {"nsm", s.nsm ? NsmJson(*s.nsm) : json(nullptr)},
           {"store", store},
-          {"nfs4", s.nfs4 ? Nfs4Json(*s.nfs4) : json(nullptr)}};
+          {"nfs4", s.nfs4 ? Nfs4Json(*s.nfs4) : json(nullptr)},
+          {"cluster", s.cluster ? ClusterJson(*s.cluster) : json(nullptr)}};
 }
 
 std::string StatusToPrometheus(const LiveStatus& s) {
@@ -379,6 +450,7 @@ std::string StatusToPrometheus(const LiveStatus& s) {
   if (s.nsm) NsmMetrics(*s.nsm, e);
   StoreMetrics(s.store, e);
   if (s.nfs4) Nfs4Metrics(*s.nfs4, e);
+  if (s.cluster) ClusterMetrics(*s.cluster, e);
   return e.str();
 }
 

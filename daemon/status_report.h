@@ -124,6 +124,32 @@ struct LiveStatus {
     Grace grace;
   };
   std::optional<Nfs4> nfs4;
+
+  // Cluster mode (backend = etcd) only.
+  struct Cluster {
+    std::string cluster;
+    std::string instance;
+    std::string node;
+    bool etcd_available = false;  // the last call reached a member
+    std::string etcd_endpoint;    // the member used now
+    bool held = false;            // this process serves the instance
+    int64_t token = 0;            // the fencing token (owner key's create revision)
+    uint64_t grace_current = 0;   // cluster grace epochs; recovery 0: none running
+    uint64_t grace_recovery = 0;
+    bool need = false;       // this instance still has clients to recover
+    bool enforcing = false;  // this instance's kernel is in grace
+    // A store's etcd group commit (TxnBatcher::Stats); none: the service
+    // is not run.
+    struct Batcher {
+      uint64_t units = 0;
+      uint64_t transactions = 0;  // write Txns sent, re-runs included
+      uint64_t reruns = 0;        // units re-run alone after their group failed
+      uint64_t max_group = 0;
+    };
+    std::optional<Batcher> nsm_store;
+    std::optional<Batcher> nfs4_store;
+  };
+  std::optional<Cluster> cluster;
 };
 
 // The longest peer list a status carries; peers_total says how many more.

@@ -77,6 +77,21 @@ LiveStatus Known() {
   return s;
 }
 
+// Known() in cluster mode: the NSM store's group commit re-ran 3 units,
+// the NFSv4 store is not run.
+LiveStatus KnownInCluster() {
+  LiveStatus s = Known();
+  LiveStatus::Cluster c;
+  c.cluster = "c1";
+  c.instance = "i1";
+  c.node = "n1";
+  c.etcd_available = true;
+  c.held = true;
+  c.nsm_store = LiveStatus::Cluster::Batcher{10, 4, 3, 5};
+  s.cluster = c;
+  return s;
+}
+
 TEST(StatusToPrometheus, GoldenExpositionOfAKnownSet) {
   std::string text = StatusToPrometheus(Known());
   // Every family in order; the histogram's 21 finite buckets elided below.
@@ -158,7 +173,7 @@ TEST(StatusToPrometheus, GoldenExpositionOfAKnownSet) {
 // The text format 0.0.4: comments are HELP or TYPE; a sample is a metric
 // name, optional labels with quoted values, one space and a number.
 TEST(StatusToPrometheus, EveryLineParsesAsTheTextFormatAndEachFamilyIsTypedOnce) {
-  for (const LiveStatus& s : {Known(), LiveStatus{}}) {
+  for (const LiveStatus& s : {Known(), LiveStatus{}, KnownInCluster()}) {
     std::string text = StatusToPrometheus(s);
     ASSERT_FALSE(text.empty());
     ASSERT_EQ(text.back(), '\n');
@@ -222,6 +237,35 @@ TEST(StatusToJson, CarriesTheFiguresWithBytesAsHexAndTimesAsBothForms) {
   EXPECT_EQ(j["nfs4"]["grace"]["last_end"]["not_offered"], 3);
   EXPECT_EQ(j["nsm"]["notify"]["boot"]["unreachable"], 1);
   EXPECT_EQ(j["nsm"]["notify"]["boot"]["finished_utc"], "2027-01-15T07:45:00Z");
+}
+
+TEST(StatusToJson, ClusterModeCarriesEachEtcdStoresGroupCommitCounts) {
+  nlohmann::json j = StatusToJson(KnownInCluster());
+  const nlohmann::json& nsm = j["cluster"]["stores"]["nsm"];
+  EXPECT_EQ(nsm["units"], 10);
+  EXPECT_EQ(nsm["transactions"], 4);
+  EXPECT_EQ(nsm["reruns"], 3);
+  EXPECT_DOUBLE_EQ(nsm["group_size"]["mean"].get<double>(), 2.5);
+  EXPECT_EQ(nsm["group_size"]["max"], 5);
+  EXPECT_TRUE(j["cluster"]["stores"]["nfs4"].is_null());
+}
+
+TEST(StatusToPrometheus, ClusterModeExposesEachEtcdStoresGroupCommitCounts) {
+  const std::string text = StatusToPrometheus(KnownInCluster());
+  for (const char* line : {
+           "# TYPE nfsrecd_cluster_store_units_total counter\n"
+           "nfsrecd_cluster_store_units_total{store=\"nsm\"} 10\n",
+           "# TYPE nfsrecd_cluster_store_transactions_total counter\n"
+           "nfsrecd_cluster_store_transactions_total{store=\"nsm\"} 4\n",
+           "# TYPE nfsrecd_cluster_store_reruns_total counter\n"
+           "nfsrecd_cluster_store_reruns_total{store=\"nsm\"} 3\n",
+           "# TYPE nfsrecd_cluster_store_group_size_max gauge\n"
+           "nfsrecd_cluster_store_group_size_max{store=\"nsm\"} 5\n",
+       }) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\nin:\n" << text;
+  }
+  EXPECT_EQ(text.find("store=\"nfs4\""), std::string::npos) << "a store not run has samples";
+  EXPECT_EQ(StatusToPrometheus(Known()).find("nfsrecd_cluster_store"), std::string::npos);
 }
 
 TEST(StatusToJson, UnknownDurationsAndTimesAreNull) {

@@ -8,6 +8,8 @@
 // on the loop thread.
 #pragma once
 
+#include <cstdint>
+#include <limits>
 #include <memory>
 
 #include "common/base/callback.h"
@@ -33,6 +35,21 @@ class GraceControl {
   // Reads nfsd's grace time (how long its own timer runs).  `done` runs
   // later on the loop thread.
   virtual void ReadGraceTime(Callback<void(Result<Duration>)> done) = 0;
+
+  // Notices for whoever must know when this instance is in grace (cluster
+  // mode: daemon/cluster_grace_control.h); nothing by default.
+  //
+  // The kernel's grace began and `offered` clients may reclaim: called
+  // after the GraceStart upcall was answered and its upload counted, or
+  // with kOfferedUnknown when a Check opened grace (a kernel that sends no
+  // GraceStart).  Called again for a new GraceStart without GraceEnded in
+  // between when nfsd restarted.
+  virtual void GraceStarted(uint64_t offered) { (void)offered; }
+  // The kernel's grace is over: called for every GraceDone upcall (after
+  // its answer), whatever the store said, so more than once is possible.
+  virtual void GraceEnded() {}
+
+  static constexpr uint64_t kOfferedUnknown = std::numeric_limits<uint64_t>::max();
 };
 
 // Writes "Y" to v4_end_grace; blocking (see the header comment).  NotFound

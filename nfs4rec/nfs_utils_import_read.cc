@@ -20,6 +20,7 @@
 
 #include "common/base/logging.h"
 #include "common/base/unique_fd.h"
+#include "common/store/sqlite.h"
 #include "nfs4rec/nfs_utils_import.h"
 #include <sqlite3.h>
 
@@ -39,22 +40,6 @@ SourceIdentity IdentityOf(const struct stat& st) {
   return SourceIdentity{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
                         static_cast<int64_t>(st.st_size),
                         static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
-}
-
-// `path` as the path of an SQLite URI ('?', '#' and '%' stay in the name).
-std::string UriPath(const std::string& path) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : path) {
-    if (std::isalnum(c) != 0 || c == '/' || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 Result<RawDb> OpenDb(const std::string& uri, int flags, const std::string& path) {
@@ -315,12 +300,12 @@ Result<ImportSource> ReadTrackerDatabase(ImportKind kind, const std::string& pat
   src.path = path;
   src.identity = IdentityOf(st);
   std::unique_ptr<JournalCopy> copy;
-  std::string uri = StrCat("file:", UriPath(path), "?mode=ro");
+  std::string uri = sqlite::FileUri(path) + "?mode=ro";
   int flags = SQLITE_OPEN_READONLY;
   if (HotJournal(path)) {
     // A read-only connection cannot roll a hot journal back; a copy can.
     NFSREC_ASSIGN_OR_RETURN(copy, JournalCopy::Make(path));
-    uri = StrCat("file:", UriPath(copy->db()));
+    uri = sqlite::FileUri(copy->db());
     flags = SQLITE_OPEN_READWRITE;
     src.rolled_back = true;
   }
@@ -439,7 +424,7 @@ Result<std::map<std::string, SourceIdentity>> ReadRecordedIdentities(const std::
   }
   if (st.st_size == 0) return out;  // made empty, not initialised yet
   NFSREC_ASSIGN_OR_RETURN(RawDb db,
-                          OpenDb(StrCat("file:", UriPath(db_path)), SQLITE_OPEN_READONLY, db_path));
+                          OpenDb(sqlite::FileUri(db_path), SQLITE_OPEN_READONLY, db_path));
   NFSREC_ASSIGN_OR_RETURN(
       const std::vector<std::string> tables,
       Strings(db.get(), "SELECT name FROM sqlite_master WHERE name = 'nfs_utils_import'"));

@@ -40,10 +40,12 @@ Result<std::unique_ptr<TrackingDaemon>> TrackingDaemon::Create(
 Result<std::unique_ptr<TrackingDaemon>> TrackingDaemon::CreateWithStore(
     EventLoop& loop, Scheduler& scheduler, Executor& executor, std::shared_ptr<FileSystem> fs,
     Logger& log, std::unique_ptr<ClientStore> store, const TrackingOptions& options,
-    std::shared_ptr<PipeOpener> opener, std::unique_ptr<CldPipe> early) {
+    std::shared_ptr<PipeOpener> opener, std::unique_ptr<CldPipe> early,
+    const GraceDecorator& decorate) {
   std::unique_ptr<TrackingDaemon> d(new TrackingDaemon(loop, scheduler, executor, std::move(fs),
                                                        log, std::move(store), options,
                                                        std::move(opener), std::move(early)));
+  if (decorate) d->grace_ = decorate(std::move(d->grace_));
   NFSREC_RETURN_IF_ERROR(d->Init());
   return d;
 }
@@ -59,7 +61,7 @@ TrackingDaemon::TrackingDaemon(EventLoop& loop, Scheduler& scheduler, Executor& 
       log_(log),
       options_(options),
       store_(std::move(store)),
-      grace_(executor, fs_),
+      grace_(std::make_unique<ProcGraceControl>(executor, fs_)),
       opener_(std::move(opener)),
       pipe_(std::move(early)),
       adopted_pipe_(pipe_ != nullptr) {}
@@ -75,7 +77,8 @@ Status TrackingDaemon::Init() {
   TrackingServiceOptions so;
   so.end_grace_early = options_.end_grace_early;
   so.upload_expired = options_.grace_upload_expired;
-  service_ = std::make_unique<TrackingService>(*store_, grace_, scheduler_, log_, so);
+  so.grace_hold_id = options_.grace_hold_id;
+  service_ = std::make_unique<TrackingService>(*store_, *grace_, scheduler_, log_, so);
   int64_t interval = options_.reconcile_interval;
   const bool follow_lease = interval < 0;
   if (follow_lease) {

@@ -9,6 +9,7 @@
 // Scheduler and the EventLoop.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -53,11 +54,18 @@ class TrackingDaemon {
       EventLoop& loop, Scheduler& scheduler, Executor& executor, std::shared_ptr<FileSystem> fs,
       Logger& log, CommitQueue& queue, const TrackingOptions& options,
       std::shared_ptr<PipeOpener> opener = nullptr, std::unique_ptr<CldPipe> early = nullptr);
-  // Same with any ClientStore (tests).
+  // Wraps the kernel's GraceControl (ProcGraceControl) in another, which
+  // decides when the kernel's grace really ends (cluster mode: only once no
+  // instance of the cluster needs grace any more).
+  using GraceDecorator =
+      std::function<std::unique_ptr<GraceControl>(std::unique_ptr<GraceControl> kernel)>;
+  // Same with any ClientStore (the etcd store, tests), and the kernel's
+  // GraceControl wrapped by `decorate` if given.
   static Result<std::unique_ptr<TrackingDaemon>> CreateWithStore(
       EventLoop& loop, Scheduler& scheduler, Executor& executor, std::shared_ptr<FileSystem> fs,
       Logger& log, std::unique_ptr<ClientStore> store, const TrackingOptions& options,
-      std::shared_ptr<PipeOpener> opener = nullptr, std::unique_ptr<CldPipe> early = nullptr);
+      std::shared_ptr<PipeOpener> opener = nullptr, std::unique_ptr<CldPipe> early = nullptr,
+      const GraceDecorator& decorate = nullptr);
   ~TrackingDaemon();
   TrackingDaemon(const TrackingDaemon&) = delete;
   TrackingDaemon& operator=(const TrackingDaemon&) = delete;
@@ -112,7 +120,7 @@ class TrackingDaemon {
   Logger& log_;
   TrackingOptions options_;
   std::unique_ptr<ClientStore> store_;
-  ProcGraceControl grace_;
+  std::unique_ptr<GraceControl> grace_;
   std::unique_ptr<TrackingService> service_;
   std::unique_ptr<ProcLiveClientSource> live_clients_;
   std::shared_ptr<PipeOpener> opener_;

@@ -111,6 +111,7 @@ void TrackingService::NoteGraceOpenedByCheck() {
   log_.Notice(StrCat("cld: grace started: clients may reclaim from epoch ", epochs_.recovery,
                      "; current epoch ", epochs_.current,
                      " (kernel without GraceStart: opened by a Check)"));
+  grace_.GraceStarted(GraceControl::kOfferedUnknown);
 }
 
 void TrackingService::NoteLoadedInGrace() {

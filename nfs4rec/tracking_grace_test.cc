@@ -322,6 +322,71 @@ TEST_F(TrackingGraceTest, V0CheckOpensGraceAndCountsReclaims) {
             "say how many may); recovery epoch 1 dropped (2 records)");
 }
 
+// ---------------------------------------------------------------- hooks
+// GraceControl::GraceStarted / GraceEnded: when TrackingService calls them.
+
+TEST_F(TrackingGraceTest, GraceStartedHookComesAfterTheAnswerWithTheOfferedCount) {
+  MakeService();
+  for (const char* id : {"a", "b", "c"}) store_.Insert(store_.epochs().current, Rec(id));
+  store_.Insert(store_.epochs().current, Rec("gone", true));
+  CldMessage m;
+  m.version = 2;
+  m.command = static_cast<uint8_t>(CldCommand::kGraceStart);
+  m.xid = 77;
+  std::vector<std::string> seen;
+  service_->Handle(m, [&](const CldMessage& r) {
+    if (r.status != kCldEInProgress) seen = grace_.events;  // at the final answer
+  });
+  Settle();
+  EXPECT_TRUE(seen.empty());  // not yet when the answer was sent
+  EXPECT_EQ(grace_.events, (std::vector<std::string>{"started 3"}));
+  Call(CldCommand::kCreate, "a");
+  EXPECT_EQ(grace_.events.size(), 1u);  // a reclaim is no notice
+}
+
+TEST_F(TrackingGraceTest, EmptyUploadReportsZeroOffered) {
+  MakeService();
+  StartGraceWith({});
+  EXPECT_EQ(grace_.events, (std::vector<std::string>{"started 0"}));
+}
+
+TEST_F(TrackingGraceTest, GraceEndedHookOnEveryGraceDoneEvenOutsideGrace) {
+  MakeService();
+  StartGraceWith({"a"});
+  Call(CldCommand::kCreate, "a");
+  ASSERT_TRUE(grace_.Finish(Status::Ok()));
+  EXPECT_EQ(grace_.events, (std::vector<std::string>{"started 1"}));  // EndGrace is no end yet
+  Call(CldCommand::kGraceDone);
+  Call(CldCommand::kGraceDone);  // an older kernel's second one
+  EXPECT_EQ(grace_.events, (std::vector<std::string>{"started 1", "ended", "ended"}));
+}
+
+TEST_F(TrackingGraceTest, GraceEndedHookEvenWhenTheStoreFailsGraceDone) {
+  MakeService();
+  StartGraceWith({"a"});
+  store_.FailNext(Status::IOError("disk gone"));
+  auto r = Call(CldCommand::kGraceDone);
+  ASSERT_FALSE(r.empty());
+  EXPECT_NE(r.back().status, 0);
+  EXPECT_EQ(grace_.events, (std::vector<std::string>{"started 1", "ended"}));
+}
+
+TEST_F(TrackingGraceTest, GraceOpenedByACheckReportsAnUnknownOfferedCount) {
+  store_.Insert(1, Rec("a"));
+  MakeService();
+  EXPECT_EQ(Call(CldCommand::kCheck, "a", 1).back().status, 0);
+  EXPECT_EQ(grace_.events, (std::vector<std::string>{"started unknown"}));
+}
+
+TEST_F(TrackingGraceTest, SecondGraceStartReportsStartedAgain) {
+  MakeService();
+  StartGraceWith({"a", "b"});
+  StartGraceWith({});
+  ASSERT_EQ(grace_.events.size(), 2u);
+  EXPECT_EQ(grace_.events[0], "started 2");
+  EXPECT_EQ(grace_.events[1].substr(0, 8), "started ");
+}
+
 // ---------------------------------------------------------------- grace length
 // Who is offered at GraceStart (ClientRecord::lease_expired), GraceDone
 // idempotence, EBUSY from v4_end_grace, and the counts of "grace ended".

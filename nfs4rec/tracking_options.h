@@ -23,6 +23,9 @@ struct TrackingOptions {
   // Seconds between reconciliations with the kernel's client list
   // (docs/nfs4rec.md); negative means the lease time, 0 turns it off.
   int64_t reconcile_interval = -1;
+  // Cluster mode: upload this id at every GraceStart besides the records
+  // (TrackingServiceOptions::grace_hold_id).  Empty: none.
+  std::string grace_hold_id;
   // nfs-utils' trackers, whose records are taken over at start
   // (nfs4rec/nfs_utils_import.h): [nfsdcld] storagedir, [nfsdcltrack]
   // storagedir.  Empty: not read.

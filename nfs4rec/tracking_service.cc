@@ -298,8 +298,14 @@ void TrackingService::ContinueUpload(const std::shared_ptr<Upload>& job) {
     return;
   }
   if (!job->last_page) return ReadUploadPage(job);
+  if (!options_.grace_hold_id.empty()) {
+    CldMessage m = ReplyTo(job->request, kCldEInProgress);
+    m.name = options_.grace_hold_id;
+    job->reply(m);
+  }
   uploaded_ = awaiting_.size();
   NoteGraceStarted(job->grace);
+  if (!options_.grace_hold_id.empty() && awaiting_.empty()) RequestEarlyEnd();
   using std::chrono::milliseconds;
   const Duration total = scheduler_.Now() - job->started;
   // The daemon's own part excludes the writes, which the kernel (or a FUSE
@@ -310,6 +316,7 @@ void TrackingService::ContinueUpload(const std::shared_ptr<Upload>& job) {
                    " ms (daemon ", ms(total - job->writing), " ms, of which the store ",
                    ms(job->store), " ms; writing downcalls ", ms(job->writing), " ms)"));
   Finish(job->request, job->reply, 0);
+  grace_.GraceStarted(uploaded_);
 }
 
 void TrackingService::HandleCreate(const CldMessage& up, Reply reply) {
@@ -354,13 +361,21 @@ void TrackingService::OnCreated(const std::string& id) {
   if (!epochs_.in_grace() || awaiting_.erase(id) == 0) return;
   NoteReclaim(id);
   if (!awaiting_.empty()) return;
-  if (!options_.end_grace_early || end_grace_requested_ || uploaded_ == 0) return;
+  RequestEarlyEnd();
+}
+
+void TrackingService::RequestEarlyEnd() {
+  // Without a hold record, an empty upload made nfsd skip grace itself.
+  if (options_.grace_hold_id.empty() && uploaded_ == 0) return;
+  if (!options_.end_grace_early || end_grace_requested_) return;
   end_grace_requested_ = true;
   ++stats_.early_ends;
   // The notice-level event is "grace ended", at the GraceDone this brings.
-  log_.Info(StrCat("cld: all ", uploaded_,
-                   " uploaded clients have re-created their records;"
-                   " ending the grace period early"));
+  log_.Info(uploaded_ == 0 ? std::string("cld: no uploaded client to wait for;"
+                                         " ending the grace period early")
+                           : StrCat("cld: all ", uploaded_,
+                                    " uploaded clients have re-created their records;"
+                                    " ending the grace period early"));
   grace_.EndGrace(liveness_.Guard([this](Status st) { OnEndGraceWritten(st); }));
 }
 
@@ -441,7 +456,10 @@ void TrackingService::HandleGraceDone(const CldMessage& up, Reply reply) {
     if (!r.ok()) {
       ++stats_.store_errors;
       log_.Error(StrCat("cld: GraceDone failed in the store: ", r.status().ToString()));
-      return Finish(up, reply, ToCldStatus(r.status()));
+      Finish(up, reply, ToCldStatus(r.status()));
+      // The kernel's grace is over whatever the store said.
+      grace_.GraceEnded();
+      return;
     }
     if (!r->was_in_grace) {
       // Older kernels may send GraceDone twice (nfsd's timer and the last
@@ -449,7 +467,9 @@ void TrackingService::HandleGraceDone(const CldMessage& up, Reply reply) {
       // even a reconciliation run, and succeeds.
       log_.Info("cld: GraceDone outside grace; nothing to do");
       epochs_ = r->epochs;
-      return Finish(up, reply, 0);
+      Finish(up, reply, 0);
+      grace_.GraceEnded();
+      return;
     }
     // The whole recovery epoch goes; reclaimed clients live on in the
     // current epoch, so only the awaiting ones lose their record.
@@ -459,6 +479,7 @@ void TrackingService::HandleGraceDone(const CldMessage& up, Reply reply) {
     uploaded_ = 0;
     end_grace_requested_ = false;
     Finish(up, reply, 0);
+    grace_.GraceEnded();
     // Right away: the recovery epoch just went, and with it the only record
     // of v4.0 clients that reclaimed without a Create (see OnLiveClients).
     if (live_source_ != nullptr) ReconcileNow();

@@ -78,7 +78,25 @@ struct TrackingServiceOptions {
   // GraceStart records sent per loop turn, so a large upload does not hold
   // the loop (shared with the NSM service) for its whole duration.
   size_t upload_batch = 512;
+  // Non-empty: one more record with this id is uploaded at every GraceStart
+  // (after the stored ones) and is never counted as a client.  nfsd ends
+  // grace by itself once every uploaded client sent RECLAIM_COMPLETE, and
+  // skips grace when the upload is empty; a record that no client will
+  // ever reclaim leaves the end to the GraceControl (v4_end_grace) or to
+  // nfsd's timer.  Cluster mode needs that: an instance stays in grace
+  // while another instance of the cluster still has clients to recover.
+  // Then EndGrace is asked for as soon as the uploaded clients are done,
+  // or right after the upload when there are none.
+  std::string grace_hold_id;
 };
+
+// The id cluster mode holds grace with: a NUL byte first, which no client's
+// owner string is expected to have (Linux, FreeBSD and Solaris clients send
+// printable names or binary host ids of fixed layout).
+inline constexpr char kClusterGraceHoldId[] = "\0nfsrecd: cluster grace hold";
+inline std::string ClusterGraceHoldId() {
+  return std::string(kClusterGraceHoldId, sizeof(kClusterGraceHoldId) - 1);
+}
 
 // Maps a store outcome to a cld status: OK -> 0, anything else -> -EREMOTEIO.
 int16_t ToCldStatus(const Status& st);
@@ -239,6 +257,9 @@ class TrackingService {
   // (docs/nfs4rec.md, "Who is offered at GraceStart").
   bool Offered(const ClientRecord& r) const { return options_.upload_expired || !r.lease_expired; }
   void OnEndGraceWritten(const Status& st);
+  // Every uploaded client is done: asks the GraceControl to end grace (once
+  // per grace period), if configured to.
+  void RequestEarlyEnd();
   GraceEndReason EndReason(const std::optional<Duration>& elapsed) const;
   void ScheduleReconcile();
   void OnLiveClients(Result<LiveClientScan> scan);

@@ -304,6 +304,37 @@ TEST_F(TrackingServiceTest, NoEarlyEndWhenDisabledOrUploadEmpty) {
   EXPECT_EQ(grace_.calls, 0);
 }
 
+// Cluster mode: the hold record comes last in every upload, is not a
+// client, and the end is asked for once the real clients are done (at once
+// when there are none), since nfsd itself will not end grace early.
+TEST_F(TrackingServiceTest, GraceHoldRecordIsUploadedLastAndNeverAwaited) {
+  TrackingServiceOptions opts;
+  opts.grace_hold_id = ClusterGraceHoldId();
+  MakeService(opts);
+  Create("a");
+  std::vector<CldMessage> up = Call(Up(CldCommand::kGraceStart));
+  ASSERT_EQ(up.size(), 3u);  // a, the hold record, the final status
+  EXPECT_EQ(up[0].name, "a");
+  EXPECT_EQ(up[1].name, ClusterGraceHoldId());
+  EXPECT_EQ(up[1].status, kCldEInProgress);
+  EXPECT_EQ(up[2].status, 0);
+  EXPECT_EQ(service_->awaiting_reclaim(), 1u);
+  EXPECT_EQ(grace_.calls, 0);
+  Create("a");
+  EXPECT_EQ(grace_.calls, 1);
+  ASSERT_TRUE(grace_.Finish(Status::Ok()));
+}
+
+TEST_F(TrackingServiceTest, GraceHoldWithNobodyToWaitForAsksForTheEndAfterTheUpload) {
+  TrackingServiceOptions opts;
+  opts.grace_hold_id = ClusterGraceHoldId();
+  MakeService(opts);
+  std::vector<CldMessage> up = Call(Up(CldCommand::kGraceStart));
+  ASSERT_EQ(up.size(), 2u);
+  EXPECT_EQ(up[0].name, ClusterGraceHoldId());
+  EXPECT_EQ(grace_.calls, 1);
+}
+
 TEST_F(TrackingServiceTest, RestartDuringGraceRemembersWhoIsMissing) {
   store_.SetEpochs(Epochs{5, 4});
   store_.Insert(4, ClientRecord{"a", "", {}, 0});

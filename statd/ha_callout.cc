@@ -1,13 +1,14 @@
 #include "statd/ha_callout.h"
 
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <cerrno>
 #include <cstring>
 #include <tuple>
 #include <utility>
+
+#include "common/os/signals.h"
 
 extern char** environ;
 
@@ -31,9 +32,10 @@ Result<pid_t> SpawnedCallouts::Spawn(const std::vector<std::string>& argv, Exite
   std::vector<char*> cargv;
   for (auto& a : args) cargv.push_back(a.data());
   cargv.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, cargv[0], nullptr, nullptr, cargv.data(), environ);
-  if (rc != 0) return PosixError(StrCat("posix_spawn ", Printable(argv[0])), rc);
+  // The callout starts with no signal blocked, whatever the daemon blocks.
+  NFSREC_ASSIGN_OR_RETURN(
+      pid_t pid, SpawnWithDefaultSignals(StrCat("posix_spawn ", Printable(argv[0])), cargv.data(),
+                                         environ, /*search_path=*/false));
   children_.emplace(pid, std::move(exited));
   return pid;
 }

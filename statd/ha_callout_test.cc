@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/os/signals.h"
 #include "tests/support/fake_callout_processes.h"
 #include "tests/support/fake_scheduler.h"
 #include "tests/support/status_matchers.h"
@@ -267,6 +268,24 @@ TEST_F(HaCalloutTest, RunsEventsWithLiteralArgumentsOneRecordInOrder) {
             "del-client 10.0.0.2 server\n");
   EXPECT_EQ(outcomes,
             (std::vector<CalloutOutcome>{CalloutOutcome::kFinished, CalloutOutcome::kFinished}));
+}
+
+// The daemon blocks its quit signals and SIGUSR1 from main() on; a
+// callout starts with no signal blocked, as rpc.statd's do.
+TEST_F(HaCalloutTest, CalloutStartsWithNoSignalBlocked) {
+  WriteScript("exec grep '^SigBlk:' /proc/self/status >> " + out_);
+  auto loop = EventLoop::Create();
+  ASSERT_OK(loop);
+  LoopScheduler sched(**loop);
+  HaCallout ha(**loop, sched, log_, HaCallout::Options{.program = script_, .timeout = 5s});
+  ASSERT_OK(BlockSignals({SIGTERM, SIGINT, SIGHUP, SIGUSR1}));
+  std::optional<CalloutOutcome> add;
+  ha.AddClient("10.0.0.2", "server", [&](CalloutOutcome o) { add = o; });
+  const bool ran = (*loop)->RunUntil([&] { return add.has_value(); }, 10s);
+  ASSERT_OK(UnblockSignals({SIGTERM, SIGINT, SIGHUP, SIGUSR1}));
+  ASSERT_TRUE(ran);
+  EXPECT_EQ(add, CalloutOutcome::kFinished);
+  EXPECT_EQ(Output(), "SigBlk:\t0000000000000000\n");
 }
 
 TEST_F(HaCalloutTest, HungCalloutIsKilledAndTheQueueMovesOn) {

@@ -16,6 +16,8 @@ statd_libstatd_a_SOURCES = \
 	statd/nsm_store.h \
 	statd/nfs_utils_export.cc statd/nfs_utils_export.h \
 	statd/sm_mirror.cc statd/sm_mirror.h \
+	statd/sm_mirror_job.cc statd/sm_mirror_job.h statd/sm_mirror_source.h \
+	statd/sqlite_mirror_source.cc statd/sqlite_mirror_source.h \
 	statd/mirrored_nsm_store.cc statd/mirrored_nsm_store.h
 
 # What every statd test links after its own test support.

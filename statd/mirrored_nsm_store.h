@@ -2,8 +2,11 @@
 // tells an SmMirror (statd/sm_mirror.h) about each change once it is
 // committed: from the call's completion, after the caller's own `done` (so
 // a reply is never held up by the mirror), in commit order, and only if it
-// succeeded (a failed call changed nothing).  Loads are told too: they are
-// the mirror's full picture at start-up and after a reload.
+// succeeded (a failed call changed nothing).  Loads are told too: the first
+// starts the mirror (its in-step check), and a later one with another state
+// number tells it that another process changed the store.  The mirror reads
+// the records it writes from the database itself; this store hands it only
+// what changed.
 //
 // Loop thread only.  The mirror must outlive this store.
 #pragma once

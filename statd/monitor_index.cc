@@ -183,6 +183,12 @@ struct MonitorIndex::Impl {
     free_atoms.push_back(id);
   }
 
+  // 1 if the record's mon_name or canonical_name is not a numeric address.
+  size_t Named(uint32_t slot) const {
+    const Rec& r = recs[slot];
+    return atoms[r.mon].addr == kNone || atoms[r.canon].addr == kNone ? 1 : 0;
+  }
+
   uint32_t& NextHost(uint32_t link) {
     Rec& r = recs[link >> 1];
     return (link & 1) != 0 ? r.next_canon : r.next_mon;
@@ -298,11 +304,13 @@ MonitorIndex::MonitorIndex() : impl_(std::make_unique<Impl>()) {}
 MonitorIndex::~MonitorIndex() = default;
 MonitorIndex::MonitorIndex(MonitorIndex&& other) noexcept
     : impl_(std::exchange(other.impl_, std::make_unique<Impl>())),
-      size_(std::exchange(other.size_, 0)) {}
+      size_(std::exchange(other.size_, 0)),
+      named_(std::exchange(other.named_, 0)) {}
 MonitorIndex& MonitorIndex::operator=(MonitorIndex&& other) noexcept {
   if (this != &other) {
     impl_ = std::exchange(other.impl_, std::make_unique<Impl>());
     size_ = std::exchange(other.size_, 0);
+    named_ = std::exchange(other.named_, 0);
   }
   return *this;
 }
@@ -310,12 +318,14 @@ MonitorIndex& MonitorIndex::operator=(MonitorIndex&& other) noexcept {
 void MonitorIndex::Clear() {
   impl_ = std::make_unique<Impl>();
   size_ = 0;
+  named_ = 0;
 }
 
 MonitorIndex::Slot MonitorIndex::Put(const Entry& entry) {
   const MonitorRecord& rec = entry.record;
   Impl& m = *impl_;
   Slot slot = Find(rec.key);
+  if (slot != kNone) named_ -= m.Named(slot);
   if (slot == kNone) {
     if (m.free_recs.empty()) {
       slot = m.recs.Add();
@@ -338,6 +348,7 @@ MonitorIndex::Slot MonitorIndex::Put(const Entry& entry) {
   }
   Impl::Rec& r = m.recs[slot];
   m.SetCanonical(slot, rec.canonical_name);
+  named_ += m.Named(slot);
   r.priv = rec.priv;
   r.peer_state = rec.peer_state;
   r.lockd_state = rec.lockd_state;
@@ -350,6 +361,7 @@ void MonitorIndex::Erase(Slot slot) {
   Impl& m = *impl_;
   Impl::Rec& r = m.recs[slot];
   if (!r.used) return;
+  named_ -= m.Named(slot);
   m.UnlinkHost(r.mon, slot << 1);
   if (r.canon != r.mon) m.UnlinkHost(r.canon, slot << 1 | 1);
   m.LeaveGroup(slot);

@@ -64,6 +64,9 @@ class MonitorIndex {
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
+  // Records whose mon_name or canonical_name is not a numeric address: the
+  // only ones a host name that is not an address's own spelling can match.
+  size_t named() const { return named_; }
   void Clear();
 
   // Inserts `entry`, or replaces the record with the same key; its slot.
@@ -118,6 +121,7 @@ class MonitorIndex {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   size_t size_ = 0;
+  size_t named_ = 0;
 };
 
 }  // namespace nfsrec::statd

@@ -61,6 +61,8 @@ struct NotifyEngine::PeerJob {
   Scheduler::TimerId timer = 0;
   rpc::UdpRpcClient::CallId call = 0;
   uint32_t attempts = 0;
+  bool in_slot = false;  // its first attempt holds one of Options::max_parallel
+  Scheduler::TimerId slot_timer = 0;
   TimePoint next_retry{};
 
   std::vector<std::string> names() const {
@@ -90,6 +92,7 @@ NotifyEngine::~NotifyEngine() {
   }
   for (auto& [id, job] : active_) {
     scheduler_.Cancel(job->timer);
+    scheduler_.Cancel(job->slot_timer);
     notify_client_.Cancel(job->call);
   }
 }
@@ -132,23 +135,47 @@ void NotifyEngine::CallbackLookup(const MonitorKey& key) {
   CallbackJob& job = *it->second;
   ++job.rounds;
   const uint64_t attempt = ++job.attempt;
+  const LockdService service{static_cast<uint32_t>(key.my_prog),
+                             static_cast<uint32_t>(key.my_vers)};
+  LockdPort& lp = lockd_ports_[service];
+  if (lp.port != 0) return CallbackSend(key, lp.port);
+  lp.waiting.emplace_back(key, attempt);
+  if (lp.asking) return;  // one GETPORT answers every job waiting for it
   Result<rpc::Endpoint> lockd = rpc::Endpoint::FromNumeric(options_.lockd_address, 0);
-  if (!lockd.ok()) return CallbackRetry(key, lockd.status().ToString());
+  if (!lockd.ok()) return LockdPortAnswer(service, lockd.status());
+  lp.asking = true;
+  ++stats_.lockd_port_lookups;
   rpc::RetryPolicy policy{job.backoff, job.backoff, 2, Duration::zero()};
   Liveness::Token alive = liveness_.token();
-  rpc::GetUdpPort(callback_client_, lockd.value(), static_cast<uint32_t>(key.my_prog),
-                  static_cast<uint32_t>(key.my_vers), policy,
-                  [this, alive, key, attempt](Result<uint16_t> port) {
-                    if (!alive || CurrentCallback(key, attempt) == nullptr) return;
-                    if (!port.ok())
-                      return CallbackRetry(key, "rpcbind: " + port.status().ToString());
-                    if (port.value() == 0) {
-                      return CallbackRetry(key,
-                                           StrCat("service ", key.my_prog, " version ", key.my_vers,
-                                                  " not registered on localhost"));
-                    }
-                    CallbackSend(key, port.value());
+  rpc::GetUdpPort(callback_client_, lockd.value(), service.first, service.second, policy,
+                  [this, alive, service](Result<uint16_t> port) {
+                    if (!alive) return;
+                    LockdPortAnswer(service, std::move(port));
                   });
+}
+
+void NotifyEngine::LockdPortAnswer(const LockdService& service, Result<uint16_t> port) {
+  LockdPort& lp = lockd_ports_[service];
+  lp.asking = false;
+  std::vector<std::pair<MonitorKey, uint64_t>> waiting;
+  waiting.swap(lp.waiting);
+  std::string why;
+  if (!port.ok()) {
+    why = "rpcbind: " + port.status().ToString();
+  } else if (port.value() == 0) {
+    why = StrCat("service ", service.first, " version ", service.second,
+                 " not registered on localhost");
+  } else {
+    lp.port = port.value();
+  }
+  for (const auto& [key, attempt] : waiting) {
+    if (CurrentCallback(key, attempt) == nullptr) continue;
+    if (why.empty()) {
+      CallbackSend(key, lp.port);
+    } else {
+      CallbackRetry(key, why);
+    }
+  }
 }
 
 void NotifyEngine::CallbackSend(const MonitorKey& key, uint16_t port) {
@@ -175,7 +202,12 @@ void NotifyEngine::CallbackSend(const MonitorKey& key, uint16_t port) {
         CallbackJob* cur = CurrentCallback(key, attempt);
         if (cur == nullptr) return;
         cur->call = 0;
-        if (!r.ok()) return CallbackRetry(key, r.status().ToString());
+        if (!r.ok()) {
+          // lockd may have restarted on another port: the next round of
+          // every job asks rpcbind again.
+          ForgetLockdPort(key, port);
+          return CallbackRetry(key, r.status().ToString());
+        }
         if (cur->generation != generation) {
           // lockd took an older state; a newer one came meanwhile.
           return CallbackSend(key, port);
@@ -185,6 +217,12 @@ void NotifyEngine::CallbackSend(const MonitorKey& key, uint16_t port) {
                            ") succeeded"));
         CallbackFinished(key, true);
       });
+}
+
+void NotifyEngine::ForgetLockdPort(const MonitorKey& key, uint16_t port) {
+  auto it = lockd_ports_.find(
+      LockdService{static_cast<uint32_t>(key.my_prog), static_cast<uint32_t>(key.my_vers)});
+  if (it != lockd_ports_.end() && it->second.port == port) it->second.port = 0;
 }
 
 void NotifyEngine::CallbackRetry(const MonitorKey& key, const std::string& why) {
@@ -243,16 +281,35 @@ void NotifyEngine::StartQueuedPeers() {
   // The window of each peer starts when it is taken up, so a long queue
   // behind the parallelism limit does not eat into later peers' windows.
   std::vector<uint64_t> started;
-  while (active_.size() < options_.max_parallel && !queued_.empty()) {
+  while (in_slot_ < options_.max_parallel && !queued_.empty()) {
     std::unique_ptr<PeerJob> job = std::move(queued_.front());
     queued_.pop_front();
     job->started = scheduler_.Now();
     job->backoff = options_.notify_first_timeout;
-    uint64_t id = job->id;
+    job->in_slot = true;
+    ++in_slot_;
+    const uint64_t id = job->id;
+    Liveness::Token alive = liveness_.token();
+    job->slot_timer = scheduler_.RunAfter(options_.slot_hold, [this, alive, id] {
+      if (!alive) return;
+      auto cur = active_.find(id);
+      if (cur == active_.end()) return;
+      cur->second->slot_timer = 0;
+      LeaveSlot(*cur->second);
+    });
     active_.emplace_hint(active_.end(), id, std::move(job));
     started.push_back(id);
   }
   for (uint64_t id : started) PeerResolve(id);
+}
+
+void NotifyEngine::LeaveSlot(PeerJob& job) {
+  if (!job.in_slot) return;
+  job.in_slot = false;
+  scheduler_.Cancel(job.slot_timer);
+  job.slot_timer = 0;
+  --in_slot_;
+  StartQueuedPeers();
 }
 
 Duration NotifyEngine::GrowAfterCall(Duration backoff) const {
@@ -283,6 +340,15 @@ rpc::RetryPolicy NotifyEngine::PeerPolicy(const PeerJob& job) const {
 void NotifyEngine::PeerResolve(uint64_t id) {
   auto it = active_.find(id);
   if (it == active_.end()) return;
+  PeerJob& numeric = *it->second;
+  std::string address;
+  if (IsNumericAddress(numeric.peer.host, &address)) {
+    // An address is sent to as it is: no resolver round trip (and no
+    // name service, which may not be up yet at boot).
+    numeric.addresses = {address};
+    numeric.address_index = 0;
+    return PeerGetPort(id);
+  }
   Liveness::Token alive = liveness_.token();
   resolver_.Resolve(it->second->peer.host, [this, alive, id](Result<HostInfo> r) {
     if (!alive) return;
@@ -368,6 +434,7 @@ NotifyEngine::PeerJob* NotifyEngine::PeerAnswered(uint64_t id) {
 }
 
 void NotifyEngine::PeerNextAddress(uint64_t id, PeerJob& job, const std::string& why) {
+  LeaveSlot(job);
   ++job.address_index;  // the next address, if any
   job.backoff = GrowAfterCall(job.backoff);
   PeerRetry(id, why, &NotifyEngine::PeerGetPort, Duration::zero());
@@ -379,6 +446,7 @@ void NotifyEngine::PeerRetry(uint64_t id, const std::string& why,
   if (it == active_.end()) return;
   PeerJob& job = *it->second;
   log_.Debug(StrCat("Notify ", Printable(job.peer.host), ": ", why));
+  LeaveSlot(job);
   if (delay > Duration::zero()) {
     // Waiting (DNS failure, no statd) follows the same doubling schedule.
     job.backoff = std::min(job.backoff * 2, options_.notify_max_timeout);
@@ -406,6 +474,8 @@ void NotifyEngine::PeerFinish(uint64_t id, bool answered) {
   std::unique_ptr<PeerJob> job = std::move(it->second);
   active_.erase(it);
   peer_keys_.erase(job->peer.key);
+  if (job->in_slot) --in_slot_;
+  scheduler_.Cancel(job->slot_timer);
   scheduler_.Cancel(job->timer);
   notify_client_.Cancel(job->call);
   if (answered) {

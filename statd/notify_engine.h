@@ -5,15 +5,31 @@
 //    at SM_MON, new state, cookie}, found through the local rpcbind, sent
 //    from the privileged loopback socket that the kernel insists on.
 //  - Boot notification (NotifyPeers): SM_NOTIFY(our name, our state) to every
-//    peer through the peer's rpcbind, all peers in parallel (bounded), each
-//    on its own schedule so that an unreachable peer never delays another.
+//    peer through the peer's rpcbind, all peers in parallel, each on its own
+//    schedule so that an unreachable peer never delays another.
+//
+// Slots (boot notification): Options::max_parallel bounds the peers on
+// their FIRST attempt, not the peers in progress.  A peer holds a slot from
+// when it is taken off the queue until it answers, its first attempt fails
+// (no answer after the transmissions of one address, no statd, no name),
+// or Options::slot_hold passes, whichever comes first; then it retries on
+// its own back-off outside the slots (its call in flight carries on).  So
+// however many dead peers come first in the list, a live one behind them
+// waits at most (its place in the queue / max_parallel) x slot_hold for
+// its first transmission, never for a dead peer's time-out or give-up.
+// Retrying peers are not bounded by count: each sends one datagram per
+// back-off period (2 s doubling to 120 s).  A numeric host is sent to
+// without the resolver.
 //
 // Retry schedules (rpc.statd and sm-notify numbers, and where we differ):
 //  - Callbacks: rpc.statd makes 5 transmissions 5 s apart and gives up after
 //    ~25 s, so a lockd that is briefly busy or restarting never learns that
 //    a peer rebooted.  We resend after 1 s, doubling to 30 s, and keep trying
-//    for Options::callback_window (10 min); each failed round re-asks
-//    rpcbind, since lockd may have restarted on a new port.  There is at most
+//    for Options::callback_window (10 min).  lockd's port is asked of
+//    rpcbind once per (prog, vers) and kept: one GETPORT in flight answers
+//    every job waiting for it, and a failed call to lockd forgets the port,
+//    so the next round of every job asks rpcbind again (lockd may have
+//    restarted on another port) and uses whatever it answers then.  There is at most
 //    one job per monitor record (MonitorKey): a newer notification replaces
 //    the state of the pending job, which then sends only the newest state;
 //    it restarts the window but keeps the back-off, so however many
@@ -74,7 +90,8 @@ class NotifyEngine final : public LockdCallbacks {
     Duration notify_window = std::chrono::minutes(15);  // zero: no limit
     Duration no_statd_delay = std::chrono::seconds(120);
     int sends_per_address = 4;
-    size_t max_parallel = 256;  // peers in progress at once
+    size_t max_parallel = 256;                            // peers on their first attempt at once
+    Duration slot_hold = std::chrono::milliseconds(500);  // longest a first attempt holds a slot
     std::string lockd_address = "127.0.0.1";
   };
 
@@ -90,6 +107,7 @@ class NotifyEngine final : public LockdCallbacks {
     uint64_t callbacks_ok = 0;
     uint64_t callbacks_failed = 0;
     uint64_t callbacks_replaced = 0;  // a newer state replaced a pending one
+    uint64_t lockd_port_lookups = 0;  // GETPORTs sent for lockd's port
     uint64_t peers_notified = 0;
     uint64_t peers_failed = 0;
   };
@@ -123,6 +141,8 @@ class NotifyEngine final : public LockdCallbacks {
   size_t peers_in_progress() const { return active_.size() + queued_.size(); }
   // Of those, the ones waiting for their turn (Options::max_parallel).
   size_t peers_queued() const { return queued_.size(); }
+  // Of those, the ones on their first attempt, holding a slot.
+  size_t peers_in_slots() const { return in_slot_; }
   const Stats& stats() const { return stats_; }
   // Peers in progress (active first, then queued), then finished ones,
   // newest first; at most `max` in all.
@@ -136,11 +156,20 @@ class NotifyEngine final : public LockdCallbacks {
   CallbackJob* CurrentCallback(const MonitorKey& key, uint64_t attempt);
   void CallbackLookup(const MonitorKey& key);
   void CallbackSend(const MonitorKey& key, uint16_t port);
+  using LockdService = std::pair<uint32_t, uint32_t>;  // (my_prog, my_vers)
+  // rpcbind answered (or failed): the jobs that waited for it go on.
+  void LockdPortAnswer(const LockdService& service, Result<uint16_t> port);
+  // After a failed call to `port`: unless a newer answer replaced it, it
+  // is looked up again at the next round.
+  void ForgetLockdPort(const MonitorKey& key, uint16_t port);
   void CallbackRetry(const MonitorKey& key, const std::string& why);
   // Counts, forgets the job, then tells its requester.
   void CallbackFinished(const MonitorKey& key, bool delivered);
 
   void StartQueuedPeers();
+  // The peer's first attempt is over (or slot_hold passed): it frees its
+  // slot and carries on outside the slots.
+  void LeaveSlot(PeerJob& job);
   void PeerResolve(uint64_t id);
   void PeerGetPort(uint64_t id);
   void PeerSend(uint64_t id, uint16_t port);
@@ -164,9 +193,18 @@ class NotifyEngine final : public LockdCallbacks {
   Options options_;
   Stats stats_;
   std::unordered_map<MonitorKey, std::unique_ptr<CallbackJob>, MonitorKeyHash> callbacks_;
+  // lockd's port per (prog, vers): 0 until rpcbind answered, and after a
+  // failed call; the jobs (and their rounds) waiting for the answer.
+  struct LockdPort {
+    uint16_t port = 0;
+    bool asking = false;
+    std::vector<std::pair<MonitorKey, uint64_t>> waiting;
+  };
+  std::map<LockdService, LockdPort> lockd_ports_;
   uint64_t next_peer_id_ = 1;
-  std::map<uint64_t, std::unique_ptr<PeerJob>> active_;
-  std::deque<std::unique_ptr<PeerJob>> queued_;  // in arrival order
+  std::map<uint64_t, std::unique_ptr<PeerJob>> active_;  // in a slot or retrying
+  size_t in_slot_ = 0;                                   // of active_, those in a slot
+  std::deque<std::unique_ptr<PeerJob>> queued_;          // in arrival order
   // The notify-list records of every peer in active_ or queued_.
   std::unordered_set<MonitorKey, MonitorKeyHash> peer_keys_;
   std::deque<PeerProgress> finished_;  // newest at the front, kFinishedKept at most

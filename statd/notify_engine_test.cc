@@ -1,5 +1,6 @@
 #include "statd/notify_engine.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -157,7 +158,10 @@ TEST_F(NotifyEngineTest, UnreachablePeersDoNotDelayReachableOnes) {
   EXPECT_TRUE(log_.Contains("DNS resolution of no-such-name failed; retrying later"));
 }
 
-TEST_F(NotifyEngineTest, ParallelismIsBounded) {
+// max_parallel bounds first attempts: three slots, each held for at most
+// slot_hold (500 ms) by a peer that does not answer; those peers go on
+// retrying outside the slots, each with its own full window.
+TEST_F(NotifyEngineTest, FirstAttemptsAreBoundedBySlots) {
   NotifyEngine::Options o;
   o.max_parallel = 3;
   Build(o);
@@ -167,20 +171,27 @@ TEST_F(NotifyEngineTest, ParallelismIsBounded) {
     peers.push_back(PeerFor(StrCat("p", i)));
   }
   engine_->NotifyPeers(peers, 5, Record());
-  sched_.Advance(1s);
-  std::set<std::string> contacted;
-  for (const auto& s : remote_net_.sent) contacted.insert(s.to);
-  EXPECT_EQ(contacted.size(), 3u);
+  auto contacted = [&] {
+    std::set<std::string> c;
+    for (const auto& s : remote_net_.sent) c.insert(s.to);
+    return c.size();
+  };
+  sched_.Advance(400ms);
+  EXPECT_EQ(contacted(), 3u);
+  EXPECT_EQ(engine_->peers_in_slots(), 3u);
+  EXPECT_EQ(engine_->peers_queued(), 4u);
+  sched_.Advance(500ms);
+  EXPECT_EQ(contacted(), 6u);
+  sched_.Advance(500ms);
+  EXPECT_EQ(contacted(), 7u);
+  EXPECT_EQ(engine_->peers_in_slots(), 1u);
   EXPECT_EQ(engine_->peers_in_progress(), 7u);
-  // As the first three give up, the next ones start with full windows.
-  sched_.Advance(16min);
-  contacted.clear();
-  for (const auto& s : remote_net_.sent) contacted.insert(s.to);
-  EXPECT_EQ(contacted.size(), 6u);
-  sched_.Advance(16min);
-  EXPECT_EQ(done_.size(), 6u);  // the seventh started last, at ~30 min
-  sched_.Advance(16min);
+  // Each gives up after its own 15 minutes, counted from its first attempt.
+  sched_.Advance(15min - 2s);
+  EXPECT_TRUE(done_.empty());
+  sched_.Advance(3s);
   EXPECT_EQ(done_.size(), 7u);
+  for (const auto& [host, ok] : done_) EXPECT_FALSE(ok) << host;
   EXPECT_EQ(engine_->peers_in_progress(), 0u);
 }
 
@@ -232,32 +243,45 @@ TEST_F(NotifyEngineTest, ProgressShowsPendingQueuedThenFinishedPeersNewestFirst)
   o.max_parallel = 1;
   Build(o);
   AddPeer("nostatd", "10.0.0.7", true, /*statd=*/false);
+  AddPeer("dead", "10.0.0.6", /*up=*/false);
   AddPeer("live", "10.0.0.8");
-  engine_->NotifyPeers({PeerFor("nostatd"), PeerFor("live")}, 5, Record());
-  sched_.Advance(1s);
+  remote_net_.latency = 10ms;
+  engine_->NotifyPeers({PeerFor("nostatd"), PeerFor("dead"), PeerFor("live")}, 5, Record());
+  sched_.Advance(100ms);
   using State = NotifyEngine::PeerProgress::State;
   std::vector<NotifyEngine::PeerProgress> p = engine_->Progress(10);
-  ASSERT_EQ(p.size(), 2u);
+  ASSERT_EQ(p.size(), 3u);
+  // "No statd" ended nostatd's first attempt at once: it waits outside the
+  // slot, and dead took the slot; live waits for it.
   EXPECT_EQ(p[0].host, "nostatd");
   EXPECT_EQ(p[0].state, State::kPending);
   EXPECT_EQ(p[0].attempts, 1u);  // one rpcbind lookup, which said "no statd"
   EXPECT_GT(p[0].next_retry, sched_.Now());
   EXPECT_LE(p[0].next_retry, sched_.Now() + 120s);
-  EXPECT_EQ(p[1].host, "live");
-  EXPECT_EQ(p[1].state, State::kQueued);
+  EXPECT_EQ(p[1].host, "dead");
+  EXPECT_EQ(p[1].state, State::kPending);
+  EXPECT_EQ(p[2].host, "live");
+  EXPECT_EQ(p[2].state, State::kQueued);
   EXPECT_EQ(engine_->Progress(1).size(), 1u);
   EXPECT_EQ(engine_->peers_queued(), 1u);
+
+  sched_.Advance(1s);  // dead's slot_hold passed: live was answered
+  p = engine_->Progress(10);
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[2].host, "live");
+  EXPECT_EQ(p[2].state, State::kAnswered);
+  EXPECT_EQ(p[2].attempts, 2u);  // rpcbind, then SM_NOTIFY
 
   remote_net_.hosts["10.0.0.7"].ports[{kNsmProgram, kNsmVersion}] = 1011;
   sched_.Advance(121s);
   p = engine_->Progress(10);
-  ASSERT_EQ(p.size(), 2u);
-  EXPECT_EQ(p[0].host, "live");
-  EXPECT_EQ(p[0].state, State::kAnswered);
-  EXPECT_EQ(p[0].attempts, 2u);  // rpcbind, then SM_NOTIFY
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[0].host, "dead");
+  EXPECT_EQ(p[0].state, State::kPending);
   EXPECT_EQ(p[1].host, "nostatd");
   EXPECT_EQ(p[1].state, State::kAnswered);
   EXPECT_EQ(p[1].attempts, 3u);
+  EXPECT_EQ(p[2].host, "live");
 }
 
 TEST_F(NotifyEngineTest, CallbackGoesToLockdWithStoredNameStateAndCookie) {
@@ -384,6 +408,119 @@ TEST_F(NotifyEngineTest, NewerStateDuringACallInFlightIsSentAfterIt) {
   EXPECT_EQ(DecodeStatus(local_net_.delivered[1].args)->state, 5);
   EXPECT_EQ(newest, true);
   EXPECT_EQ(engine_->callbacks_in_progress(), 0u);
+}
+
+// A storm of callbacks asks rpcbind for lockd's port once, not once each.
+TEST_F(NotifyEngineTest, LockdPortIsLookedUpOnceForManyCallbacks) {
+  Build();
+  FakeDatagramPort::Host lockd;
+  lockd.ports[{100021, 3}] = 4045;
+  local_net_.hosts["127.0.0.1"] = lockd;
+  local_net_.latency = 10ms;
+  int delivered = 0;
+  for (int i = 0; i < 200; ++i) {
+    const std::string name = "10.2.0." + std::to_string(i);
+    engine_->Enqueue(CallbackRequest{MonitorKey{name, "server", 100021, 3, 16}, name, 7,
+                                     MakeCookie(static_cast<uint8_t>(i)),
+                                     [&](bool ok) { delivered += ok; }});
+  }
+  sched_.Advance(1s);
+  // More callbacks after the answer use the kept port.
+  engine_->Enqueue(
+      CallbackRequest{MonitorKey{"late", "server", 100021, 3, 16}, "late", 7, {}, [&](bool ok) {
+                        delivered += ok;
+                      }});
+  sched_.Advance(1s);
+  EXPECT_EQ(delivered, 201);
+  EXPECT_EQ(local_net_.delivered.size(), 201u);
+  size_t getports = 0;
+  for (const auto& s : local_net_.sent) getports += s.port == rpc::kRpcbindPort;
+  EXPECT_EQ(getports, 1u);
+  EXPECT_EQ(engine_->stats().lockd_port_lookups, 1u);
+}
+
+// lockd restarted on another port: the call to the kept port fails, and
+// the retry asks rpcbind again and reaches lockd on its new port.
+TEST_F(NotifyEngineTest, FailedCallbackLooksUpLockdPortAgain) {
+  Build();
+  FakeDatagramPort::Host lockd;
+  lockd.ports[{100021, 3}] = 4045;
+  local_net_.hosts["127.0.0.1"] = lockd;
+  std::optional<bool> first, second;
+  engine_->Enqueue(CallbackRequest{
+      MonitorKey{"a", "server", 100021, 3, 16}, "a", 3, {}, [&](bool ok) { first = ok; }});
+  sched_.Advance(1s);
+  ASSERT_EQ(first, true);
+  local_net_.hosts["127.0.0.1"].ports[{100021, 3}] = 4046;
+  engine_->Enqueue(CallbackRequest{
+      MonitorKey{"b", "server", 100021, 3, 16}, "b", 5, {}, [&](bool ok) { second = ok; }});
+  sched_.Advance(30s);
+  EXPECT_EQ(second, true);
+  ASSERT_EQ(local_net_.delivered.size(), 2u);
+  EXPECT_EQ(local_net_.delivered[1].port, 4046);
+  EXPECT_EQ(DecodeStatus(local_net_.delivered[1].args)->state, 5);
+  EXPECT_EQ(engine_->stats().lockd_port_lookups, 2u);
+}
+
+// Dead peers first in the list never delay live ones: 300 peers nobody
+// answers take every slot, but each gives its slot up after slot_hold and
+// goes on retrying outside the slots, so the 10 live peers behind them are
+// answered before any dead peer's first time-out (2 s), let alone its
+// give-up (15 min).  The dead ones keep sm-notify's back-off meanwhile.
+TEST_F(NotifyEngineTest, DeadPeersNeverDelayLiveOnes) {
+  Build();  // 256 slots, slot_hold 500 ms
+  std::vector<NotifyEngine::Peer> peers;
+  for (int i = 0; i < 300; ++i) {
+    const std::string a = "10.66." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+    AddPeer(a, a, /*up=*/false);
+    peers.push_back(PeerFor(a));
+  }
+  for (int i = 0; i < 10; ++i) {
+    const std::string a = "10.9.0." + std::to_string(i + 1);
+    AddPeer(a, a);
+    peers.push_back(PeerFor(a));
+  }
+  remote_net_.latency = 5ms;
+  engine_->NotifyPeers(std::move(peers), 7, Record());
+  EXPECT_EQ(engine_->peers_in_slots(), 256u);
+  size_t most_in_slots = 0;
+  for (int ms = 0; ms < 1500; ms += 10) {
+    sched_.Advance(10ms);
+    most_in_slots = std::max(most_in_slots, engine_->peers_in_slots());
+  }
+  EXPECT_LE(most_in_slots, 256u);
+  for (int i = 0; i < 10; ++i) {
+    const std::string a = "10.9.0." + std::to_string(i + 1);
+    ASSERT_EQ(done_.count(a), 1u) << a << " waited for the dead peers";
+    EXPECT_TRUE(done_[a]);
+  }
+  EXPECT_EQ(done_.size(), 10u) << "a dead peer was given up early";
+  EXPECT_EQ(engine_->peers_in_progress(), 300u);
+  EXPECT_EQ(engine_->peers_queued(), 0u);
+  // Every dead peer has had its first transmission, and retries on its own.
+  EXPECT_EQ(remote_net_.SentTo("10.66.0.1").size(), 1u);
+  EXPECT_EQ(remote_net_.SentTo("10.66.0.50").size(), 1u);
+  sched_.Advance(3s);
+  EXPECT_EQ(remote_net_.SentTo("10.66.0.1").size(), 2u) << "the back-off: 2 s, then 4 s";
+  EXPECT_EQ(engine_->stats().peers_notified, 10u);
+}
+
+// An address is sent to as it is: boot notification of peers recorded by
+// address makes no resolver call.
+TEST_F(NotifyEngineTest, NumericPeerIsNotifiedWithoutTheResolver) {
+  Build();
+  FakeDatagramPort::Host h;
+  h.ports[{kNsmProgram, kNsmVersion}] = 1011;
+  remote_net_.hosts["10.0.0.8"] = h;
+  remote_net_.hosts["10.0.0.9"] = h;
+  // Another spelling of 10.0.0.9: sent to in its presentation form.
+  engine_->NotifyPeers({PeerFor("10.0.0.8"), PeerFor("10.0.9")}, 7, Record());
+  sched_.Advance(1s);
+  EXPECT_EQ(resolver_.lookups(), 0);
+  EXPECT_TRUE(done_["10.0.0.8"]);
+  EXPECT_TRUE(done_["10.0.9"]);
+  ASSERT_EQ(remote_net_.delivered.size(), 2u);
+  EXPECT_EQ(remote_net_.delivered[1].to, "10.0.0.9");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "statd/legacy_state.h"
 #include "statd/mirrored_nsm_store.h"
 #include "statd/nsm_program.h"
+#include "statd/sqlite_mirror_source.h"
 #include "statd/sqlite_nsm_store.h"
 
 namespace nfsrec::statd {
@@ -13,8 +14,18 @@ Result<std::unique_ptr<NsmDaemon>> NsmDaemon::Create(EventLoop& loop, Scheduler&
                                                      Executor& executor, FileSystem& files,
                                                      Logger& log, CommitQueue& queue,
                                                      const NsmOptions& options) {
+  NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<SqliteNsmStore> store, SqliteNsmStore::Open(queue));
+  return CreateOnStore(loop, scheduler, executor, files, log, std::move(store), options,
+                       std::make_shared<SqliteMirrorSource>(queue.database_path()),
+                       DirName(queue.database_path()));
+}
+
+Result<std::unique_ptr<NsmDaemon>> NsmDaemon::CreateOnStore(
+    EventLoop& loop, Scheduler& scheduler, Executor& executor, FileSystem& files, Logger& log,
+    std::unique_ptr<NsmStore> store, const NsmOptions& options,
+    std::shared_ptr<MirrorSource> mirror_source, std::string marker_dir) {
   Ports ports;
-  NFSREC_ASSIGN_OR_RETURN(ports.store, SqliteNsmStore::Open(queue));
+  ports.store = std::move(store);
   ports.resolver = std::make_unique<ThreadResolver>(executor, scheduler);
   ports.kernel = std::make_unique<ProcKernelNsm>(files);
   // Lockd callbacks leave from a privileged port on loopback (the kernel
@@ -23,7 +34,14 @@ Result<std::unique_ptr<NsmDaemon>> NsmDaemon::Create(EventLoop& loop, Scheduler&
                           OpenNotifySockets(loop, options.outgoing_port, options.notify_source));
   ports.callback_port = std::move(sockets.callback);
   ports.notify_port = std::move(sockets.notify);
-  if (options.mirror_sm) ports.mirror_runner = std::make_unique<ExecutorMirrorRunner>(loop);
+  if (options.mirror_sm && mirror_source) {
+    ports.mirror_runner = std::make_unique<ExecutorMirrorRunner>(loop);
+    ports.mirror_source = std::move(mirror_source);
+    ports.mirror_marker_dir = std::move(marker_dir);
+  } else if (options.mirror_sm) {
+    log.Info(StrCat("rpc.statd's files in ", options.state_dir,
+                    " are not kept current: this store's records are not in a local database"));
+  }
   return CreateWithPorts(loop, scheduler, files, log, std::move(ports), options);
 }
 
@@ -42,9 +60,9 @@ NsmDaemon::NsmDaemon(EventLoop& loop, Scheduler& scheduler, FileSystem& files, L
       ports_(std::move(ports)),
       callback_client_(*ports_.callback_port, scheduler, log),
       notify_client_(*ports_.notify_port, scheduler, log) {
-  if (ports_.mirror_runner) {
-    mirror_ =
-        std::make_unique<SmMirror>(*ports_.mirror_runner, scheduler, log_, options_.state_dir);
+  if (ports_.mirror_runner && ports_.mirror_source) {
+    mirror_ = std::make_unique<SmMirror>(*ports_.mirror_runner, ports_.mirror_source, scheduler,
+                                         log_, options_.state_dir, ports_.mirror_marker_dir);
     ports_.store = std::make_unique<MirroredNsmStore>(std::move(ports_.store), *mirror_);
   }
   NotifyEngine::Options eopts;

@@ -51,15 +51,19 @@ class NsmDaemon {
     std::unique_ptr<KernelNsm> kernel;
     std::unique_ptr<rpc::DatagramPort> callback_port;  // lockd callbacks
     std::unique_ptr<rpc::DatagramPort> notify_port;    // SM_NOTIFY to peers
-    // Where the jobs that keep rpc.statd's files current run
-    // (statd/sm_mirror.h); none: the files are not kept current.
+    // Where the jobs that keep rpc.statd's files current run and what they
+    // read (statd/sm_mirror.h); without both the files are not kept
+    // current.  The in-step marker goes to mirror_marker_dir ("": none).
     std::unique_ptr<MirrorRunner> mirror_runner;
+    std::shared_ptr<MirrorSource> mirror_source;
+    std::string mirror_marker_dir;
   };
 
   // Opens the "nsm" schema in the queue's database, a ThreadResolver on
   // `executor`, ProcKernelNsm over `files` and the notify sockets
   // (options.outgoing_port, options.notify_source), and, with
-  // options.mirror_sm, the mirror's own runner.  -T/-U are the
+  // options.mirror_sm, the mirror's own runner reading the database
+  // read-only (statd/sqlite_mirror_source.h).  -T/-U are the
   // composition root's (daemon/nlm_ports.h): they must be written as root,
   // loading lockd if need be.  Nothing is loaded yet.
   // `files` also serves rpc.statd's files and the boot id; it, the executor
@@ -68,6 +72,13 @@ class NsmDaemon {
                                                    Executor& executor, FileSystem& files,
                                                    Logger& log, CommitQueue& queue,
                                                    const NsmOptions& options);
+  // As Create, on another store (cluster mode's etcd store).  The mirror
+  // reads `mirror_source` (its marker in `marker_dir`); without one,
+  // rpc.statd's files are not kept current (said once in the log).
+  static Result<std::unique_ptr<NsmDaemon>> CreateOnStore(
+      EventLoop& loop, Scheduler& scheduler, Executor& executor, FileSystem& files, Logger& log,
+      std::unique_ptr<NsmStore> store, const NsmOptions& options,
+      std::shared_ptr<MirrorSource> mirror_source = nullptr, std::string marker_dir = "");
   static std::unique_ptr<NsmDaemon> CreateWithPorts(EventLoop& loop, Scheduler& scheduler,
                                                     FileSystem& files, Logger& log, Ports ports,
                                                     const NsmOptions& options);

@@ -349,24 +349,38 @@ void NsmService::Notify(const Caller& caller, NotifyArgs args, VoidReply reply) 
                               " while not monitoring any hosts"));
     return reply();
   }
-  // Both lookups run at once; the second to answer goes on.
+  // The sender's name and address, each looked up only if the answer can
+  // change the match: the look-up of a numeric address adds its address
+  // (known without it) and its reverse name, which can match only a record
+  // whose mon_name or canonical name is not an address (monitors_.named()).
+  // Both look-ups run at once; the second to answer goes on.
   auto lookup = std::make_shared<NotifyLookup>();
   lookup->names = {args.mon_name, caller.address};
-  std::string sender_norm;
-  if (IsNumericAddress(caller.address, &sender_norm)) lookup->addresses.push_back(sender_norm);
   const bool named = !args.mon_name.empty() && args.mon_name.find('\0') == std::string::npos;
-  lookup->pending = named ? 2 : 1;
+  auto needs_lookup = [&](const std::string& host) {
+    std::string norm;
+    if (!IsNumericAddress(host, &norm)) return true;
+    lookup->addresses.push_back(std::move(norm));
+    return monitors_.named() > 0;
+  };
+  const bool look_name = named && needs_lookup(args.mon_name);
+  const bool look_sender = needs_lookup(caller.address);
+  lookup->pending = (look_name ? 1 : 0) + (look_sender ? 1 : 0);
   lookup->reply = std::move(reply);
   lookup->received = caller.received;
   lookup->args = std::move(args);
+  if (lookup->pending == 0) {
+    return NotifyMatched(lookup->received, lookup->args, lookup->names, lookup->addresses,
+                         std::move(lookup->reply));
+  }
   auto step = [this, lookup](Result<HostInfo> r) {
     AddResult(*lookup, r);
     if (--lookup->pending > 0) return;
     NotifyMatched(lookup->received, lookup->args, lookup->names, lookup->addresses,
                   std::move(lookup->reply));
   };
-  if (named) Lookup(lookup->args.mon_name, step);
-  Lookup(caller.address, step);
+  if (look_name) Lookup(lookup->args.mon_name, step);
+  if (look_sender) Lookup(caller.address, step);
 }
 
 void NsmService::LogUnmatchedNotify(TimePoint received, const std::string& line) {

@@ -205,12 +205,42 @@ void NsmService::CallbackDelivered(const MonitorKey& key, int32_t state) {
   const Slot slot = monitors_.Find(key);
   if (slot == MonitorIndex::kNone) return;  // unmonitored meanwhile
   monitors_.set_lockd_state(slot, state);
-  store_.SetLockdStates({{key, state}}, [this, alive = liveness_.token(), key](Status st) {
-    if (alive && !st.ok()) {
-      // Harmless: the callback is sent again after a restart.
-      log_.Warning(
-          StrCat("Failed to record callback delivery for ", Describe(key), ": ", st.ToString()));
+  delivered_.emplace_back(key, state);
+  WriteDelivered();
+}
+
+// lockd's acknowledgements are written in batches: one write in flight, and
+// every acknowledgement that came meanwhile goes into the next one.  Nothing
+// waits for them, because losing one is harmless: after a crash the
+// callback is sent again (peer_state != lockd_state at start-up), and lockd
+// ignores a state it already has (the kernel's host records compare it).
+// What must be durable before an answer is the owed callback itself, the
+// peer's new state, which SM_NOTIFY's reply waits for.
+void NsmService::WriteDelivered() {
+  if (writing_delivered_ || delivered_.empty()) return;
+  std::vector<std::pair<MonitorKey, int32_t>> batch;
+  batch.reserve(delivered_.size());
+  for (auto& [key, state] : delivered_) {
+    // Skip what changed since: a record unmonitored (and perhaps monitored
+    // again) or reloaded must not take an older acknowledgement.
+    const Slot slot = monitors_.Find(key);
+    if (slot != MonitorIndex::kNone && monitors_.lockd_state(slot) == state) {
+      batch.emplace_back(std::move(key), state);
     }
+  }
+  delivered_.clear();
+  if (batch.empty()) return;
+  writing_delivered_ = true;
+  const size_t count = batch.size();
+  store_.SetLockdStates(batch, [this, alive = liveness_.token(), count](Status st) {
+    if (!alive) return;
+    writing_delivered_ = false;
+    if (!st.ok()) {
+      // Harmless: those callbacks are sent again after a restart.
+      log_.Warning(
+          StrCat("Failed to record the delivery of ", count, " callback(s): ", st.ToString()));
+    }
+    WriteDelivered();
   });
 }
 

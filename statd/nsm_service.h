@@ -200,6 +200,9 @@ class NsmService {
   // acknowledgement, records it durably.
   void OwedCallback(const MonitorRecord& rec);
   void CallbackDelivered(const MonitorKey& key, int32_t state);
+  // Writes the acknowledgements gathered in delivered_, unless a write of
+  // them is in flight (its completion writes the next batch).
+  void WriteDelivered();
   uint32_t NextGeneration();
 
   NsmStore& store_;
@@ -219,7 +222,10 @@ class NsmService {
   bool loading_ = false;
   std::deque<Callback<void()>> waiting_;
   std::vector<Done> reloads_;  // Reload calls that wait for the next load
-  Liveness liveness_;          // last: late store, resolver and lockd answers check it
+  // lockd's acknowledgements not yet written, and whether a write is in flight.
+  std::vector<std::pair<MonitorKey, int32_t>> delivered_;
+  bool writing_delivered_ = false;
+  Liveness liveness_;  // last: late store, resolver and lockd answers check it
 };
 
 // Validation helpers, exposed for tests.

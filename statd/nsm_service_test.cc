@@ -542,6 +542,79 @@ TEST_F(NsmServiceTest, UnacknowledgedCallbacksAreResentAfterRestart) {
   EXPECT_EQ(callbacks_.requests.size(), 2u);
 }
 
+// A storm of SM_NOTIFY from peers monitored by address: the sender's
+// address and the numeric mon_name are matched as they are, without a
+// resolver round trip, since no record has a name a reverse look-up could
+// match; the callback is owed only once the new state is durable.
+TEST_F(NsmServiceTest, NumericNotifyNeedsNoLookupWhenEveryRecordIsAnAddress) {
+  Start();
+  resolver_.Add("10.0.0.3", HostInfo{"10.0.0.3", {"10.0.0.3"}});
+  resolver_.Add("10.0.0.4", HostInfo{"10.0.0.4", {"10.0.0.4"}});
+  ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.3", 3))->success);
+  ASSERT_TRUE(Mon(kLockd, KernelMon("10.0.0.4", 4))->success);
+  const int lookups = resolver_.lookups();
+  bool replied = false;
+  // Sent from the loopback address (a peer namespace's relay), named by mon_name;
+  // the address is spelled otherwise than the record.
+  service_.Notify(Caller{false, false, "127.0.0.1"}, NotifyArgs{"10.0.3", 7},
+                  [&] { replied = true; });
+  EXPECT_EQ(resolver_.lookups(), lookups) << "looked up an address";
+  EXPECT_FALSE(replied);
+  EXPECT_TRUE(callbacks_.requests.empty()) << "callback owed before the state was durable";
+  store_.Flush();
+  EXPECT_TRUE(replied);
+  ASSERT_EQ(callbacks_.requests.size(), 1u);
+  EXPECT_EQ(callbacks_.requests[0].mon_name, "10.0.0.3");
+  EXPECT_EQ(callbacks_.requests[0].priv, MakeCookie(3));
+  EXPECT_EQ(store_.Find(KernelMon("10.0.0.3").id)->peer_state, 7);
+  EXPECT_EQ(store_.Find(KernelMon("10.0.0.4").id)->peer_state, 0);
+}
+
+// Once a record has a host name, a numeric SM_NOTIFY is looked up again:
+// its reverse name may be that record's canonical name.
+TEST_F(NsmServiceTest, NumericNotifyIsLookedUpWhenARecordHasAHostName) {
+  Start();
+  ASSERT_TRUE(Mon(kLockd, KernelMon("client2", 2))->success);  // canonical client2.example
+  resolver_.Add("10.0.0.7", HostInfo{"client2.example", {"10.0.0.7"}});
+  const int lookups = resolver_.lookups();
+  service_.Notify(Caller{false, false, "192.0.2.1"}, NotifyArgs{"10.0.0.7", 9}, [] {});
+  Settle();
+  EXPECT_EQ(resolver_.lookups(), lookups + 2);
+  ASSERT_EQ(callbacks_.requests.size(), 1u);
+  EXPECT_EQ(callbacks_.requests[0].mon_name, "client2");
+  EXPECT_EQ(callbacks_.requests[0].new_state, 9);
+}
+
+// lockd's acknowledgements are written in batches (one write in flight, the
+// rest gathered behind it), each one recorded in the end, and none that a
+// record no longer holds (unmonitored meanwhile).
+TEST_F(NsmServiceTest, LockdAcknowledgementsAreWrittenInBatches) {
+  Start();
+  constexpr int kPeers = 50;
+  for (int i = 0; i < kPeers; ++i) {
+    const std::string a = "10.1.0." + std::to_string(i);
+    resolver_.Add(a, HostInfo{a, {a}});
+    ASSERT_TRUE(Mon(kLockd, KernelMon(a, static_cast<uint8_t>(i)))->success);
+  }
+  for (int i = 0; i < kPeers; ++i) {
+    service_.Notify(kRemote, NotifyArgs{"10.1.0." + std::to_string(i), 5}, [] {});
+  }
+  Settle();
+  ASSERT_EQ(callbacks_.requests.size(), static_cast<size_t>(kPeers));
+  const int writes = store_.writes();
+  for (auto& r : callbacks_.requests) r.done(true);
+  // 10.1.0.49 is unmonitored and monitored again while its acknowledgement
+  // waits behind the first one's write: the new record owes nothing to it.
+  service_.Unmon(kLockd, KernelMon("10.1.0.49").id, [](Result<int32_t>) {});
+  ASSERT_TRUE(Mon(kLockd, KernelMon("10.1.0.49", 99))->success);
+  Settle();
+  EXPECT_EQ(store_.writes(), writes + 4) << "the first, one batch, SM_UNMON, SM_MON";
+  for (int i = 0; i < kPeers - 1; ++i) {
+    EXPECT_EQ(store_.Find(KernelMon("10.1.0." + std::to_string(i)).id)->lockd_state, 5) << i;
+  }
+  EXPECT_EQ(store_.Find(KernelMon("10.1.0.49").id)->lockd_state, 0);
+}
+
 TEST_F(NsmServiceTest, HaEventsFollowDurableChanges) {
   FakeHaEvents ha;
   service_.SetHaEvents(&ha);

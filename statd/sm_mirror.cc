@@ -6,6 +6,35 @@
 #include <utility>
 
 namespace nfsrec::statd {
+namespace {
+
+// 64-bit FNV-1a of a key's fields, each with its length.
+uint64_t KeyHash(const MonitorKey& key) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  auto add = [&h](std::string_view bytes) {
+    for (unsigned char c : bytes) {
+      h ^= c;
+      h *= 0x100000001b3ULL;
+    }
+  };
+  for (const std::string* s : {&key.mon_name, &key.my_name}) {
+    add(std::to_string(s->size()));
+    add(":");
+    add(*s);
+  }
+  add(StrCat(key.my_prog, ",", key.my_vers, ",", key.my_proc));
+  return h;
+}
+
+// Up to `budget` names moved from `from` to `to`.
+void TakeSome(std::set<std::string>& from, std::set<std::string>& to, size_t& budget) {
+  while (!from.empty() && budget > 0) {
+    to.insert(from.extract(from.begin()));
+    --budget;
+  }
+}
+
+}  // namespace
 
 void ExecutorMirrorRunner::Run(Liveness::Token owner, Work work, Done done) {
   executor_.Run(
@@ -18,85 +47,70 @@ void ExecutorMirrorRunner::Run(Liveness::Token owner, Work work, Done done) {
       std::move(done));
 }
 
+std::string SmMirror::List::HostOf(const MonitorKey& key) const {
+  auto it = renamed.find(KeyHash(key));
+  return it != renamed.end() ? it->second : key.mon_name;
+}
+
 void SmMirror::List::Put(const MonitorRecord& record) {
-  auto it = records.find(record.key);
-  if (it != records.end() && it->second.canonical_name != record.canonical_name) {
-    Erase(record.key);  // re-resolved to another host: its old file loses the line
+  const uint64_t h = KeyHash(record.key);
+  auto it = renamed.find(h);
+  if (it != renamed.end() && it->second != record.canonical_name) {
+    dirty.insert(it->second);  // filed under another host before: that file loses the line
   }
-  records.insert_or_assign(record.key, record);
-  hosts[record.canonical_name].insert(record.key);
+  if (record.canonical_name != record.key.mon_name) {
+    renamed.insert_or_assign(h, record.canonical_name);
+  } else if (it != renamed.end()) {
+    renamed.erase(it);
+  }
   dirty.insert(record.canonical_name);
 }
 
 void SmMirror::List::Erase(const MonitorKey& key) {
-  auto it = records.find(key);
-  if (it == records.end()) return;
-  const std::string host = it->second.canonical_name;
-  records.erase(it);
-  auto h = hosts.find(host);
-  if (h != hosts.end()) {
-    h->second.erase(key);
-    if (h->second.empty()) hosts.erase(h);
+  auto it = renamed.find(KeyHash(key));
+  if (it == renamed.end()) {
+    dirty.insert(key.mon_name);
+    return;
   }
-  dirty.insert(host);
+  dirty.insert(std::move(it->second));
+  renamed.erase(it);
 }
 
-void SmMirror::List::Clear() {
-  for (const auto& [host, keys] : hosts) dirty.insert(host);
-  records.clear();
-  hosts.clear();
-}
-
-std::string SmMirror::List::Text(const std::string& host, uint64_t& skipped) const {
-  auto h = hosts.find(host);
-  if (h == hosts.end()) return "";
-  std::string text;
-  for (const MonitorKey& key : h->second) {
-    const MonitorRecord& r = records.at(key);
-    if (!CheckLegacyExportable(r).ok()) {
-      ++skipped;
-      continue;
-    }
-    text += FormatLegacyMonitorLine(r);
+void SmMirror::List::Reindex(const std::vector<MonitorRecord>& records) {
+  renamed.clear();
+  for (const MonitorRecord& r : records) {
+    if (r.canonical_name != r.key.mon_name) renamed.emplace(KeyHash(r.key), r.canonical_name);
   }
-  return text;
 }
 
-SmMirror::SmMirror(MirrorRunner& runner, Scheduler& scheduler, Logger& log, std::string state_dir,
-                   Duration pace)
+SmMirror::SmMirror(MirrorRunner& runner, std::shared_ptr<MirrorSource> source, Scheduler& scheduler,
+                   Logger& log, std::string state_dir, std::string marker_dir, Duration pace)
     : runner_(runner),
+      source_(std::move(source)),
       scheduler_(scheduler),
       log_(log),
       state_dir_(std::move(state_dir)),
+      marker_dir_(std::move(marker_dir)),
       pace_(pace) {}
 
 bool SmMirror::Dirty() const {
-  return whole_ || state_dirty_ || !monitors_.dirty.empty() || !notify_.dirty.empty();
-}
-
-void SmMirror::Replace(List& list, const std::vector<MonitorRecord>& records) {
-  List next;
-  for (const MonitorRecord& r : records) next.Put(r);
-  std::set<std::string> hosts;
-  for (const auto& [host, keys] : list.hosts) hosts.insert(host);
-  for (const auto& [host, keys] : next.hosts) hosts.insert(host);
-  uint64_t ignored = 0;
-  next.dirty = std::move(list.dirty);
-  for (const std::string& host : hosts) {
-    if (list.Text(host, ignored) != next.Text(host, ignored)) next.dirty.insert(host);
-  }
-  list = std::move(next);
+  return check_ || whole_ || state_dirty_ || !monitors_.dirty.empty() || !notify_.dirty.empty();
 }
 
 void SmMirror::Loaded(const NsmSnapshot& snapshot) {
   if (!loaded_) {
-    // The first snapshot: every file is rewritten, strays removed.
+    // The first snapshot: the files are checked against the marker, and
+    // rewritten unless they are in step.
     loaded_ = true;
-    whole_ = true;
+    check_ = true;
   }
-  Replace(monitors_, snapshot.monitors);
-  Replace(notify_, snapshot.notify);
+  monitors_.Reindex(snapshot.monitors);
+  notify_.Reindex(snapshot.notify);
   if (snapshot.local_state != state_) {
+    // A later load (a reload, the drain's barrier) with another state:
+    // another process changed the store (the sm-notify command always
+    // bumps it), so nothing the files hold can be trusted.
+    if (state_ > 0) whole_ = true;
     state_ = snapshot.local_state;
     state_dirty_ = true;
   }
@@ -130,8 +144,10 @@ void SmMirror::Imported(int32_t state, const std::vector<MonitorRecord>& monitor
 
 void SmMirror::RebootPrepared(bool move_monitors, int32_t state) {
   if (move_monitors) {
-    for (const auto& [key, r] : monitors_.records) notify_.Put(r);
-    monitors_.Clear();
+    // Every sm/ file moves to sm.bak/: one whole rewrite.
+    notify_.renamed.merge(monitors_.renamed);
+    monitors_.renamed.clear();
+    whole_ = true;
   }
   StateSet(state);
 }
@@ -148,69 +164,88 @@ void SmMirror::RewriteAll() {
 
 void SmMirror::MaybeStart(bool now) {
   if (running_ || (pacing_ && !now)) return;
-  if (state_ <= 0 || !Dirty()) return FinishFlushes();
+  const bool flushing = !flushes_.empty();
+  const bool seal_due = flushing && verified_ && !seal_tried_ && !marker_dir_.empty();
+  if (state_ <= 0 || (!Dirty() && !seal_due)) return FinishFlushes();
   Taken taken;
+  taken.check = check_;
   taken.whole = whole_;
-  taken.state = whole_ || state_dirty_;
-  LegacyUpdate update;
-  update.whole = whole_;
-  // A flush (drain) leaves the files on disk; other jobs flush nothing, so
-  // that they never compete with the database's commits.
-  update.durable = !flushes_.empty();
-  update.state_optional = true;
-  uint64_t skipped = 0;
+  taken.state = check_ || whole_ || state_dirty_;
+  MirrorJob job;
+  job.check = check_;
+  job.whole = whole_;
+  if (whole_) {
+    // The scan reads every change told so far: they were committed first.
+    monitors_.dirty.clear();
+    notify_.dirty.clear();
+  }
   size_t budget = kHostsPerJob;
-  auto fill = [&](List& list, LegacyFiles& files, std::set<std::string>& took,
-                  std::set<std::string>& keep) {
-    if (whole_) {
-      // Every host's file is rewritten, batch by batch; this job removes
-      // the strays and keeps the files later batches rewrite.
-      for (const auto& [host, keys] : list.hosts) {
-        list.dirty.insert(host);
-        keep.insert(host);
-      }
-    }
-    // "" for a host with no exportable line removes its file.
-    while (!list.dirty.empty() && budget > 0) {
-      auto node = list.dirty.extract(list.dirty.begin());
-      files.emplace(node.value(), list.Text(node.value(), skipped));
-      took.insert(std::move(node));
-      --budget;
-    }
-  };
-  fill(monitors_, update.monitors, taken.monitors, update.keep_monitors);
-  fill(notify_, update.notify, taken.notify, update.keep_notify);
-  if (taken.state) update.state = state_;
+  TakeSome(monitors_.dirty, taken.monitors, budget);
+  TakeSome(notify_.dirty, taken.notify, budget);
+  job.monitors = taken.monitors;
+  job.notify = taken.notify;
+  if (taken.state) job.state = state_;
+  check_ = false;
   whole_ = false;
   state_dirty_ = false;
   taken.more = Dirty();
-  if (skipped > 0) {
-    stats_.skipped_records += skipped;
-    uint64_t held = 0;
-    if (skipped_log_.Allow(scheduler_.Now(), &held)) {
-      log_.Warning(StrCat("rpc.statd's files: ", skipped,
-                          " monitor record(s) left out (a name with a blank, too long, or not a "
-                          "file name: rpc.statd could not read them back)",
-                          held > 0 ? StrCat("; ", held, " similar warning(s) held back") : ""));
-    }
+  // A flush (drain) leaves the files on disk; other jobs flush nothing, so
+  // that they never compete with the database's commits.  Once nothing is
+  // left, it records that the files are in step.
+  job.durable = flushing;
+  if (flushing && !taken.more && !marker_dir_.empty() &&
+      (verified_ || taken.check || taken.whole)) {
+    job.seal = true;
+    job.known_state = state_;
+    taken.seal = true;
+    seal_tried_ = true;
   }
   running_ = true;
+  job_started_ = scheduler_.Now();
   runner_.Run(
       liveness_.token(),
-      [dir = state_dir_, update = std::move(update)]() { return WriteLegacyUpdate(dir, update); },
-      [this, taken = std::move(taken)](Result<LegacyUpdateCounts> result) mutable {
+      [source = source_, dir = state_dir_, marker = marker_dir_, job = std::move(job)]() {
+        return RunMirrorJob(*source, dir, marker, kMarkerName, job);
+      },
+      [this, taken = std::move(taken)](Result<MirrorJobResult> result) mutable {
         JobDone(std::move(taken), std::move(result));
       });
 }
 
-void SmMirror::JobDone(Taken taken, Result<LegacyUpdateCounts> result) {
+void SmMirror::JobDone(Taken taken, Result<MirrorJobResult> result) {
   running_ = false;
   ++stats_.jobs;
-  if (taken.whole) ++stats_.whole_jobs;
   if (result.ok()) {
-    stats_.files_written += result->written;
-    stats_.files_removed += result->removed;
-    if (result->state_not_writable && !state_not_writable_said_) {
+    if (result->whole) {
+      ++stats_.whole_jobs;
+      log_.Info(StrCat(
+          "sm/ mirror: rewrote every file of ", state_dir_, "/sm and sm.bak from the database in ",
+          std::chrono::duration_cast<std::chrono::milliseconds>(scheduler_.Now() - job_started_)
+              .count(),
+          " ms (", result->counts.written, " written, ", result->unchanged, " already exact, ",
+          result->counts.removed, " removed)"));
+    }
+    if (result->in_step) {
+      ++stats_.in_step;
+      log_.Info(StrCat("sm/ mirror: ", state_dir_,
+                       "/sm and sm.bak are in step with the database (the last clean stop's "
+                       "marker): nothing rewritten"));
+    }
+    if (result->sealed) ++stats_.sealed;
+    if (result->whole || result->in_step) verified_ = true;
+    stats_.files_written += result->counts.written;
+    stats_.files_removed += result->counts.removed;
+    if (result->skipped > 0) {
+      stats_.skipped_records += result->skipped;
+      uint64_t held = 0;
+      if (skipped_log_.Allow(scheduler_.Now(), &held)) {
+        log_.Warning(StrCat("rpc.statd's files: ", result->skipped,
+                            " monitor record(s) left out (a name with a blank, too long, or not a "
+                            "file name: rpc.statd could not read them back)",
+                            held > 0 ? StrCat("; ", held, " similar warning(s) held back") : ""));
+      }
+    }
+    if (result->counts.state_not_writable && !state_not_writable_said_) {
       // Debian's layout: sm-notify made `state` as root and rpc.statd,
       // as this daemon, runs as statd and never writes it after the boot.
       state_not_writable_said_ = true;
@@ -219,10 +254,11 @@ void SmMirror::JobDone(Taken taken, Result<LegacyUpdateCounts> result) {
                        "the mirror keeps sm/ and sm.bak/ current, and the state number is in "
                        "the database"));
     }
-    // Nothing came meanwhile: the next change starts its job at once.
-    if (!Dirty()) return FinishFlushes();
+    // Nothing came meanwhile: the next change starts its job at once (a
+    // waiting flush may still have its marker to record).
+    if (!Dirty()) return MaybeStart(/*now=*/true);
     // The rest of a backlog goes on at once: the pace is for changes that
-    // keep coming, not for a rewrite in batches.
+    // keep coming, not for a job cut at kHostsPerJob.
     if (taken.more || !flushes_.empty() || pace_ <= Duration::zero()) {
       return MaybeStart(/*now=*/true);
     }
@@ -236,6 +272,7 @@ void SmMirror::JobDone(Taken taken, Result<LegacyUpdateCounts> result) {
   }
   ++stats_.failed_jobs;
   // Written again by the next job; the next change or Flush starts it.
+  check_ = check_ || taken.check;
   whole_ = whole_ || taken.whole;
   state_dirty_ = state_dirty_ || taken.state;
   monitors_.dirty.merge(taken.monitors);
@@ -254,6 +291,7 @@ void SmMirror::JobDone(Taken taken, Result<LegacyUpdateCounts> result) {
 
 void SmMirror::FinishFlushes() {
   if (flushes_.empty()) return;
+  seal_tried_ = false;
   std::map<uint64_t, PendingFlush> done = std::move(flushes_);
   flushes_.clear();
   for (auto& [id, f] : done) {
@@ -264,6 +302,7 @@ void SmMirror::FinishFlushes() {
 
 void SmMirror::Flush(Duration limit, Callback<void()> done) {
   const uint64_t id = next_flush_++;
+  seal_tried_ = false;  // a flush that ran out of time may have left it set
   // A job left dirty by a failure is tried once more; if nothing is to be
   // written, the flush ends on the next turn of the loop.
   scheduler_.RunAfter(Duration::zero(), [this, alive = liveness_.token()] {

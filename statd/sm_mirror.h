@@ -3,15 +3,22 @@
 // the tools that read or copy them (Pacemaker's nfsserver and nfsnotify
 // agents, CTDB's scripts, an admin's ls) and for a fall-back to nfs-utils
 // without an export.  The database stays the truth; the files follow it.
+// It is best effort: it never delays an SM_MON reply, a store call or the
+// NSM service's start, and never fails one.
 //
 // What it is told: the changes the store has committed, in commit order
 // (MirroredNsmStore reports each successful unit from its completion), and
-// every snapshot the store loaded.  It keeps its own copy of the committed
-// lists and a per-host dirty set, so a job rewrites only the files of the
-// hosts that changed, with the formats and the atomic replace of the
-// export (statd/nfs_utils_export.h, WriteLegacyUpdate).
+// every snapshot the store loaded.  It keeps no copy of the lists: the loop
+// only records which hosts' files are stale (by canonical name, the file's
+// name), and each job reads those hosts' records from the store through a
+// MirrorSource (statd/sm_mirror_source.h: the database, read-only) on the
+// mirror's thread and writes their files with the formats and the atomic
+// replace of the export (statd/nfs_utils_export.h).  A deletion names only
+// keys, so the mirror remembers the host of each key whose file is not
+// named by its mon_name (a resolved name: one string per such key, by a
+// 64-bit hash of the key); every other key's file is its mon_name.
 //
-// Jobs run on a MirrorRunner (an Executor worker in the daemon), never on
+// Jobs run on a MirrorRunner (a thread of its own in the daemon), never on
 // the loop and never before the change's commit; at most one runs at a
 // time, and changes that arrive meanwhile are merged into the next one.
 // When changes came while a job ran, the next job starts `pace` after it
@@ -21,9 +28,12 @@
 // waits for the pace.  Jobs flush nothing (no fsync: after a crash the
 // next start rewrites every file from the database); the job a Flush
 // (drain) waits for ends with one syncfs, so a clean stop leaves the files
-// on disk.
-// The first snapshot, and RewriteAll (after a reload), rewrite every file
-// and remove those of hosts the store does not hold.
+// on disk, and then records the in-step marker (statd/sm_mirror_job.h).
+// The first snapshot checks that marker: if the files are in step with the
+// database, nothing is rewritten; otherwise, and after a reload
+// (RewriteAll) or a boot that moved sm/ to sm.bak/, one job rewrites every
+// file from an ordered scan of the database, a batch at a time, and
+// removes those of hosts the store does not hold.
 //
 // Nothing is written while the store holds no state number: until then
 // rpc.statd's files may still be waiting to be taken over (NsmService::
@@ -35,15 +45,17 @@
 // of those held back); its hosts stay dirty for the next job, which the
 // next change or Flush starts.  It never fails a store call or a reply.
 //
-// Loop thread only.  Jobs own copies of what they write, so one still
-// running when the mirror is destroyed finishes harmlessly; its result is
-// dropped.
+// Loop thread only.  A job owns what it uses (the source is shared), so
+// one still running when the mirror is destroyed finishes harmlessly; its
+// result is dropped.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/base/callback.h"
@@ -53,16 +65,17 @@
 #include "common/base/logging.h"
 #include "common/os/executor.h"
 #include "statd/monitor.h"
-#include "statd/nfs_utils_export.h"
 #include "statd/nsm_store.h"
+#include "statd/sm_mirror_job.h"
+#include "statd/sm_mirror_source.h"
 
 namespace nfsrec::statd {
 
 // Where mirror jobs run: off the loop thread, answering on it.
 class MirrorRunner {
  public:
-  using Work = Callback<Result<LegacyUpdateCounts>()>;
-  using Done = Callback<void(Result<LegacyUpdateCounts>)>;
+  using Work = Callback<Result<MirrorJobResult>()>;
+  using Done = Callback<void(Result<MirrorJobResult>)>;
   virtual ~MirrorRunner() = default;
   // Runs work() elsewhere, then done(result) on the loop thread unless
   // `owner` is gone.  Never runs either inline.
@@ -86,22 +99,28 @@ class ExecutorMirrorRunner final : public MirrorRunner {
 class SmMirror {
  public:
   struct Stats {
-    uint64_t jobs = 0;  // finished, failed ones included
-    uint64_t whole_jobs = 0;
+    uint64_t jobs = 0;        // finished, failed ones included
+    uint64_t whole_jobs = 0;  // jobs that rewrote every file
+    uint64_t in_step = 0;     // first snapshots whose files were found in step
+    uint64_t sealed = 0;      // markers written
     uint64_t failed_jobs = 0;
     uint64_t files_written = 0;  // state included
     uint64_t files_removed = 0;
     uint64_t skipped_records = 0;  // records rpc.statd's format cannot carry, per job
   };
 
-  // `state_dir` holds sm/, sm.bak/ and state.
-  SmMirror(MirrorRunner& runner, Scheduler& scheduler, Logger& log, std::string state_dir,
+  // `state_dir` holds sm/, sm.bak/ and state; `source` is read by the jobs
+  // on the runner's thread; the in-step marker lives in `marker_dir` (one
+  // this process may write: the database's), "" for none (every start
+  // then rewrites every file).
+  SmMirror(MirrorRunner& runner, std::shared_ptr<MirrorSource> source, Scheduler& scheduler,
+           Logger& log, std::string state_dir, std::string marker_dir = "",
            Duration pace = kDefaultPace);
   static constexpr Duration kDefaultPace = std::chrono::milliseconds(1000);
-  // Most host files one job writes: their texts are built on the loop
-  // thread, so a start with 100,000 hosts must not build them all at once
-  // (seconds of a blocked loop, and every text in memory together).
-  static constexpr size_t kHostsPerJob = 1024;
+  static constexpr const char* kMarkerName = "sm-mirror-in-step";
+  // Most stale hosts one job takes, so that what a failed job gives back
+  // and what one job holds stay bounded.
+  static constexpr size_t kHostsPerJob = 4096;
   SmMirror(const SmMirror&) = delete;
   SmMirror& operator=(const SmMirror&) = delete;
 
@@ -118,9 +137,9 @@ class SmMirror {
   // The next job rewrites every file (after a reload: another process may
   // have changed the store, and anyone may have changed the files).
   void RewriteAll();
-  // For an orderly exit: done() once every change told so far is written,
-  // or a job failed, or `limit` has passed (then a warning says the files
-  // may lag).  Never inline.
+  // For an orderly exit: done() once every change told so far is written
+  // (and the in-step marker recorded), or a job failed, or `limit` has
+  // passed (then a warning says the files may lag).  Never inline.
   void Flush(Duration limit, Callback<void()> done);
 
   // Whether nothing is left to write and no job runs.
@@ -128,50 +147,58 @@ class SmMirror {
   const Stats& stats() const { return stats_; }
 
  private:
-  // One list (sm/ or sm.bak/): the committed records, by host file.
+  // One list (sm/ or sm.bak/): the stale hosts, and the hosts of keys filed
+  // under another name than their mon_name.
   struct List {
-    std::map<MonitorKey, MonitorRecord> records;
-    std::map<std::string, std::set<MonitorKey>> hosts;  // canonical name -> keys
-    std::set<std::string> dirty;                        // hosts whose file is stale
+    std::set<std::string> dirty;
+    std::unordered_map<uint64_t, std::string> renamed;  // key hash -> canonical name
 
+    std::string HostOf(const MonitorKey& key) const;
     void Put(const MonitorRecord& record);
-    void Erase(const MonitorKey& key);
-    void Clear();
-    // The file of `host` ("" if none), skipped records counted.
-    std::string Text(const std::string& host, uint64_t& skipped) const;
+    void Erase(const MonitorKey& key);  // its host becomes dirty
+    void Reindex(const std::vector<MonitorRecord>& records);
   };
-  // What a job took from the dirty sets, given back if it fails.
+  // What a job took, given back if it fails.
   struct Taken {
+    bool check = false;
     bool whole = false;
     std::set<std::string> monitors;
     std::set<std::string> notify;
     bool state = false;
+    bool seal = false;
     bool more = false;  // hosts were left dirty for the next job (kHostsPerJob)
   };
 
   bool Dirty() const;
-  // Starts a job if there is something to write, none runs, the pace
-  // allows (or `now`), and the store holds a state; finishes waiting
-  // flushes when all is written.
+  // Starts a job if there is something to write (or a flush to seal), none
+  // runs, the pace allows (or `now`), and the store holds a state;
+  // finishes waiting flushes when all is written.
   void MaybeStart(bool now = false);
-  void JobDone(Taken taken, Result<LegacyUpdateCounts> result);
-  // Replaces `list` with `records`, marking the hosts whose file changes.
-  void Replace(List& list, const std::vector<MonitorRecord>& records);
+  void JobDone(Taken taken, Result<MirrorJobResult> result);
   void FinishFlushes();
 
   MirrorRunner& runner_;
+  std::shared_ptr<MirrorSource> source_;
   Scheduler& scheduler_;
   Logger& log_;
   std::string state_dir_;
+  std::string marker_dir_;
   Duration pace_;
   bool pacing_ = false;  // a job ended less than pace_ ago
   List monitors_;
   List notify_;
   int32_t state_ = 0;
   bool state_dirty_ = false;
+  bool check_ = false;  // the first snapshot's in-step check is due
   bool whole_ = false;
   bool loaded_ = false;
   bool running_ = false;
+  TimePoint job_started_{};  // of the running job
+  // The files matched the store after a whole rewrite or an in-step check
+  // of this run, and every change since is written or dirty: only then can
+  // a flush record the marker.
+  bool verified_ = false;
+  bool seal_tried_ = false;               // by the flushes waiting now
   bool state_not_writable_said_ = false;  // the one line that says `state` is left alone
   Stats stats_;
   LogLimiter failure_log_{"sm/ mirror: failed writes", 1, std::chrono::minutes(10)};

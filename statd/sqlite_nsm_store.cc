@@ -66,7 +66,15 @@
 //     owed; the daemon re-sends it after a restart.  Existing rows get
 //     lockd_state = peer_state (nothing is known to be owed).
 //
-// Extending the schema: append a Migration (to_version 4, ...) to
+// Schema, version 4 (the sm/ mirror reads by host):
+//
+//   INDEX monitors_by_host ON monitors (canonical_name)
+//   INDEX notify_by_host ON notify_list (canonical_name)
+//   The sm/ mirror (statd/sm_mirror.h) reads the records of one host file
+//   at a time, and a whole rewrite walks them host by host, on its own
+//   read-only connection (statd/sqlite_mirror_source.h).
+//
+// Extending the schema: append a Migration (to_version 5, ...) to
 // Migrations(); never edit a shipped one.  A notify-list row stands alone (boot
 // notification moves monitors into it in one transaction: INSERT ... SELECT
 // FROM monitors, then DELETE FROM monitors), while per-record progress of
@@ -139,6 +147,12 @@ Status CreateV3(Db& db) {
       "UPDATE monitors SET lockd_state = peer_state;"
       "ALTER TABLE notify_list ADD COLUMN lockd_state INTEGER NOT NULL DEFAULT 0;"
       "UPDATE notify_list SET lockd_state = peer_state;");
+}
+
+Status CreateV4(Db& db) {
+  return db.Exec(
+      "CREATE INDEX monitors_by_host ON monitors (canonical_name);"
+      "CREATE INDEX notify_by_host ON notify_list (canonical_name);");
 }
 
 int64_t NowUnixSeconds() {
@@ -315,6 +329,7 @@ const std::vector<Migration>& SqliteNsmStore::Migrations() {
       {1, CreateV1},
       {2, CreateV2},
       {3, CreateV3},
+      {4, CreateV4},
   };
   return kMigrations;
 }

@@ -2,6 +2,9 @@
 # The tree is formatted with .clang-format (clang-format 14, Debian 12's).
 # Fails listing the files that differ; `scripts/format` rewrites them.
 set -euo pipefail
+if [ "${NFSREC_SANITIZED_PASS:-0}" = 1 ]; then
+  echo "SKIP: checks the source tree, the same in both passes; the plain pass runs it"; exit 77
+fi
 top=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 if ! command -v clang-format >/dev/null; then
   echo "SKIP: clang-format is not installed (Debian: clang-format)"; exit 77

@@ -6,6 +6,8 @@ include tests/system/system.mk
 # Real-kernel acceptance (qemu).
 include tests/realkernel/realkernel.mk
 include tests/cld_emulator/cld_emulator.mk
+# Cluster mode: etcd and nodes in network namespaces (root, FUSE, etcd).
+include tests/cluster/cluster.mk
 # kill -9 and power-loss cycles under load (root, FUSE).
 include tests/crash/crash.mk
 # Both facades in one process (no root).

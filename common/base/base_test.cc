@@ -93,5 +93,13 @@ TEST(LivenessTest, TokenAndGuardFollowTheOwner) {
   EXPECT_EQ(calls, 2);
 }
 
+TEST(StatusTest, FailedPreconditionHasItsCodeAndName) {
+  Status s = Status::FailedPrecondition("lost instance i1 to node n2");
+  EXPECT_TRUE(s.IsFailedPrecondition());
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition);
+  EXPECT_FALSE(s.IsUnavailable());
+  EXPECT_EQ(s.ToString(), "Failed precondition: lost instance i1 to node n2");
+}
+
 }  // namespace
 }  // namespace nfsrec

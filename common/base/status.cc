@@ -31,6 +31,8 @@ const char* CodeName(Status::Code code) {
       return "Timed out";
     case Status::Code::kUnsupported:
       return "Unsupported";
+    case Status::Code::kFailedPrecondition:
+      return "Failed precondition";
   }
   return "Unknown";
 }

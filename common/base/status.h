@@ -27,6 +27,9 @@ class [[nodiscard]] Status {
     kAlreadyExists,
     kTimedOut,
     kUnsupported,
+    // The system is not in the state the operation requires, and retrying
+    // will not change that (e.g. another owner holds the data now).
+    kFailedPrecondition,
   };
 
   Status() = default;
@@ -55,6 +58,9 @@ class [[nodiscard]] Status {
   static Status AlreadyExists(std::string_view msg) { return Status(Code::kAlreadyExists, msg); }
   static Status TimedOut(std::string_view msg) { return Status(Code::kTimedOut, msg); }
   static Status Unsupported(std::string_view msg) { return Status(Code::kUnsupported, msg); }
+  static Status FailedPrecondition(std::string_view msg) {
+    return Status(Code::kFailedPrecondition, msg);
+  }
 
   bool ok() const { return rep_ == nullptr; }
   Code code() const { return rep_ ? rep_->code : Code::kOk; }
@@ -68,6 +74,7 @@ class [[nodiscard]] Status {
   bool IsAlreadyExists() const { return code() == Code::kAlreadyExists; }
   bool IsTimedOut() const { return code() == Code::kTimedOut; }
   bool IsUnsupported() const { return code() == Code::kUnsupported; }
+  bool IsFailedPrecondition() const { return code() == Code::kFailedPrecondition; }
 
   const std::string& message() const {
     static const std::string kEmpty;

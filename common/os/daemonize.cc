@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "common/os/signals.h"
+
 namespace nfsrec {
 
 void ReadinessPipe::Report(int code) {
@@ -25,6 +27,9 @@ Result<ReadinessPipe> Daemonize() {
   pid_t pid = ::fork();
   if (pid < 0) return PosixError("fork", errno);
   if (pid > 0) {
+    // This process only waits for the report: a quit signal ends it at once
+    // (the child goes on), whatever the caller blocked for the child.
+    (void)UnblockSignals({SIGTERM, SIGINT, SIGHUP});
     wr.reset();
     unsigned char c = 1;
     ssize_t n;

@@ -6,6 +6,8 @@
 #include <system_error>
 #include <thread>
 
+#include "common/os/signals.h"
+
 namespace nfsrec {
 
 struct Executor::Shared {
@@ -46,6 +48,8 @@ void Executor::Submit(Job job) {
     // Detached: a worker may be held in the kernel for ever; it keeps
     // `shared` alive and reaches the loop only through it, under its mutex.
     try {
+      // Signals stay with the thread that unblocked them (the loop's).
+      AllSignalsBlocked blocked;
       std::thread(&Executor::WorkerMain, shared_).detach();
       ++shared_->threads;
     } catch (const std::system_error&) {

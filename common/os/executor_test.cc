@@ -1,5 +1,7 @@
 #include "common/os/executor.h"
 
+#include <signal.h>
+
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -52,6 +54,30 @@ TEST_F(ExecutorTest, WorkRunsOnAWorkerAndDoneOnTheLoopThread) {
   ASSERT_TRUE(loop_->RunUntil([&] { return worker.has_value(); }, seconds(10)));
   EXPECT_NE(*worker, loop_thread);
   EXPECT_EQ(*delivered_on, loop_thread);
+}
+
+// Signals go to the loop thread (the daemon unblocks its quit signals
+// there), never to a worker, even one started after the unblock.
+TEST_F(ExecutorTest, WorkersTakeNoSignal) {
+  Executor executor(*loop_);
+  std::optional<bool> all_blocked;
+  executor.Run(
+      owner_.token(),
+      [] {
+        sigset_t mask;
+        ::pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+        bool all = true;
+        for (int signo : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD, SIGPIPE}) {
+          all = all && sigismember(&mask, signo) == 1;
+        }
+        return all;
+      },
+      [&](bool all) { all_blocked = all; });
+  ASSERT_TRUE(loop_->RunUntil([&] { return all_blocked.has_value(); }, seconds(10)));
+  EXPECT_TRUE(*all_blocked);
+  sigset_t mine;
+  ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, nullptr, &mine), 0);
+  EXPECT_EQ(sigismember(&mine, SIGCHLD), 0);  // the caller's mask is back
 }
 
 TEST_F(ExecutorTest, MoveOnlyResultsAndCallbacks) {

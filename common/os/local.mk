@@ -11,7 +11,8 @@ common_os_libos_a_SOURCES = \
 	common/os/pidfile.cc common/os/pidfile.h \
 	common/os/privileges.cc common/os/privileges.h \
 	common/os/privileged_helper.cc common/os/privileged_helper.h \
-	common/os/resolver.cc common/os/resolver.h
+	common/os/resolver.cc common/os/resolver.h \
+	common/os/signals.cc common/os/signals.h
 
 check_PROGRAMS += common/os/event_loop_test
 TESTS += common/os/event_loop_test

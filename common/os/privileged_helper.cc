@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/os/privileges.h"
+#include "common/os/signals.h"
 
 namespace nfsrec {
 namespace {
@@ -57,6 +58,8 @@ Status MakeStatus(Status::Code code, std::string_view msg) {
       return Status::TimedOut(msg);
     case Status::Code::kUnsupported:
       return Status::Unsupported(msg);
+    case Status::Code::kFailedPrecondition:
+      return Status::FailedPrecondition(msg);
     case Status::Code::kIOError:
       break;
   }
@@ -197,6 +200,8 @@ void CloseAllBut(std::vector<int> keep) {
   // until the daemon, which may still need it, closes the connections.
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) ::signal(sig, SIG_IGN);
   ::signal(SIGPIPE, SIG_IGN);
+  // The daemon's blocked mask (common/os/signals.h) is not the helper's.
+  ClearSignalMask();
   ::prctl(PR_SET_NAME, "nfsrecd-priv", 0, 0, 0);
   CloseAllBut(fds);
   Status dropped = ::geteuid() == 0

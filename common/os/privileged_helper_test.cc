@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <fstream>
 #include <thread>
 
+#include "common/os/signals.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 #include <gtest/gtest.h>
@@ -178,6 +180,27 @@ TEST_F(PrivilegedHelperTest, HelperExitsWhenTheDaemonSideGoes) {
   EXPECT_EQ(::kill(pid, 0), -1);
   EXPECT_EQ(errno, ESRCH);
   EXPECT_TRUE(kept->ReadSmallFile(kState, {}).status().IsUnavailable());
+}
+
+// The daemon forks the helper with its quit signals and SIGUSR1 blocked;
+// the helper blocks none (it ignores them).
+TEST_F(PrivilegedHelperTest, HelperStartsWithNoSignalBlocked) {
+  ASSERT_OK(BlockSignals({SIGTERM, SIGINT, SIGHUP, SIGUSR1}));
+  HelperPolicy policy;
+  policy.proc_root = tmp_.path();
+  Result<std::unique_ptr<PrivilegedHelper>> h = PrivilegedHelper::Start(policy);
+  ASSERT_OK(UnblockSignals({SIGTERM, SIGINT, SIGHUP, SIGUSR1}));
+  ASSERT_OK(h);
+  // Read once the helper sleeps: while it starts a thread, glibc blocks
+  // every signal for a moment.
+  const std::string path = "/proc/" + std::to_string((*h)->pid()) + "/status";
+  std::string status;
+  for (int i = 0; i < 200; ++i) {
+    status = test_support::ReadFileBytes(path);
+    if (status.find("\nState:\tS") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_NE(status.find("\nSigBlk:\t0000000000000000\n"), std::string::npos) << status;
 }
 
 TEST_F(PrivilegedHelperTest, AsRootTheHelperKeepsUidZeroAndOnlyReadSearch) {

@@ -138,6 +138,9 @@ class CommitQueue {
   Status RunSync(const Work& work);
 
   Stats stats() const;
+  // The path the database was opened by (for readers with a connection
+  // of their own).  Fixed for the queue's life, so any thread may read it.
+  const std::string& database_path() const { return db_->path(); }
 
  private:
   struct Unit {

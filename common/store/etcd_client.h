@@ -198,6 +198,8 @@ class Client {
   static Result<std::unique_ptr<Client>> Create(EventLoop& loop, Scheduler& scheduler, Logger& log,
                                                 ClientOptions options);
   ~Client();
+  // The scheduler it was created with (the stores' batchers time with it).
+  Scheduler& scheduler() const { return scheduler_; }
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 

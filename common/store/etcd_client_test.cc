@@ -105,31 +105,17 @@ class EtcdTest : public ::testing::Test {
 // One member, shared by the suite.
 class EtcdOneMember : public EtcdTest {
  protected:
-  static void SetUpTestSuite() {
-    auto c = EtcdCluster::Start(1);
-    if (!c.ok()) {
-      start_error_ = new Status(c.status());
-      return;
-    }
-    cluster_ = std::move(c).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-    delete start_error_;
-    start_error_ = nullptr;
-  }
+  static void TearDownTestSuite() { etcd_.TearDown(); }
   void SetUp() override {
     EtcdTest::SetUp();
-    ASSERT_NE(cluster_, nullptr) << start_error_->ToString();
+    cluster_ = etcd_.Get();
+    ASSERT_NE(cluster_, nullptr) << etcd_.error().ToString();
     client_ = &NewClient(Options(cluster_->endpoints()));
   }
-  static EtcdCluster* cluster_;
-  static Status* start_error_;
+  static inline test_support::SharedEtcdCluster etcd_{1};
+  EtcdCluster* cluster_ = nullptr;
   Client* client_ = nullptr;
 };
-EtcdCluster* EtcdOneMember::cluster_ = nullptr;
-Status* EtcdOneMember::start_error_ = nullptr;
 
 TEST_F(EtcdOneMember, PutRangeDeleteRoundTripBinaryKeysAndRevisions) {
   const std::string key("/t1/\0\xff", 6), value("v\0\x80", 3);

@@ -443,4 +443,21 @@ Status Savepoint::Release() {
   return st;
 }
 
+std::string FileUri(const std::string& path) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out = "file:";
+  for (unsigned char c : path) {
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '/' || c == '-' || c == '.' || c == '_' || c == '~';
+    if (plain) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 }  // namespace nfsrec::sqlite

@@ -182,4 +182,9 @@ class Savepoint {
   bool done_ = false;
 };
 
+// "file:" and `path` as an SQLite URI's path: bytes other than unreserved
+// ones and '/' %-escaped, so '?', '#' and '%' in a file name stay in the
+// name.  Append "?mode=ro" and the like; open with SQLITE_OPEN_URI.
+std::string FileUri(const std::string& path);
+
 }  // namespace nfsrec::sqlite

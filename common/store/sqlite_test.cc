@@ -335,5 +335,25 @@ TEST_F(SqliteTest, StatementMoves) {
   EXPECT_EQ(assigned.ColumnInt(0), 42);
 }
 
+// '?', '#' and '%' in a file name would start the query, the fragment or an
+// escape of the URI; they stay part of the name, and a database there opens.
+TEST(SqliteFileUri, EscapesEverythingButUnreservedBytesAndOpensSuchAName) {
+  EXPECT_EQ(FileUri("/var/lib/nfs/nfsrecd.sqlite"), "file:/var/lib/nfs/nfsrecd.sqlite");
+  EXPECT_EQ(FileUri("/a b/c?d#e%f~g"), "file:/a%20b/c%3fd%23e%25f~g");
+  EXPECT_EQ(FileUri(std::string("/x\xff", 3)), "file:/x%ff");
+  TempDir dir;
+  const std::string path = dir.path() + "/odd?name#1%.sqlite";
+  {
+    auto db = Db::Open(path);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_TRUE((*db)->Exec("CREATE TABLE t (x); INSERT INTO t VALUES (7);").ok());
+  }
+  Db::Options ro;
+  ro.create_if_missing = false;
+  auto db = Db::Open(FileUri(path) + "?mode=ro", ro);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_FALSE((*db)->Exec("INSERT INTO t VALUES (8);").ok());  // read-only
+}
+
 }  // namespace
 }  // namespace nfsrec::sqlite

@@ -15,6 +15,12 @@
 //   create ID [HASH]     a client's Create upcall: "ok STATUS" or "error ERR"
 //   table                "table N", then N lines "ID HASH" (HASH "-" if none):
 //                        the records uploaded at the last GraceStart
+//   reclaim ID [HASH]    OPEN(CLAIM_PREVIOUS): "ok", "reclaim-bad" or "no-grace"
+//   complete ID [HASH]   RECLAIM_COMPLETE (Create, counted towards the early
+//                        end): "ok STATUS" or "error ERR"
+//   grace                "grace in=0|1 end=HOW end_grace_writes=N" (HOW as
+//                        GraceEndName: none skipped all-reclaimed proc-write timer)
+//   timer                the grace timer fires: "grace ..." as above
 //   quit                 unmounts and exits 0
 // Exits 77 if FUSE cannot be mounted here.
 #include <sys/stat.h>
@@ -47,6 +53,32 @@ bool FromHex(const std::string& hex, std::string& out) {
 }
 
 std::string Hex(const std::string& s) { return nfsrec::HexBytes(s.data(), s.size()); }
+
+// One word per way grace ended, for scripts.
+const char* EndToken(nfsrec::cldemu::GraceEnd e) {
+  using nfsrec::cldemu::GraceEnd;
+  switch (e) {
+    case GraceEnd::kNone:
+      return "none";
+    case GraceEnd::kSkipped:
+      return "skipped";
+    case GraceEnd::kAllReclaimed:
+      return "all-reclaimed";
+    case GraceEnd::kProcWrite:
+      return "proc-write";
+    case GraceEnd::kTimer:
+      return "timer";
+  }
+  return "?";
+}
+
+void PrintUpcall(const nfsrec::cldemu::UpcallResult& r) {
+  if (r.ok()) {
+    std::cout << "ok " << r.reply.status << std::endl;
+  } else {
+    std::cout << "error " << r.err << std::endl;
+  }
+}
 
 }  // namespace
 
@@ -93,12 +125,29 @@ int main(int argc, char** argv) {
         std::cout << "error bad hex" << std::endl;
         continue;
       }
-      nfsrec::cldemu::UpcallResult r = emu->Create(id, hash);
-      if (r.ok()) {
-        std::cout << "ok " << r.reply.status << std::endl;
-      } else {
-        std::cout << "error " << r.err << std::endl;
+      PrintUpcall(emu->Create(id, hash));
+    } else if (cmd == "reclaim") {
+      std::string id, hash;
+      if (!FromHex(a, id) || !FromHex(b, hash)) {
+        std::cout << "error bad hex" << std::endl;
+        continue;
       }
+      nfsrec::cldemu::ReclaimVerdict v = emu->Reclaim(id, hash);
+      std::cout << (v == nfsrec::cldemu::ReclaimVerdict::kOk           ? "ok"
+                    : v == nfsrec::cldemu::ReclaimVerdict::kReclaimBad ? "reclaim-bad"
+                                                                       : "no-grace")
+                << std::endl;
+    } else if (cmd == "complete") {
+      std::string id, hash;
+      if (!FromHex(a, id) || !FromHex(b, hash)) {
+        std::cout << "error bad hex" << std::endl;
+        continue;
+      }
+      PrintUpcall(emu->ReclaimComplete(id, hash));
+    } else if (cmd == "grace" || cmd == "timer") {
+      if (cmd == "timer") emu->GraceTimerExpired();
+      std::cout << "grace in=" << (emu->in_grace() ? 1 : 0) << " end=" << EndToken(emu->grace_end())
+                << " end_grace_writes=" << emu->counters().end_grace_writes << std::endl;
     } else if (cmd == "table") {
       auto table = emu->reclaim_table();
       std::cout << "table " << table.size() << "\n";

@@ -5,8 +5,10 @@ PACKAGING_TESTS = tests/packaging/deb-builds-and-lintian-clean.sh \
 	tests/packaging/make-install-destdir.sh
 TESTS += $(PACKAGING_TESTS)
 EXTRA_DIST += $(PACKAGING_TESTS)
-# The package's build does not depend on this build's flags: the sanitized
-# pass does not build it again.
+# Tests that exercise none of this build's compiled code under the
+# sanitizers (the package, which is built with its own flags; make install;
+# the switch script; the source tree's format, layering and docs) skip in
+# the sanitized pass: the plain pass runs them.
 if SANITIZED
 AM_TESTS_ENVIRONMENT += NFSREC_SANITIZED_PASS=1; export NFSREC_SANITIZED_PASS;
 endif

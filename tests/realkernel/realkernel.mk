@@ -20,7 +20,7 @@ REALKERNEL_DAEMON = nfsrecd$(EXEEXT)
 REALKERNEL_SYSTEMD_VM = yes
 
 EXTRA_DIST += tests/realkernel/README.md tests/realkernel/check-realkernel.sh \
-	tests/realkernel/run-vm.sh tests/realkernel/vm-init.sh tests/realkernel/vm-scenarios.sh \
+	tests/realkernel/run-vm.sh tests/realkernel/vm-init.sh tests/realkernel/vm-scenarios.sh tests/realkernel/vm-cluster.sh \
 	tests/realkernel/nfs-utils-as-nfsrecd.sh
 
 # nfsrecctl is built beside the daemon (the switch scenarios run it in the VM); it stays

@@ -20,6 +20,9 @@
 #                                             v4.0, v4.1 and v3 locks held (nfsrecd mode only)
 #   grace-length                              issue 13: a client gone before the reboot does not hold
 #                                             grace open (asserted for nfsrecd only)
+#   cluster                                   issue 14: instance i1's address moves from node A to
+#                                             node B (two nfsd network namespaces, nfsrecd on etcd);
+#                                             every v3 and v4 lock is reclaimed (nfsrecd mode only)
 #   grace-upload                              issue 13: GraceStart upload of $SHARE/upload.sqlite
 #                                             (bench/cld-bench populate; not in the default set)
 #   custom                                    runs $SHARE/test.sh with the helpers of vm-init.sh (debugging)
@@ -68,7 +71,7 @@ set -euo pipefail
 # tells the running daemon to reload.
 NFSREC_CMD_DEFAULT="/host/bin/nfsrecd -F -d -L -P /var/lib/nfs --cld-pipe /var/lib/nfs/rpc_pipefs/nfsd/cld"
 NOTIFY_CMD_NFSRECD="/host/bin/nfsrecd --sm-notify -d -f"
-ALL_SCENARIOS="v4 v40 v3 2host v4-lostdb mixed reboot-in-grace daemon-restart nfsd-first early-grace unrecorded v40-reboot2 takeover switch-in switch-out start-together nfsd-before-daemon grace-length"
+ALL_SCENARIOS="v4 v40 v3 2host v4-lostdb mixed reboot-in-grace daemon-restart nfsd-first early-grace unrecorded v40-reboot2 takeover switch-in switch-out start-together nfsd-before-daemon grace-length cluster"
 
 WORK=${WORK:-${TMPDIR:-/tmp}/nfsrec-realkernel}
 SHARE=${SHARE:-$WORK/share}
@@ -148,6 +151,9 @@ build_initramfs() {
     copy_bin /usr/bin/flock /usr/bin/flock
     copy_bin /sbin/ip /sbin/ip            # iproute2: veth, netns moves, blackhole routes
     if [ -x /usr/bin/sqlite3 ]; then copy_bin /usr/bin/sqlite3 /usr/bin/sqlite3; fi
+    # etcd for the cluster scenario (Debian's etcd-server: a static Go binary)
+    if [ -x /usr/bin/etcd ]; then copy_bin /usr/bin/etcd /usr/bin/etcd
+    else echo "note: no /usr/bin/etcd on the host (etcd-server): the cluster scenario will skip"; fi
     # a dynamically linked daemon under test runs with the libraries it needs
     if [ -n "${NFSRECD_BIN:-}" ]; then copy_libs "$NFSRECD_BIN"; fi
     if [ -n "${NFSRECCTL_BIN:-}" ]; then copy_libs "$NFSRECCTL_BIN"; fi
@@ -161,21 +167,28 @@ build_initramfs() {
     printf '/export *(rw,no_root_squash,insecure,no_subtree_check,fsid=1)\n' > "$R/etc/exports"
     install -m755 "$HERE/vm-init.sh" "$R/init"
     install -m644 "$HERE/vm-scenarios.sh" "$R/vm-scenarios.sh"
+    install -m644 "$HERE/vm-cluster.sh" "$R/vm-cluster.sh"
     # -R 0:0: files are root-owned in the VM even if built as non-root
     (cd "$R" && find . | cpio -o -H newc -R 0:0 --quiet) > "$WORK/initramfs.cpio"
     cp "$WORK/kernel/boot/vmlinuz-$KVER" "$WORK/vmlinuz"
     echo "initramfs: $(du -h "$WORK/initramfs.cpio" | cut -f1), kernel $KVER"
 }
 
+# Without debug sections (about 90 of the daemon's 97 MB): vm-init.sh copies the binaries from
+# the 9p share into the VM's memory at boot, and a smaller copy is faster.
+stage_one() {  # stage_one <host binary> <name in $SHARE/bin>
+    install -m755 "$1" "$SHARE/bin/$2"
+    if command -v strip > /dev/null; then strip --strip-debug "$SHARE/bin/$2"; fi
+}
 stage_binary() {
     mkdir -p "$SHARE/bin"
     if [ -n "${NFSRECD_BIN:-}" ]; then
-        install -m755 "$NFSRECD_BIN" "$SHARE/bin/nfsrecd"
+        stage_one "$NFSRECD_BIN" nfsrecd
         if ldd "$NFSRECD_BIN" > /dev/null 2>&1; then
             echo "note: $NFSRECD_BIN is dynamically linked; its libraries were copied into the image at build time"
         fi
     fi
-    if [ -n "${NFSRECCTL_BIN:-}" ]; then install -m755 "$NFSRECCTL_BIN" "$SHARE/bin/nfsrecctl"; fi
+    if [ -n "${NFSRECCTL_BIN:-}" ]; then stage_one "$NFSRECCTL_BIN" nfsrecctl; fi
     if [ "$MODE" = nfsrecd ] && [ ! -x "$SHARE/bin/nfsrecd" ]; then
         echo "run-vm.sh: MODE=nfsrecd needs the daemon: set NFSRECD_BIN or put it at $SHARE/bin/nfsrecd" >&2
         exit 2
@@ -225,7 +238,7 @@ dump_failure() {
     local s=$1 out=$SHARE/out/$1 f
     echo "======== $s: console (checks and kernel lines)"
     grep -E '^\[vm ' "$out/console.log" | tail -n 150 || true
-    for f in nfsrec.log cld.log statd.log notify.log c2-daemon.log; do
+    for f in nfsrec.log cld.log statd.log notify.log c2-daemon.log nodeA.log nodeB.log etcd.log; do
         [ -s "$out/$f" ] || continue
         echo "======== $s: $f (last 150 lines)"
         tail -n 150 "$out/$f"

@@ -398,10 +398,8 @@ scenario_unrecorded() {
     check "client2 logged the loss (NFS: 10.0.0.1: lost 1 locks)" wait_until $((2 * LEASE + 20)) dmesg_since_has "$REBOOT_T" 'NFS: 10.0.0.1: lost'
     trace_ops_stop "$OUT/unrecorded-ops-trace.txt"
     check "client2 did not reclaim" not v4_lock_held client2 u2
-    # 10034 = NFS4ERR_RECLAIM_BAD, 10033 = NO_GRACE, 10013 = GRACE
-    grep -oE '(OPEN|LOCK|RECLAIM_COMPLETE) status=-?[0-9]+' "$OUT/unrecorded-ops-trace.txt" | sort | uniq -c |
-        while read -r l; do info "server answered (count op status): $l"; done
-    check "server refused a reclaim with NFS4ERR_RECLAIM_BAD or NO_GRACE" grep -qE 'OPEN status=(10034|10033)' "$OUT/unrecorded-ops-trace.txt"
+    trace_ops_summary "$OUT/unrecorded-ops-trace.txt"
+    check "server refused a reclaim with NFS4ERR_RECLAIM_BAD or NO_GRACE" reclaim_refused "$OUT/unrecorded-ops-trace.txt" 'OPEN '
     check "grace ended" wait_until $((2 * LEASE + 10)) grace_ended
     check "nfsvm can now lock client2's file (server holds no lock for it)" flock -n -x /mnt/u40/u2 true
     kernel_lines
@@ -562,13 +560,11 @@ switch_reclaimed() {  # after the boot into the other daemons: every lock is bac
     dump_nfsd_clients > "$OUT/$P-clients-after.txt"
     check "lockd's NSM state went on from $STATE1, not restarted" wait_until 10 nsm_state_above "$STATE1"
     info "NSM state now $(cat /proc/sys/fs/nfs/nsm_local_state) (state file: $(state_file_number))"
-    # a reclaim the server refused: 10034 = NFS4ERR_RECLAIM_BAD, 10033 = NFS4ERR_NO_GRACE
     sleep 1
     trace_ops_stop "$OUT/$P-ops-trace.txt"
-    grep -oE '(OPEN|LOCK|RECLAIM_COMPLETE) status=-?[0-9]+' "$OUT/$P-ops-trace.txt" | sort | uniq -c |
-        while read -r l; do info "server answered (count op status): $l"; done
+    trace_ops_summary "$OUT/$P-ops-trace.txt"
     check "server refused no reclaim (no NFS4ERR_RECLAIM_BAD or NO_GRACE)" \
-        not grep -qE 'status=(10034|10033)' "$OUT/$P-ops-trace.txt"
+        not reclaim_refused "$OUT/$P-ops-trace.txt"
     check "no client lost a lock (no 'lost', no failed reclaim in the kernel log)" \
         not dmesg_since_has "$REBOOT_T" "$LOSS_PAT"
     T=$(up)

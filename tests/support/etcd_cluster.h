@@ -2,6 +2,9 @@
 // (found as $ETCD_CLUSTER, else $top_srcdir/tests/support/etcd-cluster).
 // Blocking (it runs the script): call it from the test's thread, between
 // loop runs, never from a callback.
+//
+// SharedEtcdCluster: one such cluster for the tests of a suite or of a
+// whole program, started on first use.
 #pragma once
 
 #include <stdio.h>
@@ -14,6 +17,7 @@
 
 #include "common/base/logging.h"
 #include "common/base/result.h"
+#include <gtest/gtest.h>
 
 namespace nfsrec::test_support {
 
@@ -96,6 +100,51 @@ class EtcdCluster {
 
   std::string dir_;
   std::vector<std::string> endpoints_;
+};
+
+// One cluster of `members` shared by several tests.  For a suite: a
+// static member, with TearDownTestSuite calling TearDown(); for a whole
+// program: ForProgram() at namespace scope, which gtest tears down after
+// the last test.  Each test's SetUp asserts Get() != nullptr with error()
+// as the message, so without etcd every test fails with the reason.
+class SharedEtcdCluster : public ::testing::Environment {
+ public:
+  explicit SharedEtcdCluster(int members) : members_(members) {}
+
+  static SharedEtcdCluster* ForProgram(int members) {
+    return static_cast<SharedEtcdCluster*>(
+        ::testing::AddGlobalTestEnvironment(new SharedEtcdCluster(members)));
+  }
+
+  // Started on the first call; null once a start failed (not retried
+  // until TearDown).
+  EtcdCluster* Get() {
+    if (!tried_) {
+      tried_ = true;
+      Result<std::unique_ptr<EtcdCluster>> c = EtcdCluster::Start(members_);
+      if (c.ok()) {
+        cluster_ = std::move(c).value();
+      } else {
+        error_ = c.status();
+      }
+    }
+    return cluster_.get();
+  }
+  // Why Get() returned null.
+  const Status& error() const { return error_; }
+
+  // Stops the members; the next Get() starts new ones.
+  void TearDown() override {
+    cluster_.reset();
+    tried_ = false;
+    error_ = Status::Ok();
+  }
+
+ private:
+  const int members_;
+  bool tried_ = false;
+  std::unique_ptr<EtcdCluster> cluster_;
+  Status error_;
 };
 
 }  // namespace nfsrec::test_support

@@ -1,9 +1,12 @@
 // FakeGraceControl: the GraceControl port (nfs4rec/grace.h) that records
 // calls and answers only when the test says so, through Finish() and
-// AnswerGraceTime().
+// AnswerGraceTime().  The notices are recorded in order in `events`:
+// "started N" (N = offered, "unknown" for kOfferedUnknown) and "ended".
 #pragma once
 
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "common/base/callback.h"
 #include "nfs4rec/grace.h"
@@ -39,6 +42,13 @@ class FakeGraceControl final : public GraceControl {
     return true;
   }
   int grace_time_reads = 0;
+
+  void GraceStarted(uint64_t offered) override {
+    events.push_back(offered == kOfferedUnknown ? std::string("started unknown")
+                                                : "started " + std::to_string(offered));
+  }
+  void GraceEnded() override { events.push_back("ended"); }
+  std::vector<std::string> events;
 
   int calls = 0;
 

@@ -16,5 +16,6 @@ tests_support_rpcbind_driver_LDADD = tests/support/librpctest.a $(COMMON_LIBS) \
 	rpcgen/librpcxdr.a $(SYS_LIBS)
 
 # Runs a command in a private network namespace with its own rpcbind.
-EXTRA_DIST += tests/support/with-netns tests/support/timed tests/support/rpcbind_test.sh tests/support/dispatch_testutil.h
+EXTRA_DIST += tests/support/with-netns tests/support/with-etcd tests/support/fake-statd-peer tests/support/timed tests/support/rpcbind_test.sh tests/support/dispatch_testutil.h
 TESTS += tests/support/rpcbind_test.sh
+EXTRA_DIST += tests/support/fake_cluster_grace.h

@@ -5,8 +5,9 @@
 # namespace (a fake rpcbind and statd in Python) records the source
 # address of each packet and the mon_name of each SM_NOTIFY.  Our host has
 # two addresses on the link; the floating one (.3) is not the one the
-# kernel would choose.  An address without a reverse name is refused with
-# exit status 1, as Debian's sm-notify refuses it.
+# kernel would choose.  An address without a reverse name is refused by
+# the sm-notify command with exit status 1, as Debian's sm-notify refuses
+# it; the daemon sends from it, announcing the address.
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip "python3 is not installed"
 
@@ -21,41 +22,9 @@ printf '127.0.0.1 localhost\n%s floating.example floating\n10.236.0.9 elsewhere.
   "$FLOAT" >"$T/hosts"
 mount --bind "$T/hosts" /etc/hosts || skip "cannot bind-mount over /etc/hosts"
 
-cat >"$T/peer.py" <<'PY'
-import select, socket, struct, sys
-log = sys.argv[1]
-rpcbind = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-rpcbind.bind(("0.0.0.0", 111))
-statd = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-statd.bind(("0.0.0.0", 0))
-open(log + ".ready", "w").close()
-def record(line):
-    with open(log, "a") as f:
-        f.write(line + "\n")
-while True:
-    ready, _, _ = select.select([rpcbind, statd], [], [], 120)
-    if not ready:
-        break
-    for s in ready:
-        data, src = s.recvfrom(65536)
-        xid = data[:4]
-        if s is rpcbind:
-            # PMAP GETPORT: accepted, success, our statd's port.
-            record("rpcbind %s" % src[0])
-            s.sendto(xid + struct.pack(">6I", 1, 0, 0, 0, 0, statd.getsockname()[1]), src)
-            continue
-        # SM_NOTIFY: skip the call header and both auth fields.
-        off = 24
-        for _ in range(2):
-            n = struct.unpack(">I", data[off + 4:off + 8])[0]
-            off += 8 + ((n + 3) & ~3)
-        n = struct.unpack(">I", data[off:off + 4])[0]
-        record("notify %s %s" % (src[0], data[off + 4:off + 4 + n].decode()))
-        s.sendto(xid + struct.pack(">5I", 1, 0, 0, 0, 0), src)
-PY
 export T PEER
 "$WITH_NETNS" --name peer --no-rpcbind --veth "$OURS/24,$PEER/24" -- \
-  python3 "$T/peer.py" "$T/peer.log" &
+  python3 "$top_srcdir/tests/support/fake-statd-peer" "$T/peer.log" &
 PEERPID=$!
 for _ in $(seq 1 200); do [ -e "$T/peer.log.ready" ] && break; sleep 0.05; done
 [ -e "$T/peer.log.ready" ] || { fail "peer did not come up"; finish; }
@@ -72,11 +41,11 @@ monitor_peer() {
 # expect_from WHAT: the peer heard rpcbind and SM_NOTIFY from $FLOAT only,
 # with mon_name floating.example (then the short name, as sm-notify sends).
 expect_from() {
-  for _ in $(seq 1 100); do grep -q "notify $FLOAT floating$" "$T/peer.log" 2>/dev/null && break; sleep 0.05; done
+  for _ in $(seq 1 100); do grep -q "notify $FLOAT floating [0-9]*$" "$T/peer.log" 2>/dev/null && break; sleep 0.05; done
   grep -q "^rpcbind $FLOAT$" "$T/peer.log" || fail "$1: rpcbind query not from $FLOAT: $(cat "$T/peer.log")"
-  grep -q "^notify $FLOAT floating.example$" "$T/peer.log" ||
+  grep -q "^notify $FLOAT floating.example [0-9]*$" "$T/peer.log" ||
     fail "$1: no SM_NOTIFY from $FLOAT for floating.example: $(cat "$T/peer.log")"
-  grep -q "^notify $FLOAT floating$" "$T/peer.log" || fail "$1: no short-name SM_NOTIFY"
+  grep -q "^notify $FLOAT floating [0-9]*$" "$T/peer.log" || fail "$1: no short-name SM_NOTIFY"
   if grep -v " $FLOAT" "$T/peer.log" | grep -q .; then
     fail "$1: packets from another address: $(cat "$T/peer.log")"
   else
@@ -121,6 +90,26 @@ if command -v sm-notify >/dev/null; then
 fi
 [ -s "$T/peer.log" ] && fail "a refused source still sent: $(cat "$T/peer.log")"
 
+# The daemon binds it all the same and announces the address itself, as
+# rpc.statd names an address without a reverse map (cluster mode's
+# default, the instance's address, is the same case).
+echo "== the daemon with -n ADDR that has no reverse name"
+monitor_peer
+boot 66666666
+start_daemon -n "$NONAME"
+for _ in $(seq 1 100); do grep -q "^notify " "$T/peer.log" 2>/dev/null && break; sleep 0.05; done
+grep -q "^notify $NONAME $NONAME [0-9]*$" "$T/peer.log" ||
+  fail "-n $NONAME: no SM_NOTIFY from $NONAME for $NONAME: $(cat "$T/peer.log")"
+if grep -v " $NONAME" "$T/peer.log" | grep -q .; then
+  fail "-n $NONAME: packets from another address: $(cat "$T/peer.log")"
+elif [ "$(grep -c "^notify " "$T/peer.log")" != 1 ]; then
+  fail "-n $NONAME: not one SM_NOTIFY (an address has no short name): $(cat "$T/peer.log")"
+else
+  echo "ok: -n $NONAME: every packet from $NONAME, announcing $NONAME"
+fi
+stop_daemon
+: >"$T/peer.log"
+
 # The daemon keeps serving, as rpc.statd does when its sm-notify refuses
 # -v: a floating address that is elsewhere now is announced by name from
 # the address the kernel chooses, with a warning.
@@ -128,8 +117,8 @@ echo "== the daemon with -n NAME whose address is not here"
 monitor_peer
 boot 77777777
 start_daemon -n elsewhere.example
-for _ in $(seq 1 100); do grep -q "notify $OURS elsewhere$" "$T/peer.log" 2>/dev/null && break; sleep 0.05; done
-grep -q "^notify $OURS elsewhere.example$" "$T/peer.log" ||
+for _ in $(seq 1 100); do grep -q "notify $OURS elsewhere [0-9]*$" "$T/peer.log" 2>/dev/null && break; sleep 0.05; done
+grep -q "^notify $OURS elsewhere.example [0-9]*$" "$T/peer.log" ||
   fail "-n elsewhere.example: not announced from $OURS: $(cat "$T/peer.log")"
 grep -q "cannot send from 10.236.0.9" "$T"/daemon*.log || fail "-n elsewhere.example: no warning"
 stop_daemon

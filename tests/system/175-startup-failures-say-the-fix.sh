@@ -136,18 +136,20 @@ says disk-full "free space on the file system that holds"
 umount "$T/full"
 
 # The database locked by another process for longer than the 10 s busy
-# timeout.
+# timeout: sqlite3 holds the lock until $T/unlock appears (then its input
+# ends and it rolls back), so the test does not wait out a fixed sleep.
 start_daemon
 stop_daemon
 (
   echo "BEGIN EXCLUSIVE; INSERT INTO schema_versions VALUES ('lock-holder', 0);"
-  sleep 25
-) | sqlite3 "$DB" &
+  echo ".print locked"
+  for _ in $(seq 1 600); do [ -e "$T/unlock" ] && break; sleep 0.05; done
+) | sqlite3 "$DB" >"$T/locker.out" 2>&1 &
 LOCKER=$!
-sleep 0.5
+for _ in $(seq 1 100); do grep -q locked "$T/locker.out" 2>/dev/null && break; sleep 0.05; done
 refuses locked-db -P "$STATE"
 says locked-db "another process holds $DB locked (find it with: fuser $DB)"
-kill "$LOCKER" 2>/dev/null
+touch "$T/unlock"
 wait "$LOCKER" 2>/dev/null
 
 # Not failures.  rpc_pipefs not mounted where the cld pipe should be: one

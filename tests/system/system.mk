@@ -40,6 +40,7 @@ SYSTEM_TESTS = \
 	tests/system/160-symlinked-state-directory-accepted.sh \
 	tests/system/170-second-sigterm-during-teardown-unregisters.sh \
 	tests/system/175-startup-failures-say-the-fix.sh \
+	tests/system/176-quit-signal-during-start-up-exits-cleanly.sh \
 	tests/system/180-rpcbind-restart-reregisters.sh \
 	tests/system/185-unmon-not-durable-is-system-err.sh \
 	tests/system/190-privileges-dropped.sh \
@@ -62,3 +63,5 @@ SYSTEM_TESTS += tests/system/220-nfsdcld-clients-reclaim-after-switch.sh
 SYSTEM_TESTS += tests/system/205-nfsrecctl-status.sh
 # nfsrecctl remove monitor / expire client, through the daemon and offline.
 SYSTEM_TESTS += tests/system/225-nfsrecctl-remove-expire.sh
+# nfsrecctl cluster against a real 3-member etcd.
+SYSTEM_TESTS += tests/system/230-nfsrecctl-cluster.sh
