@@ -150,17 +150,22 @@ cl_all_reclaimed() {
     cl_v4_lock_held B "NFSv4.0 nfsvm" k40 && cl_v4_lock_held B "NFSv4.2 nfsvm" k42 &&
         cl_v4_lock_held B "NFSv4.1 client2" k41 && nlm_lock_held k3
 }
-# The NSM state number in the node's status report (the "state" of its "nsm" object).
+# The NSM state number in the node's status report: "state" directly in the top-level "nsm"
+# object (other objects, "cluster"'s "stores" among them, have an "nsm" or a "state" of their own).
 cl_nsm_state() {
-    cl_in "$1" "$CL_NFSRECCTL" --config "$CL_DIR/$1/nfs.conf" status --json 2>/dev/null | tr -d ' \n' |
-        awk '{ i = index($0, "\"nsm\":{"); if (i == 0) exit
-               s = substr($0, i + 7); d = 0
-               for (j = 1; j <= length(s); j++) {
-                   c = substr(s, j, 1)
-                   if (c == "{" || c == "[") d++
-                   else if (c == "}" || c == "]") { if (d == 0) exit; d-- }
-                   else if (d == 0 && substr(s, j, 8) == "\"state\":") {
-                       v = substr(s, j + 8); sub(/[^0-9].*/, "", v); print v; exit
+    cl_in "$1" "$CL_NFSRECCTL" --config "$CL_DIR/$1/nfs.conf" status --json \
+        2> "$OUT/node$1-status.err" | tee "$OUT/node$1-status.json" | tr -d ' \n' |
+        awk '{ d = 0; in_nsm = 0
+               for (j = 1; j <= length($0); j++) {
+                   c = substr($0, j, 1)
+                   if (c == "{" || c == "[") {
+                       d++
+                       if (d == 2 && substr($0, j - 6, 6) == "\"nsm\":") in_nsm = 1
+                   } else if (c == "}" || c == "]") {
+                       if (d == 2 && in_nsm) exit
+                       d--
+                   } else if (in_nsm && d == 2 && substr($0, j, 8) == "\"state\":") {
+                       v = substr($0, j + 8); sub(/[^0-9].*/, "", v); print v; exit
                    }
                } }'
 }
