@@ -163,8 +163,8 @@ LiveStatus GatherLiveStatus(const LiveSources& src) {
   if (src.nsm != nullptr) s.nsm = GatherNsm(*src.nsm, mono_now, now);
   if (src.queue != nullptr) {
     const CommitQueue::Stats q = src.queue->stats();
-    s.store =
-        LiveStatus::Store{q.units, q.transactions, q.queued, q.running, q.max_group, q.commit_time};
+    s.store.emplace(LiveStatus::Store{q.units, q.transactions, q.queued, q.running, q.max_group,
+                                      q.commit_time});
   }
   if (src.tracking != nullptr) s.nfs4 = GatherNfs4(*src.tracking, mono_now, now);
   if (src.cluster) s.cluster = src.cluster();

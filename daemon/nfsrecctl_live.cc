@@ -189,12 +189,14 @@ std::string HumanStatus(const json& s) {
     os << "NSM: not served by this daemon\n";
   }
   const json& st = s.at("store");
-  os << "Store: " << st.at("units") << " units in " << st.at("transactions")
-     << " commits (group size "
-     << "mean " << st.at("group_size").at("mean") << ", max " << st.at("group_size").at("max")
-     << "); commit p50 " << Millis(st.at("commit_seconds").at("p50")) << ", p99 "
-     << Millis(st.at("commit_seconds").at("p99")) << "; " << st.at("queued") << " queued, "
-     << st.at("running") << " running\n";
+  if (st.is_object()) {
+    os << "Store: " << st.at("units") << " units in " << st.at("transactions")
+       << " commits (group size "
+       << "mean " << st.at("group_size").at("mean") << ", max " << st.at("group_size").at("max")
+       << "); commit p50 " << Millis(st.at("commit_seconds").at("p50")) << ", p99 "
+       << Millis(st.at("commit_seconds").at("p99")) << "; " << st.at("queued") << " queued, "
+       << st.at("running") << " running\n";
+  }
   if (s.contains("cluster") && s.at("cluster").is_object() && s.at("cluster").contains("stores")) {
     ClusterStoresSummary(s.at("cluster"), os);
   }

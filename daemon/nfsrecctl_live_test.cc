@@ -26,9 +26,10 @@ json SampleStatus() {
   n.peers_pending = 1;
   n.peers_total = 3;
   s.nsm = n;
-  s.store.units = 3;
-  s.store.transactions = 2;
-  s.store.max_group = 2;
+  LiveStatus::Store& st = s.store.emplace();
+  st.units = 3;
+  st.transactions = 2;
+  st.max_group = 2;
   LiveStatus::Nfs4 f;
   f.upcalls = {{"create", 1}, {"check", 0}};
   f.upcalls_total = 1;
@@ -107,6 +108,7 @@ TEST(StatusOutput, HumanSummaryInClusterModeShowsEachEtcdStoresGroupCommit) {
   LiveStatus s;
   s.cluster = c;
   j["cluster"] = StatusToJson(s)["cluster"];
+  j["store"] = nullptr;  // no SQLite database in cluster mode
   LiveOutput o = StatusOutput(kSocket, j, false);
   ASSERT_EQ(o.exit_code, 0) << o.err;
   const char* want =
@@ -114,6 +116,7 @@ TEST(StatusOutput, HumanSummaryInClusterModeShowsEachEtcdStoresGroupCommit) {
       "6; 0 re-run alone); NFSv4 40 units in 10 Txns (group size mean 4.0, max 9; 2 re-run "
       "alone)\n";
   EXPECT_NE(o.out.find(want), std::string::npos) << want << "\nin:\n" << o.out;
+  EXPECT_EQ(o.out.find("Store: "), std::string::npos) << "SQLite's queue shown in cluster mode";
   EXPECT_EQ(StatusOutput(kSocket, SampleStatus(), false).out.find("on etcd"), std::string::npos);
 }
 

@@ -414,20 +414,22 @@ void ClusterMetrics(const LiveStatus::Cluster& c, Exposition& e) {
   }
 }
 
+json StoreJson(const LiveStatus::Store& st) {
+  return {{"units", st.units},
+          {"transactions", st.transactions},
+          {"queued", st.queued},
+          {"running", st.running},
+          {"group_size", GroupSize(st)},
+          {"commits_timed", st.commit_time.count()},
+          {"commit_seconds",
+           {{"p50", Seconds(st.commit_time.Percentile(0.5))},
+            {"p99", Seconds(st.commit_time.Percentile(0.99))},
+            {"max", Seconds(st.commit_time.max())}}}};
+}
+
 }  // namespace
 
 nlohmann::json StatusToJson(const LiveStatus& s) {
-  const LiveStatus::Store& st = s.store;
-  json store = {{"units", st.units},
-                {"transactions", st.transactions},
-                {"queued", st.queued},
-                {"running", st.running},
-                {"group_size", GroupSize(st)},
-                {"commits_timed", st.commit_time.count()},
-                {"commit_seconds",
-                 {{"p50", Seconds(st.commit_time.Percentile(0.5))},
-                  {"p99", Seconds(st.commit_time.Percentile(0.99))},
-                  {"max", Seconds(st.commit_time.max())}}}};
   return {{"version", s.version},
           {"pid", s.pid},
           {"uid", s.uid},
@@ -436,7 +438,7 @@ nlohmann::json StatusToJson(const LiveStatus& s) {
           {"started", Time(s.started)},
           {"started_utc", TimeUtc(s.started)},
           {"nsm", s.nsm ? NsmJson(*s.nsm) : json(nullptr)},
-          {"store", store},
+          {"store", s.store ? StoreJson(*s.store) : json(nullptr)},
           {"nfs4", s.nfs4 ? Nfs4Json(*s.nfs4) : json(nullptr)},
           {"cluster", s.cluster ? ClusterJson(*s.cluster) : json(nullptr)}};
 }
@@ -448,7 +450,7 @@ std::string StatusToPrometheus(const LiveStatus& s) {
   e.One("nfsrecd_start_time_seconds", "gauge", "Unix time the daemon became ready.",
         static_cast<double>(s.started));
   if (s.nsm) NsmMetrics(*s.nsm, e);
-  StoreMetrics(s.store, e);
+  if (s.store) StoreMetrics(*s.store, e);
   if (s.nfs4) Nfs4Metrics(*s.nfs4, e);
   if (s.cluster) ClusterMetrics(*s.cluster, e);
   return e.str();

@@ -84,7 +84,9 @@ struct LiveStatus {
     uint64_t max_group = 0;
     LatencyHistogram commit_time;
   };
-  Store store;
+  // SQLite's commit queue; none in cluster mode (the stores are on etcd:
+  // cluster->stores).
+  std::optional<Store> store;
 
   struct GraceEnd {
     std::string reason;  // all-reclaimed, timer, admin, unknown (docs/events.md)

@@ -40,12 +40,13 @@ LiveStatus Known() {
   n.peers = {{"client\"1", "pending", 3, 1800000060},
              {std::string("\xff\x01", 2), "answered", 2, 0}};
   s.nsm = n;
-  s.store.units = 7;
-  s.store.transactions = 3;
-  s.store.max_group = 4;
-  s.store.commit_time.Record(microseconds(900));
-  s.store.commit_time.Record(microseconds(950));
-  s.store.commit_time.Record(milliseconds(20));
+  LiveStatus::Store& st = s.store.emplace();
+  st.units = 7;
+  st.transactions = 3;
+  st.max_group = 4;
+  st.commit_time.Record(microseconds(900));
+  st.commit_time.Record(microseconds(950));
+  st.commit_time.Record(milliseconds(20));
   LiveStatus::Nfs4 f;
   f.upcalls = {{"create", 2}, {"gracestart", 1}};
   f.upcalls_total = 3;
@@ -89,6 +90,7 @@ LiveStatus KnownInCluster() {
   c.held = true;
   c.nsm_store = LiveStatus::Cluster::Batcher{10, 4, 3, 5};
   s.cluster = c;
+  s.store.reset();  // no SQLite database in cluster mode
   return s;
 }
 
@@ -248,6 +250,7 @@ TEST(StatusToJson, ClusterModeCarriesEachEtcdStoresGroupCommitCounts) {
   EXPECT_DOUBLE_EQ(nsm["group_size"]["mean"].get<double>(), 2.5);
   EXPECT_EQ(nsm["group_size"]["max"], 5);
   EXPECT_TRUE(j["cluster"]["stores"]["nfs4"].is_null());
+  EXPECT_TRUE(j["store"].is_null()) << "SQLite's queue shown where there is none";
 }
 
 TEST(StatusToPrometheus, ClusterModeExposesEachEtcdStoresGroupCommitCounts) {
@@ -266,6 +269,8 @@ TEST(StatusToPrometheus, ClusterModeExposesEachEtcdStoresGroupCommitCounts) {
   }
   EXPECT_EQ(text.find("store=\"nfs4\""), std::string::npos) << "a store not run has samples";
   EXPECT_EQ(StatusToPrometheus(Known()).find("nfsrecd_cluster_store"), std::string::npos);
+  EXPECT_EQ(text.find("nfsrecd_store_"), std::string::npos) << "SQLite's queue in cluster mode";
+  EXPECT_NE(StatusToPrometheus(Known()).find("nfsrecd_store_units_total 7\n"), std::string::npos);
 }
 
 TEST(StatusToJson, UnknownDurationsAndTimesAreNull) {
@@ -287,7 +292,10 @@ TEST(StatusToJson, AServiceNotRunIsNull) {
   EXPECT_TRUE(j["nsm"].is_null());
   EXPECT_TRUE(j["nfs4"].is_null());
   EXPECT_TRUE(j["started"].is_null());
-  EXPECT_EQ(j["store"]["group_size"]["mean"], 0.0);
+  EXPECT_TRUE(j["store"].is_null());
+  LiveStatus no_commits;
+  no_commits.store.emplace();
+  EXPECT_EQ(StatusToJson(no_commits)["store"]["group_size"]["mean"], 0.0);
 }
 
 TEST(UnixSecondsOf, MonotonicPointsBecomeWallTimeAndTheEpochMeansNever) {

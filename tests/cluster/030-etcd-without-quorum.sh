@@ -40,6 +40,13 @@ python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["cluster"]["stores"]
 assert s["nsm"]["units"] >= 1 and s["nfs4"]["units"] >= 2, s
 assert s["nfs4"]["transactions"] >= 1 and s["nfs4"]["group_size"]["max"] >= 1, s' \
   "$T/s.json" || fail "status does not count the stores' etcd Txns: $(cat "$T/s.json")"
+python3 - "$top_srcdir/docs/schema/status.json" "$T/s.json" <<'PY' ||
+import json, sys, jsonschema
+s = json.load(open(sys.argv[2]))
+jsonschema.validate(s, json.load(open(sys.argv[1])))
+assert s["store"] is None, s["store"]  # no SQLite database in cluster mode
+PY
+  fail "cluster-mode status: not the schema's, or SQLite's queue shown: $(cat "$T/s.json")"
 grep -q "etcd: no endpoint answers" "$T/n1/daemon.log" || fail "no log line for the outage"
 
 "$ETCD_CLUSTER" restart "$T/etcd" 2 && "$ETCD_CLUSTER" restart "$T/etcd" 3 || fail "restarting"
