@@ -214,9 +214,9 @@ scenario_cluster() {
     S0=$(up)
     echo 1 > /proc/sys/net/ipv4/ip_forward
     /sbin/ip addr add "$CL_CLIENT_ADDR/32" dev lo
-    # The address's name, announced in SM_NOTIFY. Without one the daemon does not bind the
-    # notification to the address: it logs "my_name '10.0.5.10' is unusable" and sends from the
-    # node's own address (daemon/notify_source.cc wants the address's name).
+    # The address's name, which the daemon announces as the mon_name of its SM_NOTIFY (sent from
+    # the address either way; without a name it announces the address text:
+    # daemon/notify_source.cc).
     echo "$CL_ADDR $CL_SCOPE" >> /etc/hosts
     make_client_ns
     c2 /sbin/ip route add default via 10.0.0.1
