@@ -2,7 +2,7 @@
 # run-startup-bench.sh: start-up of nfsrecd with a big store (issue 13).
 #
 #   bench/run-startup-bench.sh [--monitors N] [--records M] [--runs R] [--nfsdcld-records K]
-#                              NFSRECD [NFSRECD...]
+#                              [--interleave] [--perf FILE] NFSRECD [NFSRECD...]
 #
 # For each binary given (e.g. main's build and this one), R starts (default 3) on the same
 # state: N NSM monitors (default 100,000) and M NFSv4 client records (default 1,000,000) in a
@@ -25,6 +25,13 @@
 #             marker of the last clean stop matched: nothing rewritten), rewrote-all, or off
 #             (--no-mirror-sm, or a binary that does not log it); ",unfinished-at-stop" when
 #             the drain's 5 s for the mirror ran out (the files then lag until the next start)
+# --interleave: the starts alternate between the binaries (run 1 of each, then run 2 of each,
+# ...), so that a change in the machine's load falls on both; the binaries must then accept
+# the same schema (see docs/PERFORMANCE.md: a newer schema version is refused by an older
+# binary).  Without it, every start of the first binary comes first.
+# --perf FILE: after the timed starts, one more start of the last binary under
+# `perf record -g -o FILE` (call graphs of the daemon and its helper, from the exec until
+# 1 s after readiness); its timings are printed with "perf" and are slower than the others.
 # EXTRA_ARGS: more daemon options (e.g. --no-mirror-sm).
 # Needs root, rpcbind, sqlite3 and python3; exits 77 (skip) without them.
 set -euo pipefail
@@ -34,12 +41,16 @@ monitors=100000
 records=1000000
 runs=3
 nfsdcld_records=0
+interleave=0
+perf_out=
 while [ $# -gt 0 ]; do
     case "$1" in
         --monitors) monitors=$2; shift 2 ;;
         --records) records=$2; shift 2 ;;
         --runs) runs=$2; shift 2 ;;
         --nfsdcld-records) nfsdcld_records=$2; shift 2 ;;
+        --interleave) interleave=1; shift ;;
+        --perf) perf_out=$2; shift 2 ;;
         --) shift; break ;;
         -*) echo "usage: $0 [--monitors N] [--records M] [--runs R] NFSRECD..." >&2; exit 2 ;;
         *) break ;;
@@ -70,11 +81,15 @@ daemon_args() {
 }
 
 # One start: the probe execs the daemon, times it, stops it with SIGTERM.
+# PROBE_PERF=FILE: the daemon runs under perf record -g (perf's child is the daemon).
 probe() {  # probe <binary> <log>
-    "$TOP/tests/support/with-netns" -- python3 - "$1" "$2" "$W/cld" "$PORT" $(daemon_args) <<'EOF'
+    "$TOP/tests/support/with-netns" -- python3 - "$1" "$2" "$W/cld" "$PORT" "${PROBE_PERF:-}" \
+        $(daemon_args) <<'EOF'
 import os, signal, socket, struct, subprocess, sys, time
-binary, log, pipe, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-args = [binary] + sys.argv[5:]
+binary, log, pipe, port, perf = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+args = [binary] + sys.argv[6:]
+if perf:
+    args = ["perf", "record", "-q", "-g", "-o", perf, "--"] + args
 XID = 0x13131313
 call = struct.pack(">IIIIIIIIII", XID, 0, 2, 100024, 1, 0, 0, 0, 0, 0)
 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -126,11 +141,23 @@ notify.setblocking(False)
 env = dict(os.environ, NOTIFY_SOCKET=notify_path)
 t0 = time.monotonic()
 p = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT, env=env)
+pid = p.pid  # the daemon's
+if perf:
+    pid = None
+    while pid is None and p.poll() is None and time.monotonic() < t0 + 10:
+        try:
+            kids = open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()
+        except OSError:
+            kids = []
+        if kids:
+            pid = int(kids[0])
+        else:
+            time.sleep(0.0005)
 pipe_ms = nsm_ms = ready_ms = None
 limit = t0 + 120
-while time.monotonic() < limit and p.poll() is None:
+while pid is not None and time.monotonic() < limit and p.poll() is None:
     now = time.monotonic()
-    if pipe_ms is None and pipe_open(p.pid):
+    if pipe_ms is None and pipe_open(pid):
         pipe_ms = (time.monotonic() - t0) * 1000
     if nsm_ms is None and answered():
         nsm_ms = (time.monotonic() - t0) * 1000
@@ -146,14 +173,18 @@ while time.monotonic() < limit and p.poll() is None:
 time.sleep(1)
 rss = hwm = "?"
 try:
-    for line in open(f"/proc/{p.pid}/status"):
+    for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS:"):
             rss = line.split()[1]
         if line.startswith("VmHWM:"):
             hwm = line.split()[1]
 except OSError:
     pass
-p.send_signal(signal.SIGTERM)
+if pid is not None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        pass
 try:
     p.wait(timeout=60)
 except subprocess.TimeoutExpired:
@@ -205,15 +236,28 @@ echo "# state: $(sqlite3 "$db" 'SELECT count(*) FROM monitors') monitors," \
     "$(sqlite3 "$db" 'SELECT count(*) FROM cld_clients') v4 records," \
     "$(du -k "$db" | cut -f1) KB, written in $(echo "$(date +%s.%N) - $t" | bc 2>/dev/null || echo '?') s"
 echo "# daemon: $(daemon_args)"
-for bin in "$@"; do
+one_run() {  # one_run <binary> <run label>
+    local out mirror
+    out=$(probe "$1" "$W/run.log") || { echo "$1 run $2 failed: $out"; tail -20 "$W/run.log"; exit 1; }
+    # What the sm/ mirror did at this start (statd/sm_mirror.h): found the files in step
+    # with the database, or rewrote them all (in the background, after the NSM answered).
+    mirror=off
+    grep -q "sm/ mirror: rewrote every file" "$W/run.log" && mirror=rewrote-all
+    grep -q "sm/ mirror: .* are in step" "$W/run.log" && mirror=in-step
+    grep -q "not written within" "$W/run.log" && mirror=$mirror,unfinished-at-stop
+    echo "$1 run=$2 $out mirror=$mirror load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"
+}
+if [ "$interleave" = 1 ]; then
     for r in $(seq 1 "$runs"); do
-        out=$(probe "$bin" "$W/run.log") || { echo "$bin run $r failed: $out"; tail -20 "$W/run.log"; exit 1; }
-        # What the sm/ mirror did at this start (statd/sm_mirror.h): found the files in step
-        # with the database, or rewrote them all (in the background, after the NSM answered).
-        mirror=off
-        grep -q "sm/ mirror: rewrote every file" "$W/run.log" && mirror=rewrote-all
-        grep -q "sm/ mirror: .* are in step" "$W/run.log" && mirror=in-step
-        grep -q "not written within" "$W/run.log" && mirror=$mirror,unfinished-at-stop
-        echo "$bin run=$r $out mirror=$mirror"
+        for bin in "$@"; do one_run "$bin" "$r"; done
     done
-done
+else
+    for bin in "$@"; do
+        for r in $(seq 1 "$runs"); do one_run "$bin" "$r"; done
+    done
+fi
+if [ -n "$perf_out" ]; then
+    last=${*: -1}
+    PROBE_PERF=$perf_out one_run "$last" perf
+    echo "# profile: perf report -i $perf_out --no-children"
+fi

@@ -453,14 +453,20 @@ std::vector<MonitorIndex::Slot> MonitorIndex::FindClient(const std::string& my_n
   return m.Sorted(std::move(out));
 }
 
-std::vector<MonitorIndex::Slot> MonitorIndex::All() const {
+std::vector<MonitorIndex::Slot> MonitorIndex::All() const { return SortedByKey(Unordered()); }
+
+std::vector<MonitorIndex::Slot> MonitorIndex::Unordered() const {
   const Impl& m = *impl_;
   std::vector<Slot> out;
   out.reserve(size_);
   for (uint32_t s = 0; s < m.recs.count(); ++s) {
     if (m.recs[s].used) out.push_back(s);
   }
-  return m.Sorted(std::move(out));
+  return out;
+}
+
+std::vector<MonitorIndex::Slot> MonitorIndex::SortedByKey(std::vector<Slot> slots) const {
+  return impl_->Sorted(std::move(slots));
 }
 
 MonitorKey MonitorIndex::Key(Slot slot) const {

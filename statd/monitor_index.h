@@ -92,6 +92,10 @@ class MonitorIndex {
                                int32_t my_proc) const;
   // Every record, in key order.
   std::vector<Slot> All() const;
+  // Every record, in no particular order (no sort: O(size)).
+  std::vector<Slot> Unordered() const;
+  // `slots` in key order, each once.
+  std::vector<Slot> SortedByKey(std::vector<Slot> slots) const;
 
   Entry Get(Slot slot) const;
   MonitorRecord Record(Slot slot) const;

@@ -91,7 +91,12 @@ NsmDaemon::~NsmDaemon() {
 }
 
 void NsmDaemon::Start(Done done) {
-  service_->Start(ReadLegacyStatd(files_, options_.state_dir), std::move(done));
+  service_->Start(
+      [&files = files_, dir = options_.state_dir](bool with_lists) {
+        return with_lists ? ReadLegacyStatd(files, dir)
+                          : LegacyStatd{ReadLegacyState(files, dir), {}, {}, {}};
+      },
+      std::move(done));
 }
 
 void NsmDaemon::Reload(Done done) {

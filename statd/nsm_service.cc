@@ -90,10 +90,19 @@ bool NsmService::AcceptableLegacy(const MonitorRecord& r) {
 }
 
 void NsmService::Start(const LegacyStatd& legacy, Done done) {
+  Start(
+      [legacy](bool with_lists) {
+        return with_lists ? legacy : LegacyStatd{legacy.state, {}, {}, {}};
+      },
+      std::move(done));
+}
+
+void NsmService::Start(LegacyReader legacy, Done done) {
   loading_ = true;
-  LoadForStart(std::move(done), [this, legacy](NsmSnapshot snapshot, Done next) {
-    StartWith(legacy, std::move(snapshot), std::move(next));
-  });
+  LoadForStart(std::move(done),
+               [this, legacy = std::move(legacy)](NsmSnapshot snapshot, Done next) {
+                 StartWith(legacy, std::move(snapshot), std::move(next));
+               });
 }
 
 void NsmService::LoadForStart(Done done, Callback<void(NsmSnapshot, Done)> then) {
@@ -108,8 +117,9 @@ void NsmService::LoadForStart(Done done, Callback<void(NsmSnapshot, Done)> then)
   });
 }
 
-void NsmService::StartWith(const LegacyStatd& legacy, NsmSnapshot snapshot, Done done) {
+void NsmService::StartWith(const LegacyReader& read_legacy, NsmSnapshot snapshot, Done done) {
   const int32_t stored = Apply(std::move(snapshot));
+  const LegacyStatd legacy = read_legacy(/*with_lists=*/stored <= 0);
   int32_t state = stored;
   if (state <= 0 && legacy.state <= 0) {
     log_.Notice("Initializing NSM state");
@@ -150,12 +160,12 @@ void NsmService::StartWith(const LegacyStatd& legacy, NsmSnapshot snapshot, Done
               log_.Info(
                   "rpc.statd's lists were taken over by another process (the sm-notify command)");
             }
-            FinishStart(state, std::move(done));
+            FinishStart(state, /*wrote=*/true, std::move(done));
           });
       return;
     }
   }
-  if (state == stored) return FinishStart(state, std::move(done));
+  if (state == stored) return FinishStart(state, /*wrote=*/false, std::move(done));
   store_.SetLocalState(
       state, [this, alive = liveness_.token(), state, done = std::move(done)](Status st) mutable {
         if (!alive) return;
@@ -163,32 +173,42 @@ void NsmService::StartWith(const LegacyStatd& legacy, NsmSnapshot snapshot, Done
           loading_ = false;
           return done(st.WithContext("storing NSM state"));
         }
-        FinishStart(state, std::move(done));
+        FinishStart(state, /*wrote=*/true, std::move(done));
       });
 }
 
-void NsmService::FinishStart(int32_t state, Done done) {
+void NsmService::FinishStart(int32_t state, bool wrote, Done done) {
+  // Nothing written: the lists loaded are the store's, as of a load that
+  // followed every change submitted before it.
+  if (!wrote) return Started(state, state, std::move(done));
   // Read back what was committed: the store keeps the larger number if
   // another process (the sm-notify command at the same first boot) stored
   // one meanwhile, and its lists if it took over rpc.statd's first.
   LoadForStart(std::move(done), [this, state](NsmSnapshot snapshot, Done next) {
     const int32_t now = Apply(std::move(snapshot));
-    local_state_ = now > state ? now : state;
-    log_.Notice(StrCat("Local NSM state number: ", local_state_));
-    log_.Info(StrCat("Loaded ", monitors_.size(), " monitor record(s)"));
-    PublishState();
-    // Callbacks that lockd never acknowledged before the restart.
-    for (Slot s : monitors_.All()) {
-      const int32_t peer_state = monitors_.peer_state(s);
-      if (peer_state != 0 && peer_state != monitors_.lockd_state(s)) {
-        const MonitorRecord rec = monitors_.Record(s);
-        log_.Info(StrCat("Resending the callback for ", Describe(rec.key), ", state ", peer_state));
-        OwedCallback(rec);
-      }
-    }
-    next(Status::Ok());
-    LoadFinished();
+    Started(state, now, std::move(next));
   });
+}
+
+void NsmService::Started(int32_t state, int32_t stored, Done done) {
+  local_state_ = stored > state ? stored : state;
+  log_.Notice(StrCat("Local NSM state number: ", local_state_));
+  log_.Info(StrCat("Loaded ", monitors_.size(), " monitor record(s)"));
+  PublishState();
+  // Callbacks that lockd never acknowledged before the restart, in key
+  // order (only these few are sorted, not the whole list).
+  std::vector<Slot> owed;
+  for (Slot s : monitors_.Unordered()) {
+    const int32_t peer_state = monitors_.peer_state(s);
+    if (peer_state != 0 && peer_state != monitors_.lockd_state(s)) owed.push_back(s);
+  }
+  for (Slot s : monitors_.SortedByKey(std::move(owed))) {
+    const MonitorRecord rec = monitors_.Record(s);
+    log_.Info(StrCat("Resending the callback for ", Describe(rec.key), ", state ", rec.peer_state));
+    OwedCallback(rec);
+  }
+  done(Status::Ok());
+  LoadFinished();
 }
 
 void NsmService::OwedCallback(const MonitorRecord& rec) {

@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -85,6 +86,14 @@ class NsmService {
   // rpc.statd's monitor and notify lists (records that would fail SM_MON's
   // checks are skipped), in the same transaction.  Any change is committed
   // before done(OK); then the state is published to the kernel.
+  // rpc.statd's files come from `legacy`: legacy(false) gives the state
+  // number alone (lists empty), legacy(true) everything.  The lists are
+  // read only by a start whose store has never held a state (with the sm/
+  // mirror on they hold one file per monitored host).  A start that wrote
+  // nothing serves the lists it loaded; one that wrote loads them again.
+  using LegacyReader = std::function<LegacyStatd(bool with_lists)>;
+  void Start(LegacyReader legacy, Done done);
+  // Start from files already read.
   void Start(const LegacyStatd& legacy, Done done);
   // Re-reads the monitor list, notify list and state from the store, after
   // another process (the sm-notify command) changed them.  The read runs
@@ -161,8 +170,12 @@ class NsmService {
 
   bool AcceptableLegacy(const MonitorRecord& r);
   // Start, once the store answered.
-  void StartWith(const LegacyStatd& legacy, NsmSnapshot snapshot, Done done);
-  void FinishStart(int32_t state, Done done);
+  void StartWith(const LegacyReader& read_legacy, NsmSnapshot snapshot, Done done);
+  // After the state (and any take-over) is durable: reads the lists back
+  // if this start wrote, then publishes the state.
+  void FinishStart(int32_t state, bool wrote, Done done);
+  // The start's last step, on the lists as loaded; `stored` is the loaded state.
+  void Started(int32_t state, int32_t stored, Done done);
   // Loads the lists during Start: then(snapshot, done), or, if the store
   // fails, the load ends and done gets the error.
   void LoadForStart(Done done, Callback<void(NsmSnapshot, Done)> then);

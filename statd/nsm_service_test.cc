@@ -141,6 +141,52 @@ TEST_F(NsmServiceTest, FreshStoreTakesOverStatdsListsOnce) {
   EXPECT_EQ(store_.local_state_writes(), 1);
 }
 
+// rpc.statd's lists (one file per host once the sm/ mirror keeps them) are
+// read only by the start of a store that never held a state; a restart
+// that writes nothing loads the store once and reads only the state file.
+TEST_F(NsmServiceTest, RestartReadsOnlyTheStateFileAndLoadsOnce) {
+  MonitorRecord mon{MonitorKey{"10.0.0.2", "server", 100021, 4, 16}, MakeCookie(1), "client2"};
+  std::vector<bool> reads;
+  auto reader = [&](bool with_lists) {
+    reads.push_back(with_lists);
+    return with_lists ? LegacyStatd{41, {mon}, {}, {}} : LegacyStatd{41, {}, {}, {}};
+  };
+  std::optional<Status> st;
+  service_.Start(reader, [&](Status s) { st = s; });
+  store_.Flush();
+  ASSERT_TRUE(st.has_value() && st->ok());
+  EXPECT_EQ(reads, std::vector<bool>{true});
+  EXPECT_EQ(service_.monitor_count(), 1u);
+
+  NsmService again(store_, resolver_, kernel_, callbacks_, log_);
+  reads.clear();
+  st.reset();
+  again.Start(reader, [&](Status s) { st = s; });
+  EXPECT_EQ(store_.Flush(), 1u);  // the load: nothing written, nothing read back
+  ASSERT_TRUE(st.has_value() && st->ok());
+  EXPECT_EQ(reads, std::vector<bool>{false});
+  EXPECT_EQ(again.local_state(), 41);
+  EXPECT_EQ(again.monitor_count(), 1u);
+  EXPECT_EQ(store_.local_state_writes(), 1);
+
+  // A state file ahead of the store is still adopted (and written).
+  NsmService third(store_, resolver_, kernel_, callbacks_, log_);
+  reads.clear();
+  st.reset();
+  third.Start(
+      [&](bool with_lists) {
+        reads.push_back(with_lists);
+        return LegacyStatd{51, {}, {}, {}};
+      },
+      [&](Status s) { st = s; });
+  store_.Flush();
+  ASSERT_TRUE(st.has_value() && st->ok());
+  EXPECT_EQ(reads, std::vector<bool>{false});
+  EXPECT_EQ(third.local_state(), 51);
+  EXPECT_EQ(store_.local_state(), 51);
+  EXPECT_EQ(third.monitor_count(), 1u);
+}
+
 // The sm-notify command, started at the same first boot, took over and
 // bumped the state between our load and our commit: nothing is imported
 // twice and we end with its number.

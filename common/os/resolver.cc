@@ -5,11 +5,12 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <string_view>
 #include <utility>
 
 namespace nfsrec {
 
-bool IsNumericAddress(const std::string& s, std::string* normalized) {
+bool NumericAddressByGetaddrinfo(const std::string& s, std::string* normalized) {
   addrinfo hints{};
   hints.ai_flags = AI_NUMERICHOST;
   hints.ai_family = AF_UNSPEC;
@@ -25,6 +26,48 @@ bool IsNumericAddress(const std::string& s, std::string* normalized) {
   }
   freeaddrinfo(res);
   return ok;
+}
+
+namespace {
+
+// Whether every byte of s may be part of an address inet_aton accepts
+// (decimal, octal or 0x-hex parts, dots): the only strings without a '%'
+// that getaddrinfo(AI_NUMERICHOST) may accept when inet_pton refuses them.
+bool MaybeInetAtonForm(std::string_view s) {
+  for (char c : s) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                    c == 'x' || c == 'X' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool IsNumericAddress(const std::string& s, std::string* normalized) {
+  // What getaddrinfo sees: the string up to its first NUL, if any.
+  const std::string_view text(s.c_str());
+  // A '%' (an IPv6 scope id: an interface name or index) and the inet_aton
+  // forms that inet_pton refuses ("127.1", "0x7f.0.0.1", "010.0.0.1") go to
+  // getaddrinfo, which alone knows them.
+  if (text.find('%') != std::string_view::npos) return NumericAddressByGetaddrinfo(s, normalized);
+  unsigned char bytes[sizeof(in6_addr)];
+  int family = AF_UNSPEC;
+  if (inet_pton(AF_INET, s.c_str(), bytes) == 1) {
+    family = AF_INET;
+  } else if (inet_pton(AF_INET6, s.c_str(), bytes) == 1) {
+    family = AF_INET6;
+  } else if (!text.empty() && MaybeInetAtonForm(text)) {
+    return NumericAddressByGetaddrinfo(s, normalized);
+  } else {
+    return false;
+  }
+  if (normalized != nullptr) {
+    char buf[INET6_ADDRSTRLEN];
+    if (inet_ntop(family, bytes, buf, sizeof(buf)) == nullptr) return false;
+    normalized->assign(buf);
+  }
+  return true;
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <future>
 #include <map>
 #include <memory>
@@ -58,6 +59,67 @@ TEST_F(ResolverTest, NumericAddressIsReverseResolvedOrKeptAsItIs) {
   EXPECT_TRUE(IsNumericAddress("::0001", &normalized));
   EXPECT_EQ(normalized, "::1");
   EXPECT_FALSE(IsNumericAddress("localhost", nullptr));
+}
+
+// IsNumericAddress decides the common spellings without getaddrinfo; its
+// answer (and presentation form) must be the reference's for every input.
+void ExpectSameAsGetaddrinfo(const std::string& s) {
+  std::string fast = "unset";
+  std::string slow = "unset";
+  const bool fast_ok = IsNumericAddress(s, &fast);
+  const bool slow_ok = NumericAddressByGetaddrinfo(s, &slow);
+  EXPECT_EQ(fast_ok, slow_ok) << ::testing::PrintToString(s);
+  if (fast_ok && slow_ok) {
+    EXPECT_EQ(fast, slow) << ::testing::PrintToString(s);
+  }
+  EXPECT_EQ(IsNumericAddress(s, nullptr), slow_ok) << ::testing::PrintToString(s);
+}
+
+TEST(NumericAddressTest, FastPathAgreesWithGetaddrinfoOnTrickyInputs) {
+  const std::vector<std::string> inputs = {
+      // IPv4: dotted quads and inet_aton's other forms (shorthand, octal, hex, one number)
+      "1.2.3.4", "0.0.0.0", "255.255.255.255", "256.1.1.1", "1.2.3.256", "127.1", "127.0.1",
+      "1.2.3", "10", "0", "4294967295", "4294967296", "0x7f.1", "0X7F.0.0.1", "0x7f000001",
+      "0xffffffff", "0x100000000", "0177.0.0.1", "010.0.0.1", "1.2.3.04", "08.1.1.1", "1.2.3.4.",
+      ".1.2.3.4", "1..2.3", "0x", "0x.1", "1e2.3.4.5", "abc", "dead.beef", "ff", "+1.2.3.4",
+      "1.2.3.-4", "01.02.03.04", "00000000001.2.3.4",
+      // whitespace and junk around an address
+      " 1.2.3.4", "1.2.3.4 ", "1.2.3.4\n", "\t1.2.3.4", "1.2.3.4 x", "1.2.3.4x",
+      // IPv6, mapped and compatible forms, case, over-long and malformed ones
+      "::1", "::", "::0001", "0:0:0:0:0:0:0:1", "FE80::A", "fe80::a", "2001:DB8::1",
+      "2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1", "::ffff:1.2.3.4", "::FFFF:7f00:1", "::1.2.3.4",
+      "::ffff:127.1", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1::2::3", ":::", "12345::1", "::1 ",
+      " ::1", "[::1]", "::1/128", "1:2:3:4:5:6:1.2.3.4",
+      // scope ids (only getaddrinfo knows interface names and indexes)
+      "fe80::1%lo", "fe80::1%1", "fe80::1%nonexistent", "::1%lo", "2001:db8::1%lo", "1.2.3.4%lo",
+      "fe80::1%", "%lo", "ff02::1%lo",
+      // names, and strings that hold a NUL (getaddrinfo stops at it)
+      "", "localhost", "client-000001.bench.example", "host.example.", "127.0.0.1.example",
+      std::string("1.2.3.4\0junk", 12), std::string("127.1\0zz", 8),
+      std::string("\0"
+                  "1.2.3.4",
+                  8),
+      std::string("fe80::1\0%lo", 11)};
+  for (const std::string& s : inputs) ExpectSameAsGetaddrinfo(s);
+}
+
+TEST(NumericAddressTest, FastPathAgreesWithGetaddrinfoOnRandomStrings) {
+  // Short strings over the characters that numeric forms are made of, so
+  // that many parse one way or another.
+  const std::string alphabet = "0123456789abcdefxX.:%F ";
+  uint64_t x = 0x9e3779b97f4a7c15ULL;  // a fixed seed: the same inputs every run
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  for (int i = 0; i < 20000; ++i) {
+    std::string s;
+    const size_t len = next() % 14;
+    for (size_t j = 0; j < len; ++j) s.push_back(alphabet[next() % alphabet.size()]);
+    ExpectSameAsGetaddrinfo(s);
+  }
 }
 
 TEST_F(ResolverTest, ForwardNameGivesItsCanonicalNameAndAddresses) {
