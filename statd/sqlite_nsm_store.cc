@@ -114,6 +114,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -257,16 +258,26 @@ Status FoldThrough(Db& db, int64_t last) {
   return drop->Run();
 }
 
-// The first and last seq of the journal; {0, -1} when it is empty.
+// The seq of `sql` (one row of nsm_state_log), or nullopt if it is empty.
+Result<std::optional<int64_t>> JournalEnd(Db& db, const char* sql) {
+  NFSREC_ASSIGN_OR_RETURN(Statement * end, db.Cached(sql));
+  NFSREC_ASSIGN_OR_RETURN(bool row, end->Step());
+  if (!row) return std::optional<int64_t>();
+  const int64_t seq = end->ColumnInt(0);
+  end->Reset();
+  return std::optional<int64_t>(seq);
+}
+
+// The first and last seq of the journal; {0, -1} when it is empty.  Two
+// rowid look-ups (ORDER BY seq LIMIT 1), never a scan: every append asks.
 Result<std::pair<int64_t, int64_t>> JournalSpan(Db& db) {
+  NFSREC_ASSIGN_OR_RETURN(std::optional<int64_t> first,
+                          JournalEnd(db, "SELECT seq FROM nsm_state_log ORDER BY seq ASC LIMIT 1"));
+  if (!first) return std::pair<int64_t, int64_t>{0, -1};
   NFSREC_ASSIGN_OR_RETURN(
-      Statement * span,
-      db.Cached("SELECT coalesce(min(seq), 0), coalesce(max(seq), -1) FROM nsm_state_log"));
-  NFSREC_ASSIGN_OR_RETURN(bool row, span->Step());
-  std::pair<int64_t, int64_t> result{0, -1};
-  if (row) result = {span->ColumnInt(0), span->ColumnInt(1)};
-  span->Reset();
-  return result;
+      std::optional<int64_t> last,
+      JournalEnd(db, "SELECT seq FROM nsm_state_log ORDER BY seq DESC LIMIT 1"));
+  return std::pair<int64_t, int64_t>{*first, last.value_or(*first)};
 }
 
 // One fold of at most `rows` journal rows, oldest first.  True if rows are
