@@ -100,8 +100,10 @@ class CommitQueue {
     // A first unit later than this (or than the average COMMIT time, if
     // longer) after the last group ended is not waited with.
     Duration return_horizon = std::chrono::milliseconds(5);
-    // How long the queue must have been empty before idle work runs.
-    Duration idle_after = std::chrono::milliseconds(100);
+    // How long the queue must have been empty before idle work runs: long
+    // enough that a burst of writers stalled on a loaded machine (a
+    // notification storm) is not taken for the end of the burst.
+    Duration idle_after = std::chrono::seconds(1);
   };
 
   struct Stats {
