@@ -432,10 +432,19 @@ constexpr const char* kMonitorsWithJournal =
     " LEFT JOIN (SELECT monitor_id, state, max(seq) FROM nsm_state_log WHERE kind = 1"
     "  GROUP BY monitor_id) AS l ON l.monitor_id = m.id"
     " ORDER BY m.id";
+// The same for a database of version 4 or older (no journal), which
+// ReadOffline may meet: nfsrecctl upgraded while the daemon that has not
+// migrated its database yet still runs.
+constexpr const char* kMonitorsBeforeJournal =
+    "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state,"
+    " lockd_state FROM monitors ORDER BY id";
+constexpr int kJournalVersion = 5;
 
 Status ReadSnapshot(Db& db, NsmSnapshot& s) {
   NFSREC_ASSIGN_OR_RETURN(s.local_state, StoredLocalState(db));
-  NFSREC_RETURN_IF_ERROR(ReadRecords(db, kMonitorsWithJournal, s.monitors));
+  NFSREC_ASSIGN_OR_RETURN(const int version, SchemaVersion(db, SqliteNsmStore::kComponent));
+  NFSREC_RETURN_IF_ERROR(ReadRecords(
+      db, version >= kJournalVersion ? kMonitorsWithJournal : kMonitorsBeforeJournal, s.monitors));
   // Most recently used peers first, as sm-notify orders by file mtime.
   NFSREC_RETURN_IF_ERROR(ReadRecords(
       db,

@@ -369,6 +369,27 @@ TEST_F(SqliteNsmJournalTest, UpgradeFromVersion4KeepsStatesAndJournalsNewOnes) {
   EXPECT_EQ(loaded[0].lockd_state, 2);
 }
 
+// nfsrecctl, upgraded, reads the database of a daemon that has not yet
+// migrated it (version 4, no journal).
+TEST_F(SqliteNsmJournalTest, ReadOfflineReadsADatabaseNotYetMigrated) {
+  const std::vector<Migration>& all = SqliteNsmStore::Migrations();
+  {
+    auto db = Db::Open(h_.path());
+    ASSERT_OK(db);
+    ASSERT_OK(ApplyMigrations(**db, SqliteNsmStore::kComponent,
+                              std::vector<Migration>(all.begin(), all.begin() + 4)));
+    ASSERT_OK((*db)->Exec(
+        "INSERT INTO monitors (mon_name, my_name, my_prog, my_vers, my_proc, priv,"
+        " canonical_name, peer_state, created, updated, lockd_state)"
+        " VALUES (x'6f6c64', x'6d65', 100021, 3, 16, zeroblob(16), x'6f6c64', 3, 1, 1, 2)"));
+  }
+  auto offline = ReadOffline();
+  ASSERT_OK(offline);
+  ASSERT_EQ(offline->monitors.size(), 1u);
+  EXPECT_EQ(offline->monitors[0].peer_state, 3);
+  EXPECT_EQ(offline->monitors[0].lockd_state, 2);
+}
+
 // Durability before the reply, with the fold still to come: a process that
 // had its SetPeerStates acknowledged is killed (SIGKILL, no destructor), and
 // the state is there for the next one, read from the journal.
