@@ -5,6 +5,7 @@
 //
 //   nsm-bench --calls N --concurrency C [--port P] [--prefix 10.77] [--unmon]
 //   nsm-bench --notify STATE --calls N --concurrency C [--prefix 10.77] [--rising]
+//             [--shuffle SEED]
 //
 // Call i names host PREFIX.(i / 256).(i % 256) for a two-part prefix (at
 // most 65536 calls), PREFIX.(i / 65536).(i / 256 % 256).(i % 256) for a
@@ -15,7 +16,10 @@
 // SM_MON (what N rebooted peers' sm-notify would send); the replies are void
 // and are checked for SUCCESS.  With --rising every SM_NOTIFY names the first
 // host (prefix.0.0) with states STATE, STATE+2, ... (one peer rebooting over
-// and over; use concurrency 1 to keep the order).
+// and over; use concurrency 1 to keep the order).  With --shuffle the N
+// calls go in an order shuffled by SEED (each name still once), as peers
+// rebooting after a power cut notify in no relation to the order in which
+// lockd monitored them.
 // Every reply is checked (stat_succ and the server's state); a wrong or
 // missing reply counts as an error and makes the exit status 1.  With
 // --unmon the records are removed afterwards (not timed).  Prints one line,
@@ -27,6 +31,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <numeric>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,6 +59,7 @@ int Run(int argc, char** argv) {
   bool unmon = false;
   int notify_state = 0;
   bool rising = false;
+  int shuffle_seed = -1;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -70,6 +77,8 @@ int Run(int argc, char** argv) {
       notify_state = std::atoi(next().c_str());
     else if (a == "--rising")
       rising = true;
+    else if (a == "--shuffle")
+      shuffle_seed = std::atoi(next().c_str());
     else {
       std::fprintf(
           stderr,
@@ -94,6 +103,13 @@ int Run(int argc, char** argv) {
     port = p.value();
   }
 
+  // The call order: call n names peer order[n].
+  std::vector<int> order(static_cast<size_t>(calls));
+  std::iota(order.begin(), order.end(), 0);
+  if (shuffle_seed >= 0) {
+    std::shuffle(order.begin(), order.end(), std::mt19937(static_cast<uint32_t>(shuffle_seed)));
+  }
+
   std::atomic<int> next{0};
   std::atomic<int> errors{0};
   std::atomic<int32_t> state{0};
@@ -107,7 +123,8 @@ int Run(int argc, char** argv) {
       errors += 1;
       return;
     }
-    for (int i = next++; i < calls; i = next++) {
+    for (int n = next++; n < calls; n = next++) {
+      const int i = order[static_cast<size_t>(n)];
       MonArgs m{MonitorKey{Name(prefix, i), "server", static_cast<int32_t>(kNlmProgram), 3,
                            kNlmProcSmNotify},
                 {}};

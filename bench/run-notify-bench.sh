@@ -6,10 +6,13 @@
 #
 # Environment: PHASES (default "callbacks boot"; also "rss" and "monlat"), SERVERS (the callbacks
 # phase's servers, default "nfsrecd rpc.statd"), SENDERS (SM_NOTIFYs in
-# flight at once in the callbacks phase, default 8, at most 256), NFSRECD (the nfsrecd binary,
+# flight at once in the callbacks phase, default 8, at most 256), SHUFFLE (a seed: the
+# SM_NOTIFYs go in a shuffled order, not in the order of the SM_MONs), NFSRECD (the nfsrecd binary,
 # default BUILD_DIR/nfsrecd: another build's, for before/after figures),
 # CALLBACK_LIMIT_S (180), BOOT_LIMIT_S (900), PERF_DATA (record a profile of
-# the daemon during the storm into PERF_DATA.<server>; PERF_ARGS adds options),
+# the daemon during the storm into PERF_DATA.<server>; PERF_ARGS adds options;
+# PERF_SAMPLING replaces "-F 999", e.g. "-c 1" to count every event of
+# PERF_ARGS="-e syscalls:sys_enter_fdatasync ..."),
 # DEAD (the boot phase's unreachable peers among PEERS, default PEERS/10),
 # DEAD_FIRST=1 (list them before the reachable ones), BOOT_SERVERS (default
 # "nfsrecd sm-notify"; PERF_DATA profiles nfsrecd's boot run into PERF_DATA.boot).
@@ -111,13 +114,13 @@ callbacks() {  # NAME START_CMD
   rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
   local t0 t1 n perf_pid=
   if [ -n "${PERF_DATA:-}" ]; then  # a profile of the storm (perf record)
-    perf record -F 999 ${PERF_ARGS:-} -p "$pid" -o "$PERF_DATA.$name" >/dev/null 2>&1 &
+    perf record ${PERF_SAMPLING:--F 999} ${PERF_ARGS:-} -p "$pid" -o "$PERF_DATA.$name" >/dev/null 2>&1 &
     perf_pid=$!
     sleep 1
   fi
   t0=$(now_ms)
   "$bench" --notify 7 --calls "$peers" --concurrency "$senders" --prefix "$prefix" \
-    >"$work/notify-$name.out" &
+    ${SHUFFLE:+--shuffle "$SHUFFLE"} >"$work/notify-$name.out" &
   local bpid=$!
   # Bounded: a server that has not delivered every callback after
   # CALLBACK_LIMIT_S seconds is reported with what it delivered by then.
@@ -142,7 +145,7 @@ callbacks() {  # NAME START_CMD
   sleep 0.2
   echo "sm_mon server=$name $(cat "$work/mon-$name.out")"
   echo "sm_notify server=$name $(cat "$work/notify-$name.out")"
-  echo "bench=callbacks server=$name peers=$peers senders=$senders callbacks=$n ms=$((t1 - t0)) rss_kb=$rss" \
+  echo "bench=callbacks server=$name peers=$peers senders=$senders order=${SHUFFLE:+shuffled-}${SHUFFLE:-sequential} callbacks=$n ms=$((t1 - t0)) rss_kb=$rss" \
     "$(verify_callbacks "$work/lockd.out")"
   kill "$pid" "$epid"; wait "$pid" "$epid" 2>/dev/null || true
 }

@@ -74,7 +74,36 @@
 //   at a time, and a whole rewrite walks them host by host, on its own
 //   read-only connection (statd/sqlite_mirror_source.h).
 //
-// Extending the schema: append a Migration (to_version 5, ...) to
+// Schema, version 5 (a journal of peer and lockd states):
+//
+//   nsm_state_log
+//     seq         INTEGER PRIMARY KEY   append order (rowid: max + 1)
+//     monitor_id  INTEGER NOT NULL      monitors.id of the record
+//     kind        INTEGER NOT NULL      0: peer_state, 1: lockd_state
+//     state       INTEGER NOT NULL      the column's new value, within int32
+//   SetPeerStates and SetLockdStates append one row per record here instead
+//   of updating monitors in place (why: sqlite_nsm_store.h).  The value of
+//   monitors.peer_state (lockd_state) of the record with id X is the state
+//   of the row with the highest seq for (X, 0) (for (X, 1)) if there is
+//   one, else the column's own value; every reader applies that
+//   (kMonitorsWithJournal, and the crash checker in tests/crash).
+//   Invariants that keep this true:
+//    - a row applies to the record that held its monitor_id when it was
+//      appended: writing a whole monitors row (UpsertRecord, for PutMonitor
+//      and ImportLegacy) deletes the rows of its id, so the rows of a
+//      deleted record never apply to a later one given the same id;
+//    - PrepareReboot folds the whole journal before it moves monitors to
+//      notify_list; notify_list has no journal;
+//    - a fold (FoldThrough) writes the latest state of each (id, kind) up
+//      to some seq into monitors and deletes those rows, in one
+//      transaction: idle steps of kFoldStep rows (CommitQueue idle work),
+//      and, past kJournalCap rows, a step inside each append.
+//   No index on monitor_id, on purpose: an append touches only the last
+//   page or two of the table, which an index ordered by monitor_id would
+//   undo.  Deleting by monitor_id scans the journal, which is empty or
+//   small outside a notification storm.
+//
+// Extending the schema: append a Migration (to_version 6, ...) to
 // Migrations(); never edit a shipped one.  A notify-list row stands alone (boot
 // notification moves monitors into it in one transaction: INSERT ... SELECT
 // FROM monitors, then DELETE FROM monitors), while per-record progress of
@@ -85,6 +114,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -155,6 +185,15 @@ Status CreateV4(Db& db) {
       "CREATE INDEX notify_by_host ON notify_list (canonical_name);");
 }
 
+Status CreateV5(Db& db) {
+  return db.Exec(
+      "CREATE TABLE nsm_state_log ("
+      " seq INTEGER PRIMARY KEY,"
+      " monitor_id INTEGER NOT NULL,"
+      " kind INTEGER NOT NULL CHECK (kind IN (0, 1)),"
+      " state INTEGER NOT NULL CHECK (state BETWEEN -2147483648 AND 2147483647));");
+}
+
 int64_t NowUnixSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -186,18 +225,101 @@ CommitQueue::Work ForEachKey(std::string sql, std::vector<MonitorKey> keys) {
   };
 }
 
-// Sets one integer column of monitors per key (value in ?6).
-CommitQueue::Work SetColumnPerKey(const char* column,
-                                  std::vector<std::pair<MonitorKey, int32_t>> values) {
-  std::string sql = std::string("UPDATE monitors SET ") + column + " = ?6 WHERE ";
-  sql.append(kKeyMatch);
-  return [sql = std::move(sql), values = std::move(values)](Db& db) -> Status {
-    NFSREC_ASSIGN_OR_RETURN(Statement * stmt, db.Cached(sql));
+// nsm_state_log.kind: which monitors column a journal row sets.
+enum class StateKind : int { kPeer = 0, kLockd = 1 };
+
+// Rows an idle fold moves into monitors per run, and the journal's length
+// past which appends fold too (so that it stays bounded under a write load
+// that never pauses).  A step rewrites at most kFoldStep monitors rows in
+// one COMMIT (about 16 MB of WAL at worst), the most a unit arriving during
+// it waits for; the cap, 2^18 rows (about 4 MB), holds two full storms of
+// 10^5 peers (a peer state and a lockd state each) without folding.
+constexpr int64_t kFoldStep = 4096;
+constexpr int64_t kJournalCap = int64_t{1} << 18;
+
+// Writes the latest journaled state of each (monitor, kind) with seq <=
+// `last` into monitors and deletes those journal rows.
+Status FoldThrough(Db& db, int64_t last) {
+  constexpr std::pair<StateKind, const char*> kColumns[] = {{StateKind::kPeer, "peer_state"},
+                                                            {StateKind::kLockd, "lockd_state"}};
+  for (const auto& [kind, column] : kColumns) {
+    NFSREC_ASSIGN_OR_RETURN(
+        Statement * fold,
+        db.Cached(StrCat("UPDATE monitors SET ", column,
+                         " = j.state FROM (SELECT monitor_id, state, max(seq)"
+                         " FROM nsm_state_log WHERE kind = ?1 AND seq <= ?2 GROUP BY monitor_id)"
+                         " AS j WHERE monitors.id = j.monitor_id")));
+    NFSREC_RETURN_IF_ERROR(fold->BindInt(1, static_cast<int>(kind)));
+    NFSREC_RETURN_IF_ERROR(fold->BindInt(2, last));
+    NFSREC_RETURN_IF_ERROR(fold->Run());
+  }
+  NFSREC_ASSIGN_OR_RETURN(Statement * drop, db.Cached("DELETE FROM nsm_state_log WHERE seq <= ?1"));
+  NFSREC_RETURN_IF_ERROR(drop->BindInt(1, last));
+  return drop->Run();
+}
+
+// The seq of `sql` (one row of nsm_state_log), or nullopt if it is empty.
+Result<std::optional<int64_t>> JournalEnd(Db& db, const char* sql) {
+  NFSREC_ASSIGN_OR_RETURN(Statement * end, db.Cached(sql));
+  NFSREC_ASSIGN_OR_RETURN(bool row, end->Step());
+  if (!row) return std::optional<int64_t>();
+  const int64_t seq = end->ColumnInt(0);
+  end->Reset();
+  return std::optional<int64_t>(seq);
+}
+
+// The first and last seq of the journal; {0, -1} when it is empty.  Two
+// rowid look-ups (ORDER BY seq LIMIT 1), never a scan: every append asks.
+Result<std::pair<int64_t, int64_t>> JournalSpan(Db& db) {
+  NFSREC_ASSIGN_OR_RETURN(std::optional<int64_t> first,
+                          JournalEnd(db, "SELECT seq FROM nsm_state_log ORDER BY seq ASC LIMIT 1"));
+  if (!first) return std::pair<int64_t, int64_t>{0, -1};
+  NFSREC_ASSIGN_OR_RETURN(
+      std::optional<int64_t> last,
+      JournalEnd(db, "SELECT seq FROM nsm_state_log ORDER BY seq DESC LIMIT 1"));
+  return std::pair<int64_t, int64_t>{*first, last.value_or(*first)};
+}
+
+// One fold of at most `rows` journal rows, oldest first.  True if rows are
+// left after it.
+Result<bool> FoldStep(Db& db, int64_t rows) {
+  NFSREC_ASSIGN_OR_RETURN(auto span, JournalSpan(db));
+  if (span.second < span.first) return false;
+  const int64_t last = std::min(span.second, span.first + rows - 1);
+  NFSREC_RETURN_IF_ERROR(FoldThrough(db, last));
+  return last < span.second;
+}
+
+// Deletes the journal rows of the monitors record with `key` (about to be,
+// or just, written whole).
+Status DropJournaled(Db& db, const MonitorKey& key) {
+  NFSREC_ASSIGN_OR_RETURN(Statement * drop,
+                          db.Cached(StrCat("DELETE FROM nsm_state_log WHERE monitor_id ="
+                                           " (SELECT id FROM monitors WHERE ",
+                                           kKeyMatch, ")")));
+  NFSREC_RETURN_IF_ERROR(BindKey(*drop, 1, key));
+  return drop->Run();
+}
+
+// Appends a journal row of `kind` per key that has a monitors record (keys
+// without one are skipped: SM_UNMON may have removed it meanwhile).  Past
+// kJournalCap rows, also folds twice as many as it appended.
+CommitQueue::Work AppendStates(StateKind kind, std::vector<std::pair<MonitorKey, int32_t>> values) {
+  return [kind, values = std::move(values)](Db& db) -> Status {
+    NFSREC_ASSIGN_OR_RETURN(Statement * append,
+                            db.Cached(StrCat("INSERT INTO nsm_state_log (monitor_id, kind, state)"
+                                             " SELECT id, ?6, ?7 FROM monitors WHERE ",
+                                             kKeyMatch)));
     for (const auto& [key, value] : values) {
-      stmt->Reset();
-      NFSREC_RETURN_IF_ERROR(BindKey(*stmt, 1, key));
-      NFSREC_RETURN_IF_ERROR(stmt->BindInt(6, value));
-      NFSREC_RETURN_IF_ERROR(stmt->Run());
+      append->Reset();
+      NFSREC_RETURN_IF_ERROR(BindKey(*append, 1, key));
+      NFSREC_RETURN_IF_ERROR(append->BindInt(6, static_cast<int>(kind)));
+      NFSREC_RETURN_IF_ERROR(append->BindInt(7, value));
+      NFSREC_RETURN_IF_ERROR(append->Run());
+    }
+    NFSREC_ASSIGN_OR_RETURN(auto span, JournalSpan(db));
+    if (span.second - span.first + 1 > kJournalCap) {
+      NFSREC_RETURN_IF_ERROR(FoldStep(db, 2 * static_cast<int64_t>(values.size())).status());
     }
     return Status::Ok();
   };
@@ -300,8 +422,27 @@ Status ReadRecords(Db& db, const char* select_sql, std::vector<MonitorRecord>& o
   }
 }
 
+// The monitors rows as ReadMonitor reads them, with the states of
+// nsm_state_log applied (schema version 5), in insertion order.
+constexpr const char* kMonitorsWithJournal =
+    "SELECT m.mon_name, m.my_name, m.my_prog, m.my_vers, m.my_proc, m.priv, m.canonical_name,"
+    " coalesce(p.state, m.peer_state), coalesce(l.state, m.lockd_state) FROM monitors AS m"
+    " LEFT JOIN (SELECT monitor_id, state, max(seq) FROM nsm_state_log WHERE kind = 0"
+    "  GROUP BY monitor_id) AS p ON p.monitor_id = m.id"
+    " LEFT JOIN (SELECT monitor_id, state, max(seq) FROM nsm_state_log WHERE kind = 1"
+    "  GROUP BY monitor_id) AS l ON l.monitor_id = m.id"
+    " ORDER BY m.id";
+// The same for a database of version 4 or older (no journal), which
+// ReadOffline may meet: nfsrecctl upgraded while the daemon that has not
+// migrated its database yet still runs.
+constexpr const char* kMonitorsBeforeJournal =
+    "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state,"
+    " lockd_state FROM monitors ORDER BY id";
+constexpr int kJournalVersion = 5;
+
 Status ReadSnapshot(Db& db, NsmSnapshot& s) {
   NFSREC_ASSIGN_OR_RETURN(s.local_state, StoredLocalState(db));
+  NFSREC_ASSIGN_OR_RETURN(const int version, SchemaVersion(db, SqliteNsmStore::kComponent));
   // Sized once: grown by doubling, 100,000 records would be moved 17
   // times, the last time with the old and the new array both held.
   NFSREC_ASSIGN_OR_RETURN(const int64_t monitors, db.QueryInt("SELECT count(*) FROM monitors"));
@@ -309,10 +450,7 @@ Status ReadSnapshot(Db& db, NsmSnapshot& s) {
   s.monitors.reserve(static_cast<size_t>(monitors));
   s.notify.reserve(static_cast<size_t>(notify));
   NFSREC_RETURN_IF_ERROR(ReadRecords(
-      db,
-      "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state,"
-      " lockd_state FROM monitors ORDER BY id",
-      s.monitors));
+      db, version >= kJournalVersion ? kMonitorsWithJournal : kMonitorsBeforeJournal, s.monitors));
   // Most recently used peers first, as sm-notify orders by file mtime.
   NFSREC_RETURN_IF_ERROR(ReadRecords(
       db,
@@ -332,10 +470,7 @@ Status ReadSnapshot(Db& db, NsmSnapshot& s) {
 
 const std::vector<Migration>& SqliteNsmStore::Migrations() {
   static const std::vector<Migration> kMigrations = {
-      {1, CreateV1},
-      {2, CreateV2},
-      {3, CreateV3},
-      {4, CreateV4},
+      {1, CreateV1}, {2, CreateV2}, {3, CreateV3}, {4, CreateV4}, {5, CreateV5},
   };
   return kMigrations;
 }
@@ -349,6 +484,7 @@ Result<NsmSnapshot> SqliteNsmStore::ReadOffline(Db& db) {
 Result<std::unique_ptr<SqliteNsmStore>> SqliteNsmStore::Open(CommitQueue& queue) {
   NFSREC_RETURN_IF_ERROR(
       queue.RunSync([](Db& db) { return ApplyMigrations(db, kComponent, Migrations()); }));
+  queue.SetIdleWork(kComponent, [](Db& db) { return FoldStep(db, kFoldStep); });
   return std::unique_ptr<SqliteNsmStore>(new SqliteNsmStore(queue));
 }
 
@@ -374,6 +510,9 @@ void SqliteNsmStore::PrepareReboot(bool move_monitors, int32_t state, const std:
   Submit(
       [move_monitors, state, boot_id](Db& db) -> Status {
         if (move_monitors) {
+          // The notify list has no journal: the states move folded.
+          NFSREC_ASSIGN_OR_RETURN(auto span, JournalSpan(db));
+          if (span.second >= span.first) NFSREC_RETURN_IF_ERROR(FoldThrough(db, span.second));
           NFSREC_ASSIGN_OR_RETURN(
               Statement * move,
               db.Cached(
@@ -401,9 +540,12 @@ void SqliteNsmStore::PrepareReboot(bool move_monitors, int32_t state, const std:
 }
 
 void SqliteNsmStore::PutMonitor(const MonitorRecord& record, Done done) {
-  Submit([record, now = NowUnixSeconds()](
-             Db& db) -> Status { return UpsertRecord(db, "monitors", record, now); },
-         std::move(done));
+  Submit(
+      [record, now = NowUnixSeconds()](Db& db) -> Status {
+        NFSREC_RETURN_IF_ERROR(UpsertRecord(db, "monitors", record, now));
+        return DropJournaled(db, record.key);
+      },
+      std::move(done));
 }
 
 void SqliteNsmStore::ImportLegacy(int32_t state, const std::vector<MonitorRecord>& monitors,
@@ -415,6 +557,7 @@ void SqliteNsmStore::ImportLegacy(int32_t state, const std::vector<MonitorRecord
         if (stored > 0) return false;  // another process took over first
         for (const MonitorRecord& r : monitors) {
           NFSREC_RETURN_IF_ERROR(UpsertRecord(db, "monitors", r, now));
+          NFSREC_RETURN_IF_ERROR(DropJournaled(db, r.key));
         }
         for (const MonitorRecord& r : notify) {
           NFSREC_RETURN_IF_ERROR(UpsertRecord(db, "notify_list", r, now));
@@ -437,12 +580,12 @@ void SqliteNsmStore::DeleteNotified(const std::vector<MonitorKey>& keys, Done do
 
 void SqliteNsmStore::SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                                    Done done) {
-  Submit(SetColumnPerKey("peer_state", states), std::move(done));
+  Submit(AppendStates(StateKind::kPeer, states), std::move(done));
 }
 
 void SqliteNsmStore::SetLockdStates(const std::vector<std::pair<MonitorKey, int32_t>>& states,
                                     Done done) {
-  Submit(SetColumnPerKey("lockd_state", states), std::move(done));
+  Submit(AppendStates(StateKind::kLockd, states), std::move(done));
 }
 
 void SqliteNsmStore::SetLocalState(int32_t state, Done done) {

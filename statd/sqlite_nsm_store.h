@@ -4,6 +4,22 @@
 // group with whatever else is queued and its `done` runs on the loop thread
 // after the COMMIT.  The schema is documented in sqlite_nsm_store.cc.
 //
+// Peer and lockd states go to a journal (schema version 5, documented in
+// sqlite_nsm_store.cc), not into their monitors rows.  Why: an SM_NOTIFY
+// is answered only once its peer's new state is durable, so in a
+// notification storm every group commit carries the new states of as many
+// peers as there are senders in flight, and lockd's acknowledgements of
+// as many callbacks.  As UPDATEs of monitors rows each of those dirties
+// a page of its own (the rows of different peers are spread over the
+// whole table): about a hundred pages of WAL per fsync, plus the
+// checkpoints writing them back.  Appended to the journal, where the
+// rowid grows, a group lands on the last page or two.  Durability is the
+// same: the journal row commits in the group, before the reply; every
+// reader applies the journal (Load, ReadOffline), so a crash before the
+// fold loses nothing.  The fold into monitors runs when the commit queue
+// is idle (CommitQueue::SetIdleWork), a bounded step at a time, where a
+// page rewritten once carries many journaled states.
+//
 // Threading: the public methods are called on the loop thread.  All SQL runs
 // on the commit thread; Load is a read-only unit of the queue, so it sees
 // every change submitted before it and never blocks the loop.

@@ -2,10 +2,16 @@
 // migrations, corruption checks, and I/O fault injection.
 #include "statd/sqlite_nsm_store.h"
 
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/store/commit_queue.h"
@@ -167,6 +173,261 @@ TEST_F(SqliteNsmStoreTest, ReopenKeepsEverything) {
   ASSERT_OK(OpenStore());
   EXPECT_EQ(Load(), Sorted(want));
   EXPECT_EQ(LocalState(), 7);
+}
+
+// --- The state journal (schema version 5, sqlite_nsm_store.cc) ---
+
+class SqliteNsmJournalTest : public SqliteNsmStoreTest {
+ protected:
+  // Opens the store with idle work held back (for the length of the test),
+  // so that journaled states stay in the journal until a test folds them.
+  Status OpenHeld() {
+    test_support::DbOpenOptions options;
+    options.queue.idle_after = std::chrono::hours(1);
+    return h_.Open(options);
+  }
+  Status SetPeer(const std::vector<std::pair<MonitorKey, int32_t>>& v) {
+    return RunAndWait(h_.loop(), [&](NsmStore::Done d) { store().SetPeerStates(v, std::move(d)); });
+  }
+  Status SetLockd(const std::vector<std::pair<MonitorKey, int32_t>>& v) {
+    return RunAndWait(h_.loop(),
+                      [&](NsmStore::Done d) { store().SetLockdStates(v, std::move(d)); });
+  }
+  int64_t Journaled() {
+    auto n = h_.PeekInt("SELECT count(*) FROM nsm_state_log");
+    EXPECT_OK(n);
+    return n.ok() ? *n : -1;
+  }
+  // monitors.<column> of the record named mon_name, as stored in the row.
+  int64_t Column(const std::string& mon_name, const std::string& column) {
+    auto n = h_.PeekInt(StrCat("SELECT ", column, " FROM monitors WHERE mon_name = CAST('",
+                               mon_name, "' AS BLOB)"));
+    EXPECT_OK(n);
+    return n.ok() ? *n : -1;
+  }
+  // What nfsrecctl and the nfs-utils export read: a read-only connection.
+  Result<NsmSnapshot> ReadOffline() {
+    NFSREC_ASSIGN_OR_RETURN(
+        std::unique_ptr<Db> db,
+        Db::Open(sqlite::FileUri(h_.path()) + "?mode=ro", test_support::ReadOnlyDbOptions()));
+    NFSREC_RETURN_IF_ERROR(db->Exec("BEGIN"));
+    Result<NsmSnapshot> snap = SqliteNsmStore::ReadOffline(*db);
+    NFSREC_RETURN_IF_ERROR(db->Exec("COMMIT"));
+    return snap;
+  }
+};
+
+TEST_F(SqliteNsmJournalTest, StatesAreAppendedAndEveryReaderAppliesThem) {
+  ASSERT_OK(OpenHeld());
+  std::vector<MonitorRecord> want = {SampleRecord(0), SampleRecord(1), SampleRecord(2)};
+  ASSERT_OK(PutAll(want));
+  ASSERT_OK(SetPeer({{want[0].key, 5}, {want[1].key, 6}}));
+  ASSERT_OK(SetLockd({{want[0].key, 5}}));
+  ASSERT_OK(SetPeer({{want[0].key, 8}}));          // the latest row wins
+  ASSERT_OK(SetPeer({{SampleRecord(9).key, 3}}));  // no such record: skipped
+  EXPECT_EQ(Journaled(), 4);
+  EXPECT_EQ(Column("host-0", "peer_state"), 0);  // not written in place
+  EXPECT_EQ(Column("host-0", "lockd_state"), 0);
+  want[0].peer_state = 8;
+  want[0].lockd_state = 5;
+  want[1].peer_state = 6;
+  EXPECT_EQ(Load(), want);
+  auto offline = ReadOffline();
+  ASSERT_OK(offline);
+  EXPECT_EQ(Sorted(offline->monitors), want);
+  Close();
+  ASSERT_OK(OpenHeld());
+  EXPECT_EQ(Load(), want);
+}
+
+// The point of the journal: a group of peer states, each on another page of
+// a big monitors table, lands in the WAL as a few pages, not one each.
+TEST_F(SqliteNsmJournalTest, AGroupOfStatesWritesAFewPages) {
+  ASSERT_OK(OpenHeld());
+  constexpr int kRecords = 6400;
+  constexpr int kNotified = 64;
+  constexpr int kSpacing = kRecords / kNotified;  // more rows than a page holds
+  std::vector<MonitorRecord> records;
+  for (int i = 0; i < kRecords; ++i) records.push_back(SampleRecord(i));
+  ASSERT_OK(PutAll(records));
+  const int64_t page = *h_.PeekInt("PRAGMA page_size");
+  ASSERT_LT(page / 60, kSpacing);                                // a row takes more than 60 bytes
+  ASSERT_EQ(*h_.PeekInt("PRAGMA wal_checkpoint(TRUNCATE)"), 0);  // not busy
+  const uint64_t commits_before = h_.queue().stats().transactions;
+  size_t done = 0;
+  for (int i = 0; i < kNotified; ++i) {
+    // One call per peer, as SM_NOTIFY makes them, all queued at once.
+    store().SetPeerStates({{records[static_cast<size_t>(i * kSpacing)].key, 7}}, [&](Status st) {
+      EXPECT_OK(st);
+      ++done;
+    });
+  }
+  ASSERT_TRUE(h_.loop().RunUntil([&] { return done == kNotified; }, DbHarness::kWait));
+  const auto commits = static_cast<int64_t>(h_.queue().stats().transactions - commits_before);
+  struct stat wal;
+  ASSERT_EQ(::stat((h_.path() + "-wal").c_str(), &wal), 0);
+  const int64_t frames = (wal.st_size - 32) / (page + 24);  // WAL header, frame headers
+  // Updated in place, each of the 64 rows would be a page (a frame) of its own.
+  ASSERT_LE(commits, kNotified / 8) << "the calls did not share commits";
+  EXPECT_LE(frames, 3 * commits) << commits << " commits";
+  EXPECT_EQ(Journaled(), kNotified);
+}
+
+TEST_F(SqliteNsmJournalTest, IdleFoldMovesTheJournalIntoMonitors) {
+  test_support::DbOpenOptions options;
+  options.queue.idle_after = 20ms;
+  ASSERT_OK(h_.Open(options));
+  std::vector<MonitorRecord> want = {SampleRecord(0), SampleRecord(1)};
+  ASSERT_OK(PutAll(want));
+  ASSERT_OK(SetPeer({{want[0].key, 5}, {want[1].key, 6}}));
+  ASSERT_OK(SetLockd({{want[0].key, 5}}));
+  ASSERT_OK(SetPeer({{want[0].key, 9}}));
+  ASSERT_TRUE(h_.loop().RunUntil([&] { return Journaled() == 0; }, DbHarness::kWait));
+  EXPECT_EQ(Column("host-0", "peer_state"), 9);
+  EXPECT_EQ(Column("host-0", "lockd_state"), 5);
+  EXPECT_EQ(Column("host-1", "peer_state"), 6);
+  EXPECT_GT(h_.queue().stats().idle_runs, 0u);
+  want[0].peer_state = 9;
+  want[0].lockd_state = 5;
+  want[1].peer_state = 6;
+  EXPECT_EQ(Load(), want);
+}
+
+TEST_F(SqliteNsmJournalTest, PutReplacesAJournaledState) {
+  ASSERT_OK(OpenHeld());
+  MonitorRecord r = SampleRecord(0);
+  ASSERT_OK(Put(r));
+  ASSERT_OK(SetPeer({{r.key, 5}}));
+  ASSERT_OK(SetLockd({{r.key, 5}}));
+  r.peer_state = 2;
+  r.lockd_state = 1;
+  ASSERT_OK(Put(r));
+  EXPECT_EQ(Journaled(), 0);
+  EXPECT_EQ(Load(), (std::vector<MonitorRecord>{r}));
+}
+
+// A record deleted with journaled states, then a new record given the same
+// id (SQLite reuses the largest rowid once its row is gone): the new record
+// never takes the old one's states.
+TEST_F(SqliteNsmJournalTest, ADeletedRecordsStatesNeverReachItsSuccessor) {
+  ASSERT_OK(OpenHeld());
+  MonitorRecord a = SampleRecord(0), b = SampleRecord(1), c = SampleRecord(2);
+  ASSERT_OK(PutAll({a, b}));
+  const int64_t b_id = *h_.PeekInt("SELECT max(id) FROM monitors");
+  ASSERT_OK(SetPeer({{b.key, 5}}));
+  ASSERT_OK(RunAndWait(h_.loop(),
+                       [&](NsmStore::Done d) { store().DeleteMonitors({b.key}, std::move(d)); }));
+  ASSERT_OK(Put(c));
+  ASSERT_EQ(*h_.PeekInt("SELECT id FROM monitors WHERE mon_name = CAST('host-2' AS BLOB)"), b_id);
+  EXPECT_EQ(Load(), Sorted({a, c}));
+}
+
+TEST_F(SqliteNsmJournalTest, PrepareRebootMovesJournaledStatesToTheNotifyList) {
+  ASSERT_OK(OpenHeld());
+  std::vector<MonitorRecord> want = {SampleRecord(0), SampleRecord(1)};
+  ASSERT_OK(PutAll(want));
+  ASSERT_OK(SetPeer({{want[1].key, 6}}));
+  ASSERT_OK(SetLockd({{want[1].key, 4}}));
+  ASSERT_OK(RunAndWait(h_.loop(), [&](NsmStore::Done d) {
+    store().PrepareReboot(true, 3, "boot-b", std::move(d));
+  }));
+  EXPECT_EQ(Journaled(), 0);
+  want[1].peer_state = 6;
+  want[1].lockd_state = 4;
+  auto snap = Snap();
+  ASSERT_OK(snap);
+  EXPECT_TRUE(snap->monitors.empty());
+  EXPECT_EQ(Sorted(snap->notify), want);
+}
+
+TEST_F(SqliteNsmJournalTest, UpgradeFromVersion4KeepsStatesAndJournalsNewOnes) {
+  const std::vector<Migration>& all = SqliteNsmStore::Migrations();
+  ASSERT_EQ(all.size(), 5u);
+  {
+    auto db = Db::Open(h_.path());
+    ASSERT_OK(db);
+    ASSERT_OK(ApplyMigrations(**db, SqliteNsmStore::kComponent,
+                              std::vector<Migration>(all.begin(), all.begin() + 4)));
+    ASSERT_OK((*db)->Exec(
+        "INSERT INTO monitors (mon_name, my_name, my_prog, my_vers, my_proc, priv,"
+        " canonical_name, peer_state, created, updated, lockd_state)"
+        " VALUES (x'6f6c64', x'6d65', 100021, 3, 16, zeroblob(16), x'6f6c64', 3, 1, 1, 2)"));
+  }
+  ASSERT_OK(OpenHeld());
+  EXPECT_EQ(*SchemaVersion(*Peek(), SqliteNsmStore::kComponent), 5);
+  std::vector<MonitorRecord> loaded = Load();
+  ASSERT_EQ(loaded.size(), 1u);
+  EXPECT_EQ(loaded[0].peer_state, 3);
+  EXPECT_EQ(loaded[0].lockd_state, 2);
+  ASSERT_OK(SetPeer({{loaded[0].key, 4}}));
+  EXPECT_EQ(Journaled(), 1);
+  Close();
+  ASSERT_OK(OpenHeld());
+  loaded = Load();
+  ASSERT_EQ(loaded.size(), 1u);
+  EXPECT_EQ(loaded[0].peer_state, 4);
+  EXPECT_EQ(loaded[0].lockd_state, 2);
+}
+
+// nfsrecctl, upgraded, reads the database of a daemon that has not yet
+// migrated it (version 4, no journal).
+TEST_F(SqliteNsmJournalTest, ReadOfflineReadsADatabaseNotYetMigrated) {
+  const std::vector<Migration>& all = SqliteNsmStore::Migrations();
+  {
+    auto db = Db::Open(h_.path());
+    ASSERT_OK(db);
+    ASSERT_OK(ApplyMigrations(**db, SqliteNsmStore::kComponent,
+                              std::vector<Migration>(all.begin(), all.begin() + 4)));
+    ASSERT_OK((*db)->Exec(
+        "INSERT INTO monitors (mon_name, my_name, my_prog, my_vers, my_proc, priv,"
+        " canonical_name, peer_state, created, updated, lockd_state)"
+        " VALUES (x'6f6c64', x'6d65', 100021, 3, 16, zeroblob(16), x'6f6c64', 3, 1, 1, 2)"));
+  }
+  auto offline = ReadOffline();
+  ASSERT_OK(offline);
+  ASSERT_EQ(offline->monitors.size(), 1u);
+  EXPECT_EQ(offline->monitors[0].peer_state, 3);
+  EXPECT_EQ(offline->monitors[0].lockd_state, 2);
+}
+
+// Durability before the reply, with the fold still to come: a process that
+// had its SetPeerStates acknowledged is killed (SIGKILL, no destructor), and
+// the state is there for the next one, read from the journal.
+TEST_F(SqliteNsmJournalTest, KilledBetweenTheAcknowledgementAndTheFoldLosesNothing) {
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(ready[0]);
+    // The child's own copy of the harness (same file); it never returns.
+    bool ok = OpenHeld().ok();
+    ok = ok && PutAll({SampleRecord(0), SampleRecord(1)}).ok();
+    ok = ok && SetPeer({{SampleRecord(1).key, 11}}).ok();
+    ok = ok && SetLockd({{SampleRecord(1).key, 10}}).ok();
+    const char byte = ok ? 'y' : 'n';
+    (void)!::write(ready[1], &byte, 1);
+    ::pause();
+    ::_exit(1);
+  }
+  ::close(ready[1]);
+  char byte = 0;
+  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+  ::close(ready[0]);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_EQ(byte, 'y');
+  EXPECT_EQ(Journaled(), 2);  // not folded before the kill
+  EXPECT_EQ(Column("host-1", "peer_state"), 0);
+  MonitorRecord r1 = SampleRecord(1);
+  r1.peer_state = 11;
+  r1.lockd_state = 10;
+  auto offline = ReadOffline();
+  ASSERT_OK(offline);
+  EXPECT_EQ(Sorted(offline->monitors), Sorted({SampleRecord(0), r1}));
+  ASSERT_OK(OpenStore());
+  EXPECT_EQ(Load(), Sorted({SampleRecord(0), r1}));
 }
 
 TEST_F(SqliteNsmStoreTest, BinaryAndMaximumLengthNamesRoundTripThroughReopen) {
@@ -408,10 +669,19 @@ TEST_P(SqliteNsmStoreFaultTest, PrepareRebootIsAllOrNothing) {
     records.push_back(r);
   }
   records = Sorted(records);
+  // Every third record has a journaled peer state, which moves with it.
+  const std::vector<MonitorRecord> put = records;
+  std::vector<std::pair<MonitorKey, int32_t>> journaled;
+  for (size_t i = 0; i < records.size(); i += 3) {
+    records[i].peer_state = 40 + static_cast<int32_t>(i);
+    journaled.emplace_back(records[i].key, records[i].peer_state);
+  }
 
   auto run = [&](int n, int* injected) {
     StartRun(n, [&] {
-      ASSERT_OK(PutAll(records));
+      ASSERT_OK(PutAll(put));
+      ASSERT_OK(RunAndWait(
+          h_.loop(), [&](NsmStore::Done d) { store().SetPeerStates(journaled, std::move(d)); }));
       ASSERT_OK(SetLocal(3));
     });
     if (HasFatalFailure()) return;

@@ -60,6 +60,21 @@ Status CommitQueue::RunSync(const Work& work) {
   return result.get();
 }
 
+void CommitQueue::SetIdleWork(const std::string& name, IdleWork work) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = std::find_if(idle_work_.begin(), idle_work_.end(),
+                           [&name](const auto& entry) { return entry.first == name; });
+    if (it != idle_work_.end()) {
+      it->second = std::move(work);
+    } else {
+      idle_work_.emplace_back(name, std::move(work));
+    }
+    idle_due_ = true;
+  }
+  cv_.notify_one();
+}
+
 CommitQueue::Stats CommitQueue::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   Stats s = stats_;
@@ -73,7 +88,21 @@ void CommitQueue::ThreadMain() {
     std::vector<Unit> group;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      auto woken = [this] { return stopping_ || !queue_.empty(); };
+      if (idle_due_ && !idle_work_.empty()) {
+        if (!cv_.wait_for(lock, options_.idle_after, woken)) {
+          std::vector<IdleWork> idle;
+          for (const auto& entry : idle_work_) idle.push_back(entry.second);
+          idle_due_ = false;  // RunIdle sets it again if there is more
+          lock.unlock();
+          RunIdle(idle);
+          continue;
+        }
+      } else {
+        // Idle work that becomes due (SetIdleWork) starts its idle spell.
+        cv_.wait(lock, [&] { return woken() || (idle_due_ && !idle_work_.empty()); });
+        if (!woken()) continue;
+      }
       if (queue_.empty()) return;  // stopping, and everything is done
       if (!queue_.front().sync) Gather(lock);
       // A group is every queued unit up to the next RunSync unit, which
@@ -120,6 +149,7 @@ void CommitQueue::CountGroup(size_t units, bool commit_issued, Duration commit_t
   std::lock_guard<std::mutex> lock(mu_);
   running_ = 0;
   gather_target_ = 0;
+  idle_due_ = true;  // any group may have left idle work to do
   if (commit_issued) {
     // An average over the last eight or so COMMITs.
     commit_time_avg_ = commit_time_avg_ == Duration::zero()
@@ -187,6 +217,38 @@ void CommitQueue::RunSyncUnit(Unit& unit) {
   }  // ~Transaction rolls back unless committed
   CountGroup(1, commit_issued, commit_time, false);
   unit.done(std::move(st));
+}
+
+void CommitQueue::RunIdle(const std::vector<IdleWork>& work) {
+  bool more = false;
+  Status st = CheckDatabaseFile();
+  if (st.ok()) {
+    auto txn = sqlite::Transaction::Begin(*db_);
+    if (!txn.ok()) {
+      st = txn.status();
+    } else {
+      for (const IdleWork& w : work) {
+        Result<bool> r = w(*db_);
+        if (!r.ok()) {
+          st = r.status();
+          break;
+        }
+        more = more || *r;
+      }
+      if (st.ok()) st = (*txn)->Commit();
+    }
+  }  // ~Transaction rolls back unless committed
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.idle_runs += 1;
+    // After a failure the work is tried again after the next group.
+    if (st.ok() && more) idle_due_ = true;
+  }
+  if (!st.ok() && log_ != nullptr) {
+    loop_.Post([log = log_, line = "idle store work failed: " + st.ToString()] {
+      log->Write(LogLevel::kWarning, line);
+    });
+  }
 }
 
 void CommitQueue::RunGroup(std::vector<Unit>& group) {

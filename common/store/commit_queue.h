@@ -27,6 +27,17 @@
 // arrives), for a first unit after an idle spell, for RunSync or while
 // stopping.
 //
+// Idle work.  A store may register work that is worth doing but that no
+// caller waits for (folding a journal into its tables: statd/sqlite_nsm_store.h).
+// It runs on the commit thread once the queue has had no unit for
+// idle_after, in a transaction and COMMIT of its own, with no completion;
+// it runs again after the next idle spell while it reports more to do, and
+// else once more after the next group (any group may have made new work).
+// A unit submitted meanwhile waits for that one run, so each run must be
+// short (a bounded step, not all of it).  A failed run is logged and tried
+// again after the next group.  Never while stopping: the destructor does
+// not wait for it.
+//
 // Loop-thread contract: Submit() and the destructor are called on the loop
 // thread; `done` always runs on the loop thread (via EventLoop::Post), never
 // inline inside Submit().  `work` runs on the commit thread and must touch
@@ -56,7 +67,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/base/callback.h"
@@ -75,6 +88,9 @@ class CommitQueue {
   // Move-only, so a completion can carry a reply or another Callback.
   using Done = Callback<void(Status)>;
 
+  // Idle work (see above): returns true while more is left to do.
+  using IdleWork = std::function<Result<bool>(sqlite::Db&)>;
+
   struct Options {
     // Upper bound of the gather window (see Gathering); zero disables
     // gathering.
@@ -84,6 +100,10 @@ class CommitQueue {
     // A first unit later than this (or than the average COMMIT time, if
     // longer) after the last group ended is not waited with.
     Duration return_horizon = std::chrono::milliseconds(5);
+    // How long the queue must have been empty before idle work runs: long
+    // enough that a burst of writers stalled on a loaded machine (a
+    // notification storm) is not taken for the end of the burst.
+    Duration idle_after = std::chrono::seconds(1);
   };
 
   struct Stats {
@@ -100,6 +120,8 @@ class CommitQueue {
     uint64_t gather_timeouts = 0;
     // Wall time of each COMMIT statement (the fsync), per transaction.
     LatencyHistogram commit_time;
+    // Runs of idle work (not counted in transactions or commit_time).
+    uint64_t idle_runs = 0;
   };
 
   // Takes ownership of the connection.  `loop` (and `log`, if given; its
@@ -133,6 +155,12 @@ class CommitQueue {
         });
   }
 
+  // Registers idle work under `name`, replacing any registered under that
+  // name (a store opened again on the same queue).  `work` runs on the
+  // commit thread and, like a unit's, touches nothing but the Db it is
+  // given: it may outlive whoever registered it.
+  void SetIdleWork(const std::string& name, IdleWork work);
+
   // Runs work in its own transaction on the commit thread and waits for it.
   // For start-up and tests only: it blocks the caller.
   Status RunSync(const Work& work);
@@ -154,6 +182,8 @@ class CommitQueue {
   void Gather(std::unique_lock<std::mutex>& lock);
   void RunGroup(std::vector<Unit>& group);
   void RunSyncUnit(Unit& unit);
+  // Runs the idle work (a copy taken under mu_) in one transaction.
+  void RunIdle(const std::vector<IdleWork>& work);
   // `commit_time`: how long the COMMIT took, if one was issued.
   // `gather_next`: whether the next group may wait for this one's writers.
   void CountGroup(size_t units, bool commit_issued, Duration commit_time, bool gather_next);
@@ -180,6 +210,9 @@ class CommitQueue {
   size_t writers_ = 0;
   std::chrono::steady_clock::time_point last_group_end_{};
   Duration commit_time_avg_{};
+  // Idle work by name, and whether it is due (it may have work); guarded by mu_.
+  std::vector<std::pair<std::string, IdleWork>> idle_work_;
+  bool idle_due_ = false;
   std::thread thread_;
 };
 

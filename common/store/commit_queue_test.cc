@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/base/logging.h"
+#include "common/store/schema.h"
 #include "tests/support/store_harness.h"
 #include "tests/support/temp_dir.h"
 #include <gtest/gtest.h>
@@ -543,6 +544,104 @@ TEST_F(CommitQueueGatherTest, ZeroWindowDisablesGathering) {
   release = true;
   ASSERT_TRUE(loop_->RunUntil([&] { return done == 3; }, kWait));
   EXPECT_EQ(queue_->stats().gather_waits, 0u);
+}
+
+class CommitQueueIdleTest : public ::testing::Test {
+ protected:
+  void Open(Duration idle_after) {
+    ASSERT_TRUE(dir_.ok());
+    loop_ = EventLoop::Create().value();
+    Result<std::unique_ptr<Db>> db = Db::Open(dir_.File("idle.sqlite"));
+    ASSERT_OK(db);
+    CommitQueue::Options options;
+    options.idle_after = idle_after;
+    queue_ = std::make_unique<CommitQueue>(std::move(*db), *loop_, nullptr, options);
+    // Marked as ours, so that Count's connections accept the file.
+    ASSERT_OK(queue_->RunSync([](Db& d) {
+      return d.Exec(StrCat("PRAGMA application_id = ", kApplicationId,
+                           "; CREATE TABLE t (k INTEGER PRIMARY KEY)"));
+    }));
+  }
+  void TearDown() override { queue_.reset(); }
+  int64_t Count(const std::string& where) {
+    auto db = Db::Open(dir_.File("idle.sqlite"));
+    EXPECT_OK(db);
+    auto n = (*db)->QueryInt("SELECT count(*) FROM t WHERE " + where);
+    EXPECT_OK(n);
+    return n.ok() ? *n : -1;
+  }
+  Status SubmitAndWait(int64_t k) {
+    std::optional<Status> result;
+    queue_->Submit(Insert(k), [&](Status st) { result = st; });
+    if (!loop_->RunUntil([&] { return result.has_value(); }, kWait)) {
+      return Status::TimedOut("unit did not complete");
+    }
+    return *result;
+  }
+
+  test_support::TempDir dir_;
+  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<CommitQueue> queue_;
+};
+
+// Idle work runs in a transaction of its own once the queue is idle, again
+// while it reports more, then not until a group has run.
+TEST_F(CommitQueueIdleTest, RunsWhenIdleWhileItHasMoreAndAgainAfterAGroup) {
+  Open(20ms);
+  std::atomic<int> runs{0};
+  queue_->SetIdleWork("test", [&runs](Db& d) -> Result<bool> {
+    const int run = ++runs;
+    NFSREC_RETURN_IF_ERROR(d.Exec("INSERT INTO t (k) VALUES (" + std::to_string(1000 + run) + ")"));
+    return run < 3;  // three runs, then done
+  });
+  ASSERT_TRUE(loop_->RunUntil([&] { return Count("k > 1000") == 3; }, kWait));
+  std::this_thread::sleep_for(200ms);  // ten idle spells: nothing more to do
+  EXPECT_EQ(runs.load(), 3);
+  EXPECT_EQ(queue_->stats().idle_runs, 3u);
+  EXPECT_EQ(queue_->stats().transactions, 1u);  // the RunSync; idle runs are not counted
+  ASSERT_OK(SubmitAndWait(1));
+  ASSERT_TRUE(loop_->RunUntil([&] { return runs.load() == 4; }, kWait));
+  EXPECT_EQ(Count("k > 1000"), 4);
+}
+
+// While writers keep the queue busy, idle work waits; it runs after them.
+TEST_F(CommitQueueIdleTest, WaitsWhileUnitsKeepComing) {
+  Open(300ms);
+  ASSERT_OK(SubmitAndWait(1));  // a group: idle work, once set, is due
+  std::atomic<int> runs{0};
+  queue_->SetIdleWork("test", [&runs](Db&) -> Result<bool> {
+    ++runs;
+    return false;
+  });
+  for (int i = 2; i < 40; ++i) ASSERT_OK(SubmitAndWait(i));  // one writer, back to back
+  EXPECT_EQ(runs.load(), 0);
+  ASSERT_TRUE(loop_->RunUntil([&] { return runs.load() == 1; }, kWait));
+}
+
+// A failed run changes nothing and is tried again after the next group;
+// SetIdleWork under the same name replaces the work.
+TEST_F(CommitQueueIdleTest, FailedRunIsRolledBackAndRetriedAfterTheNextGroup) {
+  Open(20ms);
+  std::atomic<int> failed{0};
+  queue_->SetIdleWork("test", [&failed](Db& d) -> Result<bool> {
+    ++failed;
+    NFSREC_RETURN_IF_ERROR(d.Exec("INSERT INTO t (k) VALUES (500)"));
+    return Status::IOError("injected");
+  });
+  ASSERT_TRUE(loop_->RunUntil([&] { return failed.load() == 1; }, kWait));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(failed.load(), 1);
+  EXPECT_EQ(Count("k = 500"), 0);
+  std::atomic<int> runs{0};
+  queue_->SetIdleWork("test", [&runs](Db& d) -> Result<bool> {
+    ++runs;
+    NFSREC_RETURN_IF_ERROR(d.Exec("INSERT INTO t (k) VALUES (501)"));
+    return false;
+  });
+  ASSERT_OK(SubmitAndWait(1));
+  ASSERT_TRUE(loop_->RunUntil([&] { return Count("k = 501") == 1; }, kWait));
+  EXPECT_EQ(failed.load(), 1);
+  EXPECT_EQ(runs.load(), 1);
 }
 
 }  // namespace

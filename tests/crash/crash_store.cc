@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -91,9 +92,12 @@ Result<StoreSnapshot> ReadStore(const std::string& path) {
     integrity += reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
   }));
   snap.integrity = integrity;
+  // A record's peer state is its latest row of kind 0 in nsm_state_log, if
+  // any, else the column (schema version 5: statd/sqlite_nsm_store.cc).
+  std::map<int64_t, statd::MonitorKey> by_id;
   NFSREC_RETURN_IF_ERROR(ForEachRow(
       db.get(),
-      "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, peer_state FROM monitors",
+      "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, peer_state, id FROM monitors",
       [&](sqlite3_stmt* s) {
         statd::MonitorKey k{Blob(s, 0), Blob(s, 1), sqlite3_column_int(s, 2),
                             sqlite3_column_int(s, 3), sqlite3_column_int(s, 4)};
@@ -101,7 +105,14 @@ Result<StoreSnapshot> ReadStore(const std::string& path) {
         std::string priv = Blob(s, 5);
         std::memcpy(m.priv.data(), priv.data(), std::min(priv.size(), m.priv.size()));
         m.peer_state = sqlite3_column_int(s, 6);
+        by_id.emplace(sqlite3_column_int64(s, 7), k);
         snap.monitors[k] = m;
+      }));
+  NFSREC_RETURN_IF_ERROR(ForEachRow(
+      db.get(), "SELECT monitor_id, state FROM nsm_state_log WHERE kind = 0 ORDER BY seq",
+      [&](sqlite3_stmt* s) {
+        auto it = by_id.find(sqlite3_column_int64(s, 0));
+        if (it != by_id.end()) snap.monitors[it->second].peer_state = sqlite3_column_int(s, 1);
       }));
   NFSREC_RETURN_IF_ERROR(
       ForEachRow(db.get(), "SELECT count(*) FROM notify_list",

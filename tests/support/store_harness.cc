@@ -26,7 +26,7 @@ Status DbHarness::Open(const DbOpenOptions& options) {
   // a reopen from refusing the file as another program's.
   NFSREC_RETURN_IF_ERROR(db->Exec(StrCat("PRAGMA application_id = ", kApplicationId)));
   if (!options.setup_sql.empty()) NFSREC_RETURN_IF_ERROR(db->Exec(options.setup_sql));
-  queue_ = std::make_unique<CommitQueue>(std::move(db), *loop_);
+  queue_ = std::make_unique<CommitQueue>(std::move(db), *loop_, nullptr, options.queue);
   return OnOpen();
 }
 

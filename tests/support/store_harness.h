@@ -58,6 +58,7 @@ struct DbOpenOptions {
   // Run on the new connection before the queue takes it: per-connection
   // settings such as "PRAGMA wal_autocheckpoint=8".
   std::string setup_sql;
+  CommitQueue::Options queue;  // e.g. idle_after, to hold idle work back
 };
 
 class DbHarness {
