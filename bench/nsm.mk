@@ -17,3 +17,7 @@ EXTRA_DIST += bench/run-notify-flood.sh
 EXTRA_PROGRAMS += bench/monitor-index-bench
 bench_monitor_index_bench_SOURCES = bench/monitor_index_bench.cc
 bench_monitor_index_bench_LDADD = statd/libstatd.a $(COMMON_LIBS) rpcgen/librpcxdr.a $(SYS_LIBS)
+# Every peer host of the boot-notification benchmark in one event-driven
+# responder (rpcbind GETPORT and SM_NOTIFY), built on demand: make bench/notify-peer
+EXTRA_PROGRAMS += bench/notify-peer
+bench_notify_peer_SOURCES = bench/notify_peer.cc

@@ -15,7 +15,11 @@
 # PERF_ARGS="-e syscalls:sys_enter_fdatasync ..."),
 # DEAD (the boot phase's unreachable peers among PEERS, default PEERS/10),
 # DEAD_FIRST=1 (list them before the reachable ones), BOOT_SERVERS (default
-# "nfsrecd sm-notify"; PERF_DATA profiles nfsrecd's boot run into PERF_DATA.boot).
+# "nfsrecd sm-notify"; PERF_DATA profiles nfsrecd's boot run into PERF_DATA.boot),
+# PEER (the boot phase's peer host: "responder", the default, is
+# bench/notify-peer, which answers for every peer address in one event loop
+# and records each SM_NOTIFY; "statd" is rpcbind and Debian's rpc.statd,
+# each single-threaded).
 #
 # 1. callbacks: the server monitors PEERS hosts (SM_MON, kernel arguments,
 #    64 at a time); its VmRSS is printed; then PEERS SM_NOTIFYs arrive (one
@@ -26,14 +30,16 @@
 # 2. boot: the server's notify list holds PEERS peers, DEAD of them on
 #    addresses nobody answers; the time runs from the start of the notifier
 #    until every reachable peer has answered (its record deleted).  The peers
-#    are one host (a namespace with PEERS*0.9 addresses on its veth, its own
-#    rpcbind and Debian's rpc.statd).
+#    are one namespace with PEERS-DEAD addresses on its veth, answered by
+#    PEER.  With the responder, its record is then checked: every reachable
+#    peer got exactly one SM_NOTIFY with the notifier's name and new state,
+#    and no other address got one.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
 peers=${2:-1000}
 export PATH="$PATH:/usr/sbin:/sbin"
-make -C "$build" -s bench/nsm-bench nfsrecd tests/support/lockd-emu >/dev/null
+make -C "$build" -s bench/nsm-bench bench/notify-peer nfsrecd tests/support/lockd-emu >/dev/null
 nfsrecd=${NFSRECD:-$build/nfsrecd}
 phases=${PHASES:-callbacks boot}
 servers=${SERVERS:-nfsrecd rpc.statd}
@@ -213,14 +219,40 @@ reachable=$(( peers - dead ))
 # peers.  Unreachable ones are routed there too and dropped (no forwarding).
 addr() { echo "10.241.$(( 1 + $1 / 250 )).$(( 1 + $1 % 250 ))"; }
 mkdir -p "$work/peer/sm" "$work/peer/sm.bak"
-export work reachable
-"$top/tests/support/with-netns" --name peers --veth 10.240.0.1/16,10.240.0.2/16 -- bash -c '
+peer=${PEER:-responder}
+responder=$build/bench/notify-peer
+export work reachable peer responder
+peer_netns_args=(--name peers --veth 10.240.0.1/16,10.240.0.2/16)
+[ "$peer" = responder ] && peer_netns_args+=(--no-rpcbind)
+# With the responder, a file peer.cut (holding a notifier's name) makes it
+# restart with a fresh record, the old one kept as peer.NAME.out, so that
+# each notifier is checked on its own SM_NOTIFYs.
+"$top/tests/support/with-netns" "${peer_netns_args[@]}" -- bash -c '
   for i in $(seq 0 $((reachable - 1))); do
     echo "address add 10.241.$(( 1 + i / 250 )).$(( 1 + i % 250 ))/32 dev veth0"
   done | ip -batch -
-  rpc.statd -F --no-notify -P "$work/peer" >"$work/peer-statd.log" 2>&1 &
+  start_responder() {
+    rm -f "$work/responder.ready"
+    "$responder" --ready-file "$work/responder.ready" >"$work/peer.out" 2>"$work/peer.err" &
+    rpid=$!
+    for _ in $(seq 1 100); do [ -s "$work/responder.ready" ] && break; sleep 0.05; done
+  }
+  if [ "$peer" = responder ]; then
+    start_responder
+  else
+    rpc.statd -F --no-notify -P "$work/peer" >"$work/peer-statd.log" 2>&1 &
+  fi
   touch "$work/peer.ready"
-  while [ ! -e "$work/peer.stop" ]; do sleep 0.2; done' &
+  while [ ! -e "$work/peer.stop" ]; do
+    if [ -e "$work/peer.cut" ] && [ "$peer" = responder ]; then
+      kill "$rpid"; wait "$rpid" || true
+      mv "$work/peer.out" "$work/peer.$(cat "$work/peer.cut").out"
+      start_responder
+      rm -f "$work/peer.cut"
+    fi
+    sleep 0.05
+  done
+  if [ "$peer" = responder ]; then kill "$rpid"; wait "$rpid" || true; fi' &
 for _ in $(seq 1 400); do [ -e "$work/peer.ready" ] && break; sleep 0.05; done
 ip route add 10.241.0.0/16 via 10.240.0.2
 sleep 1
@@ -231,6 +263,32 @@ list() {  # one address per line: reachable first, then the unreachable (DEAD_FI
   if [ -z "${DEAD_FIRST:-}" ]; then list_dead; fi
 }
 list_dead() { for i in $(seq 0 $((dead - 1))); do echo "10.241.$((200 + i / 250)).$((1 + i % 250))"; done; }
+# The responder's record of NAME's run, checked: every reachable peer (the
+# addresses 10.241.1-199.x) got exactly one SM_NOTIFY, with mon_name MON
+# and state STATE; printed as peer_notified= (peers with a right one),
+# peer_wrong= (other name or state, or an address that is not a reachable
+# peer), peer_duplicates= (more than one to a peer: a retransmission), and,
+# from T0 (the notifier's start, ms), first_call_ms= (the first call to any
+# peer) and last_notify_ms= (the last reachable peer's first SM_NOTIFY).
+verify_peer() {  # NAME MON STATE T0
+  [ "$peer" = responder ] || { echo "peer=statd"; return; }
+  echo "$1" > "$work/peer.cut"
+  for _ in $(seq 1 100); do [ -e "$work/peer.cut" ] || break; sleep 0.05; done
+  awk -v mon="$2" -v state="$3" -v reachable="$reachable" -v t0="$4" '
+    /^TOTAL / { split($5, f, "="); first = f[2] }
+    /^NOTIFY / {
+      split($2, p, "="); split($4, m, "="); split($5, s, "=")
+      n = split(p[2], o, ".")
+      if (n != 4 || o[1] != 10 || o[2] != 241 || o[3] >= 200 || m[2] != mon || s[2] != state) {
+        bad++; next
+      }
+      if (p[2] in seen) { dup++; next }
+      seen[p[2]] = 1; good++
+      split($6, a, "="); if (a[2] > last) last = a[2]
+    }
+    END { printf "peer=responder peer_notified=%d peer_wrong=%d peer_duplicates=%d first_call_ms=%d last_notify_ms=%d%s\n",
+          good, bad, dup, first - t0, last - t0, good == reachable && bad == 0 ? "" : " CHECK_FAILED" }' "$work/peer.$1.out"
+}
 
 # nfsrecd: the records are put into its monitor list, then it "reboots".
 fresh_state before
@@ -244,6 +302,10 @@ pid=$!; wait_registered; kill "$pid"; wait "$pid" || true
   echo "COMMIT;"
 } | sqlite3 "$work/state/nfsrecd/nfsrecd.sqlite"
 echo "boot-after" > "$work/root/proc/sys/kernel/random/boot_id"
+# UDP datagrams this namespace dropped for a full receive buffer (the
+# notifier's socket is the only busy one here).
+udp_rcvbuf_errors() { awk '/^Udp: [0-9]/ { print $6 }' /proc/net/snmp; }
+drops0=$(udp_rcvbuf_errors)
 t0=$(now_ms)
 "$nfsrecd" -F -P "$work/state" --pidfile "$work/pid" --proc-root "$work/root" --no-nfs4 >"$work/nfsrecd-boot.log" 2>&1 &
 pid=$!
@@ -259,9 +321,11 @@ while :; do
   sleep 0.05
 done
 t1=$(now_ms)
-echo "bench=boot server=nfsrecd peers=$peers reachable=$reachable left=$n ms=$((t1 - t0))"
 if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
 kill "$pid"; wait "$pid" 2>/dev/null || true
+state=$(sqlite3 "$work/state/nfsrecd/nfsrecd.sqlite" "SELECT local_state FROM nsm_state;")
+echo "bench=boot server=nfsrecd peers=$peers reachable=$reachable left=$n ms=$((t1 - t0))" \
+  "rcvbuf_drops=$(( $(udp_rcvbuf_errors) - drops0 ))" "$(verify_peer nfsrecd server "$state" "$t0")"
 [[ " ${BOOT_SERVERS:-nfsrecd sm-notify} " == *" sm-notify "* ]] || exit 0
 
 # Debian's sm-notify: one sm/ file per peer, in nfs-utils' record format.
@@ -270,6 +334,7 @@ list | while read -r a; do
   printf '0100007f 000186b5 00000003 00000010 %032x %s server\n' 0 "$a" > "$work/state/sm/$a"
 done
 t0=$(now_ms)
+drops0=$(udp_rcvbuf_errors)
 sm-notify -d -P "$work/state" >"$work/sm-notify.log" 2>&1 &
 pid=$!
 while :; do
@@ -279,5 +344,9 @@ while :; do
   sleep 0.05
 done
 t1=$(now_ms)
-echo "bench=boot server=sm-notify peers=$peers reachable=$reachable left=$n ms=$((t1 - t0))"
 kill "$pid"; wait "$pid" 2>/dev/null || true
+# sm-notify announces each record's my_name ("server"), as nfsrecd does.
+state=$(od -An -td4 "$work/state/state" | tr -d ' ')
+echo "bench=boot server=sm-notify peers=$peers reachable=$reachable left=$n ms=$((t1 - t0))" \
+  "rcvbuf_drops=$(( $(udp_rcvbuf_errors) - drops0 ))" \
+  "$(verify_peer sm-notify server "$state" "$t0")"

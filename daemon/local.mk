@@ -72,21 +72,24 @@ daemon_config_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
 daemon_config_test_LDADD = daemon/libdaemon.a statd/libstatd.a $(COMMON_LIBS) $(GTEST_LIBS) \
 	$(SYS_LIBS)
 
-# nfsrecctl: the administrator's command (man/nfsrecctl.8).
-sbin_PROGRAMS += nfsrecctl
-nfsrecctl_SOURCES = daemon/nfsrecctl_main.cc daemon/nfsrecctl_config.cc daemon/nfsrecctl_config.h \
+# nfsrecctl: the administrator's command (man/nfsrecctl.8).  Everything but
+# its main is a library of its own, linked by the command and by the tests
+# below, so that each source is compiled once per build.
+noinst_LIBRARIES += daemon/libnfsrecctl.a
+daemon_libnfsrecctl_a_SOURCES = daemon/nfsrecctl_config.cc daemon/nfsrecctl_config.h \
 	daemon/nfsrecctl_import.cc daemon/nfsrecctl_import.h \
 	daemon/nfsrecctl_live.cc daemon/nfsrecctl_live.h \
 	daemon/nfsrecctl_admin.cc daemon/nfsrecctl_admin.h \
-	daemon/nfsrecctl_cluster.cc daemon/nfsrecctl_cluster.h
-nfsrecctl_LDADD = daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a $(CLUSTER_LIBS) \
-	$(COMMON_LIBS) rpcgen/librpcxdr.a $(CURL_LIBS) $(SYS_LIBS)
-dist_man_MANS += man/nfsrecctl.8
-# The store read and the listings (list, show, grace, state).
-NFSRECCTL_LIST_SOURCES = daemon/nfsrecctl_store.cc daemon/nfsrecctl_store.h \
+	daemon/nfsrecctl_cluster.cc daemon/nfsrecctl_cluster.h \
+	daemon/nfsrecctl_store.cc daemon/nfsrecctl_store.h \
 	daemon/nfsrecctl_format.cc daemon/nfsrecctl_format.h \
 	daemon/nfsrecctl_list.cc daemon/nfsrecctl_list.h
-nfsrecctl_SOURCES += $(NFSRECCTL_LIST_SOURCES)
+NFSRECCTL_LIBS = daemon/libnfsrecctl.a
+sbin_PROGRAMS += nfsrecctl
+nfsrecctl_SOURCES = daemon/nfsrecctl_main.cc
+nfsrecctl_LDADD = $(NFSRECCTL_LIBS) daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a \
+	$(CLUSTER_LIBS) $(COMMON_LIBS) rpcgen/librpcxdr.a $(CURL_LIBS) $(SYS_LIBS)
+dist_man_MANS += man/nfsrecctl.8
 # The --json shapes (man/nfsrecctl.8 points to them), with their schemas.
 dist_doc_DATA = docs/nfsrecctl-json.md
 nfsrecctlschemadir = $(docdir)/schema
@@ -99,18 +102,17 @@ dist_nfsrecctlschema_DATA = docs/schema/list-monitors.json docs/schema/list-noti
 # The listings on databases written by the real SQLite stores.
 check_PROGRAMS += daemon/nfsrecctl_list_test
 TESTS += daemon/nfsrecctl_list_test
-daemon_nfsrecctl_list_test_SOURCES = daemon/nfsrecctl_list_test.cc daemon/nfsrecctl_config.cc \
-	$(NFSRECCTL_LIST_SOURCES)
+daemon_nfsrecctl_list_test_SOURCES = daemon/nfsrecctl_list_test.cc
 daemon_nfsrecctl_list_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-daemon_nfsrecctl_list_test_LDADD = tests/support/libstorefakes.a daemon/libdaemon.a \
+daemon_nfsrecctl_list_test_LDADD = $(NFSRECCTL_LIBS) tests/support/libstorefakes.a daemon/libdaemon.a \
 	statd/libstatd.a nfs4rec/libnfs4rec.a cluster/libcluster.a $(COMMON_LIBS) rpcgen/librpcxdr.a $(GTEST_LIBS) \
 	$(SYS_LIBS)
 
 check_PROGRAMS += daemon/nfsrecctl_config_test
 TESTS += daemon/nfsrecctl_config_test
-daemon_nfsrecctl_config_test_SOURCES = daemon/nfsrecctl_config_test.cc daemon/nfsrecctl_config.cc
+daemon_nfsrecctl_config_test_SOURCES = daemon/nfsrecctl_config_test.cc
 daemon_nfsrecctl_config_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-daemon_nfsrecctl_config_test_LDADD = daemon/libdaemon.a cluster/libcluster.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+daemon_nfsrecctl_config_test_LDADD = $(NFSRECCTL_LIBS) daemon/libdaemon.a cluster/libcluster.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 
 # What the daemon hands over to the user it drops to (database directory,
 # a database at the old path, pid file).
@@ -124,27 +126,24 @@ daemon_process_test_LDADD = daemon/libdaemon.a $(COMMON_LIBS) $(GTEST_LIBS) $(LI
 # nfsrecctl import: its options and the running-daemon check.
 check_PROGRAMS += daemon/nfsrecctl_import_test
 TESTS += daemon/nfsrecctl_import_test
-daemon_nfsrecctl_import_test_SOURCES = daemon/nfsrecctl_import_test.cc daemon/nfsrecctl_import.cc \
-	daemon/nfsrecctl_config.cc
+daemon_nfsrecctl_import_test_SOURCES = daemon/nfsrecctl_import_test.cc
 daemon_nfsrecctl_import_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-daemon_nfsrecctl_import_test_LDADD = daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a \
+daemon_nfsrecctl_import_test_LDADD = $(NFSRECCTL_LIBS) daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a \
 	cluster/libcluster.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 # The control socket (server and client) and the status/metrics renderings.
 check_PROGRAMS += daemon/control_test
 TESTS += daemon/control_test
 daemon_control_test_SOURCES = daemon/control_server_test.cc daemon/status_report_test.cc \
-	daemon/nfsrecctl_live_test.cc daemon/nfsrecctl_live.cc daemon/nfsrecctl_config.cc
+	daemon/nfsrecctl_live_test.cc
 daemon_control_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-daemon_control_test_LDADD = daemon/libdaemon.a cluster/libcluster.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
+daemon_control_test_LDADD = $(NFSRECCTL_LIBS) daemon/libdaemon.a cluster/libcluster.a $(COMMON_LIBS) $(GTEST_LIBS) $(SYS_LIBS)
 # nfsrecctl remove monitor / expire client: the control commands
 # (daemon/control_admin.h) and the CLI with its offline path.
 check_PROGRAMS += daemon/admin_test
 TESTS += daemon/admin_test
-daemon_admin_test_SOURCES = daemon/control_admin_test.cc daemon/nfsrecctl_admin_test.cc \
-	daemon/nfsrecctl_admin.cc daemon/nfsrecctl_import.cc daemon/nfsrecctl_config.cc \
-	daemon/nfsrecctl_format.cc
+daemon_admin_test_SOURCES = daemon/control_admin_test.cc daemon/nfsrecctl_admin_test.cc
 daemon_admin_test_CPPFLAGS = $(AM_CPPFLAGS) $(GTEST_CFLAGS)
-daemon_admin_test_LDADD = daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a \
+daemon_admin_test_LDADD = $(NFSRECCTL_LIBS) daemon/libdaemon.a statd/libstatd.a nfs4rec/libnfs4rec.a \
 	cluster/libcluster.a $(COMMON_LIBS) rpcgen/librpcxdr.a $(GTEST_LIBS) $(SYS_LIBS)
 
 # ClusterGraceControl: the kernel's early end waits for the cluster grace.

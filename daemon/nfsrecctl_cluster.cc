@@ -51,7 +51,7 @@ std::string InstanceTable(const ClusterStatus& s) {
     std::vector<std::string> row{is.name};
     if (is.owner) {
       row.insert(row.end(),
-                 {is.owner->node, std::to_string(is.owner->pid), Rfc3339Utc(is.owner->since)});
+                 {is.owner->node, std::to_string(is.owner->pid), RecordTimeUtc(is.owner->since)});
     } else {
       row.insert(row.end(), {"-", "-", "-"});
     }

@@ -71,7 +71,7 @@ Result<std::string> ParseClientId(const std::string& arg) {
   return bytes;
 }
 
-std::string Rfc3339Utc(int64_t unix_seconds) {
+std::string RecordTimeUtc(int64_t unix_seconds) {
   const time_t t = static_cast<time_t>(unix_seconds);
   struct tm tm;
   if (::gmtime_r(&t, &tm) == nullptr) return StrCat(unix_seconds);

@@ -41,8 +41,10 @@ std::string ShowBytes(std::string_view bytes);
 // non-hex character.
 Result<std::string> ParseClientId(const std::string& arg);
 
-// "2026-11-30T12:34:56Z".
-std::string Rfc3339Utc(int64_t unix_seconds);
+// "2026-11-30T12:34:56Z" (0 is "1970-01-01T00:00:00Z"; a time gmtime cannot
+// represent stays a number).  Not status_report.h's Rfc3339Utc, which
+// renders 0 as "".
+std::string RecordTimeUtc(int64_t unix_seconds);
 
 // An IPv4 or IPv6 address in presentation form ("[...]" and a "%zone"
 // suffix allowed) as 16 bytes, IPv4 as v4-mapped IPv6, so that 10.0.0.1

@@ -125,7 +125,7 @@ std::string ListClients(const CtlCommandLine& cl, const ClientSnapshot& snap) {
   header.push_back("ID");
   std::vector<std::vector<std::string>> rows;
   for (const ClientRecord& r : records) {
-    std::vector<std::string> row = {StrCat(epoch), Rfc3339Utc(r.time), Session(r), Princhash(r),
+    std::vector<std::string> row = {StrCat(epoch), RecordTimeUtc(r.time), Session(r), Princhash(r),
                                     r.lease_expired ? "yes" : "no"};
     if (recovery) row.push_back(current.count(r.id) != 0 ? "yes" : "no");
     row.push_back(ShowBytes(r.id));
@@ -149,7 +149,7 @@ std::string ClientBlock(const char* role, uint64_t epoch, const ClientRecord& r)
                                   "not offered at the next GraceStart)"
                                 : "not seen expired",
                 "\n",  //
-                "  time:       ", Rfc3339Utc(r.time), " (", r.time, ")\n");
+                "  time:       ", RecordTimeUtc(r.time), " (", r.time, ")\n");
 }
 
 Result<std::string> Show(const CtlCommandLine& cl, const CtlSnapshot& snap) {

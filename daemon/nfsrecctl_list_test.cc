@@ -72,9 +72,9 @@ TEST(NfsrecctlFormat, ClientIdIsTextOrHexInEitherCase) {
   }
 }
 
-TEST(NfsrecctlFormat, TimesAreRfc3339Utc) {
-  EXPECT_EQ(Rfc3339Utc(0), "1970-01-01T00:00:00Z");
-  EXPECT_EQ(Rfc3339Utc(1790000000), "2026-09-21T14:13:20Z");
+TEST(NfsrecctlFormat, RecordTimesAreRfc3339Utc) {
+  EXPECT_EQ(RecordTimeUtc(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(RecordTimeUtc(1790000000), "2026-09-21T14:13:20Z");
 }
 
 TEST(NfsrecctlFormat, AddressesCompareInAnyNotation) {
@@ -290,7 +290,7 @@ TEST_F(ListingTest, ClientsOfEachEpochAndWhetherRecoveryOnesReclaimed) {
   EXPECT_TRUE(Contains(table, "no         Linux NFSv4.2 b\n")) << table;
   EXPECT_TRUE(Contains(table, "hex:0102fe\n")) << table;
   const CtlSnapshot snap = Snapshot();
-  EXPECT_TRUE(Contains(table, Rfc3339Utc(snap.clients->recovery[0].time))) << table;
+  EXPECT_TRUE(Contains(table, RecordTimeUtc(snap.clients->recovery[0].time))) << table;
 }
 
 // A client the last reconciliation saw expired (courtesy) is marked in

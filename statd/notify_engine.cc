@@ -7,6 +7,16 @@
 
 namespace nfsrec::statd {
 
+namespace {
+// The SM_NOTIFY socket's receive buffer.  Boot notification has up to
+// max_parallel first calls outstanding plus the calls of peers that left
+// their slots, and their answers arrive in bursts; a datagram dropped for a
+// full buffer costs its peer a 2 s retransmission.  The default (about
+// 200 KiB, some 200 small datagrams as the kernel counts them) overflowed
+// with 10,000 peers while the loop waited for a CPU (docs/PERFORMANCE.md).
+constexpr int kNotifyReceiveBuffer = 4 << 20;
+}  // namespace
+
 Result<NotifySockets> OpenNotifySockets(EventLoop& loop, uint16_t outgoing_port,
                                         const std::string& source_address) {
   rpc::UdpSocketPort::Options cb_opts;
@@ -19,6 +29,7 @@ Result<NotifySockets> OpenNotifySockets(EventLoop& loop, uint16_t outgoing_port,
   out_opts.family = AF_INET6;
   out_opts.port = outgoing_port;
   out_opts.reserved_port = outgoing_port == 0;
+  out_opts.receive_buffer = kNotifyReceiveBuffer;
   if (!source_address.empty()) {
     out_opts.family = source_address.find(':') == std::string::npos ? AF_INET : AF_INET6;
     out_opts.bind_address = source_address;
@@ -290,7 +301,7 @@ void NotifyEngine::StartQueuedPeers() {
     ++in_slot_;
     const uint64_t id = job->id;
     Liveness::Token alive = liveness_.token();
-    job->slot_timer = scheduler_.RunAfter(options_.slot_hold, [this, alive, id] {
+    job->slot_timer = scheduler_.RunAfter(slot_hold(), [this, alive, id] {
       if (!alive) return;
       auto cur = active_.find(id);
       if (cur == active_.end()) return;
@@ -310,6 +321,19 @@ void NotifyEngine::LeaveSlot(PeerJob& job) {
   job.slot_timer = 0;
   --in_slot_;
   StartQueuedPeers();
+}
+
+Duration NotifyEngine::slot_hold() const {
+  if (round_trip_ == Duration::zero()) return options_.slot_hold_min;
+  return std::clamp(round_trip_ * kHoldRoundTrips, options_.slot_hold_min, options_.slot_hold);
+}
+
+void NotifyEngine::SampleRoundTrip(Duration elapsed) {
+  if (round_trip_ == Duration::zero()) {
+    round_trip_ = elapsed;
+  } else {
+    round_trip_ += (elapsed - round_trip_) / 8;
+  }
 }
 
 Duration NotifyEngine::GrowAfterCall(Duration backoff) const {
@@ -386,6 +410,12 @@ void NotifyEngine::PeerGetPort(uint64_t id) {
                     if (j == nullptr) return;
                     if (!port.ok()) {
                       return PeerNextAddress(id, *j, "rpcbind: " + port.status().ToString());
+                    }
+                    // A first call's answer within the first timeout answers
+                    // its first transmission: a round trip sample.
+                    const Duration elapsed = scheduler_.Now() - j->started;
+                    if (j->attempts == 1 && elapsed < options_.notify_first_timeout) {
+                      SampleRoundTrip(elapsed);
                     }
                     if (port.value() == 0) {
                       return PeerRetry(id, StrCat("No statd on host ", Printable(j->peer.host)),

@@ -12,11 +12,16 @@
 // their FIRST attempt, not the peers in progress.  A peer holds a slot from
 // when it is taken off the queue until it answers, its first attempt fails
 // (no answer after the transmissions of one address, no statd, no name),
-// or Options::slot_hold passes, whichever comes first; then it retries on
+// or the slot's hold passes, whichever comes first; then it retries on
 // its own back-off outside the slots (its call in flight carries on).  So
 // however many dead peers come first in the list, a live one behind them
-// waits at most (its place in the queue / max_parallel) x slot_hold for
+// waits at most (its place in the queue / max_parallel) x the hold for
 // its first transmission, never for a dead peer's time-out or give-up.
+// The hold follows the peers' round trip: kHoldRoundTrips x the smoothed
+// time from a slot's start to its peer's first answer, within
+// [slot_hold_min, slot_hold]; slot_hold_min until a first answer came.  A
+// peer slower than its hold only leaves its slot early: its call goes on,
+// the hold bounds how many first calls are outstanding, not who is served.
 // Retrying peers are not bounded by count: each sends one datagram per
 // back-off period (2 s doubling to 120 s).  A numeric host is sent to
 // without the resolver.
@@ -90,8 +95,10 @@ class NotifyEngine final : public LockdCallbacks {
     Duration notify_window = std::chrono::minutes(15);  // zero: no limit
     Duration no_statd_delay = std::chrono::seconds(120);
     int sends_per_address = 4;
-    size_t max_parallel = 256;                            // peers on their first attempt at once
-    Duration slot_hold = std::chrono::milliseconds(500);  // longest a first attempt holds a slot
+    size_t max_parallel = 256;  // peers on their first attempt at once
+    // Bounds of a first attempt's hold on its slot (see above).
+    Duration slot_hold_min = std::chrono::milliseconds(20);
+    Duration slot_hold = std::chrono::milliseconds(500);
     std::string lockd_address = "127.0.0.1";
   };
 
@@ -124,6 +131,9 @@ class NotifyEngine final : public LockdCallbacks {
   };
   // The most recently finished peers kept for Progress().
   static constexpr size_t kFinishedKept = 1000;
+  // A slot is held for this many smoothed round trips (GETPORT, SM_NOTIFY
+  // and slack for a loaded peer).
+  static constexpr int kHoldRoundTrips = 4;
 
   NotifyEngine(rpc::UdpRpcClient& callback_client, rpc::UdpRpcClient& notify_client,
                Resolver& resolver, Scheduler& scheduler, Logger& log, Options options);
@@ -143,6 +153,8 @@ class NotifyEngine final : public LockdCallbacks {
   size_t peers_queued() const { return queued_.size(); }
   // Of those, the ones on their first attempt, holding a slot.
   size_t peers_in_slots() const { return in_slot_; }
+  // How long a slot taken now is held at most (see above).
+  Duration slot_hold() const;
   const Stats& stats() const { return stats_; }
   // Peers in progress (active first, then queued), then finished ones,
   // newest first; at most `max` in all.
@@ -170,6 +182,8 @@ class NotifyEngine final : public LockdCallbacks {
   // The peer's first attempt is over (or slot_hold passed): it frees its
   // slot and carries on outside the slots.
   void LeaveSlot(PeerJob& job);
+  // A peer's first rpcbind call was answered `elapsed` after its slot start.
+  void SampleRoundTrip(Duration elapsed);
   void PeerResolve(uint64_t id);
   void PeerGetPort(uint64_t id);
   void PeerSend(uint64_t id, uint16_t port);
@@ -204,7 +218,9 @@ class NotifyEngine final : public LockdCallbacks {
   uint64_t next_peer_id_ = 1;
   std::map<uint64_t, std::unique_ptr<PeerJob>> active_;  // in a slot or retrying
   size_t in_slot_ = 0;                                   // of active_, those in a slot
-  std::deque<std::unique_ptr<PeerJob>> queued_;          // in arrival order
+  // Smoothed first-answer time (RFC 6298's SRTT, gain 1/8); zero: no sample yet.
+  Duration round_trip_{};
+  std::deque<std::unique_ptr<PeerJob>> queued_;  // in arrival order
   // The notify-list records of every peer in active_ or queued_.
   std::unordered_set<MonitorKey, MonitorKeyHash> peer_keys_;
   std::deque<PeerProgress> finished_;  // newest at the front, kFinishedKept at most

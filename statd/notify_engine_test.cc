@@ -159,11 +159,12 @@ TEST_F(NotifyEngineTest, UnreachablePeersDoNotDelayReachableOnes) {
 }
 
 // max_parallel bounds first attempts: three slots, each held for at most
-// slot_hold (500 ms) by a peer that does not answer; those peers go on
-// retrying outside the slots, each with its own full window.
+// the hold (fixed here at 500 ms) by a peer that does not answer; those
+// peers go on retrying outside the slots, each with its own full window.
 TEST_F(NotifyEngineTest, FirstAttemptsAreBoundedBySlots) {
   NotifyEngine::Options o;
   o.max_parallel = 3;
+  o.slot_hold_min = o.slot_hold = 500ms;
   Build(o);
   std::vector<NotifyEngine::Peer> peers;
   for (int i = 0; i < 7; ++i) {
@@ -241,6 +242,7 @@ TEST_F(NotifyEngineTest, NoStatdWaitsTwoMinutes) {
 TEST_F(NotifyEngineTest, ProgressShowsPendingQueuedThenFinishedPeersNewestFirst) {
   NotifyEngine::Options o;
   o.max_parallel = 1;
+  o.slot_hold_min = o.slot_hold = 500ms;  // a fixed hold: live queued behind dead
   Build(o);
   AddPeer("nostatd", "10.0.0.7", true, /*statd=*/false);
   AddPeer("dead", "10.0.0.6", /*up=*/false);
@@ -265,7 +267,7 @@ TEST_F(NotifyEngineTest, ProgressShowsPendingQueuedThenFinishedPeersNewestFirst)
   EXPECT_EQ(engine_->Progress(1).size(), 1u);
   EXPECT_EQ(engine_->peers_queued(), 1u);
 
-  sched_.Advance(1s);  // dead's slot_hold passed: live was answered
+  sched_.Advance(1s);  // dead's hold passed: live was answered
   p = engine_->Progress(10);
   ASSERT_EQ(p.size(), 3u);
   EXPECT_EQ(p[2].host, "live");
@@ -463,12 +465,12 @@ TEST_F(NotifyEngineTest, FailedCallbackLooksUpLockdPortAgain) {
 }
 
 // Dead peers first in the list never delay live ones: 300 peers nobody
-// answers take every slot, but each gives its slot up after slot_hold and
+// answers take every slot, but each gives its slot up after its hold and
 // goes on retrying outside the slots, so the 10 live peers behind them are
 // answered before any dead peer's first time-out (2 s), let alone its
 // give-up (15 min).  The dead ones keep sm-notify's back-off meanwhile.
 TEST_F(NotifyEngineTest, DeadPeersNeverDelayLiveOnes) {
-  Build();  // 256 slots, slot_hold 500 ms
+  Build();  // 256 slots, held 20 ms (no answer yet) to 500 ms
   std::vector<NotifyEngine::Peer> peers;
   for (int i = 0; i < 300; ++i) {
     const std::string a = "10.66." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
@@ -503,6 +505,50 @@ TEST_F(NotifyEngineTest, DeadPeersNeverDelayLiveOnes) {
   sched_.Advance(3s);
   EXPECT_EQ(remote_net_.SentTo("10.66.0.1").size(), 2u) << "the back-off: 2 s, then 4 s";
   EXPECT_EQ(engine_->stats().peers_notified, 10u);
+}
+
+// The hold of a slot follows the peers' round trip: slot_hold_min before
+// any answer, then kHoldRoundTrips x the smoothed time to a first answer,
+// within [slot_hold_min, slot_hold].  Dead peers taken after slow live ones
+// hold their slots longer, so first calls in flight stay bounded on a slow
+// network; on a fast one a dead peer gives its slot up after 20 ms.
+// Only a first call's answer within the first timeout is a sample.
+TEST_F(NotifyEngineTest, SlotHoldFollowsTheRoundTrip) {
+  NotifyEngine::Options o;
+  o.max_parallel = 1;
+  Build(o);
+  EXPECT_EQ(engine_->slot_hold(), 20ms);
+  remote_net_.latency = 30ms;
+  AddPeer("10.5.0.1", "10.5.0.1");
+  AddPeer("10.5.0.2", "10.5.0.2");
+  AddPeer("10.5.0.3", "10.5.0.3", /*up=*/false);
+  AddPeer("10.5.0.4", "10.5.0.4", /*up=*/false);
+  engine_->NotifyPeers(
+      {PeerFor("10.5.0.1"), PeerFor("10.5.0.2"), PeerFor("10.5.0.3"), PeerFor("10.5.0.4")}, 7,
+      Record());
+  // 10.5.0.1 gives the only slot up after 20 ms, then answers its GETPORT
+  // at 30 ms: the first sample, so the hold becomes 4 x 30 ms.
+  sched_.Advance(25ms);
+  EXPECT_EQ(remote_net_.SentTo("10.5.0.2").size(), 1u) << "the hold (20 ms) passed";
+  sched_.Advance(10ms);
+  EXPECT_EQ(engine_->slot_hold(), 120ms);
+  // 10.5.0.2 leaves at 40 ms; the dead 10.5.0.3 takes the slot for 120 ms.
+  sched_.Advance(115ms);
+  EXPECT_EQ(remote_net_.SentTo("10.5.0.3").size(), 1u);
+  EXPECT_EQ(remote_net_.SentTo("10.5.0.4").size(), 0u) << "10.5.0.3 still holds the slot";
+  sched_.Advance(15ms);
+  EXPECT_EQ(remote_net_.SentTo("10.5.0.4").size(), 1u) << "its hold passed";
+  EXPECT_TRUE(done_["10.5.0.1"]);
+  EXPECT_TRUE(done_["10.5.0.2"]);
+  // Slow answers raise the hold up to slot_hold, never beyond.
+  remote_net_.latency = 1s;
+  for (int i = 0; i < 3; ++i) {
+    const std::string a = "10.5.1." + std::to_string(i + 1);
+    AddPeer(a, a);
+    engine_->NotifyPeers({PeerFor(a)}, 7, Record());
+    sched_.Advance(1500ms);
+  }
+  EXPECT_EQ(engine_->slot_hold(), 500ms);
 }
 
 // An address is sent to as it is: boot notification of peers recorded by

@@ -20,6 +20,12 @@ Result<std::unique_ptr<UdpSocketPort>> UdpSocketPort::Open(EventLoop& loop,
     int off = 0;
     setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
   }
+  if (options.receive_buffer > 0 &&
+      setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &options.receive_buffer,
+                 sizeof(options.receive_buffer)) != 0) {
+    setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &options.receive_buffer,
+               sizeof(options.receive_buffer));
+  }
   std::string bind_addr = options.bind_address;
   if (bind_addr.empty()) bind_addr = options.family == AF_INET6 ? "::" : "0.0.0.0";
 

@@ -46,6 +46,10 @@ class UdpSocketPort final : public DatagramPort {
     std::string bind_address;    // numeric; empty = wildcard
     uint16_t port = 0;           // fixed source port; 0 = see reserved_port
     bool reserved_port = false;  // pick a free port in 600..1023 (needs root)
+    // SO_RCVBUF in bytes, 0 = the system's default.  Beyond
+    // net.core.rmem_max only with CAP_NET_ADMIN (SO_RCVBUFFORCE); otherwise
+    // capped there.  Best effort: a size that cannot be set is not an error.
+    int receive_buffer = 0;
   };
   static Result<std::unique_ptr<UdpSocketPort>> Open(EventLoop& loop, const Options& options);
   Status SendTo(const Endpoint& to, std::span<const uint8_t> data) override;
