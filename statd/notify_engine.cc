@@ -14,6 +14,9 @@ namespace {
 // full buffer costs its peer a 2 s retransmission.  The default (about
 // 200 KiB, some 200 small datagrams as the kernel counts them) overflowed
 // with 10,000 peers while the loop waited for a CPU (docs/PERFORMANCE.md).
+// The full size needs CAP_NET_ADMIN (SO_RCVBUFFORCE); the daemon opens this
+// socket after dropping to CAP_NET_BIND_SERVICE, so there it gets
+// net.core.rmem_max (twice the default when that is unchanged).
 constexpr int kNotifyReceiveBuffer = 4 << 20;
 }  // namespace
 

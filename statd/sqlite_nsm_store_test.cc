@@ -179,6 +179,19 @@ TEST_F(SqliteNsmStoreTest, ReopenKeepsEverything) {
 
 class SqliteNsmJournalTest : public SqliteNsmStoreTest {
  protected:
+  // A database at schema version 4 (no journal) holding one monitor,
+  // peer_state 3 and lockd_state 2.
+  void MakeVersion4WithOneMonitor() {
+    const std::vector<Migration>& all = SqliteNsmStore::Migrations();
+    auto db = Db::Open(h_.path());
+    ASSERT_OK(db);
+    ASSERT_OK(ApplyMigrations(**db, SqliteNsmStore::kComponent,
+                              std::vector<Migration>(all.begin(), all.begin() + 4)));
+    ASSERT_OK((*db)->Exec(
+        "INSERT INTO monitors (mon_name, my_name, my_prog, my_vers, my_proc, priv,"
+        " canonical_name, peer_state, created, updated, lockd_state)"
+        " VALUES (x'6f6c64', x'6d65', 100021, 3, 16, zeroblob(16), x'6f6c64', 3, 1, 1, 2)"));
+  }
   // Opens the store with idle work held back (for the length of the test),
   // so that journaled states stay in the journal until a test folds them.
   Status OpenHeld() {
@@ -341,18 +354,8 @@ TEST_F(SqliteNsmJournalTest, PrepareRebootMovesJournaledStatesToTheNotifyList) {
 }
 
 TEST_F(SqliteNsmJournalTest, UpgradeFromVersion4KeepsStatesAndJournalsNewOnes) {
-  const std::vector<Migration>& all = SqliteNsmStore::Migrations();
-  ASSERT_EQ(all.size(), 5u);
-  {
-    auto db = Db::Open(h_.path());
-    ASSERT_OK(db);
-    ASSERT_OK(ApplyMigrations(**db, SqliteNsmStore::kComponent,
-                              std::vector<Migration>(all.begin(), all.begin() + 4)));
-    ASSERT_OK((*db)->Exec(
-        "INSERT INTO monitors (mon_name, my_name, my_prog, my_vers, my_proc, priv,"
-        " canonical_name, peer_state, created, updated, lockd_state)"
-        " VALUES (x'6f6c64', x'6d65', 100021, 3, 16, zeroblob(16), x'6f6c64', 3, 1, 1, 2)"));
-  }
+  ASSERT_EQ(SqliteNsmStore::Migrations().size(), 5u);
+  ASSERT_NO_FATAL_FAILURE(MakeVersion4WithOneMonitor());
   ASSERT_OK(OpenHeld());
   EXPECT_EQ(*SchemaVersion(*Peek(), SqliteNsmStore::kComponent), 5);
   std::vector<MonitorRecord> loaded = Load();
@@ -372,17 +375,7 @@ TEST_F(SqliteNsmJournalTest, UpgradeFromVersion4KeepsStatesAndJournalsNewOnes) {
 // nfsrecctl, upgraded, reads the database of a daemon that has not yet
 // migrated it (version 4, no journal).
 TEST_F(SqliteNsmJournalTest, ReadOfflineReadsADatabaseNotYetMigrated) {
-  const std::vector<Migration>& all = SqliteNsmStore::Migrations();
-  {
-    auto db = Db::Open(h_.path());
-    ASSERT_OK(db);
-    ASSERT_OK(ApplyMigrations(**db, SqliteNsmStore::kComponent,
-                              std::vector<Migration>(all.begin(), all.begin() + 4)));
-    ASSERT_OK((*db)->Exec(
-        "INSERT INTO monitors (mon_name, my_name, my_prog, my_vers, my_proc, priv,"
-        " canonical_name, peer_state, created, updated, lockd_state)"
-        " VALUES (x'6f6c64', x'6d65', 100021, 3, 16, zeroblob(16), x'6f6c64', 3, 1, 1, 2)"));
-  }
+  ASSERT_NO_FATAL_FAILURE(MakeVersion4WithOneMonitor());
   auto offline = ReadOffline();
   ASSERT_OK(offline);
   ASSERT_EQ(offline->monitors.size(), 1u);
