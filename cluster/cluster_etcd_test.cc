@@ -132,6 +132,22 @@ class ClusterEtcdTest : public ::testing::Test {
     in.grace->WhenLifted([this, p] { p->lifted_at = sched_->Now(); });
   }
 
+  // i1 and i2 start a grace offering `offered` clients each, lifts armed,
+  // and both "need" flags are seen in etcd.
+  void StartBothNeedingGrace(Instance& i1, Instance& i2, uint64_t offered) {
+    i1.grace->Start(offered);
+    i2.grace->Start(offered);
+    ArmLifted(i1);
+    ArmLifted(i2);
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          auto a = ReadFlag("i1");
+          auto b = ReadFlag("i2");
+          return a.ok() && b.ok() && a->need && b->need;
+        },
+        5s));
+  }
+
   // Runs the loop until every call of every instance has settled.
   void Spin(Duration d) {
     loop_->RunUntil([] { return false; }, d);
@@ -603,17 +619,7 @@ TEST_F(ClusterEtcdTest, AdminLiftAndRemoveNodeEndTheWaitForMembers) {
 TEST_F(ClusterEtcdTest, TwoInstancesFinishingAtOnceWriteTheLiftOnce) {
   Instance& i1 = Running("i1", "n1");
   Instance& i2 = Running("i2", "n2");
-  i1.grace->Start(1);
-  i2.grace->Start(1);
-  ArmLifted(i1);
-  ArmLifted(i2);
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        auto a = ReadFlag("i1");
-        auto b = ReadFlag("i2");
-        return a.ok() && b.ok() && a->need && b->need;
-      },
-      5s));
+  ASSERT_NO_FATAL_FAILURE(StartBothNeedingGrace(i1, i2, 1));
   Spin(200ms);
   i1.grace->LocalRecoveryDone();
   i2.grace->LocalRecoveryDone();  // same loop turn: both read, both try
@@ -636,17 +642,7 @@ TEST_F(ClusterEtcdTest, TwoInstancesFinishingAtOnceWriteTheLiftOnce) {
 TEST_F(ClusterEtcdTest, AdminLiftClearsNamedNeedsThenLiftsAndIsNotUndone) {
   Instance& i1 = Running("i1", "n1");
   Instance& i2 = Running("i2", "n2");
-  i1.grace->Start(3);
-  i2.grace->Start(3);
-  ArmLifted(i1);
-  ArmLifted(i2);
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        auto a = ReadFlag("i1");
-        auto b = ReadFlag("i2");
-        return a.ok() && b.ok() && a->need && b->need;
-      },
-      5s));
+  ASSERT_NO_FATAL_FAILURE(StartBothNeedingGrace(i1, i2, 3));
   ClusterAdmin admin(*admin_client_, cluster_);
   auto one = Sync<LiftResult>([&](auto cb) { admin.Lift({"i1"}, std::move(cb)); });
   ASSERT_OK(one);
