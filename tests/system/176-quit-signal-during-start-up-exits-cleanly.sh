@@ -82,8 +82,10 @@ expect_clean_exit() {
 
 # 1. As early as it can be caught: main() has just blocked the signals.
 #    The window before the loop takes them is a few milliseconds; a poll
-#    that misses it (the daemon got further first) stops that daemon and
-#    tries again, up to 10 times.
+#    that misses it (the daemon got further first), or a shell descheduled
+#    between the poll and the signal long enough for start-up to finish
+#    (seen under ASan on a loaded machine), stops that daemon and tries
+#    again, up to 10 times.
 caught=0
 for attempt in $(seq 1 10); do
   rm -f "$CONTROL"
@@ -92,16 +94,19 @@ for attempt in $(seq 1 10); do
     blocks_quit_signals && { caught=1; break; }
     [ -S "$CONTROL" ] && break
   done
-  [ "$caught" = 1 ] && break
+  if [ "$caught" = 1 ]; then
+    signal_during_start_up "first line of main" TERM
+    [ "$READY_BEFORE" = 0 ] && break
+    caught=0
+  else
+    kill -TERM "$DPID"
+  fi
   echo "note: attempt $attempt missed the window; trying again"
-  kill -TERM "$DPID"
   wait "$DPID"
   DPID=
 done
-expect_eq "main: SIGTERM blocked before start-up went further" 1 "$caught"
-signal_during_start_up "first line of main" TERM
-expect_eq "first line of main: signal before readiness" 0 "$READY_BEFORE"
-expect_clean_exit "first line of main" TERM
+expect_eq "main: SIGTERM sent while blocked, before readiness" 1 "$caught"
+[ "$caught" = 1 ] && expect_clean_exit "first line of main" TERM
 
 # 2. While the database is locked by another process (sqlite3 holds the
 #    lock until $T/unlock appears; the daemon's open waits for it).
@@ -135,7 +140,11 @@ sql "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 
          0, 1700000000, 1700000000 FROM n;" || fail "cannot fill the store"
 expect_eq "big store: monitors" 100000 "$(monitor_count)"
 launch --no-nfs4 --no-mirror-sm
-for _ in $(seq 1 20000); do [ -s "$T/pid" ] && break; done
+# The pid file is written just before the store is opened: from then on
+# the signals are blocked.  Under ASan the runtime's own start takes longer
+# than a busy poll's budget, hence a poll bounded in time (30 s).
+for _ in $(seq 1 3000); do [ -s "$T/pid" ] && break; sleep 0.01; done
+[ -s "$T/pid" ] || fail "big store loading: no pid file 30 s after the start"
 signal_during_start_up "big store loading" TERM
 expect_clean_exit "big store loading" TERM
 expect_eq "big store: monitors kept" 100000 "$(monitor_count)"
