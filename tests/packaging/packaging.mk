@@ -3,7 +3,7 @@
 PACKAGING_TESTS = tests/packaging/deb-builds-and-lintian-clean.sh \
 	tests/packaging/switch-order-and-idempotence.sh \
 	tests/packaging/make-install-destdir.sh
-TESTS += $(PACKAGING_TESTS)
+# In TESTS from the start (Makefile.am): they run first.
 EXTRA_DIST += $(PACKAGING_TESTS)
 # Tests that exercise none of this build's compiled code under the
 # sanitizers (the package, which is built with its own flags; make install;
