@@ -230,9 +230,9 @@ void NotifyEngine::CallbackSend(const MonitorKey& key, uint16_t port) {
           // lockd took an older state; a newer one came meanwhile.
           return CallbackSend(key, port);
         }
-        // A debug line: a notify storm makes one per monitored peer, and
-        // a syslog line each costs the loop more than the callback itself
-        // (the count is in the metrics, callbacks_ok).
+        // A debug line: a notify storm makes one per monitored peer, and a
+        // syslog line each cost the loop as much as the callback's own
+        // send (Stats::callbacks_ok counts them for status and metrics).
         if (log_.DebugEnabled()) {
           log_.Debug(StrCat("Callback to ", key.my_prog, "/", key.my_vers, " (for ",
                             Printable(key.mon_name), ", state ", cur->request.new_state,
