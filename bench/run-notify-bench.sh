@@ -29,7 +29,10 @@
 #    per peer, SENDERS at a time); the time runs from the first SM_NOTIFY until the
 #    lockd emulator has received a callback for every peer.  Then every
 #    callback is checked: one distinct mon_name per peer, from a privileged
-#    port, with state 7 and that peer's own cookie.
+#    port, with state 7 and that peer's own cookie.  Also printed:
+#    rcvbuf_drops, the UDP datagrams this namespace dropped for a full
+#    receive buffer during the storm (the server's, lockd-emu's, the UDP
+#    senders'), each one a retransmission a second later.
 # 2. boot: the server's notify list holds PEERS peers, DEAD of them on
 #    addresses nobody answers; the time runs from the start of the notifier
 #    until every reachable peer has answered (its record deleted).  The peers
