@@ -5,7 +5,7 @@
 //
 //   nsm-bench --calls N --concurrency C [--port P] [--prefix 10.77] [--unmon]
 //   nsm-bench --notify STATE --calls N --concurrency C [--prefix 10.77] [--rising]
-//             [--shuffle SEED]
+//             [--shuffle SEED] [--udp]
 //
 // Call i names host PREFIX.(i / 256).(i % 256) for a two-part prefix (at
 // most 65536 calls), PREFIX.(i / 65536).(i / 256 % 256).(i % 256) for a
@@ -19,12 +19,20 @@
 // and over; use concurrency 1 to keep the order).  With --shuffle the N
 // calls go in an order shuffled by SEED (each name still once), as peers
 // rebooting after a power cut notify in no relation to the order in which
-// lockd monitored them.
+// lockd monitored them.  With --udp each SM_NOTIFY is a datagram, as
+// sm-notify sends it, retransmitted after 1 s without a reply (up to 10
+// transmissions; `retransmits=` counts the extra ones).
+//
+// Concurrency over TCP: every sender holds one loopback connection, and
+// nfsrecd admits 128 loopback connections (a new one evicts the idlest;
+// common/rpc/tcp_transport.h), so more TCP senders than that measure the
+// evictions.  Above 128, use --udp (at most 1024 senders).
 // Every reply is checked (stat_succ and the server's state); a wrong or
 // missing reply counts as an error and makes the exit status 1.  With
 // --unmon the records are removed afterwards (not timed).  Prints one line,
 // with the latency of the timed calls (call sent to reply read) in ms:
 //   calls=N concurrency=C seconds=S calls_per_second=R p50_ms=L p99_ms=L errors=E
+// followed, with --udp, by proto=udp retransmits=R.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -60,6 +68,7 @@ int Run(int argc, char** argv) {
   int notify_state = 0;
   bool rising = false;
   int shuffle_seed = -1;
+  bool udp = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -79,6 +88,8 @@ int Run(int argc, char** argv) {
       rising = true;
     else if (a == "--shuffle")
       shuffle_seed = std::atoi(next().c_str());
+    else if (a == "--udp")
+      udp = true;
     else {
       std::fprintf(
           stderr,
@@ -87,15 +98,22 @@ int Run(int argc, char** argv) {
     }
   }
   const int max_calls = OnePart(prefix) ? 1000000 : 65536;
-  if (calls <= 0 || calls > max_calls || concurrency <= 0 || concurrency > 256) {
-    std::fprintf(stderr, "nsm-bench: calls must be 1..%d for prefix %s, concurrency 1..256\n",
-                 max_calls, prefix.c_str());
+  const int max_concurrency = udp ? 1024 : 128;
+  if (calls <= 0 || calls > max_calls || concurrency <= 0 || concurrency > max_concurrency) {
+    std::fprintf(stderr,
+                 "nsm-bench: calls must be 1..%d for prefix %s, concurrency 1..%d over %s%s\n",
+                 max_calls, prefix.c_str(), max_concurrency, udp ? "UDP" : "TCP",
+                 udp ? "" : " (the server's loopback connection budget; more: --udp)");
+    return 2;
+  }
+  if (udp && notify_state == 0) {
+    std::fprintf(stderr, "nsm-bench: --udp is for --notify\n");
     return 2;
   }
   const auto timeout = std::chrono::seconds(10);
   if (port == 0) {
-    Result<uint16_t> p =
-        test::PmapGetPort("127.0.0.1", kNsmProgram, kNsmVersion, test::Proto::kTcp, timeout);
+    Result<uint16_t> p = test::PmapGetPort("127.0.0.1", kNsmProgram, kNsmVersion,
+                                           udp ? test::Proto::kUdp : test::Proto::kTcp, timeout);
     if (!p.ok() || p.value() == 0) {
       std::fprintf(stderr, "nsm-bench: no NSM server registered on 127.0.0.1\n");
       return 1;
@@ -112,16 +130,19 @@ int Run(int argc, char** argv) {
 
   std::atomic<int> next{0};
   std::atomic<int> errors{0};
+  std::atomic<int> retransmits{0};
   std::atomic<int32_t> state{0};
   std::mutex latency_mu;
   std::vector<double> latency_ms;  // of the timed calls
   auto worker = [&](bool do_unmon) {
     std::vector<double> mine;
-    Result<std::unique_ptr<test::TcpClient>> c =
-        test::TcpClient::Connect("127.0.0.1", port, timeout);
-    if (!c.ok()) {
-      errors += 1;
-      return;
+    Result<std::unique_ptr<test::TcpClient>> c = Status::Unavailable("UDP: no connection");
+    if (!udp) {
+      c = test::TcpClient::Connect("127.0.0.1", port, timeout);
+      if (!c.ok()) {
+        errors += 1;
+        return;
+      }
     }
     for (int n = next++; n < calls; n = next++) {
       const int i = order[static_cast<size_t>(n)];
@@ -137,7 +158,17 @@ int Run(int argc, char** argv) {
         proc = static_cast<uint32_t>(NsmProc::kNotify);
       }
       const auto sent = std::chrono::steady_clock::now();
-      Result<test::Reply> r = (*c)->Call(kNsmProgram, kNsmVersion, proc, args, timeout);
+      Result<test::Reply> r = Status::TimedOut("not sent");
+      if (udp) {
+        for (int t = 0; t < 10; ++t) {
+          if (t > 0) retransmits += 1;
+          r = test::Call("127.0.0.1", port, test::Proto::kUdp, kNsmProgram, kNsmVersion, proc, args,
+                         std::chrono::seconds(1));
+          if (r.ok() || !r.status().IsTimedOut()) break;
+        }
+      } else {
+        r = (*c)->Call(kNsmProgram, kNsmVersion, proc, args, timeout);
+      }
       if (!do_unmon) {
         mine.push_back(
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent)
@@ -174,8 +205,10 @@ int Run(int argc, char** argv) {
   };
   std::printf(
       "calls=%d concurrency=%d seconds=%.3f calls_per_second=%.1f p50_ms=%.2f p99_ms=%.2f "
-      "errors=%d\n",
+      "errors=%d",
       calls, concurrency, secs, calls / secs, percentile(0.50), percentile(0.99), errors.load());
+  if (udp) std::printf(" proto=udp retransmits=%d", retransmits.load());
+  std::printf("\n");
   int rc = errors.load() == 0 ? 0 : 1;
   if (unmon) {
     next = 0;

@@ -6,7 +6,10 @@
 #
 # Environment: PHASES (default "callbacks boot"; also "rss" and "monlat"), SERVERS (the callbacks
 # phase's servers, default "nfsrecd rpc.statd"), SENDERS (SM_NOTIFYs in
-# flight at once in the callbacks phase, default 8, at most 256), SHUFFLE (a seed: the
+# flight at once in the callbacks phase, default 8; at most 128 over TCP, the
+# daemon's loopback connection budget, 1024 over UDP), NOTIFY_PROTO (the
+# SM_NOTIFYs' transport: tcp, the default, or udp as sm-notify sends them,
+# retransmitted after 1 s), SHUFFLE (a seed: the
 # SM_NOTIFYs go in a shuffled order, not in the order of the SM_MONs), NFSRECD (the nfsrecd binary,
 # default BUILD_DIR/nfsrecd: another build's, for before/after figures),
 # CALLBACK_LIMIT_S (180), BOOT_LIMIT_S (900), PERF_DATA (record a profile of
@@ -26,7 +29,10 @@
 #    per peer, SENDERS at a time); the time runs from the first SM_NOTIFY until the
 #    lockd emulator has received a callback for every peer.  Then every
 #    callback is checked: one distinct mon_name per peer, from a privileged
-#    port, with state 7 and that peer's own cookie.
+#    port, with state 7 and that peer's own cookie.  Also printed:
+#    rcvbuf_drops, the UDP datagrams this namespace dropped for a full
+#    receive buffer during the storm (the server's, lockd-emu's, the UDP
+#    senders'), each one a retransmission a second later.
 # 2. boot: the server's notify list holds PEERS peers, DEAD of them on
 #    addresses nobody answers; the time runs from the start of the notifier
 #    until every reachable peer has answered (its record deleted).  The peers
@@ -44,6 +50,11 @@ nfsrecd=${NFSRECD:-$build/nfsrecd}
 phases=${PHASES:-callbacks boot}
 servers=${SERVERS:-nfsrecd rpc.statd}
 senders=${SENDERS:-8}
+case ${NOTIFY_PROTO:-tcp} in
+  tcp) notify_udp= ;;
+  udp) notify_udp=--udp ;;
+  *) echo "NOTIFY_PROTO must be tcp or udp" >&2; exit 2 ;;
+esac
 # nsm-bench's names: PREFIX.c.d up to 65536 peers, PREFIX.b.c.d beyond.
 if [ "$peers" -le 65536 ]; then prefix=10.88; else prefix=88; fi
 
@@ -125,9 +136,13 @@ callbacks() {  # NAME START_CMD
     perf_pid=$!
     sleep 1
   fi
+  # UDP datagrams dropped in this namespace for a full receive buffer
+  # during the storm (the server's listener, lockd-emu, the UDP senders).
+  local drops0
+  drops0=$(awk '/^Udp: [0-9]/ { print $6 }' /proc/net/snmp)
   t0=$(now_ms)
   "$bench" --notify 7 --calls "$peers" --concurrency "$senders" --prefix "$prefix" \
-    ${SHUFFLE:+--shuffle "$SHUFFLE"} >"$work/notify-$name.out" &
+    ${SHUFFLE:+--shuffle "$SHUFFLE"} $notify_udp >"$work/notify-$name.out" 2>&1 &
   local bpid=$!
   # Bounded: a server that has not delivered every callback after
   # CALLBACK_LIMIT_S seconds is reported with what it delivered by then.
@@ -137,10 +152,19 @@ callbacks() {  # NAME START_CMD
   # a fifth of this 2-core machine during the storm it measured.  Distinct
   # peers are counted once it is there (a duplicate could make it early:
   # then the time is taken when the distinct count gets there).
-  local rounds=0 limit=$(( ${CALLBACK_LIMIT_S:-180} * 10 )) early=0
+  # The senders exiting with an error (a refused argument, calls that
+  # failed) ends the wait: some peers were never notified.
+  local rounds=0 limit=$(( ${CALLBACK_LIMIT_S:-180} * 10 )) early=0 senders_rc=
   t1=
   while [ "$rounds" -lt "$limit" ]; do
     n=0
+    if [ -z "$senders_rc" ] && ! kill -0 "$bpid" 2>/dev/null; then
+      senders_rc=0; wait "$bpid" || senders_rc=$?
+      if [ "$senders_rc" != 0 ] && [ ! -s "$work/lockd.done" ]; then
+        echo "senders failed (exit $senders_rc): $(cat "$work/notify-$name.out")" >&2
+        break
+      fi
+    fi
     if [ -s "$work/lockd.done" ]; then
       n=$(count_called_back "$work/lockd.out")
       if [ "$n" -ge "$peers" ]; then
@@ -156,13 +180,16 @@ callbacks() {  # NAME START_CMD
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   # The senders have had every answer by now (a callback follows its
   # SM_NOTIFY's commit), unless the server fell behind the limit.
-  for _ in $(seq 1 50); do kill -0 "$bpid" 2>/dev/null || break; sleep 0.1; done
-  kill "$bpid" 2>/dev/null || true
-  wait "$bpid" 2>/dev/null || true
+  if [ -z "$senders_rc" ]; then
+    for _ in $(seq 1 50); do kill -0 "$bpid" 2>/dev/null || break; sleep 0.1; done
+    kill "$bpid" 2>/dev/null || true
+    wait "$bpid" 2>/dev/null || true
+  fi
   sleep 0.2
   echo "sm_mon server=$name $(cat "$work/mon-$name.out")"
   echo "sm_notify server=$name $(cat "$work/notify-$name.out")"
-  echo "bench=callbacks server=$name peers=$peers senders=$senders order=${SHUFFLE:+shuffled-}${SHUFFLE:-sequential} callbacks=$n ms=$((t1 - t0)) rss_kb=$rss" \
+  echo "bench=callbacks server=$name peers=$peers senders=$senders proto=${NOTIFY_PROTO:-tcp} order=${SHUFFLE:+shuffled-}${SHUFFLE:-sequential} callbacks=$n ms=$((t1 - t0)) rss_kb=$rss" \
+    "rcvbuf_drops=$(( $(awk '/^Udp: [0-9]/ { print $6 }' /proc/net/snmp) - drops0 ))" \
     "$(verify_callbacks "$work/lockd.out")"
   kill "$pid" "$epid"; wait "$pid" "$epid" 2>/dev/null || true
 }

@@ -18,6 +18,10 @@
 namespace nfsrec {
 namespace {
 
+// The NSM UDP listeners' receive buffer: 4 MiB holds about 4,000 small
+// datagrams as the kernel counts them (about 1 KiB each on loopback).
+constexpr int kNsmUdpReceiveBuffer = 4 << 20;
+
 // How the state directory is chosen, for the messages that ask to change it.
 constexpr char kStateDirSetting[] =
     "set state-directory-path in the [statd] section of nfs.conf, or -P DIR";
@@ -179,6 +183,11 @@ Result<std::unique_ptr<NsmEndpoint>> NsmEndpoint::Serve(EventLoop& loop, Schedul
   // budget that remote peers cannot use (common/rpc/rpc_server.h).
   rpc::RpcServer::Options opts;
   opts.port = port;
+  // A notify storm (every peer's sm-notify at once after a power cut)
+  // brings thousands of SM_NOTIFY datagrams in a burst; the default
+  // buffer (about 200 of them) dropped hundreds in the storm bench, each
+  // costing its peer a retransmission time-out (docs/PERFORMANCE.md).
+  opts.udp_receive_buffer = kNsmUdpReceiveBuffer;
   Result<std::unique_ptr<rpc::RpcServer>> server =
       rpc::RpcServer::Create(loop, scheduler, log, opts);
   if (!server.ok()) {

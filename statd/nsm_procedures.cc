@@ -339,8 +339,10 @@ void AddResult(NotifyLookup& l, const Result<HostInfo>& r) {
 }  // namespace
 
 void NsmService::Notify(const Caller& caller, NotifyArgs args, VoidReply reply) {
-  log_.Debug(StrCat("Received SM_NOTIFY from ", caller.address, " for ", Printable(args.mon_name),
-                    ", state ", args.state));
+  if (log_.DebugEnabled()) {  // once per SM_NOTIFY: not even the string otherwise
+    log_.Debug(StrCat("Received SM_NOTIFY from ", caller.address, " for ", Printable(args.mon_name),
+                      ", state ", args.state));
+  }
   // Cluster software hears of every notification, matched or not.
   if (ha_ != nullptr) ha_->SmNotify(args.mon_name, caller.address, args.state);
   if (monitors_.empty()) {

@@ -96,6 +96,12 @@ Status RpcServer::AddListener(Netid netid, int* err) {
   if (stream && setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
     return fail("SO_REUSEADDR");
   }
+  const int rcvbuf = options_.udp_receive_buffer;
+  if (!stream && rcvbuf > 0 &&
+      setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0) {
+    // Without CAP_NET_ADMIN: as much as net.core.rmem_max allows.
+    (void)setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  }
   if (::bind(fd.get(), bind_ep->sa(), bind_ep->len) < 0) return fail("bind");
   if (stream && ::listen(fd.get(), SOMAXCONN) < 0) return fail("listen");
   Result<Endpoint> bound = Endpoint::Local(fd.get());

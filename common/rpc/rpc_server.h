@@ -68,6 +68,12 @@ class RpcServer {
     bool ipv6_optional = true;
     // TCP limits; their rules are in common/rpc/tcp_transport.h.
     size_t max_record_bytes = 64 * 1024;
+    // SO_RCVBUF of the UDP listeners in bytes, 0 = the system's default.
+    // Calls that arrive while the loop is busy wait in this buffer; a full
+    // one drops them, and a peer's retransmission comes a second or more
+    // later.  Beyond net.core.rmem_max only with CAP_NET_ADMIN
+    // (SO_RCVBUFFORCE); otherwise the kernel caps it there.
+    int udp_receive_buffer = 0;
     // Connections from this host (lockd's among them) and from elsewhere
     // are counted apart, so remote peers never take lockd's.  When a budget
     // is full a new connection evicts the idlest one of its class.

@@ -190,6 +190,11 @@ int Main(int argc, char** argv) {
   rpc::RpcServer::Options opt;
   opt.port = flags.port;
   opt.udp6 = opt.tcp6 = flags.ipv6;
+  // A notify storm sends every callback within a few loop turns; with the
+  // default buffer (about 200 datagrams) the emulator, not the daemon,
+  // dropped callbacks, and each came again a second later.  The kernel's
+  // lockd sizes its socket buffers for its threads' requests, well above it.
+  opt.udp_receive_buffer = 4 << 20;
   LoopScheduler scheduler(**loop);
   auto server = rpc::RpcServer::Create(**loop, scheduler, log, opt);
   if (!server.ok()) {
