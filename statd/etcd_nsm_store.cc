@@ -412,11 +412,12 @@ struct EtcdNsmStore::LoadState {
     int64_t created;
     MonitorRecord record;
   };
-  LoadDone done;
+  std::shared_ptr<NsmLoadSink> sink;
+  LoadIntoDone done;
   int64_t revision = 0;
   uint64_t gen = 1;
   bool have_state = false;
-  NsmSnapshot snap;
+  NsmLoadInfo info;
   struct Monitor {
     int64_t created;
     int64_t seq;
@@ -427,10 +428,11 @@ struct EtcdNsmStore::LoadState {
   std::unordered_map<std::string, size_t> notify_at;  // K -> index in notify
 };
 
-void EtcdNsmStore::Load(LoadDone done) {
-  Run([this, done = std::move(done)](Status s) mutable {
+void EtcdNsmStore::LoadInto(std::shared_ptr<NsmLoadSink> sink, LoadIntoDone done) {
+  Run([this, sink = std::move(sink), done = std::move(done)](Status s) mutable {
     if (!s.ok()) return done(s.WithContext("load NSM state"));
     auto st = std::make_unique<LoadState>();
+    st->sink = std::move(sink);
     st->done = std::move(done);
     LoadPage(std::move(st), prefix_);
   });
@@ -450,13 +452,13 @@ void EtcdNsmStore::LoadPage(std::unique_ptr<LoadState> st, std::string from) {
       std::string_view rel(kv.key);
       rel.remove_prefix(prefix_.size());
       if (rel == "boot") {
-        st->snap.boot_id = kv.value;
+        st->info.boot_id = kv.value;
       } else if (rel == "gen") {
         st->gen = std::strtoull(kv.value.c_str(), nullptr, 10);
       } else if (rel.substr(0, 6) == "state/") {
         int64_t v = std::strtoll(kv.value.c_str(), nullptr, 10);
-        if (!st->have_state || v > st->snap.local_state)
-          st->snap.local_state = static_cast<int32_t>(v);
+        if (!st->have_state || v > st->info.local_state)
+          st->info.local_state = static_cast<int32_t>(v);
         st->have_state = true;
       } else if (rel.substr(0, 4) == "mon/") {
         rel.remove_prefix(4);
@@ -493,14 +495,22 @@ void EtcdNsmStore::LoadPage(std::unique_ptr<LoadState> st, std::string from) {
     std::sort(st->monitors.begin(), st->monitors.end(), [](const auto& a, const auto& b) {
       return a.created != b.created ? a.created < b.created : a.seq < b.seq;
     });
-    for (auto& m : st->monitors) st->snap.monitors.push_back(std::move(m.record));
     std::sort(st->notify.begin(), st->notify.end(), [](const auto& a, const auto& b) {
       if (a.stamp.updated != b.stamp.updated) return a.stamp.updated > b.stamp.updated;
       if (a.created != b.created) return a.created < b.created;
       return a.stamp.seq < b.stamp.seq;
     });
-    for (auto& n : st->notify) st->snap.notify.push_back(std::move(n.record));
-    st->done(std::move(st->snap));
+    NsmLoadSink& sink = *st->sink;
+    sink.Expect(st->monitors.size(), st->notify.size());
+    for (auto& m : st->monitors) {
+      Status added = sink.Add(NsmList::kMonitors, std::move(m.record));
+      if (!added.ok()) return fail(added);
+    }
+    for (auto& n : st->notify) {
+      Status added = sink.Add(NsmList::kNotify, std::move(n.record));
+      if (!added.ok()) return fail(added);
+    }
+    st->done(std::move(st->info));
   });
 }
 

@@ -40,9 +40,10 @@
 // create_revision, stable across PutMonitor; keys first stored in one
 // grouped Txn share it and follow "seq", the order of their latest
 // PutMonitor); notify most recently updated first, then by create_revision
-// and seq.  Load pages through N (1,000 keys a page)
-// at the revision of its first page, so it is a snapshot; it holds only the
-// snapshot it returns.
+// and seq.  LoadInto pages through N (1,000 keys a page)
+// at the revision of its first page, so it is a snapshot; it holds the
+// records until the last page, to order them, then hands them to the sink
+// (on the loop thread, like every part of this store).
 //
 // Calls that do not fit one Txn (etcd's default 128 ops) are split into
 // several, sent in order, each safe to repeat:
@@ -102,7 +103,7 @@ class EtcdNsmStore final : public NsmStore {
   EtcdNsmStore(const EtcdNsmStore&) = delete;
   EtcdNsmStore& operator=(const EtcdNsmStore&) = delete;
 
-  void Load(LoadDone done) override;
+  void LoadInto(std::shared_ptr<NsmLoadSink> sink, LoadIntoDone done) override;
   void PutMonitor(const MonitorRecord& record, Done done) override;
   void DeleteMonitors(const std::vector<MonitorKey>& keys, Done done) override;
   void SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states, Done done) override;

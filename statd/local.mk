@@ -13,7 +13,7 @@ statd_libstatd_a_SOURCES = \
 	statd/nsm_options.h \
 	statd/nsm_program.cc statd/nsm_program.h \
 	statd/nsm_procedures.cc statd/nsm_service.cc statd/nsm_service.h \
-	statd/nsm_store.h \
+	statd/nsm_store.cc statd/nsm_store.h \
 	statd/nfs_utils_export.cc statd/nfs_utils_export.h \
 	statd/sm_mirror.cc statd/sm_mirror.h \
 	statd/sm_mirror_job.cc statd/sm_mirror_job.h statd/sm_mirror_source.h \

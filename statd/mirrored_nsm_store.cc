@@ -1,5 +1,7 @@
 #include "statd/mirrored_nsm_store.h"
 
+#include <utility>
+
 namespace nfsrec::statd {
 
 NsmStore::Done MirroredNsmStore::Then(Done done, Callback<void()> then) {
@@ -11,14 +13,34 @@ NsmStore::Done MirroredNsmStore::Then(Done done, Callback<void()> then) {
   };
 }
 
-void MirroredNsmStore::Load(LoadDone done) {
-  inner_->Load(
-      [this, alive = liveness_.token(), done = std::move(done)](Result<NsmSnapshot> snap) mutable {
-        if (!snap.ok() || !alive) return done(std::move(snap));
-        // The caller may move the snapshot away; the mirror reads it first.
-        mirror_.Loaded(*snap);
-        done(std::move(snap));
-      });
+namespace {
+
+// Hands a load's records on to the caller's sink and keeps what the mirror
+// needs of them (on the store's thread, as the sink it wraps).
+class MirrorTee final : public NsmLoadSink {
+ public:
+  explicit MirrorTee(std::shared_ptr<NsmLoadSink> inner) : inner_(std::move(inner)) {}
+  void Expect(size_t monitors, size_t notify) override { inner_->Expect(monitors, notify); }
+  Status Add(NsmList list, MonitorRecord&& record) override {
+    renamed.Add(list, record);
+    return inner_->Add(list, std::move(record));
+  }
+  SmMirror::Renamed renamed;
+
+ private:
+  std::shared_ptr<NsmLoadSink> inner_;
+};
+
+}  // namespace
+
+void MirroredNsmStore::LoadInto(std::shared_ptr<NsmLoadSink> sink, LoadIntoDone done) {
+  auto tee = std::make_shared<MirrorTee>(std::move(sink));
+  inner_->LoadInto(tee, [this, alive = liveness_.token(), tee,
+                         done = std::move(done)](Result<NsmLoadInfo> info) mutable {
+    if (!info.ok() || !alive) return done(std::move(info));
+    mirror_.Loaded(info->local_state, std::move(tee->renamed));
+    done(std::move(info));
+  });
 }
 
 void MirroredNsmStore::PutMonitor(const MonitorRecord& record, Done done) {

@@ -27,7 +27,7 @@ class MirroredNsmStore final : public NsmStore {
   MirroredNsmStore(std::unique_ptr<NsmStore> inner, SmMirror& mirror)
       : inner_(std::move(inner)), mirror_(mirror) {}
 
-  void Load(LoadDone done) override;
+  void LoadInto(std::shared_ptr<NsmLoadSink> sink, LoadIntoDone done) override;
   void PutMonitor(const MonitorRecord& record, Done done) override;
   void DeleteMonitors(const std::vector<MonitorKey>& keys, Done done) override;
   void SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states, Done done) override;

@@ -110,8 +110,8 @@ struct MonitorIndex::Impl {
     return [this](uint32_t id) { return groups[id].hash; };
   }
 
-  uint32_t FindAtom(std::string_view s) const {
-    const uint32_t h = FoldHash(s);
+  uint32_t FindAtom(std::string_view s) const { return FindAtom(s, FoldHash(s)); }
+  uint32_t FindAtom(std::string_view s, uint32_t h) const {
     uint32_t found = kNone;
     names.Probe(h, [&](uint32_t id) {
       if (atoms[id].hash != h || atoms[id].text != s) return false;
@@ -143,11 +143,18 @@ struct MonitorIndex::Impl {
   }
 
   uint32_t Intern(std::string_view s) {
-    uint32_t id = FindAtom(s);
+    const uint32_t h = FoldHash(s);
+    uint32_t id = FindAtom(s, h);
     if (id != kNone) {
       ++atoms[id].refs;
       return id;
     }
+    return AddAtom(s, h);
+  }
+
+  // A new atom for `s`, which is not interned; `h` is FoldHash(s).
+  uint32_t AddAtom(std::string_view s, uint32_t h) {
+    uint32_t id;
     if (free_atoms.empty()) {
       id = atoms.Add();
     } else {
@@ -157,7 +164,7 @@ struct MonitorIndex::Impl {
     Atom& a = atoms[id];
     a.text.assign(s);
     a.refs = 1;
-    a.hash = FoldHash(s);
+    a.hash = h;
     a.addr = kNone;
     a.hosts = kNone;
     names.Insert(id, a.hash, NameHashOf());
@@ -295,6 +302,11 @@ struct MonitorIndex::Impl {
       if (r.canon != r.mon) UnlinkHost(r.canon, slot << 1 | 1);
       Release(r.canon);
     }
+    if (atoms[r.mon].text == canonical) {  // the usual case: no second lookup
+      r.canon = r.mon;
+      ++atoms[r.mon].refs;
+      return;
+    }
     r.canon = Intern(canonical);
     if (r.canon != r.mon) LinkHost(r.canon, slot << 1 | 1);
   }
@@ -322,9 +334,33 @@ void MonitorIndex::Clear() {
 }
 
 MonitorIndex::Slot MonitorIndex::Put(const Entry& entry) {
-  const MonitorRecord& rec = entry.record;
+  return Store(Find(entry.record.key), entry.record, entry.generation, entry.ha_reported, kNone);
+}
+
+MonitorIndex::Slot MonitorIndex::Insert(const MonitorRecord& record) {
   Impl& m = *impl_;
-  Slot slot = Find(rec.key);
+  const std::string& mon_name = record.key.mon_name;
+  const uint32_t h = FoldHash(mon_name);
+  uint32_t mon = m.FindAtom(mon_name, h);
+  // A mon_name not interned yet has no record (at a load, one record per
+  // host is the usual case: one lookup, then the new atom).
+  if (mon != kNone) {
+    if (Find(record.key) != kNone) return kNone;
+    ++m.atoms[mon].refs;
+  } else {
+    mon = m.AddAtom(mon_name, h);
+  }
+  return Store(kNone, record, 0, false, mon);
+}
+
+void MonitorIndex::Reserve(size_t records) {
+  Impl& m = *impl_;
+  m.names.Reserve(records, m.NameHashOf());
+}
+
+MonitorIndex::Slot MonitorIndex::Store(Slot slot, const MonitorRecord& rec, uint32_t generation,
+                                       bool ha_reported, uint32_t mon) {
+  Impl& m = *impl_;
   if (slot != kNone) named_ -= m.Named(slot);
   if (slot == kNone) {
     if (m.free_recs.empty()) {
@@ -336,7 +372,7 @@ MonitorIndex::Slot MonitorIndex::Put(const Entry& entry) {
     Impl::Rec& r = m.recs[slot];
     r = Impl::Rec{};
     r.used = true;
-    r.mon = m.Intern(rec.key.mon_name);
+    r.mon = mon != kNone ? mon : m.Intern(rec.key.mon_name);
     m.LinkHost(r.mon, slot << 1);
     r.group = m.JoinGroup(rec.key.my_name, rec.key.my_prog, rec.key.my_vers, rec.key.my_proc);
     Impl::Group& g = m.groups[r.group];
@@ -352,8 +388,8 @@ MonitorIndex::Slot MonitorIndex::Put(const Entry& entry) {
   r.priv = rec.priv;
   r.peer_state = rec.peer_state;
   r.lockd_state = rec.lockd_state;
-  r.generation = entry.generation;
-  r.ha_reported = entry.ha_reported;
+  r.generation = generation;
+  r.ha_reported = ha_reported;
   return slot;
 }
 

@@ -28,7 +28,8 @@
 // Queries returning several records return them in MonitorKey order, the
 // order the service's std::map gave.
 //
-// Not thread-safe; the service uses it on the loop thread only.
+// Not thread-safe.  The service uses it on the loop thread; a load builds a
+// new one on the store's thread (NsmLoadSink) and hands it over.
 #pragma once
 
 #include <cstdint>
@@ -71,6 +72,12 @@ class MonitorIndex {
 
   // Inserts `entry`, or replaces the record with the same key; its slot.
   Slot Put(const Entry& entry);
+  // Inserts `record` (no change in flight, no callout run) unless a record
+  // with its key is there: then kNone, and the first one stays.
+  Slot Insert(const MonitorRecord& record);
+  // Room for about `records` records with names of their own, so that a
+  // load does not rehash as it grows.
+  void Reserve(size_t records);
   void Erase(Slot slot);
 
   // The record with exactly this key, or kNone.
@@ -122,6 +129,12 @@ class MonitorIndex {
   size_t distinct_names() const;
 
  private:
+  // Put and Insert, once `slot` is known: Find(entry's key), or kNone.  A
+  // new record takes `mon` as its mon_name's atom (a reference already
+  // taken for it), or interns the name if `mon` is kNone.
+  Slot Store(Slot slot, const MonitorRecord& rec, uint32_t generation, bool ha_reported,
+             uint32_t mon);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
   size_t size_ = 0;

@@ -166,6 +166,36 @@ TEST(MonitorIndexTest, EraseLeavesNoTraceAndFreesNames) {
             std::vector<std::string>{"10.1.0.0"});
 }
 
+// Insert is a load's Put: the first record of a key stays.  A record
+// whose canonical name is its mon_name holds that one name twice.
+TEST(MonitorIndexTest, InsertKeepsTheFirstRecordOfAKey) {
+  MonitorIndex index;
+  index.Reserve(1000);
+  MonitorRecord first = Rec("10.3.0.1", "10.3.0.1", "server", 3, 1);
+  first.peer_state = 7;
+  first.lockd_state = 5;
+  const Slot a = index.Insert(first);
+  ASSERT_NE(a, kNone);
+  EXPECT_EQ(index.Insert(Rec("10.3.0.1", "elsewhere", "server", 3, 2)), kNone);
+  EXPECT_EQ(index.Get(a).record, first);
+  EXPECT_EQ(index.generation(a), 0u);
+  EXPECT_FALSE(index.ha_reported(a));
+  const Slot b = index.Insert(Rec("10.3.0.1", "host-b", "server", 4));
+  ASSERT_NE(b, kNone);
+  const Slot c = index.Insert(Rec("host-c", "10.3.0.1", "other", 3));
+  ASSERT_NE(c, kNone);
+  EXPECT_EQ(index.size(), 3u);
+  EXPECT_EQ(index.distinct_names(), 5u);  // 10.3.0.1, host-b, host-c, server, other
+  EXPECT_EQ(index.MatchHost({}, {"10.3.0.1"}), index.SortedByKey({a, b, c}));
+  EXPECT_EQ(index.named(), 2u);
+  index.Erase(a);
+  EXPECT_EQ(index.MatchHost({}, {"10.3.0.1"}), index.SortedByKey({b, c}));
+  index.Erase(b);
+  index.Erase(c);
+  EXPECT_TRUE(index.empty());
+  EXPECT_EQ(index.distinct_names(), 0u);
+}
+
 TEST(MonitorIndexTest, ClearThenReloadRebuildsEveryIndex) {
   MonitorIndex index;
   index.Put({Rec("a", "a.example")});
@@ -204,6 +234,9 @@ TEST(MonitorIndexTest, MatchesWhatTheScanMatchedUnderRandomChanges) {
       ASSERT_NE(s, kNone);
       index.Erase(s);
       model.erase(it);
+    } else if (rng() % 2 == 0) {
+      const bool fresh = model.emplace(r.key, r).second;
+      ASSERT_EQ(index.Insert(r) != kNone, fresh) << "step " << step;
     } else {
       index.Put({r});
       model.insert_or_assign(r.key, r);

@@ -136,14 +136,25 @@ std::map<uint32_t, rpc::Handler> NsmDaemon::Handlers() {
       program_stats_);
 }
 
+namespace {
+
+// A load used as a barrier only: its records are not kept.
+class DiscardingSink final : public NsmLoadSink {
+ public:
+  Status Add(NsmList, MonitorRecord&&) override { return Status::Ok(); }
+};
+
+}  // namespace
+
 void NsmDaemon::Drain(Callback<void()> done) {
   // A load completes after every call submitted before it (NsmStore
   // contract), so it is a barrier.  Calls held by a reload run when that
   // reload ends, after the barrier was queued, and may submit more: then
   // another round.
   const bool busy = service_->loading() || service_->waiting() > 0;
-  ports_.store->Load(
-      [this, alive = liveness_.token(), busy, done = std::move(done)](Result<NsmSnapshot>) mutable {
+  ports_.store->LoadInto(
+      std::make_shared<DiscardingSink>(),
+      [this, alive = liveness_.token(), busy, done = std::move(done)](Result<NsmLoadInfo>) mutable {
         if (!alive) return;
         if (busy || service_->loading() || service_->waiting() > 0) return Drain(std::move(done));
         // Every change is committed and told to the mirror by now.

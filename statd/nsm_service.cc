@@ -3,8 +3,6 @@
 // procedures themselves are in nsm_procedures.cc.
 #include "statd/nsm_service.h"
 
-#include <malloc.h>
-
 #include <utility>
 
 namespace nfsrec::statd {
@@ -13,23 +11,39 @@ NsmService::NsmService(NsmStore& store, Resolver& resolver, KernelNsm& kernel,
                        LockdCallbacks& callbacks, Logger& log)
     : store_(store), resolver_(resolver), kernel_(kernel), callbacks_(callbacks), log_(log) {}
 
-int32_t NsmService::Apply(NsmSnapshot snapshot) {
-  boot_id_ = std::move(snapshot.boot_id);
-  // The store's keys are unique; were one repeated, the first would win.
-  auto fill = [](MonitorIndex& index, std::vector<MonitorRecord>& records) {
-    index.Clear();
-    for (MonitorRecord& rec : records) {
-      if (index.Find(rec.key) == MonitorIndex::kNone) index.Put(Entry{std::move(rec)});
-    }
-    std::vector<MonitorRecord>().swap(records);
-  };
-  fill(notify_list_, snapshot.notify);
-  fill(monitors_, snapshot.monitors);
-  // The snapshot (read on the commit thread, in its malloc arena) is
-  // several times the size of the index built from it; give its pages back
-  // rather than keep them resident until something reuses them.
-  malloc_trim(0);
-  return snapshot.local_state;
+namespace {
+
+// Builds the lists of a load as the store reads them, on the store's
+// thread (the commit thread for SqliteNsmStore), so the loop thread only
+// swaps them in.
+class ListsSink final : public NsmLoadSink {
+ public:
+  void Expect(size_t monitor_count, size_t notify_count) override {
+    monitors.Reserve(monitor_count);
+    notify.Reserve(notify_count);
+  }
+  Status Add(NsmList list, MonitorRecord&& record) override {
+    // The store's keys are unique; were one repeated, the first would win.
+    (list == NsmList::kMonitors ? monitors : notify).Insert(record);
+    return Status::Ok();
+  }
+  MonitorIndex monitors;
+  MonitorIndex notify;
+};
+
+}  // namespace
+
+void NsmService::LoadLists(Callback<void(Result<int32_t>)> done) {
+  auto lists = std::make_shared<ListsSink>();
+  store_.LoadInto(lists, [this, alive = liveness_.token(), lists,
+                          done = std::move(done)](Result<NsmLoadInfo> info) mutable {
+    if (!alive) return;
+    if (!info.ok()) return done(info.status());
+    boot_id_ = std::move(info->boot_id);
+    monitors_ = std::move(lists->monitors);
+    notify_list_ = std::move(lists->notify);
+    done(info->local_state);
+  });
 }
 
 void NsmService::Wait(Callback<void()> call) { waiting_.push_back(std::move(call)); }
@@ -60,14 +74,12 @@ void NsmService::ReloadNext() {
     LoadFinished();
     ReloadNext();  // Reload calls that came while this one was in flight
   };
-  store_.Load([this, alive = liveness_.token(),
-               finish = std::move(finish)](Result<NsmSnapshot> snap) mutable {
-    if (!alive) return;
-    if (!snap.ok()) {
-      log_.Error(StrCat("Reload failed: ", snap.status().ToString()));
-      return finish(snap.status());
+  LoadLists([this, finish = std::move(finish)](Result<int32_t> loaded) mutable {
+    if (!loaded.ok()) {
+      log_.Error(StrCat("Reload failed: ", loaded.status().ToString()));
+      return finish(loaded.status());
     }
-    const int32_t stored = Apply(std::move(snap).value());
+    const int32_t stored = *loaded;
     if (stored > 0 && stored != local_state_) {
       local_state_ = stored;
       PublishState();
@@ -99,26 +111,22 @@ void NsmService::Start(const LegacyStatd& legacy, Done done) {
 
 void NsmService::Start(LegacyReader legacy, Done done) {
   loading_ = true;
-  LoadForStart(std::move(done),
-               [this, legacy = std::move(legacy)](NsmSnapshot snapshot, Done next) {
-                 StartWith(legacy, std::move(snapshot), std::move(next));
-               });
-}
-
-void NsmService::LoadForStart(Done done, Callback<void(NsmSnapshot, Done)> then) {
-  store_.Load([this, alive = liveness_.token(), done = std::move(done),
-               then = std::move(then)](Result<NsmSnapshot> snap) mutable {
-    if (!alive) return;
-    if (!snap.ok()) {
-      loading_ = false;
-      return done(snap.status().WithContext("loading the NSM lists"));
-    }
-    then(std::move(snap).value(), std::move(done));
+  LoadForStart(std::move(done), [this, legacy = std::move(legacy)](int32_t stored, Done next) {
+    StartWith(legacy, stored, std::move(next));
   });
 }
 
-void NsmService::StartWith(const LegacyReader& read_legacy, NsmSnapshot snapshot, Done done) {
-  const int32_t stored = Apply(std::move(snapshot));
+void NsmService::LoadForStart(Done done, Callback<void(int32_t, Done)> then) {
+  LoadLists([this, done = std::move(done), then = std::move(then)](Result<int32_t> stored) mutable {
+    if (!stored.ok()) {
+      loading_ = false;
+      return done(stored.status().WithContext("loading the NSM lists"));
+    }
+    then(*stored, std::move(done));
+  });
+}
+
+void NsmService::StartWith(const LegacyReader& read_legacy, int32_t stored, Done done) {
   const LegacyStatd legacy = read_legacy(/*with_lists=*/stored <= 0);
   int32_t state = stored;
   if (state <= 0 && legacy.state <= 0) {
@@ -184,10 +192,8 @@ void NsmService::FinishStart(int32_t state, bool wrote, Done done) {
   // Read back what was committed: the store keeps the larger number if
   // another process (the sm-notify command at the same first boot) stored
   // one meanwhile, and its lists if it took over rpc.statd's first.
-  LoadForStart(std::move(done), [this, state](NsmSnapshot snapshot, Done next) {
-    const int32_t now = Apply(std::move(snapshot));
-    Started(state, now, std::move(next));
-  });
+  LoadForStart(std::move(done),
+               [this, state](int32_t now, Done next) { Started(state, now, std::move(next)); });
 }
 
 void NsmService::Started(int32_t state, int32_t stored, Done done) {

@@ -169,19 +169,21 @@ class NsmService {
   using Slot = MonitorIndex::Slot;
 
   bool AcceptableLegacy(const MonitorRecord& r);
-  // Start, once the store answered.
-  void StartWith(const LegacyReader& read_legacy, NsmSnapshot snapshot, Done done);
+  // Start, once the store answered with the lists and `stored`, the
+  // stored state.
+  void StartWith(const LegacyReader& read_legacy, int32_t stored, Done done);
   // After the state (and any take-over) is durable: reads the lists back
   // if this start wrote, then publishes the state.
   void FinishStart(int32_t state, bool wrote, Done done);
   // The start's last step, on the lists as loaded; `stored` is the loaded state.
   void Started(int32_t state, int32_t stored, Done done);
-  // Loads the lists during Start: then(snapshot, done), or, if the store
-  // fails, the load ends and done gets the error.
-  void LoadForStart(Done done, Callback<void(NsmSnapshot, Done)> then);
+  // Loads the lists during Start: then(stored state, done), or, if the
+  // store fails, the load ends and done gets the error.
+  void LoadForStart(Done done, Callback<void(int32_t, Done)> then);
   void ReloadNext();
-  // Replaces the in-memory lists and boot id; returns the stored state.
-  int32_t Apply(NsmSnapshot snapshot);
+  // Loads the lists and boot id from the store and replaces the in-memory
+  // ones; done(the stored state), unless the service is gone.
+  void LoadLists(Callback<void(Result<int32_t>)> done);
   // Ends a load: runs the calls that waited for it, in order.
   void LoadFinished();
   // Queues `call` until the load in flight has been applied.

@@ -48,6 +48,14 @@ class IdTable {
     ++used_;
   }
 
+  // Room for `ids` ids without growing.
+  template <typename HashOf>
+  void Reserve(size_t ids, HashOf hash_of) {
+    size_t want = 16;
+    while (want < ids * 2) want *= 2;
+    if (want > buckets_.size()) Rehash(want, hash_of);
+  }
+
   template <typename HashOf>
   void Erase(uint32_t id, uint32_t hash, HashOf hash_of) {
     if (buckets_.empty()) return;
@@ -87,8 +95,14 @@ class IdTable {
 
   template <typename HashOf>
   void Grow(HashOf hash_of) {
+    Rehash(std::max<size_t>(16, buckets_.size() * 2), hash_of);
+  }
+
+  // `size` is a power of two.
+  template <typename HashOf>
+  void Rehash(size_t size, HashOf hash_of) {
     std::vector<uint32_t> old = std::move(buckets_);
-    buckets_.assign(std::max<size_t>(16, old.size() * 2), kNone);
+    buckets_.assign(size, kNone);
     for (uint32_t id : old) {
       if (id == kNone) continue;
       size_t i = hash_of(id) & mask();

@@ -76,11 +76,10 @@ void SmMirror::List::Erase(const MonitorKey& key) {
   renamed.erase(it);
 }
 
-void SmMirror::List::Reindex(const std::vector<MonitorRecord>& records) {
-  renamed.clear();
-  for (const MonitorRecord& r : records) {
-    if (r.canonical_name != r.key.mon_name) renamed.emplace(KeyHash(r.key), r.canonical_name);
-  }
+void SmMirror::Renamed::Add(NsmList list, const MonitorRecord& record) {
+  if (record.canonical_name == record.key.mon_name) return;
+  (list == NsmList::kMonitors ? monitors : notify)
+      .emplace(KeyHash(record.key), record.canonical_name);
 }
 
 SmMirror::SmMirror(MirrorRunner& runner, std::shared_ptr<MirrorSource> source, Scheduler& scheduler,
@@ -98,20 +97,27 @@ bool SmMirror::Dirty() const {
 }
 
 void SmMirror::Loaded(const NsmSnapshot& snapshot) {
+  Renamed renamed;
+  for (const MonitorRecord& r : snapshot.monitors) renamed.Add(NsmList::kMonitors, r);
+  for (const MonitorRecord& r : snapshot.notify) renamed.Add(NsmList::kNotify, r);
+  Loaded(snapshot.local_state, std::move(renamed));
+}
+
+void SmMirror::Loaded(int32_t local_state, Renamed renamed) {
   if (!loaded_) {
-    // The first snapshot: the files are checked against the marker, and
+    // The first load: the files are checked against the marker, and
     // rewritten unless they are in step.
     loaded_ = true;
     check_ = true;
   }
-  monitors_.Reindex(snapshot.monitors);
-  notify_.Reindex(snapshot.notify);
-  if (snapshot.local_state != state_) {
+  monitors_.renamed = std::move(renamed.monitors);
+  notify_.renamed = std::move(renamed.notify);
+  if (local_state != state_) {
     // A later load (a reload, the drain's barrier) with another state:
     // another process changed the store (the sm-notify command always
     // bumps it), so nothing the files hold can be trusted.
     if (state_ > 0) whole_ = true;
-    state_ = snapshot.local_state;
+    state_ = local_state;
     state_dirty_ = true;
   }
   MaybeStart();

@@ -124,7 +124,20 @@ class SmMirror {
   SmMirror(const SmMirror&) = delete;
   SmMirror& operator=(const SmMirror&) = delete;
 
+  // What the mirror keeps of a load: the keys filed under another host
+  // than their mon_name (their canonical name), per list.  Filled record
+  // by record by a load's sink, on whichever thread the store reads on;
+  // only a load's records are read, so it can be handed to Loaded.
+  struct Renamed {
+    std::unordered_map<uint64_t, std::string> monitors;  // key hash -> canonical name
+    std::unordered_map<uint64_t, std::string> notify;
+    void Add(NsmList list, const MonitorRecord& record);
+  };
+
   // --- What the store committed (NsmStore's calls, after their commit) ---
+  // A load: the stored state and the load's Renamed.
+  void Loaded(int32_t local_state, Renamed renamed);
+  // The same from a snapshot.
   void Loaded(const NsmSnapshot& snapshot);
   void MonitorPut(const MonitorRecord& record);
   void MonitorsDeleted(const std::vector<MonitorKey>& keys);
@@ -156,7 +169,6 @@ class SmMirror {
     std::string HostOf(const MonitorKey& key) const;
     void Put(const MonitorRecord& record);
     void Erase(const MonitorKey& key);  // its host becomes dirty
-    void Reindex(const std::vector<MonitorRecord>& records);
   };
   // What a job took, given back if it fails.
   struct Taken {

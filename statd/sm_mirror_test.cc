@@ -342,6 +342,35 @@ TEST_F(SmMirrorTest, SmUnmonRemovesTheLineThenTheHostsFile) {
   EXPECT_FALSE(std::filesystem::exists(sm_ + "/client2.example"));
 }
 
+// The host a record is filed under (its canonical name) comes back with the
+// next start's load, so an SM_UNMON after a restart edits that host's file.
+TEST_F(SmMirrorTest, SmUnmonAfterARestartEditsTheFileOfTheCanonicalName) {
+  Create();
+  Start();
+  MonCommitted("client2", 1, "server");
+  MonCommitted("client2", 2, "other");
+  WriteAll();
+  ASSERT_EQ(ListFiles(sm_)["client2.example"].size(), 2u);
+  Stop();
+
+  Create(CopyOfStore());
+  Start();
+  WriteAll();
+  std::optional<Result<int32_t>> unmon;
+  daemon_->service().Unmon(Caller{true, true, "127.0.0.1"},
+                           MonitorKey{"client2", "server", 100021, 3, 16},
+                           [&](Result<int32_t> r) { unmon = r; });
+  store_->Flush();
+  ASSERT_TRUE(unmon.has_value() && unmon->ok());
+  WriteAll();
+  const Tree left = ListFiles(sm_);
+  EXPECT_EQ(left.count("client2"), 0u);
+  ASSERT_EQ(left.count("client2.example"), 1u);
+  ASSERT_EQ(left.at("client2.example").size(), 1u);
+  EXPECT_NE(left.at("client2.example")[0].find(" client2 other"), std::string::npos);
+  EXPECT_EQ(left, ExportedFrom(*store_, "sm"));
+}
+
 TEST_F(SmMirrorTest, SmUnmonAllRemovesEveryFileOfThatCaller) {
   Create();
   Start();

@@ -341,7 +341,7 @@ Result<int32_t> Int32Column(const Statement& stmt, int col, const char* name) {
   return static_cast<int32_t>(v);
 }
 
-// Reads one monitors or notify_list row selected as in ReadSnapshot.
+// Reads one monitors or notify_list row selected as in ReadState.
 Result<MonitorRecord> ReadMonitor(const Statement& stmt) {
   MonitorRecord r;
   NFSREC_ASSIGN_OR_RETURN(r.key.mon_name, BlobColumn(stmt, 0, "mon_name"));
@@ -407,18 +407,19 @@ Status StoreLocalState(Db& db, int32_t state) {
   return stmt->Run();
 }
 
-// Appends the rows of `select_sql` (columns as ReadMonitor reads them).
-Status ReadRecords(Db& db, const char* select_sql, std::vector<MonitorRecord>& out) {
+// Hands the rows of `select_sql` (columns as ReadMonitor reads them) to
+// `sink` as records of `list`.
+Status ReadRecords(Db& db, const char* select_sql, NsmList list, NsmLoadSink& sink) {
   NFSREC_ASSIGN_OR_RETURN(Statement * stmt, db.Cached(select_sql));
   for (;;) {
     NFSREC_ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (!row) return Status::Ok();
     Result<MonitorRecord> r = ReadMonitor(*stmt);
-    if (!r.ok()) {
+    Status added = r.ok() ? sink.Add(list, std::move(r).value()) : r.status();
+    if (!added.ok()) {
       stmt->Reset();
-      return r.status();
+      return added;
     }
-    out.push_back(std::move(r).value());
   }
 }
 
@@ -440,30 +441,31 @@ constexpr const char* kMonitorsBeforeJournal =
     " lockd_state FROM monitors ORDER BY id";
 constexpr int kJournalVersion = 5;
 
-Status ReadSnapshot(Db& db, NsmSnapshot& s) {
-  NFSREC_ASSIGN_OR_RETURN(s.local_state, StoredLocalState(db));
+Result<NsmLoadInfo> ReadState(Db& db, NsmLoadSink& sink) {
+  NsmLoadInfo info;
+  NFSREC_ASSIGN_OR_RETURN(info.local_state, StoredLocalState(db));
   NFSREC_ASSIGN_OR_RETURN(const int version, SchemaVersion(db, SqliteNsmStore::kComponent));
-  // Sized once: grown by doubling, 100,000 records would be moved 17
-  // times, the last time with the old and the new array both held.
+  // For the sink's reservations (a vector grown by doubling would move
+  // 100,000 records 17 times, the last time with both arrays held).
   NFSREC_ASSIGN_OR_RETURN(const int64_t monitors, db.QueryInt("SELECT count(*) FROM monitors"));
   NFSREC_ASSIGN_OR_RETURN(const int64_t notify, db.QueryInt("SELECT count(*) FROM notify_list"));
-  s.monitors.reserve(static_cast<size_t>(monitors));
-  s.notify.reserve(static_cast<size_t>(notify));
-  NFSREC_RETURN_IF_ERROR(ReadRecords(
-      db, version >= kJournalVersion ? kMonitorsWithJournal : kMonitorsBeforeJournal, s.monitors));
+  sink.Expect(static_cast<size_t>(monitors), static_cast<size_t>(notify));
+  NFSREC_RETURN_IF_ERROR(
+      ReadRecords(db, version >= kJournalVersion ? kMonitorsWithJournal : kMonitorsBeforeJournal,
+                  NsmList::kMonitors, sink));
   // Most recently used peers first, as sm-notify orders by file mtime.
   NFSREC_RETURN_IF_ERROR(ReadRecords(
       db,
       "SELECT mon_name, my_name, my_prog, my_vers, my_proc, priv, canonical_name, peer_state,"
       " lockd_state FROM notify_list ORDER BY updated DESC, id",
-      s.notify));
+      NsmList::kNotify, sink));
   NFSREC_ASSIGN_OR_RETURN(Statement * boot, db.Cached("SELECT boot_id FROM nsm_boot WHERE id = 1"));
   NFSREC_ASSIGN_OR_RETURN(bool row, boot->Step());
   if (row) {
-    s.boot_id = boot->ColumnText(0);
+    info.boot_id = boot->ColumnText(0);
     boot->Reset();
   }
-  return Status::Ok();
+  return info;
 }
 
 }  // namespace
@@ -476,9 +478,9 @@ const std::vector<Migration>& SqliteNsmStore::Migrations() {
 }
 
 Result<NsmSnapshot> SqliteNsmStore::ReadOffline(Db& db) {
-  NsmSnapshot snapshot;
-  NFSREC_RETURN_IF_ERROR(ReadSnapshot(db, snapshot));
-  return snapshot;
+  NsmSnapshotSink sink;
+  NFSREC_ASSIGN_OR_RETURN(NsmLoadInfo info, ReadState(db, sink));
+  return sink.Take(std::move(info));
 }
 
 Result<std::unique_ptr<SqliteNsmStore>> SqliteNsmStore::Open(CommitQueue& queue) {
@@ -492,17 +494,13 @@ void SqliteNsmStore::Submit(CommitQueue::Work work, Done done) {
   queue_.Submit(std::move(work), std::move(done));
 }
 
-void SqliteNsmStore::Load(LoadDone done) {
-  queue_.SubmitWithResult<NsmSnapshot>(
-      [](Db& db) -> Result<NsmSnapshot> {
-        NsmSnapshot snapshot;
-        NFSREC_RETURN_IF_ERROR(ReadSnapshot(db, snapshot));
-        return snapshot;
-      },
-      [done = std::move(done)](Result<NsmSnapshot> r) mutable {
-        if (!r.ok()) return done(r.status().WithContext("load NSM state"));
-        done(std::move(r));
-      });
+void SqliteNsmStore::LoadInto(std::shared_ptr<NsmLoadSink> sink, LoadIntoDone done) {
+  queue_.SubmitWithResult<NsmLoadInfo>([sink](Db& db) { return ReadState(db, *sink); },
+                                       [done = std::move(done)](Result<NsmLoadInfo> r) mutable {
+                                         if (!r.ok())
+                                           return done(r.status().WithContext("load NSM state"));
+                                         done(std::move(r));
+                                       });
 }
 
 void SqliteNsmStore::PrepareReboot(bool move_monitors, int32_t state, const std::string& boot_id,

@@ -15,13 +15,13 @@
 // checkpoints writing them back.  Appended to the journal, where the
 // rowid grows, a group lands on the last page or two.  Durability is the
 // same: the journal row commits in the group, before the reply; every
-// reader applies the journal (Load, ReadOffline), so a crash before the
+// reader applies the journal (LoadInto, ReadOffline), so a crash before the
 // fold loses nothing.  The fold into monitors runs when the commit queue
 // is idle (CommitQueue::SetIdleWork), a bounded step at a time, where a
 // page rewritten once carries many journaled states.
 //
 // Threading: the public methods are called on the loop thread.  All SQL runs
-// on the commit thread; Load is a read-only unit of the queue, so it sees
+// on the commit thread; LoadInto is a read-only unit of the queue, so it sees
 // every change submitted before it and never blocks the loop.
 #pragma once
 
@@ -46,7 +46,7 @@ class SqliteNsmStore final : public NsmStore {
 
   // The ordered migrations of the "nsm" component (exposed for tests).
   static const std::vector<Migration>& Migrations();
-  // What Load reads, read on `db` by the caller (inside its own read
+  // What a load reads, read on `db` by the caller (inside its own read
   // transaction, on a connection that may be read-only): for readers outside
   // the daemon, such as nfsrecctl.  Same errors as Load.
   static Result<NsmSnapshot> ReadOffline(sqlite::Db& db);
@@ -56,8 +56,9 @@ class SqliteNsmStore final : public NsmStore {
   SqliteNsmStore& operator=(const SqliteNsmStore&) = delete;
 
   // Corruption if a stored row cannot be a MonitorRecord (wrong types, a
-  // cookie that is not 16 bytes, a number outside int32).
-  void Load(LoadDone done) override;
+  // cookie that is not 16 bytes, a number outside int32).  The sink is
+  // called on the commit thread.
+  void LoadInto(std::shared_ptr<NsmLoadSink> sink, LoadIntoDone done) override;
 
   void PutMonitor(const MonitorRecord& record, Done done) override;
   void DeleteMonitors(const std::vector<MonitorKey>& keys, Done done) override;

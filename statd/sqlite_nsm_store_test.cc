@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -173,6 +175,39 @@ TEST_F(SqliteNsmStoreTest, ReopenKeepsEverything) {
   ASSERT_OK(OpenStore());
   EXPECT_EQ(Load(), Sorted(want));
   EXPECT_EQ(LocalState(), 7);
+}
+
+// The records go to the sink on the commit thread, as they are read: the
+// loop thread (this one) only gets done, with the journal's states applied.
+TEST_F(SqliteNsmStoreTest, LoadIntoFillsTheSinkOnTheCommitThread) {
+  ASSERT_OK(OpenStore());
+  std::vector<MonitorRecord> want;
+  for (int i = 0; i < 50; ++i) want.push_back(SampleRecord(i));
+  ASSERT_OK(PutAll(want));
+  ASSERT_OK(RunAndWait(h_.loop(), [&](NsmStore::Done d) {
+    store().SetPeerStates({{want[7].key, 13}}, std::move(d));
+  }));
+  want[7].peer_state = 13;
+
+  class ThreadSink final : public NsmLoadSink {
+   public:
+    Status Add(NsmList list, MonitorRecord&& record) override {
+      EXPECT_EQ(list, NsmList::kMonitors);
+      threads.insert(std::this_thread::get_id());
+      records.push_back(std::move(record));
+      return Status::Ok();
+    }
+    std::set<std::thread::id> threads;
+    std::vector<MonitorRecord> records;
+  };
+  auto sink = std::make_shared<ThreadSink>();
+  std::optional<Result<NsmLoadInfo>> info;
+  store().LoadInto(sink, [&](Result<NsmLoadInfo> r) { info = std::move(r); });
+  ASSERT_TRUE(h_.loop().RunUntil([&] { return info.has_value(); }, DbHarness::kWait));
+  ASSERT_OK(*info);
+  ASSERT_EQ(sink->threads.size(), 1u);
+  EXPECT_NE(*sink->threads.begin(), std::this_thread::get_id());
+  EXPECT_EQ(sink->records, want);  // in insertion order
 }
 
 // --- The state journal (schema version 5, sqlite_nsm_store.cc) ---

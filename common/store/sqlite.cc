@@ -193,7 +193,7 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const Options& opt
     NFSREC_RETURN_IF_ERROR(
         CheckDatabaseIsOurs(path, open_name, options.vfs, options.busy_timeout_ms));
   }
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
   if (options.create_if_missing) flags |= SQLITE_OPEN_CREATE;
   if (path.rfind("file:", 0) == 0) flags |= SQLITE_OPEN_URI;
   sqlite3* raw = nullptr;

@@ -6,8 +6,9 @@ namespace nfsrec::statd {
 
 MemNsmStore::~MemNsmStore() = default;
 
-void MemNsmStore::Load(LoadDone done) {
+void MemNsmStore::LoadInto(std::shared_ptr<NsmLoadSink> sink, LoadIntoDone done) {
   Pending p;
+  p.sink = std::move(sink);
   if (fail_next_load_) {
     p.status = std::move(*fail_next_load_);
     fail_next_load_.reset();
@@ -16,13 +17,15 @@ void MemNsmStore::Load(LoadDone done) {
   Push(std::move(p));
 }
 
-NsmSnapshot MemNsmStore::Snapshot() const {
-  NsmSnapshot s;
-  s.local_state = local_state_;
-  for (const auto& [key, record] : monitors_) s.monitors.push_back(record);
-  for (const auto& [key, record] : notify_) s.notify.push_back(record);
-  s.boot_id = boot_id_;
-  return s;
+Result<NsmLoadInfo> MemNsmStore::LoadNow(NsmLoadSink& sink) const {
+  sink.Expect(monitors_.size(), notify_.size());
+  for (const auto& [key, record] : monitors_) {
+    NFSREC_RETURN_IF_ERROR(sink.Add(NsmList::kMonitors, MonitorRecord(record)));
+  }
+  for (const auto& [key, record] : notify_) {
+    NFSREC_RETURN_IF_ERROR(sink.Add(NsmList::kNotify, MonitorRecord(record)));
+  }
+  return NsmLoadInfo{local_state_, boot_id_};
 }
 
 void MemNsmStore::PutMonitor(const MonitorRecord& record, Done done) {
@@ -164,7 +167,7 @@ void MemNsmStore::Push(Pending p) {
 void MemNsmStore::Commit(Pending p) {
   if (p.load) {
     if (!p.status.ok()) return p.load(std::move(p.status));
-    return p.load(Snapshot());
+    return p.load(LoadNow(*p.sink));
   }
   if (p.apply) {
     p.apply();

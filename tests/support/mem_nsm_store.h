@@ -8,13 +8,13 @@
 //  - with no loop, commits wait until the test calls Flush(), so a test can
 //    assert that nothing (e.g. an RPC reply) happened before the commit, or
 //    call DropPending() to model a crash before COMMIT.
-// Load is queued in the same order: its snapshot is taken at its turn, so
+// A load is queued in the same order: it reads the contents at its turn, so
 // without a loop it is also "a load that completes later", when the test
 // says so.
 //
 // Fault injection: FailNext(status) makes the next mutating call fail with
 // that status (nothing applied, done(status) at commit time);
-// FailNextLoad(status) does the same for the next Load.
+// FailNextLoad(status) does the same for the next load.
 //
 // Loop thread only (not thread-safe).
 #pragma once
@@ -42,7 +42,7 @@ class MemNsmStore final : public NsmStore {
   MemNsmStore(const MemNsmStore&) = delete;
   MemNsmStore& operator=(const MemNsmStore&) = delete;
 
-  void Load(LoadDone done) override;
+  void LoadInto(std::shared_ptr<NsmLoadSink> sink, LoadIntoDone done) override;
   void PutMonitor(const MonitorRecord& record, Done done) override;
   void DeleteMonitors(const std::vector<MonitorKey>& keys, Done done) override;
   void SetPeerStates(const std::vector<std::pair<MonitorKey, int32_t>>& states, Done done) override;
@@ -96,12 +96,14 @@ class MemNsmStore final : public NsmStore {
     std::function<void()> apply;  // empty when the call was failed
     Status status;
     Done done;
-    LoadDone load;  // set for Load
+    LoadIntoDone load;  // set for LoadInto
+    std::shared_ptr<NsmLoadSink> sink;
   };
   void Enqueue(std::function<void()> apply, Done done);
   void Push(Pending p);
   void Commit(Pending p);
-  NsmSnapshot Snapshot() const;
+  // The committed contents into `sink` (on the loop thread).
+  Result<NsmLoadInfo> LoadNow(NsmLoadSink& sink) const;
 
   EventLoop* loop_;
   // In order; with a loop, each entry has one posted commit of the front.

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -267,6 +269,75 @@ TYPED_TEST_P(NsmStoreContractTest, LoadSeesAndFollowsEarlierCalls) {
   EXPECT_EQ((*snap)->local_state, 9);
 }
 
+// Records what a load hands its sink.
+class RecordingSink final : public NsmLoadSink {
+ public:
+  explicit RecordingSink(size_t fail_at = SIZE_MAX) : fail_at_(fail_at) {}
+  void Expect(size_t monitor_count, size_t notify_count) override {
+    expected = {monitor_count, notify_count};
+  }
+  Status Add(NsmList list, MonitorRecord&& record) override {
+    if (added == fail_at_) {
+      ++added;
+      return Status::InvalidArgument("the sink refused a record");
+    }
+    ++added;
+    (list == NsmList::kMonitors ? monitors : notify).push_back(std::move(record));
+    return Status::Ok();
+  }
+  std::optional<std::pair<size_t, size_t>> expected;
+  size_t added = 0;  // calls of Add
+  std::vector<MonitorRecord> monitors;
+  std::vector<MonitorRecord> notify;
+
+ private:
+  size_t fail_at_;
+};
+
+// A load hands every record of both lists to the sink, each on its list,
+// in the list's order (notify: most recently used first), and the rest to
+// done; a hint of the sizes, if given, is the truth.
+TYPED_TEST_P(NsmStoreContractTest, LoadIntoStreamsBothListsToTheSink) {
+  for (int i = 1; i <= 3; ++i) ASSERT_OK(this->Put(SampleRecord(i)));
+  ASSERT_OK(this->PrepareReboot(true, 5, "boot-1"));
+  ASSERT_OK(this->Put(SampleRecord(4)));
+  ASSERT_OK(this->Put(SampleRecord(5)));
+  const NsmSnapshot snap = this->Snap();
+
+  auto sink = std::make_shared<RecordingSink>();
+  std::optional<Result<NsmLoadInfo>> info;
+  this->store().LoadInto(sink, [&](Result<NsmLoadInfo> r) { info = std::move(r); });
+  EXPECT_FALSE(info.has_value());
+  ASSERT_TRUE(this->loop().RunUntil([&] { return info.has_value(); }, std::chrono::seconds(30)));
+  ASSERT_OK(*info);
+  EXPECT_EQ((*info)->local_state, 5);
+  EXPECT_EQ((*info)->boot_id, "boot-1");
+  EXPECT_EQ(this->Sorted(sink->monitors),
+            (std::vector<MonitorRecord>{SampleRecord(4), SampleRecord(5)}));
+  EXPECT_EQ(this->Sorted(sink->notify),
+            (std::vector<MonitorRecord>{SampleRecord(1), SampleRecord(2), SampleRecord(3)}));
+  EXPECT_EQ(sink->monitors, snap.monitors);
+  EXPECT_EQ(sink->notify, snap.notify);
+  if (sink->expected) {
+    EXPECT_EQ(*sink->expected, std::make_pair(size_t{2}, size_t{3}));
+  }
+}
+
+// A sink that refuses a record ends the load with its error, and gets no
+// record after that; the next load is whole.
+TYPED_TEST_P(NsmStoreContractTest, SinkErrorEndsTheLoad) {
+  for (int i = 1; i <= 5; ++i) ASSERT_OK(this->Put(SampleRecord(i)));
+  auto sink = std::make_shared<RecordingSink>(/*fail_at=*/1);
+  std::optional<Result<NsmLoadInfo>> info;
+  this->store().LoadInto(sink, [&](Result<NsmLoadInfo> r) { info = std::move(r); });
+  ASSERT_TRUE(this->loop().RunUntil([&] { return info.has_value(); }, std::chrono::seconds(30)));
+  ASSERT_FALSE(info->ok());
+  EXPECT_TRUE(info->status().IsInvalidArgument()) << info->status().ToString();
+  EXPECT_NE(info->status().message().find("the sink refused a record"), std::string::npos);
+  EXPECT_EQ(sink->added, 2u);
+  EXPECT_EQ(this->Load().size(), 5u);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(NsmStoreContractTest, StartsEmpty, PutThenLoad,
                             PutReplacesTheRecordWithTheSameKey, KeyIsTheWholeMyId, NamesAreBytes,
                             DeleteRemovesOnlyTheGivenKeys, PeerStatesUpdateExistingRecordsOnly,
@@ -275,6 +346,7 @@ REGISTER_TYPED_TEST_SUITE_P(NsmStoreContractTest, StartsEmpty, PutThenLoad,
                             ImportLegacyAddsBothListsAndTheStateTogether,
                             ImportLegacyChangesNothingOnceAStateIsStored, LocalStateNeverGoesDown,
                             PrepareRebootWithoutMoveKeepsMonitors,
-                            DeleteNotifiedRemovesOnlyThoseKeys, LoadSeesAndFollowsEarlierCalls);
+                            DeleteNotifiedRemovesOnlyThoseKeys, LoadSeesAndFollowsEarlierCalls,
+                            LoadIntoStreamsBothListsToTheSink, SinkErrorEndsTheLoad);
 
 }  // namespace nfsrec::statd
