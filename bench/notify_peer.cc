@@ -26,6 +26,11 @@
 //   --rcvbuf BYTES  receive buffer of each socket (default 8 MiB; as root
 //                   beyond net.core.rmem_max), so that a burst of calls is
 //                   queued, not dropped
+//   --done-after N, --done-file F
+//                   once SM_NOTIFYs have arrived at N distinct peer
+//                   addresses, F is written ("<at>\n": the N-th address's
+//                   first SM_NOTIFY's arrival, ms as above), once, so that a
+//                   benchmark waits on a file instead of polling the notifier
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -42,6 +47,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 #include "common/base/unique_fd.h"
 
@@ -136,6 +142,8 @@ struct Counts {
   uint64_t notify = 0;
   uint64_t other = 0;
   int64_t first_at_ms = 0;
+  std::unordered_set<uint32_t> notified;  // peer addresses (network order) that got an SM_NOTIFY
+  int64_t done_at_ms = 0;                 // when the --done-after'th address got its first
 };
 
 struct Datagram {
@@ -208,10 +216,22 @@ std::string AddressText(const in_addr& a) {
   return inet_ntop(AF_INET, &a, buf, sizeof(buf)) ? buf : "?";
 }
 
+// Writes `text` to `path` through a temporary file and a rename, so that a
+// reader never sees it half written.
+bool WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "w");
+  if (f == nullptr) return false;
+  const bool written = std::fputs(text.c_str(), f) >= 0;
+  return std::fclose(f) == 0 && written && std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
 // Serves one datagram on the socket of `role` (rpcbind or statd).
-// SM_NOTIFY lines are appended to `out`.
-void Serve(int fd, bool rpcbind_role, uint16_t sm_port, const Datagram& d, Counts* counts,
-           std::string* out) {
+// SM_NOTIFY lines are appended to `out`; with done_after > 0, the arrival
+// that brings the distinct peer addresses notified to done_after is kept in
+// counts->done_at_ms.
+void Serve(int fd, bool rpcbind_role, uint16_t sm_port, size_t done_after, const Datagram& d,
+           Counts* counts, std::string* out) {
   if (counts->first_at_ms == 0) counts->first_at_ms = d.at_ms;
   XdrReader r(d.data, d.len);
   std::optional<uint32_t> xid = r.Word(), type = r.Word(), rpcvers = r.Word(), prog = r.Word(),
@@ -268,6 +288,10 @@ void Serve(int fd, bool rpcbind_role, uint16_t sm_port, const Datagram& d, Count
       return SendReply(fd, d, w);
     }
     ++counts->notify;
+    if (counts->notified.insert(d.to.ipi_addr.s_addr).second && done_after > 0 &&
+        counts->notified.size() == done_after) {
+      counts->done_at_ms = d.at_ms;
+    }
     char line[160];
     std::snprintf(line, sizeof(line),
                   "NOTIFY peer=%s from=%s:%u mon_name=", AddressText(d.to.ipi_addr).c_str(),
@@ -310,6 +334,8 @@ uint16_t LocalPort(int fd) {
 
 int Main(int argc, char** argv) {
   std::string ready_file;
+  std::string done_file;
+  size_t done_after = 0;
   int rcvbuf = 8 << 20;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
@@ -317,10 +343,20 @@ int Main(int argc, char** argv) {
       ready_file = argv[++i];
     } else if (a == "--rcvbuf" && i + 1 < argc) {
       rcvbuf = std::atoi(argv[++i]);
+    } else if (a == "--done-after" && i + 1 < argc) {
+      done_after = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--done-file" && i + 1 < argc) {
+      done_file = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: notify-peer [--ready-file F] [--rcvbuf BYTES]\n");
+      std::fprintf(stderr,
+                   "usage: notify-peer [--ready-file F] [--rcvbuf BYTES] "
+                   "[--done-after N --done-file F]\n");
       return 2;
     }
+  }
+  if ((done_after > 0) != !done_file.empty()) {
+    std::fprintf(stderr, "notify-peer: --done-after and --done-file go together\n");
+    return 2;
   }
   UniqueFd rpcbind = OpenSocket(kRpcbindPort, rcvbuf);
   UniqueFd statd = OpenSocket(0, rcvbuf);
@@ -343,12 +379,8 @@ int Main(int argc, char** argv) {
     ev.data.fd = fd;
     if (::epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return 1;
   }
-  if (!ready_file.empty()) {
-    const std::string tmp = ready_file + ".tmp";
-    FILE* f = std::fopen(tmp.c_str(), "w");
-    if (f == nullptr) return 1;
-    std::fprintf(f, "%u\n", sm_port);
-    if (std::fclose(f) != 0 || std::rename(tmp.c_str(), ready_file.c_str()) != 0) return 1;
+  if (!ready_file.empty() && !WriteFileAtomically(ready_file, std::to_string(sm_port) + "\n")) {
+    return 1;
   }
   Counts counts;
   std::string out;
@@ -370,12 +402,23 @@ int Main(int argc, char** argv) {
         return 0;
       }
       // Drain the socket: one wake-up serves every datagram queued.
-      while (Receive(fd, &d)) Serve(fd, fd == rpcbind.get(), sm_port, d, &counts, &out);
+      while (Receive(fd, &d)) {
+        Serve(fd, fd == rpcbind.get(), sm_port, done_after, d, &counts, &out);
+      }
     }
     if (!out.empty()) {
       std::fwrite(out.data(), 1, out.size(), stdout);
       std::fflush(stdout);
       out.clear();
+    }
+    // After the batch's lines are out: whoever reads the done file finds
+    // every SM_NOTIFY up to it in the record.
+    if (counts.done_at_ms != 0) {
+      if (!WriteFileAtomically(done_file, std::to_string(counts.done_at_ms) + "\n")) {
+        std::fprintf(stderr, "notify-peer: cannot write %s: %s\n", done_file.c_str(),
+                     std::strerror(errno));
+      }
+      counts.done_at_ms = 0;
     }
   }
 }

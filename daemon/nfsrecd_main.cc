@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,7 @@
 #include "daemon/nsm_endpoint.h"
 #include "daemon/process.h"
 #include "nfs4rec/tracking_daemon.h"
+#include "statd/notify_engine.h"
 #include "statd/nsm_codec.h"
 #include "statd/nsm_daemon.h"
 
@@ -190,6 +192,16 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
     nfs_utils = ReadChangedNfsUtilsRecords(NfsUtilsLocations(config), config.DbPath(), *log);
     open_pipe_if_appeared();
   }
+  // ORDER: the notify sockets before the drop: SM_NOTIFY's receive buffer
+  // is sized beyond net.core.rmem_max only with CAP_NET_ADMIN, which the
+  // drop gives up; the sockets serve every notification of this process.
+  std::optional<statd::NotifySockets> notify_sockets;
+  if (config.serve_nsm) {
+    Result<statd::NotifySockets> ns =
+        statd::OpenNotifySockets(loop, *log, config.nsm.outgoing_port, config.nsm.notify_source);
+    if (!ns.ok()) return startup.Fail("NSM", ns.status());
+    notify_sockets = std::move(ns).value();
+  }
   // ORDER: drop before any thread exists (executor workers, the commit
   // thread): capabilities are per thread.
   if (Status s = ApplyPrivilegePlan(*plan, *log); !s.ok()) {
@@ -245,10 +257,11 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
   std::unique_ptr<NsmEndpoint> endpoint;
   if (config.serve_nsm) {
     Result<std::unique_ptr<statd::NsmDaemon>> n =
-        cluster
-            ? statd::NsmDaemon::CreateOnStore(loop, scheduler, executor, *files, *log,
-                                              cluster->MakeNsmStore(), config.nsm)
-            : statd::NsmDaemon::Create(loop, scheduler, executor, *files, *log, *queue, config.nsm);
+        cluster ? statd::NsmDaemon::CreateOnStore(loop, scheduler, executor, *files, *log,
+                                                  cluster->MakeNsmStore(),
+                                                  std::move(*notify_sockets), config.nsm)
+                : statd::NsmDaemon::Create(loop, scheduler, executor, *files, *log, *queue,
+                                           std::move(*notify_sockets), config.nsm);
     if (!n.ok()) return startup.Fail("NSM", n.status());
     nsm = std::move(n).value();
     open_pipe_if_appeared();

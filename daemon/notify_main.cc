@@ -28,6 +28,7 @@
 #include "daemon/nsm_endpoint.h"
 #include "daemon/process.h"
 #include "statd/boot_notifier.h"
+#include "statd/notify_engine.h"
 #include "statd/nsm_daemon.h"
 
 namespace nfsrec {
@@ -108,8 +109,12 @@ int RunNotifyCommand(const NotifyCommandConfig& config, const NfsConf& conf) {
   // told below (statd/sm_mirror.h).
   statd::NsmOptions nsm_options = config.nsm;
   nsm_options.mirror_sm = false;
-  Result<std::unique_ptr<statd::NsmDaemon>> nsm =
-      statd::NsmDaemon::Create(loop, scheduler, executor, files, *log, **queue, nsm_options);
+  // Still root: the notify socket gets its full receive buffer.
+  Result<statd::NotifySockets> sockets =
+      statd::OpenNotifySockets(loop, *log, nsm_options.outgoing_port, nsm_options.notify_source);
+  if (!sockets.ok()) return startup.Fail("Start-up", sockets.status());
+  Result<std::unique_ptr<statd::NsmDaemon>> nsm = statd::NsmDaemon::Create(
+      loop, scheduler, executor, files, *log, **queue, std::move(sockets).value(), nsm_options);
   if (!nsm.ok()) return startup.Fail("Start-up", nsm.status());
   Status started = StartAndWait(loop, [&](auto done) { (*nsm)->Start(std::move(done)); });
   if (!started.ok()) return startup.Fail("Start-up", started);

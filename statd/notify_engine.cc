@@ -7,20 +7,7 @@
 
 namespace nfsrec::statd {
 
-namespace {
-// The SM_NOTIFY socket's receive buffer.  Boot notification has up to
-// max_parallel first calls outstanding plus the calls of peers that left
-// their slots, and their answers arrive in bursts; a datagram dropped for a
-// full buffer costs its peer a 2 s retransmission.  The default (about
-// 200 KiB, some 200 small datagrams as the kernel counts them) overflowed
-// with 10,000 peers while the loop waited for a CPU (docs/PERFORMANCE.md).
-// The full size needs CAP_NET_ADMIN (SO_RCVBUFFORCE); the daemon opens this
-// socket after dropping to CAP_NET_BIND_SERVICE, so there it gets
-// net.core.rmem_max (twice the default when that is unchanged).
-constexpr int kNotifyReceiveBuffer = 4 << 20;
-}  // namespace
-
-Result<NotifySockets> OpenNotifySockets(EventLoop& loop, uint16_t outgoing_port,
+Result<NotifySockets> OpenNotifySockets(EventLoop& loop, Logger& log, uint16_t outgoing_port,
                                         const std::string& source_address) {
   rpc::UdpSocketPort::Options cb_opts;
   cb_opts.family = AF_INET;
@@ -50,6 +37,16 @@ Result<NotifySockets> OpenNotifySockets(EventLoop& loop, uint16_t outgoing_port,
     out = rpc::UdpSocketPort::Open(loop, out_opts);
   }
   if (!out.ok()) return out.status().WithContext("notify socket");
+  // The kernel reports twice the size it granted.
+  const int granted = (*out)->receive_buffer() / 2;
+  if (granted >= kNotifyReceiveBuffer) {
+    log.Info(StrCat("SM_NOTIFY socket: receive buffer ", granted, " bytes"));
+  } else {
+    log.Info(StrCat("SM_NOTIFY socket: receive buffer ", granted, " bytes of the ",
+                    kNotifyReceiveBuffer,
+                    " asked for (net.core.rmem_max caps it without CAP_NET_ADMIN); answers to a "
+                    "burst of notifications may be dropped and wait for a retransmission"));
+  }
   return NotifySockets{std::move(cb.value()), std::move(out.value())};
 }
 

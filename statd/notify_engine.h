@@ -77,12 +77,25 @@ namespace nfsrec::statd {
 // `outgoing_port` or, if 0, a reserved port, on IPv6 reaching IPv4 too (IPv4
 // only on a host without IPv6).  A numeric `source_address` (sm-notify -v)
 // binds SM_NOTIFY's socket to it, in its own family.
+//
+// SM_NOTIFY's socket asks for a receive buffer of kNotifyReceiveBuffer,
+// which only a process with CAP_NET_ADMIN gets beyond net.core.rmem_max:
+// open the sockets before dropping privileges, and keep them for the life
+// of the process.  The size obtained is logged (info).
 struct NotifySockets {
   std::unique_ptr<rpc::UdpSocketPort> callback;
   std::unique_ptr<rpc::UdpSocketPort> notify;
 };
-Result<NotifySockets> OpenNotifySockets(EventLoop& loop, uint16_t outgoing_port,
+Result<NotifySockets> OpenNotifySockets(EventLoop& loop, Logger& log, uint16_t outgoing_port,
                                         const std::string& source_address = "");
+
+// Boot notification has up to max_parallel first calls outstanding plus the
+// calls of peers that left their slots, and their answers arrive in bursts;
+// a datagram dropped for a full buffer costs its peer a 2 s retransmission.
+// The default (about 200 KiB, some 200 small datagrams as the kernel counts
+// them) overflowed with 10,000 peers while the loop waited for a CPU
+// (docs/PERFORMANCE.md).
+inline constexpr int kNotifyReceiveBuffer = 4 << 20;
 
 class NotifyEngine final : public LockdCallbacks {
  public:

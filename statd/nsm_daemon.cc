@@ -13,25 +13,22 @@ namespace nfsrec::statd {
 Result<std::unique_ptr<NsmDaemon>> NsmDaemon::Create(EventLoop& loop, Scheduler& scheduler,
                                                      Executor& executor, FileSystem& files,
                                                      Logger& log, CommitQueue& queue,
+                                                     NotifySockets sockets,
                                                      const NsmOptions& options) {
   NFSREC_ASSIGN_OR_RETURN(std::unique_ptr<SqliteNsmStore> store, SqliteNsmStore::Open(queue));
-  return CreateOnStore(loop, scheduler, executor, files, log, std::move(store), options,
-                       std::make_shared<SqliteMirrorSource>(queue.database_path()),
+  return CreateOnStore(loop, scheduler, executor, files, log, std::move(store), std::move(sockets),
+                       options, std::make_shared<SqliteMirrorSource>(queue.database_path()),
                        DirName(queue.database_path()));
 }
 
 Result<std::unique_ptr<NsmDaemon>> NsmDaemon::CreateOnStore(
     EventLoop& loop, Scheduler& scheduler, Executor& executor, FileSystem& files, Logger& log,
-    std::unique_ptr<NsmStore> store, const NsmOptions& options,
+    std::unique_ptr<NsmStore> store, NotifySockets sockets, const NsmOptions& options,
     std::shared_ptr<MirrorSource> mirror_source, std::string marker_dir) {
   Ports ports;
   ports.store = std::move(store);
   ports.resolver = std::make_unique<ThreadResolver>(executor, scheduler);
   ports.kernel = std::make_unique<ProcKernelNsm>(files);
-  // Lockd callbacks leave from a privileged port on loopback (the kernel
-  // accepts nothing else), SM_NOTIFY from a privileged port or -o.
-  NFSREC_ASSIGN_OR_RETURN(NotifySockets sockets,
-                          OpenNotifySockets(loop, options.outgoing_port, options.notify_source));
   ports.callback_port = std::move(sockets.callback);
   ports.notify_port = std::move(sockets.notify);
   if (options.mirror_sm && mirror_source) {

@@ -60,8 +60,9 @@ class NsmDaemon {
   };
 
   // Opens the "nsm" schema in the queue's database, a ThreadResolver on
-  // `executor`, ProcKernelNsm over `files` and the notify sockets
-  // (options.outgoing_port, options.notify_source), and, with
+  // `executor` and ProcKernelNsm over `files`, takes `sockets` (the
+  // caller opens them with OpenNotifySockets, options.outgoing_port and
+  // options.notify_source, before it drops privileges), and, with
   // options.mirror_sm, the mirror's own runner reading the database
   // read-only (statd/sqlite_mirror_source.h).  -T/-U are the
   // composition root's (daemon/nlm_ports.h): they must be written as root,
@@ -71,13 +72,14 @@ class NsmDaemon {
   static Result<std::unique_ptr<NsmDaemon>> Create(EventLoop& loop, Scheduler& scheduler,
                                                    Executor& executor, FileSystem& files,
                                                    Logger& log, CommitQueue& queue,
+                                                   NotifySockets sockets,
                                                    const NsmOptions& options);
   // As Create, on another store (cluster mode's etcd store).  The mirror
   // reads `mirror_source` (its marker in `marker_dir`); without one,
   // rpc.statd's files are not kept current (said once in the log).
   static Result<std::unique_ptr<NsmDaemon>> CreateOnStore(
       EventLoop& loop, Scheduler& scheduler, Executor& executor, FileSystem& files, Logger& log,
-      std::unique_ptr<NsmStore> store, const NsmOptions& options,
+      std::unique_ptr<NsmStore> store, NotifySockets sockets, const NsmOptions& options,
       std::shared_ptr<MirrorSource> mirror_source = nullptr, std::string marker_dir = "");
   static std::unique_ptr<NsmDaemon> CreateWithPorts(EventLoop& loop, Scheduler& scheduler,
                                                     FileSystem& files, Logger& log, Ports ports,

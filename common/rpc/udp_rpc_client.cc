@@ -68,6 +68,13 @@ UdpSocketPort::UdpSocketPort(EventLoop& loop, UniqueFd fd, int family, uint16_t 
   watcher_->Start();
 }
 
+int UdpSocketPort::receive_buffer() const {
+  int size = 0;
+  socklen_t len = sizeof(size);
+  if (getsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &size, &len) != 0) return 0;
+  return size;
+}
+
 Status UdpSocketPort::SendTo(const Endpoint& to, std::span<const uint8_t> data) {
   // An AF_INET6 socket reaches IPv4 peers through v4-mapped addresses.
   Endpoint dest = family_ == AF_INET6 ? to.V4Mapped() : to;

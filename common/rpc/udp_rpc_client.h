@@ -55,6 +55,9 @@ class UdpSocketPort final : public DatagramPort {
   Status SendTo(const Endpoint& to, std::span<const uint8_t> data) override;
   void SetReceiver(Receiver receiver) override { receiver_ = std::move(receiver); }
   uint16_t local_port() const { return local_port_; }
+  // The receive buffer as the kernel reports it (SO_RCVBUF): twice the
+  // size that was set, the other half counting its bookkeeping; 0 if unknown.
+  int receive_buffer() const;
 
  private:
   UdpSocketPort(EventLoop& loop, UniqueFd fd, int family, uint16_t port);

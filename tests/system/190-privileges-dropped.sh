@@ -4,7 +4,10 @@
 # stays uid 0 with no capability, the kernel files (here the fake ones under
 # --proc-root) and the cld pipe are reached through the helper, ha-callouts
 # and the database are statd's, and SIGTERM leaves no rpcbind entry and no
-# helper.  Debian's rpc.statd runs with the same sm/ ownership for the
+# helper.  The SM_NOTIFY socket, opened before the drop, keeps its 4 MiB
+# receive buffer (CAP_NET_ADMIN is in the unit's bounding set for it); a
+# start without CAP_NET_ADMIN gets what net.core.rmem_max allows and says
+# so.  Debian's rpc.statd runs with the same sm/ ownership for the
 # side-by-side lines in the log.
 . "$(dirname "$0")/lib.sh"
 
@@ -50,8 +53,8 @@ for _ in $(seq 1 100); do [ -s "$T/lockd.ready" ] && break; sleep 0.05; done
 # The daemon starts with no capability in its bounding set but those it
 # needs before the drop (the unit's CapabilityBoundingSet).
 BOUNDED=
-command -v setpriv >/dev/null &&
-  BOUNDED="setpriv --bounding-set -all,+setuid,+setgid,+setpcap,+chown,+net_bind_service,+dac_read_search --"
+UNIT_CAPS=+setuid,+setgid,+setpcap,+chown,+net_bind_service,+dac_read_search,+net_admin
+command -v setpriv >/dev/null && BOUNDED="setpriv --bounding-set -all,$UNIT_CAPS --"
 start_bounded() {
   $BOUNDED "$NFSRECD" -F -d -P "$STATE" --pidfile "$T/pid" --proc-root "$ROOT" --cld-pipe "$ROOT/cld" \
     --config "$CONF" -H "$T/ha.sh" >"$1" 2>&1 &
@@ -84,6 +87,24 @@ for task in /proc/$DPID/task/*; do
     fail "thread $t has other capabilities"
 done
 grep -q "Effective UID, GID: $STATD_UID, $STATD_GID" "$T/daemon.log" || fail "no 'Effective UID, GID' log line"
+
+# notify_rcvbuf PID: the biggest receive buffer among PID's UDP sockets (the
+# SM_NOTIFY socket's; the others keep the default), as ss -m reports it:
+# twice the size granted.
+notify_rcvbuf() {
+  ss -uanmp | awk -v pid="pid=$1," '
+    index($0, pid) { want = 1 }
+    want && match($0, /rb[0-9]+/) { v = substr($0, RSTART + 2, RLENGTH - 2) + 0; if (v > max) max = v; want = 0 }
+    END { print max + 0 }'
+}
+RMEM_MAX=$(cat /proc/sys/net/core/rmem_max)
+WANT_RCVBUF=$((4 << 20))
+CAPPED_RCVBUF=$((RMEM_MAX < WANT_RCVBUF ? RMEM_MAX : WANT_RCVBUF))
+
+# 1b. The SM_NOTIFY socket of the dropped daemon has the full 4 MiB.
+expect_eq "SM_NOTIFY socket receive buffer (ss rb)" $((2 * WANT_RCVBUF)) "$(notify_rcvbuf $DPID)"
+grep -q "SM_NOTIFY socket: receive buffer $WANT_RCVBUF bytes$" "$T/daemon.log" ||
+  fail "no full receive buffer log line: $(grep 'SM_NOTIFY socket' "$T/daemon.log")"
 
 # 2. The helper: uid 0 and CAP_DAC_READ_SEARCH (nfsd's 0600 client
 #    directories), nothing else.
@@ -143,9 +164,22 @@ kill "$EMU" 2>/dev/null
 wait "$EMU" 2>/dev/null
 
 # A second start: the database directory is statd's now, and closed to a
-# root without CAP_DAC_OVERRIDE.
+# root without CAP_DAC_OVERRIDE.  Without CAP_NET_ADMIN in the bounding set
+# the SM_NOTIFY socket gets what net.core.rmem_max allows, and the log says
+# so.
+[ -n "$BOUNDED" ] && BOUNDED="setpriv --bounding-set -all,${UNIT_CAPS%,+net_admin} --"
 start_bounded "$T/daemon.2.log"
 expect_eq "second start: SM_STAT" "stat_succ" "$("$NSM_CLIENT" stat localhost | cut -d' ' -f1)"
+if [ -n "$BOUNDED" ]; then
+  expect_eq "SM_NOTIFY socket receive buffer without CAP_NET_ADMIN (ss rb)" $((2 * CAPPED_RCVBUF)) \
+    "$(notify_rcvbuf $DPID)"
+  if [ "$CAPPED_RCVBUF" -lt "$WANT_RCVBUF" ]; then
+    grep -q "SM_NOTIFY socket: receive buffer $CAPPED_RCVBUF bytes of the $WANT_RCVBUF asked for" \
+      "$T/daemon.2.log" || fail "no capped receive buffer log line: $(grep 'SM_NOTIFY socket' "$T/daemon.2.log")"
+  else
+    echo "note: net.core.rmem_max is $RMEM_MAX here, so a start without CAP_NET_ADMIN gets the full buffer too"
+  fi
+fi
 stop_daemon
 
 # 7. Debian's rpc.statd, same sm/ ownership, for comparison.
