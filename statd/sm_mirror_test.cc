@@ -232,6 +232,15 @@ class SmMirrorTest : public ::testing::Test {
     store_->Flush();
     ASSERT_TRUE(reply.has_value() && reply->success);
   }
+  // SM_UNMON of (mon_name, my_name) from lockd, answered once committed.
+  void UnmonCommitted(const std::string& mon_name, const std::string& my_name) {
+    std::optional<Result<int32_t>> unmon;
+    daemon_->service().Unmon(Caller{true, true, "127.0.0.1"},
+                             MonitorKey{mon_name, my_name, 100021, 3, 16},
+                             [&](Result<int32_t> r) { unmon = r; });
+    store_->Flush();
+    ASSERT_TRUE(unmon.has_value() && unmon->ok());
+  }
 
   // Runs mirror jobs, and the loop for the pace between them, until
   // everything told to the mirror is written (or a job failed).
@@ -321,23 +330,14 @@ TEST_F(SmMirrorTest, SmUnmonRemovesTheLineThenTheHostsFile) {
   WriteAll();
   ASSERT_EQ(ListFiles(sm_)["client2.example"].size(), 2u);
 
-  std::optional<Result<int32_t>> unmon;
-  daemon_->service().Unmon(Caller{true, true, "127.0.0.1"},
-                           MonitorKey{"client2", "server", 100021, 3, 16},
-                           [&](Result<int32_t> r) { unmon = r; });
-  store_->Flush();
-  ASSERT_TRUE(unmon.has_value() && unmon->ok());
+  UnmonCommitted("client2", "server");
   WriteAll();
   const Tree left = ListFiles(sm_);
   ASSERT_EQ(left.count("client2.example"), 1u);
   ASSERT_EQ(left.at("client2.example").size(), 1u);
   EXPECT_NE(left.at("client2.example")[0].find(" client2 other"), std::string::npos);
 
-  unmon.reset();
-  daemon_->service().Unmon(Caller{true, true, "127.0.0.1"},
-                           MonitorKey{"client2", "other", 100021, 3, 16},
-                           [&](Result<int32_t> r) { unmon = r; });
-  store_->Flush();
+  UnmonCommitted("client2", "other");
   WriteAll();
   EXPECT_FALSE(std::filesystem::exists(sm_ + "/client2.example"));
 }
@@ -356,12 +356,7 @@ TEST_F(SmMirrorTest, SmUnmonAfterARestartEditsTheFileOfTheCanonicalName) {
   Create(CopyOfStore());
   Start();
   WriteAll();
-  std::optional<Result<int32_t>> unmon;
-  daemon_->service().Unmon(Caller{true, true, "127.0.0.1"},
-                           MonitorKey{"client2", "server", 100021, 3, 16},
-                           [&](Result<int32_t> r) { unmon = r; });
-  store_->Flush();
-  ASSERT_TRUE(unmon.has_value() && unmon->ok());
+  UnmonCommitted("client2", "server");
   WriteAll();
   const Tree left = ListFiles(sm_);
   EXPECT_EQ(left.count("client2"), 0u);
@@ -615,12 +610,7 @@ TEST_F(SmMirrorTest, HostRemovedBeforeItsJobRanLosesItsFile) {
   ASSERT_EQ(ListFiles(sm_).count("client2.example"), 1u);
   MonCommitted("client2", 2);  // a new cookie: a job is queued
   ASSERT_EQ(runner_->queued(), 1u);
-  std::optional<Result<int32_t>> unmon;
-  daemon_->service().Unmon(Caller{true, true, "127.0.0.1"},
-                           MonitorKey{"client2", "server", 100021, 3, 16},
-                           [&](Result<int32_t> r) { unmon = r; });
-  store_->Flush();
-  ASSERT_TRUE(unmon.has_value() && unmon->ok());
+  UnmonCommitted("client2", "server");
   runner_->RunAll();  // the queued job already finds no record
   EXPECT_FALSE(std::filesystem::exists(sm_ + "/client2.example"));
   WriteAll();

@@ -88,9 +88,10 @@ for task in /proc/$DPID/task/*; do
 done
 grep -q "Effective UID, GID: $STATD_UID, $STATD_GID" "$T/daemon.log" || fail "no 'Effective UID, GID' log line"
 
-# notify_rcvbuf PID: the biggest receive buffer among PID's UDP sockets (the
-# SM_NOTIFY socket's; the others keep the default), as ss -m reports it:
-# twice the size granted.
+# notify_rcvbuf PID: the biggest receive buffer among PID's UDP sockets
+# (the SM_NOTIFY and lockd callback sockets', opened before the drop; the
+# NSM listeners, bound after it, get at most net.core.rmem_max), as ss -m
+# reports it: twice the size granted.
 notify_rcvbuf() {
   ss -uanmp | awk -v pid="pid=$1," '
     index($0, pid) { want = 1 }
