@@ -232,6 +232,16 @@ class SmMirrorTest : public ::testing::Test {
     store_->Flush();
     ASSERT_TRUE(reply.has_value() && reply->success);
   }
+  // A started daemon whose sm/ holds client2.example with two lines (for
+  // my_name "server" and "other").
+  void StartWithTwoRecordsOfClient2() {
+    Create();
+    Start();
+    MonCommitted("client2", 1, "server");
+    MonCommitted("client2", 2, "other");
+    WriteAll();
+    ASSERT_EQ(ListFiles(sm_)["client2.example"].size(), 2u);
+  }
   // SM_UNMON of (mon_name, my_name) from lockd, answered once committed.
   void UnmonCommitted(const std::string& mon_name, const std::string& my_name) {
     std::optional<Result<int32_t>> unmon;
@@ -323,12 +333,7 @@ TEST_F(SmMirrorTest, SmMonFileAppearsAfterItsCommitNotBefore) {
 }
 
 TEST_F(SmMirrorTest, SmUnmonRemovesTheLineThenTheHostsFile) {
-  Create();
-  Start();
-  MonCommitted("client2", 1, "server");
-  MonCommitted("client2", 2, "other");
-  WriteAll();
-  ASSERT_EQ(ListFiles(sm_)["client2.example"].size(), 2u);
+  ASSERT_NO_FATAL_FAILURE(StartWithTwoRecordsOfClient2());
 
   UnmonCommitted("client2", "server");
   WriteAll();
@@ -345,12 +350,7 @@ TEST_F(SmMirrorTest, SmUnmonRemovesTheLineThenTheHostsFile) {
 // The host a record is filed under (its canonical name) comes back with the
 // next start's load, so an SM_UNMON after a restart edits that host's file.
 TEST_F(SmMirrorTest, SmUnmonAfterARestartEditsTheFileOfTheCanonicalName) {
-  Create();
-  Start();
-  MonCommitted("client2", 1, "server");
-  MonCommitted("client2", 2, "other");
-  WriteAll();
-  ASSERT_EQ(ListFiles(sm_)["client2.example"].size(), 2u);
+  ASSERT_NO_FATAL_FAILURE(StartWithTwoRecordsOfClient2());
   Stop();
 
   Create(CopyOfStore());
