@@ -68,6 +68,9 @@ trap cleanup EXIT
 bench=$build/bench/nsm-bench
 emu=$build/tests/support/lockd-emu
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# UDP datagrams the current network namespace dropped for a full receive
+# buffer (RcvbufErrors), so far.
+udp_rcvbuf_errors() { awk '/^Udp: [0-9]/ { print $6 }' /proc/net/snmp; }
 wait_registered() {
   for _ in $(seq 1 $(( ${REGISTER_LIMIT_S:-10} * 20 ))); do
     rpcinfo -T udp 127.0.0.1 100024 1 >/dev/null 2>&1 && return 0
@@ -139,7 +142,7 @@ callbacks() {  # NAME START_CMD
   # UDP datagrams dropped in this namespace for a full receive buffer
   # during the storm (the server's listener, lockd-emu, the UDP senders).
   local drops0
-  drops0=$(awk '/^Udp: [0-9]/ { print $6 }' /proc/net/snmp)
+  drops0=$(udp_rcvbuf_errors)
   t0=$(now_ms)
   "$bench" --notify 7 --calls "$peers" --concurrency "$senders" --prefix "$prefix" \
     ${SHUFFLE:+--shuffle "$SHUFFLE"} $notify_udp >"$work/notify-$name.out" 2>&1 &
@@ -189,7 +192,7 @@ callbacks() {  # NAME START_CMD
   echo "sm_mon server=$name $(cat "$work/mon-$name.out")"
   echo "sm_notify server=$name $(cat "$work/notify-$name.out")"
   echo "bench=callbacks server=$name peers=$peers senders=$senders proto=${NOTIFY_PROTO:-tcp} order=${SHUFFLE:+shuffled-}${SHUFFLE:-sequential} callbacks=$n ms=$((t1 - t0)) rss_kb=$rss" \
-    "rcvbuf_drops=$(( $(awk '/^Udp: [0-9]/ { print $6 }' /proc/net/snmp) - drops0 ))" \
+    "rcvbuf_drops=$(( $(udp_rcvbuf_errors) - drops0 ))" \
     "$(verify_callbacks "$work/lockd.out")"
   kill "$pid" "$epid"; wait "$pid" "$epid" 2>/dev/null || true
 }
@@ -391,9 +394,7 @@ pid=$!; wait_registered; kill "$pid"; wait "$pid" || true
 } | sqlite3 "$work/state/nfsrecd/nfsrecd.sqlite"
 boot_user_owns_state
 echo "boot-after" > "$work/root/proc/sys/kernel/random/boot_id"
-# UDP datagrams this namespace dropped for a full receive buffer (the
-# notifier's socket is the only busy one here).
-udp_rcvbuf_errors() { awk '/^Udp: [0-9]/ { print $6 }' /proc/net/snmp; }
+# The notifier's socket is the only busy one here.
 drops0=$(udp_rcvbuf_errors)
 load=$(cut -d' ' -f1 /proc/loadavg)
 t0=$(now_ms)

@@ -139,6 +139,10 @@ class ClusterEtcdTest : public ::testing::Test {
     i2.grace->Start(offered);
     ArmLifted(i1);
     ArmLifted(i2);
+    WaitForBothNeeds();
+  }
+  // Waits until etcd holds i1's and i2's "need" flags.
+  void WaitForBothNeeds() {
     ASSERT_TRUE(WaitFor(
         [&] {
           auto a = ReadFlag("i1");
@@ -766,13 +770,7 @@ TEST_F(ClusterEtcdTest, CompactedWatchIsReadAgainAndMissesNoLift) {
   i1.grace->Start(1);
   i2.grace->Start(1);
   ArmLifted(i1);
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        auto a = ReadFlag("i1");
-        auto b = ReadFlag("i2");
-        return a.ok() && b.ok() && a->need && b->need;
-      },
-      5s));
+  ASSERT_NO_FATAL_FAILURE(WaitForBothNeeds());
   i1.grace->LocalRecoveryDone();
   ASSERT_TRUE(WaitFor([&] { return i1.log.Contains("waiting for i2"); }, 5s));
   // i1's member hangs; meanwhile the grace is lifted and the history

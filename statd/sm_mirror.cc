@@ -96,13 +96,6 @@ bool SmMirror::Dirty() const {
   return check_ || whole_ || state_dirty_ || !monitors_.dirty.empty() || !notify_.dirty.empty();
 }
 
-void SmMirror::Loaded(const NsmSnapshot& snapshot) {
-  Renamed renamed;
-  for (const MonitorRecord& r : snapshot.monitors) renamed.Add(NsmList::kMonitors, r);
-  for (const MonitorRecord& r : snapshot.notify) renamed.Add(NsmList::kNotify, r);
-  Loaded(snapshot.local_state, std::move(renamed));
-}
-
 void SmMirror::Loaded(int32_t local_state, Renamed renamed) {
   if (!loaded_) {
     // The first load: the files are checked against the marker, and

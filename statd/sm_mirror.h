@@ -137,8 +137,6 @@ class SmMirror {
   // --- What the store committed (NsmStore's calls, after their commit) ---
   // A load: the stored state and the load's Renamed.
   void Loaded(int32_t local_state, Renamed renamed);
-  // The same from a snapshot.
-  void Loaded(const NsmSnapshot& snapshot);
   void MonitorPut(const MonitorRecord& record);
   void MonitorsDeleted(const std::vector<MonitorKey>& keys);
   void StateSet(int32_t state);  // the stored number never goes down

@@ -41,6 +41,14 @@ namespace {
 using namespace std::chrono_literals;
 using test_support::TempDir;
 
+// Tells `mirror` of a load that read `snap`, as MirroredNsmStore does.
+void LoadedFrom(SmMirror& mirror, const NsmSnapshot& snap) {
+  SmMirror::Renamed renamed;
+  for (const MonitorRecord& r : snap.monitors) renamed.Add(NsmList::kMonitors, r);
+  for (const MonitorRecord& r : snap.notify) renamed.Add(NsmList::kNotify, r);
+  mirror.Loaded(snap.local_state, std::move(renamed));
+}
+
 // Queues mirror jobs; the test runs them (work, then done) on its thread.
 class FakeMirrorRunner final : public MirrorRunner {
  public:
@@ -774,7 +782,7 @@ TEST(SmMirrorFlush, GivesUpAfterTheLimitWithAWarning) {
   snap.local_state = 3;
   auto source = std::make_shared<MemMirrorSource>([&] { return snap; });
   SmMirror mirror(runner, source, scheduler, log, dir.path());
-  mirror.Loaded(snap);
+  LoadedFrom(mirror, snap);
   ASSERT_EQ(runner.queued(), 1u);
   bool flushed = false;
   mirror.Flush(5s, [&] { flushed = true; });
@@ -796,7 +804,7 @@ TEST(SmMirrorPace, NextJobWaitsForThePaceButAFlushDoesNot) {
   snap.local_state = 3;
   auto source = std::make_shared<MemMirrorSource>([&] { return snap; });
   SmMirror mirror(runner, source, scheduler, log, dir.path(), "", 100ms);
-  mirror.Loaded(snap);
+  LoadedFrom(mirror, snap);
   ASSERT_EQ(runner.queued(), 1u);
   MonitorRecord r{MonitorKey{"10.4.0.1", "server", 100021, 3, 16}, CookieOf(1), "10.4.0.1"};
   auto put = [&] {
@@ -849,7 +857,7 @@ TEST(SmMirrorBatches, WholeRewriteOfManyHostsIsOneJobThatRemovesStrays) {
   }
   auto source = std::make_shared<MemMirrorSource>([&] { return snap; });
   SmMirror mirror(runner, source, scheduler, log, dir.path(), "", 1s);
-  mirror.Loaded(snap);
+  LoadedFrom(mirror, snap);
   ASSERT_EQ(runner.queued(), 1u);
   ASSERT_EQ(runner.RunAll(), 1u);
   EXPECT_EQ(mirror.stats().whole_jobs, 1u);
@@ -871,7 +879,7 @@ TEST(SmMirrorBatches, ManyStaleHostsAreWrittenInBoundedJobsWithoutPacing) {
   snap.local_state = 3;
   auto source = std::make_shared<MemMirrorSource>([&] { return snap; });
   SmMirror mirror(runner, source, scheduler, log, dir.path(), "", 1s);
-  mirror.Loaded(snap);
+  LoadedFrom(mirror, snap);
   ASSERT_EQ(runner.RunAll(), 1u);
   const size_t hosts = SmMirror::kHostsPerJob + 10;
   for (size_t i = 0; i < hosts; ++i) {
@@ -993,7 +1001,7 @@ TEST_F(SqliteMirrorSourceTest, MirrorOnTheDatabaseWritesWhatTheExportWrites) {
   NsmSnapshot snap;
   snap.local_state = 3;
   snap.monitors.push_back(Rec("10.7.0.1", "10.7.0.1", 1));
-  mirror.Loaded(snap);
+  LoadedFrom(mirror, snap);
   ASSERT_EQ(runner.RunAll(), 1u);
   const MonitorRecord later = Rec("10.7.0.2", "10.7.0.2", 2);
   Call([&](auto d) { store_->PutMonitor(later, std::move(d)); });
