@@ -45,9 +45,14 @@ class EtcdStoreRig {
  public:
   static constexpr auto kWait = 60s;
 
+  // The client's own time-outs (etcd::ClientOptions' defaults), except in
+  // the test of them, which wants them short to bound its run.
+  enum class Timeouts { kDefault, kShort };
+
   // Tests share the member: each rig gets its own base key.
-  explicit EtcdStoreRig(std::vector<std::string> endpoints)
+  explicit EtcdStoreRig(std::vector<std::string> endpoints, Timeouts timeouts = Timeouts::kDefault)
       : endpoints_(std::move(endpoints)),
+        timeouts_(timeouts),
         base_(StrCat("/nfsrec/test", getpid(), "/instances/i", next_id_++, "/")) {
     auto loop = EventLoop::Create();
     EXPECT_OK(loop);
@@ -63,9 +68,11 @@ class EtcdStoreRig {
   void NewClient() {
     etcd::ClientOptions o;
     o.endpoints = endpoints_;
-    o.connect_timeout = 500ms;
-    o.request_timeout = 1s;
-    o.read_retry_time = 2s;
+    if (timeouts_ == Timeouts::kShort) {
+      o.connect_timeout = 500ms;
+      o.request_timeout = 1s;
+      o.read_retry_time = 2s;
+    }
     o.watch_probe_interval = 1s;
     auto c = etcd::Client::Create(*loop_, *sched_, log_, std::move(o));
     EXPECT_OK(c);
@@ -151,6 +158,7 @@ class EtcdStoreRig {
  private:
   static inline int next_id_ = 1;
   std::vector<std::string> endpoints_;
+  Timeouts timeouts_;
   std::string base_;
   CapturingLogger log_;
   std::unique_ptr<EventLoop> loop_;
@@ -419,7 +427,7 @@ TEST_F(EtcdClientStoreTest, GraceWithAHundredThousandRecordsFitsTheDefaultLimits
 TEST(EtcdClientStoreOutage, UnreachableEtcdFailsInBoundedTimeAndRecoversAfterRestart) {
   auto cluster = EtcdCluster::Start(1);
   ASSERT_OK(cluster);
-  EtcdStoreRig rig((*cluster)->endpoints());
+  EtcdStoreRig rig((*cluster)->endpoints(), EtcdStoreRig::Timeouts::kShort);
   ASSERT_OK(rig.TakeOwnership());
   rig.OpenStore();
   std::set<std::string> acked;

@@ -600,8 +600,9 @@ TEST_F(CommitQueueIdleTest, RunsWhenIdleWhileItHasMoreAndAgainAfterAGroup) {
   EXPECT_EQ(queue_->stats().idle_runs, 3u);
   EXPECT_EQ(queue_->stats().transactions, 1u);  // the RunSync; idle runs are not counted
   ASSERT_OK(SubmitAndWait(1));
-  ASSERT_TRUE(loop_->RunUntil([&] { return runs.load() == 4; }, kWait));
-  EXPECT_EQ(Count("k > 1000"), 4);
+  // The counter moves inside the run, before its COMMIT: wait for the row.
+  ASSERT_TRUE(loop_->RunUntil([&] { return Count("k > 1000") == 4; }, kWait));
+  EXPECT_EQ(runs.load(), 4);
 }
 
 // While writers keep the queue busy, idle work waits; it runs after them.
