@@ -192,15 +192,19 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
     nfs_utils = ReadChangedNfsUtilsRecords(NfsUtilsLocations(config), config.DbPath(), *log);
     open_pipe_if_appeared();
   }
-  // ORDER: the notify sockets before the drop: SM_NOTIFY's receive buffer
-  // is sized beyond net.core.rmem_max only with CAP_NET_ADMIN, which the
-  // drop gives up; the sockets serve every notification of this process.
+  // ORDER: the notify sockets and the NSM UDP listeners' sockets before
+  // the drop: a receive buffer beyond net.core.rmem_max (for a notify
+  // storm) takes CAP_NET_ADMIN, which the drop gives up.  The notify
+  // sockets serve every notification of this process; the listeners'
+  // sockets are bound after the drop (see above).
   std::optional<statd::NotifySockets> notify_sockets;
+  rpc::RpcServer::Prepared nsm_listeners;
   if (config.serve_nsm) {
     Result<statd::NotifySockets> ns =
         statd::OpenNotifySockets(loop, *log, config.nsm.outgoing_port, config.nsm.notify_source);
     if (!ns.ok()) return startup.Fail("NSM", ns.status());
     notify_sockets = std::move(ns).value();
+    nsm_listeners = NsmEndpoint::Prepare(config.nsm.port);
   }
   // ORDER: drop before any thread exists (executor workers, the commit
   // thread): capabilities are per thread.
@@ -278,8 +282,8 @@ int RunDaemon(const DaemonConfig& config, const NfsConf& conf) {
         });
       });
     }
-    Result<std::unique_ptr<NsmEndpoint>> e =
-        NsmEndpoint::Serve(loop, scheduler, *log, config.nsm.port, nsm->Handlers());
+    Result<std::unique_ptr<NsmEndpoint>> e = NsmEndpoint::Serve(
+        loop, scheduler, *log, config.nsm.port, nsm->Handlers(), std::move(nsm_listeners));
     if (!e.ok()) return startup.Fail("NSM service", e.status());
     endpoint = std::move(e).value();
     if (Status s = endpoint->KeepRegistered(scheduler, executor, *log,

@@ -174,10 +174,8 @@ Status CheckStateDirectory(const std::string& path) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<NsmEndpoint>> NsmEndpoint::Serve(EventLoop& loop, Scheduler& scheduler,
-                                                        Logger& log, uint16_t port,
-                                                        std::map<uint32_t, rpc::Handler> handlers) {
-  std::unique_ptr<NsmEndpoint> e(new NsmEndpoint());
+namespace {
+rpc::RpcServer::Options ListenerOptions(uint16_t port) {
   // The defaults: IPv6 listeners are IPV6_V6ONLY (a v4-mapped source on
   // them is never local), and lockd's loopback TCP connections have a
   // budget that remote peers cannot use (common/rpc/rpc_server.h).
@@ -188,8 +186,21 @@ Result<std::unique_ptr<NsmEndpoint>> NsmEndpoint::Serve(EventLoop& loop, Schedul
   // buffer (about 200 of them) dropped hundreds in the storm bench, each
   // costing its peer a retransmission time-out (docs/PERFORMANCE.md).
   opts.udp_receive_buffer = kNsmUdpReceiveBuffer;
+  return opts;
+}
+}  // namespace
+
+rpc::RpcServer::Prepared NsmEndpoint::Prepare(uint16_t port) {
+  return rpc::RpcServer::Prepare(ListenerOptions(port));
+}
+
+Result<std::unique_ptr<NsmEndpoint>> NsmEndpoint::Serve(EventLoop& loop, Scheduler& scheduler,
+                                                        Logger& log, uint16_t port,
+                                                        std::map<uint32_t, rpc::Handler> handlers,
+                                                        rpc::RpcServer::Prepared prepared) {
+  std::unique_ptr<NsmEndpoint> e(new NsmEndpoint());
   Result<std::unique_ptr<rpc::RpcServer>> server =
-      rpc::RpcServer::Create(loop, scheduler, log, opts);
+      rpc::RpcServer::Create(loop, scheduler, log, ListenerOptions(port), std::move(prepared));
   if (!server.ok()) {
     log.Error("failed to create RPC listeners, exiting");
     Status st = server.status().WithContext("RPC listeners");

@@ -28,11 +28,18 @@ Status CheckStateDirectory(const std::string& path);
 
 class NsmEndpoint {
  public:
-  // Binds the listeners (`port` on all of them, 0: ephemeral), serves
-  // `handlers` as NSM version 1, replaces stale rpcbind entries with ours.
+  // The UDP listeners' sockets with their receive buffers sized, made
+  // while the process still has CAP_NET_ADMIN (rpc::RpcServer::Prepare),
+  // for Serve to bind after the privilege drop.
+  static rpc::RpcServer::Prepared Prepare(uint16_t port);
+
+  // Binds the listeners (`port` on all of them, 0: ephemeral; the sockets
+  // of `prepared` where it has them), serves `handlers` as NSM version 1,
+  // replaces stale rpcbind entries with ours.
   static Result<std::unique_ptr<NsmEndpoint>> Serve(EventLoop& loop, Scheduler& scheduler,
                                                     Logger& log, uint16_t port,
-                                                    std::map<uint32_t, rpc::Handler> handlers);
+                                                    std::map<uint32_t, rpc::Handler> handlers,
+                                                    rpc::RpcServer::Prepared prepared = {});
 
   // From now on, checks every `interval` that rpcbind still holds our
   // entries and makes them again when a restarted rpcbind has lost them

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <tuple>
 
 #include "common/base/unique_fd.h"
 #include "common/rpc/tcp_transport.h"
@@ -13,13 +14,51 @@ namespace nfsrec::rpc {
 namespace {
 // Largest UDP payload over IPv4/IPv6, plus one byte to detect anything more.
 constexpr size_t kUdpBufferBytes = 65536;
+
+// A listener's socket, options set, not bound; on failure errno says why.
+UniqueFd OpenListenerSocket(Netid netid, const RpcServer::Options& options, int family) {
+  const bool stream = IsStream(netid);
+  UniqueFd fd(
+      ::socket(family, (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return fd;
+  int one = 1;
+  if (IsIpv6(netid) && setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) {
+    return UniqueFd();
+  }
+  // Lets a restarted daemon bind its fixed port while old connections
+  // linger in TIME_WAIT.
+  if (stream && setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
+    return UniqueFd();
+  }
+  const int rcvbuf = options.udp_receive_buffer;
+  if (!stream && rcvbuf > 0 &&
+      setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0) {
+    // Without CAP_NET_ADMIN: as much as net.core.rmem_max allows.
+    (void)setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  }
+  return fd;
+}
 }  // namespace
 
-RpcServer::RpcServer(EventLoop& loop, Scheduler& scheduler, Logger& log, Options options)
+RpcServer::Prepared RpcServer::Prepare(const Options& options) {
+  Prepared prepared;
+  if (options.udp_receive_buffer <= 0) return prepared;
+  for (const auto& [on, netid, family] : {std::tuple{options.udp, Netid::kUdp, AF_INET},
+                                          std::tuple{options.udp6, Netid::kUdp6, AF_INET6}}) {
+    if (!on) continue;
+    UniqueFd fd = OpenListenerSocket(netid, options, family);
+    if (fd) prepared.udp_.emplace(netid, std::move(fd));
+  }
+  return prepared;
+}
+
+RpcServer::RpcServer(EventLoop& loop, Scheduler& scheduler, Logger& log, Options options,
+                     Prepared prepared)
     : loop_(loop),
       scheduler_(scheduler),
       log_(log),
       options_(std::move(options)),
+      prepared_(std::move(prepared)),
       dispatcher_(log),
       udp_buffer_(kUdpBufferBytes),
       tcp_(std::make_unique<TcpTransport>(
@@ -37,7 +76,8 @@ RpcServer::~RpcServer() {
 }
 
 Result<std::unique_ptr<RpcServer>> RpcServer::Create(EventLoop& loop, Scheduler& scheduler,
-                                                     Logger& log, Options options) {
+                                                     Logger& log, Options options,
+                                                     Prepared prepared) {
   if (options.max_record_bytes == 0 || options.max_record_bytes > 0x7fffffff ||
       options.max_calls_per_connection == 0 || options.max_loopback_connections == 0 ||
       options.max_connections_per_remote_address == 0) {
@@ -45,7 +85,8 @@ Result<std::unique_ptr<RpcServer>> RpcServer::Create(EventLoop& loop, Scheduler&
         "rpc server: max_record_bytes, max_calls_per_connection, max_loopback_connections and "
         "max_connections_per_remote_address must be positive");
   }
-  std::unique_ptr<RpcServer> server(new RpcServer(loop, scheduler, log, std::move(options)));
+  std::unique_ptr<RpcServer> server(
+      new RpcServer(loop, scheduler, log, std::move(options), std::move(prepared)));
   const Options& opt = server->options_;
   const std::pair<bool, Netid> wanted[] = {{opt.udp, Netid::kUdp},
                                            {opt.tcp, Netid::kTcp},
@@ -84,23 +125,13 @@ Status RpcServer::AddListener(Netid netid, int* err) {
     *err = errno;
     return PosixError(StrCat("rpc: ", op, " ", what), *err);
   };
-  UniqueFd fd(::socket(bind_ep->family(),
-                       (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) return fail("socket");
-  int one = 1;
-  if (v6 && setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) {
-    return fail("IPV6_V6ONLY");
-  }
-  // Lets a restarted daemon bind its fixed port while old connections
-  // linger in TIME_WAIT.
-  if (stream && setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
-    return fail("SO_REUSEADDR");
-  }
-  const int rcvbuf = options_.udp_receive_buffer;
-  if (!stream && rcvbuf > 0 &&
-      setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0) {
-    // Without CAP_NET_ADMIN: as much as net.core.rmem_max allows.
-    (void)setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  UniqueFd fd;
+  if (auto it = prepared_.udp_.find(netid); it != prepared_.udp_.end()) {
+    fd = std::move(it->second);
+    prepared_.udp_.erase(it);
+  } else {
+    fd = OpenListenerSocket(netid, options_, bind_ep->family());
+    if (!fd) return fail("socket");
   }
   if (::bind(fd.get(), bind_ep->sa(), bind_ep->len) < 0) return fail("bind");
   if (stream && ::listen(fd.get(), SOMAXCONN) < 0) return fail("listen");

@@ -34,6 +34,7 @@
 #include "common/base/clock.h"
 #include "common/base/logging.h"
 #include "common/base/result.h"
+#include "common/base/unique_fd.h"
 #include "common/os/event_loop.h"
 #include "common/rpc/dispatcher.h"
 #include "common/rpc/rpc_message.h"
@@ -72,7 +73,7 @@ class RpcServer {
     // Calls that arrive while the loop is busy wait in this buffer; a full
     // one drops them, and a peer's retransmission comes a second or more
     // later.  Beyond net.core.rmem_max only with CAP_NET_ADMIN
-    // (SO_RCVBUFFORCE); otherwise the kernel caps it there.
+    // (SO_RCVBUFFORCE, see Prepare); otherwise the kernel caps it there.
     int udp_receive_buffer = 0;
     // Connections from this host (lockd's among them) and from elsewhere
     // are counted apart, so remote peers never take lockd's.  When a budget
@@ -92,11 +93,31 @@ class RpcServer {
     Duration remote_idle_timeout_under_pressure = std::chrono::seconds(30);
   };
 
-  // Creates and binds every requested listener and starts watching them.
-  // Timers (idle sweep, accept back-off, warning rate limits) run on
-  // `scheduler`, which must outlive the server.
+  // Unbound UDP sockets with their receive buffers already sized, made
+  // by a daemon before it gives up CAP_NET_ADMIN: the size stays with the
+  // socket, so listeners bound later, by the unprivileged process, keep a
+  // buffer beyond net.core.rmem_max.  Move-only; what Create does not use
+  // is closed with it.
+  class Prepared {
+   public:
+    Prepared() = default;
+
+   private:
+    friend class RpcServer;
+    std::map<Netid, UniqueFd> udp_;
+  };
+  // Makes `options`' UDP sockets (when udp_receive_buffer is set).  Never
+  // fails: a socket it cannot make is made, or its error reported, by
+  // Create.
+  static Prepared Prepare(const Options& options);
+
+  // Creates and binds every requested listener and starts watching them,
+  // taking the sockets of `prepared` (from Prepare with the same options)
+  // where it has them.  Timers (idle sweep, accept back-off, warning rate
+  // limits) run on `scheduler`, which must outlive the server.
   static Result<std::unique_ptr<RpcServer>> Create(EventLoop& loop, Scheduler& scheduler,
-                                                   Logger& log, Options options);
+                                                   Logger& log, Options options,
+                                                   Prepared prepared = {});
   ~RpcServer();
   RpcServer(const RpcServer&) = delete;
   RpcServer& operator=(const RpcServer&) = delete;
@@ -113,7 +134,7 @@ class RpcServer {
   size_t connection_count() const;
 
  private:
-  RpcServer(EventLoop& loop, Scheduler& scheduler, Logger& log, Options options);
+  RpcServer(EventLoop& loop, Scheduler& scheduler, Logger& log, Options options, Prepared prepared);
   // Creates one listener; on failure *err holds the errno.
   Status AddListener(Netid netid, int* err);
 
@@ -121,6 +142,7 @@ class RpcServer {
   Scheduler& scheduler_;
   Logger& log_;
   Options options_;
+  Prepared prepared_;
   // Declared before the transports, which refer to it.
   Dispatcher dispatcher_;
   // One receive buffer shared by the UDP sockets (loop thread only).

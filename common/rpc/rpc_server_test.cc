@@ -79,10 +79,18 @@ TEST(RpcServerCreateTest, BadOptions) {
 // Sends `calls` echo calls over UDP at once while the server's loop is
 // busy, then lets the loop run: how many were answered.  What the loop
 // could not read meanwhile waited in the listener's receive buffer.
-size_t BurstAnswered(int receive_buffer, uint32_t calls) {
+// With `prepared_buffer` > 0 the listener is a socket that
+// RpcServer::Prepare sized so, and Create's own options ask for none.
+size_t BurstAnswered(int receive_buffer, uint32_t calls, int prepared_buffer = 0) {
   RpcServer::Options opt = LoopbackOptions();
   opt.udp_receive_buffer = receive_buffer;
-  auto h = ServerHarness::Start(opt);
+  RpcServer::Prepared prepared;
+  if (prepared_buffer > 0) {
+    RpcServer::Options sized = opt;
+    sized.udp_receive_buffer = prepared_buffer;
+    prepared = RpcServer::Prepare(sized);
+  }
+  auto h = ServerHarness::Start(opt, Clock::kReal, std::move(prepared));
   if (h == nullptr) return 0;
   const uint16_t port = h->Port("udp");
   UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
@@ -136,6 +144,15 @@ TEST(RpcServerCreateTest, UdpReceiveBufferHoldsABurstWhileTheLoopIsBusy) {
   if (rmem_default > 0 && rmem_default < (1 << 20)) {
     EXPECT_LT(BurstAnswered(0, kCalls), kCalls);
   }
+}
+
+// A daemon sizes its listeners' buffers before it gives up CAP_NET_ADMIN
+// and binds them afterwards: Create binds the prepared sockets, whose size
+// holds the burst although Create's own options ask for none.
+TEST(RpcServerCreateTest, PreparedUdpSocketsAreTheListenersAndKeepTheirBuffer) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (SO_RCVBUFFORCE)";
+  constexpr uint32_t kCalls = 2000;
+  EXPECT_EQ(BurstAnswered(0, kCalls, 4 << 20), kCalls);
 }
 
 }  // namespace

@@ -80,7 +80,8 @@ class ServerHarness {
  public:
   // With Clock::kFake the server's timers and kProcDeferred's delays run
   // only when the test calls Advance().
-  static std::unique_ptr<ServerHarness> Start(RpcServer::Options opt, Clock clock = Clock::kReal) {
+  static std::unique_ptr<ServerHarness> Start(RpcServer::Options opt, Clock clock = Clock::kReal,
+                                              RpcServer::Prepared prepared = {}) {
     auto h = std::unique_ptr<ServerHarness>(new ServerHarness());
     auto loop = EventLoop::Create();
     if (!loop.ok()) return nullptr;
@@ -92,7 +93,8 @@ class ServerHarness {
       h->real_ = std::make_unique<LoopScheduler>(*h->loop_);
       h->scheduler_ = h->real_.get();
     }
-    auto server = RpcServer::Create(*h->loop_, *h->scheduler_, h->log_, std::move(opt));
+    auto server =
+        RpcServer::Create(*h->loop_, *h->scheduler_, h->log_, std::move(opt), std::move(prepared));
     if (!server.ok()) {
       ADD_FAILURE() << server.status().ToString();
       return nullptr;

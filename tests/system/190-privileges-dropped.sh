@@ -4,8 +4,8 @@
 # stays uid 0 with no capability, the kernel files (here the fake ones under
 # --proc-root) and the cld pipe are reached through the helper, ha-callouts
 # and the database are statd's, and SIGTERM leaves no rpcbind entry and no
-# helper.  The SM_NOTIFY socket, opened before the drop, keeps its 4 MiB
-# receive buffer (CAP_NET_ADMIN is in the unit's bounding set for it); a
+# helper.  The SM_NOTIFY socket and the NSM UDP listeners' sockets, made
+# before the drop, keep their 4 MiB receive buffers (CAP_NET_ADMIN is in the unit's bounding set for it); a
 # start without CAP_NET_ADMIN gets what net.core.rmem_max allows and says
 # so.  Debian's rpc.statd runs with the same sm/ ownership for the
 # side-by-side lines in the log.
@@ -88,22 +88,39 @@ for task in /proc/$DPID/task/*; do
 done
 grep -q "Effective UID, GID: $STATD_UID, $STATD_GID" "$T/daemon.log" || fail "no 'Effective UID, GID' log line"
 
-# notify_rcvbuf PID: the biggest receive buffer among PID's UDP sockets
-# (the SM_NOTIFY and lockd callback sockets', opened before the drop; the
-# NSM listeners, bound after it, get at most net.core.rmem_max), as ss -m
-# reports it: twice the size granted.
-notify_rcvbuf() {
-  ss -uanmp | awk -v pid="pid=$1," '
-    index($0, pid) { want = 1 }
-    want && match($0, /rb[0-9]+/) { v = substr($0, RSTART + 2, RLENGTH - 2) + 0; if (v > max) max = v; want = 0 }
-    END { print max + 0 }'
+# udp_rcvbufs PID [PORT]: the receive buffers of PID's UDP sockets (bound
+# to local PORT only, when given), one per line as "port rb", where rb is
+# what ss -m reports: twice the size granted.
+udp_rcvbufs() {
+  ss -uanmp | awk -v pid="pid=$1," -v port="${2:-}" '
+    index($0, pid) { n = split($4, a, ":"); p = a[n]; want = (port == "" || p == port) }
+    want && match($0, /rb[0-9]+/) { print p, substr($0, RSTART + 2, RLENGTH - 2) + 0; want = 0 }'
+}
+# notify_rcvbuf PID: the biggest of them (the SM_NOTIFY and lockd callback
+# sockets').
+notify_rcvbuf() { udp_rcvbufs "$1" | awk '$2 > max { max = $2 } END { print max + 0 }'; }
+# nsm_listener_rcvbufs PID: the NSM UDP listeners' (udp and udp6, each on
+# its own port, as rpcbind has them for 100024: universal addresses end in
+# ".high.low"), "port rb" each.
+nsm_listener_rcvbufs() {
+  local port ports
+  ports=$(rpcinfo 127.0.0.1 | awk '$1 == 100024 && ($3 == "udp" || $3 == "udp6") {
+    n = split($4, a, "."); print a[n - 1] * 256 + a[n] }' | sort -un)
+  [ "$(wc -w <<<"$ports")" = 2 ] || fail "rpcbind has not one udp and one udp6 entry for 100024: [$ports]"
+  for port in $ports; do udp_rcvbufs "$1" "$port"; done
 }
 RMEM_MAX=$(cat /proc/sys/net/core/rmem_max)
 WANT_RCVBUF=$((4 << 20))
 CAPPED_RCVBUF=$((RMEM_MAX < WANT_RCVBUF ? RMEM_MAX : WANT_RCVBUF))
 
-# 1b. The SM_NOTIFY socket of the dropped daemon has the full 4 MiB.
+# 1b. The SM_NOTIFY socket and the NSM UDP listeners (udp and udp6, bound
+#     after the drop to sockets made before it) of the dropped daemon have
+#     the full 4 MiB.
 expect_eq "SM_NOTIFY socket receive buffer (ss rb)" $((2 * WANT_RCVBUF)) "$(notify_rcvbuf $DPID)"
+listeners=$(nsm_listener_rcvbufs $DPID)
+expect_eq "NSM UDP listeners (udp, udp6) with the full receive buffer" 2 \
+  "$(awk -v rb=$((2 * WANT_RCVBUF)) '$2 == rb' <<<"$listeners" | wc -l)"
+echo "NSM UDP listeners' ss rb (port rb): $(echo $listeners)"
 grep -q "SM_NOTIFY socket: receive buffer $WANT_RCVBUF bytes$" "$T/daemon.log" ||
   fail "no full receive buffer log line: $(grep 'SM_NOTIFY socket' "$T/daemon.log")"
 
@@ -174,6 +191,9 @@ expect_eq "second start: SM_STAT" "stat_succ" "$("$NSM_CLIENT" stat localhost | 
 if [ -n "$BOUNDED" ]; then
   expect_eq "SM_NOTIFY socket receive buffer without CAP_NET_ADMIN (ss rb)" $((2 * CAPPED_RCVBUF)) \
     "$(notify_rcvbuf $DPID)"
+  expect_eq "NSM UDP listeners' receive buffer without CAP_NET_ADMIN (ss rb)" \
+    "$(printf '%s\n' $((2 * CAPPED_RCVBUF)) $((2 * CAPPED_RCVBUF)))" \
+    "$(nsm_listener_rcvbufs $DPID | awk '{ print $2 }')"
   if [ "$CAPPED_RCVBUF" -lt "$WANT_RCVBUF" ]; then
     grep -q "SM_NOTIFY socket: receive buffer $CAPPED_RCVBUF bytes of the $WANT_RCVBUF asked for" \
       "$T/daemon.2.log" || fail "no capped receive buffer log line: $(grep 'SM_NOTIFY socket' "$T/daemon.2.log")"
