@@ -5,7 +5,8 @@
 # --proc-root) and the cld pipe are reached through the helper, ha-callouts
 # and the database are statd's, and SIGTERM leaves no rpcbind entry and no
 # helper.  The SM_NOTIFY socket and the NSM UDP listeners' sockets, made
-# before the drop, keep their 4 MiB receive buffers (CAP_NET_ADMIN is in the unit's bounding set for it); a
+# before the drop, keep their 4 MiB receive buffers (CAP_NET_ADMIN is in
+# the unit's bounding set for it); a
 # start without CAP_NET_ADMIN gets what net.core.rmem_max allows and says
 # so.  Debian's rpc.statd runs with the same sm/ ownership for the
 # side-by-side lines in the log.
@@ -99,16 +100,18 @@ udp_rcvbufs() {
 # notify_rcvbuf PID: the biggest of them (the SM_NOTIFY and lockd callback
 # sockets').
 notify_rcvbuf() { udp_rcvbufs "$1" | awk '$2 > max { max = $2 } END { print max + 0 }'; }
-# nsm_listener_rcvbufs PID: the NSM UDP listeners' (udp and udp6, each on
-# its own port, as rpcbind has them for 100024: universal addresses end in
-# ".high.low"), "port rb" each.
+# nsm_listener_rcvbufs PID: the NSM UDP listeners' (udp, and udp6 where the
+# host has IPv6; each on its own port, as rpcbind has them for 100024:
+# universal addresses end in ".high.low"), "port rb" each.
 nsm_listener_rcvbufs() {
   local port ports
   ports=$(rpcinfo 127.0.0.1 | awk '$1 == 100024 && ($3 == "udp" || $3 == "udp6") {
     n = split($4, a, "."); print a[n - 1] * 256 + a[n] }' | sort -un)
-  [ "$(wc -w <<<"$ports")" = 2 ] || fail "rpcbind has not one udp and one udp6 entry for 100024: [$ports]"
+  [ -n "$ports" ] || fail "rpcbind has no udp entry for 100024"
   for port in $ports; do udp_rcvbufs "$1" "$port"; done
 }
+# all_rb RB: "yes" when every "port rb" line on stdin (at least one) has RB.
+all_rb() { awk -v rb="$1" '{ n++ } $2 != rb { bad = 1 } END { print (n > 0 && !bad) ? "yes" : "no" }'; }
 RMEM_MAX=$(cat /proc/sys/net/core/rmem_max)
 WANT_RCVBUF=$((4 << 20))
 CAPPED_RCVBUF=$((RMEM_MAX < WANT_RCVBUF ? RMEM_MAX : WANT_RCVBUF))
@@ -118,9 +121,8 @@ CAPPED_RCVBUF=$((RMEM_MAX < WANT_RCVBUF ? RMEM_MAX : WANT_RCVBUF))
 #     the full 4 MiB.
 expect_eq "SM_NOTIFY socket receive buffer (ss rb)" $((2 * WANT_RCVBUF)) "$(notify_rcvbuf $DPID)"
 listeners=$(nsm_listener_rcvbufs $DPID)
-expect_eq "NSM UDP listeners (udp, udp6) with the full receive buffer" 2 \
-  "$(awk -v rb=$((2 * WANT_RCVBUF)) '$2 == rb' <<<"$listeners" | wc -l)"
 echo "NSM UDP listeners' ss rb (port rb): $(echo $listeners)"
+expect_eq "every NSM UDP listener with the full receive buffer" yes "$(all_rb $((2 * WANT_RCVBUF)) <<<"$listeners")"
 grep -q "SM_NOTIFY socket: receive buffer $WANT_RCVBUF bytes$" "$T/daemon.log" ||
   fail "no full receive buffer log line: $(grep 'SM_NOTIFY socket' "$T/daemon.log")"
 
@@ -191,9 +193,8 @@ expect_eq "second start: SM_STAT" "stat_succ" "$("$NSM_CLIENT" stat localhost | 
 if [ -n "$BOUNDED" ]; then
   expect_eq "SM_NOTIFY socket receive buffer without CAP_NET_ADMIN (ss rb)" $((2 * CAPPED_RCVBUF)) \
     "$(notify_rcvbuf $DPID)"
-  expect_eq "NSM UDP listeners' receive buffer without CAP_NET_ADMIN (ss rb)" \
-    "$(printf '%s\n' $((2 * CAPPED_RCVBUF)) $((2 * CAPPED_RCVBUF)))" \
-    "$(nsm_listener_rcvbufs $DPID | awk '{ print $2 }')"
+  expect_eq "every NSM UDP listener's receive buffer without CAP_NET_ADMIN (ss rb)" yes \
+    "$(nsm_listener_rcvbufs $DPID | all_rb $((2 * CAPPED_RCVBUF)))"
   if [ "$CAPPED_RCVBUF" -lt "$WANT_RCVBUF" ]; then
     grep -q "SM_NOTIFY socket: receive buffer $CAPPED_RCVBUF bytes of the $WANT_RCVBUF asked for" \
       "$T/daemon.2.log" || fail "no capped receive buffer log line: $(grep 'SM_NOTIFY socket' "$T/daemon.2.log")"
